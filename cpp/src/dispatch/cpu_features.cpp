@@ -1,0 +1,75 @@
+#include "dispatch/cpu_features.h"
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#define RANVIER_X86 1
+#if defined(_MSC_VER)
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+#endif
+
+#include <cstdint>
+
+namespace ranvier {
+
+#ifdef RANVIER_X86
+namespace {
+
+void cpuid(unsigned leaf, unsigned sub, unsigned regs[4]) {
+#if defined(_MSC_VER)
+  int r[4];
+  __cpuidex(r, static_cast<int>(leaf), static_cast<int>(sub));
+  for (int i = 0; i < 4; ++i) regs[i] = static_cast<unsigned>(r[i]);
+#else
+  __cpuid_count(leaf, sub, regs[0], regs[1], regs[2], regs[3]);
+#endif
+}
+
+std::uint64_t xgetbv0() {
+#if defined(_MSC_VER)
+  return _xgetbv(0);
+#else
+  unsigned lo, hi;
+  // xgetbv with ecx=0 (XCR0); encoded as bytes so no -mxsave is needed.
+  __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<std::uint64_t>(hi) << 32) | lo;
+#endif
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned r[4];
+  cpuid(0, 0, r);
+  const unsigned max_leaf = r[0];
+  if (max_leaf < 7) return f;
+  cpuid(1, 0, r);
+  const bool osxsave = (r[2] >> 27) & 1;
+  const bool avx = (r[2] >> 28) & 1;
+  const bool fma = (r[2] >> 12) & 1;
+  if (!osxsave || !avx) return f;
+  const std::uint64_t xcr0 = xgetbv0();
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;     // SSE + AVX state
+  const bool os_zmm = (xcr0 & 0xE6) == 0xE6;   // + opmask, ZMM_Hi256, Hi16_ZMM
+  cpuid(7, 0, r);
+  const bool avx2 = (r[1] >> 5) & 1;
+  const bool avx512f = (r[1] >> 16) & 1;
+  f.avx2_fma = avx2 && fma && os_ymm;
+  f.avx512f = f.avx2_fma && avx512f && os_zmm;
+  return f;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures f = detect();
+  return f;
+}
+#else
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures f{};
+  return f;
+}
+#endif
+
+}  // namespace ranvier

@@ -1,0 +1,25 @@
+// One table of kernel pointers, one sub-table per family. Each family declares
+// its sub-table in its own header; each ISA fills it from its kernel files.
+// Only plain structs of function pointers and sizes live here (no inline code),
+// so including it from a kernel file compiled with ISA flags is safe.
+#pragma once
+
+#include "kernels/f32-gemm/gemm-ukernel.h"
+#include "kernels/f32-vunary/vunary.h"
+#include "kernels/f32-update/update.h"
+
+namespace ranvier {
+
+struct KernelTable {
+  int isa = 0;  // an Isa, as int
+  GemmKernels gemm;
+  VunaryKernels vunary;
+  UpdateKernels update;
+};
+
+// Filled by the kernel files of each ISA (declared here, defined there).
+void fill_kernels_scalar(KernelTable& table);
+void fill_kernels_avx2(KernelTable& table);
+void fill_kernels_avx512(KernelTable& table);
+
+}  // namespace ranvier

@@ -1,0 +1,24 @@
+// gemm: one BLIS-style driver over the micro-kernels in the kernel table.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/f32-gemm/gemm-ukernel.h"
+
+namespace ranvier {
+
+struct GemmEpilogue {
+  const float* bias = nullptr;  // length n, added to every row of C (after alpha/beta)
+  GemmAct act = GemmAct::none;  // applied last
+};
+
+// Row-major float32:  C = act(alpha * op(A) @ op(B) + beta * C + bias)
+//   op(A) is m x k: A is m x k (lda >= k), or with trans_a stored k x m (lda >= m).
+//   op(B) is k x n: B is k x n (ldb >= n), or with trans_b stored n x k (ldb >= k).
+//   C is m x n (ldc >= n). beta == 0 never reads C (NaN in C is not propagated).
+// nthreads <= 0 uses the runtime's thread count; small problems stay on one thread.
+void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+           std::int64_t ldc, const GemmEpilogue& epilogue = GemmEpilogue{}, int nthreads = 0);
+
+}  // namespace ranvier

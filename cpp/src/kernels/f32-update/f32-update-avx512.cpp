@@ -1,0 +1,6 @@
+// Placeholder until the optimizer kernels land.
+#include "kernels/f32-update/update.h"
+
+namespace ranvier {
+void fill_update_avx512(UpdateKernels& k) { k.name = "f32-update-avx512"; }
+}  // namespace ranvier

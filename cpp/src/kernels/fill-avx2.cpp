@@ -1,0 +1,16 @@
+// The avx2 row of the kernel table: one line per kernel family.
+#include "dispatch/kernel_table.h"
+
+namespace ranvier {
+
+void fill_gemm_avx2(GemmKernels& k);
+void fill_vunary_avx2(VunaryKernels& k);
+void fill_update_avx2(UpdateKernels& k);
+
+void fill_kernels_avx2(KernelTable& t) {
+  fill_gemm_avx2(t.gemm);
+  fill_vunary_avx2(t.vunary);
+  fill_update_avx2(t.update);
+}
+
+}  // namespace ranvier

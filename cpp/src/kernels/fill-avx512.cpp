@@ -1,0 +1,16 @@
+// The avx512 row of the kernel table: one line per kernel family.
+#include "dispatch/kernel_table.h"
+
+namespace ranvier {
+
+void fill_gemm_avx512(GemmKernels& k);
+void fill_vunary_avx512(VunaryKernels& k);
+void fill_update_avx512(UpdateKernels& k);
+
+void fill_kernels_avx512(KernelTable& t) {
+  fill_gemm_avx512(t.gemm);
+  fill_vunary_avx512(t.vunary);
+  fill_update_avx512(t.update);
+}
+
+}  // namespace ranvier

@@ -1,0 +1,16 @@
+// The scalar row of the kernel table: one line per kernel family.
+#include "dispatch/kernel_table.h"
+
+namespace ranvier {
+
+void fill_gemm_scalar(GemmKernels& k);
+void fill_vunary_scalar(VunaryKernels& k);
+void fill_update_scalar(UpdateKernels& k);
+
+void fill_kernels_scalar(KernelTable& t) {
+  fill_gemm_scalar(t.gemm);
+  fill_vunary_scalar(t.vunary);
+  fill_update_scalar(t.update);
+}
+
+}  // namespace ranvier

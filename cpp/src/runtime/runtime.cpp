@@ -1,0 +1,57 @@
+#include "runtime/runtime.h"
+
+#include <atomic>
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <xmmintrin.h>
+#define RANVIER_X86_MXCSR 1
+#endif
+#ifdef RANVIER_OPENMP
+#include <omp.h>
+#endif
+
+namespace ranvier {
+
+namespace {
+std::atomic<int> g_threads{0};
+}
+
+int get_num_threads() {
+#ifdef RANVIER_OPENMP
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n > 0) return n;
+  n = omp_get_max_threads();
+  return n > 0 ? n : 1;
+#else
+  return 1;
+#endif
+}
+
+void set_num_threads(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+
+bool has_openmp() {
+#ifdef RANVIER_OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+BuildInfo build_info() {
+  return BuildInfo{RANVIER_VERSION, RANVIER_COMPILER, RANVIER_CXX_FLAGS, RANVIER_ISAS_COMPILED, has_openmp()};
+}
+
+FtzScope::FtzScope() : saved_(0) {
+#ifdef RANVIER_X86_MXCSR
+  saved_ = _mm_getcsr();
+  _mm_setcsr(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+#endif
+}
+
+FtzScope::~FtzScope() {
+#ifdef RANVIER_X86_MXCSR
+  _mm_setcsr(saved_);
+#endif
+}
+
+}  // namespace ranvier

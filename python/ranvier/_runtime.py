@@ -1,0 +1,58 @@
+"""Run-time facts and knobs: which SIMD kernels run, how many threads."""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List
+
+from . import _core
+
+
+def isa() -> str:
+    """The instruction set whose kernels are in use: ``"scalar"``, ``"avx2"`` or ``"avx512"``.
+
+    The best one the CPU and OS support is chosen at first use; the environment
+    variable ``RANVIER_ISA`` caps it (for example ``RANVIER_ISA=avx2``).
+    """
+    return _core.isa()
+
+
+def supported_isas() -> List[str]:
+    """ISAs compiled into this build that this CPU can run, lowest first."""
+    return list(_core.supported_isas())
+
+
+def build_info() -> Dict[str, Any]:
+    """How this build was made: version, compiler, flags, OpenMP, ISAs compiled in."""
+    info = dict(_core.build_info())
+    info["isas_compiled"] = info["isas_compiled"].split()
+    info["isas_supported"] = supported_isas()
+    info["isa"] = isa()
+    return info
+
+
+def get_num_threads() -> int:
+    """Threads ranvier's parallel regions use.
+
+    Defaults to OpenMP's limit, so it follows ``OMP_NUM_THREADS`` and
+    ``threadpoolctl.threadpool_limits``; :func:`set_num_threads` overrides it.
+    """
+    return int(_core.get_num_threads())
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (``n >= 1``); ``0`` returns to the default."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"set_num_threads: n must be >= 0 (0 = default), got {n}")
+    _core.set_num_threads(n)
+
+
+def _force_isa(name: str) -> None:
+    """Switch every kernel to ``name`` (tests use this to run each path)."""
+    _core.set_isa(name)
+
+
+# Surface a bad RANVIER_ISA at import time, as a clear error.
+if os.environ.get("RANVIER_ISA"):
+    _core.isa()
