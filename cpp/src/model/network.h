@@ -1,0 +1,177 @@
+// model/: the Sequential network (a chain of layers over flat parameter buffers)
+// and the trainer that runs whole epochs in C++ (shuffle, gather, forward, loss,
+// backward, optimizer step, metrics) with no allocation per batch.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "layers/layer.h"
+#include "losses/losses.h"
+#include "metrics/metrics.h"
+
+namespace ranvier {
+
+class Optimizer;
+
+// Where one layer parameter lives inside the network's flat buffers.
+struct TensorSlot {
+  int layer = 0;             // index in the network
+  int index = 0;             // index in the layer's param_specs()
+  std::string name;          // e.g. "kernel"
+  std::vector<std::int64_t> shape;
+  bool trainable = true;     // trainable -> params()/grads(), else state()
+  std::int64_t offset = 0;   // in floats, inside params() or state()
+  std::int64_t size = 0;
+};
+
+// A 64-byte aligned float buffer that never reallocates behind your back.
+class FloatBuffer {
+ public:
+  FloatBuffer() = default;
+  explicit FloatBuffer(std::int64_t n) { resize(n); }
+  FloatBuffer(const FloatBuffer&) = delete;
+  FloatBuffer& operator=(const FloatBuffer&) = delete;
+  ~FloatBuffer();
+  void resize(std::int64_t n);  // contents are zeroed
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  std::int64_t size() const { return size_; }
+
+ private:
+  float* data_ = nullptr;
+  std::int64_t size_ = 0;
+};
+
+class Network {
+ public:
+  // Layers are added already built (each knows its in/out features).
+  void add(std::shared_ptr<Layer> layer);
+  const std::vector<std::shared_ptr<Layer>>& layers() const { return layers_; }
+
+  // Checks the chain's shapes and sizes the flat buffers (all zero). The caller then
+  // binds each layer to its slots (Python copies the initialized weights in).
+  void finalize();
+  bool finalized() const { return finalized_; }
+
+  std::int64_t in_features() const;
+  std::int64_t out_features() const;
+  std::int64_t max_features() const;  // widest layer input/output
+
+  const std::vector<TensorSlot>& tensors() const { return tensors_; }
+  FloatBuffer& params() { return params_; }   // trainable, in layer order
+  FloatBuffer& grads() { return grads_; }     // same layout as params
+  FloatBuffer& state() { return state_; }     // non-trainable (e.g. BN moving stats)
+  // Binds every layer to its slots in the flat buffers.
+  void bind_all();
+
+  // out (n x out_features) = network(x (n x in_features)) in inference mode, in
+  // batches of batch_size. Serialized by a mutex (layers own workspaces).
+  void predict(const float* x, std::int64_t n, float* out, std::int64_t batch_size);
+
+  // Sum of the layers' weight-regularization penalties (add_grad: into grads()).
+  double regularization(bool add_grad);
+  void apply_constraints();
+
+  // Counter of training steps taken (keys dropout masks); persists across fits.
+  std::uint64_t train_steps = 0;
+
+  // Training is exclusive: acquire() fails (returns false) while another fit runs.
+  bool try_acquire_training() { return !training_.exchange(true); }
+  void release_training() { training_.store(false); }
+
+  std::mutex& inference_mutex() { return infer_mu_; }
+
+ private:
+  std::vector<std::shared_ptr<Layer>> layers_;
+  std::vector<TensorSlot> tensors_;
+  FloatBuffer params_, grads_, state_;
+  FloatBuffer predict_ws_;
+  bool finalized_ = false;
+  std::atomic<bool> training_{false};
+  std::mutex infer_mu_;
+};
+
+struct LossSpec {
+  LossKind kind = LossKind::mean_squared_error;
+  LossParams params;
+  float weight = 1.0f;  // Keras loss_weights for the single output
+};
+
+// Data for one pass: x (n x in_features), y (n x y_cols), sample weights (n) or null.
+// The arrays are the caller's (NumPy's): never copied.
+struct DataView {
+  const float* x = nullptr;
+  const float* y = nullptr;
+  std::int64_t y_cols = 0;
+  const float* sample_weight = nullptr;
+  std::int64_t n = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, LossSpec loss,
+          std::vector<std::shared_ptr<Metric>> metrics,
+          std::vector<std::shared_ptr<Metric>> weighted_metrics);
+
+  // Sizes every workspace for batches of up to batch_size rows (the only allocations).
+  void reserve(std::int64_t batch_size);
+
+  // --- training over a data set, one epoch at a time ---
+  void set_train_data(const DataView& d, std::int64_t batch_size);
+  std::int64_t steps_per_epoch() const;
+  // Resets the running loss and metrics and draws this epoch's order
+  // (a permutation from `seed` when shuffle, else 0..n-1).
+  void begin_epoch(bool shuffle, std::uint64_t seed);
+  // Runs up to max_steps batches of the current epoch; returns early (after at least
+  // one batch) once time_budget_s seconds have passed (<= 0: no limit). Returns the
+  // number of batches run. Throws std::invalid_argument on bad labels.
+  std::int64_t run(std::int64_t max_steps, double time_budget_s);
+  std::int64_t step_in_epoch() const { return step_in_epoch_; }
+
+  // --- one batch (train_on_batch): resets metrics first, returns the batch loss ---
+  double train_batch(const DataView& d);
+
+  // --- inference over a data set: resets the loss and metrics first ---
+  double evaluate(const DataView& d, std::int64_t batch_size);
+
+  // Running mean of the batch losses (batch-size weighted) since the last reset.
+  double mean_loss() const { return seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0; }
+  void reset_metrics();
+  bool last_loss_finite() const;
+
+ private:
+  // One batch through forward (+ backward and update when training).
+  double batch(const float* x, const float* y, std::int64_t y_cols, const float* sw, std::int64_t b,
+               bool training);
+  void gather(std::int64_t start, std::int64_t b);
+
+  std::shared_ptr<Network> net_;
+  std::shared_ptr<Optimizer> opt_;
+  LossSpec loss_;
+  std::vector<std::shared_ptr<Metric>> metrics_, weighted_metrics_;
+  bool fused_ = false;
+
+  std::int64_t cap_ = 0;  // workspace rows
+  std::vector<FloatBuffer> acts_;  // acts_[i] = output of layer i (cap x out_i)
+  FloatBuffer xbuf_, ybuf_, swbuf_, per_sample_, dy_a_, dy_b_;
+
+  DataView data_;
+  std::int64_t batch_size_ = 0;
+  std::vector<std::int64_t> order_;
+  bool shuffled_ = false;
+  std::int64_t step_in_epoch_ = 0;
+
+  double loss_sum_ = 0.0;
+  std::int64_t seen_ = 0;
+  double last_loss_ = 0.0;
+};
+
+// True when every value is finite (no NaN/inf); vectorizable, no allocation.
+bool all_finite(const float* p, std::int64_t n);
+
+}  // namespace ranvier
