@@ -1,43 +1,338 @@
-// Placeholder driver (packing + micro-kernel, single thread) until the tuned one lands.
+// The GEMM driver: BLIS-style blocking over the micro-kernels of the active ISA.
+//
+//   for jc in [0, n) step NC                      B block columns
+//     for pc in [0, k) step KC                    one k-block (the reduction order)
+//       pack B(pc:pc+kc, jc:jc+nc) * alpha        -> NR-wide panels, all threads share it
+//       barrier
+//       for ic in this thread's rows step MC
+//         pack A(ic:ic+mc, pc:pc+kc)              -> MR-tall panels, per thread
+//         for jr in this thread's NR panels
+//           for ir in [0, mc) step MR
+//             micro-kernel (beta on the first k-block, bias/act on the last)
+//       barrier
+//
+// Transposes are packing choices: op(A) = A^T and op(B) = B^T only change how the
+// packers read memory, never the kernels. alpha is folded into the B packing.
+//
+// Threads (OpenMP, this file only, never in kernels): one parallel region per call;
+// thread t owns a contiguous range of MR-row panels and of NR-column panels (a tm x tn
+// grid, chosen to balance tiles) and packs a contiguous share of each B block. Every C
+// element is reduced by the same kernel over the same k-blocks in the same order
+// whatever the split, so results are bitwise independent of the thread count.
+//
+// Buffers: the packed B block belongs to the calling thread and the packed A block to
+// each worker thread (thread_local, 64-byte aligned). They grow only when a bigger
+// problem arrives, so repeated calls (a training loop) never allocate.
 #include "gemm/gemm.h"
 
-#include <algorithm>
-#include <vector>
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
 
 #include "dispatch/dispatch.h"
+#include "gemm/gemm_tuning.h"
+#include "runtime/runtime.h"
+
+#ifdef RANVIER_OPENMP
+#include <omp.h>
+#endif
 
 namespace ranvier {
 
-void sgemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-           std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
-           const GemmEpilogue& ep, int) {
-  const GemmKernels& g = kernels().gemm;
-  const int MR = g.mr, NR = g.nr;
-  auto A = [&](std::int64_t i, std::int64_t p) { return ta ? a[p * lda + i] : a[i * lda + p]; };
-  auto B = [&](std::int64_t p, std::int64_t j) { return tb ? b[j * ldb + p] : b[p * ldb + j]; };
-  if (k == 0) {
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < n; ++j) {
-        float v = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-        if (ep.bias) v += ep.bias[j];
-        if (ep.act == GemmAct::relu && v < 0) v = 0;
-        c[i * ldc + j] = v;
-      }
-    return;
+namespace gemm_detail {
+
+// Threshold measured on this project's development machine (AMD Zen3, 2 cores, AVX2
+// kernel, libgomp): see the table in the comment below and bench/bench_gemm_cpp.cpp.
+GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackA::automatic}; }
+
+GemmTuning& gemm_tuning() {
+  static GemmTuning t = gemm_default_tuning();
+  return t;
+}
+
+namespace {
+std::atomic<long> g_buffer_allocations{0};
+}
+long gemm_buffer_allocations() { return g_buffer_allocations.load(std::memory_order_relaxed); }
+
+}  // namespace gemm_detail
+
+namespace {
+
+using gemm_detail::PackA;
+using std::int64_t;
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// [begin, end) of part `idx` when `total` items are split into `parts` contiguous ranges.
+inline int64_t split_point(int64_t total, int parts, int idx) { return total * idx / parts; }
+
+// A grow-only, 64-byte aligned float buffer. Never shrinks; freed at thread exit.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { release(); }
+  // Returns at least n floats, or nullptr when the allocation fails.
+  float* get(std::size_t n) {
+    if (n > cap_) {
+      release();
+      const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(::operator new(bytes, std::align_val_t(64), std::nothrow));
+      cap_ = data_ ? n : 0;
+      gemm_detail::g_buffer_allocations.fetch_add(1, std::memory_order_relaxed);
+    }
+    return data_;
   }
-  std::vector<float> ap(static_cast<size_t>(MR * k)), bp(static_cast<size_t>(NR * k));
-  for (std::int64_t j0 = 0; j0 < n; j0 += NR) {
-    int nn = static_cast<int>(std::min<std::int64_t>(NR, n - j0));
-    for (std::int64_t p = 0; p < k; ++p)
-      for (int j = 0; j < NR; ++j) bp[p * NR + j] = j < nn ? B(p, j0 + j) : 0.0f;
-    for (std::int64_t i0 = 0; i0 < m; i0 += MR) {
-      int mm = static_cast<int>(std::min<std::int64_t>(MR, m - i0));
-      for (std::int64_t p = 0; p < k; ++p)
-        for (int i = 0; i < MR; ++i) ap[p * MR + i] = i < mm ? alpha * A(i0 + i, p) : 0.0f;
-      g.ukernel(k, ap.data(), bp.data(), c + i0 * ldc + j0, ldc, mm, nn, beta,
-                ep.bias ? ep.bias + j0 : nullptr, static_cast<int>(ep.act));
+
+ private:
+  void release() {
+    if (data_) ::operator delete(data_, std::align_val_t(64));
+    data_ = nullptr;
+    cap_ = 0;
+  }
+  float* data_ = nullptr;
+  std::size_t cap_ = 0;
+};
+
+thread_local AlignedBuffer tl_a_buffer;  // packed A block of this thread
+thread_local AlignedBuffer tl_b_buffer;  // packed B block of GEMMs this thread calls
+
+struct Problem {
+  bool ta, tb;
+  int64_t m, n, k;
+  float alpha, beta;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  const float* bias;
+  int act;
+  bool pack_a;
+};
+
+// Packs NR-wide panels [q0, q1) of B(pc:pc+kcb, jc:jc+ncb) * alpha:
+// panel q at dst + q*kcb*NR, element (p, j) at [p*NR + j], columns past ncb zeroed.
+void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64_t ncb, int64_t q0,
+            int64_t q1, float* dst) {
+  const float alpha = P.alpha;
+  for (int64_t q = q0; q < q1; ++q) {
+    const int64_t j0 = jc + q * NR;
+    const int nn = static_cast<int>(min64(NR, jc + ncb - j0));
+    float* out = dst + q * kcb * NR;
+    if (!P.tb) {  // B(p, j) = b[p*ldb + j]: rows of the panel are contiguous
+      const float* src = P.b + pc * P.ldb + j0;
+      if (nn == NR) {
+        for (int64_t p = 0; p < kcb; ++p, src += P.ldb, out += NR)
+          for (int j = 0; j < NR; ++j) out[j] = alpha * src[j];
+      } else {
+        for (int64_t p = 0; p < kcb; ++p, src += P.ldb, out += NR) {
+          for (int j = 0; j < nn; ++j) out[j] = alpha * src[j];
+          for (int j = nn; j < NR; ++j) out[j] = 0.0f;
+        }
+      }
+    } else {  // B(p, j) = b[j*ldb + p]: columns of the panel are contiguous
+      for (int j = 0; j < nn; ++j) {
+        const float* src = P.b + (j0 + j) * P.ldb + pc;
+        for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = alpha * src[p];
+      }
+      for (int j = nn; j < NR; ++j)
+        for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = 0.0f;
     }
   }
+}
+
+// Packs A(ic:ic+mcb, pc:pc+kcb) as MR-tall panels: panel r at dst + r*MR*kcb,
+// element (i, p) at [p*MR + i], rows past mcb zeroed.
+void pack_a(const Problem& P, int MR, int64_t ic, int64_t mcb, int64_t pc, int64_t kcb, float* dst) {
+  for (int64_t r = 0; r * MR < mcb; ++r) {
+    const int64_t i0 = ic + r * MR;
+    const int mm = static_cast<int>(min64(MR, ic + mcb - i0));
+    float* out = dst + r * MR * kcb;
+    if (!P.ta) {  // A(i, p) = a[i*lda + p]
+      for (int i = 0; i < mm; ++i) {
+        const float* src = P.a + (i0 + i) * P.lda + pc;
+        for (int64_t p = 0; p < kcb; ++p) out[p * MR + i] = src[p];
+      }
+    } else {  // A(i, p) = a[p*lda + i]
+      const float* src = P.a + pc * P.lda + i0;
+      for (int64_t p = 0; p < kcb; ++p, src += P.lda)
+        for (int i = 0; i < mm; ++i) out[p * MR + i] = src[i];
+    }
+    if (mm < MR)
+      for (int64_t p = 0; p < kcb; ++p)
+        for (int i = mm; i < MR; ++i) out[p * MR + i] = 0.0f;
+  }
+}
+
+// Splits nt threads into a tm x tn grid over the (MR panels) x (NR panels) tile grid,
+// minimising the tiles of the busiest thread; ties prefer splitting rows (no duplicated
+// A packing).
+void thread_grid(int nt, int64_t mpan, int64_t npan, int* tm, int* tn) {
+  int64_t best = -1;
+  *tm = nt;
+  *tn = 1;
+  for (int r = nt; r >= 1; --r) {
+    if (nt % r) continue;
+    const int c = nt / r;
+    const int64_t cost = ceil_div(mpan, r) * ceil_div(npan, c);
+    if (best < 0 || cost < best) {
+      best = cost;
+      *tm = r;
+      *tn = c;
+    }
+  }
+}
+
+inline void barrier(int nt) {
+#ifdef RANVIER_OPENMP
+  if (nt > 1) {
+#pragma omp barrier
+  }
+#else
+  (void)nt;
+#endif
+}
+
+// The work of thread `tid` of `nt` (nt == 1: the whole problem). `bpack` is the shared
+// packed-B buffer. Returns false when this thread's A buffer could not be allocated.
+bool run(const Problem& P, const GemmKernels& g, float* bpack, int tid, int nt) {
+  const int MR = g.mr, NR = g.nr;
+  const int64_t KC = g.kc, MC = g.mc, NC = g.nc;
+  const int64_t mpan = ceil_div(P.m, MR);
+  int tm, tn;
+  thread_grid(nt, mpan, ceil_div(min64(P.n, NC), NR), &tm, &tn);
+  const int ti = tid / tn, tj = tid % tn;
+  // This thread's rows [m0, m1) (MR-aligned).
+  const int64_t m0 = min64(P.m, split_point(mpan, tm, ti) * MR);
+  const int64_t m1 = min64(P.m, split_point(mpan, tm, ti + 1) * MR);
+
+  float* apack = nullptr;
+  bool ok = true;
+  if (P.pack_a && m1 > m0) {
+    // Sized from the whole problem (not this thread's share) so it never depends on the split.
+    apack = tl_a_buffer.get(static_cast<std::size_t>(min64(KC, P.k) * ceil_div(min64(MC, P.m), MR) * MR));
+    ok = apack != nullptr;
+  }
+
+  for (int64_t jc = 0; jc < P.n; jc += NC) {
+    const int64_t ncb = min64(NC, P.n - jc);
+    const int64_t npan = ceil_div(ncb, NR);
+    const int64_t q0 = split_point(npan, tn, tj), q1 = split_point(npan, tn, tj + 1);
+    for (int64_t pc = 0; pc < P.k; pc += KC) {
+      const int64_t kcb = min64(KC, P.k - pc);
+      const bool first = pc == 0, last = pc + kcb == P.k;
+      const float beta = first ? P.beta : 1.0f;
+      const int act = last ? P.act : 0;
+
+      pack_b(P, NR, pc, kcb, jc, ncb, split_point(npan, nt, tid), split_point(npan, nt, tid + 1), bpack);
+      barrier(nt);
+
+      if (ok) {
+        for (int64_t ic = m0; ic < m1; ic += MC) {
+          const int64_t mcb = min64(MC, m1 - ic);
+          const float* ablock;
+          int64_t a_stride;
+          if (P.pack_a) {
+            pack_a(P, MR, ic, mcb, pc, kcb, apack);
+            ablock = apack;
+            a_stride = 0;
+          } else {  // row-major A read in place
+            ablock = P.a + ic * P.lda + pc;
+            a_stride = P.lda;
+          }
+          for (int64_t q = q0; q < q1; ++q) {
+            const int64_t j = jc + q * NR;
+            const int nn = static_cast<int>(min64(NR, P.n - j));
+            const float* bpanel = bpack + q * kcb * NR;
+            const float* bias = (last && P.bias) ? P.bias + j : nullptr;
+            for (int64_t ir = 0; ir < mcb; ir += MR) {
+              const int mm = static_cast<int>(min64(MR, mcb - ir));
+              const float* apanel = P.pack_a ? ablock + ir * kcb : ablock + ir * P.lda;
+              g.ukernel(kcb, apanel, a_stride, bpanel, NR, P.c + (ic + ir) * P.ldc + j, P.ldc, mm, nn,
+                        beta, bias, act);
+            }
+          }
+        }
+      }
+      barrier(nt);  // the B block is overwritten next
+    }
+  }
+  return ok;
+}
+
+// C = act(beta * C + bias) (k == 0 or alpha == 0: op(A) @ op(B) contributes nothing).
+void epilogue_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const GemmEpilogue& ep) {
+  for (int64_t i = 0; i < m; ++i) {
+    float* cr = c + i * ldc;
+    for (int64_t j = 0; j < n; ++j) {
+      float v = beta == 0.0f ? 0.0f : beta * cr[j];
+      if (ep.bias) v += ep.bias[j];
+      if (ep.act == GemmAct::relu) v = 0.0f > v ? 0.0f : v;
+      cr[j] = v;
+    }
+  }
+}
+
+}  // namespace
+
+void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmEpilogue& ep,
+           int nthreads) {
+  if (m <= 0 || n <= 0) return;
+  FtzScope ftz;
+  if (k <= 0 || alpha == 0.0f) {
+    epilogue_only(m, n, beta, c, ldc, ep);
+    return;
+  }
+  const GemmKernels& g = kernels().gemm;
+  const gemm_detail::GemmTuning& tune = gemm_detail::gemm_tuning();
+
+  Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true};
+  // A is read in place (row-major, no packing) when it is not transposed and each A
+  // panel would be reused by only a few B panels: packing would cost about as much as
+  // it saves (small-batch layers, single-sample predict).
+  switch (tune.pack_a) {
+    case PackA::always: P.pack_a = true; break;
+    case PackA::never: P.pack_a = ta; break;
+    case PackA::automatic: P.pack_a = ta || n > 4 * g.nr; break;
+  }
+
+  int nt = nthreads > 0 ? nthreads : get_num_threads();
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (flops < tune.parallel_min_flops) nt = 1;
+  const int64_t tiles = ceil_div(m, g.mr) * ceil_div(min64(n, g.nc), g.nr);
+  if (nt > tiles) nt = static_cast<int>(tiles);
+#ifdef RANVIER_OPENMP
+  if (omp_in_parallel()) nt = 1;  // called from someone's parallel region: stay serial
+#else
+  nt = 1;
+#endif
+
+  const std::size_t bsize = static_cast<std::size_t>(min64(g.kc, k) * ceil_div(min64(g.nc, n), g.nr) * g.nr);
+  float* bpack = tl_b_buffer.get(bsize);
+  if (!bpack) throw std::bad_alloc();
+
+  bool ok = true;
+  if (nt <= 1) {
+    ok = run(P, g, bpack, 0, 1);
+  } else {
+#ifdef RANVIER_OPENMP
+    std::atomic<bool> all_ok{true};
+#pragma omp parallel num_threads(nt)
+    {
+      FtzScope thread_ftz;
+      if (!run(P, g, bpack, omp_get_thread_num(), omp_get_num_threads()))
+        all_ok.store(false, std::memory_order_relaxed);
+    }
+    ok = all_ok.load();
+#endif
+  }
+  if (!ok) throw std::bad_alloc();
 }
 
 }  // namespace ranvier

@@ -1,0 +1,153 @@
+// C++ GEMM benchmark: ranvier::sgemm in a loop, no Python in the way.
+//
+//   cmake -S . -B build/bench -G Ninja -DRANVIER_BUILD_BENCH=ON && cmake --build build/bench -j2
+//   ./build/bench/bench_gemm_cpp                       # the default table, every supported ISA
+//   ./build/bench/bench_gemm_cpp --threads 2 --isa avx2 --pack-a never --min-flops 0 32 64 64 nn
+//   ./build/bench/bench_gemm_cpp --threshold           # 1 vs 2 threads over sizes (the threshold)
+//
+// Prints GFLOP/s as the median of several repeats (each repeat runs ~50 ms of calls).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dispatch/dispatch.h"
+#include "gemm/gemm.h"
+#include "gemm/gemm_tuning.h"
+#include "runtime/runtime.h"
+
+namespace {
+
+struct Shape {
+  long m, n, k;
+  bool ta, tb;
+};
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Median seconds per call.
+double time_gemm(const Shape& s, int threads, int repeats, double target_s) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-1, 1);
+  std::vector<float> A(static_cast<size_t>(s.m * s.k)), B(static_cast<size_t>(s.k * s.n)),
+      C(static_cast<size_t>(s.m * s.n));
+  for (auto& x : A) x = d(rng);
+  for (auto& x : B) x = d(rng);
+  const long lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+  auto call = [&] {
+    ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), s.n,
+                   ranvier::GemmEpilogue{}, threads);
+  };
+  call();
+  double t0 = now();
+  long iters = 0;
+  while (now() - t0 < 0.02) {
+    call();
+    ++iters;
+  }
+  const long per = std::max(1L, static_cast<long>(iters * target_s / (now() - t0)));
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    t0 = now();
+    for (long i = 0; i < per; ++i) call();
+    times.push_back((now() - t0) / static_cast<double>(per));
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+double gflops(const Shape& s, double sec) { return 2.0 * s.m * s.n * s.k / sec * 1e-9; }
+
+const char* tname(const Shape& s) {
+  static const char* names[] = {"A@B", "A@B^T", "A^T@B", "A^T@B^T"};
+  return names[(s.ta ? 2 : 0) + (s.tb ? 1 : 0)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<ranvier::Isa> isas = ranvier::supported_isas();
+  std::vector<int> thread_counts{1, 2};
+  int repeats = 7;
+  bool threshold = false;
+  std::vector<Shape> shapes;
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  std::vector<std::string> pos;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--isa" && i + 1 < argc) {
+      ranvier::Isa isa;
+      if (!ranvier::parse_isa(argv[++i], &isa)) return 2;
+      isas = {isa};
+    } else if (a == "--threads" && i + 1 < argc) {
+      thread_counts = {std::atoi(argv[++i])};
+    } else if (a == "--repeats" && i + 1 < argc) {
+      repeats = std::atoi(argv[++i]);
+    } else if (a == "--pack-a" && i + 1 < argc) {
+      std::string v = argv[++i];
+      tune.pack_a = v == "always" ? ranvier::gemm_detail::PackA::always
+                    : v == "never" ? ranvier::gemm_detail::PackA::never
+                                   : ranvier::gemm_detail::PackA::automatic;
+    } else if (a == "--min-flops" && i + 1 < argc) {
+      tune.parallel_min_flops = std::atof(argv[++i]);
+    } else if (a == "--threshold") {
+      threshold = true;
+    } else {
+      pos.push_back(a);
+    }
+  }
+  for (size_t i = 0; i + 2 < pos.size();) {
+    Shape s{std::atol(pos[i].c_str()), std::atol(pos[i + 1].c_str()), std::atol(pos[i + 2].c_str()), false, false};
+    i += 3;
+    if (i < pos.size() && pos[i].size() == 2 && (pos[i][0] == 'n' || pos[i][0] == 't')) {
+      s.ta = pos[i][0] == 't';
+      s.tb = pos[i][1] == 't';
+      ++i;
+    }
+    shapes.push_back(s);
+  }
+
+  if (threshold) {
+    // 1 thread vs 2 threads (forced, threshold 0) over square-ish sizes: where 2 wins.
+    tune.parallel_min_flops = 0.0;
+    std::printf("%-18s %12s %12s %12s %8s\n", "m x n x k", "MFLOP", "1 thr GF/s", "2 thr GF/s", "2/1");
+    const long sizes[][3] = {{16, 64, 64},   {32, 64, 64},   {32, 128, 64},  {64, 64, 128},  {64, 128, 128},
+                             {64, 256, 128}, {128, 128, 128}, {128, 256, 128}, {128, 256, 256},
+                             {128, 784, 256}, {256, 256, 256}, {256, 512, 256}};
+    for (auto& z : sizes) {
+      Shape s{z[0], z[1], z[2], false, false};
+      const double t1 = time_gemm(s, 1, repeats, 0.05), t2 = time_gemm(s, 2, repeats, 0.05);
+      char name[64];
+      std::snprintf(name, sizeof name, "%ldx%ldx%ld", s.m, s.n, s.k);
+      std::printf("%-18s %12.3f %12.1f %12.1f %8.2f\n", name, 2.0 * s.m * s.n * s.k * 1e-6, gflops(s, t1),
+                  gflops(s, t2), t1 / t2);
+    }
+    return 0;
+  }
+
+  if (shapes.empty())
+    // The forward product of two dense layers, their backprop products (dW = X^T @ dY,
+    // dX = dY @ W^T), a square GEMM and the small-batch layer.
+    shapes = {{32, 64, 64, false, false},     {128, 256, 784, false, false}, {784, 256, 128, true, false},
+              {128, 784, 256, false, true},   {512, 2048, 2048, false, false}, {2048, 2048, 512, true, false},
+              {512, 2048, 2048, false, true}, {2048, 2048, 2048, false, false}};
+  std::printf("%-8s %-8s %-20s %4s %12s %10s\n", "isa", "op", "m x n x k", "thr", "us/call", "GFLOP/s");
+  for (auto isa : isas) {
+    ranvier::set_isa(isa);
+    for (const auto& s : shapes)
+      for (int t : thread_counts) {
+        const double sec = time_gemm(s, t, repeats, 0.05);
+        char name[64];
+        std::snprintf(name, sizeof name, "%ldx%ldx%ld", s.m, s.n, s.k);
+        std::printf("%-8s %-8s %-20s %4d %12.2f %10.1f\n", ranvier::isa_name(isa), tname(s), name, t, sec * 1e6,
+                    gflops(s, sec));
+      }
+  }
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Internal knobs of the GEMM driver, for tests and benchmarks only (not a public API).
+// Tests use them to force each code path (packed / unpacked A, threads on small
+// problems); the defaults are the measured values documented in gemm.cpp.
+#pragma once
+
+namespace ranvier {
+namespace gemm_detail {
+
+enum class PackA : int { automatic = 0, always = 1, never = 2 };
+
+struct GemmTuning {
+  // Problems with fewer than this many FLOPs (2*m*n*k) run on one thread.
+  double parallel_min_flops;
+  // Whether op(A) is packed. `never` still packs a transposed A (the kernel reads
+  // unpacked A only row-major).
+  PackA pack_a;
+};
+
+// The process-wide tuning (not thread-safe to change while a GEMM runs).
+GemmTuning& gemm_tuning();
+// The measured defaults.
+GemmTuning gemm_default_tuning();
+
+// How many times the driver's packing buffers have been (re)allocated in this process,
+// all threads together: repeating a GEMM of the same or a smaller size must not move it.
+long gemm_buffer_allocations();
+
+}  // namespace gemm_detail
+}  // namespace ranvier

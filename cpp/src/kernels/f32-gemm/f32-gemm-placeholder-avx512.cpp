@@ -1,4 +1,0 @@
-#include "kernels/f32-gemm/gemm-ukernel.h"
-namespace ranvier {
-void fill_gemm_avx512(GemmKernels&) {}  // placeholder: keeps the scalar kernel
-}  // namespace ranvier

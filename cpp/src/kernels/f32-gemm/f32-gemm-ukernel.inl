@@ -1,0 +1,120 @@
+// f32 GEMM micro-kernel body, written once against the SIMD vocabulary and included
+// by f32-gemm-6x16-avx2.cpp and f32-gemm-12x32-avx512.cpp. The including file has
+// already opened its own per-ISA namespace, aliased `simd` to its ISA's vocabulary and
+// defined `constexpr int MR` (rows of the register tile). No std:: templates here
+// (this code is compiled with ISA flags; see the note in DESIGN/common.md).
+//
+// ---------------------------------------------------------------------------------
+// Micro-kernel contract (the same for every ISA; NR = 2 * simd::kW)
+//
+//   ukernel(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act)
+//
+// computes one register tile of C, 1 <= m <= MR rows and 1 <= n <= NR columns:
+//
+//   acc[i][j] = sum_{p=0}^{kc-1} A(i,p) * B(p,j)   one FMA per p, p ascending, from 0.0f
+//   C[i][j]   = acc[i][j] + beta * C[i][j]          as fmadd(beta, C, acc); beta == 0 never
+//                                                   reads C (NaN/Inf in C do not propagate)
+//   C[i][j]   = act(C[i][j] + bias[j])              only when bias != nullptr / act == relu
+//
+// The order of the FMAs for one C element depends only on kc (never on m, n, the
+// A layout or the thread that runs it), which is what makes the driver's results
+// independent of the thread count.
+//
+// Packed layouts:
+//   A, a_stride == 0: packed micro-panel, A(i,p) = a[p*MR + i]. All MR rows are read
+//                     (the packer zero-fills rows >= m; their results are dropped).
+//   A, a_stride  > 0: unpacked row-major, A(i,p) = a[i*a_stride + p]. Only rows < m
+//                     are read: rows >= m reuse row m-1 (computed, never stored).
+//   B:                B(p,j) = b[p*b_stride + j] for 0 <= j < NR, all NR readable
+//                     (b_stride == NR for a packed panel; columns >= n are padding).
+// Edge tiles: only rows i < m and columns j < n of C are read or written; partial
+// column vectors use masked loads/stores (load_tail/store_tail), so the kernel
+// never touches C, or bias, past column n.
+// relu is max(0, x) with NaN propagated (x86 max returns its second operand on NaN).
+// Preconditions (the driver guarantees them): kc >= 1, 1 <= m <= MR, 1 <= n <= NR,
+// a, b, c non-null, a_stride >= 0; act is 0 (none) or 1 (relu).
+// ---------------------------------------------------------------------------------
+
+constexpr int kVecs = 2;                 // column vectors per tile row
+constexpr int NR = kVecs * simd::kW;     // columns of the register tile
+
+template <bool kPackedA>
+inline void ukernel_tile(std::int64_t kc, const float* a, std::int64_t a_stride, const float* b,
+                         std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
+                         const float* bias, int act) {
+  simd::vf acc[MR][kVecs];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    acc[i][0] = simd::zero();
+    acc[i][1] = simd::zero();
+  }
+
+  if (kPackedA) {
+#pragma GCC unroll 2
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const simd::vf b0 = simd::load(b);
+      const simd::vf b1 = simd::load(b + simd::kW);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        const simd::vf ai = simd::set1(a[i]);
+        acc[i][0] = simd::fmadd(ai, b0, acc[i][0]);
+        acc[i][1] = simd::fmadd(ai, b1, acc[i][1]);
+      }
+      a += MR;
+      b += b_stride;
+    }
+  } else {
+    const float* ar[MR];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) ar[i] = a + (i < m ? i : m - 1) * a_stride;
+#pragma GCC unroll 2
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const simd::vf b0 = simd::load(b);
+      const simd::vf b1 = simd::load(b + simd::kW);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        const simd::vf ai = simd::set1(ar[i][p]);
+        acc[i][0] = simd::fmadd(ai, b0, acc[i][0]);
+        acc[i][1] = simd::fmadd(ai, b1, acc[i][1]);
+      }
+      b += b_stride;
+    }
+  }
+
+  // Epilogue and store: rows < m, columns < n only.
+  const simd::vf vbeta = simd::set1(beta);
+  const bool read_c = beta != 0.0f;
+  const bool relu = act == 1;
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    float* cr = c + i * ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < kVecs; ++v) {
+      const int nv = n - v * simd::kW;  // columns of this vector still inside the tile
+      if (nv <= 0) break;
+      simd::vf r = acc[i][v];
+      float* cv = cr + v * simd::kW;
+      if (nv >= simd::kW) {
+        if (read_c) r = simd::fmadd(vbeta, simd::load(cv), r);
+        if (bias) r = simd::add(r, simd::load(bias + v * simd::kW));
+        if (relu) r = simd::max(simd::zero(), r);
+        simd::store(cv, r);
+      } else {
+        if (read_c) r = simd::fmadd(vbeta, simd::load_tail(cv, nv), r);
+        if (bias) r = simd::add(r, simd::load_tail(bias + v * simd::kW, nv));
+        if (relu) r = simd::max(simd::zero(), r);
+        simd::store_tail(cv, r, nv);
+      }
+    }
+  }
+}
+
+void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float* b,
+             std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
+             const float* bias, int act) {
+  if (a_stride == 0)
+    ukernel_tile<true>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+  else
+    ukernel_tile<false>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+}

@@ -1,0 +1,261 @@
+// GEMM: every compiled micro-kernel this CPU supports, and the driver over it, against
+// naive double-precision loops.
+//
+// Tolerance: |C - ref| <= 1e-5 * (K + 1) * (sum_p |A_ip| |B_pj| * |alpha| + |beta C| + |bias| + 1),
+// a bound of the float32 rounding error of a K-term dot product (each term's rounding is
+// at most 2^-24 ~ 6e-8 relative; the bound keeps a ~100x margin and scales with K).
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "dispatch/dispatch.h"
+#include "gemm/gemm.h"
+#include "gemm/gemm_tuning.h"
+#include "runtime/runtime.h"
+#include "testing.h"
+
+namespace {
+
+using ranvier::GemmAct;
+using ranvier::GemmEpilogue;
+using std::int64_t;
+
+std::vector<float> random_vec(std::size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+struct Case {
+  bool ta, tb;
+  int64_t m, n, k;
+  float alpha, beta;
+  bool bias, relu;
+  int64_t pad;  // extra leading-dimension padding
+};
+
+// Runs one case through sgemm and compares with naive loops; returns the number of bad elements.
+int check_case(const Case& t, std::mt19937& rng, int nthreads, const char* what) {
+  const int64_t lda = (t.ta ? t.m : t.k) + t.pad, ldb = (t.tb ? t.k : t.n) + t.pad, ldc = t.n + t.pad;
+  const int64_t arows = t.ta ? t.k : t.m, brows = t.tb ? t.n : t.k;
+  auto A = random_vec(static_cast<std::size_t>(arows * lda), rng);
+  auto B = random_vec(static_cast<std::size_t>(brows * ldb), rng);
+  auto C = random_vec(static_cast<std::size_t>(t.m * ldc), rng);
+  auto bias = random_vec(static_cast<std::size_t>(t.n), rng);
+  if (t.beta == 0.0f)
+    for (auto& x : C) x = std::numeric_limits<float>::quiet_NaN();  // must not be read
+  const std::vector<float> C0 = C;
+  GemmEpilogue ep;
+  if (t.bias) ep.bias = bias.data();
+  if (t.relu) ep.act = GemmAct::relu;
+  ranvier::sgemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, A.data(), lda, B.data(), ldb, t.beta, C.data(), ldc,
+                 ep, nthreads);
+  int bad = 0;
+  for (int64_t i = 0; i < t.m; ++i) {
+    for (int64_t j = 0; j < ldc; ++j) {
+      const float got = C[static_cast<std::size_t>(i * ldc + j)];
+      const float old = C0[static_cast<std::size_t>(i * ldc + j)];
+      if (j >= t.n) {  // padding must be untouched
+        if (!(got == old || (std::isnan(got) && std::isnan(old)))) ++bad;
+        continue;
+      }
+      double s = 0.0, sa = 0.0;
+      for (int64_t p = 0; p < t.k; ++p) {
+        const double av = t.ta ? A[static_cast<std::size_t>(p * lda + i)] : A[static_cast<std::size_t>(i * lda + p)];
+        const double bv = t.tb ? B[static_cast<std::size_t>(j * ldb + p)] : B[static_cast<std::size_t>(p * ldb + j)];
+        s += av * bv;
+        sa += std::fabs(av * bv);
+      }
+      double ref = t.alpha * s, mag = std::fabs(t.alpha) * sa + 1.0;
+      if (t.beta != 0.0f) {
+        ref += t.beta * static_cast<double>(old);
+        mag += std::fabs(t.beta * old);
+      }
+      if (t.bias) {
+        ref += bias[static_cast<std::size_t>(j)];
+        mag += std::fabs(bias[static_cast<std::size_t>(j)]);
+      }
+      if (t.relu && ref < 0.0) ref = 0.0;
+      const double tol = 1e-5 * static_cast<double>(t.k + 1) * mag;
+      if (!(std::fabs(got - ref) <= tol)) {
+        if (bad < 3)
+          std::printf("    %s %s ta=%d tb=%d m=%lld n=%lld k=%lld: C[%lld,%lld]=%g ref=%g\n", what,
+                      ranvier::isa_name(ranvier::active_isa()), t.ta, t.tb, (long long)t.m, (long long)t.n,
+                      (long long)t.k, (long long)i, (long long)j, got, ref);
+        ++bad;
+      }
+    }
+  }
+  return bad;
+}
+
+// Every ISA this CPU supports, so each compiled kernel is tested where it can run.
+template <typename F>
+void for_each_isa(F f) {
+  const ranvier::Isa saved = ranvier::active_isa();
+  for (auto isa : ranvier::supported_isas()) {
+    ranvier::set_isa(isa);
+    f(isa);
+  }
+  ranvier::set_isa(saved);
+}
+
+}  // namespace
+
+RANVIER_TEST(gemm_ukernel_edges_against_naive) {
+  // The micro-kernel alone: every m <= MR, n <= NR, packed and row-major A, beta 0
+  // with NaN in C, beta 0.5, bias + relu, and C outside the tile untouched.
+  std::mt19937 rng(7);
+  for_each_isa([&](ranvier::Isa isa) {
+    const auto& g = ranvier::kernels().gemm;
+    const int MR = g.mr, NR = g.nr;
+    for (int64_t kc : {1, 3, 17}) {
+      const int64_t lda = kc + 3, ldc = NR + 5;
+      auto A = random_vec(static_cast<std::size_t>(MR * lda), rng);
+      auto B = random_vec(static_cast<std::size_t>(kc * NR), rng);
+      auto bias = random_vec(static_cast<std::size_t>(NR), rng);
+      std::vector<float> Ap(static_cast<std::size_t>(kc * MR));
+      for (int64_t p = 0; p < kc; ++p)
+        for (int i = 0; i < MR; ++i) Ap[static_cast<std::size_t>(p * MR + i)] = A[static_cast<std::size_t>(i * lda + p)];
+      for (int m = 1; m <= MR; ++m)
+        for (int n = 1; n <= NR; ++n)
+          for (int variant = 0; variant < 4; ++variant) {
+            const bool packed = variant & 1, epi = variant & 2;
+            const float beta = epi ? 0.5f : 0.0f;
+            auto C = random_vec(static_cast<std::size_t>((MR + 1) * ldc), rng);
+            if (beta == 0.0f)
+              for (auto& x : C) x = std::numeric_limits<float>::quiet_NaN();
+            const auto C0 = C;
+            g.ukernel(kc, packed ? Ap.data() : A.data(), packed ? 0 : lda, B.data(), NR, C.data(), ldc, m, n,
+                      beta, epi ? bias.data() : nullptr, epi ? 1 : 0);
+            int bad = 0;
+            for (int i = 0; i <= MR; ++i)
+              for (int j = 0; j < ldc; ++j) {
+                const std::size_t idx = static_cast<std::size_t>(i * ldc + j);
+                if (i >= m || j >= n) {
+                  if (!(C[idx] == C0[idx] || (std::isnan(C[idx]) && std::isnan(C0[idx])))) ++bad;
+                  continue;
+                }
+                double s = 0.0, sa = 1.0;
+                for (int64_t p = 0; p < kc; ++p) {
+                  const double t = double(A[static_cast<std::size_t>(i * lda + p)]) * B[static_cast<std::size_t>(p * NR + j)];
+                  s += t;
+                  sa += std::fabs(t);
+                }
+                if (beta != 0.0f) s += double(beta) * C0[idx];
+                if (epi) {
+                  s += bias[static_cast<std::size_t>(j)];
+                  if (s < 0.0) s = 0.0;
+                }
+                if (!(std::fabs(C[idx] - s) <= 1e-5 * double(kc + 1) * (sa + 2.0))) ++bad;
+              }
+            RANVIER_CHECK(bad == 0, "%s ukernel kc=%lld m=%d n=%d packed=%d epilogue=%d: %d bad elements",
+                          ranvier::isa_name(isa), (long long)kc, m, n, (int)packed, (int)epi, bad);
+          }
+    }
+  });
+}
+
+RANVIER_TEST(gemm_driver_against_naive) {
+  std::mt19937 rng(11);
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const auto saved = tune;
+  for_each_isa([&](ranvier::Isa isa) {
+    const auto& g = ranvier::kernels().gemm;
+    const int64_t MR = g.mr, NR = g.nr, KC = g.kc;
+    const int64_t ms[] = {1, MR - 1, MR, MR + 1, 2 * MR + 1, 37};
+    const int64_t ns[] = {1, NR - 1, NR, NR + 1, 3 * NR + 5};
+    const int64_t ks[] = {1, 7, KC, KC + 1, 2 * KC + 3};
+    int cases = 0, failed = 0;
+    for (int pack = 0; pack < 3; ++pack) {
+      tune.pack_a = static_cast<ranvier::gemm_detail::PackA>(pack);
+      for (int64_t m : ms)
+        for (int64_t n : ns)
+          for (int64_t k : ks) {
+            const int tr = static_cast<int>((m + n + k + pack) % 4);
+            Case c{(tr & 1) != 0, (tr & 2) != 0, m, n, k, 1.0f, 0.0f, false, false, (m + k) % 3};
+            if ((m * n + k) % 3 == 0) { c.alpha = -0.75f; c.beta = 0.5f; }
+            if ((m + n * k) % 4 == 1) { c.bias = true; c.relu = true; }
+            ++cases;
+            if (check_case(c, rng, 1, "driver")) ++failed;
+          }
+    }
+    RANVIER_CHECK(failed == 0, "%s: %d of %d driver cases failed", ranvier::isa_name(isa), failed, cases);
+  });
+  tune = saved;
+}
+
+RANVIER_TEST(gemm_all_transposes_alpha_beta_epilogue) {
+  std::mt19937 rng(13);
+  for_each_isa([&](ranvier::Isa isa) {
+    int failed = 0;
+    for (int tr = 0; tr < 4; ++tr)
+      for (float beta : {0.0f, 1.0f, -2.0f})
+        for (int epi = 0; epi < 3; ++epi) {
+          Case c{(tr & 1) != 0, (tr & 2) != 0, 29, 43, 301, 1.5f, beta, epi >= 1, epi == 2, 2};
+          if (check_case(c, rng, 1, "transpose")) ++failed;
+        }
+    RANVIER_CHECK(failed == 0, "%s: %d transpose/alpha/beta/epilogue cases failed", ranvier::isa_name(isa), failed);
+  });
+}
+
+RANVIER_TEST(gemm_k_zero_and_alpha_zero_apply_epilogue_only) {
+  std::vector<float> C(6, std::numeric_limits<float>::quiet_NaN()), bias{1.0f, -2.0f, 3.0f};
+  GemmEpilogue ep{bias.data(), GemmAct::relu};
+  ranvier::sgemm(false, false, 2, 3, 0, 1.0f, nullptr, 1, nullptr, 3, 0.0f, C.data(), 3, ep);
+  const float want[6] = {1, 0, 3, 1, 0, 3};
+  for (int i = 0; i < 6; ++i) RANVIER_CHECK(C[i] == want[i], "k=0: C[%d]=%g want %g", i, C[i], want[i]);
+}
+
+RANVIER_TEST(gemm_threads_bitwise_independent) {
+  // The same problem at 1, 2 and 3 threads (threshold forced to 0 so small problems are
+  // split too) must give bitwise equal results: every element is reduced in one order.
+  std::mt19937 rng(17);
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const auto saved = tune;
+  tune.parallel_min_flops = 0.0;
+  for_each_isa([&](ranvier::Isa isa) {
+    struct S { bool ta, tb; int64_t m, n, k; } shapes[] = {
+        {false, false, 97, 131, 700}, {true, false, 64, 300, 257}, {false, true, 5, 200, 33},
+        {true, true, 300, 17, 520}, {false, false, 2, 1000, 64}};
+    for (const auto& s : shapes) {
+      const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+      auto A = random_vec(static_cast<std::size_t>(s.m * s.k), rng);
+      auto B = random_vec(static_cast<std::size_t>(s.k * s.n), rng);
+      auto bias = random_vec(static_cast<std::size_t>(s.n), rng);
+      std::vector<float> C1(static_cast<std::size_t>(s.m * s.n), 1.0f), C2 = C1, C3 = C1;
+      GemmEpilogue ep{bias.data(), GemmAct::relu};
+      ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C1.data(), s.n, ep, 1);
+      ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C2.data(), s.n, ep, 2);
+      ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C3.data(), s.n, ep, 3);
+      RANVIER_CHECK(C1 == C2 && C1 == C3, "%s m=%lld n=%lld k=%lld: results differ between 1, 2, 3 threads",
+                    ranvier::isa_name(isa), (long long)s.m, (long long)s.n, (long long)s.k);
+    }
+  });
+  tune = saved;
+}
+
+RANVIER_TEST(gemm_repeated_calls_do_not_allocate) {
+  std::mt19937 rng(19);
+  const int64_t m = 64, n = 300, k = 500;
+  auto A = random_vec(static_cast<std::size_t>(m * k), rng);
+  auto B = random_vec(static_cast<std::size_t>(k * n), rng);
+  std::vector<float> C(static_cast<std::size_t>(m * n));
+  auto call = [&](int64_t mm) {
+    ranvier::sgemm(false, false, mm, n, k, 1.0f, A.data(), k, B.data(), n, 0.0f, C.data(), n, GemmEpilogue{}, 0);
+  };
+  call(m);
+  call(m);  // workers may see their first problem here
+  const long before = ranvier::gemm_detail::gemm_buffer_allocations();
+  for (int r = 0; r < 5; ++r) {
+    call(m);
+    call(m / 2);
+  }
+  RANVIER_CHECK(ranvier::gemm_detail::gemm_buffer_allocations() == before,
+                "packing buffers were reallocated by repeated calls (%ld -> %ld)", before,
+                ranvier::gemm_detail::gemm_buffer_allocations());
+}
