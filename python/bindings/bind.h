@@ -27,5 +27,6 @@ void bind_optimizers(py::module_& m);
 void bind_layers(py::module_& m);
 void bind_metrics(py::module_& m);
 void bind_model(py::module_& m);
+void bind_io(py::module_& m);
 
 }  // namespace ranvier_py

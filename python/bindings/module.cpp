@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   ranvier_py::bind_layers(m);
   ranvier_py::bind_metrics(m);
   ranvier_py::bind_model(m);
+  ranvier_py::bind_io(m);
 }

@@ -1,0 +1,175 @@
+// io/: strict JSON and the safetensors validator (C++ side; the Python tests and the
+// fuzz test cover the same code through the binding).
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "testing.h"
+
+namespace {
+
+bool json_throws(const std::string& s) {
+  try {
+    ranvier::json::parse(s);
+  } catch (const std::invalid_argument&) {
+    return true;
+  }
+  return false;
+}
+
+std::string header_error(const std::vector<std::uint8_t>& b) {
+  try {
+    ranvier::io::parse_header(b.data(), b.size(), b.size());
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<std::uint8_t> make_file(const std::string& header, std::size_t data_bytes) {
+  std::vector<std::uint8_t> b(8 + header.size() + data_bytes, 0);
+  const std::uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(n >> (8 * i));
+  std::memcpy(b.data() + 8, header.data(), header.size());
+  return b;
+}
+
+bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+RANVIER_TEST(json_parses_and_dumps) {
+  using ranvier::json::Value;
+  const Value v = ranvier::json::parse(R"( {"a": [1, -2.5e3, true, null], "b": "x\u00e9\ud83d\ude00\n"} )");
+  RANVIER_CHECK(v.is_object() && v.as_object().size() == 2, "object");
+  RANVIER_CHECK(v.find("a")->as_array()[0].as_uint() == 1, "int");
+  RANVIER_CHECK(v.find("a")->as_array()[1].as_double() == -2500.0, "double");
+  RANVIER_CHECK(v.find("b")->as_string() == "x\xc3\xa9\xf0\x9f\x98\x80\n", "escapes decoded");
+  RANVIER_CHECK(ranvier::json::dump(v) == R"({"a": [1, -2.5e3, true, null], "b": "x\u00e9\ud83d\ude00\n"})",
+                "dump: %s", ranvier::json::dump(v).c_str());
+  RANVIER_CHECK(ranvier::json::parse("18446744073709551615").as_uint() == 18446744073709551615ull, "u64 max");
+  RANVIER_CHECK(Value::make_number(0.001).number_text() == "0.001", "%s", Value::make_number(0.001).number_text().c_str());
+  RANVIER_CHECK(Value::make_number(3.0).number_text() == "3.0", "%s", Value::make_number(3.0).number_text().c_str());
+}
+
+RANVIER_TEST(json_is_strict) {
+  const char* bad[] = {"", " ", "{", "[1,]", "{\"a\":1,}", "{\"a\":1,\"a\":2}", "01", "1.", ".5", "1e", "+1",
+                       "NaN", "Infinity", "[1] x", "\"\\x\"", "\"a\nb\"", "\"\\ud800\"", "\"\\udc00\"",
+                       "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "tru", "nul", "//c\n1", "{1:2}", "[\"a\" \"b\"]"};
+  for (const char* s : bad) RANVIER_CHECK(json_throws(s), "accepted invalid JSON <%s>", s);
+  // Nesting limit: no stack overflow on deep input.
+  std::string deep(100000, '[');
+  RANVIER_CHECK(json_throws(deep), "deep nesting accepted");
+  std::string ok(64, '[');
+  ok += std::string(64, ']');
+  RANVIER_CHECK(!json_throws(ok), "64 levels refused");
+  RANVIER_CHECK(json_throws(std::string(65, '[') + std::string(65, ']')), "65 levels accepted");
+  // Value budget.
+  bool threw = false;
+  try {
+    ranvier::json::parse("[1,2,3,4]", 9, 8, 4);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  RANVIER_CHECK(threw, "value budget not enforced");
+  // Exact integers.
+  using ranvier::json::parse;
+  const char* not_uint[] = {"-1", "1.0", "1e3", "18446744073709551616", "0.5"};
+  for (const char* s : not_uint) {
+    bool t = false;
+    try {
+      parse(s).as_uint();
+    } catch (const std::invalid_argument&) {
+      t = true;
+    }
+    RANVIER_CHECK(t, "as_uint accepted %s", s);
+  }
+}
+
+RANVIER_TEST(safetensors_roundtrip) {
+  const float a[6] = {1, 2, 3, 4, 5, 6};
+  const float b[2] = {-1.5f, 7.25f};
+  std::vector<ranvier::io::TensorOut> ts = {{"layers/dense/kernel", {2, 3}, a}, {"layers/dense/bias", {2}, b},
+                                            {"empty", {0, 4}, nullptr}};
+  auto bytes = ranvier::io::serialize(ts, {{"format", "ranvier"}, {"format_version", "1"}});
+  auto h = ranvier::io::parse_header(bytes.data(), bytes.size(), bytes.size());
+  RANVIER_CHECK(h.data_start % 8 == 0, "data section aligned to 8: %llu", (unsigned long long)h.data_start);
+  RANVIER_CHECK(h.tensors.size() == 3 && h.tensors[0].name == "layers/dense/kernel", "tensors");
+  RANVIER_CHECK(h.tensors[0].shape == std::vector<std::int64_t>({2, 3}), "shape");
+  RANVIER_CHECK(*h.find_meta("format") == "ranvier", "metadata");
+  ranvier::io::check_ranvier(h);
+
+  const std::string path = "ranvier_test_io_roundtrip.safetensors";
+  ranvier::io::atomic_write(path, bytes.data(), bytes.size());
+  auto f = ranvier::io::read_file(path);
+  float out[6];
+
+  f.read_f32(*f.header.find_tensor("layers/dense/kernel"), out);
+  RANVIER_CHECK(std::memcmp(out, a, sizeof a) == 0, "kernel data");
+  f.read_f32(*f.header.find_tensor("layers/dense/bias"), out);
+  RANVIER_CHECK(out[0] == -1.5f && out[1] == 7.25f, "bias data");
+  std::remove(path.c_str());
+}
+
+RANVIER_TEST(safetensors_rejects_hostile_headers) {
+  struct Case {
+    std::string header;
+    std::size_t data;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"[]", 0, "does not start with '{'"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8, "not valid JSON"},
+      {"{\"a\":{\"dtype\":\"F33\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unknown dtype"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "does not match"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, "non-negative"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4],\"data_offsets\":[0,0]}}", 0, "does not match"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", 8, "beyond the data section"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, "> end"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+       "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "overlap"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "gap"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, "trailing bytes"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", 4, "unknown field"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "needs"},
+      {"{\"__metadata__\":{\"k\":1}}", 0, "must be a string"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,1e2]}}", 4, "non-negative integer"},
+  };
+  for (const auto& c : cases) {
+    const std::string err = header_error(make_file(c.header, c.data));
+    RANVIER_CHECK(contains(err, c.expect), "header %s: expected '%s', got '%s'", c.header.c_str(), c.expect,
+                  err.c_str());
+  }
+  // Length field larger than the file, absurd lengths, short files.
+  std::vector<std::uint8_t> b = make_file("{}", 0);
+  b[0] = 0xff;
+  b[7] = 0x7f;
+  RANVIER_CHECK(contains(header_error(b), "only"), "%s", header_error(b).c_str());
+  std::vector<std::uint8_t> tiny = {1, 2, 3};
+  RANVIER_CHECK(contains(header_error(tiny), "too short"), "%s", header_error(tiny).c_str());
+  // Version and format checks.
+  auto ok = make_file("{\"__metadata__\":{\"format\":\"ranvier\",\"format_version\":\"2\"}}", 0);
+  auto h = ranvier::io::parse_header(ok.data(), ok.size(), ok.size());
+  std::string err;
+  try {
+    ranvier::io::check_ranvier(h);
+  } catch (const std::invalid_argument& e) {
+    err = e.what();
+  }
+  RANVIER_CHECK(contains(err, "newer"), "%s", err.c_str());
+}
+
+RANVIER_TEST(safetensors_missing_file_is_runtime_error) {
+  bool threw = false;
+  try {
+    ranvier::io::read_file("/nonexistent/ranvier/model.safetensors");
+  } catch (const std::runtime_error& e) {
+    threw = contains(e.what(), "cannot open");
+  }
+  RANVIER_CHECK(threw, "missing file");
+}
