@@ -3,6 +3,7 @@
 
 #include "bind.h"
 #include "model/network.h"
+#include "optimizers/optimizer.h"
 
 namespace ranvier_py {
 
@@ -46,6 +47,8 @@ void bind_model(py::module_& m) {
         return view(n.state().data(), n.state().size(), self);
       })
       .def_readwrite("train_steps", &Network::train_steps)
+      .def("try_acquire_training", &Network::try_acquire_training)
+      .def("release_training", &Network::release_training)
       .def("predict", [](Network& n, farray x, std::int64_t batch_size) {
         const auto rows = x.shape(0);
         farray out({rows, static_cast<py::ssize_t>(n.out_features())});
@@ -57,6 +60,58 @@ void bind_model(py::module_& m) {
         }
         return out;
       }, py::arg("x"), py::arg("batch_size"));
+
+  // Data arrays must stay alive while the trainer uses them: models.py holds them
+  // for the duration of fit/evaluate and calls clear_train_data() afterwards.
+  auto dataview = [](const farray& x, const farray& y, const py::object& sw) {
+    ranvier::DataView d;
+    d.x = x.data();
+    d.n = x.shape(0);
+    d.y = y.data();
+    d.y_cols = y.ndim() == 2 ? y.shape(1) : 1;
+    if (!sw.is_none()) d.sample_weight = sw.cast<farray>().data();
+    return d;
+  };
+  using ranvier::Trainer;
+  py::class_<Trainer, std::shared_ptr<Trainer>>(m, "Trainer")
+      .def(py::init([](std::shared_ptr<Network> net, std::shared_ptr<ranvier::Optimizer> opt, int loss_kind,
+                       py::dict lp, float loss_weight, std::vector<std::shared_ptr<ranvier::Metric>> metrics,
+                       std::vector<std::shared_ptr<ranvier::Metric>> weighted) {
+             ranvier::LossSpec spec;
+             spec.kind = static_cast<ranvier::LossKind>(loss_kind);
+             if (lp.contains("from_logits")) spec.params.from_logits = lp["from_logits"].cast<bool>();
+             if (lp.contains("label_smoothing")) spec.params.label_smoothing = lp["label_smoothing"].cast<float>();
+             if (lp.contains("delta")) spec.params.delta = lp["delta"].cast<float>();
+             if (lp.contains("alpha")) spec.params.alpha = lp["alpha"].cast<float>();
+             if (lp.contains("gamma")) spec.params.gamma = lp["gamma"].cast<float>();
+             if (lp.contains("apply_class_balancing"))
+               spec.params.apply_class_balancing = lp["apply_class_balancing"].cast<bool>();
+             spec.weight = loss_weight;
+             return std::make_shared<Trainer>(std::move(net), std::move(opt), spec, std::move(metrics),
+                                              std::move(weighted));
+           }))
+      .def("set_train_data", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs) {
+        t.set_train_data(dataview(x, y, sw), bs);
+      })
+      .def("clear_train_data", &Trainer::clear_train_data)
+      .def("steps_per_epoch", &Trainer::steps_per_epoch)
+      .def("begin_epoch", &Trainer::begin_epoch)
+      .def("run", [](Trainer& t, std::int64_t max_steps, double budget) {
+        py::gil_scoped_release nogil;
+        return t.run(max_steps, budget);
+      })
+      .def("train_batch", [dataview](Trainer& t, farray x, farray y, py::object sw) {
+        auto d = dataview(x, y, sw);
+        py::gil_scoped_release nogil;
+        return t.train_batch(d);
+      })
+      .def("evaluate", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs) {
+        auto d = dataview(x, y, sw);
+        py::gil_scoped_release nogil;
+        return t.evaluate(d, bs);
+      })
+      .def("mean_loss", &Trainer::mean_loss)
+      .def("reset_metrics", &Trainer::reset_metrics);
 
   m.def("all_finite", [](farray a) {
     const float* p = a.data();

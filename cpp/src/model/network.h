@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "layers/layer.h"
@@ -36,6 +37,12 @@ class FloatBuffer {
   explicit FloatBuffer(std::int64_t n) { resize(n); }
   FloatBuffer(const FloatBuffer&) = delete;
   FloatBuffer& operator=(const FloatBuffer&) = delete;
+  FloatBuffer(FloatBuffer&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr; o.size_ = 0; }
+  FloatBuffer& operator=(FloatBuffer&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
   ~FloatBuffer();
   void resize(std::int64_t n);  // contents are zeroed
   float* data() { return data_; }
@@ -123,6 +130,7 @@ class Trainer {
 
   // --- training over a data set, one epoch at a time ---
   void set_train_data(const DataView& d, std::int64_t batch_size);
+  void clear_train_data() { data_ = DataView{}; }
   std::int64_t steps_per_epoch() const;
   // Resets the running loss and metrics and draws this epoch's order
   // (a permutation from `seed` when shuffle, else 0..n-1).

@@ -1,0 +1,215 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "model/network.h"
+#include "optimizers/optimizer.h"
+#include "runtime/runtime.h"
+
+namespace ranvier {
+
+namespace {
+
+// splitmix64: the shuffling stream (same order on every machine for a seed).
+std::uint64_t splitmix64(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+Trainer::Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, LossSpec loss,
+                 std::vector<std::shared_ptr<Metric>> metrics,
+                 std::vector<std::shared_ptr<Metric>> weighted_metrics)
+    : net_(std::move(net)), opt_(std::move(opt)), loss_(loss), metrics_(std::move(metrics)),
+      weighted_metrics_(std::move(weighted_metrics)) {
+  if (!net_ || !net_->finalized()) throw std::invalid_argument("Trainer: the network is not built");
+  fused_ = loss_fuses_with(loss_.kind, loss_.params, net_->layers().back()->output_activation());
+}
+
+void Trainer::reserve(std::int64_t batch_size) {
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive, got " + std::to_string(batch_size));
+  if (batch_size <= cap_) return;
+  cap_ = batch_size;
+  const auto& layers = net_->layers();
+  acts_.clear();
+  acts_.resize(layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) acts_[i].resize(cap_ * layers[i]->out_features());
+  const std::int64_t width = net_->max_features();
+  xbuf_.resize(cap_ * net_->in_features());
+  ybuf_.resize(cap_ * std::max<std::int64_t>(net_->out_features(), 1));
+  swbuf_.resize(cap_);
+  per_sample_.resize(cap_);
+  dy_a_.resize(cap_ * width);
+  dy_b_.resize(cap_ * width);
+  for (auto& l : layers) l->reserve(cap_);
+}
+
+void Trainer::set_train_data(const DataView& d, std::int64_t batch_size) {
+  if (d.n <= 0) throw std::invalid_argument("fit: the training data is empty");
+  data_ = d;
+  batch_size_ = std::min(batch_size, d.n);
+  reserve(batch_size_);
+  if (d.y_cols > net_->out_features() && ybuf_.size() < cap_ * d.y_cols) ybuf_.resize(cap_ * d.y_cols);
+  order_.assign(static_cast<std::size_t>(d.n), 0);  // one allocation per fit, not per batch
+  for (std::int64_t i = 0; i < d.n; ++i) order_[static_cast<std::size_t>(i)] = i;
+  step_in_epoch_ = 0;
+}
+
+std::int64_t Trainer::steps_per_epoch() const {
+  return batch_size_ ? (data_.n + batch_size_ - 1) / batch_size_ : 0;
+}
+
+void Trainer::reset_metrics() {
+  loss_sum_ = 0.0;
+  seen_ = 0;
+  for (auto& m : metrics_) m->reset();
+  for (auto& m : weighted_metrics_) m->reset();
+}
+
+void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
+  reset_metrics();
+  step_in_epoch_ = 0;
+  shuffled_ = shuffle;
+  for (std::int64_t i = 0; i < data_.n; ++i) order_[static_cast<std::size_t>(i)] = i;
+  if (shuffle) {
+    std::uint64_t s = seed;
+    for (std::int64_t i = data_.n - 1; i > 0; --i) {
+      const std::int64_t j = static_cast<std::int64_t>(splitmix64(s) % static_cast<std::uint64_t>(i + 1));
+      std::swap(order_[static_cast<std::size_t>(i)], order_[static_cast<std::size_t>(j)]);
+    }
+  }
+}
+
+void Trainer::gather(std::int64_t start, std::int64_t b) {
+  const std::int64_t in_f = net_->in_features();
+  const std::int64_t yc = data_.y_cols;
+  for (std::int64_t r = 0; r < b; ++r) {
+    const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
+    std::memcpy(xbuf_.data() + r * in_f, data_.x + src * in_f, sizeof(float) * static_cast<std::size_t>(in_f));
+    std::memcpy(ybuf_.data() + r * yc, data_.y + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
+    if (data_.sample_weight) swbuf_.data()[r] = data_.sample_weight[src];
+  }
+}
+
+std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
+  if (!data_.x) throw std::logic_error("Trainer.run: no training data");
+  std::lock_guard<std::mutex> lock(net_->inference_mutex());
+  FtzScope ftz;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t steps = steps_per_epoch();
+  std::int64_t done = 0;
+  while (done < max_steps && step_in_epoch_ < steps) {
+    const std::int64_t start = step_in_epoch_ * batch_size_;
+    const std::int64_t b = std::min(batch_size_, data_.n - start);
+    const float *x, *y, *sw;
+    if (shuffled_) {
+      gather(start, b);
+      x = xbuf_.data();
+      y = ybuf_.data();
+      sw = data_.sample_weight ? swbuf_.data() : nullptr;
+    } else {  // consecutive rows: read the caller's arrays in place
+      x = data_.x + start * net_->in_features();
+      y = data_.y + start * data_.y_cols;
+      sw = data_.sample_weight ? data_.sample_weight + start : nullptr;
+    }
+    batch(x, y, data_.y_cols, sw, b, true);
+    ++step_in_epoch_;
+    ++done;
+    if (time_budget_s > 0) {
+      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (el >= time_budget_s) break;
+    }
+  }
+  return done;
+}
+
+double Trainer::train_batch(const DataView& d) {
+  if (d.n <= 0) throw std::invalid_argument("train_on_batch: the batch is empty");
+  reserve(d.n);
+  std::lock_guard<std::mutex> lock(net_->inference_mutex());
+  FtzScope ftz;
+  reset_metrics();
+  return batch(d.x, d.y, d.y_cols, d.sample_weight, d.n, true);
+}
+
+double Trainer::evaluate(const DataView& d, std::int64_t batch_size) {
+  if (d.n <= 0) throw std::invalid_argument("evaluate: the data is empty");
+  const std::int64_t bs = std::min(batch_size, d.n);
+  reserve(bs);
+  std::lock_guard<std::mutex> lock(net_->inference_mutex());
+  FtzScope ftz;
+  reset_metrics();
+  for (std::int64_t s = 0; s < d.n; s += bs) {
+    const std::int64_t b = std::min(bs, d.n - s);
+    batch(d.x + s * net_->in_features(), d.y + s * d.y_cols, d.y_cols,
+          d.sample_weight ? d.sample_weight + s : nullptr, b, false);
+  }
+  return mean_loss();
+}
+
+bool Trainer::last_loss_finite() const { return std::isfinite(last_loss_); }
+
+double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const float* sw, std::int64_t b,
+                      bool training) {
+  Network& net = *net_;
+  const auto& layers = net.layers();
+  const std::size_t L = layers.size();
+  ForwardCtx ctx;
+  ctx.training = training;
+  ctx.step = net.train_steps;
+
+  // forward
+  double penalty = 0.0;
+  const float* cur = x;
+  for (std::size_t i = 0; i < L; ++i) {
+    penalty += layers[i]->forward(cur, acts_[i].data(), b, ctx);
+    cur = acts_[i].data();
+  }
+  const float* y_pred = acts_[L - 1].data();
+  const std::int64_t k = net.out_features();
+
+  // loss (and its gradient when training)
+  const float scale = loss_.weight / static_cast<float>(b);
+  float* dy = training ? dy_a_.data() : nullptr;
+  if (training && fused_)
+    loss_forward_backward_fused(loss_.kind, loss_.params, layers[L - 1]->output_activation(), y, y_cols, y_pred,
+                                b, k, sw, scale, per_sample_.data(), dy);
+  else
+    loss_forward_backward(loss_.kind, loss_.params, y, y_cols, y_pred, b, k, sw, scale,
+                          per_sample_.data(), dy);
+  double total = 0.0;
+  for (std::int64_t i = 0; i < b; ++i) total += per_sample_.data()[i] * (sw ? sw[i] : 1.0f);
+  double batch_loss = static_cast<double>(loss_.weight) * total / static_cast<double>(b);
+  batch_loss += penalty + net.regularization(false);
+
+  // metrics on this batch's predictions (before the update, as Keras)
+  for (auto& m : metrics_) m->update(y, y_cols, y_pred, b, k, nullptr);
+  for (auto& m : weighted_metrics_) m->update(y, y_cols, y_pred, b, k, sw);
+
+  if (training) {
+    float* g = dy;
+    float* other = dy_b_.data();
+    for (std::size_t i = L; i-- > 0;) {
+      const float* xin = i == 0 ? x : acts_[i - 1].data();
+      float* dx = i == 0 ? nullptr : other;
+      layers[i]->backward(xin, acts_[i].data(), g, dx, b, fused_ && i == L - 1);
+      std::swap(g, other);
+    }
+    net.regularization(true);
+    opt_->apply(net.params().data(), net.grads().data());
+    net.apply_constraints();
+    ++net.train_steps;
+  }
+
+  loss_sum_ += batch_loss * static_cast<double>(b);
+  seen_ += b;
+  last_loss_ = batch_loss;
+  return batch_loss;
+}
+
+}  // namespace ranvier
