@@ -1,0 +1,802 @@
+"""The Keras-shaped model: ``Sequential`` with compile / fit / evaluate / predict.
+
+The training loop runs in C++: ``fit`` hands the whole data set (NumPy arrays,
+never copied when they are already C-contiguous float32) to a ``_core.Trainer``
+that shuffles, gathers batches, runs forward, loss, backward, the optimizer step
+and the metrics for many batches per call with the GIL released. Python gets
+control back at a bounded rate (at most every ``_TIME_SLICE`` seconds, at least
+one batch) for the progress bar, batch-level callbacks and Ctrl-C, and at every
+epoch end.
+
+Input conversions (the only copies ``fit``/``predict`` may make, once per call,
+never per epoch): ``x`` that is not C-contiguous float32 (float64, ints, lists,
+DataFrames, anything with ``__array__``) is converted with
+``np.ascontiguousarray(x, dtype=np.float32)``; targets ``y`` are converted to a
+float32 (n, k) array (labels for sparse losses as (n, 1)); sample weights to
+float32 (n,).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import re
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core, _random
+from . import callbacks as callbacks_module
+from . import layers as layers_module
+from . import losses as losses_module
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+
+__all__ = ["Sequential", "load_model"]
+
+_TIME_SLICE = 0.05  # seconds of C++ work between returns to Python during fit
+
+_SPARSE_LOSSES = {"sparse_categorical_crossentropy"}
+
+_name_counts: Dict[str, int] = {}
+
+
+def _unique_model_name(base: str) -> str:
+    n = _name_counts.get(base, 0)
+    _name_counts[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _is_input(obj) -> bool:
+    return isinstance(obj, layers_module.InputLayer) or getattr(obj, "_is_keras_input", False)
+
+
+def _as_float_rows(x, name: str, what: str) -> np.ndarray:
+    """Converts ``x`` to a C-contiguous float32 array with rows as samples (see module doc)."""
+    if x is None:
+        raise ValueError(f"{what}: {name} is required, got None")
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
+    if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
+        x = x.to_numpy()
+    arr = np.asarray(x)
+    if arr.dtype == object or arr.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{what}: {name} must hold real numbers (float or int), got dtype={arr.dtype}")
+    if arr.ndim == 0:
+        raise ValueError(f"{what}: {name} must have a batch dimension, got a scalar")
+    if arr.shape[0] == 0 or arr.size == 0:
+        raise ValueError(f"{what}: {name} is empty ({name}.shape={arr.shape})")
+    if not (arr.dtype == np.float32 and arr.flags.c_contiguous):
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+    return arr
+
+
+def _check_finite(arr: np.ndarray, name: str, what: str) -> None:
+    if not _core.all_finite(arr.reshape(-1)):
+        raise ValueError(f"{what}: {name} contains NaN or inf (shape {arr.shape}); "
+                         f"clean the data first, e.g. with np.nan_to_num")
+
+
+class Sequential:
+    """A linear stack of layers (``keras.Sequential``).
+
+    ``Sequential(layers=None, trainable=True, name=None)``; a first element that is
+    ``ranvier.Input(shape=...)`` builds the model at once, otherwise it builds on
+    the first ``fit``/``predict``/``build``.
+    """
+
+    def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
+                 name: Optional[str] = None):
+        self.name = name or _unique_model_name("sequential")
+        self.trainable = trainable
+        self._layers: List[Any] = []
+        self._input_shape: Optional[tuple] = None
+        self._net = None
+        self._trainer = None
+        self._trainer_key = None
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self._compile_config: Optional[dict] = None
+        self._metric_objects: List[Any] = []
+        self._weighted_metric_objects: List[Any] = []
+        self._metrics_resolved = False
+        self._resolved_metrics = []
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ layers
+    def add(self, layer) -> None:
+        """Appends a layer (or an ``Input``, only as the first element)."""
+        if _is_input(layer):
+            if self._layers or self._input_shape is not None:
+                raise ValueError("Sequential.add: an Input can only be the first element")
+            self._input_shape = tuple(layer.shape)
+            self._build_layers()
+            return
+        if not isinstance(layer, layers_module.Layer):
+            raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
+        if any(l.name == layer.name for l in self._layers):
+            raise ValueError(f"Sequential.add: all layers must have unique names; "
+                             f"'{layer.name}' is already in the model")
+        self._layers.append(layer)
+        self._invalidate()
+        if self._input_shape is not None:
+            self._build_layers()
+
+    def pop(self):
+        """Removes and returns the last layer."""
+        if not self._layers:
+            raise ValueError("Sequential.pop: there are no layers to remove")
+        layer = self._layers.pop()
+        self._invalidate()
+        if self._input_shape is not None and self._layers:
+            self._build_layers()
+        return layer
+
+    @property
+    def layers(self) -> List[Any]:
+        return list(self._layers)
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
+        if index is not None:
+            return self._layers[index]
+        for l in self._layers:
+            if l.name == name:
+                return l
+        raise ValueError(f"get_layer: no layer named '{name}'; layers: {[l.name for l in self._layers]}")
+
+    def _invalidate(self) -> None:
+        self._net = None
+        self._trainer = None
+        self._trainer_key = None
+
+    @property
+    def built(self) -> bool:
+        return self._net is not None
+
+    @property
+    def input_shape(self):
+        return self._input_shape
+
+    @property
+    def output_shape(self):
+        if not self._layers or self._input_shape is None:
+            raise AttributeError("The model is not built yet")
+        shape = self._input_shape
+        for l in self._layers:
+            shape = l.compute_output_shape(shape)
+        return shape
+
+    def build(self, input_shape=None) -> None:
+        """Builds every layer for inputs of ``input_shape`` (batch dimension first, may be None)."""
+        if input_shape is not None:
+            self._input_shape = (None,) + tuple(input_shape)[1:]
+        if self._input_shape is None:
+            raise ValueError("Sequential.build: give input_shape, or start the model with ranvier.Input")
+        self._build_layers()
+
+    def _build_layers(self) -> None:
+        if not self._layers:
+            return
+        shape = self._input_shape
+        for layer in self._layers:
+            if not layer.built:
+                layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        if len(self._input_shape) != 2 and not isinstance(self._layers[0], layers_module.Flatten):
+            raise ValueError(
+                f"Sequential: inputs of shape {self._input_shape} need a Flatten first layer; "
+                "ranvier's Dense layers take 2-D (batch, features) input")
+        net = _core.Network()
+        for layer in self._layers:
+            net.add(layer._core_layer)
+        net.finalize()
+        params, grads, state = net.params(), net.grads(), net.state()
+        per_layer: List[List] = [[[], []] for _ in self._layers]
+        for t in net.tensors():
+            off, size, shape_t = t["offset"], t["size"], tuple(t["shape"])
+            if t["trainable"]:
+                p = params[off:off + size].reshape(shape_t)
+                g = grads[off:off + size].reshape(shape_t)
+            else:
+                p = state[off:off + size].reshape(shape_t)
+                g = None
+            per_layer[t["layer"]][0].append(p)
+            per_layer[t["layer"]][1].append(g)
+        for layer, (p, g) in zip(self._layers, per_layer):
+            layer._adopt_storage(p, g)
+        self._net = net
+        self._trainer = None
+        self._trainer_key = None
+
+    def _ensure_built(self, x: np.ndarray) -> None:
+        if self._net is None:
+            if self._input_shape is None:
+                self._input_shape = (None,) + tuple(x.shape[1:])
+            self._build_layers()
+            if self._net is None:
+                raise ValueError("The model has no layers; add some with Sequential.add")
+
+    def _check_input(self, x: np.ndarray, name: str, what: str) -> np.ndarray:
+        expected = self._input_shape[1:]
+        if tuple(x.shape[1:]) != tuple(expected):
+            first = self._layers[0]
+            raise ValueError(
+                f"{what}: {first.__class__.__name__} '{first.name}' (the first layer) expected input "
+                f"with shape (batch, {', '.join(str(d) for d in expected)}), got {name}.shape={x.shape}")
+        if x.ndim != 2:
+            x = x.reshape(x.shape[0], -1)
+        return x
+
+    # ---------------------------------------------------------------- weights
+    @property
+    def weights(self) -> List[np.ndarray]:
+        out = []
+        for l in self._layers:
+            out.extend(l.weights)
+        return out
+
+    @property
+    def trainable_weights(self) -> List[np.ndarray]:
+        out = []
+        for l in self._layers:
+            out.extend(l.trainable_weights)
+        return out
+
+    @property
+    def non_trainable_weights(self) -> List[np.ndarray]:
+        out = []
+        for l in self._layers:
+            out.extend(l.non_trainable_weights)
+        return out
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Copies of every weight, layer by layer in Keras order."""
+        out = []
+        for l in self._layers:
+            out.extend(l.get_weights())
+        return out
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Sets every weight from a list in ``get_weights()`` order (count and shapes checked)."""
+        expected = sum(len(l.get_weights()) for l in self._layers)
+        weights = list(weights)
+        if len(weights) != expected:
+            raise ValueError(f"set_weights: the model has {expected} weights, got a list of {len(weights)}")
+        i = 0
+        for l in self._layers:
+            k = len(l.get_weights())
+            l.set_weights(weights[i:i + k])
+            i += k
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError("count_params: the model is not built yet; call build() or fit() first")
+        return int(sum(l.count_params() for l in self._layers))
+
+    # ---------------------------------------------------------------- compile
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True) -> None:
+        """Configures training (Keras defaults: RMSprop, no metrics)."""
+        self.optimizer = optimizers_module.get(optimizer)
+        if loss is None:
+            raise ValueError("compile: loss is required (ranvier has no add_loss)")
+        self.loss = loss
+        if loss_weights is None:
+            self._loss_weight = 1.0
+        elif isinstance(loss_weights, numbers.Real) and not isinstance(loss_weights, bool):
+            self._loss_weight = float(loss_weights)
+        elif isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
+            self._loss_weight = float(loss_weights[0])
+        else:
+            raise ValueError(f"compile: loss_weights must be a float for a single-output model, "
+                             f"got {loss_weights!r}")
+        for arg, val in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if val is not None and not isinstance(val, (list, tuple)):
+                raise TypeError(f"compile: {arg} must be a list, got {type(val).__name__}")
+        self._metrics_arg = list(metrics or [])
+        self._weighted_metrics_arg = list(weighted_metrics or [])
+        self._metrics_resolved = False
+        self._resolved_metrics = []
+        self._metric_objects = []
+        self._weighted_metric_objects = []
+        self._loss_obj = None
+        self._compile_config = {
+            "optimizer": optimizers_module.serialize(self.optimizer),
+            "loss": losses_module.serialize(loss) if not isinstance(loss, str) else loss,
+            "loss_weights": loss_weights,
+            "metrics": [m if isinstance(m, str) else metrics_module.serialize(m) for m in self._metrics_arg],
+            "weighted_metrics": [m if isinstance(m, str) else metrics_module.serialize(m)
+                                 for m in self._weighted_metrics_arg],
+        }
+        self.compiled = True
+        self._trainer = None
+        self._trainer_key = None
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(f"{what}: you must call `compile()` before using the model for "
+                               f"training or evaluation")
+
+    def _resolve_loss(self, y_shape) -> None:
+        """Resolves the loss (and "crossentropy"/"ce") once the output shape is known."""
+        if self._loss_obj is not None:
+            return
+        loss = self.loss
+        out_dim = self.output_shape[-1]
+        if isinstance(loss, str) and loss.lower() in ("crossentropy", "ce"):
+            if out_dim == 1:
+                loss = "binary_crossentropy"
+            elif len(y_shape) == 1 or (len(y_shape) == 2 and y_shape[-1] == 1):
+                loss = "sparse_categorical_crossentropy"
+            else:
+                loss = "categorical_crossentropy"
+        obj = losses_module.get(loss)
+        kind, params = losses_module.core_spec(obj)
+        self._loss_obj = obj
+        self._loss_kind = kind
+        self._loss_params = params
+
+    def _resolve_metrics(self, y_shape) -> None:
+        if self._metrics_resolved:
+            return
+        y_pred_shape = (None, self.output_shape[-1])
+        resolved = metrics_module.resolve_all(self._metrics_arg, self._weighted_metrics_arg,
+                                              y_shape, y_pred_shape)
+        for r in resolved:
+            if getattr(r.metric, "_core_metric", None) is None:
+                raise ValueError(
+                    f"compile: metric '{r.key}' is a Python function; ranvier computes metrics in "
+                    f"C++ inside the epoch and supports the built-in metrics "
+                    f"(see ranvier.metrics); evaluate custom ones on model.predict(x) instead")
+        self._resolved_metrics = resolved
+        self._metric_objects = [r.metric for r in resolved if not r.weighted]
+        self._weighted_metric_objects = [r.metric for r in resolved if r.weighted]
+        self._metrics_resolved = True
+
+    def _metric_direction(self, name: str) -> Optional[str]:
+        """"max"/"min" for a compiled metric's name (with or without ``val_``), else None."""
+        return metrics_module.metric_direction(getattr(self, "_resolved_metrics", []), name)
+
+    @property
+    def metrics_names(self) -> List[str]:
+        return ["loss"] + [r.key for r in getattr(self, "_resolved_metrics", [])]
+
+    # ------------------------------------------------------------ data prep
+    def _prepare_y(self, y, n: int, what: str, name: str = "y") -> np.ndarray:
+        y = _as_float_rows(y, name, what)
+        if y.shape[0] != n:
+            raise ValueError(f"{what}: x and {name} have different lengths: x has {n} samples, "
+                             f"{name}.shape={y.shape}")
+        out_dim = self.output_shape[-1]
+        if self._loss_kind in _SPARSE_LOSSES:
+            if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+                raise ValueError(
+                    f"{what}: {self._loss_kind} expects integer labels of shape (n,) or (n, 1), got "
+                    f"{name}.shape={y.shape}; for one-hot targets use categorical_crossentropy")
+            y = y.reshape(n, 1)
+            _check_finite(y, name, what)
+            if np.any(y != np.floor(y)) or y.min() < 0 or y.max() >= out_dim:
+                bad = y[(y != np.floor(y)) | (y < 0) | (y >= out_dim)][0]
+                raise ValueError(
+                    f"{what}: {name} holds label {bad:g}, but {self._loss_kind} needs integer labels in "
+                    f"[0, {out_dim}) for a model with {out_dim} outputs")
+            return y
+        if y.ndim == 1:
+            y = y.reshape(n, 1)
+        elif y.ndim > 2:
+            y = y.reshape(n, -1)
+        if y.shape[1] != out_dim:
+            raise ValueError(
+                f"{what}: {name}.shape={y.shape} does not match the model's output shape (None, {out_dim}) "
+                f"for loss {self._loss_kind}")
+        _check_finite(y, name, what)
+        return y
+
+    def _prepare_sample_weight(self, sw, n: int, what: str) -> Optional[np.ndarray]:
+        if sw is None:
+            return None
+        sw = np.asarray(sw)
+        if sw.dtype.kind not in "fiub":
+            raise TypeError(f"{what}: sample_weight must be numeric, got dtype={sw.dtype}")
+        if sw.ndim == 2 and sw.shape[1] == 1:
+            sw = sw.reshape(-1)
+        if sw.ndim != 1 or sw.shape[0] != n:
+            raise ValueError(f"{what}: sample_weight must have shape ({n},), got {sw.shape}")
+        sw = np.ascontiguousarray(sw, dtype=np.float32)
+        _check_finite(sw, "sample_weight", what)
+        return sw
+
+    def _class_weight_to_sample_weight(self, class_weight, y: np.ndarray) -> np.ndarray:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"fit: class_weight must be a dict {{class index: weight}}, "
+                            f"got {type(class_weight).__name__}")
+        if y.shape[1] > 1:
+            labels = np.argmax(y, axis=1)
+        else:
+            labels = np.round(y[:, 0]).astype(np.int64)
+        sw = np.ones(y.shape[0], dtype=np.float32)
+        for k, w in class_weight.items():
+            try:
+                ki = int(k)
+            except (TypeError, ValueError):
+                raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}")
+            sw[labels == ki] = float(w)
+        return sw
+
+    def _prepare_xy(self, x, y, sample_weight, what: str):
+        x = _as_float_rows(x, "x", what)
+        self._ensure_built(x)
+        x = self._check_input(x, "x", what)
+        _check_finite(x, "x", what)
+        self._resolve_loss(np.shape(y) if y is not None else (x.shape[0],))
+        if y is None:
+            raise ValueError(f"{what}: y is required for training and evaluation")
+        y = self._prepare_y(y, x.shape[0], what)
+        sw = self._prepare_sample_weight(sample_weight, x.shape[0], what)
+        self._resolve_metrics(y.shape if self._loss_kind not in _SPARSE_LOSSES else (y.shape[0],))
+        return x, y, sw
+
+    # ----------------------------------------------------------- the trainer
+    def _get_trainer(self):
+        key = (id(self._net), id(self.optimizer), id(self._loss_obj),
+               tuple(id(m) for m in self._metric_objects + self._weighted_metric_objects))
+        if self._trainer is not None and self._trainer_key == key:
+            return self._trainer
+        opt = self.optimizer
+        if getattr(opt, "_ranvier_net", None) is not self._net or not opt.built:
+            segments = [(t["offset"], t["size"], f"{self._layers[t['layer']].name}/{t['name']}")
+                        for t in self._net.tensors() if t["trainable"]]
+            opt.build(int(self._net.params().size), segments)
+            opt._ranvier_net = self._net
+        self._trainer = _core.Trainer(
+            self._net, opt._core, self._loss_kind, self._loss_params, self._loss_weight,
+            [m._core_metric for m in self._metric_objects],
+            [m._core_metric for m in self._weighted_metric_objects])
+        self._trainer_key = key
+        return self._trainer
+
+    def _logs(self, trainer, prefix: str = "") -> Dict[str, float]:
+        logs = {prefix + "loss": float(trainer.mean_loss())}
+        for r in self._resolved_metrics:
+            logs[prefix + r.key] = float(r.metric.result())
+        return dict(sorted(logs.items()))
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model (Keras semantics; whole epochs run in C++)."""
+        self._require_compiled("fit")
+        batch_size = self._check_batch_size(batch_size, "fit")
+        if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        if not isinstance(validation_split, numbers.Real) or not (0.0 <= validation_split < 1.0):
+            raise ValueError(f"fit: validation_split must be a float in [0, 1), got {validation_split!r}")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("fit: class_weight and sample_weight cannot be used together")
+        if shuffle not in (True, False, "batch"):
+            raise ValueError(f"fit: shuffle must be True, False or 'batch', got {shuffle!r}")
+        verbose = self._check_verbose(verbose, "fit")
+
+        x, y, sw = self._prepare_xy(x, y, sample_weight, "fit")
+        if class_weight is not None:
+            sw = self._class_weight_to_sample_weight(class_weight, y)
+        n = x.shape[0]
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or "
+                                 "(x_val, y_val, sample_weight_val)")
+            vx, vy = validation_data[0], validation_data[1]
+            vsw = validation_data[2] if len(validation_data) == 3 else None
+            vx = self._check_input(_as_float_rows(vx, "x_val", "fit"), "x_val", "fit")
+            _check_finite(vx, "x_val", "fit")
+            vy = self._prepare_y(vy, vx.shape[0], "fit", "y_val")
+            vsw = self._prepare_sample_weight(vsw, vx.shape[0], "fit")
+            val = (vx, vy, vsw)
+        elif validation_split:
+            split_at = int(math.floor(n * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n:
+                raise ValueError(f"fit: validation_split={validation_split} leaves no "
+                                 f"{'training' if split_at == 0 else 'validation'} samples out of {n}")
+            val = (x[split_at:], y[split_at:], None if sw is None else sw[split_at:])
+            x, y = x[:split_at], y[:split_at]
+            sw = None if sw is None else sw[:split_at]
+            n = split_at
+        if steps_per_epoch is not None:
+            if batch_size is None:
+                batch_size = int(math.ceil(n / steps_per_epoch))
+        if batch_size is None:
+            batch_size = 32
+        val_batch = self._check_batch_size(validation_batch_size, "fit") or batch_size
+
+        trainer = self._get_trainer()
+        if not self._net.try_acquire_training():
+            raise RuntimeError("fit: this model is already being trained in another thread; "
+                               "wait for that fit to finish")
+        try:
+            return self._fit_loop(trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks,
+                                  val, val_batch, shuffle, initial_epoch, steps_per_epoch,
+                                  validation_freq)
+        finally:
+            self._net.release_training()
+
+    def _fit_loop(self, trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks, val,
+                  val_batch, shuffle, initial_epoch, steps_per_epoch, validation_freq):
+        trainer.set_train_data(x, y, sw, batch_size)
+        steps = trainer.steps_per_epoch()
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
+        history = callbacks_module.History()
+        cbs = callbacks_module.CallbackList(
+            callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+            verbose=verbose, epochs=epochs, steps=steps)
+        cbs.append(history) if hasattr(cbs, "append") else None
+        self.history = history
+        if history.model is None:
+            history.set_model(self)
+            history.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+        batch_hooks = cbs.needs_batch_hooks("train")
+        python_lr = self.optimizer._needs_python_lr()
+        self.stop_training = False
+        cbs.on_train_begin()
+        logs: Dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            trainer.begin_epoch(bool(shuffle), _random.next_seed())
+            done = 0
+            while done < steps:
+                if batch_hooks or python_lr:
+                    if batch_hooks:
+                        cbs.on_train_batch_begin(done)
+                    if python_lr:
+                        self.optimizer._prepare_step()
+                    ran = trainer.run(1, 0.0)
+                else:
+                    ran = trainer.run(steps - done, _TIME_SLICE)
+                done += ran
+                logs = self._logs(trainer)
+                cbs.on_train_batch_end(done - 1, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = dict(logs)
+            if val is not None and self._should_validate(epoch, validation_freq):
+                vx, vy, vsw = val
+                trainer.evaluate(vx, vy, vsw, val_batch)
+                epoch_logs.update(self._logs(trainer, prefix="val_"))
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        if getattr(self.optimizer, "use_ema", False):
+            self.optimizer._core.finalize_ema(self._net.params())
+        cbs.on_train_end(logs)
+        return history
+
+    @staticmethod
+    def _should_validate(epoch: int, freq) -> bool:
+        if isinstance(freq, numbers.Integral):
+            return (epoch + 1) % int(freq) == 0
+        return (epoch + 1) in freq
+
+    @staticmethod
+    def _check_batch_size(batch_size, what: str):
+        if batch_size is None:
+            return None
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
+            raise ValueError(f"{what}: batch_size must be a positive int, got {batch_size!r}")
+        return int(batch_size)
+
+    @staticmethod
+    def _check_verbose(verbose, what: str) -> int:
+        if verbose == "auto":
+            return 1
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"{what}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+        return int(verbose)
+
+    # --------------------------------------------------------------- evaluate
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss and metrics in inference mode (Keras return conventions)."""
+        self._require_compiled("evaluate")
+        batch_size = self._check_batch_size(batch_size, "evaluate") or 32
+        verbose = self._check_verbose(verbose, "evaluate")
+        x, y, sw = self._prepare_xy(x, y, sample_weight, "evaluate")
+        trainer = self._get_trainer()
+        trainer.evaluate(x, y, sw, batch_size)
+        logs = self._logs(trainer)
+        if verbose:
+            steps_n = int(math.ceil(x.shape[0] / batch_size))
+            print(f"{steps_n}/{steps_n} - " + " - ".join(
+                f"{k}: {v:.4f}" if abs(v) > 1e-3 else f"{k}: {v:.4e}" for k, v in logs.items()))
+        return self._format_results(logs, return_dict)
+
+    def _format_results(self, logs: Dict[str, float], return_dict: bool):
+        if return_dict:
+            return dict(sorted(logs.items()))
+        names = [r.key for r in self._resolved_metrics]
+        if not names:
+            return logs["loss"]
+        return [logs["loss"]] + [logs[n] for n in names]
+
+    # ---------------------------------------------------------------- predict
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
+        """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
+        batch_size = self._check_batch_size(batch_size, "predict") or 32
+        self._check_verbose(verbose, "predict")
+        x = _as_float_rows(x, "x", "predict")
+        self._ensure_built(x)
+        x = self._check_input(x, "x", "predict")
+        _check_finite(x, "x", "predict")
+        return self._net.predict(x, batch_size)
+
+    def __call__(self, x, training=None):
+        x = _as_float_rows(x, "x", "call")
+        self._ensure_built(x)
+        x = self._check_input(x, "x", "call")
+        if training:
+            out = x
+            for l in self._layers:
+                out = l(out, training=True)
+            return out
+        return self._net.predict(x, max(1, x.shape[0]))
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        x = _as_float_rows(x, "x", "predict_on_batch")
+        self._ensure_built(x)
+        x = self._check_input(x, "x", "predict_on_batch")
+        return self._net.predict(x, max(1, x.shape[0]))
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on one batch; returns the batch's loss/metrics before the update."""
+        self._require_compiled("train_on_batch")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("train_on_batch: class_weight and sample_weight cannot be used together")
+        x, y, sw = self._prepare_xy(x, y, sample_weight, "train_on_batch")
+        if class_weight is not None:
+            sw = self._class_weight_to_sample_weight(class_weight, y)
+        trainer = self._get_trainer()
+        if not self._net.try_acquire_training():
+            raise RuntimeError("train_on_batch: this model is being trained in another thread")
+        try:
+            if self.optimizer._needs_python_lr():
+                self.optimizer._prepare_step()
+            trainer.train_batch(x, y, sw)
+        finally:
+            self._net.release_training()
+        return self._format_results(self._logs(trainer), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        x, y, sw = self._prepare_xy(x, y, sample_weight, "test_on_batch")
+        trainer = self._get_trainer()
+        trainer.evaluate(x, y, sw, x.shape[0])
+        return self._format_results(self._logs(trainer), return_dict)
+
+    # ---------------------------------------------------------------- summary
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Prints Keras's box table of layers, output shapes and parameter counts."""
+        print_fn = print_fn or print
+        width = line_length or 88
+        positions = positions or [0.45, 0.80, 1.0]
+        cols = [int(width * p) for p in positions]
+        widths = [cols[0] - 1, cols[1] - cols[0] - 1, cols[2] - cols[1] - 1]
+        widths = [w - 2 for w in widths]
+
+        def row(cells, aligns, left, sep, right):
+            lines_per_cell = [self._wrap(c, w) for c, w in zip(cells, widths)]
+            h = max(len(l) for l in lines_per_cell)
+            out = []
+            for i in range(h):
+                parts = []
+                for lines, w, a in zip(lines_per_cell, widths, aligns):
+                    text = lines[i] if i < len(lines) else ""
+                    parts.append(" " + (text.rjust(w) if a == "r" else text.ljust(w)) + " ")
+                out.append(left + sep.join(parts) + right)
+            return out
+
+        def rule(l, m, r, ch):
+            return l + m.join(ch * (w + 2) for w in widths) + r
+
+        lines = [f'Model: "{self.name}"',
+                 rule("┏", "┳", "┓", "━")]
+        lines += row(["Layer (type)", "Output Shape", "Param #"], "llr", "┃", "┃", "┃")
+        lines.append(rule("┡", "╇", "┩", "━"))
+        shape = self._input_shape
+        for i, l in enumerate(self._layers):
+            if shape is not None and self.built:
+                shape = l.compute_output_shape(shape)
+                shape_s = "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+                params = f"{l.count_params():,}"
+            else:
+                shape_s, params = "?", "0 (unbuilt)"
+            lines += row([f"{l.name} ({l.__class__.__name__})", shape_s, params], "llr", "│", "│", "│")
+            if i != len(self._layers) - 1:
+                lines.append(rule("├", "┼", "┤", "─"))
+        lines.append(rule("└", "┴", "┘", "─"))
+        if self.built:
+            trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
+            non_trainable = sum(int(np.prod(w.shape)) for w in self.non_trainable_weights)
+        else:
+            trainable = non_trainable = 0
+        opt_params = 0
+        if self.optimizer is not None and self.optimizer.built:
+            opt_params = int(sum(np.size(v) for v in self.optimizer.variables))
+        total = trainable + non_trainable + opt_params
+        lines.append(f" Total params: {total:,} ({self._fmt_bytes(4 * total)})")
+        lines.append(f" Trainable params: {trainable:,} ({self._fmt_bytes(4 * trainable)})")
+        lines.append(f" Non-trainable params: {non_trainable:,} ({self._fmt_bytes(4 * non_trainable)})")
+        if opt_params:
+            lines.append(f" Optimizer params: {opt_params:,} ({self._fmt_bytes(4 * opt_params)})")
+        for line in lines:
+            print_fn(line)
+
+    @staticmethod
+    def _wrap(text: str, width: int) -> List[str]:
+        if len(text) <= width:
+            return [text]
+        out, cur = [], ""
+        for word in re.split(r"(?<= )|(?=\()", text):
+            if len(cur) + len(word) > width and cur:
+                out.append(cur.rstrip())
+                cur = ""
+            cur += word
+        if cur:
+            out.append(cur.rstrip())
+        return out
+
+    @staticmethod
+    def _fmt_bytes(n: int) -> str:
+        for unit in ("B", "KB", "MB", "GB"):
+            if n < 1024 or unit == "GB":
+                return f"{n:.2f} {unit}"
+            n /= 1024.0
+        return f"{n:.2f} GB"
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> Dict[str, Any]:
+        layers = []
+        if self._input_shape is not None:
+            layers.append({"class_name": "InputLayer",
+                           "config": {"batch_shape": list(self._input_shape), "dtype": "float32",
+                                      "name": "input_layer"}})
+        for l in self._layers:
+            layers.append(layers_module.serialize(l))
+        return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
+                "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any], custom_objects=None) -> "Sequential":
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for lc in config.get("layers", []):
+            if lc.get("class_name") == "InputLayer":
+                shape = lc["config"].get("batch_shape")
+                model.add(layers_module.Input(shape=tuple(shape[1:])))
+            else:
+                model.add(layers_module.deserialize(lc, custom_objects=custom_objects))
+        return model
+
+    def __deepcopy__(self, memo):
+        clone = Sequential.from_config(self.get_config())
+        if self.built:
+            clone.build(self._input_shape)
+            clone.set_weights(self.get_weights())
+        if self._compile_config is not None:
+            clone.compile(optimizer=optimizers_module.get(self._compile_config["optimizer"]),
+                          loss=copy.deepcopy(self.loss), loss_weights=self._compile_config["loss_weights"],
+                          metrics=list(self._metrics_arg), weighted_metrics=list(self._weighted_metrics_arg))
+        return clone
+
+
+def load_model(path, custom_objects=None, compile=True):
+    """Loads a model saved with ``model.save(path)``."""
+    from . import saving  # lazily: the file format lives there
+    return saving.load_model(path, custom_objects=custom_objects, compile=compile)
