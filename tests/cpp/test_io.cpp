@@ -173,3 +173,96 @@ RANVIER_TEST(safetensors_missing_file_is_runtime_error) {
   }
   RANVIER_CHECK(threw, "missing file");
 }
+
+// ---------------------------------------------------------------- the public C++ and C APIs
+#include "ranvier/c_api.h"
+#include "ranvier/model.hpp"
+
+namespace {
+
+// y = sum of the first 3 features (a regression a small MLP learns quickly).
+void make_data(std::vector<float>& x, std::vector<float>& y, int n, int d) {
+  std::uint64_t s = 7;
+  x.resize(static_cast<std::size_t>(n * d));
+  y.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    float t = 0;
+    for (int j = 0; j < d; ++j) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      const float v = static_cast<float>((s >> 40) & 0xffff) / 65536.0f - 0.5f;
+      x[static_cast<std::size_t>(i * d + j)] = v;
+      if (j < 3) t += v;
+    }
+    y[static_cast<std::size_t>(i)] = t;
+  }
+}
+
+}  // namespace
+
+RANVIER_TEST(cpp_api_train_save_load_resume) {
+  const int n = 256, d = 6;
+  std::vector<float> x, y;
+  make_data(x, y, n, d);
+  auto make = [] {
+    ranvier::Model m(3);
+    m.input(6)
+        .add(ranvier::layers::Dense(16, "relu"))
+        .add(ranvier::layers::Dropout(0.1))
+        .add(ranvier::layers::BatchNormalization())
+        .add(ranvier::layers::Dense(1));
+    m.compile({"adam", 0.01}, {"mse"});
+    return m;
+  };
+  ranvier::FitOptions fo;
+  fo.epochs = 2;
+  fo.batch_size = 32;
+  fo.seed = 11;
+  ranvier::Model a = make();
+  const double before = a.evaluate(x.data(), y.data(), n, 1);
+  ranvier::History h = a.fit(x.data(), y.data(), n, 1, fo);
+  RANVIER_CHECK(h.loss.size() == 2, "history");
+  RANVIER_CHECK(a.evaluate(x.data(), y.data(), n, 1) < before, "training lowers the loss");
+  RANVIER_CHECK(a.iterations() == 2 * 8, "iterations %lld", static_cast<long long>(a.iterations()));
+  const std::string path = "ranvier_test_cpp_api.safetensors";
+  a.save(path);
+
+  ranvier::Model b = ranvier::Model::load(path);
+  RANVIER_CHECK(b.compiled(), "restored compile state");
+  RANVIER_CHECK(b.iterations() == a.iterations(), "restored iterations");
+  RANVIER_CHECK(b.input_size() == 6 && b.output_size() == 1, "sizes");
+  const auto pa = a.predict(x), pb = b.predict(x);
+  RANVIER_CHECK(pa == pb, "loaded model predicts bit-identically");
+  // Resume: fit 2 epochs, save, load, fit 1 more == fit 3 epochs at once (weights,
+  // BatchNormalization statistics and predictions bit for bit).
+  fo.epochs = 1;
+  a.fit(x.data(), y.data(), n, 1, fo);
+  b.fit(x.data(), y.data(), n, 1, fo);
+  ranvier::Model c = make();
+  fo.epochs = 3;
+  c.fit(x.data(), y.data(), n, 1, fo);
+  RANVIER_CHECK(a.weight_names() == b.weight_names(), "weight names");
+  for (const auto& w : a.weight_names()) {
+    RANVIER_CHECK(a.get_weight(w) == b.get_weight(w), "resumed weight %s differs", w.c_str());
+    RANVIER_CHECK(a.get_weight(w) == c.get_weight(w), "fit 2+1 differs from fit 3 in %s", w.c_str());
+  }
+  RANVIER_CHECK(b.iterations() == 24, "iterations after resume %lld", static_cast<long long>(b.iterations()));
+  std::remove(path.c_str());
+
+  // C API on a saved file.
+  a.save(path);
+  ranvier_model* cm = nullptr;
+  RANVIER_CHECK(ranvier_model_load(path.c_str(), &cm) == RANVIER_OK, "%s", ranvier_last_error());
+  RANVIER_CHECK(ranvier_model_input_size(cm) == 6 && ranvier_model_output_size(cm) == 1, "C sizes");
+  std::vector<float> out(static_cast<std::size_t>(n));
+  RANVIER_CHECK(ranvier_model_predict(cm, x.data(), n, out.data(), n) == RANVIER_OK, "%s", ranvier_last_error());
+  RANVIER_CHECK(out == a.predict(x), "C API predicts as the C++ API");
+  RANVIER_CHECK(ranvier_model_predict(cm, x.data(), n, out.data(), n - 1) == RANVIER_ERROR_INVALID_ARGUMENT,
+                "short output buffer refused");
+  RANVIER_CHECK(contains(ranvier_last_error(), "out holds"), "%s", ranvier_last_error());
+  ranvier_model_free(cm);
+  ranvier_model* bad_model = nullptr;
+  RANVIER_CHECK(ranvier_model_load("/nonexistent.safetensors", &bad_model) == RANVIER_ERROR_IO && !bad_model,
+                "missing file");
+  RANVIER_CHECK(contains(ranvier_last_error(), "cannot open"), "%s", ranvier_last_error());
+  std::remove(path.c_str());
+}

@@ -1,0 +1,74 @@
+/* ranvier's C API: load a saved model and predict. No C++ types cross it, so C, Rust,
+ * Go, C# and others can call it through their FFI.
+ *
+ *   ranvier_model* m = NULL;
+ *   if (ranvier_model_load("model.safetensors", &m) != RANVIER_OK) {
+ *     fprintf(stderr, "%s\n", ranvier_last_error());
+ *     return 1;
+ *   }
+ *   int64_t in = ranvier_model_input_size(m), out = ranvier_model_output_size(m);
+ *   ...  x: n * in floats, y: n * out floats
+ *   if (ranvier_model_predict(m, x, n, y, n * out) != RANVIER_OK) ...
+ *   ranvier_model_free(m);
+ *
+ * Every function that can fail returns a ranvier_status; on failure it sets a message
+ * for the calling thread, read with ranvier_last_error() (valid until the next call
+ * that fails on that thread). A model may be used from several threads: predictions
+ * on one model are serialized internally. */
+#ifndef RANVIER_C_API_H
+#define RANVIER_C_API_H
+
+#include <stdint.h>
+
+#if defined(_WIN32) && defined(RANVIER_SHARED)
+#  if defined(RANVIER_BUILDING)
+#    define RANVIER_API __declspec(dllexport)
+#  else
+#    define RANVIER_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define RANVIER_API __attribute__((visibility("default")))
+#else
+#  define RANVIER_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ranvier_status {
+  RANVIER_OK = 0,
+  RANVIER_ERROR_INVALID_ARGUMENT = 1, /* a null pointer, a wrong size, an invalid model file */
+  RANVIER_ERROR_IO = 2,               /* the file cannot be opened or read */
+  RANVIER_ERROR_OUT_OF_MEMORY = 3,
+  RANVIER_ERROR_INTERNAL = 4
+} ranvier_status;
+
+typedef struct ranvier_model ranvier_model; /* opaque */
+
+/* Loads and fully validates a model file; *out receives the model (NULL on failure). */
+RANVIER_API ranvier_status ranvier_model_load(const char* path, ranvier_model** out);
+
+/* Values per input row / per output row (0 for a NULL model). */
+RANVIER_API int64_t ranvier_model_input_size(const ranvier_model* model);
+RANVIER_API int64_t ranvier_model_output_size(const ranvier_model* model);
+
+/* out[0 .. n*output_size) = model(x[0 .. n*input_size)) in inference mode.
+ * out_len is the capacity of out in floats: it must be at least n * output_size. */
+RANVIER_API ranvier_status ranvier_model_predict(ranvier_model* model, const float* x, int64_t n, float* out,
+                                                 int64_t out_len);
+
+/* Frees a model (NULL is allowed). */
+RANVIER_API void ranvier_model_free(ranvier_model* model);
+
+/* The calling thread's last error message ("" when none). */
+RANVIER_API const char* ranvier_last_error(void);
+
+/* The library version, e.g. "0.1.0". */
+RANVIER_API const char* ranvier_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RANVIER_C_API_H */

@@ -1,0 +1,162 @@
+// ranvier's public C++17 API: build, train, save, load and run Sequential MLPs with no
+// Python. Only standard-library types cross this header (no intrinsics, no OpenMP, no
+// pybind11); the implementation sits behind a pointer.
+//
+//   #include <ranvier/ranvier.hpp>
+//
+//   ranvier::Model m = ranvier::Model::load("model.safetensors");   // saved from Python
+//   std::vector<float> y = m.predict(x);                              // x: n * m.input_size()
+//
+//   ranvier::Model net(/*seed=*/42);
+//   net.input(8).add(ranvier::layers::Dense(32, "relu")).add(ranvier::layers::Dense(1));
+//   net.compile({"adam", 0.01}, {"mse"});
+//   ranvier::FitOptions fo; fo.epochs = 20; fo.batch_size = 16;
+//   ranvier::History h = net.fit(x.data(), y.data(), n, 1, fo);
+//   net.save("net.safetensors");                                      // loadable from Python too
+//
+// Data are row-major float32: x holds n rows of input_size() values, y n rows of y_cols
+// values (class indices as floats, one column, for sparse_categorical_crossentropy).
+//
+// Errors: std::invalid_argument for bad arguments and invalid or hostile model files
+// (the message says what is wrong), std::runtime_error for I/O failures, std::logic_error
+// for calls in the wrong order (fit before compile, add after the model is built).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ranvier {
+
+// The library version, e.g. "0.1.0".
+const char* version();
+
+// Threads used by compute (OpenMP; 1 in a serial build). n <= 0 restores the default.
+int get_num_threads();
+void set_num_threads(int n);
+
+// A layer description: the Keras class name and its config as JSON text (what a saved
+// file holds). Made by the functions in ranvier::layers.
+class LayerSpec {
+ public:
+  LayerSpec(std::string class_name, std::string config_json)
+      : class_name_(std::move(class_name)), config_json_(std::move(config_json)) {}
+  const std::string& class_name() const noexcept { return class_name_; }
+  const std::string& config_json() const noexcept { return config_json_; }
+
+ private:
+  std::string class_name_;
+  std::string config_json_;
+};
+
+namespace layers {
+// Keras's defaults; an empty name is replaced by "dense", "dense_1", ... in the model.
+// Activations: "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu",
+// "silu"/"swish", "softplus", "softsign", "leaky_relu", "relu6", "mish", "log_softmax", ...
+LayerSpec Dense(std::int64_t units, const std::string& activation = "linear", bool use_bias = true,
+                const std::string& name = "");
+// seed 0: one is drawn from the model's seed.
+LayerSpec Dropout(double rate, std::uint64_t seed = 0, const std::string& name = "");
+LayerSpec BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, const std::string& name = "");
+LayerSpec LayerNormalization(double epsilon = 1e-3, const std::string& name = "");
+LayerSpec Activation(const std::string& activation, const std::string& name = "");
+}  // namespace layers
+
+// compile() arguments. Optimizers: "sgd", "rmsprop", "adagrad", "adadelta", "adam",
+// "adamw", "adamax", "nadam", "lion", "ftrl" with Keras's defaults; learning_rate < 0
+// keeps the default; params sets other hyperparameters by their Keras names
+// ({"momentum", 0.9}, {"beta_1", 0.8}, {"clipnorm", 1.0}, ...).
+struct OptimizerOptions {
+  std::string name = "rmsprop";
+  double learning_rate = -1.0;
+  std::vector<std::pair<std::string, double>> params;
+
+  OptimizerOptions() = default;
+  OptimizerOptions(const char* n, double lr = -1.0) : name(n), learning_rate(lr) {}  // NOLINT: implicit by design
+  OptimizerOptions(std::string n, double lr = -1.0) : name(std::move(n)), learning_rate(lr) {}  // NOLINT
+};
+
+// Losses: "mean_squared_error"/"mse", "mean_absolute_error"/"mae", "binary_crossentropy",
+// "categorical_crossentropy", "sparse_categorical_crossentropy", "huber", "hinge",
+// "log_cosh", "kl_divergence", "poisson", "cosine_similarity", ...
+struct LossOptions {
+  std::string name = "mean_squared_error";
+  bool from_logits = false;
+  double label_smoothing = 0.0;
+
+  LossOptions() = default;
+  LossOptions(const char* n, bool logits = false) : name(n), from_logits(logits) {}  // NOLINT
+  LossOptions(std::string n, bool logits = false) : name(std::move(n)), from_logits(logits) {}  // NOLINT
+};
+
+struct FitOptions {
+  std::int64_t batch_size = 32;
+  int epochs = 1;
+  bool shuffle = true;
+  std::uint64_t seed = 0;                // shuffling stream (mixed with the model's step count)
+  const float* sample_weight = nullptr;  // n weights, or null
+  bool verbose = false;                  // one line per epoch on stdout
+};
+
+struct History {
+  std::vector<double> loss;  // mean training loss of each epoch
+};
+
+class Model {
+ public:
+  // An empty Sequential model; seed drives weight initialization and Dropout seeds.
+  explicit Model(std::uint64_t seed = 0);
+  ~Model();
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // A model saved by ranvier (Python's model.save or Model::save). The file is fully
+  // validated first. When it holds a compile configuration and optimizer state that
+  // C++ supports, the model is compiled and fit() resumes where training stopped.
+  static Model load(const std::string& path);
+
+  // --- building (before the first fit/predict/save)
+  Model& input(std::int64_t features);
+  Model& input(const std::vector<std::int64_t>& shape);  // e.g. {8, 8}: flattened to 64
+  Model& add(const LayerSpec& layer);
+
+  // --- training
+  void compile(const OptimizerOptions& optimizer, const LossOptions& loss);
+  bool compiled() const;
+  History fit(const float* x, const float* y, std::int64_t n, std::int64_t y_cols,
+              const FitOptions& options = FitOptions());
+  // Mean loss over the data in inference mode.
+  double evaluate(const float* x, const float* y, std::int64_t n, std::int64_t y_cols,
+                  std::int64_t batch_size = 32);
+  std::int64_t iterations() const;  // optimizer steps taken (0 before compile)
+
+  // --- inference: out receives n * output_size() floats
+  void predict(const float* x, std::int64_t n, float* out, std::int64_t batch_size = 32) const;
+  // x.size() must be a multiple of input_size().
+  std::vector<float> predict(const std::vector<float>& x, std::int64_t batch_size = 32) const;
+
+  // --- files: one safetensors file (see ranvier.saving), written atomically
+  void save(const std::string& path) const;
+
+  // --- inspection
+  std::int64_t input_size() const;
+  std::int64_t output_size() const;
+  std::int64_t count_params() const;
+  std::vector<std::string> layer_names() const;
+  // Weights by name "layer/weight" (e.g. "dense/kernel", Keras shape, row-major).
+  std::vector<std::string> weight_names() const;
+  std::vector<std::int64_t> weight_shape(const std::string& name) const;
+  std::vector<float> get_weight(const std::string& name) const;
+  void set_weight(const std::string& name, const std::vector<float>& values);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  void build_if_needed() const;
+};
+
+}  // namespace ranvier

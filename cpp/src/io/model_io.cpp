@@ -1,0 +1,791 @@
+#include "io/model_io.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+#include "layers/layers.h"
+#include "layers/weight_rules.h"
+
+namespace ranvier {
+namespace io {
+
+namespace {
+
+using json::Value;
+
+[[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument("invalid model file: " + msg); }
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Typed config readers; `where` names the layer in messages.
+double get_num(const Value& cfg, const char* key, double def, const std::string& where) {
+  const Value* v = cfg.find(key);
+  if (!v || v->is_null()) return def;
+  if (!v->is_number()) bad(where + ": '" + key + "' must be a number, got " + Value::type_name(v->type()));
+  const double d = v->as_double();
+  if (!std::isfinite(d)) bad(where + ": '" + key + "' is not a finite number");
+  return d;
+}
+
+bool get_bool(const Value& cfg, const char* key, bool def, const std::string& where) {
+  const Value* v = cfg.find(key);
+  if (!v || v->is_null()) return def;
+  if (!v->is_bool()) bad(where + ": '" + key + "' must be true or false, got " + Value::type_name(v->type()));
+  return v->as_bool();
+}
+
+std::int64_t get_positive_int(const Value& cfg, const char* key, const std::string& where) {
+  const Value* v = cfg.find(key);
+  if (!v) bad(where + ": '" + key + "' is missing");
+  std::uint64_t u = 0;
+  try {
+    u = v->as_uint(key);
+  } catch (const std::invalid_argument& e) {
+    bad(where + ": " + e.what());
+  }
+  if (u == 0 || u > (std::uint64_t{1} << 40)) bad(where + ": '" + key + "' = " + std::to_string(u) + " is out of range");
+  return static_cast<std::int64_t>(u);
+}
+
+// Last-axis check for the normalization layers and Softmax.
+void check_last_axis(const Value& cfg, const std::string& where) {
+  const Value* v = cfg.find("axis");
+  if (!v || v->is_null()) return;
+  const Value* a = v;
+  if (v->is_array()) {
+    if (v->as_array().size() != 1) bad(where + ": only axis=-1 is supported");
+    a = &v->as_array()[0];
+  }
+  if (!a->is_number()) bad(where + ": axis must be an integer");
+  const double d = a->as_double();
+  if (d != -1.0 && d != 1.0) bad(where + ": only the last axis (-1) is supported");
+}
+
+Penalty parse_regularizer(const Value* v, const std::string& where) {
+  Penalty p;
+  if (!v || v->is_null()) return p;
+  std::string cls;
+  const Value* cfg = nullptr;
+  if (v->is_string()) {
+    cls = v->as_string();
+  } else if (v->is_object()) {
+    const Value* c = v->find("class_name");
+    if (!c || !c->is_string()) bad(where + ": a regularizer needs a string class_name");
+    cls = c->as_string();
+    cfg = v->find("config");
+    if (cfg && !cfg->is_object() && !cfg->is_null()) bad(where + ": a regularizer config must be an object");
+  } else {
+    bad(where + ": a regularizer must be null, a name or a config object");
+  }
+  const std::string l = lower(cls);
+  const Value empty = Value::make_object();
+  const Value& c = (cfg && cfg->is_object()) ? *cfg : empty;
+  if (l == "l1") {
+    p.l1 = static_cast<float>(get_num(c, "l1", 0.01, where));
+  } else if (l == "l2") {
+    p.l2 = static_cast<float>(get_num(c, "l2", 0.01, where));
+  } else if (l == "l1l2" || l == "l1_l2") {
+    p.l1 = static_cast<float>(get_num(c, "l1", 0.0, where));
+    p.l2 = static_cast<float>(get_num(c, "l2", 0.0, where));
+  } else {
+    bad(where + ": regularizer '" + cls + "' is not one the C++ core knows (L1, L2, L1L2)");
+  }
+  return p;
+}
+
+int constraint_axis(const Value* axis, int ndim, const std::string& where) {
+  if (ndim == 1) return 0;
+  if (!axis || axis->is_null()) return 0;
+  std::vector<const Value*> items;
+  if (axis->is_array()) {
+    for (const auto& a : axis->as_array()) items.push_back(&a);
+  } else {
+    items.push_back(axis);
+  }
+  bool has0 = false, has1 = false;
+  for (const Value* a : items) {
+    if (!a->is_number()) bad(where + ": constraint axis must be an integer");
+    const double d = a->as_double();
+    if (d == 0 || d == -2) has0 = true;
+    else if (d == 1 || d == -1) has1 = true;
+    else bad(where + ": constraint axis out of range");
+  }
+  if (has0 && has1) return -1;
+  return has0 ? 0 : 1;
+}
+
+Constraint parse_constraint(const Value* v, int ndim, const std::string& where) {
+  Constraint c;
+  if (!v || v->is_null()) return c;
+  std::string cls;
+  const Value* cfg = nullptr;
+  if (v->is_string()) {
+    cls = v->as_string();
+  } else if (v->is_object()) {
+    const Value* n = v->find("class_name");
+    if (!n || !n->is_string()) bad(where + ": a constraint needs a string class_name");
+    cls = n->as_string();
+    cfg = v->find("config");
+  } else {
+    bad(where + ": a constraint must be null, a name or a config object");
+  }
+  const Value empty = Value::make_object();
+  const Value& k = (cfg && cfg->is_object()) ? *cfg : empty;
+  const std::string l = lower(cls);
+  if (l == "maxnorm" || l == "max_norm") {
+    c.kind = ConstraintKind::max_norm;
+    c.max_value = static_cast<float>(get_num(k, "max_value", 2.0, where));
+    c.axis = constraint_axis(k.find("axis"), ndim, where);
+  } else if (l == "nonneg" || l == "non_neg") {
+    c.kind = ConstraintKind::non_neg;
+  } else if (l == "unitnorm" || l == "unit_norm") {
+    c.kind = ConstraintKind::unit_norm;
+    c.axis = constraint_axis(k.find("axis"), ndim, where);
+  } else if (l == "minmaxnorm" || l == "min_max_norm") {
+    c.kind = ConstraintKind::min_max_norm;
+    c.min_value = static_cast<float>(get_num(k, "min_value", 0.0, where));
+    c.max_value = static_cast<float>(get_num(k, "max_value", 1.0, where));
+    c.rate = static_cast<float>(get_num(k, "rate", 1.0, where));
+    c.axis = constraint_axis(k.find("axis"), ndim, where);
+  } else {
+    bad(where + ": constraint '" + cls + "' is not one the C++ core knows (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)");
+  }
+  return c;
+}
+
+struct ActName {
+  const char* name;
+  ActKind kind;
+};
+const ActName kActNames[] = {
+    {"linear", ActKind::linear}, {"relu", ActKind::relu}, {"leaky_relu", ActKind::leaky_relu},
+    {"relu6", ActKind::relu6}, {"elu", ActKind::elu}, {"selu", ActKind::selu}, {"celu", ActKind::celu},
+    {"gelu", ActKind::gelu}, {"gelu_approx", ActKind::gelu_approx}, {"sigmoid", ActKind::sigmoid},
+    {"hard_sigmoid", ActKind::hard_sigmoid}, {"hard_silu", ActKind::hard_silu}, {"tanh", ActKind::tanh},
+    {"softplus", ActKind::softplus}, {"softsign", ActKind::softsign}, {"silu", ActKind::silu},
+    {"mish", ActKind::mish}, {"exponential", ActKind::exponential}, {"log_sigmoid", ActKind::log_sigmoid},
+    {"softmax", ActKind::softmax}, {"log_softmax", ActKind::log_softmax},
+    // Keras aliases
+    {"swish", ActKind::silu}, {"hard_swish", ActKind::hard_silu},
+};
+
+}  // namespace
+
+const char* activation_name(ActKind kind) {
+  for (const auto& a : kActNames)
+    if (a.kind == kind) return a.name;
+  return "linear";
+}
+
+void parse_activation(const Value& v, ActKind& kind, ActParams& params, const std::string& where) {
+  params = ActParams();
+  kind = ActKind::linear;
+  if (v.is_null()) return;
+  std::string name;
+  if (v.is_string()) {
+    name = v.as_string();
+  } else if (v.is_object()) {
+    // Keras's serialized function: {"class_name": "function", "config": "relu", ...}
+    const Value* c = v.find("config");
+    const Value* cn = v.find("class_name");
+    if (c && c->is_string()) name = c->as_string();
+    else if (cn && cn->is_string()) name = cn->as_string();
+    else bad(where + ": cannot interpret the activation");
+  } else {
+    bad(where + ": activation must be a name, got " + Value::type_name(v.type()));
+  }
+  const std::string l = lower(name);
+  for (const auto& a : kActNames) {
+    if (l == a.name) {
+      kind = a.kind;
+      if (kind == ActKind::leaky_relu) params.negative_slope = 0.2f;
+      return;
+    }
+  }
+  bad(where + ": unknown activation '" + name + "'");
+}
+
+std::int64_t Architecture::in_features() const {
+  std::int64_t n = 1;
+  for (auto d : input_shape) n *= d;
+  return n;
+}
+
+Architecture parse_architecture(const Value& arch) {
+  if (!arch.is_object()) bad("architecture must be a JSON object");
+  const Value* cls = arch.find("class_name");
+  if (cls && (!cls->is_string() || cls->as_string() != "Sequential"))
+    bad("architecture: only Sequential models can be loaded");
+  const Value* cfg = arch.find("config");
+  if (!cfg || !cfg->is_object()) bad("architecture: 'config' must be an object");
+  Architecture a;
+  if (const Value* n = cfg->find("name"); n && n->is_string()) a.name = n->as_string();
+  const Value* layers = cfg->find("layers");
+  if (!layers || !layers->is_array()) bad("architecture: 'layers' must be an array");
+  bool first = true;
+  for (const auto& l : layers->as_array()) {
+    if (!l.is_object()) bad("architecture: each layer must be an object");
+    const Value* c = l.find("class_name");
+    const Value* lc = l.find("config");
+    if (!c || !c->is_string()) bad("architecture: a layer has no class_name");
+    if (!lc || !lc->is_object()) bad("architecture: layer '" + c->as_string() + "' has no config object");
+    if (c->as_string() == "InputLayer") {
+      if (!first) bad("architecture: InputLayer must come first");
+      const Value* bs = lc->find("batch_shape");
+      if (!bs) bs = lc->find("batch_input_shape");
+      if (!bs || !bs->is_array() || bs->as_array().size() < 2) bad("architecture: InputLayer needs a batch_shape [null, d, ...]");
+      const auto& dims = bs->as_array();
+      std::uint64_t prod = 1;
+      for (std::size_t i = 1; i < dims.size(); ++i) {
+        std::uint64_t d = 0;
+        try {
+          d = dims[i].as_uint("InputLayer dimension");
+        } catch (const std::invalid_argument& e) {
+          bad(std::string("architecture: ") + e.what());
+        }
+        if (d == 0 || d > (std::uint64_t{1} << 40) || prod > (std::uint64_t{1} << 40) / d)
+          bad("architecture: InputLayer dimension out of range");
+        prod *= d;
+        a.input_shape.push_back(static_cast<std::int64_t>(d));
+      }
+      first = false;
+      continue;
+    }
+    first = false;
+    LayerConfig L;
+    L.class_name = c->as_string();
+    L.config = *lc;
+    const Value* name = lc->find("name");
+    L.name = (name && name->is_string()) ? name->as_string() : std::string();
+    if (L.name.empty()) bad("architecture: layer of class " + L.class_name + " has no name");
+    for (const auto& other : a.layers)
+      if (other.name == L.name) bad("architecture: two layers are named '" + L.name + "'");
+    a.layers.push_back(std::move(L));
+  }
+  if (a.input_shape.empty()) {
+    // Unbuilt Sequential with a build_config: take the input shape from it.
+    const Value* bc = arch.find("build_config");
+    const Value* is = bc && bc->is_object() ? bc->find("input_shape") : nullptr;
+    if (!is) is = cfg->find("build_input_shape");
+    if (is && is->is_array() && is->as_array().size() >= 2) {
+      std::uint64_t prod = 1;
+      for (std::size_t i = 1; i < is->as_array().size(); ++i) {
+        std::uint64_t d = 0;
+        try {
+          d = is->as_array()[i].as_uint("input dimension");
+        } catch (const std::invalid_argument& e) {
+          bad(std::string("architecture: ") + e.what());
+        }
+        if (d == 0 || d > (std::uint64_t{1} << 40) || prod > (std::uint64_t{1} << 40) / d)
+          bad("architecture: input dimension out of range");
+        prod *= d;
+        a.input_shape.push_back(static_cast<std::int64_t>(d));
+      }
+    }
+  }
+  return a;
+}
+
+json::Value architecture_json(const Architecture& a) {
+  Value layers = Value::make_array();
+  Value in = Value::make_object();
+  in.set("class_name", Value::make_string("InputLayer"));
+  Value inc = Value::make_object();
+  Value bs = Value::make_array();
+  bs.push_back(Value());
+  for (auto d : a.input_shape) bs.push_back(Value::make_int(d));
+  inc.set("batch_shape", bs);
+  inc.set("dtype", Value::make_string("float32"));
+  inc.set("name", Value::make_string("input_layer"));
+  in.set("config", inc);
+  layers.push_back(in);
+  for (const auto& l : a.layers) {
+    Value e = Value::make_object();
+    e.set("module", Value::make_string("keras.layers"));
+    e.set("class_name", Value::make_string(l.class_name));
+    e.set("config", l.config);
+    e.set("registered_name", Value());
+    layers.push_back(e);
+  }
+  Value cfg = Value::make_object();
+  cfg.set("name", Value::make_string(a.name));
+  cfg.set("trainable", Value::make_bool(true));
+  cfg.set("dtype", Value::make_string("float32"));
+  cfg.set("layers", layers);
+  cfg.set("build_input_shape", bs);
+  Value out = Value::make_object();
+  out.set("module", Value::make_string("keras"));
+  out.set("class_name", Value::make_string("Sequential"));
+  out.set("config", cfg);
+  Value bc = Value::make_object();
+  bc.set("input_shape", bs);
+  out.set("build_config", bc);
+  return out;
+}
+
+std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed) {
+  const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
+  const Value& c = lc.config;
+  std::shared_ptr<Layer> layer;
+  const std::string& k = lc.class_name;
+  if (k == "Dense") {
+    DenseConfig d;
+    d.units = get_positive_int(c, "units", where);
+    const Value* act = c.find("activation");
+    parse_activation(act ? *act : Value(), d.activation, d.act_params, where);
+    d.use_bias = get_bool(c, "use_bias", true, where);
+    d.kernel_regularizer = parse_regularizer(c.find("kernel_regularizer"), where);
+    d.bias_regularizer = parse_regularizer(c.find("bias_regularizer"), where);
+    d.activity_regularizer = parse_regularizer(c.find("activity_regularizer"), where);
+    d.kernel_constraint = parse_constraint(c.find("kernel_constraint"), 2, where);
+    d.bias_constraint = parse_constraint(c.find("bias_constraint"), 1, where);
+    layer = std::make_shared<Dense>(d);
+  } else if (k == "Dropout") {
+    const double rate = get_num(c, "rate", -1.0, where);
+    if (!(rate >= 0.0 && rate <= 1.0)) bad(where + ": 'rate' must be in [0, 1]");
+    std::uint64_t s = seed;
+    if (const Value* sv = c.find("seed"); sv && !sv->is_null()) {
+      try {
+        s = sv->as_uint("seed");
+      } catch (const std::invalid_argument& e) {
+        bad(where + ": " + e.what());
+      }
+    }
+    bool rows = false, cols = false;
+    if (const Value* ns = c.find("noise_shape"); ns && !ns->is_null()) {
+      if (!ns->is_array() || ns->as_array().size() != 2) bad(where + ": noise_shape must be [batch, features]");
+      const Value& nb = ns->as_array()[0];
+      const Value& nf = ns->as_array()[1];
+      rows = nb.is_number() && nb.as_double() == 1.0;
+      cols = nf.is_number() && nf.as_double() == 1.0 && in_features != 1;
+    }
+    layer = std::make_shared<Dropout>(static_cast<float>(rate), s, rows, cols);
+  } else if (k == "BatchNormalization") {
+    check_last_axis(c, where);
+    BatchNormConfig b;
+    b.momentum = static_cast<float>(get_num(c, "momentum", 0.99, where));
+    b.epsilon = static_cast<float>(get_num(c, "epsilon", 1e-3, where));
+    if (!(b.epsilon > 0)) bad(where + ": epsilon must be > 0");
+    b.center = get_bool(c, "center", true, where);
+    b.scale = get_bool(c, "scale", true, where);
+    b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), where);
+    b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), where);
+    b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, where);
+    b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, where);
+    layer = std::make_shared<BatchNormalization>(b);
+  } else if (k == "LayerNormalization") {
+    check_last_axis(c, where);
+    if (get_bool(c, "rms_scaling", false, where)) bad(where + ": rms_scaling is not supported");
+    LayerNormConfig b;
+    b.epsilon = static_cast<float>(get_num(c, "epsilon", 1e-3, where));
+    if (!(b.epsilon > 0)) bad(where + ": epsilon must be > 0");
+    b.center = get_bool(c, "center", true, where);
+    b.scale = get_bool(c, "scale", true, where);
+    b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), where);
+    b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), where);
+    b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, where);
+    b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, where);
+    layer = std::make_shared<LayerNormalization>(b);
+  } else if (k == "Flatten") {
+    layer = std::make_shared<Flatten>();
+  } else if (k == "Activation") {
+    ActKind kind;
+    ActParams p;
+    const Value* act = c.find("activation");
+    if (!act) bad(where + ": 'activation' is missing");
+    parse_activation(*act, kind, p, where);
+    layer = std::make_shared<ActivationLayer>(kind, p, "Activation");
+  } else if (k == "ReLU") {
+    ActParams p;
+    const double mv = get_num(c, "max_value", INFINITY, where);
+    p.max_value = std::isfinite(mv) ? static_cast<float>(mv) : INFINITY;
+    p.negative_slope = static_cast<float>(get_num(c, "negative_slope", 0.0, where));
+    p.threshold = static_cast<float>(get_num(c, "threshold", 0.0, where));
+    if (p.max_value < 0 || p.negative_slope < 0 || p.threshold < 0) bad(where + ": negative parameter");
+    layer = std::make_shared<ActivationLayer>(ActKind::relu, p, "ReLU");
+  } else if (k == "LeakyReLU") {
+    ActParams p;
+    p.negative_slope = static_cast<float>(get_num(c, "negative_slope", get_num(c, "alpha", 0.3, where), where));
+    layer = std::make_shared<ActivationLayer>(ActKind::leaky_relu, p, "LeakyReLU");
+  } else if (k == "ELU") {
+    ActParams p;
+    p.alpha = static_cast<float>(get_num(c, "alpha", 1.0, where));
+    layer = std::make_shared<ActivationLayer>(ActKind::elu, p, "ELU");
+  } else if (k == "Softmax") {
+    check_last_axis(c, where);
+    layer = std::make_shared<ActivationLayer>(ActKind::softmax, ActParams(), "Softmax");
+  } else {
+    bad(where + ": layer class '" + k +
+        "' cannot be loaded in C++ (known: Dense, Dropout, BatchNormalization, LayerNormalization, "
+        "Flatten, Activation, ReLU, LeakyReLU, ELU, Softmax)");
+  }
+  try {
+    layer->build(in_features);
+  } catch (const std::invalid_argument& e) {
+    bad(where + ": " + e.what());
+  }
+  if (!get_bool(c, "trainable", true, where)) layer->set_trainable(false);
+  return layer;
+}
+
+namespace {
+
+// Parameter elements a layer of this config will hold for in_features inputs (checked
+// arithmetic; ~0 on overflow), so a hostile architecture is refused before allocating.
+std::uint64_t param_elems(const LayerConfig& lc, std::uint64_t in, std::uint64_t& out) {
+  const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
+  const auto sat_mul = [](std::uint64_t a, std::uint64_t b) {
+    return (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) ? std::numeric_limits<std::uint64_t>::max()
+                                                                         : a * b;
+  };
+  out = in;
+  if (lc.class_name == "Dense") {
+    const std::uint64_t units = static_cast<std::uint64_t>(get_positive_int(lc.config, "units", where));
+    out = units;
+    const std::uint64_t w = sat_mul(in, units);
+    return w == std::numeric_limits<std::uint64_t>::max() ? w : w + units;
+  }
+  if (lc.class_name == "BatchNormalization") return sat_mul(in, 4);
+  if (lc.class_name == "LayerNormalization") return sat_mul(in, 2);
+  return 0;
+}
+
+}  // namespace
+
+std::shared_ptr<Network> build_network(const Architecture& arch, const std::vector<std::uint64_t>& seeds) {
+  if (arch.input_shape.empty()) bad("the model is not built (no input shape): nothing to load");
+  if (arch.layers.empty()) bad("the model has no layers");
+  auto net = std::make_shared<Network>();
+  std::int64_t in = arch.in_features();
+  for (std::size_t i = 0; i < arch.layers.size(); ++i) {
+    auto layer = layer_from_config(arch.layers[i], in, i < seeds.size() ? seeds[i] : 0);
+    in = layer->out_features();
+    net->add(std::move(layer));
+  }
+  try {
+    net->finalize();
+  } catch (const std::invalid_argument& e) {
+    bad(e.what());
+  }
+  net->bind_all();
+  return net;
+}
+
+LoadedModel load_model(const File& f) {
+  check_ranvier(f.header);
+  const Header& h = f.header;
+  const std::string* contents = h.find_meta("contents");
+  if (contents && *contents == "weights")
+    bad("the file holds weights only (save_weights); it has no architecture to build a model from");
+  const std::string* arch_text = h.find_meta("architecture");
+  if (!arch_text) bad("metadata 'architecture' is missing");
+  auto parse_meta = [&](const char* key) -> Value {
+    const std::string* s = h.find_meta(key);
+    if (!s) return Value();
+    try {
+      return json::parse(s->data(), s->size(), 64, 1000000);
+    } catch (const std::invalid_argument& e) {
+      bad(std::string("metadata '") + key + "': " + e.what());
+    }
+  };
+  LoadedModel m;
+  m.arch = parse_architecture(parse_meta("architecture"));
+  if (m.arch.input_shape.empty()) bad("the saved model was never built (no input shape)");
+
+  // Dropout seeds (layer_seeds: {"name": seed}) for layers created without one.
+  const Value seeds = parse_meta("layer_seeds");
+  m.seeds.assign(m.arch.layers.size(), 0);
+  if (seeds.is_object()) {
+    for (std::size_t i = 0; i < m.arch.layers.size(); ++i) {
+      if (const Value* s = seeds.find(m.arch.layers[i].name)) {
+        try {
+          m.seeds[i] = s->as_uint("layer seed");
+        } catch (const std::invalid_argument& e) {
+          bad(std::string("metadata 'layer_seeds': ") + e.what());
+        }
+      }
+    }
+  } else if (!seeds.is_null()) {
+    bad("metadata 'layer_seeds' must be an object");
+  }
+
+  // Refuse architectures whose weights the file cannot hold (before allocating them).
+  std::uint64_t file_elems = 0;
+  for (const auto& t : h.tensors) file_elems += t.numel;
+  std::uint64_t need = 0, in = static_cast<std::uint64_t>(m.arch.in_features());
+  for (const auto& lc : m.arch.layers) {
+    std::uint64_t out = in;
+    const std::uint64_t p = param_elems(lc, in, out);
+    if (p > file_elems || need > file_elems - p)
+      bad("the architecture needs more weights than the file holds (layer '" + lc.name + "')");
+    need += p;
+    in = out;
+  }
+
+  m.net = build_network(m.arch, m.seeds);
+  // Weights: "layers/<layer>/<weight>", exact shapes.
+  for (const auto& slot : m.net->tensors()) {
+    const std::string& lname = m.arch.layers[static_cast<std::size_t>(slot.layer)].name;
+    const std::string key = "layers/" + lname + "/" + slot.name;
+    const TensorInfo* t = h.find_tensor(key);
+    if (!t) bad("weight '" + key + "' is missing");
+    if (t->shape != slot.shape) {
+      std::string want, got;
+      for (auto d : slot.shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+      for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      bad("weight '" + key + "' has shape (" + got + ") but the layer expects (" + want + ")");
+    }
+    float* dst = (slot.trainable ? m.net->params().data() : m.net->state().data()) + slot.offset;
+    f.read_f32(*t, dst);
+  }
+  if (const std::string* ts = h.find_meta("train_steps")) {
+    try {
+      m.train_steps = json::parse(*ts).as_uint("train_steps");
+    } catch (const std::invalid_argument& e) {
+      bad(std::string("metadata 'train_steps': ") + e.what());
+    }
+    m.net->train_steps = m.train_steps;
+  }
+  m.compile_config = parse_meta("compile_config");
+  m.has_compile = m.compile_config.is_object();
+  m.optimizer = parse_meta("optimizer");
+  m.optimizer_state = parse_meta("optimizer_state");
+  return m;
+}
+
+LoadedModel load_model_file(const std::string& path) {
+  const File f = read_file(path);
+  try {
+    return load_model(f);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("'" + path + "': " + e.what());
+  }
+}
+
+// ---------------------------------------------------------------- optimizers
+namespace {
+struct OptName {
+  const char* cls;
+  OptimizerKind kind;
+};
+const OptName kOptNames[] = {
+    {"SGD", OptimizerKind::sgd},       {"RMSprop", OptimizerKind::rmsprop}, {"Adagrad", OptimizerKind::adagrad},
+    {"Adadelta", OptimizerKind::adadelta}, {"Adam", OptimizerKind::adam}, {"AdamW", OptimizerKind::adamw},
+    {"Adamax", OptimizerKind::adamax}, {"Nadam", OptimizerKind::nadam},   {"Lion", OptimizerKind::lion},
+    {"Ftrl", OptimizerKind::ftrl},
+};
+}  // namespace
+
+OptimizerConfig optimizer_from_json(const Value& v) {
+  std::string cls;
+  const Value* cfg = nullptr;
+  if (v.is_string()) {
+    cls = v.as_string();
+  } else if (v.is_object()) {
+    const Value* c = v.find("class_name");
+    if (!c || !c->is_string()) bad("optimizer: class_name missing");
+    cls = c->as_string();
+    cfg = v.find("config");
+  } else {
+    bad("optimizer: expected a name or a config object");
+  }
+  bool found = false;
+  OptimizerConfig o;
+  for (const auto& n : kOptNames) {
+    if (lower(cls) == lower(n.cls)) {
+      o = keras_defaults(n.kind);
+      found = true;
+    }
+  }
+  if (!found) bad("optimizer '" + cls + "' is unknown");
+  if (!cfg || cfg->is_null()) return o;
+  if (!cfg->is_object()) bad("optimizer config must be an object");
+  const std::string where = "optimizer " + cls;
+  const Value* lr = cfg->find("learning_rate");
+  if (lr && !lr->is_null()) {
+    if (!lr->is_number()) bad(where + ": learning-rate schedules are not supported by the C++ loader");
+    o.learning_rate = static_cast<float>(get_num(*cfg, "learning_rate", o.learning_rate, where));
+  }
+  o.momentum = get_num(*cfg, "momentum", o.momentum, where);
+  o.nesterov = get_bool(*cfg, "nesterov", o.nesterov, where);
+  o.rho = get_num(*cfg, "rho", o.rho, where);
+  o.epsilon = get_num(*cfg, "epsilon", o.epsilon, where);
+  o.centered = get_bool(*cfg, "centered", o.centered, where);
+  o.initial_accumulator_value = get_num(*cfg, "initial_accumulator_value", o.initial_accumulator_value, where);
+  o.beta_1 = get_num(*cfg, "beta_1", o.beta_1, where);
+  o.beta_2 = get_num(*cfg, "beta_2", o.beta_2, where);
+  o.amsgrad = get_bool(*cfg, "amsgrad", o.amsgrad, where);
+  o.learning_rate_power = get_num(*cfg, "learning_rate_power", o.learning_rate_power, where);
+  o.l1_regularization_strength = get_num(*cfg, "l1_regularization_strength", o.l1_regularization_strength, where);
+  o.l2_regularization_strength = get_num(*cfg, "l2_regularization_strength", o.l2_regularization_strength, where);
+  o.l2_shrinkage_regularization_strength =
+      get_num(*cfg, "l2_shrinkage_regularization_strength", o.l2_shrinkage_regularization_strength, where);
+  o.beta = get_num(*cfg, "beta", o.beta, where);
+  o.weight_decay = get_num(*cfg, "weight_decay", o.weight_decay, where);
+  o.clipnorm = get_num(*cfg, "clipnorm", 0.0, where);
+  o.clipvalue = get_num(*cfg, "clipvalue", 0.0, where);
+  o.global_clipnorm = get_num(*cfg, "global_clipnorm", 0.0, where);
+  o.loss_scale_factor = get_num(*cfg, "loss_scale_factor", 0.0, where);
+  o.use_ema = get_bool(*cfg, "use_ema", false, where);
+  o.ema_momentum = get_num(*cfg, "ema_momentum", 0.99, where);
+  o.ema_overwrite_frequency = static_cast<std::int64_t>(get_num(*cfg, "ema_overwrite_frequency", 0.0, where));
+  o.gradient_accumulation_steps = static_cast<std::int64_t>(get_num(*cfg, "gradient_accumulation_steps", 0.0, where));
+  return o;
+}
+
+json::Value optimizer_to_json(const OptimizerConfig& c, const std::string& name) {
+  std::string cls = "Adam";
+  for (const auto& n : kOptNames)
+    if (n.kind == c.kind) cls = n.cls;
+  Value cfg = Value::make_object();
+  cfg.set("name", Value::make_string(name.empty() ? lower(cls) : name));
+  cfg.set("learning_rate", Value::make_number(static_cast<double>(c.learning_rate)));
+  const auto opt_num = [&](const char* key, double v) { cfg.set(key, v > 0 ? Value::make_number(v) : Value()); };
+  opt_num("weight_decay", c.weight_decay);
+  opt_num("clipnorm", c.clipnorm);
+  opt_num("global_clipnorm", c.global_clipnorm);
+  opt_num("clipvalue", c.clipvalue);
+  cfg.set("use_ema", Value::make_bool(c.use_ema));
+  cfg.set("ema_momentum", Value::make_number(c.ema_momentum));
+  cfg.set("ema_overwrite_frequency",
+          c.ema_overwrite_frequency > 0 ? Value::make_int(c.ema_overwrite_frequency) : Value());
+  opt_num("loss_scale_factor", c.loss_scale_factor);
+  cfg.set("gradient_accumulation_steps",
+          c.gradient_accumulation_steps > 0 ? Value::make_int(c.gradient_accumulation_steps) : Value());
+  switch (c.kind) {
+    case OptimizerKind::sgd:
+      cfg.set("momentum", Value::make_number(c.momentum));
+      cfg.set("nesterov", Value::make_bool(c.nesterov));
+      break;
+    case OptimizerKind::rmsprop:
+      cfg.set("rho", Value::make_number(c.rho));
+      cfg.set("momentum", Value::make_number(c.momentum));
+      cfg.set("epsilon", Value::make_number(c.epsilon));
+      cfg.set("centered", Value::make_bool(c.centered));
+      break;
+    case OptimizerKind::adagrad:
+      cfg.set("initial_accumulator_value", Value::make_number(c.initial_accumulator_value));
+      cfg.set("epsilon", Value::make_number(c.epsilon));
+      break;
+    case OptimizerKind::adadelta:
+      cfg.set("rho", Value::make_number(c.rho));
+      cfg.set("epsilon", Value::make_number(c.epsilon));
+      break;
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw:
+      cfg.set("beta_1", Value::make_number(c.beta_1));
+      cfg.set("beta_2", Value::make_number(c.beta_2));
+      cfg.set("epsilon", Value::make_number(c.epsilon));
+      cfg.set("amsgrad", Value::make_bool(c.amsgrad));
+      break;
+    case OptimizerKind::adamax:
+    case OptimizerKind::nadam:
+      cfg.set("beta_1", Value::make_number(c.beta_1));
+      cfg.set("beta_2", Value::make_number(c.beta_2));
+      cfg.set("epsilon", Value::make_number(c.epsilon));
+      break;
+    case OptimizerKind::lion:
+      cfg.set("beta_1", Value::make_number(c.beta_1));
+      cfg.set("beta_2", Value::make_number(c.beta_2));
+      break;
+    case OptimizerKind::ftrl:
+      cfg.set("learning_rate_power", Value::make_number(c.learning_rate_power));
+      cfg.set("initial_accumulator_value", Value::make_number(c.initial_accumulator_value));
+      cfg.set("l1_regularization_strength", Value::make_number(c.l1_regularization_strength));
+      cfg.set("l2_regularization_strength", Value::make_number(c.l2_regularization_strength));
+      cfg.set("l2_shrinkage_regularization_strength", Value::make_number(c.l2_shrinkage_regularization_strength));
+      cfg.set("beta", Value::make_number(c.beta));
+      break;
+  }
+  Value out = Value::make_object();
+  out.set("module", Value::make_string("ranvier.optimizers"));
+  out.set("class_name", Value::make_string(cls));
+  out.set("config", cfg);
+  out.set("registered_name", Value());
+  return out;
+}
+
+// ---------------------------------------------------------------- losses
+namespace {
+struct LossName {
+  const char* name;
+  LossKind kind;
+};
+const LossName kLossNames[] = {
+    {"mean_squared_error", LossKind::mean_squared_error}, {"mse", LossKind::mean_squared_error},
+    {"meansquarederror", LossKind::mean_squared_error},
+    {"mean_absolute_error", LossKind::mean_absolute_error}, {"mae", LossKind::mean_absolute_error},
+    {"meanabsoluteerror", LossKind::mean_absolute_error},
+    {"mean_absolute_percentage_error", LossKind::mean_absolute_percentage_error},
+    {"mape", LossKind::mean_absolute_percentage_error},
+    {"meanabsolutepercentageerror", LossKind::mean_absolute_percentage_error},
+    {"mean_squared_logarithmic_error", LossKind::mean_squared_logarithmic_error},
+    {"msle", LossKind::mean_squared_logarithmic_error},
+    {"meansquaredlogarithmicerror", LossKind::mean_squared_logarithmic_error},
+    {"binary_crossentropy", LossKind::binary_crossentropy}, {"binarycrossentropy", LossKind::binary_crossentropy},
+    {"categorical_crossentropy", LossKind::categorical_crossentropy},
+    {"categoricalcrossentropy", LossKind::categorical_crossentropy},
+    {"sparse_categorical_crossentropy", LossKind::sparse_categorical_crossentropy},
+    {"sparsecategoricalcrossentropy", LossKind::sparse_categorical_crossentropy},
+    {"binary_focal_crossentropy", LossKind::binary_focal_crossentropy},
+    {"binaryfocalcrossentropy", LossKind::binary_focal_crossentropy},
+    {"hinge", LossKind::hinge}, {"squared_hinge", LossKind::squared_hinge}, {"squaredhinge", LossKind::squared_hinge},
+    {"categorical_hinge", LossKind::categorical_hinge}, {"categoricalhinge", LossKind::categorical_hinge},
+    {"huber", LossKind::huber}, {"log_cosh", LossKind::log_cosh}, {"logcosh", LossKind::log_cosh},
+    {"kl_divergence", LossKind::kl_divergence}, {"kld", LossKind::kl_divergence},
+    {"kullback_leibler_divergence", LossKind::kl_divergence}, {"kldivergence", LossKind::kl_divergence},
+    {"poisson", LossKind::poisson}, {"cosine_similarity", LossKind::cosine_similarity},
+    {"cosinesimilarity", LossKind::cosine_similarity},
+};
+}  // namespace
+
+LossSpec loss_from_json(const Value& v, std::int64_t out_features, std::int64_t y_cols) {
+  std::string name;
+  const Value* cfg = nullptr;
+  if (v.is_string()) {
+    name = v.as_string();
+  } else if (v.is_object()) {
+    const Value* c = v.find("class_name");
+    if (!c || !c->is_string()) bad("loss: class_name missing");
+    name = c->as_string();
+    cfg = v.find("config");
+  } else {
+    bad("loss: expected a name or a config object");
+  }
+  LossSpec s;
+  const std::string l = lower(name);
+  if (l == "crossentropy" || l == "ce") {
+    if (out_features == 1) s.kind = LossKind::binary_crossentropy;
+    else if (y_cols == 1) s.kind = LossKind::sparse_categorical_crossentropy;
+    else s.kind = LossKind::categorical_crossentropy;
+  } else {
+    bool found = false;
+    for (const auto& n : kLossNames)
+      if (l == n.name) {
+        s.kind = n.kind;
+        found = true;
+      }
+    if (!found) bad("loss '" + name + "' is unknown");
+  }
+  if (cfg && cfg->is_object()) {
+    const std::string where = "loss " + name;
+    s.params.from_logits = get_bool(*cfg, "from_logits", false, where);
+    s.params.label_smoothing = static_cast<float>(get_num(*cfg, "label_smoothing", 0.0, where));
+    s.params.delta = static_cast<float>(get_num(*cfg, "delta", 1.0, where));
+    s.params.alpha = static_cast<float>(get_num(*cfg, "alpha", 0.25, where));
+    s.params.gamma = static_cast<float>(get_num(*cfg, "gamma", 2.0, where));
+    s.params.apply_class_balancing = get_bool(*cfg, "apply_class_balancing", false, where);
+  }
+  return s;
+}
+
+bool loss_is_sparse(const LossSpec& s) { return s.kind == LossKind::sparse_categorical_crossentropy; }
+
+}  // namespace io
+}  // namespace ranvier

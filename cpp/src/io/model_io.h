@@ -1,0 +1,87 @@
+// io/model_io: a Network (and, for resuming, its optimizer and loss) from a model
+// file's metadata, and the metadata for a Network built in C++ — the same Keras-shaped
+// JSON that ranvier.saving writes and reads, so files cross between Python and C++.
+//
+// Architecture JSON (metadata "architecture"):
+//   {"class_name": "Sequential", "config": {"name": ..., "layers": [
+//       {"class_name": "InputLayer", "config": {"batch_shape": [null, d, ...]}},
+//       {"class_name": "Dense", "config": {"name": "dense", "units": 64, "activation": "relu", ...}},
+//       ...]}, "build_config": {"input_shape": [null, d]}}
+// Layers known here: Dense, Dropout, BatchNormalization, LayerNormalization, Flatten,
+// Activation, ReLU, LeakyReLU, ELU, Softmax (others raise invalid_argument naming the
+// class). Every value is type-checked; every error is std::invalid_argument.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "layers/layer.h"
+#include "losses/losses.h"
+#include "model/network.h"
+#include "ops/activations.h"
+#include "optimizers/optimizer.h"
+
+namespace ranvier {
+namespace io {
+
+// Keras activation identifier (a name such as "relu", null = linear, or a serialized
+// function dict) -> kind and parameters. Names: the ActKind names plus Keras aliases
+// ("swish", "hard_swish", "linear", ...).
+void parse_activation(const json::Value& v, ActKind& kind, ActParams& params, const std::string& where);
+const char* activation_name(ActKind kind);
+
+struct LayerConfig {
+  std::string class_name;
+  std::string name;
+  json::Value config;  // the Keras config object
+};
+
+struct Architecture {
+  std::string name = "sequential";
+  std::vector<std::int64_t> input_shape;  // without the batch dimension (empty: unbuilt)
+  std::vector<LayerConfig> layers;
+  std::int64_t in_features() const;  // product of input_shape
+};
+
+Architecture parse_architecture(const json::Value& arch);
+json::Value architecture_json(const Architecture& a);
+
+// A layer from its config, built for in_features. seed: the Dropout seed when the
+// config has none.
+std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed);
+
+// A finalized, bound Network for `arch` (weights zero). seeds[i]: Dropout seed of layer i
+// when its config has none (missing: 0).
+std::shared_ptr<Network> build_network(const Architecture& arch, const std::vector<std::uint64_t>& seeds);
+
+// Everything a C++ program needs from a validated ranvier file.
+struct LoadedModel {
+  Architecture arch;
+  std::shared_ptr<Network> net;     // weights loaded
+  std::vector<std::uint64_t> seeds;  // Dropout seeds per layer (0 when the config has its own)
+  std::uint64_t train_steps = 0;
+  bool has_compile = false;          // compile_config present
+  json::Value compile_config;        // object or null
+  json::Value optimizer;             // serialized optimizer (object) or null
+  json::Value optimizer_state;       // object or null
+};
+
+// Builds the network from the metadata and copies every weight in (each must be present
+// with its exact shape). Throws std::invalid_argument naming what is wrong.
+LoadedModel load_model(const File& f);
+LoadedModel load_model_file(const std::string& path);
+
+// Optimizer and loss from their Keras-style JSON (for resuming training in C++).
+OptimizerConfig optimizer_from_json(const json::Value& serialized);
+json::Value optimizer_to_json(const OptimizerConfig& c, const std::string& name);
+// Loss identifier (a name or {"class_name", "config"}); `out_features`/`y_cols` resolve
+// "crossentropy"/"ce" as Keras does (y_cols 0: unknown yet -> categorical).
+LossSpec loss_from_json(const json::Value& loss, std::int64_t out_features, std::int64_t y_cols);
+bool loss_is_sparse(const LossSpec& s);
+
+}  // namespace io
+}  // namespace ranvier
