@@ -1,5 +1,244 @@
+// Layers: _core.Layer (the interface the network drives, held by std::shared_ptr)
+// and one subclass per concrete layer. Glue only: the Python facade (ranvier.layers)
+// validates arguments and owns the parameter arrays; the checks here only keep a
+// wrong call from touching memory it does not own.
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
 #include "bind.h"
+#include "layers/layers.h"
 
 namespace ranvier_py {
-void bind_layers(py::module_&) {}  // placeholder until this area lands
+
+namespace {
+
+using ranvier::ActKind;
+using ranvier::ActParams;
+using ranvier::Layer;
+
+ActParams act_params(float negative_slope, float max_value, float threshold, float alpha) {
+  ActParams p;
+  p.negative_slope = negative_slope;
+  p.max_value = max_value;
+  p.threshold = threshold;
+  p.alpha = alpha;
+  return p;
+}
+
+ActKind act_kind(int k) {
+  if (k < 0 || k > static_cast<int>(ActKind::log_softmax))
+    throw std::invalid_argument("unknown activation kind " + std::to_string(k));
+  return static_cast<ActKind>(k);
+}
+
+ranvier::Penalty penalty(py::tuple t) {
+  if (t.size() != 2) throw std::invalid_argument("a regularizer is (l1, l2)");
+  return ranvier::Penalty{t[0].cast<float>(), t[1].cast<float>()};
+}
+
+// (kind, max_value, min_value, rate, axis)
+ranvier::Constraint constraint(py::tuple t) {
+  if (t.size() != 5) throw std::invalid_argument("a constraint is (kind, max_value, min_value, rate, axis)");
+  ranvier::Constraint c;
+  const int k = t[0].cast<int>();
+  if (k < 0 || k > static_cast<int>(ranvier::ConstraintKind::min_max_norm))
+    throw std::invalid_argument("unknown constraint kind " + std::to_string(k));
+  c.kind = static_cast<ranvier::ConstraintKind>(k);
+  c.max_value = t[1].cast<float>();
+  c.min_value = t[2].cast<float>();
+  c.rate = t[3].cast<float>();
+  c.axis = t[4].cast<int>();
+  return c;
+}
+
+std::int64_t numel(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+float* data_of(py::handle h, std::int64_t expected, const std::string& what) {
+  if (h.is_none()) return nullptr;
+  auto a = py::cast<farray>(h);  // c_style float32, no conversion (TypeError otherwise)
+  if (!a.writeable()) throw std::invalid_argument(what + " must be writeable");
+  if (a.size() != expected)
+    throw std::invalid_argument(what + " has " + std::to_string(a.size()) + " values, expected " +
+                                std::to_string(expected));
+  return a.mutable_data();
+}
+
+void check_rows(const farray& a, std::int64_t batch, std::int64_t cols, const char* what) {
+  if (a.ndim() != 2 || a.shape(0) != batch || a.shape(1) != cols)
+    throw std::invalid_argument(std::string(what) + " must have shape (" + std::to_string(batch) + ", " +
+                                std::to_string(cols) + ")");
+}
+
+}  // namespace
+
+void bind_layers(py::module_& m) {
+  py::class_<Layer, std::shared_ptr<Layer>>(m, "Layer")
+      .def_property_readonly("type_name", &Layer::type_name)
+      .def("build", &Layer::build, py::arg("in_features"))
+      .def_property_readonly("in_features", &Layer::in_features)
+      .def_property_readonly("out_features", &Layer::out_features)
+      .def("param_specs", [](const Layer& l) {
+        py::list out;
+        for (const auto& s : l.param_specs())
+          out.append(py::make_tuple(s.name, py::tuple(py::cast(s.shape)), s.trainable));
+        return out;
+      })
+      // Pointers into the given arrays are kept: the caller keeps the arrays alive.
+      .def("bind", [](Layer& l, py::list params, py::list grads) {
+        const auto specs = l.param_specs();
+        if (params.size() != specs.size() || grads.size() != specs.size())
+          throw std::invalid_argument("bind: expected " + std::to_string(specs.size()) + " params and grads");
+        std::vector<float*> p, g;
+        for (std::size_t i = 0; i < specs.size(); ++i) {
+          const std::int64_t n = numel(specs[i].shape);
+          float* pi = data_of(params[i], n, "param " + specs[i].name);
+          if (!pi) throw std::invalid_argument("bind: param " + specs[i].name + " is None");
+          p.push_back(pi);
+          g.push_back(data_of(grads[i], n, "grad " + specs[i].name));
+        }
+        l.bind(p, g);
+      }, py::arg("params"), py::arg("grads"))
+      .def("reserve", [](Layer& l, std::int64_t max_batch) {
+        if (max_batch < 0) throw std::invalid_argument("reserve: max_batch must be >= 0");
+        l.reserve(max_batch);
+      }, py::arg("max_batch"))
+      .def("forward", [](Layer& l, farray x, farray y, bool training, std::uint64_t step) {
+        const std::int64_t b = x.ndim() == 2 ? x.shape(0) : -1;
+        check_rows(x, b, l.in_features(), "x");
+        check_rows(y, b, l.out_features(), "y");
+        const float* px = x.data();
+        float* py_ = y.mutable_data();
+        ranvier::ForwardCtx ctx;
+        ctx.training = training;
+        ctx.step = step;
+        py::gil_scoped_release nogil;
+        return l.forward(px, py_, b, ctx);
+      }, py::arg("x"), py::arg("y"), py::arg("training") = false, py::arg("step") = 0)
+      .def("backward", [](Layer& l, farray x, farray y, farray dy, py::object dx, bool pre) {
+        const std::int64_t b = x.ndim() == 2 ? x.shape(0) : -1;
+        check_rows(x, b, l.in_features(), "x");
+        check_rows(y, b, l.out_features(), "y");
+        check_rows(dy, b, l.out_features(), "dy");
+        float* pdx = nullptr;
+        if (!dx.is_none()) {
+          auto dxa = py::cast<farray>(dx);
+          check_rows(dxa, b, l.in_features(), "dx");
+          pdx = dxa.mutable_data();
+        }
+        const float* px = x.data();
+        const float* pyv = y.data();
+        float* pdy = dy.mutable_data();
+        py::gil_scoped_release nogil;
+        l.backward(px, pyv, pdy, pdx, b, pre);
+      }, py::arg("x"), py::arg("y"), py::arg("dy"), py::arg("dx") = py::none(),
+         py::arg("dy_is_preactivation") = false)
+      .def_property_readonly("output_activation", [](const Layer& l) { return static_cast<int>(l.output_activation()); })
+      .def("regularization", [](Layer& l, bool add_grad) {
+        py::gil_scoped_release nogil;
+        return l.regularization(add_grad);
+      }, py::arg("add_grad") = false)
+      .def("apply_constraints", [](Layer& l) {
+        py::gil_scoped_release nogil;
+        l.apply_constraints();
+      })
+      .def_property("trainable", &Layer::trainable, &Layer::set_trainable);
+
+  py::class_<ranvier::Dense, Layer, std::shared_ptr<ranvier::Dense>>(m, "Dense")
+      .def(py::init([](std::int64_t units, int act, float negative_slope, float max_value, float threshold,
+                       float alpha, bool use_bias, py::tuple kernel_reg, py::tuple bias_reg, py::tuple activity_reg,
+                       py::tuple kernel_constraint, py::tuple bias_constraint) {
+             ranvier::DenseConfig c;
+             c.units = units;
+             c.activation = act_kind(act);
+             c.act_params = act_params(negative_slope, max_value, threshold, alpha);
+             c.use_bias = use_bias;
+             c.kernel_regularizer = penalty(kernel_reg);
+             c.bias_regularizer = penalty(bias_reg);
+             c.activity_regularizer = penalty(activity_reg);
+             c.kernel_constraint = constraint(kernel_constraint);
+             c.bias_constraint = constraint(bias_constraint);
+             return std::make_shared<ranvier::Dense>(c);
+           }),
+           py::arg("units"), py::arg("activation") = 0, py::arg("negative_slope") = 0.0f,
+           py::arg("max_value") = INFINITY, py::arg("threshold") = 0.0f, py::arg("alpha") = 1.0f,
+           py::arg("use_bias") = true, py::arg("kernel_regularizer") = py::make_tuple(0.0f, 0.0f),
+           py::arg("bias_regularizer") = py::make_tuple(0.0f, 0.0f),
+           py::arg("activity_regularizer") = py::make_tuple(0.0f, 0.0f),
+           py::arg("kernel_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0),
+           py::arg("bias_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0));
+
+  py::class_<ranvier::Dropout, Layer, std::shared_ptr<ranvier::Dropout>>(m, "Dropout")
+      .def(py::init<float, std::uint64_t, bool, bool>(), py::arg("rate"), py::arg("seed"),
+           py::arg("broadcast_rows") = false, py::arg("broadcast_cols") = false)
+      .def_static("hash", &ranvier::Dropout::hash, py::arg("seed"), py::arg("step"), py::arg("index"))
+      .def_static("threshold", &ranvier::Dropout::threshold, py::arg("rate"));
+
+  py::class_<ranvier::BatchNormalization, Layer, std::shared_ptr<ranvier::BatchNormalization>>(m, "BatchNormalization")
+      .def(py::init([](double momentum, float epsilon, bool center, bool scale, py::tuple gamma_reg, py::tuple beta_reg,
+                       py::tuple gamma_constraint, py::tuple beta_constraint) {
+             ranvier::BatchNormConfig c;
+             c.momentum = momentum;
+             c.epsilon = epsilon;
+             c.center = center;
+             c.scale = scale;
+             c.gamma_regularizer = penalty(gamma_reg);
+             c.beta_regularizer = penalty(beta_reg);
+             c.gamma_constraint = constraint(gamma_constraint);
+             c.beta_constraint = constraint(beta_constraint);
+             return std::make_shared<ranvier::BatchNormalization>(c);
+           }),
+           py::arg("momentum") = 0.99, py::arg("epsilon") = 1e-3f, py::arg("center") = true,
+           py::arg("scale") = true, py::arg("gamma_regularizer") = py::make_tuple(0.0f, 0.0f),
+           py::arg("beta_regularizer") = py::make_tuple(0.0f, 0.0f),
+           py::arg("gamma_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0),
+           py::arg("beta_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0));
+
+  py::class_<ranvier::LayerNormalization, Layer, std::shared_ptr<ranvier::LayerNormalization>>(m, "LayerNormalization")
+      .def(py::init([](float epsilon, bool center, bool scale, py::tuple gamma_reg, py::tuple beta_reg,
+                       py::tuple gamma_constraint, py::tuple beta_constraint) {
+             ranvier::LayerNormConfig c;
+             c.epsilon = epsilon;
+             c.center = center;
+             c.scale = scale;
+             c.gamma_regularizer = penalty(gamma_reg);
+             c.beta_regularizer = penalty(beta_reg);
+             c.gamma_constraint = constraint(gamma_constraint);
+             c.beta_constraint = constraint(beta_constraint);
+             return std::make_shared<ranvier::LayerNormalization>(c);
+           }),
+           py::arg("epsilon") = 1e-3f, py::arg("center") = true, py::arg("scale") = true,
+           py::arg("gamma_regularizer") = py::make_tuple(0.0f, 0.0f),
+           py::arg("beta_regularizer") = py::make_tuple(0.0f, 0.0f),
+           py::arg("gamma_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0),
+           py::arg("beta_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0));
+
+  py::class_<ranvier::Flatten, Layer, std::shared_ptr<ranvier::Flatten>>(m, "Flatten").def(py::init<>());
+
+  py::class_<ranvier::ActivationLayer, Layer, std::shared_ptr<ranvier::ActivationLayer>>(m, "ActivationLayer")
+      .def(py::init([](int kind, float negative_slope, float max_value, float threshold, float alpha,
+                       std::string type_name) {
+             return std::make_shared<ranvier::ActivationLayer>(
+                 act_kind(kind), act_params(negative_slope, max_value, threshold, alpha), std::move(type_name));
+           }),
+           py::arg("activation"), py::arg("negative_slope") = 0.0f, py::arg("max_value") = INFINITY,
+           py::arg("threshold") = 0.0f, py::arg("alpha") = 1.0f, py::arg("type_name") = "Activation");
+
+  // Standalone weight rules, for ranvier.constraints / tests.
+  m.def("_constraint_apply", [](py::tuple spec, farray w, std::int64_t rows, std::int64_t cols) {
+    if (w.size() != rows * cols) throw std::invalid_argument("constraint: w has the wrong size");
+    std::vector<double> ws(static_cast<std::size_t>(cols > 0 ? cols : 1));
+    const auto c = constraint(spec);
+    float* p = w.mutable_data();
+    py::gil_scoped_release nogil;
+    ranvier::constraint_apply(c, p, rows, cols, ws.data());
+  });
+}
+
 }  // namespace ranvier_py

@@ -1,0 +1,177 @@
+// Dense: y = act(x @ kernel + bias).
+//
+// Forward: one sgemm with the bias in its epilogue; a plain relu is fused there too.
+// Any other activation runs in place afterwards, except in training when its backward
+// needs the pre-activation: then the GEMM writes into the z workspace and the
+// activation maps z -> y.
+// Backward: dz = act'(.) * dy (skipped when the loss already gave dz), then
+// dW = x^T dz (sgemm trans_a), db = column sums of dz (double accumulators, fixed row
+// order, columns split over threads), dx = dz W^T (sgemm trans_b).
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "gemm/gemm.h"
+#include "layers/layers.h"
+#include "layers/parallel.h"
+
+namespace ranvier {
+
+namespace {
+
+bool is_plain_relu(ActKind k, const ActParams& p) {
+  return k == ActKind::relu && p.negative_slope == 0.0f && std::isinf(p.max_value) && p.max_value > 0 &&
+         p.threshold == 0.0f;
+}
+
+constexpr std::int64_t kColBlock = 16;
+
+// sums[j] = sum_r a[r * cols + j] for j in [0, cols), in row order; out[j] = (float)sums[j].
+void column_sums(const float* a, std::int64_t rows, std::int64_t cols, double* sums, float* out) {
+  const std::int64_t blocks = (cols + kColBlock - 1) / kColBlock;
+  layers_detail::parallel_ranges(blocks, rows * kColBlock, [&](std::int64_t b0, std::int64_t b1) {
+    const std::int64_t c0 = b0 * kColBlock, c1 = std::min(cols, b1 * kColBlock);
+    for (std::int64_t j = c0; j < c1; ++j) sums[j] = 0.0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* ar = a + r * cols;
+      for (std::int64_t j = c0; j < c1; ++j) sums[j] += ar[j];
+    }
+    for (std::int64_t j = c0; j < c1; ++j) out[j] = static_cast<float>(sums[j]);
+  });
+}
+
+// Activity penalty scale * (l1 sum|y| + l2 sum y^2) over a batch; g (optional) gets its gradient.
+double activity_penalty(const Penalty& p, const float* y, float* g, std::int64_t n, float scale) {
+  return penalty_apply(p, y, g, n, scale);
+}
+
+}  // namespace
+
+Dense::Dense(const DenseConfig& cfg) : cfg_(cfg) {
+  if (cfg_.units <= 0)
+    throw std::invalid_argument("Dense: units must be a positive integer, got " + std::to_string(cfg_.units));
+  fused_relu_ = is_plain_relu(cfg_.activation, cfg_.act_params);
+  needs_ = (cfg_.activation == ActKind::linear || fused_relu_)
+               ? ActNeeds{false, false}
+               : activation_backward_needs(cfg_.activation, cfg_.act_params);
+}
+
+std::int64_t Dense::build(std::int64_t in_features) {
+  if (in_features <= 0)
+    throw std::invalid_argument("Dense: input must have at least one feature, got " +
+                                std::to_string(in_features));
+  in_ = in_features;
+  colsum_.assign(static_cast<std::size_t>(std::max(cfg_.units, in_)), 0.0);
+  return cfg_.units;
+}
+
+std::vector<ParamSpec> Dense::param_specs() const {
+  std::vector<ParamSpec> s;
+  s.push_back({"kernel", {in_, cfg_.units}, trainable_});
+  if (cfg_.use_bias) s.push_back({"bias", {cfg_.units}, trainable_});
+  return s;
+}
+
+void Dense::bind(const std::vector<float*>& params, const std::vector<float*>& grads) {
+  const std::size_t n = cfg_.use_bias ? 2 : 1;
+  if (params.size() != n || grads.size() != n)
+    throw std::invalid_argument("Dense.bind: expected " + std::to_string(n) + " params and grads");
+  w_ = params[0];
+  dw_ = grads[0];
+  b_ = cfg_.use_bias ? params[1] : nullptr;
+  db_ = cfg_.use_bias ? grads[1] : nullptr;
+}
+
+void Dense::reserve(std::int64_t max_batch) {
+  if (max_batch <= cap_) return;
+  const std::size_t n = static_cast<std::size_t>(max_batch * cfg_.units);
+  if (needs_.input) z_.assign(n, 0.0f);
+  if (cfg_.activity_regularizer.active() && cfg_.activation != ActKind::linear) scratch_.assign(n, 0.0f);
+  cap_ = max_batch;
+}
+
+double Dense::forward(const float* x, float* y, std::int64_t batch, const ForwardCtx& ctx) {
+  if (batch <= 0) return 0.0;
+  if (batch > cap_) throw std::invalid_argument("Dense.forward: batch larger than reserve()");
+  if (!w_) throw std::logic_error("Dense.forward: parameters are not bound");
+  FtzScope ftz;
+  const std::int64_t n = cfg_.units;
+  GemmEpilogue ep;
+  ep.bias = b_;
+  ep.act = fused_relu_ ? GemmAct::relu : GemmAct::none;
+  z_valid_ = false;
+  if (cfg_.activation == ActKind::linear || fused_relu_) {
+    sgemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep);
+  } else if (ctx.training && needs_.input) {
+    sgemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, z_.data(), n, ep);
+    activation_forward(cfg_.activation, cfg_.act_params, z_.data(), y, batch, n);
+    z_valid_ = true;
+  } else {
+    sgemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep);
+    activation_forward(cfg_.activation, cfg_.act_params, y, y, batch, n);
+  }
+  if (cfg_.activity_regularizer.active())
+    return activity_penalty(cfg_.activity_regularizer, y, nullptr, batch * n, 1.0f / static_cast<float>(batch));
+  return 0.0;
+}
+
+void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::int64_t batch,
+                     bool dy_is_preactivation) {
+  if (batch <= 0) return;
+  FtzScope ftz;
+  const std::int64_t n = cfg_.units;
+  const std::int64_t total = batch * n;
+  const bool has_act = cfg_.activation != ActKind::linear;
+  if (needs_.input && has_act && !dy_is_preactivation && !z_valid_)
+    throw std::logic_error("Dense.backward: no training forward to differentiate");
+  const Penalty& act_reg = cfg_.activity_regularizer;
+  const float inv_b = 1.0f / static_cast<float>(batch);
+
+  // d(activity penalty)/dy enters before the activation backward.
+  if (act_reg.active() && (!has_act || !dy_is_preactivation))
+    activity_penalty(act_reg, y, dy, total, inv_b);
+
+  if (has_act && !dy_is_preactivation) {
+    if (fused_relu_) {
+      for (std::int64_t i = 0; i < total; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    } else {
+      activation_backward(cfg_.activation, cfg_.act_params, z_valid_ ? z_.data() : nullptr, y, dy, dy,
+                          batch, n);
+    }
+  } else if (has_act && act_reg.active()) {
+    // dy is already dL/dz from the loss; the activity term still goes through the activation.
+    float* s = scratch_.data();
+    std::fill(s, s + total, 0.0f);
+    activity_penalty(act_reg, y, s, total, inv_b);
+    if (fused_relu_) {
+      for (std::int64_t i = 0; i < total; ++i) s[i] = y[i] > 0.0f ? s[i] : 0.0f;
+    } else {
+      if (needs_.input && !z_valid_) throw std::logic_error("Dense.backward: no training forward to differentiate");
+      activation_backward(cfg_.activation, cfg_.act_params, z_valid_ ? z_.data() : nullptr, y, s, s, batch, n);
+    }
+    for (std::int64_t i = 0; i < total; ++i) dy[i] += s[i];
+  }
+  const float* dz = dy;
+
+  if (trainable_) {
+    if (dw_) sgemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw_, n);
+    if (db_) column_sums(dz, batch, n, colsum_.data(), db_);
+  }
+  if (dx) sgemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_);
+}
+
+double Dense::regularization(bool add_grad) {
+  if (!trainable_ || !w_) return 0.0;
+  double s = penalty_apply(cfg_.kernel_regularizer, w_, add_grad ? dw_ : nullptr, in_ * cfg_.units);
+  if (b_) s += penalty_apply(cfg_.bias_regularizer, b_, add_grad ? db_ : nullptr, cfg_.units);
+  return s;
+}
+
+void Dense::apply_constraints() {
+  if (!w_) return;
+  constraint_apply(cfg_.kernel_constraint, w_, in_, cfg_.units, colsum_.data());
+  if (b_) constraint_apply(cfg_.bias_constraint, b_, cfg_.units, 1, colsum_.data());
+}
+
+}  // namespace ranvier

@@ -1,0 +1,124 @@
+// Dropout: inverted dropout with counter-based masks.
+//
+// keep(i) = (hash(seed, step, i) >> 32) >= threshold(rate), where i is the element's
+// index in the batch (row * features + column, or the broadcast index with a
+// noise_shape) and hash is SplitMix64's output function applied to
+// key + (i + 1) * golden, key = mix(seed ^ mix(step + golden)). No state is carried
+// between calls, so the mask of a (seed, step) pair is the same at any thread count
+// and on any machine; the training loop passes its global step counter.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "layers/layers.h"
+#include "layers/parallel.h"
+
+namespace ranvier {
+
+namespace {
+
+constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ull;
+
+inline std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+inline std::uint64_t call_key(std::uint64_t seed, std::uint64_t step) { return mix64(seed ^ mix64(step + kGolden)); }
+
+inline std::uint64_t element_hash(std::uint64_t key, std::uint64_t index) { return mix64(key + (index + 1) * kGolden); }
+
+}  // namespace
+
+std::uint64_t Dropout::hash(std::uint64_t seed, std::uint64_t step, std::uint64_t index) {
+  return element_hash(call_key(seed, step), index);
+}
+
+std::uint64_t Dropout::threshold(float rate) {
+  if (!(rate > 0.0f)) return 0;
+  if (rate >= 1.0f) return std::uint64_t{1} << 32;
+  const double t = std::nearbyint(static_cast<double>(rate) * 4294967296.0);
+  return static_cast<std::uint64_t>(t);
+}
+
+Dropout::Dropout(float rate, std::uint64_t seed, bool broadcast_rows, bool broadcast_cols)
+    : rate_(rate), seed_(seed), bcast_rows_(broadcast_rows), bcast_cols_(broadcast_cols) {
+  if (!(rate >= 0.0f && rate <= 1.0f))
+    throw std::invalid_argument("Dropout: rate must be in [0, 1], got " + std::to_string(rate));
+}
+
+std::int64_t Dropout::build(std::int64_t in_features) {
+  if (in_features <= 0)
+    throw std::invalid_argument("Dropout: input must have at least one feature, got " +
+                                std::to_string(in_features));
+  n_ = in_features;
+  return n_;
+}
+
+void Dropout::reserve(std::int64_t max_batch) {
+  if (max_batch <= cap_) return;
+  if (rate_ > 0.0f && rate_ < 1.0f) mask_.assign(static_cast<std::size_t>(max_batch * n_), 0);
+  cap_ = max_batch;
+}
+
+double Dropout::forward(const float* x, float* y, std::int64_t batch, const ForwardCtx& ctx) {
+  if (batch <= 0) return 0.0;
+  if (batch > cap_) throw std::invalid_argument("Dropout.forward: batch larger than reserve()");
+  const std::int64_t n = n_;
+  last_identity_ = !ctx.training || rate_ == 0.0f;
+  if (last_identity_) {
+    if (x != y) std::memcpy(y, x, sizeof(float) * static_cast<std::size_t>(batch * n));
+    return 0.0;
+  }
+  if (rate_ >= 1.0f) {
+    std::fill(y, y + batch * n, 0.0f);
+    return 0.0;
+  }
+  const std::uint64_t key = call_key(seed_, ctx.step);
+  const std::uint64_t thr = threshold(rate_);
+  const float keep_prob = 1.0f - rate_;
+  std::uint8_t* mask = mask_.data();
+  const bool br = bcast_rows_, bc = bcast_cols_;
+  layers_detail::parallel_ranges(batch, n * 4, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * n;
+      float* yr = y + r * n;
+      std::uint8_t* mr = mask + r * n;
+      const std::uint64_t row_base = br ? 0 : static_cast<std::uint64_t>(bc ? r : r * n);
+      if (bc) {
+        const std::uint8_t k = static_cast<std::uint8_t>((element_hash(key, row_base) >> 32) >= thr);
+        for (std::int64_t c = 0; c < n; ++c) mr[c] = k;
+      } else {
+        for (std::int64_t c = 0; c < n; ++c)
+          mr[c] = static_cast<std::uint8_t>((element_hash(key, row_base + static_cast<std::uint64_t>(c)) >> 32) >= thr);
+      }
+      for (std::int64_t c = 0; c < n; ++c) yr[c] = mr[c] ? xr[c] / keep_prob : 0.0f;
+    }
+  });
+  return 0.0;
+}
+
+void Dropout::backward(const float* x, const float* y, float* dy, float* dx, std::int64_t batch,
+                       bool dy_is_preactivation) {
+  (void)x; (void)y; (void)dy_is_preactivation;
+  if (batch <= 0 || !dx) return;
+  const std::int64_t total = batch * n_;
+  if (last_identity_) {
+    if (dx != dy) std::memcpy(dx, dy, sizeof(float) * static_cast<std::size_t>(total));
+    return;
+  }
+  if (rate_ >= 1.0f) {
+    std::fill(dx, dx + total, 0.0f);
+    return;
+  }
+  const float keep_prob = 1.0f - rate_;
+  const std::uint8_t* mask = mask_.data();
+  layers_detail::parallel_ranges(total, 2, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) dx[i] = mask[i] ? dy[i] / keep_prob : 0.0f;
+  });
+}
+
+}  // namespace ranvier

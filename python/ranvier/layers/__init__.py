@@ -1,0 +1,96 @@
+"""Keras-shaped layers over ranvier's C++ core.
+
+``Dense``, ``Dropout``, ``BatchNormalization``, ``LayerNormalization``, ``Flatten``,
+``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, ``InputLayer`` and
+``Input(shape=...)``, with Keras's arguments, defaults, automatic names ("dense",
+"dense_1", ...), ``get_config``/``from_config``, ``get_weights``/``set_weights`` (Keras
+order and shapes: a Dense kernel is (input_dim, units)), ``weights`` /
+``trainable_weights`` / ``non_trainable_weights`` (``Variable`` views), ``count_params``.
+A layer can be called on a NumPy array: ``layer(x, training=None)`` builds it on first
+use, checks the feature count and returns a float32 array.
+
+Protocol between a layer and the model (``ranvier.models.Sequential``)
+----------------------------------------------------------------------
+1. ``layer.build(input_shape)`` (batch dimension first, may be None) creates
+   ``layer._core_layer``: the C++ layer, a ``_core.Layer`` subclass held by
+   ``std::shared_ptr`` (``_core.Network.add`` takes it), already built for
+   ``in_features`` inputs, and initializes its weights (initializers run in NumPy,
+   float32) into arrays the layer owns and has bound to the C++ layer. Flatten's
+   ``in_features`` is the product of the non-batch dimensions; every other layer works
+   on the last axis (the model hands N-D samples over flattened to rows).
+2. ``layer._weight_specs()`` -> ``[(name, shape, trainable), ...]`` in Keras weight
+   order, identical to ``layer._core_layer.param_specs()``. ``trainable`` is False for
+   BatchNormalization's moving statistics and for every weight of a layer whose
+   ``trainable`` is False (the C++ layer then computes no gradients and no
+   regularization, and BatchNormalization runs in inference mode). Changing
+   ``layer.trainable`` changes the specs: the model must rebuild its buffers (Keras:
+   "recompile after changing trainable").
+3. ``layer._adopt_storage(params, grads)``: ``params[i]`` / ``grads[i]`` are
+   writeable, C-contiguous float32 arrays of ``_weight_specs()[i]``'s shape (views into
+   the model's flat buffers); ``grads[i]`` is None for non-trainable weights. The
+   layer copies its current values into ``params``, keeps both lists as its storage
+   from then on (``get_weights``/``set_weights``/``weights`` read and write them in
+   place) and re-binds the C++ layer to them. The caller must keep the buffers alive
+   (a NumPy view whose base owns the memory does).
+4. ``layer.output_activation_kind`` -> the lower-case ActKind name of the activation
+   the layer applies last ("linear" when none), for loss fusion; the same as
+   ``ACT_KINDS[layer._core_layer.output_activation]``.
+5. ``layer._input_shape_hint``: ``(batch, *input_shape)`` when the layer was given
+   Keras's ``input_shape=``/``input_dim=``/``batch_input_shape=`` (else None).
+6. ``serialize(layer)`` / ``deserialize(config, custom_objects=None)`` use Keras's
+   dict layout ``{"module", "class_name", "config", "registered_name", "build_config"}``.
+
+Calling a layer directly shares its C++ workspaces with any model holding it: do not
+call a layer while a model that contains it is training in another thread.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from ._base import ACT_KINDS, Layer, Variable, reset_uids, to_snake_case
+from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
+from ._input import Input, InputLayer, KerasTensor
+from ._normalization import BatchNormalization, LayerNormalization
+
+__all__ = [
+    "Layer", "Variable", "Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
+    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
+    "serialize", "deserialize",
+]
+
+_CLASSES = (Dense, Dropout, BatchNormalization, LayerNormalization, Flatten, Activation, ReLU, LeakyReLU,
+            ELU, Softmax, InputLayer)
+_REGISTRY: Dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
+
+
+def serialize(layer: Layer) -> Dict[str, Any]:
+    """Keras's layer dict: module, class_name, config, registered_name, build_config."""
+    cls = type(layer)
+    builtin = cls in _CLASSES
+    out = {
+        "module": "keras.layers" if builtin else cls.__module__,
+        "class_name": cls.__name__,
+        "config": layer.get_config(),
+        "registered_name": None if builtin else cls.__name__,
+    }
+    build = layer.get_build_config() if not isinstance(layer, InputLayer) else None
+    if build is not None:
+        out["build_config"] = build
+    return out
+
+
+def deserialize(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Layer:
+    """Rebuilds a layer from ``serialize``'s dict (built when it has a build_config)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret layer config: {config!r}")
+    name = config["class_name"]
+    custom = custom_objects or {}
+    cls = custom.get(name) or custom.get(config.get("registered_name") or "") or _REGISTRY.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown layer: '{name}'. Valid names: {', '.join(sorted(_REGISTRY))} "
+                         "(pass custom layers in custom_objects)")
+    layer = cls.from_config(dict(config.get("config") or {}))
+    build = config.get("build_config")
+    if build and not isinstance(layer, InputLayer):
+        layer.build_from_config(build)
+    return layer

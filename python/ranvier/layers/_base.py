@@ -1,0 +1,464 @@
+"""The Layer base class, the Variable view of a weight, and shared helpers."""
+from __future__ import annotations
+
+import collections
+import math
+import numbers
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import _core
+from .. import initializers as _initializers
+
+# ActKind enumerators in order (cpp/src/ops/activations.h); the core exchanges kinds as ints.
+ACT_KINDS = tuple(_core.activation_kind_names())
+
+# Keras 3 serializes a layer's dtype as its DTypePolicy.
+DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                "registered_name": None}
+
+# ----------------------------------------------------------------------------- names
+_uids: Dict[str, int] = collections.defaultdict(int)
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's to_snake_case: "BatchNormalization" -> "batch_normalization", "ReLU" -> "re_lu"."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(prefix: str) -> str:
+    """"dense", then "dense_1", "dense_2", ... (one counter per prefix per process)."""
+    n = _uids[prefix]
+    _uids[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def reset_uids() -> None:
+    """Restarts the automatic names (what ``clear_session`` does)."""
+    _uids.clear()
+
+
+# ----------------------------------------------------------------------------- helpers
+def check_dtype(dtype) -> None:
+    if dtype is None:
+        return
+    name = dtype
+    if isinstance(dtype, dict):
+        name = (dtype.get("config") or {}).get("name", dtype.get("name"))
+    try:
+        ok = np.dtype(name) == np.float32
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"ranvier layers compute in float32; got dtype={dtype!r}")
+
+
+def resolve_activation(identifier, argument: str = "activation") -> Tuple[int, Dict[str, float], str]:
+    """(kind as int, core params, kind name) of an activation identifier, through
+    ranvier.activations.core_spec. ValueError names ``argument``."""
+    if identifier is None:
+        return 0, {}, "linear"
+    from .. import activations
+    try:
+        kind_name, params = activations.core_spec(identifier)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{argument}: {e}") from None
+    if kind_name not in ACT_KINDS:
+        raise ValueError(f"{argument}: activation kind {kind_name!r} is not one the core knows")
+    return ACT_KINDS.index(kind_name), dict(params or {}), kind_name
+
+
+def core_act_args(kind_name: str, params: Dict[str, float]) -> Dict[str, float]:
+    """Keyword arguments for the core's activation parameters (ActParams defaults filled in)."""
+    max_value = params.get("max_value")
+    return {
+        "negative_slope": float(params.get("negative_slope", 0.2 if kind_name == "leaky_relu" else 0.0)),
+        "max_value": math.inf if max_value is None else float(max_value),
+        "threshold": float(params.get("threshold", 0.0)),
+        "alpha": float(params.get("alpha", 1.0)),
+    }
+
+
+def serialize_activation(identifier) -> Any:
+    """What Dense/Activation put under "activation" in their config (Keras: the name,
+    e.g. "silu" for "swish")."""
+    from .. import activations
+    return activations.serialize(activations.get(identifier))
+
+
+def get_initializer(identifier, argument: str):
+    try:
+        init = _initializers.get(identifier)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{argument}: {e}") from None
+    if init is None:
+        raise ValueError(f"{argument}: an initializer is required, got None")
+    return init
+
+
+def check_bool(value, argument: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{argument} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_float(value, argument: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{argument} must be a finite number, got {argument}={value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{argument} must be > 0, got {argument}={value!r}")
+    return float(value)
+
+
+def normalize_shape(shape, argument: str = "input_shape") -> Tuple[Optional[int], ...]:
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    try:
+        dims = tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{argument} must be a tuple of ints (None for the batch), got {shape!r}") from None
+    return dims
+
+
+# ----------------------------------------------------------------------------- Variable
+class Variable:
+    """A view of one layer weight (``layer.weights[i]``), reading the layer's live storage.
+
+    ``numpy()`` returns a copy; ``assign(value)`` writes in place (shape-checked);
+    NumPy functions accept it directly (``np.asarray(v)``).
+    """
+
+    __slots__ = ("_layer", "_index", "name", "_intrinsic_trainable")
+
+    def __init__(self, layer: "Layer", index: int, name: str, intrinsic_trainable: bool):
+        self._layer = layer
+        self._index = index
+        self.name = name
+        self._intrinsic_trainable = intrinsic_trainable
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._layer._params[self._index]
+
+    @property
+    def path(self) -> str:
+        return f"{self._layer.name}/{self.name}"
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.value.shape)
+
+    @property
+    def dtype(self) -> str:
+        return "float32"
+
+    @property
+    def trainable(self) -> bool:
+        return self._intrinsic_trainable and self._layer.trainable
+
+    def numpy(self) -> np.ndarray:
+        return self.value.copy()
+
+    def assign(self, value) -> None:
+        arr = np.asarray(value, dtype=np.float32)
+        if arr.shape != self.value.shape:
+            raise ValueError(f"Variable {self.path}: cannot assign a value of shape {arr.shape} "
+                             f"to a variable of shape {self.value.shape}")
+        np.copyto(self.value, arr)
+
+    def __array__(self, dtype=None, copy=None):
+        v = self.value
+        if dtype is not None:
+            return v.astype(dtype)
+        return v.copy() if copy else v
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __repr__(self) -> str:
+        return f"<Variable path={self.path}, shape={self.shape}, dtype=float32, value={self.value!r}>"
+
+
+# ----------------------------------------------------------------------------- Layer
+class Layer:
+    """Base class of ranvier's layers (see the ``ranvier.layers`` docstring for the
+    protocol the model uses). Subclasses implement ``_make_core()``,
+    ``_initializer_for(name)`` and, where it differs from identity,
+    ``compute_output_shape``."""
+
+    _core_layer = None
+
+    def __init__(self, *, trainable: bool = True, name: Optional[str] = None, dtype=None,
+                 input_shape=None, input_dim=None, batch_size=None, batch_input_shape=None,
+                 weights=None, **kwargs):
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        check_dtype(dtype)
+        if name is None:
+            name = unique_name(to_snake_case(type(self).__name__))
+        elif not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        self.name = name
+        self._trainable = check_bool(trainable, "trainable")
+        self.built = False
+        self._build_input_shape: Optional[tuple] = None
+        self._params: List[np.ndarray] = []
+        self._grads: List[Optional[np.ndarray]] = []
+        self._names: List[str] = []
+        self._intrinsic: List[bool] = []
+        self._capacity = 0
+        self._step = 0
+        self._last_activity_loss = 0.0
+        self._initial_weights = weights
+        # Keras's input_shape= / input_dim= on the first layer: the model reads this hint.
+        self._input_shape_hint: Optional[tuple] = None
+        if batch_input_shape is not None:
+            self._input_shape_hint = normalize_shape(batch_input_shape, "batch_input_shape")
+        elif input_shape is not None:
+            self._input_shape_hint = (batch_size,) + normalize_shape(input_shape, "input_shape")
+        elif input_dim is not None:
+            self._input_shape_hint = (batch_size, int(input_dim))
+
+    # ---- subclass hooks
+    def _make_core(self):
+        raise NotImplementedError
+
+    def _initializer_for(self, weight_name: str):
+        raise NotImplementedError(f"{type(self).__name__} has no weight {weight_name!r}")
+
+    def _describe(self) -> str:
+        return f"{type(self).__name__} '{self.name}'"
+
+    def _in_features(self, input_shape: tuple) -> int:
+        if len(input_shape) < 2:
+            raise ValueError(f"{self._describe()} expects inputs of rank >= 2 (batch, features), "
+                             f"got input_shape={input_shape}")
+        d = input_shape[-1]
+        if d is None or d <= 0:
+            raise ValueError(f"{self._describe()} needs a known, positive number of features, "
+                             f"got input_shape={input_shape}")
+        return int(d)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    # ---- properties
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = check_bool(value, "trainable")
+        if self._core_layer is not None:
+            self._core_layer.trainable = self._trainable
+
+    @property
+    def dtype(self) -> str:
+        return "float32"
+
+    @property
+    def input_shape(self):
+        if self._build_input_shape is None:
+            raise AttributeError(f"Layer {self.name} is not built yet")
+        return self._build_input_shape
+
+    @property
+    def output_activation_kind(self) -> str:
+        """Name of the activation the layer applies last (ActKind, lower case), for loss fusion."""
+        if self._core_layer is None:
+            return "linear"
+        return ACT_KINDS[self._core_layer.output_activation]
+
+    # ---- building
+    def build(self, input_shape) -> None:
+        shape = normalize_shape(input_shape)
+        in_features = self._in_features(shape)
+        core = self._make_core()
+        core.trainable = True
+        core.build(in_features)
+        specs = core.param_specs()
+        params, grads = [], []
+        for name, wshape, trainable in specs:
+            init = self._initializer_for(name)
+            value = np.ascontiguousarray(init(tuple(wshape), dtype="float32"), dtype=np.float32)
+            if value.shape != tuple(wshape):
+                raise ValueError(f"{self._describe()}: the initializer of {name} returned shape "
+                                 f"{value.shape}, expected {tuple(wshape)}")
+            params.append(value)
+            grads.append(np.zeros(tuple(wshape), np.float32) if trainable else None)
+        self._names = [s[0] for s in specs]
+        self._intrinsic = [bool(s[2]) for s in specs]
+        core.trainable = self._trainable
+        core.bind(params, grads)
+        self._core_layer = core
+        self._params, self._grads = params, grads
+        self._capacity = 0
+        self._build_input_shape = tuple(shape)
+        self.built = True
+        if self._initial_weights is not None:
+            w, self._initial_weights = self._initial_weights, None
+            self.set_weights(w)
+
+    def get_build_config(self) -> Optional[Dict[str, Any]]:
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": list(self._build_input_shape)}
+
+    def build_from_config(self, config: Dict[str, Any]) -> None:
+        shape = (config or {}).get("input_shape")
+        if shape is not None and not self.built:
+            self.build(tuple(shape))
+
+    # ---- the model's protocol
+    def _weight_specs(self) -> List[Tuple[str, tuple, bool]]:
+        """[(name, shape, trainable)] in Keras weight order (trainable False when frozen)."""
+        self._require_built("_weight_specs")
+        return [(n, tuple(s), bool(t)) for n, s, t in self._core_layer.param_specs()]
+
+    def _adopt_storage(self, params: Sequence[np.ndarray], grads: Sequence[Optional[np.ndarray]]) -> None:
+        """Copies the current weights into ``params`` and makes them (and ``grads``) the
+        layer's storage from now on; re-binds the C++ layer to them."""
+        self._require_built("_adopt_storage")
+        n = len(self._params)
+        if len(params) != n or len(grads) != n:
+            raise ValueError(f"{self._describe()}: _adopt_storage needs {n} params and {n} grads, "
+                             f"got {len(params)} and {len(grads)}")
+        params, grads = list(params), list(grads)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            for what, a in (("param", p), ("grad", g)):
+                if a is None and what == "grad":
+                    continue
+                if (not isinstance(a, np.ndarray) or a.dtype != np.float32 or not a.flags.c_contiguous
+                        or not a.flags.writeable or a.shape != self._params[i].shape):
+                    raise ValueError(
+                        f"{self._describe()}: _adopt_storage {what} {self._names[i]} must be a writeable "
+                        f"C-contiguous float32 array of shape {self._params[i].shape}")
+        for new, old in zip(params, self._params):
+            if new is not old:
+                np.copyto(new, old)
+        self._core_layer.bind(params, grads)
+        self._params, self._grads = params, grads
+
+    # ---- weights
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(f"You tried to call `{what}` on layer '{self.name}', but the layer isn't built. "
+                             f"Build it first (call it on data, or layer.build(input_shape)).")
+
+    @property
+    def weights(self) -> List[Variable]:
+        return [Variable(self, i, n, t) for i, (n, t) in enumerate(zip(self._names, self._intrinsic))]
+
+    @property
+    def trainable_weights(self) -> List[Variable]:
+        if not self._trainable:
+            return []
+        return [v for v in self.weights if v._intrinsic_trainable]
+
+    @property
+    def non_trainable_weights(self) -> List[Variable]:
+        if not self._trainable:
+            return self.weights
+        return [v for v in self.weights if not v._intrinsic_trainable]
+
+    @property
+    def variables(self) -> List[Variable]:
+        return self.weights
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Copies of the weights, in Keras order."""
+        return [p.copy() for p in self._params]
+
+    def set_weights(self, weights) -> None:
+        """Sets every weight from a list of arrays in Keras order and Keras shapes."""
+        weights = list(weights)
+        if len(weights) != len(self._params):
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of length "
+                f"{len(weights)}, but the layer was expecting {len(self._params)} weights.")
+        arrays = []
+        for name, p, w in zip(self._names, self._params, weights):
+            a = np.asarray(w)
+            if a.dtype.kind not in "fiub":
+                raise ValueError(f"Layer {self.name}: weight {name} must be numeric, got dtype={a.dtype}")
+            if a.shape != p.shape:
+                raise ValueError(f"Layer {self.name} weight shape {p.shape} is not compatible with provided "
+                                 f"weight shape {a.shape} (weight {name}).")
+            arrays.append(a)
+        for p, a in zip(self._params, arrays):
+            np.copyto(p, a, casting="unsafe")
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                             f"built. You can build it manually via: `layer.build(input_shape)`.")
+        return int(sum(p.size for p in self._params))
+
+    @property
+    def losses(self) -> List[float]:
+        """Regularization penalties: the weight penalties of the current weights, then the
+        activity penalty of the last call (Keras's ``layer.losses``)."""
+        out = []
+        if self.built and self._trainable:
+            w = self._core_layer.regularization(False)
+            if w:
+                out.append(float(w))
+        if self._last_activity_loss:
+            out.append(float(self._last_activity_loss))
+        return out
+
+    # ---- calling on NumPy data
+    def _to_rows(self, x: np.ndarray) -> Tuple[np.ndarray, tuple]:
+        """(rows, output shape) for an input array; checks the feature count."""
+        nf = self._core_layer.in_features
+        if x.ndim < 2 or x.shape[-1] != nf:
+            raise ValueError(f"{self._describe()} expected input with {nf} features, got x.shape={x.shape}")
+        rows = x.reshape(-1, nf)
+        out_shape = x.shape[:-1] + (self._core_layer.out_features,)
+        return rows, out_shape
+
+    def __call__(self, x, training=None, **kwargs):
+        kwargs.pop("mask", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
+        if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
+            x = x.to_numpy()
+        arr = np.asarray(x)
+        if arr.dtype == object or arr.dtype.kind not in "fiub":
+            raise TypeError(f"{self._describe()}: x must be an array of real numbers, got dtype={arr.dtype}")
+        if arr.ndim < 2:
+            raise ValueError(f"{self._describe()} expects input of rank >= 2 (batch, features), "
+                             f"got x.shape={arr.shape}")
+        if not self.built:
+            self.build((None,) + tuple(arr.shape[1:]))
+        rows, out_shape = self._to_rows(arr)
+        rows = np.ascontiguousarray(rows, dtype=np.float32)
+        n = rows.shape[0]
+        out = np.empty((n, self._core_layer.out_features), dtype=np.float32)
+        if n > self._capacity:
+            self._core_layer.reserve(n)
+            self._capacity = n
+        training = bool(training) if training is not None else False
+        step = 0
+        if training:
+            self._step += 1
+            step = self._step
+        self._last_activity_loss = float(self._core_layer.forward(rows, out, training, step))
+        return out.reshape(out_shape)
+
+    # ---- config
+    def get_config(self) -> Dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY,
+                                                                             config={"name": "float32"})}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "Layer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
