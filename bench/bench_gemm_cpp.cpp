@@ -4,6 +4,7 @@
 //   ./build/bench/bench_gemm_cpp                       # the default table, every supported ISA
 //   ./build/bench/bench_gemm_cpp --threads 2 --isa avx2 --pack-a never --min-flops 0 32 64 64 nn
 //   ./build/bench/bench_gemm_cpp --threshold           # 1 vs 2 threads over sizes (the threshold)
+//   ./build/bench/bench_gemm_cpp --cpu-time --threads 1  # CPU time: steadier on a shared machine
 //
 // Prints GFLOP/s as the median of several repeats (each repeat runs ~50 ms of calls).
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <ctime>
 #include <vector>
 
 #include "dispatch/dispatch.h"
@@ -27,7 +29,16 @@ struct Shape {
   bool ta, tb;
 };
 
+bool g_cpu_time = false;  // --cpu-time: process CPU seconds instead of wall seconds
+
+// Wall time, or with --cpu-time the process's CPU time: for 1-thread tuning on a shared
+// machine (time slices lost to other processes do not count; cache sharing still does).
 double now() {
+  if (g_cpu_time) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
@@ -91,11 +102,18 @@ int main(int argc, char** argv) {
       repeats = std::atoi(argv[++i]);
     } else if (a == "--pack-a" && i + 1 < argc) {
       std::string v = argv[++i];
-      tune.pack_a = v == "always" ? ranvier::gemm_detail::PackA::always
-                    : v == "never" ? ranvier::gemm_detail::PackA::never
-                                   : ranvier::gemm_detail::PackA::automatic;
+      tune.pack_a = v == "always" ? ranvier::gemm_detail::PackMode::always
+                    : v == "never" ? ranvier::gemm_detail::PackMode::never
+                                   : ranvier::gemm_detail::PackMode::automatic;
+    } else if (a == "--pack-b" && i + 1 < argc) {
+      std::string v = argv[++i];
+      tune.pack_b = v == "always" ? ranvier::gemm_detail::PackMode::always
+                    : v == "never" ? ranvier::gemm_detail::PackMode::never
+                                   : ranvier::gemm_detail::PackMode::automatic;
     } else if (a == "--min-flops" && i + 1 < argc) {
       tune.parallel_min_flops = std::atof(argv[++i]);
+    } else if (a == "--cpu-time") {
+      g_cpu_time = true;
     } else if (a == "--threshold") {
       threshold = true;
     } else {

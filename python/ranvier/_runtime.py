@@ -31,16 +31,30 @@ def build_info() -> Dict[str, Any]:
 
 
 def get_num_threads() -> int:
-    """Threads ranvier's parallel regions use.
+    """Threads ranvier's parallel regions use (1 in a build without OpenMP).
 
-    Defaults to OpenMP's limit, so it follows ``OMP_NUM_THREADS`` and
-    ``threadpoolctl.threadpool_limits``; :func:`set_num_threads` overrides it.
+    Precedence, the last setting winning:
+
+    - default: OpenMP's limit, i.e. ``OMP_NUM_THREADS`` (else the core count);
+    - :func:`set_num_threads` ``(n)`` sets it to ``n``;
+    - ``threadpoolctl.threadpool_limits(k)`` lowers it to ``k`` inside its ``with`` block
+      and restores it on exit, just as it limits NumPy's BLAS (it reaches ranvier
+      through the OpenMP runtime, libgomp);
+    - ``set_num_threads(0)`` returns to the default.
+
+    Problems too small to gain from threads run on one thread whatever this says;
+    results are bitwise the same for every thread count.
     """
     return int(_core.get_num_threads())
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads (``n >= 1``); ``0`` returns to the default."""
+    """Use ``n`` threads (``n >= 1``); ``0`` returns to the default.
+
+    Like ``torch.set_num_threads`` this sets the calling thread's OpenMP limit
+    (``omp_set_num_threads``), so a later ``threadpool_limits`` can still lower it
+    inside its block; other threads are capped at ``n`` too. See :func:`get_num_threads`.
+    """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     if n < 0:

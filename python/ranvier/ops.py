@@ -7,33 +7,27 @@ from . import _core
 
 __all__ = ["matmul"]
 
-
-def _as_f32_matrix(x, name: str) -> np.ndarray:
-    """Checks a matrix operand and returns a C-contiguous float32 view of it.
-
-    Conversions (documented, never silent about meaning): float64/float16 are cast
-    to float32 (one copy); non-contiguous or transposed views are copied to
-    C order. Integer, bool, complex and object arrays are rejected.
-    """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"matmul: {name} must be a NumPy array, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(
-            f"matmul: {name} must be a floating-point array, got dtype={x.dtype} "
-            f"(convert with {name}.astype(np.float32))")
-    if x.ndim != 2:
-        raise ValueError(f"matmul: {name} must be 2-D, got {name}.shape={x.shape}")
-    if x.size == 0:
-        raise ValueError(f"matmul: {name} must not be empty, got {name}.shape={x.shape}")
-    return np.ascontiguousarray(x, dtype=np.float32)
+_core_matmul = _core.matmul
 
 
 def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.ndarray:
     """``op(a) @ op(b)`` in float32, where ``op`` transposes when asked.
 
-    Returns a new C-contiguous float32 array. float64 input is cast to float32;
-    non-contiguous input is copied (see ``_as_f32_matrix``).
+    Returns a new C-contiguous float32 array of shape ``(m, n)``.
+
+    Operands are read in place, without copies, when they are 2-D float32 arrays whose
+    rows or columns are contiguous: C order, F order (``x.T`` of a C array: the transpose
+    becomes a packing choice) and row/column slices of those (any leading dimension).
+    Otherwise, documented conversions make one copy: float64/float16 input is cast to
+    float32 (the product is computed in float32), and other strided views are copied to
+    C order. Integer, bool, complex and object arrays raise ``TypeError``; wrong ndim,
+    empty operands and mismatched inner dimensions raise ``ValueError`` naming the shapes.
     """
+    # Fast path: the core checks dtype, ndim, layout and shapes and returns None when
+    # anything needs explaining or converting (kept cheap for small layers).
+    c = _core_matmul(a, b, transpose_a, transpose_b)
+    if c is not None:
+        return c
     a32 = _as_f32_matrix(a, "a")
     b32 = _as_f32_matrix(b, "b")
     ka = a32.shape[0] if transpose_a else a32.shape[1]
@@ -43,4 +37,32 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.nda
             f"matmul: inner dimensions differ: op(a) is {'a.T' if transpose_a else 'a'} with "
             f"a.shape={a.shape}, op(b) is {'b.T' if transpose_b else 'b'} with b.shape={b.shape}; "
             f"{ka} != {kb}")
-    return _core.matmul(a32, b32, bool(transpose_a), bool(transpose_b))
+    c = _core_matmul(a32, b32, bool(transpose_a), bool(transpose_b))
+    if c is None:  # pragma: no cover - _as_f32_matrix returns what the core accepts
+        raise RuntimeError("matmul: internal error: converted operands were not accepted")
+    return c
+
+
+def _as_f32_matrix(x, name: str) -> np.ndarray:
+    """Checks a matrix operand and returns a float32 matrix the core reads in place.
+
+    Conversions (documented, never silent about meaning): float64/float16 are cast
+    to float32 (one copy); views whose rows and columns are both strided, and
+    unaligned or byte-swapped arrays, are copied to C order. Integer, bool, complex
+    and object arrays are rejected.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"matmul: {name} must be a NumPy array, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"matmul: {name} must be a floating-point array, got dtype={x.dtype} with "
+            f"{name}.shape={x.shape} (convert with {name}.astype(np.float32))")
+    if x.ndim != 2:
+        raise ValueError(f"matmul: {name} must be 2-D, got {name}.shape={x.shape}")
+    if x.size == 0:
+        raise ValueError(f"matmul: {name} must not be empty, got {name}.shape={x.shape}")
+    if x.dtype == np.float32 and x.dtype.isnative and x.flags.aligned:
+        if x.flags.f_contiguous and not x.flags.c_contiguous:
+            return x  # read as a transpose
+        return np.ascontiguousarray(x)  # C order already (no copy) or a copy
+    return np.ascontiguousarray(x, dtype=np.float32)

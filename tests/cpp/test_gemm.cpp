@@ -171,14 +171,15 @@ RANVIER_TEST(gemm_driver_against_naive) {
     const int64_t ns[] = {1, NR - 1, NR, NR + 1, 3 * NR + 5};
     const int64_t ks[] = {1, 7, KC, KC + 1, 2 * KC + 3};
     int cases = 0, failed = 0;
-    for (int pack = 0; pack < 3; ++pack) {
-      tune.pack_a = static_cast<ranvier::gemm_detail::PackA>(pack);
+    for (int pack = 0; pack < 9; ++pack) {  // pack_a x pack_b: automatic, always, never
+      tune.pack_a = static_cast<ranvier::gemm_detail::PackMode>(pack % 3);
+      tune.pack_b = static_cast<ranvier::gemm_detail::PackMode>(pack / 3);
       for (int64_t m : ms)
         for (int64_t n : ns)
           for (int64_t k : ks) {
             const int tr = static_cast<int>((m + n + k + pack) % 4);
             Case c{(tr & 1) != 0, (tr & 2) != 0, m, n, k, 1.0f, 0.0f, false, false, (m + k) % 3};
-            if ((m * n + k) % 3 == 0) { c.alpha = -0.75f; c.beta = 0.5f; }
+            if ((m * n + k + pack) % 3 == 0) { c.alpha = -0.75f; c.beta = 0.5f; }
             if ((m + n * k) % 4 == 1) { c.bias = true; c.relu = true; }
             ++cases;
             if (check_case(c, rng, 1, "driver")) ++failed;

@@ -44,7 +44,7 @@ namespace gemm_detail {
 
 // Threshold measured on this project's development machine (AMD Zen3, 2 cores, AVX2
 // kernel, libgomp): see the table in the comment below and bench/bench_gemm_cpp.cpp.
-GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackA::automatic}; }
+GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic}; }
 
 GemmTuning& gemm_tuning() {
   static GemmTuning t = gemm_default_tuning();
@@ -60,7 +60,7 @@ long gemm_buffer_allocations() { return g_buffer_allocations.load(std::memory_or
 
 namespace {
 
-using gemm_detail::PackA;
+using gemm_detail::PackMode;
 using std::int64_t;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -113,6 +113,7 @@ struct Problem {
   const float* bias;
   int act;
   bool pack_a;
+  bool pack_b;
 };
 
 // Packs NR-wide panels [q0, q1) of B(pc:pc+kcb, jc:jc+ncb) * alpha:
@@ -219,22 +220,31 @@ bool run(const Problem& P, const GemmKernels& g, float* bpack, int tid, int nt) 
     ok = apack != nullptr;
   }
 
+  // k-blocks of equal depth (784 = 4 x 196, not 3 x 256 + 16): no thin last block
+  // paying a full pass over C. A function of k alone, so the same for every thread count.
+  const int64_t kstep = ceil_div(P.k, ceil_div(P.k, KC));
   for (int64_t jc = 0; jc < P.n; jc += NC) {
     const int64_t ncb = min64(NC, P.n - jc);
     const int64_t npan = ceil_div(ncb, NR);
     const int64_t q0 = split_point(npan, tn, tj), q1 = split_point(npan, tn, tj + 1);
-    for (int64_t pc = 0; pc < P.k; pc += KC) {
-      const int64_t kcb = min64(KC, P.k - pc);
+    for (int64_t pc = 0; pc < P.k; pc += kstep) {
+      const int64_t kcb = min64(kstep, P.k - pc);
       const bool first = pc == 0, last = pc + kcb == P.k;
       const float beta = first ? P.beta : 1.0f;
       const int act = last ? P.act : 0;
 
-      pack_b(P, NR, pc, kcb, jc, ncb, split_point(npan, nt, tid), split_point(npan, nt, tid + 1), bpack);
+      if (P.pack_b)
+        pack_b(P, NR, pc, kcb, jc, ncb, split_point(npan, nt, tid), split_point(npan, nt, tid + 1), bpack);
+      else if (ncb % NR != 0 && tid == nt - 1)  // B read in place; only a partial last panel is packed
+        pack_b(P, NR, pc, kcb, jc, ncb, npan - 1, npan, bpack);
       barrier(nt);
 
       if (ok) {
-        for (int64_t ic = m0; ic < m1; ic += MC) {
-          const int64_t mcb = min64(MC, m1 - ic);
+        // Row blocks of this thread's range: about equal, whole MR panels, at most MC.
+        const int64_t rpan = ceil_div(m1 - m0, MR);
+        const int64_t mstep = ceil_div(rpan, ceil_div(rpan * MR, MC)) * MR;
+        for (int64_t ic = m0; ic < m1; ic += mstep) {
+          const int64_t mcb = min64(mstep, m1 - ic);
           const float* ablock;
           int64_t a_stride;
           if (P.pack_a) {
@@ -248,12 +258,14 @@ bool run(const Problem& P, const GemmKernels& g, float* bpack, int tid, int nt) 
           for (int64_t q = q0; q < q1; ++q) {
             const int64_t j = jc + q * NR;
             const int nn = static_cast<int>(min64(NR, P.n - j));
-            const float* bpanel = bpack + q * kcb * NR;
+            const bool b_in_place = !P.pack_b && nn == NR;
+            const float* bpanel = b_in_place ? P.b + pc * P.ldb + j : bpack + q * kcb * NR;
+            const int64_t b_stride = b_in_place ? P.ldb : NR;
             const float* bias = (last && P.bias) ? P.bias + j : nullptr;
             for (int64_t ir = 0; ir < mcb; ir += MR) {
               const int mm = static_cast<int>(min64(MR, mcb - ir));
               const float* apanel = P.pack_a ? ablock + ir * kcb : ablock + ir * P.lda;
-              g.ukernel(kcb, apanel, a_stride, bpanel, NR, P.c + (ic + ir) * P.ldc + j, P.ldc, mm, nn,
+              g.ukernel(kcb, apanel, a_stride, bpanel, b_stride, P.c + (ic + ir) * P.ldc + j, P.ldc, mm, nn,
                         beta, bias, act);
             }
           }
@@ -292,14 +304,28 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   const GemmKernels& g = kernels().gemm;
   const gemm_detail::GemmTuning& tune = gemm_detail::gemm_tuning();
 
-  Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true};
-  // A is read in place (row-major, no packing) when it is not transposed and each A
-  // panel would be reused by only a few B panels: packing would cost about as much as
-  // it saves (small-batch layers, single-sample predict).
+  Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true, true};
+  // Packing is a choice made from the shape alone (never the thread count), and reading
+  // in place gives the same bits as packing (alpha is folded only when B is packed).
+  // Measured on Zen3 (bench_gemm_cpp --pack-a/--pack-b, 1 thread, GFLOP/s):
+  //   A in place wins while A is small (m*k <= 32K floats: 64x256x256 73 vs 68,
+  //   32x64x64 51 vs 47) or reused by few B panels (n <= 4 NR: 128x64x64 70 vs 54); packing
+  //   wins on big A (2048^3 72 vs 67, 512x2048x2048 67 vs 62). A transposed A is always
+  //   packed (the kernel reads unpacked A row-major only).
+  //   B in place wins only when each B panel serves few A panels (m <= 6 MR:
+  //   32x64x64 59 vs 51, 16x64x64 57 vs 48; 128x64x64 62 vs 70 and 64x256x256 62 vs 73
+  //   lose); it needs B row-major and alpha == 1 (nothing to fold).
+  const bool a_in_place_pays = !ta && (n <= 4 * g.nr || m * k <= 32768);
   switch (tune.pack_a) {
-    case PackA::always: P.pack_a = true; break;
-    case PackA::never: P.pack_a = ta; break;
-    case PackA::automatic: P.pack_a = ta || n > 4 * g.nr; break;
+    case PackMode::always: P.pack_a = true; break;
+    case PackMode::never: P.pack_a = ta; break;
+    case PackMode::automatic: P.pack_a = !a_in_place_pays; break;
+  }
+  const bool b_direct_ok = !tb && alpha == 1.0f;
+  switch (tune.pack_b) {
+    case PackMode::always: P.pack_b = true; break;
+    case PackMode::never: P.pack_b = !b_direct_ok; break;
+    case PackMode::automatic: P.pack_b = !(b_direct_ok && ceil_div(m, g.mr) <= 6); break;
   }
 
   int nt = nthreads > 0 ? nthreads : get_num_threads();

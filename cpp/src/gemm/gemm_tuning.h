@@ -6,14 +6,18 @@
 namespace ranvier {
 namespace gemm_detail {
 
-enum class PackA : int { automatic = 0, always = 1, never = 2 };
+// Whether an operand is packed: by the driver's measured rule, always, or never (where
+// the kernels can read it in place).
+enum class PackMode : int { automatic = 0, always = 1, never = 2 };
 
 struct GemmTuning {
   // Problems with fewer than this many FLOPs (2*m*n*k) run on one thread.
   double parallel_min_flops;
   // Whether op(A) is packed. `never` still packs a transposed A (the kernel reads
   // unpacked A only row-major).
-  PackA pack_a;
+  PackMode pack_a;
+  // Whether op(B) is packed. `never` still packs when B is transposed or alpha != 1.
+  PackMode pack_b;
 };
 
 // The process-wide tuning (not thread-safe to change while a GEMM runs).

@@ -13,21 +13,31 @@
 namespace ranvier {
 
 namespace {
-std::atomic<int> g_threads{0};
-}
+std::atomic<int> g_threads{0};  // set_num_threads(n > 0); 0 = follow OpenMP
+#ifdef RANVIER_OPENMP
+// OpenMP's limit when this library was loaded (OMP_NUM_THREADS, else the cores):
+// what set_num_threads(0) gives back to the calling thread.
+const int g_default_omp_threads = omp_get_max_threads();
+#endif
+}  // namespace
 
 int get_num_threads() {
 #ifdef RANVIER_OPENMP
-  int n = g_threads.load(std::memory_order_relaxed);
-  if (n > 0) return n;
-  n = omp_get_max_threads();
-  return n > 0 ? n : 1;
+  int omp = omp_get_max_threads();  // this thread's limit: OMP_NUM_THREADS, threadpoolctl
+  if (omp < 1) omp = 1;
+  const int n = g_threads.load(std::memory_order_relaxed);
+  return (n > 0 && n < omp) ? n : omp;
 #else
   return 1;
 #endif
 }
 
-void set_num_threads(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+void set_num_threads(int n) {
+  g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed);
+#ifdef RANVIER_OPENMP
+  omp_set_num_threads(n > 0 ? n : g_default_omp_threads);
+#endif
+}
 
 bool has_openmp() {
 #ifdef RANVIER_OPENMP

@@ -3,9 +3,20 @@
 
 namespace ranvier {
 
-// Thread count used by ranvier's parallel regions. Default: OpenMP's current
-// limit (OMP_NUM_THREADS, omp_set_num_threads, threadpoolctl). set_num_threads(n > 0)
-// overrides it; set_num_threads(0) returns to the default. 1 in a serial build.
+// Thread count used by ranvier's parallel regions (1 in a serial build).
+//
+// Precedence (the last setting wins, and limits are scoped):
+// - Default: OpenMP's limit for the calling thread, i.e. OMP_NUM_THREADS (else the core
+//   count), or whatever threadpoolctl's threadpool_limits / omp_set_num_threads set last.
+// - set_num_threads(n > 0) sets the calling thread's OpenMP limit to n (as
+//   torch.set_num_threads does) and caps every other thread at n too.
+// - threadpool_limits(k) entered afterwards lowers the calling thread's OpenMP limit to
+//   k inside its block (so it limits ranvier exactly as it limits NumPy's BLAS) and
+//   restores n when the block exits.
+// - set_num_threads(0) removes the cap and gives the calling thread back the limit
+//   OpenMP had when ranvier was loaded.
+// So get_num_threads() = min(n, OpenMP limit of the calling thread) when n > 0, else
+// the OpenMP limit.
 int get_num_threads();
 void set_num_threads(int n);
 bool has_openmp();

@@ -42,6 +42,15 @@ template <bool kPackedA>
 inline void ukernel_tile(std::int64_t kc, const float* a, std::int64_t a_stride, const float* b,
                          std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
                          const float* bias, int act) {
+  // Prefetch the C tile (for writing) while the k loop runs: C rows are ldc apart, so
+  // each is its own cache line pair, usually not in L1, and its misses would otherwise
+  // stall the epilogue of every tile.
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
+  }
   simd::vf acc[MR][kVecs];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {

@@ -1,0 +1,302 @@
+"""GEMM (ranvier.ops.matmul and the full sgemm contract) against the float64 reference.
+
+Every test that takes `isa` runs once per ISA this CPU supports. Tolerances come from
+reference.gemm.gemm_tolerance (16*sqrt(K+1)*2^-24 times |A|@|B| and the other
+magnitudes, elementwise; see its docstring for why).
+"""
+import numpy as np
+import pytest
+
+import ranvier
+from ranvier import _core, ops
+from reference import gemm as ref
+
+TRANSPOSES = [(False, False), (True, False), (False, True), (True, True)]
+
+
+@pytest.fixture
+def tuning():
+    """Lets a test change the driver's tuning (threshold, A packing); restores defaults."""
+    _core._gemm_tuning(reset=True)
+    yield _core._gemm_tuning
+    _core._gemm_tuning(reset=True)
+
+
+def operands(rng, m, n, k, ta=False, tb=False, dtype=np.float32):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    return a, b
+
+
+def assert_gemm_close(got, a, b, ta=False, tb=False, **kw):
+    want = ref.gemm(a, b, transpose_a=ta, transpose_b=tb, **kw)
+    kw.pop("relu", None)
+    tol = ref.gemm_tolerance(a, b, transpose_a=ta, transpose_b=tb, **kw)
+    assert got.shape == want.shape
+    err = np.abs(got.astype(np.float64) - want)
+    bad = np.argwhere(~(err <= tol))
+    assert bad.size == 0, (
+        f"{len(bad)} elements off, first at {tuple(bad[0])}: got {got[tuple(bad[0])]}, "
+        f"want {want[tuple(bad[0])]}, tol {tol[tuple(bad[0])]}")
+
+
+def blocking():
+    return _core.gemm_blocking()
+
+
+# ---------------------------------------------------------------- shapes, per ISA
+
+
+def test_edge_shapes_all_transposes(isa, rng):
+    """1, MR-1, MR, MR+1 rows x 1, NR-1, NR, NR+1 columns, short and KC-crossing k."""
+    g = blocking()
+    mr, nr, kc = g["mr"], g["nr"], g["kc"]
+    ms = sorted({1, max(1, mr - 1), mr, mr + 1})
+    ns = sorted({1, max(1, nr - 1), nr, nr + 1})
+    for m in ms:
+        for n in ns:
+            for k in (1, 7, kc + 1):
+                for ta, tb in TRANSPOSES:
+                    a, b = operands(rng, m, n, k, ta, tb)
+                    c = ops.matmul(a, b, transpose_a=ta, transpose_b=tb)
+                    assert c.dtype == np.float32 and c.flags.c_contiguous
+                    assert_gemm_close(c, a, b, ta, tb)
+
+
+@pytest.mark.parametrize("m,n,k", [(37, 41, 43), (101, 103, 257), (13, 257, 509), (211, 5, 97)])
+def test_prime_shapes(isa, rng, m, n, k):
+    for ta, tb in TRANSPOSES:
+        a, b = operands(rng, m, n, k, ta, tb)
+        assert_gemm_close(ops.matmul(a, b, transpose_a=ta, transpose_b=tb), a, b, ta, tb)
+
+
+@pytest.mark.parametrize("m,n,k", [(33, 47, 1), (1, 1, 1), (33, 47, 4096), (1, 300, 4096)])
+def test_k_extremes(isa, rng, m, n, k):
+    for ta, tb in TRANSPOSES:
+        a, b = operands(rng, m, n, k, ta, tb)
+        assert_gemm_close(ops.matmul(a, b, transpose_a=ta, transpose_b=tb), a, b, ta, tb)
+
+
+@pytest.mark.parametrize("m,n,k", [(4000, 3, 17), (3, 4000, 17), (1500, 16, 700), (2, 2, 20000),
+                                   (600, 1, 300), (1, 600, 300)])
+def test_tall_skinny(isa, rng, m, n, k):
+    for ta, tb in TRANSPOSES:
+        a, b = operands(rng, m, n, k, ta, tb)
+        assert_gemm_close(ops.matmul(a, b, transpose_a=ta, transpose_b=tb), a, b, ta, tb)
+
+
+def test_dense_layer_shapes(isa, rng):
+    """The forward and backprop products of a dense layer, as a training loop calls them."""
+    x, w = operands(rng, 128, 256, 784)
+    dy = rng.standard_normal((128, 256)).astype(np.float32)
+    assert_gemm_close(ops.matmul(x, w), x, w)
+    assert_gemm_close(ops.matmul(x, dy, transpose_a=True), x, dy, True, False)  # dW = x^T dy
+    assert_gemm_close(ops.matmul(dy, w, transpose_b=True), dy, w, False, True)  # dx = dy W^T
+
+
+def test_big_gemm_checked_through_a_vector(isa, rng):
+    """Large products checked as C@t against A@(B@t), O(mk + kn) work in float64."""
+    m, n, k = (700, 900, 800) if isa == "scalar" else (1100, 1300, 1200)
+    for ta, tb in [(False, False), (True, False), (False, True)]:
+        a, b = operands(rng, m, n, k, ta, tb)
+        c = ops.matmul(a, b, transpose_a=ta, transpose_b=tb)
+        t = rng.standard_normal(n)
+        got, want, tol = ref.matvec_check(a, b, c, t, ta, tb)
+        assert np.all(np.abs(got - want) <= tol), np.max(np.abs(got - want) / tol)
+
+
+# ---------------------------------------------------------------- layouts and views
+
+
+def test_views_are_read_in_place_or_converted(isa, rng):
+    base_a = rng.standard_normal((60, 90)).astype(np.float32)
+    base_b = rng.standard_normal((90, 70)).astype(np.float32)
+    cases = [
+        (base_a, base_b),                                  # C order
+        (np.asfortranarray(base_a), base_b),               # F order: a transpose
+        (base_a, np.asfortranarray(base_b)),
+        (base_a.T.copy().T, base_b.T.copy().T),            # both F order
+        (base_a[:, 5:50], base_b[5:50, :]),                # leading dimension > columns
+        (base_a[3:40, 5:50], base_b[5:50, 10:60]),         # offset row/column slices
+        (base_a[::2, :], base_b),                          # strided rows, contiguous columns
+        (base_a[:, ::3], base_b[::3, :]),                  # strided columns: copied
+        (np.asfortranarray(base_a)[:, 4:70], base_b[4:70]),  # F-order column slice
+        (base_a.astype(np.float64), base_b),               # float64: cast to float32
+        (base_a, base_b.astype(np.float16)),               # float16: cast to float32
+        (base_a.astype(base_a.dtype.newbyteorder()), base_b),  # non-native byte order: copied
+    ]
+    for a, b in cases:
+        a0, b0 = a.copy(), b.copy()
+        c = ops.matmul(a, b)
+        a32 = np.asarray(a, dtype=np.float32)
+        b32 = np.asarray(b, dtype=np.float32)
+        assert_gemm_close(c, a32, b32)
+        np.testing.assert_array_equal(a, a0)  # inputs untouched
+        np.testing.assert_array_equal(b, b0)
+
+
+def test_transpose_flags_on_views(isa, rng):
+    a = rng.standard_normal((40, 30)).astype(np.float32)
+    b = rng.standard_normal((50, 40)).astype(np.float32)
+    # op(a) = a.T (30x40), op(b) = b.T (40x50), given as F-order views and slices.
+    for aa in (a, np.asfortranarray(a), a.T.copy().T):
+        for bb in (b, np.asfortranarray(b), b[:, :40]):
+            c = ops.matmul(aa, bb, transpose_a=True, transpose_b=True)
+            assert_gemm_close(c, a, b, True, True)
+    assert_gemm_close(ops.matmul(a.T, b.T), a.T, b.T)  # a.T is F order: no copy needed
+
+
+@pytest.mark.parametrize("ta,tb", TRANSPOSES)
+def test_packing_choices_give_same_bits(isa, tuning, ta, tb):
+    """A and B read in place (small problems) or packed must agree bit for bit."""
+    shapes = [(7, 33, 300), (32, 64, 64), (50, 200, 600), (13, 17, 5)]
+    results = {}
+    for pack_a in (1, 2):  # always, never
+        for pack_b in (1, 2):
+            tuning(pack_a=pack_a, pack_b=pack_b)
+            for (m, n, k) in shapes:
+                a, b = operands(np.random.default_rng(m), m, n, k, ta, tb)
+                results.setdefault((m, n, k), []).append(ops.matmul(a, b, ta, tb))
+    for (m, n, k), outs in results.items():
+        a, b = operands(np.random.default_rng(m), m, n, k, ta, tb)
+        assert_gemm_close(outs[0], a, b, ta, tb)
+        for other in outs[1:]:
+            np.testing.assert_array_equal(outs[0], other)
+
+
+# ---------------------------------------------------------------- full contract
+
+
+@pytest.mark.parametrize("ta,tb", TRANSPOSES)
+def test_alpha_beta_bias_relu(isa, rng, ta, tb):
+    g = blocking()
+    for (m, n, k) in [(1, 1, 1), (g["mr"] + 1, g["nr"] - 1, 5), (29, 43, g["kc"] + 3), (64, 96, 300)]:
+        a, b = operands(rng, m, n, k, ta, tb)
+        c0 = rng.standard_normal((m, n)).astype(np.float32)
+        bias = rng.standard_normal(n).astype(np.float32)
+        for alpha, beta, use_bias, relu in [(1.0, 0.0, False, False), (-0.5, 1.0, False, False),
+                                            (2.0, -1.5, True, False), (1.0, 0.0, True, True),
+                                            (0.75, 0.25, True, True)]:
+            c = c0.copy()
+            _core._sgemm_full(a, b, c, ta, tb, alpha, beta, bias if use_bias else None, relu)
+            kw = dict(alpha=alpha, beta=beta, bias=bias if use_bias else None)
+            assert_gemm_close(c, a, b, ta, tb, c=c0, relu=relu, **kw)
+            if relu:
+                assert np.all(c >= 0)
+
+
+def test_beta_zero_never_reads_c(isa, rng):
+    """beta == 0: C full of NaN/Inf is overwritten, nothing propagates."""
+    for (m, n, k) in [(5, 7, 3), (37, 70, 600)]:
+        a, b = operands(rng, m, n, k)
+        for fill in (np.nan, np.inf):
+            c = np.full((m, n), fill, dtype=np.float32)
+            _core._sgemm_full(a, b, c, False, False, 1.0, 0.0, None, False)
+            assert np.all(np.isfinite(c))
+            assert_gemm_close(c, a, b)
+
+
+def test_ldc_leaves_the_rest_of_c_alone(isa, rng):
+    a, b = operands(rng, 19, 21, 40)
+    big = np.full((19, 30), 7.0, dtype=np.float32)
+    _core._sgemm_full(a, b, big[:, 4:25], False, False, 1.0, 0.0, None, False)
+    assert_gemm_close(big[:, 4:25], a, b)
+    assert np.all(big[:, :4] == 7.0) and np.all(big[:, 25:] == 7.0)
+
+
+def test_relu_propagates_nan(isa):
+    a = np.array([[np.nan, 1.0], [1.0, 1.0]], dtype=np.float32)
+    b = np.ones((2, 3), dtype=np.float32)
+    c = np.zeros((2, 3), dtype=np.float32)
+    bias = np.array([-5.0, 0.0, 5.0], dtype=np.float32)
+    _core._sgemm_full(a, b, c, False, False, 1.0, 0.0, bias, True)
+    assert np.all(np.isnan(c[0]))
+    np.testing.assert_array_equal(c[1], [0.0, 2.0, 7.0])
+
+
+# ---------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize("ta,tb", TRANSPOSES)
+def test_thread_count_does_not_change_bits(isa, rng, tuning, ta, tb):
+    """1 and 2 threads (threshold forced to 0, so small problems split too) agree bitwise."""
+    tuning(parallel_min_flops=0.0)
+    for (m, n, k) in [(7, 5, 3), (32, 64, 64), (97, 131, 700), (2, 1000, 64), (300, 17, 520)]:
+        a, b = operands(rng, m, n, k, ta, tb)
+        c0 = rng.standard_normal((m, n)).astype(np.float32)
+        bias = rng.standard_normal(n).astype(np.float32)
+        outs = []
+        for threads in (1, 2, 3):
+            c = c0.copy()
+            _core._sgemm_full(a, b, c, ta, tb, 0.5, 0.25, bias, True, threads)
+            outs.append(c)
+        np.testing.assert_array_equal(outs[0], outs[1])
+        np.testing.assert_array_equal(outs[0], outs[2])
+
+
+def test_matmul_bits_follow_no_thread_setting(isa, rng):
+    a, b = operands(rng, 256, 300, 500)
+    try:
+        ranvier.set_num_threads(1)
+        c1 = ops.matmul(a, b)
+        ranvier.set_num_threads(2)
+        c2 = ops.matmul(a, b)
+    finally:
+        ranvier.set_num_threads(0)
+    np.testing.assert_array_equal(c1, c2)
+
+
+def test_repeated_calls_do_not_allocate(rng, tuning):
+    a, b = operands(rng, 128, 256, 784)
+    ops.matmul(a, b)
+    ops.matmul(a, b)
+    before = tuning()["buffer_allocations"]
+    for _ in range(5):
+        ops.matmul(a, b)
+        ops.matmul(a[:64], b)
+        ops.matmul(a, b[:, :100])
+    assert tuning()["buffer_allocations"] == before
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((3,), (3, 4)), ((2, 3), (3,)), ((2, 3, 4), (4, 5)),
+                                             ((), (1, 1))])
+def test_wrong_ndim_names_the_shape(a_shape, b_shape):
+    a = np.ones(a_shape, dtype=np.float32)
+    b = np.ones(b_shape, dtype=np.float32)
+    bad = "a" if len(a_shape) != 2 else "b"
+    with pytest.raises(ValueError, match=rf"{bad} must be 2-D, got {bad}\.shape="):
+        ops.matmul(a, b)
+
+
+@pytest.mark.parametrize("ta,tb", TRANSPOSES)
+def test_mismatched_inner_dimensions_name_the_shapes(ta, tb):
+    a = np.ones((2, 3), dtype=np.float32)
+    b = np.ones((4, 5), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"inner dimensions differ.*a\.shape=\(2, 3\).*b\.shape=\(4, 5\)"):
+        ops.matmul(a, b, transpose_a=ta, transpose_b=tb)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, bool, np.complex64, object])
+def test_non_float_input_is_a_type_error(dtype):
+    good = np.ones((3, 3), dtype=np.float32)
+    bad = np.ones((3, 3), dtype=dtype)
+    with pytest.raises(TypeError, match=r"a must be a floating-point array, got dtype=.*a\.shape=\(3, 3\)"):
+        ops.matmul(bad, good)
+    with pytest.raises(TypeError, match=r"b must be a floating-point array"):
+        ops.matmul(good, bad)
+
+
+def test_non_array_is_a_type_error():
+    with pytest.raises(TypeError, match="a must be a NumPy array, got list"):
+        ops.matmul([[1.0]], np.ones((1, 1), dtype=np.float32))
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((0, 3), (3, 4)), ((2, 0), (0, 4)), ((2, 3), (3, 0))])
+def test_empty_input_names_the_shape(a_shape, b_shape):
+    a = np.ones(a_shape, dtype=np.float32)
+    b = np.ones(b_shape, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"must not be empty, got [ab]\.shape=\("):
+        ops.matmul(a, b)
