@@ -164,6 +164,9 @@ void bind_optimizers(py::module_& m) {
         o.finalize_ema(pw);
       }, py::arg("w"));
 
+  m.def("optimizer_parallel_threshold", &Optimizer::parallel_threshold);
+  m.def("set_optimizer_parallel_threshold", &Optimizer::set_parallel_threshold, py::arg("elements"));
+
   // The bench's bandwidth yardstick: a[i] = b[i] + s*c[i] with the active ISA's kernel,
   // split over threads like the optimizer step.
   m.def("update_triad", [](farray a, farray b, farray c, float s, int nthreads) {

@@ -189,3 +189,65 @@ RANVIER_TEST(schedule_values_and_state_round_trip) {
   run(3, c, wb, 3);
   RANVIER_CHECK(std::memcmp(wa.data(), wb.data(), n * sizeof(float)) == 0, "resumed Nadam differs");
 }
+
+// Every rule and option on every ISA this CPU runs agrees with the scalar ISA (this is
+// what exercises the AVX-512 kernels on a machine that has them).
+RANVIER_TEST(update_all_rules_agree_across_isas) {
+  using ranvier::OptimizerKind;
+  struct Case {
+    const char* name;
+    OptimizerKind kind;
+    void (*tweak)(ranvier::OptimizerConfig&);
+  };
+  const Case cases[] = {
+      {"sgd", OptimizerKind::sgd, [](ranvier::OptimizerConfig&) {}},
+      {"sgd_nesterov_clipvalue", OptimizerKind::sgd, [](ranvier::OptimizerConfig& c) { c.momentum = 0.9; c.nesterov = true; c.clipvalue = 0.5; }},
+      {"sgd_momentum_ema", OptimizerKind::sgd, [](ranvier::OptimizerConfig& c) { c.momentum = 0.9; c.use_ema = true; c.weight_decay = 0.1; }},
+      {"rmsprop", OptimizerKind::rmsprop, [](ranvier::OptimizerConfig&) {}},
+      {"rmsprop_centered_momentum", OptimizerKind::rmsprop, [](ranvier::OptimizerConfig& c) { c.centered = true; c.momentum = 0.5; }},
+      {"rmsprop_momentum_clipnorm", OptimizerKind::rmsprop, [](ranvier::OptimizerConfig& c) { c.momentum = 0.5; c.clipnorm = 1.0; }},
+      {"adagrad", OptimizerKind::adagrad, [](ranvier::OptimizerConfig&) {}},
+      {"adadelta", OptimizerKind::adadelta, [](ranvier::OptimizerConfig& c) { c.learning_rate = 1.0f; }},
+      {"adam_amsgrad_global", OptimizerKind::adam, [](ranvier::OptimizerConfig& c) { c.amsgrad = true; c.global_clipnorm = 3.0; }},
+      {"adamw_accumulation", OptimizerKind::adamw, [](ranvier::OptimizerConfig& c) { c.gradient_accumulation_steps = 2; c.use_ema = true; }},
+      {"adamax", OptimizerKind::adamax, [](ranvier::OptimizerConfig&) {}},
+      {"nadam", OptimizerKind::nadam, [](ranvier::OptimizerConfig& c) { c.loss_scale_factor = 8.0; }},
+      {"lion", OptimizerKind::lion, [](ranvier::OptimizerConfig& c) { c.weight_decay = 0.5; }},
+      {"ftrl", OptimizerKind::ftrl, [](ranvier::OptimizerConfig& c) { c.learning_rate = 0.1f; c.l1_regularization_strength = 0.01; }},
+      {"ftrl_power", OptimizerKind::ftrl, [](ranvier::OptimizerConfig& c) { c.learning_rate = 0.1f; c.learning_rate_power = -0.7; c.beta = 0.3; }},
+      {"ftrl_power0", OptimizerKind::ftrl, [](ranvier::OptimizerConfig& c) { c.learning_rate = 0.1f; c.learning_rate_power = 0.0; c.l2_shrinkage_regularization_strength = 0.1; }},
+  };
+  const std::vector<ranvier::ParamSegment> segs = {{0, 1, true}, {1, 7, false}, {8, 33, true}, {41, 1031, true}, {1072, 17, true}};
+  const std::int64_t n = 1089 + 3;  // 3 floats past the last segment are never touched
+  const auto w0 = randn(n, 21);
+  std::vector<std::vector<float>> grads;
+  for (unsigned s = 0; s < 6; ++s) grads.push_back(randn(n, 300 + s));
+  const auto isas = ranvier::supported_isas();
+  for (const auto& cs : cases) {
+    std::vector<std::vector<float>> results;
+    for (auto isa : isas) {
+      ranvier::set_isa(isa);
+      auto cfg = ranvier::keras_defaults(cs.kind);
+      cs.tweak(cfg);
+      ranvier::Optimizer opt(cfg);
+      opt.build(n, segs);
+      std::vector<float> w = w0;
+      for (auto g : grads) opt.apply(w.data(), g.data());
+      results.push_back(w);
+    }
+    for (std::size_t k = 1; k < results.size(); ++k) {
+      double worst = 0, moved = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        worst = std::max(worst, std::fabs(double(results[k][i]) - results[0][i]) / (1e-1 + std::fabs(results[0][i])));
+        moved = std::max(moved, std::fabs(double(results[0][i]) - w0[i]));
+      }
+      // FMA vs separate multiply-add and different lane orders: a few float32 ulps
+      RANVIER_CHECK(worst < 1e-5 && moved > 1e-4, "%s: %s vs scalar differs by %g (moved %g)", cs.name,
+                    ranvier::isa_name(isas[k]), worst, moved);
+      bool tail = true;
+      for (std::int64_t i = 1089; i < n; ++i) tail = tail && results[k][i] == w0[i];
+      RANVIER_CHECK(tail, "%s: %s touched elements outside the segments", cs.name, ranvier::isa_name(isas[k]));
+    }
+  }
+  ranvier::set_isa(isas.back());
+}

@@ -1,6 +1,7 @@
 #include "optimizers/optimizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -49,13 +50,21 @@ float* alloc_floats(std::int64_t n, float init) {
   return p;
 }
 
+std::atomic<std::int64_t> g_parallel_threshold{Optimizer::kDefaultParallelThreshold};
+
 int threads_for(std::int64_t elements) {
-  if (elements < Optimizer::kParallelMin) return 1;
+  if (elements < g_parallel_threshold.load(std::memory_order_relaxed)) return 1;
   const int t = get_num_threads();
   return t > 1 ? t : 1;
 }
 
 }  // namespace
+
+std::int64_t Optimizer::parallel_threshold() { return g_parallel_threshold.load(std::memory_order_relaxed); }
+
+void Optimizer::set_parallel_threshold(std::int64_t elements) {
+  g_parallel_threshold.store(elements > 0 ? elements : kDefaultParallelThreshold, std::memory_order_relaxed);
+}
 
 const char* optimizer_kind_name(OptimizerKind k) {
   switch (k) {

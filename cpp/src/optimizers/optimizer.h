@@ -128,8 +128,11 @@ class Optimizer {
   // Overwrites w (inside the segments) with the EMA weights; no-op without use_ema.
   void finalize_ema(float* w) const;
 
-  // Elements per apply above which threads are used (measured; see bench/).
-  static constexpr std::int64_t kParallelMin = 1 << 15;
+  // Elements per apply at or above which threads are used (measured with
+  // bench/bench_optimizers.py --sweep; settable for that measurement).
+  static std::int64_t parallel_threshold();
+  static void set_parallel_threshold(std::int64_t elements);  // <= 0: the default
+  static constexpr std::int64_t kDefaultParallelThreshold = 1 << 15;
 
  private:
   struct Run {
