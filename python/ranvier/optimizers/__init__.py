@@ -275,8 +275,9 @@ class Optimizer:
                 "constructor argument, hence its learning rate is not settable. If you need the learning rate "
                 "to be settable, you should instantiate the optimizer with a float `learning_rate` argument.")
         if callable(self._learning_rate):
-            raise TypeError("This optimizer's `learning_rate` is a callable, so it cannot be set to a value; "
-                            "assign a float to replace it is not supported: create the optimizer with a float.")
+            raise TypeError("This optimizer's `learning_rate` is a callable, so it cannot be set to a value. "
+                            "If you need the learning rate to be settable, create the optimizer with a float "
+                            "`learning_rate` (or assign another callable or schedule).")
         if isinstance(value, (bool, np.bool_)) or not _is_real(value):
             raise ValueError(f"{type(self).__name__}: learning_rate must be a float. Received: {value!r}")
         value = float(value)
@@ -323,15 +324,23 @@ class Optimizer:
     def built(self) -> bool:
         return bool(self._core.built)
 
-    def build(self, n_params: int, segments: Sequence = ()) -> None:
+    def build(self, n_params, segments: Sequence = ()) -> None:
         """Allocates the optimizer's state for a flat buffer of `n_params` float32 values.
 
         `segments` lists each trainable tensor as ``(offset, size)``, ``(offset, size, name)``
         or a dict with keys ``offset``, ``size`` and optionally ``name`` and ``variable``
         (names and variables decide weight-decay exclusion). Empty: one tensor.
+
+        Keras style, ``build(variables)`` with a list of float32 arrays (or Keras-like
+        variables) prepares standalone use: later ``apply(grads, variables)`` calls
+        keep the state (so ``build(vars); set_state(s); apply(...)`` resumes).
         """
+        if isinstance(n_params, (list, tuple)):
+            variables = list(n_params)
+            self._build_for(variables, [self._as_array(v, i) for i, v in enumerate(variables)])
+            return
         if isinstance(n_params, bool) or not isinstance(n_params, (numbers.Integral, np.integer)) or n_params < 0:
-            raise ValueError(f"build: n_params must be an integer >= 0, got {n_params!r}")
+            raise ValueError(f"build: n_params must be an integer >= 0 (or a list of variables), got {n_params!r}")
         segs = []
         for i, s in enumerate(segments):
             var = None
@@ -431,7 +440,10 @@ class Optimizer:
         for v, a in zip(variables, arrays):
             segs.append({"offset": off, "size": int(a.size), "name": getattr(v, "name", None), "variable": v})
             off += int(a.size)
-        self.build(off, segs)
+        same_layout = (self._core.built and self._core.size == off
+                       and [(o, n) for o, n, _ in self._segments] == [(d["offset"], d["size"]) for d in segs])
+        if not same_layout:  # already built for this layout (e.g. build + set_state): keep the state
+            self.build(off, segs)
         self._vars = list(variables)
         self._var_ids = [id(v) for v in variables]
         self._var_shapes = [a.shape for a in arrays]
