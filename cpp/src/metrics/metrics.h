@@ -19,6 +19,13 @@ struct MetricParams {
   float threshold = 0.5f;     // binary_accuracy, precision, recall
   int k = 5;                  // top-k
   int num_thresholds = 200;   // auc
+  // Added by the metrics area (defaults are Keras's):
+  int curve = 0;              // auc: 0 = "ROC", 1 = "PR"
+  int summation_method = 0;   // auc: 0 = "interpolation", 1 = "minoring", 2 = "majoring"
+  bool from_logits = false;   // auc: sigmoid applied to y_pred first
+  int class_id = -1;          // precision, recall: -1 = all columns, else that column only
+  int top_k = 0;              // precision, recall: 0 = unset, else only each row's top_k
+                              //   predictions can be positive (ties -> lower index first)
 };
 
 class Metric {
@@ -37,5 +44,22 @@ class Metric {
 
 // Throws std::invalid_argument for an unknown kind or bad params.
 std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p);
+
+// --- added by the metrics area ---
+// Semantics of update() for each kind (../shared/keras-spec.md 6.3):
+// - y_true_cols must be k, or 1 (broadcast over the row, as NumPy would), except for the
+//   sparse kinds where it must be 1 (integer labels stored as floats).
+// - per-sample value v_i, weight w_i (1 when sample_weight is null);
+//   mean kinds: total += sum w_i v_i, count += sum w_i, result = total / count (0 if count
+//   is 0; root_mean_squared_error returns sqrt of it).
+// - auc/precision/recall: every element of row i carries weight w_i (Keras's flattening).
+// State: a fixed-length vector of sums (mean kinds: {total, count}; precision/recall:
+// {tp, fp, tn, fn}; auc: per-bucket positive weights then negative weights, 2 *
+// num_thresholds values). Merging across processes is elementwise addition of state().
+// update() allocates nothing (buffers are sized in the constructor). Throws
+// std::invalid_argument for y_true_cols incompatible with the kind.
+const char* metric_kind_name(MetricKind kind);  // "binary_accuracy", ..., "accuracy"
+// Keras's optimization direction: true for "up" (accuracies, auc, precision, recall).
+bool metric_higher_is_better(MetricKind kind);
 
 }  // namespace ranvier
