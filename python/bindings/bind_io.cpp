@@ -2,10 +2,14 @@
 // C++ loaders go through) and the strict JSON parser, for ranvier/saving.py.
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "bind.h"
 #include "io/json.h"
+#include "io/model_io.h"
 #include "io/safetensors.h"
+#include "ranvier/c_api.h"
+#include "ranvier/model.hpp"
 
 namespace ranvier_py {
 
@@ -50,6 +54,48 @@ void bind_io(py::module_& m) {
   "validator says what is missing), file_size = the whole file's size. Returns\n"
   "{header_len, data_start, data_len, tensors: [{name, dtype, shape, begin, end}], metadata}.\n"
   "Raises ValueError naming the problem.");
+
+  // The C++ API's loader (what C++ and C applications run): (input_size, output_size).
+  m.def("io_cpp_load_check", [](const std::string& path) {
+    py::gil_scoped_release nogil;
+    const ranvier::Model model = ranvier::Model::load(path);
+    return std::make_pair(model.input_size(), model.output_size());
+  }, py::arg("path"));
+
+  // Predictions of the C++ API on a file (tests compare them with Python's).
+  m.def("io_cpp_predict", [](const std::string& path, farray x, std::int64_t batch_size) {
+    const ranvier::Model model = ranvier::Model::load(path);
+    const auto rows = x.shape(0);
+    farray out({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(model.output_size())});
+    const float* px = x.data();
+    float* po = out.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      model.predict(px, rows, po, batch_size);
+    }
+    return out;
+  }, py::arg("path"), py::arg("x"), py::arg("batch_size"));
+
+  // Addresses of the C API functions, so tests can call them through ctypes (the real
+  // C ABI) without a separate shared library.
+  m.def("_c_api_addresses", [] {
+    py::dict d;
+    d["ranvier_model_load"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_load);
+    d["ranvier_model_input_size"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_input_size);
+    d["ranvier_model_output_size"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_output_size);
+    d["ranvier_model_predict"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_predict);
+    d["ranvier_model_free"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_free);
+    d["ranvier_last_error"] = reinterpret_cast<std::uintptr_t>(&ranvier_last_error);
+    d["ranvier_version"] = reinterpret_cast<std::uintptr_t>(&ranvier_version);
+    return d;
+  });
+
+  // Bounds a saved architecture against the weight values its file holds (the Python
+  // loader calls this before building any layer).
+  m.def("io_check_architecture", [](const std::string& arch_json, std::uint64_t file_floats) {
+    const auto arch = ranvier::io::parse_architecture(ranvier::json::parse(arch_json.data(), arch_json.size(), 64, 1000000));
+    ranvier::io::check_weights_fit(arch, file_floats, true);
+  }, py::arg("arch_json"), py::arg("file_floats"));
 
   m.def("io_json_normalize", [](py::bytes text) {
     std::string_view sv = text;

@@ -795,6 +795,33 @@ class Sequential:
                           metrics=list(self._metrics_arg), weighted_metrics=list(self._weighted_metrics_arg))
         return clone
 
+    # ---- saving, loading, pickling, export: delegations to ranvier.saving (io helper) ----
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Writes the whole model to one safetensors file, atomically (see ranvier.saving)."""
+        from . import saving
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        from . import saving
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        from . import saving
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def export(self, filepath, format="onnx", verbose=True, **kwargs):
+        from . import saving
+        saving.export(self, filepath, format=format, verbose=verbose, **kwargs)
+
+    def __getstate__(self):
+        from . import saving
+        return saving.getstate(self)
+
+    def __setstate__(self, state):
+        from . import saving
+        saving.setstate(self, state)
+    # ---- end of the saving delegations ----
+
 
 def load_model(path, custom_objects=None, compile=True):
     """Loads a model saved with ``model.save(path)``."""

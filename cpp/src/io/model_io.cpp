@@ -458,6 +458,27 @@ std::uint64_t param_elems(const LayerConfig& lc, std::uint64_t in, std::uint64_t
 
 }  // namespace
 
+void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown) {
+  static const char* const known[] = {"Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
+                                      "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"};
+  if (arch.input_shape.empty()) return;  // unbuilt: no weights expected
+  std::uint64_t need = 0, in = static_cast<std::uint64_t>(arch.in_features());
+  for (const auto& lc : arch.layers) {
+    bool is_known = false;
+    for (const char* k : known) is_known = is_known || lc.class_name == k;
+    if (!is_known) {
+      if (allow_unknown) return;  // a custom layer: its size is unknown from here on
+      bad("layer '" + lc.name + "': class '" + lc.class_name + "' is not one C++ can load");
+    }
+    std::uint64_t out = in;
+    const std::uint64_t p = param_elems(lc, in, out);
+    if (p > file_elems || need > file_elems - p)
+      bad("the architecture needs more weights than the file holds (layer '" + lc.name + "')");
+    need += p;
+    in = out;
+  }
+}
+
 std::shared_ptr<Network> build_network(const Architecture& arch, const std::vector<std::uint64_t>& seeds) {
   if (arch.input_shape.empty()) bad("the model is not built (no input shape): nothing to load");
   if (arch.layers.empty()) bad("the model has no layers");
@@ -518,15 +539,7 @@ LoadedModel load_model(const File& f) {
   // Refuse architectures whose weights the file cannot hold (before allocating them).
   std::uint64_t file_elems = 0;
   for (const auto& t : h.tensors) file_elems += t.numel;
-  std::uint64_t need = 0, in = static_cast<std::uint64_t>(m.arch.in_features());
-  for (const auto& lc : m.arch.layers) {
-    std::uint64_t out = in;
-    const std::uint64_t p = param_elems(lc, in, out);
-    if (p > file_elems || need > file_elems - p)
-      bad("the architecture needs more weights than the file holds (layer '" + lc.name + "')");
-    need += p;
-    in = out;
-  }
+  check_weights_fit(m.arch, file_elems, false);
 
   m.net = build_network(m.arch, m.seeds);
   // Weights: "layers/<layer>/<weight>", exact shapes.

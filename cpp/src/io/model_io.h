@@ -54,6 +54,11 @@ json::Value architecture_json(const Architecture& a);
 // config has none.
 std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed);
 
+// Refuses (invalid_argument) an architecture whose known layers need more weight
+// values than file_elems, before anything is allocated. allow_unknown: stop at the first
+// layer class C++ does not know (Python custom layers) instead of refusing it.
+void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown);
+
 // A finalized, bound Network for `arch` (weights zero). seeds[i]: Dropout seed of layer i
 // when its config has none (missing: 0).
 std::shared_ptr<Network> build_network(const Architecture& arch, const std::vector<std::uint64_t>& seeds);

@@ -1,0 +1,214 @@
+"""ONNX export of a Sequential model in inference mode.
+
+Mapping (opset 17, IR version 8, float32, input "input" of shape (batch, *input_shape),
+output "output" of shape (batch, units)):
+
+- Dense: ``Gemm(x, kernel, bias)`` (``MatMul`` without bias), then its activation;
+- activations: Relu, LeakyRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid (Keras 3's
+  ``x/6 + 0.5``), Tanh, Softplus, Softsign, Exp, Softmax / LogSoftmax (last axis), and
+  compositions for relu6 (Clip), silu (x*Sigmoid), hard_silu, mish, gelu (Erf or the
+  tanh form), log_sigmoid, and the general relu(negative_slope, max_value, threshold);
+- BatchNormalization: ``BatchNormalization`` with the moving statistics (inference);
+- LayerNormalization: ``LayerNormalization`` (axis -1);
+- Flatten: ``Flatten(axis=1)``; Dropout: omitted (identity at inference).
+
+Any other layer raises ValueError naming it. The ``onnx`` package is imported only here.
+"""
+from __future__ import annotations
+
+import math
+from typing import List
+
+import numpy as np
+
+OPSET = 17
+IR_VERSION = 8
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _require_onnx():
+    try:
+        import onnx  # noqa: F401
+        from onnx import helper, numpy_helper  # noqa: F401
+    except ImportError:
+        raise ImportError("model.export(format='onnx') needs the optional 'onnx' package: "
+                          "pip install onnx (or ranvier[onnx])") from None
+    import onnx
+    return onnx
+
+
+class _Graph:
+    def __init__(self, onnx):
+        self.onnx = onnx
+        self.helper = onnx.helper
+        self.nodes: List = []
+        self.inits: List = []
+        self.n = 0
+
+    def name(self, base: str) -> str:
+        self.n += 1
+        return f"{base}_{self.n}"
+
+    def const(self, value, base: str) -> str:
+        arr = np.asarray(value, dtype=np.float32)
+        nm = self.name(base)
+        self.inits.append(self.onnx.numpy_helper.from_array(arr, nm))
+        return nm
+
+    def op(self, op_type: str, inputs, base: str, **attrs) -> str:
+        out = self.name(base)
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+
+def _activation(g: _Graph, x: str, kind: str, params: dict, where: str) -> str:
+    p = {"negative_slope": 0.0, "max_value": math.inf, "threshold": 0.0, "alpha": 1.0}
+    p.update({k: v for k, v in (params or {}).items() if v is not None})
+    if kind == "linear":
+        return x
+    if kind == "relu":
+        slope, maxv, thr = float(p["negative_slope"]), float(p["max_value"]), float(p["threshold"])
+        if slope == 0 and thr == 0 and math.isinf(maxv):
+            return g.op("Relu", [x], "relu")
+        if slope != 0 and thr == 0 and math.isinf(maxv):
+            return g.op("LeakyRelu", [x], "leaky_relu", alpha=slope)
+        # Keras's general relu: x * (x > t) clipped to [0, max], minus slope * relu(t - x).
+        if thr != 0:
+            mask = g.op("Cast", [g.op("Greater", [x, g.const(thr, "threshold")], "gt")], "mask", to=1)
+            pos = g.op("Mul", [x, mask], "pos")
+        else:
+            pos = g.op("Relu", [x], "pos")
+        if not math.isinf(maxv):
+            pos = g.op("Clip", [pos, g.const(0.0, "zero"), g.const(maxv, "max_value")], "clip")
+        if slope != 0:
+            neg = g.op("Relu", [g.op("Sub", [g.const(thr, "threshold"), x], "shift")], "neg")
+            pos = g.op("Sub", [pos, g.op("Mul", [neg, g.const(slope, "slope")], "negs")], "relu")
+        return pos
+    if kind == "leaky_relu":
+        return g.op("LeakyRelu", [x], "leaky_relu", alpha=float(p["negative_slope"]))
+    if kind == "relu6":
+        return g.op("Clip", [x, g.const(0.0, "zero"), g.const(6.0, "six")], "relu6")
+    if kind == "elu":
+        return g.op("Elu", [x], "elu", alpha=float(p["alpha"]))
+    if kind == "selu":
+        return g.op("Selu", [x], "selu", alpha=_SELU_ALPHA, gamma=_SELU_SCALE)
+    if kind == "celu":
+        return g.op("Celu", [x], "celu", alpha=float(p["alpha"]))
+    if kind == "sigmoid":
+        return g.op("Sigmoid", [x], "sigmoid")
+    if kind == "hard_sigmoid":
+        return g.op("HardSigmoid", [x], "hard_sigmoid", alpha=1.0 / 6.0, beta=0.5)
+    if kind == "hard_silu":
+        return g.op("Mul", [x, g.op("HardSigmoid", [x], "hs", alpha=1.0 / 6.0, beta=0.5)], "hard_silu")
+    if kind == "tanh":
+        return g.op("Tanh", [x], "tanh")
+    if kind == "softplus":
+        return g.op("Softplus", [x], "softplus")
+    if kind == "softsign":
+        return g.op("Softsign", [x], "softsign")
+    if kind == "silu":
+        return g.op("Mul", [x, g.op("Sigmoid", [x], "sig")], "silu")
+    if kind == "mish":
+        return g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x], "sp")], "t")], "mish")
+    if kind == "exponential":
+        return g.op("Exp", [x], "exp")
+    if kind == "log_sigmoid":
+        return g.op("Neg", [g.op("Softplus", [g.op("Neg", [x], "negx")], "sp")], "log_sigmoid")
+    if kind == "gelu":  # 0.5 x (1 + erf(x / sqrt 2))
+        erf = g.op("Erf", [g.op("Mul", [x, g.const(1.0 / math.sqrt(2.0), "inv_sqrt2")], "xs")], "erf")
+        return g.op("Mul", [g.op("Mul", [x, g.const(0.5, "half")], "hx"),
+                            g.op("Add", [erf, g.const(1.0, "one")], "e1")], "gelu")
+    if kind == "gelu_approx":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        x3 = g.op("Mul", [g.op("Mul", [x, x], "x2"), x], "x3")
+        inner = g.op("Add", [x, g.op("Mul", [x3, g.const(0.044715, "c")], "cx3")], "inner")
+        t = g.op("Tanh", [g.op("Mul", [inner, g.const(math.sqrt(2.0 / math.pi), "k")], "ki")], "t")
+        return g.op("Mul", [g.op("Mul", [x, g.const(0.5, "half")], "hx"),
+                            g.op("Add", [t, g.const(1.0, "one")], "t1")], "gelu")
+    if kind == "softmax":
+        return g.op("Softmax", [x], "softmax", axis=-1)
+    if kind == "log_softmax":
+        return g.op("LogSoftmax", [x], "log_softmax", axis=-1)
+    raise ValueError(f"export: {where} uses activation '{kind}', which has no ONNX form yet")
+
+
+def to_onnx(model):
+    """The ONNX ModelProto of a built Sequential model."""
+    onnx = _require_onnx()
+    from .. import layers as L
+    if not model.built:
+        raise ValueError("export: the model is not built yet; build it (fit, predict, build() or an Input "
+                         "first) so its shapes and weights exist")
+    g = _Graph(onnx)
+    in_shape = list(model.input_shape)[1:]
+    x = "input"
+    for layer in model.layers:
+        where = f"layer '{layer.name}' ({type(layer).__name__})"
+        cls = type(layer)
+        w = layer.get_weights()
+        if cls is L.Dense:
+            kernel = g.const(w[0], f"{layer.name}_kernel")
+            if layer.use_bias:
+                x = g.op("Gemm", [x, kernel, g.const(w[1], f"{layer.name}_bias")], layer.name)
+            else:
+                x = g.op("MatMul", [x, kernel], layer.name)
+            x = _activation(g, x, layer._act_name, layer._act_params, where)
+        elif cls is L.Dropout:
+            continue
+        elif cls is L.Flatten:
+            if len(in_shape) > 1:
+                if getattr(layer, "data_format", None) == "channels_first":
+                    perm = [0] + list(range(2, len(in_shape) + 1)) + [1]
+                    x = g.op("Transpose", [x], "to_channels_last", perm=perm)
+                x = g.op("Flatten", [x], layer.name, axis=1)
+        elif cls is L.BatchNormalization:
+            n = layer.get_weights()[-1].shape[0]
+            names = [v.name for v in layer.weights]
+            vals = dict(zip(names, w))
+            gamma = vals.get("gamma", np.ones(n, np.float32))
+            beta = vals.get("beta", np.zeros(n, np.float32))
+            x = g.op("BatchNormalization",
+                     [x, g.const(gamma, f"{layer.name}_gamma"), g.const(beta, f"{layer.name}_beta"),
+                      g.const(vals["moving_mean"], f"{layer.name}_mean"),
+                      g.const(vals["moving_variance"], f"{layer.name}_var")],
+                     layer.name, epsilon=float(layer.epsilon))
+        elif cls is L.LayerNormalization:
+            vals = dict(zip([v.name for v in layer.weights], w))
+            feat = int(layer._core_layer.in_features)
+            gamma = vals.get("gamma", np.ones(feat, np.float32))
+            beta = vals.get("beta", np.zeros(feat, np.float32))
+            x = g.op("LayerNormalization", [x, g.const(gamma, f"{layer.name}_gamma"),
+                                            g.const(beta, f"{layer.name}_beta")],
+                     layer.name, axis=-1, epsilon=float(layer.epsilon))
+        elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):
+            x = _activation(g, x, layer._act_name, layer._act_params, where)
+        else:
+            raise ValueError(f"export: {where} has no ONNX form yet (exportable: Dense, Dropout, Flatten, "
+                             f"BatchNormalization, LayerNormalization, Activation, ReLU, LeakyReLU, ELU, Softmax)")
+    if x == "input":
+        x = g.op("Identity", [x], "identity")
+    g.nodes[-1].output[0] = "output"
+    out_dim = int(model.output_shape[-1])
+    h = onnx.helper
+    graph = h.make_graph(
+        g.nodes, model.name,
+        [h.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["batch"] + [int(d) for d in in_shape])],
+        [h.make_tensor_value_info("output", onnx.TensorProto.FLOAT, ["batch", out_dim])],
+        initializer=g.inits)
+    proto = h.make_model(graph, producer_name="ranvier", opset_imports=[h.make_opsetid("", OPSET)])
+    proto.ir_version = IR_VERSION
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def export_onnx(model, filepath, verbose: bool = True, **kwargs) -> None:
+    """Writes ``to_onnx(model)`` to filepath (atomically, as model files)."""
+    if kwargs:
+        raise ValueError(f"export: unexpected arguments {sorted(kwargs)}")
+    from .. import saving
+    proto = to_onnx(model)
+    saving._atomic_write(filepath, [proto.SerializeToString()])
+    if verbose:
+        print(f"Saved an ONNX model (opset {OPSET}) to '{filepath}': input 'input' "
+              f"(batch, {', '.join(str(d) for d in model.input_shape[1:])}), output 'output'.")
