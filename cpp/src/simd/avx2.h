@@ -46,6 +46,11 @@ inline mask isnan(vf a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
 inline mask mask_and(mask a, mask b) { return _mm256_and_ps(a, b); }
 inline mask mask_or(mask a, mask b) { return _mm256_or_ps(a, b); }
 inline vf select(mask m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
+// Added for the vunary/vmath kernels: lanes [0, n) true; logical not of a mask.
+inline mask mask_first(int n) { return _mm256_castsi256_ps(tail_mask(n)); }
+inline mask mask_not(mask a) { return _mm256_xor_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(-1))); }
+// Added for vmath: a*b + c with ONE rounding on every ISA (fmadd may round twice on scalar).
+inline vf fmadd_exact(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
 
 inline float reduce_add(vf a) {
   __m128 lo = _mm256_castps256_ps128(a), hi = _mm256_extractf128_ps(a, 1);

@@ -46,6 +46,11 @@ inline mask isnan(vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
 inline mask mask_and(mask a, mask b) { return static_cast<mask>(a & b); }
 inline mask mask_or(mask a, mask b) { return static_cast<mask>(a | b); }
 inline vf select(mask m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
+// Added for the vunary/vmath kernels: lanes [0, n) true; logical not of a mask.
+inline mask mask_first(int n) { return tail_mask(n); }
+inline mask mask_not(mask a) { return static_cast<mask>(~a); }
+// Added for vmath: a*b + c with ONE rounding on every ISA (fmadd may round twice on scalar).
+inline vf fmadd_exact(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
 
 inline float reduce_add(vf a) {
   // fixed pairwise order

@@ -43,6 +43,11 @@ inline mask isnan(vf a) { return a != a; }
 inline mask mask_and(mask a, mask b) { return a && b; }
 inline mask mask_or(mask a, mask b) { return a || b; }
 inline vf select(mask m, vf a, vf b) { return m ? a : b; }
+// Added for the vunary/vmath kernels: lanes [0, n) true; logical not of a mask.
+inline mask mask_first(int n) { return n > 0; }
+inline mask mask_not(mask a) { return !a; }
+// Added for vmath: a*b + c with ONE rounding on every ISA (fmadd may round twice here).
+inline vf fmadd_exact(vf a, vf b, vf c) { return std::fma(a, b, c); }
 
 inline float reduce_add(vf a) { return a; }
 inline float reduce_max(vf a) { return a; }
