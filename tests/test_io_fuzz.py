@@ -214,3 +214,104 @@ def test_deep_nesting_and_huge_values_are_rejected_not_crashing():
         h = check(data)
         if h is not None:  # only the last one is valid
             assert h["metadata"]["k"] == "x" * 100000
+
+
+# ---------------------------------------------------------------- whole model files
+# Mutations of a real model file's architecture (layer configs) go through both
+# loaders: the Python one (ranvier.models.load_model, via bytes) and the C++ API's
+# (what C and C++ applications run). Each must load or raise ValueError; when both
+# load, they must predict the same numbers.
+_MODEL = {}
+
+
+def _model_file():
+    if "bytes" not in _MODEL:
+        import ranvier
+        ranvier.utils.set_random_seed(0)
+        L = ranvier.layers
+        m = ranvier.Sequential([ranvier.Input(shape=(5,)), L.Dense(8, activation="relu"), L.BatchNormalization(),
+                                L.Dropout(0.2), L.Dense(3, activation="softmax")])
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        rng = np.random.default_rng(0)
+        m.fit(rng.standard_normal((64, 5)).astype(np.float32), rng.integers(0, 3, 64), epochs=1, verbose=0)
+        from ranvier import saving
+        _MODEL["bytes"] = saving.model_to_bytes(m)
+        _MODEL["x"] = rng.standard_normal((10, 5)).astype(np.float32)
+    return _MODEL["bytes"]
+
+
+def _split(blob):
+    n = struct.unpack("<Q", blob[:8])[0]
+    return json.loads(blob[8:8 + n]), blob[8 + n:]
+
+
+def _join(header, data):
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+_config_keys = st.sampled_from(["units", "activation", "use_bias", "rate", "seed", "noise_shape", "momentum",
+                                "epsilon", "center", "scale", "axis", "name", "trainable", "kernel_regularizer",
+                                "kernel_constraint", "batch_shape", "unknown_key"])
+_config_values = st.one_of(_json_leaf, st.integers(-3, 40), st.just(2**40), st.just(2**63),
+                           st.sampled_from(["relu", "softmax", "nope", "l2", "max_norm", "Dense"]),
+                           st.lists(st.one_of(st.none(), st.integers(-2, 6)), max_size=3), _json)
+
+
+@st.composite
+def mutated_models(draw):
+    header, data = _split(_model_file())
+    arch = json.loads(header["__metadata__"]["architecture"])
+    layers = arch["config"]["layers"]
+    for _ in range(draw(st.integers(1, 3))):
+        what = draw(st.integers(0, 9))
+        i = draw(st.integers(0, len(layers) - 1))
+        if what <= 5:
+            layers[i]["config"][draw(_config_keys)] = draw(_config_values)
+        elif what == 6:
+            layers[i]["config"].pop(draw(st.sampled_from(sorted(layers[i]["config"]))), None)
+        elif what == 7:
+            layers[i]["class_name"] = draw(st.sampled_from(["Dense", "Dropout", "Flatten", "ReLU", "Softmax",
+                                                            "InputLayer", "Conv2D", "BatchNormalization"]))
+        elif what == 8:
+            layers.insert(i, draw(st.sampled_from(layers)))
+        else:
+            del layers[i]
+    header["__metadata__"]["architecture"] = json.dumps(arch)
+    if draw(st.booleans()):  # sometimes break the other metadata too
+        key = draw(st.sampled_from(["compile_config", "optimizer", "optimizer_state", "train_steps", "weights",
+                                    "layer_seeds"]))
+        header["__metadata__"][key] = draw(st.one_of(st.just("{}"), st.just("[]"), st.just("1"),
+                                                     st.text(max_size=10), st.just(json.dumps(draw(_json)))))
+    return _join(header, data)
+
+
+def _both_loaders(blob, tmp):
+    import ranvier
+    from ranvier import saving
+    py = cpp = None
+    try:
+        py = saving.model_from_bytes(blob)
+    except ValueError as e:
+        assert str(e)
+    with open(tmp, "wb") as f:
+        f.write(blob)
+    try:
+        cpp = _core.io_cpp_predict(tmp, _MODEL["x"], 32)
+    except ValueError as e:
+        assert str(e)
+    if py is not None and cpp is not None:
+        assert np.array_equal(py.predict(_MODEL["x"], verbose=0), cpp)
+    return py, cpp
+
+
+@FUZZ
+@given(mutated_models())
+def test_mutated_model_architectures_through_both_loaders(tmp_path_factory, blob):
+    tmp = str(tmp_path_factory.getbasetemp() / "fuzz_model.safetensors")
+    _both_loaders(blob, tmp)
+
+
+def test_unmutated_model_loads_in_both(tmp_path):
+    py, cpp = _both_loaders(_model_file(), str(tmp_path / "m.safetensors"))
+    assert py is not None and cpp is not None

@@ -333,6 +333,8 @@ def _restore(header: Dict[str, Any], data, where: str, custom_objects=None, comp
             build = arch.get("build_config") or {}
             if not model.built and build.get("input_shape"):
                 model.build(tuple(build["input_shape"]))
+    except ValueError as e:
+        raise ValueError(f"{where}: the saved architecture cannot be rebuilt: {e}") from None
     except (TypeError, KeyError, AttributeError, IndexError) as e:
         raise ValueError(f"{where}: the saved architecture cannot be rebuilt: {type(e).__name__}: {e}") from None
     tensors = _tensors(header, data)
@@ -348,12 +350,16 @@ def _restore(header: Dict[str, Any], data, where: str, custom_objects=None, comp
         if not isinstance(cc, dict):
             raise ValueError(f"{where}: metadata 'compile_config' must be an object")
         opt_cfg = _meta_json(meta, "optimizer", where) or cc.get("optimizer")
-        optimizer = optimizers_module.deserialize(opt_cfg, custom_objects=custom_objects) \
-            if isinstance(opt_cfg, dict) else optimizers_module.get(opt_cfg or "rmsprop")
-        model.compile(optimizer=optimizer, loss=_deserialize_loss(cc.get("loss"), custom_objects),
-                      loss_weights=cc.get("loss_weights"),
-                      metrics=_deserialize_metrics(cc.get("metrics"), custom_objects),
-                      weighted_metrics=_deserialize_metrics(cc.get("weighted_metrics"), custom_objects))
+        try:
+            optimizer = optimizers_module.deserialize(opt_cfg, custom_objects=custom_objects) \
+                if isinstance(opt_cfg, dict) else optimizers_module.get(opt_cfg or "rmsprop")
+            model.compile(optimizer=optimizer, loss=_deserialize_loss(cc.get("loss"), custom_objects),
+                          loss_weights=cc.get("loss_weights"),
+                          metrics=_deserialize_metrics(cc.get("metrics"), custom_objects),
+                          weighted_metrics=_deserialize_metrics(cc.get("weighted_metrics"), custom_objects))
+        except (TypeError, KeyError, AttributeError, IndexError) as e:
+            raise ValueError(f"{where}: the saved compile configuration cannot be restored: "
+                             f"{type(e).__name__}: {e}") from None
         state = _meta_json(meta, "optimizer_state", where)
         if state is not None and model.built:
             if not isinstance(state, dict) or not isinstance(state.get("slots", []), list):

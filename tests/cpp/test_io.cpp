@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/json.h"
+#include "io/model_io.h"
 #include "io/safetensors.h"
 #include "testing.h"
 
@@ -264,5 +265,62 @@ RANVIER_TEST(cpp_api_train_save_load_resume) {
   RANVIER_CHECK(ranvier_model_load("/nonexistent.safetensors", &bad_model) == RANVIER_ERROR_IO && !bad_model,
                 "missing file");
   RANVIER_CHECK(contains(ranvier_last_error(), "cannot open"), "%s", ranvier_last_error());
+  std::remove(path.c_str());
+}
+
+// Random byte mutations of a real model file through the whole C++ loader (header
+// validation, metadata, architecture, weights): only std::invalid_argument may come
+// out. (Run under RANVIER_SANITIZE=ON to catch memory errors as well.)
+RANVIER_TEST(io_mutated_model_files_never_crash) {
+  ranvier::Model m(5);
+  m.input(4).add(ranvier::layers::Dense(6, "relu")).add(ranvier::layers::BatchNormalization())
+      .add(ranvier::layers::Dropout(0.25)).add(ranvier::layers::Dense(2, "softmax"));
+  m.compile({"sgd", 0.1}, {"sparse_categorical_crossentropy"});
+  const std::string path = "ranvier_test_io_mutations.safetensors";
+  m.save(path);
+  std::vector<std::uint8_t> base;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    int c;
+    while ((c = std::fgetc(f)) != EOF) base.push_back(static_cast<std::uint8_t>(c));
+    std::fclose(f);
+  }
+  std::uint64_t s = 12345;
+  auto next = [&] {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return s >> 33;
+  };
+  int accepted = 0, refused = 0, other = 0;
+  for (int it = 0; it < 3000; ++it) {
+    std::vector<std::uint8_t> b = base;
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = next() % b.size();
+      switch (next() % 4) {
+        case 0: b[pos] = static_cast<std::uint8_t>(next()); break;
+        case 1: b[pos] ^= static_cast<std::uint8_t>(1u << (next() % 8)); break;
+        case 2: b.resize(pos); break;
+        default: b.insert(b.begin() + static_cast<std::ptrdiff_t>(pos), static_cast<std::uint8_t>(next())); break;
+      }
+      if (b.empty()) b.push_back(0);
+    }
+    try {
+      auto h = ranvier::io::parse_header(b.data(), b.size(), b.size());
+      ranvier::io::File f;
+      f.header = h;
+      f.data.assign(b.begin() + static_cast<std::ptrdiff_t>(h.data_start), b.end());
+      auto lm = ranvier::io::load_model(f);
+      std::vector<float> x(4, 0.5f), y(2);
+      lm.net->predict(x.data(), 1, y.data(), 1);
+      ++accepted;
+    } catch (const std::invalid_argument&) {
+      ++refused;
+    } catch (const std::exception& e) {
+      ++other;
+      std::printf("  unexpected exception: %s\n", e.what());
+    }
+  }
+  RANVIER_CHECK(other == 0, "%d mutations raised something other than invalid_argument", other);
+  RANVIER_CHECK(accepted > 0 && refused > 0, "accepted %d refused %d", accepted, refused);
   std::remove(path.c_str());
 }
