@@ -1,0 +1,877 @@
+"""Callbacks with Keras 3's names, defaults and semantics (keras-spec 7.5-7.7).
+
+What a callback may use of the model: ``model.stop_training``, ``model.optimizer.
+learning_rate`` (a settable float; TypeError when a schedule drives it),
+``model.get_weights()/set_weights()``, ``model.save(path)``, ``model.save_weights(path)``,
+and ``model._metric_direction(name)`` ("max", "min" or None) for ``mode="auto"``.
+
+How the model drives a CallbackList (the training loop runs whole epochs in C++):
+- ``needs_batch_hooks(kind)`` (kind "train", "test" or "predict") is True when some
+  callback overrides a batch-level hook and must see EVERY batch: the model then calls
+  ``on_<kind>_batch_begin`` / ``on_<kind>_batch_end`` for each batch.
+- otherwise, when ``wants_batch_progress(kind)`` is True (a live verbose=1 progress bar),
+  the model calls ``on_<kind>_batch_end(batch, logs)`` at a bounded rate with the index of
+  the latest finished batch and the running averages so far (batches may be skipped);
+  when both are False it need not return to Python inside an epoch at all.
+- epoch and train/test/predict begin/end hooks are always called.
+"""
+from __future__ import annotations
+
+import collections.abc
+import csv
+import os
+import warnings
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from ._progbar import Progbar
+
+__all__ = [
+    "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
+    "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
+]
+
+
+def _default(fn):
+    """Marks a base-class hook as "does nothing" so overrides can be detected."""
+    fn._is_default = True
+    return fn
+
+
+def _print(msg: str) -> None:
+    print(msg, flush=True)
+
+
+_BATCH_HOOKS = {
+    "train": ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"),
+    "test": ("on_test_batch_begin", "on_test_batch_end"),
+    "predict": ("on_predict_batch_begin", "on_predict_batch_end"),
+}
+
+
+class Callback:
+    """Base class of callbacks: override any ``on_*`` hook.
+
+    Attributes: ``params`` (dict: verbose, epochs, steps), ``model``.
+    """
+
+    def __init__(self):
+        self.params = None
+        self._model = None
+
+    def set_params(self, params):
+        self.params = params
+
+    def set_model(self, model):
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    @model.setter
+    def model(self, value):
+        self._model = value
+
+    def _requires_batch_hooks(self, kind: str) -> bool:
+        """True when this callback must see every ``kind`` batch (a batch hook is overridden)."""
+        for name in _BATCH_HOOKS[kind]:
+            if not getattr(getattr(self, name, None), "_is_default", False):
+                return True
+        return False
+
+    def _wants_batch_progress(self, kind: str) -> bool:
+        """True when periodic (rate-limited) batch-end calls are useful to this callback."""
+        return False
+
+    @_default
+    def on_batch_begin(self, batch, logs=None):
+        """Alias of on_train_batch_begin (called from it)."""
+
+    @_default
+    def on_batch_end(self, batch, logs=None):
+        """Alias of on_train_batch_end (called from it)."""
+
+    @_default
+    def on_epoch_begin(self, epoch, logs=None):
+        """Start of an epoch (training only)."""
+
+    @_default
+    def on_epoch_end(self, epoch, logs=None):
+        """End of an epoch: logs hold the epoch's results and val_ results."""
+
+    @_default
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)
+
+    @_default
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
+    @_default
+    def on_test_batch_begin(self, batch, logs=None):
+        """Start of a batch in evaluate (and fit's validation)."""
+
+    @_default
+    def on_test_batch_end(self, batch, logs=None):
+        """End of a batch in evaluate (and fit's validation)."""
+
+    @_default
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Start of a batch in predict."""
+
+    @_default
+    def on_predict_batch_end(self, batch, logs=None):
+        """End of a batch in predict."""
+
+    @_default
+    def on_train_begin(self, logs=None):
+        """Start of fit."""
+
+    @_default
+    def on_train_end(self, logs=None):
+        """End of fit."""
+
+    @_default
+    def on_test_begin(self, logs=None):
+        """Start of evaluate or of fit's validation."""
+
+    @_default
+    def on_test_end(self, logs=None):
+        """End of evaluate or of fit's validation."""
+
+    @_default
+    def on_predict_begin(self, logs=None):
+        """Start of predict."""
+
+    @_default
+    def on_predict_end(self, logs=None):
+        """End of predict."""
+
+
+def _pythonify_logs(logs) -> Dict[str, Any]:
+    """Keys sorted, values converted to Python floats where possible (Keras's batch logs)."""
+    out: Dict[str, Any] = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            out.update(_pythonify_logs(value))
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            pass
+        out[key] = value
+    return out
+
+
+class CallbackList(Callback):
+    """Calls each hook on every callback, in order.
+
+    ``add_history`` appends a History unless one is given; ``add_progbar`` then appends a
+    ProgbarLogger unless one is given (so History sees learning_rate etc. added by user
+    callbacks, and the bar comes last). ``params`` are passed to every callback.
+    """
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
+        super().__init__()
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback) and not isinstance(callbacks, CallbackList):
+            callbacks = [callbacks]
+        self.callbacks: List[Callback] = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    f"callbacks must be instances of ranvier.callbacks.Callback, got {type(cb).__name__}")
+        self._history: Optional[History] = None
+        self._progbar: Optional[ProgbarLogger] = None
+        for cb in self.callbacks:
+            if isinstance(cb, ProgbarLogger):
+                self._progbar = cb
+            elif isinstance(cb, History):
+                self._history = cb
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.append(self._progbar)
+        self.set_model(model)
+        self.set_params(params)
+
+    @property
+    def history(self) -> Optional["History"]:
+        return self._history
+
+    @property
+    def progbar(self) -> Optional["ProgbarLogger"]:
+        return self._progbar
+
+    def append(self, callback: Callback) -> None:
+        self.callbacks.append(callback)
+
+    def set_params(self, params):
+        self.params = params
+        if params:
+            for cb in self.callbacks:
+                cb.set_params(params)
+
+    def set_model(self, model):
+        if model is None:
+            return
+        super().set_model(model)
+        if self._history is not None:
+            model.history = self._history
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def needs_batch_hooks(self, kind: str = "train") -> bool:
+        """True when some callback must see every ``kind`` ("train"/"test"/"predict") batch."""
+        if kind not in _BATCH_HOOKS:
+            raise ValueError(f"needs_batch_hooks: kind must be 'train', 'test' or 'predict', got {kind!r}")
+        return any(cb._requires_batch_hooks(kind) for cb in self.callbacks)
+
+    def wants_batch_progress(self, kind: str = "train") -> bool:
+        """True when rate-limited ``on_<kind>_batch_end`` calls are useful (a live bar)."""
+        if kind not in _BATCH_HOOKS:
+            raise ValueError(f"wants_batch_progress: kind must be 'train', 'test' or 'predict', got {kind!r}")
+        return any(cb._wants_batch_progress(kind) for cb in self.callbacks)
+
+    def _requires_batch_hooks(self, kind: str) -> bool:
+        return self.needs_batch_hooks(kind)
+
+    def _wants_batch_progress(self, kind: str) -> bool:
+        return self.wants_batch_progress(kind)
+
+    # --- batch hooks: logs are sorted and converted to floats (a new dict)
+    def on_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for cb in self.callbacks:
+            cb.on_batch_begin(batch, logs=logs)
+
+    def on_batch_end(self, batch, logs=None):
+        logs = _pythonify_logs(logs)
+        for cb in self.callbacks:
+            cb.on_batch_end(batch, logs=logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for cb in self.callbacks:
+            cb.on_train_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = _pythonify_logs(logs)
+        for cb in self.callbacks:
+            cb.on_train_batch_end(batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for cb in self.callbacks:
+            cb.on_test_batch_begin(batch, logs=logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        logs = _pythonify_logs(logs)
+        for cb in self.callbacks:
+            cb.on_test_batch_end(batch, logs=logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for cb in self.callbacks:
+            cb.on_predict_batch_begin(batch, logs=logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        for cb in self.callbacks:
+            cb.on_predict_batch_end(batch, logs=logs)
+
+    # --- epoch / phase hooks: the SAME logs dict goes to every callback in turn, so keys a
+    # callback adds (e.g. learning_rate) reach those after it (History, the bar).
+    def on_epoch_begin(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+
+    def on_train_begin(self, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_train_end(logs)
+
+    def on_test_begin(self, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_test_begin(logs)
+
+    def on_test_end(self, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_test_end(logs)
+
+    def on_predict_begin(self, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_predict_begin(logs)
+
+    def on_predict_end(self, logs=None):
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_predict_end(logs)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self):
+        return len(self.callbacks)
+
+
+class History(Callback):
+    """Records the logs of every epoch: ``history`` (name -> list), ``epoch`` (indices)."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: Dict[str, list] = {}
+        self.epoch: List[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+        if self.model is not None:
+            self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints the progress bar (verbose 1) or one line per epoch (verbose 2); see spec 7.6."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = 0
+        self.progbar: Optional[Progbar] = None
+        self.target = None
+        self.verbose = 1
+        self.epochs = 1
+        self._called_in_fit = False
+
+    def set_params(self, params):
+        super().set_params(params)
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
+
+    def _requires_batch_hooks(self, kind: str) -> bool:
+        if type(self)._update_progbar is not ProgbarLogger._update_progbar:
+            return True
+        # Its own batch hooks tolerate skipped batches; a subclass overriding them does not.
+        for name in _BATCH_HOOKS[kind]:
+            method = getattr(type(self), name)
+            if method is not getattr(ProgbarLogger, name):
+                return True
+        return False
+
+    def _wants_batch_progress(self, kind: str) -> bool:
+        if self.verbose != 1:
+            return False
+        if kind == "test" and self._called_in_fit:
+            return False
+        return True
+
+    def on_train_begin(self, logs=None):
+        self._called_in_fit = True  # validation inside fit is silent
+
+    def on_train_end(self, logs=None):
+        self._called_in_fit = False
+
+    def on_test_begin(self, logs=None):
+        if not self._called_in_fit:
+            self._reset_progbar()
+            self._maybe_init_progbar()
+
+    def on_predict_begin(self, logs=None):
+        self._reset_progbar()
+        self._maybe_init_progbar()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset_progbar()
+        self._maybe_init_progbar()
+        if self.verbose and self.epochs > 1:
+            _print(f"Epoch {epoch + 1}/{self.epochs}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._update_progbar(batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._called_in_fit:
+            self._update_progbar(batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._update_progbar(batch, None)  # predictions are not shown
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finalize_progbar(logs)
+
+    def on_test_end(self, logs=None):
+        if not self._called_in_fit:
+            self._finalize_progbar(logs)
+
+    def on_predict_end(self, logs=None):
+        self._finalize_progbar(logs)
+
+    def _reset_progbar(self):
+        self.seen = 0
+        self.progbar = None
+
+    def _make_progbar(self) -> Progbar:
+        return Progbar(target=self.target, verbose=self.verbose, unit_name="step")
+
+    def _maybe_init_progbar(self):
+        if self.progbar is None:
+            self.progbar = self._make_progbar()
+
+    def _update_progbar(self, batch, logs=None):
+        logs = logs or {}
+        self._maybe_init_progbar()
+        self.seen = batch + 1  # one-based
+        if self.verbose == 1:
+            self.progbar.update(self.seen, list(logs.items()), finalize=False)
+
+    def _finalize_progbar(self, logs):
+        logs = logs or {}
+        self._maybe_init_progbar()
+        if self.target is None:
+            self.target = self.seen
+            self.progbar.target = self.target
+        self.progbar.update(self.target, list(logs.items()), finalize=True)
+
+
+# ----------------------------------------------------------------------------- monitored
+
+class _MonitorMixin:
+    """Keras's MonitorCallback: direction of the monitored quantity and improvement test."""
+
+    monitor: str
+    mode: str
+    min_delta: float
+    monitor_op: Optional[Callable[[Any, Any], bool]]
+
+    def _init_monitor(self, monitor, mode, min_delta):
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
+                          stacklevel=3)
+            mode = "auto"
+        self.monitor = monitor
+        self.mode = mode
+        self.min_delta = abs(min_delta)
+        self.monitor_op = None
+
+    def _set_monitor_op(self):
+        if self.mode == "min":
+            op = "min"
+        elif self.mode == "max":
+            op = "max"
+        else:
+            name = self.monitor[len("val_"):] if self.monitor.startswith("val_") else self.monitor
+            op = "min" if name == "loss" else None
+            lookup = getattr(self.model, "_metric_direction", None)
+            if op is None and lookup is not None:
+                found = lookup(name)
+                if found in ("min", "max"):
+                    op = found
+            if op is None:
+                raise ValueError(
+                    f"{type(self).__name__} callback received monitor={self.monitor}, but ranvier "
+                    "isn't able to automatically determine whether that metric should be "
+                    "maximized or minimized. Pass `mode='max'` in order to monitor based on the "
+                    "highest metric value, or pass `mode='min'` in order to use the lowest value.")
+        if op == "min":
+            self.monitor_op = lambda a, b: bool(np.less(a, b))
+            self._signed_delta = -self.min_delta
+        else:
+            self.monitor_op = lambda a, b: bool(np.greater(a, b))
+            self._signed_delta = self.min_delta
+
+    def _is_improvement(self, current, reference) -> bool:
+        if reference is None:
+            return True
+        return self.monitor_op(current - self._signed_delta, reference)
+
+
+class EarlyStopping(_MonitorMixin, Callback):
+    """Stops training when ``monitor`` stops improving (spec 7.7)."""
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self._init_monitor(monitor, mode, min_delta)
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        current = self.get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            _print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                _print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+    def get_monitor_value(self, logs):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"Early stopping conditioned on metric `{self.monitor}` which is not available. "
+                f"Available metrics are: {','.join(list(logs.keys()))}", stacklevel=2)
+        return value
+
+
+class ReduceLROnPlateau(_MonitorMixin, Callback):
+    """Multiplies the learning rate by ``factor`` after ``patience`` epochs without
+    improvement of ``monitor`` (spec 7.7); logs ``learning_rate`` each epoch."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
+        self._init_monitor(monitor, mode, min_delta)
+        self.factor = factor
+        self.min_lr = min_lr
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.cooldown_counter = 0
+        self.wait = 0
+        self.best = None
+
+    def on_train_begin(self, logs=None):
+        self.best = None
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        logs = {} if logs is None else logs
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
+                f"available. Available metrics are: {','.join(list(logs.keys()))}.", stacklevel=2)
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = float(self.model.optimizer.learning_rate)
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        _print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class ModelCheckpoint(_MonitorMixin, Callback):
+    """Saves the model (``model.save``) or its weights (``model.save_weights``) every epoch
+    or every ``save_freq`` batches, optionally only when ``monitor`` improves.
+
+    ``filepath`` is formatted with ``epoch`` (1-based), ``batch`` (1-based, for an int
+    save_freq) and the log keys, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``. Keras
+    requires ``.keras``/``.h5`` (``.weights.h5`` for weights); ranvier writes its own
+    format whatever the suffix, so any suffix is accepted. Parent folders are created.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__()
+        self._init_monitor(monitor, mode, 0)
+        self.best = initial_value_threshold
+        self.verbose = verbose
+        self.filepath = os.fspath(filepath)
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)):
+            raise ValueError(
+                f"Unrecognized save_freq: {save_freq}. Expected save_freq are 'epoch' or integer values")
+        self.save_freq = save_freq
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        self._current_epoch = 0
+
+    def _requires_batch_hooks(self, kind: str) -> bool:
+        return kind == "train" and self.save_freq != "epoch"
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._should_save_on_batch(batch):
+            self._save_model(epoch=self._current_epoch, batch=batch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        if self.save_freq == "epoch":
+            self._save_model(epoch=epoch, batch=None, logs=logs)
+
+    def _should_save_on_batch(self, batch) -> bool:
+        if self.save_freq == "epoch":
+            return False
+        if batch <= self._last_batch_seen:  # a new epoch
+            add = batch + 1
+        else:
+            add = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += add
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _should_save_model(self, epoch, logs, filepath) -> bool:
+        logs = logs or {}
+        if not self.save_best_only:
+            if self.verbose > 0:
+                _print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=2)
+            return True
+        if isinstance(current, np.ndarray) and current.ndim > 0:
+            warnings.warn("Can save best model only when `monitor` is a scalar value. "
+                          f"Received: {current}. Falling back to `save_best_only=False`.")
+            return True
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        best_str = "None" if self.best is None else f"{self.best:.5f}"
+        if self._is_improvement(current, self.best):
+            if self.verbose > 0:
+                _print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
+                       f"{current:.5f}, saving model to {filepath}")
+            self.best = current
+            return True
+        if self.verbose > 0:
+            _print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
+        return False
+
+    def _get_file_path(self, epoch, batch, logs) -> str:
+        logs = logs or {}
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". Reason: {e}')
+
+    def _save_model(self, epoch, batch, logs):
+        filepath = self._get_file_path(epoch, batch, logs)
+        if os.path.isdir(filepath):
+            raise IOError("Please specify a non-directory filepath for ModelCheckpoint. "
+                          f"Filepath used is an existing directory: {filepath}")
+        if self._should_save_model(epoch, logs, filepath):
+            dirname = os.path.dirname(filepath)
+            if dirname and not os.path.exists(dirname):
+                os.makedirs(dirname, exist_ok=True)
+            if self.save_weights_only:
+                self.model.save_weights(filepath)
+            else:
+                self.model.save(filepath)
+            if self.verbose > 0:
+                _print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+
+
+# ----------------------------------------------------------------------------- others
+
+class LearningRateScheduler(Callback):
+    """Sets ``optimizer.learning_rate = schedule(epoch, lr)`` at each epoch start (0-based
+    epoch; ``schedule(epoch)`` if the two-argument call raises TypeError)."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        if not hasattr(optimizer, "learning_rate"):
+            raise ValueError('Optimizer must have a "learning_rate" attribute.')
+        try:
+            lr = float(optimizer.learning_rate)
+            lr = self.schedule(epoch, lr)
+        except TypeError:  # the old one-argument API
+            lr = self.schedule(epoch)
+        if not isinstance(lr, (float, np.float32, np.float64)):
+            raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
+        optimizer.learning_rate = lr
+        if self.verbose > 0:
+            _print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class CSVLogger(Callback):
+    """Streams epoch results to a CSV file: header ``epoch,<sorted keys>`` (plus ``val_<key>``
+    columns, written ``NA``, when the first epoch has no val_ keys); 0-based epochs."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.sep = separator
+        self.filename = os.fspath(filename)
+        self.append = append
+        self.writer = None
+        self.keys = None
+        self.append_header = True
+        self.csv_file = None
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename, "r") as f:
+                    self.append_header = not bool(len(f.readline()))
+            mode = "a"
+        else:
+            mode = "w"
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, mode, newline="")
+        self.writer = None
+        self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+
+        def handle_value(k):
+            is_zero_dim = isinstance(k, np.ndarray) and k.ndim == 0
+            if isinstance(k, str):
+                return k
+            if isinstance(k, collections.abc.Iterable) and not is_zero_dim:
+                return f'"[{", ".join(map(str, k))}]"'
+            return k
+
+        if self.keys is None:
+            self.keys = sorted(logs.keys())
+            if not any(key.startswith("val_") for key in self.keys):
+                self.keys.extend(["val_" + k for k in self.keys])
+
+        if not self.writer:
+            class _Dialect(csv.excel):
+                delimiter = self.sep
+
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
+                                         dialect=_Dialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        row.update((key, handle_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
+
+
+class TerminateOnNaN(Callback):
+    """Stops training (or raises RuntimeError) when the running loss is NaN or infinite."""
+
+    def __init__(self, raise_error: bool = False):
+        super().__init__()
+        self.raise_error = raise_error
+
+    def on_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is not None and (np.isnan(loss) or np.isinf(loss)):
+            if self.raise_error:
+                raise RuntimeError(
+                    f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
+                    "Terminating training immediately.")
+            _print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback built from functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``;
+    any other hook may be given as a keyword (``on_test_end=fn``)."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        self.__dict__.update(kwargs)
+        if on_epoch_begin is not None:
+            self.on_epoch_begin = on_epoch_begin
+        if on_epoch_end is not None:
+            self.on_epoch_end = on_epoch_end
+        if on_train_begin is not None:
+            self.on_train_begin = on_train_begin
+        if on_train_end is not None:
+            self.on_train_end = on_train_end
+        if on_train_batch_begin is not None:
+            self.on_train_batch_begin = on_train_batch_begin
+        if on_train_batch_end is not None:
+            self.on_train_batch_end = on_train_batch_end
