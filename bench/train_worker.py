@@ -1,0 +1,717 @@
+"""One framework in one process, driven by bench/bench_train.py over a pipe.
+
+    python bench/train_worker.py FRAMEWORK [--ftz]       (FRAMEWORK: ranvier numpy torch keras sklearn)
+
+Protocol: one JSON object per line on stdin, one JSON reply per line on the original stdout
+(file descriptor 1 is redirected to stderr at start, so whatever a library prints cannot
+corrupt the protocol). Commands:
+  {"cmd": "setup", "workload": "W1", "n": ..., "n_test": ..., "units": K}  build data + model
+  {"cmd": "unit"}            train one epoch, reply {"seconds", "loss"}
+  {"cmd": "eval"}            held-out score of the model trained so far
+  {"cmd": "latency", "budget": s}     single-sample predict: median microseconds per variant
+  {"cmd": "throughput", "batch": 1024, "reps": r}   batch predict: median seconds per variant
+  {"cmd": "gemm", "m":, "k":, "n":, "reps":}   this framework's own sgemm GFLOP/s
+  {"cmd": "mem"}             VmHWM / VmRSS (kB) of this process
+  {"cmd": "mem_reset"}       reset VmHWM (echo 5 > /proc/self/clear_refs)
+  {"cmd": "save", "path": p} (ranvier) save the trained model for the C++ timing program
+  {"cmd": "quit"}
+
+Threads: the driver sets OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS,
+TF_NUM_INTRAOP_THREADS, TF_NUM_INTEROP_THREADS and BENCH_THREADS in the environment; the
+worker also calls torch.set_num_threads, tf.config.threading.set_{intra,inter}_op_parallelism_
+threads, ranvier.set_num_threads and threadpoolctl.threadpool_limits with the same number.
+
+--ftz (flush-to-zero + denormals-are-zero for the peers): the MXCSR register of the main
+thread gets FTZ (bit 15) and DAZ (bit 6) set BEFORE NumPy, PyTorch or any BLAS is imported,
+so every thread those libraries create later inherits it (Linux threads inherit the creating
+thread's floating-point environment). MXCSR is written by a 12-byte machine-code routine
+(stmxcsr/ldmxcsr) placed in an executable anonymous mmap and called through ctypes: no
+compiler, no extra package. PyTorch additionally gets torch.set_flush_denormal(True).
+TensorFlow sets FTZ in its own threads already; ranvier sets it inside its own calls.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+
+FRAMEWORK = sys.argv[1] if len(sys.argv) > 1 else ""
+FTZ = "--ftz" in sys.argv[2:]
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+
+
+# ----------------------------------------------------------------- MXCSR (x86-64 only)
+def _mxcsr_functions():
+    import ctypes
+    import mmap
+    import platform
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None, None
+    get_code = bytes.fromhex("0FAE5C24FC" "8B4424FC" "C3")   # stmxcsr [rsp-4]; mov eax,[rsp-4]; ret
+    set_code = bytes.fromhex("897C24FC" "0FAE5424FC" "C3")   # mov [rsp-4],edi; ldmxcsr [rsp-4]; ret
+    buf = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    buf.write(get_code.ljust(16, b"\x90") + set_code)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    _mxcsr_functions.keep = buf  # keep the mapping alive
+    return (ctypes.CFUNCTYPE(ctypes.c_uint32)(addr),
+            ctypes.CFUNCTYPE(None, ctypes.c_uint32)(addr + 16))
+
+
+MXCSR_FTZ, MXCSR_DAZ = 1 << 15, 1 << 6
+_get_mxcsr, _set_mxcsr = _mxcsr_functions()
+if FTZ and _set_mxcsr is not None:
+    _set_mxcsr(_get_mxcsr() | MXCSR_FTZ | MXCSR_DAZ)
+
+# protocol channel: keep the real stdout for replies, send everything else to stderr
+_proto = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train_workloads as TW  # noqa: E402
+
+try:
+    from threadpoolctl import threadpool_limits
+    _limits = threadpool_limits(THREADS)
+except ImportError:  # pragma: no cover
+    _limits = None
+
+
+def _status_kb(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def _median(v):
+    v = sorted(v)
+    n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+def _onehot(y, k):
+    out = np.zeros((y.shape[0], k), dtype=np.float32)
+    out[np.arange(y.shape[0]), y] = 1.0
+    return out
+
+
+# ====================================================================== frameworks
+class Runner:
+    """setup() builds the model on (x, y); unit() trains one epoch; predict(x) returns
+    outputs as NumPy; latency_fns()/batch_fns() name the predict paths to time."""
+
+    def versions(self):
+        return {"numpy": np.__version__}
+
+    def gemm(self, a, b):
+        return a @ b
+
+
+class RanvierRunner(Runner):
+    def __init__(self):
+        import ranvier
+        self.rv = ranvier
+        ranvier.set_num_threads(THREADS)
+
+    def versions(self):
+        return {"ranvier": getattr(self.rv, "__version__", "?"), "isa": self.rv.isa(),
+                "numpy": np.__version__}
+
+    def setup(self, name, x, y, units):
+        rv, w = self.rv, TW.WORKLOADS[name]
+        dims = w["dims"]
+        rv.utils.set_random_seed(TW.SEED)
+        layers = [rv.Input(shape=(dims[0],))]
+        for h in dims[1:-1]:
+            layers.append(rv.layers.Dense(h, activation="relu"))
+        out_act = "linear" if w["task"] == "mse" else "softmax"
+        layers.append(rv.layers.Dense(dims[-1], activation=out_act))
+        m = rv.Sequential(layers)
+        if w["optimizer"] == "adam":
+            opt = rv.optimizers.Adam(learning_rate=w["lr"], **TW.ADAM)
+        else:
+            opt = rv.optimizers.SGD(learning_rate=w["lr"], momentum=w["momentum"])
+        loss = {"sparse": "sparse_categorical_crossentropy", "categorical": "categorical_crossentropy",
+                "mse": "mse"}[w["task"]]
+        m.compile(optimizer=opt, loss=loss)
+        m.set_weights(TW.initial_weights(name))
+        self.m, self.batch = m, w["batch"]
+        # labels as float32 rows (what ranvier takes without a conversion)
+        if w["task"] == "sparse":
+            self.y = y.astype(np.float32)
+        elif w["task"] == "categorical":
+            self.y = _onehot(y, dims[-1])
+        else:
+            self.y = y
+        self.x = x
+
+    def unit(self):
+        h = self.m.fit(self.x, self.y, batch_size=self.batch, epochs=1, verbose=0, shuffle=True)
+        return float(h.history["loss"][-1])
+
+    def predict(self, x):
+        return self.m.predict(x, batch_size=1024, verbose=0)
+
+    def latency_fns(self):
+        m = self.m
+        return {"predict": lambda x: m.predict(x, verbose=0),
+                "__call__": lambda x: m(x),
+                "predict_on_batch": lambda x: m.predict_on_batch(x)}
+
+    def batch_fns(self):
+        m = self.m
+        return {"predict": lambda x: m.predict(x, batch_size=x.shape[0], verbose=0),
+                "predict_on_batch": lambda x: m.predict_on_batch(x)}
+
+    def gemm(self, a, b):
+        return self.rv.ops.matmul(a, b)
+
+    def save(self, path):
+        self.m.save(path)
+
+
+class NumpyRunner(Runner):
+    """A hand-written float32 MLP: forward, backward and the optimizer in NumPy, written with
+    care (preallocated buffers, in-place ops, np.take into a reused batch buffer, the
+    optimizer over one flat parameter buffer) - a strong NumPy baseline, not a naive one."""
+
+    def setup(self, name, x, y, units):
+        w = TW.WORKLOADS[name]
+        self.w, self.dims = w, w["dims"]
+        dims = self.dims
+        init = TW.initial_weights(name)
+        sizes = [a.size for a in init]
+        self.P = np.zeros(sum(sizes), dtype=np.float32)
+        self.G = np.zeros_like(self.P)
+        self.Ws, self.bs, self.gWs, self.gbs = [], [], [], []
+        off = 0
+        for i, a in enumerate(init):
+            p = self.P[off:off + a.size].reshape(a.shape)
+            g = self.G[off:off + a.size].reshape(a.shape)
+            p[...] = a
+            (self.Ws if i % 2 == 0 else self.bs).append(p)
+            (self.gWs if i % 2 == 0 else self.gbs).append(g)
+            off += a.size
+        B = w["batch"]
+        self.acts = [np.empty((B, d), dtype=np.float32) for d in dims]      # a_0 = x batch, a_i
+        self.deltas = [np.empty((B, d), dtype=np.float32) for d in dims]    # dL/dz_i
+        self.mask = [np.empty((B, d), dtype=bool) for d in dims]
+        self.yb = np.empty((B,) + y.shape[1:], dtype=y.dtype)
+        if w["task"] == "categorical":
+            y = _onehot(y, dims[-1])
+            self.yb = np.empty((B, dims[-1]), dtype=np.float32)
+        self.x, self.y = x, y
+        self.t = 0
+        self.s1 = np.zeros_like(self.P)
+        self.s2 = np.zeros_like(self.P) if w["optimizer"] == "adam" else None
+        self.tmp = np.empty_like(self.P)
+        self.tmp2 = np.empty_like(self.P)
+        self.rng = np.random.default_rng(TW.SEED)
+        self.arange = np.arange(B)
+
+    def _forward(self, m, train=True):
+        L = len(self.Ws)
+        a = self.acts
+        for i in range(L):
+            z = a[i + 1][:m]
+            np.matmul(a[i][:m], self.Ws[i], out=z)
+            z += self.bs[i]
+            if i < L - 1:
+                np.maximum(z, 0.0, out=z)
+        out = a[L][:m]
+        if self.w["task"] != "mse":
+            out -= out.max(axis=1, keepdims=True)
+            np.exp(out, out=out)
+            out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def _step(self, m):
+        L, task = len(self.Ws), self.w["task"]
+        out = self._forward(m)
+        yb = self.yb[:m]
+        d = self.deltas[L][:m]
+        if task == "sparse":
+            rows = self.arange[:m]
+            p = out[rows, yb]
+            loss = -np.mean(np.log(np.maximum(p, 1e-7)))
+            np.copyto(d, out)
+            d[rows, yb] -= 1.0
+            d *= np.float32(1.0 / m)
+        elif task == "categorical":
+            loss = -np.sum(yb * np.log(np.maximum(out, 1e-7))) / m
+            np.subtract(out, yb, out=d)
+            d *= np.float32(1.0 / m)
+        else:
+            np.subtract(out, yb, out=d)
+            loss = float(np.mean(d * d))
+            d *= np.float32(2.0 / (m * out.shape[1]))
+        for i in range(L - 1, -1, -1):
+            a_prev = self.acts[i][:m]
+            np.matmul(a_prev.T, d, out=self.gWs[i])
+            np.sum(d, axis=0, out=self.gbs[i])
+            if i > 0:
+                dp = self.deltas[i][:m]
+                np.matmul(d, self.Ws[i].T, out=dp)
+                mk = self.mask[i][:m]
+                np.less_equal(a_prev, 0.0, out=mk)
+                np.copyto(dp, 0.0, where=mk)
+                d = dp
+        self._update()
+        return loss
+
+    def _update(self):
+        w, P, G, tmp = self.w, self.P, self.G, self.tmp
+        self.t += 1
+        if w["optimizer"] == "adam":
+            b1, b2, eps = TW.ADAM["beta_1"], TW.ADAM["beta_2"], TW.ADAM["epsilon"]
+            m1, m2, tmp2 = self.s1, self.s2, self.tmp2
+            m1 *= np.float32(b1)
+            np.multiply(G, np.float32(1 - b1), out=tmp)
+            m1 += tmp
+            m2 *= np.float32(b2)
+            np.multiply(G, G, out=tmp)
+            tmp *= np.float32(1 - b2)
+            m2 += tmp
+            lr_t = w["lr"] * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+            np.sqrt(m2, out=tmp)
+            tmp += np.float32(eps)
+            np.divide(m1, tmp, out=tmp2)
+            tmp2 *= np.float32(lr_t)
+            P -= tmp2
+        else:  # Keras SGD momentum: v = mu*v - lr*g; w += v
+            v = self.s1
+            v *= np.float32(w["momentum"])
+            np.multiply(G, np.float32(w["lr"]), out=tmp)
+            v -= tmp
+            P += v
+
+    def unit(self):
+        n, B = self.x.shape[0], self.w["batch"]
+        perm = self.rng.permutation(n)
+        total = 0.0
+        for s in range(0, n, B):
+            idx = perm[s:s + B]
+            m = idx.shape[0]
+            np.take(self.x, idx, axis=0, out=self.acts[0][:m])
+            np.take(self.y, idx, axis=0, out=self.yb[:m])
+            total += float(self._step(m)) * m
+        return total / n
+
+    def _infer(self, x):
+        a = x
+        L = len(self.Ws)
+        for i in range(L):
+            a = a @ self.Ws[i]
+            a += self.bs[i]
+            if i < L - 1:
+                np.maximum(a, 0.0, out=a)
+        if self.w["task"] != "mse":
+            a -= a.max(axis=1, keepdims=True)
+            np.exp(a, out=a)
+            a /= a.sum(axis=1, keepdims=True)
+        return a
+
+    def predict(self, x):
+        return np.concatenate([self._infer(x[s:s + 1024]) for s in range(0, x.shape[0], 1024)])
+
+    def latency_fns(self):
+        return {"x@W+b chain": self._infer}
+
+    def batch_fns(self):
+        return {"x@W+b chain": self._infer}
+
+
+class TorchRunner(Runner):
+    """PyTorch eager, tuned: tensors shared with NumPy (from_numpy), batches gathered by
+    index_select on a randperm (no DataLoader), zero_grad(set_to_none=True), the fused
+    CPU Adam/SGD when this torch has it, losses with fused softmax (CrossEntropyLoss)."""
+
+    def __init__(self):
+        import torch
+        self.torch = torch
+        torch.set_num_threads(THREADS)
+        try:
+            torch.set_num_interop_threads(THREADS)
+        except RuntimeError:
+            pass
+        if FTZ:
+            torch.set_flush_denormal(True)
+        torch.manual_seed(TW.SEED)
+
+    def versions(self):
+        return {"torch": self.torch.__version__, "numpy": np.__version__,
+                "torch_parallel": self.torch.__config__.parallel_info().splitlines()[0:3]}
+
+    def setup(self, name, x, y, units):
+        torch, w = self.torch, TW.WORKLOADS[name]
+        dims = w["dims"]
+        mods = []
+        for i in range(len(dims) - 1):
+            mods.append(torch.nn.Linear(dims[i], dims[i + 1]))
+            if i < len(dims) - 2:
+                mods.append(torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*mods)
+        init = TW.initial_weights(name)
+        lin = [mm for mm in mods if isinstance(mm, torch.nn.Linear)]
+        with torch.no_grad():
+            for i, l in enumerate(lin):
+                l.weight.copy_(torch.from_numpy(init[2 * i].T.copy()))
+                l.bias.copy_(torch.from_numpy(init[2 * i + 1]))
+        params = list(self.model.parameters())
+        self.fused = False
+        if w["optimizer"] == "adam":
+            mk = lambda **kw: torch.optim.Adam(params, lr=w["lr"], betas=(TW.ADAM["beta_1"], TW.ADAM["beta_2"]),  # noqa: E731
+                                               eps=TW.ADAM["epsilon"], **kw)
+        else:
+            mk = lambda **kw: torch.optim.SGD(params, lr=w["lr"], momentum=w["momentum"], **kw)  # noqa: E731
+        try:
+            self.opt = mk(fused=True)
+            self.fused = True
+        except (RuntimeError, TypeError, ValueError):
+            self.opt = mk()
+        self.task = w["task"]
+        self.x = torch.from_numpy(x)
+        if w["task"] == "sparse":
+            self.y = torch.from_numpy(y)                   # int64 class indices
+            self.loss_fn = torch.nn.CrossEntropyLoss()
+        elif w["task"] == "categorical":
+            self.y = torch.from_numpy(_onehot(y, dims[-1]))  # probabilities target
+            self.loss_fn = torch.nn.CrossEntropyLoss()
+        else:
+            self.y = torch.from_numpy(y)
+            self.loss_fn = torch.nn.MSELoss()
+        self.batch = w["batch"]
+
+    def unit(self):
+        torch = self.torch
+        n, B = self.x.shape[0], self.batch
+        perm = torch.randperm(n)
+        model, opt, loss_fn, X, Y = self.model, self.opt, self.loss_fn, self.x, self.y
+        model.train()
+        total = torch.zeros(())
+        for s in range(0, n, B):
+            idx = perm[s:s + B]
+            xb = X.index_select(0, idx)
+            yb = Y.index_select(0, idx)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * idx.shape[0]
+        return float(total) / n
+
+    def _out(self, xt):
+        o = self.model(xt)
+        return o if self.task == "mse" else self.torch.softmax(o, dim=1)
+
+    def predict(self, x):
+        self.model.eval()
+        with self.torch.inference_mode():
+            return self._out(self.torch.from_numpy(x)).numpy()
+
+    def latency_fns(self):
+        torch = self.torch
+        self.model.eval()
+
+        def no_grad(x):
+            with torch.no_grad():
+                return self._out(torch.from_numpy(x)).numpy()
+
+        def inference_mode(x):
+            with torch.inference_mode():
+                return self._out(torch.from_numpy(x)).numpy()
+        return {"no_grad": no_grad, "inference_mode": inference_mode}
+
+    batch_fns = latency_fns
+
+    def gemm(self, a, b):
+        return self.torch.from_numpy(a) @ self.torch.from_numpy(b)
+
+
+class KerasRunner(Runner):
+    """Keras 3 on TensorFlow (CPU), its defaults (compile's jit_compile="auto"). All epochs
+    run inside ONE model.fit call (a background thread) that a callback pauses at each
+    epoch start until the driver asks for the next epoch: the timed epoch is exactly Keras's
+    own epoch (on_epoch_begin to on_epoch_end), with no per-fit-call set-up in it."""
+
+    def __init__(self):
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+        tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+        import keras
+        self.tf, self.keras = tf, keras
+
+    def versions(self):
+        return {"tensorflow": self.tf.__version__, "keras": self.keras.__version__,
+                "numpy": np.__version__}
+
+    def setup(self, name, x, y, units):
+        import queue
+        import threading
+        keras, w = self.keras, TW.WORKLOADS[name]
+        dims = w["dims"]
+        keras.utils.set_random_seed(TW.SEED)
+        layers = [keras.Input(shape=(dims[0],))]
+        for h in dims[1:-1]:
+            layers.append(keras.layers.Dense(h, activation="relu"))
+        layers.append(keras.layers.Dense(dims[-1], activation="linear" if w["task"] == "mse" else "softmax"))
+        m = keras.Sequential(layers)
+        if w["optimizer"] == "adam":
+            opt = keras.optimizers.Adam(learning_rate=w["lr"], **TW.ADAM)
+        else:
+            opt = keras.optimizers.SGD(learning_rate=w["lr"], momentum=w["momentum"])
+        loss = {"sparse": "sparse_categorical_crossentropy", "categorical": "categorical_crossentropy",
+                "mse": "mse"}[w["task"]]
+        m.compile(optimizer=opt, loss=loss)
+        m.set_weights(TW.initial_weights(name))
+        self.m = m
+        if w["task"] == "categorical":
+            y = _onehot(y, dims[-1])
+        go, done = queue.Queue(), queue.Queue()
+        self.go, self.done = go, done
+
+        class Gate(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if go.get() == "stop":
+                    self.model.stop_training = True
+                self.t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                done.put((time.perf_counter() - self.t0, float(logs["loss"])))
+
+        def run():
+            try:
+                m.fit(x, y, batch_size=w["batch"], epochs=units, verbose=0, shuffle=True, callbacks=[Gate()])
+            except BaseException as e:  # report to the waiting unit()
+                done.put(e)
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def unit(self):
+        self.go.put(1)
+        r = self.done.get()
+        if isinstance(r, BaseException):
+            raise r
+        self.last_seconds = r[0]
+        return r[1]
+
+    def _finish(self):
+        """Ends the fit thread; epochs the driver did not ask for are cut short (one more
+        epoch may run: Keras checks stop_training at epoch ends)."""
+        t = getattr(self, "thread", None)
+        while t is not None and t.is_alive():
+            self.go.put("stop")
+            t.join(timeout=1.0)
+        self.thread = None
+
+    def predict(self, x):
+        self._finish()
+        return self.m.predict(x, batch_size=1024, verbose=0)
+
+    def latency_fns(self):
+        self._finish()
+        m = self.m
+        return {"predict": lambda x: m.predict(x, verbose=0),
+                "__call__": lambda x: m(x, training=False).numpy(),
+                "predict_on_batch": lambda x: m.predict_on_batch(x)}
+
+    def batch_fns(self):
+        self._finish()
+        m = self.m
+        return {"predict": lambda x: m.predict(x, batch_size=x.shape[0], verbose=0),
+                "__call__": lambda x: m(x, training=False).numpy(),
+                "predict_on_batch": lambda x: m.predict_on_batch(x)}
+
+    def gemm(self, a, b):
+        return self.tf.linalg.matmul(a, b).numpy()
+
+
+class SklearnRunner(Runner):
+    """scikit-learn MLPClassifier/MLPRegressor, one partial_fit per epoch (shuffles inside),
+    alpha=0 (no L2, like the others), float32 data (sklearn keeps float32). W3's one-hot
+    targets are given to sklearn as class indices: with one-hot y sklearn would switch to
+    independent sigmoid outputs, while softmax + cross-entropy is what W3 specifies.
+    MLPRegressor minimises squared error / 2 (gradient half of Keras's MSE)."""
+
+    def __init__(self):
+        import sklearn
+        self.sk = sklearn
+
+    def versions(self):
+        import scipy
+        return {"sklearn": self.sk.__version__, "scipy": scipy.__version__, "numpy": np.__version__}
+
+    def setup(self, name, x, y, units):
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+        w = TW.WORKLOADS[name]
+        dims = w["dims"]
+        common = dict(hidden_layer_sizes=tuple(dims[1:-1]), activation="relu", alpha=0.0,
+                      batch_size=w["batch"], learning_rate_init=w["lr"], shuffle=True,
+                      random_state=TW.SEED, max_iter=1)
+        if w["optimizer"] == "adam":
+            common.update(solver="adam", beta_1=TW.ADAM["beta_1"], beta_2=TW.ADAM["beta_2"],
+                          epsilon=TW.ADAM["epsilon"])
+        else:
+            common.update(solver="sgd", momentum=w["momentum"], nesterovs_momentum=False,
+                          learning_rate="constant")
+        if w["task"] == "mse":
+            self.m = MLPRegressor(**common)
+            self.y = y.reshape(-1)
+            self.classes = None
+        else:
+            self.m = MLPClassifier(**common)
+            self.y = y
+            self.classes = np.arange(dims[-1])
+        self.x, self.task = x, w["task"]
+
+    def unit(self):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.classes is not None:
+                self.m.partial_fit(self.x, self.y, classes=self.classes)
+            else:
+                self.m.partial_fit(self.x, self.y)
+        return float(self.m.loss_)
+
+    def predict(self, x):
+        return self.m.predict(x) if self.task == "mse" else self.m.predict_proba(x)
+
+    def latency_fns(self):
+        return {"predict" if self.task == "mse" else "predict_proba": self.predict}
+
+    batch_fns = latency_fns
+
+
+RUNNERS = {"ranvier": RanvierRunner, "numpy": NumpyRunner, "torch": TorchRunner,
+           "keras": KerasRunner, "sklearn": SklearnRunner}
+
+
+# ====================================================================== loop
+def main():
+    state = {}
+    runner = None
+    err = None
+    try:
+        runner = RUNNERS[FRAMEWORK]()
+    except Exception as e:  # not installed / cannot start: the driver skips this peer
+        err = f"{type(e).__name__}: {e}"
+    info = {"ready": err is None, "error": err, "pid": os.getpid(), "ftz": FTZ,
+            "mxcsr": hex(_get_mxcsr()) if _get_mxcsr else None,
+            "versions": runner.versions() if runner else {}, "rss_kb": _status_kb("VmRSS")}
+    _proto.write(json.dumps(info) + "\n")
+    if err:
+        return
+    for line in sys.stdin:
+        msg = json.loads(line)
+        cmd = msg["cmd"]
+        try:
+            if cmd == "quit":
+                _proto.write(json.dumps({"ok": True}) + "\n")
+                break
+            reply = handle(runner, state, msg)
+        except Exception as e:
+            reply = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=6)}
+        _proto.write(json.dumps(reply) + "\n")
+
+
+def handle(runner, state, msg):
+    cmd = msg["cmd"]
+    if cmd == "setup":
+        name = msg["workload"]
+        state.clear()
+        state["name"] = name
+        rss0 = _status_kb("VmRSS")
+        x, y = TW.make_data(name, msg.get("n"), "train")
+        state["n_test"] = msg.get("n_test")
+        runner.setup(name, x, y, msg.get("units", 1))
+        state["x_probe"] = None
+        return {"ok": True, "rss_before_data_kb": rss0, "rss_kb": _status_kb("VmRSS"),
+                "data_bytes": int(x.nbytes + y.nbytes), "n": int(x.shape[0]),
+                "fused_optimizer": getattr(runner, "fused", None)}
+    if cmd == "unit":
+        t0 = time.perf_counter()
+        loss = runner.unit()
+        dt = time.perf_counter() - t0
+        dt = getattr(runner, "last_seconds", dt)  # Keras: its own epoch time
+        return {"seconds": dt, "loss": loss}
+    if cmd == "eval":
+        name = state["name"]
+        if "test" not in state:
+            state["test"] = TW.make_data(name, state["n_test"], "test")
+        xt, yt = state["test"]
+        return TW.score(name, runner.predict(xt), yt)
+    if cmd in ("latency", "throughput"):
+        name = state["name"]
+        if "test" not in state:
+            state["test"] = TW.make_data(name, state["n_test"], "test")
+        xt = state["test"][0]
+        if cmd == "latency":
+            rows = [np.ascontiguousarray(xt[i:i + 1]) for i in range(64)]
+            budget = float(msg.get("budget", 0.5))
+            out = {}
+            for label, fn in runner.latency_fns().items():
+                for r in rows[:3]:
+                    fn(r)  # warm
+                ts = []
+                t_end = time.perf_counter() + budget
+                i = 0
+                while (time.perf_counter() < t_end and i < msg.get("max_calls", 20000)) or i < 15:
+                    r = rows[i % 64]
+                    t0 = time.perf_counter_ns()
+                    fn(r)
+                    ts.append(time.perf_counter_ns() - t0)
+                    i += 1
+                out[label] = {"us": _median(ts) / 1e3, "calls": i}
+            return out
+        b = int(msg.get("batch", 1024))
+        xb = np.ascontiguousarray(xt[:b])
+        out = {}
+        for label, fn in runner.batch_fns().items():
+            fn(xb)
+            ts = []
+            for _ in range(int(msg.get("reps", 5))):
+                t0 = time.perf_counter()
+                fn(xb)
+                ts.append(time.perf_counter() - t0)
+            out[label] = {"seconds": _median(ts), "batch": b}
+        return out
+    if cmd == "gemm":
+        m, k, n = msg["m"], msg["k"], msg["n"]
+        rng = np.random.default_rng(0)
+        a = rng.random((m, k), dtype=np.float32)
+        b = rng.random((k, n), dtype=np.float32)
+        runner.gemm(a, b)
+        ts = []
+        for _ in range(int(msg.get("reps", 5))):
+            t0 = time.perf_counter()
+            runner.gemm(a, b)
+            ts.append(time.perf_counter() - t0)
+        return {"gflops": 2.0 * m * n * k / _median(ts) / 1e9}
+    if cmd == "mem":
+        return {"hwm_kb": _status_kb("VmHWM"), "rss_kb": _status_kb("VmRSS")}
+    if cmd == "mem_reset":
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            ok = True
+        except OSError:
+            ok = False
+        return {"ok": ok, "hwm_kb": _status_kb("VmHWM"), "rss_kb": _status_kb("VmRSS")}
+    if cmd == "save":
+        runner.save(msg["path"])
+        return {"ok": True}
+    raise ValueError(f"unknown command {cmd!r}")
+
+
+if __name__ == "__main__":
+    main()
