@@ -336,21 +336,28 @@ def test_gil_released_during_fit():
 
 
 def test_concurrent_fit_is_refused():
-    x, y = teacher_data(n=40000, n_in=64)
+    x, y = teacher_data(n=4000, n_in=64)
     model = small_classifier(n_in=64)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    errors = []
+    release = threading.Event()
+    started = threading.Event()
 
-    def bg():
-        model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    class Hold(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            started.set()
+            if release.is_set():
+                self.model.stop_training = True
 
-    t = threading.Thread(target=bg)
+    t = threading.Thread(target=lambda: model.fit(x, y, epochs=10000, verbose=0, callbacks=[Hold()]))
     t.start()
-    time.sleep(0.2)
-    with pytest.raises(RuntimeError, match="already being trained"):
-        model.fit(x, y, epochs=1, verbose=0)
-    t.join()
-    assert not errors
+    assert started.wait(30)
+    try:
+        with pytest.raises(RuntimeError, match="already being trained"):
+            model.fit(x, y, epochs=1, verbose=0)
+    finally:
+        release.set()
+        t.join()
+    model.fit(x, y, epochs=1, verbose=0)  # usable again once the other fit returned
 
 
 def test_ctrl_c_interrupts_fit_quickly_and_model_stays_usable(tmp_path):

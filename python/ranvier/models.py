@@ -345,7 +345,7 @@ class Sequential:
     def _resolve_metrics(self, y_shape) -> None:
         if self._metrics_resolved:
             return
-        y_pred_shape = (None, self.output_shape[-1])
+        y_pred_shape = (int(y_shape[0]), int(self.output_shape[-1]))
         resolved = metrics_module.resolve_all(self._metrics_arg, self._weighted_metrics_arg,
                                               y_shape, y_pred_shape)
         for r in resolved:
@@ -455,7 +455,8 @@ class Sequential:
             opt.build(int(self._net.params().size), segments)
             opt._ranvier_net = self._net
         self._trainer = _core.Trainer(
-            self._net, opt._core, self._loss_kind, self._loss_params, self._loss_weight,
+            self._net, opt._core, _core.loss_kind_names().index(self._loss_kind), self._loss_params,
+            self._loss_weight,
             [m._core_metric for m in self._metric_objects],
             [m._core_metric for m in self._weighted_metric_objects])
         self._trainer_key = key
@@ -526,6 +527,7 @@ class Sequential:
                                   val, val_batch, shuffle, initial_epoch, steps_per_epoch,
                                   validation_freq)
         finally:
+            trainer.clear_train_data()
             self._net.release_training()
 
     def _fit_loop(self, trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks, val,
@@ -534,17 +536,14 @@ class Sequential:
         steps = trainer.steps_per_epoch()
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
-        history = callbacks_module.History()
         cbs = callbacks_module.CallbackList(
-            callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
-        cbs.append(history) if hasattr(cbs, "append") else None
+        history = cbs.history
         self.history = history
-        if history.model is None:
-            history.set_model(self)
-            history.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
         batch_hooks = cbs.needs_batch_hooks("train")
         python_lr = self.optimizer._needs_python_lr()
+        progress = cbs.wants_batch_progress("train")
         self.stop_training = False
         cbs.on_train_begin()
         logs: Dict[str, float] = {}
@@ -562,10 +561,12 @@ class Sequential:
                 else:
                     ran = trainer.run(steps - done, _TIME_SLICE)
                 done += ran
-                logs = self._logs(trainer)
-                cbs.on_train_batch_end(done - 1, logs)
+                if batch_hooks or progress or done == steps:
+                    logs = self._logs(trainer)
+                    cbs.on_train_batch_end(done - 1, logs)
                 if self.stop_training:
                     break
+            logs = self._logs(trainer)
             epoch_logs = dict(logs)
             if val is not None and self._should_validate(epoch, validation_freq):
                 vx, vy, vsw = val
