@@ -100,9 +100,12 @@ class NumpyStep:
             w -= lr * m / (np.float32(1 - 0.9 ** t) * (u + np.float32(1e-7)))
         elif n == "nadam":
             m, v = s
+            u_t, u_t1 = 0.9 * (1 - 0.5 * 0.96 ** t), 0.9 * (1 - 0.5 * 0.96 ** (t + 1))
+            self.u_prod = getattr(self, "u_prod", 1.0) * u_t
+            c1, c2 = np.float32(u_t1 / (1 - self.u_prod * u_t1)), np.float32((1 - u_t) / (1 - self.u_prod))
             m += (g - m) * np.float32(0.1)
             v += (g * g - v) * np.float32(0.001)
-            m_hat = np.float32(0.5) * m + np.float32(0.05) * g
+            m_hat = c1 * m + c2 * g
             w -= lr * m_hat / (np.sqrt(v / np.float32(1 - 0.999 ** t)) + np.float32(1e-7))
         elif n == "lion":
             m = s[0]
