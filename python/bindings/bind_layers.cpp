@@ -177,7 +177,7 @@ void bind_layers(py::module_& m) {
   py::class_<ranvier::Dropout, Layer, std::shared_ptr<ranvier::Dropout>>(m, "Dropout")
       .def(py::init<float, std::uint64_t, bool, bool>(), py::arg("rate"), py::arg("seed"),
            py::arg("broadcast_rows") = false, py::arg("broadcast_cols") = false)
-      .def_static("hash", &ranvier::Dropout::hash, py::arg("seed"), py::arg("step"), py::arg("index"))
+      .def_static("bits", &ranvier::Dropout::bits, py::arg("seed"), py::arg("step"), py::arg("index"))
       .def_static("threshold", &ranvier::Dropout::threshold, py::arg("rate"));
 
   py::class_<ranvier::BatchNormalization, Layer, std::shared_ptr<ranvier::BatchNormalization>>(m, "BatchNormalization")

@@ -220,8 +220,12 @@ RANVIER_TEST(dropout_thread_independent_and_extremes) {
   const double frac = static_cast<double>(kept) / static_cast<double>(y1.size());
   RANVIER_CHECK(std::fabs(frac - 0.7) < 5 * std::sqrt(0.21 / static_cast<double>(y1.size())), "kept fraction %g", frac);
   // the same element of the same step keeps its decision: it depends on (seed, step, index) only
-  RANVIER_CHECK(ranvier::Dropout::hash(99, 17, 5) == ranvier::Dropout::hash(99, 17, 5), "hash is a function");
-  RANVIER_CHECK(ranvier::Dropout::hash(99, 17, 5) != ranvier::Dropout::hash(99, 18, 5), "steps differ");
+  const std::uint64_t thr = ranvier::Dropout::threshold(0.3f);
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < b * n; ++i)
+    mismatches += (y2[i] != 0.0f) != (ranvier::Dropout::bits(99, 17, static_cast<std::uint64_t>(i)) >= thr);
+  RANVIER_CHECK(mismatches == 0, "mask differs from bits() >= threshold at %lld elements", static_cast<long long>(mismatches));
+  RANVIER_CHECK(ranvier::Dropout::bits(99, 17, 5) != ranvier::Dropout::bits(99, 18, 5), "steps differ");
 
   ranvier::Dropout all(1.0f, 1), none(0.0f, 1);
   all.build(n); none.build(n);

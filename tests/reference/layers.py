@@ -155,9 +155,10 @@ def ln_backward(x, gamma, dy, eps=1e-3):
 
 
 # ----------------------------------------------------------------------------- Dropout
-# The mask is specified (not just its distribution): keep(i) iff
-# (splitmix64_mix(key + (i + 1) * golden) >> 32) >= round(rate * 2^32), with
-# key = mix(seed ^ mix(step + golden)) (layers.h / dropout.cpp's contract).
+# The mask is specified (not just its distribution): keep(i) iff bits(i) >= round(rate * 2^32),
+# bits(i) = the high (even i) or low (odd i) 32 bits of
+# splitmix64_mix(key + (i // 2 + 1) * golden), key = mix(seed ^ mix(step + golden))
+# (dropout.cpp's contract).
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -170,11 +171,12 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-def dropout_hash(seed, step, index):
+def dropout_bits(seed, step, index):
     key = _mix64(np.uint64(seed) ^ _mix64(np.uint64((step + _GOLDEN) & _M64)))
     idx = np.asarray(index, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        return _mix64(key + (idx + np.uint64(1)) * np.uint64(_GOLDEN))
+        h = _mix64(key + (idx // np.uint64(2) + np.uint64(1)) * np.uint64(_GOLDEN))
+    return np.where(idx % np.uint64(2) == 0, h >> np.uint64(32), h & np.uint64(0xFFFFFFFF))
 
 
 def dropout_threshold(rate):
@@ -191,7 +193,7 @@ def dropout_mask(seed, step, rows, cols, rate, broadcast_rows=False, broadcast_c
     c = np.zeros((1, cols), np.uint64) if broadcast_cols else np.arange(cols, dtype=np.uint64)[None, :]
     stride = np.uint64(1 if broadcast_cols else cols)
     idx = r * stride + c
-    return (dropout_hash(seed, step, idx) >> np.uint64(32)) >= np.uint64(dropout_threshold(rate))
+    return dropout_bits(seed, step, idx) >= np.uint64(dropout_threshold(rate))
 
 
 def dropout_forward(x, mask, rate):

@@ -1,11 +1,11 @@
 // Dropout: inverted dropout with counter-based masks.
 //
-// keep(i) = (hash(seed, step, i) >> 32) >= threshold(rate), where i is the element's
-// index in the batch (row * features + column, or the broadcast index with a
-// noise_shape) and hash is SplitMix64's output function applied to
-// key + (i + 1) * golden, key = mix(seed ^ mix(step + golden)). No state is carried
-// between calls, so the mask of a (seed, step) pair is the same at any thread count
-// and on any machine; the training loop passes its global step counter.
+// keep(i) = bits(i) >= threshold(rate), where i is the element's index in the batch
+// (row * features + column, or the broadcast index with a noise_shape) and bits(i) is
+// one 32-bit half of h(i / 2) = SplitMix64's output function of key + (i / 2 + 1) * golden
+// (the high half for even i, the low half for odd i), key = mix(seed ^ mix(step + golden)).
+// No state is carried between calls, so the mask of a (seed, step) pair is the same at
+// any thread count and on any machine; the training loop passes its global step counter.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -31,10 +31,37 @@ inline std::uint64_t call_key(std::uint64_t seed, std::uint64_t step) { return m
 
 inline std::uint64_t element_hash(std::uint64_t key, std::uint64_t index) { return mix64(key + (index + 1) * kGolden); }
 
+// keep ? v : +0.0f without a branch (bitwise AND with an all-ones/all-zeros mask), so
+// the loops vectorize; NaN/inf in a dropped element still give 0 as in Keras's where().
+inline float masked(float v, std::uint8_t keep) {
+  std::uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  u &= 0u - static_cast<std::uint32_t>(keep);
+  float r;
+  std::memcpy(&r, &u, sizeof r);
+  return r;
+}
+
+// Keep decisions of the elements with indices [i, i + n): out[c] = bits(i + c) >= thr.
+void fill_mask(std::uint64_t key, std::uint64_t i, std::int64_t n, std::uint64_t thr, std::uint8_t* out) {
+  std::int64_t c = 0;
+  if (n > 0 && (i & 1)) {
+    out[c++] = static_cast<std::uint8_t>((element_hash(key, i >> 1) & 0xFFFFFFFFull) >= thr);
+    ++i;
+  }
+  for (; c + 1 < n; c += 2, i += 2) {
+    const std::uint64_t h = element_hash(key, i >> 1);
+    out[c] = static_cast<std::uint8_t>((h >> 32) >= thr);
+    out[c + 1] = static_cast<std::uint8_t>((h & 0xFFFFFFFFull) >= thr);
+  }
+  if (c < n) out[c] = static_cast<std::uint8_t>((element_hash(key, i >> 1) >> 32) >= thr);
+}
+
 }  // namespace
 
-std::uint64_t Dropout::hash(std::uint64_t seed, std::uint64_t step, std::uint64_t index) {
-  return element_hash(call_key(seed, step), index);
+std::uint32_t Dropout::bits(std::uint64_t seed, std::uint64_t step, std::uint64_t index) {
+  const std::uint64_t h = element_hash(call_key(seed, step), index >> 1);
+  return static_cast<std::uint32_t>((index & 1) ? (h & 0xFFFFFFFFull) : (h >> 32));
 }
 
 std::uint64_t Dropout::threshold(float rate) {
@@ -89,13 +116,13 @@ double Dropout::forward(const float* x, float* y, std::int64_t batch, const Forw
       std::uint8_t* mr = mask + r * n;
       const std::uint64_t row_base = br ? 0 : static_cast<std::uint64_t>(bc ? r : r * n);
       if (bc) {
-        const std::uint8_t k = static_cast<std::uint8_t>((element_hash(key, row_base) >> 32) >= thr);
+        std::uint8_t k = 0;
+        fill_mask(key, row_base, 1, thr, &k);
         for (std::int64_t c = 0; c < n; ++c) mr[c] = k;
       } else {
-        for (std::int64_t c = 0; c < n; ++c)
-          mr[c] = static_cast<std::uint8_t>((element_hash(key, row_base + static_cast<std::uint64_t>(c)) >> 32) >= thr);
+        fill_mask(key, row_base, n, thr, mr);
       }
-      for (std::int64_t c = 0; c < n; ++c) yr[c] = mr[c] ? xr[c] / keep_prob : 0.0f;
+      for (std::int64_t c = 0; c < n; ++c) yr[c] = masked(xr[c] / keep_prob, mr[c]);
     }
   });
   return 0.0;
@@ -117,7 +144,7 @@ void Dropout::backward(const float* x, const float* y, float* dy, float* dx, std
   const float keep_prob = 1.0f - rate_;
   const std::uint8_t* mask = mask_.data();
   layers_detail::parallel_ranges(total, 2, [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t i = i0; i < i1; ++i) dx[i] = mask[i] ? dy[i] / keep_prob : 0.0f;
+    for (std::int64_t i = i0; i < i1; ++i) dx[i] = masked(dy[i] / keep_prob, mask[i]);
   });
 }
 

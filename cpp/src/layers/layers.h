@@ -82,9 +82,10 @@ class Dropout final : public Layer {
   void backward(const float* x, const float* y, float* dy, float* dx, std::int64_t batch,
                 bool dy_is_preactivation) override;
 
-  // The keep test for one element (exposed for the tests' reference).
-  static std::uint64_t hash(std::uint64_t seed, std::uint64_t step, std::uint64_t index);
-  static std::uint64_t threshold(float rate);  // keep iff (hash >> 32) >= threshold
+  // The keep test of element `index` (exposed for the tests): keep iff
+  // bits(seed, step, index) >= threshold(rate). See dropout.cpp for the hash.
+  static std::uint32_t bits(std::uint64_t seed, std::uint64_t step, std::uint64_t index);
+  static std::uint64_t threshold(float rate);
 
  private:
   float rate_;
