@@ -128,8 +128,10 @@ class Optimizer {
   // Overwrites w (inside the segments) with the EMA weights; no-op without use_ema.
   void finalize_ema(float* w) const;
 
-  // Elements per apply at or above which threads are used (measured with
-  // bench/bench_optimizers.py --sweep; settable for that measurement).
+  // Elements per apply at or above which threads are used. Measured with
+  // bench/bench_optimizers.py --sweep (Adam, 2 threads vs 1): Zen3 (AVX2) 0.90x at 16K,
+  // 1.10x at 32K, 1.25x at 64K; Xeon (AVX-512) 1.10x at 16K, 1.43x at 32K. Settable
+  // for that measurement.
   static std::int64_t parallel_threshold();
   static void set_parallel_threshold(std::int64_t elements);  // <= 0: the default
   static constexpr std::int64_t kDefaultParallelThreshold = 1 << 15;
