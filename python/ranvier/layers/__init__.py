@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from ._base import ACT_KINDS, Layer, Variable, reset_uids, to_snake_case
+from ._base import ACT_KINDS, Layer, Variable, reset_uids, to_snake_case  # noqa: F401 (reset_uids: clear_session)
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from ._input import Input, InputLayer, KerasTensor
 from ._normalization import BatchNormalization, LayerNormalization
