@@ -1,7 +1,7 @@
 // C++ GEMM benchmark: ranvier::sgemm in a loop, no Python in the way.
 //
 //   cmake -S . -B build/bench -G Ninja -DRANVIER_BUILD_BENCH=ON && cmake --build build/bench -j2
-//   ./build/bench/bench_gemm_cpp                       # the default table, every supported ISA
+//   ./build/bench/bench_gemm_cpp                       # the default table, every supported SIMD ISA
 //   ./build/bench/bench_gemm_cpp --threads 2 --isa avx2 --pack-a never --min-flops 0 32 64 64 nn
 //   ./build/bench/bench_gemm_cpp --threshold           # 1 vs 2 threads over sizes (the threshold)
 //   ./build/bench/bench_gemm_cpp --cpu-time --threads 1  # CPU time: steadier on a shared machine
@@ -84,9 +84,10 @@ const char* tname(const Shape& s) {
 
 int main(int argc, char** argv) {
   std::vector<ranvier::Isa> isas = ranvier::supported_isas();
+  if (isas.size() > 1) isas.erase(isas.begin());  // default: the SIMD ISAs, not scalar
   std::vector<int> thread_counts{1, 2};
   int repeats = 7;
-  bool threshold = false;
+  bool threshold = false, isa_given = false;
   std::vector<Shape> shapes;
   auto& tune = ranvier::gemm_detail::gemm_tuning();
   std::vector<std::string> pos;
@@ -95,7 +96,9 @@ int main(int argc, char** argv) {
     if (a == "--isa" && i + 1 < argc) {
       ranvier::Isa isa;
       if (!ranvier::parse_isa(argv[++i], &isa)) return 2;
-      isas = {isa};
+      if (!isa_given) isas.clear();  // --isa may be repeated
+      isa_given = true;
+      isas.push_back(isa);
     } else if (a == "--threads" && i + 1 < argc) {
       thread_counts = {std::atoi(argv[++i])};
     } else if (a == "--repeats" && i + 1 < argc) {
@@ -110,6 +113,12 @@ int main(int argc, char** argv) {
       tune.pack_b = v == "always" ? ranvier::gemm_detail::PackMode::always
                     : v == "never" ? ranvier::gemm_detail::PackMode::never
                                    : ranvier::gemm_detail::PackMode::automatic;
+    } else if (a == "--kc" && i + 1 < argc) {
+      tune.kc = std::atoi(argv[++i]);
+    } else if (a == "--mc" && i + 1 < argc) {
+      tune.mc = std::atoi(argv[++i]);
+    } else if (a == "--nc" && i + 1 < argc) {
+      tune.nc = std::atoi(argv[++i]);
     } else if (a == "--min-flops" && i + 1 < argc) {
       tune.parallel_min_flops = std::atof(argv[++i]);
     } else if (a == "--cpu-time") {
@@ -134,6 +143,8 @@ int main(int argc, char** argv) {
   if (threshold) {
     // 1 thread vs 2 threads (forced, threshold 0) over square-ish sizes: where 2 wins.
     tune.parallel_min_flops = 0.0;
+    ranvier::set_isa(isas.back());
+    std::printf("isa %s\n", ranvier::isa_name(isas.back()));
     std::printf("%-18s %12s %12s %12s %8s\n", "m x n x k", "MFLOP", "1 thr GF/s", "2 thr GF/s", "2/1");
     const long sizes[][3] = {{16, 64, 64},   {32, 64, 64},   {32, 128, 64},  {64, 64, 128},  {64, 128, 128},
                              {64, 256, 128}, {128, 128, 128}, {128, 256, 128}, {128, 256, 256},

@@ -222,7 +222,8 @@ RANVIER_TEST(gemm_threads_bitwise_independent) {
   for_each_isa([&](ranvier::Isa isa) {
     struct S { bool ta, tb; int64_t m, n, k; } shapes[] = {
         {false, false, 97, 131, 700}, {true, false, 64, 300, 257}, {false, true, 5, 200, 33},
-        {true, true, 300, 17, 520}, {false, false, 2, 1000, 64}};
+        {true, true, 300, 17, 520}, {false, false, 2, 1000, 64}, {false, false, 64, 300, 500},
+        {true, false, 25, 70, 40}};
     for (const auto& s : shapes) {
       const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
       auto A = random_vec(static_cast<std::size_t>(s.m * s.k), rng);
@@ -235,6 +236,14 @@ RANVIER_TEST(gemm_threads_bitwise_independent) {
       ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C3.data(), s.n, ep, 3);
       RANVIER_CHECK(C1 == C2 && C1 == C3, "%s m=%lld n=%lld k=%lld: results differ between 1, 2, 3 threads",
                     ranvier::isa_name(isa), (long long)s.m, (long long)s.n, (long long)s.k);
+      // More threads than this machine has cores, and than there are row panels: some
+      // threads own no tiles at all (a 16-core machine runs 16 by default).
+      for (int nt : {7, 16}) {
+        std::vector<float> Cn(C1.size(), 1.0f);
+        ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, Cn.data(), s.n, ep, nt);
+        RANVIER_CHECK(C1 == Cn, "%s m=%lld n=%lld k=%lld: %d threads differ from 1", ranvier::isa_name(isa),
+                      (long long)s.m, (long long)s.n, (long long)s.k, nt);
+      }
     }
   });
   tune = saved;

@@ -44,7 +44,7 @@ namespace gemm_detail {
 
 // Threshold measured on this project's development machine (AMD Zen3, 2 cores, AVX2
 // kernel, libgomp): see the table in the comment below and bench/bench_gemm_cpp.cpp.
-GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic}; }
+GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0}; }
 
 GemmTuning& gemm_tuning() {
   static GemmTuning t = gemm_default_tuning();
@@ -239,7 +239,7 @@ bool run(const Problem& P, const GemmKernels& g, float* bpack, int tid, int nt) 
         pack_b(P, NR, pc, kcb, jc, ncb, npan - 1, npan, bpack);
       barrier(nt);
 
-      if (ok) {
+      if (ok && m1 > m0 && q1 > q0) {  // a thread may own no tiles (more threads than panels)
         // Row blocks of this thread's range: about equal, whole MR panels, at most MC.
         const int64_t rpan = ceil_div(m1 - m0, MR);
         const int64_t mstep = ceil_div(rpan, ceil_div(rpan * MR, MC)) * MR;
@@ -301,8 +301,11 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     epilogue_only(m, n, beta, c, ldc, ep);
     return;
   }
-  const GemmKernels& g = kernels().gemm;
   const gemm_detail::GemmTuning& tune = gemm_detail::gemm_tuning();
+  GemmKernels g = kernels().gemm;  // a copy: tuning experiments may override the blocking
+  if (tune.kc > 0) g.kc = tune.kc;
+  if (tune.mc > 0 && tune.mc % g.mr == 0) g.mc = tune.mc;
+  if (tune.nc > 0) g.nc = tune.nc;
 
   Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true, true};
   // Packing is a choice made from the shape alone (never the thread count), and reading

@@ -18,6 +18,9 @@ struct GemmTuning {
   PackMode pack_a;
   // Whether op(B) is packed. `never` still packs when B is transposed or alpha != 1.
   PackMode pack_b;
+  // Cache blocking overrides for tuning experiments; 0 = the kernel table's value.
+  // kc and nc any positive value, mc a multiple of the kernel's MR.
+  int kc, mc, nc;
 };
 
 // The process-wide tuning (not thread-safe to change while a GEMM runs).
