@@ -105,11 +105,11 @@ void bind_model(py::module_& m) {
         py::gil_scoped_release nogil;
         return t.train_batch(d);
       })
-      .def("evaluate", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs) {
+      .def("evaluate", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs, bool reset) {
         auto d = dataview(x, y, sw);
         py::gil_scoped_release nogil;
-        return t.evaluate(d, bs);
-      })
+        return t.evaluate(d, bs, reset);
+      }, py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"), py::arg("reset") = true)
       .def("mean_loss", &Trainer::mean_loss)
       .def("reset_metrics", &Trainer::reset_metrics);
 

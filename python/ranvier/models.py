@@ -611,12 +611,22 @@ class Sequential:
         verbose = self._check_verbose(verbose, "evaluate")
         x, y, sw = self._prepare_xy(x, y, sample_weight, "evaluate")
         trainer = self._get_trainer()
-        trainer.evaluate(x, y, sw, batch_size)
+        steps_n = int(math.ceil(x.shape[0] / batch_size))
+        cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                            verbose=verbose, epochs=1, steps=steps_n)
+        cbs.on_test_begin()
+        if cbs.needs_batch_hooks("test"):
+            trainer.reset_metrics()
+            for i, s in enumerate(range(0, x.shape[0], batch_size)):
+                cbs.on_test_batch_begin(i)
+                trainer.evaluate(x[s:s + batch_size], y[s:s + batch_size],
+                                 None if sw is None else sw[s:s + batch_size], batch_size, reset=False)
+                cbs.on_test_batch_end(i, self._logs(trainer))
+        else:
+            trainer.evaluate(x, y, sw, batch_size)
+            cbs.on_test_batch_end(steps_n - 1, self._logs(trainer))
         logs = self._logs(trainer)
-        if verbose:
-            steps_n = int(math.ceil(x.shape[0] / batch_size))
-            print(f"{steps_n}/{steps_n} - " + " - ".join(
-                f"{k}: {v:.4f}" if abs(v) > 1e-3 else f"{k}: {v:.4e}" for k, v in logs.items()))
+        cbs.on_test_end(logs)
         return self._format_results(logs, return_dict)
 
     def _format_results(self, logs: Dict[str, float], return_dict: bool):
@@ -631,12 +641,29 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
         batch_size = self._check_batch_size(batch_size, "predict") or 32
-        self._check_verbose(verbose, "predict")
+        verbose = self._check_verbose(verbose, "predict")
         x = _as_float_rows(x, "x", "predict")
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict")
         _check_finite(x, "x", "predict")
-        return self._net.predict(x, batch_size)
+        if not verbose and not callbacks:  # the fast path: one C++ call
+            return self._net.predict(x, batch_size)
+        steps_n = int(math.ceil(x.shape[0] / batch_size))
+        cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                            verbose=verbose, epochs=1, steps=steps_n)
+        cbs.on_predict_begin()
+        if cbs.needs_batch_hooks("predict"):
+            parts = []
+            for i, s in enumerate(range(0, x.shape[0], batch_size)):
+                cbs.on_predict_batch_begin(i)
+                parts.append(self._net.predict(x[s:s + batch_size], batch_size))
+                cbs.on_predict_batch_end(i, {"outputs": parts[-1]})
+            out = np.concatenate(parts, axis=0)
+        else:
+            out = self._net.predict(x, batch_size)
+            cbs.on_predict_batch_end(steps_n - 1, {"outputs": out})
+        cbs.on_predict_end()
+        return out
 
     def __call__(self, x, training=None):
         x = _as_float_rows(x, "x", "call")

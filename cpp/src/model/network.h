@@ -144,8 +144,9 @@ class Trainer {
   // --- one batch (train_on_batch): resets metrics first, returns the batch loss ---
   double train_batch(const DataView& d);
 
-  // --- inference over a data set: resets the loss and metrics first ---
-  double evaluate(const DataView& d, std::int64_t batch_size);
+  // --- inference over a data set: resets the loss and metrics first (unless !reset,
+  // which accumulates into the running values, for batch-by-batch evaluation) ---
+  double evaluate(const DataView& d, std::int64_t batch_size, bool reset = true);
 
   // Running mean of the batch losses (batch-size weighted) since the last reset.
   double mean_loss() const { return seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0; }

@@ -137,13 +137,13 @@ double Trainer::train_batch(const DataView& d) {
   return batch(d.x, d.y, d.y_cols, d.sample_weight, d.n, true);
 }
 
-double Trainer::evaluate(const DataView& d, std::int64_t batch_size) {
+double Trainer::evaluate(const DataView& d, std::int64_t batch_size, bool reset) {
   if (d.n <= 0) throw std::invalid_argument("evaluate: the data is empty");
   const std::int64_t bs = std::min(batch_size, d.n);
   reserve(bs);
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
   FtzScope ftz;
-  reset_metrics();
+  if (reset) reset_metrics();
   for (std::int64_t s = 0; s < d.n; s += bs) {
     const std::int64_t b = std::min(bs, d.n - s);
     batch(d.x + s * net_->in_features(), d.y + s * d.y_cols, d.y_cols,
