@@ -61,13 +61,21 @@ def calls_per_repeat(fn, target_s):
     return max(1, int(n * target_s / dt))
 
 
-def time_pair(f_np, f_rv, repeats, target_s):
-    """Median seconds per call of each, repeats interleaved."""
+def time_pair(f_np, f_rv, repeats, target_s, settle_s):
+    """Median seconds per call of each, repeats interleaved.
+
+    settle_s: pause before each timed block, so that the other library's worker threads,
+    which spin for a while after a call (OpenBLAS ~0.1 s, libgomp less), have gone to
+    sleep and do not steal a core from the library being timed (matters at 2 threads on 2 cores).
+    """
     n_np = calls_per_repeat(f_np, target_s)
     n_rv = calls_per_repeat(f_rv, target_s)
     t_np, t_rv = [], []
     for _ in range(repeats):
         for fn, n, out in ((f_np, n_np, t_np), (f_rv, n_rv, t_rv)):
+            if settle_s:
+                time.sleep(settle_s)
+                fn()  # wake the pool up again
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
@@ -80,6 +88,8 @@ def main():
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--target", type=float, default=0.1, help="seconds per repeat and library")
+    p.add_argument("--settle", type=float, default=0.2,
+                   help="seconds to pause before each timed block when threads > 1")
     p.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     p.add_argument("--isas", nargs="+", default=None,
                    help="ranvier ISAs to run (default: avx2 and the best one, if supported)")
@@ -123,7 +133,8 @@ def main():
                         _runtime._force_isa(isa)
                         t_np, t_rv = time_pair(lambda: np.matmul(opa, opb),
                                                lambda: ops.matmul(a, b, ta, tb),
-                                               args.repeats, args.target)
+                                               args.repeats, args.target,
+                                               args.settle if threads > 1 else 0.0)
                         rows[isa] = (flops / t_np * 1e-9, flops / t_rv * 1e-9)
                     for isa in isas:
                         g_np, g_rv = rows[isa]

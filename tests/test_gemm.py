@@ -108,6 +108,15 @@ def test_big_gemm_checked_through_a_vector(isa, rng):
 # ---------------------------------------------------------------- layouts and views
 
 
+def unaligned(x):
+    """A copy of float32 `x` whose data pointer is not 4-byte aligned."""
+    buf = np.zeros(x.size * 4 + 1, dtype=np.uint8)[1:]
+    y = np.ndarray(x.shape, np.float32, buf.data)
+    y[...] = x
+    assert not y.flags.aligned
+    return y
+
+
 def test_views_are_read_in_place_or_converted(isa, rng):
     base_a = rng.standard_normal((60, 90)).astype(np.float32)
     base_b = rng.standard_normal((90, 70)).astype(np.float32)
@@ -124,6 +133,9 @@ def test_views_are_read_in_place_or_converted(isa, rng):
         (base_a.astype(np.float64), base_b),               # float64: cast to float32
         (base_a, base_b.astype(np.float16)),               # float16: cast to float32
         (base_a.astype(base_a.dtype.newbyteorder()), base_b),  # non-native byte order: copied
+        (base_a[::-1], base_b[:, ::-1]),                   # reversed (negative strides): copied
+        (np.broadcast_to(base_a[:1], (60, 90)), base_b),   # zero row stride: copied
+        (unaligned(base_a), unaligned(base_b)),            # misaligned data pointer: copied
     ]
     for a, b in cases:
         a0, b0 = a.copy(), b.copy()

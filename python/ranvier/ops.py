@@ -28,29 +28,23 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.nda
     c = _core_matmul(a, b, transpose_a, transpose_b)
     if c is not None:
         return c
-    a32 = _as_f32_matrix(a, "a")
-    b32 = _as_f32_matrix(b, "b")
-    ka = a32.shape[0] if transpose_a else a32.shape[1]
-    kb = b32.shape[1] if transpose_b else b32.shape[0]
+    _check_matrix(a, "a")
+    _check_matrix(b, "b")
+    ka = a.shape[0] if transpose_a else a.shape[1]
+    kb = b.shape[1] if transpose_b else b.shape[0]
     if ka != kb:
         raise ValueError(
             f"matmul: inner dimensions differ: op(a) is {'a.T' if transpose_a else 'a'} with "
             f"a.shape={a.shape}, op(b) is {'b.T' if transpose_b else 'b'} with b.shape={b.shape}; "
             f"{ka} != {kb}")
-    c = _core_matmul(a32, b32, bool(transpose_a), bool(transpose_b))
+    c = _core_matmul(_as_f32_matrix(a), _as_f32_matrix(b), bool(transpose_a), bool(transpose_b))
     if c is None:  # pragma: no cover - _as_f32_matrix returns what the core accepts
         raise RuntimeError("matmul: internal error: converted operands were not accepted")
     return c
 
 
-def _as_f32_matrix(x, name: str) -> np.ndarray:
-    """Checks a matrix operand and returns a float32 matrix the core reads in place.
-
-    Conversions (documented, never silent about meaning): float64/float16 are cast
-    to float32 (one copy); views whose rows and columns are both strided, and
-    unaligned or byte-swapped arrays, are copied to C order. Integer, bool, complex
-    and object arrays are rejected.
-    """
+def _check_matrix(x, name: str) -> None:
+    """Raises TypeError/ValueError, naming the argument and its shape, for a bad operand."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"matmul: {name} must be a NumPy array, got {type(x).__name__}")
     if x.dtype.kind != "f":
@@ -61,8 +55,18 @@ def _as_f32_matrix(x, name: str) -> np.ndarray:
         raise ValueError(f"matmul: {name} must be 2-D, got {name}.shape={x.shape}")
     if x.size == 0:
         raise ValueError(f"matmul: {name} must not be empty, got {name}.shape={x.shape}")
+
+
+def _as_f32_matrix(x: np.ndarray) -> np.ndarray:
+    """A float32 matrix the core reads in place, copying only when needed.
+
+    Conversions (documented, never silent about meaning): float64/float16 are cast to
+    float32 (one copy); views whose rows and columns are both strided (or reversed, or
+    broadcast), and unaligned or byte-swapped arrays, are copied to a new C-order array.
+    """
     if x.dtype == np.float32 and x.dtype.isnative and x.flags.aligned:
         if x.flags.f_contiguous and not x.flags.c_contiguous:
             return x  # read as a transpose
-        return np.ascontiguousarray(x)  # C order already (no copy) or a copy
-    return np.ascontiguousarray(x, dtype=np.float32)
+        if x.flags.c_contiguous:
+            return x
+    return np.array(x, dtype=np.float32, order="C")  # a new, aligned, C-order copy
