@@ -171,11 +171,18 @@ void loss_binary_focal(const float* yt, std::int64_t ytc, const float* yp, std::
   const bool gint = static_cast<float>(gi) == gamma && gi >= 0 && gi <= 16;
   eltwise_loss(yt, ytc, yp, n, k, w, gscale, ps, grad, inv_k(k), [=](vf y0, vf z, vf* d) {
     const vf y = ls != 0.0f ? smooth_binary(y0, ls) : y0;
-    const vf p = logits ? vsigmoid(z) : z;
+    // p = sigmoid(z) and dp/dz = e / (1 + e)^2 (e = exp(-|z|), no 1 - p cancellation)
+    vf p = z, dpdz = ones();
+    if (logits) {
+      const vf e = vexp(simd::neg(simd::abs(z)));
+      const vf inv = simd::div(ones(), simd::add(ones(), e));
+      p = keep_nan(z, simd::select(simd::ge(z, simd::zero()), inv, simd::mul(e, inv)));
+      dpdz = simd::mul(e, simd::mul(inv, inv));
+    }
     vf db;
     const vf b = bce_prob(y, p, &db);
-    // base = 1 - p_t = y + p - 2 y p; d base / dp = 1 - 2y
-    const vf base = simd::fnmadd(simd::add(y, y), p, simd::add(y, p));
+    // base = 1 - p_t = y (1 - p) + (1 - y) p (no cancellation for p near 0 or 1); d base / dp = 1 - 2y
+    const vf base = simd::fmadd(y, simd::sub(ones(), p), simd::mul(simd::sub(ones(), y), p));
     vf f, fprime;  // base^gamma, gamma * base^(gamma - 1)
     if (gint) {
       if (gi == 0) {
@@ -197,9 +204,14 @@ void loss_binary_focal(const float* yt, std::int64_t ytc, const float* yp, std::
     }
     const vf wt = balance ? simd::fmadd(y, simd::set1(2.0f * alpha - 1.0f), simd::set1(1.0f - alpha)) : ones();
     const vf dbase = simd::fnmadd(simd::set1(2.0f), y, ones());
-    vf dd = simd::mul(wt, simd::fmadd(simd::mul(fprime, dbase), b, simd::mul(f, db)));
-    if (logits) dd = simd::mul(dd, simd::mul(p, simd::sub(ones(), p)));
-    *d = dd;
+    if (logits) {
+      // d/dz: f' (1 - 2y) b dp/dz + f (p - y) [p not clipped]; (p - y) = db/dp * dp/dz without
+      // the 1/(1 - q) that float32 rounding of p would make inexact
+      const vf dbz = simd::select(open_interval(p, kLossEps, kLossOneMinusEps), simd::sub(p, y), simd::zero());
+      *d = keep_nan(z, simd::mul(wt, simd::fmadd(simd::mul(simd::mul(fprime, dbase), b), dpdz, simd::mul(f, dbz))));
+    } else {
+      *d = simd::mul(wt, simd::fmadd(simd::mul(fprime, dbase), b, simd::mul(f, db)));
+    }
     return simd::mul(wt, simd::mul(f, b));
   });
 }
