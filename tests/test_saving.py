@@ -34,7 +34,7 @@ def _model(optimizer="adam", seed=1, d=6, k=3, dropout=0.2):
         layers.append(ranvier.layers.Dropout(dropout))
     layers += [ranvier.layers.BatchNormalization(), ranvier.layers.Dense(k, activation="softmax")]
     m = ranvier.Sequential(layers)
-    m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 
 
@@ -56,6 +56,7 @@ def test_save_load_predicts_bit_identically_and_safetensors_reads_it(tmp_path):
     assert [l.name for l in loaded.layers] == [l.name for l in m.layers]
     assert loaded.get_config() == m.get_config()
     assert loaded.optimizer.iterations == m.optimizer.iterations == 12
+    assert loaded.evaluate(x, y, verbose=0) == m.evaluate(x, y, verbose=0)  # loss and accuracy
 
     # The reference safetensors package reads the weights under Keras-ordered names.
     tensors = safetensors_numpy.load_file(str(path))
