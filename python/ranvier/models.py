@@ -124,6 +124,9 @@ class Sequential:
                              f"'{layer.name}' is already in the model")
         self._layers.append(layer)
         self._invalidate()
+        hint = getattr(layer, "_input_shape_hint", None)
+        if len(self._layers) == 1 and self._input_shape is None and hint is not None:
+            self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
         if self._input_shape is not None:
             self._build_layers()
 
@@ -195,6 +198,7 @@ class Sequential:
         for layer in self._layers:
             net.add(layer._core_layer)
         net.finalize()
+        self._trainable_signature = self._trainable_state()
         params, grads, state = net.params(), net.grads(), net.state()
         per_layer: List[List] = [[[], []] for _ in self._layers]
         for t in net.tensors():
@@ -212,6 +216,9 @@ class Sequential:
         self._net = net
         self._trainer = None
         self._trainer_key = None
+
+    def _trainable_state(self):
+        return tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
 
     def _ensure_built(self, x: np.ndarray) -> None:
         if self._net is None:
@@ -284,6 +291,8 @@ class Sequential:
                 jit_compile="auto", auto_scale_loss=True) -> None:
         """Configures training (Keras defaults: RMSprop, no metrics)."""
         self.optimizer = optimizers_module.get(optimizer)
+        if self.built and getattr(self, "_trainable_signature", None) != self._trainable_state():
+            self._build_layers()  # `layer.trainable` changed: Keras captures it at compile time
         if loss is None:
             raise ValueError("compile: loss is required (ranvier has no add_loss)")
         self.loss = loss
