@@ -140,6 +140,15 @@ def _validate_data(est: BaseEstimator, *args: Any, **kwargs: Any) -> Any:
     return est._validate_data(*args, **kwargs)  # pragma: no cover - scikit-learn < 1.6
 
 
+def _array_input(X: Any) -> Any:
+    """Objects that only offer ``__array__`` (no ``shape``) become arrays first: scikit-learn's
+    validation counts features through ``shape``. No copy: ``np.asarray`` takes what
+    ``__array__`` returns; the float32 conversion happens once, in ``validate_data``."""
+    if hasattr(X, "__array__") and not hasattr(X, "shape"):
+        return np.asarray(X)
+    return X
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -489,7 +498,7 @@ class _BaseMLP(BaseEstimator):
 
     def _forward(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
-        Xa = _validate_data(self, X, reset=False, dtype=np.float32, order="C")
+        Xa = _validate_data(self, _array_input(X), reset=False, dtype=np.float32, order="C")
         p = self.model_.predict(Xa, batch_size=min(max(Xa.shape[0], 1), 1024), verbose=0)
         return p.astype(np.float64)  # scikit-learn's convention; computed in float32
 
@@ -628,7 +637,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray]:
-        Xa, ya = _validate_data(self, X, y, multi_output=True, dtype=np.float32, order="C", reset=reset)
+        Xa, ya = _validate_data(self, _array_input(X), _array_input(y), multi_output=True, dtype=np.float32,
+                                order="C", reset=reset)
         if ya.ndim == 2 and ya.shape[1] == 1:
             ya = column_or_1d(ya, warn=True)
         check_classification_targets(ya)
@@ -749,8 +759,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray]:
-        Xa, ya = _validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float32,
-                                order="C", reset=reset)
+        Xa, ya = _validate_data(self, _array_input(X), _array_input(y), multi_output=True, y_numeric=True,
+                                dtype=np.float32, order="C", reset=reset)
         if ya.ndim == 2 and ya.shape[1] == 1:
             ya = column_or_1d(ya, warn=True)
         if self.loss == "poisson" and np.any(ya < 0):
