@@ -34,6 +34,9 @@
 #include "gemm/gemm_tuning.h"
 #include "runtime/runtime.h"
 
+#if defined(__SSE2__) || defined(_M_X64)
+#include <xmmintrin.h>
+#endif
 #ifdef RANVIER_OPENMP
 #include <omp.h>
 #endif
@@ -116,6 +119,46 @@ struct Problem {
   bool pack_b;
 };
 
+// The transposing copy both packers need when the packed panel's short side is strided
+// in memory:  dst[p*dst_stride + r] = scale * src[r*ld + p]  for r < rows, p < len.
+// 4x4 blocks go through SSE registers (the x86-64 baseline, no ISA flags needed);
+// edges, and other architectures, take the scalar loop.
+void transpose_copy(const float* src, int64_t ld, int rows, int64_t len, float scale, float* dst,
+                    int dst_stride) {
+  int r0 = 0;
+#if defined(__SSE2__) || defined(_M_X64)
+  const __m128 vs = _mm_set1_ps(scale);
+  for (; r0 + 4 <= rows; r0 += 4) {
+    const float* s0 = src + r0 * ld;
+    const float* s1 = s0 + ld;
+    const float* s2 = s1 + ld;
+    const float* s3 = s2 + ld;
+    int64_t p = 0;
+    for (; p + 4 <= len; p += 4) {
+      __m128 x0 = _mm_loadu_ps(s0 + p), x1 = _mm_loadu_ps(s1 + p);
+      __m128 x2 = _mm_loadu_ps(s2 + p), x3 = _mm_loadu_ps(s3 + p);
+      _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+      float* d = dst + p * dst_stride + r0;
+      _mm_storeu_ps(d, _mm_mul_ps(vs, x0));
+      _mm_storeu_ps(d + dst_stride, _mm_mul_ps(vs, x1));
+      _mm_storeu_ps(d + 2 * dst_stride, _mm_mul_ps(vs, x2));
+      _mm_storeu_ps(d + 3 * dst_stride, _mm_mul_ps(vs, x3));
+    }
+    for (; p < len; ++p) {
+      float* d = dst + p * dst_stride + r0;
+      d[0] = scale * s0[p];
+      d[1] = scale * s1[p];
+      d[2] = scale * s2[p];
+      d[3] = scale * s3[p];
+    }
+  }
+#endif
+  for (int r = r0; r < rows; ++r) {
+    const float* sr = src + r * ld;
+    for (int64_t p = 0; p < len; ++p) dst[p * dst_stride + r] = scale * sr[p];
+  }
+}
+
 // Packs NR-wide panels [q0, q1) of B(pc:pc+kcb, jc:jc+ncb) * alpha:
 // panel q at dst + q*kcb*NR, element (p, j) at [p*NR + j], columns past ncb zeroed.
 void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64_t ncb, int64_t q0,
@@ -137,10 +180,7 @@ void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64
         }
       }
     } else {  // B(p, j) = b[j*ldb + p]: columns of the panel are contiguous
-      for (int j = 0; j < nn; ++j) {
-        const float* src = P.b + (j0 + j) * P.ldb + pc;
-        for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = alpha * src[p];
-      }
+      transpose_copy(P.b + j0 * P.ldb + pc, P.ldb, nn, kcb, alpha, out, NR);
       for (int j = nn; j < NR; ++j)
         for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = 0.0f;
     }
@@ -155,10 +195,7 @@ void pack_a(const Problem& P, int MR, int64_t ic, int64_t mcb, int64_t pc, int64
     const int mm = static_cast<int>(min64(MR, ic + mcb - i0));
     float* out = dst + r * MR * kcb;
     if (!P.ta) {  // A(i, p) = a[i*lda + p]
-      for (int i = 0; i < mm; ++i) {
-        const float* src = P.a + (i0 + i) * P.lda + pc;
-        for (int64_t p = 0; p < kcb; ++p) out[p * MR + i] = src[p];
-      }
+      transpose_copy(P.a + i0 * P.lda + pc, P.lda, mm, kcb, 1.0f, out, MR);
     } else {  // A(i, p) = a[p*lda + i]
       const float* src = P.a + pc * P.lda + i0;
       for (int64_t p = 0; p < kcb; ++p, src += P.lda)
