@@ -111,7 +111,25 @@ void bind_model(py::module_& m) {
         return t.evaluate(d, bs, reset);
       }, py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"), py::arg("reset") = true)
       .def("mean_loss", &Trainer::mean_loss)
-      .def("reset_metrics", &Trainer::reset_metrics);
+      .def("reset_metrics", &Trainer::reset_metrics)
+      // --- data-parallel training (issue 9; python/ranvier/distributed.py) ---
+      // set_grad_hook(fn): fn() (no arguments; it reads and writes the network's grads()
+      // view) is called with the GIL held once per training step; None removes it.
+      .def("set_grad_hook", [](Trainer& t, py::object fn) {
+        if (fn.is_none()) {
+          t.set_grad_hook(nullptr);
+          return;
+        }
+        // Shared so copies of the std::function share one reference; released (with the
+        // GIL held) when the hook is replaced or the Trainer is destroyed from Python.
+        auto holder = std::make_shared<py::object>(std::move(fn));
+        t.set_grad_hook([holder](float*, std::int64_t) {
+          py::gil_scoped_acquire gil;
+          (*holder)();
+        });
+      }, py::arg("fn"))
+      .def("set_shard", &Trainer::set_shard, py::arg("rank"), py::arg("size"))
+      .def("step_in_epoch", &Trainer::step_in_epoch);
 
   m.def("all_finite", [](farray a) {
     const float* p = a.data();

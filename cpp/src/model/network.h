@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -153,10 +154,27 @@ class Trainer {
   void reset_metrics();
   bool last_loss_finite() const;
 
+  // --- data-parallel training (issue 9; driven by python/ranvier/distributed.py) ---
+  // A gradient hook is called once per training step (run(), train_batch()), after backward and
+  // before the weight-regularization gradient is added and the optimizer step, with the
+  // network's flat gradient buffer (grads(), n floats); e.g. an MPI allreduce(SUM) in
+  // place. An exception it throws propagates out of run() with the step not applied.
+  using GradHook = std::function<void(float* grads, std::int64_t n)>;
+  void set_grad_hook(GradHook hook) { grad_hook_ = std::move(hook); }
+  // run() trains on shard `rank` of `size` of every batch: rows [rank*b/size,
+  // (rank+1)*b/size) of each batch of b rows in the epoch's order, with the loss gradient
+  // scaled by 1/b (the whole batch), so that the sum of the shards' gradients is the
+  // whole batch's gradient. A shard with no rows still calls the hook (with zero
+  // gradients) and steps. Dropout masks are keyed by (step, rank). (0, 1): no sharding.
+  void set_shard(int rank, int size);
+  // --- end of data-parallel training ---
+
  private:
   // One batch through forward (+ backward and update when training).
+  // grad_rows: the rows the loss gradient is averaged over (0: b; see set_shard).
   double batch(const float* x, const float* y, std::int64_t y_cols, const float* sw, std::int64_t b,
-               bool training);
+               bool training, std::int64_t grad_rows = 0);
+  void empty_shard_step();  // a sharded step with no local rows (see set_shard)
   void gather(std::int64_t start, std::int64_t b);
 
   std::shared_ptr<Network> net_;
@@ -178,6 +196,9 @@ class Trainer {
   double loss_sum_ = 0.0;
   std::int64_t seen_ = 0;
   double last_loss_ = 0.0;
+
+  GradHook grad_hook_;  // data-parallel training (set_grad_hook, set_shard)
+  int shard_rank_ = 0, shard_size_ = 1;
 };
 
 // True when every value is finite (no NaN/inf); vectorizable, no allocation.

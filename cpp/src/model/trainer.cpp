@@ -104,8 +104,22 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
   const std::int64_t steps = steps_per_epoch();
   std::int64_t done = 0;
   while (done < max_steps && step_in_epoch_ < steps) {
-    const std::int64_t start = step_in_epoch_ * batch_size_;
-    const std::int64_t b = std::min(batch_size_, data_.n - start);
+    std::int64_t start = step_in_epoch_ * batch_size_;
+    std::int64_t b = std::min(batch_size_, data_.n - start);
+    // --- data-parallel training (set_shard): this rank's rows of the batch ---
+    const std::int64_t grad_rows = b;
+    if (shard_size_ > 1) {
+      const std::int64_t lo = shard_rank_ * b / shard_size_, hi = (shard_rank_ + 1) * b / shard_size_;
+      start += lo;
+      b = hi - lo;
+      if (b == 0) {
+        empty_shard_step();
+        ++step_in_epoch_;
+        ++done;
+        continue;
+      }
+    }
+    // --- end of data-parallel training ---
     const float *x, *y, *sw;
     if (shuffled_) {
       gather(start, b);
@@ -117,7 +131,7 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
       y = data_.y + start * data_.y_cols;
       sw = data_.sample_weight ? data_.sample_weight + start : nullptr;
     }
-    batch(x, y, data_.y_cols, sw, b, true);
+    batch(x, y, data_.y_cols, sw, b, true, grad_rows);
     ++step_in_epoch_;
     ++done;
     if (time_budget_s > 0) {
@@ -152,16 +166,36 @@ double Trainer::evaluate(const DataView& d, std::int64_t batch_size, bool reset)
   return mean_loss();
 }
 
+// --- data-parallel training (issue 9) ---
+void Trainer::set_shard(int rank, int size) {
+  if (size < 1 || rank < 0 || rank >= size)
+    throw std::invalid_argument("set_shard: need 0 <= rank < size, got rank=" + std::to_string(rank) +
+                                " size=" + std::to_string(size));
+  shard_rank_ = rank;
+  shard_size_ = size;
+}
+
+void Trainer::empty_shard_step() {
+  Network& net = *net_;
+  std::memset(net.grads().data(), 0, sizeof(float) * static_cast<std::size_t>(net.grads().size()));
+  if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());
+  net.regularization(true);
+  opt_->apply(net.params().data(), net.grads().data());
+  net.apply_constraints();
+  ++net.train_steps;
+}
+// --- end of data-parallel training ---
+
 bool Trainer::last_loss_finite() const { return std::isfinite(last_loss_); }
 
 double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const float* sw, std::int64_t b,
-                      bool training) {
+                      bool training, std::int64_t grad_rows) {
   Network& net = *net_;
   const auto& layers = net.layers();
   const std::size_t L = layers.size();
   ForwardCtx ctx;
   ctx.training = training;
-  ctx.step = net.train_steps;
+  ctx.step = net.train_steps * static_cast<std::uint64_t>(shard_size_) + static_cast<std::uint64_t>(shard_rank_);
 
   // forward
   double penalty = 0.0;
@@ -174,7 +208,7 @@ double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const
   const std::int64_t k = net.out_features();
 
   // loss (and its gradient when training)
-  const float scale = loss_.weight / static_cast<float>(b);
+  const float scale = loss_.weight / static_cast<float>(grad_rows > 0 ? grad_rows : b);
   float* dy = training ? dy_a_.data() : nullptr;
   if (training && fused_)
     loss_forward_backward_fused(loss_.kind, loss_.params, layers[L - 1]->output_activation(), y, y_cols, y_pred,
@@ -200,6 +234,7 @@ double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const
       layers[i]->backward(xin, acts_[i].data(), g, dx, b, fused_ && i == L - 1);
       std::swap(g, other);
     }
+    if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());  // data-parallel (set_grad_hook)
     net.regularization(true);
     opt_->apply(net.params().data(), net.grads().data());
     net.apply_constraints();
