@@ -166,7 +166,10 @@ inline vf vm_erf_small(vf x) {
   p = simd::fmadd(p, xx, simd::set1(1.1283791065216064e-1f));
   p = simd::fmadd(p, xx, simd::set1(-3.7612637877464294e-1f));
   p = simd::fmadd(p, xx, simd::set1(1.2837916612625122e-1f));
-  return simd::fmadd(x, p, x);
+  // |x| < 2^-60: x * 2/sqrt(pi) directly (x * p could flush to zero under FTZ on the
+  // scalar ISA, whose fmadd rounds the product)
+  return simd::select(simd::lt(simd::abs(x), simd::set1(8.673617379884035e-19f)),
+                      simd::mul(x, simd::set1(1.1283791670955126f)), simd::fmadd(x, p, x));
 }
 
 // erfc(z) = t R(t) e^{-z^2}, t = 1/(1 + z/2), for z >= 0.45: R is a degree-9 polynomial
