@@ -59,7 +59,10 @@ def _as_float_rows(x, name: str, what: str) -> np.ndarray:
         raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
         x = x.to_numpy()
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{what}: {name} could not be converted to an array of numbers: {e}") from None
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise TypeError(
             f"{what}: {name} must hold real numbers (float or int), got dtype={arr.dtype}")
@@ -70,6 +73,10 @@ def _as_float_rows(x, name: str, what: str) -> np.ndarray:
     if not (arr.dtype == np.float32 and arr.flags.c_contiguous):
         arr = np.ascontiguousarray(arr, dtype=np.float32)
     return arr
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def _check_finite(arr: np.ndarray, name: str, what: str) -> None:
@@ -295,15 +302,19 @@ class Sequential:
             self._build_layers()  # `layer.trainable` changed: Keras captures it at compile time
         if loss is None:
             raise ValueError("compile: loss is required (ranvier has no add_loss)")
+        if isinstance(loss, str) and loss.lower() not in ("crossentropy", "ce"):
+            losses_module.get(loss)  # an unknown name fails here, listing the valid ones
         self.loss = loss
         if loss_weights is None:
             self._loss_weight = 1.0
-        elif isinstance(loss_weights, numbers.Real) and not isinstance(loss_weights, bool):
+        elif (isinstance(loss_weights, numbers.Real) and not isinstance(loss_weights, bool)
+              and math.isfinite(loss_weights)):
             self._loss_weight = float(loss_weights)
-        elif isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
+        elif (isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1
+              and isinstance(loss_weights[0], numbers.Real) and math.isfinite(loss_weights[0])):
             self._loss_weight = float(loss_weights[0])
         else:
-            raise ValueError(f"compile: loss_weights must be a float for a single-output model, "
+            raise ValueError(f"compile: loss_weights must be a finite float for a single-output model, "
                              f"got {loss_weights!r}")
         for arg, val in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if val is not None and not isinstance(val, (list, tuple)):
@@ -435,6 +446,8 @@ class Sequential:
                 ki = int(k)
             except (TypeError, ValueError):
                 raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}")
+            if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
+                raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
             sw[labels == ki] = float(w)
         return sw
 
@@ -493,6 +506,17 @@ class Sequential:
             raise ValueError("fit: class_weight and sample_weight cannot be used together")
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"fit: shuffle must be True, False or 'batch', got {shuffle!r}")
+        if not _is_int(initial_epoch) or initial_epoch < 0:
+            raise ValueError(f"fit: initial_epoch must be a non-negative int, got {initial_epoch!r}")
+        if steps_per_epoch is not None and (not _is_int(steps_per_epoch) or steps_per_epoch < 1):
+            raise ValueError(f"fit: steps_per_epoch must be a positive int or None, got {steps_per_epoch!r}")
+        if _is_int(validation_freq):
+            if validation_freq < 1:
+                raise ValueError(f"fit: validation_freq must be a positive int or a list of epochs, "
+                                 f"got {validation_freq!r}")
+        elif isinstance(validation_freq, (str, bytes)) or not hasattr(validation_freq, "__contains__"):
+            raise ValueError(f"fit: validation_freq must be a positive int or a list of epochs, "
+                             f"got {validation_freq!r}")
         verbose = self._check_verbose(verbose, "fit")
 
         x, y, sw = self._prepare_xy(x, y, sample_weight, "fit")
@@ -601,7 +625,8 @@ class Sequential:
             return None
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
             raise ValueError(f"{what}: batch_size must be a positive int, got {batch_size!r}")
-        return int(batch_size)
+        # a batch larger than the data is the whole data; clamp so it stays a C++ int64
+        return min(int(batch_size), 2**62)
 
     @staticmethod
     def _check_verbose(verbose, what: str) -> int:
