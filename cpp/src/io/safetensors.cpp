@@ -254,6 +254,13 @@ void read_exact(std::FILE* f, std::uint8_t* p, std::size_t n, const std::string&
 
 File read_file(const std::string& path) {
   errno = 0;
+#ifndef _WIN32
+  {  // refuse FIFOs, devices and folders before opening: opening a FIFO blocks until a writer comes
+    struct stat st0;
+    if (stat(path.c_str(), &st0) == 0 && !S_ISREG(st0.st_mode))
+      throw std::invalid_argument("'" + path + "' is not a regular file");
+  }
+#endif
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
   if (!f) io_error("cannot open", path, errno);
   // File size (a regular file is required: we rely on the size to bound allocations).
