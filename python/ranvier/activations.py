@@ -260,7 +260,7 @@ def sparse_sigmoid(x):
 
 
 def sparse_plus(x):
-    """0 for x <= -1, (x + 1)^2 / 4 for |x| < 1, x for x >= 1."""
+    """0 for x <= -1, ``(x + 1)^2 / 4`` for ``|x| < 1``, x for x >= 1."""
     v = _np("sparse_plus", x)
     return np.where(v <= -1, 0.0, np.where(v >= 1, v, (v + 1) ** 2 / 4)).astype(np.float32)
 

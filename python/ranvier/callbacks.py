@@ -6,6 +6,7 @@ learning_rate`` (a settable float; TypeError when a schedule drives it),
 and ``model._metric_direction(name)`` ("max", "min" or None) for ``mode="auto"``.
 
 How the model drives a CallbackList (the training loop runs whole epochs in C++):
+
 - ``needs_batch_hooks(kind)`` (kind "train", "test" or "predict") is True when some
   callback overrides a batch-level hook and must see EVERY batch: the model then calls
   ``on_<kind>_batch_begin`` / ``on_<kind>_batch_end`` for each batch.
@@ -99,7 +100,7 @@ class Callback:
 
     @_default
     def on_epoch_end(self, epoch, logs=None):
-        """End of an epoch: logs hold the epoch's results and val_ results."""
+        """End of an epoch: logs hold the epoch's results and ``val_`` results."""
 
     @_default
     def on_train_batch_begin(self, batch, logs=None):
@@ -775,7 +776,7 @@ class LearningRateScheduler(Callback):
 
 class CSVLogger(Callback):
     """Streams epoch results to a CSV file: header ``epoch,<sorted keys>`` (plus ``val_<key>``
-    columns, written ``NA``, when the first epoch has no val_ keys); 0-based epochs."""
+    columns, written ``NA``, when the first epoch has no ``val_`` keys); 0-based epochs."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()

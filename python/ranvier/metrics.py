@@ -10,6 +10,7 @@ C++ object, so a metric reports the same number whichever of them fed it.
     0.75
 
 For the model (``compile``/``fit``):
+
 - ``resolve(identifier, y_true_shape, y_pred_shape)`` turns one user metric into a
   Metric object named as Keras names it (``"accuracy"``/``"acc"`` resolved from the
   shapes, spec 6.1); ``resolve_all(metrics, weighted_metrics, ...)`` does the whole
@@ -327,7 +328,7 @@ class MeanSquaredError(_CoreMetric):
 
 
 class MeanAbsoluteError(_CoreMetric):
-    """Running mean of mean(|y_true - y_pred|, axis=-1)."""
+    """Running mean of ``mean(|y_true - y_pred|, axis=-1)``."""
     _kind = "mean_absolute_error"
     _direction = "down"
 
@@ -336,7 +337,7 @@ class MeanAbsoluteError(_CoreMetric):
 
 
 class MeanAbsolutePercentageError(_CoreMetric):
-    """Running mean of 100 * mean(|(y_true - y_pred) / max(|y_true|, 1e-7)|, axis=-1)."""
+    """Running mean of ``100 * mean(|(y_true - y_pred) / max(|y_true|, 1e-7)|, axis=-1)``."""
     _kind = "mean_absolute_percentage_error"
     _direction = "down"
 

@@ -60,7 +60,7 @@ def _as_array(x) -> np.ndarray:
 
 
 class L1(Regularizer):
-    """l1 * sum(|w|)."""
+    """``l1 * sum(|w|)``."""
 
     def __init__(self, l1=0.01):
         self.l1 = _validate(0.01 if l1 is None else l1, "l1")
@@ -87,7 +87,7 @@ class L2(Regularizer):
 
 
 class L1L2(Regularizer):
-    """l1 * sum(|w|) + l2 * sum(w ** 2); defaults 0.0, 0.0."""
+    """``l1 * sum(|w|) + l2 * sum(w ** 2)``; defaults 0.0, 0.0."""
 
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = _validate(0.0 if l1 is None else l1, "l1")

@@ -58,7 +58,7 @@ class KerasTensor:
 
 class InputLayer(Layer):
     """``keras.layers.InputLayer(shape=None, batch_size=None, dtype=None, batch_shape=None,
-    name=None)``; holds no weights. ``.shape`` / ``.batch_shape`` is (batch, *shape)."""
+    name=None)``; holds no weights. ``.shape`` / ``.batch_shape`` is ``(batch, *shape)``."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  input_tensor=None, optional=False, name=None, ragged=None, **kwargs):
