@@ -1,0 +1,762 @@
+# Type stub of the compiled module ranvier._core, generated with pybind11-stubgen 3.0.0:
+#   pip install pybind11-stubgen==3.0.0
+#   pybind11-stubgen ranvier._core -o /tmp/stubs --numpy-array-use-type-var
+#   cp /tmp/stubs/ranvier/_core.pyi python/ranvier/_core.pyi   (then re-add this header)
+# CI checks it against the built module (mypy.stubtest + a name comparison; see .ci/run).
+# Regenerate whenever a binding is added or changed.
+"""
+ranvier's compiled core (C++/SIMD/OpenMP). Use the `ranvier` package, not this module.
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Dropout', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_check_architecture', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'isa', 'kernel_names', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'metric_higher_is_better', 'optimizer_keras_defaults', 'optimizer_parallel_threshold', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
+class OptimizerKind:
+    """
+    Members:
+    
+      sgd
+    
+      rmsprop
+    
+      adagrad
+    
+      adadelta
+    
+      adam
+    
+      adamw
+    
+      adamax
+    
+      nadam
+    
+      lion
+    
+      ftrl
+    """
+    __members__: typing.ClassVar[dict[str, OptimizerKind]]
+    adadelta: typing.ClassVar[OptimizerKind]
+    adagrad: typing.ClassVar[OptimizerKind]
+    adam: typing.ClassVar[OptimizerKind]
+    adamax: typing.ClassVar[OptimizerKind]
+    adamw: typing.ClassVar[OptimizerKind]
+    ftrl: typing.ClassVar[OptimizerKind]
+    lion: typing.ClassVar[OptimizerKind]
+    nadam: typing.ClassVar[OptimizerKind]
+    rmsprop: typing.ClassVar[OptimizerKind]
+    sgd: typing.ClassVar[OptimizerKind]
+    @typing.overload
+    def __eq__(self, other: OptimizerKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: OptimizerKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ScheduleKind:
+    """
+    Members:
+    
+      constant
+    
+      exponential_decay
+    
+      piecewise_constant_decay
+    
+      inverse_time_decay
+    
+      polynomial_decay
+    
+      cosine_decay
+    
+      cosine_decay_restarts
+    
+      external
+    """
+    __members__: typing.ClassVar[dict[str, ScheduleKind]]
+    constant: typing.ClassVar[ScheduleKind]
+    cosine_decay: typing.ClassVar[ScheduleKind]
+    cosine_decay_restarts: typing.ClassVar[ScheduleKind]
+    exponential_decay: typing.ClassVar[ScheduleKind]
+    external: typing.ClassVar[ScheduleKind]
+    inverse_time_decay: typing.ClassVar[ScheduleKind]
+    piecewise_constant_decay: typing.ClassVar[ScheduleKind]
+    polynomial_decay: typing.ClassVar[ScheduleKind]
+    @typing.overload
+    def __eq__(self, other: ScheduleKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ScheduleKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ScheduleConfig:
+    cycle: bool
+    has_warmup: bool
+    kind: ScheduleKind
+    staircase: bool
+    def __init__(self) -> None:
+        ...
+    @property
+    def alpha(self) -> float:
+        ...
+    @alpha.setter
+    def alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def boundaries(self) -> list[float]:
+        ...
+    @boundaries.setter
+    def boundaries(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def decay_rate(self) -> float:
+        ...
+    @decay_rate.setter
+    def decay_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def decay_steps(self) -> float:
+        ...
+    @decay_steps.setter
+    def decay_steps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def end_learning_rate(self) -> float:
+        ...
+    @end_learning_rate.setter
+    def end_learning_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def initial_learning_rate(self) -> float:
+        ...
+    @initial_learning_rate.setter
+    def initial_learning_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def m_mul(self) -> float:
+        ...
+    @m_mul.setter
+    def m_mul(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def power(self) -> float:
+        ...
+    @power.setter
+    def power(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def t_mul(self) -> float:
+        ...
+    @t_mul.setter
+    def t_mul(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def values(self) -> list[float]:
+        ...
+    @values.setter
+    def values(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def warmup_steps(self) -> float:
+        ...
+    @warmup_steps.setter
+    def warmup_steps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def warmup_target(self) -> float:
+        ...
+    @warmup_target.setter
+    def warmup_target(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class OptimizerConfig:
+    amsgrad: bool
+    centered: bool
+    kind: OptimizerKind
+    nesterov: bool
+    schedule: ScheduleConfig
+    use_ema: bool
+    def __init__(self) -> None:
+        ...
+    @property
+    def beta(self) -> float:
+        ...
+    @beta.setter
+    def beta(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta_1(self) -> float:
+        ...
+    @beta_1.setter
+    def beta_1(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta_2(self) -> float:
+        ...
+    @beta_2.setter
+    def beta_2(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clipnorm(self) -> float:
+        ...
+    @clipnorm.setter
+    def clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clipvalue(self) -> float:
+        ...
+    @clipvalue.setter
+    def clipvalue(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ema_momentum(self) -> float:
+        ...
+    @ema_momentum.setter
+    def ema_momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ema_overwrite_frequency(self) -> int:
+        ...
+    @ema_overwrite_frequency.setter
+    def ema_overwrite_frequency(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def epsilon(self) -> float:
+        ...
+    @epsilon.setter
+    def epsilon(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def global_clipnorm(self) -> float:
+        ...
+    @global_clipnorm.setter
+    def global_clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def gradient_accumulation_steps(self) -> int:
+        ...
+    @gradient_accumulation_steps.setter
+    def gradient_accumulation_steps(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def initial_accumulator_value(self) -> float:
+        ...
+    @initial_accumulator_value.setter
+    def initial_accumulator_value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def l1_regularization_strength(self) -> float:
+        ...
+    @l1_regularization_strength.setter
+    def l1_regularization_strength(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def l2_regularization_strength(self) -> float:
+        ...
+    @l2_regularization_strength.setter
+    def l2_regularization_strength(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def l2_shrinkage_regularization_strength(self) -> float:
+        ...
+    @l2_shrinkage_regularization_strength.setter
+    def l2_shrinkage_regularization_strength(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def learning_rate(self) -> float:
+        ...
+    @learning_rate.setter
+    def learning_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def learning_rate_power(self) -> float:
+        ...
+    @learning_rate_power.setter
+    def learning_rate_power(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def loss_scale_factor(self) -> float:
+        ...
+    @loss_scale_factor.setter
+    def loss_scale_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def momentum(self) -> float:
+        ...
+    @momentum.setter
+    def momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def rho(self) -> float:
+        ...
+    @rho.setter
+    def rho(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight_decay(self) -> float:
+        ...
+    @weight_decay.setter
+    def weight_decay(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Optimizer:
+    def __init__(self, config: OptimizerConfig) -> None:
+        ...
+    def apply(self, w: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        ...
+    def apply_masked(self, w: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], active: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8]) -> None:
+        ...
+    def build(self, n: typing.SupportsInt | typing.SupportsIndex, segments: collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, bool]]) -> None:
+        ...
+    def current_learning_rate(self) -> float:
+        ...
+    def finalize_ema(self, w: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        ...
+    def next_is_update_step(self) -> bool:
+        ...
+    def scalar(self, name: str) -> float:
+        ...
+    def scalar_names(self) -> list[str]:
+        ...
+    def set_learning_rate(self, lr: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_scalar(self, name: str, value: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_schedule(self, schedule: ScheduleConfig, learning_rate: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def slots(self) -> dict:
+        ...
+    @property
+    def built(self) -> bool:
+        ...
+    @property
+    def config(self) -> OptimizerConfig:
+        ...
+    @property
+    def iterations(self) -> int:
+        ...
+    @iterations.setter
+    def iterations(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def raw_iterations(self) -> int:
+        ...
+    @raw_iterations.setter
+    def raw_iterations(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def size(self) -> int:
+        ...
+    @property
+    def uses_external_lr(self) -> bool:
+        ...
+    @property
+    def uses_schedule(self) -> bool:
+        ...
+class Layer:
+    trainable: bool
+    def apply_constraints(self) -> None:
+        ...
+    def backward(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], dy: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], dx: typing.Any = None, dy_is_preactivation: bool = False) -> None:
+        ...
+    def bind(self, params: list, grads: list) -> None:
+        ...
+    def build(self, in_features: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def forward(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], training: bool = False, step: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
+        ...
+    def param_specs(self) -> list:
+        ...
+    def regularization(self, add_grad: bool = False) -> float:
+        ...
+    def reserve(self, max_batch: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def in_features(self) -> int:
+        ...
+    @property
+    def out_features(self) -> int:
+        ...
+    @property
+    def output_activation(self) -> int:
+        ...
+    @property
+    def type_name(self) -> str:
+        ...
+class Dense(Layer):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, activation: typing.SupportsInt | typing.SupportsIndex = 0, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, use_bias: bool = True, kernel_regularizer: tuple = (0.0, 0.0), bias_regularizer: tuple = (0.0, 0.0), activity_regularizer: tuple = (0.0, 0.0), kernel_constraint: tuple = (0, 2.0, 0.0, 1.0, 0), bias_constraint: tuple = (0, 2.0, 0.0, 1.0, 0)) -> None:
+        ...
+class Dropout(Layer):
+    @staticmethod
+    def bits(seed: typing.SupportsInt | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex, index: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    @staticmethod
+    def threshold(rate: typing.SupportsFloat | typing.SupportsIndex) -> int:
+        ...
+    def __init__(self, rate: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, broadcast_rows: bool = False, broadcast_cols: bool = False) -> None:
+        ...
+class BatchNormalization(Layer):
+    def __init__(self, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.99, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.0010000000474974513, center: bool = True, scale: bool = True, gamma_regularizer: tuple = (0.0, 0.0), beta_regularizer: tuple = (0.0, 0.0), gamma_constraint: tuple = (0, 2.0, 0.0, 1.0, 0), beta_constraint: tuple = (0, 2.0, 0.0, 1.0, 0)) -> None:
+        ...
+class LayerNormalization(Layer):
+    def __init__(self, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.0010000000474974513, center: bool = True, scale: bool = True, gamma_regularizer: tuple = (0.0, 0.0), beta_regularizer: tuple = (0.0, 0.0), gamma_constraint: tuple = (0, 2.0, 0.0, 1.0, 0), beta_constraint: tuple = (0, 2.0, 0.0, 1.0, 0)) -> None:
+        ...
+class Flatten(Layer):
+    def __init__(self) -> None:
+        ...
+class ActivationLayer(Layer):
+    def __init__(self, activation: typing.SupportsInt | typing.SupportsIndex, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, type_name: str = 'Activation') -> None:
+        ...
+class MetricKind:
+    """
+    Members:
+    
+      binary_accuracy
+    
+      categorical_accuracy
+    
+      sparse_categorical_accuracy
+    
+      top_k_categorical_accuracy
+    
+      sparse_top_k_categorical_accuracy
+    
+      mean_squared_error
+    
+      mean_absolute_error
+    
+      mean_absolute_percentage_error
+    
+      mean_squared_logarithmic_error
+    
+      root_mean_squared_error
+    
+      auc
+    
+      precision
+    
+      recall
+    
+      accuracy
+    """
+    __members__: typing.ClassVar[dict[str, MetricKind]]
+    accuracy: typing.ClassVar[MetricKind]
+    auc: typing.ClassVar[MetricKind]
+    binary_accuracy: typing.ClassVar[MetricKind]
+    categorical_accuracy: typing.ClassVar[MetricKind]
+    mean_absolute_error: typing.ClassVar[MetricKind]
+    mean_absolute_percentage_error: typing.ClassVar[MetricKind]
+    mean_squared_error: typing.ClassVar[MetricKind]
+    mean_squared_logarithmic_error: typing.ClassVar[MetricKind]
+    precision: typing.ClassVar[MetricKind]
+    recall: typing.ClassVar[MetricKind]
+    root_mean_squared_error: typing.ClassVar[MetricKind]
+    sparse_categorical_accuracy: typing.ClassVar[MetricKind]
+    sparse_top_k_categorical_accuracy: typing.ClassVar[MetricKind]
+    top_k_categorical_accuracy: typing.ClassVar[MetricKind]
+    @typing.overload
+    def __eq__(self, other: MetricKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: MetricKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class MetricParams:
+    from_logits: bool
+    def __init__(self) -> None:
+        ...
+    @property
+    def class_id(self) -> int:
+        ...
+    @class_id.setter
+    def class_id(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def curve(self) -> int:
+        ...
+    @curve.setter
+    def curve(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def k(self) -> int:
+        ...
+    @k.setter
+    def k(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_thresholds(self) -> int:
+        ...
+    @num_thresholds.setter
+    def num_thresholds(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def summation_method(self) -> int:
+        ...
+    @summation_method.setter
+    def summation_method(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold(self) -> float:
+        ...
+    @threshold.setter
+    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def top_k(self) -> int:
+        ...
+    @top_k.setter
+    def top_k(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Metric:
+    def __init__(self, kind: str, params: MetricParams) -> None:
+        ...
+    def reset(self) -> None:
+        ...
+    def result(self) -> float:
+        ...
+    def set_state(self, state: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    def state(self) -> list[float]:
+        ...
+    def update(self, y_true: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y_pred: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], sample_weight: typing.Any = None) -> None:
+        ...
+class Network:
+    def __init__(self) -> None:
+        ...
+    def add(self, arg0: Layer) -> None:
+        ...
+    def finalize(self) -> None:
+        ...
+    def grads(self) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def params(self) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def predict(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def release_training(self) -> None:
+        ...
+    def state(self) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def tensors(self) -> list:
+        ...
+    def try_acquire_training(self) -> bool:
+        ...
+    @property
+    def in_features(self) -> int:
+        ...
+    @property
+    def out_features(self) -> int:
+        ...
+    @property
+    def train_steps(self) -> int:
+        ...
+    @train_steps.setter
+    def train_steps(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Trainer:
+    def __init__(self, arg0: Network, arg1: Optimizer, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: dict, arg4: typing.SupportsFloat | typing.SupportsIndex, arg5: collections.abc.Sequence[Metric], arg6: collections.abc.Sequence[Metric]) -> None:
+        ...
+    def begin_epoch(self, arg0: bool, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def clear_train_data(self) -> None:
+        ...
+    def evaluate(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, reset: bool = True) -> float:
+        ...
+    def mean_loss(self) -> float:
+        ...
+    def reset_metrics(self) -> None:
+        ...
+    def run(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex) -> int:
+        ...
+    def set_grad_hook(self, fn: typing.Any) -> None:
+        ...
+    def set_shard(self, rank: typing.SupportsInt | typing.SupportsIndex, size: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def set_train_data(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], arg1: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], arg2: typing.Any, arg3: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def step_in_epoch(self) -> int:
+        ...
+    def steps_per_epoch(self) -> int:
+        ...
+    def train_batch(self, arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], arg1: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], arg2: typing.Any) -> float:
+        ...
+def _c_api_addresses() -> dict:
+    ...
+def _constraint_apply(arg0: tuple, arg1: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def _gemm_tuning(parallel_min_flops: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a: typing.SupportsInt | typing.SupportsIndex = -1, pack_b: typing.SupportsInt | typing.SupportsIndex = -1, reset: bool = False) -> dict:
+    ...
+def _sgemm_full(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], transpose_a: bool = False, transpose_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, bias: typing.Any = None, relu: bool = False, nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    ...
+def activation_backward(kind: typing.SupportsInt | typing.SupportsIndex, x: typing.Any, y: typing.Any, dy: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    dx = dL/dx from dy = dL/dy and the forward pass's x and/or y (None where not needed, see activation_backward_needs). `out` may be dy (in place).
+    """
+def activation_backward_needs(kind: typing.SupportsInt | typing.SupportsIndex, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> tuple[bool, bool]:
+    """
+    (needs_input, needs_output) of activation_backward.
+    """
+def activation_forward(kind: typing.SupportsInt | typing.SupportsIndex, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    y = f(x) (softmax kinds along the last axis). `out` may be x (in place).
+    """
+def activation_kind_names() -> list[str]:
+    """
+    Names of ranvier::ActKind values, indexed by kind.
+    """
+def all_finite(arg0: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> bool:
+    ...
+def build_info() -> dict:
+    ...
+def compiled_isas() -> list[str]:
+    ...
+def gemm_blocking() -> dict:
+    ...
+def get_num_threads() -> int:
+    ...
+def io_check_architecture(arch_json: str, file_floats: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def io_cpp_load_check(path: str) -> tuple[int, int]:
+    ...
+def io_cpp_predict(path: str, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def io_json_normalize(text: bytes) -> str:
+    """
+    Parses strict JSON and writes it back (tests of the C++ JSON module).
+    """
+def io_parse_header(prefix: bytes, file_size: typing.SupportsInt | typing.SupportsIndex, ranvier_format: bool) -> dict:
+    """
+    Validates a safetensors header: prefix = the file's first 8 + N bytes (or fewer: the
+    validator says what is missing), file_size = the whole file's size. Returns
+    {header_len, data_start, data_len, tensors: [{name, dtype, shape, begin, end}], metadata}.
+    Raises ValueError naming the problem.
+    """
+def isa() -> str:
+    ...
+def kernel_names() -> dict:
+    ...
+def loss_forward_backward(kind: typing.SupportsInt | typing.SupportsIndex, y_true: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y_pred: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], sample_weight: typing.Any = None, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, compute_grad: bool = True, from_logits: bool = False, label_smoothing: typing.SupportsFloat | typing.SupportsIndex = 0.0, delta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.25, gamma: typing.SupportsFloat | typing.SupportsIndex = 2.0, apply_class_balancing: bool = False) -> tuple[numpy.typing.NDArray[numpy.float32], typing.Any]:
+    """
+    (per_sample (n,), grad (n, k) or None): per-sample losses before weights, and d(sum_i w_i l_i grad_scale)/d y_pred.
+    """
+def loss_forward_backward_fused(kind: typing.SupportsInt | typing.SupportsIndex, act_kind: typing.SupportsInt | typing.SupportsIndex, y_true: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y_pred: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], sample_weight: typing.Any = None, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, from_logits: bool = False, label_smoothing: typing.SupportsFloat | typing.SupportsIndex = 0.0, delta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.25, gamma: typing.SupportsFloat | typing.SupportsIndex = 2.0, apply_class_balancing: bool = False) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
+    """
+    (per_sample, grad_logits): y_pred is the activation's output; the gradient is with respect to its input (the logits), from the stable fused form.
+    """
+def loss_fuses_with(kind: typing.SupportsInt | typing.SupportsIndex, act_kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool = False) -> bool:
+    ...
+def loss_kind_names() -> list[str]:
+    """
+    Names of ranvier::LossKind values, indexed by kind.
+    """
+def matmul(a: typing.Any, b: typing.Any, transpose_a: bool = False, transpose_b: bool = False) -> typing.Any:
+    ...
+def metric_higher_is_better(arg0: str) -> bool:
+    ...
+def optimizer_keras_defaults(arg0: OptimizerKind) -> OptimizerConfig:
+    ...
+def optimizer_parallel_threshold() -> int:
+    ...
+def schedule_value(schedule: ScheduleConfig, step: typing.SupportsInt | typing.SupportsIndex) -> float:
+    ...
+def schedule_value_real(schedule: ScheduleConfig, step: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    ...
+def set_isa(arg0: str) -> None:
+    ...
+def set_num_threads(arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def set_optimizer_parallel_threshold(elements: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def supported_isas() -> list[str]:
+    ...
+def update_triad(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], s: typing.SupportsFloat | typing.SupportsIndex, nthreads: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def validate_schedule(arg0: ScheduleConfig) -> None:
+    ...
+def vmath(name: str, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    The vectorized math function `name` of the active ISA, elementwise.
+    """
+def vmath_names() -> list[str]:
+    ...
