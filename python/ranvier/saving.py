@@ -253,7 +253,8 @@ def _model_payload(model, include_optimizer: bool = True):
         opt = model.optimizer
         if opt is not None:
             meta["optimizer"] = _json(optimizers_module.serialize(opt), "the optimizer's config")
-            if include_optimizer and opt.built:
+            # Only state built for this very network (not for layers since replaced).
+            if include_optimizer and opt.built and getattr(opt, "_ranvier_net", None) is getattr(model, "_net", 0):
                 state = opt.get_state()
                 slots = state.get("slots", {})
                 meta["optimizer_state"] = _json(
@@ -299,6 +300,17 @@ def _build_optimizer_for(model) -> None:
 
 
 def _restore(header: Dict[str, Any], data, where: str, custom_objects=None, compile=True):
+    """The model of a validated file. Whatever a hostile file makes go wrong while the
+    model is rebuilt comes out as ValueError naming the file."""
+    try:
+        return _restore_unchecked(header, data, where, custom_objects, compile)
+    except ValueError:
+        raise
+    except (TypeError, KeyError, AttributeError, IndexError, RecursionError, OverflowError) as e:
+        raise ValueError(f"{where}: the saved model cannot be rebuilt: {type(e).__name__}: {e}") from None
+
+
+def _restore_unchecked(header: Dict[str, Any], data, where: str, custom_objects=None, compile=True):
     from . import models as models_module
     from . import optimizers as optimizers_module
     meta = header["metadata"]
@@ -320,9 +332,11 @@ def _restore(header: Dict[str, Any], data, where: str, custom_objects=None, comp
     if not isinstance(seeds, dict):
         raise ValueError(f"{where}: metadata 'layer_seeds' must be an object")
     seeded = []
-    for lc in config.get("layers", []) or []:
-        name = (lc.get("config") or {}).get("name") if isinstance(lc, dict) else None
-        if name in seeds and isinstance(lc.get("config"), dict):
+    layer_cfgs = config.get("layers") or []
+    for lc in layer_cfgs if isinstance(layer_cfgs, list) else []:
+        cfg = lc.get("config") if isinstance(lc, dict) else None
+        name = cfg.get("name") if isinstance(cfg, dict) else None
+        if isinstance(name, str) and name in seeds:
             lc["config"]["seed"] = int(seeds[name])  # the same Dropout masks as before saving
             seeded.append(name)
     try:
