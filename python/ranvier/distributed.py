@@ -67,6 +67,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from . import callbacks as callbacks_module
+from . import layers as layers_module
 
 __all__ = [
     "init", "rank", "size", "is_root", "comm", "barrier", "DataParallel", "DistributedError",
@@ -275,8 +276,9 @@ def _abort(exc: BaseException) -> None:
 
 
 # --------------------------------------------------------------- fingerprints
-def _json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, default=lambda o: f"<{type(o).__name__}>")
+def _jsonable(obj):
+    """``obj`` as plain JSON data (objects that are not, e.g. callables, by type name)."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=lambda o: f"<{type(o).__name__}>"))
 
 
 def _strip_names(obj):
@@ -287,8 +289,8 @@ def _strip_names(obj):
     return obj
 
 
-def _shape(a) -> Optional[Tuple[int, ...]]:
-    return None if a is None else tuple(int(d) for d in np.shape(a))
+def _shape(a) -> Optional[List[int]]:
+    return None if a is None else [int(d) for d in np.shape(a)]
 
 
 def _crc(a: Optional[np.ndarray]) -> Optional[str]:
@@ -298,14 +300,36 @@ def _crc(a: Optional[np.ndarray]) -> Optional[str]:
     return f"{zlib.crc32(memoryview(a).cast('B')):08x}"
 
 
-def _compare(fps: List[Dict[str, str]]) -> List[str]:
+def _short(v, limit: int = 120) -> str:
+    t = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+    return t if len(t) <= limit else t[:limit - 3] + "..."
+
+
+def _diff(a, b, path: str, out: List[Tuple[str, Any, Any]]) -> None:
+    """The leaves where ``a`` and ``b`` (JSON-like) differ, as (path, a, b)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            _diff(a.get(k), b.get(k), f"{path}.{k}" if path else str(k), out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (u, v) in enumerate(zip(a, b)):
+            _diff(u, v, f"{path}[{i}]", out)
+    elif a != b:
+        out.append((path, a, b))
+
+
+def _compare(fps: List[Dict[str, Any]], max_lines: int = 12) -> List[str]:
     """Lines describing where ranks differ from rank 0 (empty when they agree)."""
     ref = fps[0]
-    lines = []
+    lines: List[str] = []
     for r, fp in enumerate(fps[1:], start=1):
         for key in ref:
-            if fp.get(key) != ref[key]:
-                lines.append(f"  {key}: rank {r} has {fp.get(key)}, rank 0 has {ref[key]}")
+            leaves: List[Tuple[str, Any, Any]] = []
+            _diff(fp.get(key), ref[key], "", leaves)
+            for path, mine, root in leaves:
+                where = f"{key}: {path}" if path else key
+                lines.append(f"  {where}: rank {r} has {_short(mine)}, rank 0 has {_short(root)}")
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"  ... and {len(lines) - max_lines} more differences"]
     return lines
 
 
@@ -520,7 +544,7 @@ class DataParallel:
         self._fit_args = {
             "batch_size": batch_size, "epochs": epochs, "shuffle": shuffle, "initial_epoch": initial_epoch,
             "steps_per_epoch": steps_per_epoch, "validation_split": validation_split,
-            "validation_data": None if validation_data is None else
+            "validation_data shapes": None if validation_data is None else
             [_shape(a) for a in validation_data],
             "validation_batch_size": validation_batch_size, "validation_freq": validation_freq,
             "class_weight": None if class_weight is None else sorted((int(k), float(v))
@@ -569,24 +593,28 @@ class DataParallel:
     def _fingerprint(self, x, y, sw, batch_size) -> Dict[str, str]:
         from . import __version__
         model = self.model
-        fp = {
+        fp: Dict[str, Any] = {
             "ranvier version": __version__,
-            "model layers": _json(_strip_names(model.get_config()["layers"])),
-            "parameter layout": _json([(t["name"], list(t["shape"]), t["trainable"])
-                                       for t in model._net.tensors()]),
-            "compile settings": _json(_strip_names(model._compile_config)),
-            "x.shape": str(_shape(x)),
-            "y.shape": str(_shape(y)),
-            "sample_weight.shape": str(_shape(sw)),
-            "global batch_size": str(int(batch_size)),
+            "input shape": _jsonable(model.input_shape),
+            "model": {f"layer {i} ({type(layer).__name__})": _jsonable(_strip_names(layers_module.serialize(layer)))
+                      for i, layer in enumerate(model.layers)},
+            "weight shapes": {
+                f"layer {t['layer']} ({type(model.layers[t['layer']]).__name__}) {t['name']}"
+                + ("" if t["trainable"] else " (non-trainable)"): list(t["shape"])
+                for t in model._net.tensors()},
+            "compile": _jsonable(_strip_names(model._compile_config)),
+            "x.shape": _shape(x),
+            "y.shape": _shape(y),
+            "sample_weight.shape": _shape(sw),
+            "batch_size": int(batch_size),
         }
         for k, v in self._fit_args.items():
             if k != "batch_size":
-                fp[k] = _json(v)
+                fp[k] = _jsonable(v)
         if self.check_data:
-            fp["x CRC32"] = str(_crc(x))
-            fp["y CRC32"] = str(_crc(y))
-            fp["sample_weight CRC32"] = str(_crc(sw))
+            fp["x CRC32"] = _crc(x)
+            fp["y CRC32"] = _crc(y)
+            fp["sample_weight CRC32"] = _crc(sw)
         return fp
 
     def _start(self, trainer, x, y, sw, batch_size) -> None:

@@ -41,13 +41,22 @@ def build(case, seed):
             L.Dense(3),
         ])
         model.compile(optimizer=ranvier.optimizers.SGD(0.05, momentum=0.9), loss="mse", metrics=["mae"])
+    elif case == "bn_dropout":  # not comparable with one process: replicas must still agree
+        model = ranvier.Sequential([
+            ranvier.Input(shape=(20,)),
+            L.Dense(32, activation="relu"),
+            L.BatchNormalization(),
+            L.Dropout(0.3),
+            L.Dense(5, activation="softmax"),
+        ])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     else:
         raise SystemExit(f"unknown case {case}")
     return model
 
 
 def fit_kwargs(case, x, y, batch):
-    if case == "adam_ce":
+    if case in ("adam_ce", "bn_dropout"):
         # 961 rows, validation_split 0.2 -> 768 training rows; with batch 64: 12 full batches.
         return dict(batch_size=batch, epochs=2, validation_split=0.2, shuffle=True)
     # 481 rows, batch 32: the last batch has ONE row (empty shards on all ranks but one),
@@ -60,7 +69,7 @@ def main():
     out, tag, case = sys.argv[1], sys.argv[2], sys.argv[3]
     single = "--single" in sys.argv
     batch = int(sys.argv[sys.argv.index("--batch") + 1]) if "--batch" in sys.argv else None
-    if case == "adam_ce":
+    if case in ("adam_ce", "bn_dropout"):
         x, logits = data(961, 20, 5)
         y = np.argmax(logits, axis=1).astype(np.int64)
         batch = batch or 64
@@ -72,18 +81,21 @@ def main():
         rank = 0
         model = build(case, 1234)
         hist = model.fit(x, y, verbose=0, **fit_kwargs(case, x, y, batch))
+        ev = model.evaluate(x, y, batch_size=50, verbose=0, return_dict=True)
     else:
         from ranvier import distributed as dist
         rank, size = dist.init()
         model = build(case, 1234 if rank == 0 else 999 + rank)
-        hist = dist.DataParallel(model).fit(x, y, verbose=0, **fit_kwargs(case, x, y, batch))
+        dp = dist.DataParallel(model)
+        hist = dp.fit(x, y, verbose=0, **fit_kwargs(case, x, y, batch))
+        ev = dp.evaluate(x, y, batch_size=50, verbose=0, return_dict=True)
     opt_state = model.optimizer.get_state()
     arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
     arrays.update({f"slot_{k}": v for k, v in opt_state["slots"].items()})
     arrays["iterations"] = np.array(opt_state["iterations"])
     np.savez(f"{out}/{tag}-rank{rank}.npz", **arrays)
     with open(f"{out}/{tag}-rank{rank}.json", "w") as f:
-        json.dump(hist.history, f)
+        json.dump({"history": hist.history, "evaluate": ev}, f)
 
 
 if __name__ == "__main__":
