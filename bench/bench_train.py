@@ -162,7 +162,12 @@ def fmt(x, nd=3):
     return f"{x:.{nd}g}" if abs(x) < 1 else f"{x:.2f}"
 
 
-def table(rows, header):
+MD_SECTIONS = []  # (title, header, rows) of every table printed, for --markdown
+
+
+def table(rows, header, title=None):
+    if title:
+        MD_SECTIONS.append((title, header, rows))
     cols = [header] + rows
     widths = [max(len(str(r[i])) for r in cols) for i in range(len(header))]
     out = []
@@ -267,22 +272,31 @@ def run_gemm_probe(workers, res, m=512, k=2048, n=2048):
 
 
 def build_cpp(log):
-    """Configures and builds bench/cpp (the C++ predict timing program); None on failure."""
+    """Builds the core (Release, as installed) under build/bench-cpp-core, installs it into
+    build/bench-cpp-core/prefix, and builds bench/cpp against it (find_package(ranvier)).
+    Returns the program's path, or None when a step fails (W4's C++ row then says so)."""
+    core = os.path.join(ROOT, "build", "bench-cpp-core")
+    prefix = os.path.join(core, "prefix")
     bdir = os.path.join(ROOT, "build", "bench-cpp")
-    exe = os.path.join(bdir, "bench_predict")
-    cmds = [["cmake", "-S", os.path.join(HERE, "cpp"), "-B", bdir, "-DCMAKE_BUILD_TYPE=Release"]
-            + (["-G", "Ninja"] if shutil.which("ninja") and not os.path.exists(os.path.join(bdir, "Makefile")) else []),
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    cmds = [["cmake", "-S", ROOT, "-B", core, "-DCMAKE_BUILD_TYPE=Release", "-DRANVIER_INSTALL=ON"]
+            + (gen if not os.path.exists(os.path.join(core, "Makefile")) else []),
+            ["cmake", "--build", core, "-j2"],
+            ["cmake", "--install", core, "--prefix", prefix],
+            ["cmake", "-S", os.path.join(HERE, "cpp"), "-B", bdir, "-DCMAKE_BUILD_TYPE=Release",
+             f"-DCMAKE_PREFIX_PATH={prefix}"] + (gen if not os.path.exists(os.path.join(bdir, "Makefile")) else []),
             ["cmake", "--build", bdir, "-j2", "--target", "bench_predict"]]
     env = dict(os.environ)
     if shutil.which("ccache"):
         env.setdefault("CMAKE_CXX_COMPILER_LAUNCHER", "ccache")
         env.setdefault("CCACHE_BASEDIR", ROOT)
+    log("  building the C++ predict timing program (bench/cpp) ...")
     for c in cmds:
         p = subprocess.run(c, capture_output=True, text=True, env=env)
         if p.returncode:
-            log(f"  [C++] build failed ({' '.join(c[:2])}): {p.stdout[-800:]}{p.stderr[-800:]}")
+            log(f"  [C++] build failed ({' '.join(c[:3])}): {p.stdout[-800:]}{p.stderr[-800:]}")
             return None
-    return exe
+    return os.path.join(bdir, "bench_predict")
 
 
 def run_cpp(exe, ranvier_worker, threads, tmp, log):
@@ -361,7 +375,7 @@ def report(results, args, log):
                 rows.append([name, lab, fmt(e["seconds"]), fmt(e["samples_per_s"]), fmt(e["gflops"]),
                              ratio, score_str(e.get("score"))])
         out.append(table(rows, ["wl", "framework", "s/epoch", "samples/s", "GFLOP/s", "ranvier/x",
-                                "held-out"]))
+                                "held-out"], title=f"Training, {T} thread(s)"))
         if "W4" in run:
             rows = []
             w4 = run["W4"]
@@ -385,7 +399,8 @@ def report(results, args, log):
                                  fmt(c["batch1024_samples_per_s"]), "Model::predict", ""])
             out.append("\nW4 (trained W1 model): 1-sample latency (median us) and batch-1024 predict")
             out.append(table(rows, ["framework", "1-sample us", "fastest path", "x/ranvier",
-                                    "b1024 samples/s", "fastest path", "ranvier/x"]))
+                                    "b1024 samples/s", "fastest path", "ranvier/x"],
+                             title=f"W4 predict, {T} thread(s)"))
         if "gemm_probe" in run and run["gemm_probe"]:
             gp = run["gemm_probe"]
             out.append("\nsgemm probe (512x2048 @ 2048x2048), GFLOP/s: " +
@@ -474,7 +489,8 @@ def targets_table(run, T):
     for name, f in run.get("accuracy_check", {}).items():
         rows.append([f"{name} ranvier learned as well", f"{f['ranvier']:.4f}", f"peer median {f['peer_median']:.4f}",
                      "PASS" if f["ok"] else "FAIL"])
-    return f"targets at {T} thread(s):\n" + table(rows, ["target", "measured", "needed", ""])
+    return f"targets at {T} thread(s):\n" + table(rows, ["target", "measured", "needed", ""],
+                                                    title=f"Targets, {T} thread(s)")
 
 
 def scaling_table(runs):
@@ -495,7 +511,22 @@ def scaling_table(runs):
         sc = f"{v[-1] / v[0]:.2f}x" if v[0] and v[-1] else "-"
         rows.append(["W4 b1024", lab] + [fmt(x) if x else "-" for x in v] + [sc])
     return ("scaling (samples/s; last column = highest / lowest thread count):\n" +
-            table(rows, ["wl", "framework"] + [f"{T} thr" for T in Ts] + [f"{Ts[-1]}/{Ts[0]}"]))
+            table(rows, ["wl", "framework"] + [f"{T} thr" for T in Ts] + [f"{Ts[-1]}/{Ts[0]}"],
+                  title="Scaling (samples/s)"))
+
+
+def markdown(path):
+    """The tables of this run as Markdown (for the README's Performance section)."""
+    out = []
+    for title, header, rows in MD_SECTIONS:
+        out.append(f"**{title}**\n")
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+        for r in rows:
+            out.append("| " + " | ".join(str(c).replace("|", "/") for c in r) + " |")
+        out.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
 
 
 def machine_info():
@@ -564,12 +595,14 @@ def main(argv=None):
     ap.add_argument("--workloads", nargs="+", default=None, choices=TRAIN_WORKLOADS + ["W4"])
     ap.add_argument("--frameworks", nargs="+", default=None, choices=ALL_FRAMEWORKS)
     ap.add_argument("--no-ftz", action="store_true", help="skip the peers' flush-to-zero variants")
-    ap.add_argument("--repeats", type=int, default=3, help="timed epochs per framework (median; >= 3)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed epochs per framework, median reported (default 3; --quick: 2)")
     ap.add_argument("--rows", nargs="*", default=[], metavar="WL=N",
                     help="train on the first N rows of a workload's data, e.g. W3=8192 (documented deviation)")
     ap.add_argument("--cpp", action="store_true", help="build and time the C++ API predict (bench/cpp)")
     ap.add_argument("--json", default=None, help="results file (default bench/results/train-<date>.json)")
     ap.add_argument("--plot", default=None, help="write a PNG plot of samples/s here")
+    ap.add_argument("--markdown", default=None, help="also write the tables as Markdown here")
     ap.add_argument("--timeout", type=float, default=900, help="seconds a worker may take per command")
     args = ap.parse_args(argv)
 
@@ -577,7 +610,7 @@ def main(argv=None):
     threads = args.threads or ([1] if quick else [1, 2])
     workloads = args.workloads or (TRAIN_WORKLOADS + ["W4"])
     frameworks = args.frameworks or ALL_FRAMEWORKS
-    repeats = max(1, args.repeats)
+    repeats = max(1, args.repeats if args.repeats is not None else (2 if quick else 3))
     sizes = {}
     for name in TRAIN_WORKLOADS:
         sizes[name] = TW.QUICK_N[name] if quick else (TW.WORKLOADS[name]["n"], TW.WORKLOADS[name]["n_test"])
@@ -599,6 +632,8 @@ def main(argv=None):
     t_start = time.time()
 
     def log(msg):
+        if msg.startswith("  ") and not msg.startswith("   "):
+            msg = f"[{time.time() - t_start:6.1f}s]" + msg[1:]
         print(msg, flush=True)
 
     results = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "quick": quick,
@@ -627,7 +662,7 @@ def main(argv=None):
                 live = run_training(workers, name, n, n_test, repeats, run[name], log)
                 if name == "W1" and "W4" in workloads:
                     run["W4"] = {}
-                    run_w4(live, 3 if quick else 5, 0.1 if quick else 0.4, run["W4"], log)
+                    run_w4(live, 1 if quick else 5, 0.05 if quick else 0.4, run["W4"], log)
                     rw = next((w for w in live if w.framework == "ranvier"), None)
                     if args.cpp and rw is not None:
                         run["W4"]["cpp"] = run_cpp(exe, rw, T, tmp, log) if exe else {"error": "C++ build failed"}
@@ -646,6 +681,9 @@ def main(argv=None):
     with open(json_path, "w") as f:
         json.dump(results, f, indent=1, default=str)
     log(f"\nresults: {json_path}  (worker logs: {log_dir}); {results['elapsed_s']:.0f} s")
+    if args.markdown:
+        markdown(args.markdown)
+        log(f"  markdown tables: {args.markdown}")
     if args.plot:
         plot(results, args.plot, log)
     shutil.rmtree(tmp, ignore_errors=True)
