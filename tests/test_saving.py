@@ -405,3 +405,22 @@ def test_all_layer_kinds_load_in_cpp(tmp_path):
     m.save(p)
     assert np.array_equal(_core.io_cpp_predict(str(p), x.reshape(50, 6), 32), m.predict(x, verbose=0))
     assert np.array_equal(ranvier.models.load_model(p).predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+class ScaledDense(ranvier.layers.Dense):
+    """A user layer: a Dense subclass (its weights and core come from Dense)."""
+
+
+def test_custom_layers_need_custom_objects(tmp_path):
+    x, _ = _data()
+    ranvier.utils.set_random_seed(2)
+    m = ranvier.Sequential([ranvier.Input(shape=(6,)), ScaledDense(4, activation="relu"), ranvier.layers.Dense(2)])
+    p = tmp_path / "custom.st"
+    m.save(p)
+    with pytest.raises(ValueError, match="ScaledDense"):
+        ranvier.models.load_model(p)
+    loaded = ranvier.models.load_model(p, custom_objects={"ScaledDense": ScaledDense})
+    assert type(loaded.layers[0]) is ScaledDense
+    assert np.array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="ScaledDense"):  # C++ knows only the built-in layers
+        _core.io_cpp_load_check(str(p))
