@@ -54,7 +54,8 @@ RANVIER_TEST(vunary_table_is_complete_for_every_isa) {
                   ranvier::isa_name(isa));
     for (int i = 0; i < ranvier::kVmathCount; ++i) RANVIER_CHECK(k.math[i], "%s: vmath %d", ranvier::isa_name(isa), i);
     for (int i = 0; i < ranvier::kVlossCount; ++i) RANVIER_CHECK(k.loss[i], "%s: loss %d", ranvier::isa_name(isa), i);
-    for (int i = 0; i < ranvier::kVfusedCount; ++i) RANVIER_CHECK(k.fused[i], "%s: fused %d", ranvier::isa_name(isa), i);
+    for (int i = 0; i < ranvier::kVfusedCount; ++i)
+      RANVIER_CHECK(k.fused[i], "%s: fused %d", ranvier::isa_name(isa), i);
   }
 }
 

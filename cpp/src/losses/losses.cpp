@@ -31,9 +31,30 @@ static_assert(static_cast<int>(LossKind::cosine_similarity) + 1 == kVlossCount, 
 
 namespace {
 
-// Rows are split across threads when each gets at least this many elements
-// (bench/bench_activations.py, 2 Zen3 cores).
-constexpr std::int64_t kMinElementsPerThread = 1 << 14;
+// Rows are split across threads when each gets at least this many elements (measured as
+// for the activations, see ops/activations.cpp: break-even ~2^17 elements for mse over 64
+// columns, ~2^15 for categorical cross-entropy). The macros exist for that benchmark only.
+#ifndef RANVIER_LOSS_MIN_PER_THREAD_CHEAP
+#define RANVIER_LOSS_MIN_PER_THREAD_CHEAP (1 << 16)
+#endif
+#ifndef RANVIER_LOSS_MIN_PER_THREAD
+#define RANVIER_LOSS_MIN_PER_THREAD (1 << 13)
+#endif
+std::int64_t min_elements_per_thread(LossKind kind) {
+  switch (kind) {
+    case LossKind::mean_squared_error:
+    case LossKind::mean_absolute_error:
+    case LossKind::mean_absolute_percentage_error:
+    case LossKind::hinge:
+    case LossKind::squared_hinge:
+    case LossKind::categorical_hinge:
+    case LossKind::huber:
+    case LossKind::cosine_similarity:
+      return RANVIER_LOSS_MIN_PER_THREAD_CHEAP;
+    default:
+      return RANVIER_LOSS_MIN_PER_THREAD;
+  }
+}
 
 const char* loss_name(LossKind kind) {
   switch (kind) {
@@ -106,13 +127,15 @@ VlossParams to_kernel_params(LossKind kind, const LossParams& p, const float* y_
   kp.alpha = p.alpha;
   kp.gamma = p.gamma;
   kp.class_balancing = p.apply_class_balancing ? 1 : 0;
-  kp.hinge_convert = ((kind == LossKind::hinge || kind == LossKind::squared_hinge) && all_binary(y_true, count)) ? 1 : 0;
+  const bool hinge = kind == LossKind::hinge || kind == LossKind::squared_hinge;
+  kp.hinge_convert = (hinge && all_binary(y_true, count)) ? 1 : 0;
   return kp;
 }
 
-void run_rows(VlossFn fn, const VlossParams& kp, const float* y_true, std::int64_t ytc, const float* y_pred,
+void run_rows(LossKind kind, VlossFn fn, const VlossParams& kp, const float* y_true, std::int64_t ytc,
+              const float* y_pred,
               std::int64_t n, std::int64_t k, const float* w, float grad_scale, float* per_sample, float* grad) {
-  parallel_rows(n, k, kMinElementsPerThread, [&](std::int64_t r0, std::int64_t r1) {
+  parallel_rows(n, k, min_elements_per_thread(kind), [&](std::int64_t r0, std::int64_t r1) {
     fn(y_true + r0 * ytc, ytc, y_pred + r0 * k, r1 - r0, k, w ? w + r0 : nullptr, grad_scale, per_sample + r0,
        grad ? grad + r0 * k : nullptr, &kp);
   });
@@ -127,7 +150,7 @@ void loss_forward_backward(LossKind kind, const LossParams& p, const float* y_tr
   if (n == 0) return;
   if (kind == LossKind::sparse_categorical_crossentropy) check_sparse_labels(y_true, n, k);
   const VlossParams kp = to_kernel_params(kind, p, y_true, n * y_true_cols);
-  run_rows(kernels().vunary.loss[static_cast<int>(kind)], kp, y_true, y_true_cols, y_pred, n, k, sample_weight,
+  run_rows(kind, kernels().vunary.loss[static_cast<int>(kind)], kp, y_true, y_true_cols, y_pred, n, k, sample_weight,
            grad_scale, per_sample, grad);
 }
 
@@ -161,7 +184,7 @@ void loss_forward_backward_fused(LossKind kind, const LossParams& p, ActKind act
   const VlossFn fn = kind == LossKind::binary_crossentropy       ? kt.fused[kVfusedSigmoidBce]
                      : kind == LossKind::categorical_crossentropy ? kt.fused[kVfusedSoftmaxCce]
                                                                   : kt.fused[kVfusedSoftmaxScce];
-  run_rows(fn, kp, y_true, y_true_cols, y_pred, n, k, sample_weight, grad_scale, per_sample, grad_logits);
+  run_rows(kind, fn, kp, y_true, y_true_cols, y_pred, n, k, sample_weight, grad_scale, per_sample, grad_logits);
 }
 
 }  // namespace ranvier

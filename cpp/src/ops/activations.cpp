@@ -47,9 +47,19 @@ void check_kind(ActKind kind) {
     throw std::invalid_argument("activation: unknown ActKind " + std::to_string(k));
 }
 
-// Elements per thread below which a second thread does not pay (measured with
-// bench/bench_activations.py on 2 Zen3 cores: the piecewise-linear kinds are memory
-// bound and need ~64K elements; the transcendental ones break even near 8K).
+// Elements per thread below which a second thread does not pay. Measured (2 threads vs 1,
+// medians; idle 16-core Xeon, AVX-512 kernels, OMP_WAIT_POLICY=passive, where waking the
+// team costs ~15-20 us; with spinning threads, the common case inside a training loop, it
+// costs a few us): break-even at ~2^17 elements in all for relu, 2^15-2^16 for sigmoid,
+// 2^14 for gelu and for softmax over 128 columns. The piecewise-linear kinds (memory bound,
+// ~0.1 ns/element) thus need 64K elements per thread, the transcendental ones 8K (a
+// compromise between the two wake-up costs). The macros exist for that benchmark only.
+#ifndef RANVIER_ACT_MIN_PER_THREAD_CHEAP
+#define RANVIER_ACT_MIN_PER_THREAD_CHEAP (1 << 16)
+#endif
+#ifndef RANVIER_ACT_MIN_PER_THREAD
+#define RANVIER_ACT_MIN_PER_THREAD (1 << 13)
+#endif
 std::int64_t min_elements_per_thread(ActKind kind) {
   switch (kind) {
     case ActKind::linear:
@@ -59,9 +69,9 @@ std::int64_t min_elements_per_thread(ActKind kind) {
     case ActKind::hard_sigmoid:
     case ActKind::hard_silu:
     case ActKind::softsign:
-      return 1 << 16;
+      return RANVIER_ACT_MIN_PER_THREAD_CHEAP;
     default:
-      return 1 << 13;
+      return RANVIER_ACT_MIN_PER_THREAD;
   }
 }
 
@@ -94,7 +104,7 @@ void activation_forward(ActKind kind, const ActParams& p, const float* x, float*
   const VunaryKernels& k = kernels().vunary;
   if (is_rowwise(kind)) {
     const VunaryRowFwdFn fn = kind == ActKind::softmax ? k.softmax : k.log_softmax;
-    parallel_rows(rows, cols, 1 << 13, [&](std::int64_t r0, std::int64_t r1) {
+    parallel_rows(rows, cols, RANVIER_ACT_MIN_PER_THREAD, [&](std::int64_t r0, std::int64_t r1) {
       fn(x + r0 * cols, y + r0 * cols, r1 - r0, cols);
     });
     return;
@@ -116,7 +126,7 @@ void activation_backward(ActKind kind, const ActParams& p, const float* x, const
   const VunaryKernels& k = kernels().vunary;
   if (is_rowwise(kind)) {
     const VunaryRowBwdFn fn = kind == ActKind::softmax ? k.softmax_backward : k.log_softmax_backward;
-    parallel_rows(rows, cols, 1 << 14, [&](std::int64_t r0, std::int64_t r1) {
+    parallel_rows(rows, cols, RANVIER_ACT_MIN_PER_THREAD, [&](std::int64_t r0, std::int64_t r1) {
       fn(y + r0 * cols, dy + r0 * cols, dx + r0 * cols, r1 - r0, cols);
     });
     return;
@@ -131,7 +141,8 @@ void activation_backward(ActKind kind, const ActParams& p, const float* x, const
 void vmath_apply(VmathOp op, const float* x, float* y, std::int64_t n) {
   if (op < 0 || op >= kVmathCount) throw std::invalid_argument("vmath_apply: unknown op " + std::to_string(op));
   const VunaryFwdFn fn = kernels().vunary.math[op];
-  parallel_range(n, 1 << 13, [&](std::int64_t b, std::int64_t e) { fn(x + b, y + b, e - b, nullptr); });
+  parallel_range(n, RANVIER_ACT_MIN_PER_THREAD,
+                 [&](std::int64_t b, std::int64_t e) { fn(x + b, y + b, e - b, nullptr); });
 }
 
 }  // namespace ranvier

@@ -240,7 +240,8 @@ inline vf verf(vf x) {
 // Standard normal CDF Phi(x) = erfc(-x/sqrt2)/2. For |x| < 0.7: 1/2 + erf(x/sqrt2)/2.
 // Beyond, with relative accuracy in the left tail: the exponent -x^2/2 is formed from x
 // exactly (hi + lo), not from the rounded x/sqrt2. Also returns e^{-x^2/2} (for the
-// density) through `gauss` when not null, and the left-tail factor through `tail`. x is clamped to [-15, 15] (Phi saturated).
+// density) through `gauss` when not null, and the left-tail factor through `tail`.
+// x is clamped to [-15, 15] (Phi saturated).
 inline vf vnormcdf_g(vf x, vf* gauss, vf* tail) {
   const vf xc = vclamp(x, -15.0f, 15.0f);
   const vf z = simd::mul(simd::abs(xc), simd::set1(0.70710678118654752f));

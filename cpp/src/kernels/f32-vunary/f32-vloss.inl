@@ -547,7 +547,8 @@ void loss_cosine(const float* yt, std::int64_t ytc, const float* yp, std::int64_
     // g = -ws ap (y ay - c' p ap), c' = 0 when ||p|| was clipped
     const vf a = simd::set1(-ws * ap * ay), b = simd::set1(pclip ? 0.0f : ws * ap * ap * c);
     float* g = grad + i * k;
-    for (j = 0; j + simd::kW <= k; j += simd::kW) simd::store(g + j, simd::fmadd(a, Y.at(j), simd::mul(b, simd::load(pr + j))));
+    for (j = 0; j + simd::kW <= k; j += simd::kW)
+      simd::store(g + j, simd::fmadd(a, Y.at(j), simd::mul(b, simd::load(pr + j))));
     if (j < k) {
       const int r = static_cast<int>(k - j);
       simd::store_tail(g + j, simd::fmadd(a, Y.tail(j, r), simd::mul(b, simd::load_tail(pr + j, r))), r);

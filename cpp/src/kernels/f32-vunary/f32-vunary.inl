@@ -255,7 +255,9 @@ void bwd_gelu_approx(const float* x, const float*, const float* dy, float* dx, s
 }
 
 // ---- sigmoid family -----------------------------------------------------------------------
-void fwd_sigmoid(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vsigmoid(v); }); }
+void fwd_sigmoid(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vsigmoid(v); });
+}
 void bwd_sigmoid(const float*, const float* y, const float* dy, float* dx, std::int64_t n, const VunaryParams*) {
   map2(y, dy, dx, n, [](vf yv, vf g) { return simd::mul(g, simd::mul(yv, simd::sub(ones(), yv))); });
 }
@@ -287,11 +289,15 @@ void bwd_hard_silu(const float* x, const float*, const float* dy, float* dx, std
 }
 
 // ---- tanh, softplus, softsign, log_sigmoid, exponential --------------------------------------
-void fwd_tanh(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vtanh(v); }); }
+void fwd_tanh(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vtanh(v); });
+}
 void bwd_tanh(const float*, const float* y, const float* dy, float* dx, std::int64_t n, const VunaryParams*) {
   map2(y, dy, dx, n, [](vf yv, vf g) { return simd::mul(g, simd::fnmadd(yv, yv, ones())); });
 }
-void fwd_softplus(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vsoftplus(v); }); }
+void fwd_softplus(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vsoftplus(v); });
+}
 void bwd_softplus(const float* x, const float*, const float* dy, float* dx, std::int64_t n, const VunaryParams*) {
   map2(x, dy, dx, n, [](vf xv, vf g) { return simd::mul(g, vsigmoid(xv)); });
 }
@@ -316,7 +322,9 @@ void bwd_log_sigmoid(const float* x, const float*, const float* dy, float* dx, s
                      const VunaryParams*) {
   map2(x, dy, dx, n, [](vf xv, vf g) { return simd::mul(g, vsigmoid(simd::neg(xv))); });
 }
-void fwd_exponential(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vexp(v); }); }
+void fwd_exponential(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vexp(v); });
+}
 void bwd_exponential(const float*, const float* y, const float* dy, float* dx, std::int64_t n,
                      const VunaryParams*) {
   map2(y, dy, dx, n, [](vf yv, vf g) { return simd::mul(g, yv); });
@@ -448,16 +456,36 @@ void log_softmax_backward_rows(const float* y, const float* dy, float* dx, std::
 }
 
 // ---- vmath entry points -----------------------------------------------------------------------
-void math_exp(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vexp(v); }); }
-void math_expm1(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vexpm1(v); }); }
-void math_log(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vlog(v); }); }
-void math_log1p(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vlog1p(v); }); }
-void math_tanh(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vtanh(v); }); }
-void math_erf(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return verf(v); }); }
-void math_erfc(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return verfc(v); }); }
-void math_sigmoid(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vsigmoid(v); }); }
-void math_normcdf(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vnormcdf(v); }); }
-void math_softplus(const float* x, float* y, std::int64_t n, const VunaryParams*) { map1(x, y, n, [](vf v) { return vsoftplus(v); }); }
+void math_exp(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vexp(v); });
+}
+void math_expm1(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vexpm1(v); });
+}
+void math_log(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vlog(v); });
+}
+void math_log1p(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vlog1p(v); });
+}
+void math_tanh(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vtanh(v); });
+}
+void math_erf(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return verf(v); });
+}
+void math_erfc(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return verfc(v); });
+}
+void math_sigmoid(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vsigmoid(v); });
+}
+void math_normcdf(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vnormcdf(v); });
+}
+void math_softplus(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vsoftplus(v); });
+}
 
 void fill_vunary_table(VunaryKernels& k) {
   k.forward[kVunaryLinear] = fwd_linear;
