@@ -424,3 +424,17 @@ def test_custom_layers_need_custom_objects(tmp_path):
     assert np.array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
     with pytest.raises(ValueError, match="ScaledDense"):  # C++ knows only the built-in layers
         _core.io_cpp_load_check(str(p))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_and_folders_are_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    m = ranvier.Sequential([ranvier.Input(shape=(2,)), ranvier.layers.Dense(1)])
+    for path in (fifo, tmp_path):
+        with pytest.raises(ValueError, match="not a regular file"):
+            ranvier.models.load_model(path)
+        with pytest.raises(ValueError, match="not a regular file"):
+            m.load_weights(path)
+        with pytest.raises(ValueError, match="not a regular file"):
+            _core.io_cpp_load_check(str(path))

@@ -157,9 +157,21 @@ def _validate(prefix: bytes, size: int, where: str, ranvier_format: bool = True)
         raise ValueError(f"{where}: {e}") from None
 
 
+def _require_regular(path: str) -> None:
+    """Refuses FIFOs, devices and folders before opening (opening a FIFO blocks until a
+    writer appears). A missing file is left to open() (FileNotFoundError)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"'{path}' is not a regular file")
+
+
 def _read_file(path) -> Tuple[Dict[str, Any], bytes]:
     """(validated header, data section) of a model file."""
     path = os.fspath(path)
+    _require_regular(path)
     with open(path, "rb") as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
@@ -510,6 +522,7 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     if kwargs:
         raise ValueError(f"load_weights: unexpected arguments {sorted(kwargs)}")
     filepath = os.fspath(filepath)
+    _require_regular(filepath)
     with open(filepath, "rb") as f:
         magic = f.read(8)
     if magic == _HDF5_MAGIC:
