@@ -17,10 +17,12 @@ float32 (n,).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
 import re
+import threading
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -552,16 +554,33 @@ class Sequential:
         val_batch = self._check_batch_size(validation_batch_size, "fit") or batch_size
 
         trainer = self._get_trainer()
-        if not self._net.try_acquire_training():
-            raise RuntimeError("fit: this model is already being trained in another thread; "
-                               "wait for that fit to finish")
-        try:
-            return self._fit_loop(trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks,
-                                  val, val_batch, shuffle, initial_epoch, steps_per_epoch,
-                                  validation_freq)
-        finally:
-            trainer.clear_train_data()
-            self._net.release_training()
+        with self._using_trainer("fit", nested_ok=False):
+            try:
+                return self._fit_loop(trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks,
+                                      val, val_batch, shuffle, initial_epoch, steps_per_epoch,
+                                      validation_freq)
+            finally:
+                trainer.clear_train_data()
+
+    @contextlib.contextmanager
+    def _using_trainer(self, what: str, nested_ok: bool):
+        """One fit / evaluate / train_on_batch / test_on_batch at a time per model: they share
+        the trainer's workspaces and its loss and metric accumulators, so a second thread's
+        call would corrupt both results. It is refused with a RuntimeError; the thread that
+        runs fit may still evaluate (``nested_ok``) from its callbacks, as in Keras."""
+        me = threading.get_ident()
+        if self._net.try_acquire_training():
+            self._trainer_owner = me
+            try:
+                yield
+            finally:
+                self._trainer_owner = None
+                self._net.release_training()
+        elif nested_ok and getattr(self, "_trainer_owner", None) == me:
+            yield
+        else:
+            raise RuntimeError(f"{what}: this model is already being trained or evaluated in another "
+                               f"thread; wait for that call to finish (predict may run concurrently)")
 
     def _fit_loop(self, trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks, val,
                   val_batch, shuffle, initial_epoch, steps_per_epoch, validation_freq):
@@ -645,6 +664,10 @@ class Sequential:
         verbose = self._check_verbose(verbose, "evaluate")
         x, y, sw = self._prepare_xy(x, y, sample_weight, "evaluate")
         trainer = self._get_trainer()
+        with self._using_trainer("evaluate", nested_ok=True):
+            return self._evaluate(trainer, x, y, sw, batch_size, verbose, callbacks, return_dict)
+
+    def _evaluate(self, trainer, x, y, sw, batch_size, verbose, callbacks, return_dict):
         steps_n = int(math.ceil(x.shape[0] / batch_size))
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=steps_n)
@@ -725,22 +748,19 @@ class Sequential:
         if class_weight is not None:
             sw = self._class_weight_to_sample_weight(class_weight, y)
         trainer = self._get_trainer()
-        if not self._net.try_acquire_training():
-            raise RuntimeError("train_on_batch: this model is being trained in another thread")
-        try:
+        with self._using_trainer("train_on_batch", nested_ok=False):
             if self.optimizer._needs_python_lr():
                 self.optimizer._prepare_step()
             trainer.train_batch(x, y, sw)
-        finally:
-            self._net.release_training()
-        return self._format_results(self._logs(trainer), return_dict)
+            return self._format_results(self._logs(trainer), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         x, y, sw = self._prepare_xy(x, y, sample_weight, "test_on_batch")
         trainer = self._get_trainer()
-        trainer.evaluate(x, y, sw, x.shape[0])
-        return self._format_results(self._logs(trainer), return_dict)
+        with self._using_trainer("test_on_batch", nested_ok=True):
+            trainer.evaluate(x, y, sw, x.shape[0])
+            return self._format_results(self._logs(trainer), return_dict)
 
     # ---------------------------------------------------------------- summary
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
