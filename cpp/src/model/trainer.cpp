@@ -51,6 +51,7 @@ void Trainer::reserve(std::int64_t batch_size) {
 
 void Trainer::set_train_data(const DataView& d, std::int64_t batch_size) {
   if (d.n <= 0) throw std::invalid_argument("fit: the training data is empty");
+  std::lock_guard<std::mutex> lock(net_->inference_mutex());
   data_ = d;
   batch_size_ = std::min(batch_size, d.n);
   reserve(batch_size_);
@@ -144,8 +145,9 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
 
 double Trainer::train_batch(const DataView& d) {
   if (d.n <= 0) throw std::invalid_argument("train_on_batch: the batch is empty");
-  reserve(d.n);
+  // reserve() may reallocate the layers' workspaces, which a concurrent predict uses: under the lock
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
+  reserve(d.n);
   FtzScope ftz;
   reset_metrics();
   return batch(d.x, d.y, d.y_cols, d.sample_weight, d.n, true);
@@ -154,8 +156,8 @@ double Trainer::train_batch(const DataView& d) {
 double Trainer::evaluate(const DataView& d, std::int64_t batch_size, bool reset) {
   if (d.n <= 0) throw std::invalid_argument("evaluate: the data is empty");
   const std::int64_t bs = std::min(batch_size, d.n);
-  reserve(bs);
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
+  reserve(bs);
   FtzScope ftz;
   if (reset) reset_metrics();
   for (std::int64_t s = 0; s < d.n; s += bs) {
