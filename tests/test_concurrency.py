@@ -1,0 +1,290 @@
+"""Threads (issue 8, point 4): predictions from several Python threads at once equal serial
+ones; a model that one thread trains refuses training and evaluation from another thread with
+a clear error (tests/test_model.py has the fit-vs-fit case) instead of mixing their
+accumulators; independent models train in parallel exactly as in sequence; long calls
+release the GIL so other Python threads keep running."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import ranvier
+from ranvier import activations, layers, losses, ops, optimizers
+
+
+def _model(n_in=16, hidden=32, n_out=4, seed=0, lr=0.01, extra=True):
+    ranvier.utils.set_random_seed(seed)
+    stack = [ranvier.Input(shape=(n_in,)), layers.Dense(hidden, activation="gelu")]
+    if extra:
+        stack += [layers.LayerNormalization(), layers.Dropout(0.25)]
+    stack += [layers.Dense(hidden, activation="tanh"), layers.Dense(n_out, activation="softmax")]
+    m = ranvier.Sequential(stack)
+    m.compile(optimizer=optimizers.SGD(learning_rate=lr), loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+    return m
+
+
+def _data(n=512, n_in=16, k=4, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, n_in)).astype(np.float32)
+    return x, rng.integers(0, k, n)
+
+
+def _run_threads(fns, timeout=120):
+    errors = []
+
+    def wrap(fn):
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=wrap, args=(f,)) for f in fns]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in ts), "a thread did not finish"
+    if errors:
+        raise errors[0]
+
+
+# ------------------------------------------------------------------ predict from threads
+def test_predict_from_several_threads_equals_serial():
+    m = _model()
+    x, _ = _data(n=700)
+    # batch sizes differ per call so the shared workspaces are re-reserved while others predict
+    jobs = [(x[i * 37:], bs) for i in range(8) for bs in (1, 7, 64, 700)]
+    serial = [m.predict(xi, batch_size=bs, verbose=0) for xi, bs in jobs]
+    results = {}
+
+    def worker(tid):
+        for rep in range(3):
+            for j in range(tid, len(jobs), 4):
+                xi, bs = jobs[j]
+                results[(tid, rep, j)] = m.predict(xi, batch_size=bs, verbose=0)
+
+    _run_threads([lambda t=t: worker(t) for t in range(4)])
+    assert len(results) == 3 * len(jobs)
+    for (tid, rep, j), out in results.items():
+        assert np.array_equal(out, serial[j]), (tid, rep, j)
+
+
+def test_predict_while_another_thread_trains_on_growing_batches():
+    """train_on_batch with a zero learning rate (weights, and so predictions, never change) and
+    a growing batch re-reserves the layers' workspaces each call while another thread predicts:
+    every prediction equals the serial one (a workspace freed under a running predict would
+    show here as garbage, and as a heap-use-after-free under .ci/sanitize)."""
+    m = _model(lr=0.0)
+    x, y = _data(n=300)
+    m.train_on_batch(x[:1], y[:1])  # build the optimizer and trainer once
+    want = m.predict(x, batch_size=300, verbose=0)
+    stop = threading.Event()
+    outs = []
+
+    def predictor():
+        while not stop.is_set():
+            outs.append(m.predict(x, batch_size=300, verbose=0))
+
+    def trainer():
+        try:
+            for b in range(2, 300, 3):
+                m.train_on_batch(x[:b], y[:b])
+        finally:
+            stop.set()
+
+    _run_threads([predictor, trainer])
+    assert outs
+    for o in outs:
+        assert np.array_equal(o, want)
+
+
+def test_layer_call_from_threads_equals_serial():
+    ranvier.utils.set_random_seed(2)
+    layer = layers.Dense(24, activation="relu")
+    x = np.random.default_rng(3).standard_normal((257, 10)).astype(np.float32)
+    want = layer(x)
+    outs = []
+
+    def work():
+        for _ in range(20):
+            outs.append(layer(x))
+
+    _run_threads([work, work, work])
+    assert len(outs) == 60 and all(np.array_equal(o, want) for o in outs)
+
+
+# ------------------------------------------------------------------ one trainer at a time
+class _Hold(ranvier.callbacks.Callback):
+    """Keeps fit running (epoch after epoch) until released; signals once it is running."""
+
+    def __init__(self):
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.started.set()
+        if self.release.is_set():
+            self.model.stop_training = True
+
+
+@pytest.mark.parametrize("call", ["evaluate", "test_on_batch", "train_on_batch"])
+def test_training_or_evaluation_from_another_thread_during_fit_is_refused(call):
+    """evaluate during another thread's fit used to share the fit's loss/metric accumulators:
+    both got silently wrong numbers. Now it is refused like a second fit."""
+    m = _model(lr=0.0)
+    x, y = _data()
+    hold = _Hold()
+    t = threading.Thread(target=lambda: m.fit(x, y, epochs=100000, verbose=0, callbacks=[hold]))
+    t.start()
+    try:
+        assert hold.started.wait(60)
+        with pytest.raises(RuntimeError, match=r"(trained|evaluated|used) in another thread"):
+            getattr(m, call)(x, y)
+    finally:
+        hold.release.set()
+        t.join(60)
+    assert not t.is_alive()
+    # usable again, and the refused call left no trace in the weights (lr = 0: unchanged)
+    before = m.get_weights()
+    m.evaluate(x, y, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+
+
+def test_evaluate_inside_a_callback_of_fit_still_works():
+    """The same thread may evaluate from a callback (a common Keras pattern)."""
+    m = _model()
+    x, y = _data()
+    seen = []
+
+    class EvalEachEpoch(ranvier.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.evaluate(x[:64], y[:64], verbose=0))
+
+    m.fit(x, y, epochs=2, verbose=0, callbacks=[EvalEachEpoch()])
+    assert len(seen) == 2 and all(np.isfinite(v[0]) for v in seen)
+
+
+def test_concurrent_evaluates_never_mix_their_results():
+    """Two threads evaluating one model: each gets its own data's loss, or a clear refusal."""
+    m = _model()
+    x, y = _data(n=4000)
+    xa, ya, xb, yb = x[:2000], y[:2000], x[2000:], (y[2000:] + 1) % 4
+    want_a = m.evaluate(xa, ya, verbose=0)
+    want_b = m.evaluate(xb, yb, verbose=0)
+    got = []
+
+    def run(xx, yy, want):
+        for _ in range(15):
+            try:
+                got.append((m.evaluate(xx, yy, batch_size=16, verbose=0), want))
+            except RuntimeError as e:
+                assert "another thread" in str(e)
+
+    _run_threads([lambda: run(xa, ya, want_a), lambda: run(xb, yb, want_b)])
+    assert got
+    for value, want in got:
+        assert value == want
+
+
+def test_independent_models_train_in_parallel_as_in_sequence():
+    x, y = _data(n=256)
+
+    def train(seed):
+        m = _model(seed=seed)
+        m.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+        return m.get_weights()
+
+    serial = [train(s) for s in range(3)]
+    par = {}
+    # the models are built (and seeded) first, in order; only fit runs in parallel
+    models = []
+    for s in range(3):
+        models.append(_model(seed=s))
+
+    def fit(i):
+        models[i].fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+        par[i] = models[i].get_weights()
+
+    _run_threads([lambda i=i: fit(i) for i in range(3)])
+    for i in range(3):
+        assert all(np.array_equal(a, b) for a, b in zip(serial[i], par[i])), i
+
+
+# ------------------------------------------------------------------ the GIL is released
+def _ticks_during(call, min_seconds=0.4):
+    """Runs ``call`` (each run long enough to matter) in this thread until ``min_seconds``
+    passed, while another Python thread ticks; returns (ticks during, calls, seconds)."""
+    ticks = [0]
+    stop = threading.Event()
+    running = threading.Event()
+
+    def spin():
+        running.set()
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.0005)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    running.wait()
+    calls = 0
+    start_ticks = ticks[0]
+    t0 = time.perf_counter()
+    while True:
+        call()
+        calls += 1
+        dt = time.perf_counter() - t0
+        if dt >= min_seconds:
+            break
+    during = ticks[0] - start_ticks
+    stop.set()
+    t.join()
+    return during, calls, dt
+
+
+def _assert_gil_released(call, per_call_floor=0.02):
+    t0 = time.perf_counter()
+    call()  # warm-up (and a measure of one call)
+    one = time.perf_counter() - t0
+    assert one >= per_call_floor, f"the call takes {one:.3f} s: too short to tell"
+    during, calls, dt = _ticks_during(call)
+    # Holding the GIL, the other thread could only tick between calls (one or two per call,
+    # ~per 5 ms switch interval of Python code), never ten.
+    # Released, it ticks every ~0.5-1 ms; on a loaded machine demand one per 25 ms.
+    assert during >= max(dt / 0.025, 10 * calls), (during, calls, dt)
+
+
+def test_gil_released_during_predict_on_a_large_input():
+    ranvier.utils.set_random_seed(0)
+    m = ranvier.Sequential([ranvier.Input(shape=(256,)), layers.Dense(512, activation="relu"),
+                            layers.Dense(512, activation="relu"), layers.Dense(10)])
+    x = np.random.default_rng(0).standard_normal((6000, 256)).astype(np.float32)
+    _assert_gil_released(lambda: m.predict(x, batch_size=1024, verbose=0))
+
+
+def test_gil_released_during_evaluate_and_fit():
+    ranvier.utils.set_random_seed(0)
+    m = ranvier.Sequential([ranvier.Input(shape=(128,)), layers.Dense(256, activation="relu"),
+                            layers.Dense(1)])
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6000, 128)).astype(np.float32)
+    y = rng.standard_normal(6000).astype(np.float32)
+    _assert_gil_released(lambda: m.evaluate(x, y, batch_size=512, verbose=0))
+    _assert_gil_released(lambda: m.fit(x, y, epochs=1, batch_size=256, verbose=0))
+
+
+def test_gil_released_in_matmul_activations_and_losses():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1000, 1000)).astype(np.float32)
+    _assert_gil_released(lambda: ops.matmul(a, a))
+    big = rng.standard_normal((4000, 1000)).astype(np.float32)
+    _assert_gil_released(lambda: [activations.gelu(big) for _ in range(4)])
+    p = activations.softmax(big)
+    labels = rng.integers(0, 1000, 4000)
+    _assert_gil_released(lambda: [losses.sparse_categorical_crossentropy(labels, p) for _ in range(8)])
