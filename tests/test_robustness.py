@@ -986,8 +986,6 @@ ALL_ROWS = (_matmul_rows() + _activation_rows() + _loss_rows() + _layer_rows() +
 
 _XFAIL = {
     # id -> reason (strict: they must fail until fixed)
-    "load_model/fifo": "python/ranvier/saving.py _read_file: open(path, 'rb') comes before the regular-file "
-                       "check, and opening a FIFO blocks until a writer appears (load_model hangs)",
 }
 
 
