@@ -2,6 +2,7 @@
 
     python bench/bench_gemm.py                    # the full table at 1 and 2 threads
     python bench/bench_gemm.py --threads 1 --repeats 11 --shapes small fwd784
+    python bench/bench_gemm.py --threads 1 --cpu-time   # busy machine: CPU time, 1 thread
 
 For every shape, thread count and ISA, the numpy and ranvier timings are interleaved
 (repeat r times numpy, then ranvier, ...) and the median of the repeats is reported,
@@ -61,7 +62,7 @@ def calls_per_repeat(fn, target_s):
     return max(1, int(n * target_s / dt))
 
 
-def time_pair(f_np, f_rv, repeats, target_s, settle_s):
+def time_pair(f_np, f_rv, repeats, target_s, settle_s, clock=time.perf_counter):
     """Median seconds per call of each, repeats interleaved.
 
     settle_s: pause before each timed block, so that the other library's worker threads,
@@ -76,10 +77,10 @@ def time_pair(f_np, f_rv, repeats, target_s, settle_s):
             if settle_s:
                 time.sleep(settle_s)
                 fn()  # wake the pool up again
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n):
                 fn()
-            out.append((time.perf_counter() - t0) / n)
+            out.append((clock() - t0) / n)
     return statistics.median(t_np), statistics.median(t_rv)
 
 
@@ -90,6 +91,9 @@ def main():
     p.add_argument("--target", type=float, default=0.1, help="seconds per repeat and library")
     p.add_argument("--settle", type=float, default=0.2,
                    help="seconds to pause before each timed block when threads > 1")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time 1-thread rows in process CPU time (steadier on a busy machine; "
+                        "2-thread rows always use wall time)")
     p.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     p.add_argument("--isas", nargs="+", default=None,
                    help="ranvier ISAs to run (default: avx2 and the best one, if supported)")
@@ -134,7 +138,9 @@ def main():
                         t_np, t_rv = time_pair(lambda: np.matmul(opa, opb),
                                                lambda: ops.matmul(a, b, ta, tb),
                                                args.repeats, args.target,
-                                               args.settle if threads > 1 else 0.0)
+                                               args.settle if threads > 1 else 0.0,
+                                               time.process_time if args.cpu_time and threads == 1
+                                               else time.perf_counter)
                         rows[isa] = (flops / t_np * 1e-9, flops / t_rv * 1e-9)
                     for isa in isas:
                         g_np, g_rv = rows[isa]

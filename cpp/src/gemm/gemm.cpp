@@ -1,7 +1,8 @@
 // The GEMM driver: BLIS-style blocking over the micro-kernels of the active ISA.
 //
 //   for jc in [0, n) step NC                      B block columns
-//     for pc in [0, k) step KC                    one k-block (the reduction order)
+//     for pc in [0, k) step ~KC                   k-blocks of equal depth <= KC (the
+//                                                 reduction order; depends on k only)
 //       pack B(pc:pc+kc, jc:jc+nc) * alpha        -> NR-wide panels, all threads share it
 //       barrier
 //       for ic in this thread's rows step MC
@@ -13,6 +14,8 @@
 //
 // Transposes are packing choices: op(A) = A^T and op(B) = B^T only change how the
 // packers read memory, never the kernels. alpha is folded into the B packing.
+// Small problems skip packing: the kernels also read a row-major A, and a row-major B
+// when alpha == 1, in place (see the measured rule in sgemm), giving the same bits.
 //
 // Threads (OpenMP, this file only, never in kernels): one parallel region per call;
 // thread t owns a contiguous range of MR-row panels and of NR-column panels (a tm x tn
@@ -163,44 +166,62 @@ void transpose_copy(const float* src, int64_t ld, int rows, int64_t len, float s
 // panel q at dst + q*kcb*NR, element (p, j) at [p*NR + j], columns past ncb zeroed.
 void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64_t ncb, int64_t q0,
             int64_t q1, float* dst) {
+  if (q1 <= q0) return;
   const float alpha = P.alpha;
-  for (int64_t q = q0; q < q1; ++q) {
-    const int64_t j0 = jc + q * NR;
-    const int nn = static_cast<int>(min64(NR, jc + ncb - j0));
-    float* out = dst + q * kcb * NR;
-    if (!P.tb) {  // B(p, j) = b[p*ldb + j]: rows of the panel are contiguous
-      const float* src = P.b + pc * P.ldb + j0;
-      if (nn == NR) {
-        for (int64_t p = 0; p < kcb; ++p, src += P.ldb, out += NR)
-          for (int j = 0; j < NR; ++j) out[j] = alpha * src[j];
-      } else {
-        for (int64_t p = 0; p < kcb; ++p, src += P.ldb, out += NR) {
-          for (int j = 0; j < nn; ++j) out[j] = alpha * src[j];
+  if (!P.tb) {
+    // B(p, j) = b[p*ldb + j]: walk B row by row (one sequential stream the hardware
+    // prefetcher follows), scattering NR-wide pieces to the panels' sequential streams.
+    const int64_t jend = min64(jc + ncb, jc + q1 * NR);  // last column of this share
+    for (int64_t p = 0; p < kcb; ++p) {
+      const float* src = P.b + (pc + p) * P.ldb;
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t j0 = jc + q * NR;
+        const int nn = static_cast<int>(min64(NR, jend - j0));
+        float* out = dst + q * kcb * NR + p * NR;
+        const float* s = src + j0;
+        if (nn == NR) {
+          for (int j = 0; j < NR; ++j) out[j] = alpha * s[j];
+        } else {
+          for (int j = 0; j < nn; ++j) out[j] = alpha * s[j];
           for (int j = nn; j < NR; ++j) out[j] = 0.0f;
         }
       }
-    } else {  // B(p, j) = b[j*ldb + p]: columns of the panel are contiguous
-      transpose_copy(P.b + j0 * P.ldb + pc, P.ldb, nn, kcb, alpha, out, NR);
-      for (int j = nn; j < NR; ++j)
-        for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = 0.0f;
     }
+    return;
+  }
+  for (int64_t q = q0; q < q1; ++q) {  // B(p, j) = b[j*ldb + p]: panel columns are contiguous
+    const int64_t j0 = jc + q * NR;
+    const int nn = static_cast<int>(min64(NR, jc + ncb - j0));
+    float* out = dst + q * kcb * NR;
+    transpose_copy(P.b + j0 * P.ldb + pc, P.ldb, nn, kcb, alpha, out, NR);
+    for (int j = nn; j < NR; ++j)
+      for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = 0.0f;
   }
 }
 
 // Packs A(ic:ic+mcb, pc:pc+kcb) as MR-tall panels: panel r at dst + r*MR*kcb,
 // element (i, p) at [p*MR + i], rows past mcb zeroed.
 void pack_a(const Problem& P, int MR, int64_t ic, int64_t mcb, int64_t pc, int64_t kcb, float* dst) {
-  for (int64_t r = 0; r * MR < mcb; ++r) {
+  const int64_t npanels = ceil_div(mcb, MR);
+  if (P.ta) {
+    // A(i, p) = a[p*lda + i]: walk op(A)^T row by row (sequential), MR-wide pieces out.
+    for (int64_t p = 0; p < kcb; ++p) {
+      const float* src = P.a + (pc + p) * P.lda + ic;
+      for (int64_t r = 0; r < npanels; ++r) {
+        const int mm = static_cast<int>(min64(MR, mcb - r * MR));
+        float* out = dst + r * MR * kcb + p * MR;
+        const float* s = src + r * MR;
+        for (int i = 0; i < mm; ++i) out[i] = s[i];
+        for (int i = mm; i < MR; ++i) out[i] = 0.0f;
+      }
+    }
+    return;
+  }
+  for (int64_t r = 0; r < npanels; ++r) {  // A(i, p) = a[i*lda + p]: panel rows are contiguous
     const int64_t i0 = ic + r * MR;
     const int mm = static_cast<int>(min64(MR, ic + mcb - i0));
     float* out = dst + r * MR * kcb;
-    if (!P.ta) {  // A(i, p) = a[i*lda + p]
-      transpose_copy(P.a + i0 * P.lda + pc, P.lda, mm, kcb, 1.0f, out, MR);
-    } else {  // A(i, p) = a[p*lda + i]
-      const float* src = P.a + pc * P.lda + i0;
-      for (int64_t p = 0; p < kcb; ++p, src += P.lda)
-        for (int i = 0; i < mm; ++i) out[p * MR + i] = src[i];
-    }
+    transpose_copy(P.a + i0 * P.lda + pc, P.lda, mm, kcb, 1.0f, out, MR);
     if (mm < MR)
       for (int64_t p = 0; p < kcb; ++p)
         for (int i = mm; i < MR; ++i) out[p * MR + i] = 0.0f;

@@ -16,7 +16,12 @@ struct GemmEpilogue {
 //   op(A) is m x k: A is m x k (lda >= k), or with trans_a stored k x m (lda >= m).
 //   op(B) is k x n: B is k x n (ldb >= n), or with trans_b stored n x k (ldb >= k).
 //   C is m x n (ldc >= n). beta == 0 never reads C (NaN in C is not propagated).
-// nthreads <= 0 uses the runtime's thread count; small problems stay on one thread.
+// nthreads <= 0 uses the runtime's thread count (get_num_threads()); problems under a
+// measured size threshold stay on one thread, and so does a call made from inside an
+// OpenMP parallel region. Results are bitwise identical for every thread count.
+// After the first call of a given size, calls of that size or smaller allocate nothing
+// (packing buffers are per thread and grow only). Safe to call from several threads at
+// once. Sets flush-to-zero/denormals-are-zero for its duration (see FtzScope).
 void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
            const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
            std::int64_t ldc, const GemmEpilogue& epilogue = GemmEpilogue{}, int nthreads = 0);
