@@ -48,8 +48,22 @@ namespace ranvier {
 
 namespace gemm_detail {
 
-// Threshold measured on this project's development machine (AMD Zen3, 2 cores, AVX2
-// kernel, libgomp): see the table in the comment below and bench/bench_gemm_cpp.cpp.
+// parallel_min_flops = 1e6 (2*m*n*k). Measured with `bench_gemm_cpp --threshold`
+// (1 thread vs 2 threads forced, median of 5-7 repeats, speedup = t1/t2):
+//
+//   m x n x k      MFLOP   Xeon AVX-512  Xeon AVX2   Zen3 AVX2 (2 shared cores, noisy)
+//   16x64x64        0.13       0.56        0.66         0.79
+//   32x64x64        0.26       0.83        0.85         0.78
+//   32x128x64       0.52       1.02        1.06         1.07
+//   64x64x128       1.05       1.42        1.49         (0.40, other core busy)
+//   128x128x128     4.19       1.57        1.08         2.10
+//   256x512x256    67.1        1.53        1.39         1.23
+//
+// (Xeon: idle 16-core Intel Xeon with AVX-512F; Zen3: this project's 2-core machine,
+// shared with other jobs, where 2 threads lose at every size whenever the other core is
+// busy.) Two threads break even near 0.5 MFLOP and win clearly from 1 MFLOP; the
+// threshold sits at 1 MFLOP so a 32x64x64 layer (0.26 MFLOP) and single-sample predict
+// never pay a fork/join, and borderline sizes do not gamble on a free core.
 GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0}; }
 
 GemmTuning& gemm_tuning() {
