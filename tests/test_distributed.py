@@ -85,6 +85,77 @@ def test_without_mpi4py_the_error_says_how_to_install():
     assert "pip install 'ranvier[mpi]'" in out.stdout
 
 
+# ------------------------------- the C++ hook and sharding, in one process (no MPI)
+def _captured_grads(model, x, y, batch, shard):
+    """Runs one epoch with the trainer sharded as ``shard`` (rank, size) and a gradient hook
+    that records each step's gradient and then zeroes it (so SGD leaves the weights alone
+    and every shard sees the same weights). Returns the list of per-step gradients."""
+    trainer = model._get_trainer()
+    grads = model._net.grads()
+    seen = []
+
+    def hook():
+        seen.append(grads.copy())
+        grads[:] = 0.0
+
+    trainer.set_train_data(x, y, None, batch)
+    trainer.set_shard(*shard)
+    trainer.set_grad_hook(hook)
+    try:
+        trainer.begin_epoch(True, 42)
+        assert trainer.run(10**6, 0.0) == trainer.steps_per_epoch()
+    finally:
+        trainer.set_grad_hook(None)
+        trainer.set_shard(0, 1)
+        trainer.clear_train_data()
+    return seen
+
+
+@pytest.mark.parametrize("n_shards", [2, 3, 4])
+def test_shard_gradients_sum_to_the_whole_batch_gradient(n_shards):
+    """The Trainer's hook sees each step's gradient before the optimizer; with set_shard the
+    shards' gradients (loss scaled by 1/global batch) sum to the whole batch's gradient.
+    35 rows with batch 16: batches of 16, 16 and 3 rows, so shard sizes differ with 3
+    shards (16 = 5 + 5 + 6) and with 4 shards shard 0 has no row of the last batch (it
+    must still call the hook, with zeros, and take the step).
+    Tolerance: float32 sums over at most 16 rows in another grouping, relative to the
+    largest gradient entry: 1e-5."""
+    import ranvier
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((35, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 35).astype(np.float32).reshape(-1, 1)
+    ranvier.utils.set_random_seed(5)
+    model = ranvier.Sequential([ranvier.Input(shape=(6,)), ranvier.layers.Dense(8, activation="tanh"),
+                                ranvier.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=ranvier.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=0)  # resolves the loss; builds nothing else
+    before = model.get_weights()
+    whole = _captured_grads(model, x, y, 16, (0, 1))
+    shards = [_captured_grads(model, x, y, 16, (r, n_shards)) for r in range(n_shards)]
+    for w0, w1 in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(w0, w1)
+    assert len(whole) == 3 and all(len(s) == 3 for s in shards)
+    for step in range(3):
+        total = np.sum([s[step] for s in shards], axis=0, dtype=np.float64)
+        scale = float(np.max(np.abs(whole[step])))
+        assert scale > 0
+        np.testing.assert_allclose(total, whole[step], rtol=0, atol=1e-5 * scale)
+    # 35 = 16 + 16 + 3: with 4 shards, shard 0 has no row of the last batch.
+    if n_shards == 4:
+        assert not np.any(shards[0][2])
+
+
+def test_set_shard_checks_its_arguments():
+    import ranvier
+    model = ranvier.Sequential([ranvier.Input(shape=(2,)), ranvier.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32), epochs=0)
+    trainer = model._get_trainer()
+    for rank, size in ((0, 0), (2, 2), (-1, 2)):
+        with pytest.raises(ValueError, match="set_shard: need 0 <= rank < size"):
+            trainer.set_shard(rank, size)
+
+
 # ------------------------------------------------- equality with one process
 _single_cache = {}
 
