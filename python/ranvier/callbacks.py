@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from ._progbar import Progbar
+from .plotting import plot_history as _plot_history  # History.plot (matplotlib imported lazily)
 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
@@ -353,6 +354,10 @@ class History(Callback):
             self.history.setdefault(k, []).append(v)
         if self.model is not None:
             self.model.history = self
+
+    def plot(self, metrics=None, path=None, **kwargs):  # ---- History.plot (eco): ranvier/plotting.py ----
+        """Loss and metrics per epoch, ``val_`` in the same axes; see ranvier.plotting.plot_history."""
+        return _plot_history(self, metrics, path, **kwargs)
 
 
 class ProgbarLogger(Callback):
