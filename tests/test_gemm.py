@@ -259,14 +259,23 @@ def test_matmul_bits_follow_no_thread_setting(isa, rng):
 
 
 def test_repeated_calls_do_not_allocate(rng, tuning):
+    """A training loop's calls allocate nothing once each shape has been seen."""
     a, b = operands(rng, 128, 256, 784)
-    ops.matmul(a, b)
-    ops.matmul(a, b)
+    dy = rng.standard_normal((128, 784)).astype(np.float32)
+    dz = rng.standard_normal((128, 256)).astype(np.float32)
+
+    def epoch():
+        ops.matmul(a, b)
+        ops.matmul(a[:64], b)  # a smaller last batch
+        ops.matmul(a, b[:, :100])
+        ops.matmul(a, dy, transpose_a=True)
+        ops.matmul(dz, b, transpose_b=True)
+
+    epoch()
+    epoch()
     before = tuning()["buffer_allocations"]
     for _ in range(5):
-        ops.matmul(a, b)
-        ops.matmul(a[:64], b)
-        ops.matmul(a, b[:, :100])
+        epoch()
     assert tuning()["buffer_allocations"] == before
 
 

@@ -1,31 +1,35 @@
 // The GEMM driver: BLIS-style blocking over the micro-kernels of the active ISA.
 //
-//   for jc in [0, n) step NC                      B block columns
+//   each thread t owns a rectangle of C: rows [m0, m1) x columns [n0, n1)
+//   for jc in [n0, n1) step NC                    B block columns
 //     for pc in [0, k) step ~KC                   k-blocks of equal depth <= KC (the
 //                                                 reduction order; depends on k only)
-//       pack B(pc:pc+kc, jc:jc+nc) * alpha        -> NR-wide panels, all threads share it
-//       barrier
-//       for ic in this thread's rows step MC
-//         pack A(ic:ic+mc, pc:pc+kc)              -> MR-tall panels, per thread
-//         for jr in this thread's NR panels
+//       pack B(pc:pc+kc, jc:jc+nc) * alpha        -> NR-wide panels (this thread's)
+//       for ic in [m0, m1) step ~MC
+//         pack A(ic:ic+mc, pc:pc+kc)              -> MR-tall panels (this thread's)
+//         for jr in the block's NR panels
 //           for ir in [0, mc) step MR
 //             micro-kernel (beta on the first k-block, bias/act on the last)
-//       barrier
 //
 // Transposes are packing choices: op(A) = A^T and op(B) = B^T only change how the
 // packers read memory, never the kernels. alpha is folded into the B packing.
 // Small problems skip packing: the kernels also read a row-major A, and a row-major B
 // when alpha == 1, in place (see the measured rule in sgemm), giving the same bits.
 //
-// Threads (OpenMP, this file only, never in kernels): one parallel region per call;
-// thread t owns a contiguous range of MR-row panels and of NR-column panels (a tm x tn
-// grid, chosen to balance tiles) and packs a contiguous share of each B block. Every C
-// element is reduced by the same kernel over the same k-blocks in the same order
-// whatever the split, so results are bitwise independent of the thread count.
+// Threads (OpenMP, this file only, never in kernels): one parallel region per call,
+// problems under a measured FLOP threshold on one thread. The threads split C into a
+// tm x tn grid of rectangles (contiguous MR-row and NR-column panel ranges by thread
+// id, the grid chosen by a cost model of tiles plus the packing each thread repeats)
+// and run with no barrier: each packs exactly the panels it uses. That costs some
+// duplicated packing (B when rows are split, A when columns are), and buys a call
+// whose only synchronisation is the final join, so a thread descheduled on a busy
+// machine delays the call once, not at every k-block. Every C element is reduced by
+// the same kernel over the same k-blocks in the same order whatever the split, so
+// results are bitwise independent of the thread count.
 //
-// Buffers: the packed B block belongs to the calling thread and the packed A block to
-// each worker thread (thread_local, 64-byte aligned). They grow only when a bigger
-// problem arrives, so repeated calls (a training loop) never allocate.
+// Buffers: each thread's packed A and B blocks are thread_local, 64-byte aligned, and
+// grow only when a bigger problem arrives, so repeated calls (a training loop) never
+// allocate.
 #include "gemm/gemm.h"
 
 #include <atomic>
@@ -118,7 +122,7 @@ class AlignedBuffer {
 };
 
 thread_local AlignedBuffer tl_a_buffer;  // packed A block of this thread
-thread_local AlignedBuffer tl_b_buffer;  // packed B block of GEMMs this thread calls
+thread_local AlignedBuffer tl_b_buffer;  // packed B block of this thread
 
 struct Problem {
   bool ta, tb;
@@ -177,7 +181,7 @@ void transpose_copy(const float* src, int64_t ld, int rows, int64_t len, float s
 }
 
 // Packs NR-wide panels [q0, q1) of B(pc:pc+kcb, jc:jc+ncb) * alpha:
-// panel q at dst + q*kcb*NR, element (p, j) at [p*NR + j], columns past ncb zeroed.
+// panel q at dst + (q-q0)*kcb*NR, element (p, j) at [p*NR + j], columns past ncb zeroed.
 void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64_t ncb, int64_t q0,
             int64_t q1, float* dst) {
   if (q1 <= q0) return;
@@ -191,7 +195,7 @@ void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64
       for (int64_t q = q0; q < q1; ++q) {
         const int64_t j0 = jc + q * NR;
         const int nn = static_cast<int>(min64(NR, jend - j0));
-        float* out = dst + q * kcb * NR + p * NR;
+        float* out = dst + (q - q0) * kcb * NR + p * NR;
         const float* s = src + j0;
         if (nn == NR) {
           for (int j = 0; j < NR; ++j) out[j] = alpha * s[j];
@@ -206,7 +210,7 @@ void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64
   for (int64_t q = q0; q < q1; ++q) {  // B(p, j) = b[j*ldb + p]: panel columns are contiguous
     const int64_t j0 = jc + q * NR;
     const int nn = static_cast<int>(min64(NR, jc + ncb - j0));
-    float* out = dst + q * kcb * NR;
+    float* out = dst + (q - q0) * kcb * NR;
     transpose_copy(P.b + j0 * P.ldb + pc, P.ldb, nn, kcb, alpha, out, NR);
     for (int j = nn; j < NR; ++j)
       for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = 0.0f;
@@ -242,63 +246,76 @@ void pack_a(const Problem& P, int MR, int64_t ic, int64_t mcb, int64_t pc, int64
   }
 }
 
-// Splits nt threads into a tm x tn grid over the (MR panels) x (NR panels) tile grid,
-// minimising the tiles of the busiest thread; ties prefer splitting rows (no duplicated
-// A packing).
-void thread_grid(int nt, int64_t mpan, int64_t npan, int* tm, int* tn) {
-  int64_t best = -1;
-  *tm = nt;
-  *tn = 1;
-  for (int r = nt; r >= 1; --r) {
-    if (nt % r) continue;
-    const int c = nt / r;
-    const int64_t cost = ceil_div(mpan, r) * ceil_div(npan, c);
-    if (best < 0 || cost < best) {
-      best = cost;
-      *tm = r;
-      *tn = c;
+// How the threads share the work: a tm x tn grid of rectangles of C, each a contiguous
+// range of MR-row panels times a contiguous range of NR-column panels.
+struct Split {
+  int tm = 1, tn = 1;
+  int64_t rows_max = 0, cols_max = 0;  // the largest rectangle (sizes the buffers)
+};
+
+// Chooses the grid that minimises the busiest thread's time: its tiles' FMAs plus the
+// packing it does itself (every thread packs the B panels of its columns and the A
+// rows of its rows, so splitting rows duplicates B packing and splitting columns
+// duplicates A packing). Packing one float is weighted as 8 tile multiply-adds per
+// (row, column, k) unit / 16 lanes, i.e. about half a cycle against 1/16 cycle.
+Split choose_split(const Problem& P, const GemmKernels& g, int nt) {
+  const int64_t mpan = ceil_div(P.m, g.mr), npan = ceil_div(P.n, g.nr);
+  Split best;
+  double best_cost = -1.0;
+  for (int tm = 1; tm <= nt; ++tm) {
+    if (nt % tm) continue;
+    const int tn = nt / tm;
+    const int64_t rows = ceil_div(mpan, tm) * g.mr, cols = ceil_div(npan, tn) * g.nr;
+    const double kk = static_cast<double>(P.k);
+    double cost = static_cast<double>(rows) * static_cast<double>(cols) * kk;
+    if (P.pack_b) cost += 8.0 * kk * static_cast<double>(cols);
+    if (P.pack_a) cost += 8.0 * kk * static_cast<double>(rows) * static_cast<double>(ceil_div(cols, g.nc));
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best.tm = tm;
+      best.tn = tn;
+      best.rows_max = rows;
+      best.cols_max = cols;
     }
   }
+  return best;
 }
 
-inline void barrier(int nt) {
-#ifdef RANVIER_OPENMP
-  if (nt > 1) {
-#pragma omp barrier
-  }
-#else
-  (void)nt;
-#endif
-}
-
-// The work of thread `tid` of `nt` (nt == 1: the whole problem). `bpack` is the shared
-// packed-B buffer. Returns false when this thread's A buffer could not be allocated.
-bool run(const Problem& P, const GemmKernels& g, float* bpack, int tid, int nt) {
+// The work of thread `tid` of a split (nt == 1: the whole problem): its rectangle of C,
+// with its own packing buffers, and no synchronisation with the other threads (so a
+// descheduled thread on a busy machine delays only the end of the call, once, instead
+// of every k-block). Returns false when a packing buffer could not be allocated.
+bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
   const int MR = g.mr, NR = g.nr;
   const int64_t KC = g.kc, MC = g.mc, NC = g.nc;
-  const int64_t mpan = ceil_div(P.m, MR);
-  int tm, tn;
-  thread_grid(nt, mpan, ceil_div(min64(P.n, NC), NR), &tm, &tn);
-  const int ti = tid / tn, tj = tid % tn;
-  // This thread's rows [m0, m1) (MR-aligned).
-  const int64_t m0 = min64(P.m, split_point(mpan, tm, ti) * MR);
-  const int64_t m1 = min64(P.m, split_point(mpan, tm, ti + 1) * MR);
+  const int64_t mpan = ceil_div(P.m, MR), npan = ceil_div(P.n, NR);
+  const int ti = tid / sp.tn, tj = tid % sp.tn;
+  // This thread's rows [m0, m1) and columns [n0, n1), MR- and NR-aligned.
+  const int64_t m0 = min64(P.m, split_point(mpan, sp.tm, ti) * MR);
+  const int64_t m1 = min64(P.m, split_point(mpan, sp.tm, ti + 1) * MR);
+  const int64_t n0 = min64(P.n, split_point(npan, sp.tn, tj) * NR);
+  const int64_t n1 = min64(P.n, split_point(npan, sp.tn, tj + 1) * NR);
+  if (m1 <= m0 || n1 <= n0) return true;  // more threads than tiles: nothing to do
 
-  float* apack = nullptr;
-  bool ok = true;
-  if (P.pack_a && m1 > m0) {
-    // Sized from the whole problem (not this thread's share) so it never depends on the split.
-    apack = tl_a_buffer.get(static_cast<std::size_t>(min64(KC, P.k) * ceil_div(min64(MC, P.m), MR) * MR));
-    ok = apack != nullptr;
-  }
+  // Buffers sized from the largest rectangle of the split, so their size never depends
+  // on which thread runs which rectangle (repeated calls then never reallocate).
+  const int64_t kmax = min64(KC, P.k);
+  // (B read in place needs room for one partial panel only.)
+  const int64_t bcols = P.pack_b ? min64(NC, sp.cols_max) : NR;
+  float* bpack = tl_b_buffer.get(static_cast<std::size_t>(kmax * bcols));
+  float* apack = P.pack_a ? tl_a_buffer.get(static_cast<std::size_t>(kmax * min64(MC, sp.rows_max))) : nullptr;
+  if (!bpack || (P.pack_a && !apack)) return false;
 
   // k-blocks of equal depth (784 = 4 x 196, not 3 x 256 + 16): no thin last block
   // paying a full pass over C. A function of k alone, so the same for every thread count.
   const int64_t kstep = ceil_div(P.k, ceil_div(P.k, KC));
-  for (int64_t jc = 0; jc < P.n; jc += NC) {
-    const int64_t ncb = min64(NC, P.n - jc);
-    const int64_t npan = ceil_div(ncb, NR);
-    const int64_t q0 = split_point(npan, tn, tj), q1 = split_point(npan, tn, tj + 1);
+  // Row blocks of this thread's range: about equal, whole MR panels, at most MC.
+  const int64_t rpan = ceil_div(m1 - m0, MR);
+  const int64_t mstep = ceil_div(rpan, ceil_div(rpan * MR, MC)) * MR;
+
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t ncb = min64(NC, n1 - jc);
+    const int64_t nq = ceil_div(ncb, NR);
     for (int64_t pc = 0; pc < P.k; pc += kstep) {
       const int64_t kcb = min64(kstep, P.k - pc);
       const bool first = pc == 0, last = pc + kcb == P.k;
@@ -306,47 +323,41 @@ bool run(const Problem& P, const GemmKernels& g, float* bpack, int tid, int nt) 
       const int act = last ? P.act : 0;
 
       if (P.pack_b)
-        pack_b(P, NR, pc, kcb, jc, ncb, split_point(npan, nt, tid), split_point(npan, nt, tid + 1), bpack);
-      else if (ncb % NR != 0 && tid == nt - 1)  // B read in place; only a partial last panel is packed
-        pack_b(P, NR, pc, kcb, jc, ncb, npan - 1, npan, bpack);
-      barrier(nt);
+        pack_b(P, NR, pc, kcb, jc, ncb, 0, nq, bpack);
+      else if (ncb % NR != 0)  // B read in place; only a partial last panel is packed
+        pack_b(P, NR, pc, kcb, jc, ncb, nq - 1, nq, bpack);
 
-      if (ok && m1 > m0 && q1 > q0) {  // a thread may own no tiles (more threads than panels)
-        // Row blocks of this thread's range: about equal, whole MR panels, at most MC.
-        const int64_t rpan = ceil_div(m1 - m0, MR);
-        const int64_t mstep = ceil_div(rpan, ceil_div(rpan * MR, MC)) * MR;
-        for (int64_t ic = m0; ic < m1; ic += mstep) {
-          const int64_t mcb = min64(mstep, m1 - ic);
-          const float* ablock;
-          int64_t a_stride;
-          if (P.pack_a) {
-            pack_a(P, MR, ic, mcb, pc, kcb, apack);
-            ablock = apack;
-            a_stride = 0;
-          } else {  // row-major A read in place
-            ablock = P.a + ic * P.lda + pc;
-            a_stride = P.lda;
-          }
-          for (int64_t q = q0; q < q1; ++q) {
-            const int64_t j = jc + q * NR;
-            const int nn = static_cast<int>(min64(NR, P.n - j));
-            const bool b_in_place = !P.pack_b && nn == NR;
-            const float* bpanel = b_in_place ? P.b + pc * P.ldb + j : bpack + q * kcb * NR;
-            const int64_t b_stride = b_in_place ? P.ldb : NR;
-            const float* bias = (last && P.bias) ? P.bias + j : nullptr;
-            for (int64_t ir = 0; ir < mcb; ir += MR) {
-              const int mm = static_cast<int>(min64(MR, mcb - ir));
-              const float* apanel = P.pack_a ? ablock + ir * kcb : ablock + ir * P.lda;
-              g.ukernel(kcb, apanel, a_stride, bpanel, b_stride, P.c + (ic + ir) * P.ldc + j, P.ldc, mm, nn,
-                        beta, bias, act);
-            }
+      for (int64_t ic = m0; ic < m1; ic += mstep) {
+        const int64_t mcb = min64(mstep, m1 - ic);
+        const float* ablock;
+        int64_t a_stride;
+        if (P.pack_a) {
+          pack_a(P, MR, ic, mcb, pc, kcb, apack);
+          ablock = apack;
+          a_stride = 0;
+        } else {  // row-major A read in place
+          ablock = P.a + ic * P.lda + pc;
+          a_stride = P.lda;
+        }
+        for (int64_t q = 0; q < nq; ++q) {
+          const int64_t j = jc + q * NR;
+          const int nn = static_cast<int>(min64(NR, jc + ncb - j));
+          const bool b_in_place = !P.pack_b && nn == NR;
+          const float* bpanel = b_in_place ? P.b + pc * P.ldb + j
+                                : bpack + (P.pack_b ? q : 0) * kcb * NR;  // in place: 1 packed panel
+          const int64_t b_stride = b_in_place ? P.ldb : NR;
+          const float* bias = (last && P.bias) ? P.bias + j : nullptr;
+          for (int64_t ir = 0; ir < mcb; ir += MR) {
+            const int mm = static_cast<int>(min64(MR, mcb - ir));
+            const float* apanel = P.pack_a ? ablock + ir * kcb : ablock + ir * P.lda;
+            g.ukernel(kcb, apanel, a_stride, bpanel, b_stride, P.c + (ic + ir) * P.ldc + j, P.ldc, mm, nn,
+                      beta, bias, act);
           }
         }
       }
-      barrier(nt);  // the B block is overwritten next
     }
   }
-  return ok;
+  return true;
 }
 
 // C = act(beta * C + bias) (k == 0 or alpha == 0: op(A) @ op(B) contributes nothing).
@@ -406,7 +417,7 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   int nt = nthreads > 0 ? nthreads : get_num_threads();
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   if (flops < tune.parallel_min_flops) nt = 1;
-  const int64_t tiles = ceil_div(m, g.mr) * ceil_div(min64(n, g.nc), g.nr);
+  const int64_t tiles = ceil_div(m, g.mr) * ceil_div(n, g.nr);
   if (nt > tiles) nt = static_cast<int>(tiles);
 #ifdef RANVIER_OPENMP
   if (omp_in_parallel()) nt = 1;  // called from someone's parallel region: stay serial
@@ -414,21 +425,19 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   nt = 1;
 #endif
 
-  const std::size_t bsize = static_cast<std::size_t>(min64(g.kc, k) * ceil_div(min64(g.nc, n), g.nr) * g.nr);
-  float* bpack = tl_b_buffer.get(bsize);
-  if (!bpack) throw std::bad_alloc();
-
+  const Split sp = choose_split(P, g, nt);
   bool ok = true;
   if (nt <= 1) {
-    ok = run(P, g, bpack, 0, 1);
+    ok = run(P, g, sp, 0);
   } else {
 #ifdef RANVIER_OPENMP
     std::atomic<bool> all_ok{true};
 #pragma omp parallel num_threads(nt)
     {
       FtzScope thread_ftz;
-      if (!run(P, g, bpack, omp_get_thread_num(), omp_get_num_threads()))
-        all_ok.store(false, std::memory_order_relaxed);
+      // The split assumes nt threads; if OpenMP gives fewer, each takes several parts.
+      for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads())
+        if (!run(P, g, sp, t)) all_ok.store(false, std::memory_order_relaxed);
     }
     ok = all_ok.load();
 #endif
