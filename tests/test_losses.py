@@ -317,6 +317,22 @@ def test_nan_propagates(isa, rng):
         assert not np.isnan(ps[[0, 1, 3]]).any(), name
 
 
+def test_infinite_predictions(isa):
+    inf = np.float32(np.inf)
+    ps, _ = run("mean_squared_error", np.zeros((2, 2), np.float32), np.array([[inf, 0], [-inf, 1]], np.float32))
+    assert ps[0] == np.inf and ps[1] == np.inf
+    ps, _ = run("huber", np.zeros((1, 2), np.float32), np.array([[inf, 0]], np.float32))
+    assert ps[0] == np.inf
+    # probabilities are clipped first: +-inf behaves as 1 - eps / eps, gradient 0 there
+    ps, g = run("binary_crossentropy", np.array([[1.0, 0.0]], np.float32), np.array([[-inf, inf]], np.float32))
+    np.testing.assert_allclose(ps, [(16.118095 + 15.942385) / 2], rtol=1e-6)
+    np.testing.assert_array_equal(g, 0.0)
+    ps, _ = run("hinge", np.array([[1.0, -1.0]], np.float32), np.array([[inf, inf]], np.float32))
+    assert ps[0] == np.inf  # max(1 - (+1)(inf), 0) = 0, max(1 - (-1)(inf), 0) = inf
+    ps, _ = run("hinge", np.array([[1.0]], np.float32), np.array([[inf]], np.float32))
+    assert ps[0] == 0.0
+
+
 def test_clipping_values(isa):
     # BCE's clip at [1e-7, 1 - 1e-7] in float32: p = 1 with y = 0 gives -log(1.1920929e-7) =
     # 15.942385 (1 - eps rounds to 0.99999988); p = 0 with y = 1 gives -log(1e-7) = 16.118095

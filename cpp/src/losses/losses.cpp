@@ -82,20 +82,21 @@ void check_args(LossKind kind, std::int64_t y_true_cols, std::int64_t n, std::in
                 const float* y_pred, const float* per_sample) {
   const int ki = static_cast<int>(kind);
   if (ki < 0 || ki >= kVlossCount) throw std::invalid_argument("loss: unknown LossKind " + std::to_string(ki));
-  const std::string name = loss_name(kind);
+  const char* name = loss_name(kind);  // strings are built only when throwing (no allocation per batch)
   if (n < 0 || k < 1)
-    throw std::invalid_argument(name + ": y_pred must have shape (n, k) with k >= 1, got n=" + std::to_string(n) +
-                                ", k=" + std::to_string(k));
+    throw std::invalid_argument(std::string(name) + ": y_pred must have shape (n, k) with k >= 1, got n=" +
+                                std::to_string(n) + ", k=" + std::to_string(k));
   if (kind == LossKind::sparse_categorical_crossentropy) {
     if (y_true_cols != 1)
-      throw std::invalid_argument(name + ": y_true must hold one integer label per row, got " +
+      throw std::invalid_argument(std::string(name) + ": y_true must hold one integer label per row, got " +
                                   std::to_string(y_true_cols) + " columns");
   } else if (y_true_cols != k && y_true_cols != 1) {
-    throw std::invalid_argument(name + ": y_true has " + std::to_string(y_true_cols) + " columns, y_pred has " +
-                                std::to_string(k) + " (they must match, or y_true has 1 column to broadcast)");
+    throw std::invalid_argument(std::string(name) + ": y_true has " + std::to_string(y_true_cols) +
+                                " columns, y_pred has " + std::to_string(k) +
+                                " (they must match, or y_true has 1 column to broadcast)");
   }
   if (n > 0 && (!y_true || !y_pred || !per_sample))
-    throw std::invalid_argument(name + ": y_true, y_pred and per_sample must not be null");
+    throw std::invalid_argument(std::string(name) + ": y_true, y_pred and per_sample must not be null");
 }
 
 // Keras casts labels to int (truncation); a label is valid when that lands in [0, k).
