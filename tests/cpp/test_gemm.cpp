@@ -271,3 +271,30 @@ RANVIER_TEST(gemm_repeated_calls_do_not_allocate) {
                 "packing buffers were reallocated by repeated calls (%ld -> %ld)", before,
                 ranvier::gemm_detail::gemm_buffer_allocations());
 }
+
+RANVIER_TEST(gemm_small_blocking_exercises_every_loop) {
+  // Tiny KC/MC/NC so that every loop of the driver runs several times (several jc
+  // blocks, k-blocks and row blocks, with partial ones), at 1 and 2 threads.
+  std::mt19937 rng(23);
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const auto saved = tune;
+  for_each_isa([&](ranvier::Isa isa) {
+    const auto& g = ranvier::kernels().gemm;
+    tune.kc = 7;
+    tune.mc = 2 * g.mr;
+    tune.nc = 3 * g.nr + 5;  // rounded up to 4 panels
+    tune.parallel_min_flops = 0.0;
+    int failed = 0, cases = 0;
+    for (int pack = 0; pack < 3; ++pack) {
+      tune.pack_a = tune.pack_b = static_cast<ranvier::gemm_detail::PackMode>(pack);
+      for (int tr = 0; tr < 4; ++tr)
+        for (int nt : {1, 2}) {
+          Case c{(tr & 1) != 0, (tr & 2) != 0, 5 * g.mr + 3, 9 * g.nr + 7, 30, 1.0f, 0.5f, true, tr == 2, 1};
+          ++cases;
+          if (check_case(c, rng, nt, "small-blocking")) ++failed;
+        }
+    }
+    RANVIER_CHECK(failed == 0, "%s: %d of %d small-blocking cases failed", ranvier::isa_name(isa), failed, cases);
+  });
+  tune = saved;
+}

@@ -388,7 +388,7 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   GemmKernels g = kernels().gemm;  // a copy: tuning experiments may override the blocking
   if (tune.kc > 0) g.kc = tune.kc;
   if (tune.mc > 0 && tune.mc % g.mr == 0) g.mc = tune.mc;
-  if (tune.nc > 0) g.nc = tune.nc;
+  if (tune.nc > 0) g.nc = static_cast<int>(ceil_div(tune.nc, g.nr) * g.nr);  // whole panels
 
   Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true, true};
   // Packing is a choice made from the shape alone (never the thread count), and reading

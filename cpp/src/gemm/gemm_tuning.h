@@ -19,7 +19,8 @@ struct GemmTuning {
   // Whether op(B) is packed. `never` still packs when B is transposed or alpha != 1.
   PackMode pack_b;
   // Cache blocking overrides for tuning experiments; 0 = the kernel table's value.
-  // kc and nc any positive value, mc a multiple of the kernel's MR.
+  // kc any positive value, nc rounded up to whole NR panels, mc a multiple of the
+  // kernel's MR (else ignored).
   int kc, mc, nc;
 };
 
