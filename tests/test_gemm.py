@@ -148,14 +148,17 @@ def test_views_are_read_in_place_or_converted(isa, rng):
 
 
 def test_transpose_flags_on_views(isa, rng):
-    a = rng.standard_normal((40, 30)).astype(np.float32)
-    b = rng.standard_normal((50, 40)).astype(np.float32)
-    # op(a) = a.T (30x40), op(b) = b.T (40x50), given as F-order views and slices.
-    for aa in (a, np.asfortranarray(a), a.T.copy().T):
-        for bb in (b, np.asfortranarray(b), b[:, :40]):
+    a_base = rng.standard_normal((45, 33)).astype(np.float32)
+    b_base = rng.standard_normal((50, 60)).astype(np.float32)
+    a = a_base[2:42, :30]   # 40x30, leading dimension 33
+    b = b_base[:, 5:45]     # 50x40, leading dimension 60
+    a_ref, b_ref = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    # op(a) = a.T (30x40), op(b) = b.T (40x50): operands as strided views, F order, C order.
+    for aa in (a, np.asfortranarray(a), a_ref):
+        for bb in (b, np.asfortranarray(b), b_ref):
             c = ops.matmul(aa, bb, transpose_a=True, transpose_b=True)
-            assert_gemm_close(c, a, b, True, True)
-    assert_gemm_close(ops.matmul(a.T, b.T), a.T, b.T)  # a.T is F order: no copy needed
+            assert_gemm_close(c, a_ref, b_ref, True, True)
+    assert_gemm_close(ops.matmul(a_ref.T, b_ref.T), a_ref.T, b_ref.T)  # F-order views
 
 
 @pytest.mark.parametrize("ta,tb", TRANSPOSES)
