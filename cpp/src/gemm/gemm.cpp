@@ -401,7 +401,9 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   //   B in place wins only when each B panel serves few A panels (m <= 6 MR:
   //   32x64x64 59 vs 51, 16x64x64 57 vs 48; 128x64x64 62 vs 70 and 64x256x256 62 vs 73
   //   lose); it needs B row-major and alpha == 1 (nothing to fold).
-  const bool a_in_place_pays = !ta && (n <= 4 * g.nr || m * k <= 32768);
+  //   Kernels that read row-major A slowly (the scalar one re-interleaves it on every
+  //   call) always get a packed A.
+  const bool a_in_place_pays = !ta && g.fast_unpacked_a && (n <= 4 * g.nr || m * k <= 32768);
   switch (tune.pack_a) {
     case PackMode::always: P.pack_a = true; break;
     case PackMode::never: P.pack_a = ta; break;

@@ -41,6 +41,7 @@ void fill_gemm_avx512(GemmKernels& k) {
   k.mc = 192;
   k.nc = 4096;
   k.ukernel = gemm_avx512::ukernel;
+  k.fast_unpacked_a = true;
 }
 
 }  // namespace ranvier

@@ -21,22 +21,40 @@ namespace gemm_scalar {
 
 constexpr int MR = 4, NR = 8;
 
-template <bool kPackedA>
-inline void ukernel_tile(std::int64_t kc, const float* __restrict a, std::int64_t a_stride,
-                         const float* __restrict b, std::int64_t b_stride, float* __restrict c,
-                         std::int64_t ldc, int m, int n, float beta, const float* __restrict bias,
-                         int act) {
-  float acc[MR][NR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
-  const float* ar[MR];
-  for (int i = 0; i < MR; ++i) ar[i] = a + (i < m ? i : m - 1) * a_stride;
+// acc += A_panel(packed, MR x kc) @ B_panel(kc x NR).
+inline void accumulate(float (&acc)[MR][NR], std::int64_t kc, const float* __restrict a,
+                       const float* __restrict b, std::int64_t b_stride) {
   for (std::int64_t p = 0; p < kc; ++p) {
-    float ap[MR];
-    for (int i = 0; i < MR; ++i) ap[i] = kPackedA ? a[p * MR + i] : ar[i][p];
+    const float* ap = a + p * MR;
     const float* bp = b + p * b_stride;
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
+  }
+}
+
+void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float* b,
+             std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
+             const float* bias, int act) {
+  float acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
+  if (a_stride == 0) {
+    accumulate(acc, kc, a, b, b_stride);
+  } else {
+    // Row-major A: interleave it chunk by chunk into a small stack buffer and run the
+    // packed loop (same products in the same order, so the same bits). Reading the rows
+    // directly makes GCC vectorize along k instead, 4x slower. Rows >= m repeat row m-1.
+    // Still slower than a packed A (redone for every B panel): fast_unpacked_a = false.
+    constexpr std::int64_t kChunk = 64;
+    float buf[kChunk * MR];
+    for (std::int64_t p0 = 0; p0 < kc; p0 += kChunk) {
+      const std::int64_t len = kc - p0 < kChunk ? kc - p0 : kChunk;
+      for (int i = 0; i < MR; ++i) {
+        const float* row = a + (i < m ? i : m - 1) * a_stride + p0;
+        for (std::int64_t p = 0; p < len; ++p) buf[p * MR + i] = row[p];
+      }
+      accumulate(acc, len, buf, b + p0 * b_stride, b_stride);
+    }
   }
   for (int i = 0; i < m; ++i) {
     float* cr = c + i * ldc;
@@ -48,15 +66,6 @@ inline void ukernel_tile(std::int64_t kc, const float* __restrict a, std::int64_
       cr[j] = v;
     }
   }
-}
-
-void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float* b,
-             std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
-             const float* bias, int act) {
-  if (a_stride == 0)
-    ukernel_tile<true>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
-  else
-    ukernel_tile<false>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
 }
 
 }  // namespace gemm_scalar
@@ -71,6 +80,7 @@ void fill_gemm_scalar(GemmKernels& k) {
   k.mc = 128;
   k.nc = 4096;
   k.ukernel = gemm_scalar::ukernel;
+  k.fast_unpacked_a = false;
 }
 
 }  // namespace ranvier

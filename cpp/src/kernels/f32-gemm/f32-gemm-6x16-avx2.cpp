@@ -27,6 +27,7 @@ void fill_gemm_avx2(GemmKernels& k) {
   k.mc = 144;
   k.nc = 4080;
   k.ukernel = gemm_avx2::ukernel;
+  k.fast_unpacked_a = true;
 }
 
 }  // namespace ranvier

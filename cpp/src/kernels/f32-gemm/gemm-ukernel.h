@@ -34,6 +34,10 @@ struct GemmKernels {
   int kc = 0, mc = 0, nc = 0;  // cache blocking: kc x nr B micro-panel (L1), mc x kc A block (L2),
                                // kc x nc B block (L3)
   GemmUkernelFn ukernel = nullptr;
+  // Whether the kernel reads a row-major A (a_stride > 0) about as fast as a packed one,
+  // so the driver may skip packing A for small problems. Every kernel must still accept
+  // a_stride > 0 correctly.
+  bool fast_unpacked_a = false;
 };
 
 }  // namespace ranvier
