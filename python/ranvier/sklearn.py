@@ -11,8 +11,8 @@ loop (whole epochs with the GIL released)::
 
 They are ordinary scikit-learn estimators: ``get_params``/``set_params``, ``clone``,
 pickling, ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` all work, and they pass
-``sklearn.utils.estimator_checks.check_estimator`` (the few skipped checks are listed
-with their reasons in ``tests/test_sklearn.py``). scikit-learn is an optional extra:
+``sklearn.utils.estimator_checks.check_estimator`` (the one skipped check is listed with
+its reason in ``tests/test_sklearn.py``). scikit-learn is an optional extra:
 ``pip install ranvier[sklearn]``.
 
 How scikit-learn's definitions map onto ranvier
@@ -43,9 +43,10 @@ How scikit-learn's definitions map onto ranvier
   is built (first ``fit``/``partial_fit``); later ``partial_fit`` or ``warm_start`` calls
   with another batch size keep it.
 - **sample_weight**: scikit-learn divides each batch's weighted loss by the batch's sum
-  of weights; Keras divides by the batch size. The weights are rescaled once to average
-  1 over the training set, which makes the two identical for a full batch and equal in
-  expectation for minibatches.
+  of weights (the L2 penalty too); Keras divides by the batch size. The weights are
+  rescaled once to average 1 over the training set and the L2 coefficient is divided by
+  their mean, which makes the two identical for a full batch and equal in expectation
+  for minibatches.
 - **Solvers**: ``adam`` -> ``ranvier.optimizers.Adam(learning_rate_init, beta_1,
   beta_2, epsilon)``, ``sgd`` -> ``ranvier.optimizers.SGD(learning_rate_init, momentum,
   nesterov=nesterovs_momentum)`` (the same update rules as scikit-learn's);
@@ -61,13 +62,17 @@ How scikit-learn's definitions map onto ranvier
   converted once per ``fit``.
 - **Randomness**: ``random_state`` seeds the initialization, the validation split and
   a private ranvier random stream used for shuffling, so a fixed ``random_state`` gives
-  identical fits (ranvier's results do not depend on the thread count). Fits with a
-  seeded stream hold a module lock: fits of several estimators from several Python
-  threads run one at a time (each uses all cores through OpenMP anyway).
+  identical fits (ranvier's results do not depend on the thread count); with
+  ``random_state=None`` they come from NumPy's global random state, as in scikit-learn.
+  The caller's ranvier stream (``ranvier.utils.set_random_seed``) is left untouched.
+  A fit holds a module lock while it uses its private stream: fits of several
+  estimators from several Python threads run one at a time (each uses all cores
+  through OpenMP anyway).
 - **dtype**: computation is float32; ``X`` (NumPy of any real dtype, lists, pandas
   DataFrames, anything with ``__array__``) is converted once per call to C-contiguous
-  float32 by scikit-learn's ``validate_data``; ``predict_proba``/``predict`` of a
-  regressor return float32. Sparse input is not accepted (densify it first).
+  float32 by scikit-learn's ``validate_data`` (the model then trains on it in place);
+  ``predict_proba`` and a regressor's ``predict`` are returned as float64, as scikit-learn
+  returns them. Sparse input is not accepted (densify it first).
 - ``coefs_``/``intercepts_`` are copies of the trained weights in scikit-learn's layout
   (``coefs_[i]`` has shape ``(n_in, n_out)``); the network itself is ``model_`` (a
   ``ranvier.Sequential``: ``model_.summary()``, ``model_.save(path)``).
@@ -226,23 +231,29 @@ class _EpochEnd(_callbacks.Callback):
         if self.validation is not None:
             x_val, y_val = self.validation
             score = est._score_arrays(x_val, y_val)
-            est.validation_scores_.append(score)
+            scores = est.validation_scores_
+            best = est.best_validation_score_
+            if scores is None or best is None:  # set by _initialize when early_stopping
+                raise RuntimeError("early stopping state missing; refit with warm_start=False")
+            scores.append(score)
             if est.verbose:
                 print("Validation score: %f" % score)
-            if score < est.best_validation_score_ + est.tol:
+            if score < best + est.tol:
                 est._no_improvement_count += 1
             else:
                 est._no_improvement_count = 0
-            if score > est.best_validation_score_:
+            if score > best:
                 est.best_validation_score_ = score
                 est._best_weights = self.model.get_weights()
         else:
-            if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            last = est.loss_curve_[-1]
+            best_loss = np.inf if est.best_loss_ is None else est.best_loss_
+            if last > best_loss - est.tol:
                 est._no_improvement_count += 1
             else:
                 est._no_improvement_count = 0
-            if est.loss_curve_[-1] < est.best_loss_:
-                est.best_loss_ = est.loss_curve_[-1]
+            if last < best_loss:
+                est.best_loss_ = last
 
 
 class _BaseMLP(BaseEstimator):
@@ -286,8 +297,8 @@ class _BaseMLP(BaseEstimator):
     def _hidden_sizes(self) -> List[int]:
         sizes = self.hidden_layer_sizes
         if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]  # type: ignore[list-item]
-        sizes = list(sizes)  # type: ignore[arg-type]
+            sizes = [sizes]
+        sizes = list(sizes)
         if not all(_is_int(h) for h in sizes) or any(h <= 0 for h in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive ints, got {self.hidden_layer_sizes!r}")
         return [int(h) for h in sizes]
@@ -454,8 +465,10 @@ class _BaseMLP(BaseEstimator):
         batch_size = self._batch_size(n_train, warn=True)
         y_fit = self._fit_targets(y_tr)
         offset, mse_fix = self._loss_offset(y_tr, sw_tr)
-        cb = _EpochEnd(self, n_train, offset, mse_fix,
-                       (x_val, self._validation_targets(y_val)) if early else None, incremental)
+        validation = None
+        if early and x_val is not None:
+            validation = (x_val, self._validation_targets(y_val))
+        cb = _EpochEnd(self, n_train, offset, mse_fix, validation, incremental)
         self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
         epochs = 1 if incremental else int(self.max_iter)
         seed = int(rs.randint(0, 2**31 - 1))
@@ -480,7 +493,7 @@ class _BaseMLP(BaseEstimator):
     def _batch_size(self, n_samples: int, warn: bool) -> int:
         if self.batch_size == "auto":
             return min(200, n_samples)
-        bs = int(self.batch_size)  # type: ignore[arg-type]
+        bs = int(self.batch_size)
         if bs > n_samples and warn:
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
         return int(np.clip(bs, 1, n_samples))
@@ -504,14 +517,14 @@ class _BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------- pickling
     def __getstate__(self) -> Dict[str, Any]:
-        state = dict(super().__getstate__())  # type: ignore[misc]  # a copy: never edit __dict__
+        state = dict(super().__getstate__())  # a copy: never edit __dict__
         # the weights travel inside model_; coefs_/intercepts_ are rebuilt from it
         state.pop("coefs_", None)
         state.pop("intercepts_", None)
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)  # type: ignore[misc]
+        super().__setstate__(state)
         if "model_" in self.__dict__:
             self._sync_coefs()
 
@@ -537,8 +550,10 @@ class _BaseMLP(BaseEstimator):
 
 
 _PARAMS_DOC = """
-    Parameters (names and defaults as scikit-learn's; see the module documentation for how
-    each maps onto ranvier)
+    Names and defaults are scikit-learn's; the module documentation says how each maps
+    onto ranvier.
+
+    Parameters
     ----------
     hidden_layer_sizes : array-like of int, default=(100,)
         Units of each hidden layer.
@@ -607,7 +622,7 @@ _ATTRIBUTES_DOC = """
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """Multi-layer perceptron classifier trained by ranvier (scikit-learn's API).
+    __doc__ = """Multi-layer perceptron classifier trained by ranvier (scikit-learn's API).
 
     Binary, multiclass and multilabel (indicator matrix ``y``) classification with the
     log-loss, as :class:`sklearn.neural_network.MLPClassifier`.
@@ -694,7 +709,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._labels_from_output(self._forward(X))
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), float32; per-label for multilabel."""
+        """Class probabilities (n_samples, n_classes), float64; per-label for multilabel."""
         p = self._forward(X)
         if self.n_outputs_ == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
             p1 = p.ravel()
@@ -715,14 +730,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor trained by ranvier (scikit-learn's API).
+    __doc__ = """Multi-layer perceptron regressor trained by ranvier (scikit-learn's API).
 
     Squared error (default) or Poisson loss, one or several outputs, as
     :class:`sklearn.neural_network.MLPRegressor`.
-
+    """ + _PARAMS_DOC.replace("    ----------\n", """    ----------
     loss : {'squared_error', 'poisson'}, default='squared_error'
         'poisson' uses an exponential output and needs ``y >= 0``.
-    """ + _PARAMS_DOC + _ATTRIBUTES_DOC
+""", 1) + _ATTRIBUTES_DOC
 
     def __init__(self, loss: str = "squared_error", hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
                  activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
@@ -807,7 +822,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return float(r2_score(y, p.ravel() if p.shape[1] == 1 else p))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predictions, float32: (n_samples,) for one output, else (n_samples, n_outputs)."""
+        """Predictions (float64): (n_samples,) for one output, else (n_samples, n_outputs)."""
         p = self._forward(X)
         return p.ravel() if p.shape[1] == 1 else p
 
