@@ -155,11 +155,9 @@ def test_pandas_bad_frames_name_the_problem():
         model.predict(strings, verbose=0)
 
 
-# Documented for the lead (models.py): DataFrames whose columns pandas stores as
-# extension dtypes (nullable "Float64"/"Int64", or an int column next to a bool column)
-# come out of ``DataFrame.to_numpy()`` as dtype=object, which models.py rejects.
-@pytest.mark.xfail(strict=True, reason="models._as_float_rows: DataFrame.to_numpy() of nullable / "
-                                        "mixed-kind columns is dtype=object (reported to the lead)")
+# DataFrames whose columns pandas stores as extension dtypes (nullable "Float64"/"Int64",
+# or an int column next to a bool column) come out of ``DataFrame.to_numpy()`` as
+# dtype=object; models.py converts them to float32 (pd.NA -> NaN, then refused).
 @pytest.mark.parametrize("kind", ["nullable", "int_and_bool"])
 def test_pandas_extension_dtypes(kind):
     pd = pytest.importorskip("pandas")

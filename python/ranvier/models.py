@@ -60,7 +60,13 @@ def _as_float_rows(x, name: str, what: str) -> np.ndarray:
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
-        x = x.to_numpy()
+        arr0 = x.to_numpy()
+        if arr0.dtype == object:  # nullable (Int64/Float64) or mixed int/bool columns
+            try:
+                arr0 = x.to_numpy(dtype=np.float32, na_value=np.nan)  # pd.NA -> NaN, then refused below
+            except (TypeError, ValueError):
+                pass
+        x = arr0
     try:
         arr = np.asarray(x)
     except ValueError as e:  # ragged nested lists
