@@ -78,8 +78,10 @@ def _as_float_rows(x, name: str, what: str) -> np.ndarray:
         raise ValueError(f"{what}: {name} must have a batch dimension, got a scalar")
     if arr.shape[0] == 0 or arr.size == 0:
         raise ValueError(f"{what}: {name} is empty ({name}.shape={arr.shape})")
-    if not (arr.dtype == np.float32 and arr.flags.c_contiguous):
+    if not (arr.dtype == np.float32 and arr.flags.c_contiguous and arr.flags.aligned):
         arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if not arr.flags.aligned:  # np.frombuffer at an odd offset: the C++ core loads aligned floats
+            arr = arr.copy()
     return arr
 
 
@@ -437,6 +439,8 @@ class Sequential:
         if sw.ndim != 1 or sw.shape[0] != n:
             raise ValueError(f"{what}: sample_weight must have shape ({n},), got {sw.shape}")
         sw = np.ascontiguousarray(sw, dtype=np.float32)
+        if not sw.flags.aligned:
+            sw = sw.copy()
         _check_finite(sw, "sample_weight", what)
         return sw
 
