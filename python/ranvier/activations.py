@@ -64,7 +64,9 @@ def _as_f32(x, fn: str, arg: str = "x") -> np.ndarray:
     # astype keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d); float64
     # values beyond float32's range become +-inf (documented), without a warning
     with np.errstate(over="ignore"):
-        return arr.astype(np.float32, order="C", copy=False)
+        out = arr.astype(np.float32, order="C", copy=False)
+    # an unaligned view (np.frombuffer at an odd offset) is copied: the kernels load aligned floats
+    return out if out.flags.aligned else out.copy()
 
 
 def _num(value, fn: str, arg: str, allow_none: bool = False) -> float:

@@ -61,7 +61,9 @@ def _as_f32(x, fn: str, arg: str) -> np.ndarray:
         raise TypeError(f"{fn}: {arg} must be a real numeric array (converted to float32), "
                         f"got dtype={arr.dtype}")
     with np.errstate(over="ignore"):
-        return arr.astype(np.float32, order="C", copy=False)
+        out = arr.astype(np.float32, order="C", copy=False)
+    # an unaligned view (np.frombuffer at an odd offset) is copied: the kernels load aligned floats
+    return out if out.flags.aligned else out.copy()
 
 
 def _squeeze_or_expand(x1: np.ndarray, x2: np.ndarray):

@@ -80,7 +80,8 @@ def _as_f32(x, what: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{what} must be numeric, got dtype={arr.dtype}")
-    return np.asarray(arr, dtype=np.float32)
+    out = np.asarray(arr, dtype=np.float32)
+    return out if out.flags.aligned else out.copy()  # the C++ metrics load aligned floats
 
 
 def _as_2d(arr: np.ndarray, what: str, metric: str) -> np.ndarray:

@@ -438,6 +438,8 @@ class Layer:
             self.build((None,) + tuple(arr.shape[1:]))
         rows, out_shape = self._to_rows(arr)
         rows = np.ascontiguousarray(rows, dtype=np.float32)
+        if not rows.flags.aligned:  # np.frombuffer at an odd offset: the kernels load aligned floats
+            rows = rows.copy()
         n = rows.shape[0]
         out = np.empty((n, self._core_layer.out_features), dtype=np.float32)
         if n > self._capacity:
