@@ -21,6 +21,7 @@ import contextlib
 import copy
 import math
 import numbers
+import os
 import re
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -202,6 +203,7 @@ class Sequential:
     def _build_layers(self) -> None:
         if not self._layers:
             return
+        self._check_size()
         shape = self._input_shape
         for layer in self._layers:
             if not layer.built:
@@ -236,6 +238,28 @@ class Sequential:
 
     def _trainable_state(self):
         return tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
+
+    def _check_size(self) -> None:
+        """MemoryError, before anything is allocated, for Dense layers whose float32 weights
+        and gradients alone exceed this machine's physical memory (building them would only
+        end in the OOM killer, after filling the memory)."""
+        try:
+            phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            return
+        shape, total, where = self._input_shape, 0, []
+        for layer in self._layers:
+            units = getattr(layer, "units", None)
+            if units is not None and not layer.built and all(d is not None for d in shape[1:]):
+                n = math.prod(int(d) for d in shape[1:]) * int(units) + int(units)
+                total += n
+                where.append(f"{layer.__class__.__name__}({units}) '{layer.name}' on {shape[1:]} inputs: "
+                             f"{n:,} weights")
+            shape = layer.compute_output_shape(shape)
+        if 2 * 4 * total > phys:
+            raise MemoryError(
+                f"Sequential: the weights and gradients need {2 * 4 * total / 2**30:,.1f} GiB but this machine "
+                f"has {phys / 2**30:,.1f} GiB of memory; " + "; ".join(where))
 
     def _ensure_built(self, x: np.ndarray) -> None:
         if self._net is None:
