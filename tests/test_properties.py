@@ -24,7 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import ranvier  # noqa: E402
-from ranvier import _core, activations, layers, losses, ops, optimizers  # noqa: E402
+from ranvier import _core, activations, layers, losses, ops  # noqa: E402
 import reference.activations as ref_act  # noqa: E402
 import reference.gemm as ref_gemm  # noqa: E402
 import reference.losses as ref_loss  # noqa: E402

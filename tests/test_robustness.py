@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import math
 import os
+import re
 import resource
 import threading
 
@@ -1074,7 +1074,6 @@ def test_c_api_catalogue(case, tmp_path):
         msg = _c_error().decode()
     assert got == status, (got, msg)
     if msg:
-        import re
         assert re.search(match, msg), msg
 
 
