@@ -578,10 +578,12 @@ def plot(results, path, log):
         ax.set_title(f"{T} thread{'s' if T != '1' else ''}", fontsize=10)
         ax.grid(axis="y", alpha=0.3, which="both")
     axes[0][0].set_ylabel("samples/s (log; best variant)")
-    axes[0][-1].legend(fontsize=8, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="center right")
     m = results["machine"]
-    fig.suptitle(f"MLP training throughput, {m['cpu']} ({results['date'][:10]})", fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(f"MLP training and predict throughput, {m['cpu']}, {m['cores']} cores ({results['date'][:10]})",
+                 fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=80)
     log(f"  plot: {path} ({os.path.getsize(path) // 1024} KB)")

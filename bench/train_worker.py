@@ -116,6 +116,16 @@ class Runner:
         return a @ b
 
 
+def _blas_info():
+    """The BLAS/OpenMP libraries loaded in this process (threadpoolctl), for the JSON."""
+    try:
+        from threadpoolctl import threadpool_info
+        return [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+                for d in threadpool_info()]
+    except Exception:  # pragma: no cover
+        return []
+
+
 class RanvierRunner(Runner):
     def __init__(self):
         import ranvier
@@ -607,7 +617,8 @@ def main():
         err = f"{type(e).__name__}: {e}"
     info = {"ready": err is None, "error": err, "pid": os.getpid(), "ftz": FTZ,
             "mxcsr": hex(_get_mxcsr()) if _get_mxcsr else None,
-            "versions": runner.versions() if runner else {}, "rss_kb": _status_kb("VmRSS")}
+            "versions": dict(runner.versions(), threadpools=_blas_info()) if runner else {},
+            "rss_kb": _status_kb("VmRSS")}
     _proto.write(json.dumps(info) + "\n")
     if err:
         return
