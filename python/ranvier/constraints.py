@@ -23,6 +23,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from . import _registry
+
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg",
            "unit_norm", "min_max_norm", "get", "serialize", "deserialize"]
 
@@ -153,36 +155,14 @@ def serialize(constraint) -> Optional[Dict[str, Any]]:
 
 
 def deserialize(config, custom_objects=None) -> Constraint:
-    if isinstance(config, str):
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret constraint config: {config!r}")
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _REGISTRY.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown constraint: '{name}'. Valid names: {_valid_names()}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return _registry.deserialize(config, custom_objects, kind="constraint", registry=_REGISTRY,
+                                 valid_names=_valid_names, get=get)
 
 
 def get(identifier):
     """Resolves None (-> None), a name, a config dict, a class or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret constraint identifier: '{identifier}'. Valid names: {_valid_names()}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        if issubclass(identifier, Constraint):
-            return identifier()
-        raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+    return _registry.get(identifier, kind="constraint", base=Constraint, registry=_REGISTRY,
+                         valid_names=_valid_names, deserialize=deserialize)
 
 
 def _core_axis(axis, ndim: int, argument: str) -> int:

@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from . import _registry
 from . import _random
 
 __all__ = [
@@ -402,35 +403,11 @@ def serialize(initializer) -> Optional[Dict[str, Any]]:
 
 def deserialize(config, custom_objects=None) -> Initializer:
     """Builds an initializer from ``serialize``'s dict (or a bare class name)."""
-    if isinstance(config, str):
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret initializer config: {config!r}")
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _REGISTRY.get(name)
-    if cls is None and config.get("registered_name"):
-        cls = (custom_objects or {}).get(config["registered_name"])
-    if cls is None:
-        raise ValueError(f"Unknown initializer: '{name}'. Valid names: {_valid_names()}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return _registry.deserialize(config, custom_objects, kind="initializer", registry=_REGISTRY,
+                                 valid_names=_valid_names, get=get)
 
 
 def get(identifier):
     """Resolves None (-> None), a name, a config dict, a class or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret initializer identifier: '{identifier}'. Valid names: {_valid_names()}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        if issubclass(identifier, Initializer):
-            return identifier()
-        raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}. Valid names: {_valid_names()}")
+    return _registry.get(identifier, kind="initializer", base=Initializer, registry=_REGISTRY,
+                         valid_names=_valid_names, deserialize=deserialize, names_on_failure=True)

@@ -19,6 +19,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from . import _registry
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize"]
 
 
@@ -138,36 +140,14 @@ def serialize(regularizer) -> Optional[Dict[str, Any]]:
 
 
 def deserialize(config, custom_objects=None) -> Regularizer:
-    if isinstance(config, str):
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret regularizer config: {config!r}")
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _REGISTRY.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown regularizer: '{name}'. Valid names: {_valid_names()}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return _registry.deserialize(config, custom_objects, kind="regularizer", registry=_REGISTRY,
+                                 valid_names=_valid_names, get=get)
 
 
 def get(identifier):
     """Resolves None (-> None), a name, a config dict, a class or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret regularizer identifier: '{identifier}'. Valid names: {_valid_names()}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        if issubclass(identifier, Regularizer):
-            return identifier()
-        raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+    return _registry.get(identifier, kind="regularizer", base=Regularizer, registry=_REGISTRY,
+                         valid_names=_valid_names, deserialize=deserialize)
 
 
 def _core_spec(regularizer, argument: str) -> Tuple[float, float]:
