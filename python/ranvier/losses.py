@@ -366,9 +366,12 @@ class Loss:
 
     @property
     def dtype(self) -> str:
+        """The compute dtype: always ``"float32"``."""
         return self._dtype
 
     def call(self, y_true, y_pred):
+        """Per-sample losses of ``(y_true, y_pred)``, before ``sample_weight`` and the
+        reduction; subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
 
     def _call_with_mask(self, y_true, y_pred):
@@ -379,10 +382,12 @@ class Loss:
         return _reduce(values, sample_weight, self.reduction, self.name, mask=mask)
 
     def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments as a dict (``name``, ``reduction`` and the loss's own)."""
         return {"name": self.name, "reduction": self.reduction}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]):
+        """Rebuilds the loss from ``get_config()``'s dict."""
         return cls(**config)
 
     def __repr__(self):
@@ -390,8 +395,12 @@ class Loss:
 
 
 class LossFunctionWrapper(Loss):
-    """Wraps a loss function (plus keyword arguments) as a Loss (what ``compile`` does with
-    a function or string loss)."""
+    """``LossFunctionWrapper(fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs)``.
+
+    Wraps a loss function (plus keyword arguments passed to it) as a Loss: what
+    ``compile`` does with a function or string loss. ``fn`` may also be a loss name or a
+    serialized function; ``name`` defaults to ``fn.__name__``.
+    """
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         if isinstance(fn, (str, dict)):
@@ -403,6 +412,7 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = dict(kwargs)
 
     def call(self, y_true, y_pred):
+        """``fn(y_true, y_pred, **kwargs)``: the per-sample losses."""
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def _call_with_mask(self, y_true, y_pred):
@@ -459,6 +469,12 @@ class _Builtin(LossFunctionWrapper):
 
 
 class MeanSquaredError(_Builtin):
+    """``MeanSquaredError(reduction="sum_over_batch_size", name="mean_squared_error", dtype=None)``.
+
+    Per sample: ``mean((y_true - y_pred)^2, axis=-1)`` (see ``mean_squared_error``), then
+    ``sample_weight`` and the reduction.
+    """
+
     _fn = staticmethod(mean_squared_error)
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
@@ -466,6 +482,11 @@ class MeanSquaredError(_Builtin):
 
 
 class MeanAbsoluteError(_Builtin):
+    """``MeanAbsoluteError(reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None)``.
+
+    Per sample: ``mean(|y_true - y_pred|, axis=-1)`` (see ``mean_absolute_error``).
+    """
+
     _fn = staticmethod(mean_absolute_error)
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
@@ -473,6 +494,11 @@ class MeanAbsoluteError(_Builtin):
 
 
 class MeanAbsolutePercentageError(_Builtin):
+    """``MeanAbsolutePercentageError(reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None)``.
+
+    Per sample: ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)``.
+    """
+
     _fn = staticmethod(mean_absolute_percentage_error)
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
@@ -480,6 +506,12 @@ class MeanAbsolutePercentageError(_Builtin):
 
 
 class MeanSquaredLogarithmicError(_Builtin):
+    """``MeanSquaredLogarithmicError(reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None)``.
+
+    Per sample: ``mean((log(y_pred + 1) - log(y_true + 1))^2, axis=-1)`` (both clipped
+    below at epsilon; see ``mean_squared_logarithmic_error``).
+    """
+
     _fn = staticmethod(mean_squared_logarithmic_error)
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
@@ -487,6 +519,12 @@ class MeanSquaredLogarithmicError(_Builtin):
 
 
 class CosineSimilarity(_Builtin):
+    """``CosineSimilarity(axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None)``.
+
+    Per sample: ``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``, so -1 means
+    the same direction (see ``cosine_similarity``).
+    """
+
     _fn = staticmethod(cosine_similarity)
     _args = ("axis",)
 
@@ -495,6 +533,12 @@ class CosineSimilarity(_Builtin):
 
 
 class Huber(_Builtin):
+    """``Huber(delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None)``.
+
+    Per sample: ``mean(0.5 e^2 if |e| <= delta else delta |e| - 0.5 delta^2)`` with
+    ``e = y_pred - y_true``; ``delta`` must be >= 0 (see ``huber``).
+    """
+
     _fn = staticmethod(huber)
     _args = ("delta",)
 
@@ -504,6 +548,11 @@ class Huber(_Builtin):
 
 
 class LogCosh(_Builtin):
+    """``LogCosh(reduction="sum_over_batch_size", name="log_cosh", dtype=None)``.
+
+    Per sample: ``mean(log(cosh(y_pred - y_true)), axis=-1)`` (see ``log_cosh``).
+    """
+
     _fn = staticmethod(log_cosh)
 
     def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
@@ -511,6 +560,12 @@ class LogCosh(_Builtin):
 
 
 class Hinge(_Builtin):
+    """``Hinge(reduction="sum_over_batch_size", name="hinge", dtype=None)``.
+
+    Per sample: ``mean(max(1 - y_true * y_pred, 0), axis=-1)``; labels that are all 0 or 1
+    are mapped to -1/+1 first (see ``hinge``).
+    """
+
     _fn = staticmethod(hinge)
 
     def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
@@ -518,6 +573,12 @@ class Hinge(_Builtin):
 
 
 class SquaredHinge(_Builtin):
+    """``SquaredHinge(reduction="sum_over_batch_size", name="squared_hinge", dtype=None)``.
+
+    Per sample: ``mean(max(1 - y_true * y_pred, 0)^2, axis=-1)``, with ``Hinge``'s label
+    conversion (see ``squared_hinge``).
+    """
+
     _fn = staticmethod(squared_hinge)
 
     def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
@@ -525,6 +586,12 @@ class SquaredHinge(_Builtin):
 
 
 class CategoricalHinge(_Builtin):
+    """``CategoricalHinge(reduction="sum_over_batch_size", name="categorical_hinge", dtype=None)``.
+
+    Per sample: ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` (see
+    ``categorical_hinge``).
+    """
+
     _fn = staticmethod(categorical_hinge)
 
     def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
@@ -532,6 +599,12 @@ class CategoricalHinge(_Builtin):
 
 
 class KLDivergence(_Builtin):
+    """``KLDivergence(reduction="sum_over_batch_size", name="kl_divergence", dtype=None)``.
+
+    Per sample: ``sum(y_true * log(y_true / y_pred), axis=-1)`` with both clipped to
+    [1e-7, 1] (see ``kl_divergence``).
+    """
+
     _fn = staticmethod(kl_divergence)
 
     def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
@@ -539,6 +612,11 @@ class KLDivergence(_Builtin):
 
 
 class Poisson(_Builtin):
+    """``Poisson(reduction="sum_over_batch_size", name="poisson", dtype=None)``.
+
+    Per sample: ``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)`` (see ``poisson``).
+    """
+
     _fn = staticmethod(poisson)
 
     def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
@@ -546,6 +624,14 @@ class Poisson(_Builtin):
 
 
 class BinaryCrossentropy(_Builtin):
+    """``BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None)``.
+
+    Per sample: the mean over ``axis`` of the elementwise binary cross-entropy. With
+    ``from_logits=False`` (the Keras default) ``y_pred`` holds probabilities, clipped to
+    [1e-7, 1 - 1e-7]; with ``from_logits=True`` it holds logits. ``label_smoothing`` in
+    [0, 1] moves the labels towards 0.5 (see ``binary_crossentropy``).
+    """
+
     _fn = staticmethod(binary_crossentropy)
     _args = ("from_logits", "label_smoothing", "axis")
 
@@ -558,6 +644,13 @@ class BinaryCrossentropy(_Builtin):
 
 
 class BinaryFocalCrossentropy(_Builtin):
+    """``BinaryFocalCrossentropy(apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="binary_focal_crossentropy", dtype=None)``.
+
+    Per sample: ``mean(w * (1 - p_t)^gamma * bce)`` with ``p_t = y p + (1 - y)(1 - p)``;
+    ``w = alpha y + (1 - alpha)(1 - y)`` when ``apply_class_balancing``, else 1 (see
+    ``binary_focal_crossentropy``).
+    """
+
     _fn = staticmethod(binary_focal_crossentropy)
     _args = ("from_logits", "label_smoothing", "axis", "apply_class_balancing", "alpha", "gamma")
 
@@ -576,6 +669,14 @@ class BinaryFocalCrossentropy(_Builtin):
 
 
 class CategoricalCrossentropy(_Builtin):
+    """``CategoricalCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None)``.
+
+    Per sample: ``-sum(y_true * log(q), axis)`` for one-hot (or soft) labels, where ``q``
+    is ``y_pred`` renormalized to sum 1 and clipped (``from_logits=False``, the Keras
+    default) or ``softmax(y_pred)`` (``from_logits=True``). ``label_smoothing`` replaces
+    ``y`` with ``y (1 - ls) + ls / num_classes`` (see ``categorical_crossentropy``).
+    """
+
     _fn = staticmethod(categorical_crossentropy)
     _args = ("from_logits", "label_smoothing", "axis")
 
@@ -588,6 +689,14 @@ class CategoricalCrossentropy(_Builtin):
 
 
 class SparseCategoricalCrossentropy(_Builtin):
+    """``SparseCategoricalCrossentropy(from_logits=False, ignore_class=None, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy", dtype=None)``.
+
+    Per sample: ``-log(q[label])`` with integer labels of shape (N,) or (N, 1), ``q`` as in
+    ``CategoricalCrossentropy``. Samples whose label equals ``ignore_class`` get loss 0
+    and are left out of the ``"sum_over_batch_size"`` divisor; labels out of range raise
+    ValueError (see ``sparse_categorical_crossentropy``).
+    """
+
     _fn = staticmethod(sparse_categorical_crossentropy)
     _args = ("from_logits", "ignore_class")
 
