@@ -298,3 +298,58 @@ RANVIER_TEST(gemm_small_blocking_exercises_every_loop) {
   });
   tune = saved;
 }
+
+RANVIER_TEST(gemm_skinny_rows_match_the_tiled_kernel_bitwise) {
+  // m <= skinny_max_m with A and B read in place goes through the few-rows kernel. Each
+  // row must get exactly the bits the tiled micro-kernel gives it (predictions do not
+  // depend on the batch size), over column tails, several k-blocks (k > kc), beta and
+  // the epilogue; and agree with naive loops (check_case's tolerance).
+  std::mt19937 rng(29);
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const auto saved = tune;
+  for_each_isa([&](ranvier::Isa isa) {
+    const auto& g = ranvier::kernels().gemm;
+    if (!g.skinny) return;  // this ISA has no few-rows kernel: nothing to compare
+    int failed = 0, cases = 0;
+    for (int64_t m = 1; m <= g.skinny_max_m; ++m)
+      for (int64_t n : {int64_t{1}, int64_t{g.nr - 1}, int64_t{3 * g.nr + 5}, int64_t{8 * g.nr}, int64_t{17 * g.nr + 3}})
+        for (int64_t k : {int64_t{1}, int64_t{37}, int64_t{2 * g.kc + 9}})
+          for (int variant = 0; variant < 3; ++variant) {
+            const float beta = variant == 1 ? 0.5f : 0.0f;
+            const bool bias = variant != 0, relu = variant == 2;
+            const int64_t pad = variant;  // leading dimensions wider than the rows
+            const int64_t lda = k + pad, ldb = n + pad, ldc = n + pad;
+            auto A = random_vec(static_cast<std::size_t>(m * lda), rng);
+            auto B = random_vec(static_cast<std::size_t>(k * ldb), rng);
+            auto bv = random_vec(static_cast<std::size_t>(n), rng);
+            auto C0 = random_vec(static_cast<std::size_t>(m * ldc), rng);
+            GemmEpilogue ep{bias ? bv.data() : nullptr, relu ? GemmAct::relu : GemmAct::none};
+            std::vector<float> Cs = C0, Ct = C0;
+            tune.skinny = true;
+            ranvier::sgemm(false, false, m, n, k, 1.0f, A.data(), lda, B.data(), ldb, beta, Cs.data(), ldc, ep, 1);
+            tune.skinny = false;
+            ranvier::sgemm(false, false, m, n, k, 1.0f, A.data(), lda, B.data(), ldb, beta, Ct.data(), ldc, ep, 1);
+            ++cases;
+            if (Cs != Ct) {  // padding columns included: neither path may write them
+              ++failed;
+              std::printf("  %s skinny m=%lld n=%lld k=%lld variant=%d differs from the tiled kernel\n",
+                          ranvier::isa_name(isa), (long long)m, (long long)n, (long long)k, variant);
+            }
+            tune.skinny = true;
+            Case c{false, false, m, n, k, 1.0f, beta, bias, relu, pad};
+            if (check_case(c, rng, 1, "skinny")) ++failed;
+          }
+    // split between threads (threshold forced to 0): the same bits
+    tune.parallel_min_flops = 0.0;
+    const int64_t m = 1, n = 20 * g.nr + 3, k = 300;
+    auto A = random_vec(static_cast<std::size_t>(m * k), rng);
+    auto B = random_vec(static_cast<std::size_t>(k * n), rng);
+    std::vector<float> C1(static_cast<std::size_t>(n)), C2 = C1;
+    ranvier::sgemm(false, false, m, n, k, 1.0f, A.data(), k, B.data(), n, 0.0f, C1.data(), n, GemmEpilogue{}, 1);
+    ranvier::sgemm(false, false, m, n, k, 1.0f, A.data(), k, B.data(), n, 0.0f, C2.data(), n, GemmEpilogue{}, 2);
+    RANVIER_CHECK(C1 == C2, "%s skinny: 1 and 2 threads differ", ranvier::isa_name(isa));
+    RANVIER_CHECK(failed == 0, "%s: %d of %d skinny cases failed", ranvier::isa_name(isa), failed, cases);
+    tune.parallel_min_flops = saved.parallel_min_flops;
+  });
+  tune = saved;
+}

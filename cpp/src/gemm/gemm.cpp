@@ -68,7 +68,7 @@ namespace gemm_detail {
 // busy.) Two threads break even near 0.5 MFLOP and win clearly from 1 MFLOP; the
 // threshold sits at 1 MFLOP so a 32x64x64 layer (0.26 MFLOP) and single-sample predict
 // never pay a fork/join, and borderline sizes do not gamble on a free core.
-GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0}; }
+GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0, true}; }
 
 GemmTuning& gemm_tuning() {
   static GemmTuning t = gemm_default_tuning();
@@ -123,6 +123,7 @@ class AlignedBuffer {
 
 thread_local AlignedBuffer tl_a_buffer;  // packed A block of this thread
 thread_local AlignedBuffer tl_b_buffer;  // packed B block of this thread
+thread_local AlignedBuffer tl_s_buffer;  // the skinny kernel's sums (m x n of this thread)
 
 struct Problem {
   bool ta, tb;
@@ -360,6 +361,23 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
   return true;
 }
 
+// The few-rows path: columns [n0, n1) of all m <= skinny_max_m rows, k-block by k-block
+// with the driver's blocking (so every element sees the same k-blocks, in the same
+// order, as through the tiled path: the same bits).
+bool run_skinny(const Problem& P, const GemmKernels& g, int64_t n0, int64_t n1) {
+  if (n1 <= n0) return true;
+  float* work = tl_s_buffer.get(static_cast<std::size_t>(P.m * (n1 - n0)));
+  if (!work) return false;
+  const int64_t kstep = ceil_div(P.k, ceil_div(P.k, g.kc));
+  for (int64_t pc = 0; pc < P.k; pc += kstep) {
+    const int64_t kcb = min64(kstep, P.k - pc);
+    const bool first = pc == 0, last = pc + kcb == P.k;
+    g.skinny(kcb, P.a + pc, P.lda, P.b + pc * P.ldb + n0, P.ldb, P.c + n0, P.ldc, static_cast<int>(P.m),
+             n1 - n0, first ? P.beta : 1.0f, (last && P.bias) ? P.bias + n0 : nullptr, last ? P.act : 0, work);
+  }
+  return true;
+}
+
 // C = act(beta * C + bias) (k == 0 or alpha == 0: op(A) @ op(B) contributes nothing).
 void epilogue_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const GemmEpilogue& ep) {
   for (int64_t i = 0; i < m; ++i) {
@@ -403,7 +421,9 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   //   lose); it needs B row-major and alpha == 1 (nothing to fold).
   //   Kernels that read row-major A slowly (the scalar one re-interleaves it on every
   //   call) always get a packed A.
-  const bool a_in_place_pays = !ta && g.fast_unpacked_a && (n <= 4 * g.nr || m * k <= 32768);
+  //   A few rows (m <= skinny_max_m) are always read in place: the skinny kernel takes them.
+  const bool a_in_place_pays = !ta && g.fast_unpacked_a &&
+                               (n <= 4 * g.nr || m * k <= 32768 || (g.skinny && m <= g.skinny_max_m));
   switch (tune.pack_a) {
     case PackMode::always: P.pack_a = true; break;
     case PackMode::never: P.pack_a = ta; break;
@@ -426,6 +446,33 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
 #else
   nt = 1;
 #endif
+
+  // A few rows with A and B both read in place (a single-sample predict): one pass over
+  // B with no padding rows, columns split between the threads (each element is computed
+  // by the same arithmetic wherever the split falls, so the bits do not change).
+  if (g.skinny && tune.skinny && m <= g.skinny_max_m && !P.pack_a && !P.pack_b) {
+    const int64_t chunks = ceil_div(n, 8 * static_cast<int64_t>(g.nr));
+    if (nt > chunks) nt = static_cast<int>(chunks);
+    bool ok = true;
+    if (nt <= 1) {
+      ok = run_skinny(P, g, 0, n);
+    } else {
+#ifdef RANVIER_OPENMP
+      std::atomic<bool> all_ok{true};
+#pragma omp parallel num_threads(nt)
+      {
+        FtzScope thread_ftz;
+        for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads())
+          if (!run_skinny(P, g, min64(n, split_point(chunks, nt, t) * 8 * g.nr),
+                          min64(n, split_point(chunks, nt, t + 1) * 8 * g.nr)))
+            all_ok.store(false, std::memory_order_relaxed);
+      }
+      ok = all_ok.load();
+#endif
+    }
+    if (!ok) throw std::bad_alloc();
+    return;
+  }
 
   const Split sp = choose_split(P, g, nt);
   bool ok = true;

@@ -22,6 +22,9 @@ struct GemmTuning {
   // kc any positive value, nc rounded up to whole NR panels, mc a multiple of the
   // kernel's MR (else ignored).
   int kc, mc, nc;
+  // Whether the few-rows kernel (GemmKernels::skinny) may take problems with m <=
+  // skinny_max_m (false: they go through the tiled micro-kernel like every other shape).
+  bool skinny;
 };
 
 // The process-wide tuning (not thread-safe to change while a GEMM runs).

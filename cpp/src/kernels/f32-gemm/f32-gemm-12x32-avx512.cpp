@@ -42,6 +42,8 @@ void fill_gemm_avx512(GemmKernels& k) {
   k.nc = 4096;
   k.ukernel = gemm_avx512::ukernel;
   k.fast_unpacked_a = true;
+  k.skinny = gemm_avx512::skinny;
+  k.skinny_max_m = gemm_avx512::kSkinnyMaxM;
 }
 
 }  // namespace ranvier

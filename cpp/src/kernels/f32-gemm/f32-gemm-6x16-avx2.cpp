@@ -28,6 +28,8 @@ void fill_gemm_avx2(GemmKernels& k) {
   k.nc = 4080;
   k.ukernel = gemm_avx2::ukernel;
   k.fast_unpacked_a = true;
+  k.skinny = gemm_avx2::skinny;
+  k.skinny_max_m = gemm_avx2::kSkinnyMaxM;
 }
 
 }  // namespace ranvier

@@ -127,3 +127,73 @@ void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float
   else
     ukernel_tile<false>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
 }
+
+// ---------------------------------------------------------------------------------
+// Skinny kernel (contract in gemm-ukernel.h, GemmSkinnyFn): m <= 4 rows of C over all n
+// columns, A and B read in place. The sums live in `work` (m x n floats, L1-resident for
+// the usual widths), and B is read kP rows at a time, each row front to back: kP
+// sequential streams the hardware prefetcher follows (a register-resident tile would walk
+// B down its columns, one page per row). Per element the arithmetic is the micro-kernel's:
+// FMAs from 0.0f with p ascending, then the same epilogue, so the same bits.
+
+constexpr int kSkinnyMaxM = 4;
+constexpr int kP = 8;  // rows of B per pass: 8 FMAs per load and store of a sum
+
+// sums[j] (+)= sum_{t < P} x[t] * B(t, j) for the columns of one row of C;
+// first: the sums start from 0.0f.
+template <int P>
+inline void skinny_pass(const float* x, const float* b, std::int64_t ldb, float* sums, std::int64_t n,
+                        bool first) {
+  simd::vf xv[P];
+#pragma GCC unroll 8
+  for (int t = 0; t < P; ++t) xv[t] = simd::set1(x[t]);
+  std::int64_t j = 0;
+  for (; j + simd::kW <= n; j += simd::kW) {
+    simd::vf acc = first ? simd::zero() : simd::load(sums + j);
+#pragma GCC unroll 8
+    for (int t = 0; t < P; ++t) acc = simd::fmadd(xv[t], simd::load(b + t * ldb + j), acc);
+    simd::store(sums + j, acc);
+  }
+  if (j < n) {
+    const int nv = static_cast<int>(n - j);
+    simd::vf acc = first ? simd::zero() : simd::load_tail(sums + j, nv);
+#pragma GCC unroll 8
+    for (int t = 0; t < P; ++t) acc = simd::fmadd(xv[t], simd::load_tail(b + t * ldb + j, nv), acc);
+    simd::store_tail(sums + j, acc, nv);
+  }
+}
+
+void skinny(std::int64_t kc, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+            std::int64_t ldc, int m, std::int64_t n, float beta, const float* bias, int act, float* work) {
+  std::int64_t p = 0;
+  for (; p + kP <= kc; p += kP)  // a block of B rows, then every row of C through it (L1)
+    for (int i = 0; i < m; ++i) skinny_pass<kP>(a + i * lda + p, b + p * ldb, ldb, work + i * n, n, p == 0);
+  for (; p < kc; ++p)
+    for (int i = 0; i < m; ++i) skinny_pass<1>(a + i * lda + p, b + p * ldb, ldb, work + i * n, n, p == 0);
+
+  // Epilogue: exactly ukernel's store.
+  const simd::vf vbeta = simd::set1(beta);
+  const bool read_c = beta != 0.0f;
+  const bool relu = act == 1;
+  for (int i = 0; i < m; ++i) {
+    const float* sums = work + i * n;
+    float* cr = c + i * ldc;
+    for (std::int64_t j = 0; j < n; j += simd::kW) {
+      const int nv = n - j < simd::kW ? static_cast<int>(n - j) : simd::kW;
+      simd::vf r;
+      if (nv == simd::kW) {
+        r = simd::load(sums + j);
+        if (read_c) r = simd::fmadd(vbeta, simd::load(cr + j), r);
+        if (bias) r = simd::add(r, simd::load(bias + j));
+        if (relu) r = simd::max(simd::zero(), r);
+        simd::store(cr + j, r);
+      } else {
+        r = simd::load_tail(sums + j, nv);
+        if (read_c) r = simd::fmadd(vbeta, simd::load_tail(cr + j, nv), r);
+        if (bias) r = simd::add(r, simd::load_tail(bias + j, nv));
+        if (relu) r = simd::max(simd::zero(), r);
+        simd::store_tail(cr + j, r, nv);
+      }
+    }
+  }
+}

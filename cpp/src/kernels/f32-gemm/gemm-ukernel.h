@@ -28,6 +28,19 @@ using GemmUkernelFn = void (*)(std::int64_t kc, const float* a, std::int64_t a_s
                                const float* b, std::int64_t b_stride, float* c, std::int64_t ldc,
                                int m, int n, float beta, const float* bias, int act);
 
+// Few rows of C (1 <= m <= skinny_max_m) over all n columns, for row-major A and B read
+// in place (no packing: a single-sample predict is one such call per layer):
+//
+//   C[i][j] = act(acc[i][j] + beta * C[i][j] + bias[j])   i < m, j < n
+//
+// with A(i,p) = a[i*lda + p], B(p,j) = b[p*ldb + j], and `work` a scratch of m*n floats
+// (the sums). Each element is computed with exactly the micro-kernel's arithmetic (FMAs
+// from 0.0f, p ascending; fmadd(beta, C, acc); bias add; relu), so a row gets the same
+// bits here as through ukernel. Only rows < m and columns < n of A, B, C, bias are touched.
+using GemmSkinnyFn = void (*)(std::int64_t kc, const float* a, std::int64_t lda, const float* b,
+                              std::int64_t ldb, float* c, std::int64_t ldc, int m, std::int64_t n,
+                              float beta, const float* bias, int act, float* work);
+
 struct GemmKernels {
   const char* name = nullptr;
   int mr = 0, nr = 0;          // register tile
@@ -38,6 +51,9 @@ struct GemmKernels {
   // so the driver may skip packing A for small problems. Every kernel must still accept
   // a_stride > 0 correctly.
   bool fast_unpacked_a = false;
+  // Optional: the few-rows kernel (nullptr: the driver uses ukernel for every shape).
+  GemmSkinnyFn skinny = nullptr;
+  int skinny_max_m = 0;
 };
 
 }  // namespace ranvier
