@@ -1,6 +1,6 @@
 """Threads (issue 8, point 4): predictions from several Python threads at once equal serial
-ones; a model that one thread trains refuses training and evaluation from another thread with
-a clear error (tests/test_model.py has the fit-vs-fit case) instead of mixing their
+ones; a model that one thread trains refuses training, evaluation and training-mode calls
+from another thread with a clear error (tests/test_model.py has the fit-vs-fit case) instead of mixing their
 accumulators; independent models train in parallel exactly as in sequence; long calls
 release the GIL so other Python threads keep running."""
 from __future__ import annotations
@@ -153,6 +153,78 @@ def test_training_or_evaluation_from_another_thread_during_fit_is_refused(call):
     before = m.get_weights()
     m.evaluate(x, y, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+
+
+def test_training_mode_call_from_another_thread_during_fit_is_refused():
+    """model(x, training=True) runs the layers in training mode from Python (BatchNormalization
+    updates its moving statistics, Dropout advances its step) on the workspaces fit uses: it
+    used to run beside another thread's fit unguarded. Now it is refused like train_on_batch,
+    and works again once fit is over."""
+    m = _model(lr=0.0)
+    x, y = _data()
+    hold = _Hold()
+    t = threading.Thread(target=lambda: m.fit(x, y, epochs=100000, verbose=0, callbacks=[hold]))
+    t.start()
+    try:
+        assert hold.started.wait(60)
+        with pytest.raises(RuntimeError, match=r"call\(training=True\): this model is already being trained "
+                                               r"or evaluated in another thread"):
+            m(x, training=True)
+        # inference calls still run beside fit
+        assert m(x[:8]).shape == (8, 4)
+    finally:
+        hold.release.set()
+        t.join(60)
+    assert not t.is_alive()
+    out = m(x, training=True)
+    assert out.shape == (512, 4) and np.all(np.isfinite(out))
+
+
+def test_training_mode_call_inside_a_callback_of_fit_still_works():
+    """The thread that runs fit may call the model in training mode from a callback."""
+    m = _model()
+    x, y = _data()
+    seen = []
+
+    class CallEachEpoch(ranvier.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model(x[:16], training=True))
+
+    m.fit(x, y, epochs=2, verbose=0, callbacks=[CallEachEpoch()])
+    assert len(seen) == 2 and all(o.shape == (16, 4) and np.all(np.isfinite(o)) for o in seen)
+
+
+def test_predict_while_another_thread_calls_in_training_mode():
+    """model(x, training=True) and predict from two threads, both on growing batches, so each
+    re-reserves the layers' workspaces (Dense's pre-activations, Dropout's mask,
+    LayerNormalization's row statistics) while the other runs: every result equals the serial
+    one. Without the network's inference lock around the training-mode call, a workspace
+    reallocated between a Dense's GEMM and its activation gives wrong outputs, and a write into
+    a freed one corrupts the heap (a crash, or a heap-use-after-free under .ci/sanitize)."""
+    x, _ = _data(n=600)
+    sizes_p = list(range(3, 600, 6))
+    sizes_c = list(range(2, 600, 6))
+    ref = _model(lr=0.0)  # the serial reference: same weights, same dropout seed and steps
+    want_p = [ref.predict(x[:b], batch_size=b, verbose=0) for b in sizes_p]
+    want_c = [ref(x[:b], training=True) for b in sizes_c]
+    for _ in range(3):  # fresh workspaces each round (the race needs them to grow)
+        m = _model(lr=0.0)
+        got_p, got_c = [], []
+
+        def predictor():
+            for b in sizes_p:
+                got_p.append(m.predict(x[:b], batch_size=b, verbose=0))
+
+        def caller():
+            for b in sizes_c:
+                got_c.append(m(x[:b], training=True))
+
+        _run_threads([predictor, caller])
+        assert len(got_p) == len(want_p) and len(got_c) == len(want_c)
+        for g, w in zip(got_p, want_p):
+            assert np.array_equal(g, w)
+        for g, w in zip(got_c, want_c):
+            assert np.array_equal(g, w)
 
 
 def test_evaluate_inside_a_callback_of_fit_still_works():

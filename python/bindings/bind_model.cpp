@@ -49,6 +49,14 @@ void bind_model(py::module_& m) {
       .def_readwrite("train_steps", &Network::train_steps)
       .def("try_acquire_training", &Network::try_acquire_training)
       .def("release_training", &Network::release_training)
+      // The mutex predict() and the trainer hold while they run the layers: Python code
+      // that runs the layers itself (Sequential.__call__ in training mode) takes it too.
+      // Waits with the GIL released; unlock from the thread that locked.
+      .def("lock_inference", [](Network& n) {
+        py::gil_scoped_release nogil;
+        n.inference_mutex().lock();
+      })
+      .def("unlock_inference", [](Network& n) { n.inference_mutex().unlock(); })
       .def("predict", [](Network& n, farray x, std::int64_t batch_size) {
         const auto rows = x.shape(0);
         farray out({rows, static_cast<py::ssize_t>(n.out_features())});
@@ -129,7 +137,23 @@ void bind_model(py::module_& m) {
         });
       }, py::arg("fn"))
       .def("set_shard", &Trainer::set_shard, py::arg("rank"), py::arg("size"))
-      .def("step_in_epoch", &Trainer::step_in_epoch);
+      .def("step_in_epoch", &Trainer::step_in_epoch)
+      .def("set_profiling", &Trainer::set_profiling, py::arg("on"))
+      .def("reset_profile", &Trainer::reset_profile)
+      .def("profile", [](const Trainer& t) {
+        const ranvier::TrainerProfile& p = t.profile();
+        py::dict d;
+        d["forward_s"] = p.forward_s;
+        d["backward_s"] = p.backward_s;
+        d["data_s"] = p.data_s;
+        d["loss_s"] = p.loss_s;
+        d["metrics_s"] = p.metrics_s;
+        d["update_s"] = p.update_s;
+        d["train_steps"] = p.train_steps;
+        d["eval_steps"] = p.eval_steps;
+        d["samples"] = p.samples;
+        return d;
+      });
 
   m.def("all_finite", [](farray a) {
     const float* p = a.data();
