@@ -756,17 +756,6 @@ class Sequential:
         cbs.on_predict_end()
         return out
 
-    def _predict_fast(self, x: np.ndarray, what: str) -> Optional[np.ndarray]:
-        """The common case in one C++ call, with only the checks it needs: a built model
-        and a finite, C-contiguous float32 array of its input width (what the general path
-        would convert ``x`` to anyway). ``None`` when the general path must run."""
-        net = self._net
-        if (net is None or x.dtype != np.float32 or x.ndim != 2 or not x.shape[0]
-                or x.shape[1:] != self._input_shape[1:] or not x.flags.c_contiguous or not x.flags.aligned):
-            return None
-        _check_finite(x, "x", what)
-        return net.predict(x, 32)
-
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,
         BatchNormalization on batch statistics, updating its moving statistics)."""
@@ -796,7 +785,6 @@ class Sequential:
             net.unlock_inference()
 
     def predict_on_batch(self, x) -> np.ndarray:
-        """The model's output for ``x`` as one batch (inference mode), a float32 array."""
         x = _as_float_rows(x, "x", "predict_on_batch")
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict_on_batch")
