@@ -53,9 +53,7 @@ def _unwrap(member):
     """The object whose ``__doc__`` documents a class member (functions, properties, ...)."""
     if isinstance(member, (classmethod, staticmethod)):
         return member.__func__
-    if isinstance(member, property):
-        return member.fget
-    return member
+    return member  # a property's __doc__ is its getter's unless given with property(doc=...)
 
 
 def _is_documentable_member(member) -> bool:

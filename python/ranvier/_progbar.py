@@ -22,7 +22,7 @@ import math
 import os
 import sys
 import time
-from typing import Callable, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 _BOLD = "\x1b[1m"
 _GREEN = "\x1b[32m"
@@ -84,7 +84,7 @@ class Progbar:
         self._live = _live_output(self.stream) if live is None else bool(live)
         self._colors = self._live if colors is None else bool(colors)
         self._seen_so_far = 0
-        self._values = {}
+        self._values: Dict[str, List[float]] = {}
         self._values_order: List[str] = []
         self._start = self._clock()
         self._last_update = 0.0
@@ -93,6 +93,7 @@ class Progbar:
 
     @property
     def stream(self):
+        """Where the bar is written: the ``stream`` given, else the current ``sys.stdout``."""
         return self._stream if self._stream is not None else sys.stdout
 
     def _write(self, text: str) -> None:
@@ -152,6 +153,7 @@ class Progbar:
         self._last_update = now
 
     def add(self, n: int, values=None) -> None:
+        """Advances the bar by ``n`` steps (``update(current + n, values)``)."""
         self.update(self._seen_so_far + n, values)
 
     def _average(self, k: str) -> float:

@@ -63,13 +63,16 @@ class Callback:
         self._model = None
 
     def set_params(self, params):
+        """Stores the run's parameters (``verbose``, ``epochs``, ``steps``) as ``self.params``."""
         self.params = params
 
     def set_model(self, model):
+        """Stores the model being trained as ``self.model``."""
         self._model = model
 
     @property
     def model(self):
+        """The model this callback is attached to (None before ``fit`` sets it)."""
         return self._model
 
     @model.setter
@@ -105,10 +108,14 @@ class Callback:
 
     @_default
     def on_train_batch_begin(self, batch, logs=None):
+        """Start of a training batch (calls ``on_batch_begin``). ``fit`` runs batches in C++
+        and calls batch hooks for every batch only when a callback overrides one."""
         self.on_batch_begin(batch, logs=logs)
 
     @_default
     def on_train_batch_end(self, batch, logs=None):
+        """End of a training batch (calls ``on_batch_end``); ``logs`` hold the running
+        loss and metrics of the epoch so far."""
         self.on_batch_end(batch, logs=logs)
 
     @_default
@@ -204,22 +211,28 @@ class CallbackList(Callback):
 
     @property
     def history(self) -> Optional["History"]:
+        """The ``History`` callback in the list (added with ``add_history=True``), else None."""
         return self._history
 
     @property
     def progbar(self) -> Optional["ProgbarLogger"]:
+        """The ``ProgbarLogger`` in the list (added with ``add_progbar=True``), else None."""
         return self._progbar
 
     def append(self, callback: Callback) -> None:
+        """Adds ``callback`` at the end of the list."""
         self.callbacks.append(callback)
 
     def set_params(self, params):
+        """Stores ``params`` and passes them on to every callback (when not empty)."""
         self.params = params
         if params:
             for cb in self.callbacks:
                 cb.set_params(params)
 
     def set_model(self, model):
+        """Passes ``model`` on to every callback and sets ``model.history`` to the list's
+        ``History`` (no-op for None)."""
         if model is None:
             return
         super().set_model(model)
@@ -373,6 +386,7 @@ class ProgbarLogger(Callback):
         self._called_in_fit = False
 
     def set_params(self, params):
+        """Reads ``verbose`` ("auto" means 1), ``epochs`` and ``steps`` for the bar."""
         super().set_params(params)
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else verbose
@@ -517,7 +531,11 @@ class _MonitorMixin:
 
 
 class EarlyStopping(_MonitorMixin, Callback):
-    """Stops training when ``monitor`` stops improving (spec 7.7)."""
+    """Stops training when ``monitor`` stops improving (spec 7.7).
+
+    ``EarlyStopping(monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+    baseline=None, restore_best_weights=False, start_from_epoch=0)`` (Keras's defaults).
+    """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
@@ -572,6 +590,7 @@ class EarlyStopping(_MonitorMixin, Callback):
             self.model.set_weights(self.best_weights)
 
     def get_monitor_value(self, logs):
+        """``logs[monitor]``, or None with a warning listing the available keys."""
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:
@@ -583,7 +602,11 @@ class EarlyStopping(_MonitorMixin, Callback):
 
 class ReduceLROnPlateau(_MonitorMixin, Callback):
     """Multiplies the learning rate by ``factor`` after ``patience`` epochs without
-    improvement of ``monitor`` (spec 7.7); logs ``learning_rate`` each epoch."""
+    improvement of ``monitor`` (spec 7.7); logs ``learning_rate`` each epoch.
+
+    ``ReduceLROnPlateau(monitor="val_loss", factor=0.1, patience=10, verbose=0,
+    mode="auto", min_delta=1e-4, cooldown=0, min_lr=0.0)`` (Keras's defaults).
+    """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
@@ -606,6 +629,7 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
         self.cooldown_counter = 0
 
     def in_cooldown(self) -> bool:
+        """Whether the callback is within ``cooldown`` epochs of its last reduction."""
         return self.cooldown_counter > 0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -646,6 +670,10 @@ class ModelCheckpoint(_MonitorMixin, Callback):
     save_freq) and the log keys, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``. Keras
     requires ``.keras``/``.h5`` (``.weights.h5`` for weights); ranvier writes its own
     format whatever the suffix, so any suffix is accepted. Parent folders are created.
+
+    ``ModelCheckpoint(filepath, monitor="val_loss", verbose=0, save_best_only=False,
+    save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None)``
+    (Keras's defaults).
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,

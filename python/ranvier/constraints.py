@@ -19,7 +19,7 @@ of axes of a 1-D or 2-D weight.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -52,10 +52,12 @@ class Constraint:
         return w
 
     def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments as a dict (empty here)."""
         return {}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Constraint":
+        """Creates the constraint from ``get_config()``'s dict."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -69,6 +71,11 @@ def _norms(w: np.ndarray, axis) -> np.ndarray:
 
 
 class MaxNorm(Constraint):
+    """``MaxNorm(max_value=2, axis=0)``: scales the weights so that each norm along
+    ``axis`` is at most ``max_value``: ``w * clip(norm, 0, max_value) / (1e-7 + norm)``.
+    With the default ``axis=0`` a Dense kernel's norms are those of the weights into
+    each unit."""
+
     def __init__(self, max_value=2, axis=0):
         self.max_value = max_value
         self.axis = axis
@@ -85,12 +92,17 @@ class MaxNorm(Constraint):
 
 
 class NonNeg(Constraint):
+    """``NonNeg()``: sets negative weights to zero, ``max(w, 0)``."""
+
     def __call__(self, w):
         arr = _as_float(w)
         return np.maximum(arr, 0).astype(_out_dtype(arr))
 
 
 class UnitNorm(Constraint):
+    """``UnitNorm(axis=0)``: scales the weights to norm 1 along ``axis``:
+    ``w / (1e-7 + norm)``."""
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -104,6 +116,10 @@ class UnitNorm(Constraint):
 
 
 class MinMaxNorm(Constraint):
+    """``MinMaxNorm(min_value=0.0, max_value=1.0, rate=1.0, axis=0)``: moves each norm
+    along ``axis`` into [min_value, max_value] at ``rate`` (1.0: all the way):
+    ``w * (rate * clip(norm, min_value, max_value) + (1 - rate) * norm) / (1e-7 + norm)``."""
+
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value = min_value
         self.max_value = max_value
@@ -136,7 +152,9 @@ def _valid_names() -> str:
     return ", ".join(sorted(k for k in _REGISTRY if k == k.lower() and k != "constraint"))
 
 
-def serialize(constraint) -> Optional[Dict[str, Any]]:
+def serialize(constraint) -> Union[Dict[str, Any], str, None]:
+    """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}``;
+    None for None and the function's name for a plain function."""
     if constraint is None:
         return None
     if not isinstance(constraint, Constraint):
@@ -155,6 +173,8 @@ def serialize(constraint) -> Optional[Dict[str, Any]]:
 
 
 def deserialize(config, custom_objects=None) -> Constraint:
+    """Builds a constraint from ``serialize``'s dict (or a name); custom classes come from
+    ``custom_objects``."""
     return _registry.deserialize(config, custom_objects, kind="constraint", registry=_REGISTRY,
                                  valid_names=_valid_names, get=get)
 

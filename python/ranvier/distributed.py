@@ -512,10 +512,12 @@ class DataParallel:
 
     @property
     def rank(self) -> int:
+        """This process's MPI rank (0 ... size - 1)."""
         return _world.rank
 
     @property
     def size(self) -> int:
+        """The number of MPI ranks training together."""
         return _world.size
 
     # ---------------------------------------------------------------- fit

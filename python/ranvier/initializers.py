@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
@@ -103,13 +103,16 @@ class Initializer:
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(shape, dtype=None)")
 
     def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments as a dict (``seed`` included for random ones)."""
         return {}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Initializer":
+        """Creates the initializer from ``get_config()``'s dict."""
         return cls(**config)
 
     def clone(self) -> "Initializer":
+        """A new initializer with the same configuration (same seed)."""
         return self.__class__.from_config(self.get_config())
 
     def __repr__(self) -> str:
@@ -382,8 +385,9 @@ def _valid_names() -> str:
     return ", ".join(sorted(k for k in _REGISTRY if k == k.lower()))
 
 
-def serialize(initializer) -> Optional[Dict[str, Any]]:
-    """Keras-style config dict: {"module", "class_name", "config", "registered_name"}."""
+def serialize(initializer) -> Union[Dict[str, Any], str, None]:
+    """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}``;
+    None for None and the function's name for a plain function."""
     if initializer is None:
         return None
     if not isinstance(initializer, Initializer):

@@ -161,6 +161,7 @@ class Metric:
 
     @property
     def dtype(self) -> str:
+        """The metric's dtype name (``"float32"`` unless given)."""
         return self._dtype
 
     @property
@@ -170,15 +171,20 @@ class Metric:
 
     @property
     def variables(self) -> list:
+        """Keras's state variables: always empty here (ranvier keeps the running state
+        inside the metric object)."""
         return []
 
     def update_state(self, *args, **kwargs):
+        """Accumulates one batch, usually ``update_state(y_true, y_pred, sample_weight=None)``."""
         raise NotImplementedError
 
     def result(self):
+        """The metric's value over everything accumulated since the last reset, a float."""
         raise NotImplementedError
 
     def reset_state(self) -> None:
+        """Clears the accumulated state (the model does so at the start of every epoch)."""
         raise NotImplementedError
 
     def core_spec(self) -> Optional[Tuple[str, Dict[str, Any]]]:
@@ -190,10 +196,12 @@ class Metric:
         return self.result()
 
     def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments as a dict (``name``, ``dtype`` and the metric's own)."""
         return {"name": self.name, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]):
+        """Creates the metric from ``get_config()``'s dict."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -489,6 +497,7 @@ class AUC(_CoreMetric):
 
     @property
     def thresholds(self) -> List[float]:
+        """The ``num_thresholds`` bucket edges, ``[-1e-7, 1/(T-1), ..., (T-2)/(T-1), 1 + 1e-7]``."""
         inner = [(i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
         return [0.0 - _EPSILON] + inner + [1.0 + _EPSILON]
 
@@ -537,6 +546,8 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values, sample_weight=None) -> None:
+        """Adds ``values`` (one value per sample: means over the non-batch axes), weighted
+        by ``sample_weight`` (scalar or per sample; default 1)."""
         v = _samplewise(values)
         w = _weights_for(sample_weight, v.shape[0], type(self).__name__)
         self.total += float(np.sum(v * w))
@@ -558,6 +569,8 @@ class Sum(Metric):
         self.total = 0.0
 
     def update_state(self, values, sample_weight=None) -> None:
+        """Adds the sum of ``values``, each multiplied by its ``sample_weight`` (broadcast
+        over the trailing axes) when given."""
         v = np.asarray(values, dtype=np.float64)
         if sample_weight is not None:
             v = v * np.broadcast_to(np.asarray(sample_weight, dtype=np.float64).reshape(
@@ -582,6 +595,8 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds ``fn(y_true, y_pred, **kwargs)`` (inputs as float32, ranks aligned as Keras
+        does) to the running mean, weighted by ``sample_weight``."""
         yp = np.asarray(y_pred, dtype=np.float32)
         yt = np.asarray(y_true, dtype=np.float32)
         if yt.ndim == yp.ndim - 1 and yp.ndim >= 1 and yp.shape[-1] == 1:
@@ -666,22 +681,26 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
 
 
 def mean_squared_error(y_true, y_pred):
+    """``mean((y_true - y_pred)^2, axis=-1)`` in NumPy (float32)."""
     yt, yp = _align(y_true, y_pred)
     return np.mean(np.square(yp - yt), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
+    """``mean(|y_true - y_pred|, axis=-1)`` in NumPy (float32)."""
     yt, yp = _align(y_true, y_pred)
     return np.mean(np.abs(yp - yt), axis=-1)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)`` in NumPy."""
     yt, yp = _align(y_true, y_pred)
     diff = np.abs((yt - yp) / np.maximum(np.abs(yt), np.float32(_EPSILON)))
     return np.float32(100.0) * np.mean(diff, axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
+    """``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))^2, axis=-1)`` in NumPy."""
     yt, yp = _align(y_true, y_pred)
     a = np.log(np.maximum(yp, np.float32(_EPSILON)) + np.float32(1.0))
     b = np.log(np.maximum(yt, np.float32(_EPSILON)) + np.float32(1.0))

@@ -160,9 +160,12 @@ class Sequential:
 
     @property
     def layers(self) -> List[Any]:
+        """The layers, in order (a new list; the ``Input`` is not a layer here)."""
         return list(self._layers)
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
+        """The layer at ``index`` (when given) or the one named ``name``; ValueError when no
+        layer has that name."""
         if index is not None:
             return self._layers[index]
         for l in self._layers:
@@ -177,14 +180,19 @@ class Sequential:
 
     @property
     def built(self) -> bool:
+        """Whether the model has been built (its weights exist)."""
         return self._net is not None
 
     @property
     def input_shape(self):
+        """``(None, *features)`` once known (from ``Input``, a first layer's ``input_shape=``,
+        ``build`` or the first data), else None."""
         return self._input_shape
 
     @property
     def output_shape(self):
+        """The output shape (batch first) for ``input_shape``; AttributeError before the
+        input shape is known."""
         if not self._layers or self._input_shape is None:
             raise AttributeError("The model is not built yet")
         shape = self._input_shape
@@ -282,21 +290,24 @@ class Sequential:
 
     # ---------------------------------------------------------------- weights
     @property
-    def weights(self) -> List[np.ndarray]:
+    def weights(self) -> List[layers_module.Variable]:
+        """Every layer's ``weights`` (``Variable`` views), layer by layer in Keras order."""
         out = []
         for l in self._layers:
             out.extend(l.weights)
         return out
 
     @property
-    def trainable_weights(self) -> List[np.ndarray]:
+    def trainable_weights(self) -> List[layers_module.Variable]:
+        """The weights the optimizer updates, layer by layer."""
         out = []
         for l in self._layers:
             out.extend(l.trainable_weights)
         return out
 
     @property
-    def non_trainable_weights(self) -> List[np.ndarray]:
+    def non_trainable_weights(self) -> List[layers_module.Variable]:
+        """The weights the optimizer leaves alone (moving statistics, frozen layers)."""
         out = []
         for l in self._layers:
             out.extend(l.non_trainable_weights)
@@ -322,6 +333,7 @@ class Sequential:
             i += k
 
     def count_params(self) -> int:
+        """The number of scalars in all weights; ValueError before the model is built."""
         if not self.built:
             raise ValueError("count_params: the model is not built yet; call build() or fit() first")
         return int(sum(l.count_params() for l in self._layers))
@@ -419,6 +431,7 @@ class Sequential:
 
     @property
     def metrics_names(self) -> List[str]:
+        """``["loss"]`` followed by the compiled metrics' names (as they appear in the logs)."""
         return ["loss"] + [r.key for r in getattr(self, "_resolved_metrics", [])]
 
     # ------------------------------------------------------------ data prep
@@ -785,6 +798,7 @@ class Sequential:
             net.unlock_inference()
 
     def predict_on_batch(self, x) -> np.ndarray:
+        """The model's output for ``x`` as one batch (inference mode), a float32 array."""
         x = _as_float_rows(x, "x", "predict_on_batch")
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict_on_batch")
@@ -806,6 +820,9 @@ class Sequential:
             return self._format_results(self._logs(trainer), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics of one batch in inference mode, without updating anything: a
+        scalar (loss only), a list in ``metrics_names`` order, or a dict with
+        ``return_dict=True``."""
         self._require_compiled("test_on_batch")
         x, y, sw = self._prepare_xy(x, y, sample_weight, "test_on_batch")
         trainer = self._get_trainer()
@@ -896,6 +913,8 @@ class Sequential:
 
     # ----------------------------------------------------------------- config
     def get_config(self) -> Dict[str, Any]:
+        """Keras's Sequential config: name, trainable, dtype, the layers (an InputLayer
+        entry first when the input shape is known) and ``build_input_shape``."""
         layers = []
         if self._input_shape is not None:
             layers.append({"class_name": "InputLayer",
@@ -908,6 +927,8 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: Dict[str, Any], custom_objects=None) -> "Sequential":
+        """Rebuilds an (uncompiled) model from ``get_config()``'s dict; custom layer classes
+        come from ``custom_objects``."""
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for lc in config.get("layers", []):
             if lc.get("class_name") == "InputLayer":
@@ -935,14 +956,20 @@ class Sequential:
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Writes the weights only (ranvier's safetensors format, atomically); see
+        ``ranvier.saving.save_weights``."""
         from . import saving
         saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights from a ranvier file or a Keras ``.weights.h5`` file (needs h5py),
+        matching layers by position; see ``ranvier.saving.load_weights``."""
         from . import saving
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def export(self, filepath, format="onnx", verbose=True, **kwargs):
+        """Writes an ONNX graph of the model in inference mode (``format="onnx"`` only; needs
+        the ``onnx`` package); see ``ranvier.saving.export``."""
         from . import saving
         saving.export(self, filepath, format=format, verbose=verbose, **kwargs)
 

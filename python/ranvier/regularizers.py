@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -39,10 +39,12 @@ class Regularizer:
         return 0.0
 
     def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments as a dict (e.g. ``{"l2": 0.01}`` for ``L2()``)."""
         return {}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Regularizer":
+        """Creates the regularizer from ``get_config()``'s dict."""
         return cls(**config)
 
     def _core_coefficients(self) -> Tuple[float, float]:
@@ -62,7 +64,7 @@ def _as_array(x) -> np.ndarray:
 
 
 class L1(Regularizer):
-    """``l1 * sum(|w|)``."""
+    """``L1(l1=0.01)``: the penalty ``l1 * sum(|w|)``."""
 
     def __init__(self, l1=0.01):
         self.l1 = _validate(0.01 if l1 is None else l1, "l1")
@@ -75,7 +77,7 @@ class L1(Regularizer):
 
 
 class L2(Regularizer):
-    """l2 * sum(w ** 2)  (no factor 1/2)."""
+    """``L2(l2=0.01)``: the penalty ``l2 * sum(w ** 2)`` (no factor 1/2)."""
 
     def __init__(self, l2=0.01):
         self.l2 = _validate(0.01 if l2 is None else l2, "l2")
@@ -89,7 +91,7 @@ class L2(Regularizer):
 
 
 class L1L2(Regularizer):
-    """``l1 * sum(|w|) + l2 * sum(w ** 2)``; defaults 0.0, 0.0."""
+    """``L1L2(l1=0.0, l2=0.0)``: the penalty ``l1 * sum(|w|) + l2 * sum(w ** 2)``."""
 
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = _validate(0.0 if l1 is None else l1, "l1")
@@ -121,7 +123,9 @@ def _valid_names() -> str:
     return ", ".join(sorted(k for k in _REGISTRY if k not in ("Regularizer", "regularizer")))
 
 
-def serialize(regularizer) -> Optional[Dict[str, Any]]:
+def serialize(regularizer) -> Union[Dict[str, Any], str, None]:
+    """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}``;
+    None for None and the function's name for a plain function."""
     if regularizer is None:
         return None
     if not isinstance(regularizer, Regularizer):
@@ -140,6 +144,8 @@ def serialize(regularizer) -> Optional[Dict[str, Any]]:
 
 
 def deserialize(config, custom_objects=None) -> Regularizer:
+    """Builds a regularizer from ``serialize``'s dict (or a name); custom classes come from
+    ``custom_objects``."""
     return _registry.deserialize(config, custom_objects, kind="regularizer", registry=_REGISTRY,
                                  valid_names=_valid_names, get=get)
 

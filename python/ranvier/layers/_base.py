@@ -142,28 +142,36 @@ class Variable:
 
     @property
     def value(self) -> np.ndarray:
+        """The live float32 array (not a copy): writing to it changes the layer."""
         return self._layer._params[self._index]
 
     @property
     def path(self) -> str:
+        """``"<layer name>/<weight name>"``, e.g. ``"dense/kernel"``."""
         return f"{self._layer.name}/{self.name}"
 
     @property
     def shape(self) -> tuple:
+        """The weight's shape (Keras layout: a Dense kernel is (input_dim, units))."""
         return tuple(self.value.shape)
 
     @property
     def dtype(self) -> str:
+        """Always ``"float32"``."""
         return "float32"
 
     @property
     def trainable(self) -> bool:
+        """Whether the optimizer updates this weight: False for BatchNormalization's moving
+        statistics and for every weight of a layer whose ``trainable`` is False."""
         return self._intrinsic_trainable and self._layer.trainable
 
     def numpy(self) -> np.ndarray:
+        """A copy of the current value."""
         return self.value.copy()
 
     def assign(self, value) -> None:
+        """Writes ``value`` (converted to float32, same shape required) into the weight in place."""
         arr = np.asarray(value, dtype=np.float32)
         if arr.shape != self.value.shape:
             raise ValueError(f"Variable {self.path}: cannot assign a value of shape {arr.shape} "
@@ -244,11 +252,15 @@ class Layer:
         return int(d)
 
     def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (batch first); the identity here."""
         return tuple(input_shape)
 
     # ---- properties
     @property
     def trainable(self) -> bool:
+        """Whether the layer's weights are trained (default True). Setting it changes the
+        weight lists; a compiled model picks the change up on its next fit (as in Keras,
+        recompile after changing it)."""
         return self._trainable
 
     @trainable.setter
@@ -259,10 +271,12 @@ class Layer:
 
     @property
     def dtype(self) -> str:
+        """The compute dtype: always ``"float32"``."""
         return "float32"
 
     @property
     def input_shape(self):
+        """The input shape the layer was built with (batch first); AttributeError before build."""
         if self._build_input_shape is None:
             raise AttributeError(f"Layer {self.name} is not built yet")
         return self._build_input_shape
@@ -276,6 +290,8 @@ class Layer:
 
     # ---- building
     def build(self, input_shape) -> None:
+        """Creates the weights for inputs of ``input_shape`` (batch dimension first, may be
+        None) with the layer's initializers, then applies ``weights=`` if given."""
         shape = normalize_shape(input_shape)
         in_features = self._in_features(shape)
         core = self._make_core()
@@ -305,11 +321,13 @@ class Layer:
             self.set_weights(w)
 
     def get_build_config(self) -> Optional[Dict[str, Any]]:
+        """``{"input_shape": [...]}`` once built (what saving stores), else None."""
         if self._build_input_shape is None:
             return None
         return {"input_shape": list(self._build_input_shape)}
 
     def build_from_config(self, config: Dict[str, Any]) -> None:
+        """Builds the layer from ``get_build_config()``'s dict (no-op when already built)."""
         shape = (config or {}).get("input_shape")
         if shape is not None and not self.built:
             self.build(tuple(shape))
@@ -352,22 +370,27 @@ class Layer:
 
     @property
     def weights(self) -> List[Variable]:
+        """All weights as ``Variable`` views, in Keras order."""
         return [Variable(self, i, n, t) for i, (n, t) in enumerate(zip(self._names, self._intrinsic))]
 
     @property
     def trainable_weights(self) -> List[Variable]:
+        """The weights the optimizer updates (none when ``trainable`` is False)."""
         if not self._trainable:
             return []
         return [v for v in self.weights if v._intrinsic_trainable]
 
     @property
     def non_trainable_weights(self) -> List[Variable]:
+        """The weights the optimizer leaves alone (BatchNormalization's moving statistics;
+        all of them when ``trainable`` is False)."""
         if not self._trainable:
             return self.weights
         return [v for v in self.weights if not v._intrinsic_trainable]
 
     @property
     def variables(self) -> List[Variable]:
+        """The same list as ``weights``."""
         return self.weights
 
     def get_weights(self) -> List[np.ndarray]:
@@ -394,6 +417,7 @@ class Layer:
             np.copyto(p, a, casting="unsafe")
 
     def count_params(self) -> int:
+        """The number of scalars in all weights; ValueError before the layer is built."""
         if not self.built:
             raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
                              f"built. You can build it manually via: `layer.build(input_shape)`.")
@@ -455,11 +479,13 @@ class Layer:
 
     # ---- config
     def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments as a dict (Keras layout), for ``from_config`` and saving."""
         return {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY,
                                                                              config={"name": "float32"})}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Layer":
+        """Creates a layer from ``get_config()``'s dict (unbuilt)."""
         return cls(**config)
 
     def __repr__(self) -> str:

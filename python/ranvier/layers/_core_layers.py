@@ -84,11 +84,13 @@ class Dense(Layer):
 
     @property
     def kernel(self):
+        """The (input_dim, units) kernel ``Variable``."""
         self._require_built("kernel")
         return self.weights[0]
 
     @property
     def bias(self):
+        """The (units,) bias ``Variable``, or None when ``use_bias=False``."""
         self._require_built("bias")
         return self.weights[1] if self.use_bias else None
 

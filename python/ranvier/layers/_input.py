@@ -50,6 +50,7 @@ class KerasTensor:
 
     @property
     def input_layer(self) -> Optional["InputLayer"]:
+        """The ``InputLayer`` that made this tensor (None when created directly)."""
         return self._keras_history
 
     def __repr__(self) -> str:
@@ -82,6 +83,7 @@ class InputLayer(Layer):
 
     @property
     def shape(self) -> tuple:
+        """The same as ``batch_shape``: ``(batch_size, *shape)``."""
         return self.batch_shape
 
     def build(self, input_shape=None) -> None:

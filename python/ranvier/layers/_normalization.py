@@ -72,10 +72,14 @@ class BatchNormalization(Layer):
                 return v
         return None
 
-    gamma = property(lambda self: self._weight("gamma"))
-    beta = property(lambda self: self._weight("beta"))
-    moving_mean = property(lambda self: self._weight("moving_mean"))
-    moving_variance = property(lambda self: self._weight("moving_variance"))
+    gamma = property(lambda self: self._weight("gamma"),
+                       doc="The scale ``Variable`` (None when ``scale=False``).")
+    beta = property(lambda self: self._weight("beta"),
+                      doc="The offset ``Variable`` (None when ``center=False``).")
+    moving_mean = property(lambda self: self._weight("moving_mean"),
+                             doc="The moving mean ``Variable`` (non-trainable; used at inference).")
+    moving_variance = property(lambda self: self._weight("moving_variance"),
+                                 doc="The moving variance ``Variable`` (non-trainable; used at inference).")
 
     def get_config(self):
         config = super().get_config()
@@ -143,8 +147,10 @@ class LayerNormalization(Layer):
                 return v
         return None
 
-    gamma = property(lambda self: self._weight("gamma"))
-    beta = property(lambda self: self._weight("beta"))
+    gamma = property(lambda self: self._weight("gamma"),
+                       doc="The scale ``Variable`` (None when ``scale=False``).")
+    beta = property(lambda self: self._weight("beta"),
+                      doc="The offset ``Variable`` (None when ``center=False``).")
 
     def get_config(self):
         config = super().get_config()

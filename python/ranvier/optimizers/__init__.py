@@ -77,6 +77,13 @@ _COMMON_ARGS = ("learning_rate", "weight_decay", "clipnorm", "clipvalue", "globa
 class Optimizer:
     """Base class of ranvier's optimizers (Keras 3's ``BaseOptimizer`` semantics).
 
+    The arguments every optimizer takes, with Keras's defaults: ``learning_rate`` (each
+    optimizer's own default; a float, a ``LearningRateSchedule`` or a zero-argument
+    callable), ``weight_decay=None``, ``clipnorm=None``, ``clipvalue=None``,
+    ``global_clipnorm=None`` (at most one of the three clips), ``use_ema=False``,
+    ``ema_momentum=0.99``, ``ema_overwrite_frequency=None``, ``loss_scale_factor=None``,
+    ``gradient_accumulation_steps=None``, ``name=None``. ``lr=`` is rejected, as in Keras 3.
+
     Subclasses set ``_kind`` (the C++ rule) and describe their hyperparameters in
     ``_hyper`` (name -> value, in Keras's get_config order).
     """
@@ -322,6 +329,7 @@ class Optimizer:
     # ---- building ----
     @property
     def built(self) -> bool:
+        """Whether the optimizer's state (slots) has been allocated by ``build``."""
         return bool(self._core.built)
 
     def build(self, n_params, segments: Sequence = ()) -> None:
@@ -526,6 +534,8 @@ class Optimizer:
 
     # ---- config ----
     def get_config(self) -> Dict[str, Any]:
+        """Keras's optimizer config: name, learning_rate (the current value, or the
+        serialized schedule), the common arguments and the optimizer's own."""
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr_cfg: Any = schedules.serialize(lr)
@@ -551,6 +561,7 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Creates the optimizer from ``get_config()``'s dict (a serialized schedule is rebuilt)."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects=custom_objects)
@@ -562,7 +573,10 @@ class Optimizer:
 
 # ---------------------------------------------------------------------------------------
 class SGD(Optimizer):
-    """``w -= lr*g``; with momentum μ: ``m = μ*m - lr*g``, then ``w += m`` or (nesterov)
+    """``SGD(learning_rate=0.01, momentum=0.0, nesterov=False, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    ``w -= lr*g``; with momentum μ: ``m = μ*m - lr*g``, then ``w += m`` or (nesterov)
     ``w += μ*m - lr*g``."""
 
     _kind = "sgd"
@@ -588,7 +602,11 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """``v = ρv + (1-ρ)g²``; centered: ``a = ρa + (1-ρ)g``, ``denom = v - a² + ε`` else
+    """``RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+    ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    ``v = ρv + (1-ρ)g²``; centered: ``a = ρa + (1-ρ)g``, ``denom = v - a² + ε`` else
     ``v + ε``; ``inc = lr*g/sqrt(denom)``; with momentum ``mom = μ*mom + inc``."""
 
     _kind = "rmsprop"
@@ -612,7 +630,10 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """``acc += g²`` (acc starts at initial_accumulator_value); ``w -= lr*g/sqrt(acc + ε)``."""
+    """``Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    ``acc += g²`` (acc starts at initial_accumulator_value); ``w -= lr*g/sqrt(acc + ε)``."""
 
     _kind = "adagrad"
 
@@ -635,7 +656,10 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """``Eg = ρEg + (1-ρ)g²``; ``Δ = -sqrt(Ex+ε)·g/sqrt(Eg+ε)``; ``Ex = ρEx + (1-ρ)Δ²``;
+    """``Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    ``Eg = ρEg + (1-ρ)g²``; ``Δ = -sqrt(Ex+ε)·g/sqrt(Eg+ε)``; ``Ex = ρEx + (1-ρ)Δ²``;
     ``w += lr·Δ``."""
 
     _kind = "adadelta"
@@ -656,7 +680,11 @@ class Adadelta(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with Keras's "epsilon hat": ``w -= α·m/(sqrt(v)+ε)``,
+    """``Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+    ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    Adam with Keras's "epsilon hat": ``w -= α·m/(sqrt(v)+ε)``,
     ``α = lr·sqrt(1-β₂ᵗ)/(1-β₁ᵗ)``; amsgrad uses ``max`` of the velocities."""
 
     _kind = "adam"
@@ -680,7 +708,11 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam plus decoupled weight decay ``w -= w·wd·lr`` before each step (default 0.004)."""
+    """``AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+    amsgrad=False, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    Adam plus decoupled weight decay ``w -= w·wd·lr`` before each step (default 0.004)."""
 
     _kind = "adamw"
 
@@ -698,7 +730,10 @@ class AdamW(Adam):
 
 
 class Adamax(Optimizer):
-    """``m += (g-m)(1-β₁)``; ``u = max(β₂u, |g|)``; ``w -= lr·m/((1-β₁ᵗ)(u+ε))``."""
+    """``Adamax(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    ``m += (g-m)(1-β₁)``; ``u = max(β₂u, |g|)``; ``w -= lr·m/((1-β₁ᵗ)(u+ε))``."""
 
     _kind = "adamax"
 
@@ -720,7 +755,10 @@ class Adamax(Optimizer):
 
 
 class Nadam(Optimizer):
-    """Adam with Nesterov momentum and the 0.96 momentum-decay schedule (state scalar
+    """``Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    Adam with Nesterov momentum and the 0.96 momentum-decay schedule (state scalar
     ``u_product``)."""
 
     _kind = "nadam"
@@ -743,7 +781,10 @@ class Nadam(Optimizer):
 
 
 class Lion(Optimizer):
-    """``w -= lr·sign(β₁m + (1-β₁)g)``; then ``m = β₂m + (1-β₂)g``."""
+    """``Lion(learning_rate=0.001, beta_1=0.9, beta_2=0.99, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    ``w -= lr·sign(β₁m + (1-β₁)g)``; then ``m = β₂m + (1-β₂)g``."""
 
     _kind = "lion"
 
@@ -766,7 +807,12 @@ class Lion(Optimizer):
 
 
 class Ftrl(Optimizer):
-    """Follow-the-regularized-leader (Keras 3 form, with l1/l2/l2-shrinkage and beta)."""
+    """``Ftrl(learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
+    l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+    l2_shrinkage_regularization_strength=0.0, beta=0.0, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    Follow-the-regularized-leader (Keras 3 form, with l1/l2/l2-shrinkage and beta)."""
 
     _kind = "ftrl"
 

@@ -73,12 +73,15 @@ class LearningRateSchedule:
             f"Learning rate schedule '{self.__class__.__name__}' must override `__call__(self, step)`.")
 
     def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments as a dict; custom schedules must override it to be
+        serializable."""
         raise NotImplementedError(
             f"Learning rate schedule '{self.__class__.__name__}' must override `get_config()` in order to "
             "be serializable.")
 
     @classmethod
     def from_config(cls, config):
+        """Creates the schedule from ``get_config()``'s dict."""
         return cls(**config)
 
     # ---- the bridge to C++ (built-in schedules only) ----
@@ -101,7 +104,10 @@ class LearningRateSchedule:
 
 
 class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floor of the
+    """``ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False,
+    name="ExponentialDecay")`` (Keras's defaults).
+
+    ``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floor of the
     exponent when ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
@@ -138,7 +144,9 @@ class ExponentialDecay(LearningRateSchedule):
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` on
+    """``PiecewiseConstantDecay(boundaries, values, name="PiecewiseConstant")`` (Keras's defaults).
+
+    ``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` on
     ``(boundaries[i-1], boundaries[i]]``, ``values[-1]`` after the last boundary."""
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
@@ -187,7 +195,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 class PolynomialDecay(LearningRateSchedule):
-    """``(initial - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end``;
+    """``PolynomialDecay(initial_learning_rate, decay_steps, end_learning_rate=0.0001,
+    power=1.0, cycle=False, name="PolynomialDecay")`` (Keras's defaults).
+
+    ``(initial - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end``;
     with ``cycle`` the decay period grows to the first multiple of ``decay_steps`` above
     the step."""
 
@@ -235,7 +246,10 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(LearningRateSchedule):
-    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floor of the
+    """``InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False,
+    name="InverseTimeDecay")`` (Keras's defaults).
+
+    ``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floor of the
     ratio when ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
@@ -272,7 +286,10 @@ class InverseTimeDecay(LearningRateSchedule):
 
 
 class CosineDecay(LearningRateSchedule):
-    """Cosine decay from ``initial_learning_rate`` (or, after a linear warmup over
+    """``CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
+    warmup_target=None, warmup_steps=0)`` (Keras's defaults).
+
+    Cosine decay from ``initial_learning_rate`` (or, after a linear warmup over
     ``warmup_steps`` to ``warmup_target``, from ``warmup_target``) down to
     ``alpha`` times it over ``decay_steps``."""
 
@@ -328,7 +345,10 @@ class CosineDecay(LearningRateSchedule):
 
 
 class CosineDecayRestarts(LearningRateSchedule):
-    """SGDR: cosine decay over ``first_decay_steps``, then warm restarts whose length
+    """``CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+    alpha=0.0, name="SGDRDecay")`` (Keras's defaults).
+
+    SGDR: cosine decay over ``first_decay_steps``, then warm restarts whose length
     grows by ``t_mul`` and whose height shrinks by ``m_mul`` each time."""
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
