@@ -137,7 +137,23 @@ void bind_model(py::module_& m) {
         });
       }, py::arg("fn"))
       .def("set_shard", &Trainer::set_shard, py::arg("rank"), py::arg("size"))
-      .def("step_in_epoch", &Trainer::step_in_epoch);
+      .def("step_in_epoch", &Trainer::step_in_epoch)
+      .def("set_profiling", &Trainer::set_profiling, py::arg("on"))
+      .def("reset_profile", &Trainer::reset_profile)
+      .def("profile", [](const Trainer& t) {
+        const ranvier::TrainerProfile& p = t.profile();
+        py::dict d;
+        d["forward_s"] = p.forward_s;
+        d["backward_s"] = p.backward_s;
+        d["data_s"] = p.data_s;
+        d["loss_s"] = p.loss_s;
+        d["metrics_s"] = p.metrics_s;
+        d["update_s"] = p.update_s;
+        d["train_steps"] = p.train_steps;
+        d["eval_steps"] = p.eval_steps;
+        d["samples"] = p.samples;
+        return d;
+      });
 
   m.def("all_finite", [](farray a) {
     const float* p = a.data();

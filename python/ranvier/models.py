@@ -21,19 +21,19 @@ import contextlib
 import copy
 import math
 import numbers
-import os
 import re
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _core, _random
+from . import _core, _profile, _random
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
+from .layers import _base as layers_base
 
 __all__ = ["Sequential", "load_model"]
 
@@ -91,7 +91,7 @@ def _is_int(v) -> bool:
 
 
 def _check_finite(arr: np.ndarray, name: str, what: str) -> None:
-    if not _core.all_finite(arr.reshape(-1)):
+    if not _core.all_finite(arr if arr.ndim == 1 or arr.flags.c_contiguous else arr.reshape(-1)):
         raise ValueError(f"{what}: {name} contains NaN or inf (shape {arr.shape}); "
                          f"clean the data first, e.g. with np.nan_to_num")
 
@@ -248,26 +248,17 @@ class Sequential:
         return tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
 
     def _check_size(self) -> None:
-        """MemoryError, before anything is allocated, for Dense layers whose float32 weights
-        and gradients alone exceed this machine's physical memory (building them would only
-        end in the OOM killer, after filling the memory)."""
-        try:
-            phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):
-            return
-        shape, total, where = self._input_shape, 0, []
+        """MemoryError, before anything is allocated, for layers whose float32 weights and
+        gradients alone exceed this machine's physical memory (the check standalone layers
+        run in ``Layer.build``, here over every layer about to be built)."""
+        shape, parts = self._input_shape, []
         for layer in self._layers:
-            units = getattr(layer, "units", None)
-            if units is not None and not layer.built and all(d is not None for d in shape[1:]):
-                n = math.prod(int(d) for d in shape[1:]) * int(units) + int(units)
-                total += n
-                where.append(f"{layer.__class__.__name__}({units}) '{layer.name}' on {shape[1:]} inputs: "
-                             f"{n:,} weights")
+            if not layer.built:
+                n = layer._weight_count(shape)
+                if n:
+                    parts.append((layer, shape, n))
             shape = layer.compute_output_shape(shape)
-        if 2 * 4 * total > phys:
-            raise MemoryError(
-                f"Sequential: the weights and gradients need {2 * 4 * total / 2**30:,.1f} GiB but this machine "
-                f"has {phys / 2**30:,.1f} GiB of memory; " + "; ".join(where))
+        layers_base.check_weights_fit("Sequential", parts)
 
     def _ensure_built(self, x: np.ndarray) -> None:
         if self._net is None:
@@ -618,9 +609,16 @@ class Sequential:
         me = threading.get_ident()
         if self._net.try_acquire_training():
             self._trainer_owner = me
+            trainer = self._trainer if _profile.active() else None  # ranvier.utils.profile()
             try:
+                if trainer is not None:
+                    trainer.reset_profile()
+                    trainer.set_profiling(True)
                 yield
             finally:
+                if trainer is not None:
+                    trainer.set_profiling(False)
+                    _profile.record(self, trainer.profile())
                 self._trainer_owner = None
                 self._net.release_training()
         elif nested_ok and getattr(self, "_trainer_owner", None) == me:
@@ -744,6 +742,10 @@ class Sequential:
     # ---------------------------------------------------------------- predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
+        if verbose == 0 and not callbacks and batch_size is None and type(x) is np.ndarray:
+            out = self._predict_fast(x, "predict")
+            if out is not None:
+                return out
         batch_size = self._check_batch_size(batch_size, "predict") or 32
         verbose = self._check_verbose(verbose, "predict")
         x = _as_float_rows(x, "x", "predict")
@@ -768,6 +770,17 @@ class Sequential:
             cbs.on_predict_batch_end(steps_n - 1, {"outputs": out})
         cbs.on_predict_end()
         return out
+
+    def _predict_fast(self, x: np.ndarray, what: str) -> Optional[np.ndarray]:
+        """The common case in one C++ call, with only the checks it needs: a built model
+        and a finite, C-contiguous float32 array of its input width (what the general path
+        would convert ``x`` to anyway). ``None`` when the general path must run."""
+        net = self._net
+        if (net is None or x.dtype != np.float32 or x.ndim != 2 or not x.shape[0]
+                or x.shape[1:] != self._input_shape[1:] or not x.flags.c_contiguous or not x.flags.aligned):
+            return None
+        _check_finite(x, "x", what)
+        return net.predict(x, 32)
 
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,

@@ -1,12 +1,14 @@
-"""Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``."""
+"""Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``;
+and ranvier's ``profile()`` (time per layer and phase of ``fit``/``evaluate``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import _random
+from ._profile import Profile, profile
 from ._progbar import Progbar
 
-__all__ = ["set_random_seed", "to_categorical", "Progbar"]
+__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile"]
 
 
 def set_random_seed(seed) -> None:

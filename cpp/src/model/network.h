@@ -120,6 +120,17 @@ struct DataView {
   std::int64_t n = 0;
 };
 
+// Where training time goes (Trainer::set_profiling): seconds per phase, and per layer for
+// the forward and backward passes, summed over the batches since the last reset.
+struct TrainerProfile {
+  std::vector<double> forward_s, backward_s;  // per layer, in network order
+  double data_s = 0.0;     // gathering the shuffled batch rows
+  double loss_s = 0.0;     // loss value and its gradient
+  double metrics_s = 0.0;  // metric updates
+  double update_s = 0.0;   // gradient hook, regularization, optimizer step, constraints
+  std::int64_t train_steps = 0, eval_steps = 0, samples = 0;
+};
+
 class Trainer {
  public:
   Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, LossSpec loss,
@@ -153,6 +164,13 @@ class Trainer {
   double mean_loss() const { return seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0; }
   void reset_metrics();
   bool last_loss_finite() const;
+
+  // --- profiling: with it on, every batch adds its phase times (steady clock, a few
+  // clock reads per layer: negligible next to a layer) to profile(). Off by default.
+  void set_profiling(bool on);
+  bool profiling() const { return profiling_; }
+  const TrainerProfile& profile() const { return prof_; }
+  void reset_profile();
 
   // --- data-parallel training (issue 9; driven by python/ranvier/distributed.py) ---
   // A gradient hook is called once per training step (run(), train_batch()), after backward and
@@ -196,6 +214,9 @@ class Trainer {
   double loss_sum_ = 0.0;
   std::int64_t seen_ = 0;
   double last_loss_ = 0.0;
+
+  bool profiling_ = false;
+  TrainerProfile prof_;
 
   GradHook grad_hook_;  // data-parallel training (set_grad_hook, set_shard)
   int shard_rank_ = 0, shard_size_ = 1;

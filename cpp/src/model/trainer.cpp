@@ -20,7 +20,26 @@ std::uint64_t splitmix64(std::uint64_t& s) {
   return z ^ (z >> 31);
 }
 
+using Clock = std::chrono::steady_clock;
+inline double seconds_since(Clock::time_point& t) {  // and restarts t
+  const Clock::time_point now = Clock::now();
+  const double s = std::chrono::duration<double>(now - t).count();
+  t = now;
+  return s;
+}
+
 }  // namespace
+
+void Trainer::set_profiling(bool on) {
+  profiling_ = on;
+  if (on && prof_.forward_s.size() != net_->layers().size()) reset_profile();
+}
+
+void Trainer::reset_profile() {
+  prof_ = TrainerProfile{};
+  prof_.forward_s.assign(net_->layers().size(), 0.0);
+  prof_.backward_s.assign(net_->layers().size(), 0.0);
+}
 
 Trainer::Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, LossSpec loss,
                  std::vector<std::shared_ptr<Metric>> metrics,
@@ -123,7 +142,10 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
     // --- end of data-parallel training ---
     const float *x, *y, *sw;
     if (shuffled_) {
+      Clock::time_point tg;
+      if (profiling_) tg = Clock::now();
       gather(start, b);
+      if (profiling_) prof_.data_s += seconds_since(tg);
       x = xbuf_.data();
       y = ybuf_.data();
       sw = data_.sample_weight ? swbuf_.data() : nullptr;
@@ -199,12 +221,17 @@ double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const
   ctx.training = training;
   ctx.step = net.train_steps * static_cast<std::uint64_t>(shard_size_) + static_cast<std::uint64_t>(shard_rank_);
 
+  const bool prof = profiling_;
+  Clock::time_point t;
+  if (prof) t = Clock::now();
+
   // forward
   double penalty = 0.0;
   const float* cur = x;
   for (std::size_t i = 0; i < L; ++i) {
     penalty += layers[i]->forward(cur, acts_[i].data(), b, ctx);
     cur = acts_[i].data();
+    if (prof) prof_.forward_s[i] += seconds_since(t);
   }
   const float* y_pred = acts_[L - 1].data();
   const std::int64_t k = net.out_features();
@@ -222,10 +249,12 @@ double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const
   for (std::int64_t i = 0; i < b; ++i) total += per_sample_.data()[i] * (sw ? sw[i] : 1.0f);
   double batch_loss = static_cast<double>(loss_.weight) * total / static_cast<double>(b);
   batch_loss += penalty + net.regularization(false);
+  if (prof) prof_.loss_s += seconds_since(t);
 
   // metrics on this batch's predictions (before the update, as Keras)
   for (auto& m : metrics_) m->update(y, y_cols, y_pred, b, k, nullptr);
   for (auto& m : weighted_metrics_) m->update(y, y_cols, y_pred, b, k, sw);
+  if (prof) prof_.metrics_s += seconds_since(t);
 
   if (training) {
     float* g = dy;
@@ -235,12 +264,18 @@ double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const
       float* dx = i == 0 ? nullptr : other;
       layers[i]->backward(xin, acts_[i].data(), g, dx, b, fused_ && i == L - 1);
       std::swap(g, other);
+      if (prof) prof_.backward_s[i] += seconds_since(t);
     }
     if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());  // data-parallel (set_grad_hook)
     net.regularization(true);
     opt_->apply(net.params().data(), net.grads().data());
     net.apply_constraints();
     ++net.train_steps;
+    if (prof) prof_.update_s += seconds_since(t);
+  }
+  if (prof) {
+    ++(training ? prof_.train_steps : prof_.eval_steps);
+    prof_.samples += b;
   }
 
   loss_sum_ += batch_loss * static_cast<double>(b);
