@@ -425,6 +425,12 @@ def _built(layer, features=4):
     return layer
 
 
+# Physical memory: below 40 GiB, a Dense(2**30) on 4 inputs (40 GiB of weights and gradients)
+# is refused by ranvier's own size check rather than by the allocator.
+_PHYS = layers._base.physical_memory()
+_SMALL_MACHINE = _PHYS is not None and _PHYS < 40 * 2**30
+
+
 def _seeded(make):
     def build():
         ranvier.utils.set_random_seed(0)
@@ -466,10 +472,65 @@ def _layer_rows():
         Row("layers.Dense/dtype-float16", lambda c: layers.Dense(3, dtype="float16"), ValueError,
             r"float32; got dtype='float16'"),
         Row("layers.Dense/unknown-kwarg", lambda c: layers.Dense(3, unitz=4), (TypeError, ValueError), r"unitz"),
-        Row("layers.Dense/huge-units-build", lambda c: _built(layers.Dense(2**40)), MemoryError, r"", huge=True),
-        Row("layers.Dense/huge-units-int64-overflow", lambda c: _built(layers.Dense(2**62), 8),
-            (MemoryError, ValueError), r"", huge=True),
-        Row("layers.Dense/huge-input-build", lambda c: _built(layers.Dense(4), 2**40), MemoryError, r"", huge=True),
+        # ---- absurd sizes on a standalone layer: refused by the size check Sequential runs too,
+        # naming the layer and its size, before anything is allocated
+        Row("layers.Dense/huge-units-build", lambda c: _built(layers.Dense(2**40)), MemoryError,
+            r"Dense\.build: the weights and gradients need .* GiB but this machine has .*"
+            r"Dense\(1099511627776\) 'dense\w*' on \(4,\) inputs: 5,497,558,138,880 weights",
+            huge=True, asan_ok=True),
+        Row("layers.Dense/huge-units-int64-overflow", lambda c: _built(layers.Dense(2**62), 8), MemoryError,
+            r"Dense\(4611686018427387904\) .* on \(8,\) inputs", huge=True, asan_ok=True),
+        Row("layers.Dense/huge-input-build", lambda c: _built(layers.Dense(4), 2**40), MemoryError,
+            r"Dense\(4\) .* on \(1099511627776,\) inputs: 4,398,046,511,108 weights", huge=True, asan_ok=True),
+        Row("layers.Dense/huge-units-2**36-build", lambda c: _built(layers.Dense(2**36)), MemoryError,
+            r"Dense\(68719476736\) 'dense\w*' on \(4,\) inputs: 343,597,383,680 weights", huge=True, asan_ok=True),
+        # the case that used to zero-fill an 8 GiB bias workspace first (40 GiB of weights and
+        # gradients: refused by the check where the machine has less, by the allocator otherwise)
+        Row("layers.Dense/2**30-units-build", lambda c: _built(layers.Dense(2**30)), MemoryError,
+            r"Dense\(1073741824\) 'dense\w*' on \(4,\) inputs: 5,368,709,120 weights" if _SMALL_MACHINE else r"",
+            huge=True, asan_ok=_SMALL_MACHINE),
+        Row("layers.Dense/huge-units-3-D-input", lambda c: layers.Dense(2**40).build((None, 3, 4)), MemoryError,
+            r"Dense\(1099511627776\) 'dense\w*' on \(3, 4\) inputs", huge=True, asan_ok=True),
+        Row("layers.BatchNormalization/huge-features-build", lambda c: _built(layers.BatchNormalization(), 2**40),
+            MemoryError, r"BatchNormalization\.build: .*BatchNormalization 'batch_normalization\w*' on "
+            r"\(1099511627776,\) inputs: 4,398,046,511,104 weights", huge=True, asan_ok=True),
+        Row("layers.LayerNormalization/huge-features-build", lambda c: _built(layers.LayerNormalization(), 2**40),
+            MemoryError, r"LayerNormalization\.build: .* 2,199,023,255,552 weights", huge=True, asan_ok=True),
+        # ---- constructor arguments of the wrong type or range
+        Row("layers.Dense/trainable-str", lambda c: layers.Dense(3, trainable="no"), TypeError,
+            r"trainable must be True or False, got 'no'"),
+        Row("layers.Dense/input_dim-negative", lambda c: layers.Dense(3, input_dim=-2), ValueError,
+            r"Dense: input_dim must be an int >= 1, got input_dim=-2"),
+        Row("layers.Dense/input_dim-str", lambda c: layers.Dense(3, input_dim="4"), TypeError,
+            r"input_dim must be an int >= 1, got input_dim='4'"),
+        Row("layers.Dense/batch_size-0", lambda c: layers.Dense(3, input_shape=(4,), batch_size=0), ValueError,
+            r"batch_size must be an int >= 1, got batch_size=0"),
+        Row("layers.Dropout/noise_shape-str", lambda c: layers.Dropout(0.5, noise_shape="ab"), ValueError,
+            r"noise_shape must have 2 entries .* got noise_shape='ab'"),
+        Row("layers.Dropout/noise_shape-3-entries", lambda c: layers.Dropout(0.5, noise_shape=(1, 4, 4)), ValueError,
+            r"noise_shape must have 2 entries"),
+        Row("layers.Dropout/noise_shape-negative", lambda c: layers.Dropout(0.5, noise_shape=(None, -4)), ValueError,
+            r"each a positive int or None, got noise_shape=\(None, -4\)"),
+        Row("layers.Dropout/seed-str", lambda c: layers.Dropout(0.5, seed="7"), ValueError, r"seed must be a non-negative int"),
+        Row("layers.BatchNormalization/axis-str", lambda c: layers.BatchNormalization(axis="last"), TypeError,
+            r"BatchNormalization: axis must be an int, got axis='last'"),
+        Row("layers.BatchNormalization/center-str", lambda c: layers.BatchNormalization(center="yes"), TypeError,
+            r"center must be True or False"),
+        Row("layers.BatchNormalization/renorm-str", lambda c: layers.BatchNormalization(renorm="no"), TypeError,
+            r"renorm must be True or False, got 'no'"),
+        Row("layers.BatchNormalization/synchronized-int", lambda c: layers.BatchNormalization(synchronized=1),
+            TypeError, r"synchronized must be True or False"),
+        Row("layers.LayerNormalization/axis-float", lambda c: layers.LayerNormalization(axis=-1.0), TypeError,
+            r"LayerNormalization: axis must be an int"),
+        Row("layers.LayerNormalization/scale-str", lambda c: layers.LayerNormalization(scale="a"), TypeError,
+            r"scale must be True or False"),
+        Row("layers.LayerNormalization/rms_scaling-str", lambda c: layers.LayerNormalization(rms_scaling="no"),
+            TypeError, r"rms_scaling must be True or False, got 'no'"),
+        Row("layers.Softmax/axis-str", lambda c: layers.Softmax(axis="last"), ValueError, r"axis must be an int"),
+        Row("layers.ReLU/negative_slope-str", lambda c: layers.ReLU(negative_slope="a"), ValueError,
+            r"negative_slope must be a finite number"),
+        Row("layers.Flatten/data_format-unknown", lambda c: layers.Flatten(data_format="NHWC"), ValueError,
+            r"data_format must be None, 'channels_last' or 'channels_first'"),
         Row("layers.Dropout/rate-1.5", lambda c: layers.Dropout(1.5), ValueError, r"`rate`.*between 0 and 1.*rate=1.5"),
         Row("layers.Dropout/rate-negative", lambda c: layers.Dropout(-0.1), ValueError, r"rate=-0.1"),
         Row("layers.Dropout/rate-str", lambda c: layers.Dropout("half"), ValueError, r"rate='half'"),
@@ -550,6 +611,9 @@ def _optimizer_rows():
                 r"Only one of"),
             Row(f"optimizers.{name}/unknown-kwarg", lambda c, cls=cls: cls(learnin_rate=0.1), (ValueError, TypeError),
                 r"learnin_rate"),
+            Row(f"optimizers.{name}/use_ema-str", lambda c, cls=cls: cls(use_ema="a"), ValueError,
+                rf"{name}: `use_ema` must be a bool. Received: use_ema='a'"),
+            Row(f"optimizers.{name}/use_ema-int", lambda c, cls=cls: cls(use_ema=1), ValueError, r"use_ema.*must be a bool"),
         ]
     rows += [
         Row("optimizers.SGD/momentum-negative", lambda c: optimizers.SGD(momentum=-0.5), ValueError, r"momentum"),
@@ -563,6 +627,17 @@ def _optimizer_rows():
         Row("optimizers.Adam/epsilon-negative", lambda c: optimizers.Adam(epsilon=-1e-7), ValueError, r"epsilon"),
         Row("optimizers.Adam/epsilon-str", lambda c: optimizers.Adam(epsilon="small"), ValueError, r"epsilon"),
         Row("optimizers.Adam/amsgrad-str", lambda c: optimizers.Adam(amsgrad="no"), ValueError, r"amsgrad"),
+        Row("optimizers.AdamW/amsgrad-None", lambda c: optimizers.AdamW(amsgrad=None), ValueError,
+            r"AdamW: `amsgrad` must be a bool"),
+        Row("optimizers.RMSprop/centered-str", lambda c: optimizers.RMSprop(centered="yes"), ValueError,
+            r"RMSprop: `centered` must be a bool. Received: centered='yes'"),
+        Row("optimizers.SGD/nesterov-int", lambda c: optimizers.SGD(momentum=0.9, nesterov=1), ValueError,
+            r"nesterov.*must be a bool"),
+        Row("optimizers.Lion/beta_1-nan", lambda c: optimizers.Lion(beta_1=math.nan), ValueError, r"beta_1.*nan"),
+        Row("optimizers.Ftrl/learning_rate_power-nan", lambda c: optimizers.Ftrl(learning_rate_power=math.nan),
+            ValueError, r"learning_rate_power.*nan"),
+        Row("optimizers.Ftrl/learning_rate_power-minus-inf",
+            lambda c: optimizers.Ftrl(learning_rate_power=-math.inf), ValueError, r"learning_rate_power"),
         Row("optimizers.AdamW/weight_decay-negative", lambda c: optimizers.AdamW(weight_decay=-1.0), ValueError,
             r"weight_decay"),
         Row("optimizers.Lion/beta_1-0", lambda c: optimizers.Lion(beta_1=0.0), ValueError, r"beta_1"),
@@ -574,6 +649,102 @@ def _optimizer_rows():
         Row("optimizers.get/dict-bad-config", lambda c: optimizers.get({"class_name": "Adam",
                                                                       "config": {"learning_rate": "a"}}),
             ValueError, r"learning_rate"),
+    ]
+    return rows
+
+
+# ============================================================================ callbacks
+def _callback_rows():
+    from ranvier import callbacks as C
+    rows = []
+    for cls_name in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint"):
+        cls = getattr(C, cls_name)
+        make = (lambda cls=cls, **kw: cls("ckpt.rvr", **kw)) if cls_name == "ModelCheckpoint" else \
+            (lambda cls=cls, **kw: cls(**kw))
+        rows += [
+            Row(f"callbacks.{cls_name}/monitor-None", lambda c, m=make: m(monitor=None), TypeError,
+                rf"{cls_name}: monitor must be a string, got monitor=None"),
+            Row(f"callbacks.{cls_name}/monitor-list", lambda c, m=make: m(monitor=["loss"]), TypeError,
+                r"monitor must be a string"),
+            Row(f"callbacks.{cls_name}/mode-int", lambda c, m=make: m(mode=1), TypeError,
+                rf"{cls_name}: mode must be a string, got mode=1"),
+            Row(f"callbacks.{cls_name}/verbose-str", lambda c, m=make: m(verbose="loud"), TypeError,
+                r"verbose must be an int >= 0"),
+            Row(f"callbacks.{cls_name}/verbose-negative", lambda c, m=make: m(verbose=-1), ValueError,
+                r"verbose must be an int >= 0, got verbose=-1"),
+        ]
+    rows += [
+        Row("callbacks.EarlyStopping/patience-negative", lambda c: C.EarlyStopping(patience=-1), ValueError,
+            r"EarlyStopping: patience must be an int >= 0, got patience=-1"),
+        Row("callbacks.EarlyStopping/patience-str", lambda c: C.EarlyStopping(patience="3"), TypeError,
+            r"patience must be an int >= 0, got patience='3'"),
+        Row("callbacks.EarlyStopping/patience-float", lambda c: C.EarlyStopping(patience=2.5), TypeError,
+            r"patience=2.5"),
+        Row("callbacks.EarlyStopping/min_delta-str", lambda c: C.EarlyStopping(min_delta="a"), TypeError,
+            r"EarlyStopping: min_delta must be a finite number, got min_delta='a'"),
+        Row("callbacks.EarlyStopping/min_delta-nan", lambda c: C.EarlyStopping(min_delta=math.nan), ValueError,
+            r"min_delta must be a finite number, got min_delta=nan"),
+        Row("callbacks.EarlyStopping/baseline-str", lambda c: C.EarlyStopping(baseline="0.5"), TypeError,
+            r"baseline must be a finite number"),
+        Row("callbacks.EarlyStopping/restore_best_weights-str",
+            lambda c: C.EarlyStopping(restore_best_weights="yes"), TypeError,
+            r"EarlyStopping: restore_best_weights must be True or False, got 'yes'"),
+        Row("callbacks.EarlyStopping/start_from_epoch-negative", lambda c: C.EarlyStopping(start_from_epoch=-2),
+            ValueError, r"start_from_epoch must be an int >= 0"),
+        Row("callbacks.ReduceLROnPlateau/factor-1", lambda c: C.ReduceLROnPlateau(factor=1.0), ValueError,
+            r"does not support a factor >= 1.0"),
+        Row("callbacks.ReduceLROnPlateau/factor-negative", lambda c: C.ReduceLROnPlateau(factor=-0.5), ValueError,
+            r"ReduceLROnPlateau: factor must be a finite number >= 0, got factor=-0.5"),
+        Row("callbacks.ReduceLROnPlateau/factor-str", lambda c: C.ReduceLROnPlateau(factor="half"), TypeError,
+            r"factor must be a finite number"),
+        Row("callbacks.ReduceLROnPlateau/patience-negative", lambda c: C.ReduceLROnPlateau(patience=-1), ValueError,
+            r"patience must be an int >= 0"),
+        Row("callbacks.ReduceLROnPlateau/cooldown-negative", lambda c: C.ReduceLROnPlateau(cooldown=-1), ValueError,
+            r"cooldown must be an int >= 0"),
+        Row("callbacks.ReduceLROnPlateau/min_lr-negative", lambda c: C.ReduceLROnPlateau(min_lr=-1e-3), ValueError,
+            r"min_lr must be a finite number >= 0"),
+        Row("callbacks.ReduceLROnPlateau/unknown-kwarg", lambda c: C.ReduceLROnPlateau(patiense=3), TypeError,
+            r"unexpected arguments \['patiense'\]"),
+        Row("callbacks.ModelCheckpoint/filepath-int", lambda c: C.ModelCheckpoint(3), TypeError,
+            r"str, bytes or os.PathLike"),
+        Row("callbacks.ModelCheckpoint/filepath-bytes", lambda c: C.ModelCheckpoint(b"ckpt"), TypeError,
+            r"filepath must be a str or os.PathLike"),
+        Row("callbacks.ModelCheckpoint/save_best_only-str", lambda c: C.ModelCheckpoint("m", save_best_only="yes"),
+            TypeError, r"ModelCheckpoint: save_best_only must be True or False, got 'yes'"),
+        Row("callbacks.ModelCheckpoint/save_weights_only-int", lambda c: C.ModelCheckpoint("m", save_weights_only=1),
+            TypeError, r"save_weights_only must be True or False"),
+        Row("callbacks.ModelCheckpoint/save_freq-0", lambda c: C.ModelCheckpoint("m", save_freq=0), ValueError,
+            r"save_freq: 0.*'epoch' or integer values \(a number of batches >= 1\)"),
+        Row("callbacks.ModelCheckpoint/save_freq-str", lambda c: C.ModelCheckpoint("m", save_freq="batch"),
+            ValueError, r"save_freq: 'batch'"),
+        Row("callbacks.ModelCheckpoint/initial_value_threshold-str",
+            lambda c: C.ModelCheckpoint("m", initial_value_threshold="0.1"), TypeError,
+            r"initial_value_threshold must be a finite number"),
+        Row("callbacks.LearningRateScheduler/schedule-int", lambda c: C.LearningRateScheduler(3), TypeError,
+            r"LearningRateScheduler: schedule must be callable, got int 3"),
+        Row("callbacks.LearningRateScheduler/schedule-None", lambda c: C.LearningRateScheduler(None), TypeError,
+            r"schedule must be callable"),
+        Row("callbacks.LearningRateScheduler/verbose-str", lambda c: C.LearningRateScheduler(lambda e: 0.1, "yes"),
+            TypeError, r"verbose"),
+        Row("callbacks.CSVLogger/separator-long", lambda c: C.CSVLogger("log.csv", separator=";;"), TypeError,
+            r"CSVLogger: separator must be a one-character string, got separator=';;'"),
+        Row("callbacks.CSVLogger/separator-None", lambda c: C.CSVLogger("log.csv", separator=None), TypeError,
+            r"separator"),
+        Row("callbacks.CSVLogger/append-str", lambda c: C.CSVLogger("log.csv", append="yes"), TypeError,
+            r"CSVLogger: append must be True or False"),
+        Row("callbacks.CSVLogger/filename-None", lambda c: C.CSVLogger(None), TypeError, r"os.PathLike"),
+        Row("callbacks.TerminateOnNaN/raise_error-str", lambda c: C.TerminateOnNaN(raise_error="yes"), TypeError,
+            r"TerminateOnNaN: raise_error must be True or False, got 'yes'"),
+        Row("callbacks.LambdaCallback/on_epoch_end-int", lambda c: C.LambdaCallback(on_epoch_end=3), TypeError,
+            r"LambdaCallback: on_epoch_end must be callable or None, got int 3"),
+        Row("callbacks.LambdaCallback/on_test_end-str", lambda c: C.LambdaCallback(on_test_end="print"), TypeError,
+            r"on_test_end must be callable"),
+        Row("callbacks.History/positional-arg", lambda c: C.History(3), TypeError, r"positional argument"),
+        Row("callbacks.ProgbarLogger/positional-arg", lambda c: C.ProgbarLogger("steps"), TypeError,
+            r"positional argument"),
+        # refused at construction, before fit runs an epoch with them
+        Row("fit/callbacks-bad-EarlyStopping", lambda c: _fit(c, callbacks=[C.EarlyStopping(patience=-1)]),
+            ValueError, r"patience"),
     ]
     return rows
 
@@ -925,6 +1096,18 @@ def _save_load_rows():
             r"No such file or directory"),
         Row("save/overwrite-False-existing", lambda c: (c.saved(), c.model.save(c.saved(), overwrite=False)),
             (FileExistsError, ValueError, OSError), r"exists"),
+        Row("save/overwrite-str", lambda c: c.model.save(c.tmp / "m.rvr", overwrite="a"), TypeError,
+            r"save: overwrite must be True or False, got 'a'"),
+        Row("save/overwrite-str-existing", lambda c: c.model.save(c.saved(), overwrite="no"), TypeError,
+            r"overwrite must be True or False"),
+        Row("save/include_optimizer-int", lambda c: c.model.save(c.tmp / "m.rvr", include_optimizer=0), TypeError,
+            r"save: include_optimizer must be True or False, got 0"),
+        Row("save_weights/overwrite-str", lambda c: c.model.save_weights(c.tmp / "w.rvr", overwrite="a"), TypeError,
+            r"save_weights: overwrite must be True or False"),
+        Row("load_model/compile-str", lambda c: ranvier.models.load_model(c.saved(), compile="no"), TypeError,
+            r"load_model: compile must be True or False, got 'no'"),
+        Row("load_weights/skip_mismatch-str", lambda c: c.model.load_weights(c.saved(), skip_mismatch="yes"),
+            TypeError, r"load_weights: skip_mismatch must be True or False"),
         Row("save_weights/path-folder", lambda c: c.model.save_weights(c.tmp), IsADirectoryError, r"folder"),
         Row("load_model/missing", lambda c: ranvier.models.load_model(c.tmp / "missing.safetensors"),
             FileNotFoundError, r"No such file"),
@@ -1034,7 +1217,7 @@ def _c_load_fifo(c):
 
 # ============================================================================ the tests
 ALL_ROWS = (_matmul_rows() + _activation_rows() + _loss_rows() + _layer_rows() + _optimizer_rows()
-            + _metric_rows() + _model_rows() + _save_load_rows())
+            + _callback_rows() + _metric_rows() + _model_rows() + _save_load_rows())
 
 _XFAIL = {
     # id -> reason (strict: they must fail until fixed)
@@ -1083,7 +1266,7 @@ def test_catalogue_covers_every_entry_point():
     prefixes = {f.split(".")[0] for f in families}
     for needed in ("matmul", "activations", "losses", "layers", "optimizers", "compile", "fit", "evaluate",
                    "predict", "predict_on_batch", "__call__", "train_on_batch", "test_on_batch", "save",
-                   "load_model", "Sequential"):
+                   "load_model", "Sequential", "callbacks"):
         assert needed in prefixes, needed
     for name in ACTIVATION_FUNCTIONS:
         assert f"activations.{name}" in families
@@ -1091,6 +1274,9 @@ def test_catalogue_covers_every_entry_point():
         assert f"losses.{name}" in families
     for name in OPTIMIZERS:
         assert f"optimizers.{name}" in families
+    for name in ranvier.callbacks.__all__:
+        if name not in ("Callback", "CallbackList"):
+            assert f"callbacks.{name}" in families, name
     assert len(ALL_ROWS) == len({r.id for r in ALL_ROWS}), "row ids must be unique"
 
 
@@ -1168,3 +1354,22 @@ def test_c_api_and_python_loader_give_the_same_message(tmp_path):
         pmsg = str(info.value)
         core = cmsg.split("invalid model file: ", 1)[-1]
         assert core and core in pmsg, (name, cmsg, pmsg)
+
+
+# ---------------------------------------------------------------------------- workspaces
+@pytest.mark.skipif(bool(os.environ.get("RANVIER_UNDER_SANITIZER")),
+                    reason="ASan aborts instead of raising when the address space runs out")
+def test_dense_build_allocates_no_workspace_sized_by_its_inputs():
+    """Dense sized its bias-gradient workspace max(units, inputs) doubles and zero-filled it at
+    build: Dense(1) on 2**27 inputs touched 1 GiB for nothing. Now it is ``units`` doubles, and
+    none without a bias or constraint. Under a cap of 1.5 GiB more address space, building
+    (0.5 GiB of zero weights plus 0.5 GiB of gradients, untouched) must succeed (the old
+    workspace made it 2 GiB); the layer then computes."""
+    n_in = 2**27
+    for use_bias in (False, True):
+        with address_space_cap(extra=3 << 29):
+            layer = layers.Dense(1, use_bias=use_bias, kernel_initializer="zeros")
+            layer.build((None, n_in))
+        out = layer(np.ones((1, n_in), F32))
+        assert out.shape == (1, 1) and out[0, 0] == 0.0
+        del layer, out

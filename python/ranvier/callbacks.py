@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from . import _checks
 from ._progbar import Progbar
 from .plotting import plot_history as _plot_history  # History.plot (matplotlib imported lazily)
 
@@ -489,6 +490,10 @@ class _MonitorMixin:
     monitor_op: Optional[Callable[[Any, Any], bool]]
 
     def _init_monitor(self, monitor, mode, min_delta):
+        owner = type(self).__name__
+        _checks.check_str(monitor, "monitor", owner)
+        _checks.check_str(mode, "mode", owner)
+        min_delta = _checks.check_real(min_delta, "min_delta", owner)
         if mode not in ("auto", "min", "max"):
             warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
                           stacklevel=3)
@@ -541,11 +546,13 @@ class EarlyStopping(_MonitorMixin, Callback):
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
         self._init_monitor(monitor, mode, min_delta)
-        self.patience = patience
-        self.verbose = verbose
+        self.patience = _checks.check_int(patience, "patience", "EarlyStopping")
+        self.verbose = _checks.check_verbose(verbose, "EarlyStopping")
+        if baseline is not None:
+            _checks.check_real(baseline, "baseline", "EarlyStopping")
         self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
+        self.restore_best_weights = _checks.check_bool(restore_best_weights, "restore_best_weights", "EarlyStopping")
+        self.start_from_epoch = _checks.check_int(start_from_epoch, "start_from_epoch", "EarlyStopping")
         self.wait = 0
         self.stopped_epoch = 0
         self.best = None
@@ -611,14 +618,17 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
         super().__init__()
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau: unexpected arguments {sorted(kwargs)}")
+        _checks.check_real(factor, "factor", "ReduceLROnPlateau", minimum=0.0)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
         self._init_monitor(monitor, mode, min_delta)
         self.factor = factor
-        self.min_lr = min_lr
-        self.patience = patience
-        self.verbose = verbose
-        self.cooldown = cooldown
+        self.min_lr = _checks.check_real(min_lr, "min_lr", "ReduceLROnPlateau", minimum=0.0)
+        self.patience = _checks.check_int(patience, "patience", "ReduceLROnPlateau")
+        self.verbose = _checks.check_verbose(verbose, "ReduceLROnPlateau")
+        self.cooldown = _checks.check_int(cooldown, "cooldown", "ReduceLROnPlateau")
         self.cooldown_counter = 0
         self.wait = 0
         self.best = None
@@ -680,14 +690,20 @@ class ModelCheckpoint(_MonitorMixin, Callback):
                  save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()
         self._init_monitor(monitor, mode, 0)
+        if initial_value_threshold is not None:
+            _checks.check_real(initial_value_threshold, "initial_value_threshold", "ModelCheckpoint")
         self.best = initial_value_threshold
-        self.verbose = verbose
+        self.verbose = _checks.check_verbose(verbose, "ModelCheckpoint")
         self.filepath = os.fspath(filepath)
-        self.save_best_only = save_best_only
-        self.save_weights_only = save_weights_only
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)):
+        if not isinstance(self.filepath, str):
+            raise TypeError(f"ModelCheckpoint: filepath must be a str or os.PathLike, got {filepath!r}")
+        self.save_best_only = _checks.check_bool(save_best_only, "save_best_only", "ModelCheckpoint")
+        self.save_weights_only = _checks.check_bool(save_weights_only, "save_weights_only", "ModelCheckpoint")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq < 1):
             raise ValueError(
-                f"Unrecognized save_freq: {save_freq}. Expected save_freq are 'epoch' or integer values")
+                f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or integer values "
+                "(a number of batches >= 1)")
         self.save_freq = save_freq
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = 0
@@ -784,8 +800,8 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
-        self.schedule = schedule
-        self.verbose = verbose
+        self.schedule = _checks.check_callable(schedule, "schedule", "LearningRateScheduler")
+        self.verbose = _checks.check_verbose(verbose, "LearningRateScheduler")
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
@@ -813,9 +829,13 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise TypeError(f"CSVLogger: separator must be a one-character string, got separator={separator!r}")
         self.sep = separator
         self.filename = os.fspath(filename)
-        self.append = append
+        if not isinstance(self.filename, str):
+            raise TypeError(f"CSVLogger: filename must be a str or os.PathLike, got {filename!r}")
+        self.append = _checks.check_bool(append, "append", "CSVLogger")
         self.writer = None
         self.keys = None
         self.append_header = True
@@ -875,7 +895,7 @@ class TerminateOnNaN(Callback):
 
     def __init__(self, raise_error: bool = False):
         super().__init__()
-        self.raise_error = raise_error
+        self.raise_error = _checks.check_bool(raise_error, "raise_error", "TerminateOnNaN")
 
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -896,7 +916,13 @@ class LambdaCallback(Callback):
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
                  on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
         super().__init__()
-        self.__dict__.update(kwargs)
+        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+                     on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end, **kwargs)
+        for name, fn in hooks.items():
+            if name.startswith("on_"):
+                _checks.check_callable(fn, name, "LambdaCallback", none_ok=True)
+        self.__dict__.update({k: v for k, v in kwargs.items() if v is not None})
         if on_epoch_begin is not None:
             self.on_epoch_begin = on_epoch_begin
         if on_epoch_end is not None:

@@ -46,7 +46,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _core, _random
+from . import _checks, _core, _random
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_to_bytes",
            "model_from_bytes", "export", "FORMAT", "FORMAT_VERSION"]
@@ -464,6 +464,8 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     optimizer state) in one safetensors file, written atomically. Any suffix works
     (``.keras`` included: the content is ranvier's safetensors format, see the module doc);
     ``overwrite=False`` raises FileExistsError when the file exists."""
+    _checks.check_bool(overwrite, "overwrite", "save")
+    _checks.check_bool(include_optimizer, "include_optimizer", "save")
     if kwargs.pop("save_format", None) not in (None, "keras", "ranvier", "safetensors"):
         raise ValueError("save: ranvier writes its own safetensors format only")
     if kwargs:
@@ -480,6 +482,8 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     as the saved one and, with ``compile=True``, resumes training exactly where it stopped
     (optimizer slots, iterations and learning rate restored). Raises ValueError for a file
     that is not a valid ranvier model (naming what is wrong), OSError if it cannot be read."""
+    _checks.check_bool(compile, "compile", "load_model")
+    _checks.check_bool(safe_mode, "safe_mode", "load_model")
     where = f"'{os.fspath(filepath)}'"
     header, data = _read_file(filepath)
     return _restore(header, data, where, custom_objects=custom_objects, compile=compile)
@@ -503,6 +507,7 @@ def model_from_bytes(blob: bytes, custom_objects=None, compile: bool = True):
 def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -> None:
     """``model.save_weights(filepath)``: the weights only (ranvier's safetensors format,
     any suffix, atomic)."""
+    _checks.check_bool(overwrite, "overwrite", "save_weights")
     if max_shard_size is not None:
         raise ValueError("save_weights: sharding (max_shard_size) is not supported")
     filepath = os.fspath(filepath)
@@ -519,6 +524,7 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     file goes to the k-th such layer of the model (names may differ), and each weight's
     shape must match (ValueError naming the layer; ``skip_mismatch=True`` skips such layers
     with a warning instead)."""
+    _checks.check_bool(skip_mismatch, "skip_mismatch", "load_weights")
     if kwargs:
         raise ValueError(f"load_weights: unexpected arguments {sorted(kwargs)}")
     filepath = os.fspath(filepath)

@@ -9,6 +9,7 @@
 // order, columns split over threads), dx = dz W^T (sgemm trans_b).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -61,8 +62,14 @@ std::int64_t Dense::build(std::int64_t in_features) {
   if (in_features <= 0)
     throw std::invalid_argument("Dense: input must have at least one feature, got " +
                                 std::to_string(in_features));
+  if (cfg_.units > std::numeric_limits<std::int64_t>::max() / in_features)
+    throw std::invalid_argument("Dense: a kernel of " + std::to_string(in_features) + " x " +
+                                std::to_string(cfg_.units) + " weights overflows a 64-bit size");
   in_ = in_features;
-  colsum_.assign(static_cast<std::size_t>(std::max(cfg_.units, in_)), 0.0);
+  // units doubles: the bias-gradient sums and the per-unit norms of the constraints
+  // (constraint_apply's workspace: one per column of the kernel, one for the bias).
+  const bool need_colsum = cfg_.use_bias || cfg_.kernel_constraint.active() || cfg_.bias_constraint.active();
+  colsum_.assign(need_colsum ? static_cast<std::size_t>(cfg_.units) : 0, 0.0);
   return cfg_.units;
 }
 

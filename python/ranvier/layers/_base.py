@@ -4,12 +4,13 @@ from __future__ import annotations
 import collections
 import math
 import numbers
+import os
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _core
+from .. import _checks, _core
 from .. import initializers as _initializers
 
 # ActKind enumerators in order (cpp/src/ops/activations.h); the core exchanges kinds as ints.
@@ -101,9 +102,7 @@ def get_initializer(identifier, argument: str):
 
 
 def check_bool(value, argument: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{argument} must be True or False, got {value!r}")
-    return bool(value)
+    return _checks.check_bool(value, argument)
 
 
 def check_float(value, argument: str, *, positive: bool = False) -> float:
@@ -112,6 +111,34 @@ def check_float(value, argument: str, *, positive: bool = False) -> float:
     if positive and not value > 0:
         raise ValueError(f"{argument} must be > 0, got {argument}={value!r}")
     return float(value)
+
+
+def physical_memory() -> Optional[int]:
+    """Bytes of physical memory on this machine (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_weights_fit(owner: str, parts: Sequence[Tuple["Layer", tuple, int]]) -> None:
+    """MemoryError, before anything is allocated, when the float32 weights and gradients of
+    ``parts`` ((layer, input shape, number of weights) for each layer about to be built)
+    alone exceed this machine's physical memory: building them would only end in the OOM
+    killer, after filling the memory. ``owner`` starts the message ("Sequential",
+    "Dense.build"). Used by ``Layer.build`` and by ``Sequential`` before it builds."""
+    phys = physical_memory()
+    total = sum(n for _, _, n in parts)
+    if phys is None or 2 * 4 * total <= phys:
+        return
+    where = []
+    for layer, shape, n in parts:
+        units = getattr(layer, "units", None)
+        label = type(layer).__name__ + (f"({units})" if units is not None else "")
+        where.append(f"{label} '{layer.name}' on {tuple(shape[1:])} inputs: {n:,} weights")
+    raise MemoryError(
+        f"{owner}: the weights and gradients need {2 * 4 * total / 2**30:,.1f} GiB but this machine "
+        f"has {phys / 2**30:,.1f} GiB of memory; " + "; ".join(where))
 
 
 def normalize_shape(shape, argument: str = "input_shape") -> Tuple[Optional[int], ...]:
@@ -229,7 +256,9 @@ class Layer:
         elif input_shape is not None:
             self._input_shape_hint = (batch_size,) + normalize_shape(input_shape, "input_shape")
         elif input_dim is not None:
-            self._input_shape_hint = (batch_size, int(input_dim))
+            self._input_shape_hint = (batch_size, _checks.check_int(input_dim, "input_dim", type(self).__name__, 1))
+        if batch_size is not None:
+            _checks.check_int(batch_size, "batch_size", type(self).__name__, 1)
 
     # ---- subclass hooks
     def _make_core(self):
@@ -254,6 +283,11 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (batch first); the identity here."""
         return tuple(input_shape)
+
+    def _weight_count(self, input_shape: tuple) -> int:
+        """How many weights ``build(input_shape)`` would create (0 when none or when the
+        shape does not say), computed without building: the size check before building."""
+        return 0
 
     # ---- properties
     @property
@@ -294,6 +328,9 @@ class Layer:
         None) with the layer's initializers, then applies ``weights=`` if given."""
         shape = normalize_shape(input_shape)
         in_features = self._in_features(shape)
+        n_weights = self._weight_count(shape)
+        if n_weights:
+            check_weights_fit(f"{type(self).__name__}.build", [(self, shape, n_weights)])
         core = self._make_core()
         core.trainable = True
         core.build(in_features)

@@ -97,6 +97,12 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)[:-1] + (self.units,)
 
+    def _weight_count(self, input_shape):
+        d = tuple(input_shape)[-1] if len(tuple(input_shape)) >= 2 else None
+        if d is None or d <= 0:
+            return 0
+        return int(d) * self.units + (self.units if self.use_bias else 0)
+
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         if self.activity_regularizer is not None:
@@ -134,10 +140,13 @@ class Dropout(Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ValueError(f"Dropout: seed must be a non-negative int or None, got seed={seed!r}")
         if noise_shape is not None:
+            if (isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__len__")
+                    or len(noise_shape) != 2 or any(
+                        d is not None and (isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1)
+                        for d in noise_shape)):
+                raise ValueError("Dropout: noise_shape must have 2 entries (batch, features), each a positive "
+                                 f"int or None, got noise_shape={noise_shape!r}")
             noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
-            if len(noise_shape) != 2:
-                raise ValueError("Dropout: noise_shape must have 2 entries (batch, features), "
-                                 f"got noise_shape={noise_shape}")
         super().__init__(**kwargs)
         self.rate = float(rate)
         self.seed = None if seed is None else int(seed)

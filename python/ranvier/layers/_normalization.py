@@ -18,6 +18,20 @@ def _last_axis(axis, input_shape, who: str) -> None:
                          f"for input_shape={tuple(input_shape)}")
 
 
+def _check_axis(axis, who: str) -> None:
+    """An int or a list/tuple of one int (the value itself is checked at build)."""
+    ax = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if isinstance(ax, bool) or not isinstance(ax, numbers.Integral):
+        raise TypeError(f"{who}: axis must be an int, got axis={axis!r}")
+
+
+def _per_feature(input_shape) -> int:
+    """The number of features normalized (0 when unknown)."""
+    shape = tuple(input_shape)
+    d = shape[-1] if len(shape) >= 2 else None
+    return int(d) if d is not None and d > 0 else 0
+
+
 class BatchNormalization(Layer):
     """``keras.layers.BatchNormalization``: batch statistics in training (when the layer is
     trainable), moving statistics otherwise. Weights: gamma, beta (trainable),
@@ -28,8 +42,9 @@ class BatchNormalization(Layer):
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
                  beta_constraint=None, gamma_constraint=None, synchronized=False, renorm=False,
                  renorm_clipping=None, renorm_momentum=0.99, **kwargs):
-        if renorm:
+        if check_bool(renorm, "renorm"):
             raise ValueError("BatchNormalization: renorm=True is not supported by ranvier")
+        _check_axis(axis, "BatchNormalization")
         super().__init__(**kwargs)
         self.axis = axis
         self.momentum = check_float(momentum, "momentum")
@@ -53,6 +68,10 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         _last_axis(self.axis, tuple(input_shape), "BatchNormalization")
         super().build(input_shape)
+
+    def _weight_count(self, input_shape):
+        # gamma, beta, moving_mean, moving_variance per feature
+        return _per_feature(input_shape) * (2 + int(self.center) + int(self.scale))
 
     def _make_core(self):
         return _core.BatchNormalization(
@@ -113,8 +132,9 @@ class LayerNormalization(Layer):
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
-        if rms_scaling:
+        if check_bool(rms_scaling, "rms_scaling"):
             raise ValueError("LayerNormalization: rms_scaling=True is not supported by ranvier")
+        _check_axis(axis, "LayerNormalization")
         super().__init__(**kwargs)
         self.axis = axis
         self.epsilon = check_float(epsilon, "epsilon", positive=True)
@@ -131,6 +151,9 @@ class LayerNormalization(Layer):
     def build(self, input_shape):
         _last_axis(self.axis, tuple(input_shape), "LayerNormalization")
         super().build(input_shape)
+
+    def _weight_count(self, input_shape):
+        return _per_feature(input_shape) * (int(self.center) + int(self.scale))
 
     def _make_core(self):
         return _core.LayerNormalization(

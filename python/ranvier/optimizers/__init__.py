@@ -137,7 +137,7 @@ class Optimizer:
             raise ValueError(f"{cls}: `gradient_accumulation_steps` must be an integer >= 2 or None. "
                              f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}")
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.use_ema = bool(use_ema)
+        self.use_ema = self._bool("use_ema", use_ema)
         if use_ema:
             if not _is_real(ema_momentum) or not 0 <= ema_momentum <= 1:
                 raise ValueError(f"{cls}: `ema_momentum` must be in the range [0, 1]. "
@@ -792,7 +792,7 @@ class Lion(Optimizer):
                  clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
                  name=None, **kwargs):
-        if not _is_real(beta_1) or beta_1 <= 0 or beta_1 > 1:
+        if not _is_real(beta_1) or not 0 < beta_1 <= 1:
             raise ValueError("Lion: Argument `beta_1` must be in the (0, 1] range. Otherwise, the optimizer "
                              f"degenerates to SignSGD. Received: beta_1={beta_1!r}.")
         self._hyper = {"beta_1": beta_1, "beta_2": self._unit("beta_2", beta_2)}
@@ -822,7 +822,7 @@ class Ftrl(Optimizer):
                  clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
                  name=None, **kwargs):
-        if not _is_real(learning_rate_power) or learning_rate_power > 0.0:
+        if not _is_real(learning_rate_power) or not -math.inf < learning_rate_power <= 0.0:
             raise ValueError("Ftrl: `learning_rate_power` needs to be negative or zero. Received: "
                              f"learning_rate_power={learning_rate_power!r}.")
         self._hyper = {
