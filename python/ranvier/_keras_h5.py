@@ -17,7 +17,7 @@ Returns ``[(name, class_name, [arrays])]`` for the layers that hold weights, in 
 from __future__ import annotations
 
 import re
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 
 def _h5py():
@@ -41,7 +41,7 @@ def _decode(v) -> str:
 
 def _keras3(f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
     layers = f["layers"]
-    used = {}
+    used: Dict[str, int] = {}
     out = []
     for layer in model.layers:
         key = _snake(type(layer).__name__)

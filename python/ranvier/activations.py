@@ -94,7 +94,7 @@ def _along_axis(kind: str, x, axis, fn: str) -> np.ndarray:
         return _core.activation_forward(_KIND_INDEX[kind], x32)
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (numbers.Integral,)):
         raise TypeError(f"{fn}: axis must be an int, got {axis!r}")
-    if not -x32.ndim <= axis < x32.ndim:
+    if not -x32.ndim <= int(axis) < x32.ndim:
         raise ValueError(f"{fn}: axis={axis} is out of range for an input of rank {x32.ndim} "
                          f"(x.shape={x32.shape})")
     axis = int(axis) % x32.ndim

@@ -532,6 +532,7 @@ class _MonitorMixin:
     def _is_improvement(self, current, reference) -> bool:
         if reference is None:
             return True
+        assert self.monitor_op is not None, "_set_monitor_op() runs before the first comparison"
         return self.monitor_op(current - self._signed_delta, reference)
 
 

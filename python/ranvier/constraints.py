@@ -192,7 +192,7 @@ def _core_axis(axis, ndim: int, argument: str) -> int:
     axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
     norm = set()
     for a in axes:
-        if isinstance(a, bool) or not isinstance(a, numbers.Integral) or not -ndim <= a < ndim:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral) or not -ndim <= int(a) < ndim:
             raise ValueError(f"{argument}: axis={axis!r} is out of range for a weight of rank {ndim}")
         norm.add(int(a) % ndim)
     if ndim == 1:

@@ -297,7 +297,7 @@ def _crc(a: Optional[np.ndarray]) -> Optional[str]:
     if a is None:
         return None
     a = np.ascontiguousarray(a)
-    return f"{zlib.crc32(memoryview(a).cast('B')):08x}"
+    return f"{zlib.crc32(a.data.cast('B')):08x}"
 
 
 def _short(v, limit: int = 120) -> str:
@@ -434,7 +434,7 @@ class _ShardedTrainer:
     def _reduce_epoch(self) -> None:
         rows = self._local_rows(int(self._t.step_in_epoch()))
         self._merge(float(self._t.mean_loss()) * rows, rows, "merging the epoch's loss and metrics")
-        state = self._dp.model._net.state()
+        state = self._dp.model._built_net().state()
         if _world.size > 1 and state.size:
             with _watch("averaging the non-trainable state (BatchNormalization statistics)"):
                 _world.comm.Allreduce(_world.MPI.IN_PLACE, state, op=_world.MPI.SUM)
@@ -603,7 +603,7 @@ class DataParallel:
             "weight shapes": {
                 f"layer {t['layer']} ({type(model.layers[t['layer']]).__name__}) {t['name']}"
                 + ("" if t["trainable"] else " (non-trainable)"): list(t["shape"])
-                for t in model._net.tensors()},
+                for t in model._built_net().tensors()},
             "compile": _jsonable(_strip_names(model._compile_config)),
             "x.shape": _shape(x),
             "y.shape": _shape(y),
@@ -644,12 +644,13 @@ class DataParallel:
                     f"ranvier.distributed: layer '{layer.name}' has an activity_regularizer, which "
                     f"data-parallel training does not support (the layer scales its penalty by the "
                     f"rank's local batch size)")
+        assert self._stop_sync is not None, "fit() creates it before the first batch"
         self._stop_sync.batch_mode = any(i["batch_stop"] for i in infos)
         if w.size == 1:
             return
         self.broadcast_weights()
         trainer.set_shard(w.rank, w.size)
-        grads = model._net.grads()
+        grads = model._built_net().grads()
         MPI, comm_ = w.MPI, w.comm
         dog = w.watchdog
         in_place, op_sum = MPI.IN_PLACE, MPI.SUM

@@ -349,7 +349,7 @@ OrthogonalInitializer = Orthogonal
 
 # --------------------------------------------------------------------------- registry
 # Keras serializes Orthogonal under its class name "OrthogonalInitializer".
-_CLASS_NAMES = {Orthogonal: "OrthogonalInitializer"}
+_CLASS_NAMES: Dict[type, str] = {Orthogonal: "OrthogonalInitializer"}
 
 _CLASSES = (Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform, TruncatedNormal,
             VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,

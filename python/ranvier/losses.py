@@ -86,7 +86,7 @@ def _move_axis(a: np.ndarray, axis, fn: str, arg: str) -> np.ndarray:
         return a
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{fn}: axis must be an int, got {axis!r}")
-    if not -a.ndim <= axis < a.ndim:
+    if not -a.ndim <= int(axis) < a.ndim:
         raise ValueError(f"{fn}: axis={axis} is out of range for {arg}.shape={a.shape}")
     return np.moveaxis(a, int(axis), -1)
 
@@ -450,7 +450,7 @@ class LossFunctionWrapper(Loss):
 class _Builtin(LossFunctionWrapper):
     """A built-in loss class: its config is Loss's plus its own arguments."""
 
-    _fn: Callable = None
+    _fn: Optional[Callable] = None  # each built-in class sets its loss function
     _args: Tuple[str, ...] = ()
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
@@ -762,7 +762,7 @@ def deserialize(config, custom_objects: Optional[Dict[str, Any]] = None):
         inner = config.get("config")
         if cname == "function" or (cname is None and isinstance(inner, str)):
             return deserialize(inner, custom_objects)
-        cls = custom_objects.get(cname) or _CLASSES.get(cname)
+        cls = (custom_objects.get(cname) or _CLASSES.get(cname)) if cname is not None else None
         if cls is None:
             raise ValueError(f"Could not interpret loss config: unknown class_name {cname!r}; known: "
                              f"{', '.join(sorted(_CLASSES))}")

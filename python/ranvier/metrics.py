@@ -594,7 +594,8 @@ class MeanMetricWrapper(Mean):
         self._fn = fn
         self._fn_kwargs = kwargs
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+    # Keras's MeanMetricWrapper takes (y_true, y_pred) where its base Mean takes values.
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:  # type: ignore[override]
         """Adds ``fn(y_true, y_pred, **kwargs)`` (inputs as float32, ranks aligned as Keras
         does) to the running mean, weighted by ``sample_weight``."""
         yp = np.asarray(y_pred, dtype=np.float32)
@@ -887,9 +888,11 @@ def resolve_all(metrics, weighted_metrics, y_true_shape, y_pred_shape) -> List[R
     compile order (unweighted first), with Keras's naming of duplicates: a repeated name
     gets ``_1``, ``_2``...; a weighted metric whose name is taken becomes ``weighted_<name>``
     (then ``weighted_<name>_1``...)."""
-    plain = [resolve(m, y_true_shape, y_pred_shape) for m in _as_list(metrics, "metrics")]
-    weighted = [resolve(m, y_true_shape, y_pred_shape)
-                for m in _as_list(weighted_metrics, "weighted_metrics")]
+    # _as_list drops None entries, so every resolve() below returns a Metric
+    plain = [r for r in (resolve(m, y_true_shape, y_pred_shape) for m in _as_list(metrics, "metrics"))
+             if r is not None]
+    weighted = [r for r in (resolve(m, y_true_shape, y_pred_shape)
+                            for m in _as_list(weighted_metrics, "weighted_metrics")) if r is not None]
     out: List[ResolvedMetric] = []
     counters: Dict[str, int] = {}
     for m in plain:

@@ -23,7 +23,7 @@ import math
 import numbers
 import re
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -110,17 +110,18 @@ class Sequential:
         self.trainable = trainable
         self._layers: List[Any] = []
         self._input_shape: Optional[tuple] = None
-        self._net = None
-        self._trainer = None
-        self._trainer_key = None
-        self.optimizer = None
-        self.loss = None
+        self._net: Optional[_core.Network] = None
+        self._trainer: Optional[_core.Trainer] = None
+        self._trainer_key: Optional[tuple] = None
+        self._trainer_owner: Optional[int] = None  # the thread inside _using_trainer
+        self.optimizer: Optional[optimizers_module.Optimizer] = None
+        self.loss: Any = None
         self.compiled = False
         self._compile_config: Optional[dict] = None
         self._metric_objects: List[Any] = []
         self._weighted_metric_objects: List[Any] = []
         self._metrics_resolved = False
-        self._resolved_metrics = []
+        self._resolved_metrics: List[metrics_module.ResolvedMetric] = []
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -211,6 +212,8 @@ class Sequential:
     def _build_layers(self) -> None:
         if not self._layers:
             return
+        if self._input_shape is None:
+            raise ValueError("Sequential: the input shape is not known yet (give an Input, build() or data)")
         self._check_size()
         shape = self._input_shape
         for layer in self._layers:
@@ -251,7 +254,10 @@ class Sequential:
         """MemoryError, before anything is allocated, for layers whose float32 weights and
         gradients alone exceed this machine's physical memory (the check standalone layers
         run in ``Layer.build``, here over every layer about to be built)."""
-        shape, parts = self._input_shape, []
+        shape = self._input_shape
+        if shape is None:
+            return
+        parts: List[Tuple[Any, tuple, int]] = []
         for layer in self._layers:
             if not layer.built:
                 n = layer._weight_count(shape)
@@ -268,7 +274,14 @@ class Sequential:
             if self._net is None:
                 raise ValueError("The model has no layers; add some with Sequential.add")
 
+    def _built_net(self) -> _core.Network:
+        """The C++ network; RuntimeError when the model has not been built yet."""
+        if self._net is None:
+            raise RuntimeError(f"Sequential '{self.name}' is not built yet")
+        return self._net
+
     def _check_input(self, x: np.ndarray, name: str, what: str) -> np.ndarray:
+        assert self._input_shape is not None, "_ensure_built() runs first"
         expected = self._input_shape[1:]
         if tuple(x.shape[1:]) != tuple(expected):
             first = self._layers[0]
@@ -607,7 +620,8 @@ class Sequential:
         call would corrupt both results. It is refused with a RuntimeError; the thread that
         runs fit may still evaluate (``nested_ok``) from its callbacks, as in Keras."""
         me = threading.get_ident()
-        if self._net.try_acquire_training():
+        net = self._built_net()
+        if net.try_acquire_training():
             self._trainer_owner = me
             trainer = self._trainer if _profile.active() else None  # ranvier.utils.profile()
             try:
@@ -620,7 +634,7 @@ class Sequential:
                     trainer.set_profiling(False)
                     _profile.record(self, trainer.profile())
                 self._trainer_owner = None
-                self._net.release_training()
+                net.release_training()
         elif nested_ok and getattr(self, "_trainer_owner", None) == me:
             yield
         else:
@@ -753,7 +767,7 @@ class Sequential:
         x = self._check_input(x, "x", "predict")
         _check_finite(x, "x", "predict")
         if not verbose and not callbacks:  # the fast path: one C++ call
-            return self._net.predict(x, batch_size)
+            return self._built_net().predict(x, batch_size)
         steps_n = int(math.ceil(x.shape[0] / batch_size))
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=steps_n)
@@ -762,11 +776,11 @@ class Sequential:
             parts = []
             for i, s in enumerate(range(0, x.shape[0], batch_size)):
                 cbs.on_predict_batch_begin(i)
-                parts.append(self._net.predict(x[s:s + batch_size], batch_size))
+                parts.append(self._built_net().predict(x[s:s + batch_size], batch_size))
                 cbs.on_predict_batch_end(i, {"outputs": parts[-1]})
             out = np.concatenate(parts, axis=0)
         else:
-            out = self._net.predict(x, batch_size)
+            out = self._built_net().predict(x, batch_size)
             cbs.on_predict_batch_end(steps_n - 1, {"outputs": out})
         cbs.on_predict_end()
         return out
@@ -775,9 +789,9 @@ class Sequential:
         """The common case in one C++ call, with only the checks it needs: a built model
         and a finite, C-contiguous float32 array of its input width (what the general path
         would convert ``x`` to anyway). ``None`` when the general path must run."""
-        net = self._net
-        if (net is None or x.dtype != np.float32 or x.ndim != 2 or not x.shape[0]
-                or x.shape[1:] != self._input_shape[1:] or not x.flags.c_contiguous or not x.flags.aligned):
+        net, input_shape = self._net, self._input_shape
+        if (net is None or input_shape is None or x.dtype != np.float32 or x.ndim != 2 or not x.shape[0]
+                or x.shape[1:] != input_shape[1:] or not x.flags.c_contiguous or not x.flags.aligned):
             return None
         _check_finite(x, "x", what)
         return net.predict(x, 32)
@@ -797,7 +811,7 @@ class Sequential:
                 for l in self._layers:
                     out = l(out, training=True)
                 return out
-        return self._net.predict(x, max(1, x.shape[0]))
+        return self._built_net().predict(x, max(1, x.shape[0]))
 
     @contextlib.contextmanager
     def _inference_lock(self):
@@ -815,7 +829,7 @@ class Sequential:
         x = _as_float_rows(x, "x", "predict_on_batch")
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict_on_batch")
-        return self._net.predict(x, max(1, x.shape[0]))
+        return self._built_net().predict(x, max(1, x.shape[0]))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns the batch's loss/metrics before the update."""
@@ -917,7 +931,7 @@ class Sequential:
         return out
 
     @staticmethod
-    def _fmt_bytes(n: int) -> str:
+    def _fmt_bytes(n: float) -> str:
         for unit in ("B", "KB", "MB", "GB"):
             if n < 1024 or unit == "GB":
                 return f"{n:.2f} {unit}"

@@ -92,7 +92,9 @@ def _encode(tensors: Sequence[Tuple[str, np.ndarray]], metadata: Dict[str, str])
         arrays.append(a)
     text = json.dumps(header, separators=(",", ":")).encode("ascii")
     text += b" " * (-len(text) % 8)  # the data section starts 8-byte aligned (as safetensors writes)
-    return [struct.pack("<Q", len(text)) + text] + [memoryview(a).cast("B") for a in arrays if a.nbytes]
+    chunks: List[Any] = [struct.pack("<Q", len(text)) + text]
+    chunks.extend(a.data.cast("B") for a in arrays if a.nbytes)  # zero-copy views of the tensors
+    return chunks
 
 
 def _umask() -> int:
@@ -366,9 +368,10 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, custom_objects=
     tensors = _tensors(header, data)
     if model.built:
         _assign_by_name(model, tensors, where)
-        if "train_steps" in meta and getattr(model, "_net", None) is not None:
+        net = getattr(model, "_net", None)
+        if "train_steps" in meta and net is not None:
             try:
-                model._net.train_steps = int(meta["train_steps"])
+                net.train_steps = int(meta["train_steps"])
             except ValueError:
                 raise ValueError(f"{where}: metadata 'train_steps' is not an integer") from None
     cc = _meta_json(meta, "compile_config", where)
@@ -401,8 +404,10 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, custom_objects=
                   "scalars": dict(state.get("scalars") or {})}
             if state.get("learning_rate") is not None:
                 st["learning_rate"] = float(state["learning_rate"])
+            optimizer = model.optimizer
+            assert optimizer is not None, "_build_optimizer_for() needs model.optimizer"
             try:
-                model.optimizer.set_state(st)
+                optimizer.set_state(st)
             except ValueError as e:
                 raise ValueError(f"{where}: the optimizer state does not fit this model: {e}") from None
     return model

@@ -45,7 +45,7 @@ call a layer while a model that contains it is training in another thread.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Type
 
 from ._base import ACT_KINDS, Layer, Variable, reset_uids, to_snake_case  # noqa: F401 (reset_uids: clear_session)
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
@@ -60,7 +60,7 @@ __all__ = [
 
 _CLASSES = (Dense, Dropout, BatchNormalization, LayerNormalization, Flatten, Activation, ReLU, LeakyReLU,
             ELU, Softmax, InputLayer)
-_REGISTRY: Dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
+_REGISTRY: Dict[str, Type[Layer]] = {cls.__name__: cls for cls in _CLASSES}
 
 
 def serialize(layer: Layer) -> Dict[str, Any]:

@@ -108,7 +108,7 @@ def check_bool(value, argument: str) -> bool:
 def check_float(value, argument: str, *, positive: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{argument} must be a finite number, got {argument}={value!r}")
-    if positive and not value > 0:
+    if positive and not float(value) > 0:
         raise ValueError(f"{argument} must be > 0, got {argument}={value!r}")
     return float(value)
 
@@ -225,7 +225,7 @@ class Layer:
     ``_initializer_for(name)`` and, where it differs from identity,
     ``compute_output_shape``."""
 
-    _core_layer = None
+    _core_layer: Optional[_core.Layer] = None  # set by build()
 
     def __init__(self, *, trainable: bool = True, name: Optional[str] = None, dtype=None,
                  input_shape=None, input_dim=None, batch_size=None, batch_input_shape=None,
@@ -261,7 +261,7 @@ class Layer:
             _checks.check_int(batch_size, "batch_size", type(self).__name__, 1)
 
     # ---- subclass hooks
-    def _make_core(self):
+    def _make_core(self) -> _core.Layer:
         raise NotImplementedError
 
     def _initializer_for(self, weight_name: str):
@@ -372,13 +372,13 @@ class Layer:
     # ---- the model's protocol
     def _weight_specs(self) -> List[Tuple[str, tuple, bool]]:
         """[(name, shape, trainable)] in Keras weight order (trainable False when frozen)."""
-        self._require_built("_weight_specs")
-        return [(n, tuple(s), bool(t)) for n, s, t in self._core_layer.param_specs()]
+        core = self._built_core("_weight_specs")
+        return [(n, tuple(s), bool(t)) for n, s, t in core.param_specs()]
 
     def _adopt_storage(self, params: Sequence[np.ndarray], grads: Sequence[Optional[np.ndarray]]) -> None:
         """Copies the current weights into ``params`` and makes them (and ``grads``) the
         layer's storage from now on; re-binds the C++ layer to them."""
-        self._require_built("_adopt_storage")
+        core = self._built_core("_adopt_storage")
         n = len(self._params)
         if len(params) != n or len(grads) != n:
             raise ValueError(f"{self._describe()}: _adopt_storage needs {n} params and {n} grads, "
@@ -396,7 +396,7 @@ class Layer:
         for new, old in zip(params, self._params):
             if new is not old:
                 np.copyto(new, old)
-        self._core_layer.bind(params, grads)
+        core.bind(params, grads)
         self._params, self._grads = params, grads
 
     # ---- weights
@@ -404,6 +404,14 @@ class Layer:
         if not self.built:
             raise ValueError(f"You tried to call `{what}` on layer '{self.name}', but the layer isn't built. "
                              f"Build it first (call it on data, or layer.build(input_shape)).")
+
+    def _built_core(self, what: str) -> _core.Layer:
+        """The C++ layer; ValueError (as ``_require_built``) before the layer is built."""
+        self._require_built(what)
+        core = self._core_layer
+        if core is None:  # built without a core: a subclass broke the build protocol
+            raise RuntimeError(f"{self._describe()} is marked built but has no C++ layer")
+        return core
 
     @property
     def weights(self) -> List[Variable]:
@@ -465,7 +473,7 @@ class Layer:
         """Regularization penalties: the weight penalties of the current weights, then the
         activity penalty of the last call (Keras's ``layer.losses``)."""
         out = []
-        if self.built and self._trainable:
+        if self.built and self._trainable and self._core_layer is not None:
             w = self._core_layer.regularization(False)
             if w:
                 out.append(float(w))
@@ -476,11 +484,12 @@ class Layer:
     # ---- calling on NumPy data
     def _to_rows(self, x: np.ndarray) -> Tuple[np.ndarray, tuple]:
         """(rows, output shape) for an input array; checks the feature count."""
-        nf = self._core_layer.in_features
+        core = self._built_core("__call__")
+        nf = core.in_features
         if x.ndim < 2 or x.shape[-1] != nf:
             raise ValueError(f"{self._describe()} expected input with {nf} features, got x.shape={x.shape}")
         rows = x.reshape(-1, nf)
-        out_shape = x.shape[:-1] + (self._core_layer.out_features,)
+        out_shape = x.shape[:-1] + (core.out_features,)
         return rows, out_shape
 
     def __call__(self, x, training=None, **kwargs):
