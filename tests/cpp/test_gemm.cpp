@@ -353,3 +353,49 @@ RANVIER_TEST(gemm_skinny_rows_match_the_tiled_kernel_bitwise) {
   });
   tune = saved;
 }
+
+RANVIER_TEST(gemm_one_column_matches_the_tiled_kernel_bitwise) {
+  // n == 1 (a one-unit layer, its dW and the product feeding it) goes through the
+  // one-column kernel: the same bits as the tiled micro-kernel for every transpose, alpha
+  // (folded into B as the packer does), beta, bias, relu, several k-blocks and row tails;
+  // and within check_case's tolerance of naive loops.
+  std::mt19937 rng(31);
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const auto saved = tune;
+  for_each_isa([&](ranvier::Isa isa) {
+    const auto& g = ranvier::kernels().gemm;
+    if (!g.column) return;  // this ISA has no one-column kernel: nothing to compare
+    int failed = 0, cases = 0;
+    for (int tr = 0; tr < 4; ++tr)
+      for (int64_t m : {int64_t{1}, int64_t{7}, int64_t{33}, int64_t{4 * 16 + 5}, int64_t{200}})
+        for (int64_t k : {int64_t{1}, int64_t{37}, int64_t{2 * g.kc + 9}})
+          for (int variant = 0; variant < 3; ++variant) {
+            const bool ta = (tr & 1) != 0, tb = (tr & 2) != 0;
+            const float alpha = variant == 1 ? 0.75f : 1.0f, beta = variant == 2 ? 0.5f : 0.0f;
+            const bool bias = variant != 0, relu = variant == 2;
+            const int64_t pad = variant;
+            const int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : 1) + pad, ldc = 1 + pad;
+            auto A = random_vec(static_cast<std::size_t>((ta ? k : m) * lda), rng);
+            auto B = random_vec(static_cast<std::size_t>((tb ? 1 : k) * ldb), rng);
+            auto bv = random_vec(1, rng);
+            auto C0 = random_vec(static_cast<std::size_t>(m * ldc), rng);
+            GemmEpilogue ep{bias ? bv.data() : nullptr, relu ? GemmAct::relu : GemmAct::none};
+            std::vector<float> Cc = C0, Ct = C0;
+            tune.skinny = true;
+            ranvier::sgemm(ta, tb, m, 1, k, alpha, A.data(), lda, B.data(), ldb, beta, Cc.data(), ldc, ep, 1);
+            tune.skinny = false;
+            ranvier::sgemm(ta, tb, m, 1, k, alpha, A.data(), lda, B.data(), ldb, beta, Ct.data(), ldc, ep, 1);
+            tune.skinny = true;
+            ++cases;
+            if (Cc != Ct) {
+              ++failed;
+              std::printf("  %s column ta=%d tb=%d m=%lld k=%lld variant=%d differs from the tiled kernel\n",
+                          ranvier::isa_name(isa), ta, tb, (long long)m, (long long)k, variant);
+            }
+            Case c{ta, tb, m, 1, k, alpha, beta, bias, relu, pad};
+            if (check_case(c, rng, 1, "column")) ++failed;
+          }
+    RANVIER_CHECK(failed == 0, "%s: %d of %d one-column cases failed", ranvier::isa_name(isa), failed, cases);
+  });
+  tune = saved;
+}

@@ -447,6 +447,23 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   nt = 1;
 #endif
 
+  // One column (a one-unit layer and its dW): the column of op(B) times alpha gathered
+  // once (what the packer would hold), then one FMA chain per row, k-block by k-block
+  // like the tiled path (the same bits). Large problems that pay threads stay tiled.
+  if (n == 1 && g.column && tune.skinny && nt <= 1) {
+    float* bcol = tl_s_buffer.get(static_cast<std::size_t>(k));
+    if (!bcol) throw std::bad_alloc();
+    for (int64_t p = 0; p < k; ++p) bcol[p] = alpha * (tb ? b[p] : b[p * ldb]);
+    const int64_t kstep = ceil_div(k, ceil_div(k, g.kc));
+    for (int64_t pc = 0; pc < k; pc += kstep) {
+      const int64_t kcb = min64(kstep, k - pc);
+      const bool first = pc == 0, last = pc + kcb == k;
+      g.column(kcb, ta ? a + pc * lda : a + pc, lda, ta, bcol + pc, c, ldc, m, first ? beta : 1.0f,
+               last ? ep.bias : nullptr, last ? static_cast<int>(ep.act) : 0);
+    }
+    return;
+  }
+
   // A few rows with A and B both read in place (a single-sample predict): one pass over
   // B with no padding rows, columns split between the threads (each element is computed
   // by the same arithmetic wherever the split falls, so the bits do not change).

@@ -44,6 +44,7 @@ void fill_gemm_avx512(GemmKernels& k) {
   k.fast_unpacked_a = true;
   k.skinny = gemm_avx512::skinny;
   k.skinny_max_m = gemm_avx512::kSkinnyMaxM;
+  k.column = gemm_avx512::column;
 }
 
 }  // namespace ranvier

@@ -38,6 +38,7 @@ void fill_gemm_avx2(GemmKernels& k) {
   k.fast_unpacked_a = true;
   k.skinny = gemm_avx2::skinny;
   k.skinny_max_m = gemm_avx2::kSkinnyMaxM;
+  k.column = gemm_avx2::column;
 }
 
 }  // namespace ranvier

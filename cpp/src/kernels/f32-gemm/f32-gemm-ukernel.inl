@@ -197,3 +197,67 @@ void skinny(std::int64_t kc, const float* a, std::int64_t lda, const float* b, s
     }
   }
 }
+
+// ---------------------------------------------------------------------------------
+// One-column kernel (contract in gemm-ukernel.h, GemmColumnFn): C(i, 0) for rows i < m,
+// each with the micro-kernel's arithmetic (FMAs from 0.0f, p ascending; fmadd(beta, C,
+// acc); bias add; relu as max(0, x) keeping NaN), so the same bits as through ukernel.
+// A dense layer with one unit (a regression head) and its dW otherwise run 16-wide tiles
+// for one useful column.
+
+inline float column_epilogue(float r, float* c, float beta, const float* bias, int act) {
+  if (beta != 0.0f) r = __builtin_fmaf(beta, *c, r);
+  if (bias) r = r + *bias;
+  if (act == 1) r = 0.0f > r ? 0.0f : r;  // NaN and -0.0 kept, as max(0, x) in ukernel
+  return r;
+}
+
+void column(std::int64_t kc, const float* a, std::int64_t lda, bool ta, const float* b, float* c,
+            std::int64_t ldc, std::int64_t m, float beta, const float* bias, int act) {
+  if (ta) {  // A(i, p) = a[p*lda + i]: rows are contiguous for each p, kW rows per vector
+    constexpr int kV = 4;
+    std::int64_t i = 0;
+    for (; i + kV * simd::kW <= m; i += kV * simd::kW) {
+      simd::vf acc[kV];
+#pragma GCC unroll 4
+      for (int v = 0; v < kV; ++v) acc[v] = simd::zero();
+      for (std::int64_t p = 0; p < kc; ++p) {
+        const simd::vf bp = simd::set1(b[p]);
+#pragma GCC unroll 4
+        for (int v = 0; v < kV; ++v) acc[v] = simd::fmadd(simd::load(a + p * lda + i + v * simd::kW), bp, acc[v]);
+      }
+      float out[kV * simd::kW];
+#pragma GCC unroll 4
+      for (int v = 0; v < kV; ++v) simd::store(out + v * simd::kW, acc[v]);
+      for (int r = 0; r < kV * simd::kW; ++r) c[(i + r) * ldc] = column_epilogue(out[r], c + (i + r) * ldc, beta, bias, act);
+    }
+    for (; i < m; i += simd::kW) {
+      const int nv = m - i < simd::kW ? static_cast<int>(m - i) : simd::kW;
+      simd::vf acc = simd::zero();
+      for (std::int64_t p = 0; p < kc; ++p)
+        acc = simd::fmadd(simd::load_tail(a + p * lda + i, nv), simd::set1(b[p]), acc);
+      float out[simd::kW];
+      simd::store(out, acc);
+      for (int r = 0; r < nv; ++r) c[(i + r) * ldc] = column_epilogue(out[r], c + (i + r) * ldc, beta, bias, act);
+    }
+    return;
+  }
+  // A(i, p) = a[i*lda + p]: one FMA chain per row, 8 rows interleaved for throughput.
+  constexpr int kRows = 8;
+  for (std::int64_t i0 = 0; i0 < m; i0 += kRows) {
+    const int rows = m - i0 < kRows ? static_cast<int>(m - i0) : kRows;
+    float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    const float* ar = a + i0 * lda;
+    if (rows == kRows) {
+      for (std::int64_t p = 0; p < kc; ++p) {
+        const float bp = b[p];
+#pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) acc[r] = __builtin_fmaf(ar[r * lda + p], bp, acc[r]);
+      }
+    } else {
+      for (std::int64_t p = 0; p < kc; ++p)
+        for (int r = 0; r < rows; ++r) acc[r] = __builtin_fmaf(ar[r * lda + p], b[p], acc[r]);
+    }
+    for (int r = 0; r < rows; ++r) c[(i0 + r) * ldc] = column_epilogue(acc[r], c + (i0 + r) * ldc, beta, bias, act);
+  }
+}

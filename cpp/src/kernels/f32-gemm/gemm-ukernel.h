@@ -41,6 +41,14 @@ using GemmSkinnyFn = void (*)(std::int64_t kc, const float* a, std::int64_t lda,
                               std::int64_t ldb, float* c, std::int64_t ldc, int m, std::int64_t n,
                               float beta, const float* bias, int act, float* work);
 
+// One column of C (n == 1), rows i < m:  C(i,0) = act(acc_i + beta * C(i,0) + bias[0]),
+// acc_i = sum_{p<kc} A(i,p) * b[p] with A(i,p) = a[i*lda + p], or a[p*lda + i] when ta,
+// and b the column of op(B) already scaled by alpha (kc contiguous floats). Same per-element
+// arithmetic as ukernel (so the same bits as a packed B panel holding alpha * B).
+using GemmColumnFn = void (*)(std::int64_t kc, const float* a, std::int64_t lda, bool ta, const float* b,
+                              float* c, std::int64_t ldc, std::int64_t m, float beta, const float* bias,
+                              int act);
+
 struct GemmKernels {
   const char* name = nullptr;
   int mr = 0, nr = 0;          // register tile
@@ -54,6 +62,8 @@ struct GemmKernels {
   // Optional: the few-rows kernel (nullptr: the driver uses ukernel for every shape).
   GemmSkinnyFn skinny = nullptr;
   int skinny_max_m = 0;
+  // Optional: the one-column kernel (nullptr: n == 1 goes through ukernel).
+  GemmColumnFn column = nullptr;
 };
 
 }  // namespace ranvier
