@@ -299,6 +299,33 @@ RANVIER_TEST(gemm_small_blocking_exercises_every_loop) {
   tune = saved;
 }
 
+// Runs case t once with the small-problem kernels allowed (tune.skinny) and once through
+// the tiled micro-kernel: the two must agree bit for bit (padding included: neither path
+// may write it), and both with naive loops (check_case). Returns 1 on failure.
+int small_path_case(const Case& t, std::mt19937& rng, ranvier::Isa isa, const char* what) {
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const int64_t lda = (t.ta ? t.m : t.k) + t.pad, ldb = (t.tb ? t.k : t.n) + t.pad, ldc = t.n + t.pad;
+  auto A = random_vec(static_cast<std::size_t>((t.ta ? t.k : t.m) * lda), rng);
+  auto B = random_vec(static_cast<std::size_t>((t.tb ? t.n : t.k) * ldb), rng);
+  auto bv = random_vec(static_cast<std::size_t>(t.n), rng);
+  auto C0 = random_vec(static_cast<std::size_t>(t.m * ldc), rng);
+  GemmEpilogue ep{t.bias ? bv.data() : nullptr, t.relu ? GemmAct::relu : GemmAct::none};
+  std::vector<float> Cs = C0, Ct = C0;
+  tune.skinny = true;
+  ranvier::sgemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, A.data(), lda, B.data(), ldb, t.beta, Cs.data(), ldc, ep, 1);
+  tune.skinny = false;
+  ranvier::sgemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, A.data(), lda, B.data(), ldb, t.beta, Ct.data(), ldc, ep, 1);
+  tune.skinny = true;
+  int bad = 0;
+  if (Cs != Ct) {
+    bad = 1;
+    std::printf("  %s %s ta=%d tb=%d m=%lld n=%lld k=%lld differs from the tiled kernel\n", ranvier::isa_name(isa),
+                what, t.ta, t.tb, (long long)t.m, (long long)t.n, (long long)t.k);
+  }
+  if (check_case(t, rng, 1, what)) bad = 1;
+  return bad;
+}
+
 RANVIER_TEST(gemm_skinny_rows_match_the_tiled_kernel_bitwise) {
   // m <= skinny_max_m with A and B read in place goes through the few-rows kernel. Each
   // row must get exactly the bits the tiled micro-kernel gives it (predictions do not
@@ -315,29 +342,10 @@ RANVIER_TEST(gemm_skinny_rows_match_the_tiled_kernel_bitwise) {
       for (int64_t n : {int64_t{1}, int64_t{g.nr - 1}, int64_t{3 * g.nr + 5}, int64_t{8 * g.nr}, int64_t{17 * g.nr + 3}})
         for (int64_t k : {int64_t{1}, int64_t{37}, int64_t{2 * g.kc + 9}})
           for (int variant = 0; variant < 3; ++variant) {
-            const float beta = variant == 1 ? 0.5f : 0.0f;
-            const bool bias = variant != 0, relu = variant == 2;
-            const int64_t pad = variant;  // leading dimensions wider than the rows
-            const int64_t lda = k + pad, ldb = n + pad, ldc = n + pad;
-            auto A = random_vec(static_cast<std::size_t>(m * lda), rng);
-            auto B = random_vec(static_cast<std::size_t>(k * ldb), rng);
-            auto bv = random_vec(static_cast<std::size_t>(n), rng);
-            auto C0 = random_vec(static_cast<std::size_t>(m * ldc), rng);
-            GemmEpilogue ep{bias ? bv.data() : nullptr, relu ? GemmAct::relu : GemmAct::none};
-            std::vector<float> Cs = C0, Ct = C0;
-            tune.skinny = true;
-            ranvier::sgemm(false, false, m, n, k, 1.0f, A.data(), lda, B.data(), ldb, beta, Cs.data(), ldc, ep, 1);
-            tune.skinny = false;
-            ranvier::sgemm(false, false, m, n, k, 1.0f, A.data(), lda, B.data(), ldb, beta, Ct.data(), ldc, ep, 1);
+            // variant: plain; beta and bias; bias and relu (with padded leading dimensions)
+            Case c{false, false, m, n, k, 1.0f, variant == 1 ? 0.5f : 0.0f, variant != 0, variant == 2, variant};
             ++cases;
-            if (Cs != Ct) {  // padding columns included: neither path may write them
-              ++failed;
-              std::printf("  %s skinny m=%lld n=%lld k=%lld variant=%d differs from the tiled kernel\n",
-                          ranvier::isa_name(isa), (long long)m, (long long)n, (long long)k, variant);
-            }
-            tune.skinny = true;
-            Case c{false, false, m, n, k, 1.0f, beta, bias, relu, pad};
-            if (check_case(c, rng, 1, "skinny")) ++failed;
+            failed += small_path_case(c, rng, isa, "skinny");
           }
     // split between threads (threshold forced to 0): the same bits
     tune.parallel_min_flops = 0.0;
@@ -370,30 +378,11 @@ RANVIER_TEST(gemm_one_column_matches_the_tiled_kernel_bitwise) {
       for (int64_t m : {int64_t{1}, int64_t{7}, int64_t{33}, int64_t{4 * 16 + 5}, int64_t{200}})
         for (int64_t k : {int64_t{1}, int64_t{37}, int64_t{2 * g.kc + 9}})
           for (int variant = 0; variant < 3; ++variant) {
-            const bool ta = (tr & 1) != 0, tb = (tr & 2) != 0;
-            const float alpha = variant == 1 ? 0.75f : 1.0f, beta = variant == 2 ? 0.5f : 0.0f;
-            const bool bias = variant != 0, relu = variant == 2;
-            const int64_t pad = variant;
-            const int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : 1) + pad, ldc = 1 + pad;
-            auto A = random_vec(static_cast<std::size_t>((ta ? k : m) * lda), rng);
-            auto B = random_vec(static_cast<std::size_t>((tb ? 1 : k) * ldb), rng);
-            auto bv = random_vec(1, rng);
-            auto C0 = random_vec(static_cast<std::size_t>(m * ldc), rng);
-            GemmEpilogue ep{bias ? bv.data() : nullptr, relu ? GemmAct::relu : GemmAct::none};
-            std::vector<float> Cc = C0, Ct = C0;
-            tune.skinny = true;
-            ranvier::sgemm(ta, tb, m, 1, k, alpha, A.data(), lda, B.data(), ldb, beta, Cc.data(), ldc, ep, 1);
-            tune.skinny = false;
-            ranvier::sgemm(ta, tb, m, 1, k, alpha, A.data(), lda, B.data(), ldb, beta, Ct.data(), ldc, ep, 1);
-            tune.skinny = true;
+            // variant: plain; alpha and bias; beta, bias and relu (with padded leading dimensions)
+            Case c{(tr & 1) != 0, (tr & 2) != 0, m, 1, k, variant == 1 ? 0.75f : 1.0f, variant == 2 ? 0.5f : 0.0f,
+                   variant != 0, variant == 2, variant};
             ++cases;
-            if (Cc != Ct) {
-              ++failed;
-              std::printf("  %s column ta=%d tb=%d m=%lld k=%lld variant=%d differs from the tiled kernel\n",
-                          ranvier::isa_name(isa), ta, tb, (long long)m, (long long)k, variant);
-            }
-            Case c{ta, tb, m, 1, k, alpha, beta, bias, relu, pad};
-            if (check_case(c, rng, 1, "column")) ++failed;
+            failed += small_path_case(c, rng, isa, "column");
           }
     RANVIER_CHECK(failed == 0, "%s: %d of %d one-column cases failed", ranvier::isa_name(isa), failed, cases);
   });

@@ -378,6 +378,27 @@ bool run_skinny(const Problem& P, const GemmKernels& g, int64_t n0, int64_t n1) 
   return true;
 }
 
+// Runs part(0) .. part(nt - 1), in one OpenMP region when nt > 1 (each thread with
+// flush-to-zero set; if OpenMP gives fewer threads, each takes several parts). Returns
+// false when any part did (a packing buffer could not be allocated).
+template <typename Part>
+bool run_parts(int nt, const Part& part) {
+  if (nt <= 1) return part(0);
+  std::atomic<bool> all_ok{true};
+#ifdef RANVIER_OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    FtzScope thread_ftz;
+    for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads())
+      if (!part(t)) all_ok.store(false, std::memory_order_relaxed);
+  }
+#else
+  for (int t = 0; t < nt; ++t)
+    if (!part(t)) all_ok.store(false, std::memory_order_relaxed);
+#endif
+  return all_ok.load();
+}
+
 // C = act(beta * C + bias) (k == 0 or alpha == 0: op(A) @ op(B) contributes nothing).
 void epilogue_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const GemmEpilogue& ep) {
   for (int64_t i = 0; i < m; ++i) {
@@ -470,45 +491,16 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   if (g.skinny && tune.skinny && m <= g.skinny_max_m && !P.pack_a && !P.pack_b) {
     const int64_t chunks = ceil_div(n, 8 * static_cast<int64_t>(g.nr));
     if (nt > chunks) nt = static_cast<int>(chunks);
-    bool ok = true;
-    if (nt <= 1) {
-      ok = run_skinny(P, g, 0, n);
-    } else {
-#ifdef RANVIER_OPENMP
-      std::atomic<bool> all_ok{true};
-#pragma omp parallel num_threads(nt)
-      {
-        FtzScope thread_ftz;
-        for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads())
-          if (!run_skinny(P, g, min64(n, split_point(chunks, nt, t) * 8 * g.nr),
-                          min64(n, split_point(chunks, nt, t + 1) * 8 * g.nr)))
-            all_ok.store(false, std::memory_order_relaxed);
-      }
-      ok = all_ok.load();
-#endif
-    }
+    const bool ok = run_parts(nt, [&](int t) {
+      return run_skinny(P, g, min64(n, split_point(chunks, nt, t) * 8 * g.nr),
+                        min64(n, split_point(chunks, nt, t + 1) * 8 * g.nr));
+    });
     if (!ok) throw std::bad_alloc();
     return;
   }
 
   const Split sp = choose_split(P, g, nt);
-  bool ok = true;
-  if (nt <= 1) {
-    ok = run(P, g, sp, 0);
-  } else {
-#ifdef RANVIER_OPENMP
-    std::atomic<bool> all_ok{true};
-#pragma omp parallel num_threads(nt)
-    {
-      FtzScope thread_ftz;
-      // The split assumes nt threads; if OpenMP gives fewer, each takes several parts.
-      for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads())
-        if (!run(P, g, sp, t)) all_ok.store(false, std::memory_order_relaxed);
-    }
-    ok = all_ok.load();
-#endif
-  }
-  if (!ok) throw std::bad_alloc();
+  if (!run_parts(nt, [&](int t) { return run(P, g, sp, t); })) throw std::bad_alloc();
 }
 
 }  // namespace ranvier
