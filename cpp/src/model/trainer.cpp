@@ -108,9 +108,24 @@ void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
 void Trainer::gather(std::int64_t start, std::int64_t b) {
   const std::int64_t in_f = net_->in_features();
   const std::int64_t yc = data_.y_cols;
-  for (std::int64_t r = 0; r < b; ++r) {
+  const std::size_t x_bytes = sizeof(float) * static_cast<std::size_t>(in_f);
+  // The rows are scattered (a random permutation): each is a cache miss. Prefetching a few
+  // rows ahead keeps several misses in flight instead of one at a time (W2's 32-float rows:
+  // the gather took a tenth of its step). The first lines of a row are enough for long rows,
+  // the hardware prefetcher follows the rest.
+  constexpr std::int64_t kAhead = 8;
+  const std::size_t x_lines = std::min<std::size_t>((x_bytes + 63) / 64, 8);
+  auto prefetch_row = [&](std::int64_t r) {
     const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
-    std::memcpy(xbuf_.data() + r * in_f, data_.x + src * in_f, sizeof(float) * static_cast<std::size_t>(in_f));
+    const char* px = reinterpret_cast<const char*>(data_.x + src * in_f);
+    for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
+    __builtin_prefetch(data_.y + src * yc, 0, 3);
+  };
+  for (std::int64_t r = 0; r < std::min(kAhead, b); ++r) prefetch_row(r);
+  for (std::int64_t r = 0; r < b; ++r) {
+    if (r + kAhead < b) prefetch_row(r + kAhead);
+    const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
+    std::memcpy(xbuf_.data() + r * in_f, data_.x + src * in_f, x_bytes);
     std::memcpy(ybuf_.data() + r * yc, data_.y + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
     if (data_.sample_weight) swbuf_.data()[r] = data_.sample_weight[src];
   }
