@@ -5,6 +5,7 @@ accumulators; independent models train in parallel exactly as in sequence; long 
 release the GIL so other Python threads keep running."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -294,32 +295,47 @@ def _ticks_during(call, min_seconds=0.4):
             ticks[0] += 1
             time.sleep(0.0005)
 
+    # A long switch interval: a thread that holds the GIL is never asked to give it up
+    # while it runs, so the ticker ticks during a call only if the call released the GIL
+    # (short calls on a fast machine then still tell the two cases apart).
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
     t = threading.Thread(target=spin)
-    t.start()
-    running.wait()
-    calls = 0
-    start_ticks = ticks[0]
-    t0 = time.perf_counter()
-    while True:
-        call()
-        calls += 1
-        dt = time.perf_counter() - t0
-        if dt >= min_seconds:
-            break
-    during = ticks[0] - start_ticks
-    stop.set()
-    t.join()
+    try:
+        t.start()
+        running.wait()
+        calls = 0
+        start_ticks = ticks[0]
+        t0 = time.perf_counter()
+        while True:
+            call()
+            calls += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_seconds:
+                break
+        during = ticks[0] - start_ticks
+    finally:
+        stop.set()
+        t.join()
+        sys.setswitchinterval(old_interval)
     return during, calls, dt
 
 
 def _assert_gil_released(call, per_call_floor=0.02):
+    call()  # warm-up
     t0 = time.perf_counter()
-    call()  # warm-up (and a measure of one call)
+    call()
     one = time.perf_counter() - t0
-    assert one >= per_call_floor, f"the call takes {one:.3f} s: too short to tell"
+    if one < per_call_floor:  # a fast machine: repeat it (the 1 s switch interval in
+        reps = int(np.ceil(per_call_floor / max(one, 1e-6)))  # _ticks_during keeps a held
+        single = call  # GIL from changing hands between the repeats)
+
+        def call():
+            for _ in range(reps):
+                single()
     during, calls, dt = _ticks_during(call)
-    # Holding the GIL, the other thread could only tick between calls (one or two per call,
-    # ~per 5 ms switch interval of Python code), never ten.
+    # Holding the GIL (switch interval 1 s), the other thread could only tick when a call
+    # returns to Python between its pieces, a few times per call, never ten.
     # Released, it ticks every ~0.5-1 ms; on a loaded machine demand one per 25 ms.
     assert during >= max(dt / 0.025, 10 * calls), (during, calls, dt)
 
