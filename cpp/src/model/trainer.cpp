@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "layers/parallel.h"
 #include "model/network.h"
 #include "optimizers/optimizer.h"
 #include "runtime/runtime.h"
@@ -112,23 +113,26 @@ void Trainer::gather(std::int64_t start, std::int64_t b) {
   // The rows are scattered (a random permutation): each is a cache miss. Prefetching a few
   // rows ahead keeps several misses in flight instead of one at a time (W2's 32-float rows:
   // the gather took a tenth of its step). The first lines of a row are enough for long rows,
-  // the hardware prefetcher follows the rest.
+  // the hardware prefetcher follows the rest. Large batches of long rows (W1: 128 x 3 KB)
+  // are split between the threads (pure copies: the result never depends on the split).
   constexpr std::int64_t kAhead = 8;
   const std::size_t x_lines = std::min<std::size_t>((x_bytes + 63) / 64, 8);
-  auto prefetch_row = [&](std::int64_t r) {
-    const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
-    const char* px = reinterpret_cast<const char*>(data_.x + src * in_f);
-    for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
-    __builtin_prefetch(data_.y + src * yc, 0, 3);
-  };
-  for (std::int64_t r = 0; r < std::min(kAhead, b); ++r) prefetch_row(r);
-  for (std::int64_t r = 0; r < b; ++r) {
-    if (r + kAhead < b) prefetch_row(r + kAhead);
-    const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
-    std::memcpy(xbuf_.data() + r * in_f, data_.x + src * in_f, x_bytes);
-    std::memcpy(ybuf_.data() + r * yc, data_.y + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
-    if (data_.sample_weight) swbuf_.data()[r] = data_.sample_weight[src];
-  }
+  layers_detail::parallel_ranges(b, in_f + yc, [&](std::int64_t lo, std::int64_t hi) {
+    auto prefetch_row = [&](std::int64_t r) {
+      const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
+      const char* px = reinterpret_cast<const char*>(data_.x + src * in_f);
+      for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
+      __builtin_prefetch(data_.y + src * yc, 0, 3);
+    };
+    for (std::int64_t r = lo; r < std::min(lo + kAhead, hi); ++r) prefetch_row(r);
+    for (std::int64_t r = lo; r < hi; ++r) {
+      if (r + kAhead < hi) prefetch_row(r + kAhead);
+      const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
+      std::memcpy(xbuf_.data() + r * in_f, data_.x + src * in_f, x_bytes);
+      std::memcpy(ybuf_.data() + r * yc, data_.y + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
+      if (data_.sample_weight) swbuf_.data()[r] = data_.sample_weight[src];
+    }
+  });
 }
 
 std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
