@@ -1,8 +1,32 @@
-"""The one lookup behind ``get`` / ``deserialize`` of each family
+"""The one lookup behind ``get`` / ``serialize`` / ``deserialize`` of each family
 (initializers, regularizers, constraints): names, config dicts, classes, callables."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Union
+
+
+def serialize(obj, *, kind: str, base: type, builtin: tuple,
+              class_names: Optional[Mapping[type, str]] = None) -> Union[Dict[str, Any], str, None]:
+    """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}`` of an
+    instance of ``base``; None for None and the function's name for a plain function.
+    ``builtin`` classes serialize under ``keras.<kind>s`` with Keras's class name
+    (``class_names`` where it differs from ours)."""
+    if obj is None:
+        return None
+    if not isinstance(obj, base):
+        name = getattr(obj, "__name__", None)
+        if name is None:
+            raise ValueError(f"Cannot serialize {kind} {obj!r}")
+        return name
+    obj_: Any = obj  # an instance of `base`: every family's base class has get_config()
+    cls = type(obj_)
+    is_builtin = cls in builtin
+    return {
+        "module": f"keras.{kind}s" if is_builtin else cls.__module__,
+        "class_name": (class_names or {}).get(cls, cls.__name__),
+        "config": obj_.get_config(),
+        "registered_name": None if is_builtin else cls.__name__,
+    }
 
 
 def deserialize(config, custom_objects: Optional[Dict[str, Any]], *, kind: str,

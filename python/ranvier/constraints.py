@@ -155,21 +155,7 @@ def _valid_names() -> str:
 def serialize(constraint) -> Union[Dict[str, Any], str, None]:
     """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}``;
     None for None and the function's name for a plain function."""
-    if constraint is None:
-        return None
-    if not isinstance(constraint, Constraint):
-        name = getattr(constraint, "__name__", None)
-        if name is None:
-            raise ValueError(f"Cannot serialize constraint {constraint!r}")
-        return name
-    cls = type(constraint)
-    builtin = cls in _CLASSES or cls is Constraint
-    return {
-        "module": "keras.constraints" if builtin else cls.__module__,
-        "class_name": cls.__name__,
-        "config": constraint.get_config(),
-        "registered_name": None if builtin else cls.__name__,
-    }
+    return _registry.serialize(constraint, kind="constraint", base=Constraint, builtin=_CLASSES + (Constraint,))
 
 
 def deserialize(config, custom_objects=None) -> Constraint:

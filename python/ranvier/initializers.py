@@ -388,21 +388,7 @@ def _valid_names() -> str:
 def serialize(initializer) -> Union[Dict[str, Any], str, None]:
     """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}``;
     None for None and the function's name for a plain function."""
-    if initializer is None:
-        return None
-    if not isinstance(initializer, Initializer):
-        name = getattr(initializer, "__name__", None)
-        if name is None:
-            raise ValueError(f"Cannot serialize initializer {initializer!r}")
-        return name
-    cls = type(initializer)
-    builtin = cls in _CLASSES
-    return {
-        "module": "keras.initializers" if builtin else cls.__module__,
-        "class_name": _CLASS_NAMES.get(cls, cls.__name__),
-        "config": initializer.get_config(),
-        "registered_name": None if builtin else cls.__name__,
-    }
+    return _registry.serialize(initializer, kind="initializer", base=Initializer, builtin=_CLASSES, class_names=_CLASS_NAMES)
 
 
 def deserialize(config, custom_objects=None) -> Initializer:

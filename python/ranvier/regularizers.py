@@ -126,21 +126,7 @@ def _valid_names() -> str:
 def serialize(regularizer) -> Union[Dict[str, Any], str, None]:
     """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}``;
     None for None and the function's name for a plain function."""
-    if regularizer is None:
-        return None
-    if not isinstance(regularizer, Regularizer):
-        name = getattr(regularizer, "__name__", None)
-        if name is None:
-            raise ValueError(f"Cannot serialize regularizer {regularizer!r}")
-        return name
-    cls = type(regularizer)
-    builtin = cls in _CLASSES
-    return {
-        "module": "keras.regularizers" if builtin else cls.__module__,
-        "class_name": cls.__name__,
-        "config": regularizer.get_config(),
-        "registered_name": None if builtin else cls.__name__,
-    }
+    return _registry.serialize(regularizer, kind="regularizer", base=Regularizer, builtin=_CLASSES)
 
 
 def deserialize(config, custom_objects=None) -> Regularizer:
