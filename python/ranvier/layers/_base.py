@@ -405,6 +405,15 @@ class Layer:
             raise ValueError(f"You tried to call `{what}` on layer '{self.name}', but the layer isn't built. "
                              f"Build it first (call it on data, or layer.build(input_shape)).")
 
+    def _weight(self, name: str):
+        """The weight ``Variable`` called ``name``, or None when the layer has none by that
+        name (e.g. ``gamma`` with ``scale=False``); ValueError before the layer is built."""
+        self._require_built(name)
+        for v in self.weights:
+            if v.name == name:
+                return v
+        return None
+
     def _built_core(self, what: str) -> _core.Layer:
         """The C++ layer; ValueError (as ``_require_built``) before the layer is built."""
         self._require_built(what)

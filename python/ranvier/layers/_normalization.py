@@ -84,13 +84,6 @@ class BatchNormalization(Layer):
                 "moving_mean": self.moving_mean_initializer,
                 "moving_variance": self.moving_variance_initializer}[name]
 
-    def _weight(self, name):
-        self._require_built(name)
-        for v in self.weights:
-            if v.name == name:
-                return v
-        return None
-
     gamma = property(lambda self: self._weight("gamma"),
                        doc="The scale ``Variable`` (None when ``scale=False``).")
     beta = property(lambda self: self._weight("beta"),
@@ -162,13 +155,6 @@ class LayerNormalization(Layer):
 
     def _initializer_for(self, name):
         return {"gamma": self.gamma_initializer, "beta": self.beta_initializer}[name]
-
-    def _weight(self, name):
-        self._require_built(name)
-        for v in self.weights:
-            if v.name == name:
-                return v
-        return None
 
     gamma = property(lambda self: self._weight("gamma"),
                        doc="The scale ``Variable`` (None when ``scale=False``).")
