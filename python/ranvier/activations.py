@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from . import _core
+from . import _checks, _core
 
 __all__ = [
     "celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink", "hard_sigmoid",
@@ -151,8 +151,7 @@ def celu(x, alpha=1.0):
 def gelu(x, approximate=False):
     """Exact ``x * Phi(x)`` by default (the activation's default, as Keras); with
     ``approximate=True``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
-    if not isinstance(approximate, (bool, np.bool_)):
-        raise TypeError(f"gelu: approximate must be True or False, got {approximate!r}")
+    _checks.check_bool(approximate, "approximate", "gelu")
     return _apply("gelu_approx" if approximate else "gelu", x, "gelu")
 
 

@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from . import _core
+from . import _checks, _core
 
 KIND_NAMES: Tuple[str, ...] = tuple(_core.loss_kind_names())
 _KIND_INDEX = {name: i for i, name in enumerate(KIND_NAMES)}
@@ -154,9 +154,7 @@ def _core_params(params: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _check_bool(v, fn, arg):
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {arg} must be True or False, got {v!r}")
-    return bool(v)
+    return _checks.check_bool(v, arg, fn)
 
 
 def _check_num(v, fn, arg, lo=None, hi=None, lo_open=False):

@@ -101,8 +101,7 @@ def get_initializer(identifier, argument: str):
     return init
 
 
-def check_bool(value, argument: str) -> bool:
-    return _checks.check_bool(value, argument)
+check_bool = _checks.check_bool  # the layers' flags (use_bias, center, ...)
 
 
 def check_float(value, argument: str, *, positive: bool = False) -> float:
