@@ -362,6 +362,37 @@ RANVIER_TEST(gemm_skinny_rows_match_the_tiled_kernel_bitwise) {
   tune = saved;
 }
 
+RANVIER_TEST(gemm_outer_product_matches_the_tiled_kernel_bitwise) {
+  // k == 1 (the input gradient of a one-unit layer) is written directly in the driver for
+  // the FMA kernels: the same bits as the tiled micro-kernel for every transpose, alpha,
+  // beta, bias, relu and tails, and within check_case's tolerance of naive loops. A
+  // product of -0.0f is +0.0f there, as the kernel's FMA onto +0.0f gives.
+  std::mt19937 rng(37);
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const auto saved = tune;
+  for_each_isa([&](ranvier::Isa isa) {
+    const auto& g = ranvier::kernels().gemm;
+    if (!g.column) return;  // only the FMA kernels take this path
+    int failed = 0, cases = 0;
+    for (int tr = 0; tr < 4; ++tr)
+      for (int64_t m : {int64_t{1}, int64_t{7}, int64_t{33}})
+        for (int64_t n : {int64_t{2}, int64_t{g.nr - 1}, int64_t{4 * g.nr + 3}})
+          for (int variant = 0; variant < 3; ++variant) {
+            Case c{(tr & 1) != 0, (tr & 2) != 0, m, n, 1, variant == 1 ? 0.75f : 1.0f, variant == 2 ? 0.5f : 0.0f,
+                   variant != 0, variant == 2, variant};
+            ++cases;
+            failed += small_path_case(c, rng, isa, "outer product");
+          }
+    RANVIER_CHECK(failed == 0, "%s: %d of %d outer-product cases failed", ranvier::isa_name(isa), failed, cases);
+    const float a[2] = {-0.0f, 2.0f}, b[3] = {1.0f, -0.0f, -1.0f};
+    float c[6];
+    ranvier::sgemm(false, false, 2, 3, 1, 1.0f, a, 1, b, 3, 0.0f, c, 3, GemmEpilogue{}, 1);
+    RANVIER_CHECK(!std::signbit(c[0]) && !std::signbit(c[1]) && !std::signbit(c[4]) && c[5] == -2.0f,
+                  "%s outer product: signed zeros or values wrong", ranvier::isa_name(isa));
+  });
+  tune = saved;
+}
+
 RANVIER_TEST(gemm_one_column_matches_the_tiled_kernel_bitwise) {
   // n == 1 (a one-unit layer, its dW and the product feeding it) goes through the
   // one-column kernel: the same bits as the tiled micro-kernel for every transpose, alpha

@@ -13,8 +13,10 @@
 //
 // Transposes are packing choices: op(A) = A^T and op(B) = B^T only change how the
 // packers read memory, never the kernels. alpha is folded into the B packing.
-// Small problems skip packing: the kernels also read a row-major A, and a row-major B
-// when alpha == 1, in place (see the measured rule in sgemm), giving the same bits.
+// Small problems skip packing: the kernels also read a row-major A, a transposed A (as
+// column-major panels), and a row-major B when alpha == 1, in place (see the measured
+// rule in sgemm), giving the same bits. A last tile of at most 4 rows runs a 4-row
+// kernel, and k == 1 (an outer product) is written directly: the same bits again.
 //
 // Threads (OpenMP, this file only, never in kernels): one parallel region per call,
 // problems under a measured FLOP threshold on one thread. The threads split C into a
@@ -304,8 +306,11 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
   // (B read in place needs room for one partial panel only.)
   const int64_t bcols = P.pack_b ? min64(NC, sp.cols_max) : NR;
   float* bpack = tl_b_buffer.get(static_cast<std::size_t>(kmax * bcols));
-  float* apack = P.pack_a ? tl_a_buffer.get(static_cast<std::size_t>(kmax * min64(MC, sp.rows_max))) : nullptr;
-  if (!bpack || (P.pack_a && !apack)) return false;
+  // (A^T read in place needs room for one partial panel only.)
+  float* apack = P.pack_a ? tl_a_buffer.get(static_cast<std::size_t>(kmax * min64(MC, sp.rows_max)))
+                 : P.ta   ? tl_a_buffer.get(static_cast<std::size_t>(kmax * MR))
+                          : nullptr;
+  if (!bpack || ((P.pack_a || P.ta) && !apack)) return false;
 
   // k-blocks of equal depth (784 = 4 x 196, not 3 x 256 + 16): no thin last block
   // paying a full pass over C. A function of k alone, so the same for every thread count.
@@ -336,9 +341,14 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
           pack_a(P, MR, ic, mcb, pc, kcb, apack);
           ablock = apack;
           a_stride = 0;
-        } else {  // row-major A read in place
+        } else if (!P.ta) {  // row-major A read in place
           ablock = P.a + ic * P.lda + pc;
           a_stride = P.lda;
+        } else {  // A^T read in place: column-major panels; a partial last one is packed
+          ablock = P.a + pc * P.lda + ic;
+          a_stride = -P.lda;
+          const int64_t tail = mcb / MR * MR;
+          if (tail < mcb) pack_a(P, MR, ic + tail, mcb - tail, pc, kcb, apack);
         }
         for (int64_t q = 0; q < nq; ++q) {
           const int64_t j = jc + q * NR;
@@ -350,8 +360,13 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
           const float* bias = (last && P.bias) ? P.bias + j : nullptr;
           for (int64_t ir = 0; ir < mcb; ir += MR) {
             const int mm = static_cast<int>(min64(MR, mcb - ir));
-            const float* apanel = P.pack_a ? ablock + ir * kcb : ablock + ir * P.lda;
-            g.ukernel(kcb, apanel, a_stride, bpanel, b_stride, P.c + (ic + ir) * P.ldc + j, P.ldc, mm, nn,
+            const float* apanel = P.pack_a ? ablock + ir * kcb : P.ta ? ablock + ir : ablock + ir * P.lda;
+            int64_t astr = a_stride;
+            if (a_stride < 0 && mm < MR) {  // the packed partial panel of A^T
+              apanel = apack;
+              astr = 0;
+            }
+            g.ukernel(kcb, apanel, astr, bpanel, b_stride, P.c + (ic + ir) * P.ldc + j, P.ldc, mm, nn,
                       beta, bias, act);
           }
         }
@@ -412,6 +427,32 @@ void epilogue_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc, cons
   }
 }
 
+// k == 1 (an outer product: the input gradient of a one-unit layer, dZ @ W^T): every
+// element is one product, so it is written here directly with the micro-kernel's
+// arithmetic: acc = fma(a, alpha*b, +0.0f) (a rounded product plus +0.0f, which turns
+// -0.0f into +0.0f like the FMA does), fmadd(beta, C, acc), bias add, relu as max(0, x).
+// The same bits as the tiled path, without packing 1 x n of B into NR-wide panels.
+void outer_product(const Problem& P, float* brow) {
+  const int64_t m = P.m, n = P.n;
+  const float alpha = P.alpha, beta = P.beta;
+  const float* bias = P.bias;
+  const bool relu = P.act == 1;
+  for (int64_t j = 0; j < n; ++j) brow[j] = alpha * (P.tb ? P.b[j * P.ldb] : P.b[j]);  // as packed
+  for (int64_t i = 0; i < m; ++i) {
+    const float ai = P.ta ? P.a[i] : P.a[i * P.lda];
+    float* __restrict cr = P.c + i * P.ldc;
+    if (beta == 0.0f) {
+      for (int64_t j = 0; j < n; ++j) cr[j] = ai * brow[j] + 0.0f;
+    } else {
+      for (int64_t j = 0; j < n; ++j) cr[j] = __builtin_fmaf(beta, cr[j], ai * brow[j] + 0.0f);
+    }
+    if (bias)
+      for (int64_t j = 0; j < n; ++j) cr[j] = cr[j] + bias[j];
+    if (relu)
+      for (int64_t j = 0; j < n; ++j) cr[j] = 0.0f > cr[j] ? 0.0f : cr[j];
+  }
+}
+
 }  // namespace
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -435,26 +476,32 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   // Measured on Zen3 (bench_gemm_cpp --pack-a/--pack-b, 1 thread, GFLOP/s):
   //   A in place wins while A is small (m*k <= 32K floats: 64x256x256 73 vs 68,
   //   32x64x64 51 vs 47) or reused by few B panels (n <= 4 NR: 128x64x64 70 vs 54); packing
-  //   wins on big A (2048^3 72 vs 67, 512x2048x2048 67 vs 62). A transposed A is always
-  //   packed (the kernel reads unpacked A row-major only).
-  //   B in place wins only when each B panel serves few A panels (m <= 6 MR:
-  //   32x64x64 59 vs 51, 16x64x64 57 vs 48; 128x64x64 62 vs 70 and 64x256x256 62 vs 73
-  //   lose); it needs B row-major and alpha == 1 (nothing to fold).
+  //   wins on big A (2048^3 72 vs 67, 512x2048x2048 67 vs 62).
+  //   A transposed A read in place (column-major panels) wins only when few B panels reuse
+  //   it (n <= 4 NR; 2026-11-28, best of 5, us in place / packed: 128x10x128 9.0 / 21.3,
+  //   64x64x32 5.3 / 6.5, 256x64x128 51 / 66, 1024x64x512 1059 / 1094; but 64x256x64 42 / 32
+  //   and 128x256x128 123 / 110 lose, even with a small A).
+  //   B in place wins when each B panel serves few A panels (m <= 6 MR: 32x64x64 59 vs 51,
+  //   16x64x64 57 vs 48 GFLOP/s; 128x64x64 62 vs 70 and 64x256x256 62 vs 73 lose) or when
+  //   the panel is short (k <= 48, a few dozen cache lines that stay in L1: 64x64x32 4.1 /
+  //   4.8 us, 512x64x32 29.9 / 30.5, 128x64x48 10.3 / 11.4; 128x64x64 13.9 / 14.1 is a tie);
+  //   it needs B row-major and alpha == 1 (nothing to fold).
   //   Kernels that read row-major A slowly (the scalar one re-interleaves it on every
   //   call) always get a packed A.
   //   A few rows (m <= skinny_max_m) are always read in place: the skinny kernel takes them.
-  const bool a_in_place_pays = !ta && g.fast_unpacked_a &&
-                               (n <= 4 * g.nr || m * k <= 32768 || (g.skinny && m <= g.skinny_max_m));
+  const bool a_in_place_pays = ta ? n <= 4 * g.nr
+                                  : g.fast_unpacked_a &&
+                                        (n <= 4 * g.nr || m * k <= 32768 || (g.skinny && m <= g.skinny_max_m));
   switch (tune.pack_a) {
     case PackMode::always: P.pack_a = true; break;
-    case PackMode::never: P.pack_a = ta; break;
+    case PackMode::never: P.pack_a = false; break;
     case PackMode::automatic: P.pack_a = !a_in_place_pays; break;
   }
   const bool b_direct_ok = !tb && alpha == 1.0f;
   switch (tune.pack_b) {
     case PackMode::always: P.pack_b = true; break;
     case PackMode::never: P.pack_b = !b_direct_ok; break;
-    case PackMode::automatic: P.pack_b = !(b_direct_ok && ceil_div(m, g.mr) <= 6); break;
+    case PackMode::automatic: P.pack_b = !(b_direct_ok && (ceil_div(m, g.mr) <= 6 || k <= 48)); break;
   }
 
   int nt = nthreads > 0 ? nthreads : get_num_threads();
@@ -467,6 +514,13 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
 #else
   nt = 1;
 #endif
+
+  if (k == 1 && nt <= 1 && g.column && tune.skinny) {  // (FMA kernels: their arithmetic)
+    float* brow = tl_s_buffer.get(static_cast<std::size_t>(n));
+    if (!brow) throw std::bad_alloc();
+    outer_product(P, brow);
+    return;
+  }
 
   // One column (a one-unit layer and its dW): the column of op(B) times alpha gathered
   // once (what the packer would hold), then one FMA chain per row, k-block by k-block
@@ -488,7 +542,7 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   // A few rows with A and B both read in place (a single-sample predict): one pass over
   // B with no padding rows, columns split between the threads (each element is computed
   // by the same arithmetic wherever the split falls, so the bits do not change).
-  if (g.skinny && tune.skinny && m <= g.skinny_max_m && !P.pack_a && !P.pack_b) {
+  if (g.skinny && tune.skinny && m <= g.skinny_max_m && !ta && !P.pack_a && !P.pack_b) {
     const int64_t chunks = ceil_div(n, 8 * static_cast<int64_t>(g.nr));
     if (nt > chunks) nt = static_cast<int>(chunks);
     const bool ok = run_parts(nt, [&](int t) {

@@ -13,8 +13,8 @@ enum class PackMode : int { automatic = 0, always = 1, never = 2 };
 struct GemmTuning {
   // Problems with fewer than this many FLOPs (2*m*n*k) run on one thread.
   double parallel_min_flops;
-  // Whether op(A) is packed. `never` still packs a transposed A (the kernel reads
-  // unpacked A only row-major).
+  // Whether op(A) is packed (`never`: read in place, row-major or, transposed, as
+  // column-major panels).
   PackMode pack_a;
   // Whether op(B) is packed. `never` still packs when B is transposed or alpha != 1.
   PackMode pack_b;

@@ -7,7 +7,8 @@
 //   C[i][j]   = act(C[i][j] + bias[j])       bias may be nullptr; act 1 = relu (NaN kept)
 // for rows i < m <= 4 and columns j < n <= 8 only.
 //   A: a_stride == 0 -> packed, A(i,p) = a[p*4 + i] (all 4 rows readable);
-//      a_stride  > 0 -> row-major, A(i,p) = a[i*a_stride + p], rows >= m never read.
+//      a_stride  > 0 -> row-major, A(i,p) = a[i*a_stride + p], rows >= m never read;
+//      a_stride  < 0 -> column-major, A(i,p) = a[p*(-a_stride) + i] (all 4 rows readable).
 //   B: B(p,j) = b[p*b_stride + j], all 8 columns readable.
 // The loops have constant trip counts over a 4x8 accumulator block, so the compiler
 // keeps it in registers and vectorizes the j loop with the baseline's SIMD (SSE2 on
@@ -21,11 +22,11 @@ namespace gemm_scalar {
 
 constexpr int MR = 4, NR = 8;
 
-// acc += A_panel(packed, MR x kc) @ B_panel(kc x NR).
+// acc += A_panel(MR x kc, A(i,p) = a[p*a_pstride + i]; packed: a_pstride == MR) @ B_panel(kc x NR).
 inline void accumulate(float (&acc)[MR][NR], std::int64_t kc, const float* __restrict a,
-                       const float* __restrict b, std::int64_t b_stride) {
+                       std::int64_t a_pstride, const float* __restrict b, std::int64_t b_stride) {
   for (std::int64_t p = 0; p < kc; ++p) {
-    const float* ap = a + p * MR;
+    const float* ap = a + p * a_pstride;
     const float* bp = b + p * b_stride;
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
@@ -39,7 +40,9 @@ void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
   if (a_stride == 0) {
-    accumulate(acc, kc, a, b, b_stride);
+    accumulate(acc, kc, a, MR, b, b_stride);
+  } else if (a_stride < 0) {
+    accumulate(acc, kc, a, -a_stride, b, b_stride);
   } else {
     // Row-major A: interleave it chunk by chunk into a small stack buffer and run the
     // packed loop (same products in the same order, so the same bits). Reading the rows
@@ -53,7 +56,7 @@ void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float
         const float* row = a + (i < m ? i : m - 1) * a_stride + p0;
         for (std::int64_t p = 0; p < len; ++p) buf[p * MR + i] = row[p];
       }
-      accumulate(acc, len, buf, b + p0 * b_stride, b_stride);
+      accumulate(acc, len, buf, MR, b + p0 * b_stride, b_stride);
     }
   }
   for (int i = 0; i < m; ++i) {

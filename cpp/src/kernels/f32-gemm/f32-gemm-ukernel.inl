@@ -25,6 +25,9 @@
 //                     (the packer zero-fills rows >= m; their results are dropped).
 //   A, a_stride  > 0: unpacked row-major, A(i,p) = a[i*a_stride + p]. Only rows < m
 //                     are read: rows >= m reuse row m-1 (computed, never stored).
+//   A, a_stride  < 0: unpacked column-major (a transposed A read in place),
+//                     A(i,p) = a[p*(-a_stride) + i]; like a packed panel, all MR rows
+//                     must be readable (the driver packs a partial last panel instead).
 //   B:                B(p,j) = b[p*b_stride + j] for 0 <= j < NR, all NR readable
 //                     (b_stride == NR for a packed panel; columns >= n are padding).
 // Edge tiles: only rows i < m and columns j < n of C are read or written; partial
@@ -38,7 +41,11 @@
 constexpr int kVecs = 2;                 // column vectors per tile row
 constexpr int NR = kVecs * simd::kW;     // columns of the register tile
 
-template <bool kPackedA>
+// kAMode: 0 packed, 1 row-major, 2 column-major (the three A layouts above).
+// kRows: rows of the tile computed (MR, or fewer for a short last tile: with m <= 4 the
+// 4-row tile keeps 8 FMA chains in flight, enough for the FMA latency, and skips the
+// work of the padding rows; each element's FMA chain is unchanged, so are its bits).
+template <int kAMode, int kRows>
 inline void ukernel_tile(std::int64_t kc, const float* a, std::int64_t a_stride, const float* b,
                          std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
                          const float* bias, int act) {
@@ -46,42 +53,43 @@ inline void ukernel_tile(std::int64_t kc, const float* a, std::int64_t a_stride,
   // each is its own cache line pair, usually not in L1, and its misses would otherwise
   // stall the epilogue of every tile.
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     if (i >= m) break;
     __builtin_prefetch(c + i * ldc, 1, 3);
     __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
   }
-  simd::vf acc[MR][kVecs];
+  simd::vf acc[kRows][kVecs];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     acc[i][0] = simd::zero();
     acc[i][1] = simd::zero();
   }
 
-  if (kPackedA) {
+  if (kAMode != 1) {
+    const std::int64_t a_pstride = kAMode == 0 ? MR : -a_stride;  // a constant when packed
 #pragma GCC unroll 2
     for (std::int64_t p = 0; p < kc; ++p) {
       const simd::vf b0 = simd::load(b);
       const simd::vf b1 = simd::load(b + simd::kW);
 #pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < kRows; ++i) {
         const simd::vf ai = simd::set1(a[i]);
         acc[i][0] = simd::fmadd(ai, b0, acc[i][0]);
         acc[i][1] = simd::fmadd(ai, b1, acc[i][1]);
       }
-      a += MR;
+      a += a_pstride;
       b += b_stride;
     }
   } else {
-    const float* ar[MR];
+    const float* ar[kRows];
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) ar[i] = a + (i < m ? i : m - 1) * a_stride;
+    for (int i = 0; i < kRows; ++i) ar[i] = a + (i < m ? i : m - 1) * a_stride;
 #pragma GCC unroll 2
     for (std::int64_t p = 0; p < kc; ++p) {
       const simd::vf b0 = simd::load(b);
       const simd::vf b1 = simd::load(b + simd::kW);
 #pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < kRows; ++i) {
         const simd::vf ai = simd::set1(ar[i][p]);
         acc[i][0] = simd::fmadd(ai, b0, acc[i][0]);
         acc[i][1] = simd::fmadd(ai, b1, acc[i][1]);
@@ -95,7 +103,7 @@ inline void ukernel_tile(std::int64_t kc, const float* a, std::int64_t a_stride,
   const bool read_c = beta != 0.0f;
   const bool relu = act == 1;
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     if (i >= m) break;
     float* cr = c + i * ldc;
 #pragma GCC unroll 2
@@ -122,10 +130,22 @@ inline void ukernel_tile(std::int64_t kc, const float* a, std::int64_t a_stride,
 void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float* b,
              std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
              const float* bias, int act) {
-  if (a_stride == 0)
-    ukernel_tile<true>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
-  else
-    ukernel_tile<false>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+  static_assert(MR > 4, "the short tile has 4 rows");
+  if (m > 4) {
+    if (a_stride == 0)
+      ukernel_tile<0, MR>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+    else if (a_stride > 0)
+      ukernel_tile<1, MR>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+    else
+      ukernel_tile<2, MR>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+  } else {
+    if (a_stride == 0)
+      ukernel_tile<0, 4>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+    else if (a_stride > 0)
+      ukernel_tile<1, 4>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+    else
+      ukernel_tile<2, 4>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+  }
 }
 
 // ---------------------------------------------------------------------------------

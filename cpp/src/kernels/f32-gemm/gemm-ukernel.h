@@ -19,7 +19,9 @@ enum class GemmAct : int { none = 0, relu = 1 };
 // A: a_stride == 0 -> packed micro-panel, element (i, p) at a[p * MR + i], all MR rows
 //                     readable (rows >= m are ignored padding);
 //    a_stride  > 0 -> row-major, element (i, p) at a[i * a_stride + p]; rows >= m are
-//                     never read (the kernel clamps them to row m-1).
+//                     never read (the kernel clamps them to row m-1);
+//    a_stride  < 0 -> column-major (a transposed A in place), element (i, p) at
+//                     a[p * (-a_stride) + i], all MR rows readable, as when packed.
 // B: element (p, j) at b[p * b_stride + j], all NR columns readable (b_stride == NR
 //    when packed; columns >= n are ignored padding).
 // The driver passes beta = 1 and bias = nullptr, act = none on every k-block but the
