@@ -194,6 +194,7 @@ class Trainer {
                bool training, std::int64_t grad_rows = 0);
   void empty_shard_step();  // a sharded step with no local rows (see set_shard)
   void gather(std::int64_t start, std::int64_t b);
+  void prefetch_row(std::int64_t pos) const;
 
   std::shared_ptr<Network> net_;
   std::shared_ptr<Optimizer> opt_;

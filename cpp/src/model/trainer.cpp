@@ -106,6 +106,16 @@ void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
   }
 }
 
+// Prefetches the first lines (at most 8) of shuffled row `pos` of the epoch, and its label.
+void Trainer::prefetch_row(std::int64_t pos) const {
+  const std::int64_t in_f = net_->in_features(), yc = data_.y_cols;
+  const std::int64_t src = order_[static_cast<std::size_t>(pos)];
+  const char* px = reinterpret_cast<const char*>(data_.x + src * in_f);
+  const std::size_t x_lines = std::min<std::size_t>((sizeof(float) * static_cast<std::size_t>(in_f) + 63) / 64, 8);
+  for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
+  __builtin_prefetch(data_.y + src * yc, 0, 3);
+}
+
 void Trainer::gather(std::int64_t start, std::int64_t b) {
   const std::int64_t in_f = net_->in_features();
   const std::int64_t yc = data_.y_cols;
@@ -116,17 +126,10 @@ void Trainer::gather(std::int64_t start, std::int64_t b) {
   // the hardware prefetcher follows the rest. Large batches of long rows (W1: 128 x 3 KB)
   // are split between the threads (pure copies: the result never depends on the split).
   constexpr std::int64_t kAhead = 8;
-  const std::size_t x_lines = std::min<std::size_t>((x_bytes + 63) / 64, 8);
   layers_detail::parallel_ranges(b, in_f + yc, [&](std::int64_t lo, std::int64_t hi) {
-    auto prefetch_row = [&](std::int64_t r) {
-      const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
-      const char* px = reinterpret_cast<const char*>(data_.x + src * in_f);
-      for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
-      __builtin_prefetch(data_.y + src * yc, 0, 3);
-    };
-    for (std::int64_t r = lo; r < std::min(lo + kAhead, hi); ++r) prefetch_row(r);
+    for (std::int64_t r = lo; r < std::min(lo + kAhead, hi); ++r) prefetch_row(start + r);
     for (std::int64_t r = lo; r < hi; ++r) {
-      if (r + kAhead < hi) prefetch_row(r + kAhead);
+      if (r + kAhead < hi) prefetch_row(start + r + kAhead);
       const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
       std::memcpy(xbuf_.data() + r * in_f, data_.x + src * in_f, x_bytes);
       std::memcpy(ybuf_.data() + r * yc, data_.y + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
@@ -164,6 +167,11 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
       Clock::time_point tg;
       if (profiling_) tg = Clock::now();
       gather(start, b);
+      // The next batch's first rows, fetched while this batch computes (small batches of
+      // short rows then start without a miss per row: W2's gather went from ~4 to ~1 us).
+      const std::int64_t next = (step_in_epoch_ + 1) * batch_size_;
+      for (std::int64_t r = next; r < std::min(next + std::min<std::int64_t>(batch_size_, 32), data_.n); ++r)
+        prefetch_row(r);
       if (profiling_) prof_.data_s += seconds_since(tg);
       x = xbuf_.data();
       y = ybuf_.data();
