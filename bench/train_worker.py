@@ -171,6 +171,10 @@ class RanvierRunner(Runner):
     def predict(self, x):
         return self.m.predict(x, batch_size=1024, verbose=0)
 
+    def step_on(self, idx):
+        """One training step on rows idx (the same-batches control); returns its loss."""
+        return float(np.ravel(self.m.train_on_batch(self.x[idx], self.y[idx]))[0])
+
     def latency_fns(self):
         m = self.m
         return {"predict": lambda x: m.predict(x, verbose=0),
@@ -303,6 +307,13 @@ class NumpyRunner(Runner):
             np.multiply(G, np.float32(w["lr"]), out=tmp)
             v -= tmp
             P += v
+
+    def step_on(self, idx):
+        """One training step on rows idx (the same-batches control); returns its loss."""
+        m = idx.shape[0]
+        np.take(self.x, idx, axis=0, out=self.acts[0][:m])
+        np.take(self.y, idx, axis=0, out=self.yb[:m])
+        return float(self._step(m))
 
     def unit(self):
         n, B = self.x.shape[0], self.w["batch"]
@@ -645,6 +656,7 @@ def handle(runner, state, msg):
         x, y = TW.make_data(name, msg.get("n"), "train")
         state["n_test"] = msg.get("n_test")
         runner.setup(name, x, y, msg.get("units", 1))
+        state["xy"] = (x, y)
         state["x_probe"] = None
         return {"ok": True, "rss_before_data_kb": rss0, "rss_kb": _status_kb("VmRSS"),
                 "data_bytes": int(x.nbytes + y.nbytes), "n": int(x.shape[0]),
@@ -708,6 +720,19 @@ def handle(runner, state, msg):
             runner.gemm(a, b)
             ts.append(time.perf_counter() - t0)
         return {"gflops": 2.0 * m * n * k / _median(ts) / 1e9}
+    if cmd == "same_batches":
+        # A fresh model from the workload's initial weights, trained for `steps` batches in
+        # the order of a shared permutation (the driver compares ranvier's losses with the
+        # NumPy reference's); the timed model is left as it is.
+        if not hasattr(runner, "step_on"):
+            raise ValueError(f"{FRAMEWORK} has no same-batches control")
+        x, y = state["xy"]
+        fresh = type(runner)()
+        fresh.setup(state["name"], x, y, 1)
+        B = TW.WORKLOADS[state["name"]]["batch"]
+        perm = np.random.default_rng(int(msg["seed"])).permutation(x.shape[0])
+        steps = min(int(msg["steps"]), x.shape[0] // B)
+        return {"losses": [fresh.step_on(perm[s * B:(s + 1) * B]) for s in range(steps)]}
     if cmd == "mem":
         return {"hwm_kb": _status_kb("VmHWM"), "rss_kb": _status_kb("VmRSS")}
     if cmd == "mem_reset":
