@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <random>
 #include <vector>
@@ -326,6 +327,25 @@ int small_path_case(const Case& t, std::mt19937& rng, ranvier::Isa isa, const ch
   return bad;
 }
 
+// small_path_case over every transpose pair, the given sizes and three epilogue variants
+// (plain; alpha and bias; beta, bias and relu, with padded leading dimensions). Returns the
+// number of failed cases; *cases counts them all.
+int small_path_grid(std::mt19937& rng, ranvier::Isa isa, const char* what, std::initializer_list<int64_t> ms,
+                    std::initializer_list<int64_t> ns, std::initializer_list<int64_t> ks, int* cases) {
+  int failed = 0;
+  for (int tr = 0; tr < 4; ++tr)
+    for (int64_t m : ms)
+      for (int64_t n : ns)
+        for (int64_t k : ks)
+          for (int variant = 0; variant < 3; ++variant) {
+            Case c{(tr & 1) != 0, (tr & 2) != 0, m, n, k, variant == 1 ? 0.75f : 1.0f, variant == 2 ? 0.5f : 0.0f,
+                   variant != 0, variant == 2, variant};
+            ++*cases;
+            failed += small_path_case(c, rng, isa, what);
+          }
+  return failed;
+}
+
 RANVIER_TEST(gemm_skinny_rows_match_the_tiled_kernel_bitwise) {
   // m <= skinny_max_m with A and B read in place goes through the few-rows kernel. Each
   // row must get exactly the bits the tiled micro-kernel gives it (predictions do not
@@ -373,16 +393,8 @@ RANVIER_TEST(gemm_outer_product_matches_the_tiled_kernel_bitwise) {
   for_each_isa([&](ranvier::Isa isa) {
     const auto& g = ranvier::kernels().gemm;
     if (!g.column) return;  // only the FMA kernels take this path
-    int failed = 0, cases = 0;
-    for (int tr = 0; tr < 4; ++tr)
-      for (int64_t m : {int64_t{1}, int64_t{7}, int64_t{33}})
-        for (int64_t n : {int64_t{2}, int64_t{g.nr - 1}, int64_t{4 * g.nr + 3}})
-          for (int variant = 0; variant < 3; ++variant) {
-            Case c{(tr & 1) != 0, (tr & 2) != 0, m, n, 1, variant == 1 ? 0.75f : 1.0f, variant == 2 ? 0.5f : 0.0f,
-                   variant != 0, variant == 2, variant};
-            ++cases;
-            failed += small_path_case(c, rng, isa, "outer product");
-          }
+    int cases = 0;
+    const int failed = small_path_grid(rng, isa, "outer product", {1, 7, 33}, {2, g.nr - 1, 4 * g.nr + 3}, {1}, &cases);
     RANVIER_CHECK(failed == 0, "%s: %d of %d outer-product cases failed", ranvier::isa_name(isa), failed, cases);
     const float a[2] = {-0.0f, 2.0f}, b[3] = {1.0f, -0.0f, -1.0f};
     float c[6];
@@ -404,17 +416,8 @@ RANVIER_TEST(gemm_one_column_matches_the_tiled_kernel_bitwise) {
   for_each_isa([&](ranvier::Isa isa) {
     const auto& g = ranvier::kernels().gemm;
     if (!g.column) return;  // this ISA has no one-column kernel: nothing to compare
-    int failed = 0, cases = 0;
-    for (int tr = 0; tr < 4; ++tr)
-      for (int64_t m : {int64_t{1}, int64_t{7}, int64_t{33}, int64_t{4 * 16 + 5}, int64_t{200}})
-        for (int64_t k : {int64_t{1}, int64_t{37}, int64_t{2 * g.kc + 9}})
-          for (int variant = 0; variant < 3; ++variant) {
-            // variant: plain; alpha and bias; beta, bias and relu (with padded leading dimensions)
-            Case c{(tr & 1) != 0, (tr & 2) != 0, m, 1, k, variant == 1 ? 0.75f : 1.0f, variant == 2 ? 0.5f : 0.0f,
-                   variant != 0, variant == 2, variant};
-            ++cases;
-            failed += small_path_case(c, rng, isa, "column");
-          }
+    int cases = 0;
+    const int failed = small_path_grid(rng, isa, "column", {1, 7, 33, 4 * 16 + 5, 200}, {1}, {1, 37, 2 * g.kc + 9}, &cases);
     RANVIER_CHECK(failed == 0, "%s: %d of %d one-column cases failed", ranvier::isa_name(isa), failed, cases);
   });
   tune = saved;
