@@ -37,6 +37,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "dispatch/dispatch.h"
@@ -233,7 +234,7 @@ inline void pack_at_row(const float* src, int64_t mcb, int64_t npanels, int64_t 
   for (int64_t r = 0; r < npanels; ++r, out += panel_stride) {
     const float* s = src + r * N;
     if ((r + 1) * N <= mcb) {
-      scaled_copy<N>(out, s, 1.0f);
+      std::memcpy(out, s, sizeof(float) * N);  // a constant size: inlined moves
     } else {
       const int mm = static_cast<int>(mcb - r * N);
       for (int i = 0; i < mm; ++i) out[i] = s[i];
