@@ -5,6 +5,7 @@ accumulators; independent models train in parallel exactly as in sequence; long 
 release the GIL so other Python threads keep running."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -133,23 +134,31 @@ class _Hold(ranvier.callbacks.Callback):
             self.model.stop_training = True
 
 
+@contextlib.contextmanager
+def _fit_in_another_thread(m, x, y):
+    """Runs m.fit in a second thread for the body of the with-block (it has started when the
+    body runs), then stops it and checks that it ended."""
+    hold = _Hold()
+    t = threading.Thread(target=lambda: m.fit(x, y, epochs=100000, verbose=0, callbacks=[hold]))
+    t.start()
+    try:
+        assert hold.started.wait(60)
+        yield
+    finally:
+        hold.release.set()
+        t.join(60)
+    assert not t.is_alive()
+
+
 @pytest.mark.parametrize("call", ["evaluate", "test_on_batch", "train_on_batch"])
 def test_training_or_evaluation_from_another_thread_during_fit_is_refused(call):
     """evaluate during another thread's fit used to share the fit's loss/metric accumulators:
     both got silently wrong numbers. Now it is refused like a second fit."""
     m = _model(lr=0.0)
     x, y = _data()
-    hold = _Hold()
-    t = threading.Thread(target=lambda: m.fit(x, y, epochs=100000, verbose=0, callbacks=[hold]))
-    t.start()
-    try:
-        assert hold.started.wait(60)
+    with _fit_in_another_thread(m, x, y):
         with pytest.raises(RuntimeError, match=r"(trained|evaluated|used) in another thread"):
             getattr(m, call)(x, y)
-    finally:
-        hold.release.set()
-        t.join(60)
-    assert not t.is_alive()
     # usable again, and the refused call left no trace in the weights (lr = 0: unchanged)
     before = m.get_weights()
     m.evaluate(x, y, verbose=0)
@@ -163,20 +172,12 @@ def test_training_mode_call_from_another_thread_during_fit_is_refused():
     and works again once fit is over."""
     m = _model(lr=0.0)
     x, y = _data()
-    hold = _Hold()
-    t = threading.Thread(target=lambda: m.fit(x, y, epochs=100000, verbose=0, callbacks=[hold]))
-    t.start()
-    try:
-        assert hold.started.wait(60)
+    with _fit_in_another_thread(m, x, y):
         with pytest.raises(RuntimeError, match=r"call\(training=True\): this model is already being trained "
                                                r"or evaluated in another thread"):
             m(x, training=True)
         # inference calls still run beside fit
         assert m(x[:8]).shape == (8, 4)
-    finally:
-        hold.release.set()
-        t.join(60)
-    assert not t.is_alive()
     out = m(x, training=True)
     assert out.shape == (512, 4) and np.all(np.isfinite(out))
 
