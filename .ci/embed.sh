@@ -62,6 +62,12 @@ for app in ("cpp", "c"):
     # %.9g round-trips float32 exactly: the apps must predict Python's numbers bit for bit.
     assert np.array_equal(got, expected), f"{app} predictions differ from Python's (max diff {diff})"
 PY
+# The guide's spiral classifier (docs/guide/mlp.md shows these commands): saved by the
+# guide's script, run by the C app, printed digit for digit as Python predicts it.
+python docs/guide/mlp.py --export "$IO_WORK/guide"
+"$IO_WORK/example-c/predict_c" "$IO_WORK/guide/spiral.safetensors" "$IO_WORK/guide/x.f32" > "$IO_WORK/guide/c.txt"
+diff "$IO_WORK/guide/python.txt" "$IO_WORK/guide/c.txt"
+echo "guide: the C app predicts the spiral model's $(wc -l < "$IO_WORK/guide/c.txt") rows as Python does"
 # The other way: a model built and trained by the C++ API alone loads in Python, predicts
 # as the C++ app does, and keeps training there.
 "$IO_WORK/example-cpp/train" "$IO_WORK/cpp_model.safetensors"

@@ -95,7 +95,7 @@ def plot(data, outdir):
     nrows = math.ceil(len(data) / ncols)
     with _plot.style():
         fig = _plot.figure(7.6, 1.55 * nrows)
-        axes = fig.subplots(nrows, ncols, sharex=True).ravel()  # type: ignore[union-attr]
+        axes = fig.subplots(nrows, ncols, sharex=True).ravel()
         for ax, (kind, (x, y, dy)) in zip(axes, data.items()):
             ax.plot(x, y, color="C0", label="f(x)")
             ax.plot(x, dy, "--", color="C3", label="f'(x)")
