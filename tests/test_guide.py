@@ -68,8 +68,11 @@ def test_every_activation_kernel_is_drawn_and_the_rest_are_named():
 
 
 @pytest.mark.parametrize("kind", list(ranvier.activations.KIND_NAMES))
-def test_plotted_derivative_matches_finite_differences(kind):
-    x, y, dy = activations.curves()[kind]
+def test_plotted_derivative_matches_finite_differences(kind, isa):
+    # on every kernel tier (the `isa` fixture), not only the one the figure was drawn with
+    x = activations.grid()
+    y, dy = activations.forward(kind, x), activations.derivative(kind, x)
+    np.testing.assert_array_equal(activations.curves()[kind][2], dy)  # what the figure draws
     assert x.dtype == y.dtype == dy.dtype == np.float32
     assert np.all(np.isfinite(y)) and np.all(np.isfinite(dy))
     # Central differences of the forward kernel. The kernels are float32 only, so the
@@ -229,3 +232,29 @@ def test_spiral_model_in_the_c_api_predicts_as_python(spiral_results, tmp_path):
     np.testing.assert_array_equal(printed, p)
     # and the file reloads in Python to the same predictions
     np.testing.assert_array_equal(ranvier.models.load_model(tmp_path / "spiral.safetensors").predict(x, verbose=0), p)
+
+
+# ----------------------------------------------------------------------------- the CI figure check
+def test_figure_check_reports_a_changed_pixel_a_missing_file_and_a_changed_number(tmp_path):
+    # make_figures.py --check (CI) compares with compare(): a one-pixel change must fail it.
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+
+    make_figures = _load("make_figures")
+    expected, got = tmp_path / "expected", tmp_path / "got"
+    expected.mkdir()
+    got.mkdir()
+    image = np.zeros((8, 8, 3), dtype=np.float32)
+    matplotlib.image.imsave(expected / "a.png", image)
+    matplotlib.image.imsave(got / "a.png", image)
+    (expected / "a.txt").write_text("accuracy 0.965\n")
+    (got / "a.txt").write_text("accuracy 0.965\n")
+    assert make_figures.compare(str(expected), str(got)) == []
+    image[3, 4, 1] = 1.0
+    matplotlib.image.imsave(got / "a.png", image)
+    (got / "a.txt").write_text("accuracy 0.960\n")
+    (expected / "b.png").write_bytes((expected / "a.png").read_bytes())
+    problems = make_figures.compare(str(expected), str(got))
+    assert problems == ["b.png: checked in but no script writes it",
+                        "a.png: differs from what the scripts draw now",
+                        "a.txt: differs from what the scripts draw now"]
