@@ -37,8 +37,8 @@ def regression_curves(errors=None):
 def classification_curves(probabilities=None):
     """``{name: (p, loss)}`` for a sample of class 1 predicted with probability p.
 
-    Hinge takes a score in [-1, 1] (labels 0/1 become -1/+1), the output of a tanh unit:
-    the score 2p - 1 is the one a tanh unit gives for the logit whose sigmoid is p."""
+    Hinge takes a score (labels 0/1 become -1/+1), such as a tanh unit's output: the score
+    2p - 1 equals tanh(z / 2) for the logit z whose sigmoid is p."""
     p = (np.linspace(0.01, 0.99, 197, dtype=np.float32) if probabilities is None
          else np.asarray(probabilities, np.float32))
     y_true, y_pred = np.ones((p.size, 1), np.float32), p.reshape(-1, 1)
