@@ -131,7 +131,7 @@ def test_load_without_compile_and_unbuilt_models(tmp_path):
 
 def test_uncompiled_model_and_overwrite_flag(tmp_path):
     m = ranvier.Sequential([ranvier.Input(shape=(3,)), ranvier.layers.Dense(2)])
-    p = tmp_path / "m.keras"  # Keras's suffix works (the content is ranvier's format)
+    p = tmp_path / "m.safetensors"
     m.save(p)
     assert not ranvier.models.load_model(p).compiled
     with pytest.raises(FileExistsError):
@@ -143,7 +143,7 @@ def test_save_weights_load_weights_by_topology(tmp_path):
     x, y = _data()
     m = _model()
     m.fit(x, y, epochs=1, verbose=0)
-    p = tmp_path / "w.weights.h5"
+    p = tmp_path / "w.safetensors"
     m.save_weights(p)
     # The same topology with other layer names (auto names differ) loads by order.
     other = _model(seed=5)

@@ -82,11 +82,16 @@ def _legacy(f, where: str) -> List[Tuple[str, str, List[Any]]]:
 
 def read_weights(path, model) -> List[Tuple[str, str, List[Any]]]:
     h5py = _h5py()
-    where = f"'{path}'"
     with h5py.File(path, "r") as f:
-        if "layers" in f and isinstance(f["layers"], h5py.Group):
-            return _keras3(f, model, where)
-        if "layer_names" in f.attrs or ("model_weights" in f and "layer_names" in f["model_weights"].attrs):
-            return _legacy(f, where)
+        return read_open(f, model, f"'{path}'")
+
+
+def read_open(f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
+    """:func:`read_weights` of an open h5py File (``where`` names it in errors)."""
+    h5py = _h5py()
+    if "layers" in f and isinstance(f["layers"], h5py.Group):
+        return _keras3(f, model, where)
+    if "layer_names" in f.attrs or ("model_weights" in f and "layer_names" in f["model_weights"].attrs):
+        return _legacy(f, where)
     raise ValueError(f"load_weights: {where} is an HDF5 file but neither a Keras 3 .weights.h5 "
                      f"(no 'layers' group) nor a legacy tf.keras weights file (no 'layer_names')")

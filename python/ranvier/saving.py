@@ -46,7 +46,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _checks, _core, _random
+from . import _checks, _core, _keras_format, _random
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_to_bytes",
            "model_from_bytes", "export", "FORMAT", "FORMAT_VERSION"]
@@ -255,8 +255,7 @@ def _model_payload(model, include_optimizer: bool = True):
         net = getattr(model, "_net", None)
         if net is not None:
             meta["train_steps"] = str(int(net.train_steps))
-    seeds = {l.name: int(l._core_seed) for l in model.layers
-             if getattr(l, "_core_seed", None) is not None and getattr(l, "seed", 0) is None}
+    seeds = _layer_seeds(model)
     if seeds:
         meta["layer_seeds"] = _json(seeds, "the Dropout seeds")
     cc = getattr(model, "_compile_config", None)
@@ -279,6 +278,26 @@ def _model_payload(model, include_optimizer: bool = True):
                 for k, v in slots.items():
                     tensors.append((f"optimizer/{k}", np.asarray(v, dtype=np.float32).reshape(-1)))
     return tensors, meta
+
+
+def _layer_seeds(model) -> Dict[str, int]:
+    """The seeds of the layers created without one (Dropout): saved so that training
+    resumes with the same masks."""
+    return {l.name: int(l._core_seed) for l in model.layers
+            if getattr(l, "_core_seed", None) is not None and getattr(l, "seed", 0) is None}
+
+
+def _seed_layer_configs(config: Dict[str, Any], seeds: Dict[str, Any]) -> List[str]:
+    """Puts the saved seeds into the layer configs (in place); returns the layers seeded."""
+    seeded = []
+    layer_cfgs = config.get("layers") or []
+    for lc in layer_cfgs if isinstance(layer_cfgs, list) else []:
+        cfg = lc.get("config") if isinstance(lc, dict) else None
+        name = cfg.get("name") if isinstance(cfg, dict) else None
+        if isinstance(name, str) and name in seeds:
+            lc["config"]["seed"] = int(seeds[name])  # the same Dropout masks as before saving
+            seeded.append(name)
+    return seeded
 
 
 def _weights_payload(model):
@@ -345,14 +364,7 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, custom_objects=
     seeds = _meta_json(meta, "layer_seeds", where) or {}
     if not isinstance(seeds, dict):
         raise ValueError(f"{where}: metadata 'layer_seeds' must be an object")
-    seeded = []
-    layer_cfgs = config.get("layers") or []
-    for lc in layer_cfgs if isinstance(layer_cfgs, list) else []:
-        cfg = lc.get("config") if isinstance(lc, dict) else None
-        name = cfg.get("name") if isinstance(cfg, dict) else None
-        if isinstance(name, str) and name in seeds:
-            lc["config"]["seed"] = int(seeds[name])  # the same Dropout masks as before saving
-            seeded.append(name)
+    seeded = _seed_layer_configs(config, seeds)
     try:
         with _PreserveGlobalStream():
             model = models_module.Sequential.from_config(config, custom_objects=custom_objects)
@@ -466,8 +478,14 @@ def _assign_by_name(model, tensors: Dict[str, np.ndarray], where: str) -> None:
 # ======================================================================= public API
 def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True, **kwargs) -> None:
     """``model.save(filepath)``: the whole model (architecture, weights, compile config and
-    optimizer state) in one safetensors file, written atomically. Any suffix works
-    (``.keras`` included: the content is ranvier's safetensors format, see the module doc);
+    optimizer state), written atomically. The name picks the format:
+
+    - ``.keras``: Keras 3's archive (needs h5py), which ``keras.saving.load_model`` opens
+      (:mod:`ranvier._keras_format`);
+    - ``.h5`` / ``.hdf5``: refused (Keras's legacy HDF5 model format is not written);
+    - anything else: ranvier's own format, one safetensors file (documented suffix
+      ``.safetensors``; see the module doc), which the C and C++ API load.
+
     ``overwrite=False`` raises FileExistsError when the file exists."""
     _checks.check_bool(overwrite, "overwrite", "save")
     _checks.check_bool(include_optimizer, "include_optimizer", "save")
@@ -476,8 +494,15 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     if kwargs:
         raise ValueError(f"save: unexpected arguments {sorted(kwargs)}")
     filepath = os.fspath(filepath)
+    if _keras_format.is_h5_name(filepath):
+        raise ValueError(f"save: '{filepath}': ranvier does not write Keras's legacy HDF5 model "
+                         f"format (.h5); use a '.keras' name for Keras's format, or "
+                         f"'.safetensors' for ranvier's own (which the C/C++ API loads)")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save: '{filepath}' exists and overwrite=False")
+    if _keras_format.is_archive_name(filepath):
+        _atomic_write(filepath, [_keras_format.archive_bytes(model, include_optimizer)])
+        return
     tensors, meta = _model_payload(model, include_optimizer)
     _atomic_write(filepath, _encode(tensors, meta))
 
@@ -490,8 +515,26 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     _checks.check_bool(compile, "compile", "load_model")
     _checks.check_bool(safe_mode, "safe_mode", "load_model")
     where = f"'{os.fspath(filepath)}'"
+    kind = _sniff(filepath)
+    if kind == "zip":
+        return _keras_format.load_archive(filepath, where, custom_objects=custom_objects, compile=compile)
+    if kind == "hdf5":
+        raise ValueError(f"load_model: {where} is an HDF5 file: Keras weights only (.weights.h5) or a "
+                         f"legacy Keras .h5 model, which ranvier does not load as a model; build the "
+                         f"model and call model.load_weights() on it, or save it from Keras as '.keras'")
     header, data = _read_file(filepath)
     return _restore(header, data, where, custom_objects=custom_objects, compile=compile)
+
+
+def _sniff(filepath) -> str:
+    """'zip' (a Keras archive), 'hdf5', or 'other' (ranvier's format is validated later)."""
+    filepath = os.fspath(filepath)
+    _require_regular(filepath)
+    with open(filepath, "rb") as f:
+        magic = f.read(8)
+    if magic.startswith(_keras_format.ZIP_MAGIC):
+        return "zip"
+    return "hdf5" if magic == _HDF5_MAGIC else "other"
 
 
 def model_to_bytes(model, include_optimizer: bool = True) -> bytes:
@@ -510,14 +553,28 @@ def model_from_bytes(blob: bytes, custom_objects=None, compile: bool = True):
 
 
 def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -> None:
-    """``model.save_weights(filepath)``: the weights only (ranvier's safetensors format,
-    any suffix, atomic)."""
+    """``model.save_weights(filepath)``: the weights only, atomically: Keras 3's HDF5 layout
+    for a ``.weights.h5`` name (needs h5py; ``keras.Model.load_weights`` reads it), ranvier's
+    safetensors format for any other name except ``.h5``/``.hdf5``/``.keras``, which are
+    refused (as Keras refuses them)."""
     _checks.check_bool(overwrite, "overwrite", "save_weights")
     if max_shard_size is not None:
         raise ValueError("save_weights: sharding (max_shard_size) is not supported")
     filepath = os.fspath(filepath)
+    name = os.fsdecode(filepath).lower()
+    keras_h5 = name.endswith(".weights.h5")
+    if not keras_h5 and (_keras_format.is_h5_name(filepath) or _keras_format.is_archive_name(filepath)):
+        raise ValueError(f"save_weights: the filename must end in '.weights.h5' for Keras's weights "
+                         f"format (or '.safetensors' for ranvier's own); received filepath='{filepath}'")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_weights: '{filepath}' exists and overwrite=False")
+    if keras_h5:
+        if not model.built:
+            _weights_payload(model)  # raises: not built
+        buf = io.BytesIO()
+        _keras_format.write_weights_h5(model, buf, include_optimizer=True)  # as Keras's save_weights
+        _atomic_write(filepath, [buf.getvalue()])
+        return
     tensors, meta = _weights_payload(model)
     _atomic_write(filepath, _encode(tensors, meta))
 
@@ -539,6 +596,14 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     if magic == _HDF5_MAGIC:
         from . import _keras_h5
         groups = _keras_h5.read_weights(filepath, model)
+        _assign_groups(model, groups, f"'{filepath}'", skip_mismatch)
+        return
+    if magic.startswith(_keras_format.ZIP_MAGIC):  # a .keras archive: its weights
+        from . import _keras_h5
+        h5py = _keras_format.h5py_module("loading the weights of a Keras .keras file")
+        _, weights, _ = _keras_format.read_archive(filepath, f"'{filepath}'")
+        with h5py.File(io.BytesIO(weights), "r") as f:
+            groups = _keras_h5.read_open(f, model, f"'{filepath}'")
         _assign_groups(model, groups, f"'{filepath}'", skip_mismatch)
         return
     where = f"'{filepath}'"

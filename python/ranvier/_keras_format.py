@@ -1,0 +1,456 @@
+"""Keras's own files: the ``.keras`` archive and the ``.weights.h5`` weights file.
+
+``model.save("m.keras")`` writes what Keras 3 writes (``keras.saving.load_model`` opens it):
+a zip archive holding
+
+- ``config.json``: ``{"module": "keras", "class_name": "Sequential", "config": ...,
+  "registered_name": null, "build_config": ..., "compile_config": ...}``, the model's
+  ``get_config()`` with every nested object in Keras's ``{"module", "class_name", "config",
+  "registered_name"}`` form (ranvier's classes are named as Keras names them, so the
+  modules read ``keras.*``);
+- ``metadata.json``: ``{"keras_version", "date_saved"}`` (plus ``ranvier_version``);
+- ``model.weights.h5``: Keras's HDF5 layout, ``layers/<key>/vars/<i>`` with ``<key>`` the
+  layer's class name in snake_case numbered per class in model order (``dense``,
+  ``dense_1``, ...), ``vars`` (the model's own, empty) and ``optimizer/vars/<i>``:
+  ``iterations``, ``learning_rate`` and the optimizer's slot variables in the order Keras 3
+  builds them (one group of slots per ``add_optimizer_variables`` call, interleaved per
+  trainable variable). Optimizers whose Keras state ranvier does not hold the same way
+  (EMA, a learning-rate schedule) are saved without their variables: Keras
+  then warns and starts them fresh, as it does for any optimizer whose variables differ.
+
+``save_weights("w.weights.h5")`` writes the same ``layers/...`` layout alone.
+``load_model`` reads archives written by Keras or ranvier (Sequential models of the layers
+ranvier has); ``load_weights`` reads ``.weights.h5`` through :mod:`ranvier._keras_h5`.
+h5py is an optional extra (``pip install ranvier[h5]``); without it these names raise an
+ImportError that points to ranvier's own format (``.safetensors``), which needs nothing.
+
+A hostile archive cannot make the reader allocate much: every member's declared size is
+checked (config and metadata at most 64 MiB, the weights at most the machine's memory)
+before it is read, and the weights go through the same HDF5 reader as ``load_weights``.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import io
+import json
+import os
+import re
+import warnings
+import zipfile
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+ZIP_MAGIC = b"PK\x03\x04"
+# The Keras release whose file layout this module writes (recorded in metadata.json).
+KERAS_FORMAT_VERSION = "3.15.1"
+_MAX_JSON_BYTES = 64 << 20
+
+# Keras 3's optimizer slot variables, in the order its ``build`` creates them: each inner
+# tuple is one ``add_optimizer_variables`` call (interleaved per trainable variable).
+_SLOT_GROUPS: Dict[str, List[Tuple[str, ...]]] = {
+    "SGD": [("momentum",)],
+    "Adam": [("momentum", "velocity"), ("velocity_hat",)],
+    "AdamW": [("momentum", "velocity"), ("velocity_hat",)],
+    "RMSprop": [("velocity",), ("momentum",), ("average_gradient",)],
+    "Adagrad": [("accumulator",)],
+    "Adadelta": [("accumulated_grad", "accumulated_delta_var")],
+    "Adamax": [("momentum", "norm")],
+    "Lion": [("momentum",)],
+    "Ftrl": [("accumulator", "linear")],
+    "Nadam": [("momentum", "velocity")],
+}
+# Scalar state variables Keras 3 creates after the slots (ranvier keeps them as "scalars").
+_TRAILING_SCALARS: Dict[str, Tuple[str, ...]] = {"Nadam": ("u_product",)}
+
+
+def is_archive_name(path) -> bool:
+    """True for a Keras v3 archive name (``.keras``)."""
+    return _name(path).lower().endswith(".keras")
+
+
+def is_h5_name(path) -> bool:
+    """True for an HDF5 name (``.h5``, ``.hdf5``; ``.weights.h5`` included)."""
+    n = _name(path).lower()
+    return n.endswith(".h5") or n.endswith(".hdf5")
+
+
+def _name(path) -> str:
+    p = os.fspath(path)
+    return os.fsdecode(p) if isinstance(p, bytes) else p
+
+
+def h5py_module(what: str):
+    """h5py, or an ImportError that says what needs it and what to use instead."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(f"{what} needs the optional 'h5py' package: pip install h5py (or "
+                          f"'ranvier[h5]'); or use ranvier's own format, which needs nothing: "
+                          f"a '.safetensors' file name") from None
+    return h5py
+
+
+# ================================================================== config conversion
+def _kerasify(obj: Any) -> Any:
+    """A ranvier config with its nested objects in Keras's serialized form."""
+    if isinstance(obj, list):
+        return [_kerasify(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {k: _kerasify(v) for k, v in obj.items()}
+    mod = out.get("module")
+    if isinstance(mod, str) and (mod == "ranvier" or mod.startswith("ranvier.")):
+        out["module"] = "keras" + mod[len("ranvier"):]
+    if "class_name" in out and "config" in out:
+        out.setdefault("module", "keras.layers" if out["class_name"] == "InputLayer" else None)
+        out.setdefault("registered_name", None)
+    return out
+
+
+# Keras config keys that ranvier's classes do not take, with the value under which they
+# change nothing: dropped when a Keras-written config holds that value, refused otherwise.
+_KERAS_ONLY_DEFAULTS: Dict[str, Any] = {
+    "input_axes": None, "output_axes": None,          # initializers (Keras 3.12+)
+    "quantization_config": None, "lora_rank": None,   # Dense
+    "lora_alpha": None,
+    "sparse": False, "ragged": False, "optional": False,  # InputLayer
+    "shared_object_id": None,
+}
+
+
+def _from_keras(obj: Any, where: str) -> Any:
+    """A Keras-written config with the keys ranvier's classes do not take removed (when
+    they hold Keras's no-op value; any other value is refused, naming it)."""
+    if isinstance(obj, list):
+        return [_from_keras(v, where) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for k, v in obj.items():
+        if k in _KERAS_ONLY_DEFAULTS:
+            if k != "shared_object_id" and v != _KERAS_ONLY_DEFAULTS[k]:
+                raise ValueError(f"{where}: the Keras option {k}={v!r} is not supported by ranvier")
+            continue
+        out[k] = _from_keras(v, where)
+    return out
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def layer_keys(model) -> List[str]:
+    """Keras's container keys of the model's layers: ``dense``, ``dense_1``, ..."""
+    used: Dict[str, int] = {}
+    keys = []
+    for layer in model.layers:
+        key = _snake(type(layer).__name__)
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[key]}"
+        else:
+            used[key] = 0
+        keys.append(key)
+    return keys
+
+
+def _compile_config(model) -> Optional[Dict[str, Any]]:
+    cc = getattr(model, "_compile_config", None)
+    if not getattr(model, "compiled", False) or cc is None:
+        return None
+    from . import optimizers as optimizers_module
+    out = copy.deepcopy(cc)
+    if model.optimizer is not None:
+        out["optimizer"] = optimizers_module.serialize(model.optimizer)
+    out.setdefault("loss_weights", None)
+    out["weighted_metrics"] = out.get("weighted_metrics") or None
+    out.update({"run_eagerly": False, "steps_per_execution": 1, "jit_compile": False})
+    return _kerasify(json.loads(json.dumps(out, default=_json_default)))
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot save {o!r} (a {type(o).__name__}) in a .keras file: only configs made "
+                    f"of numbers, strings, lists and dicts can be saved")
+
+
+def model_config(model) -> Dict[str, Any]:
+    """``config.json`` of a model, as Keras writes it."""
+    cfg: Dict[str, Any] = {"module": "keras", "class_name": "Sequential",
+                           "config": _kerasify(json.loads(json.dumps(model.get_config(), default=_json_default))),
+                           "registered_name": None}
+    if model.built:
+        shape = list(model.input_shape)
+        cfg["config"]["build_input_shape"] = shape
+        cfg["build_config"] = {"input_shape": shape}
+    cc = _compile_config(model)
+    if cc is not None:
+        cfg["compile_config"] = cc
+    return cfg
+
+
+# ================================================================== weights (HDF5)
+def _optimizer_vars(model) -> Optional[List[np.ndarray]]:
+    """Keras's ``optimizer/vars`` of the model's optimizer, or None when ranvier's state
+    does not map onto Keras's variables one to one."""
+    opt = getattr(model, "optimizer", None)
+    if opt is None or not getattr(opt, "built", False) or getattr(opt, "_ranvier_net", None) is not getattr(model, "_net", 0):
+        return None
+    groups = _SLOT_GROUPS.get(type(opt).__name__)
+    cfg = opt.get_config()
+    if groups is None or cfg.get("use_ema") or not isinstance(cfg.get("learning_rate"), (int, float)):
+        return None
+    state = opt.get_state()
+    slots = {k: np.asarray(v, dtype=np.float32).reshape(-1) for k, v in state.get("slots", {}).items()}
+    trailing = _TRAILING_SCALARS.get(type(opt).__name__, ())
+    scalars = dict(state.get("scalars") or {})
+    if sorted(scalars) != sorted(trailing):
+        return None
+    order = [names for names in groups if all(n in slots for n in names)]
+    if sorted(n for g in order for n in g) != sorted(slots):
+        return None
+    out: List[np.ndarray] = [np.asarray(int(state.get("iterations", 0)), dtype=np.int64),
+                             np.asarray(state.get("learning_rate", cfg["learning_rate"]), dtype=np.float32)]
+    for names in order:
+        for v in _trainable_views(model):
+            for n in names:
+                off, size, shape = v
+                out.append(slots[n][off:off + size].reshape(shape).copy())
+    out += [np.asarray(scalars[n], dtype=np.float32) for n in trailing]
+    return out
+
+
+def _trainable_views(model) -> List[Tuple[int, int, Tuple[int, ...]]]:
+    """(offset, size, shape) of each trainable weight in the flat parameter buffer, in
+    Keras's ``model.trainable_variables`` order."""
+    out = []
+    for t in model._net.tensors():
+        if t["trainable"]:
+            w = next(w for w in model.layers[t["layer"]].weights if w.name == t["name"])
+            out.append((int(t["offset"]), int(t["size"]), tuple(w.shape)))
+    return out
+
+
+def write_weights_h5(model, target, include_optimizer: bool = False) -> None:
+    """Keras 3's ``.weights.h5`` layout into ``target`` (a path or a binary file object)."""
+    h5py = h5py_module("writing a Keras .weights.h5 / .keras file")
+    with h5py.File(target, "w") as f:
+        layers = f.create_group("layers")
+        for key, layer in zip(layer_keys(model), model.layers):
+            g = layers.create_group(key).create_group("vars")
+            g.attrs["name"] = layer.name
+            for i, arr in enumerate(layer.get_weights()):
+                g.create_dataset(str(i), data=np.asarray(arr))
+        f.create_group("vars").attrs["name"] = model.name
+        if include_optimizer:
+            values = _optimizer_vars(model)
+            if values is not None and model.optimizer is not None:
+                g = f.create_group("optimizer").create_group("vars")
+                g.attrs["name"] = model.optimizer.name
+                for i, arr in enumerate(values):
+                    g.create_dataset(str(i), data=arr)
+
+
+def archive_bytes(model, include_optimizer: bool = True) -> bytes:
+    """The bytes of a ``.keras`` archive of ``model``."""
+    from . import __version__
+    if not model.built:
+        raise ValueError("save: the model is not built yet, so Keras's format has no weights to hold; "
+                         "build it (fit, predict, build() or an Input first)")
+    weights = io.BytesIO()
+    write_weights_h5(model, weights, include_optimizer=include_optimizer)
+    from . import saving
+    meta: Dict[str, Any] = {"keras_version": KERAS_FORMAT_VERSION,
+                            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                            "ranvier_version": __version__}
+    # What resumes training exactly (Keras ignores these keys): the step counter that
+    # keys Dropout masks and the seeds of layers created without one.
+    net = getattr(model, "_net", None)
+    meta["ranvier_train_steps"] = int(net.train_steps) if net is not None else 0
+    meta["ranvier_layer_seeds"] = saving._layer_seeds(model)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:  # stored, as Keras writes it
+        zf.writestr(METADATA, json.dumps(meta))
+        zf.writestr(CONFIG, json.dumps(model_config(model), allow_nan=False))
+        zf.writestr(WEIGHTS, weights.getvalue())
+    return out.getvalue()
+
+
+# ================================================================== reading
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str) -> bytes:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise ValueError(f"{where} is not a Keras archive: it has no '{name}' "
+                         f"(members: {', '.join(zf.namelist()[:10])})") from None
+    if info.file_size > limit:
+        raise ValueError(f"{where}: '{name}' declares {info.file_size} bytes, more than the "
+                         f"{limit} this reader accepts")
+    with zf.open(info) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit or len(data) != info.file_size:
+        raise ValueError(f"{where}: '{name}' does not hold the {info.file_size} bytes it declares")
+    return data
+
+
+def _memory_budget() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any]]:
+    """(config.json, the weights file's bytes, metadata.json) of a ``.keras`` archive."""
+    try:
+        zf = zipfile.ZipFile(path if not isinstance(path, (bytes, bytearray)) else io.BytesIO(path))
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{where} is not a valid Keras archive (zip): {e}") from None
+    with zf:
+        try:
+            config = json.loads(_read_member(zf, CONFIG, _MAX_JSON_BYTES, where))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{where}: '{CONFIG}' is not valid JSON: {e}") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"{where}: '{CONFIG}' must hold a JSON object")
+        if WEIGHTS not in zf.namelist():
+            other = [n for n in zf.namelist() if n.startswith("model.weights")]
+            raise ValueError(f"{where}: the archive has no '{WEIGHTS}'" +
+                             (f" (it has {other}: only the HDF5 weights layout is read)" if other else ""))
+        weights = _read_member(zf, WEIGHTS, _memory_budget() // 2, where)
+        meta: Dict[str, Any] = {}
+        if METADATA in zf.namelist():
+            try:
+                meta = json.loads(_read_member(zf, METADATA, _MAX_JSON_BYTES, where))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ValueError(f"{where}: '{METADATA}' is not valid JSON: {e}") from None
+            if not isinstance(meta, dict):
+                raise ValueError(f"{where}: '{METADATA}' must hold a JSON object")
+    return config, weights, meta
+
+
+def load_archive(path, where: str, custom_objects=None, compile: bool = True):
+    """The model of a ``.keras`` archive (written by Keras or by ranvier)."""
+    from . import _keras_h5
+    from . import models as models_module
+    from . import saving
+    h5py = h5py_module("loading a Keras .keras file")
+    config, weights, meta = read_archive(path, where)
+    cls = config.get("class_name")
+    if cls != "Sequential":
+        raise ValueError(f"{where}: cannot load a Keras {cls!r} model: ranvier builds Sequential "
+                         f"models only (the functional API is not supported yet)")
+    inner = config.get("config")
+    if not isinstance(inner, dict):
+        raise ValueError(f"{where}: '{CONFIG}' has no Sequential 'config' object")
+    inner = _from_keras(inner, where)
+    seeds = meta.get("ranvier_layer_seeds") or {}
+    seeded = saving._seed_layer_configs(inner, seeds) if isinstance(seeds, dict) else []
+    try:
+        with saving._PreserveGlobalStream():
+            model = models_module.Sequential.from_config(inner, custom_objects=custom_objects)
+            for name in seeded:
+                model.get_layer(name).seed = None  # it was created without one: keep get_config as it was
+            shape = (config.get("build_config") or {}).get("input_shape") or inner.get("build_input_shape")
+            if not model.built and shape:
+                model.build(tuple(shape))
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        raise ValueError(f"{where}: the archive's model cannot be built in ranvier: "
+                         f"{type(e).__name__}: {e}") from None
+    with h5py.File(io.BytesIO(weights), "r") as f:
+        groups = _keras_h5.read_open(f, model, where)
+        saving._assign_groups(model, groups, where, skip_mismatch=False)
+        steps = meta.get("ranvier_train_steps")
+        net = getattr(model, "_net", None)
+        if isinstance(steps, int) and steps >= 0 and net is not None:
+            net.train_steps = steps
+        cc = config.get("compile_config")
+        if compile and isinstance(cc, dict):
+            cc = _from_keras(cc, where)
+            _compile_from(model, cc, where, custom_objects)
+            opt_vars = f.get("optimizer/vars")
+            if opt_vars is not None and len(opt_vars.keys()) > 0:
+                _restore_optimizer(model, [opt_vars[k][()] for k in sorted(opt_vars.keys(), key=_int_key)], where)
+    return model
+
+
+def _int_key(k: str) -> int:
+    try:
+        return int(k)
+    except ValueError:
+        return 1 << 62
+
+
+def _compile_from(model, cc: Dict[str, Any], where: str, custom_objects) -> None:
+    from . import optimizers as optimizers_module
+    from . import saving
+    try:
+        opt_cfg = cc.get("optimizer")
+        optimizer = optimizers_module.deserialize(opt_cfg, custom_objects=custom_objects) \
+            if isinstance(opt_cfg, dict) else optimizers_module.get(opt_cfg or "rmsprop")
+        model.compile(optimizer=optimizer, loss=saving._deserialize_loss(cc.get("loss"), custom_objects),
+                      loss_weights=cc.get("loss_weights"),
+                      metrics=saving._deserialize_metrics(cc.get("metrics"), custom_objects),
+                      weighted_metrics=saving._deserialize_metrics(cc.get("weighted_metrics"), custom_objects))
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        raise ValueError(f"{where}: the archive's compile configuration cannot be restored: "
+                         f"{type(e).__name__}: {e}") from None
+
+
+def _restore_optimizer(model, values: List[np.ndarray], where: str) -> None:
+    """Keras's optimizer variables into the model's optimizer; as Keras does, a layout that
+    does not match is skipped with a warning (training then starts the optimizer fresh)."""
+    from . import saving
+    opt = model.optimizer
+    name = type(opt).__name__
+    groups = _SLOT_GROUPS.get(name)
+    views = _trainable_views(model) if model.built else []
+    cfg = opt.get_config()
+    order: List[Tuple[str, ...]] = []
+    if groups is not None:
+        present = {"momentum": True, "velocity": True, "velocity_hat": bool(cfg.get("amsgrad")),
+                   "average_gradient": bool(cfg.get("centered"))}
+        if name == "SGD":
+            present["momentum"] = bool(cfg.get("momentum"))
+        if name == "RMSprop":
+            present["momentum"] = bool(cfg.get("momentum"))
+        order = [g for g in groups if all(present.get(n, True) for n in g)]
+    trailing = _TRAILING_SCALARS.get(name, ())
+    expected = 2 + sum(len(g) for g in order) * len(views) + len(trailing)
+    if groups is None or len(values) != expected or not isinstance(cfg.get("learning_rate"), (int, float)):
+        warnings.warn(f"{where}: skipping the optimizer's saved variables ({len(values)} in the file; "
+                      f"ranvier's {name} holds its state differently): the optimizer starts fresh",
+                      stacklevel=3)
+        return
+    slots: Dict[str, np.ndarray] = {}
+    total = int(model._net.params().size)
+    i = 2
+    for g in order:
+        for off, size, shape in views:
+            for n in g:
+                v = np.asarray(values[i], dtype=np.float32)
+                i += 1
+                if tuple(v.shape) != shape:
+                    raise ValueError(f"{where}: optimizer variable {i - 1} ({n}) has shape {tuple(v.shape)}, "
+                                     f"the model's weight has {shape}")
+                buf = slots.setdefault(n, np.zeros(total, dtype=np.float32))
+                buf[off:off + size] = v.reshape(-1)
+    saving._build_optimizer_for(model)
+    try:
+        scalars = {n: float(np.asarray(values[i + j])) for j, n in enumerate(trailing)}
+        opt.set_state({"iterations": int(np.asarray(values[0])), "slots": slots, "scalars": scalars,
+                       "learning_rate": float(np.asarray(values[1]))})
+    except ValueError as e:
+        raise ValueError(f"{where}: the optimizer state does not fit this model: {e}") from None
