@@ -12,7 +12,7 @@ N processes (ranks)::
                   metrics=["accuracy"])
     history = dist.DataParallel(model).fit(x, y, batch_size=256, epochs=10)
     if dist.is_root():
-        model.save("model.rvr")
+        model.save("model.safetensors")
 
 Every rank loads the same (whole) data set; ``DataParallel(model).fit`` takes the
 arguments of ``Sequential.fit`` and:
