@@ -108,11 +108,11 @@ void bind_model(py::module_& m) {
         py::gil_scoped_release nogil;
         return t.run(max_steps, budget);
       })
-      .def("train_batch", [dataview](Trainer& t, farray x, farray y, py::object sw) {
+      .def("train_batch", [dataview](Trainer& t, farray x, farray y, py::object sw, bool reset) {
         auto d = dataview(x, y, sw);
         py::gil_scoped_release nogil;
-        return t.train_batch(d);
-      })
+        return t.train_batch(d, reset);
+      }, py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("reset") = true)
       .def("evaluate", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs, bool reset) {
         auto d = dataview(x, y, sw);
         py::gil_scoped_release nogil;

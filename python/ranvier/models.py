@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core, _profile, _random
+from . import _core, _data, _profile, _random
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import losses as losses_module
@@ -292,6 +292,23 @@ class Sequential:
             x = x.reshape(x.shape[0], -1)
         return x
 
+    def _input_rows(self, x, name: str, what: str) -> np.ndarray:
+        """``x`` as float32 rows (``_as_float_rows``); a 1-D ``x`` is one feature per sample
+        (``(n,)`` becomes ``(n, 1)``, as Keras takes it). A dict or an object array says
+        which inputs are supported."""
+        if isinstance(x, dict):
+            raise TypeError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
+                            f"Supported inputs: {_data.SUPPORTED}")
+        try:
+            arr = _as_float_rows(x, name, what)
+        except TypeError as e:
+            if "dtype=object" in str(e) or "must be an array" in str(e):
+                raise TypeError(f"{e}. Supported inputs: {_data.SUPPORTED}") from None
+            raise
+        if arr.ndim == 1 and (self._input_shape is None or tuple(self._input_shape[1:]) == (1,)):
+            arr = arr.reshape(arr.shape[0], 1)  # (a model expecting more features reports (n,))
+        return arr
+
     # ---------------------------------------------------------------- weights
     @property
     def weights(self) -> List[layers_module.Variable]:
@@ -505,7 +522,7 @@ class Sequential:
         return sw
 
     def _prepare_xy(self, x, y, sample_weight, what: str):
-        x = _as_float_rows(x, "x", what)
+        x = self._input_rows(x, "x", what)
         self._ensure_built(x)
         x = self._check_input(x, "x", what)
         _check_finite(x, "x", what)
@@ -571,29 +588,23 @@ class Sequential:
             raise ValueError(f"fit: validation_freq must be a positive int or a list of epochs, "
                              f"got {validation_freq!r}")
         verbose = self._check_verbose(verbose, "fit")
+        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (_data.py)
+            return _data.fit(self, x, y, sample_weight, batch_size, epochs, verbose, callbacks,
+                             validation_split, validation_data, shuffle, class_weight, initial_epoch,
+                             steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
 
         x, y, sw = self._prepare_xy(x, y, sample_weight, "fit")
         if class_weight is not None:
             sw = self._class_weight_to_sample_weight(class_weight, y)
         n = x.shape[0]
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or "
-                                 "(x_val, y_val, sample_weight_val)")
-            vx, vy = validation_data[0], validation_data[1]
-            vsw = validation_data[2] if len(validation_data) == 3 else None
-            vx = self._check_input(_as_float_rows(vx, "x_val", "fit"), "x_val", "fit")
-            _check_finite(vx, "x_val", "fit")
-            vy = self._prepare_y(vy, vx.shape[0], "fit", "y_val")
-            vsw = self._prepare_sample_weight(vsw, vx.shape[0], "fit")
-            val = (vx, vy, vsw)
-        elif validation_split:
+        val: Any = None
+        val_split = None
+        if validation_data is None and validation_split:
             split_at = int(math.floor(n * (1.0 - validation_split)))
             if split_at == 0 or split_at == n:
                 raise ValueError(f"fit: validation_split={validation_split} leaves no "
                                  f"{'training' if split_at == 0 else 'validation'} samples out of {n}")
-            val = (x[split_at:], y[split_at:], None if sw is None else sw[split_at:])
+            val_split = (x[split_at:], y[split_at:], None if sw is None else sw[split_at:])
             x, y = x[:split_at], y[:split_at]
             sw = None if sw is None else sw[:split_at]
             n = split_at
@@ -603,15 +614,19 @@ class Sequential:
         if batch_size is None:
             batch_size = 32
         val_batch = self._check_batch_size(validation_batch_size, "fit") or batch_size
+        # validation_data (arrays, or a generator / dataset) or the validation_split rows
+        val = _data.prepare_validation(self, validation_data if val_split is None else val_split,
+                                       val_batch, validation_steps)
 
         trainer = self._get_trainer()
         with self._using_trainer("fit", nested_ok=False):
             try:
                 return self._fit_loop(trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks,
-                                      val, val_batch, shuffle, initial_epoch, steps_per_epoch,
-                                      validation_freq)
+                                      val, shuffle, initial_epoch, steps_per_epoch, validation_freq)
             finally:
                 trainer.clear_train_data()
+                if isinstance(val, _data.EpochIterator):
+                    val.close()
 
     @contextlib.contextmanager
     def _using_trainer(self, what: str, nested_ok: bool):
@@ -642,7 +657,7 @@ class Sequential:
                                f"thread; wait for that call to finish (predict may run concurrently)")
 
     def _fit_loop(self, trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks, val,
-                  val_batch, shuffle, initial_epoch, steps_per_epoch, validation_freq):
+                  shuffle, initial_epoch, steps_per_epoch, validation_freq):
         trainer.set_train_data(x, y, sw, batch_size)
         steps = trainer.steps_per_epoch()
         if steps_per_epoch is not None:
@@ -658,6 +673,7 @@ class Sequential:
         self.stop_training = False
         cbs.on_train_begin()
         logs: Dict[str, float] = {}
+        training_logs: Optional[Dict[str, float]] = None
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             trainer.begin_epoch(bool(shuffle), _random.next_seed())
@@ -680,15 +696,15 @@ class Sequential:
             logs = self._logs(trainer)
             epoch_logs = dict(logs)
             if val is not None and self._should_validate(epoch, validation_freq):
-                vx, vy, vsw = val
-                trainer.evaluate(vx, vy, vsw, val_batch)
-                epoch_logs.update(self._logs(trainer, prefix="val_"))
+                # on_test_begin / test batch hooks / on_test_end, as Keras's evaluate in fit
+                epoch_logs.update(_data.run_validation(self, trainer, val, cbs))
             cbs.on_epoch_end(epoch, epoch_logs)
+            training_logs = epoch_logs
             if self.stop_training:
                 break
         if getattr(self.optimizer, "use_ema", False):
             self.optimizer._core.finalize_ema(self._net.params())
-        cbs.on_train_end(logs)
+        cbs.on_train_end(training_logs)  # the last epoch's logs, val_* included (Keras)
         return history
 
     @staticmethod
@@ -707,6 +723,14 @@ class Sequential:
         return min(int(batch_size), 2**62)
 
     @staticmethod
+    def _check_steps(steps, what: str) -> Optional[int]:
+        if steps is None:
+            return None
+        if not _is_int(steps) or steps < 1:
+            raise ValueError(f"{what}: steps must be a positive int or None, got {steps!r}")
+        return int(steps)
+
+    @staticmethod
     def _check_verbose(verbose, what: str) -> int:
         if verbose == "auto":
             return 1
@@ -721,7 +745,15 @@ class Sequential:
         self._require_compiled("evaluate")
         batch_size = self._check_batch_size(batch_size, "evaluate") or 32
         verbose = self._check_verbose(verbose, "evaluate")
+        steps = self._check_steps(steps, "evaluate")
+        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (_data.py)
+            if y is not None or sample_weight is not None:
+                _data.make_adapter(x, y, sample_weight, what="evaluate")  # raises Keras's error
+            return _data.evaluate(self, x, batch_size, verbose, steps, callbacks, return_dict)
         x, y, sw = self._prepare_xy(x, y, sample_weight, "evaluate")
+        rows = _data.cap_rows(x.shape[0], batch_size, steps)  # steps: at most that many batches
+        if rows < x.shape[0]:
+            x, y, sw = x[:rows], y[:rows], None if sw is None else sw[:rows]
         trainer = self._get_trainer()
         with self._using_trainer("evaluate", nested_ok=True):
             return self._evaluate(trainer, x, y, sw, batch_size, verbose, callbacks, return_dict)
@@ -756,13 +788,19 @@ class Sequential:
     # ---------------------------------------------------------------- predict
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
-        if verbose == 0 and not callbacks and batch_size is None and type(x) is np.ndarray:
+        if verbose == 0 and not callbacks and batch_size is None and steps is None and type(x) is np.ndarray:
             out = self._predict_fast(x, "predict")
             if out is not None:
                 return out
         batch_size = self._check_batch_size(batch_size, "predict") or 32
         verbose = self._check_verbose(verbose, "predict")
-        x = _as_float_rows(x, "x", "predict")
+        steps = self._check_steps(steps, "predict")
+        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (_data.py)
+            return _data.predict(self, x, batch_size, verbose, steps, callbacks)
+        x = self._input_rows(x, "x", "predict")
+        rows = _data.cap_rows(x.shape[0], batch_size, steps)
+        if rows < x.shape[0]:
+            x = x[:rows]
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict")
         _check_finite(x, "x", "predict")
@@ -799,7 +837,7 @@ class Sequential:
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,
         BatchNormalization on batch statistics, updating its moving statistics)."""
-        x = _as_float_rows(x, "x", "call")
+        x = self._input_rows(x, "x", "call")
         self._ensure_built(x)
         x = self._check_input(x, "x", "call")
         if training:
@@ -826,7 +864,7 @@ class Sequential:
 
     def predict_on_batch(self, x) -> np.ndarray:
         """The model's output for ``x`` as one batch (inference mode), a float32 array."""
-        x = _as_float_rows(x, "x", "predict_on_batch")
+        x = self._input_rows(x, "x", "predict_on_batch")
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict_on_batch")
         return self._built_net().predict(x, max(1, x.shape[0]))

@@ -153,8 +153,10 @@ class Trainer {
   std::int64_t run(std::int64_t max_steps, double time_budget_s);
   std::int64_t step_in_epoch() const { return step_in_epoch_; }
 
-  // --- one batch (train_on_batch): resets metrics first, returns the batch loss ---
-  double train_batch(const DataView& d);
+  // --- one batch: one optimizer step on the caller's rows, returns the batch loss.
+  // train_on_batch resets the running loss and metrics first (reset); fit on batches
+  // from a generator or dataset (python/ranvier/_data.py) accumulates them (!reset) ---
+  double train_batch(const DataView& d, bool reset = true);
 
   // --- inference over a data set: resets the loss and metrics first (unless !reset,
   // which accumulates into the running values, for batch-by-batch evaluation) ---

@@ -192,13 +192,13 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
   return done;
 }
 
-double Trainer::train_batch(const DataView& d) {
+double Trainer::train_batch(const DataView& d, bool reset) {
   if (d.n <= 0) throw std::invalid_argument("train_on_batch: the batch is empty");
   // reserve() may reallocate the layers' workspaces, which a concurrent predict uses: under the lock
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
   reserve(d.n);
   FtzScope ftz;
-  reset_metrics();
+  if (reset) reset_metrics();
   return batch(d.x, d.y, d.y_cols, d.sample_weight, d.n, true);
 }
 
