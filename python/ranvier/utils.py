@@ -1,14 +1,16 @@
-"""Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``;
-and ranvier's ``profile()`` (time per layer and phase of ``fit``/``evaluate``)."""
+"""Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``,
+``PyDataset`` (alias ``Sequence``), ``plot_model``; and ranvier's ``profile()`` (time per
+layer and phase of ``fit``/``evaluate``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import _random
+from ._data import PyDataset, Sequence
 from ._profile import Profile, profile
 from ._progbar import Progbar
 
-__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile"]
+__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence"]
 
 
 def set_random_seed(seed) -> None:
