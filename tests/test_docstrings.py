@@ -30,7 +30,9 @@ MODULES = [
     "ranvier.optimizers.schedules", "ranvier.activations", "ranvier.metrics", "ranvier.callbacks",
     "ranvier.initializers", "ranvier.regularizers", "ranvier.constraints", "ranvier.models",
     "ranvier.utils", "ranvier.ops", "ranvier.saving", "ranvier.sklearn", "ranvier.export",
-    "ranvier.export.onnx", "ranvier.plotting", "ranvier.distributed",
+    "ranvier.export.onnx", "ranvier.plotting", "ranvier.distributed", "ranvier.datasets",
+    "ranvier.datasets.mnist", "ranvier.datasets.fashion_mnist", "ranvier.datasets.imdb",
+    "ranvier.datasets.reuters", "ranvier.datasets.boston_housing", "ranvier.datasets.california_housing",
 ]
 
 # Modules that need an optional extra to import: module -> the package it needs.

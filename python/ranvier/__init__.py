@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-    "models", "ops", "optimizers", "regularizers", "utils", "distributed", "sklearn",
+    "models", "ops", "optimizers", "regularizers", "utils", "distributed", "sklearn", "datasets",
 )
 _ATTRIBUTES = {
     "Sequential": ("models", "Sequential"),

@@ -7,10 +7,11 @@ import numpy as np
 
 from . import _random
 from ._data import PyDataset, Sequence
+from .datasets._files import get_file
 from ._profile import Profile, profile
 from ._progbar import Progbar
 
-__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence"]
+__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file"]
 
 
 def set_random_seed(seed) -> None:
