@@ -144,19 +144,68 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """All ``value`` (a scalar)."""
+    """``value`` everywhere: a scalar, or an array broadcast to the weight's shape (as
+    Keras computes ``value * ones(shape)``), e.g. an array of exactly the weight's shape."""
 
     def __init__(self, value=0.0):
+        value = _constant_value(value)
         arr = np.asarray(value)
-        if arr.ndim != 0 or arr.dtype.kind not in "fiub":
-            raise ValueError(f"Constant: value must be a scalar number, got value={value!r}")
+        if arr.dtype == object or arr.dtype.kind not in "fiub":
+            raise ValueError(f"Constant: value must be a number or an array of numbers, got value={value!r}")
         self.value = value
 
     def __call__(self, shape, dtype=None):
-        return np.full(_shape(shape), self.value, dtype=_dtype(dtype))
+        shape = _shape(shape)
+        arr = np.asarray(self.value)
+        try:
+            out = np.broadcast_to(arr, shape)
+        except ValueError:
+            raise ValueError(f"Constant: value of shape {arr.shape} cannot be broadcast to the weight's shape "
+                             f"{shape}") from None
+        return np.array(out, dtype=_dtype(dtype))
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        if isinstance(value, np.ndarray) and value.ndim > 0:  # Keras's "__numpy__" serialization
+            return {"value": {"class_name": "__numpy__",
+                              "config": {"value": value.tolist(), "dtype": str(value.dtype)}}}
+        if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+            value = value.item()
+        return {"value": value}
+
+
+def _constant_value(value):
+    """A Constant's value: numbers stay as given; arrays, tensors, lists and Keras's
+    ``{"class_name": "__numpy__"}`` config become NumPy arrays."""
+    if isinstance(value, dict) and value.get("class_name") in ("__numpy__", "__tensor__"):
+        cfg = value.get("config") or {}
+        return np.array(cfg.get("value"), dtype=cfg.get("dtype"))
+    if isinstance(value, (numbers.Number, np.generic)):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    elif hasattr(value, "numpy") and callable(value.numpy):  # a TF / Keras tensor
+        value = value.numpy()
+    return np.array(value)
+
+
+class _ArrayInitializer(Initializer):
+    """What ``get`` returns for an array (Keras: a tensor used as the initial value): the
+    array itself, for a weight of exactly its shape."""
+
+    def __init__(self, value):
+        self.value = _constant_value(value)
+
+    def __call__(self, shape, dtype=None):
+        shape = _shape(shape)
+        arr = np.asarray(self.value)
+        if arr.shape != shape:
+            raise ValueError(f"Expected `shape` to be {arr.shape} for direct tensor as initializer. "
+                             f"Received shape={shape}")
+        return np.array(arr, dtype=_dtype(dtype))
+
+    def get_config(self):
+        return Constant(self.value).get_config()
 
 
 class Identity(Initializer):
@@ -388,6 +437,8 @@ def _valid_names() -> str:
 def serialize(initializer) -> Union[Dict[str, Any], str, None]:
     """Keras-style config dict ``{"module", "class_name", "config", "registered_name"}``;
     None for None and the function's name for a plain function."""
+    if getattr(initializer, "_from_none", False):  # a layer given initializer=None (Keras keeps None)
+        return None
     return _registry.serialize(initializer, kind="initializer", base=Initializer, builtin=_CLASSES, class_names=_CLASS_NAMES)
 
 
@@ -398,6 +449,11 @@ def deserialize(config, custom_objects=None) -> Initializer:
 
 
 def get(identifier):
-    """Resolves None (-> None), a name, a config dict, a class or a callable."""
+    """Resolves None (-> None), a name, a config dict, a class, a callable, or an array
+    (a NumPy array or tensor: the initial value itself, for a weight of its shape)."""
+    if isinstance(identifier, (np.ndarray, np.generic)) or (
+            not isinstance(identifier, (str, dict, type)) and not callable(identifier)
+            and hasattr(identifier, "__array__")):
+        return _ArrayInitializer(identifier)
     return _registry.get(identifier, kind="initializer", base=Initializer, registry=_REGISTRY,
                          valid_names=_valid_names, deserialize=deserialize, names_on_failure=True)

@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core, _data, _profile, _random
+from . import _core, _data, _profile, _random, _surface
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import losses as losses_module
@@ -138,6 +138,7 @@ class Sequential:
             return
         if not isinstance(layer, layers_module.Layer):
             raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
+        layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
         if any(l.name == layer.name for l in self._layers):
             raise ValueError(f"Sequential.add: all layers must have unique names; "
                              f"'{layer.name}' is already in the model")
@@ -371,7 +372,9 @@ class Sequential:
             raise ValueError("compile: loss is required (ranvier has no add_loss)")
         if isinstance(loss, str) and loss.lower() not in ("crossentropy", "ce"):
             losses_module.get(loss)  # an unknown name fails here, listing the valid ones
+        _surface.check_core_loss(loss)  # a Python loss function: say so now, with what is supported
         self.loss = loss
+        self._has_compile_metrics = metrics is not None or weighted_metrics is not None
         if loss_weights is None:
             self._loss_weight = 1.0
         elif (isinstance(loss_weights, numbers.Real) and not isinstance(loss_weights, bool)
@@ -452,8 +455,23 @@ class Sequential:
 
     @property
     def metrics_names(self) -> List[str]:
-        """``["loss"]`` followed by the compiled metrics' names (as they appear in the logs)."""
-        return ["loss"] + [r.key for r in getattr(self, "_resolved_metrics", [])]
+        """Keras 3's ``[m.name for m in model.metrics]``: ``[]`` before compile, ``["loss"]``,
+        or ``["loss", "compile_metrics"]`` when compile got metrics. (The log keys, e.g.
+        ``"mae"``, are those of ``evaluate(..., return_dict=True)`` and History.)"""
+        return [m.name for m in self.metrics]
+
+    @property
+    def metrics(self) -> List[Any]:
+        """Keras 3's ``model.metrics``: the loss tracker (``name="loss"``) and, when compile
+        got metrics, the ``compile_metrics`` container (its ``.metrics`` are the compiled
+        metric objects once fit/evaluate resolved them); [] before compile."""
+        return _surface.model_metrics(self)
+
+    @property
+    def losses(self) -> List[float]:
+        """Keras's ``model.losses``: the regularization penalties of every layer (weight
+        penalties of the current weights, then each layer's last activity penalty)."""
+        return _surface.model_losses(self)
 
     # ------------------------------------------------------------ data prep
     def _prepare_y(self, y, n: int, what: str, name: str = "y") -> np.ndarray:

@@ -92,12 +92,17 @@ def serialize_activation(identifier) -> Any:
 
 
 def get_initializer(identifier, argument: str):
+    """The initializer for a layer argument. None means what Keras's ``add_weight`` uses
+    for an initializer of None on a float weight: ``glorot_uniform`` (so
+    ``Dense(bias_initializer=None)`` draws the bias from GlorotUniform, as in Keras 3)."""
+    if identifier is None:
+        init = _initializers.GlorotUniform()
+        init._from_none = True  # type: ignore[attr-defined]  # serializes back to None, as in Keras
+        return init
     try:
         init = _initializers.get(identifier)
     except (ValueError, TypeError) as e:
         raise ValueError(f"{argument}: {e}") from None
-    if init is None:
-        raise ValueError(f"{argument}: an initializer is required, got None")
     return init
 
 
@@ -217,6 +222,36 @@ class Variable:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32, value={self.value!r}>"
 
 
+# ----------------------------------------------------------------------------- custom layers
+BUILTIN_LAYER_NAMES = ("Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
+                       "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
+
+
+def custom_layer_message(cls: type, why: str) -> str:
+    """What is and is not supported, for a user's ``Layer`` subclass ranvier cannot run."""
+    return (
+        f"ranvier cannot run the custom layer {cls.__name__} ({why}). ranvier's layers run in C++ "
+        f"(forward, backward and the weights), so a Layer subclass with its own Python call(), build() or "
+        f"add_weight() is not supported. Supported: the built-in layers ({', '.join(BUILTIN_LAYER_NAMES)}), "
+        f"and subclasses of them that keep their computation (to change defaults, names or config; load "
+        f"them with custom_objects). Nearest alternatives: an Activation layer with a built-in activation, "
+        f"a stack of built-in layers, or the custom step in NumPy before/after model.predict; for layers "
+        f"ranvier does not have, use Keras itself.")
+
+
+def check_runnable_layer(layer) -> None:
+    """NotImplementedError (with ``custom_layer_message``) for a layer ranvier cannot run:
+    a subclass that defines Keras's ``call`` or has no C++ layer of its own."""
+    cls = type(layer)
+    if getattr(cls, "_make_core", None) is Layer._make_core:
+        raise NotImplementedError(custom_layer_message(cls, "it has no C++ layer"))
+    for klass in cls.__mro__:
+        if klass is Layer:
+            break
+        if "call" in vars(klass):
+            raise NotImplementedError(custom_layer_message(cls, "it defines call()"))
+
+
 # ----------------------------------------------------------------------------- Layer
 class Layer:
     """Base class of ranvier's layers (see the ``ranvier.layers`` docstring for the
@@ -261,7 +296,13 @@ class Layer:
 
     # ---- subclass hooks
     def _make_core(self) -> _core.Layer:
-        raise NotImplementedError
+        raise NotImplementedError(custom_layer_message(type(self), "it has no C++ layer (no _make_core)"))
+
+    def add_weight(self, *args, **kwargs):
+        """Not supported: ranvier's layers keep their weights in C++; a custom layer that
+        creates weights in Python (Keras's ``add_weight``) cannot be trained here.
+        Raises NotImplementedError explaining what is supported."""
+        raise NotImplementedError(custom_layer_message(type(self), "it calls add_weight()"))
 
     def _initializer_for(self, weight_name: str):
         raise NotImplementedError(f"{type(self).__name__} has no weight {weight_name!r}")
@@ -325,6 +366,7 @@ class Layer:
     def build(self, input_shape) -> None:
         """Creates the weights for inputs of ``input_shape`` (batch dimension first, may be
         None) with the layer's initializers, then applies ``weights=`` if given."""
+        check_runnable_layer(self)
         shape = normalize_shape(input_shape)
         in_features = self._in_features(shape)
         n_weights = self._weight_count(shape)
@@ -501,6 +543,7 @@ class Layer:
         return rows, out_shape
 
     def __call__(self, x, training=None, **kwargs):
+        check_runnable_layer(self)
         kwargs.pop("mask", None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
