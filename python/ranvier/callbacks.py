@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections.abc
 import csv
 import os
+import time
 import warnings
 from typing import Any, Callable, Dict, List, Optional
 
@@ -33,6 +34,7 @@ from .plotting import plot_history as _plot_history  # History.plot (matplotlib 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
+    "TensorBoard",
 ]
 
 
@@ -160,6 +162,133 @@ class Callback:
         """End of predict."""
 
 
+_HOOKS = ("on_batch_begin", "on_batch_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+          "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin",
+          "on_predict_batch_end", "on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
+          "on_predict_begin", "on_predict_end")
+
+
+def _is_duck_callback(obj) -> bool:
+    """An object from another library that can act as a callback: it has Keras's
+    ``set_model`` or at least one ``on_*`` hook."""
+    return callable(getattr(obj, "set_model", None)) or any(callable(getattr(obj, h, None)) for h in _HOOKS)
+
+
+def _overrides(obj, name: str) -> bool:
+    """Whether ``obj`` really implements hook ``name``: not absent and not the no-op of a
+    Keras / tf.keras base ``Callback`` class."""
+    if name in vars(obj) if hasattr(obj, "__dict__") else False:
+        return callable(vars(obj)[name])
+    for klass in type(obj).__mro__:
+        if name in vars(klass):
+            mod = getattr(klass, "__module__", "") or ""
+            return not (klass.__name__ == "Callback" and mod.startswith(("keras", "tf_keras", "tensorflow")))
+    return False
+
+
+class _DuckCallback(Callback):
+    """Wraps a callback that is not a ranvier ``Callback``: a subclass of Keras's
+    ``keras.callbacks.Callback`` from another library, or any object implementing some of
+    its hooks. Each hook it implements is called with Keras's arguments; ``set_model`` /
+    ``set_params`` are called when it has them (else ``model`` / ``params`` are set)."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    @classmethod
+    def wrap(cls, target) -> "_DuckCallback":
+        if not _is_duck_callback(target):
+            raise TypeError(
+                f"callbacks must be callback objects (ranvier.callbacks.Callback, keras.callbacks.Callback, or "
+                f"any object with Keras's hooks such as on_epoch_end(epoch, logs)), got {type(target).__name__}")
+        return cls(target)
+
+    def set_params(self, params):
+        super().set_params(params)
+        fn = getattr(self.target, "set_params", None)
+        if callable(fn):
+            fn(params)
+        else:
+            try:
+                self.target.params = params
+            except AttributeError:
+                pass
+
+    def set_model(self, model):
+        super().set_model(model)
+        fn = getattr(self.target, "set_model", None)
+        if callable(fn):
+            fn(model)
+        else:
+            try:
+                self.target.model = model
+            except AttributeError:
+                pass
+
+    def _requires_batch_hooks(self, kind: str) -> bool:
+        return any(_overrides(self.target, name) for name in _BATCH_HOOKS[kind])
+
+    def _call(self, name: str, *args, **kwargs) -> None:
+        if _overrides(self.target, name) or name in ("on_train_batch_begin", "on_train_batch_end"):
+            fn = getattr(self.target, name, None)
+            if callable(fn):
+                fn(*args, **kwargs)
+                return
+        if name in ("on_train_batch_begin", "on_train_batch_end"):  # Keras's aliases
+            alias = getattr(self.target, name.replace("train_", ""), None)
+            if callable(alias):
+                alias(*args, **kwargs)
+
+    def on_batch_begin(self, batch, logs=None):
+        pass  # reached through on_train_batch_begin (Keras calls the alias from there)
+
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call("on_test_batch_begin", batch, logs=logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call("on_test_batch_end", batch, logs=logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call("on_predict_batch_begin", batch, logs=logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call("on_predict_batch_end", batch, logs=logs)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs=logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs=logs)
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs=logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs=logs)
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs=logs)
+
+
 def _pythonify_logs(logs) -> Dict[str, Any]:
     """Keys sorted, values converted to Python floats where possible (Keras's batch logs)."""
     out: Dict[str, Any] = {}
@@ -189,11 +318,10 @@ class CallbackList(Callback):
             callbacks = []
         elif isinstance(callbacks, Callback) and not isinstance(callbacks, CallbackList):
             callbacks = [callbacks]
-        self.callbacks: List[Callback] = list(callbacks)
-        for cb in self.callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(
-                    f"callbacks must be instances of ranvier.callbacks.Callback, got {type(cb).__name__}")
+        elif not isinstance(callbacks, (list, tuple)) and _is_duck_callback(callbacks):
+            callbacks = [callbacks]
+        self.callbacks: List[Callback] = [cb if isinstance(cb, Callback) else _DuckCallback.wrap(cb)
+                                          for cb in callbacks]
         self._history: Optional[History] = None
         self._progbar: Optional[ProgbarLogger] = None
         for cb in self.callbacks:
@@ -936,3 +1064,168 @@ class LambdaCallback(Callback):
             self.on_train_batch_begin = on_train_batch_begin
         if on_train_batch_end is not None:
             self.on_train_batch_end = on_train_batch_end
+
+
+# ----------------------------------------------------------------------------- TensorBoard
+class TensorBoard(Callback):
+    """Writes TensorBoard logs (Keras 3's names and steps; needs the ``tensorboard``
+    package: ``pip install ranvier[tensorboard]``).
+
+    ``TensorBoard(log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+    write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
+    embeddings_metadata=None)``. Event files go to ``<log_dir>/train`` and
+    ``<log_dir>/validation``:
+
+    - every epoch end (step = epoch index): ``epoch_<key>`` for the training logs and
+      ``epoch_learning_rate`` (plus ``epoch_steps_per_second`` with
+      ``write_steps_per_second``) in train; the ``val_`` logs, without the prefix, in
+      validation;
+    - every ``on_test_end`` (fit's validation, or evaluate with this callback):
+      ``evaluation_<key>_vs_iterations`` at step = the optimizer's iterations;
+    - ``update_freq="batch"`` (every batch) or an int N: ``batch_<key>`` in train at the
+      global 1-based batch count, every N batches;
+    - ``histogram_freq=N``: a histogram of every weight, ``<model>/<layer>/<weight>/histogram``,
+      every N epochs (from epoch 0).
+
+    ``write_graph``, ``write_images``, ``profile_batch``, ``embeddings_freq`` and
+    ``embeddings_metadata`` are accepted; ranvier has no graph, images, profiler or
+    embedding projector to write (a non-zero profile_batch or embeddings_freq warns).
+    """
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
+                 embeddings_metadata=None):
+        super().__init__()
+        _tb_modules()  # ImportError now, not at the first epoch, when tensorboard is missing
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = _checks.check_int(histogram_freq, "histogram_freq", "TensorBoard", 0)
+        self.write_graph = write_graph
+        self.write_images = write_images
+        self.write_steps_per_second = bool(write_steps_per_second)
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch":
+            update_freq = _checks.check_int(update_freq, "update_freq", "TensorBoard", 1)
+        self.update_freq = update_freq
+        self.profile_batch = profile_batch
+        self.embeddings_freq = embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
+        if profile_batch not in (0, None, "0", (0, 0)) or embeddings_freq:
+            warnings.warn("TensorBoard: ranvier writes scalars and histograms; profile_batch and "
+                          "embeddings_freq are ignored", stacklevel=2)
+        self._writers: Dict[str, Any] = {}
+        self._global_batch = 0
+        self._epoch_start = 0.0
+        self._epoch_batches = 0
+
+    def _requires_batch_hooks(self, kind: str) -> bool:
+        return kind == "train" and (self.update_freq != "epoch" or self.write_steps_per_second)
+
+    # ---- writing
+    def _writer(self, which: str):
+        w = self._writers.get(which)
+        if w is None:
+            writer_cls = _tb_modules()[0]
+            w = writer_cls(os.path.join(self.log_dir, which))
+            self._writers[which] = w
+        return w
+
+    def _scalar(self, which: str, tag: str, value, step: int) -> None:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return  # not a scalar (a vector metric): TensorBoard scalars need one number
+        _, event_pb2, summary_pb2 = _tb_modules()
+        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=v)])
+        self._writer(which).add_event(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
+
+    def _histogram(self, tag: str, values: np.ndarray, step: int) -> None:
+        _, event_pb2, summary_pb2 = _tb_modules()
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if v.size == 0:
+            return
+        counts, edges = np.histogram(v, bins=30 if v.min() < v.max() else 1)
+        hist = summary_pb2.HistogramProto(min=float(v.min()), max=float(v.max()), num=float(v.size),
+                                          sum=float(v.sum()), sum_squares=float(np.dot(v, v)),
+                                          bucket_limit=[float(e) for e in edges[1:]],
+                                          bucket=[float(c) for c in counts])
+        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, histo=hist)])
+        self._writer("train").add_event(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
+
+    def _flush(self) -> None:
+        for w in self._writers.values():
+            w.flush()
+
+    def _close(self) -> None:
+        for w in self._writers.values():
+            w.close()
+        self._writers = {}
+
+    # ---- hooks
+    def on_train_begin(self, logs=None):
+        self._global_batch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.time()
+        self._epoch_batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._global_batch += 1
+        self._epoch_batches += 1
+        if self.update_freq == "epoch" or self._global_batch % int(self.update_freq):
+            return
+        for key, value in (logs or {}).items():
+            self._scalar("train", f"batch_{key}", value, self._global_batch)
+        if self.write_steps_per_second:
+            dt = time.time() - self._epoch_start
+            if dt > 0:
+                self._scalar("train", "batch_steps_per_second", self._epoch_batches / dt, self._global_batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        for key, value in logs.items():
+            if key.startswith("val_"):
+                self._scalar("validation", f"epoch_{key[4:]}", value, epoch)
+            else:
+                self._scalar("train", f"epoch_{key}", value, epoch)
+        opt = getattr(self.model, "optimizer", None)
+        if opt is not None and "learning_rate" not in logs:
+            try:
+                self._scalar("train", "epoch_learning_rate", float(opt.learning_rate), epoch)
+            except (TypeError, ValueError, AttributeError):
+                pass
+        if self.write_steps_per_second:
+            dt = time.time() - self._epoch_start
+            steps = self._epoch_batches or (self.params or {}).get("steps") or 0
+            if dt > 0 and steps:
+                self._scalar("train", "epoch_steps_per_second", steps / dt, epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0 and self.model is not None:
+            prefix = getattr(self.model, "name", "")
+            for v in getattr(self.model, "weights", []):
+                path = v.path.replace(":", "_")
+                tag = f"{prefix}/{path}/histogram" if prefix else f"{path}/histogram"
+                self._histogram(tag, np.asarray(v), epoch)
+        self._flush()
+
+    def on_test_end(self, logs=None):
+        opt = getattr(self.model, "optimizer", None)
+        step = int(getattr(opt, "iterations", 0) or 0) if opt is not None else 0
+        for key, value in (logs or {}).items():
+            self._scalar("validation", f"evaluation_{key}_vs_iterations", value, step)
+        self._flush()
+
+    def on_train_end(self, logs=None):
+        self._close()
+
+
+def _tb_modules():
+    """(EventFileWriter, event_pb2, summary_pb2) from the ``tensorboard`` package; an
+    ImportError naming the extra when it is missing."""
+    try:
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    except ImportError as e:
+        raise ImportError(
+            "callbacks.TensorBoard needs the `tensorboard` package, an optional extra: pip install "
+            f"ranvier[tensorboard] (or pip install tensorboard); the import failed with: {e}") from e
+    return EventFileWriter, event_pb2, summary_pb2

@@ -7,11 +7,13 @@ import numpy as np
 
 from . import _random
 from ._data import PyDataset, Sequence
+from ._plot_model import model_to_dot, plot_model
 from .datasets._files import get_file
 from ._profile import Profile, profile
 from ._progbar import Progbar
 
-__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file"]
+__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file",
+           "plot_model", "model_to_dot"]
 
 
 def set_random_seed(seed) -> None:
