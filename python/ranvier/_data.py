@@ -127,7 +127,7 @@ class PyDataset:
     def num_batches(self) -> Optional[int]:
         """The number of batches (``len(self)``), or None for an infinite data set."""
         if hasattr(self, "__len__"):
-            return len(self)  # type: ignore[arg-type]
+            return len(self)
         raise NotImplementedError("You need to implement the `num_batches` property:\n\n"
                                   "@property\ndef num_batches(self):\n  return ...")
 
@@ -791,7 +791,10 @@ def run_validation(model, trainer, val, cbs) -> Dict[str, float]:
         logs = _run_test(model, trainer, val, cbs, progress_ok=False)
     else:
         vx, vy, vsw, bs = val
-        if cbs.needs_batch_hooks("test"):
+        from . import _core
+        # batch by batch when a callback hooks test batches (not for DataParallel's trainer,
+        # which shards one whole-set evaluate over the ranks)
+        if cbs.needs_batch_hooks("test") and isinstance(trainer, _core.Trainer):
             trainer.reset_metrics()
             for i, s in enumerate(range(0, vx.shape[0], bs)):
                 cbs.on_test_batch_begin(i)

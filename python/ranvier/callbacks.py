@@ -1096,7 +1096,6 @@ class TensorBoard(Callback):
                  write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
                  embeddings_metadata=None):
         super().__init__()
-        _tb_modules()  # ImportError now, not at the first epoch, when tensorboard is missing
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = _checks.check_int(histogram_freq, "histogram_freq", "TensorBoard", 0)
         self.write_graph = write_graph
@@ -1113,6 +1112,7 @@ class TensorBoard(Callback):
         if profile_batch not in (0, None, "0", (0, 0)) or embeddings_freq:
             warnings.warn("TensorBoard: ranvier writes scalars and histograms; profile_batch and "
                           "embeddings_freq are ignored", stacklevel=2)
+        _tb_modules()  # ImportError now, not at the first epoch, when tensorboard is missing
         self._writers: Dict[str, Any] = {}
         self._global_batch = 0
         self._epoch_start = 0.0

@@ -526,6 +526,12 @@ class DataParallel:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """``Sequential.fit`` on every rank, data-parallel (see the module documentation)."""
+        from . import _data
+        for name, v in (("x", x), ("validation_data", validation_data)):
+            if v is not None and _data.is_data_source(v):
+                raise TypeError(f"DataParallel.fit: {name} is a {type(v).__name__}; data-parallel training "
+                                f"shards NumPy arrays (each rank takes its rows of every batch). Pass "
+                                f"arrays, or train on generators / datasets with Sequential.fit")
         model = self.model
         w = _world
         if callbacks is None:
