@@ -304,11 +304,24 @@ class Sequential:
             arr = _as_float_rows(x, name, what)
         except TypeError as e:
             if "dtype=object" in str(e) or "must be an array" in str(e):
-                raise TypeError(f"{e}. Supported inputs: {_data.SUPPORTED}") from None
+                raise TypeError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
+                                f"{self._batches_hint(x)}") from None
+            raise
+        except ValueError as e:
+            if "could not be converted" in str(e):  # ragged lists, e.g. a list of (x, y) batches
+                raise ValueError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
+                                 f"{self._batches_hint(x)}") from None
             raise
         if arr.ndim == 1 and (self._input_shape is None or tuple(self._input_shape[1:]) == (1,)):
             arr = arr.reshape(arr.shape[0], 1)  # (a model expecting more features reports (n,))
         return arr
+
+    @staticmethod
+    def _batches_hint(x) -> str:
+        if isinstance(x, (list, tuple)) and x and isinstance(x[0], (tuple, list)):
+            return ("; a list is taken as array data (as in Keras): to train on a list of (x, y) batches, "
+                    "pass iter(batches) or a generator")
+        return ""
 
     # ---------------------------------------------------------------- weights
     @property
