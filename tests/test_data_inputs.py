@@ -409,3 +409,40 @@ def test_prefetcher_never_fetches_past_the_epoch():
     assert pulled == list(range(6))
     m.fit(g, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # the same generator continues
     assert pulled == list(range(8))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4, 16])
+def test_prefetcher_hands_over_every_item_in_order(depth):
+    """The lock-free hand-over under contention: random pauses on both sides, credits
+    granted in random chunks; every item arrives once, in order, and the end is seen."""
+    import random
+    import time as _time
+
+    rnd = random.Random(depth)
+
+    def slow_convert(v):
+        if rnd.random() < 0.02:
+            _time.sleep(0.0005)
+        return v
+
+    n = 3000
+    p = _data._Prefetcher(iter(range(n)), slow_convert, depth)
+    got = []
+    granted = 0
+    try:
+        while granted < n:
+            chunk = min(n - granted, rnd.randint(1, 50))
+            p.allow(chunk)
+            granted += chunk
+            for _ in range(chunk):
+                got.append(p.get())
+                if rnd.random() < 0.01:
+                    _time.sleep(0.0005)
+        p.allow(1)
+        with pytest.raises(StopIteration):
+            p.get()
+        with pytest.raises(StopIteration):  # and again: the end stays the end
+            p.get()
+    finally:
+        p.close()
+    assert got == list(range(n))

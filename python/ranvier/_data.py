@@ -475,17 +475,25 @@ class _Prefetcher:
     """Pulls raw batches from ``source`` in a background thread and converts them with
     ``convert``; at most ``depth`` ready batches and never more batches than ``allow``
     granted (None: until the source ends). ``get()`` returns the next converted batch,
-    raises StopIteration at the end of the source, or re-raises the thread's error."""
+    raises StopIteration at the end of the source, or re-raises the thread's error.
 
-    def __init__(self, source: Iterator, convert: Callable[[Any], Any], depth: int = 2):
+    The hand-over is cheap when the thread is ahead: ``get`` pops without locking (a
+    deque's append/popleft are atomic) and wakes the thread only when the queue has
+    drained to half, so the thread converts batches in bursts while the C++ step runs
+    with the GIL released, instead of one wake-up per batch."""
+
+    def __init__(self, source: Iterator, convert: Callable[[Any], Any], depth: int = 4):
         self._source = source
         self._convert = convert
         self._depth = max(1, int(depth))
+        self._low = self._depth // 2
         self._cv = threading.Condition()
         self._ready: collections.deque = collections.deque()
         self._credits: Optional[int] = 0
         self._stop = False
-        self._finished = False  # the source ended or failed: no more items will come
+        self._consumer_waiting = False
+        self._producer_waiting = False
+        self._last: Optional[Tuple[str, Any]] = None  # the end/err item, kept for later gets
         self._thread = threading.Thread(target=self._run, name="ranvier-prefetch", daemon=True)
         self._thread.start()
 
@@ -497,12 +505,16 @@ class _Prefetcher:
                 self._credits += int(n)
             self._cv.notify_all()
 
+    def _can_fetch(self) -> bool:
+        return (self._credits is None or self._credits > 0) and len(self._ready) < self._depth
+
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._stop and not (
-                        (self._credits is None or self._credits > 0) and len(self._ready) < self._depth):
+                while not self._stop and not self._can_fetch():
+                    self._producer_waiting = True
                     self._cv.wait()
+                self._producer_waiting = False
                 if self._stop:
                     return
                 if self._credits is not None:
@@ -513,22 +525,36 @@ class _Prefetcher:
                 item = ("end", None)
             except BaseException as e:  # noqa: BLE001 - handed to the consumer
                 item = ("err", e)
-            with self._cv:
-                self._ready.append(item)
-                self._cv.notify_all()
+            self._ready.append(item)
+            if self._consumer_waiting or item[0] != "ok":
+                with self._cv:
+                    self._cv.notify_all()
             if item[0] != "ok":
                 return
 
     def get(self):
-        with self._cv:
-            while not self._ready:
-                if not self._thread.is_alive() and not self._ready:
-                    raise StopIteration
-                self._cv.wait(0.1)  # a timeout so Ctrl-C reaches the main thread
-            kind, value = self._ready[0]
-            if kind == "ok":
-                self._ready.popleft()
-                self._cv.notify_all()
+        if self._last is not None:
+            kind, value = self._last
+        else:
+            try:
+                kind, value = self._ready.popleft()
+            except IndexError:
+                with self._cv:
+                    self._consumer_waiting = True
+                    try:
+                        while not self._ready:
+                            if not self._thread.is_alive() and not self._ready:
+                                raise StopIteration
+                            self._cv.notify_all()  # the thread may be waiting for room
+                            self._cv.wait(0.1)  # a timeout so Ctrl-C reaches the main thread
+                    finally:
+                        self._consumer_waiting = False
+                    kind, value = self._ready.popleft()
+            if kind != "ok":
+                self._last = (kind, value)
+            elif self._producer_waiting and len(self._ready) <= self._low:
+                with self._cv:
+                    self._cv.notify_all()
         if kind == "end":
             raise StopIteration
         if kind == "err":
@@ -560,7 +586,7 @@ class EpochIterator:
     """
 
     def __init__(self, adapter: _Adapter, steps: Optional[int], convert: Callable[[Any], Any],
-                 depth: int = 2):
+                 depth: int = 4):
         self.adapter = adapter
         self.steps = steps
         self.convert = convert
@@ -693,7 +719,7 @@ def _first_batch_setup(model, adapter: _Adapter, what: str, need_y: bool) -> Non
 def _depth(adapter: _Adapter) -> int:
     if isinstance(adapter, _PyDatasetAdapter):
         return max(2, min(adapter.max_queue_size, 16))
-    return 2
+    return 4
 
 
 class _Reporter:
