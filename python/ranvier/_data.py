@@ -29,12 +29,9 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import itertools
-import math
-import queue  # noqa: F401  (kept for callers that catch queue.Empty)
 import random
 import threading
 import time
-import types
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -165,6 +162,9 @@ def _is_py_dataset(x) -> bool:
             and not isinstance(x, (list, tuple, dict, np.ndarray)) and not hasattr(x, "__array__"))
 
 
+numbers_types = (int, float, complex, bool, np.generic)
+
+
 def is_array_like(x) -> bool:
     """True for what the array fast path takes: ndarrays, lists/tuples, pandas objects,
     numbers, anything with ``__array__``."""
@@ -177,22 +177,12 @@ def is_array_like(x) -> bool:
     return False
 
 
-numbers_types = (int, float, complex, bool, np.generic)
-
-
 def is_data_source(x) -> bool:
     """True when ``x`` must go through the batch-by-batch path (not an array-like)."""
     if is_array_like(x) or isinstance(x, (str, bytes, dict)):
         return False
     return (_is_tf_dataset(x) or _is_torch_dataloader(x) or _is_py_dataset(x)
             or hasattr(x, "__next__") or hasattr(x, "__iter__"))
-
-
-def check_array_input(x, name: str, what: str) -> None:
-    """A clear error for inputs neither path takes (dicts, strings, other objects)."""
-    if isinstance(x, dict):
-        raise TypeError(f"{what}: {name} is a dict; ranvier's Sequential models take one input array. "
-                        f"Supported inputs: {SUPPORTED}")
 
 
 # ----------------------------------------------------------------------------- conversion
@@ -355,7 +345,7 @@ class _PyDatasetAdapter(_Adapter):
         self._epoch = 0
         self._cached_first: Optional[Any] = None
         ds = x
-        workers = getattr(ds, "workers", 1) if isinstance(ds, PyDataset) else getattr(ds, "workers", 1)
+        workers = getattr(ds, "workers", 1)  # (ranvier's and Keras's PyDataset warn without super().__init__)
         try:
             self.workers = max(1, int(workers or 1))
         except (TypeError, ValueError):
@@ -953,5 +943,3 @@ def cap_rows(n: int, batch_size: int, steps: Optional[int]) -> int:
         return n
     return min(n, int(steps) * int(batch_size))
 
-
-_ = math  # (math kept for callers computing batch counts)
