@@ -446,3 +446,31 @@ def test_prefetcher_hands_over_every_item_in_order(depth):
     finally:
         p.close()
     assert got == list(range(n))
+
+
+def test_arrays_steps_per_epoch_continue_the_pass_as_keras():
+    """Keras's EpochIterator on arrays: with steps_per_epoch the pass continues across epochs;
+    an epoch that reaches the end of the pass stops early with the warning (10 batches,
+    steps 3: [3, 3, 3, 1, 3, 3]), and the batches are those of consecutive passes."""
+    x, y = _data_xy(n=10 * BS)
+    m = _model()
+    c = Counter()
+    with pytest.warns(UserWarning, match="ran out of data") as rec:
+        m.fit(x, y, batch_size=BS, steps_per_epoch=3, epochs=6, shuffle=False, verbose=0, callbacks=[c])
+    assert c.per_epoch == [3, 3, 3, 1, 3, 3]
+    assert sum("ran out" in str(w.message) for w in rec) == 1
+    # steps 4 over 4 epochs: [4, 4, 2, 4], the batches of one pass and then 4 of the next
+    a, b = _model(), _model()
+    b.set_weights(a.get_weights())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a.fit(x, y, batch_size=BS, steps_per_epoch=4, epochs=4, shuffle=False, verbose=0)
+    b.fit(np.concatenate([x, x[:4 * BS]]), np.concatenate([y, y[:4 * BS]]), batch_size=BS, epochs=1,
+          shuffle=False, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-7)
+    c = Counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 5 steps divide the 10 batches: no warning
+        m.fit(x, y, batch_size=BS, steps_per_epoch=5, epochs=3, verbose=0, callbacks=[c])
+    assert c.per_epoch == [5, 5, 5]

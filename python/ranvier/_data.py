@@ -39,7 +39,7 @@ import numpy as np
 
 __all__ = ["PyDataset", "Sequence", "is_data_source", "make_adapter", "EpochIterator"]
 
-_RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or "
+RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or "
             "generator can generate at least `steps_per_epoch * epochs` batches. You may need to "
             "use the `.repeat()` function when building your dataset.")
 
@@ -631,7 +631,7 @@ class EpochIterator:
             if step and self.adapter.single_pass is False:
                 self.num_batches = None  # an iterable may change length between epochs
             if step == 0:
-                warnings.warn(_RAN_OUT, stacklevel=3)
+                warnings.warn(RAN_OUT, stacklevel=3)
             self.adapter.on_epoch_end()
             return
         steps = self.steps if self.steps is not None else known
@@ -645,14 +645,14 @@ class EpochIterator:
         for step in range(steps):
             if known is not None and self._seen >= known:
                 if self.steps is not None:
-                    warnings.warn(_RAN_OUT, stacklevel=3)
+                    warnings.warn(RAN_OUT, stacklevel=3)
                 break
             self._seen += 1
             try:
                 batch = cur.get()
             except StopIteration:
                 if self.steps is not None or known is not None:
-                    warnings.warn(_RAN_OUT, stacklevel=3)
+                    warnings.warn(RAN_OUT, stacklevel=3)
                 self._close_current()
                 self.adapter.on_epoch_end()
                 return

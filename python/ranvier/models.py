@@ -23,6 +23,7 @@ import math
 import numbers
 import re
 import threading
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -690,9 +691,15 @@ class Sequential:
     def _fit_loop(self, trainer, x, y, sw, n, batch_size, epochs, verbose, callbacks, val,
                   shuffle, initial_epoch, steps_per_epoch, validation_freq):
         trainer.set_train_data(x, y, sw, batch_size)
-        steps = trainer.steps_per_epoch()
+        steps_total = steps = trainer.steps_per_epoch()
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
+        # Keras's steps_per_epoch on arrays: the pass over the data continues across epochs
+        # and a new (reshuffled) pass starts only once every batch was seen; an epoch that
+        # reaches the end of a pass before steps_per_epoch batches ends early, with Keras's
+        # "ran out of data" warning. (DataParallel's trainer keeps one pass per epoch.)
+        continue_passes = steps_per_epoch is not None and isinstance(trainer, _core.Trainer)
+        new_pass = True
         cbs = callbacks_module.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
@@ -707,9 +714,17 @@ class Sequential:
         training_logs: Optional[Dict[str, float]] = None
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            trainer.begin_epoch(bool(shuffle), _random.next_seed())
+            if new_pass or not continue_passes:
+                trainer.begin_epoch(bool(shuffle), _random.next_seed())
+            else:
+                trainer.reset_metrics()
+            target = steps
+            if continue_passes:
+                target = min(int(steps_per_epoch), steps_total - int(trainer.step_in_epoch()))
+                if target < steps_per_epoch:
+                    warnings.warn(_data.RAN_OUT, stacklevel=3)
             done = 0
-            while done < steps:
+            while done < target:
                 if batch_hooks or python_lr:
                     if batch_hooks:
                         cbs.on_train_batch_begin(done)
@@ -717,13 +732,14 @@ class Sequential:
                         self.optimizer._prepare_step()
                     ran = trainer.run(1, 0.0)
                 else:
-                    ran = trainer.run(steps - done, _TIME_SLICE)
+                    ran = trainer.run(target - done, _TIME_SLICE)
                 done += ran
-                if batch_hooks or progress or done == steps:
+                if ran and (batch_hooks or progress or done == target):
                     logs = self._logs(trainer)
                     cbs.on_train_batch_end(done - 1, logs)
-                if self.stop_training:
+                if self.stop_training or not ran:
                     break
+            new_pass = int(trainer.step_in_epoch()) >= steps_total
             logs = self._logs(trainer)
             epoch_logs = dict(logs)
             if val is not None and self._should_validate(epoch, validation_freq):
