@@ -261,3 +261,30 @@ def test_checksum_mismatch_redownloads_and_refuses_bad_files(home, monkeypatch, 
     mnist.load_data()
     assert urls == [ORIGIN + "mnist.npz"] * 2
     assert not any(p.name.endswith(".part") for p in home.iterdir())
+
+
+def test_get_file_extracts_archives(home, monkeypatch, tmp_path):
+    import tarfile
+    import zipfile
+
+    src = tmp_path / "payload.txt"
+    src.write_text("hello")
+    tgz = tmp_path / "a.tar.gz"
+    with tarfile.open(tgz, "w:gz") as t:
+        t.add(src, arcname="inner/payload.txt")
+    data = tgz.read_bytes()
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, *a, **k: io.BytesIO(data))
+    out = _files.get_file("a.tar.gz", origin="https://example.invalid/a.tar.gz", extract=True,
+                          file_hash=hashlib.sha256(data).hexdigest())
+    assert out == str(home / "a_extracted")
+    assert (home / "a_extracted" / "inner" / "payload.txt").read_text() == "hello"
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../escape.txt", "x")
+    evil_bytes = evil.read_bytes()
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, *a, **k: io.BytesIO(evil_bytes))
+    with pytest.raises(ValueError, match="outside"):
+        _files.get_file("evil.zip", origin="https://example.invalid/evil.zip", extract=True)
+    assert not (home / "escape.txt").exists()
+    with pytest.raises(ValueError, match="Paths are no longer accepted"):
+        _files.get_file("sub/a.npz", origin="https://example.invalid/a.npz")

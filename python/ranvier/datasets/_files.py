@@ -65,11 +65,14 @@ def _download(origin: str, target: str) -> None:
         raise
 
 
-def get_file(fname=None, origin=None, file_hash=None, cache_subdir="datasets", hash_algorithm="auto",
-             cache_dir=None, force_download=False, md5_hash=None) -> str:
-    """Keras's ``keras.utils.get_file`` for plain files: the path of ``fname`` in
+def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None, cache_subdir="datasets",
+             hash_algorithm="auto", extract=False, archive_format="auto", cache_dir=None,
+             force_download=False) -> str:
+    """Keras's ``keras.utils.get_file``: the path of ``fname`` in
     ``<cache_dir or keras_home()>/<cache_subdir>``, downloaded from ``origin`` when it is
     missing or its hash differs from ``file_hash`` (sha256 for 64 hex digits, else md5).
+    With ``extract=True`` (or ``untar=True``) a tar or zip archive is unpacked into
+    ``<name>_extracted`` next to it (Keras's layout) and that folder is returned.
 
     Raises ``DownloadError`` (a ConnectionError) when the download fails, saying which
     file to put where; ValueError when the downloaded file's hash does not match.
@@ -91,7 +94,16 @@ def get_file(fname=None, origin=None, file_hash=None, cache_subdir="datasets", h
     elif os.sep in fname or (os.altsep and os.altsep in fname):
         raise ValueError(f"Paths are no longer accepted as the `fname` argument. To specify the file's "
                          f"parent directory, use the `cache_dir` argument. Received: fname={fname}")
-    target = os.path.join(datadir, fname)
+    extraction_dir = None
+    if extract or untar:
+        if "." in fname:
+            target = os.path.join(datadir, fname)
+            extraction_dir = os.path.join(datadir, fname[:fname.find(".")] + "_extracted")
+        else:
+            extraction_dir = os.path.join(datadir, fname)
+            target = os.path.join(datadir, fname + "_archive")
+    else:
+        target = os.path.join(datadir, fname)
     algo = _hasher(hash_algorithm, file_hash)
     download = force_download or not os.path.exists(target)
     stale = False
@@ -113,7 +125,41 @@ def get_file(fname=None, origin=None, file_hash=None, cache_subdir="datasets", h
         if file_hash is not None and not validate_file(target, file_hash, algo):
             raise ValueError(f"Incomplete or corrupted file detected. The {algo} file hash of {target} does not "
                              f"match the provided value of {file_hash}.")
+    if extraction_dir is not None:
+        _extract(target, extraction_dir, "tar" if untar else archive_format)
+        return extraction_dir
     return target
+
+
+def _extract(path: str, to: str, archive_format) -> None:
+    """Unpacks a tar or zip archive into ``to``; members that would land outside it are refused."""
+    import tarfile
+    formats = ["tar", "zip"] if archive_format in ("auto", None) else (
+        [archive_format] if isinstance(archive_format, str) else list(archive_format))
+    root = os.path.realpath(to)
+
+    def inside(name: str) -> bool:
+        dest = os.path.realpath(os.path.join(root, name))
+        return dest == root or dest.startswith(root + os.sep)
+
+    for fmt in formats:
+        if fmt == "tar" and tarfile.is_tarfile(path):
+            with tarfile.open(path) as t:
+                bad = [m.name for m in t.getmembers() if not inside(m.name) or m.issym() or m.islnk()]
+                if bad:
+                    raise ValueError(f"get_file: {path} has members outside the extraction folder: {bad[:3]}")
+                os.makedirs(to, exist_ok=True)
+                t.extractall(to)
+            return
+        if fmt == "zip" and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                bad = [n for n in z.namelist() if not inside(n)]
+                if bad:
+                    raise ValueError(f"get_file: {path} has members outside the extraction folder: {bad[:3]}")
+                os.makedirs(to, exist_ok=True)
+                z.extractall(to)
+            return
+    raise ValueError(f"get_file: {path} is not a {' or '.join(formats)} archive")
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
