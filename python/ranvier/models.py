@@ -933,7 +933,7 @@ class Sequential:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch in inference mode, without updating anything: a
-        scalar (loss only), a list in ``metrics_names`` order, or a dict with
+        scalar (loss only), a list ``[loss, <compiled metrics in compile order>]``, or a dict with
         ``return_dict=True``."""
         self._require_compiled("test_on_batch")
         x, y, sw = self._prepare_xy(x, y, sample_weight, "test_on_batch")
