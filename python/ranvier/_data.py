@@ -604,6 +604,7 @@ class EpochIterator:
     def reset(self) -> None:
         self._close_current()
         self._seen = 0
+        self.num_batches = self.adapter.num_batches
         self.adapter.on_epoch_end()
 
     def close(self) -> None:
@@ -628,8 +629,6 @@ class EpochIterator:
                 yield step, batch
                 step += 1
             self._close_current()
-            if step and self.adapter.single_pass is False:
-                self.num_batches = None  # an iterable may change length between epochs
             if step == 0:
                 warnings.warn(RAN_OUT, stacklevel=3)
             self.adapter.on_epoch_end()
