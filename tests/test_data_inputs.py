@@ -474,3 +474,27 @@ def test_arrays_steps_per_epoch_continue_the_pass_as_keras():
         warnings.simplefilter("error")  # 5 steps divide the 10 batches: no warning
         m.fit(x, y, batch_size=BS, steps_per_epoch=5, epochs=3, verbose=0, callbacks=[c])
     assert c.per_epoch == [5, 5, 5]
+
+
+def test_an_error_in_a_callback_stops_fit_and_releases_everything():
+    import threading as _threading
+
+    x, y = _data_xy()
+
+    class Boom(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                raise RuntimeError("callback failed")
+
+    m = _model()
+    before = _threading.active_count()
+    with pytest.raises(RuntimeError, match="callback failed"):
+        m.fit(_gen_repeat(x, y), steps_per_epoch=5, epochs=2, verbose=0, callbacks=[Boom()], shuffle=False)
+    m.fit(ArrayDataset(x, y), epochs=1, verbose=0)  # the model is free again
+    m.fit(x, y, epochs=1, verbose=0)
+    for _ in range(50):  # the prefetch threads have ended
+        if _threading.active_count() <= before:
+            break
+        import time as _time
+        _time.sleep(0.02)
+    assert _threading.active_count() <= before

@@ -552,11 +552,13 @@ class _Prefetcher:
         return value
 
     def close(self, wait: bool = True) -> None:
+        """Stops the thread; waits for it (``wait``), or at most a second when an error or
+        Ctrl-C is on its way (a source blocked in ``next()`` must not hang it)."""
         with self._cv:
             self._stop = True
             self._cv.notify_all()
-        if wait and self._thread is not threading.current_thread():
-            self._thread.join()
+        if self._thread is not threading.current_thread():
+            self._thread.join(None if wait else 1.0)
 
 
 # ----------------------------------------------------------------------------- epochs
@@ -590,9 +592,9 @@ class EpochIterator:
     def steps_for_progress(self) -> Optional[int]:
         return self.steps or self.num_batches
 
-    def _close_current(self) -> None:
+    def _close_current(self, wait: bool = True) -> None:
         if self._cur is not None:
-            self._cur.close()
+            self._cur.close(wait)
             self._cur = None
 
     def _open(self) -> _Prefetcher:
@@ -607,8 +609,8 @@ class EpochIterator:
         self.num_batches = self.adapter.num_batches
         self.adapter.on_epoch_end()
 
-    def close(self) -> None:
-        self._close_current()
+    def close(self, wait: bool = True) -> None:
+        self._close_current(wait)
         self.adapter.close()
 
     def epoch(self):
@@ -840,6 +842,7 @@ def fit(model, x, y, sample_weight, batch_size, epochs, verbose, callbacks, vali
     train_it = EpochIterator(adapter, steps_per_epoch, convert, _depth(adapter))
     val = prepare_validation(model, validation_data, validation_batch_size or batch_size or 32, validation_steps)
     trainer = model._get_trainer()
+    ok = False
     try:
         with model._using_trainer("fit", nested_ok=False):
             train_it.reset()
@@ -875,11 +878,12 @@ def fit(model, x, y, sample_weight, batch_size, epochs, verbose, callbacks, vali
             if getattr(model.optimizer, "use_ema", False):
                 model.optimizer._core.finalize_ema(model._net.params())
             cbs.on_train_end(training_logs)
+            ok = True
             return history
     finally:
-        train_it.close()
+        train_it.close(wait=ok)
         if isinstance(val, EpochIterator):
-            val.close()
+            val.close(wait=ok)
 
 
 def evaluate(model, x, batch_size, verbose, steps, callbacks, return_dict):
@@ -891,6 +895,7 @@ def evaluate(model, x, batch_size, verbose, steps, callbacks, return_dict):
     _first_batch_setup(model, adapter, what, need_y=True)
     it = EpochIterator(adapter, steps, _batch_converter(model, what, True, None), _depth(adapter))
     trainer = model._get_trainer()
+    ok = False
     try:
         with model._using_trainer("evaluate", nested_ok=True):
             it.reset()
@@ -899,9 +904,10 @@ def evaluate(model, x, batch_size, verbose, steps, callbacks, return_dict):
             cbs.on_test_begin()
             logs = _run_test(model, trainer, it, cbs)
             cbs.on_test_end(logs)
+            ok = True
             return model._format_results(logs, return_dict)
     finally:
-        it.close()
+        it.close(wait=ok)
 
 
 def predict(model, x, batch_size, verbose, steps, callbacks):
@@ -918,6 +924,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
     rep = _Reporter(cbs, "predict")
     parts: List[np.ndarray] = []
     model.stop_predicting = False
+    ok = False
     try:
         cbs.on_predict_begin()
         for step, (bx, _, _) in it.epoch():
@@ -929,8 +936,9 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
                 break
         rep.finish()
         cbs.on_predict_end()
+        ok = True
     finally:
-        it.close()
+        it.close(wait=ok)
     if not parts:
         raise ValueError("predict: the input yielded no batch (an exhausted generator?)")
     return np.concatenate(parts, axis=0)
