@@ -498,3 +498,42 @@ def test_an_error_in_a_callback_stops_fit_and_releases_everything():
         import time as _time
         _time.sleep(0.02)
     assert _threading.active_count() <= before
+
+
+def test_hostile_pydatasets_and_batches():
+    x, y = _data_xy()
+    m = _model()
+
+    class Negative(keras.utils.PyDataset):
+        @property
+        def num_batches(self):
+            return -1
+
+        def __getitem__(self, i):
+            return x[:BS], y[:BS]
+
+    with pytest.raises(ValueError, match="number of batches"):
+        m.fit(Negative(), verbose=0)
+
+    class Short(ArrayDataset):
+        def __getitem__(self, i):
+            if i == 2:
+                raise IndexError("batch 2 is missing")
+            return super().__getitem__(i)
+
+    with pytest.raises(IndexError, match="batch 2"):
+        m.fit(Short(x, y), verbose=0, shuffle=False)
+
+    def nan_later():
+        yield x[:BS], y[:BS]
+        bad = x[BS:2 * BS].copy()
+        bad[3, 1] = np.nan
+        yield bad, y[BS:2 * BS]
+
+    with pytest.raises(ValueError, match="NaN"):
+        m.fit(nan_later(), verbose=0, shuffle=False)
+    with pytest.raises(ValueError, match="steps"):
+        m.evaluate(_batches(x, y), steps=0, verbose=0)
+    with pytest.raises(ValueError, match="validation_steps"):
+        m.fit(x, y, validation_data=(x, y), validation_steps=-1, verbose=0)
+    m.fit(x, y, epochs=1, verbose=0)  # still usable

@@ -362,8 +362,10 @@ class _PyDatasetAdapter(_Adapter):
         n = getattr(self.x, "num_batches", None) if hasattr(type(self.x), "num_batches") else len(self.x)
         if n is None:
             return None
-        n = int(n)
-        return n if n >= 0 else None
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"PyDataset {type(self.x).__name__}: the number of batches (__len__ or "
+                             f"num_batches) must be an int >= 0, or None for an infinite data set; got {n!r}")
+        return int(n)
 
     def describe(self) -> str:
         return f"PyDataset {type(self.x).__name__}"
