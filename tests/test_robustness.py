@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import math
 import os
 import re
@@ -420,6 +421,11 @@ def _loss_rows():
 
 
 # ============================================================================ layers
+# Layers that compute element by element (or softmax along the last axis): they take input
+# of any rank, as Keras's do.
+ELEMENTWISE_LAYERS = ("Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
+
+
 def _built(layer, features=4):
     layer.build((None, features))
     return layer
@@ -566,9 +572,13 @@ def _layer_rows():
             else:
                 rows.append(Row(f"layers.{lname}()/x-{kind}", lambda c, m=make, b=bad: _built(m())(b), TypeError,
                                 r"x must be an array of real numbers"))
+        if lname in ELEMENTWISE_LAYERS:  # rank 1 is accepted as Keras does (issue 14): the same numbers
+            rows.append(Row(f"layers.{lname}()/x-1d", lambda c, m=make, x=x: _built(m())(x[0]),
+                            Same(lambda c, m=make, x=x: _built(m())(x[:1]).reshape(-1))))
+        else:
+            rows.append(Row(f"layers.{lname}()/x-1d", lambda c, m=make, x=x: _built(m())(x[0]), ValueError,
+                            r"rank >= 2 \(batch, features\), got x.shape=\(4,\)"))
         rows += [
-            Row(f"layers.{lname}()/x-1d", lambda c, m=make, x=x: _built(m())(x[0]), ValueError,
-                r"rank >= 2 \(batch, features\), got x.shape=\(4,\)"),
             Row(f"layers.{lname}()/x-wrong-features", lambda c, m=make: _built(m())(_arr(5, 7)), ValueError,
                 r"expected input with 4 features, got x.shape=\(5, 7\)"),
             Row(f"layers.{lname}()/x-zero-features", lambda c, m=make: m()(np.zeros((5, 0), F32)), ValueError, r""),
@@ -838,7 +848,7 @@ def _model_rows():
         Row("fit/x-nan", lambda c: _fit(c, x=np.where(c.x > 1.5, np.nan, c.x)), ValueError, r"x contains NaN or inf"),
         Row("fit/x-inf", lambda c: _fit(c, x=np.where(c.x > 1.5, -np.inf, c.x)), ValueError, r"x contains NaN or inf"),
         Row("fit/x-float64-overflowing-float32", lambda c: _fit(c, x=c.x.astype(np.float64) * 1e300), ValueError,
-            r"x contains NaN or inf"),
+            r"x holds finite values that overflow float32"),
         Row("fit/y-length", lambda c: _fit(c, y=c.y[:23]), ValueError,
             r"x and y have different lengths: x has 24 samples, y.shape=\(23,\)"),
         Row("fit/y-None", lambda c: _fit(c, y=None), ValueError, r"y is required"),
@@ -1220,9 +1230,300 @@ def _c_load_fifo(c):
     return status
 
 
+# ============================================================================ issue 14: limits, float32 range,
+# hyperparameters, pandas dtypes, loss shapes, rank-1 activation layers, Flatten data_format
+BIG_INTS = {"2**31-1": 2**31 - 1, "2**31": 2**31, "2**31+1": 2**31 + 1, "2**63-1": 2**63 - 1, "2**63": 2**63,
+            "2**64": 2**64}
+F32_OVER = 1e39  # finite in float64, beyond float32's range
+_OVERFLOW = r"overflows? float32"
+
+
+def _int_limit_rows():
+    """Every int that crosses the binding: past its C++ type's limit it is a ValueError
+    naming the argument and the limit (never pybind11's "incompatible function arguments")."""
+    rows = []
+    int32_args = {
+        "metrics/AUC-num_thresholds": (lambda v: ranvier.metrics.AUC(num_thresholds=v), "num_thresholds"),
+        "metrics/TopK-k": (lambda v: ranvier.metrics.TopKCategoricalAccuracy(k=v), "k"),
+        "metrics/SparseTopK-k": (lambda v: ranvier.metrics.SparseTopKCategoricalAccuracy(k=v), "k"),
+        "metrics/Precision-top_k": (lambda v: ranvier.metrics.Precision(top_k=v), "top_k"),
+        "metrics/Precision-class_id": (lambda v: ranvier.metrics.Precision(class_id=v), "class_id"),
+        "metrics/Recall-top_k": (lambda v: ranvier.metrics.Recall(top_k=v), "top_k"),
+        "metrics/Recall-class_id": (lambda v: ranvier.metrics.Recall(class_id=v), "class_id"),
+    }
+    for rid, (make, arg) in int32_args.items():
+        for vname in ("2**31", "2**31+1", "2**63-1", "2**64"):
+            v = BIG_INTS[vname]
+            rows.append(Row(f"{rid}/{vname}", lambda c, make=make, v=v: make(v), ValueError,
+                            rf"{arg} is too large: it must be at most 2147483647"))
+    int64_args = {
+        "optimizers/Adam-gradient_accumulation_steps":
+            (lambda v: optimizers.Adam(gradient_accumulation_steps=v), "gradient_accumulation_steps"),
+        "optimizers/Adam-ema_overwrite_frequency":
+            (lambda v: optimizers.Adam(use_ema=True, ema_overwrite_frequency=v), "ema_overwrite_frequency"),
+        "optimizers/SGD-iterations": (lambda v: setattr(optimizers.SGD(), "iterations", v), "iterations"),
+    }
+    for rid, (make, arg) in int64_args.items():
+        for vname in ("2**63", "2**64"):
+            v = BIG_INTS[vname]
+            rows.append(Row(f"{rid}/{vname}", lambda c, make=make, v=v: make(v), ValueError,
+                            rf"{arg} is too large: it must be at most 9223372036854775807"))
+    for vname in ("2**64", "2**64+1"):
+        v = 2**64 if vname == "2**64" else 2**64 + 1
+        rows.append(Row(f"layers/Dropout-seed/{vname}", lambda c, v=v: layers.Dropout(0.5, seed=v), ValueError,
+                        r"seed is too large: it must be at most 18446744073709551615"))
+    # shape products: exact (no int64 wrap-around to 0) and within what a model file holds
+    for dims in ((2**21, 2**20), (2**32, 2**32), (2**40, 2**40, 2**40), (3, 2**39)):
+        rows.append(Row(f"layers/Flatten-product/{'x'.join(map(str, dims))}",
+                        lambda c, dims=dims: layers.Flatten().build((None,) + dims), ValueError,
+                        r"Flatten: input_shape\[1:\]=.* values per sample, more than the 1099511627776"))
+        rows.append(Row(f"model/Input-Flatten-product/{'x'.join(map(str, dims))}",
+                        lambda c, dims=dims: ranvier.Sequential([ranvier.Input(shape=dims), layers.Flatten(),
+                                                                 layers.ReLU()]),
+                        ValueError, r"more than the 1099511627776"))
+    for d in (2**40 + 1, 2**63 - 1, 2**64):
+        rows.append(Row(f"layers/ReLU-features/{d}", lambda c, d=d: layers.ReLU().build((None, d)), ValueError,
+                        r"features, more than the 1099511627776"))
+    return rows
+
+
+def _float32_rows():
+    """Finite float64 values beyond float32's range are reported as overflowing float32."""
+    x_over = _arr(24, 4).astype(np.float64)
+    x_over[5, 2] = -F32_OVER
+    rows = [
+        Row("predict/x-overflow", lambda c: c.model.predict(x_over, verbose=0), ValueError,
+            r"predict: x holds finite values that overflow float32.*x\[5, 2\]"),
+        Row("fit/x-overflow", lambda c: _fit(c, x=x_over), ValueError, r"fit: x holds finite values that overflow"),
+        Row("evaluate/x-overflow", lambda c: c.model.evaluate(x_over, c.y, verbose=0), ValueError, _OVERFLOW),
+        Row("fit/y-overflow", lambda c: c.regressor().fit(c.xr, np.full((24, 2), F32_OVER), verbose=0),
+            ValueError, r"fit: y holds finite values that overflow float32"),
+        Row("fit/sample_weight-overflow", lambda c: _fit(c, sample_weight=np.full(24, F32_OVER)), ValueError,
+            r"fit: sample_weight holds finite values that overflow float32"),
+        Row("fit/class_weight-overflow", lambda c: _fit(c, class_weight={0: 1.0, 1: F32_OVER}), ValueError,
+            r"class_weight\[1\]=1e\+39 overflows float32"),
+        Row("set_weights/overflow", lambda c: c.model.set_weights(
+            [np.full(w.shape, F32_OVER) if i == 0 else w for i, w in enumerate(c.model.get_weights())]),
+            ValueError, r"set_weights: weight kernel holds finite values that overflow float32"),
+        Row("__call__/Dense-overflow", lambda c: layers.Dense(2)(np.full((2, 3), F32_OVER)), ValueError, _OVERFLOW),
+        Row("layers/Variable-assign-overflow", lambda c: c.model.layers[0].kernel.assign(
+            np.full((4, 8), F32_OVER)), ValueError, _OVERFLOW),
+        Row("optimizers/Adam-lr-overflow", lambda c: optimizers.Adam(learning_rate=F32_OVER), ValueError,
+            r"Adam: `learning_rate`=1e\+39 overflows float32"),
+        Row("optimizers/SGD-clipnorm-overflow", lambda c: optimizers.SGD(clipnorm=F32_OVER), ValueError,
+            _OVERFLOW),
+        Row("optimizers/lr-setter-overflow", lambda c: setattr(optimizers.SGD(), "learning_rate", F32_OVER),
+            ValueError, _OVERFLOW),
+        Row("schedules/ExponentialDecay-lr-overflow", lambda c: optimizers.schedules.ExponentialDecay(
+            F32_OVER, 10, 0.5), ValueError, _OVERFLOW),
+        Row("regularizers/L2-overflow", lambda c: ranvier.regularizers.L2(F32_OVER), ValueError, _OVERFLOW),
+        Row("constraints/MaxNorm-overflow", lambda c: ranvier.constraints.MaxNorm(F32_OVER), ValueError,
+            _OVERFLOW),
+        Row("losses/Huber-delta-overflow", lambda c: losses.Huber(delta=F32_OVER), ValueError, _OVERFLOW),
+        Row("initializers/Constant-overflow", lambda c: ranvier.initializers.Constant(F32_OVER), ValueError,
+            _OVERFLOW),
+        Row("initializers/RandomNormal-stddev-overflow", lambda c: ranvier.initializers.RandomNormal(
+            stddev=F32_OVER), ValueError, _OVERFLOW),
+        Row("layers/ReLU-max_value-overflow", lambda c: layers.ReLU(max_value=F32_OVER), ValueError, _OVERFLOW),
+        Row("layers/BatchNormalization-epsilon-overflow", lambda c: layers.BatchNormalization(epsilon=F32_OVER),
+            ValueError, _OVERFLOW),
+    ]
+    return rows
+
+
+def _hyper_rows():
+    """NaN, inf and (where meaningless) negative hyperparameters, refused in every family."""
+    nan, inf = float("nan"), float("inf")
+    cases = {
+        "constraints/MaxNorm-nan": (lambda: ranvier.constraints.MaxNorm(nan), r"max_value"),
+        "constraints/MaxNorm-negative": (lambda: ranvier.constraints.MaxNorm(-1.0), r"max_value"),
+        "constraints/MaxNorm-inf": (lambda: ranvier.constraints.MaxNorm(inf), r"max_value"),
+        "constraints/MinMaxNorm-rate-nan": (lambda: ranvier.constraints.MinMaxNorm(rate=nan), r"rate"),
+        "constraints/MinMaxNorm-rate-2": (lambda: ranvier.constraints.MinMaxNorm(rate=2.0), r"rate"),
+        "constraints/MinMaxNorm-min-above-max": (lambda: ranvier.constraints.MinMaxNorm(2.0, 1.0), r"max_value"),
+        "schedules/ExponentialDecay-negative-rate": (
+            lambda: optimizers.schedules.ExponentialDecay(0.1, 10, -0.5), r"decay_rate"),
+        "schedules/ExponentialDecay-nan-rate": (
+            lambda: optimizers.schedules.ExponentialDecay(0.1, 10, nan), r"decay_rate"),
+        "schedules/ExponentialDecay-negative-lr": (
+            lambda: optimizers.schedules.ExponentialDecay(-0.1, 10, 0.5), r"initial_learning_rate"),
+        "schedules/InverseTimeDecay-negative-rate": (
+            lambda: optimizers.schedules.InverseTimeDecay(0.1, 10, -2.0), r"decay_rate"),
+        "schedules/PolynomialDecay-negative-power": (
+            lambda: optimizers.schedules.PolynomialDecay(0.1, 10, power=-1.0), r"power"),
+        "schedules/PolynomialDecay-negative-end": (
+            lambda: optimizers.schedules.PolynomialDecay(0.1, 10, end_learning_rate=-1.0), r"end_learning_rate"),
+        "schedules/CosineDecay-negative-alpha": (
+            lambda: optimizers.schedules.CosineDecay(0.1, 10, alpha=-0.5), r"alpha"),
+        "schedules/CosineDecay-negative-warmup_target": (
+            lambda: optimizers.schedules.CosineDecay(0.1, 10, warmup_target=-1.0, warmup_steps=2), r"warmup_target"),
+        "schedules/CosineDecayRestarts-negative-m_mul": (
+            lambda: optimizers.schedules.CosineDecayRestarts(0.1, 10, m_mul=-1.0), r"m_mul"),
+        "schedules/PiecewiseConstantDecay-negative-value": (
+            lambda: optimizers.schedules.PiecewiseConstantDecay([5], [0.1, -0.1]), r"values\[1\]"),
+        "initializers/RandomNormal-nan-mean": (lambda: ranvier.initializers.RandomNormal(mean=nan), r"mean"),
+        "initializers/RandomNormal-negative-stddev": (
+            lambda: ranvier.initializers.RandomNormal(stddev=-1.0), r"stddev"),
+        "initializers/TruncatedNormal-nan-stddev": (
+            lambda: ranvier.initializers.TruncatedNormal(stddev=nan), r"stddev"),
+        "initializers/RandomUniform-inf": (lambda: ranvier.initializers.RandomUniform(maxval=inf), r"maxval"),
+        "initializers/Constant-nan": (lambda: ranvier.initializers.Constant(nan), r"value"),
+        "initializers/Identity-nan": (lambda: ranvier.initializers.Identity(nan), r"gain"),
+        "initializers/Orthogonal-inf": (lambda: ranvier.initializers.Orthogonal(inf), r"gain"),
+        "metrics/BinaryAccuracy-nan-threshold": (lambda: ranvier.metrics.BinaryAccuracy(threshold=nan), r"threshold"),
+        "metrics/Precision-nan-threshold": (lambda: ranvier.metrics.Precision(thresholds=nan), r"[Tt]hreshold"),
+    }
+    return [Row(rid, lambda c, make=make: make(), ValueError, match) for rid, (make, match) in cases.items()]
+
+
+def _pandas_rows():
+    """pandas columns that are not numbers are refused by name, like their NumPy twins."""
+    if importlib.util.find_spec("pandas") is None:
+        return []
+    import pandas as pd
+
+    def frame(kind):
+        base = {f"f{i}": RNG.uniform(-1, 1, 24) for i in range(3)}
+        col = {
+            "datetime": pd.date_range("2020-01-01", periods=24),
+            "datetime-tz": pd.date_range("2020-01-01", periods=24, tz="UTC"),
+            "timedelta": pd.to_timedelta(np.arange(24), unit="s"),
+            "string": pd.array([str(i) for i in range(24)], dtype="string"),
+            "object": pd.Series([float(i) for i in range(24)], dtype=object),
+            "category-str": pd.Categorical(["a", "b"] * 12),
+            "period": pd.period_range("2020-01", periods=24, freq="M"),
+        }[kind]
+        base["bad"] = col
+        return pd.DataFrame(base)
+
+    rows = []
+    for kind in ("datetime", "datetime-tz", "timedelta", "string", "object", "category-str", "period"):
+        rows.append(Row(f"predict/pandas-{kind}", lambda c, kind=kind: c.model.predict(frame(kind), verbose=0),
+                        TypeError, r"predict: x must hold real numbers .* these columns do not: 'bad'"))
+        rows.append(Row(f"fit/pandas-{kind}", lambda c, kind=kind: _fit(c, x=frame(kind)), TypeError,
+                        r"fit: x must hold real numbers .* columns do not: 'bad'"))
+    rows.append(Row("fit/pandas-y-datetime", lambda c: _fit(c, y=pd.Series(pd.date_range("2020", periods=24),
+                                                                                name="when")),
+                    TypeError, r"fit: y .*'when' \(datetime64"))
+    rows.append(Row("fit/pandas-sample_weight-timedelta", lambda c: _fit(
+        c, sample_weight=pd.Series(pd.to_timedelta(np.arange(24), unit="s"), name="w")), TypeError,
+        r"sample_weight .*'w' \(timedelta64"))
+    rows.append(Row("__call__/pandas-Dense-datetime", lambda c: layers.Dense(2)(frame("datetime")), TypeError,
+                    r"'bad' \(datetime64"))
+    rows.append(Row("losses/pandas-mse-datetime", lambda c: losses.mean_squared_error(
+        pd.Series(pd.date_range("2020", periods=3), name="t"), np.zeros(3)), TypeError, r"'t' \(datetime64"))
+    nullable = pd.DataFrame({"a": pd.array([1, None] + [2] * 22, dtype="Int64"),
+                             **{f"f{i}": RNG.uniform(-1, 1, 24) for i in range(3)}})
+    rows.append(Row("predict/pandas-nullable-NA", lambda c: c.model.predict(nullable, verbose=0), ValueError,
+                    r"x contains NaN or inf"))
+    rows.append(Row("fit/pandas-nullable-NA-y", lambda c: c.regressor().fit(
+        c.xr, pd.DataFrame({"a": pd.array([1.5, None] + [0.5] * 22, dtype="Float64"), "b": np.ones(24)}),
+        verbose=0), ValueError, r"y contains NaN or inf"))
+    ok = pd.DataFrame({"a": pd.array(np.arange(24), dtype="Int64"), "b": pd.Categorical(np.arange(24) % 3),
+                       "c": pd.array(np.arange(24) % 2 == 0, dtype="boolean"), "d": np.ones(24)})
+    ok_np = np.stack([np.arange(24), np.arange(24) % 3, np.arange(24) % 2 == 0, np.ones(24)], 1).astype(F32)
+    rows.append(Row("predict/pandas-nullable-no-NA", lambda c: c.model.predict(ok, verbose=0),
+                    Same(lambda c: c.model.predict(ok_np, verbose=0))))
+    return rows
+
+
+def _loss_shape_rows():
+    """Keras's binary/categorical cross-entropies take y_true of y_pred's shape only."""
+    yt31, yp33 = np.ones((3, 1), F32), np.full((3, 3), 0.5, F32)
+    rows = []
+    for name, make in (("BinaryCrossentropy", losses.BinaryCrossentropy),
+                       ("CategoricalCrossentropy", losses.CategoricalCrossentropy),
+                       ("BinaryFocalCrossentropy", losses.BinaryFocalCrossentropy)):
+        for tag, yt, yp in (("3x1-vs-3x3", yt31, yp33), ("3x3-vs-3x1", yp33, yt31.copy()),
+                            ("3x2-vs-3x3", np.ones((3, 2), F32), yp33)):
+            rows.append(Row(f"losses/{name}-shape-{tag}", lambda c, make=make, yt=yt, yp=yp: make()(yt, yp),
+                            ValueError, r"y_true and y_pred must have the same shape"))
+    for fname in ("binary_crossentropy", "categorical_crossentropy"):
+        rows.append(Row(f"losses/{fname}-shape-3x1-vs-3x3", lambda c, f=fname: getattr(losses, f)(yt31, yp33),
+                        ValueError, r"must have the same shape.*y_true.shape=\(3, 1\), y_pred.shape=\(3, 3\)"))
+    # the rank alignment Keras does is kept: (3,) against (3, 1) is (3, 1) against (3, 1)
+    rows.append(Row("losses/BinaryCrossentropy-rank-aligned", lambda c: losses.BinaryCrossentropy()(
+        np.ones(3, F32), np.full((3, 1), 0.25, F32)),
+        Same(lambda c: losses.BinaryCrossentropy()(np.ones((3, 1), F32), np.full((3, 1), 0.25, F32)))))
+    for mname in ("AUC", "Precision", "Recall"):
+        rows.append(Row(f"metrics/{mname}-shape-3x1-vs-3x3",
+                        lambda c, m=mname: getattr(ranvier.metrics, m)().update_state(yt31, yp33), ValueError,
+                        r"y_true and y_pred must have the same shape"))
+    return rows
+
+
+def _rank1_layer_rows():
+    """Activation and other elementwise layers take rank-1 (and rank-0) input as Keras's do."""
+    x1 = _arr(7).astype(np.float64)
+    makes = {"ReLU": layers.ReLU, "LeakyReLU": layers.LeakyReLU, "ELU": layers.ELU, "Softmax": layers.Softmax,
+             "Activation-tanh": lambda: layers.Activation("tanh"), "Activation-gelu": lambda: layers.Activation("gelu"),
+             "ReLU-capped": lambda: layers.ReLU(max_value=1.0, threshold=0.2)}
+    rows = []
+    for name, make in makes.items():
+        # rank 1: the same numbers as the row (1, n) through a built layer, in the input's shape
+        rows.append(Row(f"__call__/{name}-rank1", lambda c, make=make: make()(x1),
+                        Same(lambda c, make=make: make()(x1.reshape(1, -1)).reshape(-1))))
+        if name != "Softmax":
+            rows.append(Row(f"__call__/{name}-rank0", lambda c, make=make: make()(np.float64(x1[2])),
+                            Same(lambda c, make=make: make()(x1[2:3].reshape(1, 1)).reshape(()))))
+    rows.append(Row("__call__/Dropout-rank1-inference", lambda c: layers.Dropout(0.5)(x1),
+                    Same(lambda c: x1.astype(F32))))
+    rows.append(Row("__call__/Dropout-rate1-training", lambda c: layers.Dropout(1.0)(_arr(5, 3), training=True),
+                    Same(lambda c: np.zeros((5, 3), F32))))
+    return rows
+
+
+def _flatten_rows():
+    """Flatten(data_format="channels_first") gives the same numbers everywhere."""
+    x = _arr(6, 3, 2, 4)
+
+    def model():
+        ranvier.utils.set_random_seed(11)
+        m = ranvier.Sequential([ranvier.Input(shape=(3, 2, 4)), layers.Flatten(data_format="channels_first"),
+                                layers.Dense(5)])
+        m.compile(optimizer="sgd", loss="mse")
+        return m
+
+    def by_hand(c):
+        m = model()
+        k, b = m.layers[1].get_weights()
+        return (np.moveaxis(x, 1, -1).reshape(6, -1).astype(np.float64) @ k + b).astype(F32)
+
+    def saved_and_loaded(c):
+        m = model()
+        p = c.tmp / "cf.safetensors"
+        m.save(p)
+        return ranvier.load_model(p).predict(x, verbose=0)
+
+    def layer_then_dense(c):
+        m = model()
+        k, b = m.layers[1].get_weights()
+        flat = layers.Flatten(data_format="channels_first")(x)
+        return m.layers[1](flat)
+
+    return [
+        Row("__call__/Flatten-channels_first", lambda c: layers.Flatten(data_format="channels_first")(x),
+            Same(lambda c: np.ascontiguousarray(np.moveaxis(x, 1, -1).reshape(6, -1)))),
+        Row("predict/Flatten-channels_first-vs-layer", lambda c: model().predict(x, verbose=0),
+            Same(layer_then_dense)),
+        Row("predict/Flatten-channels_first-saved", saved_and_loaded,
+            Same(lambda c: model().predict(x, verbose=0))),
+        Row("__call__/Flatten-channels_first-other-shape", lambda c: _built_flatten_other_shape(x), ValueError,
+            r"expected input with 24 features per sample of shape \(3, 2, 4\)"),
+    ]
+
+
+def _built_flatten_other_shape(x):
+    f = layers.Flatten(data_format="channels_first")
+    f(x)
+    return f(x.reshape(6, 2, 3, 4))
+
+
 # ============================================================================ the tests
 ALL_ROWS = (_matmul_rows() + _activation_rows() + _loss_rows() + _layer_rows() + _optimizer_rows()
-            + _callback_rows() + _metric_rows() + _model_rows() + _save_load_rows())
+            + _callback_rows() + _metric_rows() + _model_rows() + _save_load_rows()
+            + _int_limit_rows() + _float32_rows() + _hyper_rows() + _pandas_rows() + _loss_shape_rows()
+            + _rank1_layer_rows() + _flatten_rows())
 
 _XFAIL = {
     # id -> reason (strict: they must fail until fixed)

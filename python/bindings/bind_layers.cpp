@@ -219,7 +219,10 @@ void bind_layers(py::module_& m) {
            py::arg("gamma_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0),
            py::arg("beta_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0));
 
-  py::class_<ranvier::Flatten, Layer, std::shared_ptr<ranvier::Flatten>>(m, "Flatten").def(py::init<>());
+  py::class_<ranvier::Flatten, Layer, std::shared_ptr<ranvier::Flatten>>(m, "Flatten")
+      .def(py::init<std::vector<std::int64_t>, bool>(), py::arg("sample_shape") = std::vector<std::int64_t>(),
+           py::arg("channels_first") = false)
+      .def_property_readonly("channels_first", &ranvier::Flatten::channels_first);
 
   py::class_<ranvier::ActivationLayer, Layer, std::shared_ptr<ranvier::ActivationLayer>>(m, "ActivationLayer")
       .def(py::init([](int kind, float negative_slope, float max_value, float threshold, float alpha,

@@ -1,8 +1,25 @@
-"""Argument checks shared by the Python facade (callbacks, saving, layers).
+"""Argument checks shared by the Python facade (callbacks, saving, layers, metrics,
+optimizers, schedules, the model's data preparation).
 
 Each raises with a message that names the argument and what was expected, prefixed by
 the owner (``"EarlyStopping: patience must be an int >= 0, got patience=-1"``): a value
 of the wrong type raises TypeError, a value of the right type out of range ValueError.
+
+The limits of the C++ side live here, once:
+
+- ``check_int(..., maximum=...)``: every int that crosses the binding is checked against
+  the C++ type that receives it (``INT32_MAX`` for ``int``, ``INT64_MAX`` for
+  ``std::int64_t``, ``UINT64_MAX`` for seeds), so a too-large value is a ValueError
+  naming the argument and its limit, never pybind11's "incompatible function arguments";
+- ``MAX_FEATURES``: the largest feature count (product of a sample's dimensions) and the
+  largest ``units`` the model-file loader accepts, so every model the library builds can
+  be saved and loaded back; ``check_shape_product`` computes such products exactly;
+- ``FLOAT32_MAX``: finite float64 values beyond float32's range are reported as
+  overflowing float32 (``to_float32``, ``check_float32``), not as NaN or inf;
+- ``as_numeric_array``: pandas columns that are not numbers (datetime, timedelta,
+  string, object, categorical of strings, ...) are refused with a TypeError naming the
+  columns, as their NumPy equivalents are; nullable columns become float with NaN for
+  ``pd.NA``, so the NaN checks that follow see them.
 """
 from __future__ import annotations
 
@@ -24,13 +41,134 @@ def check_bool(value: Any, argument: str, owner: Optional[str] = None) -> bool:
     return bool(value)
 
 
-def check_int(value: Any, argument: str, owner: Optional[str] = None, minimum: int = 0) -> int:
-    """An int >= ``minimum`` (bools are not ints here)."""
+INT32_MAX = 2**31 - 1   # a C++ ``int``
+INT64_MAX = 2**63 - 1   # a C++ ``std::int64_t`` (sizes, counts, steps)
+UINT64_MAX = 2**64 - 1  # a C++ ``std::uint64_t`` (seeds)
+MAX_FEATURES = 1 << 40  # features per sample and Dense units the model-file loader accepts
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+_LIMIT_NAMES = {INT32_MAX: "2**31 - 1, the C++ int", INT64_MAX: "2**63 - 1, the C++ int64",
+                UINT64_MAX: "2**64 - 1, the C++ uint64", MAX_FEATURES: "2**40, what a model file can hold"}
+
+
+def _limit(maximum: int) -> str:
+    name = _LIMIT_NAMES.get(maximum)
+    return f"{maximum} ({name})" if name else str(maximum)
+
+
+def check_int(value: Any, argument: str, owner: Optional[str] = None, minimum: int = 0,
+              maximum: int = INT64_MAX) -> int:
+    """An int in [``minimum``, ``maximum``] (bools are not ints here). ``maximum`` is the
+    limit of the C++ type the value goes to (default: ``std::int64_t``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{_prefix(owner)}{argument} must be an int >= {minimum}, got {argument}={value!r}")
     if value < minimum:
         raise ValueError(f"{_prefix(owner)}{argument} must be an int >= {minimum}, got {argument}={value!r}")
+    if value > maximum:
+        raise ValueError(f"{_prefix(owner)}{argument} is too large: it must be at most {_limit(maximum)}, "
+                         f"got {argument}={value!r}")
     return int(value)
+
+
+def check_optional_int(value: Any, argument: str, owner: Optional[str] = None, minimum: int = 0,
+                       maximum: int = INT64_MAX) -> Optional[int]:
+    """None, or ``check_int``."""
+    return None if value is None else check_int(value, argument, owner, minimum, maximum)
+
+
+def check_shape_product(dims, argument: str, owner: Optional[str] = None, limit: int = MAX_FEATURES) -> int:
+    """The exact product of ``dims`` (Python ints: no int64 wrap-around, where
+    ``np.prod`` would silently wrap to a small or zero count); ValueError when it
+    exceeds ``limit`` (by default what a model file can hold)."""
+    n = math.prod(int(d) for d in dims)
+    if n > limit:
+        raise ValueError(f"{_prefix(owner)}{argument}={tuple(dims)} has {n} values per sample, more than the "
+                         f"{_limit(limit)} ranvier supports")
+    return n
+
+
+def check_float32(value: Any, argument: str, owner: Optional[str] = None, minimum: Optional[float] = None,
+                  maximum: Optional[float] = None) -> float:
+    """A finite real number that float32 can hold (the C++ side computes in float32),
+    in [``minimum``, ``maximum``] when given. NaN/inf and values beyond float32's range
+    get different messages."""
+    rng = "" if minimum is None and maximum is None else (
+        f" >= {minimum:g}" if maximum is None else f" <= {maximum:g}" if minimum is None
+        else f" in [{minimum:g}, {maximum:g}]")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{_prefix(owner)}{argument} must be a finite number{rng}, got {argument}={value!r}")
+    v = float(value)
+    if math.isnan(v) or math.isinf(v):
+        raise ValueError(f"{_prefix(owner)}{argument} must be a finite number{rng}, got {argument}={value!r}")
+    if abs(v) > FLOAT32_MAX:
+        raise ValueError(f"{_prefix(owner)}{argument}={value!r} overflows float32 (largest magnitude "
+                         f"{FLOAT32_MAX:.8g}); ranvier computes in float32")
+    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
+        raise ValueError(f"{_prefix(owner)}{argument} must be a finite number{rng}, got {argument}={value!r}")
+    return v
+
+
+def to_float32(arr: np.ndarray, name: str, what: str) -> np.ndarray:
+    """``arr`` as a C-contiguous, aligned float32 array; ValueError when finite values are
+    beyond float32's range (they would become inf and be reported as such later)."""
+    try:
+        with np.errstate(over="raise"):
+            out = np.ascontiguousarray(arr, dtype=np.float32)
+    except FloatingPointError:
+        big = np.asarray(arr)
+        with np.errstate(invalid="ignore"):
+            bad = np.isfinite(big) & (np.abs(big) > FLOAT32_MAX)
+        i = np.unravel_index(int(np.flatnonzero(bad.reshape(-1))[0]), big.shape) if bad.any() else None
+        at = f", e.g. {name}[{', '.join(map(str, i))}]={big[i]!r}" if i is not None else ""
+        raise ValueError(f"{what}: {name} holds finite values that overflow float32 (largest magnitude "
+                         f"{FLOAT32_MAX:.8g}){at}; ranvier computes in float32: rescale the data") from None
+    if not out.flags.aligned:  # np.frombuffer at an odd offset: the C++ core loads aligned floats
+        out = out.copy()
+    return out
+
+
+def _pandas_kind(dtype) -> str:
+    """'ok' for a column dtype that holds real numbers, 'nullable' for pandas' extension
+    numbers (NA -> NaN), else a short description of what it holds."""
+    if isinstance(dtype, np.dtype):
+        return "ok" if dtype.kind in "fiub" else str(dtype)
+    if getattr(dtype, "name", None) == "category":
+        inner = _pandas_kind(dtype.categories.dtype)
+        return "nullable" if inner in ("ok", "nullable") else f"category of {inner}"
+    kind = getattr(dtype, "kind", "O")
+    return "nullable" if kind in "fiub" else str(dtype)
+
+
+def _is_pandas(x: Any) -> bool:
+    mod = type(x).__module__
+    return (mod == "pandas" or mod.startswith("pandas.")) and hasattr(x, "to_numpy") and (
+        hasattr(x, "dtypes") or hasattr(x, "dtype"))
+
+
+def as_numeric_array(x: Any, name: str, what: str) -> np.ndarray:
+    """``np.asarray(x)``, with pandas DataFrames and Series checked column by column:
+    columns that do not hold real numbers raise a TypeError naming them (as a NumPy array
+    of that dtype is refused); nullable numeric columns become float64 with NaN for
+    ``pd.NA``. Other inputs are returned as ``np.asarray`` makes them."""
+    if not _is_pandas(x):
+        return np.asarray(x)
+    if hasattr(x, "dtypes") and not hasattr(x, "dtype"):  # DataFrame
+        cols = list(x.dtypes.items())
+    else:
+        cols = [(getattr(x, "name", None), x.dtype)]
+    kinds = [(c, _pandas_kind(d)) for c, d in cols]
+    bad = [(c, k) for c, k in kinds if k not in ("ok", "nullable")]
+    if bad:
+        listed = ", ".join(f"{c!r} ({k})" for c, k in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise TypeError(f"{what}: {name} must hold real numbers (float or int), but these columns do not: "
+                        f"{listed}; convert them to numbers first (e.g. datetimes with .astype('int64'), "
+                        f"categories with pd.get_dummies or .cat.codes)")
+    if any(k == "nullable" for _, k in kinds):
+        return np.asarray(x.to_numpy(dtype=np.float64, na_value=np.nan))
+    arr = np.asarray(x.to_numpy())
+    if arr.dtype == object:  # numeric NumPy columns of different kinds (int next to bool)
+        arr = np.asarray(x.to_numpy(dtype=np.float64))
+    return arr
 
 
 def check_real(value: Any, argument: str, owner: Optional[str] = None, minimum: Optional[float] = None) -> float:

@@ -456,7 +456,10 @@ class LayerNormalization(Layer):
     def __init__(self, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.0010000000474974513, center: bool = True, scale: bool = True, gamma_regularizer: tuple = (0.0, 0.0), beta_regularizer: tuple = (0.0, 0.0), gamma_constraint: tuple = (0, 2.0, 0.0, 1.0, 0), beta_constraint: tuple = (0, 2.0, 0.0, 1.0, 0)) -> None:
         ...
 class Flatten(Layer):
-    def __init__(self) -> None:
+    def __init__(self, sample_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = [], channels_first: bool = False) -> None:
+        ...
+    @property
+    def channels_first(self) -> bool:
         ...
 class ActivationLayer(Layer):
     def __init__(self, activation: typing.SupportsInt | typing.SupportsIndex, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, type_name: str = 'Activation') -> None:

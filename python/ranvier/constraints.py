@@ -23,7 +23,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _registry
+from . import _checks, _registry
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg",
            "unit_norm", "min_max_norm", "get", "serialize", "deserialize"]
@@ -77,6 +77,7 @@ class MaxNorm(Constraint):
     each unit."""
 
     def __init__(self, max_value=2, axis=0):
+        _checks.check_float32(max_value, "max_value", "MaxNorm", 0.0)
         self.max_value = max_value
         self.axis = axis
 
@@ -121,6 +122,9 @@ class MinMaxNorm(Constraint):
     ``w * (rate * clip(norm, min_value, max_value) + (1 - rate) * norm) / (1e-7 + norm)``."""
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        _checks.check_float32(min_value, "min_value", "MinMaxNorm", 0.0)
+        _checks.check_float32(max_value, "max_value", "MinMaxNorm", float(min_value))
+        _checks.check_float32(rate, "rate", "MinMaxNorm", 0.0, 1.0)
         self.min_value = min_value
         self.max_value = max_value
         self.rate = rate

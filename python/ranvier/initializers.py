@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
-from . import _registry
+from . import _checks, _registry
 from . import _random
 
 __all__ = [
@@ -56,6 +56,12 @@ def _dtype(dtype) -> np.dtype:
     if dt.kind != "f":
         raise ValueError(f"initializers produce floating-point weights, got dtype={dt}")
     return dt
+
+
+def _hyper(value, owner: str, argument: str, minimum: Optional[float] = None) -> None:
+    """A hyperparameter that becomes float32 weights: finite, within float32's range, >=
+    ``minimum`` when given (NaN, inf and overflow get their own messages)."""
+    _checks.check_float32(value, argument, owner, minimum)
 
 
 def _seed(seed) -> Optional[int]:
@@ -152,6 +158,10 @@ class Constant(Initializer):
         arr = np.asarray(value)
         if arr.dtype == object or arr.dtype.kind not in "fiub":
             raise ValueError(f"Constant: value must be a number or an array of numbers, got value={value!r}")
+        if arr.ndim == 0:
+            _hyper(arr.item(), "Constant", "value")
+        elif not np.all(np.isfinite(_checks.to_float32(arr, "value", "Constant"))):  # overflow: its own message
+            raise ValueError(f"Constant: value must hold finite numbers, got NaN or inf in value={value!r}")
         self.value = value
 
     def __call__(self, shape, dtype=None):
@@ -212,6 +222,7 @@ class Identity(Initializer):
     """``gain * I`` for 2-D shapes (rectangular shapes get ones on the main diagonal)."""
 
     def __init__(self, gain=1.0):
+        _hyper(gain, "Identity", "gain")
         self.gain = gain
 
     def __call__(self, shape, dtype=None):
@@ -234,6 +245,8 @@ class RandomNormal(_Seeded):
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
+        _hyper(mean, "RandomNormal", "mean")
+        _hyper(stddev, "RandomNormal", "stddev", 0.0)
         self.mean = mean
         self.stddev = stddev
 
@@ -250,6 +263,8 @@ class RandomUniform(_Seeded):
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
+        _hyper(minval, "RandomUniform", "minval")
+        _hyper(maxval, "RandomUniform", "maxval")
         self.minval = minval
         self.maxval = maxval
 
@@ -266,6 +281,8 @@ class TruncatedNormal(_Seeded):
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
+        _hyper(mean, "TruncatedNormal", "mean")
+        _hyper(stddev, "TruncatedNormal", "stddev", 0.0)
         self.mean = mean
         self.stddev = stddev
 
@@ -290,6 +307,7 @@ class VarianceScaling(_Seeded):
         super().__init__(seed)
         if not isinstance(scale, numbers.Real) or not scale > 0.0:
             raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
+        _hyper(scale, "VarianceScaling", "scale")
         if mode not in self._MODES:
             raise ValueError(f"Invalid `mode` argument: {mode!r}. Please use one of {list(self._MODES)}")
         dist = str(distribution).lower()
@@ -372,6 +390,7 @@ class Orthogonal(_Seeded):
 
     def __init__(self, gain=1.0, seed=None):
         super().__init__(seed)
+        _hyper(gain, "Orthogonal", "gain")
         self.gain = gain
 
     def __call__(self, shape, dtype=None):

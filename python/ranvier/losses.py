@@ -54,7 +54,9 @@ def _as_f32(x, fn: str, arg: str) -> np.ndarray:
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{fn}: {arg} must be a numeric array, got {type(x).__name__}")
     try:
-        arr = np.asarray(x)
+        arr = _checks.as_numeric_array(x, arg, fn)  # pandas: non-numeric columns named
+    except TypeError:
+        raise
     except Exception as e:  # noqa: BLE001
         raise TypeError(f"{fn}: {arg} could not be converted to an array: {e}") from None
     if arr.dtype.kind not in "fiub":
@@ -127,6 +129,14 @@ def _per_sample(kind: str, y_true, y_pred, fn: str, params: Dict[str, Any], axis
             labels = np.where(ignored, 0.0, labels).astype(np.float32)
         yt2 = np.ascontiguousarray(labels)
     else:
+        if kind in _SAME_SHAPE and yt.shape != yp.shape:
+            # Keras's binary/categorical cross-entropies (and the focal one built on the binary
+            # one) refuse any other shape after the rank alignment: no broadcasting of a
+            # (n, 1) y_true over (n, k) predictions
+            raise ValueError(
+                f"{fn}: y_true and y_pred must have the same shape (after Keras's rank alignment, which "
+                f"squeezes or expands a trailing 1). Received: y_true.shape={np.shape(y_true)}, "
+                f"y_pred.shape={np.shape(y_pred)}")
         if yt.shape != yp.shape and not (yt.shape[:-1] == lead and yt.ndim == yp.ndim and yt.shape[-1] == 1):
             raise ValueError(
                 f"{fn}: y_true and y_pred have incompatible shapes: y_true.shape={np.shape(y_true)}, "
@@ -143,6 +153,13 @@ def _per_sample(kind: str, y_true, y_pred, fn: str, params: Dict[str, Any], axis
         ps = np.where(ignored.reshape(lead), np.float32(0), ps).astype(np.float32)
         return ps, (~ignored.reshape(lead)), grad
     return ps, None, grad
+
+
+# Losses whose y_true must have y_pred's shape exactly (Keras's backend
+# binary_crossentropy / categorical_crossentropy raise "Arguments `target` and `output`
+# must have the same shape"); the others broadcast a y_true with a last axis of 1, as
+# Keras's elementwise formulas do.
+_SAME_SHAPE = frozenset({"binary_crossentropy", "categorical_crossentropy", "binary_focal_crossentropy"})
 
 
 def _core_params(params: Dict[str, Any]) -> Dict[str, Any]:
@@ -164,7 +181,7 @@ def _check_num(v, fn, arg, lo=None, hi=None, lo_open=False):
     if (lo is not None and (v < lo or (lo_open and v == lo))) or (hi is not None and v > hi) or math.isnan(v):
         rng = f"{'(' if lo_open else '['}{lo}, {hi}]" if hi is not None else f"{'>' if lo_open else '>='} {lo}"
         raise ValueError(f"{fn}: {arg} must be in {rng}, got {arg}={v}")
-    return v
+    return _checks.check_float32(v, arg, fn)  # finite and within float32 (the C++ parameter)
 
 
 # ----------------------------------------------------------------------------- functions

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import collections
 import inspect
+import numbers
 import re
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _core
+from . import _checks, _core
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper",
@@ -77,7 +78,7 @@ def _reset_auto_names() -> None:
 # ----------------------------------------------------------------------------- inputs
 
 def _as_f32(x, what: str) -> np.ndarray:
-    arr = np.asarray(x)
+    arr = _checks.as_numeric_array(x, what, "metric")  # pandas: non-numeric columns named
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{what} must be numeric, got dtype={arr.dtype}")
     out = np.asarray(arr, dtype=np.float32)
@@ -94,9 +95,11 @@ def _as_2d(arr: np.ndarray, what: str, metric: str) -> np.ndarray:
     raise ValueError(f"{metric}: {what} must have rank 1 or 2 (samples, values), got {what}.shape={arr.shape}")
 
 
-def _prepare(metric: str, y_true, y_pred, sample_weight, sparse: bool):
+def _prepare(metric: str, y_true, y_pred, sample_weight, sparse: bool, same_shape: bool = False):
     """Aligns (y_true, y_pred, sample_weight) as Keras does and returns C-contiguous float32
-    arrays of shapes (n, c), (n, k), (n,) or None for ``_core.Metric.update``."""
+    arrays of shapes (n, c), (n, k), (n,) or None for ``_core.Metric.update``.
+    ``same_shape``: y_true and y_pred must have the same number of columns (the
+    confusion-matrix metrics compare them element by element: no broadcasting)."""
     yt = _as_f32(y_true, "y_true")
     yp = _as_f32(y_pred, "y_pred")
     yt_shape, yp_shape = yt.shape, yp.shape
@@ -114,6 +117,10 @@ def _prepare(metric: str, y_true, y_pred, sample_weight, sparse: bool):
     else:
         yt = _as_2d(yt, "y_true", metric)
         c, k = yt.shape[1], yp.shape[1]
+        if c != k and same_shape:
+            raise ValueError(
+                f"{metric}: y_true and y_pred must have the same shape, got y_true.shape={yt_shape}, "
+                f"y_pred.shape={yp_shape}")
         if c != k and c != 1:
             if k == 1:  # broadcast a single prediction column over y_true's columns (NumPy rule)
                 yp = np.ascontiguousarray(np.broadcast_to(yp, (yp.shape[0], c)))
@@ -215,12 +222,17 @@ class _CoreMetric(Metric):
 
     _kind: str = ""
     _sparse = False
+    _same_shape = False  # confusion-matrix metrics: y_true and y_pred element by element
 
     def __init__(self, name=None, dtype=None, **params):
         super().__init__(dtype=dtype, name=name)
         self._params = dict(params)
         cp = _core.MetricParams()
         for key, value in self._params.items():
+            if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+                # MetricParams' integers are C++ ints: a ValueError naming the argument and
+                # its limit, not pybind11's "incompatible function arguments"
+                _checks.check_int(value, key, type(self).__name__, -_checks.INT32_MAX - 1, _checks.INT32_MAX)
             setattr(cp, key, value)
         self._core_metric = _core.Metric(self._kind, cp)
 
@@ -228,7 +240,8 @@ class _CoreMetric(Metric):
         return self._kind, dict(self._params)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        yt, yp, sw = _prepare(type(self).__name__, y_true, y_pred, sample_weight, self._sparse)
+        yt, yp, sw = _prepare(type(self).__name__, y_true, y_pred, sample_weight, self._sparse,
+                              self._same_shape)
         self._core_metric.update(yt, yp, sw)
 
     def result(self) -> float:
@@ -262,7 +275,7 @@ class BinaryAccuracy(_CoreMetric):
     _direction = "up"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
-        if threshold is not None and (threshold <= 0 or threshold >= 1):
+        if threshold is not None and not (0 < threshold < 1):  # NaN included
             raise ValueError(
                 "Invalid value for argument `threshold`. Expected a value in interval (0, 1). "
                 f"Received: threshold={threshold}")
@@ -298,7 +311,7 @@ class TopKCategoricalAccuracy(_CoreMetric):
     _direction = "up"
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
-        self.k = int(k)
+        self.k = _checks.check_int(k, "k", "TopKCategoricalAccuracy", -_checks.INT32_MAX - 1, _checks.INT32_MAX)
         super().__init__(name=name, dtype=dtype, k=self.k)
 
     def get_config(self):
@@ -316,7 +329,7 @@ class SparseTopKCategoricalAccuracy(_CoreMetric):
         if from_sorted_ids:
             raise NotImplementedError(
                 "SparseTopKCategoricalAccuracy(from_sorted_ids=True) is not supported by ranvier")
-        self.k = int(k)
+        self.k = _checks.check_int(k, "k", "SparseTopKCategoricalAccuracy", -_checks.INT32_MAX - 1, _checks.INT32_MAX)
         self.from_sorted_ids = False
         super().__init__(name=name, dtype=dtype, k=self.k)
 
@@ -378,7 +391,7 @@ def _single_threshold(thresholds, default: float, cls: str) -> Tuple[Any, float]
     if thresholds is None:
         return None, default
     values = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) else [thresholds]
-    bad = [t for t in values if t is None or t < 0 or t > 1]
+    bad = [t for t in values if t is None or not 0 <= t <= 1]  # NaN included
     if bad:
         raise ValueError(f"Threshold values must be in [0, 1]. Received: {bad}")
     if len(values) != 1:
@@ -390,6 +403,7 @@ def _single_threshold(thresholds, default: float, cls: str) -> Tuple[Any, float]
 
 class _PrecisionRecall(_CoreMetric):
     _direction = "up"
+    _same_shape = True
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         cls = type(self).__name__
@@ -399,6 +413,8 @@ class _PrecisionRecall(_CoreMetric):
             raise ValueError(f"{cls}: top_k must be a positive integer, got top_k={top_k}")
         if class_id is not None and int(class_id) < 0:
             raise ValueError(f"{cls}: class_id must be >= 0, got class_id={class_id}")
+        _checks.check_optional_int(top_k, "top_k", cls, 1, _checks.INT32_MAX)
+        _checks.check_optional_int(class_id, "class_id", cls, 0, _checks.INT32_MAX)
         self.top_k = top_k
         self.class_id = class_id
         self.thresholds = threshold
@@ -456,6 +472,7 @@ class AUC(_CoreMetric):
     """
     _kind = "auc"
     _direction = "up"
+    _same_shape = True
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
                  name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
@@ -484,6 +501,8 @@ class AUC(_CoreMetric):
         elif num_thresholds <= 1:
             raise ValueError(
                 f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds={num_thresholds}")
+        else:
+            _checks.check_int(num_thresholds, "num_thresholds", "AUC", 2, _checks.INT32_MAX)
         self.num_thresholds = int(num_thresholds)
         self.curve = "ROC" if _AUC_CURVES[curve] == 0 else "PR"
         self.summation_method = summation_method.lower()

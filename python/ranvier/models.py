@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core, _data, _profile, _random, _surface
+from . import _checks, _core, _data, _profile, _random, _surface
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import losses as losses_module
@@ -61,16 +61,9 @@ def _as_float_rows(x, name: str, what: str) -> np.ndarray:
         raise ValueError(f"{what}: {name} is required, got None")
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
-    if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
-        arr0 = x.to_numpy()
-        if arr0.dtype == object:  # nullable (Int64/Float64) or mixed int/bool columns
-            try:
-                arr0 = x.to_numpy(dtype=np.float32, na_value=np.nan)  # pd.NA -> NaN, then refused below
-            except (TypeError, ValueError):
-                pass
-        x = arr0
     try:
-        arr = np.asarray(x)
+        # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused below)
+        arr = _checks.as_numeric_array(x, name, what)
     except ValueError as e:  # ragged nested lists
         raise ValueError(f"{what}: {name} could not be converted to an array of numbers: {e}") from None
     if arr.dtype == object or arr.dtype.kind not in "fiub":
@@ -81,9 +74,7 @@ def _as_float_rows(x, name: str, what: str) -> np.ndarray:
     if arr.shape[0] == 0 or arr.size == 0:
         raise ValueError(f"{what}: {name} is empty ({name}.shape={arr.shape})")
     if not (arr.dtype == np.float32 and arr.flags.c_contiguous and arr.flags.aligned):
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
-        if not arr.flags.aligned:  # np.frombuffer at an odd offset: the C++ core loads aligned floats
-            arr = arr.copy()
+        arr = _checks.to_float32(arr, name, what)  # finite values beyond float32: a clear error
     return arr
 
 
@@ -521,16 +512,14 @@ class Sequential:
     def _prepare_sample_weight(self, sw, n: int, what: str) -> Optional[np.ndarray]:
         if sw is None:
             return None
-        sw = np.asarray(sw)
+        sw = _checks.as_numeric_array(sw, "sample_weight", what)
         if sw.dtype.kind not in "fiub":
             raise TypeError(f"{what}: sample_weight must be numeric, got dtype={sw.dtype}")
         if sw.ndim == 2 and sw.shape[1] == 1:
             sw = sw.reshape(-1)
         if sw.ndim != 1 or sw.shape[0] != n:
             raise ValueError(f"{what}: sample_weight must have shape ({n},), got {sw.shape}")
-        sw = np.ascontiguousarray(sw, dtype=np.float32)
-        if not sw.flags.aligned:
-            sw = sw.copy()
+        sw = _checks.to_float32(sw, "sample_weight", what)
         _check_finite(sw, "sample_weight", what)
         return sw
 
@@ -550,6 +539,7 @@ class Sequential:
                 raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}")
             if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
                 raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
+            _checks.check_float32(w, f"class_weight[{k!r}]", "fit")
             sw[labels == ki] = float(w)
         return sw
 

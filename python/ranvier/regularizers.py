@@ -19,7 +19,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _registry
+from . import _checks, _registry
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize"]
 
@@ -29,6 +29,7 @@ def _validate(value, name: str) -> float:
             or math.isnan(value) or value < 0):
         raise ValueError(
             f"Invalid value for argument {name}: expected a non-negative float. Received: {name}={value!r}")
+    _checks.check_float32(value, name, "regularizer")  # the C++ coefficient is a float
     return float(value)
 
 

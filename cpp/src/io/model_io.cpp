@@ -329,7 +329,8 @@ json::Value architecture_json(const Architecture& a) {
   return out;
 }
 
-std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed) {
+std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed,
+                                         const std::vector<std::int64_t>* sample_shape) {
   const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
   const Value& c = lc.config;
   std::shared_ptr<Layer> layer;
@@ -393,7 +394,13 @@ std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_
     b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, where);
     layer = std::make_shared<LayerNormalization>(b);
   } else if (k == "Flatten") {
-    layer = std::make_shared<Flatten>();
+    bool channels_first = false;
+    if (const Value* df = c.find("data_format"); df && !df->is_null()) {
+      if (!df->is_string() || (df->as_string() != "channels_first" && df->as_string() != "channels_last"))
+        bad(where + ": data_format must be null, \"channels_last\" or \"channels_first\"");
+      channels_first = df->as_string() == "channels_first";
+    }
+    layer = std::make_shared<Flatten>(sample_shape ? *sample_shape : std::vector<std::int64_t>(), channels_first);
   } else if (k == "Activation") {
     ActKind kind;
     ActParams p;
@@ -485,7 +492,9 @@ std::shared_ptr<Network> build_network(const Architecture& arch, const std::vect
   auto net = std::make_shared<Network>();
   std::int64_t in = arch.in_features();
   for (std::size_t i = 0; i < arch.layers.size(); ++i) {
-    auto layer = layer_from_config(arch.layers[i], in, i < seeds.size() ? seeds[i] : 0);
+    // the first layer sees the samples' own shape (a channels_first Flatten reorders them)
+    auto layer = layer_from_config(arch.layers[i], in, i < seeds.size() ? seeds[i] : 0,
+                                   i == 0 ? &arch.input_shape : nullptr);
     in = layer->out_features();
     net->add(std::move(layer));
   }

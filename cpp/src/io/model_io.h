@@ -51,8 +51,10 @@ Architecture parse_architecture(const json::Value& arch);
 json::Value architecture_json(const Architecture& a);
 
 // A layer from its config, built for in_features. seed: the Dropout seed when the
-// config has none.
-std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed);
+// config has none. sample_shape: the samples' dimensions when the layer is the first
+// one (a Flatten with data_format="channels_first" reorders them), else null.
+std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed,
+                                         const std::vector<std::int64_t>* sample_shape = nullptr);
 
 // Refuses (invalid_argument) an architecture whose known layers need more weight
 // values than file_elems, before anything is allocated. allow_unknown: stop at the first

@@ -182,9 +182,15 @@ class LayerNormalization final : public Layer {
 };
 
 // ---------------------------------------------------------------------------- Flatten
-// Identity on rows: the model hands N-D samples over already flattened.
+// The model hands N-D samples over flattened in C order, so Flatten is the identity on
+// rows, except with data_format="channels_first" on samples of rank >= 2: a sample of
+// shape (C, d1, ..., dk) is then reordered to (d1, ..., dk, C) before flattening, as
+// Keras does (forward: y[s*C + c] = x[c*S + s], S = d1*...*dk; backward: the inverse).
 class Flatten final : public Layer {
  public:
+  Flatten() = default;
+  // sample_shape: a sample's dimensions (batch excluded); channels_first as above.
+  Flatten(std::vector<std::int64_t> sample_shape, bool channels_first);
   const char* type_name() const override { return "Flatten"; }
   std::int64_t build(std::int64_t in_features) override;
   std::int64_t in_features() const override { return n_; }
@@ -192,9 +198,14 @@ class Flatten final : public Layer {
   double forward(const float* x, float* y, std::int64_t batch, const ForwardCtx& ctx) override;
   void backward(const float* x, const float* y, float* dy, float* dx, std::int64_t batch,
                 bool dy_is_preactivation) override;
+  bool channels_first() const { return channels_ > 0; }
 
  private:
+  std::vector<std::int64_t> shape_;
+  bool want_channels_first_ = false;
   std::int64_t n_ = 0;
+  std::int64_t channels_ = 0;  // > 0: reorder (C, S) -> (S, C) per sample
+  std::int64_t spatial_ = 0;
 };
 
 // ---------------------------------------------------------------------------- activation layers

@@ -90,7 +90,45 @@ double eval(const ScheduleConfig& s, double step, bool integer_step) {
 
 }  // namespace
 
+namespace {
+// A learning rate, rate or exponent: NaN or negative ones give NaN or negative learning
+// rates (a negative decay_rate or power), so NaN weights; refused as in Python.
+void check_rate(const char* arg, double v) {
+  if (!(v >= 0.0) || !std::isfinite(v))
+    throw std::invalid_argument(std::string("Argument `") + arg + "` must be a finite number >= 0. Received: " + arg +
+                                "=" + num(v));
+}
+}  // namespace
+
 void validate_schedule(const ScheduleConfig& s) {
+  switch (s.kind) {
+    case ScheduleKind::exponential_decay:
+    case ScheduleKind::inverse_time_decay:
+      check_rate("initial_learning_rate", s.initial_learning_rate);
+      check_rate("decay_rate", s.decay_rate);
+      break;
+    case ScheduleKind::polynomial_decay:
+      check_rate("initial_learning_rate", s.initial_learning_rate);
+      check_rate("end_learning_rate", s.end_learning_rate);
+      check_rate("power", s.power);
+      break;
+    case ScheduleKind::cosine_decay:
+      check_rate("initial_learning_rate", s.initial_learning_rate);
+      check_rate("alpha", s.alpha);
+      if (s.has_warmup) check_rate("warmup_target", s.warmup_target);
+      break;
+    case ScheduleKind::cosine_decay_restarts:
+      check_rate("initial_learning_rate", s.initial_learning_rate);
+      check_rate("alpha", s.alpha);
+      check_rate("m_mul", s.m_mul);
+      break;
+    case ScheduleKind::piecewise_constant_decay:
+      for (double v : s.values) check_rate("values", v);
+      break;
+    case ScheduleKind::constant:
+    case ScheduleKind::external:
+      break;
+  }
   switch (s.kind) {
     case ScheduleKind::exponential_decay:
     case ScheduleKind::inverse_time_decay:

@@ -114,7 +114,7 @@ def check_float(value, argument: str, *, positive: bool = False) -> float:
         raise ValueError(f"{argument} must be a finite number, got {argument}={value!r}")
     if positive and not float(value) > 0:
         raise ValueError(f"{argument} must be > 0, got {argument}={value!r}")
-    return float(value)
+    return _checks.check_float32(value, argument)  # the C++ layers take float32
 
 
 def physical_memory() -> Optional[int]:
@@ -203,7 +203,7 @@ class Variable:
 
     def assign(self, value) -> None:
         """Writes ``value`` (converted to float32, same shape required) into the weight in place."""
-        arr = np.asarray(value, dtype=np.float32)
+        arr = _checks.to_float32(np.asarray(value), self.path, "Variable.assign")
         if arr.shape != self.value.shape:
             raise ValueError(f"Variable {self.path}: cannot assign a value of shape {arr.shape} "
                              f"to a variable of shape {self.value.shape}")
@@ -318,6 +318,9 @@ class Layer:
         if d is None or d <= 0:
             raise ValueError(f"{self._describe()} needs a known, positive number of features, "
                              f"got input_shape={input_shape}")
+        if d > _checks.MAX_FEATURES:  # what the C++ layers and a model file take
+            raise ValueError(f"{self._describe()}: input_shape={input_shape} has {d} features, more than the "
+                             f"{_checks.MAX_FEATURES} (2**40) a model file can hold")
         return int(d)
 
     def compute_output_shape(self, input_shape):
@@ -507,9 +510,10 @@ class Layer:
             if a.shape != p.shape:
                 raise ValueError(f"Layer {self.name} weight shape {p.shape} is not compatible with provided "
                                  f"weight shape {a.shape} (weight {name}).")
-            arrays.append(a)
+            # finite values beyond float32 are refused before any weight changes
+            arrays.append(_checks.to_float32(a, f"weight {name}", f"Layer {self.name}: set_weights"))
         for p, a in zip(self._params, arrays):
-            np.copyto(p, a, casting="unsafe")
+            np.copyto(p, a)
 
     def count_params(self) -> int:
         """The number of scalars in all weights; ValueError before the layer is built."""
@@ -532,6 +536,14 @@ class Layer:
         return out
 
     # ---- calling on NumPy data
+    def _adapt_rank(self, arr: np.ndarray) -> np.ndarray:
+        """The input as the layer computes on it; rank < 2 is refused here (elementwise
+        layers override this to accept rank 1 and 0, as Keras's do)."""
+        if arr.ndim < 2:
+            raise ValueError(f"{self._describe()} expects input of rank >= 2 (batch, features), "
+                             f"got x.shape={arr.shape}")
+        return arr
+
     def _to_rows(self, x: np.ndarray) -> Tuple[np.ndarray, tuple]:
         """(rows, output shape) for an input array; checks the feature count."""
         core = self._built_core("__call__")
@@ -547,20 +559,14 @@ class Layer:
         kwargs.pop("mask", None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
-        if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
-            x = x.to_numpy()
-        arr = np.asarray(x)
+        arr = _checks.as_numeric_array(x, "x", self._describe())  # pandas: columns checked by name
         if arr.dtype == object or arr.dtype.kind not in "fiub":
             raise TypeError(f"{self._describe()}: x must be an array of real numbers, got dtype={arr.dtype}")
-        if arr.ndim < 2:
-            raise ValueError(f"{self._describe()} expects input of rank >= 2 (batch, features), "
-                             f"got x.shape={arr.shape}")
+        arr = self._adapt_rank(arr)
         if not self.built:
             self.build((None,) + tuple(arr.shape[1:]))
         rows, out_shape = self._to_rows(arr)
-        rows = np.ascontiguousarray(rows, dtype=np.float32)
-        if not rows.flags.aligned:  # np.frombuffer at an odd offset: the kernels load aligned floats
-            rows = rows.copy()
+        rows = _checks.to_float32(rows, "x", self._describe())
         n = rows.shape[0]
         out = np.empty((n, self._core_layer.out_features), dtype=np.float32)
         if n > self._capacity:

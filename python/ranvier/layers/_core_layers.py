@@ -7,7 +7,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from .. import _core, _random
+from .. import _checks, _core, _random
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
@@ -126,6 +126,12 @@ class Dropout(Layer):
     """Inverted dropout: in training, each element is kept with probability ``1 - rate``
     and scaled by ``1 / (1 - rate)``; identity otherwise.
 
+    ``rate`` must be in [0, 1] (Keras 3). ``rate=0`` is the identity; ``rate=1`` drops
+    every element: the output in training is all zeros and so are the gradients flowing
+    back through the layer (the 1 / (1 - rate) scale is never formed, so no NaN or inf
+    appears), and inference is the identity as for any rate. Input of any rank, as in
+    Keras (rank 0 and 1 are one row of elements).
+
     Masks are a counter-based hash of (seed, training step, element index): the same at
     any thread count and on any machine. ``seed=None`` takes a seed from ranvier's global
     stream when the layer is created. ``noise_shape`` (2-D): a 1 shares the mask along
@@ -139,6 +145,7 @@ class Dropout(Layer):
                              f"0 and 1. Received: rate={rate!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ValueError(f"Dropout: seed must be a non-negative int or None, got seed={seed!r}")
+        _checks.check_optional_int(seed, "seed", "Dropout", 0, _checks.UINT64_MAX)  # the C++ seed is a uint64
         if noise_shape is not None:
             if (isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__len__")
                     or len(noise_shape) != 2 or any(
@@ -159,6 +166,26 @@ class Dropout(Layer):
         self._features = nf
         return nf
 
+    def __call__(self, x, training=None, **kwargs):
+        arr = _checks.as_numeric_array(x, "x", self._describe())
+        if arr.ndim >= 2 or arr.dtype == object or arr.dtype.kind not in "fiub":
+            return super().__call__(arr, training=training, **kwargs)
+        kwargs.pop("mask", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
+        rows = _checks.to_float32(arr.reshape(1, -1), "x", self._describe())
+        if not training or rows.shape[1] == 0:
+            return rows.reshape(arr.shape).copy()
+        # rank 0 or 1: the elements as one row, through a C++ Dropout of that width
+        core = _core.Dropout(rate=self.rate, seed=self._core_seed)
+        core.build(rows.shape[1])
+        core.bind([], [])
+        core.reserve(1)
+        self._step += 1
+        out = np.empty_like(rows)
+        core.forward(rows, out, True, self._step)
+        return out.reshape(arr.shape)
+
     def _make_core(self):
         rows = cols = False
         if self.noise_shape is not None:
@@ -178,7 +205,14 @@ class Dropout(Layer):
 
 # ----------------------------------------------------------------------------- Flatten
 class Flatten(Layer):
-    """Flattens each sample to one row: (batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+    """Flattens each sample to one row: (batch, d1, d2, ...) -> (batch, d1*d2*...).
+
+    ``data_format="channels_first"`` (samples of rank >= 2 are (channels, d1, ...))
+    reorders each sample to (d1, ..., channels) before flattening, as Keras does. The
+    reordering is done by the C++ layer, so a direct call, ``fit``/``predict``, a model
+    loaded in C or C++ and the ONNX export all give the same numbers. The feature count
+    is computed exactly and must be at most 2**40 (what a model file can hold).
+    """
 
     def __init__(self, data_format=None, **kwargs):
         if data_format not in (None, "channels_last", "channels_first"):
@@ -186,6 +220,7 @@ class Flatten(Layer):
                              f"got {data_format!r}")
         super().__init__(**kwargs)
         self.data_format = data_format
+        self._sample_shape: tuple = ()
 
     def _in_features(self, input_shape):
         if len(input_shape) < 1:
@@ -193,33 +228,34 @@ class Flatten(Layer):
         dims = input_shape[1:]
         if any(d is None or d <= 0 for d in dims):
             raise ValueError(f"Flatten needs known, positive dimensions, got input_shape={input_shape}")
-        return int(np.prod(dims)) if dims else 1
+        self._sample_shape = tuple(int(d) for d in dims)
+        return _checks.check_shape_product(dims, "input_shape[1:]", "Flatten") if dims else 1
 
     def _make_core(self):
-        return _core.Flatten()
+        return _core.Flatten(sample_shape=list(self._sample_shape),
+                             channels_first=self.data_format == "channels_first")
 
     def _to_rows(self, x):
         nf = self._core_layer.in_features
-        feats = int(np.prod(x.shape[1:])) if x.ndim > 1 else 1
-        if feats != nf:
-            raise ValueError(f"{self._describe()} expected input with {nf} features per sample, "
-                             f"got x.shape={x.shape}")
-        if self.data_format == "channels_first" and x.ndim > 2:
-            x = np.moveaxis(x, 1, -1)
+        feats = math.prod(x.shape[1:]) if x.ndim > 1 else 1
+        if feats != nf or (self._core_layer.channels_first and tuple(x.shape[1:]) != self._sample_shape):
+            raise ValueError(f"{self._describe()} expected input with {nf} features per sample"
+                             + (f" of shape {self._sample_shape}" if self._core_layer.channels_first else "")
+                             + f", got x.shape={x.shape}")
         return x.reshape(x.shape[0], nf), (x.shape[0], nf)
 
     def __call__(self, x, training=None, **kwargs):
-        arr = np.asarray(x)
+        arr = _checks.as_numeric_array(x, "x", self._describe())
         if arr.ndim == 1:  # Keras: (batch,) -> (batch, 1)
-            x = arr.reshape(-1, 1)
-        return super().__call__(x, training=training, **kwargs)
+            arr = arr.reshape(-1, 1)
+        return super().__call__(arr, training=training, **kwargs)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
         dims = shape[1:]
         if any(d is None for d in dims):
             return (shape[0], None)
-        return (shape[0], int(np.prod(dims)) if dims else 1)
+        return (shape[0], math.prod(int(d) for d in dims) if dims else 1)
 
     def get_config(self):
         config = super().get_config()
@@ -237,6 +273,25 @@ class _ActivationBase(Layer):
     def _make_core(self):
         return _core.ActivationLayer(activation=self._act_kind, **core_act_args(self._act_name, self._act_params),
                                      type_name=self._type_name)
+
+    def __call__(self, x, training=None, **kwargs):
+        """``activation(x)``. Input of any rank, as Keras's activation layers take it: rank
+        >= 2 runs the layer (built for the last axis); rank 1 and 0 (no feature axis to
+        build for) run the same C++ kernel on the array as is, softmax along its only
+        axis; the output has the input's shape."""
+        if kwargs.get("mask") is not None and self._act_name == "softmax":
+            raise ValueError("Softmax: masks are not supported")
+        arr = _checks.as_numeric_array(x, "x", self._describe())
+        if arr.dtype == object or arr.dtype.kind not in "fiub":
+            raise TypeError(f"{self._describe()}: x must be an array of real numbers, got dtype={arr.dtype}")
+        if arr.ndim >= 2:
+            return super().__call__(arr, training=training, **kwargs)
+        kwargs.pop("mask", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
+        rows = _checks.to_float32(arr.reshape(1, -1), "x", self._describe())
+        out = _core.activation_forward(self._act_kind, rows, **core_act_args(self._act_name, self._act_params))
+        return out.reshape(arr.shape)
 
 
 class Activation(_ActivationBase):
@@ -339,11 +394,6 @@ class Softmax(_ActivationBase):
             raise ValueError(f"Softmax: ranvier supports softmax over the last axis only, got axis={self.axis} "
                              f"for input_shape={shape}")
         super().build(input_shape)
-
-    def __call__(self, x, training=None, mask=None, **kwargs):
-        if mask is not None:
-            raise ValueError("Softmax: masks are not supported")
-        return super().__call__(x, training=training, **kwargs)
 
     def get_config(self):
         config = super().get_config()

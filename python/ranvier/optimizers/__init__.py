@@ -26,6 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .. import _checks
 from .. import _core as _C
 from . import schedules
 from .schedules import LearningRateSchedule
@@ -111,6 +112,7 @@ class Optimizer:
                 return None
             if not _is_real(value) or not math.isfinite(float(value)) or float(value) < 0:
                 raise ValueError(f"{cls}: `{arg}` must be a number >= 0 or None. Received: {arg}={value!r}")
+            _checks.check_float32(value, f"`{arg}`", cls)  # the C++ value is a float
             return value
 
         self.weight_decay = opt_nonneg("weight_decay", weight_decay)
@@ -125,6 +127,8 @@ class Optimizer:
                                               or not math.isfinite(float(loss_scale_factor))):
             raise ValueError(f"{cls}: `loss_scale_factor` must be a number > 0 or None. "
                              f"Received: loss_scale_factor={loss_scale_factor!r}")
+        if loss_scale_factor is not None:
+            _checks.check_float32(loss_scale_factor, "`loss_scale_factor`", cls)
         self.loss_scale_factor = loss_scale_factor
         if gradient_accumulation_steps:
             if (isinstance(gradient_accumulation_steps, bool)
@@ -136,6 +140,8 @@ class Optimizer:
                                                                         (numbers.Integral, np.integer)):
             raise ValueError(f"{cls}: `gradient_accumulation_steps` must be an integer >= 2 or None. "
                              f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}")
+        if gradient_accumulation_steps:  # a C++ int64
+            _checks.check_int(gradient_accumulation_steps, "gradient_accumulation_steps", cls, 2)
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.use_ema = self._bool("use_ema", use_ema)
         if use_ema:
@@ -147,6 +153,8 @@ class Optimizer:
                                             or ema_overwrite_frequency < 1):
                 raise ValueError(f"{cls}: `ema_overwrite_frequency` must be an integer >= 1 or None. "
                                  f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}")
+        if use_ema and ema_overwrite_frequency:  # a C++ int64
+            _checks.check_int(ema_overwrite_frequency, "ema_overwrite_frequency", cls, 1)
         self.ema_momentum = ema_momentum
         self.ema_overwrite_frequency = ema_overwrite_frequency
 
@@ -188,7 +196,7 @@ class Optimizer:
                    if isinstance(lr, (int, np.integer)) and not isinstance(lr, bool) else ""))
         if not math.isfinite(float(lr)) or float(lr) < 0:
             raise ValueError(f"{cls}: `learning_rate` must be a finite number >= 0. Received: learning_rate={lr!r}")
-        return float(lr)
+        return _checks.check_float32(lr, "`learning_rate`", cls)  # the C++ learning rate is a float
 
     def _unit(self, arg, value, lo_open=False):
         cls = type(self).__name__
@@ -202,6 +210,7 @@ class Optimizer:
         cls = type(self).__name__
         if not _is_real(value) or not math.isfinite(float(value)) or value < 0:
             raise ValueError(f"{cls}: `{arg}` must be a number >= 0. Received: {arg}={value!r}")
+        _checks.check_float32(value, f"`{arg}`", cls)  # the C++ value is a float
         return value
 
     def _bool(self, arg, value):
@@ -291,6 +300,7 @@ class Optimizer:
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{type(self).__name__}: learning_rate must be a finite number >= 0. "
                              f"Received: {value!r}")
+        _checks.check_float32(value, "learning_rate", type(self).__name__)
         self._learning_rate = value
         self._core.set_learning_rate(value)
 
@@ -304,7 +314,7 @@ class Optimizer:
     def iterations(self, value):
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 0:
             raise ValueError(f"iterations must be an integer >= 0. Received: {value!r}")
-        self._core.iterations = int(value)
+        self._core.iterations = _checks.check_int(value, "iterations", type(self).__name__)  # a C++ int64
 
     # ---- weight decay exclusion ----
     def exclude_from_weight_decay(self, var_list=None, var_names=None):

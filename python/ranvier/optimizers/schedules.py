@@ -17,6 +17,7 @@ from typing import Any, Dict
 
 import numpy as np
 
+from .. import _checks
 from .. import _core as _C
 
 __all__ = [
@@ -39,6 +40,18 @@ def _real(value, cls: str, arg: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{cls}: `{arg}` must be finite. Received: {arg}={value!r}")
     return value
+
+
+def _nonneg(value, cls: str, arg: str) -> float:
+    """A learning rate, rate or exponent of a schedule: finite, >= 0 and within float32's
+    range. Negative ones (a negative ``decay_rate`` or ``power``, a negative learning rate)
+    would give NaN or negative learning rates, and so NaN weights; they are refused as the
+    optimizers refuse a negative ``learning_rate``. The C++ schedule checks the same."""
+    v = _real(value, cls, arg)
+    if v < 0:
+        raise ValueError(f"{cls}: `{arg}` must be >= 0. Received: {arg}={value!r}")
+    _checks.check_float32(v, f"`{arg}`", cls)
+    return v
 
 
 def _positive_steps(value, cls: str, arg: str) -> None:
@@ -111,9 +124,9 @@ class ExponentialDecay(LearningRateSchedule):
     exponent when ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        _real(initial_learning_rate, "ExponentialDecay", "initial_learning_rate")
+        _nonneg(initial_learning_rate, "ExponentialDecay", "initial_learning_rate")
         _positive_steps(decay_steps, "ExponentialDecay", "decay_steps")
-        _real(decay_rate, "ExponentialDecay", "decay_rate")
+        _nonneg(decay_rate, "ExponentialDecay", "decay_rate")
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
@@ -163,7 +176,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         for i, b in enumerate(boundaries):
             _real(b, "PiecewiseConstantDecay", f"boundaries[{i}]")
         for i, v in enumerate(values):
-            _real(v, "PiecewiseConstantDecay", f"values[{i}]")
+            _nonneg(v, "PiecewiseConstantDecay", f"values[{i}]")
         self.boundaries = boundaries
         self.values = values
         self.name = name
@@ -204,10 +217,10 @@ class PolynomialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
                  name="PolynomialDecay"):
-        _real(initial_learning_rate, "PolynomialDecay", "initial_learning_rate")
+        _nonneg(initial_learning_rate, "PolynomialDecay", "initial_learning_rate")
         _positive_steps(decay_steps, "PolynomialDecay", "decay_steps")
-        _real(end_learning_rate, "PolynomialDecay", "end_learning_rate")
-        _real(power, "PolynomialDecay", "power")
+        _nonneg(end_learning_rate, "PolynomialDecay", "end_learning_rate")
+        _nonneg(power, "PolynomialDecay", "power")
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.end_learning_rate = end_learning_rate
@@ -253,9 +266,9 @@ class InverseTimeDecay(LearningRateSchedule):
     ratio when ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        _real(initial_learning_rate, "InverseTimeDecay", "initial_learning_rate")
+        _nonneg(initial_learning_rate, "InverseTimeDecay", "initial_learning_rate")
         _positive_steps(decay_steps, "InverseTimeDecay", "decay_steps")
-        _real(decay_rate, "InverseTimeDecay", "decay_rate")
+        _nonneg(decay_rate, "InverseTimeDecay", "decay_rate")
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
@@ -295,11 +308,11 @@ class CosineDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
                  warmup_steps=0):
-        _real(initial_learning_rate, "CosineDecay", "initial_learning_rate")
+        _nonneg(initial_learning_rate, "CosineDecay", "initial_learning_rate")
         _positive_steps(decay_steps, "CosineDecay", "decay_steps")
-        _real(alpha, "CosineDecay", "alpha")
+        _nonneg(alpha, "CosineDecay", "alpha")
         if warmup_target is not None:
-            _real(warmup_target, "CosineDecay", "warmup_target")
+            _nonneg(warmup_target, "CosineDecay", "warmup_target")
         if _real(warmup_steps, "CosineDecay", "warmup_steps") < 0:
             raise ValueError(f"CosineDecay: `warmup_steps` must be >= 0. Received: warmup_steps={warmup_steps!r}")
         self.initial_learning_rate = initial_learning_rate
@@ -353,12 +366,12 @@ class CosineDecayRestarts(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
                  name="SGDRDecay"):
-        _real(initial_learning_rate, "CosineDecayRestarts", "initial_learning_rate")
+        _nonneg(initial_learning_rate, "CosineDecayRestarts", "initial_learning_rate")
         _positive_steps(first_decay_steps, "CosineDecayRestarts", "first_decay_steps")
         if _real(t_mul, "CosineDecayRestarts", "t_mul") <= 0:
             raise ValueError(f"CosineDecayRestarts: `t_mul` must be > 0. Received: t_mul={t_mul!r}")
-        _real(m_mul, "CosineDecayRestarts", "m_mul")
-        _real(alpha, "CosineDecayRestarts", "alpha")
+        _nonneg(m_mul, "CosineDecayRestarts", "m_mul")
+        _nonneg(alpha, "CosineDecayRestarts", "alpha")
         self.initial_learning_rate = initial_learning_rate
         self.first_decay_steps = first_decay_steps
         self._t_mul = t_mul
