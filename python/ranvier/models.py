@@ -635,7 +635,7 @@ class Sequential:
                 batch_size = int(math.ceil(n / steps_per_epoch))
         if batch_size is None:
             batch_size = 32
-        val_batch = self._check_batch_size(validation_batch_size, "fit") or batch_size
+        val_batch = self._check_batch_size(validation_batch_size, "fit", "validation_batch_size") or batch_size
         # validation_data (arrays, or a generator / dataset) or the validation_split rows
         val = _data.prepare_validation(self, validation_data if val_split is None else val_split,
                                        val_batch, validation_steps)
@@ -751,11 +751,11 @@ class Sequential:
         return (epoch + 1) in freq
 
     @staticmethod
-    def _check_batch_size(batch_size, what: str):
+    def _check_batch_size(batch_size, what: str, argument: str = "batch_size"):
         if batch_size is None:
             return None
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
-            raise ValueError(f"{what}: batch_size must be a positive int, got {batch_size!r}")
+            raise ValueError(f"{what}: {argument} must be a positive int, got {batch_size!r}")
         # a batch larger than the data is the whole data; clamp so it stays a C++ int64
         return min(int(batch_size), 2**62)
 

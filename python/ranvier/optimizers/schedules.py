@@ -110,7 +110,15 @@ class LearningRateSchedule:
         if isinstance(step, np.ndarray) and step.ndim > 0:
             return np.array([self._call_builtin(s) for s in step.ravel()], dtype=np.float32).reshape(step.shape)
         s, integer = _step_value(step)
-        return np.float32(self._py_value(s, integer))
+        if s < 0 or math.isnan(s):
+            raise ValueError(f"{type(self).__name__}: step must be a number >= 0 (the optimizer's iteration "
+                             f"count), got step={step!r}")
+        try:
+            value = self._py_value(s, integer)
+        except OverflowError:  # e.g. decay_rate > 1 over very many steps: what C++ computes
+            value = math.inf
+        with np.errstate(over="ignore"):
+            return np.float32(value)
 
     def _py_value(self, s: float, integer: bool) -> float:
         raise NotImplementedError
