@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import ranvier  # noqa: E402
-from ranvier import _checks, layers, losses, optimizers  # noqa: E402
+from ranvier import _checks, _core, layers, losses, optimizers  # noqa: E402
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 F32 = np.float32
@@ -442,6 +442,8 @@ def test_flatten_channels_first_same_numbers_everywhere(shape, n, seed, tmp_path
     p = tmp_path_factory.mktemp("cf") / "m.safetensors"
     m.save(p)
     np.testing.assert_array_equal(ranvier.load_model(p).predict(x, verbose=0), m.predict(x, verbose=0))
+    # the C/C++ loader (what C apps use) reads data_format and reorders the same way
+    np.testing.assert_array_equal(_core.io_cpp_predict(str(p), x.reshape(n, -1), 4), m.predict(x, verbose=0))
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     q = tmp_path_factory.mktemp("cf") / "m.onnx"

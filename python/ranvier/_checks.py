@@ -62,12 +62,13 @@ def check_int(value: Any, argument: str, owner: Optional[str] = None, minimum: i
     limit of the C++ type the value goes to (default: ``std::int64_t``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{_prefix(owner)}{argument} must be an int >= {minimum}, got {argument}={value!r}")
-    if value < minimum:
+    v = int(value)
+    if v < minimum:
         raise ValueError(f"{_prefix(owner)}{argument} must be an int >= {minimum}, got {argument}={value!r}")
-    if value > maximum:
+    if v > maximum:
         raise ValueError(f"{_prefix(owner)}{argument} is too large: it must be at most {_limit(maximum)}, "
                          f"got {argument}={value!r}")
-    return int(value)
+    return v
 
 
 def check_optional_int(value: Any, argument: str, owner: Optional[str] = None, minimum: int = 0,
