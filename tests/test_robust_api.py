@@ -92,6 +92,8 @@ SIZE_ARGS = {
     "set_random_seed": (lambda v: ranvier.utils.set_random_seed(v), "seed", None),
     "EarlyStopping.patience": (lambda v: ranvier.callbacks.EarlyStopping(patience=v), "patience", None),
     "ReduceLROnPlateau.cooldown": (lambda v: ranvier.callbacks.ReduceLROnPlateau(cooldown=v), "cooldown", None),
+    "summary.line_length": (lambda v: _model().summary(line_length=v, print_fn=lambda *a, **k: None), "line_length",
+                            None),
     "ModelCheckpoint.save_freq": (lambda v: ranvier.callbacks.ModelCheckpoint("unused.safetensors", save_freq=v),
                                   "save_freq", None),
 }

@@ -937,7 +937,8 @@ class Sequential:
                 show_trainable=False, layer_range=None) -> None:
         """Prints Keras's box table of layers, output shapes and parameter counts."""
         print_fn = print_fn or print
-        width = line_length or 88
+        # a line of more than 2**16 characters would only end in a MemoryError without a message
+        width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or 88
         positions = positions or [0.45, 0.80, 1.0]
         cols = [int(width * p) for p in positions]
         widths = [cols[0] - 1, cols[1] - cols[0] - 1, cols[2] - cols[1] - 1]

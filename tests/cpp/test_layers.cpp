@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "dispatch/dispatch.h"
@@ -250,4 +251,36 @@ RANVIER_TEST(max_norm_constraint_caps_column_norms) {
   const double n1 = std::sqrt(w[1] * w[1] + w[3] * w[3] + w[5] * w[5]);
   RANVIER_CHECK(std::fabs(n0 - 2.0) < 1e-6, "norm capped to 2, got %g", n0);
   RANVIER_CHECK(std::fabs(n1 - std::sqrt(0.02)) < 1e-6, "small column untouched, got %g", n1);
+}
+
+// Flatten(data_format="channels_first"): a (C, H, W) sample becomes (H, W, C) then flat, as
+// Keras does; backward is the inverse reordering; channels_last and rank-1 samples copy.
+RANVIER_TEST(flatten_channels_first_reorders_and_backward_inverts) {
+  const int64_t b = 3, C = 2, H = 3, W = 4, n = C * H * W;
+  std::vector<float> x(static_cast<std::size_t>(b * n)), y(x.size()), dx(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
+  ranvier::Flatten cf({C, H, W}, true), cl({C, H, W}, false);
+  RANVIER_CHECK(cf.build(n) == n && cl.build(n) == n, "output width");
+  RANVIER_CHECK(cf.channels_first() && !cl.channels_first(), "reorder only for channels_first");
+  ranvier::ForwardCtx ctx;
+  cf.forward(x.data(), y.data(), b, ctx);
+  int bad = 0;
+  for (int64_t r = 0; r < b; ++r)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          bad += y[r * n + (h * W + w) * C + c] != x[r * n + c * H * W + h * W + w];
+  RANVIER_CHECK(bad == 0, "%d values out of place", bad);
+  cf.backward(x.data(), y.data(), y.data(), dx.data(), b, false);
+  RANVIER_CHECK(dx == x, "backward is the inverse reordering");
+  cl.forward(x.data(), y.data(), b, ctx);
+  RANVIER_CHECK(y == x, "channels_last copies");
+  ranvier::Flatten wrong({C, H, W + 1}, true);
+  bool threw = false;
+  try {
+    wrong.build(n);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  RANVIER_CHECK(threw, "a sample shape that does not match the width is refused");
 }
