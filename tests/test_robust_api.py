@@ -475,3 +475,46 @@ def test_dropout_rate_one_trains_without_nan(seed, rate):
     assert np.all(np.isfinite(out))
     if rate == 1.0:
         np.testing.assert_array_equal(out, np.zeros((3, 5), F32))
+
+
+# ============================================================================ every saved model loads
+LAYER_CHOICES = {
+    "bn": lambda d: layers.BatchNormalization(center=d.draw(st.booleans()), scale=d.draw(st.booleans()),
+                                              axis=d.draw(st.sampled_from([-1, 1]))),
+    "ln": lambda d: layers.LayerNormalization(center=d.draw(st.booleans()), scale=d.draw(st.booleans()),
+                                              axis=d.draw(st.sampled_from([-1, [1]]))),
+    "dropout": lambda d: layers.Dropout(d.draw(st.sampled_from([0.0, 0.3, 1.0])),
+                                        noise_shape=d.draw(st.sampled_from([None, (None, 1), (1, None)]))),
+    "softmax": lambda d: layers.Softmax(axis=d.draw(st.sampled_from([-1, 1]))),
+    "relu": lambda d: layers.ReLU(max_value=d.draw(st.sampled_from([None, 1.5])),
+                                  negative_slope=d.draw(st.sampled_from([0.0, 0.1])),
+                                  threshold=d.draw(st.sampled_from([0.0, 0.2]))),
+    "leaky": lambda d: layers.LeakyReLU(d.draw(st.sampled_from([0.0, 0.3, 2.0]))),
+    "elu": lambda d: layers.ELU(d.draw(st.sampled_from([0.5, 1.0]))),
+    "dense": lambda d: layers.Dense(d.draw(st.integers(1, 5)), use_bias=d.draw(st.booleans()),
+                                    activation=d.draw(st.sampled_from([None, "relu", "tanh", "softmax"]))),
+}
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(data=st.data(), shape=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       kinds=st.lists(st.sampled_from(sorted(LAYER_CHOICES)), min_size=1, max_size=4))
+def test_every_model_the_library_builds_loads_back_with_the_same_numbers(data, shape, kinds, tmp_path_factory):
+    """Whatever flags the layers carry (normalization without gamma/beta, data_format,
+    noise_shape, axis spelled 1 or [1], ...), a saved model loads in Python and in the C/C++
+    loader and predicts the same numbers: no flag is dropped on the way."""
+    stack = [ranvier.Input(shape=tuple(shape))]
+    if len(shape) > 1:
+        stack.append(layers.Flatten(data_format=data.draw(st.sampled_from([None, "channels_first"]))))
+    stack += [LAYER_CHOICES[k](data) for k in kinds] + [layers.Dense(2)]
+    ranvier.utils.set_random_seed(data.draw(st.integers(0, 999)))
+    m = ranvier.Sequential(stack)
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, *shape)).astype(F32)
+    m.fit(x, rng.normal(size=(6, 2)).astype(F32), epochs=1, batch_size=3, verbose=0)
+    p = tmp_path_factory.mktemp("any") / "m.safetensors"
+    m.save(p)
+    want = m.predict(x, verbose=0)
+    np.testing.assert_array_equal(ranvier.load_model(p).predict(x, verbose=0), want)
+    np.testing.assert_array_equal(_core.io_cpp_predict(str(p), x.reshape(6, -1), 4), want)

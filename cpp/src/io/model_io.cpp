@@ -458,8 +458,10 @@ std::uint64_t param_elems(const LayerConfig& lc, std::uint64_t in, std::uint64_t
     const std::uint64_t w = sat_mul(in, units);
     return w == std::numeric_limits<std::uint64_t>::max() ? w : w + units;
   }
-  if (lc.class_name == "BatchNormalization") return sat_mul(in, 4);
-  if (lc.class_name == "LayerNormalization") return sat_mul(in, 2);
+  // gamma and beta only where scale / center are on (as the layers create them)
+  const auto flag = [&](const char* key) -> std::uint64_t { return get_bool(lc.config, key, true, where) ? 1 : 0; };
+  if (lc.class_name == "BatchNormalization") return sat_mul(in, 2 + flag("center") + flag("scale"));
+  if (lc.class_name == "LayerNormalization") return sat_mul(in, flag("center") + flag("scale"));
   return 0;
 }
 
