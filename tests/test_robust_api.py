@@ -165,6 +165,7 @@ F32_DATA = {
     "evaluate.x": lambda m, v, i: m.evaluate(_put(_X, i, v), _Y, verbose=0),
     "set_weights": lambda m, v, i: m.set_weights([_put(m.get_weights()[0], i, v), m.get_weights()[1]]),
     "layer.call": lambda m, v, i: m.layers[0](_put(_X, i, v)),
+    "matmul.a": lambda m, v, i: ranvier.ops.matmul(_put(_X, i, v), np.ones((4, 2))),
     "Variable.assign": lambda m, v, i: m.layers[0].kernel.assign(_put(m.get_weights()[0], i, v)),
 }
 

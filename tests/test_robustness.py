@@ -1308,6 +1308,10 @@ def _float32_rows():
         Row("__call__/Dense-overflow", lambda c: layers.Dense(2)(np.full((2, 3), F32_OVER)), ValueError, _OVERFLOW),
         Row("layers/Variable-assign-overflow", lambda c: c.model.layers[0].kernel.assign(
             np.full((4, 8), F32_OVER)), ValueError, _OVERFLOW),
+        Row("matmul/a-overflow", lambda c: ops.matmul(np.full((3, 4), F32_OVER), B45.astype(np.float64)),
+            ValueError, r"matmul: a holds finite values that overflow float32"),
+        Row("matmul/b-overflow", lambda c: ops.matmul(A34, np.full((4, 5), -F32_OVER)), ValueError,
+            r"matmul: b holds finite values that overflow float32"),
         Row("optimizers/Adam-lr-overflow", lambda c: optimizers.Adam(learning_rate=F32_OVER), ValueError,
             r"Adam: `learning_rate`=1e\+39 overflows float32"),
         Row("optimizers/SGD-clipnorm-overflow", lambda c: optimizers.SGD(clipnorm=F32_OVER), ValueError,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from . import _checks, _core
 
 __all__ = ["matmul"]
 
@@ -37,7 +37,7 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.nda
             f"matmul: inner dimensions differ: op(a) is {'a.T' if transpose_a else 'a'} with "
             f"a.shape={a.shape}, op(b) is {'b.T' if transpose_b else 'b'} with b.shape={b.shape}; "
             f"{ka} != {kb}")
-    c = _core_matmul(_as_f32_matrix(a), _as_f32_matrix(b), bool(transpose_a), bool(transpose_b))
+    c = _core_matmul(_as_f32_matrix(a, "a"), _as_f32_matrix(b, "b"), bool(transpose_a), bool(transpose_b))
     if c is None:  # pragma: no cover - _as_f32_matrix returns what the core accepts
         raise RuntimeError("matmul: internal error: converted operands were not accepted")
     return c
@@ -57,7 +57,7 @@ def _check_matrix(x, name: str) -> None:
         raise ValueError(f"matmul: {name} must not be empty, got {name}.shape={x.shape}")
 
 
-def _as_f32_matrix(x: np.ndarray) -> np.ndarray:
+def _as_f32_matrix(x: np.ndarray, name: str = "x") -> np.ndarray:
     """A float32 matrix the core reads in place, copying only when needed.
 
     Conversions (documented, never silent about meaning): float64/float16 are cast to
@@ -69,4 +69,6 @@ def _as_f32_matrix(x: np.ndarray) -> np.ndarray:
             return x  # read as a transpose
         if x.flags.c_contiguous:
             return x
+    if x.dtype.itemsize > 4 and x.dtype.kind == "f":  # finite values beyond float32: a clear error
+        return _checks.to_float32(x, name, "matmul")
     return np.array(x, dtype=np.float32, order="C")  # a new, aligned, C-order copy
