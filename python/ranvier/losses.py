@@ -179,6 +179,8 @@ def _check_num(v, fn, arg, lo=None, hi=None, lo_open=False):
         raise TypeError(f"{fn}: {arg} must be a real number, got {v!r}")
     v = float(v)
     if (lo is not None and (v < lo or (lo_open and v == lo))) or (hi is not None and v > hi) or math.isnan(v):
+        if lo is None and hi is None:
+            raise ValueError(f"{fn}: {arg} must be a finite number, got {arg}={v}")
         rng = f"{'(' if lo_open else '['}{lo}, {hi}]" if hi is not None else f"{'>' if lo_open else '>='} {lo}"
         raise ValueError(f"{fn}: {arg} must be in {rng}, got {arg}={v}")
     return _checks.check_float32(v, arg, fn)  # finite and within float32 (the C++ parameter)

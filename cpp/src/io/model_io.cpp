@@ -371,6 +371,7 @@ std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_
     check_last_axis(c, where);
     BatchNormConfig b;
     b.momentum = static_cast<float>(get_num(c, "momentum", 0.99, where));
+    if (!(b.momentum >= 0.0f && b.momentum <= 1.0f)) bad(where + ": momentum must be in [0, 1]");
     b.epsilon = static_cast<float>(get_num(c, "epsilon", 1e-3, where));
     if (!(b.epsilon > 0)) bad(where + ": epsilon must be > 0");
     b.center = get_bool(c, "center", true, where);
