@@ -153,8 +153,9 @@ void bind_layers(py::module_& m) {
   py::class_<ranvier::Dense, Layer, std::shared_ptr<ranvier::Dense>>(m, "Dense")
       .def(py::init([](std::int64_t units, int act, float negative_slope, float max_value, float threshold,
                        float alpha, bool use_bias, py::tuple kernel_reg, py::tuple bias_reg, py::tuple activity_reg,
-                       py::tuple kernel_constraint, py::tuple bias_constraint) {
+                       py::tuple kernel_constraint, py::tuple bias_constraint, bool bf16) {
              ranvier::DenseConfig c;
+             c.bf16 = bf16;
              c.units = units;
              c.activation = act_kind(act);
              c.act_params = act_params(negative_slope, max_value, threshold, alpha);
@@ -172,7 +173,8 @@ void bind_layers(py::module_& m) {
            py::arg("bias_regularizer") = py::make_tuple(0.0f, 0.0f),
            py::arg("activity_regularizer") = py::make_tuple(0.0f, 0.0f),
            py::arg("kernel_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0),
-           py::arg("bias_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0));
+           py::arg("bias_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0), py::arg("bf16") = false)
+      .def_property_readonly("bf16", [](const ranvier::Dense& d) { return d.config().bf16; });
 
   py::class_<ranvier::Dropout, Layer, std::shared_ptr<ranvier::Dropout>>(m, "Dropout")
       .def(py::init<float, std::uint64_t, bool, bool>(), py::arg("rate"), py::arg("seed"),

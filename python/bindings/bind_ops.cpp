@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "bind.h"
+#include "gemm/bf16_gemm.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_tuning.h"
 
@@ -80,39 +81,54 @@ void bind_ops(py::module_& m) {
       },
       py::arg("a"), py::arg("b"), py::arg("transpose_a") = false, py::arg("transpose_b") = false);
 
-  // Test-only: the whole sgemm contract in place,
+  // Test-only: the whole sgemm (or bgemm) contract in place,
   //   c = act(alpha * op(a) @ op(b) + beta * c + bias), act = relu if relu,
-  // on checked operands (tests/test_gemm.py passes C-contiguous float32 arrays; c may be
-  // a row slice of a wider array, so ldc comes from its strides).
-  m.def(
-      "_sgemm_full",
-      [](farray a, farray b, py::array_t<float> c, bool ta, bool tb, float alpha, float beta,
-         py::object bias, bool relu, int nthreads) {
-        if (c.ndim() != 2 || c.strides(1) != sizeof(float) || a.ndim() != 2 || b.ndim() != 2)
-          throw std::invalid_argument("_sgemm_full: a, b, c must be 2-D with contiguous rows");
-        const std::int64_t M = ta ? a.shape(1) : a.shape(0), K = ta ? a.shape(0) : a.shape(1);
-        const std::int64_t Kb = tb ? b.shape(1) : b.shape(0), N = tb ? b.shape(0) : b.shape(1);
-        if (K != Kb || c.shape(0) != M || c.shape(1) != N)
-          throw std::invalid_argument("_sgemm_full: shapes do not match");
-        ranvier::GemmEpilogue ep;
-        farray bias_arr;
-        if (!bias.is_none()) {
-          bias_arr = bias.cast<farray>();
-          if (bias_arr.ndim() != 1 || bias_arr.shape(0) != N)
-            throw std::invalid_argument("_sgemm_full: bias must have shape (n,)");
-          ep.bias = bias_arr.data();
-        }
-        if (relu) ep.act = ranvier::GemmAct::relu;
-        const float* pa = a.data();
-        const float* pb = b.data();
-        float* pc = c.mutable_data();
-        const std::int64_t ldc = c.strides(0) / static_cast<std::int64_t>(sizeof(float));
-        py::gil_scoped_release nogil;
-        ranvier::sgemm(ta, tb, M, N, K, alpha, pa, a.shape(1), pb, b.shape(1), beta, pc, ldc, ep, nthreads);
-      },
-      py::arg("a"), py::arg("b"), py::arg("c"), py::arg("transpose_a") = false, py::arg("transpose_b") = false,
-      py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("bias") = py::none(), py::arg("relu") = false,
-      py::arg("nthreads") = 0);
+  // on checked operands (tests/test_gemm.py and test_bf16.py pass C-contiguous float32
+  // arrays; c may be a row slice of a wider array, so ldc comes from its strides).
+  using GemmFn = decltype(&ranvier::sgemm);
+  const auto def_full = [&m](const char* name, GemmFn fn) {
+    m.def(
+        name,
+        [fn, name](farray a, farray b, py::array_t<float> c, bool ta, bool tb, float alpha, float beta,
+           py::object bias, bool relu, int nthreads) {
+          if (c.ndim() != 2 || c.strides(1) != sizeof(float) || a.ndim() != 2 || b.ndim() != 2)
+            throw std::invalid_argument(std::string(name) + ": a, b, c must be 2-D with contiguous rows");
+          const std::int64_t M = ta ? a.shape(1) : a.shape(0), K = ta ? a.shape(0) : a.shape(1);
+          const std::int64_t Kb = tb ? b.shape(1) : b.shape(0), N = tb ? b.shape(0) : b.shape(1);
+          if (K != Kb || c.shape(0) != M || c.shape(1) != N)
+            throw std::invalid_argument(std::string(name) + ": shapes do not match");
+          ranvier::GemmEpilogue ep;
+          farray bias_arr;
+          if (!bias.is_none()) {
+            bias_arr = bias.cast<farray>();
+            if (bias_arr.ndim() != 1 || bias_arr.shape(0) != N)
+              throw std::invalid_argument(std::string(name) + ": bias must have shape (n,)");
+            ep.bias = bias_arr.data();
+          }
+          if (relu) ep.act = ranvier::GemmAct::relu;
+          const float* pa = a.data();
+          const float* pb = b.data();
+          float* pc = c.mutable_data();
+          const std::int64_t ldc = c.strides(0) / static_cast<std::int64_t>(sizeof(float));
+          py::gil_scoped_release nogil;
+          fn(ta, tb, M, N, K, alpha, pa, a.shape(1), pb, b.shape(1), beta, pc, ldc, ep, nthreads);
+        },
+        py::arg("a"), py::arg("b"), py::arg("c"), py::arg("transpose_a") = false, py::arg("transpose_b") = false,
+        py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("bias") = py::none(), py::arg("relu") = false,
+        py::arg("nthreads") = 0);
+  };
+  def_full("_sgemm_full", &ranvier::sgemm);
+  def_full("_bgemm_full", &ranvier::bgemm);
+
+  // Test-only: the rounding bgemm applies to its inputs, and whether it runs natively.
+  m.def("_round_bf16", [](farray x) {
+    py::array_t<float> out(x.request().shape);
+    const float* src = x.data();
+    float* dst = out.mutable_data();
+    for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = ranvier::round_to_bf16(src[i]);
+    return out;
+  }, py::arg("x"));
+  m.def("_bgemm_native", &ranvier::bgemm_native);
 
   // Test-only: read and optionally change the driver's tuning (see gemm/gemm_tuning.h).
   // pack_a, pack_b: 0 automatic, 1 always, 2 never; a negative value leaves it; so does a

@@ -22,13 +22,14 @@ void bind_runtime(py::module_& m) {
   m.def("set_isa", [](const std::string& name) {
     ranvier::Isa isa;
     if (!ranvier::parse_isa(name, &isa))
-      throw std::invalid_argument("isa='" + name + "' is not an ISA name; expected one of scalar, avx2, avx512");
+      throw std::invalid_argument("isa='" + name + "' is not an ISA name; expected one of scalar, avx2, avx512, avx512bf16");
     ranvier::set_isa(isa);
   });
   m.def("kernel_names", [] {
     const auto& t = ranvier::kernels();
     py::dict d;
     d["gemm"] = t.gemm.name ? t.gemm.name : "";
+    d["bf16_gemm"] = t.bf16gemm.name ? t.bf16gemm.name : "emulated";
     d["vunary"] = t.vunary.name ? t.vunary.name : "";
     d["update"] = t.update.name ? t.update.name : "";
     return d;

@@ -54,8 +54,15 @@ CpuFeatures detect() {
   cpuid(7, 0, r);
   const bool avx2 = (r[1] >> 5) & 1;
   const bool avx512f = (r[1] >> 16) & 1;
+  const bool avx512bw = (r[1] >> 30) & 1;
+  const unsigned max_sub7 = r[0];
   f.avx2_fma = avx2 && fma && os_ymm;
   f.avx512f = f.avx2_fma && avx512f && os_zmm;
+  if (max_sub7 >= 1) {
+    cpuid(7, 1, r);
+    const bool bf16 = (r[0] >> 5) & 1;  // CPUID.(EAX=7,ECX=1):EAX[5] AVX512_BF16
+    f.avx512bf16 = f.avx512f && avx512bw && bf16;
+  }
   return f;
 }
 

@@ -14,6 +14,7 @@ const char* isa_name(Isa isa) {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::avx512bf16: return "avx512bf16";
   }
   return "unknown";
 }
@@ -22,6 +23,7 @@ bool parse_isa(const std::string& name, Isa* out) {
   if (name == "scalar") { *out = Isa::scalar; return true; }
   if (name == "avx2") { *out = Isa::avx2; return true; }
   if (name == "avx512") { *out = Isa::avx512; return true; }
+  if (name == "avx512bf16") { *out = Isa::avx512bf16; return true; }
   return false;
 }
 
@@ -33,6 +35,9 @@ std::vector<Isa> compiled_isas() {
 #ifdef RANVIER_HAVE_AVX512
   v.push_back(Isa::avx512);
 #endif
+#if defined(RANVIER_HAVE_AVX512) && defined(RANVIER_HAVE_AVX512BF16)
+  v.push_back(Isa::avx512bf16);
+#endif
   return v;
 }
 
@@ -41,6 +46,7 @@ bool cpu_supports(Isa isa) {
     case Isa::scalar: return true;
     case Isa::avx2: return cpu_features().avx2_fma;
     case Isa::avx512: return cpu_features().avx512f;
+    case Isa::avx512bf16: return cpu_features().avx512bf16;
   }
   return false;
 }
@@ -85,12 +91,15 @@ KernelTable build_table(Isa isa) {
 #ifdef RANVIER_HAVE_AVX512
   if (isa >= Isa::avx512) fill_kernels_avx512(t);
 #endif
+#if defined(RANVIER_HAVE_AVX512) && defined(RANVIER_HAVE_AVX512BF16)
+  if (isa >= Isa::avx512bf16) fill_kernels_avx512bf16(t);
+#endif
   return t;
 }
 
 struct State {
   std::mutex mu;
-  KernelTable tables[3];
+  KernelTable tables[kIsaCount];
   std::atomic<const KernelTable*> active{nullptr};
 };
 
@@ -107,7 +116,7 @@ Isa initial_isa() {
     Isa want;
     if (!parse_isa(env, &want))
       throw std::invalid_argument(std::string("RANVIER_ISA='") + env +
-                                  "' is not an ISA name; expected one of scalar, avx2, avx512");
+                                  "' is not an ISA name; expected one of scalar, avx2, avx512, avx512bf16");
     check_runnable(want, "RANVIER_ISA");
     if (want < best) best = want;  // a cap, never a raise
   }

@@ -9,10 +9,13 @@
 
 namespace ranvier {
 
-enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
+// Tiers, each a superset of the one below. avx512bf16 is avx512 plus the AVX512_BF16
+// kernels (mixed_bfloat16 GEMMs on vdpbf16ps); below it those GEMMs are emulated.
+enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, avx512bf16 = 3 };
+constexpr int kIsaCount = 4;
 
 const char* isa_name(Isa isa);
-// Parses "scalar" | "avx2" | "avx512"; returns false for anything else.
+// Parses "scalar" | "avx2" | "avx512" | "avx512bf16"; returns false for anything else.
 bool parse_isa(const std::string& name, Isa* out);
 
 // ISAs whose kernels are compiled into this build, lowest first.

@@ -4,6 +4,7 @@
 // so including it from a kernel file compiled with ISA flags is safe.
 #pragma once
 
+#include "kernels/bf16-gemm/bf16-gemm-ukernel.h"
 #include "kernels/f32-gemm/gemm-ukernel.h"
 #include "kernels/f32-vunary/vunary.h"
 #include "kernels/f32-update/update.h"
@@ -13,6 +14,7 @@ namespace ranvier {
 struct KernelTable {
   int isa = 0;  // an Isa, as int
   GemmKernels gemm;
+  Bf16GemmKernels bf16gemm;  // empty (ukernel == nullptr) below the avx512bf16 tier
   VunaryKernels vunary;
   UpdateKernels update;
 };
@@ -21,5 +23,6 @@ struct KernelTable {
 void fill_kernels_scalar(KernelTable& table);
 void fill_kernels_avx2(KernelTable& table);
 void fill_kernels_avx512(KernelTable& table);
+void fill_kernels_avx512bf16(KernelTable& table);
 
 }  // namespace ranvier

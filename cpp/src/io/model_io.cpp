@@ -53,6 +53,25 @@ std::int64_t get_positive_int(const Value& cfg, const char* key, const std::stri
   return static_cast<std::int64_t>(u);
 }
 
+// A layer's dtype policy (Keras: a string, or {"class_name": "DTypePolicy", "config":
+// {"name": ...}}): true for "mixed_bfloat16", false for "float32" or none; anything else
+// is refused with the list of what ranvier computes.
+bool parse_dtype_policy(const Value& cfg, const std::string& where) {
+  const Value* v = cfg.find("dtype");
+  if (!v || v->is_null()) return false;
+  const Value* name = v;
+  if (v->is_object()) {
+    const Value* inner = v->find("config");
+    name = (inner && inner->is_object()) ? inner->find("name") : v->find("name");
+    if (!name || name->is_null()) return false;
+  }
+  if (!name->is_string()) bad(where + ": 'dtype' must be a policy name or a DTypePolicy");
+  const std::string& s = name->as_string();
+  if (s == "float32") return false;
+  if (s == "mixed_bfloat16") return true;
+  bad(where + ": dtype policy '" + s + "' is not supported (ranvier computes 'float32' and 'mixed_bfloat16')");
+}
+
 // Last-axis check for the normalization layers and Softmax.
 void check_last_axis(const Value& cfg, const std::string& where) {
   const Value* v = cfg.find("axis");
@@ -335,8 +354,10 @@ std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_
   const Value& c = lc.config;
   std::shared_ptr<Layer> layer;
   const std::string& k = lc.class_name;
+  const bool bf16 = parse_dtype_policy(c, where);  // only Dense has GEMMs; the others check it
   if (k == "Dense") {
     DenseConfig d;
+    d.bf16 = bf16;
     d.units = get_positive_int(c, "units", where);
     const Value* act = c.find("activation");
     parse_activation(act ? *act : Value(), d.activation, d.act_params, where);

@@ -7,12 +7,15 @@
 // Backward: dz = act'(.) * dy (skipped when the loss already gave dz), then
 // dW = x^T dz (sgemm trans_a), db = column sums of dz (double accumulators, fixed row
 // order, columns split over threads), dx = dz W^T (sgemm trans_b).
+// Under the mixed_bfloat16 policy (cfg.bf16) the three GEMMs are bgemm: their matrix
+// inputs (x, W, dz) are rounded to bfloat16, sums and everything else stay float32.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "gemm/bf16_gemm.h"
 #include "gemm/gemm.h"
 #include "layers/layers.h"
 #include "layers/parallel.h"
@@ -108,14 +111,15 @@ double Dense::forward(const float* x, float* y, std::int64_t batch, const Forwar
   ep.bias = b_;
   ep.act = fused_relu_ ? GemmAct::relu : GemmAct::none;
   z_valid_ = false;
+  const auto gemm = cfg_.bf16 ? &bgemm : &sgemm;
   if (cfg_.activation == ActKind::linear || fused_relu_) {
-    sgemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep);
+    gemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep, 0);
   } else if (ctx.training && needs_.input) {
-    sgemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, z_.data(), n, ep);
+    gemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, z_.data(), n, ep, 0);
     activation_forward(cfg_.activation, cfg_.act_params, z_.data(), y, batch, n);
     z_valid_ = true;
   } else {
-    sgemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep);
+    gemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep, 0);
     activation_forward(cfg_.activation, cfg_.act_params, y, y, batch, n);
   }
   if (cfg_.activity_regularizer.active())
@@ -160,12 +164,13 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
     for (std::int64_t i = 0; i < total; ++i) dy[i] += s[i];
   }
   const float* dz = dy;
+  const auto gemm = cfg_.bf16 ? &bgemm : &sgemm;
 
   if (trainable_) {
-    if (dw_) sgemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw_, n);
+    if (dw_) gemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw_, n, GemmEpilogue{}, 0);
     if (db_) column_sums(dz, batch, n, colsum_.data(), db_);
   }
-  if (dx) sgemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_);
+  if (dx) gemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_, GemmEpilogue{}, 0);
 }
 
 double Dense::regularization(bool add_grad) {

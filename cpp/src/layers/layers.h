@@ -25,6 +25,9 @@ struct DenseConfig {
   Penalty kernel_regularizer, bias_regularizer;
   Penalty activity_regularizer;  // on the output; the penalty is divided by the batch size
   Constraint kernel_constraint, bias_constraint;
+  // The mixed_bfloat16 policy: the inputs of the forward and backward GEMMs are rounded
+  // to bfloat16 (bgemm); everything else (weights, sums, activations) stays float32.
+  bool bf16 = false;
 };
 
 // y = act(x @ kernel + bias); kernel (in, units) row-major (Keras layout), bias (units).
