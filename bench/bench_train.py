@@ -58,9 +58,9 @@ MB = 1024 * 1024
 
 # ============================================================================ workers
 class Worker:
-    def __init__(self, framework, ftz, threads, log_dir, timeout):
+    def __init__(self, framework, ftz, threads, log_dir, timeout, precision="float32"):
         self.framework, self.ftz, self.threads = framework, ftz, threads
-        self.label = framework + ("+ftz" if ftz else "")
+        self.label = framework + ("+ftz" if ftz else "") + ("+bf16" if precision == "mixed_bfloat16" else "")
         self.timeout = timeout
         env = dict(os.environ)
         for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -70,6 +70,7 @@ class Worker:
         env["TF_CPP_MIN_LOG_LEVEL"] = "2"
         env["KERAS_BACKEND"] = "tensorflow"
         env["PYTHONUNBUFFERED"] = "1"
+        env["BENCH_PRECISION"] = precision
         self.log_path = os.path.join(log_dir, f"{self.label}-t{threads}.log")
         self.log = open(self.log_path, "w")
         cmd = [sys.executable, os.path.join(HERE, "train_worker.py"), framework] + (["--ftz"] if ftz else [])

@@ -40,6 +40,10 @@ import traceback
 FRAMEWORK = sys.argv[1] if len(sys.argv) > 1 else ""
 FTZ = "--ftz" in sys.argv[2:]
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+# "mixed_bfloat16" (bench/bench_bf16.py): ranvier and Keras set that global policy before
+# building; PyTorch runs forward and loss under torch.autocast("cpu", dtype=torch.bfloat16).
+PRECISION = os.environ.get("BENCH_PRECISION", "float32")
+MIXED = PRECISION == "mixed_bfloat16"
 
 
 # ----------------------------------------------------------------- MXCSR (x86-64 only)
@@ -131,6 +135,8 @@ class RanvierRunner(Runner):
         import ranvier
         self.rv = ranvier
         ranvier.set_num_threads(THREADS)
+        if MIXED:
+            ranvier.mixed_precision.set_global_policy("mixed_bfloat16")
 
     def versions(self):
         return {"ranvier": getattr(self.rv, "__version__", "?"), "isa": self.rv.isa(),
@@ -187,6 +193,10 @@ class RanvierRunner(Runner):
                 "predict_on_batch": lambda x: m.predict_on_batch(x)}
 
     def gemm(self, a, b):
+        if MIXED:
+            c = np.empty((a.shape[0], b.shape[1]), np.float32)
+            self.rv._core._bgemm_full(a, b, c)
+            return c
         return self.rv.ops.matmul(a, b)
 
     def save(self, path):
@@ -424,14 +434,23 @@ class TorchRunner(Runner):
             xb = X.index_select(0, idx)
             yb = Y.index_select(0, idx)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
+            if MIXED:
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    loss = loss_fn(model(xb), yb)
+            else:
+                loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
             total += loss.detach() * idx.shape[0]
         return float(total) / n
 
     def _out(self, xt):
-        o = self.model(xt)
+        if MIXED:
+            with self.torch.autocast("cpu", dtype=self.torch.bfloat16):
+                o = self.model(xt)
+            o = o.float()
+        else:
+            o = self.model(xt)
         return o if self.task == "mse" else self.torch.softmax(o, dim=1)
 
     def predict(self, x):
@@ -455,6 +474,9 @@ class TorchRunner(Runner):
     batch_fns = latency_fns
 
     def gemm(self, a, b):
+        if MIXED:
+            with self.torch.autocast("cpu", dtype=self.torch.bfloat16):
+                return (self.torch.from_numpy(a) @ self.torch.from_numpy(b)).float()
         return self.torch.from_numpy(a) @ self.torch.from_numpy(b)
 
 
@@ -470,6 +492,8 @@ class KerasRunner(Runner):
         tf.config.threading.set_inter_op_parallelism_threads(THREADS)
         import keras
         self.tf, self.keras = tf, keras
+        if MIXED:
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
 
     def versions(self):
         return {"tensorflow": self.tf.__version__, "keras": self.keras.__version__,

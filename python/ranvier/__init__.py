@@ -31,10 +31,12 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
     "models", "ops", "optimizers", "regularizers", "utils", "distributed", "sklearn", "datasets",
+    "mixed_precision",
 )
 _ATTRIBUTES = {
     "Sequential": ("models", "Sequential"),
     "Input": ("layers", "Input"),
+    "DTypePolicy": ("mixed_precision", "DTypePolicy"),
     "load_model": ("models", "load_model"),
 }
 

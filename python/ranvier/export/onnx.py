@@ -3,7 +3,10 @@
 Mapping (opset 17, IR version 8, float32, input "input" of shape (batch, *input_shape),
 output "output" of shape (batch, units)):
 
-- Dense: ``Gemm(x, kernel, bias)`` (``MatMul`` without bias), then its activation;
+- Dense: ``Gemm(x, kernel, bias)`` (``MatMul`` without bias), then its activation; under
+  the mixed_bfloat16 policy the kernel is stored rounded to bfloat16 (as float32 values)
+  and x goes through ``Cast`` to bfloat16 and back first, so the graph computes what
+  ranvier computes (bfloat16 inputs, float32 sums);
 - activations: Relu, LeakyRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid (Keras 3's
   ``x/6 + 0.5``), Tanh, Softplus, Softsign, Exp, Softmax / LogSoftmax (last axis), and
   compositions for relu6 (Clip), silu (x*Sigmoid), hard_silu, mish, gelu (Erf or the
@@ -148,6 +151,10 @@ def to_onnx(model):
         cls = type(layer)
         w = layer.get_weights()
         if cls is L.Dense:
+            if layer.dtype_policy.name == "mixed_bfloat16":
+                from .. import _core
+                w[0] = _core._round_bf16(np.ascontiguousarray(w[0], dtype=np.float32))
+                x = g.op("Cast", [g.op("Cast", [x], f"{layer.name}_to_bf16", to=16)], f"{layer.name}_from_bf16", to=1)
             kernel = g.const(w[0], f"{layer.name}_kernel")
             if layer.use_bias:
                 x = g.op("Gemm", [x, kernel, g.const(w[1], f"{layer.name}_bias")], layer.name)

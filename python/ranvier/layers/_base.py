@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _checks, _core
 from .. import initializers as _initializers
+from .. import mixed_precision as _mixed_precision
 
 # ActKind enumerators in order (cpp/src/ops/activations.h); the core exchanges kinds as ints.
 ACT_KINDS = tuple(_core.activation_kind_names())
@@ -266,7 +267,8 @@ class Layer:
                  weights=None, **kwargs):
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
-        check_dtype(dtype)
+        # Keras: the policy is captured at construction (None: the global policy).
+        self._dtype_policy = _mixed_precision.resolve(dtype)
         if name is None:
             name = unique_name(to_snake_case(type(self).__name__))
         elif not isinstance(name, str) or not name:
@@ -348,8 +350,26 @@ class Layer:
 
     @property
     def dtype(self) -> str:
-        """The compute dtype: always ``"float32"``."""
-        return "float32"
+        """The variable dtype (Keras's ``layer.dtype``): always ``"float32"``."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def dtype_policy(self):
+        """The layer's ``DTypePolicy`` (``"float32"`` or ``"mixed_bfloat16"``), captured
+        from the global policy at construction unless ``dtype=`` named one."""
+        return self._dtype_policy
+
+    @property
+    def compute_dtype(self) -> str:
+        """The policy's compute dtype: ``"bfloat16"`` under mixed_bfloat16 (the inputs of
+        Dense's matrix multiplies are rounded to bfloat16; other arithmetic, and the
+        outputs, stay float32), else ``"float32"``."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights: always ``"float32"``."""
+        return self._dtype_policy.variable_dtype
 
     @property
     def input_shape(self):
@@ -583,8 +603,8 @@ class Layer:
     # ---- config
     def get_config(self) -> Dict[str, Any]:
         """The constructor arguments as a dict (Keras layout), for ``from_config`` and saving."""
-        return {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY,
-                                                                             config={"name": "float32"})}
+        return {"name": self.name, "trainable": self.trainable,
+                "dtype": dict(DTYPE_POLICY, config={"name": self._dtype_policy.name})}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Layer":

@@ -45,7 +45,10 @@ class Dense(Layer):
 
     Arguments and defaults as ``keras.layers.Dense``. Regularizers: L1/L2/L1L2;
     constraints: MaxNorm/NonNeg/UnitNorm/MinMaxNorm; activations: anything
-    ``ranvier.activations`` maps to a core kind.
+    ``ranvier.activations`` maps to a core kind. ``dtype="mixed_bfloat16"`` (or the
+    global policy, see ``ranvier.mixed_precision``) rounds the inputs of the layer's
+    three matrix multiplies (``x @ kernel``, ``dy @ kernel^T``, ``x^T @ dy``) to bfloat16
+    and sums in float32; the kernel, bias, output and gradients stay float32.
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -77,7 +80,8 @@ class Dense(Layer):
         return _core.Dense(
             units=self.units, activation=self._act_kind, **core_act_args(self._act_name, self._act_params),
             use_bias=self.use_bias, kernel_regularizer=self._kreg, bias_regularizer=self._breg,
-            activity_regularizer=self._areg, kernel_constraint=self._kcon, bias_constraint=self._bcon)
+            activity_regularizer=self._areg, kernel_constraint=self._kcon, bias_constraint=self._bcon,
+            bf16=self._dtype_policy.name == "mixed_bfloat16")
 
     def _initializer_for(self, name):
         return {"kernel": self.kernel_initializer, "bias": self.bias_initializer}[name]
