@@ -222,6 +222,23 @@ def test_native_and_emulated_agree_within_the_bound(rng):
         _runtime._force_isa(previous)
 
 
+@pytest.mark.parametrize("cap", [i for i in SUPPORTED_ISAS])
+def test_ranvier_isa_caps_the_bf16_tier(cap):
+    """RANVIER_ISA is a cap: below avx512bf16 the bf16 instructions are off and bgemm
+    emulates; at avx512bf16 (where the CPU has it) it runs natively."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, RANVIER_ISA=cap)
+    code = ("import ranvier; from ranvier import _core; "
+            "print(ranvier.isa(), _core._bgemm_native(), _core.kernel_names()['bf16_gemm'])")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    isa, native, name = r.stdout.split()
+    assert isa == cap and native == str(cap == "avx512bf16")
+    assert (name == "emulated") == (cap != "avx512bf16")
+
+
 # ----------------------------------------------------------------------------- policy API
 def test_policy_objects_follow_keras():
     p = mp.DTypePolicy("mixed_bfloat16")

@@ -142,7 +142,7 @@ def _supported(policy: DTypePolicy, what: str) -> DTypePolicy:
     raise ValueError(_unsupported_message(policy.name, what))
 
 
-def resolve(dtype: Union[None, str, DTypePolicy, Dict[str, Any]], what: str = "dtype") -> DTypePolicy:
+def resolve(dtype: Any, what: str = "dtype") -> DTypePolicy:
     """The supported policy a layer's ``dtype=`` argument names: None (the global
     policy), a name, a ``DTypePolicy``, or a serialized DTypePolicy dict (a layer config).
     ValueError for anything ranvier does not compute."""
