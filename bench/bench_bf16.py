@@ -153,7 +153,8 @@ def run_training_ab(workloads, threads, repeats, quick, with_f32_peers, log_dir,
     variants = VARIANTS + (F32_PEERS if with_f32_peers else [])
     workers = []
     for fw, prec in variants:
-        workers.append(BT.Worker(fw, False, threads, log_dir, timeout, precision=prec))
+        workers.append(BT.Worker(fw, False, threads, log_dir, timeout, precision=prec,
+                                 tag="+bf16" if prec == "mixed_bfloat16" else ""))
     for w in workers:
         w.info = w.recv(timeout=300)
         if not w.info.get("ready"):

@@ -58,9 +58,9 @@ MB = 1024 * 1024
 
 # ============================================================================ workers
 class Worker:
-    def __init__(self, framework, ftz, threads, log_dir, timeout, precision="float32"):
+    def __init__(self, framework, ftz, threads, log_dir, timeout, precision="float32", tag=""):
         self.framework, self.ftz, self.threads = framework, ftz, threads
-        self.label = framework + ("+ftz" if ftz else "") + ("+bf16" if precision == "mixed_bfloat16" else "")
+        self.label = framework + ("+ftz" if ftz else "") + tag
         self.timeout = timeout
         env = dict(os.environ)
         for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -128,10 +128,15 @@ class Worker:
         self.log.close()
 
 
-def start_workers(frameworks, ftz, threads, log_dir, timeout):
+# The frameworks that train under --precision mixed_bfloat16 (the others stay float32).
+MIXED_FRAMEWORKS = ("ranvier", "torch", "keras")
+
+
+def start_workers(frameworks, ftz, threads, log_dir, timeout, precision="float32"):
     ws = []
     for fw in frameworks:
-        ws.append(Worker(fw, False, threads, log_dir, timeout))
+        ws.append(Worker(fw, False, threads, log_dir, timeout,
+                         precision=precision if fw in MIXED_FRAMEWORKS else "float32"))
         if ftz and fw in FTZ_PEERS:
             ws.append(Worker(fw, True, threads, log_dir, timeout))
     for w in ws:
@@ -643,6 +648,10 @@ def main(argv=None):
     ap.add_argument("--plot", default=None, help="write a PNG plot of samples/s here")
     ap.add_argument("--markdown", default=None, help="also write the tables as Markdown here")
     ap.add_argument("--timeout", type=float, default=900, help="seconds a worker may take per command")
+    ap.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"],
+                    help="mixed_bfloat16: ranvier and Keras under that policy, PyTorch under "
+                         "torch.autocast('cpu', dtype=torch.bfloat16); NumPy and sklearn stay float32 "
+                         "(bench/bench_bf16.py puts ranvier float32 and mixed side by side)")
     args = ap.parse_args(argv)
 
     quick = args.quick
@@ -675,7 +684,7 @@ def main(argv=None):
             msg = f"[{time.time() - t_start:6.1f}s]" + msg[1:]
         print(msg, flush=True)
 
-    results = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "quick": quick,
+    results = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "quick": quick, "precision": args.precision,
                "argv": sys.argv[1:], "machine": machine_info(), "repeats": repeats,
                "sizes": {k: {"n": v[0], "n_test": v[1]} for k, v in sizes.items()},
                "flops_per_sample": {k: TW.flops_per_sample(TW.WORKLOADS[k]["dims"]) for k in TRAIN_WORKLOADS},
@@ -687,7 +696,9 @@ def main(argv=None):
 
     for T in threads:
         log(f"\n--- {T} thread(s): starting workers")
-        workers = start_workers(frameworks, not (args.no_ftz or quick), T, log_dir, args.timeout)
+        if args.precision != "float32":
+            log(f"precision: {args.precision} for {', '.join(MIXED_FRAMEWORKS)} (labels unchanged)")
+        workers = start_workers(frameworks, not (args.no_ftz or quick), T, log_dir, args.timeout, args.precision)
         for w in workers:
             results["versions"][w.label] = w.info.get("versions", {})
             w.info["mxcsr_at_start"] = w.info.get("mxcsr")

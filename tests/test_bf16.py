@@ -383,6 +383,20 @@ def test_model_trains_saves_and_loads_the_same_computation(tmp_path, rng):
         free(h)
 
 
+def test_keras_archive_keeps_the_policy(tmp_path, rng):
+    pytest.importorskip("h5py")
+    ranvier.utils.set_random_seed(0)
+    m = ranvier.Sequential([ranvier.Input(shape=(12,)),
+                            ranvier.layers.Dense(8, activation="relu", dtype="mixed_bfloat16"),
+                            ranvier.layers.Dense(3)])
+    x = rng.standard_normal((5, 12)).astype(np.float32)
+    pred = m.predict(x, verbose=0)
+    m.save(tmp_path / "m.keras")
+    loaded = ranvier.load_model(tmp_path / "m.keras")
+    assert [lay.dtype_policy.name for lay in loaded.layers] == ["mixed_bfloat16", "float32"]
+    assert np.array_equal(loaded.predict(x, verbose=0), pred)
+
+
 def test_onnx_export_computes_what_ranvier_computes(tmp_path, rng):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
