@@ -149,7 +149,7 @@ def run_gemm_ab(workloads, threads, rounds, log):
 
 
 # ============================================================================ training
-def run_training_ab(workloads, threads, repeats, quick, with_f32_peers, log_dir, timeout, log):
+def run_training_ab(workloads, threads, repeats, quick, rows, with_f32_peers, log_dir, timeout, log):
     variants = VARIANTS + (F32_PEERS if with_f32_peers else [])
     workers = []
     for fw, prec in variants:
@@ -166,6 +166,8 @@ def run_training_ab(workloads, threads, repeats, quick, with_f32_peers, log_dir,
     try:
         for name in workloads:
             n, n_test = (TW.QUICK_N[name] if quick else (TW.WORKLOADS[name]["n"], TW.WORKLOADS[name]["n_test"]))
+            if name in rows:
+                n = rows[name]
             res = {}
             BT.run_training(live, name, n, n_test, repeats, res, log)
             results[name] = res
@@ -215,6 +217,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3, help="timed epochs per framework (median)")
     ap.add_argument("--gemm-rounds", type=int, default=7, help="interleaved rounds of the GEMM A/B")
     ap.add_argument("--quick", action="store_true", help="small data: a smoke test, not a measurement")
+    ap.add_argument("--rows", nargs="*", default=[], metavar="WL=N",
+                    help="train on the first N rows of a workload (e.g. W3=4096), to bound the run time")
     ap.add_argument("--gemm-only", action="store_true")
     ap.add_argument("--no-gemm", action="store_true")
     ap.add_argument("--with-f32-peers", action="store_true", help="also PyTorch and Keras in float32")
@@ -246,7 +250,8 @@ def main(argv=None):
         if args.gemm_only:
             continue
         log(f"\n== training, {t} thread(s)")
-        res = run_training_ab(args.workloads, t, args.repeats, args.quick, args.with_f32_peers, log_dir,
+        rows = {k: int(float(v)) for k, v in (spec.split("=") for spec in args.rows)}
+        res = run_training_ab(args.workloads, t, args.repeats, args.quick, rows, args.with_f32_peers, log_dir,
                               args.timeout, log)
         run["training"] = res
         header, rows = training_table(res, t)
