@@ -12,7 +12,10 @@ Two parts.
    dX = dZ@W^T, dW = X^T@dZ) through ranvier's float32 sgemm, the bf16 GEMM on the
    avx512bf16 tier (vdpbf16ps), and the bf16 GEMM emulated on the avx512 tier (rounding,
    then the float32 kernels). The three variants run interleaved, round by round (the
-   order rotates each round), so a busy machine slows them alike; medians of GFLOP/s.
+   order rotates each round), so a busy machine slows them alike. Each round keeps the
+   fastest of several calls of a shape (one the scheduler did not interrupt: on a shared
+   machine most slow calls are preemptions, not the kernel); the table shows the median
+   over rounds of those, in GFLOP/s, and the step line sums the shapes' times.
 2. Training: the workers of bench/bench_train.py (one process per framework, the same
    data, initial weights and thread count; epochs round-robin, the order rotating; one
    warm-up epoch then --repeats timed ones; medians), with BENCH_PRECISION telling each
@@ -111,7 +114,7 @@ def run_gemm_ab(workloads, threads, rounds, log):
                 ops[label] = (a, bb, np.zeros((m, n), np.float32), ta, tb)
             times = {(lab, v[0]): [] for lab in ops for v in variants}
             total = {v[0]: [] for v in variants}
-            reps = max(3, int(2e8 // max(flops.values())))  # ~0.2 GFLOP of each shape per sample
+            reps = max(5, int(4e8 // max(flops.values())))  # calls of each shape per round
             for rnd in range(rounds):
                 k0 = rnd % len(variants)
                 for vname, fn, isa in variants[k0:] + variants[:k0]:
@@ -119,10 +122,11 @@ def run_gemm_ab(workloads, threads, rounds, log):
                     step = 0.0
                     for lab, (a, bb, c, ta, tb) in ops.items():
                         fn(a, bb, c, ta, tb, 1.0, 0.0, None, False, threads)  # warm
-                        t0 = time.perf_counter()
-                        for _ in range(reps):
+                        dt = float("inf")
+                        for _ in range(reps):  # the fastest call of the round: a call the
+                            t0 = time.perf_counter()  # scheduler did not interrupt
                             fn(a, bb, c, ta, tb, 1.0, 0.0, None, False, threads)
-                        dt = (time.perf_counter() - t0) / reps
+                            dt = min(dt, time.perf_counter() - t0)
                         times[(lab, vname)].append(dt)
                         step += dt
                     total[vname].append(step)
