@@ -183,6 +183,16 @@ def test_bgemm_rounds_its_inputs(tier, rng):
     assert np.median(np.abs(c - exact) / bound) > 10.0
 
 
+def test_bgemm_ldc_leaves_the_rest_of_c_alone(tier, rng):
+    m, n, k = 30, 45, 67
+    a, b = _operands(rng, m, n, k, False, True)
+    wide = np.full((m, n + 7), 5.0, dtype=np.float32)
+    _core._bgemm_full(a, b, wide[:, :n], False, True)
+    ref, bound = _reference(a, b, False, True)
+    _check(wide[:, :n], ref, bound)
+    assert np.all(wide[:, n:] == 5.0)
+
+
 def test_bgemm_k_zero_and_alpha_zero_write_the_epilogue(tier):
     c = np.ones((3, 4), np.float32)
     bias = np.arange(4, dtype=np.float32)

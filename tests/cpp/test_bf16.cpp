@@ -60,12 +60,16 @@ RANVIER_TEST(bgemm_every_tier_against_the_rounded_reference) {
     RANVIER_CHECK(ranvier::bgemm_native() == (isa == ranvier::Isa::avx512bf16), "native flag on %s",
                   ranvier::isa_name(isa));
     for (const Shape& s : shapes) {
-      std::vector<float> a(static_cast<std::size_t>(s.m * s.k)), b(static_cast<std::size_t>(s.k * s.n));
-      for (auto& v : a) v = nd(rng);
-      for (auto& v : b) v = nd(rng);
-      std::vector<float> c(static_cast<std::size_t>(s.m * s.n), NAN);
-      const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
-      ranvier::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
+      // strided operands (leading dimensions past the logical width, padding NaN: never read)
+      const int64_t lda = (s.ta ? s.m : s.k) + 3, ldb = (s.tb ? s.k : s.n) + 5, ldc = s.n + 2;
+      std::vector<float> a(static_cast<std::size_t>((s.ta ? s.k : s.m) * lda), NAN);
+      std::vector<float> b(static_cast<std::size_t>((s.tb ? s.n : s.k) * ldb), NAN);
+      for (int64_t r = 0; r < (s.ta ? s.k : s.m); ++r)
+        for (int64_t q = 0; q < (s.ta ? s.m : s.k); ++q) a[r * lda + q] = nd(rng);
+      for (int64_t r = 0; r < (s.tb ? s.n : s.k); ++r)
+        for (int64_t q = 0; q < (s.tb ? s.k : s.n); ++q) b[r * ldb + q] = nd(rng);
+      std::vector<float> c(static_cast<std::size_t>(s.m * ldc), -7.0f);
+      ranvier::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), ldc);
       const double n3 = static_cast<double>(s.k + 3), u = std::ldexp(1.0, -24), gamma = n3 * u / (1 - n3 * u);
       int bad = 0;
       for (int64_t i = 0; i < s.m; ++i)
@@ -77,8 +81,10 @@ RANVIER_TEST(bgemm_every_tier_against_the_rounded_reference) {
             r += x * y;
             mag += std::fabs(x * y);
           }
-          bad += !(std::fabs(c[i * s.n + j] - r) <= gamma * mag + 1e-30);
+          bad += !(std::fabs(c[i * ldc + j] - r) <= gamma * mag + 1e-30);
         }
+      for (int64_t i = 0; i < s.m; ++i)
+        for (int64_t j = s.n; j < ldc; ++j) bad += c[i * ldc + j] != -7.0f;  // outside C: untouched
       RANVIER_CHECK(bad == 0, "%s %lldx%lldx%lld ta=%d tb=%d: %d elements past the bound", ranvier::isa_name(isa),
                     static_cast<long long>(s.m), static_cast<long long>(s.n), static_cast<long long>(s.k), s.ta,
                     s.tb, bad);
