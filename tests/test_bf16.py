@@ -212,6 +212,26 @@ def test_bgemm_bits_do_not_depend_on_the_thread_count(tier, rng):
             assert np.array_equal(outs[0], c), f"ta={ta} tb={tb}: {nt} threads changed the bits"
 
 
+@pytest.mark.parametrize("kc,mc", [(63, 24), (2, 12), (130, 36)])
+def test_bgemm_small_blocks_stay_within_the_bound(tier, rng, kc, mc):
+    """Many k-blocks (an odd kc is rounded up to whole pairs), row blocks and panels: the
+    same bound, and the same bits at every thread count."""
+    try:
+        _core._gemm_tuning(kc=kc, mc=mc, nc=64, parallel_min_flops=0.0)
+        for ta, tb in [(False, False), (True, True)]:
+            a, b = _operands(rng, 75, 150, 201, ta, tb)
+            ref, bound = _reference(a, b, ta, tb)
+            outs = []
+            for nt in (1, 3):
+                c = np.zeros((75, 150), np.float32)
+                _core._bgemm_full(a, b, c, ta, tb, nthreads=nt)
+                _check(c, ref, bound)
+                outs.append(c)
+            assert np.array_equal(outs[0], outs[1])
+    finally:
+        _core._gemm_tuning(reset=True)
+
+
 @pytest.mark.skipif("avx512bf16" not in SUPPORTED_ISAS, reason="this CPU has no AVX512_BF16")
 def test_native_and_emulated_agree_within_the_bound(rng):
     previous = ranvier.isa()

@@ -132,25 +132,32 @@ void bind_ops(py::module_& m) {
 
   // Test-only: read and optionally change the driver's tuning (see gemm/gemm_tuning.h).
   // pack_a, pack_b: 0 automatic, 1 always, 2 never; a negative value leaves it; so does a
-  // negative parallel_min_flops. reset=True restores the measured defaults first.
+  // negative parallel_min_flops, kc, mc or nc (0: the kernel table's blocking; they apply
+  // to sgemm and bgemm alike). reset=True restores the measured defaults first.
   m.def(
       "_gemm_tuning",
-      [](double parallel_min_flops, int pack_a, int pack_b, bool reset) {
+      [](double parallel_min_flops, int pack_a, int pack_b, bool reset, int kc, int mc, int nc) {
         auto& t = ranvier::gemm_detail::gemm_tuning();
         if (pack_a > 2 || pack_b > 2) throw std::invalid_argument("_gemm_tuning: pack_a/pack_b must be 0, 1 or 2");
         if (reset) t = ranvier::gemm_detail::gemm_default_tuning();
         if (parallel_min_flops >= 0) t.parallel_min_flops = parallel_min_flops;
         if (pack_a >= 0) t.pack_a = static_cast<ranvier::gemm_detail::PackMode>(pack_a);
         if (pack_b >= 0) t.pack_b = static_cast<ranvier::gemm_detail::PackMode>(pack_b);
+        if (kc >= 0) t.kc = kc;
+        if (mc >= 0) t.mc = mc;
+        if (nc >= 0) t.nc = nc;
         py::dict d;
         d["parallel_min_flops"] = t.parallel_min_flops;
         d["pack_a"] = static_cast<int>(t.pack_a);
         d["pack_b"] = static_cast<int>(t.pack_b);
         d["buffer_allocations"] = ranvier::gemm_detail::gemm_buffer_allocations();
+        d["kc"] = t.kc;
+        d["mc"] = t.mc;
+        d["nc"] = t.nc;
         return d;
       },
       py::arg("parallel_min_flops") = -1.0, py::arg("pack_a") = -1, py::arg("pack_b") = -1,
-      py::arg("reset") = false);
+      py::arg("reset") = false, py::arg("kc") = -1, py::arg("mc") = -1, py::arg("nc") = -1);
 }
 
 }  // namespace ranvier_py

@@ -231,7 +231,7 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     return;
   }
   FtzScope ftz;
-  const Bf16GemmKernels g = kernels().bf16gemm;
+  Bf16GemmKernels g = kernels().bf16gemm;  // a copy: tuning experiments may override the blocking
   if (!g.ukernel) {
     // Emulated: round op(A) and op(B) (in their stored layouts, packed tight), then sgemm.
     const int64_t ar = ta ? k : m, ac = ta ? m : k;
@@ -245,10 +245,14 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     return;
   }
 
+  const gemm_detail::GemmTuning& tune = gemm_detail::gemm_tuning();
+  if (tune.kc > 0) g.kc = tune.kc + (tune.kc & 1);
+  if (tune.mc > 0 && tune.mc % g.mr == 0) g.mc = tune.mc;
+  if (tune.nc > 0) g.nc = static_cast<int>(ceil_div(tune.nc, g.nr) * g.nr);
   Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act)};
   int nt = nthreads > 0 ? nthreads : get_num_threads();
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (flops < gemm_detail::gemm_tuning().parallel_min_flops) nt = 1;
+  if (flops < tune.parallel_min_flops) nt = 1;
   const int64_t tiles = ceil_div(m, g.mr) * ceil_div(n, g.nr);
   if (nt > tiles) nt = static_cast<int>(tiles);
 #ifdef RANVIER_OPENMP
