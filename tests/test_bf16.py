@@ -363,6 +363,27 @@ def test_float32_dense_is_unchanged_by_the_policy_machinery(rng):
     assert np.max(np.abs(y - ref)) < 1e-4 and not layer._core_layer.bf16
 
 
+@pytest.mark.parametrize("make", [
+    lambda d: ranvier.layers.BatchNormalization(dtype=d),
+    lambda d: ranvier.layers.LayerNormalization(dtype=d),
+    lambda d: ranvier.layers.Activation("softmax", dtype=d),
+    lambda d: ranvier.layers.Softmax(dtype=d),
+    lambda d: ranvier.layers.Dropout(0.3, seed=1, dtype=d),
+], ids=["batchnorm", "layernorm", "activation-softmax", "softmax", "dropout"])
+def test_layers_without_gemms_compute_in_float32_under_the_policy(rng, make):
+    """Only Dense's GEMM inputs are rounded: normalization statistics, softmax and the
+    rest are bitwise what they are under float32 (training and inference)."""
+    x = (rng.standard_normal((64, 19)) * 3).astype(np.float32)
+    a, b = make("float32"), make("mixed_bfloat16")
+    assert b.compute_dtype == "bfloat16" and b.dtype == "float32"
+    for training in (True, False):
+        ya, yb = a(x, training=training), b(x, training=training)
+        assert ya.dtype == yb.dtype == np.float32
+        assert np.array_equal(ya, yb)
+    for va, vb in zip(a.weights, b.weights):  # e.g. BatchNormalization's moving statistics
+        assert np.asarray(vb).dtype == np.float32 and np.array_equal(np.asarray(va), np.asarray(vb))
+
+
 # ----------------------------------------------------------------------------- models
 def _small_model(policy):
     ranvier.utils.set_random_seed(3)
@@ -383,6 +404,7 @@ def test_model_trains_saves_and_loads_the_same_computation(tmp_path, rng):
     hist = m.fit(x, y, epochs=2, batch_size=32, verbose=0)
     assert all(np.isfinite(hist.history["loss"]))
     assert all(np.asarray(v).dtype == np.float32 for v in m.weights)  # master weights
+    assert all(np.asarray(v).dtype == np.float32 for v in m.optimizer.variables[1:])  # lr, Adam's slots
     pred = m.predict(x, verbose=0)
     assert pred.dtype == np.float32
     path = tmp_path / "mixed.safetensors"
