@@ -7,6 +7,8 @@
 //     for ic step ~MC
 //       pack_a: A(ic:ic+mc, pc:pc+kc) -> pairs (row-major, or column-major when ta)
 //       micro-kernel per MR x NR tile (beta on the first k-block, bias/act on the last)
+// A few rows (m <= 4, A and B row-major: a single-sample predict) skip packing B: the
+// skinny kernel converts two rows of B at a time in registers (same pairs, same bits).
 // Every C element is reduced over the same k-blocks, pairs in the same order, whatever
 // the thread split: results are bitwise independent of the thread count.
 //
@@ -260,6 +262,32 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
 #else
   nt = 1;
 #endif
+  // A few rows with A and B row-major (a single-sample predict): B is read in place, two
+  // rows at a time, with no packed copy; columns split between the threads. Per element
+  // the same arithmetic over the same k-blocks as the tiled path: the same bits.
+  if (g.skinny && tune.skinny && m <= g.skinny_max_m && !ta && !tb) {
+    const int64_t chunk = 8 * static_cast<int64_t>(g.nr), chunks = ceil_div(n, chunk);
+    if (nt > chunks) nt = static_cast<int>(chunks);
+    const int64_t kstep = k_step(k, g.kc);
+    const bool ok = run_parts(nt, [&](int t) {
+      const int64_t n0 = min64(n, split_point(chunks, nt, t) * chunk);
+      const int64_t n1 = min64(n, split_point(chunks, nt, t + 1) * chunk);
+      if (n1 <= n0) return true;
+      auto* work = static_cast<std::uint32_t*>(tl_bf_a.get(static_cast<std::size_t>(m * (kstep / 2 + 1))));
+      if (!work) return false;
+      for (int64_t pc = 0; pc < k; pc += kstep) {
+        const int64_t kcb = min64(kstep, k - pc);
+        const bool first = pc == 0, last = pc + kcb == k;
+        g.skinny(kcb, a + pc, lda, b + pc * ldb + n0, ldb, c + n0, ldc, static_cast<int>(m), n1 - n0, alpha,
+                 first ? beta : 1.0f, (last && ep.bias) ? ep.bias + n0 : nullptr, last ? static_cast<int>(ep.act) : 0,
+                 work);
+      }
+      return true;
+    });
+    if (!ok) throw std::bad_alloc();
+    return;
+  }
+
   const Split sp = choose_split(P, g, nt);
   if (!run_parts(nt, [&](int t) { return run_native(P, g, sp, t); })) throw std::bad_alloc();
 }

@@ -233,6 +233,69 @@ void ukernel(i64 kp, const std::uint32_t* a, i64 a_stride, const std::uint32_t* 
   }
 }
 
+// ---------------------------------------------------------------------------------
+// Few rows (contract: Bf16SkinnyFn). A's rows are converted to pairs once; then for each
+// block of 64 columns, each pair of B rows is converted and interleaved in registers
+// (pack_b's pairs16: the same pairs as a packed panel) and multiplied into the m rows'
+// accumulators: B is read once, in place, two rows at a time, with no packed copy.
+constexpr int kSkinnyMaxM = 4;
+constexpr int kSkinnyVecs = 4;  // 64 columns per block: 4 x m accumulators
+
+template <int M>
+void skinny_rows(i64 kp, i64 kc, const std::uint32_t* ap, const float* b, i64 ldb, float* c, i64 ldc, i64 n,
+                 float alpha, float beta, const float* bias, int act) {
+  const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+  const bool scale = alpha != 1.0f, read_c = beta != 0.0f, relu = act == 1;
+  for (i64 j0 = 0; j0 < n; j0 += 16 * kSkinnyVecs) {
+    const i64 left = n - j0;
+    const int nv = left >= 16 * kSkinnyVecs ? kSkinnyVecs : static_cast<int>((left + 15) / 16);
+    __m512 acc[M][kSkinnyVecs];
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i)
+      for (int v = 0; v < kSkinnyVecs; ++v) acc[i][v] = _mm512_setzero_ps();
+    for (i64 pp = 0; pp < kp; ++pp) {
+      const float* r0 = b + 2 * pp * ldb + j0;
+      const float* r1 = 2 * pp + 1 < kc ? r0 + ldb : nullptr;
+      __m512bh bv[kSkinnyVecs];
+#pragma GCC unroll 4
+      for (int v = 0; v < kSkinnyVecs; ++v)
+        if (v < nv) bv[v] = as_bh(pairs16(r0 + 16 * v, r1 ? r1 + 16 * v : nullptr, left - 16 * v));
+#pragma GCC unroll 4
+      for (int i = 0; i < M; ++i) {
+        const __m512bh ai = as_bh(_mm512_set1_epi32(static_cast<int>(ap[i * kp + pp])));
+#pragma GCC unroll 4
+        for (int v = 0; v < kSkinnyVecs; ++v)
+          if (v < nv) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) {
+      float* cr = c + i * ldc + j0;
+      for (int v = 0; v < nv; ++v) {
+        const __mmask16 mk = mask16(left - 16 * v);
+        __m512 r = acc[i][v];
+        if (scale) r = _mm512_mul_ps(valpha, r);
+        if (read_c) r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mk, cr + v * 16), r);
+        if (bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk, bias + j0 + v * 16));
+        if (relu) r = _mm512_max_ps(_mm512_setzero_ps(), r);
+        _mm512_mask_storeu_ps(cr + v * 16, mk, r);
+      }
+    }
+  }
+}
+
+void skinny(i64 kc, const float* a, i64 lda, const float* b, i64 ldb, float* c, i64 ldc, int m, i64 n, float alpha,
+            float beta, const float* bias, int act, std::uint32_t* work) {
+  const i64 kp = (kc + 1) / 2;
+  pack_a(false, a, lda, m, kc, m, work);  // row-major pairs, pair (i, pp) at work[i*kp + pp]
+  switch (m) {
+    case 1: skinny_rows<1>(kp, kc, work, b, ldb, c, ldc, n, alpha, beta, bias, act); break;
+    case 2: skinny_rows<2>(kp, kc, work, b, ldb, c, ldc, n, alpha, beta, bias, act); break;
+    case 3: skinny_rows<3>(kp, kc, work, b, ldb, c, ldc, n, alpha, beta, bias, act); break;
+    default: skinny_rows<4>(kp, kc, work, b, ldb, c, ldc, n, alpha, beta, bias, act); break;
+  }
+}
+
 }  // namespace bf16_avx512
 
 // Blocking (Zen 4, 1 MiB L2 per core): kc * NR * 2 B = 800 * 32 * 2 = 50 KB B panel
@@ -248,6 +311,8 @@ void fill_bf16gemm_avx512bf16(Bf16GemmKernels& k) {
   k.pack_a = bf16_avx512::pack_a;
   k.pack_b = bf16_avx512::pack_b;
   k.ukernel = bf16_avx512::ukernel;
+  k.skinny = bf16_avx512::skinny;
+  k.skinny_max_m = bf16_avx512::kSkinnyMaxM;
 }
 
 }  // namespace ranvier

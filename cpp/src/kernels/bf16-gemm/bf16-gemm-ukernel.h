@@ -40,6 +40,15 @@ using Bf16UkernelFn = void (*)(std::int64_t kp, const std::uint32_t* a, std::int
                                const std::uint32_t* b, float* c, std::int64_t ldc, int m, int n, float alpha,
                                float beta, const float* bias, int act);
 
+// Few rows of C (1 <= m <= skinny_max_m) over columns [0, n), for row-major A and B read
+// in place (a single-sample predict): A(i, p) = a[i*lda + p], B(p, j) = b[p*ldb + j],
+// p < kc. `work` holds at least m * ceil(kc / 2) words (A's rows as pairs). Each element
+// gets exactly ukernel's arithmetic on one k-block (pairs ascending from 0, then the same
+// epilogue), so a row has the same bits here as through the tiled path.
+using Bf16SkinnyFn = void (*)(std::int64_t kc, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                              float* c, std::int64_t ldc, int m, std::int64_t n, float alpha, float beta,
+                              const float* bias, int act, std::uint32_t* work);
+
 struct Bf16GemmKernels {
   const char* name = nullptr;  // nullptr: no native kernel (bgemm emulates)
   int mr = 0, nr = 0;          // register tile
@@ -47,6 +56,8 @@ struct Bf16GemmKernels {
   Bf16PackAFn pack_a = nullptr;
   Bf16PackBFn pack_b = nullptr;
   Bf16UkernelFn ukernel = nullptr;
+  Bf16SkinnyFn skinny = nullptr;  // optional (nullptr: few rows go through ukernel)
+  int skinny_max_m = 0;
 };
 
 }  // namespace ranvier
