@@ -223,6 +223,13 @@ def test_bgemm_bits_do_not_depend_on_the_thread_count(tier, rng):
             outs.append(c)
         for nt, c in zip((2, 3, 4), outs[1:]):
             assert np.array_equal(outs[0], c), f"ta={ta} tb={tb}: {nt} threads changed the bits"
+    a, b = _operands(rng, 3, 2000, 1500, False, False)  # few rows: columns split (18 MFLOP)
+    outs = []
+    for nt in (1, 2, 3):
+        c = np.zeros((3, 2000), np.float32)
+        _core._bgemm_full(a, b, c, nthreads=nt)
+        outs.append(c)
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
 
 
 @pytest.mark.parametrize("kc,mc", [(63, 24), (2, 12), (130, 36)])
