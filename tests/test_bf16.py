@@ -196,6 +196,27 @@ def test_a_row_gets_the_same_bits_alone_or_in_a_batch(tier, rng, k):
         assert np.array_equal(part, full[rows])
 
 
+def test_bgemm_nan_and_inf_propagate_like_the_reference(tier, rng):
+    m, n, k = 20, 40, 33
+    a, b = _operands(rng, m, n, k, False, False)
+    a[3, 5] = np.nan
+    a[7, :] = np.inf          # row 7: +inf times signed values: +-inf sums, NaN where both meet
+    b[:, 11] = 0.0
+    b[2, 17] = -np.inf
+    b[4, 30] = np.float32(3.4e38)  # finite in float32, past the largest bfloat16: rounds to inf
+    c = np.zeros((m, n), np.float32)
+    _core._bgemm_full(a, b, c)
+    ar, br = bf16_round(a).astype(np.float64), bf16_round(b).astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = ar @ br
+    assert np.array_equal(np.isnan(c), np.isnan(ref))
+    finite = np.isfinite(ref)
+    assert np.array_equal(c[~finite & ~np.isnan(ref)], ref[~finite & ~np.isnan(ref)].astype(np.float32))
+    with np.errstate(invalid="ignore", over="ignore"):
+        _, bound = _reference(np.where(np.isfinite(a), a, 0), np.where(np.abs(b) < 3e38, b, 0), False, False)
+    assert np.all(np.abs(c[finite] - ref[finite]) <= bound[finite])
+
+
 def test_bgemm_ldc_leaves_the_rest_of_c_alone(tier, rng):
     m, n, k = 30, 45, 67
     a, b = _operands(rng, m, n, k, False, True)
