@@ -97,6 +97,17 @@ void bind_io(py::module_& m) {
     ranvier::io::check_weights_fit(arch, file_floats, true);
   }, py::arg("arch_json"), py::arg("file_floats"));
 
+  // The C++ loader's whole structural validation of a model file (what ranvier::Model::load
+  // and the C API refuse, the Python loader refuses too): metadata, architecture, layer
+  // configs and widths, every weight's presence and exact shape. Custom (Python-only)
+  // layer classes stop the check at the first one.
+  m.def("io_check_model", [](py::bytes prefix, std::uint64_t file_size) {
+    std::string_view sv = prefix;
+    py::gil_scoped_release nogil;
+    const auto h = ranvier::io::parse_header(reinterpret_cast<const std::uint8_t*>(sv.data()), sv.size(), file_size);
+    ranvier::io::check_model(h, true);
+  }, py::arg("prefix"), py::arg("file_size"));
+
   m.def("io_json_normalize", [](py::bytes text) {
     std::string_view sv = text;
     return ranvier::json::dump(ranvier::json::parse(sv.data(), sv.size()));

@@ -21,7 +21,7 @@ void bind_model(py::module_& m) {
   py::class_<Network, std::shared_ptr<Network>>(m, "Network")
       .def(py::init<>())
       .def("add", &Network::add)
-      .def("finalize", &Network::finalize)
+      .def("finalize", &Network::finalize, py::arg("input_features"))
       .def_property_readonly("in_features", &Network::in_features)
       .def_property_readonly("out_features", &Network::out_features)
       .def("tensors", [](Network& n) {

@@ -3,6 +3,7 @@
 
 #include "bind.h"
 #include "dispatch/dispatch.h"
+#include "runtime/alloc.h"
 #include "runtime/runtime.h"
 
 namespace ranvier_py {
@@ -52,6 +53,12 @@ void bind_runtime(py::module_& m) {
   });
   m.def("get_num_threads", &ranvier::get_num_threads);
   m.def("set_num_threads", &ranvier::set_num_threads);
+  m.def("max_num_threads", &ranvier::max_num_threads);
+  // Test-only allocation-failure injection (runtime/alloc.h): inert unless armed.
+  m.def("_alloc_fault_arm", &ranvier::alloc_fault_arm, py::arg("nth"));
+  m.def("_alloc_fault_count_only", &ranvier::alloc_fault_count_only, py::arg("on"));
+  m.def("_alloc_fault_calls", &ranvier::alloc_fault_calls);
+  m.def("_alloc_fault_fired", &ranvier::alloc_fault_fired);
 }
 
 }  // namespace ranvier_py

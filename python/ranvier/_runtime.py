@@ -49,17 +49,32 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads (``n >= 1``); ``0`` returns to the default.
+    """Use ``n`` threads (``1 <= n <= max_num_threads()``); ``0`` returns to the default.
 
     Like ``torch.set_num_threads`` this sets the calling thread's OpenMP limit
     (``omp_set_num_threads``), so a later ``threadpool_limits`` can still lower it
     inside its block; other threads are capped at ``n`` too. See :func:`get_num_threads`.
+
+    ``set_num_threads(0)`` is not an error: it removes the cap and returns to the default
+    (``OMP_NUM_THREADS``, else the core count), what :func:`get_num_threads` reports before
+    any call. Negative values, and values above :func:`max_num_threads` (4 x the CPU count,
+    at least 64: far more threads than cores only slows compute down, and huge counts make
+    the OpenMP runtime abort the process), raise ValueError naming the limit.
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     if n < 0:
         raise ValueError(f"set_num_threads: n must be >= 0 (0 = default), got {n}")
+    limit = max_num_threads()
+    if n > limit:
+        raise ValueError(f"set_num_threads: n={n} is far above this machine's {os.cpu_count()} CPUs; "
+                         f"the limit is {limit} (4 x the CPU count, at least 64)")
     _core.set_num_threads(n)
+
+
+def max_num_threads() -> int:
+    """The largest value :func:`set_num_threads` accepts: 4 x the CPU count, at least 64."""
+    return int(_core.max_num_threads())
 
 
 def _force_isa(name: str) -> None:

@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 _EPSILON = 1e-7   # Keras's backend.epsilon()
+_MAX_AUC_THRESHOLDS = 2**24  # as the C++ core (kMaxAucThresholds)
 _NEG_INF = -1e10  # Keras's metrics_utils.NEG_INF (threshold used with top_k)
 
 
@@ -498,10 +499,15 @@ class AUC(_CoreMetric):
                     f"(i/(n+1) for i = 1..n); got thresholds={thresholds!r}")
             num_thresholds = len(ts) + 2
             self._given_thresholds = ts
-        elif num_thresholds <= 1:
+        elif isinstance(num_thresholds, bool) or not isinstance(num_thresholds, numbers.Integral) \
+                or num_thresholds <= 1:
             raise ValueError(
                 f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds={num_thresholds}")
-        else:
+        if num_thresholds > _MAX_AUC_THRESHOLDS:
+            raise ValueError(
+                f"AUC: num_thresholds={num_thresholds} is above ranvier's limit {_MAX_AUC_THRESHOLDS} (2**24; "
+                f"the buckets take 16 bytes per threshold)")
+        if thresholds is None:
             _checks.check_int(num_thresholds, "num_thresholds", "AUC", 2, _checks.INT32_MAX)
         self.num_thresholds = int(num_thresholds)
         self.curve = "ROC" if _AUC_CURVES[curve] == 0 else "PR"

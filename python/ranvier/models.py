@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import numbers
 import re
 import threading
 import warnings
+import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -88,6 +90,31 @@ def _check_finite(arr: np.ndarray, name: str, what: str) -> None:
                          f"clean the data first, e.g. with np.nan_to_num")
 
 
+def _registers(what: str):
+    """Runs the method as a registered call of the model (see ``Sequential._check_mutable``):
+    while it runs, structural changes of the model are refused with RuntimeError."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(self, *args, **kwargs):
+            me = threading.get_ident()
+            with self._state_lock:
+                entry = self._active.get(me)
+                if entry is None:
+                    self._active[me] = [what, 1]
+                else:
+                    entry[1] += 1
+            try:
+                return fn(self, *args, **kwargs)
+            finally:
+                with self._state_lock:
+                    entry = self._active[me]
+                    entry[1] -= 1
+                    if not entry[1]:
+                        del self._active[me]
+        return wrapper
+    return deco
+
+
 class Sequential:
     """A linear stack of layers (``keras.Sequential``).
 
@@ -116,41 +143,123 @@ class Sequential:
         self._resolved_metrics: List[metrics_module.ResolvedMetric] = []
         self.stop_training = False
         self.history = None
+        # Calls in flight (fit/evaluate/predict/...): {thread id: [what, depth]}; structural
+        # changes (add, pop, build, compile, layer.trainable, set_weights with other shapes)
+        # are refused while any runs. Both guarded by _state_lock.
+        self._active: Dict[int, list] = {}
+        self._state_lock = threading.RLock()
         for layer in layers or []:
             self.add(layer)
 
     # ------------------------------------------------------------------ layers
     def add(self, layer) -> None:
-        """Appends a layer (or an ``Input``, only as the first element)."""
-        if _is_input(layer):
-            if self._layers or self._input_shape is not None:
-                raise ValueError("Sequential.add: an Input can only be the first element")
-            self._input_shape = tuple(layer.shape)
-            self._build_layers()
+        """Appends a layer (or an ``Input``, only as the first element).
+
+        A layer belongs to one model at a time: adding a layer that is in another model
+        raises ValueError (see ``_check_not_shared``). A layer already built for N input
+        features that would receive M != N features here raises ValueError naming both;
+        the model is then left as it was."""
+        with self._state_lock:
+            self._check_mutable("Sequential.add")
+            if _is_input(layer):
+                if self._layers or self._input_shape is not None:
+                    raise ValueError("Sequential.add: an Input can only be the first element")
+                self._input_shape = tuple(layer.shape)
+                try:
+                    self._build_layers()
+                except BaseException:
+                    self._input_shape = None
+                    raise
+                return
+            if not isinstance(layer, layers_module.Layer):
+                raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
+            layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
+            if any(l.name == layer.name for l in self._layers):
+                raise ValueError(f"Sequential.add: all layers must have unique names; "
+                                 f"'{layer.name}' is already in the model")
+            self._check_not_shared(layer)
+            saved = (self._input_shape, self._net, self._trainer, self._trainer_key)
+            self._layers.append(layer)
+            self._invalidate()
+            try:
+                hint = getattr(layer, "_input_shape_hint", None)
+                if len(self._layers) == 1 and self._input_shape is None and hint is not None:
+                    self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
+                if self._input_shape is not None:
+                    self._build_layers()
+            except BaseException:  # refused: the model stays as it was
+                self._layers.pop()
+                self._input_shape, self._net, self._trainer, self._trainer_key = saved
+                if self._net is not None:
+                    self._build_layers()  # re-binds the remaining layers to a fresh network
+                raise
+            layer._owner_ref = weakref.ref(self)
+
+    def _check_not_shared(self, layer) -> None:
+        """A layer object lives in one model at a time. Its weights are views into that
+        model's flat buffers, which its optimizer updates and its C++ network reads; a
+        second model would re-bind the layer to its own buffers, so the first model would
+        silently stop training it and a fit of one model during a predict of the other would
+        race on the layer's workspaces. Keras shares the weights instead; ranvier refuses,
+        saying how to get what sharing is usually for."""
+        ref = getattr(layer, "_owner_ref", None)
+        owner = ref() if ref is not None else None
+        if owner is None or owner is self or not any(l is layer for l in owner._layers):
             return
-        if not isinstance(layer, layers_module.Layer):
-            raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
-        layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
-        if any(l.name == layer.name for l in self._layers):
-            raise ValueError(f"Sequential.add: all layers must have unique names; "
-                             f"'{layer.name}' is already in the model")
-        self._layers.append(layer)
-        self._invalidate()
-        hint = getattr(layer, "_input_shape_hint", None)
-        if len(self._layers) == 1 and self._input_shape is None and hint is not None:
-            self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
-        if self._input_shape is not None:
-            self._build_layers()
+        raise ValueError(
+            f"Sequential.add: layer '{layer.name}' already belongs to model '{owner.name}'; a ranvier layer "
+            f"can be in one model at a time (its weights live in that model's buffers). To reuse it: "
+            f"remove it from '{owner.name}' first (pop), or add a copy with the same weights, e.g. "
+            f"new = type(layer).from_config(layer.get_config()); new.build(layer.input_shape); "
+            f"new.set_weights(layer.get_weights()) (a copy is not tied to the original: train one "
+            f"model, then copy the weights over with set_weights to keep them equal)")
 
     def pop(self):
         """Removes and returns the last layer."""
-        if not self._layers:
-            raise ValueError("Sequential.pop: there are no layers to remove")
-        layer = self._layers.pop()
-        self._invalidate()
-        if self._input_shape is not None and self._layers:
-            self._build_layers()
-        return layer
+        with self._state_lock:
+            self._check_mutable("Sequential.pop")
+            if not self._layers:
+                raise ValueError("Sequential.pop: there are no layers to remove")
+            layer = self._layers.pop()
+            self._invalidate()
+            if self._input_shape is not None and self._layers:
+                self._build_layers()
+            if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
+                layer._owner_ref = None
+            return layer
+
+    # ------------------------------------------------------- structure guards
+    def _check_mutable(self, what: str) -> None:
+        """RuntimeError when a fit/evaluate/predict/... of this model is running (in another
+        thread, or in this one with the change coming from one of its callbacks): the
+        running call uses the network, its buffers and the layers' workspaces. Call with
+        _state_lock held (calls register under it), so no call can start meanwhile."""
+        active = getattr(self, "_active", None)
+        if not active:
+            return
+        me = threading.get_ident()
+        for tid, (running, _) in active.items():
+            if tid != me:
+                raise RuntimeError(
+                    f"{what}: model '{self.name}' is running {running} in another thread; its structure "
+                    f"cannot change until that call returns")
+        running = active[me][0]
+        raise RuntimeError(
+            f"{what}: model '{self.name}' is running {running} (this is a nested call, e.g. from one "
+            f"of its callbacks); change the model's structure after {running} returns")
+
+    def _busy_in_other_thread(self) -> Optional[str]:
+        """What another thread is running on this model (None when nothing)."""
+        me = threading.get_ident()
+        for tid, (running, _) in list(getattr(self, "_active", {}).items()):
+            if tid != me:
+                return running
+        return None
+
+    def _claim_layers(self) -> None:
+        """Marks every layer as belonging to this model (after a rebuild from a file)."""
+        for l in self._layers:
+            l._owner_ref = weakref.ref(self)
 
     @property
     def layers(self) -> List[Any]:
@@ -196,11 +305,18 @@ class Sequential:
 
     def build(self, input_shape=None) -> None:
         """Builds every layer for inputs of ``input_shape`` (batch dimension first, may be None)."""
-        if input_shape is not None:
-            self._input_shape = (None,) + tuple(input_shape)[1:]
-        if self._input_shape is None:
-            raise ValueError("Sequential.build: give input_shape, or start the model with ranvier.Input")
-        self._build_layers()
+        with self._state_lock:
+            self._check_mutable("Sequential.build")
+            saved = self._input_shape
+            if input_shape is not None:
+                self._input_shape = (None,) + tuple(input_shape)[1:]
+            if self._input_shape is None:
+                raise ValueError("Sequential.build: give input_shape, or start the model with ranvier.Input")
+            try:
+                self._build_layers()
+            except BaseException:
+                self._input_shape = saved
+                raise
 
     def _build_layers(self) -> None:
         if not self._layers:
@@ -209,8 +325,10 @@ class Sequential:
             raise ValueError("Sequential: the input shape is not known yet (give an Input, build() or data)")
         self._check_size()
         shape = self._input_shape
-        for layer in self._layers:
-            if not layer.built:
+        for i, layer in enumerate(self._layers):
+            if layer.built:
+                self._check_built_width(i, layer, shape)
+            else:
                 layer.build(shape)
             shape = layer.compute_output_shape(shape)
         if len(self._input_shape) != 2 and not isinstance(self._layers[0], layers_module.Flatten):
@@ -219,8 +337,12 @@ class Sequential:
                 "ranvier's Dense layers take 2-D (batch, features) input")
         net = _core.Network()
         for layer in self._layers:
+            # `layer.trainable` takes effect here (at compile, or any rebuild), as in Keras
+            layer._core_layer.trainable = bool(layer.trainable)
             net.add(layer._core_layer)
-        net.finalize()
+        # The C++ check every builder shares (Python, the C++ API, both file loaders): the
+        # first layer's input width against the model's input, then the whole chain.
+        net.finalize(self._features_in(self._layers[0], self._input_shape))
         self._trainable_signature = self._trainable_state()
         params, grads, state = net.params(), net.grads(), net.state()
         per_layer: List[List] = [[[], []] for _ in self._layers]
@@ -239,6 +361,29 @@ class Sequential:
         self._net = net
         self._trainer = None
         self._trainer_key = None
+
+    @staticmethod
+    def _features_in(layer, shape) -> int:
+        """The row width ``layer`` receives for inputs of ``shape`` (Flatten: the product of
+        the non-batch dimensions; every other layer: the last one)."""
+        dims = tuple(shape)[1:]
+        if isinstance(layer, layers_module.Flatten):
+            return int(np.prod([int(d) for d in dims], dtype=np.int64)) if dims else 0
+        return int(dims[-1]) if dims and dims[-1] is not None else 0
+
+    def _check_built_width(self, i: int, layer, shape) -> None:
+        """ValueError naming both widths when a layer built for N input features would get
+        M != N here (placed by the user, or described that way in a model file)."""
+        core = getattr(layer, "_core_layer", None)
+        if core is None:
+            return
+        have, want = int(core.in_features), self._features_in(layer, shape)
+        if have != want:
+            where = "the first layer" if i == 0 else f"layer {i}"
+            raise ValueError(
+                f"Sequential '{self.name}': {type(layer).__name__} '{layer.name}' ({where}) was built for "
+                f"{have} input features, but the model gives it {want} (input shape {tuple(shape)}); "
+                f"use a new (unbuilt) layer, or feed it inputs with {have} features")
 
     def _trainable_state(self):
         return tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
@@ -260,10 +405,20 @@ class Sequential:
         layers_base.check_weights_fit("Sequential", parts)
 
     def _ensure_built(self, x: np.ndarray) -> None:
-        if self._net is None:
-            if self._input_shape is None:
+        if self._net is not None:
+            return
+        with self._state_lock:
+            if self._net is not None:
+                return
+            inferred = self._input_shape is None
+            if inferred:
                 self._input_shape = (None,) + tuple(x.shape[1:])
-            self._build_layers()
+            try:
+                self._build_layers()
+            except BaseException:
+                if inferred:  # the data's shape was refused: do not keep it
+                    self._input_shape = None
+                raise
             if self._net is None:
                 raise ValueError("The model has no layers; add some with Sequential.add")
 
@@ -349,15 +504,25 @@ class Sequential:
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Sets every weight from a list in ``get_weights()`` order (count and shapes checked)."""
-        expected = sum(len(l.get_weights()) for l in self._layers)
         weights = list(weights)
-        if len(weights) != expected:
-            raise ValueError(f"set_weights: the model has {expected} weights, got a list of {len(weights)}")
-        i = 0
+        want = [tuple(p.shape) for l in self._layers for p in l._params]
+        got = [tuple(np.shape(w)) for w in weights]
+        if got != want:
+            running = self._busy_in_other_thread()
+            if running is not None:
+                raise RuntimeError(f"set_weights: model '{self.name}' is running {running} in another thread; "
+                                   f"weights of other shapes ({got} for {want}) would change its structure")
+        if len(weights) != len(want):
+            raise ValueError(f"set_weights: the model has {len(want)} weights, got a list of {len(weights)}")
+        i = 0  # every layer's shapes are checked before anything is written
+        per_layer = []
         for l in self._layers:
-            k = len(l.get_weights())
-            l.set_weights(weights[i:i + k])
+            k = len(l._params)
+            per_layer.append((l, weights[i:i + k]))
+            l._check_weights(weights[i:i + k])
             i += k
+        for l, ws in per_layer:
+            l.set_weights(ws)
 
     def count_params(self) -> int:
         """The number of scalars in all weights; ValueError before the model is built."""
@@ -369,7 +534,14 @@ class Sequential:
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True) -> None:
-        """Configures training (Keras defaults: RMSprop, no metrics)."""
+        """Configures training (Keras defaults: RMSprop, no metrics). ``layer.trainable``
+        changes take effect here (Keras captures the trainable state at compile time).
+        RuntimeError while a fit/evaluate/predict of this model runs (see ``add``)."""
+        with self._state_lock:
+            self._check_mutable("compile")
+            self._compile(optimizer, loss, loss_weights, metrics, weighted_metrics)
+
+    def _compile(self, optimizer, loss, loss_weights, metrics, weighted_metrics) -> None:
         self.optimizer = optimizers_module.get(optimizer)
         if self.built and getattr(self, "_trainable_signature", None) != self._trainable_state():
             self._build_layers()  # `layer.trainable` changed: Keras captures it at compile time
@@ -583,6 +755,7 @@ class Sequential:
         return dict(sorted(logs.items()))
 
     # ------------------------------------------------------------------- fit
+    @_registers("fit")
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -660,6 +833,7 @@ class Sequential:
         net = self._built_net()
         if net.try_acquire_training():
             self._trainer_owner = me
+            self._trainer_what = what
             trainer = self._trainer if _profile.active() else None  # ranvier.utils.profile()
             try:
                 if trainer is not None:
@@ -672,8 +846,14 @@ class Sequential:
                     _profile.record(self, trainer.profile())
                 self._trainer_owner = None
                 net.release_training()
-        elif nested_ok and getattr(self, "_trainer_owner", None) == me:
-            yield
+        elif getattr(self, "_trainer_owner", None) == me:
+            if nested_ok:
+                yield
+                return
+            running = getattr(self, "_trainer_what", "fit")
+            raise RuntimeError(f"{what}: called from inside this model's own {running} in the same thread "
+                               f"(a nested call, e.g. from one of its callbacks); {what} cannot run while "
+                               f"{running} is running: call it after {running} returns")
         else:
             raise RuntimeError(f"{what}: this model is already being trained or evaluated in another "
                                f"thread; wait for that call to finish (predict may run concurrently)")
@@ -776,6 +956,7 @@ class Sequential:
         return int(verbose)
 
     # --------------------------------------------------------------- evaluate
+    @_registers("evaluate")
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics in inference mode (Keras return conventions)."""
@@ -823,6 +1004,7 @@ class Sequential:
         return [logs["loss"]] + [logs[n] for n in names]
 
     # ---------------------------------------------------------------- predict
+    @_registers("predict")
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
         if verbose == 0 and not callbacks and batch_size is None and steps is None and type(x) is np.ndarray:
@@ -871,6 +1053,7 @@ class Sequential:
         _check_finite(x, "x", what)
         return net.predict(x, 32)
 
+    @_registers("call")
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,
         BatchNormalization on batch statistics, updating its moving statistics)."""
@@ -899,6 +1082,7 @@ class Sequential:
         finally:
             net.unlock_inference()
 
+    @_registers("predict_on_batch")
     def predict_on_batch(self, x) -> np.ndarray:
         """The model's output for ``x`` as one batch (inference mode), a float32 array."""
         x = self._input_rows(x, "x", "predict_on_batch")
@@ -906,6 +1090,7 @@ class Sequential:
         x = self._check_input(x, "x", "predict_on_batch")
         return self._built_net().predict(x, max(1, x.shape[0]))
 
+    @_registers("train_on_batch")
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns the batch's loss/metrics before the update."""
         self._require_compiled("train_on_batch")
@@ -921,6 +1106,7 @@ class Sequential:
             trainer.train_batch(x, y, sw)
             return self._format_results(self._logs(trainer), return_dict)
 
+    @_registers("test_on_batch")
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch in inference mode, without updating anything: a
         scalar (loss only), a list ``[loss, <compiled metrics in compile order>]``, or a dict with

@@ -185,6 +185,7 @@ def _read_file(path) -> Tuple[Dict[str, Any], bytes]:
             n = struct.unpack("<Q", first)[0]
             prefix += f.read(max(0, min(n, size - 8, _MAX_HEADER)))  # what the file can hold, no more
         header = _validate(prefix, size, f"'{path}'")
+        header["raw_prefix"], header["file_size"] = prefix, size  # for _core.io_check_model
         data = f.read(header["data_len"])
         if len(data) != header["data_len"]:
             raise ValueError(f"'{path}': the file changed while it was being read")
@@ -194,6 +195,7 @@ def _read_file(path) -> Tuple[Dict[str, Any], bytes]:
 def _read_bytes(blob: bytes, where: str = "model bytes") -> Tuple[Dict[str, Any], memoryview]:
     blob = bytes(blob)
     header = _validate(blob, len(blob), where)
+    header["raw_prefix"], header["file_size"] = blob[:header["data_start"]], len(blob)
     return header, memoryview(blob)[header["data_start"]:]
 
 
@@ -355,9 +357,13 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, custom_objects=
         raise ValueError(f"{where}: metadata 'architecture' must be a Sequential config object")
     if arch.get("class_name", "Sequential") != "Sequential":
         raise ValueError(f"{where}: cannot load a {arch.get('class_name')!r} model; ranvier has Sequential only")
-    try:  # the C++ bound check: no layer may need more weights than the file holds
-        _core.io_check_architecture(meta["architecture"], sum(
-            (t["end"] - t["begin"]) // 4 for t in header["tensors"]))
+    try:  # the C++ loader's own validation (one path for every loader): no layer may need more
+        # weights than the file holds, widths and every weight's shape must agree, ...
+        if "raw_prefix" in header:
+            _core.io_check_model(header["raw_prefix"], header["file_size"])
+        else:
+            _core.io_check_architecture(meta["architecture"], sum(
+                (t["end"] - t["begin"]) // 4 for t in header["tensors"]))
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
     config = json.loads(json.dumps(arch["config"]))  # private copy
@@ -671,6 +677,7 @@ def setstate(model, state: Dict[str, Any]) -> None:
         raise ValueError("cannot unpickle: the state holds no ranvier model bytes")
     fresh = model_from_bytes(blob)
     model.__dict__.update(fresh.__dict__)
+    model._claim_layers()  # the layers belong to `model` now, not to `fresh`
 
 
 def deepcopy(model, memo=None):

@@ -33,9 +33,12 @@ namespace ranvier {
 // The library version, e.g. "0.1.0".
 const char* version();
 
-// Threads used by compute (OpenMP; 1 in a serial build). n <= 0 restores the default.
+// Threads used by compute (OpenMP; 1 in a serial build). n == 0 restores the default
+// (OMP_NUM_THREADS, else the core count); n < 0 or n > max_num_threads() (4 x the CPU
+// count, at least 64) throws std::invalid_argument naming the limit.
 int get_num_threads();
 void set_num_threads(int n);
+int max_num_threads();
 
 // A layer description: the Keras class name and its config as JSON text (what a saved
 // file holds). Made by the functions in ranvier::layers.

@@ -34,8 +34,10 @@ ranvier_status guarded(Fn&& fn) {
     return fail(RANVIER_ERROR_INVALID_ARGUMENT, e.what());
   } catch (const std::logic_error& e) {
     return fail(RANVIER_ERROR_INVALID_ARGUMENT, e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(RANVIER_ERROR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::bad_alloc& e) {
+    // ranvier's AllocError says what was being allocated and how large it was
+    const char* what = e.what();
+    return fail(RANVIER_ERROR_OUT_OF_MEMORY, (what && std::string(what) != "std::bad_alloc") ? what : "out of memory");
   } catch (const std::runtime_error& e) {
     return fail(RANVIER_ERROR_IO, e.what());
   } catch (const std::exception& e) {

@@ -494,6 +494,8 @@ Model Model::load(const std::string& path) {
           im.opt->set_learning_rate(static_cast<float>(lr->as_double()));
       }
       im.compiled = true;
+    } catch (const std::bad_alloc&) {
+      throw;  // out of memory is not "the training state cannot be restored": refuse the load
     } catch (const std::exception& e) {
       im.compiled = false;
       im.opt.reset();

@@ -283,6 +283,31 @@ Architecture parse_architecture(const Value& arch) {
     const Value* name = lc->find("name");
     L.name = (name && name->is_string()) ? name->as_string() : std::string();
     if (L.name.empty()) bad("architecture: layer of class " + L.class_name + " has no name");
+    if (const Value* bc = l.find("build_config"); bc && !bc->is_null()) {
+      const std::string where = "architecture: layer '" + L.name + "' (" + L.class_name + "): build_config";
+      if (!bc->is_object()) bad(where + " must be an object");
+      const Value* is = bc->find("input_shape");
+      if (is && !is->is_null()) {
+        if (!is->is_array() || is->as_array().size() < 2) bad(where + ": input_shape must be [null, d, ...]");
+        const auto& dims = is->as_array();
+        std::uint64_t prod = 1;
+        for (std::size_t i = 1; i < dims.size(); ++i) {
+          if (dims[i].is_null()) bad(where + ": input_shape needs known feature dimensions, got null");
+          std::uint64_t d = 0;
+          try {
+            d = dims[i].as_uint("input_shape dimension");
+          } catch (const std::invalid_argument& e) {
+            bad(where + ": " + e.what());
+          }
+          if (d == 0 || d > (std::uint64_t{1} << 40) || prod > (std::uint64_t{1} << 40) / d)
+            bad(where + ": input_shape dimension out of range");
+          prod *= d;
+        }
+        L.built_in_features = L.class_name == "Flatten"
+                                  ? static_cast<std::int64_t>(prod)
+                                  : static_cast<std::int64_t>(dims.back().as_uint("input_shape dimension"));
+      }
+    }
     for (const auto& other : a.layers)
       if (other.name == L.name) bad("architecture: two layers are named '" + L.name + "'");
     a.layers.push_back(std::move(L));
@@ -489,6 +514,12 @@ std::uint64_t param_elems(const LayerConfig& lc, std::uint64_t in, std::uint64_t
 
 }  // namespace
 
+void check_layer_width(const LayerConfig& lc, std::int64_t in_features) {
+  if (lc.built_in_features > 0 && lc.built_in_features != in_features)
+    bad("layer '" + lc.name + "' (" + lc.class_name + ") was built for " + std::to_string(lc.built_in_features) +
+        " input features (its build_config), but the model's input gives it " + std::to_string(in_features));
+}
+
 void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown) {
   static const char* const known[] = {"Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
                                       "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"};
@@ -501,6 +532,7 @@ void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool 
       if (allow_unknown) return;  // a custom layer: its size is unknown from here on
       bad("layer '" + lc.name + "': class '" + lc.class_name + "' is not one C++ can load");
     }
+    check_layer_width(lc, static_cast<std::int64_t>(in));
     std::uint64_t out = in;
     const std::uint64_t p = param_elems(lc, in, out);
     if (p > file_elems || need > file_elems - p)
@@ -516,6 +548,7 @@ std::shared_ptr<Network> build_network(const Architecture& arch, const std::vect
   auto net = std::make_shared<Network>();
   std::int64_t in = arch.in_features();
   for (std::size_t i = 0; i < arch.layers.size(); ++i) {
+    check_layer_width(arch.layers[i], in);
     // the first layer sees the samples' own shape (a channels_first Flatten reorders them)
     auto layer = layer_from_config(arch.layers[i], in, i < seeds.size() ? seeds[i] : 0,
                                    i == 0 ? &arch.input_shape : nullptr);
@@ -523,7 +556,7 @@ std::shared_ptr<Network> build_network(const Architecture& arch, const std::vect
     net->add(std::move(layer));
   }
   try {
-    net->finalize();
+    net->finalize(arch.in_features());
   } catch (const std::invalid_argument& e) {
     bad(e.what());
   }
@@ -531,9 +564,12 @@ std::shared_ptr<Network> build_network(const Architecture& arch, const std::vect
   return net;
 }
 
-LoadedModel load_model(const File& f) {
-  check_ranvier(f.header);
-  const Header& h = f.header;
+namespace {
+
+// The metadata of a model file, parsed and checked (no network yet). allow_unknown: see
+// check_model.
+LoadedModel parse_model_meta(const Header& h, bool allow_unknown) {
+  check_ranvier(h);
   const std::string* contents = h.find_meta("contents");
   if (contents && *contents == "weights")
     bad("the file holds weights only (save_weights); it has no architecture to build a model from");
@@ -550,7 +586,7 @@ LoadedModel load_model(const File& f) {
   };
   LoadedModel m;
   m.arch = parse_architecture(parse_meta("architecture"));
-  if (m.arch.input_shape.empty()) bad("the saved model was never built (no input shape)");
+  if (m.arch.input_shape.empty() && !allow_unknown) bad("the saved model was never built (no input shape)");
 
   // Dropout seeds (layer_seeds: {"name": seed}) for layers created without one.
   const Value seeds = parse_meta("layer_seeds");
@@ -569,39 +605,79 @@ LoadedModel load_model(const File& f) {
     bad("metadata 'layer_seeds' must be an object");
   }
 
-  // Refuse architectures whose weights the file cannot hold (before allocating them).
+  // Refuse architectures whose weights the file cannot hold (before allocating them), and
+  // layers built for another input width than the model gives them.
   std::uint64_t file_elems = 0;
   for (const auto& t : h.tensors) file_elems += t.numel;
-  check_weights_fit(m.arch, file_elems, false);
+  check_weights_fit(m.arch, file_elems, allow_unknown);
 
-  m.net = build_network(m.arch, m.seeds);
-  // Weights: "layers/<layer>/<weight>", exact shapes.
-  for (const auto& slot : m.net->tensors()) {
-    const std::string& lname = m.arch.layers[static_cast<std::size_t>(slot.layer)].name;
-    const std::string key = "layers/" + lname + "/" + slot.name;
-    const TensorInfo* t = h.find_tensor(key);
-    if (!t) bad("weight '" + key + "' is missing");
-    if (t->shape != slot.shape) {
-      std::string want, got;
-      for (auto d : slot.shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
-      for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
-      bad("weight '" + key + "' has shape (" + got + ") but the layer expects (" + want + ")");
-    }
-    float* dst = (slot.trainable ? m.net->params().data() : m.net->state().data()) + slot.offset;
-    f.read_f32(*t, dst);
-  }
   if (const std::string* ts = h.find_meta("train_steps")) {
     try {
       m.train_steps = json::parse(*ts).as_uint("train_steps");
     } catch (const std::invalid_argument& e) {
       bad(std::string("metadata 'train_steps': ") + e.what());
     }
-    m.net->train_steps = m.train_steps;
   }
   m.compile_config = parse_meta("compile_config");
   m.has_compile = m.compile_config.is_object();
   m.optimizer = parse_meta("optimizer");
   m.optimizer_state = parse_meta("optimizer_state");
+  return m;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s;
+  for (auto d : shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  return "(" + s + ")";
+}
+
+// The file's tensor for weight `wname` of layer `lname`, with exactly `shape`.
+const TensorInfo& expect_tensor(const Header& h, const std::string& lname, const std::string& wname,
+                                const std::vector<std::int64_t>& shape) {
+  const std::string key = "layers/" + lname + "/" + wname;
+  const TensorInfo* t = h.find_tensor(key);
+  if (!t) bad("weight '" + key + "' is missing");
+  if (t->shape != shape)
+    bad("weight '" + key + "' has shape " + shape_text(t->shape) + " but the layer expects " + shape_text(shape));
+  return *t;
+}
+
+}  // namespace
+
+void check_model(const Header& h, bool allow_unknown) {
+  const LoadedModel m = parse_model_meta(h, allow_unknown);
+  if (m.arch.input_shape.empty()) return;  // an unbuilt model (Python): no weights to check
+  std::int64_t in = m.arch.in_features();
+  for (std::size_t i = 0; i < m.arch.layers.size(); ++i) {
+    const LayerConfig& lc = m.arch.layers[i];
+    std::shared_ptr<Layer> layer;
+    try {
+      layer = layer_from_config(lc, in, m.seeds[i], i == 0 ? &m.arch.input_shape : nullptr);
+    } catch (const std::invalid_argument&) {
+      static const char* const known[] = {"Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
+                                          "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"};
+      bool is_known = false;
+      for (const char* k : known) is_known = is_known || lc.class_name == k;
+      if (allow_unknown && !is_known) return;  // a custom layer: Python checks the rest
+      throw;
+    }
+    for (const auto& spec : layer->param_specs()) expect_tensor(h, lc.name, spec.name, spec.shape);
+    in = layer->out_features();
+  }
+}
+
+LoadedModel load_model(const File& f) {
+  const Header& h = f.header;
+  LoadedModel m = parse_model_meta(h, false);
+  m.net = build_network(m.arch, m.seeds);
+  // Weights: "layers/<layer>/<weight>", exact shapes.
+  for (const auto& slot : m.net->tensors()) {
+    const std::string& lname = m.arch.layers[static_cast<std::size_t>(slot.layer)].name;
+    const TensorInfo& t = expect_tensor(h, lname, slot.name, slot.shape);
+    float* dst = (slot.trainable ? m.net->params().data() : m.net->state().data()) + slot.offset;
+    f.read_f32(t, dst);
+  }
+  m.net->train_steps = m.train_steps;
   return m;
 }
 

@@ -38,6 +38,11 @@ struct LayerConfig {
   std::string class_name;
   std::string name;
   json::Value config;  // the Keras config object
+  // The input width the layer was built for, from its entry's "build_config"
+  // {"input_shape": [null, ...]} (Flatten: the product of the dimensions, others: the
+  // last one); 0 when the entry has none. A layer whose width differs from the one the
+  // model's input gives it is refused (check_weights_fit, build_network).
+  std::int64_t built_in_features = 0;
 };
 
 struct Architecture {
@@ -60,6 +65,17 @@ std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_
 // values than file_elems, before anything is allocated. allow_unknown: stop at the first
 // layer class C++ does not know (Python custom layers) instead of refusing it.
 void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown);
+
+// Refuses (invalid_argument naming both widths) a layer whose build_config says it was
+// built for another input width than the one the chain gives it.
+void check_layer_width(const LayerConfig& lc, std::int64_t in_features);
+
+// Everything load_model checks before it allocates the network and copies weights: the
+// metadata, the architecture, every layer config and every weight tensor's presence and
+// exact shape. allow_unknown: stop at the first layer class C++ does not know (the Python
+// loader, for custom layers). The Python loader runs this too, so both loaders accept
+// and refuse the same files.
+void check_model(const Header& h, bool allow_unknown);
 
 // A finalized, bound Network for `arch` (weights zero). seeds[i]: Dropout seed of layer i
 // when its config has none (missing: 0).

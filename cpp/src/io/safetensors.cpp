@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "io/json.h"
+#include "runtime/alloc.h"
 
 #ifdef _WIN32
 #include <io.h>
@@ -284,12 +285,13 @@ File read_file(const std::string& path) {
   read_exact(f.get(), len8, 8, path);
   const std::uint64_t n = read_le64(len8);
   if (n > size - 8 || n > kMaxHeaderBytes) parse_header(len8, 8, size);  // throws with the reason
-  std::vector<std::uint8_t> prefix(static_cast<std::size_t>(8 + n));
+  std::vector<std::uint8_t> prefix;
+  checked_assign(prefix, 8 + n, std::uint8_t{0}, "a model file's header");
   std::memcpy(prefix.data(), len8, 8);
   read_exact(f.get(), prefix.data() + 8, static_cast<std::size_t>(n), path);
   File out;
   out.header = parse_header(prefix.data(), prefix.size(), size);
-  out.data.resize(static_cast<std::size_t>(out.header.data_len));
+  checked_assign(out.data, out.header.data_len, std::uint8_t{0}, "a model file's tensor data");
   read_exact(f.get(), out.data.data(), out.data.size(), path);
   return out;
 }

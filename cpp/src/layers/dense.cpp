@@ -19,6 +19,7 @@
 #include "gemm/gemm.h"
 #include "layers/layers.h"
 #include "layers/parallel.h"
+#include "runtime/alloc.h"
 
 namespace ranvier {
 
@@ -95,10 +96,12 @@ void Dense::bind(const std::vector<float*>& params, const std::vector<float*>& g
 
 void Dense::reserve(std::int64_t max_batch) {
   if (max_batch <= cap_) return;
-  const std::size_t n = static_cast<std::size_t>(max_batch * cfg_.units);
-  if (needs_.input) z_.assign(n, 0.0f);
-  if (cfg_.activity_regularizer.active() && cfg_.activation != ActKind::linear) scratch_.assign(n, 0.0f);
-  cap_ = max_batch;
+  const std::uint64_t n = alloc_bytes("Dense's pre-activation workspace", static_cast<std::uint64_t>(max_batch),
+                                     static_cast<std::uint64_t>(cfg_.units), 1);
+  if (needs_.input) checked_assign(z_, n, 0.0f, "Dense's pre-activation workspace");
+  if (cfg_.activity_regularizer.active() && cfg_.activation != ActKind::linear)
+    checked_assign(scratch_, n, 0.0f, "Dense's activity-regularizer workspace");
+  cap_ = max_batch;  // only once every workspace exists
 }
 
 double Dense::forward(const float* x, float* y, std::int64_t batch, const ForwardCtx& ctx) {

@@ -14,6 +14,7 @@
 
 #include "layers/layers.h"
 #include "layers/parallel.h"
+#include "runtime/alloc.h"
 
 namespace ranvier {
 
@@ -87,7 +88,9 @@ std::int64_t Dropout::build(std::int64_t in_features) {
 
 void Dropout::reserve(std::int64_t max_batch) {
   if (max_batch <= cap_) return;
-  if (rate_ > 0.0f && rate_ < 1.0f) mask_.assign(static_cast<std::size_t>(max_batch * n_), 0);
+  if (rate_ > 0.0f && rate_ < 1.0f)
+    checked_assign(mask_, alloc_bytes("Dropout's mask", static_cast<std::uint64_t>(max_batch), static_cast<std::uint64_t>(n_), 1),
+                   decltype(mask_)::value_type{0}, "Dropout's mask");
   cap_ = max_batch;
 }
 

@@ -14,6 +14,7 @@
 
 #include "layers/layers.h"
 #include "layers/parallel.h"
+#include "runtime/alloc.h"
 
 namespace ranvier {
 
@@ -68,8 +69,8 @@ void LayerNormalization::bind(const std::vector<float*>& params, const std::vect
 
 void LayerNormalization::reserve(std::int64_t max_batch) {
   if (max_batch <= cap_) return;
-  mean_.assign(static_cast<std::size_t>(max_batch), 0.0f);
-  inv_std_.assign(static_cast<std::size_t>(max_batch), 0.0f);
+  checked_assign(mean_, static_cast<std::uint64_t>(max_batch), 0.0f, "LayerNormalization's per-row means");
+  checked_assign(inv_std_, static_cast<std::uint64_t>(max_batch), 0.0f, "LayerNormalization's per-row deviations");
   cap_ = max_batch;
 }
 

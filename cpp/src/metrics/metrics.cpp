@@ -6,11 +6,15 @@
 // Per-batch work is a plain loop over n x k floats; nothing is allocated in update().
 #include "metrics/metrics.h"
 
+#include "runtime/alloc.h"
+
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <stdexcept>
 #include <string>
+
+#include "runtime/alloc.h"
 
 namespace ranvier {
 
@@ -170,8 +174,14 @@ class MeanMetric final : public Metric {
 class ThresholdMetric final : public Metric {
  public:
   ThresholdMetric(MetricKind kind, const MetricParams& p)
-      : kind_(kind), p_(p), top_idx_(p.top_k > 0 ? static_cast<std::size_t>(p.top_k) : 0),
-        top_val_(top_idx_.size()) {}
+      : kind_(kind), p_(p) {
+    // The top_k buffers hold min(top_k, columns) entries: sized here for up to 64 columns
+    // and grown (once, checked) in update() for wider data, never top_k itself (a huge
+    // top_k asked for gigabytes).
+    const std::uint64_t n = p.top_k > 0 ? std::min<std::uint64_t>(static_cast<std::uint64_t>(p.top_k), 64) : 0;
+    checked_assign(top_idx_, n, std::int64_t{0}, "the top_k indices of precision/recall");
+    checked_assign(top_val_, n, 0.0f, "the top_k values of precision/recall");
+  }
 
   void reset() override { tp_ = fp_ = tn_ = fn_ = 0.0; }
 
@@ -182,6 +192,13 @@ class ThresholdMetric final : public Metric {
       throw std::invalid_argument(std::string(metric_kind_name(kind_)) + ": class_id=" +
                                   std::to_string(p_.class_id) + " but y_pred has only " +
                                   std::to_string(k) + " columns");
+    if (p_.top_k > 0) {
+      const std::uint64_t need = std::min<std::uint64_t>(static_cast<std::uint64_t>(p_.top_k), static_cast<std::uint64_t>(k));
+      if (top_idx_.size() < need) {
+        checked_assign(top_idx_, need, std::int64_t{0}, "the top_k indices of precision/recall");
+        checked_assign(top_val_, need, 0.0f, "the top_k values of precision/recall");
+      }
+    }
     const std::int64_t j0 = p_.class_id >= 0 ? p_.class_id : 0;
     const std::int64_t j1 = p_.class_id >= 0 ? p_.class_id + 1 : k;
     double tp = 0, fp = 0, tn = 0, fn = 0;
@@ -264,8 +281,11 @@ class ThresholdMetric final : public Metric {
 // exceeds exactly thresholds 0..bucket. tp[i] = sum of positive weight in buckets >= i, etc.
 class AucMetric final : public Metric {
  public:
-  explicit AucMetric(const MetricParams& p)
-      : p_(p), pos_(static_cast<std::size_t>(p.num_thresholds)), neg_(pos_.size()) {}
+  explicit AucMetric(const MetricParams& p) : p_(p) {
+    const auto T = static_cast<std::uint64_t>(p.num_thresholds);
+    checked_assign(pos_, T, 0.0, "AUC's threshold buckets (positives)");
+    checked_assign(neg_, T, 0.0, "AUC's threshold buckets (negatives)");
+  }
 
   void reset() override {
     for (auto& v : pos_) v = 0.0;
@@ -275,7 +295,10 @@ class AucMetric final : public Metric {
   void update(const float* y_true, std::int64_t y_true_cols, const float* y_pred, std::int64_t n,
               std::int64_t k, const float* sample_weight) override {
     check_shapes(MetricKind::auc, y_true_cols, n, k);
+    // Keras's float32 product v * (T-1) is exact in its range (T - 1 <= 2**24, see
+    // kMaxAucThresholds); the index is clamped to the last bucket all the same.
     const float scale = static_cast<float>(p_.num_thresholds - 1);
+    const std::size_t last = pos_.size() - 1;
     for (std::int64_t i = 0; i < n; ++i) {
       const float* yt = y_true + i * y_true_cols;
       const float* yp = y_pred + i * k;
@@ -288,7 +311,7 @@ class AucMetric final : public Metric {
           v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
           const float scaled = v * scale;  // float32 product, as Keras
           const float c = std::ceil(scaled) - 1.0f;
-          b = c > 0.0f ? static_cast<std::size_t>(c) : 0;
+          b = c > 0.0f ? std::min(static_cast<std::size_t>(c), last) : 0;
         }
         if (yt[y_true_cols == 1 ? 0 : j] != 0.0f)
           pos_[b] += w;
@@ -434,6 +457,9 @@ std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p) {
     case MetricKind::auc:
       if (p.num_thresholds <= 1)
         throw std::invalid_argument("auc: num_thresholds must be an integer > 1, got " + std::to_string(p.num_thresholds));
+      if (p.num_thresholds > kMaxAucThresholds)
+        throw std::invalid_argument("auc: num_thresholds=" + std::to_string(p.num_thresholds) + " is above the limit " +
+                                    std::to_string(kMaxAucThresholds) + " (2**24: 256 MiB of buckets)");
       if (p.curve != 0 && p.curve != 1) throw std::invalid_argument("auc: curve must be 0 (ROC) or 1 (PR)");
       if (p.summation_method < 0 || p.summation_method > 2)
         throw std::invalid_argument("auc: summation_method must be 0 (interpolation), 1 (minoring) or 2 (majoring)");

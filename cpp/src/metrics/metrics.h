@@ -15,10 +15,14 @@ enum class MetricKind : int {
   root_mean_squared_error, auc, precision, recall, accuracy,
 };
 
+// The largest AUC num_thresholds: 2**24 (two double buckets each: 256 MiB). Above 2**24 + 1
+// the float32 bucket index Keras computes can round past the last bucket.
+constexpr int kMaxAucThresholds = 1 << 24;
+
 struct MetricParams {
   float threshold = 0.5f;     // binary_accuracy, precision, recall
   int k = 5;                  // top-k
-  int num_thresholds = 200;   // auc
+  int num_thresholds = 200;   // auc: 2 ..= kMaxAucThresholds
   // Added by the metrics area (defaults are Keras's):
   int curve = 0;              // auc: 0 = "ROC", 1 = "PR"
   int summation_method = 0;   // auc: 0 = "interpolation", 1 = "minoring", 2 = "majoring"

@@ -6,23 +6,31 @@
 #include <new>
 #include <stdexcept>
 
+#include "runtime/alloc.h"
 #include "runtime/runtime.h"
 
 namespace ranvier {
 
 FloatBuffer::~FloatBuffer() { std::free(data_); }
 
-void FloatBuffer::resize(std::int64_t n) {
-  if (n < 0) throw std::invalid_argument("FloatBuffer: negative size");
-  std::free(data_);
-  data_ = nullptr;
-  size_ = 0;
-  if (n == 0) return;
+void FloatBuffer::resize(std::int64_t n, const char* what) {
+  if (n < 0) throw std::invalid_argument(std::string(what) + ": negative size " + std::to_string(n));
+  if (n == 0) {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = 0;
+    return;
+  }
   // Round up to whole cache lines; aligned_alloc needs a multiple of the alignment.
-  const std::size_t bytes = ((static_cast<std::size_t>(n) * sizeof(float) + 63) / 64) * 64;
-  data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!data_) throw std::bad_alloc();
-  std::memset(data_, 0, bytes);
+  const std::uint64_t raw = alloc_bytes(what, static_cast<std::uint64_t>(n), 1, sizeof(float));
+  const std::uint64_t bytes = (raw + 63) / 64 * 64;
+  alloc_check(what, bytes);
+  // Strong guarantee: the old contents stay until the new block exists.
+  float* fresh = static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>(bytes)));
+  if (!fresh) throw AllocError(std::string("out of memory allocating ") + what + ": " + format_bytes(bytes));
+  std::memset(fresh, 0, static_cast<std::size_t>(bytes));
+  std::free(data_);
+  data_ = fresh;
   size_ = n;
 }
 
@@ -41,8 +49,17 @@ std::int64_t Network::max_features() const {
   return m;
 }
 
-void Network::finalize() {
+void Network::finalize(std::int64_t input_features) {
   if (layers_.empty()) throw std::invalid_argument("Network: a model needs at least one layer");
+  // The one width check every builder goes through (Python's Sequential, the C++ API, the
+  // model-file loaders): a layer built for N inputs cannot run on rows of M != N values.
+  if (input_features <= 0)
+    throw std::invalid_argument("Network: the model's input width must be positive, got " +
+                                std::to_string(input_features));
+  if (layers_[0]->in_features() != input_features)
+    throw std::invalid_argument(std::string("Network: layer 0 (") + layers_[0]->type_name() + ") was built for " +
+                                std::to_string(layers_[0]->in_features()) + " input features, but the model's input has " +
+                                std::to_string(input_features) + " features");
   for (std::size_t i = 1; i < layers_.size(); ++i) {
     if (layers_[i]->in_features() != layers_[i - 1]->out_features())
       throw std::invalid_argument(std::string("Network: layer ") + std::to_string(i) + " (" +
@@ -51,7 +68,7 @@ void Network::finalize() {
                                   std::to_string(i - 1) + " (" + layers_[i - 1]->type_name() +
                                   ") produces " + std::to_string(layers_[i - 1]->out_features()));
   }
-  tensors_.clear();
+  std::vector<TensorSlot> tensors;
   std::int64_t np = 0, ns = 0;
   for (std::size_t li = 0; li < layers_.size(); ++li) {
     const auto specs = layers_[li]->param_specs();
@@ -63,15 +80,19 @@ void Network::finalize() {
       t.shape = specs[j].shape;
       t.trainable = specs[j].trainable;
       t.size = 1;
-      for (auto d : t.shape) t.size *= d;
+      for (auto d : t.shape) t.size = static_cast<std::int64_t>(alloc_bytes("the model's weights", static_cast<std::uint64_t>(t.size), static_cast<std::uint64_t>(d), 1));
       t.offset = t.trainable ? np : ns;
       (t.trainable ? np : ns) += t.size;
-      tensors_.push_back(std::move(t));
+      tensors.push_back(std::move(t));
     }
   }
-  params_.resize(np);
-  grads_.resize(np);
-  state_.resize(ns);
+  // Allocate everything first, then commit: a failure leaves the network as it was.
+  FloatBuffer params(np, "the model's trainable weights"), grads(np, "the model's gradients"),
+      state(ns, "the model's non-trainable weights");
+  tensors_.swap(tensors);
+  params_ = std::move(params);
+  grads_ = std::move(grads);
+  state_ = std::move(state);
   finalized_ = true;
 }
 
@@ -96,9 +117,10 @@ void Network::predict(const float* x, std::int64_t n, float* out, std::int64_t b
   FtzScope ftz;
   const std::int64_t cap = std::min(batch_size, n);
   const std::int64_t width = max_features();
-  const std::int64_t need = 2 * cap * width;
-  if (predict_ws_.size() < need) predict_ws_.resize(need);
-  for (const auto& l : layers_) l->reserve(cap);
+  const std::int64_t need = static_cast<std::int64_t>(
+      alloc_bytes("predict's workspace", 2 * static_cast<std::uint64_t>(cap), static_cast<std::uint64_t>(width), 1));
+  if (predict_ws_.size() < need) predict_ws_.resize(need, "predict's workspace");
+  for (const auto& l : layers_) l->reserve(cap);  // each layer commits only on success
   float* ping = predict_ws_.data();
   float* pong = ping + cap * width;
   ForwardCtx ctx;

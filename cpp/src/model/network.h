@@ -35,7 +35,7 @@ struct TensorSlot {
 class FloatBuffer {
  public:
   FloatBuffer() = default;
-  explicit FloatBuffer(std::int64_t n) { resize(n); }
+  explicit FloatBuffer(std::int64_t n, const char* what = "a float buffer") { resize(n, what); }
   FloatBuffer(const FloatBuffer&) = delete;
   FloatBuffer& operator=(const FloatBuffer&) = delete;
   FloatBuffer(FloatBuffer&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr; o.size_ = 0; }
@@ -45,7 +45,9 @@ class FloatBuffer {
     return *this;
   }
   ~FloatBuffer();
-  void resize(std::int64_t n);  // contents are zeroed
+  // Contents are zeroed. `what` names the buffer in an allocation failure (AllocError,
+  // see runtime/alloc.h); on failure the buffer keeps its old block and size.
+  void resize(std::int64_t n, const char* what = "a float buffer");
   float* data() { return data_; }
   const float* data() const { return data_; }
   std::int64_t size() const { return size_; }
@@ -61,9 +63,11 @@ class Network {
   void add(std::shared_ptr<Layer> layer);
   const std::vector<std::shared_ptr<Layer>>& layers() const { return layers_; }
 
-  // Checks the chain's shapes and sizes the flat buffers (all zero). The caller then
-  // binds each layer to its slots (Python copies the initialized weights in).
-  void finalize();
+  // Checks the chain's shapes against the model's input width (invalid_argument naming
+  // both widths when layer 0 was built for another one) and sizes the flat buffers (all
+  // zero). The caller then binds each layer to its slots (Python copies the initialized
+  // weights in). On failure (bad chain, AllocError) the network is unchanged.
+  void finalize(std::int64_t input_features);
   bool finalized() const { return finalized_; }
 
   std::int64_t in_features() const;

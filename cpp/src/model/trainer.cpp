@@ -7,6 +7,7 @@
 #include "layers/parallel.h"
 #include "model/network.h"
 #include "optimizers/optimizer.h"
+#include "runtime/alloc.h"
 #include "runtime/runtime.h"
 
 namespace ranvier {
@@ -54,30 +55,55 @@ Trainer::Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, L
 void Trainer::reserve(std::int64_t batch_size) {
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive, got " + std::to_string(batch_size));
   if (batch_size <= cap_) return;
-  cap_ = batch_size;
+  const std::int64_t cap = batch_size;
   const auto& layers = net_->layers();
-  acts_.clear();
-  acts_.resize(layers.size());
-  for (std::size_t i = 0; i < layers.size(); ++i) acts_[i].resize(cap_ * layers[i]->out_features());
+  const auto rows = static_cast<std::uint64_t>(cap);
+  const auto floats = [&](std::int64_t cols, const char* what) {
+    return static_cast<std::int64_t>(alloc_bytes(what, rows, static_cast<std::uint64_t>(cols), 1));
+  };
+  // Everything is allocated into new buffers first and committed only when all exist:
+  // after an AllocError (MemoryError) the trainer keeps its old, consistent workspaces
+  // and capacity, so a retry with a smaller batch works.
+  std::vector<FloatBuffer> acts;
+  checked_reserve(acts, layers.size(), "the per-layer activation list");
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    acts.emplace_back(floats(layers[i]->out_features(), "a layer's activations for one batch"),
+                      "a layer's activations for one batch");
   const std::int64_t width = net_->max_features();
-  xbuf_.resize(cap_ * net_->in_features());
-  ybuf_.resize(cap_ * std::max<std::int64_t>(net_->out_features(), 1));
-  swbuf_.resize(cap_);
-  per_sample_.resize(cap_);
-  dy_a_.resize(cap_ * width);
-  dy_b_.resize(cap_ * width);
-  for (auto& l : layers) l->reserve(cap_);
+  FloatBuffer xbuf(floats(net_->in_features(), "the gathered batch inputs"), "the gathered batch inputs");
+  FloatBuffer ybuf(floats(std::max<std::int64_t>(net_->out_features(), 1), "the gathered batch targets"),
+                   "the gathered batch targets");
+  FloatBuffer swbuf(cap, "the gathered batch sample weights");
+  FloatBuffer per_sample(cap, "the per-sample losses");
+  FloatBuffer dy_a(floats(width, "the backward pass gradients"), "the backward pass gradients");
+  FloatBuffer dy_b(floats(width, "the backward pass gradients"), "the backward pass gradients");
+  for (auto& l : layers) l->reserve(cap);  // each layer commits its own capacity only on success
+  acts_.swap(acts);
+  xbuf_ = std::move(xbuf);
+  ybuf_ = std::move(ybuf);
+  swbuf_ = std::move(swbuf);
+  per_sample_ = std::move(per_sample);
+  dy_a_ = std::move(dy_a);
+  dy_b_ = std::move(dy_b);
+  cap_ = cap;
 }
 
 void Trainer::set_train_data(const DataView& d, std::int64_t batch_size) {
   if (d.n <= 0) throw std::invalid_argument("fit: the training data is empty");
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive, got " + std::to_string(batch_size));
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
-  data_ = d;
-  batch_size_ = std::min(batch_size, d.n);
-  reserve(batch_size_);
-  if (d.y_cols > net_->out_features() && ybuf_.size() < cap_ * d.y_cols) ybuf_.resize(cap_ * d.y_cols);
-  order_.assign(static_cast<std::size_t>(d.n), 0);  // one allocation per fit, not per batch
+  // Allocations first (each leaves the trainer as it was on failure), then the commit.
+  const std::int64_t bs = std::min(batch_size, d.n);
+  reserve(bs);
+  if (d.y_cols > net_->out_features()) {
+    const auto need = static_cast<std::int64_t>(alloc_bytes("the gathered batch targets", static_cast<std::uint64_t>(cap_),
+                                                            static_cast<std::uint64_t>(d.y_cols), 1));
+    if (ybuf_.size() < need) ybuf_.resize(need, "the gathered batch targets");
+  }
+  checked_assign(order_, static_cast<std::uint64_t>(d.n), std::int64_t{0}, "the epoch's sample order");
   for (std::int64_t i = 0; i < d.n; ++i) order_[static_cast<std::size_t>(i)] = i;
+  data_ = d;
+  batch_size_ = bs;
   step_in_epoch_ = 0;
 }
 

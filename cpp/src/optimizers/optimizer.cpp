@@ -1,4 +1,5 @@
 #include "optimizers/optimizer.h"
+#include "runtime/alloc.h"
 
 #include <algorithm>
 #include <atomic>
@@ -43,9 +44,11 @@ void check_nonneg(const std::string& opt, const char* arg, double v) {
 }
 
 float* alloc_floats(std::int64_t n, float init) {
-  const std::size_t bytes = ((static_cast<std::size_t>(std::max<std::int64_t>(n, 1)) * sizeof(float) + 63) / 64) * 64;
+  const std::uint64_t raw = alloc_bytes("an optimizer slot", static_cast<std::uint64_t>(std::max<std::int64_t>(n, 1)), 1, sizeof(float));
+  const std::size_t bytes = static_cast<std::size_t>((raw + 63) / 64 * 64);
+  alloc_check("an optimizer slot", bytes);
   float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!p) throw std::bad_alloc();
+  if (!p) throw AllocError("out of memory allocating an optimizer slot: " + format_bytes(bytes));
   std::fill(p, p + bytes / sizeof(float), init);
   return p;
 }

@@ -1,6 +1,10 @@
 #include "runtime/runtime.h"
 
+#include <algorithm>
 #include <atomic>
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <xmmintrin.h>
@@ -32,7 +36,19 @@ int get_num_threads() {
 #endif
 }
 
+int max_num_threads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  const long cpus = hw ? static_cast<long>(hw) : 1;
+  return static_cast<int>(std::max<long>(64, 4 * cpus));
+}
+
 void set_num_threads(int n) {
+  if (n < 0)
+    throw std::invalid_argument("set_num_threads: n must be >= 0 (0 = default), got " + std::to_string(n));
+  if (n > max_num_threads())
+    throw std::invalid_argument("set_num_threads: n=" + std::to_string(n) + " is far above this machine's " +
+                                std::to_string(std::thread::hardware_concurrency()) + " CPUs; the limit is " +
+                                std::to_string(max_num_threads()) + " (4 x the CPU count, at least 64)");
   g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed);
 #ifdef RANVIER_OPENMP
   omp_set_num_threads(n > 0 ? n : g_default_omp_threads);

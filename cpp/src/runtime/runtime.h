@@ -17,8 +17,13 @@ namespace ranvier {
 //   OpenMP had when ranvier was loaded.
 // So get_num_threads() = min(n, OpenMP limit of the calling thread) when n > 0, else
 // the OpenMP limit.
+// set_num_threads(n) refuses (std::invalid_argument naming the limit) n > max_num_threads()
+// = max(64, 4 x the CPU count): far more threads than cores only slows compute down, and
+// huge counts make the OpenMP runtime abort the process when it starts them. n < 0 is
+// refused too; n == 0 means "the default" (see above).
 int get_num_threads();
 void set_num_threads(int n);
+int max_num_threads();
 bool has_openmp();
 
 struct BuildInfo {

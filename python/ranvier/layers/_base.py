@@ -261,6 +261,7 @@ class Layer:
     ``compute_output_shape``."""
 
     _core_layer: Optional[_core.Layer] = None  # set by build()
+    _owner_ref = None  # weakref to the Sequential holding the layer (one at a time; see Sequential.add)
 
     def __init__(self, *, trainable: bool = True, name: Optional[str] = None, dtype=None,
                  input_shape=None, input_dim=None, batch_size=None, batch_input_shape=None,
@@ -344,9 +345,33 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        self._trainable = check_bool(value, "trainable")
+        value = check_bool(value, "trainable")
+        owner = self._owner()
+        if owner is not None:
+            # In a model: the change takes effect when the model is next compiled (or
+            # rebuilt), as in Keras, never under a running fit. From another thread while
+            # the model runs a call, it is refused.
+            with owner._state_lock:
+                running = owner._busy_in_other_thread()
+                if running is not None:
+                    raise RuntimeError(
+                        f"{self._describe()}: trainable cannot change while model '{owner.name}' is running "
+                        f"{running} in another thread; set it after that call returns, then recompile")
+                self._trainable = value
+                if owner._net is None and self._core_layer is not None:
+                    self._core_layer.trainable = value  # not in a built network: nothing to defer
+            return
+        self._trainable = value
         if self._core_layer is not None:
             self._core_layer.trainable = self._trainable
+
+    def _owner(self):
+        """The Sequential holding this layer, or None."""
+        ref = self._owner_ref
+        owner = ref() if ref is not None else None
+        if owner is None or not any(l is self for l in owner._layers):
+            return None
+        return owner
 
     @property
     def dtype(self) -> str:
@@ -390,6 +415,16 @@ class Layer:
         """Creates the weights for inputs of ``input_shape`` (batch dimension first, may be
         None) with the layer's initializers, then applies ``weights=`` if given."""
         check_runnable_layer(self)
+        owner = self._owner() if self.built else None
+        if owner is not None:  # rebuilding a layer of a model: a structural change of the model
+            with owner._state_lock:
+                owner._check_mutable(f"{self._describe()}.build")
+                self._build_unchecked(input_shape)
+                owner._invalidate()  # the model rebuilds its network (and checks the new width)
+            return
+        self._build_unchecked(input_shape)
+
+    def _build_unchecked(self, input_shape) -> None:
         shape = normalize_shape(input_shape)
         in_features = self._in_features(shape)
         n_weights = self._weight_count(shape)
@@ -516,8 +551,23 @@ class Layer:
         return [p.copy() for p in self._params]
 
     def set_weights(self, weights) -> None:
-        """Sets every weight from a list of arrays in Keras order and Keras shapes."""
+        """Sets every weight from a list of arrays in Keras order and Keras shapes (ValueError
+        naming the weight otherwise; RuntimeError when the shapes differ while the model
+        holding the layer runs a call in another thread)."""
         weights = list(weights)
+        arrays = self._check_weights(weights)
+        for p, a in zip(self._params, arrays):
+            np.copyto(p, a)
+
+    def _check_weights(self, weights) -> List[np.ndarray]:
+        """The arrays of ``weights`` once their count, dtypes and shapes fit this layer."""
+        owner = self._owner()
+        if owner is not None:
+            running = owner._busy_in_other_thread()
+            if running is not None and [tuple(np.shape(w)) for w in weights] != [p.shape for p in self._params]:
+                raise RuntimeError(
+                    f"Layer {self.name}: set_weights with other shapes while model '{owner.name}' is running "
+                    f"{running} in another thread would change its structure; wait for that call to return")
         if len(weights) != len(self._params):
             raise ValueError(
                 f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of length "
@@ -532,8 +582,7 @@ class Layer:
                                  f"weight shape {a.shape} (weight {name}).")
             # finite values beyond float32 are refused before any weight changes
             arrays.append(_checks.to_float32(a, f"weight {name}", f"Layer {self.name}: set_weights"))
-        for p, a in zip(self._params, arrays):
-            np.copyto(p, a)
+        return arrays
 
     def count_params(self) -> int:
         """The number of scalars in all weights; ValueError before the layer is built."""
