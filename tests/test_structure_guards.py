@@ -580,3 +580,33 @@ def test_precision_top_k_never_sizes_a_buffer_from_top_k(top_k):
     ref = metrics.Precision(top_k=min(top_k, 5))
     ref.update_state(y_true, y_pred)
     assert float(m.result()) == float(ref.result())
+
+
+def test_calling_a_layer_directly_while_its_model_fits_in_another_thread():
+    """A direct call of a layer of a model reserves and uses the same C++ workspaces as the
+    model's fit: with growing batches it used to reallocate them under the running fit. The
+    call now takes the model's inference lock: every output equals the serial one."""
+    ranvier.utils.set_random_seed(3)
+    model = ranvier.Sequential([ranvier.Input((6,)), layers.Dense(32, activation="tanh"), layers.Dense(2)])
+    model.compile(optimizer=ranvier.optimizers.SGD(learning_rate=0.0), loss="mse")
+    first = model.layers[0]
+    xs = [_x(b, 6) for b in range(1, 400, 23)]
+    want = [first(x) for x in xs]
+    stop = threading.Event()
+
+    class UntilDone(ranvier.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if stop.is_set():
+                self.model.stop_training = True
+
+    t = threading.Thread(target=lambda: model.fit(_x(512, 6), np.zeros((512, 2), np.float32), epochs=10**6,
+                                                  batch_size=256, verbose=0, callbacks=[UntilDone()]))
+    t.start()
+    try:
+        for _ in range(3):
+            for x, w in zip(xs, want):
+                np.testing.assert_array_equal(first(x), w)
+    finally:
+        stop.set()
+        t.join(120)
+    assert not t.is_alive()

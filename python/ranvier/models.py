@@ -1077,9 +1077,11 @@ class Sequential:
         while they run the layers)."""
         net = self._net
         net.lock_inference()
+        self._inference_holder = threading.get_ident()  # the layers' own calls skip the lock
         try:
             yield
         finally:
+            self._inference_holder = None
             net.unlock_inference()
 
     @_registers("predict_on_batch")

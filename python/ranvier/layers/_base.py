@@ -6,6 +6,7 @@ import math
 import numbers
 import os
 import re
+import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -261,7 +262,8 @@ class Layer:
     ``compute_output_shape``."""
 
     _core_layer: Optional[_core.Layer] = None  # set by build()
-    _owner_ref = None  # weakref to the Sequential holding the layer (one at a time; see Sequential.add)
+    # weakref to the Sequential holding the layer (one at a time; see Sequential.add)
+    _owner_ref: Optional[Any] = None
 
     def __init__(self, *, trainable: bool = True, name: Optional[str] = None, dtype=None,
                  input_shape=None, input_dim=None, batch_size=None, batch_input_shape=None,
@@ -638,15 +640,27 @@ class Layer:
         rows = _checks.to_float32(rows, "x", self._describe())
         n = rows.shape[0]
         out = np.empty((n, self._core_layer.out_features), dtype=np.float32)
-        if n > self._capacity:
-            self._core_layer.reserve(n)
-            self._capacity = n
         training = bool(training) if training is not None else False
-        step = 0
-        if training:
-            self._step += 1
-            step = self._step
-        self._last_activity_loss = float(self._core_layer.forward(rows, out, training, step))
+        # In a built model, the C++ layer's workspaces are the ones the model's fit / predict
+        # use (from any thread): hold the model's inference lock, as they do, unless this
+        # thread already holds it (Sequential.__call__ in training mode).
+        owner = self._owner()
+        net = getattr(owner, "_net", None) if owner is not None else None
+        locked = net is not None and getattr(owner, "_inference_holder", None) != threading.get_ident()
+        if locked:
+            net.lock_inference()
+        try:
+            if n > self._capacity:
+                self._core_layer.reserve(n)
+                self._capacity = n
+            step = 0
+            if training:
+                self._step += 1
+                step = self._step
+            self._last_activity_loss = float(self._core_layer.forward(rows, out, training, step))
+        finally:
+            if locked:
+                net.unlock_inference()
         return out.reshape(out_shape)
 
     # ---- config
