@@ -1523,11 +1523,107 @@ def _built_flatten_other_shape(x):
     return f(x.reshape(6, 2, 3, 4))
 
 
+# ---------------------------------------------------------------------------- issue 14 (robust-core)
+def _robust_core_rows():
+    """Layers built for another width, one model per layer, structural changes from fit's own
+    callbacks, nested fit, AUC buckets and thread counts (tests/test_structure_guards.py and
+    tests/test_alloc_faults.py hold the property tests of these classes)."""
+    import json as _json
+    import struct as _struct
+
+    kinds = {"Dense": lambda: layers.Dense(3), "BatchNormalization": lambda: layers.BatchNormalization(),
+             "LayerNormalization": lambda: layers.LayerNormalization(), "Dropout": lambda: layers.Dropout(0.5),
+             "ReLU": lambda: layers.ReLU(), "Softmax": lambda: layers.Softmax()}
+
+    def built(kind, n=7):
+        layer = kinds[kind]()
+        layer.build((None, n))
+        return layer
+
+    def compiled(layer):
+        m = ranvier.Sequential([layer])
+        m.compile(optimizer="sgd", loss="mse")
+        return m
+
+    entries = {
+        "Input": lambda k: ranvier.Sequential([ranvier.Input((4,)), built(k)]),
+        "add": lambda k: ranvier.Sequential([ranvier.Input((4,))]).add(built(k)),
+        "build": lambda k: compiled(built(k)).build((None, 4)),
+        "predict": lambda k: compiled(built(k)).predict(_arr(5, 4), verbose=0),
+        "fit": lambda k: compiled(built(k)).fit(_arr(5, 4), _arr(5, 3 if k == "Dense" else 4), verbose=0),
+    }
+    rows = [Row(f"Sequential/{kind}-built-for-7-given-4-at-{where}", lambda c, k=kind, f=fn: f(k), ValueError,
+                r"built for 7 input features, but the model gives it 4")
+            for kind in kinds for where, fn in entries.items()]
+
+    def shared(c, via):
+        layer = c.model.layers[0]
+        if via == "constructor":
+            return ranvier.Sequential([ranvier.Input((4,)), layer])
+        return ranvier.Sequential([ranvier.Input((4,))]).add(layer)
+
+    rows += [Row(f"Sequential/layer-of-another-model-via-{via}", lambda c, v=via: shared(c, v), ValueError,
+                 r"already belongs to model .*set_weights") for via in ("constructor", "add")]
+
+    def fit_calling(c, change):
+        class Change(ranvier.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                change(self.model)
+
+        c.model.fit(c.x, c.y, epochs=1, verbose=0, callbacks=[Change()])
+
+    changes = {"fit": lambda m: m.fit(_arr(4, 4), np.zeros(4), verbose=0),
+               "train_on_batch": lambda m: m.train_on_batch(_arr(4, 4), np.zeros(4)),
+               "compile": lambda m: m.compile(optimizer="sgd", loss="mse"),
+               "add": lambda m: m.add(layers.Dense(2)), "pop": lambda m: m.pop(),
+               "build": lambda m: m.build((None, 4)), "layer.build": lambda m: m.layers[0].build((None, 4))}
+    rows += [Row(f"fit/{name}-from-its-own-callback", lambda c, ch=ch: fit_calling(c, ch), RuntimeError,
+                 r"nested") for name, ch in changes.items()]
+
+    for t in (2**24 + 1, 2**24 + 4, 2**30, 2**31 - 1):  # above 2**31 - 1: the "too large" rows
+        rows.append(Row(f"metrics.AUC/num_thresholds-{t}", lambda c, t=t: ranvier.metrics.AUC(num_thresholds=t),
+                        ValueError, r"num_thresholds=\d+ is above ranvier's limit"))
+    limit = ranvier._runtime.max_num_threads()
+    for n in (limit + 1, 10**9, 2**31 - 1, 2**31, 2**31 + 1, 2**63 - 1):
+        rows.append(Row(f"set_num_threads/{n}", lambda c, n=n: ranvier.set_num_threads(n), ValueError,
+                        rf"n={n} is far above .* the limit is {limit}"))
+
+    def width_file(c, where):
+        raw = c.saved().read_bytes()
+        n = _struct.unpack("<Q", raw[:8])[0]
+        header = _json.loads(raw[8:8 + n])
+        arch = _json.loads(header["__metadata__"]["architecture"])
+        if where == "input":
+            arch["config"]["layers"][0]["config"]["batch_shape"] = [None, 9]
+            arch["build_config"] = {"input_shape": [None, 9]}
+            arch["config"]["build_input_shape"] = [None, 9]
+        else:
+            arch["config"]["layers"][1]["build_config"] = {"input_shape": [None, 9]}
+        header["__metadata__"]["architecture"] = _json.dumps(arch)
+        text = _json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)
+        p = c.tmp / f"width-{where}.safetensors"
+        p.write_bytes(_struct.pack("<Q", len(text)) + text + raw[8 + n:])
+        return p
+
+    rows += [
+        Row("load_model/first-layer-built-for-4-input-says-9", lambda c: ranvier.load_model(width_file(c, "input")),
+            ValueError, r"(?s)(?=.*\b4\b)(?=.*\b9\b)"),
+        Row("load_model/first-layer-build_config-says-9", lambda c: ranvier.load_model(width_file(c, "build")),
+            ValueError, r"built for 9 input features \(its build_config\), but the model's input gives it 4"),
+        Row("load_model/cpp-first-layer-build_config-says-9",
+            lambda c: _core.io_cpp_load_check(str(width_file(c, "build"))),
+            ValueError, r"built for 9 input features \(its build_config\), but the model's input gives it 4"),
+    ]
+    return rows
+
+
 # ============================================================================ the tests
 ALL_ROWS = (_matmul_rows() + _activation_rows() + _loss_rows() + _layer_rows() + _optimizer_rows()
             + _callback_rows() + _metric_rows() + _model_rows() + _save_load_rows()
             + _int_limit_rows() + _float32_rows() + _hyper_rows() + _pandas_rows() + _loss_shape_rows()
             + _rank1_layer_rows() + _flatten_rows())
+ALL_ROWS += _robust_core_rows()  # issue 14 (robust-core): one block, last
 
 _XFAIL = {
     # id -> reason (strict: they must fail until fixed)
