@@ -337,6 +337,13 @@ def _assert_gil_released(call):
     assert inside >= 3, f"the other thread never ran inside the call ({calls} calls): the GIL was held"
 
 
+def test_the_probe_sees_no_tick_inside_a_call_that_holds_the_gil():
+    """The control: a call that never releases the GIL (pure Python) gets no tick inside it,
+    however long it runs and however busy the machine is."""
+    inside, calls = _ticks_inside_calls(lambda: sum(range(200000)), deadline_s=1.0)
+    assert inside == 0 and calls >= 1
+
+
 def test_gil_released_during_predict_on_a_large_input():
     ranvier.utils.set_random_seed(0)
     m = ranvier.Sequential([ranvier.Input(shape=(256,)), layers.Dense(512, activation="relu"),
