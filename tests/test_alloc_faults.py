@@ -16,6 +16,8 @@ import ctypes
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ranvier
 from ranvier import _core, layers
@@ -206,3 +208,33 @@ def test_the_hook_is_inert_unless_armed():
     m = _fresh()
     _fit(m)
     assert not _core._alloc_fault_fired()
+
+
+_SIZES = st.one_of(st.integers(1, 64), st.sampled_from([2**31 - 1, 2**31, 2**31 + 1, 2**32, 2**62, 2**63 - 1]))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(bs=_SIZES, op=st.sampled_from(["fit", "evaluate", "predict", "validation"]))
+def test_any_batch_size_trains_or_is_refused_and_the_model_keeps_working(bs, op):
+    """Every size-like batch argument, the 32/64-bit edges included: the call works (a batch
+    larger than the data is the whole data) or raises a clear error; then the same model trains
+    and predicts with a sane batch exactly as an untouched one."""
+    model, ref = _fresh(), _fresh()
+    call = {"fit": lambda: model.fit(_X, _Y, batch_size=bs, epochs=1, shuffle=False, verbose=0),
+            "evaluate": lambda: model.evaluate(_X, _Y, batch_size=bs, verbose=0),
+            "predict": lambda: model.predict(_X, batch_size=bs, verbose=0),
+            "validation": lambda: model.fit(_X, _Y, epochs=1, shuffle=False, validation_split=0.25,
+                                            validation_batch_size=bs, verbose=0)}[op]
+    try:
+        call()
+        refused = False
+    except (ValueError, MemoryError) as e:
+        assert "batch" in str(e) or "allocating" in str(e), e
+        refused = True
+    if refused or op in ("evaluate", "predict"):  # nothing trained: as an untouched model
+        for m in (model, ref):
+            m.fit(_X, _Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        _same(model.predict(_X, verbose=0), ref.predict(_X, verbose=0))
+    else:
+        model.fit(_X, _Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        assert np.all(np.isfinite(model.predict(_X, verbose=0)))
