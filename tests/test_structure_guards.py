@@ -610,3 +610,19 @@ def test_calling_a_layer_directly_while_its_model_fits_in_another_thread():
         stop.set()
         t.join(120)
     assert not t.is_alive()
+
+
+def test_a_refused_add_leaves_the_model_training_exactly_as_before():
+    """A refused add (a layer built for another width) restores the model: same network, same
+    optimizer state, same trainable flags; training continues as if nothing happened."""
+    a, b = _model(), _model()
+    for m in (a, b):
+        m.fit(_X, _Y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    a.layers[0].trainable = False  # deferred to the next compile: must stay deferred
+    with pytest.raises(ValueError, match=_widths_msg(5, 2)):
+        a.add(_built("Dense", 5))
+    a.layers[0].trainable = True
+    for m in (a, b):
+        m.fit(_X, _Y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(x, y)

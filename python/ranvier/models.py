@@ -178,7 +178,8 @@ class Sequential:
                 raise ValueError(f"Sequential.add: all layers must have unique names; "
                                  f"'{layer.name}' is already in the model")
             self._check_not_shared(layer)
-            saved = (self._input_shape, self._net, self._trainer, self._trainer_key)
+            saved = (self._input_shape, self._net, self._trainer, self._trainer_key,
+                     getattr(self, "_trainable_signature", None))
             self._layers.append(layer)
             self._invalidate()
             try:
@@ -187,11 +188,10 @@ class Sequential:
                     self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
                 if self._input_shape is not None:
                     self._build_layers()
-            except BaseException:  # refused: the model stays as it was
-                self._layers.pop()
-                self._input_shape, self._net, self._trainer, self._trainer_key = saved
-                if self._net is not None:
-                    self._build_layers()  # re-binds the remaining layers to a fresh network
+            except BaseException:  # refused: the model stays as it was (the other layers are
+                self._layers.pop()  # still bound to the saved network: _build_layers binds last)
+                (self._input_shape, self._net, self._trainer, self._trainer_key,
+                 self._trainable_signature) = saved
                 raise
             layer._owner_ref = weakref.ref(self)
 
@@ -336,13 +336,19 @@ class Sequential:
                 f"Sequential: inputs of shape {self._input_shape} need a Flatten first layer; "
                 "ranvier's Dense layers take 2-D (batch, features) input")
         net = _core.Network()
-        for layer in self._layers:
-            # `layer.trainable` takes effect here (at compile, or any rebuild), as in Keras
-            layer._core_layer.trainable = bool(layer.trainable)
-            net.add(layer._core_layer)
-        # The C++ check every builder shares (Python, the C++ API, both file loaders): the
-        # first layer's input width against the model's input, then the whole chain.
-        net.finalize(self._features_in(self._layers[0], self._input_shape))
+        flags = [bool(layer._core_layer.trainable) for layer in self._layers]
+        try:
+            for layer in self._layers:
+                # `layer.trainable` takes effect here (at compile, or any rebuild), as in Keras
+                layer._core_layer.trainable = bool(layer.trainable)
+                net.add(layer._core_layer)
+            # The C++ check every builder shares (Python, the C++ API, both file loaders): the
+            # first layer's input width against the model's input, then the whole chain.
+            net.finalize(self._features_in(self._layers[0], self._input_shape))
+        except BaseException:  # the current network (if any) keeps running with the old flags
+            for layer, flag in zip(self._layers, flags):
+                layer._core_layer.trainable = flag
+            raise
         self._trainable_signature = self._trainable_state()
         params, grads, state = net.params(), net.grads(), net.state()
         per_layer: List[List] = [[[], []] for _ in self._layers]
