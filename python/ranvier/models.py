@@ -92,25 +92,32 @@ def _check_finite(arr: np.ndarray, name: str, what: str) -> None:
 
 def _registers(what: str):
     """Runs the method as a registered call of the model (see ``Sequential._check_mutable``):
-    while it runs, structural changes of the model are refused with RuntimeError."""
+    while it runs, structural changes of the model are refused with RuntimeError.
+
+    The common path takes no lock (predict is latency-sensitive): each thread only touches
+    its own entry of ``_active`` (single dict operations, atomic under the GIL). A structural
+    change sets ``_changing`` before it reads ``_active``, and a call reads ``_changing``
+    after registering: either the change sees the call (and is refused) or the call sees the
+    change and waits for it on ``_state_lock`` before going on."""
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(self, *args, **kwargs):
             me = threading.get_ident()
-            with self._state_lock:
-                entry = self._active.get(me)
-                if entry is None:
-                    self._active[me] = [what, 1]
-                else:
-                    entry[1] += 1
+            active = self._active
+            entry = active.get(me)
+            if entry is None:
+                active[me] = entry = [what, 1]
+            else:
+                entry[1] += 1
+            if self._changing:  # a structural change is under way: let it finish first
+                with self._state_lock:
+                    pass
             try:
                 return fn(self, *args, **kwargs)
             finally:
-                with self._state_lock:
-                    entry = self._active[me]
-                    entry[1] -= 1
-                    if not entry[1]:
-                        del self._active[me]
+                entry[1] -= 1
+                if not entry[1]:
+                    del active[me]
         return wrapper
     return deco
 
@@ -148,6 +155,7 @@ class Sequential:
         # are refused while any runs. Both guarded by _state_lock.
         self._active: Dict[int, list] = {}
         self._state_lock = threading.RLock()
+        self._changing = 0  # structural changes under way (they hold _state_lock; see _registers)
         for layer in layers or []:
             self.add(layer)
 
@@ -159,8 +167,7 @@ class Sequential:
         raises ValueError (see ``_check_not_shared``). A layer already built for N input
         features that would receive M != N features here raises ValueError naming both;
         the model is then left as it was."""
-        with self._state_lock:
-            self._check_mutable("Sequential.add")
+        with self._structural("Sequential.add"):
             if _is_input(layer):
                 if self._layers or self._input_shape is not None:
                     raise ValueError("Sequential.add: an Input can only be the first element")
@@ -216,8 +223,7 @@ class Sequential:
 
     def pop(self):
         """Removes and returns the last layer."""
-        with self._state_lock:
-            self._check_mutable("Sequential.pop")
+        with self._structural("Sequential.pop"):
             if not self._layers:
                 raise ValueError("Sequential.pop: there are no layers to remove")
             layer = self._layers.pop()
@@ -234,19 +240,31 @@ class Sequential:
         thread, or in this one with the change coming from one of its callbacks): the
         running call uses the network, its buffers and the layers' workspaces. Call with
         _state_lock held (calls register under it), so no call can start meanwhile."""
-        active = getattr(self, "_active", None)
+        active = list(getattr(self, "_active", {}).items())  # one atomic snapshot
         if not active:
             return
         me = threading.get_ident()
-        for tid, (running, _) in active.items():
+        for tid, (running, _) in active:
             if tid != me:
                 raise RuntimeError(
                     f"{what}: model '{self.name}' is running {running} in another thread; its structure "
                     f"cannot change until that call returns")
-        running = active[me][0]
+        running = dict(active)[me][0]
         raise RuntimeError(
             f"{what}: model '{self.name}' is running {running} (this is a nested call, e.g. from one "
             f"of its callbacks); change the model's structure after {running} returns")
+
+    @contextlib.contextmanager
+    def _structural(self, what: str):
+        """Holds ``_state_lock`` for a structural change, refusing it (``_check_mutable``)
+        while a call of the model runs."""
+        with self._state_lock:
+            self._changing += 1
+            try:
+                self._check_mutable(what)
+                yield
+            finally:
+                self._changing -= 1
 
     def _busy_in_other_thread(self) -> Optional[str]:
         """What another thread is running on this model (None when nothing)."""
@@ -305,8 +323,7 @@ class Sequential:
 
     def build(self, input_shape=None) -> None:
         """Builds every layer for inputs of ``input_shape`` (batch dimension first, may be None)."""
-        with self._state_lock:
-            self._check_mutable("Sequential.build")
+        with self._structural("Sequential.build"):
             saved = self._input_shape
             if input_shape is not None:
                 self._input_shape = (None,) + tuple(input_shape)[1:]
@@ -543,8 +560,7 @@ class Sequential:
         """Configures training (Keras defaults: RMSprop, no metrics). ``layer.trainable``
         changes take effect here (Keras captures the trainable state at compile time).
         RuntimeError while a fit/evaluate/predict of this model runs (see ``add``)."""
-        with self._state_lock:
-            self._check_mutable("compile")
+        with self._structural("compile"):
             self._compile(optimizer, loss, loss_weights, metrics, weighted_metrics)
 
     def _compile(self, optimizer, loss, loss_weights, metrics, weighted_metrics) -> None:

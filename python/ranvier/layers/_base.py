@@ -419,8 +419,7 @@ class Layer:
         check_runnable_layer(self)
         owner = self._owner() if self.built else None
         if owner is not None:  # rebuilding a layer of a model: a structural change of the model
-            with owner._state_lock:
-                owner._check_mutable(f"{self._describe()}.build")
+            with owner._structural(f"{self._describe()}.build"):
                 self._build_unchecked(input_shape)
                 owner._invalidate()  # the model rebuilds its network (and checks the new width)
             return
