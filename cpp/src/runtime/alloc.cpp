@@ -26,6 +26,28 @@ std::uint64_t physical_memory() {
   return 0;  // unknown: no check
 }
 
+// MemAvailable + SwapFree from /proc/meminfo (Linux), 0 when unknown. Read only for large
+// requests: a block bigger than this would be handed out by the overcommitting kernel and
+// then end in the OOM killer when its pages are zeroed.
+std::uint64_t available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  std::uint64_t avail = 0, swap = 0;
+  bool have = false;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long kb = 0;
+    if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+      avail = static_cast<std::uint64_t>(kb) * 1024;
+      have = true;
+    } else if (std::sscanf(line, "SwapFree: %llu kB", &kb) == 1) {
+      swap = static_cast<std::uint64_t>(kb) * 1024;
+    }
+  }
+  std::fclose(f);
+  return have ? avail + swap : 0;
+}
+
 }  // namespace
 
 std::string format_bytes(std::uint64_t bytes) {
@@ -62,6 +84,12 @@ void alloc_check(const char* what, std::uint64_t bytes) {
   if (phys && bytes > phys)
     throw AllocError(std::string("out of memory allocating ") + what + ": " + format_bytes(bytes) +
                      " requested, more than this machine's " + format_bytes(phys) + " of memory");
+  if (bytes >= (std::uint64_t{1} << 28)) {  // 256 MiB and more: against what is free now
+    const std::uint64_t avail = available_memory();
+    if (avail && bytes > avail)
+      throw AllocError(std::string("out of memory allocating ") + what + ": " + format_bytes(bytes) +
+                       " requested, more than the " + format_bytes(avail) + " of memory available now");
+  }
 }
 
 void alloc_fault_arm(std::int64_t nth) {

@@ -2,9 +2,10 @@
 // exception-safe and testable.
 //
 // - Every such allocation goes through alloc_check(what, bytes) first: it refuses a
-//   request larger than this machine's physical memory (it would only end in the OOM
-//   killer once the pages are touched; under AddressSanitizer it would abort), and it is
-//   the test-only fault-injection point (see alloc_fault_arm).
+//   request larger than this machine's physical memory, or (from 256 MiB on) than the
+//   memory available now (MemAvailable + SwapFree): the kernel would hand the block out and
+//   the OOM killer would end the process once its pages are zeroed; under AddressSanitizer
+//   it would abort. It is also the test-only fault-injection point (see alloc_fault_arm).
 // - A failure throws AllocError, a std::bad_alloc whose what() says what was being
 //   allocated and how large it was (Python: MemoryError with that message; C API:
 //   RANVIER_ERROR_OUT_OF_MEMORY with that message).
