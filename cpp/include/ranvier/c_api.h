@@ -38,9 +38,10 @@ extern "C" {
 
 typedef enum ranvier_status {
   RANVIER_OK = 0,
-  RANVIER_ERROR_INVALID_ARGUMENT = 1, /* a null pointer, a wrong size, an invalid model file */
+  RANVIER_ERROR_INVALID_ARGUMENT = 1, /* a null pointer, a wrong size, an invalid model file (the
+                                         same checks as Python's load_model: one validation) */
   RANVIER_ERROR_IO = 2,               /* the file cannot be opened or read */
-  RANVIER_ERROR_OUT_OF_MEMORY = 3,
+  RANVIER_ERROR_OUT_OF_MEMORY = 3,    /* the message says what could not be allocated, and its size */
   RANVIER_ERROR_INTERNAL = 4
 } ranvier_status;
 
