@@ -503,12 +503,12 @@ class AUC(_CoreMetric):
                 or num_thresholds <= 1:
             raise ValueError(
                 f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds={num_thresholds}")
-        if num_thresholds > _MAX_AUC_THRESHOLDS:
+        if thresholds is None:  # past the C++ int: "too large", naming the limit
+            _checks.check_int(num_thresholds, "num_thresholds", "AUC", 2, _checks.INT32_MAX)
+        if num_thresholds > _MAX_AUC_THRESHOLDS:  # within it: the buckets' memory bound
             raise ValueError(
                 f"AUC: num_thresholds={num_thresholds} is above ranvier's limit {_MAX_AUC_THRESHOLDS} (2**24; "
                 f"the buckets take 16 bytes per threshold)")
-        if thresholds is None:
-            _checks.check_int(num_thresholds, "num_thresholds", "AUC", 2, _checks.INT32_MAX)
         self.num_thresholds = int(num_thresholds)
         self.curve = "ROC" if _AUC_CURVES[curve] == 0 else "PR"
         self.summation_method = summation_method.lower()
