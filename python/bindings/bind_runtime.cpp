@@ -4,6 +4,7 @@
 #include "bind.h"
 #include "dispatch/dispatch.h"
 #include "runtime/alloc.h"
+#include "runtime/pool.h"
 #include "runtime/runtime.h"
 
 namespace ranvier_py {
@@ -59,6 +60,47 @@ void bind_runtime(py::module_& m) {
   m.def("_alloc_fault_count_only", &ranvier::alloc_fault_count_only, py::arg("on"));
   m.def("_alloc_fault_calls", &ranvier::alloc_fault_calls);
   m.def("_alloc_fault_fired", &ranvier::alloc_fault_fired);
+
+  // Test/benchmark-only: read and optionally change the worker pool's knobs (see
+  // runtime/pool.h). Negative values leave a knob; adaptive: -1 leaves it, 0 off, 1 on.
+  // reset=True restores the defaults, the statistics and what the adaptive rule learned.
+  m.def(
+      "_pool_tuning",
+      [](int chunks_per_thread, int gemm_chunks_per_thread, int adaptive, int spin_us, int test_jitter_us,
+         double min_gain, bool reset) {
+        namespace pd = ranvier::pool_detail;
+        auto& t = pd::pool_tuning();
+        if (reset) {
+          t = pd::pool_default_tuning();
+          pd::reset_pool_stats();
+          pd::reset_pool_adaptation();
+        }
+        if (chunks_per_thread > 0) t.chunks_per_thread = chunks_per_thread;
+        if (gemm_chunks_per_thread > 0) t.gemm_chunks_per_thread = gemm_chunks_per_thread;
+        if (adaptive >= 0) t.adaptive = adaptive != 0;
+        if (spin_us >= 0) t.spin_us = spin_us;
+        if (test_jitter_us >= 0) t.test_jitter_us = test_jitter_us;
+        if (min_gain > 0) t.min_gain = min_gain;
+        const auto st = pd::pool_stats();
+        py::dict d;
+        d["chunks_per_thread"] = t.chunks_per_thread;
+        d["gemm_chunks_per_thread"] = t.gemm_chunks_per_thread;
+        d["adaptive"] = t.adaptive;
+        d["spin_us"] = t.spin_us;
+        d["test_jitter_us"] = t.test_jitter_us;
+        d["min_gain"] = t.min_gain;
+        d["workers"] = pd::pool_workers();
+        d["jobs_parallel"] = st.jobs_parallel;
+        d["jobs_serial"] = st.jobs_serial;
+        d["chunks_by_workers"] = st.chunks_by_workers;
+        d["chunks_by_caller"] = st.chunks_by_caller;
+        d["backoffs"] = st.backoffs;
+        d["stalls"] = st.stalls;
+        return d;
+      },
+      py::arg("chunks_per_thread") = -1, py::arg("gemm_chunks_per_thread") = -1, py::arg("adaptive") = -1,
+      py::arg("spin_us") = -1, py::arg("test_jitter_us") = -1, py::arg("min_gain") = -1.0,
+      py::arg("reset") = false);
 }
 
 }  // namespace ranvier_py

@@ -18,22 +18,25 @@
 // rule in sgemm), giving the same bits. A last tile of at most 4 rows runs a 4-row
 // kernel, and k == 1 (an outer product) is written directly: the same bits again.
 //
-// Threads (OpenMP, this file only, never in kernels): one parallel region per call,
-// problems under a measured FLOP threshold on one thread. The threads split C into a
-// tm x tn grid of rectangles (contiguous MR-row and NR-column panel ranges by thread
-// id, the grid chosen by a cost model of tiles plus the packing each thread repeats)
-// and run with no barrier: each packs exactly the panels it uses. That costs some
-// duplicated packing (B when rows are split, A when columns are), and buys a call
-// whose only synchronisation is the final join, so a thread descheduled on a busy
-// machine delays the call once, not at every k-block. Every C element is reduced by
-// the same kernel over the same k-blocks in the same order whatever the split, so
-// results are bitwise independent of the thread count.
+// Threads (ranvier's pool, runtime/pool.h; this file only, never in kernels): one job per
+// call, problems under a measured FLOP threshold on one thread. C is split into a tm x tn
+// grid of rectangles, the parts (contiguous MR-row and NR-column panel ranges, the grid
+// chosen by a cost model of tiles plus the packing each part repeats), which the threads
+// claim dynamically and run with no barrier: each part packs exactly the panels it uses.
+// That costs some duplicated packing (B when rows are split, A when columns are), and buys
+// a call whose only synchronisation is waiting for the parts in progress: a thread that a
+// busy machine has descheduled before it claimed a part delays nothing (the others take its
+// part over), and the pool runs a size class on one thread when the team stops paying.
+// Every C element is reduced by the same kernel over the same k-blocks in the same order
+// whatever the split and whoever runs the part, so results are bitwise independent of the
+// thread count.
 //
 // Buffers: each thread's packed A and B blocks are thread_local, 64-byte aligned, and
 // grow only when a bigger problem arrives, so repeated calls (a training loop) never
 // allocate.
 #include "gemm/gemm.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
@@ -42,6 +45,7 @@
 
 #include "dispatch/dispatch.h"
 #include "gemm/gemm_tuning.h"
+#include "runtime/pool.h"
 #include "runtime/runtime.h"
 
 #if defined(__SSE2__) || defined(_M_X64)
@@ -461,24 +465,21 @@ bool run_skinny(const Problem& P, const GemmKernels& g, int64_t n0, int64_t n1) 
   return true;
 }
 
-// Runs part(0) .. part(nt - 1), in one OpenMP region when nt > 1 (each thread with
-// flush-to-zero set; if OpenMP gives fewer threads, each takes several parts). Returns
-// false when any part did (a packing buffer could not be allocated).
+// Runs part(0) .. part(parts - 1) on up to nt threads of ranvier's pool (runtime/pool.h:
+// parts are claimed dynamically, so a descheduled thread's unstarted parts are taken over;
+// the pool's workers run with flush-to-zero set). Returns false when any part did (a
+// packing buffer could not be allocated).
 template <typename Part>
-bool run_parts(int nt, const Part& part) {
-  if (nt <= 1) return part(0);
-  std::atomic<bool> all_ok{true};
-#ifdef RANVIER_OPENMP
-#pragma omp parallel num_threads(nt)
-  {
-    FtzScope thread_ftz;
-    for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads())
-      if (!part(t)) all_ok.store(false, std::memory_order_relaxed);
+bool run_parts(int parts, int nt, double flops, const Part& part) {
+  if (parts <= 1 || nt <= 1) {
+    bool ok = true;
+    for (int t = 0; t < parts; ++t) ok = part(t) && ok;
+    return ok;
   }
-#else
-  for (int t = 0; t < nt; ++t)
-    if (!part(t)) all_ok.store(false, std::memory_order_relaxed);
-#endif
+  std::atomic<bool> all_ok{true};
+  parallel_chunks(parts, nt, PoolSite::gemm, flops, [&](std::int64_t t) {
+    if (!part(static_cast<int>(t))) all_ok.store(false, std::memory_order_relaxed);
+  });
   return all_ok.load();
 }
 
@@ -607,22 +608,27 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     return;
   }
 
+  // Parts: a few per thread (a partition of C that the pool's threads claim dynamically);
+  // the bits never depend on it (see the header comment).
+  int parts = nt <= 1 ? 1 : nt * std::max(1, pool_detail::pool_tuning().gemm_chunks_per_thread);
+
   // A few rows with A and B both read in place (a single-sample predict): one pass over
   // B with no padding rows, columns split between the threads (each element is computed
   // by the same arithmetic wherever the split falls, so the bits do not change).
   if (g.skinny && tune.skinny && m <= g.skinny_max_m && !ta && !P.pack_a && !P.pack_b) {
     const int64_t chunks = ceil_div(n, 8 * static_cast<int64_t>(g.nr));
-    if (nt > chunks) nt = static_cast<int>(chunks);
-    const bool ok = run_parts(nt, [&](int t) {
-      return run_skinny(P, g, min64(n, split_point(chunks, nt, t) * 8 * g.nr),
-                        min64(n, split_point(chunks, nt, t + 1) * 8 * g.nr));
+    if (parts > chunks) parts = static_cast<int>(chunks);
+    const bool ok = run_parts(parts, nt, flops, [&](int t) {
+      return run_skinny(P, g, min64(n, split_point(chunks, parts, t) * 8 * g.nr),
+                        min64(n, split_point(chunks, parts, t + 1) * 8 * g.nr));
     });
     if (!ok) throw std::bad_alloc();
     return;
   }
 
-  const Split sp = choose_split(P, g, nt);
-  if (!run_parts(nt, [&](int t) { return run(P, g, sp, t); })) throw std::bad_alloc();
+  if (parts > tiles) parts = static_cast<int>(tiles);
+  const Split sp = choose_split(P, g, parts);
+  if (!run_parts(parts, nt, flops, [&](int t) { return run(P, g, sp, t); })) throw std::bad_alloc();
 }
 
 }  // namespace ranvier

@@ -1,16 +1,14 @@
-// layers/: how the layers split work over threads. Work is cut into contiguous
-// ranges by thread id inside one parallel region; each output element is computed
-// by exactly one thread in a fixed order, so results never depend on the thread count.
+// layers/: how the layers split work over threads. Work is cut into contiguous ranges
+// (a few per thread) that the threads of ranvier's pool claim dynamically (runtime/pool.h);
+// each output element is computed by exactly one range in a fixed order, so results never
+// depend on the thread count or on which thread ran which range.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 
+#include "runtime/pool.h"
 #include "runtime/runtime.h"
-
-#ifdef RANVIER_OPENMP
-#include <omp.h>
-#endif
 
 namespace ranvier {
 namespace layers_detail {
@@ -24,30 +22,23 @@ inline int threads_for(std::int64_t items, std::int64_t cost_per_item) {
   return n < 1 ? 1 : static_cast<int>(n);
 }
 
-// f(begin, end) over [0, items) split into contiguous ranges, one per thread.
-// Every thread runs under FtzScope.
+// f(begin, end) over [0, items) split into contiguous ranges (a few per thread, claimed
+// dynamically). Every range runs with flush-to-zero set.
 template <class F>
 void parallel_ranges(std::int64_t items, std::int64_t cost_per_item, F&& f) {
   const int nt = threads_for(items, cost_per_item);
+  FtzScope ftz;
   if (nt <= 1) {
-    FtzScope ftz;
     f(std::int64_t{0}, items);
     return;
   }
-#ifdef RANVIER_OPENMP
-#pragma omp parallel num_threads(nt)
-  {
-    FtzScope ftz;
-    const int t = omp_get_thread_num();
-    const int n = omp_get_num_threads();
-    const std::int64_t lo = items * t / n;
-    const std::int64_t hi = items * (t + 1) / n;
-    if (lo < hi) f(lo, hi);
-  }
-#else
-  FtzScope ftz;
-  f(std::int64_t{0}, items);
-#endif
+  const std::int64_t chunks =
+      std::min<std::int64_t>(items, static_cast<std::int64_t>(nt) * std::max(1, pool_detail::pool_tuning().chunks_per_thread));
+  parallel_chunks(chunks, nt, PoolSite::rows, static_cast<double>(items) * static_cast<double>(std::max<std::int64_t>(cost_per_item, 1)),
+                  [&](std::int64_t c) {
+                    const std::int64_t lo = items * c / chunks, hi = items * (c + 1) / chunks;
+                    if (lo < hi) f(lo, hi);
+                  });
 }
 
 }  // namespace layers_detail

@@ -1,50 +1,47 @@
-// Threading helpers for the elementwise ops (activations, losses): one OpenMP
-// parallel region, each thread a contiguous range, FtzScope on every thread.
-// Small problems run on the calling thread. Results never depend on the thread
-// count: the kernels are elementwise or row-local.
+// Threading helpers for the elementwise ops (activations, losses): contiguous ranges,
+// a few per thread, claimed dynamically by ranvier's pool (runtime/pool.h), flush-to-zero
+// set in every thread. Small problems run on the calling thread. Results never depend on
+// the thread count or on which thread ran which range: the kernels are elementwise or
+// row-local.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
+#include "runtime/pool.h"
 #include "runtime/runtime.h"
-
-#ifdef RANVIER_OPENMP
-#include <omp.h>
-#endif
 
 namespace ranvier {
 
-// f(begin, end) over [0, n), split into 16-element-aligned contiguous ranges, at
-// most one per thread and none smaller than min_per_thread elements.
+inline std::int64_t parallel_chunk_count(std::int64_t nt, std::int64_t max_chunks) {
+  std::int64_t c = nt * std::max(1, pool_detail::pool_tuning().chunks_per_thread);
+  return c < max_chunks ? c : max_chunks;
+}
+
+// f(begin, end) over [0, n), split into 16-element-aligned contiguous ranges, on at most
+// one thread per min_per_thread elements.
 template <class F>
 void parallel_range(std::int64_t n, std::int64_t min_per_thread, const F& f) {
   if (n <= 0) return;
   std::int64_t nt = get_num_threads();
   if (min_per_thread < 1) min_per_thread = 1;
   if (n / min_per_thread < nt) nt = n / min_per_thread;
+  FtzScope ftz;
   if (nt <= 1) {
-    FtzScope ftz;
     f(std::int64_t{0}, n);
     return;
   }
-#ifdef RANVIER_OPENMP
-#pragma omp parallel num_threads(static_cast<int>(nt))
-  {
-    FtzScope ftz;
-    const std::int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
-    const std::int64_t chunk = (((n + T - 1) / T) + 15) & ~std::int64_t{15};
-    const std::int64_t b = t * chunk < n ? t * chunk : n;
-    const std::int64_t e = b + chunk < n ? b + chunk : n;
+  const std::int64_t chunks = parallel_chunk_count(nt, (n + 15) / 16);
+  const std::int64_t size = (((n + chunks - 1) / chunks) + 15) & ~std::int64_t{15};
+  parallel_chunks(chunks, static_cast<int>(nt), PoolSite::elementwise, static_cast<double>(n), [&](std::int64_t c) {
+    const std::int64_t b = c * size < n ? c * size : n;
+    const std::int64_t e = b + size < n ? b + size : n;
     if (b < e) f(b, e);
-  }
-#else
-  FtzScope ftz;
-  f(std::int64_t{0}, n);
-#endif
+  });
 }
 
-// f(row_begin, row_end) over [0, rows), contiguous row blocks, at most one per thread,
-// each of at least min_elements_per_thread elements (rows * cols).
+// f(row_begin, row_end) over [0, rows), contiguous row blocks, on at most one thread per
+// min_elements_per_thread elements (rows * cols).
 template <class F>
 void parallel_rows(std::int64_t rows, std::int64_t cols, std::int64_t min_elements_per_thread, const F& f) {
   if (rows <= 0) return;
@@ -53,23 +50,16 @@ void parallel_rows(std::int64_t rows, std::int64_t cols, std::int64_t min_elemen
   if (min_rows < 1) min_rows = 1;
   std::int64_t nt = get_num_threads();
   if (rows / min_rows < nt) nt = rows / min_rows;
+  FtzScope ftz;
   if (nt <= 1) {
-    FtzScope ftz;
     f(std::int64_t{0}, rows);
     return;
   }
-#ifdef RANVIER_OPENMP
-#pragma omp parallel num_threads(static_cast<int>(nt))
-  {
-    FtzScope ftz;
-    const std::int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
-    const std::int64_t b = rows * t / T, e = rows * (t + 1) / T;
+  const std::int64_t chunks = parallel_chunk_count(nt, rows);
+  parallel_chunks(chunks, static_cast<int>(nt), PoolSite::rows, static_cast<double>(rows * per_row), [&](std::int64_t c) {
+    const std::int64_t b = rows * c / chunks, e = rows * (c + 1) / chunks;
     if (b < e) f(b, e);
-  }
-#else
-  FtzScope ftz;
-  f(std::int64_t{0}, rows);
-#endif
+  });
 }
 
 }  // namespace ranvier

@@ -12,11 +12,9 @@
 #include <stdexcept>
 
 #include "dispatch/dispatch.h"
+#include "runtime/pool.h"
 #include "runtime/runtime.h"
 
-#ifdef RANVIER_OPENMP
-#include <omp.h>
-#endif
 
 namespace ranvier {
 
@@ -297,19 +295,18 @@ void Optimizer::for_pieces(const std::vector<Run>& runs, const std::vector<std::
       if (b > a) fn(r, runs[r].offset + a, b - a);
     }
   };
-#ifdef RANVIER_OPENMP
-  if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-    {
-      FtzScope ftz;
-      work(omp_get_thread_num(), omp_get_num_threads());
-    }
+  FtzScope ftz;
+  if (nt <= 1) {
+    work(0, 1);
     return;
   }
-#endif
-  (void)nt;
-  FtzScope ftz;
-  work(0, 1);
+  // Pieces of kChunkAlign-aligned ranges, a few per thread, claimed dynamically by the pool:
+  // elementwise updates, so the bits never depend on who ran which piece.
+  const int chunks = static_cast<int>(std::min<std::int64_t>(
+      static_cast<std::int64_t>(nt) * std::max(1, pool_detail::pool_tuning().chunks_per_thread),
+      std::max<std::int64_t>(1, total / kChunkAlign)));
+  parallel_chunks(chunks, nt, PoolSite::optimizer, static_cast<double>(total),
+                  [&](std::int64_t c) { work(static_cast<int>(c), chunks); });
 }
 
 void Optimizer::compute_norms(const float* g, const unsigned char* active, double gscale) {
@@ -321,21 +318,13 @@ void Optimizer::compute_norms(const float* g, const unsigned char* active, doubl
         (active && !active[blk.seg]) ? 0.0 : static_cast<double>(K.sumsq(blk.size, g + blk.offset));
   };
   const int nt = threads_for(cum_seg_.back());
-#ifdef RANVIER_OPENMP
-  if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-    {
-      FtzScope ftz;
-#pragma omp for schedule(static)
-      for (std::int64_t b = 0; b < nb; ++b) one(b);
-    }
-  } else
-#endif
-  {
-    (void)nt;
-    FtzScope ftz;
-    for (std::int64_t b = 0; b < nb; ++b) one(b);
-  }
+  FtzScope ftz;
+  // One partial per block, each written by whichever thread ran it; summed below in block order.
+  const std::int64_t chunks = std::min<std::int64_t>(
+      nb, static_cast<std::int64_t>(nt) * std::max(1, pool_detail::pool_tuning().chunks_per_thread));
+  parallel_chunks(chunks, nt, PoolSite::optimizer, static_cast<double>(cum_seg_.back()), [&](std::int64_t c) {
+    for (std::int64_t b = nb * c / chunks; b < nb * (c + 1) / chunks; ++b) one(b);
+  });
   std::fill(seg_sumsq_.begin(), seg_sumsq_.end(), 0.0);
   for (std::size_t b = 0; b < blocks_.size(); ++b) seg_sumsq_[static_cast<std::size_t>(blocks_[b].seg)] += partials_[b];
   for (double& s : seg_sumsq_) s *= gscale * gscale;
@@ -618,19 +607,16 @@ void update_triad(float* a, const float* b, const float* c, float s, std::int64_
     const std::int64_t hi = t + 1 == T ? n : (n * (t + 1) / T) / kChunkAlign * kChunkAlign;
     if (hi > lo) K.triad(hi - lo, a + lo, b + lo, c + lo, s);
   };
-#ifdef RANVIER_OPENMP
-  if (nthreads > 1) {
-#pragma omp parallel num_threads(nthreads)
-    {
-      FtzScope ftz;
-      work(omp_get_thread_num(), omp_get_num_threads());
-    }
+  FtzScope ftz;
+  if (nthreads <= 1) {
+    work(0, 1);
     return;
   }
-#endif
-  (void)nthreads;
-  FtzScope ftz;
-  work(0, 1);
+  const int chunks = static_cast<int>(std::min<std::int64_t>(
+      static_cast<std::int64_t>(nthreads) * std::max(1, pool_detail::pool_tuning().chunks_per_thread),
+      std::max<std::int64_t>(1, n / kChunkAlign)));
+  parallel_chunks(chunks, nthreads, PoolSite::optimizer, static_cast<double>(n),
+                  [&](std::int64_t c) { work(static_cast<int>(c), chunks); });
 }
 
 }  // namespace ranvier
