@@ -270,7 +270,7 @@ void Pool::run(std::int64_t chunks, int threads, PoolSite site, double cost, Chu
   // Chunks still in progress on workers: spin a little, then sleep (freeing this core for
   // the thread we wait for, should it have been descheduled).
   if (done_.load(std::memory_order_acquire) < chunks) {
-    const std::int64_t spin_ns = std::min<std::int64_t>(static_cast<std::int64_t>(tune.spin_us) * 1000, 20000);
+    const std::int64_t spin_ns = static_cast<std::int64_t>(tune.spin_us) * 500;  // half the workers' spin
     const std::int64_t ts = now_ns();
     while (done_.load(std::memory_order_acquire) < chunks && now_ns() - ts < spin_ns)
       for (int i = 0; i < 16; ++i) cpu_relax();
@@ -348,11 +348,11 @@ Pool& pool() {
 
 }  // namespace
 
-// chunks_per_thread 4 / gemm 1 / min_gain 1.1 / spin 20 us: see docs/performance.md
+// chunks_per_thread 4 / gemm 1 / min_gain 1.1 / spin 100 us: see docs/performance.md
 // ("Busy machines") for the measurements behind them.
 PoolTuning pool_default_tuning() {
   return PoolTuning{4, 1, env_int("RANVIER_ADAPTIVE_THREADS", 1, 0, 1) != 0, 1.1,
-                    env_int("RANVIER_SPIN_US", 20, 0, 100000), 0};
+                    env_int("RANVIER_SPIN_US", 100, 0, 100000), 0};
 }
 
 PoolTuning& pool_tuning() {
