@@ -88,9 +88,10 @@ def digits_worker(framework: str, epochs: int) -> None:
 
 # ------------------------------------------------------------------ driver
 class Worker:
-    def __init__(self, label, framework, workload, python, pythonpath, threads, args):
+    def __init__(self, label, framework, workload, python, pythonpath, threads, args, extra_env=None):
         self.label, self.workload = label, workload
         env = dict(os.environ)
+        env.update(extra_env or {})
         env.pop("OMP_NUM_THREADS", None)
         env["BENCH_THREADS"] = str(threads)
         env["PYTHONPATH"] = pythonpath + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -191,6 +192,8 @@ def main():
                     else sys.executable, help="interpreter with torch, tensorflow/keras, sklearn")
     ap.add_argument("--no-peers", action="store_true", help="ranvier rows only (A/B runs)")
     ap.add_argument("--alt", default=None, help="PYTHONPATH of another ranvier build: adds its rows")
+    ap.add_argument("--alt-env", default="", help="KEY=VALUE,... set for the alt rows only "
+                    "(e.g. --alt python --alt-env RANVIER_ADAPTIVE_THREADS=0)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every measurement")
     ap.add_argument("--json", default=None, help="write the raw measurements here")
     ap.add_argument("--digits-worker", default=None, help=argparse.SUPPRESS)
@@ -202,6 +205,7 @@ def main():
         args.w1_rows, args.w2_rows, args.digits_epochs = 1024, 2048, 3
 
     ncpu = os.cpu_count() or 1
+    alt_env = dict(kv.split("=", 1) for kv in args.alt_env.split(",") if "=" in kv)
     rv_path = os.path.join(ROOT, "python")
     workloads = [w for w in args.workloads.split(",") if w]
     loads = [int(k) for k in args.loads.split(",")]
@@ -226,7 +230,8 @@ def main():
         for label, fw, py, pp, th in setups:
             if wl == "digits" and fw not in ("ranvier", "sklearn"):
                 continue
-            w = Worker(label, fw, wl, py, pp, th, args)
+            extra = alt_env if label.startswith("alt") else None
+            w = Worker(label, fw, wl, py, pp, th, args, extra)
             if w.error:
                 print(f"  skipping {label} on {wl}: {w.error}")
                 w.close()

@@ -88,8 +88,12 @@ struct InJob {
 std::atomic<long long> s_jobs_parallel{0}, s_jobs_serial{0}, s_chunks_workers{0}, s_chunks_caller{0},
     s_backoffs{0}, s_stalls{0};
 
-// A job is a stall when its wall time exceeds kStallFactor x its serial estimate plus
-// kStallSlackNs: a worker lost its core inside a chunk (or woke far too late to help).
+// All classes together, judged over kMachineWindowNs of parallel wall time: one long stall
+// (a worker that lost its core inside a chunk) fails the window at once, and puts every
+// class on one thread; short ones are weighed against what the team gained meanwhile.
+constexpr double kMachineWindowNs = 10.0e6;
+// For the statistics only: a job whose wall time exceeds kStallFactor x its serial
+// estimate plus kStallSlackNs (a worker lost its core inside a chunk, or woke far too late).
 constexpr double kStallFactor = 2.0;
 constexpr double kStallSlackNs = 200'000.0;
 
@@ -144,8 +148,8 @@ class Pool {
   std::exception_ptr error_;
 
   ClassStats classes_[kSites][kBuckets];
-  // Machine-wide back-off after a stall: a descheduled worker is a property of the machine's
-  // load, not of one operation, so every class goes to one thread together.
+  // All classes together: a descheduled worker is a property of the machine's load, not of
+  // one operation, so when the team stops paying overall every class goes to one thread.
   ClassStats machine_;
 };
 
@@ -287,34 +291,25 @@ void Pool::run(std::int64_t chunks, int threads, PoolSite site, double cost, Chu
   if (cls && mine > 0) {
     const double est = static_cast<double>(mine_ns) / static_cast<double>(mine) * static_cast<double>(chunks);
     const std::int64_t now = now_ns();
-    if (static_cast<double>(wall) > kStallFactor * est + kStallSlackNs) {
-      // A stall: every class on one thread for the machine's back-off (10 ms, doubling to 1 s).
-      machine_.backoff_ns = machine_.backoff_ns ? std::min(2 * machine_.backoff_ns, kMaxBackoffNs) : kFirstBackoffNs;
-      machine_.serial_until_ns = now + machine_.backoff_ns;
-      s_stalls.fetch_add(1, std::memory_order_relaxed);
-      s_backoffs.fetch_add(1, std::memory_order_relaxed);
-      cls->est_serial_ns = cls->wall_ns = 0;
-      cls->jobs = 0;
-    } else {
-      cls->est_serial_ns += est;
-      cls->wall_ns += static_cast<double>(wall);
-      if (++cls->jobs >= kWindowJobs || cls->wall_ns >= kWindowNs) {
-        if (cls->est_serial_ns < tune.min_gain * cls->wall_ns) {  // the team did not pay: one thread for a while
-          cls->backoff_ns = cls->backoff_ns ? std::min(2 * cls->backoff_ns, kMaxBackoffNs) : kFirstBackoffNs;
-          cls->serial_until_ns = now + cls->backoff_ns;
-          s_backoffs.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          cls->backoff_ns /= 2;
-          if (cls->backoff_ns < kFirstBackoffNs) cls->backoff_ns = 0;
-          cls->serial_until_ns = 0;
-          // A clean window: the machine's back-off shrinks too.
-          machine_.backoff_ns /= 2;
-          if (machine_.backoff_ns < kFirstBackoffNs) machine_.backoff_ns = 0;
-        }
-        cls->est_serial_ns = cls->wall_ns = 0;
-        cls->jobs = 0;
+    if (static_cast<double>(wall) > kStallFactor * est + kStallSlackNs) s_stalls.fetch_add(1, std::memory_order_relaxed);
+    auto judge = [&](ClassStats& st, double window_ns, int window_jobs) {
+      st.est_serial_ns += est;
+      st.wall_ns += static_cast<double>(wall);
+      if (++st.jobs < window_jobs && st.wall_ns < window_ns) return;
+      if (st.est_serial_ns < tune.min_gain * st.wall_ns) {  // the team did not pay: one thread for a while
+        st.backoff_ns = st.backoff_ns ? std::min(2 * st.backoff_ns, kMaxBackoffNs) : kFirstBackoffNs;
+        st.serial_until_ns = now + st.backoff_ns;
+        s_backoffs.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        st.backoff_ns /= 2;
+        if (st.backoff_ns < kFirstBackoffNs) st.backoff_ns = 0;
+        st.serial_until_ns = 0;
       }
-    }
+      st.est_serial_ns = st.wall_ns = 0;
+      st.jobs = 0;
+    };
+    judge(*cls, kWindowNs, kWindowJobs);
+    judge(machine_, kMachineWindowNs, 1 << 30);
   }
 
   std::exception_ptr err;

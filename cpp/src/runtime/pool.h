@@ -16,10 +16,10 @@
 //   thread, e.g. because a worker keeps being descheduled mid-chunk, or the work is too
 //   small), that class runs on the calling thread alone for a back-off period (10 ms,
 //   doubling up to 1 s while it keeps failing), then is probed again;
-// - a stall (one job taking more than twice its serial estimate plus 0.2 ms: a worker lost
-//   its core inside a chunk) puts every class on the calling thread for the machine's
-//   back-off (10 ms, doubling to 1 s per stall, halving per clean window): the load that
-//   descheduled a worker is a property of the machine, not of one operation.
+// - the same judgement over all classes together, over windows of 10 ms of parallel wall
+//   time, puts every class on the calling thread (the same back-off): a worker that keeps
+//   losing its core is a property of the machine's load, not of one operation, and one long
+//   stall fails the window at once, while short ones are weighed against the gain.
 //
 // Results never depend on which thread runs a chunk or on the team size: every chunk
 // writes its own outputs, and every reduction runs in a fixed order over fixed chunks
