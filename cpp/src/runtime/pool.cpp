@@ -137,6 +137,7 @@ class Pool {
   std::atomic<const void*> ctx_{nullptr};
   std::atomic<std::int64_t> total_{0};
   std::atomic<int> team_workers_{0};  // workers with index < this join the job
+  std::atomic<int> spin_us_{0}, jitter_us_{0};  // the tuning's, copied by each caller (workers never read the tuning)
   std::atomic<std::int64_t> done_{0};
 
   std::mutex sleep_mu_;
@@ -173,7 +174,7 @@ void Pool::worker_main(int index, std::uint32_t seen) {
     std::uint64_t s = state_.load(std::memory_order_acquire);
     if (gen_of(s) == seen) {
       // Bounded spinning, then sleep until a new generation is published.
-      const std::int64_t spin_ns = static_cast<std::int64_t>(pool_tuning().spin_us) * 1000;
+      const std::int64_t spin_ns = static_cast<std::int64_t>(spin_us_.load(std::memory_order_relaxed)) * 1000;
       const std::int64_t t0 = now_ns();
       bool fresh = false;
       while (now_ns() - t0 < spin_ns) {
@@ -196,7 +197,7 @@ void Pool::worker_main(int index, std::uint32_t seen) {
     const ChunkFn fn = fn_.load(std::memory_order_acquire);
     const void* ctx = ctx_.load(std::memory_order_acquire);
     const std::int64_t total = total_.load(std::memory_order_acquire);
-    const int jitter = pool_tuning().test_jitter_us;
+    const int jitter = jitter_us_.load(std::memory_order_acquire);
     for (;;) {
       if (jitter > 0) {  // tests: a worker that loses its core at random moments
         rng ^= rng << 13;
@@ -249,6 +250,8 @@ void Pool::run(std::int64_t chunks, int threads, PoolSite site, double cost, Chu
   ctx_.store(ctx, std::memory_order_release);
   total_.store(chunks, std::memory_order_release);
   team_workers_.store(threads - 1, std::memory_order_release);
+  spin_us_.store(tune.spin_us, std::memory_order_relaxed);
+  jitter_us_.store(tune.test_jitter_us, std::memory_order_release);
   done_.store(0, std::memory_order_relaxed);
   const std::int64_t t0 = now_ns();
   state_.store(make_state(g, 0), std::memory_order_seq_cst);
