@@ -105,10 +105,20 @@ class Worker:
             self.rows = args.w1_rows if workload == "W1" else args.w2_rows
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL, text=True, env=env, bufsize=1)
+        self.error = None
+
+    def start(self):
+        """Reads the worker's hello and sends the set-up (not waiting for it)."""
         hello = self._read()
         self.error = None if hello and hello.get("ready") else (hello or {}).get("error", "no reply")
         if self.error is None:
-            r = self._ask({"cmd": "setup", "workload": workload, "n": self.rows, "n_test": 256, "units": 1})
+            self.p.stdin.write(json.dumps({"cmd": "setup", "workload": self.workload, "n": self.rows,
+                                           "n_test": 256, "units": 1}) + "\n")
+            self.p.stdin.flush()
+
+    def finish_setup(self):
+        if self.error is None:
+            r = self._read()
             if not r or "error" in r:
                 self.error = (r or {}).get("error", "setup failed")
 
@@ -225,21 +235,27 @@ def main():
           f"{args.digits_epochs} epochs/fit (reduced); {args.repeats} repeats x loads {loads}, "
           f">= {args.min_time}s per measurement; medians", flush=True)
     t_start = time.time()
-    workers = {}
+    # All workers start at once (importing TensorFlow takes long), then set up and warm up.
+    pending = []
     for wl in workloads:
         for label, fw, py, pp, th in setups:
             if wl == "digits" and fw not in ("ranvier", "sklearn"):
                 continue
             extra = alt_env if label.startswith("alt") else None
-            w = Worker(label, fw, wl, py, pp, th, args, extra)
-            if w.error:
-                print(f"  skipping {label} on {wl}: {w.error}")
-                w.close()
-                continue
-            w.measure(0.0)  # warm-up epoch
-            if args.verbose:
-                print(f"  {label} on {wl} ready ({time.time() - t_start:.0f}s)", flush=True)
-            workers[(wl, label)] = w
+            pending.append(Worker(label, fw, wl, py, pp, th, args, extra))
+    for w in pending:
+        w.start()
+    workers = {}
+    for w in pending:
+        w.finish_setup()
+        if w.error:
+            print(f"  skipping {w.label} on {w.workload}: {w.error}")
+            w.close()
+            continue
+        w.measure(0.0)  # warm-up epoch
+        workers[(w.workload, w.label)] = w
+        if args.verbose:
+            print(f"  {w.label} on {w.workload} ready ({time.time() - t_start:.0f}s)", flush=True)
     print(f"workers ready after {time.time() - t_start:.0f}s", flush=True)
 
     res = {}  # (wl, label, load) -> [units/s]

@@ -110,7 +110,7 @@ class Pool {
 
  private:
   void worker_main(int index, std::uint32_t seen);
-  void ensure_workers(int n);
+  int ensure_workers(int n);
   void run_chunk(ChunkFn fn, const void* ctx, std::int64_t c) {
     try {
       fn(ctx, c);
@@ -154,14 +154,21 @@ class Pool {
   ClassStats machine_;
 };
 
-void Pool::ensure_workers(int n) {  // under submit_
+// Starts workers until there are n; returns how many there are (fewer when the system
+// refuses a thread: the jobs then run with the workers that exist, or on the caller).
+int Pool::ensure_workers(int n) {  // under submit_
   const std::uint32_t g = gen_of(state_.load(std::memory_order_relaxed));
   while (static_cast<int>(threads_.size()) < n) {
     const int index = static_cast<int>(threads_.size());
-    threads_.emplace_back([this, index, g] { worker_main(index, g); });
+    try {
+      threads_.emplace_back([this, index, g] { worker_main(index, g); });
+    } catch (const std::exception&) {
+      break;
+    }
     threads_.back().detach();  // workers live as long as the process (never joined)
     n_workers_.store(static_cast<int>(threads_.size()), std::memory_order_relaxed);
   }
+  return static_cast<int>(threads_.size());
 }
 
 void Pool::worker_main(int index, std::uint32_t seen) {
@@ -222,7 +229,8 @@ void Pool::worker_main(int index, std::uint32_t seen) {
 
 void Pool::run(std::int64_t chunks, int threads, PoolSite site, double cost, ChunkFn fn, const void* ctx) {
   std::unique_lock<std::mutex> submit(submit_, std::defer_lock);
-  const bool parallel = threads > 1 && chunks > 1 && !tl_is_worker && submit.try_lock();
+  // (more chunks than the 32-bit counter holds never happens: callers make a few per thread)
+  const bool parallel = threads > 1 && chunks > 1 && chunks < 0x7FFFFFFF && !tl_is_worker && submit.try_lock();
   const PoolTuning& tune = pool_tuning();
   ClassStats* cls = nullptr;
   if (parallel && tune.adaptive) {
@@ -241,8 +249,11 @@ void Pool::run(std::int64_t chunks, int threads, PoolSite site, double cost, Chu
     return;
   }
   InJob in_job;
-  if (chunks > 0x7FFFFFFF) chunks = 0x7FFFFFFF;  // (callers make a few per thread)
-  ensure_workers(threads - 1);
+  if (ensure_workers(threads - 1) == 0) {  // no thread could be started: run here
+    submit.unlock();
+    for (std::int64_t c = 0; c < chunks; ++c) fn(ctx, c);
+    return;
+  }
   s_jobs_parallel.fetch_add(1, std::memory_order_relaxed);
 
   const std::uint32_t g = gen_of(state_.load(std::memory_order_relaxed)) + 1;
@@ -325,23 +336,23 @@ void Pool::run(std::int64_t chunks, int threads, PoolSite site, double cost, Chu
   if (err) std::rethrow_exception(err);
 }
 
-Pool* g_pool = nullptr;
+std::atomic<Pool*> g_pool{nullptr};
 std::once_flag g_pool_once;
 
 #ifdef RANVIER_POOL_ATFORK
 // A forked child has none of the parent's workers: it starts a fresh pool on first use
 // (the parent's is leaked in the child, never touched).
-void pool_after_fork_child() { g_pool = new Pool(); }
+void pool_after_fork_child() { g_pool.store(new Pool()); }
 #endif
 
 Pool& pool() {
   std::call_once(g_pool_once, [] {
-    g_pool = new Pool();  // never destroyed: detached workers may still be sleeping in it at exit
+    g_pool.store(new Pool());  // never destroyed: detached workers may still be sleeping in it at exit
 #ifdef RANVIER_POOL_ATFORK
     pthread_atfork(nullptr, nullptr, pool_after_fork_child);
 #endif
   });
-  return *g_pool;
+  return *g_pool.load();
 }
 
 }  // namespace
@@ -383,7 +394,10 @@ void reset_pool_stats() {
 
 void reset_pool_adaptation() { pool().reset_adaptation(); }
 
-int pool_workers() { return g_pool ? g_pool->workers() : 0; }
+int pool_workers() {
+  Pool* p = g_pool.load();
+  return p ? p->workers() : 0;
+}
 
 }  // namespace pool_detail
 }  // namespace ranvier
