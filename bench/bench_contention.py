@@ -6,8 +6,8 @@ PyTorch, Keras and scikit-learn, with 0, 1 and 2 CPU-bound background processes.
     python bench/bench_contention.py --alt /path/to/other/python   # A/B: another ranvier build too
 
 Workloads (bench/train_workloads.py), at REDUCED sizes so the whole run fits in minutes:
-  W1  784-256-128-10, Adam, batch 128, the first --w1-rows rows (default 8192) per epoch;
-  W2  32-64-64-1, SGD momentum, batch 32, the first --w2-rows rows (default 16384);
+  W1  784-256-128-10, Adam, batch 128, the first --w1-rows rows (default 4096) per epoch;
+  W2  32-64-64-1, SGD momentum, batch 32, the first --w2-rows rows (default 8192);
   digits  the estimator a new user writes: ranvier.sklearn.MLPClassifier against
       sklearn.neural_network.MLPClassifier on sklearn's load_digits (1797 x 64, /16),
       hidden (100,), adam, batch "auto" (200), a fixed --digits-epochs epochs
@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -113,7 +114,7 @@ class Worker:
         self.error = None if hello and hello.get("ready") else (hello or {}).get("error", "no reply")
         if self.error is None:
             self.p.stdin.write(json.dumps({"cmd": "setup", "workload": self.workload, "n": self.rows,
-                                           "n_test": 256, "units": 1}) + "\n")
+                                           "n_test": 256, "units": 10**6}) + "\n")
             self.p.stdin.flush()
 
     def finish_setup(self):
@@ -144,10 +145,12 @@ class Worker:
 
     def close(self):
         try:
-            self._ask({"cmd": "quit"})
+            self.p.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.p.stdin.flush()
         except Exception:
             pass
         self.p.kill()
+        self.p.wait()
 
 
 def cpu_header():
@@ -193,14 +196,15 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, 1 repeat (< 1 min)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.4, help="seconds per measurement")
-    ap.add_argument("--w1-rows", type=int, default=8192)
-    ap.add_argument("--w2-rows", type=int, default=16384)
+    ap.add_argument("--w1-rows", type=int, default=4096)
+    ap.add_argument("--w2-rows", type=int, default=8192)
     ap.add_argument("--digits-epochs", type=int, default=30)
     ap.add_argument("--workloads", default="W1,W2,digits")
     ap.add_argument("--loads", default="0,1,2", help="background processes to test")
     ap.add_argument("--peers-python", default=DEFAULT_PEERS_PY if os.path.exists(DEFAULT_PEERS_PY)
                     else sys.executable, help="interpreter with torch, tensorflow/keras, sklearn")
     ap.add_argument("--no-peers", action="store_true", help="ranvier rows only (A/B runs)")
+    ap.add_argument("--peers", default="torch,keras,sklearn", help="peers to run (comma separated)")
     ap.add_argument("--alt", default=None, help="PYTHONPATH of another ranvier build: adds its rows")
     ap.add_argument("--alt-env", default="", help="KEY=VALUE,... set for the alt rows only "
                     "(e.g. --alt python --alt-env RANVIER_ADAPTIVE_THREADS=0)")
@@ -212,7 +216,7 @@ def main():
         return digits_worker(args.digits_worker, args.digits_epochs)
     if args.quick:
         args.repeats, args.min_time = 1, 0.05
-        args.w1_rows, args.w2_rows, args.digits_epochs = 1024, 2048, 3
+        args.w1_rows, args.w2_rows, args.digits_epochs = 512, 1024, 3
 
     ncpu = os.cpu_count() or 1
     alt_env = dict(kv.split("=", 1) for kv in args.alt_env.split(",") if "=" in kv)
@@ -226,9 +230,8 @@ def main():
         setups += [("alt", "ranvier", args.peers_python, args.alt, ncpu),
                    ("alt-1t", "ranvier", args.peers_python, args.alt, 1)]
     if not args.no_peers:
-        setups += [("torch", "torch", args.peers_python, rv_path, ncpu),
-                   ("keras", "keras", args.peers_python, rv_path, ncpu),
-                   ("sklearn", "sklearn", args.peers_python, rv_path, ncpu)]
+        setups += [(p, p, args.peers_python, rv_path, ncpu) for p in ("torch", "keras", "sklearn")
+                   if p in args.peers.split(",")]
 
     print(cpu_header())
     print(f"sizes: W1 {args.w1_rows} rows/epoch, W2 {args.w2_rows} rows/epoch, digits "
@@ -260,6 +263,8 @@ def main():
 
     res = {}  # (wl, label, load) -> [units/s]
     rng = random.Random(0)
+    bg = []
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))  # run the clean-up below
     try:
         for rep in range(args.repeats):
             for load in (loads if rep % 2 == 0 else loads[::-1]):
@@ -274,8 +279,10 @@ def main():
                         print(f"    {key[0]} {key[1]} {load} bg: {v:,.4g}", flush=True)
                     time.sleep(0.05)
                 stop_background(bg)
+                bg = []
             print(f"  repeat {rep + 1}/{args.repeats} done ({time.time() - t_start:.0f}s)", flush=True)
     finally:
+        stop_background(bg)
         for w in workers.values():
             w.close()
 
