@@ -28,6 +28,13 @@ Targets (issue 15, section 1):
   T2  with 1 and 2 background processes, ranvier's lead over every peer is at least 80% of
       its lead on the idle machine (ratio_busy >= 0.8 * ratio_idle);
   T3  on the idle machine, the default is not slower than 1 thread (time ratio <= 1.00).
+
+Time: on the busy 2-core development machine (load average 11-20 from other jobs) the
+workers took ~70 s to start (TensorFlow's import) and a repeat took 165-250 s, the peers'
+own threads crawling under that load; an idle machine needs a fraction of that. --budget
+(default 450 s) stops starting repeats that would end later, so the run stays under ~8
+minutes (it then says how many repeats it ran). Ctrl-C prints the tables of the repeats
+completed so far.
 """
 from __future__ import annotations
 
@@ -196,6 +203,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: tiny sizes, 1 repeat (< 1 min)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.4, help="seconds per measurement")
+    ap.add_argument("--budget", type=float, default=450.0,
+                    help="seconds: no new repeat starts that would end past this (at least 1 repeat runs)")
     ap.add_argument("--w1-rows", type=int, default=4096)
     ap.add_argument("--w2-rows", type=int, default=8192)
     ap.add_argument("--digits-epochs", type=int, default=30)
@@ -215,7 +224,7 @@ def main():
     if args.digits_worker:
         return digits_worker(args.digits_worker, args.digits_epochs)
     if args.quick:
-        args.repeats, args.min_time = 1, 0.05
+        args.repeats, args.min_time, args.budget = 1, 0.05, 1e9
         args.w1_rows, args.w2_rows, args.digits_epochs = 512, 1024, 3
 
     ncpu = os.cpu_count() or 1
@@ -266,7 +275,13 @@ def main():
     bg = []
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))  # run the clean-up below
     try:
+        t_rep = None
         for rep in range(args.repeats):
+            elapsed = time.time() - t_start
+            if t_rep is not None and elapsed + t_rep > args.budget:
+                print(f"  stopping after {rep} repeats: another would pass --budget {args.budget:.0f}s", flush=True)
+                break
+            t0_rep = time.time()
             for load in (loads if rep % 2 == 0 else loads[::-1]):
                 bg = start_background(load)
                 time.sleep(0.2)
@@ -280,7 +295,10 @@ def main():
                     time.sleep(0.05)
                 stop_background(bg)
                 bg = []
+            t_rep = time.time() - t0_rep
             print(f"  repeat {rep + 1}/{args.repeats} done ({time.time() - t_start:.0f}s)", flush=True)
+    except (KeyboardInterrupt, SystemExit):
+        print("  interrupted: the tables below use the repeats completed so far", flush=True)
     finally:
         stop_background(bg)
         for w in workers.values():
@@ -298,7 +316,7 @@ def main():
     for wl in workloads:
         for lb in labels:
             if (wl, lb) in workers:
-                cells = [f"{med[(wl, lb, k)]:,.4g}" for k in loads]
+                cells = [f"{med[(wl, lb, k)]:,.4g}" if (wl, lb, k) in med else "-" for k in loads]
                 print(f"| {wl} ({unit[wl]}) | {lb} | " + " | ".join(cells) + " |")
 
     rows, fails = [], 0
@@ -315,16 +333,16 @@ def main():
             if (wl, d) not in workers or (wl, one) not in workers:
                 continue
             for k in loads:
-                if k in limits:
+                if k in limits and (wl, one, k) in med and (wl, d, k) in med:
                     r = med[(wl, one, k)] / med[(wl, d, k)]  # time(default) / time(1 thread)
                     check(f"{wl} {d}: time default/1-thread, {k} bg (<= {limits[k]:.2f})", f"{r:.3f}",
                           r <= limits[k])
         for peer in ("torch", "keras", "sklearn"):
-            if (wl, peer) not in workers or (wl, "ranvier") not in workers or 0 not in loads:
+            if (wl, peer, 0) not in med or (wl, "ranvier", 0) not in med:
                 continue
             idle = med[(wl, "ranvier", 0)] / med[(wl, peer, 0)]
             for k in loads:
-                if k == 0:
+                if k == 0 or (wl, peer, k) not in med or (wl, "ranvier", k) not in med:
                     continue
                 busy = med[(wl, "ranvier", k)] / med[(wl, peer, k)]
                 check(f"{wl} ranvier/{peer}, {k} bg (>= 0.8 x idle {idle:.2f} = {0.8 * idle:.2f})",
