@@ -72,7 +72,7 @@ struct ClassStats {
 constexpr int kSites = 5, kBuckets = 48;
 constexpr int kWindowJobs = 16;
 constexpr double kWindowNs = 2.0e6;
-constexpr std::int64_t kFirstBackoffNs = 10'000'000, kMaxBackoffNs = 1'000'000'000;
+constexpr std::int64_t kFirstBackoffNs = 50'000'000, kMaxBackoffNs = 2'000'000'000;
 
 // Set on pool workers for good, and on a caller for the duration of its job: a parallel
 // operation started from inside a chunk runs on its thread alone (never waits for the pool).
