@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dispatch/dispatch.h"
+#include "gemm/bf16_gemm.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_tuning.h"
 #include "optimizers/optimizer.h"
@@ -178,4 +179,35 @@ RANVIER_TEST(update_triad_bitwise_under_dynamic_splitting) {
         ranvier::update_triad(a.data(), b.data(), c.data(), 0.37f, n, nt);
         RANVIER_CHECK(a == ref, "%d threads x %d chunks (jitter %d us) differ from 1 thread", nt, cpt, jitter);
       }
+}
+
+RANVIER_TEST(bf16_gemm_bitwise_under_dynamic_splitting) {
+  // The bfloat16 driver's parts on the pool, with late workers: the same bits as 1 thread
+  // (native on CPUs with AVX512_BF16, emulated elsewhere).
+  TuningGuard guard;
+  auto& gt = ranvier::gemm_detail::gemm_tuning();
+  const auto gsaved = gt;
+  gt.parallel_min_flops = 0.0;
+  pd::pool_tuning().adaptive = false;
+  std::mt19937 rng(11);
+  struct S { bool ta, tb; std::int64_t m, n, k; } shapes[] = {
+      {false, false, 128, 256, 784}, {true, false, 300, 64, 128}, {false, false, 2, 700, 96}};
+  for (const auto& s : shapes) {
+    const std::int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+    auto A = random_floats(static_cast<std::size_t>(s.m * s.k), rng);
+    auto B = random_floats(static_cast<std::size_t>(s.k * s.n), rng);
+    std::vector<float> ref(static_cast<std::size_t>(s.m * s.n), 0.0f);
+    ranvier::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, ref.data(), s.n,
+                   ranvier::GemmEpilogue{}, 1);
+    for (int jitter : {0, 40})
+      for (int nt : {2, 3}) {
+        pd::pool_tuning().test_jitter_us = jitter;
+        std::vector<float> c(ref.size(), 0.0f);
+        ranvier::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, c.data(), s.n,
+                       ranvier::GemmEpilogue{}, nt);
+        RANVIER_CHECK(c == ref, "bf16 m=%lld n=%lld k=%lld: %d threads (jitter %d us) differ from 1",
+                      (long long)s.m, (long long)s.n, (long long)s.k, nt, jitter);
+      }
+  }
+  gt = gsaved;
 }

@@ -19,6 +19,7 @@
 // of the rounded inputs (tests/test_bf16.py).
 #include "gemm/bf16_gemm.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -26,6 +27,7 @@
 
 #include "dispatch/dispatch.h"
 #include "gemm/gemm_tuning.h"
+#include "runtime/pool.h"
 #include "runtime/runtime.h"
 
 #ifdef RANVIER_OPENMP
@@ -193,23 +195,16 @@ bool run_native(const Problem& P, const Bf16GemmKernels& g, const Split& sp, int
   return true;
 }
 
+// Parts 0 .. nt - 1 on ranvier's pool (runtime/pool.h): claimed dynamically, so a part a
+// descheduled thread has not started is taken over; the bits never depend on who runs it.
 template <typename Part>
-bool run_parts(int nt, const Part& part) {
+bool run_parts(int nt, double flops, const Part& part) {
   if (nt <= 1) return part(0);
-  bool ok_all = true;
-#ifdef RANVIER_OPENMP
-  int failures = 0;
-#pragma omp parallel num_threads(nt) reduction(+ : failures)
-  {
-    FtzScope thread_ftz;
-    for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads())
-      if (!part(t)) ++failures;
-  }
-  ok_all = failures == 0;
-#else
-  for (int t = 0; t < nt; ++t) ok_all = part(t) && ok_all;
-#endif
-  return ok_all;
+  std::atomic<int> failures{0};
+  parallel_chunks(nt, nt, PoolSite::gemm, flops, [&](std::int64_t t) {
+    if (!part(static_cast<int>(t))) failures.fetch_add(1, std::memory_order_relaxed);
+  });
+  return failures.load() == 0;
 }
 
 }  // namespace
@@ -269,7 +264,7 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     const int64_t chunk = 8 * static_cast<int64_t>(g.nr), chunks = ceil_div(n, chunk);
     if (nt > chunks) nt = static_cast<int>(chunks);
     const int64_t kstep = k_step(k, g.kc);
-    const bool ok = run_parts(nt, [&](int t) {
+    const bool ok = run_parts(nt, flops, [&](int t) {
       const int64_t n0 = min64(n, split_point(chunks, nt, t) * chunk);
       const int64_t n1 = min64(n, split_point(chunks, nt, t + 1) * chunk);
       if (n1 <= n0) return true;
@@ -289,7 +284,7 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   }
 
   const Split sp = choose_split(P, g, nt);
-  if (!run_parts(nt, [&](int t) { return run_native(P, g, sp, t); })) throw std::bad_alloc();
+  if (!run_parts(nt, flops, [&](int t) { return run_native(P, g, sp, t); })) throw std::bad_alloc();
 }
 
 }  // namespace ranvier
