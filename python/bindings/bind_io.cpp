@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bind.h"
 #include "io/json.h"
@@ -14,6 +15,32 @@
 namespace ranvier_py {
 
 namespace {
+
+// The WriteOptions of a Python call: sync = a callable taking the file descriptor (the
+// package passes os.fsync), called with the GIL held; None -> the C++ default (fsync).
+ranvier::io::WriteOptions write_options(const py::object& sync) {
+  ranvier::io::WriteOptions o;
+  if (!sync.is_none()) {
+    o.sync = [sync](int fd) {
+      py::gil_scoped_acquire gil;
+      sync(fd);
+    };
+  }
+  return o;
+}
+
+std::vector<ranvier::io::TensorOut> tensors_out(const std::vector<std::pair<std::string, farray>>& tensors) {
+  std::vector<ranvier::io::TensorOut> out;
+  out.reserve(tensors.size());
+  for (const auto& t : tensors) {
+    ranvier::io::TensorOut o;
+    o.name = t.first;
+    for (py::ssize_t i = 0; i < t.second.ndim(); ++i) o.shape.push_back(static_cast<std::int64_t>(t.second.shape(i)));
+    o.data = t.second.data();
+    out.push_back(std::move(o));
+  }
+  return out;
+}
 
 py::dict header_to_dict(const ranvier::io::Header& h) {
   py::dict d;
@@ -40,6 +67,20 @@ py::dict header_to_dict(const ranvier::io::Header& h) {
 }  // namespace
 
 void bind_io(py::module_& m) {
+  // ranvier::io::FileError -> OSError(errno, message): Python picks the subclass
+  // (FileNotFoundError, PermissionError, IsADirectoryError, ...) from errno.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ranvier::io::FileError& e) {
+      PyObject* exc = PyObject_CallFunction(PyExc_OSError, "is", e.error_code(), e.what());
+      if (exc) {
+        PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc)), exc);
+        Py_DECREF(exc);
+      }
+    }
+  });
+
   m.def("io_parse_header", [](py::bytes prefix, std::uint64_t file_size, bool ranvier_format) {
     std::string_view sv = prefix;  // the bytes object outlives the call
     ranvier::io::Header h;
@@ -90,12 +131,58 @@ void bind_io(py::module_& m) {
     return d;
   });
 
-  // Bounds a saved architecture against the weight values its file holds (the Python
-  // loader calls this before building any layer).
-  m.def("io_check_architecture", [](const std::string& arch_json, std::uint64_t file_floats) {
-    const auto arch = ranvier::io::parse_architecture(ranvier::json::parse(arch_json.data(), arch_json.size(), 64, 1000000));
-    ranvier::io::check_weights_fit(arch, file_floats, true);
-  }, py::arg("arch_json"), py::arg("file_floats"));
+  // Every size in a model file's metadata against the weight values the file holds and the
+  // load budget (the Python loader calls this before building anything).
+  m.def("io_check_model_metadata", [](const std::vector<std::pair<std::string, std::string>>& metadata,
+                                      std::uint64_t file_floats) {
+    py::gil_scoped_release nogil;
+    ranvier::io::check_model_metadata(metadata, file_floats, true);
+  }, py::arg("metadata"), py::arg("file_floats"),
+  "Checks a model file's metadata (architecture, build_configs, metric sizes) against the\n"
+  "file's weight count and the load budget; ValueError naming what is too large.");
+
+  // The one safetensors writer (ranvier::io::write_file): header from the tensors' names and
+  // shapes, data written from the arrays' own memory (no copy), atomically.
+  m.def("io_write_safetensors", [](const std::string& path, const std::vector<std::pair<std::string, farray>>& tensors,
+                                   const std::vector<std::pair<std::string, std::string>>& metadata, py::object sync) {
+    const auto out = tensors_out(tensors);
+    const auto options = write_options(sync);
+    py::gil_scoped_release nogil;
+    ranvier::io::write_file(path, out, metadata, options);
+  }, py::arg("path"), py::arg("tensors"), py::arg("metadata"), py::arg("sync") = py::none(),
+  "Writes a safetensors file atomically (symlinks: the target is written; see io/safetensors.h).\n"
+  "tensors: [(name, C-contiguous float32 array)], metadata: [(key, value)], sync: None or a\n"
+  "callable(fd) that makes the temporary file durable. OSError on I/O failure.");
+
+  m.def("io_serialize_safetensors", [](const std::vector<std::pair<std::string, farray>>& tensors,
+                                       const std::vector<std::pair<std::string, std::string>>& metadata) {
+    const auto bytes = ranvier::io::serialize(tensors_out(tensors), metadata);
+    return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }, py::arg("tensors"), py::arg("metadata"), "The bytes io_write_safetensors would write.");
+
+  // Atomic write of any buffers (bytes, memoryviews, arrays), in order, without copying them.
+  m.def("io_atomic_write", [](const std::string& path, const std::vector<py::buffer>& chunks, py::object sync) {
+    std::vector<py::buffer_info> views;
+    views.reserve(chunks.size());
+    std::vector<ranvier::io::Chunk> out;
+    for (const auto& c : chunks) {
+      views.push_back(c.request());
+      const auto& v = views.back();
+      std::size_t bytes = static_cast<std::size_t>(v.itemsize);
+      for (auto d : v.shape) bytes *= static_cast<std::size_t>(d);
+      py::ssize_t expect = v.itemsize;
+      for (py::ssize_t i = v.ndim - 1; i >= 0; --i) {  // C-contiguous only: the bytes are written as they lie
+        if (v.shape[static_cast<std::size_t>(i)] > 1 && v.strides[static_cast<std::size_t>(i)] != expect)
+          throw std::invalid_argument("io_atomic_write: chunks must be C-contiguous buffers");
+        expect *= v.shape[static_cast<std::size_t>(i)];
+      }
+      out.push_back(ranvier::io::Chunk{v.ptr, bytes});
+    }
+    const auto options = write_options(sync);
+    py::gil_scoped_release nogil;
+    ranvier::io::atomic_write(path, out, options);
+  }, py::arg("path"), py::arg("chunks"), py::arg("sync") = py::none(),
+  "Writes the buffers to path atomically (the rules of io_write_safetensors). OSError on failure.");
 
   // The C++ loader's whole structural validation of a model file (what ranvier::Model::load
   // and the C API refuse, the Python loader refuses too): metadata, architecture, layer

@@ -12,7 +12,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Dropout', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_check_architecture', 'io_check_model', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'isa', 'kernel_names', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'max_num_threads', 'metric_higher_is_better', 'optimizer_keras_defaults', 'optimizer_parallel_threshold', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
+__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Dropout', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'max_num_threads', 'metric_higher_is_better', 'optimizer_keras_defaults', 'optimizer_parallel_threshold', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
 class OptimizerKind:
     """
     Members:
@@ -727,10 +727,17 @@ def gemm_blocking() -> dict:
     ...
 def get_num_threads() -> int:
     ...
-def io_check_architecture(arch_json: str, file_floats: typing.SupportsInt | typing.SupportsIndex) -> None:
-    ...
+def io_atomic_write(path: str | bytes, chunks: collections.abc.Sequence[typing.Any], sync: typing.Any = None) -> None:
+    """
+    Writes the buffers to path atomically (the rules of io_write_safetensors). OSError on failure.
+    """
 def io_check_model(prefix: bytes, file_size: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
+def io_check_model_metadata(metadata: collections.abc.Sequence[tuple[str, str]], file_floats: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Checks a model file's metadata (architecture, build_configs, metric sizes) against the
+    file's weight count and the load budget; ValueError naming what is too large.
+    """
 def io_cpp_load_check(path: str) -> tuple[int, int]:
     ...
 def io_cpp_predict(path: str, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
@@ -745,6 +752,16 @@ def io_parse_header(prefix: bytes, file_size: typing.SupportsInt | typing.Suppor
     validator says what is missing), file_size = the whole file's size. Returns
     {header_len, data_start, data_len, tensors: [{name, dtype, shape, begin, end}], metadata}.
     Raises ValueError naming the problem.
+    """
+def io_serialize_safetensors(tensors: collections.abc.Sequence[tuple[str, numpy.typing.NDArray[numpy.float32]]], metadata: collections.abc.Sequence[tuple[str, str]]) -> bytes:
+    """
+    The bytes io_write_safetensors would write.
+    """
+def io_write_safetensors(path: str | bytes, tensors: collections.abc.Sequence[tuple[str, numpy.typing.NDArray[numpy.float32]]], metadata: collections.abc.Sequence[tuple[str, str]], sync: typing.Any = None) -> None:
+    """
+    Writes a safetensors file atomically (symlinks: the target is written; see io/safetensors.h).
+    tensors: [(name, C-contiguous float32 array)], metadata: [(key, value)], sync: None or a
+    callable(fd) that makes the temporary file durable. OSError on I/O failure.
     """
 def isa() -> str:
     ...

@@ -26,21 +26,30 @@ weight order, then ``optimizer/<slot>`` (e.g. ``optimizer/momentum``,
 The ``safetensors`` package reads these files (``safetensors.numpy.load_file``); ranvier
 itself needs only NumPy. Every file that is read goes through the C++ validator
 (``ranvier._core.io_parse_header``), the same one the C++ API uses: a truncated,
-corrupted or hostile file raises ValueError naming the problem. Saving is atomic: the
-bytes go to a temporary file in the target's folder, which is flushed, fsync'ed and
-renamed over the target (then the folder is fsync'ed); on failure (full disk,
-unwritable folder) an OSError is raised, the previous file is intact and the temporary
-file is removed.
+corrupted or hostile file raises ValueError naming the file and the problem. Before
+anything is built, every size in the metadata (each layer's weights, for the model's
+input width and for the layer's own ``build_config``; metric sizes such as AUC's
+``num_thresholds``) is checked against the file and a load budget of 64 MiB beyond the
+file's weights (``_core.io_check_model_metadata``); parsing is linear in the file's size.
+
+Files are written by the C++ writer (``ranvier::io::write_file``, bound as
+``_core.io_write_safetensors``), the one the C++ API uses, from the arrays' own memory.
+Saving is atomic: the bytes go to a temporary file ``.<name>.ranvier-<pid>-<random>.tmp``
+in the target's folder, which is locked while written, flushed, fsync'ed and renamed over
+the target (then the folder is fsync'ed). Saving through a symbolic link writes the link's
+target and keeps the link. On failure (full disk, unwritable folder) an OSError is raised,
+the previous file is intact and the temporary file is removed; temporary files left by a
+save that was killed (SIGKILL, SIGTERM) are removed by the next save to that folder (only
+files of that name pattern that no live process holds locked). Paths may be str, bytes or
+os.PathLike; an empty path is refused with ValueError.
 """
 from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import stat
 import struct
-import tempfile
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -77,79 +86,37 @@ def _json(value: Any, what: str) -> str:
         raise ValueError(f"cannot save {what}: it contains a non-finite number (NaN or inf): {e}") from None
 
 
-def _encode(tensors: Sequence[Tuple[str, np.ndarray]], metadata: Dict[str, str]) -> List[Any]:
-    """The file as a list of chunks (header bytes, then each tensor's little-endian float32 data)."""
-    header: Dict[str, Any] = {"__metadata__": metadata}
-    arrays = []
-    off = 0
-    for name, arr in tensors:
-        if name in header:
-            raise ValueError(f"duplicate tensor name {name!r}")
-        a = np.ascontiguousarray(arr, dtype="<f4")
-        header[name] = {"dtype": "F32", "shape": [int(d) for d in a.shape],
-                        "data_offsets": [off, off + a.nbytes]}
-        off += a.nbytes
-        arrays.append(a)
-    text = json.dumps(header, separators=(",", ":")).encode("ascii")
-    text += b" " * (-len(text) % 8)  # the data section starts 8-byte aligned (as safetensors writes)
-    chunks: List[Any] = [struct.pack("<Q", len(text)) + text]
-    chunks.extend(a.data.cast("B") for a in arrays if a.nbytes)  # zero-copy views of the tensors
-    return chunks
+def _fs_path(filepath, what: str) -> bytes:
+    """The path as the operating system's bytes (from str, bytes or os.PathLike), so the C++
+    writer receives exactly the file name the caller gave; an empty path is refused."""
+    if not isinstance(filepath, (str, bytes, os.PathLike)):
+        raise TypeError(f"{what}: filepath must be a str, bytes or os.PathLike path, got "
+                        f"{type(filepath).__name__}")
+    path = os.fspath(filepath)
+    if len(path) == 0:
+        raise ValueError(f"{what}: the file path is empty; give the name of the file to write")
+    return os.fsencode(path)
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
+def _where(filepath) -> str:
+    return f"'{os.fsdecode(os.fspath(filepath))}'"
 
 
-def _fsync_dir(folder: str) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems refuse fsync on folders: best effort
-        pass
-    finally:
-        os.close(fd)
+def _write_atomic(filepath, chunks: Sequence[Any], what: str = "save") -> None:
+    """Writes the buffers (bytes, memoryviews, arrays) to `filepath` with the C++ atomic
+    writer, the one the C++ API uses (see the module docstring): no copy of the buffers."""
+    _core.io_atomic_write(_fs_path(filepath, what), list(chunks), os.fsync)
 
 
-def _atomic_write(path, chunks: Sequence[Any]) -> None:
-    """Writes chunks to `path` atomically (see the module docstring). OSError on failure."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot save to '{path}': it is a folder")
-    folder = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-            f.flush()
-            os.fsync(f.fileno())
-        try:  # mkstemp creates 0600; give the file the mode a plain open() would
-            mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o666 & ~_umask()
-            os.chmod(tmp, mode)
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
+def _tensor_list(tensors: Sequence[Tuple[str, np.ndarray]]) -> List[Tuple[str, np.ndarray]]:
+    return [(name, np.ascontiguousarray(arr, dtype=np.float32)) for name, arr in tensors]
+
+
+def _write_model_file(filepath, tensors: Sequence[Tuple[str, np.ndarray]], metadata: Dict[str, str],
+                      what: str) -> None:
+    """The safetensors file of (tensors, metadata), written by the C++ writer (one writer per
+    format: ranvier::io::write_file) from the arrays' own memory, atomically."""
+    _core.io_write_safetensors(_fs_path(filepath, what), _tensor_list(tensors), list(metadata.items()), os.fsync)
 
 
 def _validate(prefix: bytes, size: int, where: str, ranvier_format: bool = True) -> Dict[str, Any]:
@@ -358,11 +325,12 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, custom_objects=
     if arch.get("class_name", "Sequential") != "Sequential":
         raise ValueError(f"{where}: cannot load a {arch.get('class_name')!r} model; ranvier has Sequential only")
     try:  # the C++ loader's own validation (one path for every loader): no layer may need more
-        # weights than the file holds, widths and every weight's shape must agree, ...
+        # weights than the file holds (for the model's input width and its own build_config),
+        # widths and every weight's shape must agree, no metric more than the load budget
         if "raw_prefix" in header:
             _core.io_check_model(header["raw_prefix"], header["file_size"])
         else:
-            _core.io_check_architecture(meta["architecture"], sum(
+            _core.io_check_model_metadata(list(meta.items()), sum(
                 (t["end"] - t["begin"]) // 4 for t in header["tensors"]))
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
@@ -499,18 +467,18 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
         raise ValueError("save: ranvier writes its own safetensors format only")
     if kwargs:
         raise ValueError(f"save: unexpected arguments {sorted(kwargs)}")
-    filepath = os.fspath(filepath)
-    if _keras_format.is_h5_name(filepath):
-        raise ValueError(f"save: '{filepath}': ranvier does not write Keras's legacy HDF5 model "
+    path = _fs_path(filepath, "save")
+    if _keras_format.is_h5_name(path):
+        raise ValueError(f"save: {_where(path)}: ranvier does not write Keras's legacy HDF5 model "
                          f"format (.h5); use a '.keras' name for Keras's format, or "
                          f"'.safetensors' for ranvier's own (which the C/C++ API loads)")
-    if not overwrite and os.path.exists(filepath):
-        raise FileExistsError(f"save: '{filepath}' exists and overwrite=False")
-    if _keras_format.is_archive_name(filepath):
-        _atomic_write(filepath, [_keras_format.archive_bytes(model, include_optimizer)])
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"save: {_where(path)} exists and overwrite=False")
+    if _keras_format.is_archive_name(path):
+        _write_atomic(path, [_keras_format.archive_bytes(model, include_optimizer)], "save")
         return
     tensors, meta = _model_payload(model, include_optimizer)
-    _atomic_write(filepath, _encode(tensors, meta))
+    _write_model_file(path, tensors, meta, "save")
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):
@@ -520,7 +488,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     that is not a valid ranvier model (naming what is wrong), OSError if it cannot be read."""
     _checks.check_bool(compile, "compile", "load_model")
     _checks.check_bool(safe_mode, "safe_mode", "load_model")
-    where = f"'{os.fspath(filepath)}'"
+    where = _where(filepath)
     kind = _sniff(filepath)
     if kind == "zip":
         return _keras_format.load_archive(filepath, where, custom_objects=custom_objects, compile=compile)
@@ -546,10 +514,7 @@ def _sniff(filepath) -> str:
 def model_to_bytes(model, include_optimizer: bool = True) -> bytes:
     """The bytes ``model.save`` would write."""
     tensors, meta = _model_payload(model, include_optimizer)
-    buf = io.BytesIO()
-    for c in _encode(tensors, meta):
-        buf.write(c)
-    return buf.getvalue()
+    return _core.io_serialize_safetensors(_tensor_list(tensors), list(meta.items()))
 
 
 def model_from_bytes(blob: bytes, custom_objects=None, compile: bool = True):
@@ -566,23 +531,23 @@ def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -
     _checks.check_bool(overwrite, "overwrite", "save_weights")
     if max_shard_size is not None:
         raise ValueError("save_weights: sharding (max_shard_size) is not supported")
-    filepath = os.fspath(filepath)
-    name = os.fsdecode(filepath).lower()
+    path = _fs_path(filepath, "save_weights")
+    name = os.fsdecode(path).lower()
     keras_h5 = name.endswith(".weights.h5")
-    if not keras_h5 and (_keras_format.is_h5_name(filepath) or _keras_format.is_archive_name(filepath)):
+    if not keras_h5 and (_keras_format.is_h5_name(path) or _keras_format.is_archive_name(path)):
         raise ValueError(f"save_weights: the filename must end in '.weights.h5' for Keras's weights "
-                         f"format (or '.safetensors' for ranvier's own); received filepath='{filepath}'")
-    if not overwrite and os.path.exists(filepath):
-        raise FileExistsError(f"save_weights: '{filepath}' exists and overwrite=False")
+                         f"format (or '.safetensors' for ranvier's own); received filepath={_where(path)}")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"save_weights: {_where(path)} exists and overwrite=False")
     if keras_h5:
         if not model.built:
             _weights_payload(model)  # raises: not built
         buf = io.BytesIO()
         _keras_format.write_weights_h5(model, buf, include_optimizer=True)  # as Keras's save_weights
-        _atomic_write(filepath, [buf.getvalue()])
+        _write_atomic(path, [buf.getbuffer()], "save_weights")
         return
     tensors, meta = _weights_payload(model)
-    _atomic_write(filepath, _encode(tensors, meta))
+    _write_model_file(path, tensors, meta, "save_weights")
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None:
@@ -599,20 +564,20 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     _require_regular(filepath)
     with open(filepath, "rb") as f:
         magic = f.read(8)
+    where = _where(filepath)
     if magic == _HDF5_MAGIC:
         from . import _keras_h5
         groups = _keras_h5.read_weights(filepath, model)
-        _assign_groups(model, groups, f"'{filepath}'", skip_mismatch)
+        _assign_groups(model, groups, where, skip_mismatch)
         return
     if magic.startswith(_keras_format.ZIP_MAGIC):  # a .keras archive: its weights
         from . import _keras_h5
         h5py = _keras_format.h5py_module("loading the weights of a Keras .keras file")
-        _, weights, _ = _keras_format.read_archive(filepath, f"'{filepath}'")
+        _, weights, _ = _keras_format.read_archive(filepath, where)
         with h5py.File(io.BytesIO(weights), "r") as f:
-            groups = _keras_h5.read_open(f, model, f"'{filepath}'")
-        _assign_groups(model, groups, f"'{filepath}'", skip_mismatch)
+            groups = _keras_h5.read_open(f, model, where)
+        _assign_groups(model, groups, where, skip_mismatch)
         return
-    where = f"'{filepath}'"
     header, data = _read_file(filepath)
     listing = _meta_json(header["metadata"], "weights", where, required=True)
     if not isinstance(listing, list):

@@ -443,8 +443,7 @@ void Model::save(const std::string& path) const {
     st.set("slots", names);
     meta.emplace_back("optimizer_state", json::dump(st));
   }
-  const auto bytes = io::serialize(tensors, meta);
-  io::atomic_write(path, bytes.data(), bytes.size());
+  io::write_file(path, tensors, meta);  // atomic; the weights are written from the network itself
 }
 
 Model Model::load(const std::string& path) {

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_set>
 
 namespace ranvier {
 namespace json {
@@ -215,6 +217,41 @@ bool valid_utf8(const char* s, std::size_t n) {
 }
 
 // ------------------------------------------------------------------ parser
+namespace {
+// The keys of one object being parsed, for duplicate detection in O(1) per key.
+class KeyIndex {
+ public:
+  using Members = std::vector<std::pair<std::string, Value>>;
+  explicit KeyIndex(const Members& m) : m_(m), set_(0, Hash{&m}, Eq{&m}) {}
+
+  // Registers the key just appended to the object; false when it was already there.
+  bool insert_last() {
+    const std::size_t last = m_.size() - 1;
+    if (m_.size() <= kLinear) {
+      for (std::size_t i = 0; i < last; ++i)
+        if (m_[i].first == m_[last].first) return false;
+      return true;
+    }
+    if (set_.empty())
+      for (std::size_t i = 0; i < last; ++i) set_.insert(i);
+    return set_.insert(last).second;
+  }
+
+ private:
+  static constexpr std::size_t kLinear = 16;
+  struct Hash {
+    const Members* m;
+    std::size_t operator()(std::size_t i) const { return std::hash<std::string_view>()((*m)[i].first); }
+  };
+  struct Eq {
+    const Members* m;
+    bool operator()(std::size_t a, std::size_t b) const { return (*m)[a].first == (*m)[b].first; }
+  };
+  const Members& m_;
+  std::unordered_set<std::size_t, Hash, Eq> set_;
+};
+}  // namespace
+
 class Parser {
  public:
   Parser(const char* s, std::size_t n, int max_depth, std::size_t max_values)
@@ -271,17 +308,25 @@ class Parser {
       ++i_;
       return v;
     }
+    // Duplicate keys: a linear scan while the object is small, then a hash set of indices
+    // into obj_ (keys stay in the vector; the set hashes them in place), so an object of n
+    // keys costs O(n), not O(n^2).
+    KeyIndex index(v.obj_);
     for (;;) {
       skip_ws();
       if (peek() != '"') fail("expected a string key");
       std::string key = parse_string();
-      for (const auto& kv : v.obj_)
-        if (kv.first == key) fail("duplicate key \"" + key + "\"");
       skip_ws();
       if (peek() != ':') fail("expected ':' after an object key");
+      v.obj_.emplace_back(std::move(key), Value());
+      if (!index.insert_last()) {
+        std::string shown = v.obj_.back().first;
+        if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+        fail("duplicate key \"" + shown + "\"");
+      }
       ++i_;
       skip_ws();
-      v.obj_.emplace_back(std::move(key), parse_value(depth));
+      v.obj_.back().second = parse_value(depth);
       skip_ws();
       const char c = peek();
       if (c == ',') {

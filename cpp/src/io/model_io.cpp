@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "layers/layers.h"
 #include "layers/weight_rules.h"
@@ -248,6 +250,7 @@ Architecture parse_architecture(const Value& arch) {
   const Value* layers = cfg->find("layers");
   if (!layers || !layers->is_array()) bad("architecture: 'layers' must be an array");
   bool first = true;
+  std::unordered_set<std::string> names;
   for (const auto& l : layers->as_array()) {
     if (!l.is_object()) bad("architecture: each layer must be an object");
     const Value* c = l.find("class_name");
@@ -280,6 +283,7 @@ Architecture parse_architecture(const Value& arch) {
     LayerConfig L;
     L.class_name = c->as_string();
     L.config = *lc;
+    if (const Value* b = l.find("build_config")) L.build_config = *b;
     const Value* name = lc->find("name");
     L.name = (name && name->is_string()) ? name->as_string() : std::string();
     if (L.name.empty()) bad("architecture: layer of class " + L.class_name + " has no name");
@@ -308,8 +312,7 @@ Architecture parse_architecture(const Value& arch) {
                                   : static_cast<std::int64_t>(dims.back().as_uint("input_shape dimension"));
       }
     }
-    for (const auto& other : a.layers)
-      if (other.name == L.name) bad("architecture: two layers are named '" + L.name + "'");
+    if (!names.insert(L.name).second) bad("architecture: two layers are named '" + L.name + "'");
     a.layers.push_back(std::move(L));
   }
   if (a.input_shape.empty()) {
@@ -520,26 +523,142 @@ void check_layer_width(const LayerConfig& lc, std::int64_t in_features) {
         " input features (its build_config), but the model's input gives it " + std::to_string(in_features));
 }
 
-void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown) {
+namespace {
+
+// The input width a layer's own "build_config" says it was built for (the product of its
+// non-batch dimensions), 0 when it has none or names an unknown (null) width. A width out of
+// range is refused here: the Python loader builds such a layer before the model is assembled.
+std::uint64_t build_config_width(const Value& build_config, const std::string& where) {
+  const Value* bc = &build_config;
+  if (bc->is_null()) return 0;
+  if (!bc->is_object()) bad(where + ": build_config must be an object");
+  const Value* is = bc->find("input_shape");
+  if (!is || is->is_null()) return 0;
+  if (!is->is_array() || is->as_array().size() < 2)
+    bad(where + ": build_config input_shape must be [batch, d, ...]");
+  const auto& dims = is->as_array();
+  std::uint64_t prod = 1;
+  for (std::size_t i = 1; i < dims.size(); ++i) {
+    if (dims[i].is_null()) return 0;
+    std::uint64_t d = 0;
+    try {
+      d = dims[i].as_uint("build_config input dimension");
+    } catch (const std::invalid_argument& e) {
+      bad(where + ": " + e.what());
+    }
+    if (d == 0 || d > (std::uint64_t{1} << 40) || prod > (std::uint64_t{1} << 40) / d)
+      bad(where + ": build_config input dimension " + std::to_string(d) + " is out of range");
+    prod *= d;
+  }
+  return prod;
+}
+
+bool is_cpp_layer(const std::string& cls) {
   static const char* const known[] = {"Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
                                       "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"};
-  if (arch.input_shape.empty()) return;  // unbuilt: no weights expected
-  std::uint64_t need = 0, in = static_cast<std::uint64_t>(arch.in_features());
+  for (const char* k : known)
+    if (cls == k) return true;
+  return false;
+}
+
+}  // namespace
+
+void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown) {
+  // Every layer is checked for the width the model feeds it (when known) and for the width
+  // its own build_config names (the Python loader builds a layer with it as soon as the
+  // layer is deserialized): the weights of either must fit in what the file holds.
+  std::uint64_t need = 0;
+  std::uint64_t in = arch.input_shape.empty() ? 0 : static_cast<std::uint64_t>(arch.in_features());
   for (const auto& lc : arch.layers) {
-    bool is_known = false;
-    for (const char* k : known) is_known = is_known || lc.class_name == k;
-    if (!is_known) {
-      if (allow_unknown) return;  // a custom layer: its size is unknown from here on
-      bad("layer '" + lc.name + "': class '" + lc.class_name + "' is not one C++ can load");
+    const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
+    if (!is_cpp_layer(lc.class_name)) {
+      if (!allow_unknown) bad("layer '" + lc.name + "': class '" + lc.class_name + "' is not one C++ can load");
+      in = 0;  // a custom layer: its output width is unknown from here on
+      continue;
     }
-    check_layer_width(lc, static_cast<std::int64_t>(in));
-    std::uint64_t out = in;
-    const std::uint64_t p = param_elems(lc, in, out);
+    std::uint64_t p = 0, out = 0;
+    if (in) p = param_elems(lc, in, out);
+    if (const std::uint64_t bw = build_config_width(lc.build_config, where)) {
+      std::uint64_t bout = 0;
+      p = std::max(p, param_elems(lc, bw, bout));
+    }
+    if (in) check_layer_width(lc, static_cast<std::int64_t>(in));
     if (p > file_elems || need > file_elems - p)
-      bad("the architecture needs more weights than the file holds (layer '" + lc.name + "')");
+      bad("the architecture needs more weights than the file holds (" + where + " alone needs " +
+          std::to_string(p) + " values; the file holds " + std::to_string(file_elems) + " in all)");
     need += p;
     in = out;
   }
+}
+
+namespace {
+
+// Bytes a built-in metric allocates for its config (AUC's buckets, Precision/Recall's top_k
+// scratch), from the numbers as written (a float such as 3e9 counts as well).
+double metric_bytes(const Value& m) {
+  if (!m.is_object()) return 0.0;
+  const Value* cn = m.find("class_name");
+  const Value* cfg = m.find("config");
+  if (!cn || !cn->is_string() || !cfg || !cfg->is_object()) return 0.0;
+  std::string k;
+  for (char c : cn->as_string())
+    if (c != '_') k += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto num = [&](const char* key) {
+    const Value* v = cfg->find(key);
+    return v && v->is_number() ? std::max(0.0, v->as_double()) : 0.0;
+  };
+  if (k == "auc") return num("num_thresholds") * 2 * sizeof(double);
+  if (k == "precision" || k == "recall") return num("top_k") * (sizeof(std::size_t) + sizeof(float));
+  return 0.0;
+}
+
+void add_metric_bytes(const Value& v, double& total, int depth) {
+  if (depth > 8) return;
+  if (v.is_array()) {
+    for (const auto& e : v.as_array()) add_metric_bytes(e, total, depth + 1);
+  } else if (v.is_object() && !v.find("class_name")) {  // {output name: metrics}
+    for (const auto& kv : v.as_object()) add_metric_bytes(kv.second, total, depth + 1);
+  } else {
+    total += metric_bytes(v);
+  }
+}
+
+std::string mib(double bytes) {
+  char buf[64];
+  if (bytes >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+  else std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024));
+  return buf;
+}
+
+}  // namespace
+
+void check_compile_budget(const Value& compile_config) {
+  if (!compile_config.is_object()) return;
+  double total = 0.0;
+  for (const char* key : {"metrics", "weighted_metrics"})
+    if (const Value* m = compile_config.find(key)) add_metric_bytes(*m, total, 0);
+  if (total > static_cast<double>(kLoadBudgetBytes))
+    bad("compile_config: its metrics would allocate " + mib(total) + " (AUC num_thresholds, Precision/Recall " +
+        "top_k), more than the " + mib(static_cast<double>(kLoadBudgetBytes)) +
+        " a model file may ask for beyond its weights");
+}
+
+void check_model_metadata(const std::vector<std::pair<std::string, std::string>>& metadata, std::uint64_t file_elems,
+                          bool allow_unknown) {
+  const auto parse_meta = [&](const char* key) -> Value {
+    for (const auto& kv : metadata) {
+      if (kv.first != key) continue;
+      try {
+        return json::parse(kv.second.data(), kv.second.size(), 64, kMaxMetadataValues);
+      } catch (const std::invalid_argument& e) {
+        bad(std::string("metadata '") + key + "': " + e.what());
+      }
+    }
+    return Value();
+  };
+  const Value arch = parse_meta("architecture");
+  if (!arch.is_null()) check_weights_fit(parse_architecture(arch), file_elems, allow_unknown);
+  check_compile_budget(parse_meta("compile_config"));
 }
 
 std::shared_ptr<Network> build_network(const Architecture& arch, const std::vector<std::uint64_t>& seeds) {
@@ -579,7 +698,7 @@ LoadedModel parse_model_meta(const Header& h, bool allow_unknown) {
     const std::string* s = h.find_meta(key);
     if (!s) return Value();
     try {
-      return json::parse(s->data(), s->size(), 64, 1000000);
+      return json::parse(s->data(), s->size(), 64, kMaxMetadataValues);
     } catch (const std::invalid_argument& e) {
       bad(std::string("metadata '") + key + "': " + e.what());
     }
@@ -592,8 +711,11 @@ LoadedModel parse_model_meta(const Header& h, bool allow_unknown) {
   const Value seeds = parse_meta("layer_seeds");
   m.seeds.assign(m.arch.layers.size(), 0);
   if (seeds.is_object()) {
+    std::unordered_map<std::string, const Value*> by_name;  // O(1) per layer, not O(seeds)
+    for (const auto& kv : seeds.as_object()) by_name.emplace(kv.first, &kv.second);
     for (std::size_t i = 0; i < m.arch.layers.size(); ++i) {
-      if (const Value* s = seeds.find(m.arch.layers[i].name)) {
+      const auto it = by_name.find(m.arch.layers[i].name);
+      if (const Value* s = it == by_name.end() ? nullptr : it->second) {
         try {
           m.seeds[i] = s->as_uint("layer seed");
         } catch (const std::invalid_argument& e) {
@@ -610,6 +732,7 @@ LoadedModel parse_model_meta(const Header& h, bool allow_unknown) {
   std::uint64_t file_elems = 0;
   for (const auto& t : h.tensors) file_elems += t.numel;
   check_weights_fit(m.arch, file_elems, allow_unknown);
+  check_compile_budget(parse_meta("compile_config"));
 
   if (const std::string* ts = h.find_meta("train_steps")) {
     try {

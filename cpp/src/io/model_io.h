@@ -37,7 +37,8 @@ const char* activation_name(ActKind kind);
 struct LayerConfig {
   std::string class_name;
   std::string name;
-  json::Value config;  // the Keras config object
+  json::Value config;        // the Keras config object
+  json::Value build_config;  // the layer's own {"input_shape": [...]} (null when absent)
   // The input width the layer was built for, from its entry's "build_config"
   // {"input_shape": [null, ...]} (Flatten: the product of the dimensions, others: the
   // last one); 0 when the entry has none. A layer whose width differs from the one the
@@ -61,9 +62,15 @@ json::Value architecture_json(const Architecture& a);
 std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed,
                                          const std::vector<std::int64_t>* sample_shape = nullptr);
 
+// What a model file may make a loader allocate beyond the weights it holds (metric
+// buckets and the like), and the JSON values one metadata entry may hold.
+constexpr std::uint64_t kLoadBudgetBytes = std::uint64_t{64} << 20;
+constexpr std::size_t kMaxMetadataValues = 1000000;
+
 // Refuses (invalid_argument) an architecture whose known layers need more weight
-// values than file_elems, before anything is allocated. allow_unknown: stop at the first
-// layer class C++ does not know (Python custom layers) instead of refusing it.
+// values than file_elems, before anything is allocated: each layer for the width the
+// model feeds it and for the width its own build_config names. allow_unknown: skip
+// layer classes C++ does not know (Python custom layers) instead of refusing them.
 void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown);
 
 // Refuses (invalid_argument naming both widths) a layer whose build_config says it was
@@ -76,6 +83,17 @@ void check_layer_width(const LayerConfig& lc, std::int64_t in_features);
 // loader, for custom layers). The Python loader runs this too, so both loaders accept
 // and refuse the same files.
 void check_model(const Header& h, bool allow_unknown);
+
+// Refuses a compile_config whose metrics would allocate more than kLoadBudgetBytes
+// (AUC num_thresholds, Precision/Recall top_k), before any metric is built.
+void check_compile_budget(const json::Value& compile_config);
+
+// Every size in a model file's metadata against the file and the budget: the
+// architecture (check_weights_fit) and the compile_config (check_compile_budget). The
+// Python loader calls this (io_check_model_metadata) before it builds anything; the C++
+// loader runs the same checks.
+void check_model_metadata(const std::vector<std::pair<std::string, std::string>>& metadata,
+                          std::uint64_t file_elems, bool allow_unknown);
 
 // A finalized, bound Network for `arch` (weights zero). seeds[i]: Dropout seed of layer i
 // when its config has none (missing: 0).

@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "io/json.h"
 #include "runtime/alloc.h"
@@ -17,7 +18,9 @@
 #include <process.h>
 #include <windows.h>
 #else
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -64,12 +67,20 @@ std::size_t dtype_size(const std::string& d) {
 }
 
 const TensorInfo* Header::find_tensor(const std::string& name) const {
+  if (tensor_index.size() == tensors.size() && !tensors.empty()) {
+    const auto it = tensor_index.find(name);
+    return it == tensor_index.end() ? nullptr : &tensors[it->second];
+  }
   for (const auto& t : tensors)
     if (t.name == name) return &t;
   return nullptr;
 }
 
 const std::string* Header::find_meta(const std::string& key) const {
+  if (meta_index.size() == metadata.size() && !metadata.empty()) {
+    const auto it = meta_index.find(key);
+    return it == meta_index.end() ? nullptr : &metadata[it->second].second;
+  }
   for (const auto& kv : metadata)
     if (kv.first == key) return &kv.second;
   return nullptr;
@@ -111,6 +122,7 @@ Header parse_header(const std::uint8_t* prefix, std::size_t avail, std::uint64_t
       for (const auto& m : v.as_object()) {
         if (!m.second.is_string())
           bad("metadata " + quoted(m.first) + " must be a string, got " + json::Value::type_name(m.second.type()));
+        h.meta_index.emplace(m.first, h.metadata.size());
         h.metadata.emplace_back(m.first, m.second.as_string());
       }
       continue;
@@ -172,6 +184,7 @@ Header parse_header(const std::uint8_t* prefix, std::size_t avail, std::uint64_t
           std::to_string(t.end - t.begin) + " bytes of data_offsets");
     }
     t.numel = numel;
+    h.tensor_index.emplace(t.name, h.tensors.size());
     h.tensors.push_back(std::move(t));
   }
 
@@ -296,8 +309,9 @@ File read_file(const std::string& path) {
   return out;
 }
 
-std::vector<std::uint8_t> serialize(const std::vector<TensorOut>& tensors,
-                                    const std::vector<std::pair<std::string, std::string>>& metadata) {
+// ---------------------------------------------------------------- writing
+std::string serialize_header(const std::vector<TensorOut>& tensors,
+                             const std::vector<std::pair<std::string, std::string>>& metadata) {
   std::string h = "{";
   bool first = true;
   if (!metadata.empty()) {
@@ -309,18 +323,26 @@ std::vector<std::uint8_t> serialize(const std::vector<TensorOut>& tensors,
     h += "}";
     first = false;
   }
+  std::unordered_set<std::string> names;
+  names.reserve(tensors.size());
   std::uint64_t off = 0;
   for (const auto& t : tensors) {
-    if (t.name.empty() || t.name == "__metadata__") throw std::invalid_argument("serialize: invalid tensor name");
+    if (t.name.empty() || t.name == "__metadata__")
+      throw std::invalid_argument("serialize: invalid tensor name " + quoted(t.name));
+    if (!names.insert(t.name).second) throw std::invalid_argument("serialize: duplicate tensor name " + quoted(t.name));
     std::uint64_t numel = 1;
     std::string shape = "[";
     for (std::size_t i = 0; i < t.shape.size(); ++i) {
-      if (t.shape[i] < 0) throw std::invalid_argument("serialize: negative dimension in tensor " + t.name);
-      numel *= static_cast<std::uint64_t>(t.shape[i]);
+      if (t.shape[i] < 0) throw std::invalid_argument("serialize: negative dimension in tensor " + quoted(t.name));
+      const auto d = static_cast<std::uint64_t>(t.shape[i]);
+      if (d != 0 && numel > (std::numeric_limits<std::uint64_t>::max() / 4) / d)
+        throw std::invalid_argument("serialize: the shape of tensor " + quoted(t.name) + " overflows");
+      numel *= d;
       shape += (i ? "," : "") + std::to_string(t.shape[i]);
     }
     shape += "]";
     const std::uint64_t bytes = numel * 4;
+    if (bytes && !t.data) throw std::invalid_argument("serialize: tensor " + quoted(t.name) + " has no data");
     if (!first) h += ",";
     first = false;
     h += json::quote(t.name) + ":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" +
@@ -329,88 +351,256 @@ std::vector<std::uint8_t> serialize(const std::vector<TensorOut>& tensors,
   }
   h += "}";
   while (h.size() % 8 != 0) h += ' ';
-  std::vector<std::uint8_t> out(8 + h.size() + static_cast<std::size_t>(off));
-  write_le64(out.data(), h.size());
-  std::memcpy(out.data() + 8, h.data(), h.size());
-  std::uint8_t* p = out.data() + 8 + h.size();
+  std::string out(8, '\0');
+  write_le64(reinterpret_cast<std::uint8_t*>(&out[0]), h.size());
+  out += h;
+  return out;
+}
+
+namespace {
+std::size_t tensor_bytes(const TensorOut& t) {
+  std::size_t numel = 1;
+  for (auto d : t.shape) numel *= static_cast<std::size_t>(d);
+  return numel * 4;
+}
+
+// The file's chunks: the header, then each tensor's bytes (the tensors' own memory on a
+// little-endian host; byte-swapped copies kept in `swapped` otherwise).
+std::vector<Chunk> file_chunks(const std::string& header, const std::vector<TensorOut>& tensors,
+                               std::vector<std::vector<std::uint8_t>>& swapped) {
+  std::vector<Chunk> chunks;
+  chunks.reserve(tensors.size() + 1);
+  chunks.push_back(Chunk{header.data(), header.size()});
   for (const auto& t : tensors) {
-    std::size_t numel = 1;
-    for (auto d : t.shape) numel *= static_cast<std::size_t>(d);
-    if (numel) std::memcpy(p, t.data, numel * 4);
-    if (!host_little_endian())
-      for (std::size_t i = 0; i + 3 < numel * 4; i += 4) {
-        std::swap(p[i], p[i + 3]);
-        std::swap(p[i + 1], p[i + 2]);
-      }
-    p += numel * 4;
+    const std::size_t n = tensor_bytes(t);
+    if (!n) continue;
+    if (host_little_endian()) {
+      chunks.push_back(Chunk{t.data, n});
+      continue;
+    }
+    swapped.emplace_back(reinterpret_cast<const std::uint8_t*>(t.data), reinterpret_cast<const std::uint8_t*>(t.data) + n);
+    auto& b = swapped.back();
+    for (std::size_t i = 0; i + 3 < n; i += 4) {
+      std::swap(b[i], b[i + 3]);
+      std::swap(b[i + 1], b[i + 2]);
+    }
+    chunks.push_back(Chunk{b.data(), n});
+  }
+  return chunks;
+}
+
+std::string dirname_of(const std::string& p) {
+  const std::size_t slash = p.find_last_of("/\\");
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? std::string("/") : p.substr(0, slash);
+}
+
+std::string basename_of(const std::string& p) {
+  const std::size_t slash = p.find_last_of("/\\");
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+constexpr const char* kTmpTag = ".ranvier-";  // .<name>.ranvier-<pid>-<random>.tmp
+
+bool is_our_temporary(const std::string& name) {
+  const std::size_t tag = name.rfind(kTmpTag);
+  return name.size() > 5 && name[0] == '.' && tag != std::string::npos && tag > 0 &&
+         name.compare(name.size() - 4, 4, ".tmp") == 0;
+}
+}  // namespace
+
+std::vector<std::uint8_t> serialize(const std::vector<TensorOut>& tensors,
+                                    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  const std::string header = serialize_header(tensors, metadata);
+  std::vector<std::vector<std::uint8_t>> swapped;
+  const auto chunks = file_chunks(header, tensors, swapped);
+  std::size_t total = 0;
+  for (const auto& c : chunks) total += c.size;
+  std::vector<std::uint8_t> out(total);
+  std::uint8_t* p = out.data();
+  for (const auto& c : chunks) {
+    std::memcpy(p, c.data, c.size);
+    p += c.size;
   }
   return out;
 }
 
-void atomic_write(const std::string& path, const std::uint8_t* bytes, std::size_t n) {
-  const std::size_t slash = path.find_last_of("/\\");
-  const std::string dir = slash == std::string::npos ? std::string(".") : (slash == 0 ? std::string("/") : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.empty()) throw std::invalid_argument("save: '" + path + "' names a folder, not a file");
-  std::random_device rd;
-  char suffix[40];
-#ifdef _WIN32
-  std::snprintf(suffix, sizeof suffix, ".tmp%d.%08x", _getpid(), static_cast<unsigned>(rd()));
-#else
-  std::snprintf(suffix, sizeof suffix, ".tmp%d.%08x", static_cast<int>(getpid()), static_cast<unsigned>(rd()));
-#endif
-  const std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "." + base + suffix;
-
-#ifdef _WIN32
-  std::FILE* f = std::fopen(tmp.c_str(), "wbx");
-  if (!f) io_error("cannot create a temporary file next to", path, errno);
-  bool ok = n == 0 || std::fwrite(bytes, 1, n, f) == n;
-  ok = ok && std::fflush(f) == 0 && _commit(_fileno(f)) == 0;
-  int err = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    io_error("cannot write", path, err ? err : EIO);
-  }
-  if (!MoveFileExA(tmp.c_str(), path.c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot replace '" + path + "' (MoveFileEx failed)");
-  }
-  (void)dir;
-#else
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) io_error("cannot create a temporary file next to", path, errno);
-  auto fail = [&](const char* what, int err) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    io_error(what, path, err);
-  };
-  std::size_t done = 0;
-  while (done < n) {
-    const ssize_t w = ::write(fd, bytes + done, n - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write", errno);
+#ifndef _WIN32
+std::string resolve_symlinks(const std::string& path) {
+  std::string p = path;
+  for (int hop = 0; hop < 40; ++hop) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::string target(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 255) + 1, '\0');
+    const ssize_t n = ::readlink(p.c_str(), &target[0], target.size());
+    if (n < 0) throw FileError("cannot read the symbolic link '" + p + "': " + std::strerror(errno), errno, p);
+    if (static_cast<std::size_t>(n) >= target.size()) {
+      throw FileError("the symbolic link '" + p + "' changed while it was read", EAGAIN, p);
     }
-    done += static_cast<std::size_t>(w);
+    target.resize(static_cast<std::size_t>(n));
+    if (target.empty()) throw FileError("the symbolic link '" + p + "' is empty", ENOENT, p);
+    p = target[0] == '/' ? target : (p.find('/') == std::string::npos ? target : dirname_of(p) + "/" + target);
   }
-  if (::fsync(fd) != 0) fail("cannot flush", errno);
+  throw FileError("cannot save to '" + path + "': too many levels of symbolic links", ELOOP, path);
+}
+
+std::size_t remove_stale_temporaries(const std::string& folder) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(folder.c_str()), &::closedir);
+  if (!d) return 0;
+  std::vector<std::string> candidates;
+  while (const dirent* e = ::readdir(d.get())) {
+    const std::string name = e->d_name;
+    if (is_our_temporary(name)) candidates.push_back(name);
+  }
+  std::size_t removed = 0;
+  for (const auto& name : candidates) {
+    const std::string full = folder + "/" + name;
+    const int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat st, again;
+    // Ours: a regular file of this user's that no live process holds locked (a writer holds
+    // its lock from creation to rename; the kernel drops it when the process dies).
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() && st.st_nlink == 1 &&
+        ::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::lstat(full.c_str(), &again) == 0 && again.st_ino == st.st_ino &&
+        again.st_dev == st.st_dev && ::unlink(full.c_str()) == 0)
+      ++removed;
+    ::close(fd);  // releases the lock (after the unlink: a writer that raced us sees nlink == 0)
+  }
+  return removed;
+}
+
+void atomic_write(const std::string& path, const std::vector<Chunk>& chunks, const WriteOptions& options) {
+  if (path.empty()) throw std::invalid_argument("save: the file path is empty");
+  const std::string target = resolve_symlinks(path);
+  const std::string shown = target == path ? path : path + "' (a link to '" + target + "')";
+  struct stat tst;
+  const bool exists = ::stat(target.c_str(), &tst) == 0;
+  if (exists && S_ISDIR(tst.st_mode))
+    throw FileError("cannot save to '" + shown + "': it is a folder", EISDIR, path);
+  const std::string base = basename_of(target);
+  if (base.empty() || base == "." || base == "..")
+    throw FileError("cannot save to '" + shown + "': it names a folder, not a file", EISDIR, path);
+  const std::string dir = dirname_of(target);
+  remove_stale_temporaries(dir);
+
+  std::random_device rd;
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, "%s%d-%08x%08x.tmp", kTmpTag, static_cast<int>(::getpid()),
+                  static_cast<unsigned>(rd()), static_cast<unsigned>(rd()));
+    tmp = (target.find_last_of('/') == std::string::npos ? std::string() : dir + "/") + "." + base.substr(0, 120) +
+          suffix;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      if (errno == EEXIST && attempt < 16) continue;
+      throw FileError("cannot create a temporary file next to '" + shown + "': " + std::strerror(errno), errno, path);
+    }
+    struct stat st;
+    // Locked before anything is written; a concurrent cleaner that unlinked the name in the
+    // instant before the lock leaves nlink == 0: start again with a new name.
+    if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &st) != 0 || st.st_nlink == 0) {
+      ::close(fd);
+      fd = -1;
+      if (attempt >= 16) throw FileError("cannot lock a temporary file next to '" + shown + "'", EAGAIN, path);
+    }
+  }
+  const auto fail = [&](const std::string& what, int err) {
+    ::unlink(tmp.c_str());
+    ::close(fd);
+    throw FileError(what + " '" + shown + "': " + std::strerror(err), err, path);
+  };
+  try {
+    for (const auto& c : chunks) {
+      const auto* p = static_cast<const std::uint8_t*>(c.data);
+      std::size_t done = 0;
+      while (done < c.size) {
+        const ssize_t w = ::write(fd, p + done, c.size - done);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          fail("cannot write", errno);
+        }
+        done += static_cast<std::size_t>(w);
+      }
+    }
+    if (exists) (void)::fchmod(fd, tst.st_mode & 07777);  // keep the target's mode
+    if (options.sync) {
+      options.sync(fd);
+    } else if (::fsync(fd) != 0) {
+      fail("cannot flush", errno);
+    }
+  } catch (const FileError&) {
+    throw;
+  } catch (...) {  // the sync hook failed (a Python OSError, say): clean up, pass it on
+    ::unlink(tmp.c_str());
+    ::close(fd);
+    throw;
+  }
   if (::close(fd) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    io_error("cannot write", path, err);
+    throw FileError("cannot write '" + shown + "': " + std::strerror(err), err, path);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    io_error("cannot replace", path, err);
+    throw FileError("cannot replace '" + shown + "': " + std::strerror(err), err, path);
   }
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC);
   if (dfd >= 0) {  // best effort: some file systems refuse fsync on folders
     (void)::fsync(dfd);
     ::close(dfd);
   }
+}
+#else   // Windows: no symbolic-link resolution, no locks; MoveFileEx replaces atomically.
+std::string resolve_symlinks(const std::string& path) { return path; }
+std::size_t remove_stale_temporaries(const std::string&) { return 0; }
+
+void atomic_write(const std::string& path, const std::vector<Chunk>& chunks, const WriteOptions& options) {
+  if (path.empty()) throw std::invalid_argument("save: the file path is empty");
+  const std::string base = basename_of(path);
+  if (base.empty()) throw FileError("cannot save to '" + path + "': it names a folder, not a file", EISDIR, path);
+  std::random_device rd;
+  char suffix[64];
+  std::snprintf(suffix, sizeof suffix, "%s%d-%08x.tmp", kTmpTag, _getpid(), static_cast<unsigned>(rd()));
+  const std::size_t slash = path.find_last_of("/\\");
+  const std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "." + base + suffix;
+  std::FILE* f = std::fopen(tmp.c_str(), "wbx");
+  if (!f) throw FileError("cannot create a temporary file next to '" + path + "'", errno, path);
+  bool ok = true;
+  for (const auto& c : chunks) ok = ok && (c.size == 0 || std::fwrite(c.data, 1, c.size, f) == c.size);
+  ok = ok && std::fflush(f) == 0;
+  int err = errno;
+  try {
+    if (ok && options.sync) options.sync(_fileno(f));
+    else ok = ok && _commit(_fileno(f)) == 0;
+  } catch (...) {
+    std::fclose(f);
+    std::remove(tmp.c_str());
+    throw;
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw FileError("cannot write '" + path + "'", err ? err : EIO, path);
+  }
+  if (!MoveFileExA(tmp.c_str(), path.c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+    std::remove(tmp.c_str());
+    throw FileError("cannot replace '" + path + "' (MoveFileEx failed)", EIO, path);
+  }
+}
 #endif
+
+void atomic_write(const std::string& path, const std::uint8_t* bytes, std::size_t n) {
+  atomic_write(path, std::vector<Chunk>{Chunk{bytes, n}});
+}
+
+void write_file(const std::string& path, const std::vector<TensorOut>& tensors,
+                const std::vector<std::pair<std::string, std::string>>& metadata, const WriteOptions& options) {
+  const std::string header = serialize_header(tensors, metadata);
+  std::vector<std::vector<std::uint8_t>> swapped;
+  atomic_write(path, file_chunks(header, tensors, swapped), options);
 }
 
 }  // namespace io

@@ -19,7 +19,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -45,8 +48,11 @@ struct Header {
   std::vector<TensorInfo> tensors;                            // header order
   std::vector<std::pair<std::string, std::string>> metadata;  // header order
 
+  // O(1) lookups (hash indexes built by parse_header; a linear scan for a Header built by hand).
   const TensorInfo* find_tensor(const std::string& name) const;
   const std::string* find_meta(const std::string& key) const;
+
+  std::unordered_map<std::string, std::size_t> tensor_index, meta_index;
 };
 
 // Element size of a safetensors dtype name, 0 when unknown.
@@ -75,23 +81,82 @@ struct File {
 File read_file(const std::string& path);
 
 // ---------------------------------------------------------------- writing
+// One writer per file format: the C++ API and the Python package (ranvier.saving, bound as
+// _core.io_write_safetensors / io_atomic_write) both write through these functions, so
+// the layout, the symlink rule and the temporary-file rule live here only.
 struct TensorOut {
   std::string name;
   std::vector<std::int64_t> shape;
   const float* data = nullptr;  // prod(shape) floats
 };
 
-// The complete file as bytes: header JSON padded with spaces to a multiple of 8
-// (so the data section is 8-byte aligned, as the safetensors package writes),
-// tensors stored in the given order.
+// A piece of a file: `size` bytes at `data` (not owned).
+struct Chunk {
+  const void* data = nullptr;
+  std::size_t size = 0;
+};
+
+// The 8-byte length and the header JSON, padded with spaces to a multiple of 8 (so the
+// data section is 8-byte aligned, as the safetensors package writes). Tensor names must
+// be non-empty, unique and not "__metadata__"; shapes non-negative without overflow.
+std::string serialize_header(const std::vector<TensorOut>& tensors,
+                             const std::vector<std::pair<std::string, std::string>>& metadata);
+
+// The complete file as bytes (header, then each tensor's little-endian float32 data in
+// the given order).
 std::vector<std::uint8_t> serialize(const std::vector<TensorOut>& tensors,
                                     const std::vector<std::pair<std::string, std::string>>& metadata);
 
-// Writes bytes to path atomically: a temporary file in the same folder, flushed and
-// fsync'ed, renamed over path, then the folder fsync'ed. On any failure the temporary
-// file is removed, an existing file at path is left untouched, and a
-// std::runtime_error naming the path and the OS error is thrown.
+// An operating-system error while writing a file: errno and the path, so the
+// Python binding raises the matching OSError subclass (FileNotFoundError, PermissionError,
+// IsADirectoryError, ...).
+class FileError : public std::runtime_error {
+ public:
+  FileError(const std::string& msg, int err, std::string path)
+      : std::runtime_error(msg), err_(err), path_(std::move(path)) {}
+  int error_code() const { return err_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  int err_;
+  std::string path_;
+};
+
+// How atomic_write flushes the temporary file: sync(fd) must make its bytes durable
+// (::fsync when empty). The Python package passes os.fsync here.
+struct WriteOptions {
+  std::function<void(int fd)> sync;
+};
+
+// Writes the chunks, in order, to `path` atomically:
+// - `path` a symbolic link: the link's final target is written (created if it dangles)
+//   and the link is kept;
+// - the bytes go to a temporary file ".<name>.ranvier-<pid>-<random>.tmp" in the target's
+//   folder, locked (flock) while it is written, flushed and synced, given the target's
+//   mode (or 0666 & ~umask for a new file), renamed over the target; then the folder is
+//   synced;
+// - temporary files of this pattern that no live process holds locked (left by a save
+//   killed with SIGKILL/SIGTERM) are removed from that folder first;
+// - on any failure the temporary file is removed, an existing target is left untouched,
+//   and a FileError naming the path and the OS error is thrown.
+// An empty path or a path naming a folder is refused (invalid_argument / FileError EISDIR).
+void atomic_write(const std::string& path, const std::vector<Chunk>& chunks,
+                  const WriteOptions& options = WriteOptions());
 void atomic_write(const std::string& path, const std::uint8_t* bytes, std::size_t n);
+
+// serialize_header + the tensors' own memory, written with atomic_write (no copy of the
+// data on little-endian hosts).
+void write_file(const std::string& path, const std::vector<TensorOut>& tensors,
+                const std::vector<std::pair<std::string, std::string>>& metadata,
+                const WriteOptions& options = WriteOptions());
+
+// The final target of `path` when it is a symbolic link (links followed, relative targets
+// resolved against the link's folder, at most 40 levels), else `path` itself.
+std::string resolve_symlinks(const std::string& path);
+
+// Removes temporary files of atomic_write's pattern in `folder` that no live process
+// holds (returns how many). Called by atomic_write; exposed for tests.
+std::size_t remove_stale_temporaries(const std::string& folder);
 
 }  // namespace io
 }  // namespace ranvier

@@ -215,7 +215,7 @@ def export_onnx(model, filepath, verbose: bool = True, **kwargs) -> None:
         raise ValueError(f"export: unexpected arguments {sorted(kwargs)}")
     from .. import saving
     proto = to_onnx(model)
-    saving._atomic_write(filepath, [proto.SerializeToString()])
+    saving._write_atomic(filepath, [proto.SerializeToString()], "export")
     if verbose:
         print(f"Saved an ONNX model (opset {OPSET}) to '{filepath}': input 'input' "
               f"(batch, {', '.join(str(d) for d in model.input_shape[1:])}), output 'output'.")
