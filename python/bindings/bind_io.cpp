@@ -195,10 +195,15 @@ void bind_io(py::module_& m) {
     ranvier::io::check_model(h, true);
   }, py::arg("prefix"), py::arg("file_size"));
 
-  m.def("io_json_normalize", [](py::bytes text) {
+  m.def("io_json_normalize", [](py::bytes text, bool metadata_limits) {
     std::string_view sv = text;
-    return ranvier::json::dump(ranvier::json::parse(sv.data(), sv.size()));
-  }, py::arg("text"), "Parses strict JSON and writes it back (tests of the C++ JSON module).");
+    py::gil_scoped_release nogil;
+    return metadata_limits ? ranvier::json::dump(ranvier::json::parse(sv.data(), sv.size(), 64,
+                                                                      ranvier::io::kMaxMetadataValues))
+                           : ranvier::json::dump(ranvier::json::parse(sv.data(), sv.size()));
+  }, py::arg("text"), py::arg("metadata_limits") = false,
+  "Parses strict JSON and writes it back (metadata_limits: the value limit of a model file's\n"
+  "metadata entries, io::kMaxMetadataValues).");
 }
 
 }  // namespace ranvier_py

@@ -742,9 +742,10 @@ def io_cpp_load_check(path: str) -> tuple[int, int]:
     ...
 def io_cpp_predict(path: str, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     ...
-def io_json_normalize(text: bytes) -> str:
+def io_json_normalize(text: bytes, metadata_limits: bool = False) -> str:
     """
-    Parses strict JSON and writes it back (tests of the C++ JSON module).
+    Parses strict JSON and writes it back (metadata_limits: the value limit of a model file's
+    metadata entries, io::kMaxMetadataValues).
     """
 def io_parse_header(prefix: bytes, file_size: typing.SupportsInt | typing.SupportsIndex, ranvier_format: bool) -> dict:
     """

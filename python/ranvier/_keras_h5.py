@@ -13,11 +13,20 @@ Two layouts:
   ``weight_names`` attribute listing its datasets in weight order.
 
 Returns ``[(name, class_name, [arrays])]`` for the layers that hold weights, in order.
+
+Hostile files: external links, soft links leading through one, virtual datasets and
+external raw storage are refused (ValueError naming the file and the object), so a
+weights file cannot make the loader read other files; a dataset is read only when its
+declared shape is the model's weight shape (else the shape alone is reported), so a
+small file cannot make the loader allocate more than the model's own weights.
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Dict, List, Tuple
+
+import numpy as np
 
 
 def _h5py():
@@ -39,8 +48,78 @@ def _decode(v) -> str:
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
-def _keras3(f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
-    layers = f["layers"]
+# Every object is reached through _child, which refuses what would make a weights file read
+# other files (external links, soft links that lead through one, virtual datasets, external
+# raw storage), and every dataset through _read, which looks at its declared shape and dtype
+# before reading: only a dataset of the shape the model's weight has is read (so a small file
+# cannot make the loader allocate more than the model's own weights); another shape comes
+# back as a zero-strided placeholder of that shape, for the mismatch message.
+_MAX_LINK_HOPS = 16
+_MAX_ATTR_ELEMS = 1_000_000
+
+
+def _refuse(where: str, msg: str):
+    raise ValueError(f"load_weights: {where}: {msg}; a weights file may not refer to other files")
+
+
+def _child(h5py, group, key: str, where: str, hops: int = 0):
+    """group[key] through hard links only (soft links resolved the same way); None if absent."""
+    link = group.get(key, getlink=True)
+    if link is None:
+        return None
+    name = f"{group.name.rstrip('/')}/{key}"
+    if isinstance(link, h5py.ExternalLink):
+        _refuse(where, f"'{name}' is an external link to '{link.filename}:{link.path}'")
+    if isinstance(link, h5py.SoftLink):
+        if hops >= _MAX_LINK_HOPS:
+            raise ValueError(f"load_weights: {where}: '{name}': too many levels of soft links")
+        path = link.path
+        obj = group.file if path.startswith("/") else group
+        for part in (p for p in path.split("/") if p and p != "."):
+            if not isinstance(obj, h5py.Group):
+                return None
+            obj = _child(h5py, obj, part, where, hops + 1)
+            if obj is None:
+                return None
+        return obj
+    if not isinstance(link, h5py.HardLink):
+        raise ValueError(f"load_weights: {where}: '{name}' is a link of an unknown kind")
+    return group[key]
+
+
+def _group(h5py, group, key: str, where: str):
+    obj = _child(h5py, group, key, where)
+    return obj if isinstance(obj, h5py.Group) else None
+
+
+def _read(h5py, ds, where: str, expected) -> Any:
+    """The dataset's values if its shape is `expected` (a weight's shape), else a placeholder."""
+    if not isinstance(ds, h5py.Dataset):
+        raise ValueError(f"load_weights: {where}: '{getattr(ds, 'name', ds)}' is not a dataset")
+    if ds.is_virtual:
+        _refuse(where, f"dataset '{ds.name}' is a virtual dataset (its values come from other files)")
+    if ds.external:
+        _refuse(where, f"dataset '{ds.name}' keeps its values in external files {[e[0] for e in ds.external]}")
+    if ds.dtype.kind not in "fiub" or ds.dtype.itemsize > 8:
+        raise ValueError(f"load_weights: {where}: dataset '{ds.name}' holds {ds.dtype}, not numbers")
+    shape = tuple(int(d) for d in ds.shape)
+    if expected is None or shape != tuple(expected):
+        return np.broadcast_to(np.zeros((), np.float32), shape)  # not read: the shapes differ
+    return np.asarray(ds[()], dtype=np.float32)
+
+
+def _attr_names(obj, key: str, where: str) -> List[str]:
+    if key not in obj.attrs:
+        return []
+    aid = obj.attrs.get_id(key)
+    n = int(np.prod(aid.shape, dtype=np.float64)) if aid.shape else 1
+    if n > _MAX_ATTR_ELEMS:
+        raise ValueError(f"load_weights: {where}: attribute '{key}' of '{obj.name}' lists {n} names")
+    return [_decode(v) for v in np.atleast_1d(obj.attrs[key])]
+
+
+def _keras3(h5py, f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
+    layers = _group(h5py, f, "layers", where)
     used: Dict[str, int] = {}
     out = []
     for layer in model.layers:
@@ -50,48 +129,72 @@ def _keras3(f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
             key = f"{key}_{used[key]}"
         else:
             used[key] = 0
-        group = layers.get(key)
+        group = _group(h5py, layers, key, where)
         if group is None:
-            group = layers.get(layer.name)  # files written by other tools with layer names
+            group = _group(h5py, layers, layer.name, where)  # files written by other tools with layer names
         if not layer.weights:
             continue
-        if group is None or "vars" not in group:
+        vars_ = _group(h5py, group, "vars", where) if group is not None else None
+        if vars_ is None:
+            names = sorted(layers.keys())
+            shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
             raise ValueError(f"load_weights: {where} has no weights for layer '{layer.name}' "
-                             f"({type(layer).__name__}) at 'layers/{key}/vars'; the file's layers: "
-                             f"{', '.join(sorted(layers.keys()))}")
-        vars_ = group["vars"]
+                             f"({type(layer).__name__}) at 'layers/{key}/vars'; the file's layers: {shown}")
         try:
             keys = sorted(vars_.keys(), key=int)
         except ValueError:
             raise ValueError(f"load_weights: {where}: 'layers/{key}/vars' holds non-numbered datasets "
-                             f"{sorted(vars_.keys())}") from None
-        out.append((key, type(layer).__name__, [vars_[k][()] for k in keys]))
+                             f"{sorted(vars_.keys())[:20]}") from None
+        expected = [tuple(v.shape) for v in layer.weights]
+        # One dataset past the weight count is enough to report a count mismatch.
+        keys = keys[:len(expected) + 1]
+        values = [_read(h5py, _child(h5py, vars_, k, where), where, expected[i] if i < len(expected) else None)
+                  for i, k in enumerate(keys)]
+        out.append((key, type(layer).__name__, values))
     return out
 
 
-def _legacy(f, where: str) -> List[Tuple[str, str, List[Any]]]:
-    root = f["model_weights"] if "model_weights" in f and "layer_names" not in f.attrs else f
-    out = []
-    for lname in (_decode(n) for n in root.attrs["layer_names"]):
-        g = root[lname]
-        names = [_decode(n) for n in g.attrs.get("weight_names", [])]
-        if names:
-            out.append((lname, "", [g[n][()] for n in names]))
+def _legacy(h5py, f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
+    root = f
+    if "layer_names" not in f.attrs:
+        root = _group(h5py, f, "model_weights", where)
+    targets = [[tuple(v.shape) for v in l.weights] for l in model.layers if l.weights]
+    out: List[Tuple[str, str, List[Any]]] = []
+    for lname in _attr_names(root, "layer_names", where):
+        g = _group(h5py, root, lname, where)
+        if g is None:
+            raise ValueError(f"load_weights: {where}: layer group '{lname}' is missing")
+        names = _attr_names(g, "weight_names", where)
+        if not names:
+            continue
+        k = len(out)
+        if k > len(targets):  # the count already differs: _assign_groups reports it
+            out.append((lname, "", []))
+            continue
+        expected = targets[k] if k < len(targets) else []
+        values = []
+        for i, n in enumerate(names[:len(expected) + 1]):
+            ds = _child(h5py, g, n, where)
+            if ds is None:
+                raise ValueError(f"load_weights: {where}: weight '{lname}/{n}' is missing")
+            values.append(_read(h5py, ds, where, expected[i] if i < len(expected) else None))
+        out.append((lname, "", values))
     return out
 
 
 def read_weights(path, model) -> List[Tuple[str, str, List[Any]]]:
     h5py = _h5py()
     with h5py.File(path, "r") as f:
-        return read_open(f, model, f"'{path}'")
+        return read_open(f, model, f"'{os.fsdecode(path)}'")
 
 
 def read_open(f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
     """:func:`read_weights` of an open h5py File (``where`` names it in errors)."""
     h5py = _h5py()
-    if "layers" in f and isinstance(f["layers"], h5py.Group):
-        return _keras3(f, model, where)
-    if "layer_names" in f.attrs or ("model_weights" in f and "layer_names" in f["model_weights"].attrs):
-        return _legacy(f, where)
+    if _group(h5py, f, "layers", where) is not None:
+        return _keras3(h5py, f, model, where)
+    mw = None if "layer_names" in f.attrs else _group(h5py, f, "model_weights", where)
+    if "layer_names" in f.attrs or (mw is not None and "layer_names" in mw.attrs):
+        return _legacy(h5py, f, model, where)
     raise ValueError(f"load_weights: {where} is an HDF5 file but neither a Keras 3 .weights.h5 "
                      f"(no 'layers' group) nor a legacy tf.keras weights file (no 'layer_names')")

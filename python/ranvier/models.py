@@ -1243,12 +1243,32 @@ class Sequential:
         """Rebuilds an (uncompiled) model from ``get_config()``'s dict; custom layer classes
         come from ``custom_objects``."""
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for lc in config.get("layers", []):
+        entries = list(config.get("layers", []))
+        if entries and entries[0].get("class_name") == "InputLayer":
+            model.add(layers_module.Input(shape=tuple(entries[0]["config"].get("batch_shape"))[1:]))
+            entries = entries[1:]
+        # All layers first, then one build (add() would rebuild the network and scan the names
+        # once per layer: quadratic in the layer count of a saved file).
+        new_layers = []
+        seen = {l.name for l in model._layers}
+        for lc in entries:
             if lc.get("class_name") == "InputLayer":
-                shape = lc["config"].get("batch_shape")
-                model.add(layers_module.Input(shape=tuple(shape[1:])))
-            else:
-                model.add(layers_module.deserialize(lc, custom_objects=custom_objects))
+                raise ValueError("Sequential.add: an Input can only be the first element")
+            layer = layers_module.deserialize(lc, custom_objects=custom_objects)
+            if layer.name in seen:
+                raise ValueError(f"Sequential.add: all layers must have unique names; "
+                                 f"'{layer.name}' is already in the model")
+            seen.add(layer.name)
+            new_layers.append(layer)
+        if not new_layers:
+            return model
+        if model._input_shape is None:
+            model.add(new_layers[0])  # Keras's input_shape= hint of a first layer
+            new_layers = new_layers[1:]
+        model._layers.extend(new_layers)
+        model._invalidate()
+        if model._input_shape is not None:
+            model._build_layers()
         return model
 
     def __deepcopy__(self, memo):

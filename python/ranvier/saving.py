@@ -184,7 +184,7 @@ def _meta_json(meta: Dict[str, str], key: str, where: str, required: bool = Fals
             raise ValueError(f"{where}: metadata '{key}' is missing")
         return None
     try:
-        _core.io_json_normalize(text.encode("utf-8"))
+        _core.io_json_normalize(text.encode("utf-8"), True)
         return json.loads(text)
     except (ValueError, RecursionError) as e:
         raise ValueError(f"{where}: metadata '{key}' is not valid JSON: {e}") from None

@@ -25,7 +25,6 @@ Value Value::make_number(double d) {
   if (!std::isfinite(d)) throw std::invalid_argument("json: cannot write a non-finite number (NaN/inf)");
   Value v;
   v.type_ = Type::number;
-  v.d_ = d;
   char buf[40];
   for (int prec = 1; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, d);
@@ -39,7 +38,6 @@ Value Value::make_number(double d) {
 Value Value::make_int(std::int64_t i) {
   Value v;
   v.type_ = Type::number;
-  v.d_ = static_cast<double>(i);
   v.str_ = std::to_string(i);
   return v;
 }
@@ -47,7 +45,6 @@ Value Value::make_int(std::int64_t i) {
 Value Value::make_uint(std::uint64_t u) {
   Value v;
   v.type_ = Type::number;
-  v.d_ = static_cast<double>(u);
   v.str_ = std::to_string(u);
   return v;
 }
@@ -97,7 +94,7 @@ bool Value::as_bool(const char* what) const {
 
 double Value::as_double(const char* what) const {
   if (type_ != Type::number) type_error(what, "a number", type_);
-  return d_;
+  return std::strtod(str_.c_str(), nullptr);  // from the text (parsing stays cheap; may be +-inf)
 }
 
 std::uint64_t Value::as_uint(const char* what) const {
@@ -390,9 +387,7 @@ class Parser {
     }
     Value v;
     v.type_ = Value::Type::number;
-    v.str_.assign(s_ + start, i_ - start);
-    errno = 0;
-    v.d_ = std::strtod(v.str_.c_str(), nullptr);  // may be +-inf for huge exponents: kept as text
+    v.str_.assign(s_ + start, i_ - start);  // the value is read from this text on demand
     return v;
   }
 

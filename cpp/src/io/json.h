@@ -64,8 +64,7 @@ class Value {
  private:
   Type type_ = Type::null;
   bool b_ = false;
-  double d_ = 0.0;
-  std::string str_;  // string value, or number text
+  std::string str_;  // string value, or number text (as_double converts it)
   std::vector<Value> arr_;
   std::vector<std::pair<std::string, Value>> obj_;
   friend class Parser;

@@ -63,9 +63,10 @@ std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_
                                          const std::vector<std::int64_t>* sample_shape = nullptr);
 
 // What a model file may make a loader allocate beyond the weights it holds (metric
-// buckets and the like), and the JSON values one metadata entry may hold.
+// buckets and the like), and the JSON values one metadata entry may hold: 16 MiB of
+// parsed values (about 175,000; an MLP's architecture needs about 30 per layer).
 constexpr std::uint64_t kLoadBudgetBytes = std::uint64_t{64} << 20;
-constexpr std::size_t kMaxMetadataValues = 1000000;
+constexpr std::size_t kMaxMetadataValues = (std::size_t{16} << 20) / sizeof(json::Value);
 
 // Refuses (invalid_argument) an architecture whose known layers need more weight
 // values than file_elems, before anything is allocated: each layer for the width the

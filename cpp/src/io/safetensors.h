@@ -30,7 +30,9 @@ namespace ranvier {
 namespace io {
 
 constexpr std::uint64_t kMaxHeaderBytes = 100000000;  // as the safetensors package
-constexpr std::size_t kMaxHeaderValues = 1000000;     // JSON values in one header
+// JSON values in one header: 32 MiB of parsed values (about 350,000; a tensor's entry
+// takes 8, so about 40,000 tensors).
+constexpr std::size_t kMaxHeaderValues = 350000;
 
 struct TensorInfo {
   std::string name;
