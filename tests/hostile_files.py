@@ -90,7 +90,7 @@ def many_tensor_keys():
 
 def duplicate_keys_late():
     """Tens of thousands of distinct keys, then a duplicate of the first at the end."""
-    body = ",".join(f'"k{i}":""' for i in range(90_000))
+    body = ",".join(f'"k{i}":""' for i in range(85_000))
     return st_file(None, raw_header=('{"__metadata__":{' + body + ',"k0":""}}').encode())
 
 

@@ -266,7 +266,22 @@ void read_exact(std::FILE* f, std::uint8_t* p, std::size_t n, const std::string&
 
 }  // namespace
 
+namespace {
+File read_file_unnamed(const std::string& path);
+}  // namespace
+
 File read_file(const std::string& path) {
+  try {
+    return read_file_unnamed(path);
+  } catch (const std::invalid_argument& e) {  // every error names the file
+    const std::string msg = e.what();
+    if (msg.find("'" + path + "'") != std::string::npos) throw;
+    throw std::invalid_argument("'" + path + "': " + msg);
+  }
+}
+
+namespace {
+File read_file_unnamed(const std::string& path) {
   errno = 0;
 #ifndef _WIN32
   {  // refuse FIFOs, devices and folders before opening: opening a FIFO blocks until a writer comes
@@ -308,6 +323,7 @@ File read_file(const std::string& path) {
   read_exact(f.get(), out.data.data(), out.data.size(), path);
   return out;
 }
+}  // namespace
 
 // ---------------------------------------------------------------- writing
 std::string serialize_header(const std::vector<TensorOut>& tensors,
