@@ -3,7 +3,7 @@ builds them): for each file and loader, the wall time, the growth of the peak re
 set (ru_maxrss: C++ and Python allocations alike) and tracemalloc's peak (Python and
 NumPy allocations), and what the loader said.
 
-Loaders: ``py`` = ranvier.models.load_model (safetensors) or Sequential.load_weights
+Loaders: ``py`` = ranvier.models.load_model (safetensors, .keras) or Sequential.load_weights
 (.h5 into Dense(3) on 4 inputs), ``cpp`` = the C++ API's Model::load (safetensors only).
 Each measurement runs in a fresh process, so peaks do not mix (time and RSS without
 tracemalloc; tracemalloc's peak in a second process, as tracing slows Python down).
@@ -107,6 +107,13 @@ def main():
             have_h5 = True
         except ImportError:
             have_h5 = False
+        for name, make in hostile_files.KERAS.items():  # Keras .keras archives (load_model)
+            if not have_h5 or args.k not in name:
+                continue
+            path = os.path.join(tmp, name + ".keras")
+            with open(path, "wb") as f:
+                f.write(make())
+            rows.append((name, os.path.getsize(path), "py", measure("st", "py", path, args.timeout)))
         for name, make in hostile_files.H5.items():
             if not have_h5 or args.k not in name:
                 continue

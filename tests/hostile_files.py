@@ -345,3 +345,80 @@ H5 = {f.__name__: f for f in [
     h5_unwritten_huge_dataset, h5_compressed_bomb, h5_huge_scalar_string, h5_external_link,
     h5_external_group_link, h5_soft_link_to_external, h5_virtual_dataset, h5_external_storage,
     h5_many_groups, h5_many_vars, h5_legacy_huge_names]}
+
+
+# ------------------------------------------------------------------ Keras .keras archives
+def _archive(config, weights_writer=None, deflate_weights=None):
+    """A .keras zip: config.json, metadata.json, model.weights.h5 (written by weights_writer(f))."""
+    import io
+    import zipfile
+    import h5py
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        if weights_writer is not None:
+            weights_writer(f)
+        else:
+            v = f.require_group("layers/dense/vars")
+            v.create_dataset("0", data=np.zeros((4, 3), np.float32))
+            v.create_dataset("1", data=np.zeros(3, np.float32))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("metadata.json", json.dumps({"keras_version": "3.0.0"}))
+        zf.writestr("config.json", config if isinstance(config, str) else json.dumps(config))
+        if deflate_weights is not None:
+            zf.writestr(zipfile.ZipInfo("model.weights.h5"), deflate_weights, compress_type=zipfile.ZIP_DEFLATED)
+        else:
+            zf.writestr("model.weights.h5", buf.getvalue())
+    return out.getvalue()
+
+
+def _keras_seq(layers, compile_config=None, input_dim=4):
+    cfg = {"module": "keras", "class_name": "Sequential",
+           "config": {"name": "s", "trainable": True, "layers": (
+               [{"module": "keras.layers", "class_name": "InputLayer",
+                 "config": {"batch_shape": [None, input_dim], "dtype": "float32", "name": "input"}}]
+               if input_dim else []) + layers},
+           "build_config": {"input_shape": [None, input_dim]} if input_dim else None}
+    if compile_config is not None:
+        cfg["compile_config"] = compile_config
+    return cfg
+
+
+def keras_layer_build_config():
+    return _archive(_keras_seq([dense("a", 20_000, build_in=30_000), dense("b", 10, build_in=20_000)],
+                               input_dim=None))
+
+
+def keras_auc_thresholds():
+    return _archive(_keras_seq([dense("dense", 3, build_in=4)], compile_config=_compile(
+        [{"class_name": "AUC", "config": {"name": "auc", "num_thresholds": 2 ** 31 - 1}}])))
+
+
+def keras_deep_config():
+    depth = 100_000
+    return _archive('{"class_name": "Sequential", "config": ' + "[" * depth + "]" * depth + "}")
+
+
+def keras_zip_bomb():
+    return _archive(_keras_seq([dense("dense", 3, build_in=4)]), deflate_weights=bytes(200 << 20))
+
+
+def keras_optimizer_var_bomb():
+    def write(f):
+        v = f.require_group("layers/dense/vars")
+        v.create_dataset("0", data=np.zeros((4, 3), np.float32))
+        v.create_dataset("1", data=np.zeros(3, np.float32))
+        o = f.require_group("optimizer/vars")
+        o.create_dataset("0", data=np.int64(1))
+        o.create_dataset("1", shape=(2 ** 15, 2 ** 15), dtype="f4", chunks=(64, 64))
+    return _archive(_keras_seq([dense("dense", 3, build_in=4)], compile_config=_compile(["mse"])), write)
+
+
+def keras_external_link():
+    def write(f):
+        f["layers"] = __import__("h5py").ExternalLink("/etc/passwd.h5", "/")
+    return _archive(_keras_seq([dense("dense", 3, build_in=4)]), write)
+
+
+KERAS = {f.__name__: f for f in [keras_layer_build_config, keras_auc_thresholds, keras_deep_config, keras_zip_bomb,
+                                 keras_optimizer_var_bomb, keras_external_link]}

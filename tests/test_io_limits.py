@@ -141,6 +141,12 @@ def test_hostile_safetensors_files_stay_within_the_budget(tmp_path, loader):
         assert len(data) < hostile_files.LIMIT, f"{name} is {len(data)} bytes"
         (tmp_path / (name + ".safetensors")).write_bytes(data)
         names.append(name + ".safetensors")
+    if h5py is not None:  # Keras .keras archives: load_model reads them (the C++ loader refuses them)
+        for name, make in hostile_files.KERAS.items():
+            data = make()
+            assert len(data) < hostile_files.LIMIT, f"{name} is {len(data)} bytes"
+            (tmp_path / (name + ".keras")).write_bytes(data)
+            names.append(name + ".keras")
     # Files that are valid models (nothing in them is too large): they load.
     ok = {"many_metadata_keys", "many_tensor_keys", "model_build_config_only", "many_layers", "many_seeds",
           "many_metrics"}
@@ -382,10 +388,10 @@ def test_save_through_symlinks_writes_the_target_and_keeps_the_link(tmp_path):
     m = _model()
     x = np.ones((2, 4), np.float32)
     (tmp_path / "real").mkdir()
-    target = tmp_path / "real" / "m.keras"
-    link = tmp_path / "link.keras"
-    chain = tmp_path / "chain.keras"
-    link.symlink_to("real/m.keras")  # relative, dangling until the first save
+    target = tmp_path / "real" / "m.safetensors"
+    link = tmp_path / "link.safetensors"
+    chain = tmp_path / "chain.safetensors"
+    link.symlink_to("real/m.safetensors")  # relative, dangling until the first save
     chain.symlink_to(link)
     m.save(chain)
     assert chain.is_symlink() and link.is_symlink() and target.is_file() and not target.is_symlink()
@@ -402,13 +408,13 @@ def test_save_through_symlinks_writes_the_target_and_keeps_the_link(tmp_path):
 
 def test_save_takes_bytes_and_pathlike_paths_and_refuses_empty_ones(tmp_path):
     m = _model()
-    raw = os.fsencode(str(tmp_path / "b\xe9.keras"))
+    raw = os.fsencode(str(tmp_path / "b\xe9.safetensors"))
     m.save(raw)
     assert os.path.exists(raw)
     assert np.array_equal(ranvier.models.load_model(raw).get_weights()[0], m.get_weights()[0])
     m.save_weights(raw + b".w")
     m.load_weights(raw + b".w")
-    m.save(pathlib.PurePosixPath(str(tmp_path / "p.keras")) if os.name == "posix" else tmp_path / "p.keras")
+    m.save(pathlib.PurePosixPath(str(tmp_path / "p.safetensors")) if os.name == "posix" else tmp_path / "p.safetensors")
     for bad in ("", b""):
         with pytest.raises(ValueError, match="empty"):
             m.save(bad)
@@ -434,7 +440,7 @@ _KILLED_SAVE = textwrap.dedent(r"""
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT])
 def test_a_killed_save_leaves_no_temporary_file_after_the_next_save(tmp_path, sig):
-    target = tmp_path / "m.keras"
+    target = tmp_path / "m.safetensors"
     good = _model()
     good.save(target)
     before = target.read_bytes()
@@ -452,7 +458,7 @@ def test_a_killed_save_leaves_no_temporary_file_after_the_next_save(tmp_path, si
     assert target.read_bytes() == before  # the target is intact either way
     if sig == signal.SIGINT:  # KeyboardInterrupt unwinds through the writer, which cleans up
         assert _temporaries(tmp_path) == []
-    other = tmp_path / "other.keras"
+    other = tmp_path / "other.safetensors"
     good.save(other)  # any save to that folder removes what a dead save left
     assert _temporaries(tmp_path) == []
     assert np.array_equal(ranvier.models.load_model(target).get_weights()[0], good.get_weights()[0])
@@ -460,14 +466,14 @@ def test_a_killed_save_leaves_no_temporary_file_after_the_next_save(tmp_path, si
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_a_save_in_progress_is_not_removed_by_another_save(tmp_path):
-    target = tmp_path / "m.keras"
+    target = tmp_path / "m.safetensors"
     p = subprocess.Popen([sys.executable, "-c", _KILLED_SAVE, str(target)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == "in-save", p.stderr.read()
         live = _temporaries(tmp_path)
         assert len(live) == 1
-        _model().save(tmp_path / "other.keras")
+        _model().save(tmp_path / "other.safetensors")
         assert _temporaries(tmp_path) == live  # held locked by a live process: left alone
     finally:
         p.kill()
@@ -484,8 +490,8 @@ def test_model_bytes_equal_the_file_written(tmp_path):
     m = _model()
     m.compile(optimizer="adam", loss="mse")
     m.fit(np.ones((8, 4), np.float32), np.ones((8, 3), np.float32), epochs=1, verbose=0)
-    m.save(tmp_path / "m.keras")
+    m.save(tmp_path / "m.safetensors")
     blob = ranvier.saving.model_to_bytes(m)
-    assert (tmp_path / "m.keras").read_bytes() == blob
+    assert (tmp_path / "m.safetensors").read_bytes() == blob
     n = struct.unpack("<Q", blob[:8])[0]
     assert (8 + n) % 8 == 0 and blob[8:9] == b"{"

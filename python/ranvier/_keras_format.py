@@ -49,6 +49,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 # The Keras release whose file layout this module writes (recorded in metadata.json).
 KERAS_FORMAT_VERSION = "3.15.1"
 _MAX_JSON_BYTES = 64 << 20
+_LOAD_BUDGET = 64 << 20  # what an archive may make the reader allocate beyond its own bytes
+_MAX_RATIO = 16
 
 # Keras 3's optimizer slot variables, in the order its ``build`` creates them: each inner
 # tuple is one ``add_optimizer_variables`` call (interleaved per trainable variable).
@@ -295,6 +297,9 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str) -> byte
     except KeyError:
         raise ValueError(f"{where} is not a Keras archive: it has no '{name}' "
                          f"(members: {', '.join(zf.namelist()[:10])})") from None
+    # A compressed member may expand at most 16 times plus the 64 MiB load budget: a small
+    # archive cannot make the reader allocate gigabytes (a zip bomb).
+    limit = min(limit, _LOAD_BUDGET + _MAX_RATIO * info.compress_size)
     if info.file_size > limit:
         raise ValueError(f"{where}: '{name}' declares {info.file_size} bytes, more than the "
                          f"{limit} this reader accepts")
@@ -321,7 +326,7 @@ def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any
     with zf:
         try:
             config = json.loads(_read_member(zf, CONFIG, _MAX_JSON_BYTES, where))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise ValueError(f"{where}: '{CONFIG}' is not valid JSON: {e}") from None
         if not isinstance(config, dict):
             raise ValueError(f"{where}: '{CONFIG}' must hold a JSON object")
@@ -334,7 +339,7 @@ def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any
         if METADATA in zf.namelist():
             try:
                 meta = json.loads(_read_member(zf, METADATA, _MAX_JSON_BYTES, where))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
                 raise ValueError(f"{where}: '{METADATA}' is not valid JSON: {e}") from None
             if not isinstance(meta, dict):
                 raise ValueError(f"{where}: '{METADATA}' must hold a JSON object")
@@ -355,6 +360,7 @@ def load_archive(path, where: str, custom_objects=None, compile: bool = True):
     inner = config.get("config")
     if not isinstance(inner, dict):
         raise ValueError(f"{where}: '{CONFIG}' has no Sequential 'config' object")
+    _check_sizes(config, len(weights), where)
     inner = _from_keras(inner, where)
     seeds = meta.get("ranvier_layer_seeds") or {}
     seeded = saving._seed_layer_configs(inner, seeds) if isinstance(seeds, dict) else []
@@ -380,10 +386,43 @@ def load_archive(path, where: str, custom_objects=None, compile: bool = True):
         if compile and isinstance(cc, dict):
             cc = _from_keras(cc, where)
             _compile_from(model, cc, where, custom_objects)
-            opt_vars = f.get("optimizer/vars")
-            if opt_vars is not None and len(opt_vars.keys()) > 0:
-                _restore_optimizer(model, [opt_vars[k][()] for k in sorted(opt_vars.keys(), key=_int_key)], where)
+            opt_vars = _keras_h5.child(h5py, f, "optimizer/vars", where)
+            if isinstance(opt_vars, h5py.Group) and len(opt_vars.keys()) > 0:
+                # each variable is a scalar or one weight's shape: read none larger than that
+                cap = max([int(np.prod(v.shape)) for v in model.weights] + [1])
+                _restore_optimizer(model, [_keras_h5.read_capped(h5py, _keras_h5.child(h5py, opt_vars, k, where),
+                                                                 where, cap)
+                                           for k in sorted(opt_vars.keys(), key=_int_key)], where)
     return model
+
+
+def _finite(obj: Any) -> Any:
+    """obj with non-finite floats (json.loads accepts NaN/Infinity) made null, for the strict
+    C++ checks; no size can be a non-finite float."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def _check_sizes(config: Dict[str, Any], weight_bytes: int, where: str) -> None:
+    """The C++ checks every ranvier model file goes through (layers' weights, for the
+    model's input and for each layer's own build_config, against what the archive's weights
+    file can hold; metric sizes against the load budget), before anything is built."""
+    from . import _core
+    try:
+        meta = [("architecture", json.dumps(_finite(config), allow_nan=False))]
+        cc = config.get("compile_config")
+        if isinstance(cc, dict):
+            meta.append(("compile_config", json.dumps(_finite(cc), allow_nan=False)))
+        _core.io_check_model_metadata(meta, weight_bytes // 4)
+    except RecursionError:
+        raise ValueError(f"{where}: '{CONFIG}' is nested too deeply") from None
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
 def _int_key(k: str) -> int:

@@ -108,6 +108,32 @@ def _read(h5py, ds, where: str, expected) -> Any:
     return np.asarray(ds[()], dtype=np.float32)
 
 
+def read_capped(h5py, ds, where: str, max_elems: int) -> Any:
+    """A dataset's values when it is safe (no external storage, numbers) and declares at
+    most `max_elems` elements; ValueError naming it otherwise."""
+    if not isinstance(ds, h5py.Dataset):
+        raise ValueError(f"load_weights: {where}: '{getattr(ds, 'name', ds)}' is not a dataset")
+    shape = tuple(int(d) for d in ds.shape or ())
+    n = int(np.prod(shape, dtype=np.float64)) if shape else 1
+    if n > max_elems:
+        raise ValueError(f"load_weights: {where}: dataset '{ds.name}' declares {n} values, more than "
+                         f"the {max_elems} the model's largest weight holds")
+    _read(h5py, ds, where, None)  # the checks only (links, storage, dtype): nothing is read
+    return ds[()]  # in its own dtype (an int64 iteration count stays exact)
+
+
+def child(h5py, group, path: str, where: str):
+    """group[path] ('a/b/c') through hard links and in-file soft links only; None if absent."""
+    obj = group
+    for part in (p for p in path.split("/") if p):
+        if not isinstance(obj, h5py.Group):
+            return None
+        obj = _child(h5py, obj, part, where)
+        if obj is None:
+            return None
+    return obj
+
+
 def _attr_names(obj, key: str, where: str) -> List[str]:
     if key not in obj.attrs:
         return []
