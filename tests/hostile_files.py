@@ -178,6 +178,12 @@ def many_layers():
     return st_file(base_meta(seq(layers, input_dim=1)))
 
 
+def layers_at_the_limit():
+    """4096 layers, the most a model file may hold: loads."""
+    layers = [{"class_name": "ReLU", "config": {"name": f"r{i}"}} for i in range(4096)]
+    return st_file(base_meta(seq(layers, input_dim=1)))
+
+
 def many_dense_layers():
     layers = [dense(f"d{i}", 1) for i in range(8_000)]
     return st_file(base_meta(seq(layers, input_dim=1)))
@@ -213,7 +219,7 @@ SAFETENSORS = {f.__name__: f for f in [
     deep_nesting_in_metadata, many_values, many_small_objects, long_strings, long_key,
     huge_declared_shape, huge_dense_units, huge_input_shape, layer_build_config,
     layer_build_config_mismatch, model_build_config_only, auc_thresholds, auc_thresholds_many,
-    precision_top_k, top_k_accuracy, many_layers, many_dense_layers, many_seeds,
+    precision_top_k, top_k_accuracy, many_layers, layers_at_the_limit, many_dense_layers, many_seeds,
     many_optimizer_scalars, many_optimizer_slots, many_metrics, huge_train_steps]}
 
 

@@ -249,6 +249,9 @@ Architecture parse_architecture(const Value& arch) {
   if (const Value* n = cfg->find("name"); n && n->is_string()) a.name = n->as_string();
   const Value* layers = cfg->find("layers");
   if (!layers || !layers->is_array()) bad("architecture: 'layers' must be an array");
+  if (layers->as_array().size() > kMaxLayers + 1)  // + 1: the InputLayer entry
+    bad("architecture: " + std::to_string(layers->as_array().size()) + " layers; a model file may hold at most " +
+        std::to_string(kMaxLayers));
   bool first = true;
   std::unordered_set<std::string> names;
   for (const auto& l : layers->as_array()) {
