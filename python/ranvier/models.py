@@ -221,6 +221,15 @@ class Sequential:
             f"new.set_weights(layer.get_weights()) (a copy is not tied to the original: train one "
             f"model, then copy the weights over with set_weights to keep them equal)")
 
+    def _check_new_layer(layer, names) -> None:
+        """What ``add`` checks of a layer; ``names``: the names already in the model."""
+        if not isinstance(layer, layers_module.Layer):
+            raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
+        layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
+        if layer.name in names:
+            raise ValueError(f"Sequential.add: all layers must have unique names; "
+                             f"'{layer.name}' is already in the model")
+
     def pop(self):
         """Removes and returns the last layer."""
         with self._structural("Sequential.pop"):
@@ -1244,31 +1253,20 @@ class Sequential:
         come from ``custom_objects``."""
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         entries = list(config.get("layers", []))
-        if entries and entries[0].get("class_name") == "InputLayer":
-            model.add(layers_module.Input(shape=tuple(entries[0]["config"].get("batch_shape"))[1:]))
+        first_input = bool(entries) and entries[0].get("class_name") == "InputLayer"
+        if first_input:
             entries = entries[1:]
-        # All layers first, then one build (add() would rebuild the network and scan the names
-        # once per layer: quadratic in the layer count of a saved file).
-        new_layers = []
-        seen = {l.name for l in model._layers}
         for lc in entries:
             if lc.get("class_name") == "InputLayer":
                 raise ValueError("Sequential.add: an Input can only be the first element")
-            layer = layers_module.deserialize(lc, custom_objects=custom_objects)
-            if layer.name in seen:
-                raise ValueError(f"Sequential.add: all layers must have unique names; "
-                                 f"'{layer.name}' is already in the model")
-            seen.add(layer.name)
-            new_layers.append(layer)
-        if not new_layers:
-            return model
-        if model._input_shape is None:
-            model.add(new_layers[0])  # Keras's input_shape= hint of a first layer
-            new_layers = new_layers[1:]
-        model._layers.extend(new_layers)
-        model._invalidate()
-        if model._input_shape is not None:
-            model._build_layers()
+            # no input shape yet: add() checks and appends without building the network
+            model.add(layers_module.deserialize(lc, custom_objects=custom_objects))
+        if first_input:  # then one build (once per layer would be quadratic in the layer count)
+            shape = tuple(config["layers"][0]["config"].get("batch_shape"))[1:]
+            if not model._layers:
+                model.add(layers_module.Input(shape=shape))
+            elif model._input_shape is None or tuple(model._input_shape[1:]) != shape:
+                model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
         return model
 
     def __deepcopy__(self, memo):
