@@ -17,12 +17,24 @@
 #include "io/safetensors.h"
 #include "testing.h"
 
-#if defined(__GLIBC__) && !defined(_WIN32)
+#ifndef _WIN32
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
+
+// The counter replaces operator new/delete: not under AddressSanitizer (which replaces them
+// itself and measures differently), and only where malloc_usable_size exists.
+#if defined(__SANITIZE_ADDRESS__)
+#define RANVIER_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RANVIER_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__GLIBC__) && !defined(_WIN32) && !defined(RANVIER_UNDER_ASAN)
+#include <malloc.h>
 #define RANVIER_COUNT_ALLOCATIONS 1
 
 namespace {
@@ -51,6 +63,14 @@ void* operator new[](std::size_t n) { return operator new(n); }
 void operator delete[](void* p) noexcept { operator delete(p); }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  void* p = std::malloc(n ? n : 1);
+  if (p) note(static_cast<std::int64_t>(malloc_usable_size(p)));
+  return p;
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { operator delete(p); }
 #endif
 
 namespace {
