@@ -373,6 +373,8 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, custom_objects=
                           loss_weights=cc.get("loss_weights"),
                           metrics=_deserialize_metrics(cc.get("metrics"), custom_objects),
                           weighted_metrics=_deserialize_metrics(cc.get("weighted_metrics"), custom_objects))
+        except ValueError as e:  # a refused argument (a metric's k, say): name the file
+            raise ValueError(f"{where}: the saved compile configuration cannot be restored: {e}") from None
         except (TypeError, KeyError, AttributeError, IndexError) as e:
             raise ValueError(f"{where}: the saved compile configuration cannot be restored: "
                              f"{type(e).__name__}: {e}") from None
