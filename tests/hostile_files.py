@@ -179,8 +179,8 @@ def many_layers():
 
 
 def layers_at_the_limit():
-    """4096 layers, the most a model file may hold: loads."""
-    layers = [{"class_name": "ReLU", "config": {"name": f"r{i}"}} for i in range(4096)]
+    """2048 layers, the most a model file may hold: loads."""
+    layers = [{"class_name": "ReLU", "config": {"name": f"r{i}"}} for i in range(2048)]
     return st_file(base_meta(seq(layers, input_dim=1)))
 
 

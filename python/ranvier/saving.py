@@ -29,7 +29,7 @@ itself needs only NumPy. Every file that is read goes through the C++ validator
 corrupted or hostile file raises ValueError naming the file and the problem. Before
 anything is built, every size in the metadata (each layer's weights, for the model's
 input width and for the layer's own ``build_config``; metric sizes such as AUC's
-``num_thresholds``; at most 4096 layers) is checked against the file and a load budget
+``num_thresholds``; at most 2048 layers) is checked against the file and a load budget
 of 64 MiB beyond the file's weights (``_core.io_check_model_metadata``); parsing is
 linear in the file's size.
 

@@ -69,7 +69,7 @@ constexpr std::uint64_t kLoadBudgetBytes = std::uint64_t{64} << 20;
 constexpr std::size_t kMaxMetadataValues = (std::size_t{16} << 20) / sizeof(json::Value);
 // Layers one model file may describe: each costs a loader some kilobytes and, in Python,
 // tens of microseconds to build, so a small file of trivial layers cannot take seconds.
-constexpr std::size_t kMaxLayers = 4096;
+constexpr std::size_t kMaxLayers = 2048;
 
 // Refuses (invalid_argument) an architecture whose known layers need more weight
 // values than file_elems, before anything is allocated: each layer for the width the
