@@ -467,8 +467,8 @@ def test_bad_arguments_raise_clear_errors():
         M.AUC(curve="XY")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         M.Precision(thresholds=1.5)
-    with pytest.raises(NotImplementedError):
-        M.AUC(multi_label=True)
+    with pytest.raises(ValueError, match="num_labels"):
+        M.AUC(num_labels=3)  # only with multi_label=True, as Keras
     with pytest.raises(NotImplementedError):
         M.Precision(thresholds=[0.3, 0.6])
     m = M.MeanSquaredError()

@@ -1,5 +1,6 @@
 // ranvier._core.Metric: one C++ metric (held by std::shared_ptr so the model's training
 // loop can hold the very object the Python metric wraps). Glue only.
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -12,34 +13,61 @@ namespace ranvier_py {
 
 namespace {
 
-const ranvier::MetricKind kAllKinds[] = {
-    ranvier::MetricKind::binary_accuracy,
-    ranvier::MetricKind::categorical_accuracy,
-    ranvier::MetricKind::sparse_categorical_accuracy,
-    ranvier::MetricKind::top_k_categorical_accuracy,
-    ranvier::MetricKind::sparse_top_k_categorical_accuracy,
-    ranvier::MetricKind::mean_squared_error,
-    ranvier::MetricKind::mean_absolute_error,
-    ranvier::MetricKind::mean_absolute_percentage_error,
-    ranvier::MetricKind::mean_squared_logarithmic_error,
-    ranvier::MetricKind::root_mean_squared_error,
-    ranvier::MetricKind::auc,
-    ranvier::MetricKind::precision,
-    ranvier::MetricKind::recall,
-    ranvier::MetricKind::accuracy,
-};
-
 ranvier::MetricKind kind_from_name(const std::string& name) {
-  for (auto k : kAllKinds)
+  for (auto k : ranvier::all_metric_kinds())
     if (name == ranvier::metric_kind_name(k)) return k;
   throw std::invalid_argument("unknown metric kind '" + name + "'");
 }
+
+// Calls back into Python with the GIL taken (the trainer runs with it released). A Python
+// exception propagates out of the trainer's step as a C++ exception and back to Python.
+class PyMetric final : public ranvier::Metric {
+ public:
+  PyMetric(py::object update, py::object reset) : update_(std::move(update)), reset_(std::move(reset)) {}
+  ~PyMetric() override {
+    if (!Py_IsInitialized()) {  // interpreter gone: leak the references rather than touch it
+      update_.release();
+      reset_.release();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    update_ = py::object();
+    reset_ = py::object();
+  }
+  void reset() override {
+    py::gil_scoped_acquire gil;
+    reset_();
+  }
+  void update(const float* y_true, std::int64_t y_true_cols, const float* y_pred, std::int64_t n, std::int64_t k,
+              const float* sample_weight) override {
+    py::gil_scoped_acquire gil;
+    farray yt({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(y_true_cols)});
+    farray yp({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(k)});
+    std::copy(y_true, y_true + n * y_true_cols, yt.mutable_data());
+    std::copy(y_pred, y_pred + n * k, yp.mutable_data());
+    py::object sw = py::none();
+    if (sample_weight) {
+      farray w({static_cast<py::ssize_t>(n)});
+      std::copy(sample_weight, sample_weight + n, w.mutable_data());
+      sw = std::move(w);
+    }
+    update_(yt, yp, sw);
+  }
+  double result() const override { return 0.0; }  // read in Python, from the metric itself
+  std::vector<double> state() const override { return {}; }
+  void set_state(const std::vector<double>& s) override {
+    if (!s.empty()) throw std::invalid_argument("a Python metric keeps its state in Python (set_state takes [])");
+  }
+
+ private:
+  py::object update_, reset_;
+};
 
 }  // namespace
 
 void bind_metrics(py::module_& m) {
   py::enum_<ranvier::MetricKind> kind(m, "MetricKind");
-  for (auto k : kAllKinds) kind.value(ranvier::metric_kind_name(k), k);
+  for (auto k : ranvier::all_metric_kinds()) kind.value(ranvier::metric_kind_name(k), k);
 
   py::class_<ranvier::MetricParams>(m, "MetricParams")
       .def(py::init<>())
@@ -50,10 +78,28 @@ void bind_metrics(py::module_& m) {
       .def_readwrite("summation_method", &ranvier::MetricParams::summation_method)
       .def_readwrite("from_logits", &ranvier::MetricParams::from_logits)
       .def_readwrite("class_id", &ranvier::MetricParams::class_id)
-      .def_readwrite("top_k", &ranvier::MetricParams::top_k);
+      .def_readwrite("top_k", &ranvier::MetricParams::top_k)
+      .def_readwrite("thresholds", &ranvier::MetricParams::thresholds)
+      .def_readwrite("label_smoothing", &ranvier::MetricParams::label_smoothing)
+      .def_readwrite("has_ignore_class", &ranvier::MetricParams::has_ignore_class)
+      .def_readwrite("ignore_class", &ranvier::MetricParams::ignore_class)
+      .def_readwrite("value", &ranvier::MetricParams::value)
+      .def_readwrite("beta", &ranvier::MetricParams::beta)
+      .def_readwrite("average", &ranvier::MetricParams::average)
+      .def_readwrite("class_aggregation", &ranvier::MetricParams::class_aggregation)
+      .def_readwrite("num_regressors", &ranvier::MetricParams::num_regressors)
+      .def_readwrite("multi_label", &ranvier::MetricParams::multi_label)
+      .def_readwrite("num_labels", &ranvier::MetricParams::num_labels)
+      .def_readwrite("label_weights", &ranvier::MetricParams::label_weights);
 
   m.def("metric_higher_is_better", [](const std::string& name) {
     return ranvier::metric_higher_is_better(kind_from_name(name));
+  });
+  m.def("metric_direction", [](const std::string& name) { return ranvier::metric_direction(kind_from_name(name)); });
+  m.def("metric_kind_names", []() {
+    std::vector<std::string> names;
+    for (auto k : ranvier::all_metric_kinds()) names.emplace_back(ranvier::metric_kind_name(k));
+    return names;
   });
 
   py::class_<ranvier::Metric, std::shared_ptr<ranvier::Metric>>(m, "Metric")
@@ -86,8 +132,21 @@ void bind_metrics(py::module_& m) {
           },
           py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none())
       .def("result", &ranvier::Metric::result)
+      .def("result_values", &ranvier::Metric::result_values)
+      .def("prepare", &ranvier::Metric::prepare, py::arg("k"))
       .def("state", &ranvier::Metric::state)
       .def("set_state", &ranvier::Metric::set_state, py::arg("state"));
+
+  // A metric computed in Python (a user's function or Metric subclass) that the C++ epoch
+  // calls once per batch: `update(y_true, y_pred, sample_weight)` gets fresh NumPy copies
+  // (n, c), (n, k), (n,) or None, `reset()` clears it. Python owns the logic
+  // (ranvier.metrics); this is the glue that lets the trainer hold it like a C++ metric.
+  m.def(
+      "python_metric",
+      [](py::object update, py::object reset) -> std::shared_ptr<ranvier::Metric> {
+        return std::make_shared<PyMetric>(std::move(update), std::move(reset));
+      },
+      py::arg("update"), py::arg("reset"));
 }
 
 }  // namespace ranvier_py

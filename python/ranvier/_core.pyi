@@ -12,7 +12,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Dropout', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'max_num_threads', 'metric_higher_is_better', 'optimizer_keras_defaults', 'optimizer_parallel_threshold', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
+__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Dropout', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'max_num_threads', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
 class OptimizerKind:
     """
     Members:
@@ -498,22 +498,82 @@ class MetricKind:
       recall
     
       accuracy
+    
+      binary_crossentropy
+    
+      categorical_crossentropy
+    
+      sparse_categorical_crossentropy
+    
+      kl_divergence
+    
+      poisson
+    
+      hinge
+    
+      squared_hinge
+    
+      categorical_hinge
+    
+      log_cosh_error
+    
+      cosine_similarity
+    
+      true_positives
+    
+      false_positives
+    
+      true_negatives
+    
+      false_negatives
+    
+      precision_at_recall
+    
+      recall_at_precision
+    
+      sensitivity_at_specificity
+    
+      specificity_at_sensitivity
+    
+      r2_score
+    
+      fbeta_score
     """
     __members__: typing.ClassVar[dict[str, MetricKind]]
     accuracy: typing.ClassVar[MetricKind]
     auc: typing.ClassVar[MetricKind]
     binary_accuracy: typing.ClassVar[MetricKind]
+    binary_crossentropy: typing.ClassVar[MetricKind]
     categorical_accuracy: typing.ClassVar[MetricKind]
+    categorical_crossentropy: typing.ClassVar[MetricKind]
+    categorical_hinge: typing.ClassVar[MetricKind]
+    cosine_similarity: typing.ClassVar[MetricKind]
+    false_negatives: typing.ClassVar[MetricKind]
+    false_positives: typing.ClassVar[MetricKind]
+    fbeta_score: typing.ClassVar[MetricKind]
+    hinge: typing.ClassVar[MetricKind]
+    kl_divergence: typing.ClassVar[MetricKind]
+    log_cosh_error: typing.ClassVar[MetricKind]
     mean_absolute_error: typing.ClassVar[MetricKind]
     mean_absolute_percentage_error: typing.ClassVar[MetricKind]
     mean_squared_error: typing.ClassVar[MetricKind]
     mean_squared_logarithmic_error: typing.ClassVar[MetricKind]
+    poisson: typing.ClassVar[MetricKind]
     precision: typing.ClassVar[MetricKind]
+    precision_at_recall: typing.ClassVar[MetricKind]
+    r2_score: typing.ClassVar[MetricKind]
     recall: typing.ClassVar[MetricKind]
+    recall_at_precision: typing.ClassVar[MetricKind]
     root_mean_squared_error: typing.ClassVar[MetricKind]
+    sensitivity_at_specificity: typing.ClassVar[MetricKind]
     sparse_categorical_accuracy: typing.ClassVar[MetricKind]
+    sparse_categorical_crossentropy: typing.ClassVar[MetricKind]
     sparse_top_k_categorical_accuracy: typing.ClassVar[MetricKind]
+    specificity_at_sensitivity: typing.ClassVar[MetricKind]
+    squared_hinge: typing.ClassVar[MetricKind]
     top_k_categorical_accuracy: typing.ClassVar[MetricKind]
+    true_negatives: typing.ClassVar[MetricKind]
+    true_positives: typing.ClassVar[MetricKind]
     @typing.overload
     def __eq__(self, other: MetricKind) -> bool:
         ...
@@ -550,7 +610,27 @@ class MetricKind:
         ...
 class MetricParams:
     from_logits: bool
+    has_ignore_class: bool
+    multi_label: bool
     def __init__(self) -> None:
+        ...
+    @property
+    def average(self) -> int:
+        ...
+    @average.setter
+    def average(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta(self) -> float:
+        ...
+    @beta.setter
+    def beta(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def class_aggregation(self) -> int:
+        ...
+    @class_aggregation.setter
+    def class_aggregation(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def class_id(self) -> int:
@@ -565,10 +645,40 @@ class MetricParams:
     def curve(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def ignore_class(self) -> int:
+        ...
+    @ignore_class.setter
+    def ignore_class(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
     def k(self) -> int:
         ...
     @k.setter
     def k(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def label_smoothing(self) -> float:
+        ...
+    @label_smoothing.setter
+    def label_smoothing(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def label_weights(self) -> list[float]:
+        ...
+    @label_weights.setter
+    def label_weights(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def num_labels(self) -> int:
+        ...
+    @num_labels.setter
+    def num_labels(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_regressors(self) -> int:
+        ...
+    @num_regressors.setter
+    def num_regressors(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def num_thresholds(self) -> int:
@@ -589,17 +699,33 @@ class MetricParams:
     def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def thresholds(self) -> list[float]:
+        ...
+    @thresholds.setter
+    def thresholds(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
     def top_k(self) -> int:
         ...
     @top_k.setter
     def top_k(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    @property
+    def value(self) -> float:
+        ...
+    @value.setter
+    def value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Metric:
     def __init__(self, kind: str, params: MetricParams) -> None:
+        ...
+    def prepare(self, k: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def reset(self) -> None:
         ...
     def result(self) -> float:
+        ...
+    def result_values(self) -> list[float]:
         ...
     def set_state(self, state: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
         ...
@@ -784,7 +910,13 @@ def loss_kind_names() -> list[str]:
     """
 def matmul(a: typing.Any, b: typing.Any, transpose_a: bool = False, transpose_b: bool = False) -> typing.Any:
     ...
+def metric_direction(arg0: str) -> int:
+    ...
 def metric_higher_is_better(arg0: str) -> bool:
+    ...
+def metric_kind_names() -> list[str]:
+    ...
+def python_metric(update: typing.Any, reset: typing.Any) -> Metric:
     ...
 def optimizer_keras_defaults(arg0: OptimizerKind) -> OptimizerConfig:
     ...

@@ -18,6 +18,8 @@ final update shows the values it is given.
 """
 from __future__ import annotations
 
+import numpy as np
+
 import math
 import os
 import sys
@@ -158,7 +160,9 @@ class Progbar:
 
     def _average(self, k: str) -> float:
         total, count = self._values[k]
-        return float(total) / max(1, count)
+        # An array-valued metric (confusion counts at several thresholds, per-class
+        # F-scores) shows its mean, as Keras's progress bar does.
+        return float(np.mean(total)) / max(1, count)
 
     def _line_verbose1(self, current: int, now: float, time_per_unit: float, finalize: bool):
         """(text, visible width) of one verbose=1 line."""

@@ -646,12 +646,8 @@ class Sequential:
         y_pred_shape = (int(y_shape[0]), int(self.output_shape[-1]))
         resolved = metrics_module.resolve_all(self._metrics_arg, self._weighted_metrics_arg,
                                               y_shape, y_pred_shape)
-        for r in resolved:
-            if getattr(r.metric, "_core_metric", None) is None:
-                raise ValueError(
-                    f"compile: metric '{r.key}' is a Python function; ranvier computes metrics in "
-                    f"C++ inside the epoch and supports the built-in metrics "
-                    f"(see ranvier.metrics); evaluate custom ones on model.predict(x) instead")
+        # Built-in metrics run in C++ inside the epoch; Python ones (a user's function or
+        # Metric subclass) are called back per batch by it (metrics_module.trainer_metric).
         self._resolved_metrics = resolved
         self._metric_objects = [r.metric for r in resolved if not r.weighted]
         self._weighted_metric_objects = [r.metric for r in resolved if r.weighted]
@@ -774,15 +770,15 @@ class Sequential:
         self._trainer = _core.Trainer(
             self._net, opt._core, _core.loss_kind_names().index(self._loss_kind), self._loss_params,
             self._loss_weight,
-            [m._core_metric for m in self._metric_objects],
-            [m._core_metric for m in self._weighted_metric_objects])
+            [metrics_module.trainer_metric(m) for m in self._metric_objects],
+            [metrics_module.trainer_metric(m) for m in self._weighted_metric_objects])
         self._trainer_key = key
         return self._trainer
 
-    def _logs(self, trainer, prefix: str = "") -> Dict[str, float]:
+    def _logs(self, trainer, prefix: str = "") -> Dict[str, Any]:
         logs = {prefix + "loss": float(trainer.mean_loss())}
         for r in self._resolved_metrics:
-            logs[prefix + r.key] = float(r.metric.result())
+            logs[prefix + r.key] = metrics_module.log_value(r.metric.result())
         return dict(sorted(logs.items()))
 
     # ------------------------------------------------------------------- fit
@@ -911,8 +907,8 @@ class Sequential:
         progress = cbs.wants_batch_progress("train")
         self.stop_training = False
         cbs.on_train_begin()
-        logs: Dict[str, float] = {}
-        training_logs: Optional[Dict[str, float]] = None
+        logs: Dict[str, Any] = {}
+        training_logs: Optional[Dict[str, Any]] = None
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             if new_pass or not continue_passes:

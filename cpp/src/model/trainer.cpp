@@ -49,6 +49,9 @@ Trainer::Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, L
     : net_(std::move(net)), opt_(std::move(opt)), loss_(loss), metrics_(std::move(metrics)),
       weighted_metrics_(std::move(weighted_metrics)) {
   if (!net_ || !net_->finalized()) throw std::invalid_argument("Trainer: the network is not built");
+  // Metrics with per-column state size it now, so that no batch allocates.
+  for (auto& m : metrics_) m->prepare(net_->out_features());
+  for (auto& m : weighted_metrics_) m->prepare(net_->out_features());
   fused_ = loss_fuses_with(loss_.kind, loss_.params, net_->layers().back()->output_activation());
 }
 
