@@ -1023,7 +1023,8 @@ class CategoricalCrossentropy(_CoreMetric):
 
 class SparseCategoricalCrossentropy(_CoreMetric):
     """Running mean of ``sparse_categorical_crossentropy`` over integer labels (shape (n,)
-    or (n, 1)); rows whose label equals ``ignore_class`` are left out of the mean."""
+    or (n, 1)). Rows whose label equals ``ignore_class`` have loss 0 and, as in Keras 3.15,
+    are left out of the mean when there are sample weights (unweighted, they count as 0)."""
     _kind = "sparse_categorical_crossentropy"
     _sparse = True
 

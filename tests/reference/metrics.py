@@ -276,13 +276,16 @@ def scce_values(y_true, y_pred, from_logits=False):
 
 
 def scce_metric(y_true, y_pred, sample_weight=None, from_logits=False, ignore_class=None):
-    """Keras masks rows whose label is ignore_class out of the mean (weight 0)."""
+    """Rows whose label is ignore_class have loss 0; Keras 3.15 masks them out of the mean
+    only with sample weights (the mask multiplies them); unweighted they count as zeros."""
     labels = _f64(y_true).reshape(-1)
-    w = _w(sample_weight, labels.shape[0]).copy()
     keep = np.ones_like(labels, dtype=bool) if ignore_class is None else labels != ignore_class
-    w[~keep] = 0.0
     safe = np.where(keep, labels, 0)
-    return weighted_mean(scce_values(safe, y_pred, from_logits), w)
+    values = np.where(keep, scce_values(safe, y_pred, from_logits), 0.0)
+    if sample_weight is None:
+        return weighted_mean(values)
+    w = _w(sample_weight, labels.shape[0]) * keep
+    return weighted_mean(values, w)
 
 
 def kld_values(y_true, y_pred):

@@ -121,9 +121,13 @@ class MeanMetric final : public Metric {
     for (std::int64_t i = 0; i < n; ++i) {
       const float* yt = y_true + i * y_true_cols;
       const float* yp = y_pred + i * k;
-      // sparse_categorical_crossentropy(ignore_class=c): Keras masks those rows out of the
-      // mean (their weight becomes 0).
-      if (ignoring && static_cast<double>(yt[0]) == static_cast<double>(p_.ignore_class)) continue;
+      // sparse_categorical_crossentropy(ignore_class=c): those rows' loss is 0, and Keras
+      // (3.15) masks them out of the mean only when there are sample weights (the mask
+      // multiplies the weights); unweighted, they count as zeros.
+      if (ignoring && static_cast<double>(yt[0]) == static_cast<double>(p_.ignore_class)) {
+        if (!sample_weight) count += 1.0;
+        continue;
+      }
       const double v = per_sample(yt, y_true_cols, yp, k);
       const double w = sample_weight ? static_cast<double>(sample_weight[i]) : 1.0;
       total += w * v;
