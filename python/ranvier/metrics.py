@@ -18,6 +18,13 @@ For the model (``compile``/``fit``):
 - ``metric.core_spec()`` -> ``(kind_name, params)`` for C++ metrics (None for a
   Python-only metric such as a user function); ``metric._core_metric`` is the C++
   object itself (``_core.Metric``, held by ``std::shared_ptr``).
+- ``trainer_metric(metric)`` is what the C++ epoch updates: that C++ object, or for a
+  Python metric (a user's ``fn(y_true, y_pred)`` in a MeanMetricWrapper, a ``Metric``
+  subclass) a bridge through which the epoch calls ``update_state``/``reset_state`` once
+  per batch (the documented slower path; see ``Metric``).
+- The C++ kinds are one table (``RANVIER_METRIC_KINDS`` in cpp/src/metrics/metrics.h:
+  names and directions); each class here names its kind, and the string lookup derives
+  from the one class list ``_ALL_CLASSES`` plus the alias tables.
 - ``metric.direction`` is ``"up"``, ``"down"`` or None (callbacks' ``mode="auto"``).
 """
 from __future__ import annotations
