@@ -469,8 +469,8 @@ def test_bad_arguments_raise_clear_errors():
         M.Precision(thresholds=1.5)
     with pytest.raises(ValueError, match="num_labels"):
         M.AUC(num_labels=3)  # only with multi_label=True, as Keras
-    with pytest.raises(NotImplementedError):
-        M.Precision(thresholds=[0.3, 0.6])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        M.Precision(thresholds=[0.3, 1.6])
     m = M.MeanSquaredError()
     with pytest.raises(ValueError, match=r"y_true.shape=\(4, 3\).*y_pred.shape=\(4, 2\)"):
         m.update_state(np.zeros((4, 3)), np.zeros((4, 2)))

@@ -685,3 +685,40 @@ def test_progbar_shows_an_array_metric_as_its_mean(rng, capsys):
         warnings.simplefilter("error")
         model.fit(x, y, epochs=1, verbose=2)
     assert re.search(r"true_positives(_\d+)?: \d", capsys.readouterr().out)
+
+
+# ----------------------------------------------------------------------------- several thresholds
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("cls", [M.Precision, M.Recall])
+@pytest.mark.parametrize("kwargs", [dict(thresholds=[0.2, 0.5, 0.9]), dict(thresholds=[0.7, 0.1], class_id=1),
+                                    dict(thresholds=[0.0, 0.5], top_k=2)])
+def test_precision_recall_with_several_thresholds(rng, cls, kwargs, weighted):
+    yt = (rng.random((30, 3)) < 0.4).astype(np.float32)
+    yp = rng.random((30, 3)).astype(np.float32)
+    sw = rng.random(30).astype(np.float32) if weighted else None
+    m = cls(**kwargs)
+    got = _run(m, yt, yp, sw)
+    assert isinstance(got, np.ndarray) and got.shape == (len(kwargs["thresholds"]),)
+    one = [R.precision_recall(m.core_spec()[0], yt, yp, sw, threshold=float(np.float32(t)),
+                              top_k=kwargs.get("top_k"), class_id=kwargs.get("class_id"))
+           for t in kwargs["thresholds"]]
+    np.testing.assert_allclose(got, one, rtol=RTOL)
+    assert cls.from_config(m.get_config()).get_config() == m.get_config()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("curve", ["ROC", "PR"])
+def test_auc_with_uneven_thresholds_compares_each(rng, curve, weighted):
+    yt = (rng.random((50, 2)) < 0.4).astype(np.float32)
+    yp = rng.random((50, 2)).astype(np.float32)
+    yp[0] = [0.1, 0.35]  # exactly on thresholds: not above them
+    sw = rng.random(50).astype(np.float32) if weighted else None
+    ts = [0.35, 0.1, 0.6, 0.62, 0.95]
+    m = M.AUC(thresholds=ts, curve=curve)
+    assert m.num_thresholds == 7 and m.thresholds[1:-1] == sorted(ts)
+    got = _run(m, yt, yp, sw)
+    full = [-R.EPSILON] + sorted(ts) + [1 + R.EPSILON]
+    expect = R._auc_from_counts(*R.confusion_counts(yt, np.clip(yp, 0, 1), full, sw), curve, "interpolation")
+    assert got == pytest.approx(expect, rel=1e-12, abs=1e-15)
+    assert M.AUC.from_config(m.get_config()).get_config() == m.get_config()

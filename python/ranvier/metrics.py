@@ -540,27 +540,13 @@ class RootMeanSquaredError(_CoreMetric):
 
 # ----------------------------------------------------------------------------- confusion metrics
 
-def _single_threshold(thresholds, default: float, cls: str) -> Tuple[Any, float]:
-    if thresholds is None:
-        return None, default
-    values = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) else [thresholds]
-    bad = [t for t in values if t is None or not 0 <= t <= 1]  # NaN included
-    if bad:
-        raise ValueError(f"Threshold values must be in [0, 1]. Received: {bad}")
-    if len(values) != 1:
-        raise NotImplementedError(
-            f"{cls}: ranvier computes one threshold per metric; got thresholds={thresholds!r}. "
-            f"Use one {cls}(thresholds=t) per threshold.")
-    return thresholds, float(values[0])
-
-
 class _PrecisionRecall(_CoreMetric):
     _same_shape = True
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         cls = type(self).__name__
-        self.init_thresholds, threshold = _single_threshold(
-            thresholds, 0.5 if top_k is None else _NEG_INF, cls)
+        self.init_thresholds = thresholds
+        values = _parse_thresholds(thresholds, 0.5 if top_k is None else _NEG_INF)
         if top_k is not None and int(top_k) < 1:
             raise ValueError(f"{cls}: top_k must be a positive integer, got top_k={top_k}")
         if class_id is not None and int(class_id) < 0:
@@ -569,8 +555,9 @@ class _PrecisionRecall(_CoreMetric):
         _checks.check_optional_int(class_id, "class_id", cls, 0, _checks.INT32_MAX)
         self.top_k = top_k
         self.class_id = class_id
-        self.thresholds = threshold
-        params: Dict[str, Any] = {"threshold": threshold}
+        # One threshold: a float (and a float result); several: a list (an array result).
+        self.thresholds: Any = values[0] if len(values) == 1 else values
+        params: Dict[str, Any] = {"threshold": values[0]} if len(values) == 1 else {"thresholds": values}
         if top_k is not None:
             params["top_k"] = int(top_k)
         if class_id is not None:
@@ -594,6 +581,9 @@ class _PrecisionRecall(_CoreMetric):
             y_true = np.reshape(np.asarray(y_true), (1, -1))
             y_pred = np.reshape(np.asarray(y_pred), (1, -1))
         super().update_state(y_true, y_pred, sample_weight)
+
+    def _vector_result(self) -> bool:
+        return isinstance(self.thresholds, list)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds,
@@ -649,14 +639,14 @@ class AUC(_CoreMetric):
             if num_labels is not None and lw.size != num_labels:
                 raise ValueError(f"AUC: label_weights has {lw.size} values but num_labels={num_labels}")
         self._init_from_thresholds = thresholds is not None
+        self._uneven = False
         if thresholds is not None:
             ts = sorted(float(t) for t in thresholds)
             full = np.array([0.0] + ts + [1.0])
             even = np.arange(len(full), dtype=np.float32) / (len(full) - 1)
-            if len(full) < 3 or not np.allclose(full, even, atol=_EPSILON):
-                raise NotImplementedError(
-                    "AUC(thresholds=...) is supported only for evenly spaced thresholds "
-                    f"(i/(n+1) for i = 1..n); got thresholds={thresholds!r}")
+            # Keras's is_evenly_distributed_thresholds: then the bucketed path, else each
+            # prediction is compared with every (sorted) threshold.
+            self._uneven = len(full) < 3 or not np.allclose(full, even, atol=_EPSILON)
             num_thresholds = len(ts) + 2
             self._given_thresholds = ts
         elif isinstance(num_thresholds, bool) or not isinstance(num_thresholds, numbers.Integral) \
@@ -681,6 +671,8 @@ class AUC(_CoreMetric):
             params["num_labels"] = self.num_labels
         if lw is not None:
             params["label_weights"] = [float(v) for v in lw]
+        if self._uneven:
+            params["thresholds"] = [float(np.float32(t)) for t in self.thresholds]
         super().__init__(name=name, dtype=dtype, num_thresholds=self.num_thresholds,
                          curve=_AUC_CURVES[curve], summation_method=_AUC_SUMMATION[summation_method],
                          from_logits=self._from_logits, **params)
@@ -693,7 +685,10 @@ class AUC(_CoreMetric):
 
     @property
     def thresholds(self) -> List[float]:
-        """The ``num_thresholds`` bucket edges, ``[-1e-7, 1/(T-1), ..., (T-2)/(T-1), 1 + 1e-7]``."""
+        """The ``num_thresholds`` bucket edges, ``[-1e-7, 1/(T-1), ..., (T-2)/(T-1), 1 + 1e-7]``
+        (or the given thresholds, sorted, between the same ends)."""
+        if getattr(self, "_init_from_thresholds", False):
+            return [0.0 - _EPSILON] + list(self._given_thresholds) + [1.0 + _EPSILON]
         inner = [(i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
         return [0.0 - _EPSILON] + inner + [1.0 + _EPSILON]
 

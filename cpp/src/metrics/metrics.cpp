@@ -317,14 +317,16 @@ class MeanMetric final : public Metric {
   bool hinge_convert_ = false;  // this batch's hinge label mapping
 };
 
-// precision / recall: weighted {tp, fp, tn, fn} at one threshold, elements flattened.
+// precision / recall: weighted {tp, fp, tn, fn} at each threshold (one, or the list in
+// p.thresholds, in the given order), elements flattened. State: {tp, fp, tn, fn} per threshold.
 class ThresholdMetric final : public Metric {
  public:
   ThresholdMetric(MetricKind kind, const MetricParams& p)
-      : kind_(kind), p_(p), top_idx_(p.top_k > 0 ? static_cast<std::size_t>(p.top_k) : 0),
+      : kind_(kind), p_(p), thresholds_(p.thresholds.empty() ? std::vector<float>{p.threshold} : p.thresholds),
+        c_(4 * thresholds_.size(), 0.0), top_idx_(p.top_k > 0 ? static_cast<std::size_t>(p.top_k) : 0),
         top_val_(top_idx_.size()) {}
 
-  void reset() override { tp_ = fp_ = tn_ = fn_ = 0.0; }
+  void reset() override { std::fill(c_.begin(), c_.end(), 0.0); }
 
   void update(const float* y_true, std::int64_t y_true_cols, const float* y_pred, std::int64_t n,
               std::int64_t k, const float* sample_weight) override {
@@ -335,7 +337,7 @@ class ThresholdMetric final : public Metric {
                                   std::to_string(k) + " columns");
     const std::int64_t j0 = p_.class_id >= 0 ? p_.class_id : 0;
     const std::int64_t j1 = p_.class_id >= 0 ? p_.class_id + 1 : k;
-    double tp = 0, fp = 0, tn = 0, fn = 0;
+    const std::size_t T = thresholds_.size();
     for (std::int64_t i = 0; i < n; ++i) {
       const float* yt = y_true + i * y_true_cols;
       const float* yp = y_pred + i * k;
@@ -343,36 +345,35 @@ class ThresholdMetric final : public Metric {
       const std::size_t kept = p_.top_k > 0 ? select_top(yp, k) : 0;
       for (std::int64_t j = j0; j < j1; ++j) {
         const bool label = yt[y_true_cols == 1 ? 0 : j] != 0.0f;  // cast to bool
-        bool pred = yp[j] > p_.threshold;
-        if (p_.top_k > 0) pred = pred && is_kept(j, kept);
-        if (label) {
-          (pred ? tp : fn) += w;
-        } else {
-          (pred ? fp : tn) += w;
+        const bool in_top = p_.top_k <= 0 || is_kept(j, kept);
+        for (std::size_t t = 0; t < T; ++t) {
+          const bool pred = in_top && yp[j] > thresholds_[t];
+          // {tp, fp, tn, fn} of threshold t
+          c_[4 * t + (label ? (pred ? 0 : 3) : (pred ? 1 : 2))] += w;
         }
       }
     }
-    tp_ += tp;
-    fp_ += fp;
-    tn_ += tn;
-    fn_ += fn;
   }
 
-  double result() const override {
-    const double den = kind_ == MetricKind::precision ? tp_ + fp_ : tp_ + fn_;
-    return den == 0.0 ? 0.0 : tp_ / den;  // divide_no_nan
+  std::vector<double> result_values() const override {
+    std::vector<double> r(thresholds_.size());
+    for (std::size_t t = 0; t < r.size(); ++t) {
+      const double tp = c_[4 * t];
+      const double den = kind_ == MetricKind::precision ? tp + c_[4 * t + 1] : tp + c_[4 * t + 3];
+      r[t] = den == 0.0 ? 0.0 : tp / den;  // divide_no_nan
+    }
+    return r;
   }
+  double result() const override { return result_values()[0]; }
 
-  std::vector<double> state() const override { return {tp_, fp_, tn_, fn_}; }
+  std::vector<double> state() const override { return c_; }
 
   void set_state(const std::vector<double>& s) override {
-    if (s.size() != 4)
-      throw std::invalid_argument(std::string(metric_kind_name(kind_)) +
-                                  ": set_state expects 4 values (tp, fp, tn, fn), got " + std::to_string(s.size()));
-    tp_ = s[0];
-    fp_ = s[1];
-    tn_ = s[2];
-    fn_ = s[3];
+    if (s.size() != c_.size())
+      throw std::invalid_argument(std::string(metric_kind_name(kind_)) + ": set_state expects " +
+                                  std::to_string(c_.size()) + " values (tp, fp, tn, fn per threshold), got " +
+                                  std::to_string(s.size()));
+    c_ = s;
   }
 
  private:
@@ -405,9 +406,10 @@ class ThresholdMetric final : public Metric {
 
   MetricKind kind_;
   MetricParams p_;
+  std::vector<float> thresholds_;
+  std::vector<double> c_;
   std::vector<std::int64_t> top_idx_;
   std::vector<float> top_val_;
-  double tp_ = 0, fp_ = 0, tn_ = 0, fn_ = 0;
 };
 
 // Confusion counts from per-bucket label weights over evenly spaced thresholds: pos[b]/neg[b]
@@ -767,7 +769,8 @@ class FBetaMetric final : public Metric, PerColumn {
 // negative weights (2 * num_thresholds values per curve).
 class AucMetric final : public Metric, PerColumn {
  public:
-  explicit AucMetric(const MetricParams& p) : p_(p) {
+  explicit AucMetric(const MetricParams& p) : p_(p), uneven_(p.thresholds) {
+    std::sort(uneven_.begin(), uneven_.end());
     if (!p_.multi_label) {
       s_.assign(2 * static_cast<std::size_t>(p.num_thresholds), 0.0);
     } else if (p_.num_labels > 0) {
@@ -796,7 +799,7 @@ class AucMetric final : public Metric, PerColumn {
       for (std::int64_t j = 0; j < k; ++j) {
         float v = yp[j];
         if (p_.from_logits) v = 1.0f / (1.0f + std::exp(-v));
-        const std::int64_t b = even_bucket(v, T, true);
+        const std::int64_t b = bucket(v);
         double* curve = &s_[p_.multi_label ? static_cast<std::size_t>(2 * T * j) : 0];
         const double wj = lw ? w * static_cast<double>(p_.label_weights[static_cast<std::size_t>(j)]) : w;
         if (yt[y_true_cols == 1 ? 0 : j] != 0.0f)
@@ -833,6 +836,17 @@ class AucMetric final : public Metric, PerColumn {
   }
 
  private:
+  // The highest threshold v exceeds: Keras's bucketing for evenly spaced thresholds; for
+  // given uneven ones (sorted, with the -eps and 1+eps ends), a binary search on v clipped
+  // to [0, 1] (NaN: bucket 0, as the even path).
+  std::int64_t bucket(float v) const {
+    if (uneven_.empty()) return even_bucket(v, p_.num_thresholds, true);
+    if (std::isnan(v)) return 0;
+    v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+    const auto below = std::lower_bound(uneven_.begin(), uneven_.end(), v) - uneven_.begin();  // thresholds < v
+    return std::max<std::int64_t>(static_cast<std::int64_t>(below) - 1, 0);
+  }
+
   // The area under one curve from its per-bucket positive and negative weights.
   double area(const double* pos, const double* neg) const {
     const std::int64_t T = p_.num_thresholds;
@@ -888,6 +902,7 @@ class AucMetric final : public Metric, PerColumn {
   }
 
   MetricParams p_;
+  std::vector<float> uneven_;  // given thresholds (with both ends), sorted; empty: evenly spaced
   std::vector<double> s_;
 };
 
@@ -1001,6 +1016,10 @@ std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p) {
       if (p.class_id < -1) throw std::invalid_argument(std::string(metric_kind_name(kind)) + ": class_id must be >= 0 or unset");
       return std::make_unique<ThresholdMetric>(kind, p);
     case MetricKind::auc:
+      if (!p.thresholds.empty() && static_cast<std::int64_t>(p.thresholds.size()) != p.num_thresholds)
+        throw std::invalid_argument("auc: thresholds (with both ends) must hold num_thresholds = " +
+                                    std::to_string(p.num_thresholds) + " values, got " +
+                                    std::to_string(p.thresholds.size()));
       if (p.num_thresholds <= 1)
         throw std::invalid_argument("auc: num_thresholds must be an integer > 1, got " + std::to_string(p.num_thresholds));
       if (p.curve != 0 && p.curve != 1) throw std::invalid_argument("auc: curve must be 0 (ROC) or 1 (PR)");
