@@ -722,3 +722,18 @@ def test_auc_with_uneven_thresholds_compares_each(rng, curve, weighted):
     expect = R._auc_from_counts(*R.confusion_counts(yt, np.clip(yp, 0, 1), full, sw), curve, "interpolation")
     assert got == pytest.approx(expect, rel=1e-12, abs=1e-15)
     assert M.AUC.from_config(m.get_config()).get_config() == m.get_config()
+
+
+def test_python_metric_calling_the_model_is_refused_not_a_hang(rng):
+    x, y = _binary_data(rng, n=20)
+    model = _binary_model()
+
+    def calls_predict(y_true, y_pred):
+        return np.mean(np.abs(model.predict(x[:2], verbose=0)), axis=-1)
+
+    model.compile(optimizer="sgd", loss="mse", metrics=[calls_predict])
+    with pytest.raises(RuntimeError, match="cannot run the model"):
+        model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(RuntimeError, match="cannot run the model"):
+        model.evaluate(x, y, verbose=0)
+    assert model.predict(x[:2], verbose=0).shape == (2, 3)  # usable afterwards

@@ -26,6 +26,10 @@ void bind_losses(py::module_& m);
 void bind_optimizers(py::module_& m);
 void bind_layers(py::module_& m);
 void bind_metrics(py::module_& m);
+// Throws std::runtime_error (Python RuntimeError) when called from inside a Python metric's
+// update (bind_metrics.cpp): the trainer holds the model while it calls the metric, so
+// running the model there would wait on itself.
+void refuse_inside_python_metric(const char* what);
 void bind_model(py::module_& m);
 void bind_io(py::module_& m);
 

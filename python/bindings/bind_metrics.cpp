@@ -19,6 +19,8 @@ ranvier::MetricKind kind_from_name(const std::string& name) {
   throw std::invalid_argument("unknown metric kind '" + name + "'");
 }
 
+thread_local int g_python_metric_depth = 0;  // > 0 while this thread runs a Python metric
+
 // Calls back into Python with the GIL taken (the trainer runs with it released). A Python
 // exception propagates out of the trainer's step as a C++ exception and back to Python.
 class PyMetric final : public ranvier::Metric {
@@ -51,6 +53,10 @@ class PyMetric final : public ranvier::Metric {
       std::copy(sample_weight, sample_weight + n, w.mutable_data());
       sw = std::move(w);
     }
+    struct Depth {
+      Depth() { ++g_python_metric_depth; }
+      ~Depth() { --g_python_metric_depth; }
+    } depth;
     update_(yt, yp, sw);
   }
   double result() const override { return 0.0; }  // read in Python, from the metric itself
@@ -64,6 +70,14 @@ class PyMetric final : public ranvier::Metric {
 };
 
 }  // namespace
+
+void refuse_inside_python_metric(const char* what) {
+  if (g_python_metric_depth > 0)
+    throw std::runtime_error(std::string(what) +
+                             ": a Python metric's update_state runs inside the model's training step and "
+                             "cannot run the model itself (it would wait on its own step); compute it from "
+                             "the y_true and y_pred it is given");
+}
 
 void bind_metrics(py::module_& m) {
   py::enum_<ranvier::MetricKind> kind(m, "MetricKind");

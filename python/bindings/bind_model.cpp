@@ -53,11 +53,13 @@ void bind_model(py::module_& m) {
       // that runs the layers itself (Sequential.__call__ in training mode) takes it too.
       // Waits with the GIL released; unlock from the thread that locked.
       .def("lock_inference", [](Network& n) {
+        refuse_inside_python_metric("the model");
         py::gil_scoped_release nogil;
         n.inference_mutex().lock();
       })
       .def("unlock_inference", [](Network& n) { n.inference_mutex().unlock(); })
       .def("predict", [](Network& n, farray x, std::int64_t batch_size) {
+        refuse_inside_python_metric("predict");
         const auto rows = x.shape(0);
         farray out({rows, static_cast<py::ssize_t>(n.out_features())});
         const float* px = x.data();
@@ -105,15 +107,18 @@ void bind_model(py::module_& m) {
       .def("steps_per_epoch", &Trainer::steps_per_epoch)
       .def("begin_epoch", &Trainer::begin_epoch)
       .def("run", [](Trainer& t, std::int64_t max_steps, double budget) {
+        refuse_inside_python_metric("fit");
         py::gil_scoped_release nogil;
         return t.run(max_steps, budget);
       })
       .def("train_batch", [dataview](Trainer& t, farray x, farray y, py::object sw, bool reset) {
+        refuse_inside_python_metric("train_on_batch");
         auto d = dataview(x, y, sw);
         py::gil_scoped_release nogil;
         return t.train_batch(d, reset);
       }, py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("reset") = true)
       .def("evaluate", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs, bool reset) {
+        refuse_inside_python_metric("evaluate");
         auto d = dataview(x, y, sw);
         py::gil_scoped_release nogil;
         return t.evaluate(d, bs, reset);

@@ -1435,7 +1435,8 @@ def deserialize(config, custom_objects=None):
     name = config["class_name"]
     cls = custom_objects.get(name) or _ALL_OBJECTS.get(name)
     if cls is None:
-        raise ValueError(f"Unknown metric class_name '{name}'. Valid names: {_valid_names()}")
+        raise ValueError(f"Unknown metric class_name '{name}': a metric class of your own must be passed "
+                         f"in custom_objects={{'{name}': {name}}}. Built-in names: {_valid_names()}")
     return cls.from_config(dict(config.get("config") or {}))
 
 
