@@ -737,3 +737,11 @@ def test_python_metric_calling_the_model_is_refused_not_a_hang(rng):
     with pytest.raises(RuntimeError, match="cannot run the model"):
         model.evaluate(x, y, verbose=0)
     assert model.predict(x[:2], verbose=0).shape == (2, 3)  # usable afterwards
+
+
+@pytest.mark.parametrize("make", [M.Hinge, M.SquaredHinge, M.CategoricalHinge, M.BinaryCrossentropy,
+                                  M.KLDivergence, M.Poisson, M.LogCoshError, M.CosineSimilarity])
+def test_a_nan_prediction_gives_nan_as_keras(make):
+    m = make()
+    m.update_state([[1.0, 0.0], [0.0, 1.0]], [[np.nan, 0.5], [0.2, 0.7]])
+    assert math.isnan(m.result())

@@ -30,6 +30,8 @@ constexpr double kEpsF = static_cast<double>(1e-7f);
 constexpr double kOneMinusEpsF = static_cast<double>(1.0f - 1e-7f);
 
 double clip(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// max(v, 0) that keeps a NaN (as NumPy's/Keras's maximum; std::fmax would drop it).
+double relu_nan(double v) { return std::isnan(v) || v > 0.0 ? v : 0.0; }
 
 bool is_sparse(MetricKind kind) {
   return kind == MetricKind::sparse_categorical_accuracy ||
@@ -255,7 +257,7 @@ class MeanMetric final : public Metric {
       case MetricKind::squared_hinge:
         for (std::int64_t j = 0; j < k; ++j) {
           const double t = hinge_convert_ ? 2.0 * y(j) - 1.0 : static_cast<double>(y(j));
-          const double h = std::fmax(1.0 - t * static_cast<double>(yp[j]), 0.0);
+          const double h = relu_nan(1.0 - t * static_cast<double>(yp[j]));
           acc += kind_ == MetricKind::hinge ? h : h * h;
         }
         return acc / static_cast<double>(k);
@@ -263,9 +265,10 @@ class MeanMetric final : public Metric {
         double pos = 0.0, neg = -std::numeric_limits<double>::infinity();
         for (std::int64_t j = 0; j < k; ++j) {
           pos += static_cast<double>(y(j)) * yp[j];
-          neg = std::fmax(neg, (1.0 - static_cast<double>(y(j))) * yp[j]);
+          const double v = (1.0 - static_cast<double>(y(j))) * yp[j];
+          if (std::isnan(v) || v > neg) neg = v;  // a NaN stays (NumPy's maximum)
         }
-        return std::fmax(neg - pos + 1.0, 0.0);
+        return relu_nan(neg - pos + 1.0);
       }
       case MetricKind::log_cosh_error:  // log(cosh(d)) = d + softplus(-2d) - log(2), stably
         for (std::int64_t j = 0; j < k; ++j) {
