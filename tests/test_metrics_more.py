@@ -745,3 +745,32 @@ def test_a_nan_prediction_gives_nan_as_keras(make):
     m = make()
     m.update_state([[1.0, 0.0], [0.0, 1.0]], [[np.nan, 0.5], [0.2, 0.7]])
     assert math.isnan(m.result())
+
+
+class ForeignMetric:
+    """A metric of another library: duck-typed update_state / result / reset_state."""
+
+    name = "foreign_max"
+
+    def __init__(self):
+        self.value = -np.inf
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.value = max(self.value, float(np.max(np.asarray(y_pred))))
+
+    def result(self):
+        return self.value
+
+    def reset_state(self):
+        self.value = -np.inf
+
+
+def test_duck_typed_metric_objects_run_on_the_python_path(rng):
+    x, y = _binary_data(rng, n=30)
+    model = _binary_model()
+    foreign = ForeignMetric()
+    model.compile(optimizer="sgd", loss="mse", metrics=[foreign])
+    out = model.evaluate(x, y, verbose=0, return_dict=True)
+    p = model.predict(x, verbose=0)
+    assert set(out) == {"loss", "foreign_max"}
+    assert out["foreign_max"] == pytest.approx(float(p.max()), rel=1e-6)

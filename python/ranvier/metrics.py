@@ -1422,6 +1422,10 @@ def serialize(metric) -> Dict[str, Any]:
                 "config": metric.get_config()}
     if callable(metric) and hasattr(metric, "__name__"):
         return metric.__name__
+    if _is_duck_metric(metric):  # another library's metric object: its class and config
+        get_config = getattr(metric, "get_config", None)
+        config = get_config() if callable(get_config) else {"name": getattr(metric, "name", None)}
+        return {"module": type(metric).__module__, "class_name": type(metric).__name__, "config": config}
     raise ValueError(f"Cannot serialize metric {metric!r}")
 
 
@@ -1508,16 +1512,58 @@ def resolve(identifier, y_true_shape, y_pred_shape) -> Optional[Metric]:
     """
     if identifier is None:
         return None
+    if _is_duck_metric(identifier):
+        return _DuckMetric(identifier)
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         obj = resolve_accuracy(identifier, y_true_shape, y_pred_shape)
     else:
         obj = get(identifier)
     name = identifier if isinstance(identifier, str) else _object_name(obj)
     if not isinstance(obj, Metric):
-        cls = _FUNCTION_CLASSES.get(obj)
+        try:
+            cls = _FUNCTION_CLASSES.get(obj)
+        except TypeError:  # an unhashable callable
+            cls = None
         obj = cls() if cls is not None else MeanMetricWrapper(obj)
     obj.name = name
     return obj
+
+
+def _is_duck_metric(obj) -> bool:
+    """A metric object of another library (e.g. a ``keras.metrics.Metric`` instance): not one
+    of ours, not a class, with ``update_state``, ``result`` and ``reset_state`` methods."""
+    return (not isinstance(obj, Metric) and not inspect.isclass(obj)
+            and all(callable(getattr(obj, a, None)) for a in ("update_state", "result", "reset_state")))
+
+
+class _DuckMetric(Metric):
+    """Runs another library's metric object (duck-typed: ``update_state``, ``result``,
+    ``reset_state``) on the Python path; named by its ``name`` attribute."""
+
+    def __init__(self, metric):
+        name = getattr(metric, "name", None)
+        super().__init__(name=name if isinstance(name, str) and name else _object_name(metric))
+        self._metric = metric
+        direction = getattr(metric, "_direction", None)
+        self._direction = direction if direction in ("up", "down") else None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Calls the wrapped metric's ``update_state``."""
+        if sample_weight is None:
+            self._metric.update_state(y_true, y_pred)
+        else:
+            self._metric.update_state(y_true, y_pred, sample_weight=sample_weight)
+
+    def result(self):
+        """The wrapped metric's result as NumPy (tensors are converted)."""
+        value = self._metric.result()
+        if hasattr(value, "numpy"):
+            value = value.numpy()
+        return value
+
+    def reset_state(self) -> None:
+        """Calls the wrapped metric's ``reset_state``."""
+        self._metric.reset_state()
 
 
 def trainer_metric(metric: Metric):
@@ -1557,7 +1603,7 @@ def _as_list(metrics, argument_name: str) -> list:
             f"Expected `{argument_name}` argument to be a list, tuple, or dict. Received instead: "
             f"{argument_name}={metrics} of type {type(metrics)}")
     for m in metrics:
-        if not (m is None or isinstance(m, (str, Metric)) or callable(m)):
+        if not (m is None or isinstance(m, (str, Metric)) or callable(m) or _is_duck_metric(m)):
             raise ValueError(
                 f"Expected all entries in the `{argument_name}` list to be metric objects. "
                 f"Received instead:\n{argument_name}={metrics}")
