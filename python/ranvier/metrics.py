@@ -555,8 +555,8 @@ class _PrecisionRecall(_CoreMetric):
         _checks.check_optional_int(class_id, "class_id", cls, 0, _checks.INT32_MAX)
         self.top_k = top_k
         self.class_id = class_id
-        # One threshold: a float (and a float result); several: a list (an array result).
-        self.thresholds: Any = values[0] if len(values) == 1 else values
+        # A list, as Keras's; one threshold gives a float result, several an array.
+        self.thresholds = values
         params: Dict[str, Any] = {"threshold": values[0]} if len(values) == 1 else {"thresholds": values}
         if top_k is not None:
             params["top_k"] = int(top_k)
@@ -583,7 +583,7 @@ class _PrecisionRecall(_CoreMetric):
         super().update_state(y_true, y_pred, sample_weight)
 
     def _vector_result(self) -> bool:
-        return isinstance(self.thresholds, list)
+        return len(self.thresholds) > 1
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds,
