@@ -774,3 +774,17 @@ def test_duck_typed_metric_objects_run_on_the_python_path(rng):
     p = model.predict(x, verbose=0)
     assert set(out) == {"loss", "foreign_max"}
     assert out["foreign_max"] == pytest.approx(float(p.max()), rel=1e-6)
+
+
+def test_a_python_metric_is_freed_with_its_model(rng):
+    import gc
+    import weakref
+    x, y = _binary_data(rng, n=16)
+    model = _binary_model()
+    metric = CountCalls()
+    model.compile(optimizer="sgd", loss="mse", metrics=[metric])
+    model.fit(x, y, epochs=1, verbose=0)
+    ref = weakref.ref(metric)
+    del model, metric
+    gc.collect()
+    assert ref() is None

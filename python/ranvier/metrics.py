@@ -323,12 +323,10 @@ class Metric:
 
     def _trainer_metric(self):
         """The ``_core.Metric`` the C++ epoch updates: for a Python metric, a bridge that
-        calls ``update_state``/``reset_state`` once per batch (the slower path)."""
-        bridge = getattr(self, "_python_bridge", None)
-        if bridge is None:
-            bridge = _core.python_metric(self._bridge_update, self.reset_state)
-            self._python_bridge = bridge
-        return bridge
+        calls ``update_state``/``reset_state`` once per batch (the slower path). A new one
+        each call, held by the trainer only: were the metric to hold it too, the reference
+        cycle through the C++ object would never be collected."""
+        return _core.python_metric(self._bridge_update, self.reset_state)
 
     def _bridge_update(self, y_true, y_pred, sample_weight) -> None:
         if sample_weight is None:
