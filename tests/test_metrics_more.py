@@ -788,3 +788,19 @@ def test_a_python_metric_is_freed_with_its_model(rng):
     del model, metric
     gc.collect()
     assert ref() is None
+
+
+def test_history_plot_draws_array_metrics_per_component(rng, tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    from ranvier import plotting
+    x, y = _binary_data(rng, n=24)
+    model = _binary_model()
+    model.compile(optimizer="sgd", loss="mse", metrics=[M.TruePositives(thresholds=[0.2, 0.6], name="tp")])
+    hist = model.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
+    logs, _ = plotting._series(hist)
+    assert {"tp[0]", "tp[1]", "val_tp[0]", "val_tp[1]", "loss"} <= set(logs)
+    assert logs["tp[1]"] == [float(v[1]) for v in hist.history["tp"]]
+    hist.plot(path=tmp_path / "h.png")
+    assert (tmp_path / "h.png").stat().st_size > 0

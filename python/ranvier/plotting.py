@@ -12,6 +12,8 @@ import math
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
@@ -36,7 +38,18 @@ def _series(history: Any) -> Tuple[Dict[str, List[float]], List[int]]:
     if not isinstance(logs, Mapping):
         raise TypeError(f"plot_history: expected a ranvier History or a dict of lists, "
                         f"got {type(history).__name__}")
-    logs = {str(k): [float(v) for v in vals] for k, vals in logs.items()}
+    flat: Dict[str, List[float]] = {}
+    for k, vals in logs.items():
+        arrays = [np.asarray(v, dtype=np.float64).reshape(-1) for v in vals]
+        if any(a.size != 1 for a in arrays):
+            # an array-valued metric (confusion counts at several thresholds, per-class
+            # F-scores): one curve per component, "name[i]"
+            width = max(a.size for a in arrays)
+            for i in range(width):
+                flat[f"{k}[{i}]"] = [float(a[i]) if i < a.size else float("nan") for a in arrays]
+        else:
+            flat[str(k)] = [float(a[0]) for a in arrays]
+    logs = flat
     if not logs or not any(logs.values()):
         raise ValueError("plot_history: the history is empty (no epoch was logged)")
     n = max(len(v) for v in logs.values())
