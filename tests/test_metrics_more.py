@@ -804,3 +804,53 @@ def test_history_plot_draws_array_metrics_per_component(rng, tmp_path):
     assert logs["tp[1]"] == [float(v[1]) for v in hist.history["tp"]]
     hist.plot(path=tmp_path / "h.png")
     assert (tmp_path / "h.png").stat().st_size > 0
+
+
+# every new kind through evaluate (unweighted and as a weighted metric), against the
+# reference on the model's own predictions; (name, make, reference(y, p, sw), output, labels)
+def _mean_ref(kind, **params):
+    return lambda y, p, sw: _batched_mean(lambda a, b: R.LOSS_MEAN_KINDS[kind](a, b, **params), y, p, sw)
+
+
+EVALUATE_CASES = [
+    ("bce", M.BinaryCrossentropy, _mean_ref("binary_crossentropy"), "sigmoid", "binary"),
+    ("bce_logits", lambda **kw: M.BinaryCrossentropy(from_logits=True, **kw),
+     _mean_ref("binary_crossentropy", from_logits=True), "linear", "binary"),
+    ("cce", lambda **kw: M.CategoricalCrossentropy(label_smoothing=0.1, **kw),
+     _mean_ref("categorical_crossentropy", label_smoothing=0.1), "softmax", "onehot"),
+    ("kld", M.KLDivergence, _mean_ref("kl_divergence"), "softmax", "onehot"),
+    ("poisson", M.Poisson, _mean_ref("poisson"), "softplus", "counts"),
+    ("hinge", M.Hinge, _mean_ref("hinge"), "linear", "binary"),
+    ("squared_hinge", M.SquaredHinge, _mean_ref("squared_hinge"), "linear", "binary"),
+    ("categorical_hinge", M.CategoricalHinge, _mean_ref("categorical_hinge"), "linear", "onehot"),
+    ("logcosh", M.LogCoshError, _mean_ref("log_cosh_error"), "linear", "real"),
+    ("cosine", M.CosineSimilarity, _mean_ref("cosine_similarity"), "linear", "real"),
+    ("r2", M.R2Score, lambda y, p, sw: R.r2(y, p, sw), "linear", "real"),
+    ("fn", lambda **kw: M.FalseNegatives(thresholds=[0.25, 0.75], **kw),
+     lambda y, p, sw: R.confusion_counts(y, p, [0.25, 0.75], sw)[3], "sigmoid", "binary"),
+    ("tn", M.TrueNegatives, lambda y, p, sw: R.confusion_counts(y, p, [0.5], sw)[2][0], "sigmoid", "binary"),
+    ("rap", lambda **kw: M.RecallAtPrecision(0.6, num_thresholds=37, **kw),
+     lambda y, p, sw: R.operating_point("recall_at_precision", y, p, 0.6, sw, 37), "sigmoid", "binary"),
+    ("f1", lambda **kw: M.F1Score(average="micro", **kw), lambda y, p, sw: R.fbeta(y, p, sw, "micro"),
+     "sigmoid", "binary"),
+    ("auc_pr", lambda **kw: M.AUC(curve="PR", num_thresholds=64, label_weights=[1.0, 0.5, 2.0], **kw),
+     lambda y, p, sw: R.auc_general(y, p, sw, 64, "PR", label_weights=[1.0, 0.5, 2.0]), "sigmoid", "binary"),
+]
+
+
+@pytest.mark.parametrize("name,make,ref,activation,labels", EVALUATE_CASES, ids=[c[0] for c in EVALUATE_CASES])
+def test_every_new_metric_through_evaluate(rng, name, make, ref, activation, labels):
+    n, k = 53, 3
+    x = rng.standard_normal((n, 5)).astype(np.float32)
+    y = {"binary": lambda: (rng.random((n, k)) < 0.45).astype(np.float32),
+         "onehot": lambda: np.eye(k, dtype=np.float32)[rng.integers(0, k, n)],
+         "counts": lambda: rng.integers(0, 4, (n, k)).astype(np.float32),
+         "real": lambda: rng.standard_normal((n, k)).astype(np.float32)}[labels]()
+    sw = (rng.random(n) + 0.1).astype(np.float32)
+    model = ranvier.Sequential([ranvier.Input(shape=(5,)), ranvier.layers.Dense(k, activation=activation)])
+    model.compile(optimizer="sgd", loss="mse", metrics=[make(name="m")], weighted_metrics=[make(name="w")])
+    out = model.evaluate(x, y, sample_weight=sw, batch_size=16, verbose=0, return_dict=True)
+    p = model.predict(x, batch_size=16, verbose=0)
+    # evaluate and predict run the same float32 network on the same 16-row batches
+    np.testing.assert_allclose(out["m"], ref(y, p, None), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(out["w"], ref(y, p, sw), rtol=1e-6, atol=1e-9)
