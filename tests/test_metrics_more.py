@@ -854,3 +854,33 @@ def test_every_new_metric_through_evaluate(rng, name, make, ref, activation, lab
     # evaluate and predict run the same float32 network on the same 16-row batches
     np.testing.assert_allclose(out["m"], ref(y, p, None), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(out["w"], ref(y, p, sw), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("make,kind", [
+    (lambda: M.TruePositives(thresholds=[0.3, 0.7]), "counts"), (M.FalseNegatives, "counts"),
+    (M.Precision, "precision"), (M.Recall, "recall"), (lambda: M.AUC(num_thresholds=30), "auc"),
+    (lambda: M.PrecisionAtRecall(0.5, num_thresholds=25), "op")])
+def test_a_weight_per_element_for_the_flattening_kinds(rng, make, kind):
+    yt = (rng.random((20, 3)) < 0.4).astype(np.float32)
+    yp = rng.random((20, 3)).astype(np.float32)
+    w = rng.random((20, 3)).astype(np.float32)
+    m = make()
+    m.update_state(yt, yp, sample_weight=w)
+    # the same elements as rows of their own, each with its weight
+    flat = make()
+    flat.update_state(yt.reshape(-1, 1), yp.reshape(-1, 1), sample_weight=w.reshape(-1))
+    np.testing.assert_allclose(m.result(), flat.result(), rtol=1e-12)
+    if kind == "counts":
+        np.testing.assert_allclose(np.atleast_1d(m.result()),
+                                   R.confusion_counts(yt, yp, m.thresholds, None, w)[
+                                       R.COUNT_INDEX[m.core_spec()[0]]], rtol=RTOL)
+    with pytest.raises(ValueError, match="sample_weight"):
+        make().update_state(yt, yp, sample_weight=np.ones((20, 2)))
+
+
+def test_a_rate_equal_to_the_target_is_feasible():
+    # threshold 0: precision 4/9; threshold 0.5: precision 3/5, exactly the target 0.6
+    # (Keras: >=), recall 3/4; threshold 1: nothing predicted
+    m = M.RecallAtPrecision(0.6, num_thresholds=3)
+    m.update_state([1, 1, 1, 0, 0, 0, 0, 0, 1], [0.9] * 5 + [0.1] * 4)
+    assert m.result() == pytest.approx(0.75)

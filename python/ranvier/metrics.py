@@ -399,7 +399,31 @@ class _CoreMetric(Metric):
         """True when ``result()`` is an array (one value per threshold / class / column)."""
         return False
 
+    def _flattens_elements(self) -> bool:
+        """True for the kinds that count every element on its own (confusion counts,
+        precision/recall without top_k/class_id, AUC over one curve, *At without class_id):
+        those accept a weight per element, as Keras does."""
+        return False
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if (sample_weight is not None and np.ndim(sample_weight) == 2 and np.shape(sample_weight)[1] > 1
+                and self._flattens_elements()):
+            # one weight per element: every element becomes a row of its own
+            yp = _as_2d(_as_f32(y_pred, "y_pred"), "y_pred", type(self).__name__)
+            yt = _as_2d(_as_f32(y_true, "y_true"), "y_true", type(self).__name__)
+            w = _as_f32(sample_weight, "sample_weight")
+            if self._same_shape and yt.shape[1] != yp.shape[1]:
+                raise ValueError(
+                    f"{type(self).__name__}: y_true and y_pred must have the same shape, got "
+                    f"y_true.shape={np.shape(y_true)}, y_pred.shape={np.shape(y_pred)}")
+            try:
+                yt = np.broadcast_to(yt, yp.shape)
+                w = np.broadcast_to(w, yp.shape)
+            except ValueError:
+                raise ValueError(
+                    f"{type(self).__name__}: y_true.shape={np.shape(y_true)} and sample_weight.shape="
+                    f"{np.shape(sample_weight)} must broadcast to y_pred.shape={np.shape(y_pred)}") from None
+            y_true, y_pred, sample_weight = yt.reshape(-1, 1), yp.reshape(-1, 1), w.reshape(-1)
         yt, yp, sw = _prepare(type(self).__name__, y_true, y_pred, sample_weight, self._sparse,
                               self._same_shape)
         self._core_metric.update(yt, yp, sw)
@@ -583,6 +607,9 @@ class _PrecisionRecall(_CoreMetric):
     def _vector_result(self) -> bool:
         return len(self.thresholds) > 1
 
+    def _flattens_elements(self) -> bool:
+        return self.top_k is None and self.class_id is None
+
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds,
                 "top_k": self.top_k, "class_id": self.class_id}
@@ -675,6 +702,9 @@ class AUC(_CoreMetric):
                          curve=_AUC_CURVES[curve], summation_method=_AUC_SUMMATION[summation_method],
                          from_logits=self._from_logits, **params)
 
+    def _flattens_elements(self) -> bool:
+        return not self.multi_label and self.label_weights is None
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if self.multi_label and np.ndim(y_pred) != 2:
             raise ValueError(f"`y_pred` must have rank 2 when `multi_label=True`. "
@@ -735,6 +765,9 @@ class _ConfusionCount(_CoreMetric):
 
     def _vector_result(self) -> bool:
         return len(self.thresholds) > 1
+
+    def _flattens_elements(self) -> bool:
+        return True
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds}
@@ -797,6 +830,9 @@ class _OperatingPoint(_CoreMetric):
         if class_id is not None:
             params["class_id"] = int(class_id)
         super().__init__(name=name, dtype=dtype, **params)
+
+    def _flattens_elements(self) -> bool:
+        return self.class_id is None
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if self.class_id is not None and np.ndim(y_pred) != 2:

@@ -87,7 +87,7 @@ RANVIER_TEST(metrics_counts_and_operating_points_keras_examples) {
   const float yt2[] = {0, 0, 0, 1, 1};
   const float yp2[] = {0, 0.3f, 0.8f, 0.3f, 0.8f};
   MetricParams q;
-  q.value = 0.5f;
+  q.value = 0.5;
   auto sens = make_metric(MetricKind::sensitivity_at_specificity, q);
   sens->update(yt2, 1, yp2, 5, 1, nullptr);
   RANVIER_CHECK(near(sens->result(), 0.5, 1e-12), "got %g", sens->result());
@@ -121,7 +121,7 @@ RANVIER_TEST(metrics_new_kinds_merge_by_addition) {
   MetricParams multi;
   multi.multi_label = true;
   MetricParams at;
-  at.value = 0.4f;
+  at.value = 0.4;
   MetricParams macro;
   macro.average = 2;
   const std::pair<MetricKind, MetricParams> cases[] = {
@@ -151,7 +151,7 @@ RANVIER_TEST(metrics_new_kinds_bad_arguments_throw) {
   p.thresholds = {0.5f, 1.5f};
   RANVIER_CHECK(throws_invalid([&] { make_metric(MetricKind::true_negatives, p); }), "threshold 1.5");
   MetricParams q;
-  q.value = 2.0f;
+  q.value = 2.0;
   RANVIER_CHECK(throws_invalid([&] { make_metric(MetricKind::recall_at_precision, q); }), "target 2");
   MetricParams r;
   r.num_thresholds = 0;

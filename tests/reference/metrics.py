@@ -376,6 +376,33 @@ def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, element_wei
 COUNT_INDEX = {"true_positives": 0, "false_positives": 1, "true_negatives": 2, "false_negatives": 3}
 
 
+def even_confusion_counts(y_true, y_pred, num_thresholds, sample_weight=None, with_epsilon=False,
+                          element_weight=None):
+    """(tp, fp, tn, fn) at Keras's evenly spaced thresholds, computed as Keras does for them
+    (metrics_utils._update_confusion_matrix_variables_optimized): p clipped to [0, 1], its
+    bucket ceil(p * (T-1)) - 1 in float32 (0 at least with the -eps/1+eps ends; -1, below
+    every threshold, without), and an element exceeds thresholds 0..bucket. (This differs
+    from comparing p with j/(T-1) only when the float32 product rounds onto an integer.)"""
+    yt, yp = _bcast(y_true, y_pred)
+    p32 = np.clip(np.broadcast_to(np.asarray(y_pred, dtype=np.float32), yp.shape), 0, 1).astype(np.float32)
+    bucket = np.ceil(p32 * np.float32(num_thresholds - 1)).astype(np.float32) - np.float32(1)
+    bucket = np.nan_to_num(bucket, nan=0.0 if with_epsilon else -1.0)
+    if with_epsilon:
+        bucket = np.maximum(bucket, 0)
+    bucket = bucket.astype(np.int64)
+    w = np.broadcast_to(_w(sample_weight, yp.shape[0])[:, None], yp.shape)
+    if element_weight is not None:
+        w = w * _f64(element_weight)
+    label = yt != 0
+    tp, fp = [], []
+    for i in range(num_thresholds):
+        above = bucket >= i
+        tp.append((w * (label & above)).sum())
+        fp.append((w * (~label & above)).sum())
+    tp, fp = np.array(tp), np.array(fp)
+    return tp, fp, (w * ~label).sum() - fp, (w * label).sum() - tp
+
+
 def operating_point(kind, y_true, y_pred, value, sample_weight=None, num_thresholds=200, class_id=None):
     """Keras's SensitivitySpecificityBase: thresholds [0, 1/(n-1), ..., 1] ([0.5] for n=1);
     the best dependent rate among thresholds whose constrained rate >= value, else 0."""
@@ -386,8 +413,10 @@ def operating_point(kind, y_true, y_pred, value, sample_weight=None, num_thresho
         ts = [0.5]
     else:
         ts = [0.0] + [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1.0]
-    # predictions are clipped to [0, 1] first (metrics_utils)
-    tp, fp, tn, fn = confusion_counts(yt, np.clip(yp, 0.0, 1.0).astype(np.float32), ts, sample_weight)
+    if num_thresholds == 1:  # predictions are clipped to [0, 1] first (metrics_utils)
+        tp, fp, tn, fn = confusion_counts(yt, np.clip(yp, 0.0, 1.0).astype(np.float32), ts, sample_weight)
+    else:
+        tp, fp, tn, fn = even_confusion_counts(yt, yp.astype(np.float32), num_thresholds, sample_weight)
     recall = _div(tp, tp + fn)
     precision = _div(tp, tp + fp)
     specificity = _div(tn, tn + fp)

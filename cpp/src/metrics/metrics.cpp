@@ -994,7 +994,7 @@ std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p) {
       if (p.num_thresholds <= 0)
         throw std::invalid_argument(kind_str(kind) + ": num_thresholds must be an integer > 0, got " +
                                     std::to_string(p.num_thresholds));
-      if (!(p.value >= 0.0f && p.value <= 1.0f))
+      if (!(p.value >= 0.0 && p.value <= 1.0))
         throw std::invalid_argument(kind_str(kind) + ": the target value must be in [0, 1], got " + std::to_string(p.value));
       if (p.class_id < -1) throw std::invalid_argument(kind_str(kind) + ": class_id must be >= 0 or unset");
       return std::make_unique<OperatingPointMetric>(kind, p);

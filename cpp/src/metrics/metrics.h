@@ -71,7 +71,8 @@ struct MetricParams {
   float label_smoothing = 0.0f;  // binary/categorical cross-entropy
   bool has_ignore_class = false;  // sparse_categorical_crossentropy: rows whose label is
   int ignore_class = 0;           //   ignore_class count with weight 0
-  float value = 0.0f;            // *_at_*: the target rate in [0, 1]
+  double value = 0.0;            // *_at_*: the target rate in [0, 1] (a double: a rate equal to
+                                 //   it, e.g. 3/5 against 0.6, must compare equal)
   float beta = 1.0f;             // fbeta_score
   int average = 0;               // fbeta_score: 0 = None (per class), 1 = micro, 2 = macro, 3 = weighted
   // fbeta_score: threshold <= 0 means "1 at each row's maximum" (Keras's threshold=None)
