@@ -55,9 +55,10 @@ class CompileMetrics(metrics_module.Metric):
         """Not used: fit and evaluate update the metrics in C++."""
         raise NotImplementedError("the compiled metrics are updated by fit/evaluate (in C++)")
 
-    def result(self) -> Dict[str, float]:
-        """{log key: value} of every compiled metric."""
-        return {r.key: float(r.metric.result()) for r in getattr(self._model, "_resolved_metrics", [])}
+    def result(self) -> Dict[str, Any]:
+        """{log key: value} of every compiled metric (a float, or an array for array-valued ones)."""
+        return {r.key: metrics_module.log_value(r.metric.result())
+                for r in getattr(self._model, "_resolved_metrics", [])}
 
     def reset_state(self) -> None:
         """Resets every compiled metric."""

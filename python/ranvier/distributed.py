@@ -68,6 +68,7 @@ import numpy as np
 
 from . import callbacks as callbacks_module
 from . import layers as layers_module
+from . import metrics as metrics_module
 
 __all__ = [
     "init", "rank", "size", "is_root", "comm", "barrier", "DataParallel", "DistributedError",
@@ -722,8 +723,8 @@ class DataParallel:
             loss_sum = 0.0
         proxy = _ShardedTrainer(self, model._trainer)
         proxy._merge(loss_sum, hi - lo, "merging evaluate's loss and metrics")
-        out = {"loss": proxy._global_loss}
+        out: Dict[str, Any] = {"loss": proxy._global_loss}
         for r in model._resolved_metrics:
-            out[r.key] = float(r.metric.result())
+            out[r.key] = metrics_module.log_value(r.metric.result())
         out = dict(sorted(out.items()))
         return model._format_results(out, return_dict)
