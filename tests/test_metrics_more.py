@@ -885,3 +885,20 @@ def test_a_rate_equal_to_the_target_is_feasible():
     m = M.RecallAtPrecision(0.6, num_thresholds=3)
     m.update_state([1, 1, 1, 0, 0, 0, 0, 0, 1], [0.9] * 5 + [0.1] * 4)
     assert m.result() == pytest.approx(0.75)
+
+
+def test_new_and_python_metrics_with_a_generator(rng):
+    x, y = _binary_data(rng, n=48)
+
+    def batches():
+        for s in range(0, 48, 16):
+            yield x[s:s + 16], y[s:s + 16]
+
+    model = _binary_model()
+    model.compile(optimizer="sgd", loss="mse", metrics=[my_mae, "mae", M.F1Score(average="macro", name="f1")])
+    hist = model.fit(batches(), epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(hist.history["my_mae"], hist.history["mae"], rtol=1e-6)
+    arrays = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    gen = model.evaluate(batches(), verbose=0, return_dict=True)
+    for key in ("my_mae", "mae", "f1", "loss"):
+        np.testing.assert_allclose(gen[key], arrays[key], rtol=1e-6)
