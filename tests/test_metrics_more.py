@@ -490,6 +490,7 @@ def test_loss_functions_given_to_compile_run_in_cpp():
 @pytest.mark.parametrize("bad", [
     lambda: M.TruePositives(thresholds=1.5), lambda: M.FalsePositives(thresholds=[0.2, -0.1]),
     lambda: M.PrecisionAtRecall(1.5), lambda: M.RecallAtPrecision(0.5, num_thresholds=0),
+    lambda: M.RecallAtPrecision(0.5, num_thresholds=2**31 - 1), lambda: M.RecallAtPrecision(0.5, num_thresholds=2.5),
     lambda: M.SensitivityAtSpecificity(0.5, class_id=-1), lambda: M.BinaryCrossentropy(label_smoothing=2),
     lambda: M.CategoricalCrossentropy(axis=0), lambda: M.CosineSimilarity(axis=0),
     lambda: M.SparseCategoricalCrossentropy(ignore_class=1.5)])

@@ -815,6 +815,9 @@ class _OperatingPoint(_CoreMetric):
         if not _is_int(num_thresholds) or num_thresholds <= 0:
             raise ValueError(f"Argument `num_thresholds` must be an integer > 0. "
                              f"Received: num_thresholds={num_thresholds!r}")
+        if num_thresholds > 2**24:
+            raise ValueError(f"{cls}: num_thresholds={num_thresholds} is above ranvier's limit 2**24 (the "
+                             f"buckets take 16 bytes per threshold)")
         if class_id is not None and (not _is_int(class_id) or class_id < 0):
             raise ValueError(f"{cls}: class_id must be a non-negative int, got class_id={class_id!r}")
         self.value = value

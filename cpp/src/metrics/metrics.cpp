@@ -991,9 +991,9 @@ std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p) {
     case MetricKind::recall_at_precision:
     case MetricKind::sensitivity_at_specificity:
     case MetricKind::specificity_at_sensitivity:
-      if (p.num_thresholds <= 0)
-        throw std::invalid_argument(kind_str(kind) + ": num_thresholds must be an integer > 0, got " +
-                                    std::to_string(p.num_thresholds));
+      if (p.num_thresholds <= 0 || p.num_thresholds > (1 << 24))
+        throw std::invalid_argument(kind_str(kind) + ": num_thresholds must be an integer in 1..2**24 (16 bytes "
+                                    "of buckets each), got " + std::to_string(p.num_thresholds));
       if (!(p.value >= 0.0 && p.value <= 1.0))
         throw std::invalid_argument(kind_str(kind) + ": the target value must be in [0, 1], got " + std::to_string(p.value));
       if (p.class_id < -1) throw std::invalid_argument(kind_str(kind) + ": class_id must be >= 0 or unset");
