@@ -903,3 +903,24 @@ def test_new_and_python_metrics_with_a_generator(rng):
     gen = model.evaluate(batches(), verbose=0, return_dict=True)
     for key in ("my_mae", "mae", "f1", "loss"):
         np.testing.assert_allclose(gen[key], arrays[key], rtol=1e-6)
+
+
+def test_a_subclass_that_skips_metric_init_still_runs(rng):
+    class NoSuper(M.Metric):
+        def __init__(self):  # no super().__init__(): Keras would fail later, ranvier copes
+            self.total = 0.0
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.total += float(np.sum(y_pred))
+
+        def result(self):
+            return self.total
+
+        def reset_state(self):
+            self.total = 0.0
+
+    x, y = _binary_data(rng, n=16)
+    model = _binary_model()
+    model.compile(optimizer="sgd", loss="mse", metrics=[NoSuper()])
+    out = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert out["no_super"] == pytest.approx(float(model.predict(x, verbose=0).sum()), rel=1e-5)

@@ -272,7 +272,7 @@ class Metric:
     @property
     def dtype(self) -> str:
         """The metric's dtype name (``"float32"`` unless given)."""
-        return self._dtype
+        return getattr(self, "_dtype", "float32")  # a subclass may skip Metric.__init__
 
     @property
     def direction(self) -> Optional[str]:
@@ -348,7 +348,7 @@ class Metric:
 
     def get_config(self) -> Dict[str, Any]:
         """The constructor arguments as a dict (``name``, ``dtype`` and the metric's own)."""
-        return {"name": self.name, "dtype": self.dtype}
+        return {"name": getattr(self, "name", None) or _to_snake_case(type(self).__name__), "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]):
@@ -1531,9 +1531,7 @@ def resolve_accuracy(name: str, y_true_shape, y_pred_shape) -> Metric:
 
 
 def _object_name(obj) -> str:
-    if isinstance(obj, Metric):
-        return obj.name
-    if hasattr(obj, "name") and isinstance(obj.name, str):
+    if isinstance(getattr(obj, "name", None), str) and obj.name:
         return obj.name
     if hasattr(obj, "__name__"):
         return _to_snake_case(obj.__name__) if inspect.isclass(obj) else obj.__name__
