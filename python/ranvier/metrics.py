@@ -758,6 +758,8 @@ class _ConfusionCount(_CoreMetric):
     weighted by its row's ``sample_weight``. The result is a float for one threshold,
     else an array with one count per threshold."""
 
+    _same_shape = True  # element by element, as Keras (no broadcasting of y_true)
+
     def __init__(self, thresholds=None, name=None, dtype=None):
         self.init_thresholds = thresholds
         self.thresholds = _parse_thresholds(thresholds, 0.5)
@@ -802,6 +804,7 @@ class _OperatingPoint(_CoreMetric):
     0.0 if none. ``class_id`` uses column ``class_id`` only (y_pred must be 2-D)."""
 
     _target_name = ""
+    _same_shape = True  # element by element, as Keras (no broadcasting of y_true)
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         cls = type(self).__name__
