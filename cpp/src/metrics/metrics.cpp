@@ -19,6 +19,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/alloc.h"
+
 namespace ranvier {
 
 namespace {
@@ -326,8 +328,14 @@ class ThresholdMetric final : public Metric {
  public:
   ThresholdMetric(MetricKind kind, const MetricParams& p)
       : kind_(kind), p_(p), thresholds_(p.thresholds.empty() ? std::vector<float>{p.threshold} : p.thresholds),
-        c_(4 * thresholds_.size(), 0.0), top_idx_(p.top_k > 0 ? static_cast<std::size_t>(p.top_k) : 0),
-        top_val_(top_idx_.size()) {}
+        c_(4 * thresholds_.size(), 0.0) {
+    // The top_k buffers hold min(top_k, columns) entries: sized here for up to 64 columns
+    // and grown (once, checked) in update() for wider data, never top_k itself (a huge
+    // top_k asked for gigabytes).
+    const std::uint64_t n = p.top_k > 0 ? std::min<std::uint64_t>(static_cast<std::uint64_t>(p.top_k), 64) : 0;
+    checked_assign(top_idx_, n, std::int64_t{0}, "the top_k indices of precision/recall");
+    checked_assign(top_val_, n, 0.0f, "the top_k values of precision/recall");
+  }
 
   void reset() override { std::fill(c_.begin(), c_.end(), 0.0); }
 
@@ -338,6 +346,13 @@ class ThresholdMetric final : public Metric {
       throw std::invalid_argument(std::string(metric_kind_name(kind_)) + ": class_id=" +
                                   std::to_string(p_.class_id) + " but y_pred has only " +
                                   std::to_string(k) + " columns");
+    if (p_.top_k > 0) {
+      const std::uint64_t need = std::min<std::uint64_t>(static_cast<std::uint64_t>(p_.top_k), static_cast<std::uint64_t>(k));
+      if (top_idx_.size() < need) {
+        checked_assign(top_idx_, need, std::int64_t{0}, "the top_k indices of precision/recall");
+        checked_assign(top_val_, need, 0.0f, "the top_k values of precision/recall");
+      }
+    }
     const std::int64_t j0 = p_.class_id >= 0 ? p_.class_id : 0;
     const std::int64_t j1 = p_.class_id >= 0 ? p_.class_id + 1 : k;
     const std::size_t T = thresholds_.size();
@@ -495,7 +510,11 @@ class CountMetric final : public Metric {
 class OperatingPointMetric final : public Metric {
  public:
   OperatingPointMetric(MetricKind kind, const MetricParams& p)
-      : kind_(kind), p_(p), pos_(static_cast<std::size_t>(p.num_thresholds), 0.0), neg_(pos_.size(), 0.0) {}
+      : kind_(kind), p_(p) {
+    const auto T = static_cast<std::uint64_t>(p.num_thresholds);
+    checked_assign(pos_, T, 0.0, "the threshold buckets (positives)");
+    checked_assign(neg_, T, 0.0, "the threshold buckets (negatives)");
+  }
 
   void reset() override {
     std::fill(pos_.begin(), pos_.end(), 0.0);
@@ -572,8 +591,8 @@ class PerColumn {
  protected:
   void size_columns(MetricKind kind, std::int64_t k, std::size_t per_column, std::vector<double>& state) {
     if (cols_ == 0) {
+      checked_assign(state, static_cast<std::uint64_t>(k) * per_column, 0.0, "the metric's per-column state");
       cols_ = k;
-      state.assign(static_cast<std::size_t>(k) * per_column, 0.0);
     } else if (k != cols_) {
       throw std::invalid_argument(kind_str(kind) + ": y_pred has " + std::to_string(k) +
                                   " columns, but this metric was built for " + std::to_string(cols_) +
@@ -775,7 +794,7 @@ class AucMetric final : public Metric, PerColumn {
   explicit AucMetric(const MetricParams& p) : p_(p), uneven_(p.thresholds) {
     std::sort(uneven_.begin(), uneven_.end());
     if (!p_.multi_label) {
-      s_.assign(2 * static_cast<std::size_t>(p.num_thresholds), 0.0);
+      checked_assign(s_, 2 * static_cast<std::uint64_t>(p.num_thresholds), 0.0, "AUC's threshold buckets");
     } else if (p_.num_labels > 0) {
       prepare(p_.num_labels);
     }
@@ -991,7 +1010,7 @@ std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p) {
     case MetricKind::recall_at_precision:
     case MetricKind::sensitivity_at_specificity:
     case MetricKind::specificity_at_sensitivity:
-      if (p.num_thresholds <= 0 || p.num_thresholds > (1 << 24))
+      if (p.num_thresholds <= 0 || p.num_thresholds > kMaxAucThresholds)
         throw std::invalid_argument(kind_str(kind) + ": num_thresholds must be an integer in 1..2**24 (16 bytes "
                                     "of buckets each), got " + std::to_string(p.num_thresholds));
       if (!(p.value >= 0.0 && p.value <= 1.0))
@@ -1025,6 +1044,9 @@ std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p) {
                                     std::to_string(p.thresholds.size()));
       if (p.num_thresholds <= 1)
         throw std::invalid_argument("auc: num_thresholds must be an integer > 1, got " + std::to_string(p.num_thresholds));
+      if (p.num_thresholds > kMaxAucThresholds)
+        throw std::invalid_argument("auc: num_thresholds=" + std::to_string(p.num_thresholds) + " is above the limit " +
+                                    std::to_string(kMaxAucThresholds) + " (2**24: 256 MiB of buckets)");
       if (p.curve != 0 && p.curve != 1) throw std::invalid_argument("auc: curve must be 0 (ROC) or 1 (PR)");
       if (p.summation_method < 0 || p.summation_method > 2)
         throw std::invalid_argument("auc: summation_method must be 0 (interpolation), 1 (minoring) or 2 (majoring)");

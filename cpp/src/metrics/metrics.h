@@ -55,10 +55,15 @@ enum class MetricKind : int {
 #undef RANVIER_METRIC_ENUM
 };
 
+// The largest AUC num_thresholds: 2**24 (two double buckets each: 256 MiB). Above 2**24 + 1
+// the float32 bucket index Keras computes can round past the last bucket. The *_at_* kinds
+// have the same bound.
+constexpr int kMaxAucThresholds = 1 << 24;
+
 struct MetricParams {
   float threshold = 0.5f;     // binary_accuracy, precision, recall
   int k = 5;                  // top-k
-  int num_thresholds = 200;   // auc, the four *_at_* kinds
+  int num_thresholds = 200;   // auc: 2 ..= kMaxAucThresholds; the four *_at_* kinds: 1 ..= it
   // Added by the metrics area (defaults are Keras's):
   int curve = 0;              // auc: 0 = "ROC", 1 = "PR"
   int summation_method = 0;   // auc: 0 = "interpolation", 1 = "minoring", 2 = "majoring"
