@@ -21,7 +21,7 @@ a zip archive holding
 ``save_weights("w.weights.h5")`` writes the same ``layers/...`` layout alone.
 ``load_model`` reads archives written by Keras or ranvier (Sequential models of the layers
 ranvier has); ``load_weights`` reads ``.weights.h5`` through :mod:`ranvier._keras_h5`.
-h5py is an optional extra (``pip install ranvier[h5]``); without it these names raise an
+h5py is an optional extra (``pip install h5py``, or ``".[h5]"`` in a checkout); without it these names raise an
 ImportError that points to ranvier's own format (``.safetensors``), which needs nothing.
 
 A hostile archive cannot make the reader allocate much: every member's declared size is

@@ -51,7 +51,8 @@ PyTorch DDP without SyncBatchNorm). Layers with an activity_regularizer are reje
 layer scales its penalty by the local batch size).
 
 This module imports mpi4py on first use only; ``import ranvier`` never does.
-Install the extra with ``pip install 'ranvier[mpi]'`` (mpi4py and MPICH wheels).
+Install mpi4py and an MPI with ``pip install mpi4py mpich`` (the ``mpi`` extra:
+``pip install ".[mpi]"`` in a checkout).
 """
 from __future__ import annotations
 

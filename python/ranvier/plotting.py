@@ -4,7 +4,8 @@
 first, then the metrics in the order they were logged), training and validation
 (``val_<name>``) in the same axes, against the epoch number (1-based, as Keras's
 progress lines count). ``History.plot(...)`` is this function. matplotlib is imported
-only when a plot is made: ``pip install ranvier[plot]``.
+only when a plot is made: ``pip install matplotlib`` (the ``plot`` extra:
+``pip install ".[plot]"`` in a checkout).
 """
 from __future__ import annotations
 

@@ -656,7 +656,7 @@ def deepcopy(model, memo=None):
 # ---------------------------------------------------------------- export
 def export(model, filepath, format: str = "onnx", verbose: bool = True, **kwargs) -> None:
     """``model.export(filepath, format="onnx")``: an ONNX graph of the model in inference
-    mode (needs the optional ``onnx`` package: ``pip install ranvier[onnx]``)."""
+    mode (needs the optional ``onnx`` package: ``pip install onnx``)."""
     if format != "onnx":
         raise ValueError(f"export: unsupported format {format!r}; ranvier exports format='onnx' "
                          f"(use model.save() for ranvier's own file)")

@@ -13,7 +13,8 @@ They are ordinary scikit-learn estimators: ``get_params``/``set_params``, ``clon
 pickling, ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` all work, and they pass
 ``sklearn.utils.estimator_checks.check_estimator`` (the one skipped check is listed with
 its reason in ``tests/test_sklearn.py``). scikit-learn is an optional extra:
-``pip install ranvier[sklearn]``.
+``pip install "scikit-learn>=1.2"`` (the ``sklearn`` extra: ``pip install ".[sklearn]"``
+in a checkout).
 
 How scikit-learn's definitions map onto ranvier
 -----------------------------------------------
