@@ -143,6 +143,10 @@ def compile_cached(cache_dir, cmd):
             i += 1
         r = subprocess.run(pre, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if r.returncode != 0:
+            try:
+                os.unlink(pre_out)
+            except OSError:
+                pass
             return _run_plain(cmd)  # let the compiler report the error itself
         with open(pre_out, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
