@@ -110,15 +110,22 @@ def test_link_cache_keys_on_input_content(tmp_path):
     assert r.returncode == 0, r.stderr
 
     def link(out_name):
-        out = tmp_path / out_name
-        cmd = [sys.executable, str(SCRIPT), "--link", str(tmp_path / "cache"), CXX,
-               "-shared", "-o", str(out), str(obj)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        # as CMake's Ninja generator writes it: run in the build directory, relative paths
+        cmd = [sys.executable, str(SCRIPT), "--link", "cache", CXX,
+               "-shared", "-o", out_name, str(obj.relative_to(tmp_path))]
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-        return out
+        return tmp_path / out_name
 
     so1 = link("l1.so")
     n = len(_entries(tmp_path))
+    # the same link again is served from the cache (seen by marking the stored entry)
+    entry = max((tmp_path / "cache").rglob("*.o"), key=lambda p: p.stat().st_mtime_ns)
+    real = entry.read_bytes()
+    assert real == so1.read_bytes()
+    entry.write_bytes(b"from the cache")
+    assert link("l0.so").read_bytes() == b"from the cache"
+    entry.write_bytes(real)
     so2 = link("l2.so")
     assert len(_entries(tmp_path)) == n and so1.read_bytes() == so2.read_bytes()
     assert os.access(so2, os.X_OK)

@@ -100,7 +100,7 @@ def _compiler_id(compiler):
 
 
 def _atomic_write(path, data):
-    d = os.path.dirname(path)
+    d = os.path.dirname(path) or "."  # a link writes its output in the working directory
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
     try:
