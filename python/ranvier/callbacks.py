@@ -1069,7 +1069,7 @@ class LambdaCallback(Callback):
 # ----------------------------------------------------------------------------- TensorBoard
 class TensorBoard(Callback):
     """Writes TensorBoard logs (Keras 3's names and steps; needs the ``tensorboard``
-    package: ``pip install ranvier[tensorboard]``).
+    package: ``pip install tensorboard``, or ``pip install ".[tensorboard]"`` in a checkout).
 
     ``TensorBoard(log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
     write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
