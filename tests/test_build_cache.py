@@ -81,9 +81,11 @@ def test_miss_when_the_code_changed(tmp_path):
     assert len(_entries(tmp_path)) == 3
 
 
-def test_debug_info_is_never_cached(tmp_path):
+@pytest.mark.parametrize("flag", ["-g", "-g3", "--coverage", "-fprofile-generate"])
+def test_debug_info_and_profiles_are_never_cached(tmp_path, flag):
+    # debug info records paths; coverage and profiles write or read files beside the object
     inc = _tree(tmp_path, 1, "env")
-    r, out, _ = _compile(tmp_path, inc, "a.o", extra=["-g"])
+    r, out, _ = _compile(tmp_path, inc, "a.o", extra=[flag])
     assert r.returncode == 0, r.stderr
     assert out.exists() and _entries(tmp_path) == []
 

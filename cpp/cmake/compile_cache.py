@@ -28,6 +28,7 @@ Standard library only; no state outside ``<cache-dir>``.
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,12 @@ _PATH_NEXT = {"-o", "-MF", "-MT", "-MQ", "-I", "-isystem", "-iquote", "-idirafte
 _PATH_JOINED = ("-I", "-isystem", "-iquote", "-idirafter", "-MF", "-MT", "-MQ")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+# Flags with effects or outputs outside the object and the preprocessed text (profiles read
+# or written, coverage notes, dumps, plugins, spec files): such compiles are never cached.
+_UNCACHED_PREFIXES = ("-fprofile", "-fauto-profile", "--coverage", "-ftest-coverage",
+                      "-save-temps", "-fdump", "-fplugin", "-specs", "-fcallgraph-info",
+                      "-fstack-usage", "-fopt-info")
+_UNCACHED = {"-M", "-MM", "-S", "-fsyntax-only"}
 _SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".c++", ".C")
 
 
@@ -57,6 +64,8 @@ def _parse(args):
         a = args[i]
         if a.startswith("-g") and a not in ("-g0",):
             return None  # debug info records paths: never reuse it across directories
+        if a in _UNCACHED or a.startswith(_UNCACHED_PREFIXES):
+            return None
         if a in _PATH_NEXT:
             if i + 1 >= len(args):
                 return None
@@ -201,11 +210,14 @@ def _file_digest(path):
 def link_cached(cache_dir, cmd):
     """The same for a link (CMAKE_CXX_LINKER_LAUNCHER): the key hashes the linker and every
     argument, with each input file given by path (objects, archives, libraries) replaced by
-    its content's hash. With LTO most of the code generation of the bindings happens here."""
+    its content's hash (also files named inside a flag, like a version script). Libraries
+    found by name (``-lfoo``) and the compiler's own runtime are keyed by name and by the
+    compiler's identity. With LTO most of the code generation of the bindings happens here."""
     args = cmd[1:]
     if "-o" not in args or any(a.startswith("@") for a in args):
         return _run_plain(cmd)
-    if any(a.startswith("-g") and a != "-g0" for a in args):
+    if any((a.startswith("-g") and a != "-g0") or a.startswith(_UNCACHED_PREFIXES)
+           for a in args):
         return _run_plain(cmd)
     output = args[args.index("-o") + 1]
     try:
@@ -221,8 +233,12 @@ def link_cached(cache_dir, cmd):
                 continue
             if not a.startswith("-") and os.path.isfile(a):
                 h.update(b"file:" + _file_digest(a) + b"\0")
-            else:
-                h.update(a.encode() + b"\0")
+                continue
+            h.update(a.encode() + b"\0")
+            # files named inside a flag (-Wl,--version-script=x.map, -T script): their content
+            for piece in re.split(r"[,=]", a)[1:]:
+                if piece and os.path.isfile(piece):
+                    h.update(b"file:" + _file_digest(piece) + b"\0")
         key = h.hexdigest()
     except Exception:
         return _run_plain(cmd)
