@@ -17,7 +17,9 @@ endif()
 option(RANVIER_COMPILE_CACHE "Cache object files in <build>/compile-cache (pip rebuilds)" ${_ranvier_cache_default})
 set(RANVIER_COMPILE_CACHE_MAX_MIB 512 CACHE STRING "Size limit of the object cache (MiB)")
 
-if(RANVIER_COMPILE_CACHE AND NOT MSVC)
+if(RANVIER_COMPILE_CACHE AND (CMAKE_CXX_COMPILER_LAUNCHER OR NOT "$ENV{CMAKE_CXX_COMPILER_LAUNCHER}" STREQUAL ""))
+  message(STATUS "ranvier: a compiler launcher (CMAKE_CXX_COMPILER_LAUNCHER) is set: object cache off")
+elseif(RANVIER_COMPILE_CACHE AND NOT MSVC)
   # The interpreter running the build (scikit-build-core passes it), else any Python 3.
   if(Python_EXECUTABLE)
     set(_ranvier_cache_python "${Python_EXECUTABLE}")
