@@ -29,3 +29,9 @@ def isa(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--keras-python", default=None,
+                     help="an interpreter with Keras installed: tests/test_keras_programs.py then also "
+                          "runs the Keras-style programs under Keras and compares the results")
