@@ -26,6 +26,7 @@
 #include <new>
 
 #include "dispatch/dispatch.h"
+#include "gemm/gemm_buffers.h"
 #include "gemm/gemm_tuning.h"
 #include "runtime/pool.h"
 #include "runtime/runtime.h"
@@ -40,39 +41,13 @@ namespace {
 
 using std::int64_t;
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t split_point(int64_t total, int parts, int idx) { return total * idx / parts; }
+using gemm_detail::AlignedBuffer;
+using gemm_detail::ceil_div;
+using gemm_detail::min64;
+using gemm_detail::split_point;
 
-// A grow-only, 64-byte aligned buffer of 32-bit words, freed at thread exit.
-class WordBuffer {
- public:
-  WordBuffer() = default;
-  WordBuffer(const WordBuffer&) = delete;
-  WordBuffer& operator=(const WordBuffer&) = delete;
-  ~WordBuffer() { release(); }
-  void* get(std::size_t words) {
-    if (words > cap_) {
-      release();
-      const std::size_t bytes = (words * 4 + 63) / 64 * 64;
-      data_ = ::operator new(bytes, std::align_val_t(64), std::nothrow);
-      cap_ = data_ ? words : 0;
-    }
-    return data_;
-  }
-
- private:
-  void release() {
-    if (data_) ::operator delete(data_, std::align_val_t(64));
-    data_ = nullptr;
-    cap_ = 0;
-  }
-  void* data_ = nullptr;
-  std::size_t cap_ = 0;
-};
-
-thread_local WordBuffer tl_bf_a;  // packed pairs of A (native) / rounded op(A) (emulated)
-thread_local WordBuffer tl_bf_b;  // packed pairs of B (native) / rounded op(B) (emulated)
+thread_local AlignedBuffer tl_bf_a;  // packed pairs of A (native) / rounded op(A) (emulated)
+thread_local AlignedBuffer tl_bf_b;  // packed pairs of B (native) / rounded op(B) (emulated)
 
 inline std::uint32_t round_bits(std::uint32_t u) {
   const std::uint32_t exp = u & 0x7F800000u;
@@ -159,8 +134,8 @@ bool run_native(const Problem& P, const Bf16GemmKernels& g, const Split& sp, int
   // Sized from the split's largest rectangle: repeated calls never reallocate.
   const int64_t bcols = ceil_div(min64(g.nc, sp.cols_max), NR) * NR;
   const int64_t arows = min64(sp.rows_max, g.mc + MR);  // >= every row block (mstep)
-  auto* bpack = static_cast<std::uint32_t*>(tl_bf_b.get(static_cast<std::size_t>(kp_max * bcols)));
-  auto* apack = static_cast<std::uint32_t*>(tl_bf_a.get(static_cast<std::size_t>(kp_max * arows)));
+  auto* bpack = static_cast<std::uint32_t*>(tl_bf_b.words(static_cast<std::size_t>(kp_max * bcols)));
+  auto* apack = static_cast<std::uint32_t*>(tl_bf_a.words(static_cast<std::size_t>(kp_max * arows)));
   if (!bpack || !apack) return false;
 
   for (int64_t jc = n0; jc < n1; jc += g.nc) {
@@ -233,8 +208,8 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     // Emulated: round op(A) and op(B) (in their stored layouts, packed tight), then sgemm.
     const int64_t ar = ta ? k : m, ac = ta ? m : k;
     const int64_t br = tb ? n : k, bc = tb ? k : n;
-    auto* ra = static_cast<float*>(tl_bf_a.get(static_cast<std::size_t>(ar * ac)));
-    auto* rb = static_cast<float*>(tl_bf_b.get(static_cast<std::size_t>(br * bc)));
+    auto* ra = static_cast<float*>(tl_bf_a.words(static_cast<std::size_t>(ar * ac)));
+    auto* rb = static_cast<float*>(tl_bf_b.words(static_cast<std::size_t>(br * bc)));
     if (!ra || !rb) throw std::bad_alloc();
     round_block(a, lda, ar, ac, ra);
     round_block(b, ldb, br, bc, rb);
@@ -268,7 +243,7 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
       const int64_t n0 = min64(n, split_point(chunks, nt, t) * chunk);
       const int64_t n1 = min64(n, split_point(chunks, nt, t + 1) * chunk);
       if (n1 <= n0) return true;
-      auto* work = static_cast<std::uint32_t*>(tl_bf_a.get(static_cast<std::size_t>(m * (kstep / 2 + 1))));
+      auto* work = static_cast<std::uint32_t*>(tl_bf_a.words(static_cast<std::size_t>(m * (kstep / 2 + 1))));
       if (!work) return false;
       for (int64_t pc = 0; pc < k; pc += kstep) {
         const int64_t kcb = min64(kstep, k - pc);

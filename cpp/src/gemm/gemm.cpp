@@ -44,6 +44,7 @@
 #include <new>
 
 #include "dispatch/dispatch.h"
+#include "gemm/gemm_buffers.h"
 #include "gemm/gemm_tuning.h"
 #include "runtime/pool.h"
 #include "runtime/runtime.h"
@@ -94,43 +95,14 @@ namespace {
 using gemm_detail::PackMode;
 using std::int64_t;
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-// [begin, end) of part `idx` when `total` items are split into `parts` contiguous ranges.
-inline int64_t split_point(int64_t total, int parts, int idx) { return total * idx / parts; }
+using gemm_detail::AlignedBuffer;
+using gemm_detail::ceil_div;
+using gemm_detail::min64;
+using gemm_detail::split_point;
 
-// A grow-only, 64-byte aligned float buffer. Never shrinks; freed at thread exit.
-class AlignedBuffer {
- public:
-  AlignedBuffer() = default;
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  ~AlignedBuffer() { release(); }
-  // Returns at least n floats, or nullptr when the allocation fails.
-  float* get(std::size_t n) {
-    if (n > cap_) {
-      release();
-      const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-      data_ = static_cast<float*>(::operator new(bytes, std::align_val_t(64), std::nothrow));
-      cap_ = data_ ? n : 0;
-      gemm_detail::g_buffer_allocations.fetch_add(1, std::memory_order_relaxed);
-    }
-    return data_;
-  }
-
- private:
-  void release() {
-    if (data_) ::operator delete(data_, std::align_val_t(64));
-    data_ = nullptr;
-    cap_ = 0;
-  }
-  float* data_ = nullptr;
-  std::size_t cap_ = 0;
-};
-
-thread_local AlignedBuffer tl_a_buffer;  // packed A block of this thread
-thread_local AlignedBuffer tl_b_buffer;  // packed B block of this thread
-thread_local AlignedBuffer tl_s_buffer;  // the skinny kernel's sums (m x n of this thread)
+thread_local AlignedBuffer tl_a_buffer{&gemm_detail::g_buffer_allocations};  // packed A block of this thread
+thread_local AlignedBuffer tl_b_buffer{&gemm_detail::g_buffer_allocations};  // packed B block of this thread
+thread_local AlignedBuffer tl_s_buffer{&gemm_detail::g_buffer_allocations};  // the skinny kernel's sums (m x n)
 
 struct Problem {
   bool ta, tb;
