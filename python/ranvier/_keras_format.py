@@ -168,30 +168,21 @@ def _compile_config(model) -> Optional[Dict[str, Any]]:
     if not getattr(model, "compiled", False) or cc is None:
         return None
     from . import optimizers as optimizers_module
+    from . import saving
     out = copy.deepcopy(cc)
     if model.optimizer is not None:
         out["optimizer"] = optimizers_module.serialize(model.optimizer)
     out.setdefault("loss_weights", None)
     out["weighted_metrics"] = out.get("weighted_metrics") or None
     out.update({"run_eagerly": False, "steps_per_execution": 1, "jit_compile": False})
-    return _kerasify(json.loads(json.dumps(out, default=_json_default)))
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot save {o!r} (a {type(o).__name__}) in a .keras file: only configs made "
-                    f"of numbers, strings, lists and dicts can be saved")
+    return _kerasify(json.loads(saving._json(out, "the compile configuration")))
 
 
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""
+    from . import saving
     cfg: Dict[str, Any] = {"module": "keras", "class_name": "Sequential",
-                           "config": _kerasify(json.loads(json.dumps(model.get_config(), default=_json_default))),
+                           "config": _kerasify(json.loads(saving._json(model.get_config(), "the model's config"))),
                            "registered_name": None}
     if model.built:
         shape = list(model.input_shape)

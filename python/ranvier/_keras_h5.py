@@ -23,10 +23,11 @@ small file cannot make the loader allocate more than the model's own weights.
 from __future__ import annotations
 
 import os
-import re
-from typing import Any, Dict, List, Tuple
+from typing import Any, List, Tuple
 
 import numpy as np
+
+from ._keras_format import layer_keys
 
 
 def _h5py():
@@ -37,11 +38,6 @@ def _h5py():
                           "pip install h5py (or ranvier[h5])") from None
     return h5py
 
-
-def _snake(name: str) -> str:
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _decode(v) -> str:
@@ -146,15 +142,8 @@ def _attr_names(obj, key: str, where: str) -> List[str]:
 
 def _keras3(h5py, f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
     layers = _group(h5py, f, "layers", where)
-    used: Dict[str, int] = {}
     out = []
-    for layer in model.layers:
-        key = _snake(type(layer).__name__)
-        if key in used:
-            used[key] += 1
-            key = f"{key}_{used[key]}"
-        else:
-            used[key] = 0
+    for key, layer in zip(layer_keys(model), model.layers):
         group = _group(h5py, layers, key, where)
         if group is None:
             group = _group(h5py, layers, layer.name, where)  # files written by other tools with layer names
