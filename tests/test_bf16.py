@@ -26,6 +26,7 @@ from ranvier import _core, _runtime
 from ranvier import mixed_precision as mp
 
 from conftest import SUPPORTED_ISAS
+import c_api_ctypes
 
 U = 2.0 ** -24
 
@@ -460,20 +461,7 @@ def test_model_trains_saves_and_loads_the_same_computation(tmp_path, rng):
     assert not np.array_equal(f32.predict(x, verbose=0), pred)
 
     # the C API (what a C or C++ app links) loads the policy from the file too
-    addr = _core._c_api_addresses()
-    P = ctypes.c_void_p
-    load = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(P))(addr["ranvier_model_load"])
-    predict = ctypes.CFUNCTYPE(ctypes.c_int, P, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                               ctypes.c_int64)(addr["ranvier_model_predict"])
-    free = ctypes.CFUNCTYPE(None, P)(addr["ranvier_model_free"])
-    h = P()
-    assert load(str(path).encode(), ctypes.byref(h)) == 0
-    try:
-        out = np.full(pred.shape, np.nan, np.float32)
-        assert predict(h, x.ctypes.data, x.shape[0], out.ctypes.data, out.size) == 0
-        assert np.array_equal(out, pred)
-    finally:
-        free(h)
+    assert np.array_equal(c_api_ctypes.predict_file(path, x), pred)
 
 
 def test_keras_archive_keeps_the_policy(tmp_path, rng):
@@ -525,13 +513,9 @@ def test_loader_refuses_an_unsupported_policy_in_a_file(tmp_path):
     bad.write_bytes(len(blob).to_bytes(8, "little") + blob + raw[8 + n:])
     with pytest.raises(ValueError, match="mixed_bfloat16 or float32|mixed_float16"):
         ranvier.load_model(bad)
-    addr = _core._c_api_addresses()
-    P = ctypes.c_void_p
-    load = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(P))(addr["ranvier_model_load"])
-    last_error = ctypes.CFUNCTYPE(ctypes.c_char_p)(addr["ranvier_last_error"])
-    h = P()
-    assert load(str(bad).encode(), ctypes.byref(h)) != 0
-    assert b"mixed_float16" in last_error() and b"mixed_bfloat16" in last_error()
+    h = c_api_ctypes.P()
+    assert c_api_ctypes.load(str(bad).encode(), ctypes.byref(h)) != 0
+    assert b"mixed_float16" in c_api_ctypes.last_error() and b"mixed_bfloat16" in c_api_ctypes.last_error()
 
 
 # ----------------------------------------------------------------------------- accuracy

@@ -4,7 +4,6 @@ The scripts under docs/guide are imported (not copied), so a change to a script 
 breaks a claim of its page fails here. The checked-in figures themselves are compared with
 what the scripts draw by ``python docs/guide/make_figures.py --check`` (CI, .ci/extras).
 """
-import ctypes
 import importlib.util
 import os
 import re
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 
 import ranvier
-from ranvier import _core
+import c_api_ctypes
 
 GUIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "docs", "guide")
 
@@ -213,19 +212,7 @@ def test_spiral_model_in_the_c_api_predicts_as_python(spiral_results, tmp_path):
     model = spiral_results[(3, 16)][0]
     p = mlp.export(model, str(tmp_path))
     x = np.fromfile(tmp_path / "x.f32", dtype="<f4").reshape(-1, 2)
-    addr = _core._c_api_addresses()
-    P = ctypes.c_void_p
-    load = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(P))(addr["ranvier_model_load"])
-    predict = ctypes.CFUNCTYPE(ctypes.c_int, P, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                               ctypes.c_int64)(addr["ranvier_model_predict"])
-    free = ctypes.CFUNCTYPE(None, P)(addr["ranvier_model_free"])
-    handle = P()
-    assert load(str(tmp_path / "spiral.safetensors").encode(), ctypes.byref(handle)) == 0
-    try:
-        out = np.full((x.shape[0], 1), np.nan, dtype=np.float32)
-        assert predict(handle, x.ctypes.data, x.shape[0], out.ctypes.data, out.size) == 0
-    finally:
-        free(handle)
+    out = c_api_ctypes.predict_file(tmp_path / "spiral.safetensors", x)
     np.testing.assert_array_equal(out, p)
     # python.txt holds the same numbers, printed as the C app prints them
     printed = np.loadtxt(tmp_path / "python.txt", dtype=np.float64, ndmin=2).astype(np.float32)

@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 import ranvier
-from ranvier import _core, layers
+from ranvier import layers
+import c_api_ctypes
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 
@@ -102,12 +103,7 @@ def test_save_load_and_c_api_loops_do_not_grow_memory(tmp_path, model_and_data):
     assert _growth(lambda: ranvier.models.load_model(path).predict(x, verbose=0), n=200, warmup=20) < 200 * 1024
     assert _growth(lambda: m.save(path), n=100, warmup=10) < 100 * 1024  # (each save fsyncs: fewer)
 
-    addr = _core._c_api_addresses()
-    P = ctypes.c_void_p
-    load = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(P))(addr["ranvier_model_load"])
-    predict = ctypes.CFUNCTYPE(ctypes.c_int, P, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                               ctypes.c_int64)(addr["ranvier_model_predict"])
-    free = ctypes.CFUNCTYPE(None, P)(addr["ranvier_model_free"])
+    P, load, predict, free = c_api_ctypes.P, c_api_ctypes.load, c_api_ctypes.predict, c_api_ctypes.free
     out = np.zeros((64, 3), np.float32)
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(path.read_bytes()[:-9])
