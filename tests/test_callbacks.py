@@ -1,4 +1,4 @@
-"""ranvier.callbacks with a small fake model (keras-spec 7.5, 7.7)."""
+"""ranvier.callbacks with a small fake model (Keras 3)."""
 import math
 import os
 import warnings

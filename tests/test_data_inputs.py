@@ -1,6 +1,6 @@
 """fit / evaluate / predict on generators, iterables of batches, PyDataset and duck-typed
 datasets (tf.data, torch DataLoader), and Keras's steps_per_epoch / validation_steps
-semantics (keras-spec-2 section 5). Batches go one by one to the C++ step, so training on
+semantics (Keras 3). Batches go one by one to the C++ step, so training on
 the same batches in the same order must give the same weights as the array path with
 shuffle=False (compared at float32 rtol 1e-6: the same C++ batch function runs on the
 same rows)."""

@@ -1,4 +1,4 @@
-"""Initializers (keras-spec 4.1, 4.2): distributions, Keras defaults, names, seeds.
+"""Initializers (Keras 3): distributions, Keras defaults, names, seeds.
 
 Statistical tolerances are 5 standard errors of the estimate for the sample size used
 (a false failure has probability < 1e-6 per check), computed in each test.

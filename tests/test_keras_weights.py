@@ -1,6 +1,6 @@
 """Loading a Keras Sequential MLP's weights: the list from ``keras_model.get_weights()``
 (set_weights) and Keras's HDF5 weight files (load_weights, needs h5py; the files are
-written here with h5py in Keras's layouts, keras-spec 7.10 -- tensorflow is not needed).
+written here with h5py in Keras 3's layouts -- tensorflow is not needed).
 Predictions are compared with a float64 NumPy forward pass of the Keras model; float32
 tolerance rtol/atol 1e-5 (reductions of 12 and 16 terms)."""
 import numpy as np

@@ -249,7 +249,7 @@ def test_dense_fused_relu_equals_generic_relu(isa, rng):
 
 # ----------------------------------------------------------------------------- BatchNormalization
 def test_batch_norm_measured_example():
-    """keras-spec 5.3: the numbers Keras 3.15 produced."""
+    """The numbers Keras 3.15 produced."""
     layer = layers.BatchNormalization()
     x = np.array([[1, 2], [3, 6], [5, 10]], np.float32)
     y = layer(x, training=True)

@@ -1,4 +1,4 @@
-"""Keras 3's progress bar format (keras-spec 7.6): exact strings with a fake clock."""
+"""Keras 3's progress bar format: exact strings with a fake clock."""
 import io
 
 import pytest

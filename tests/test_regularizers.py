@@ -1,4 +1,4 @@
-"""Regularizers (keras-spec 4.3) and constraints, against tests/reference/layers.py."""
+"""Regularizers (Keras 3) and constraints, against tests/reference/layers.py."""
 from __future__ import annotations
 
 import math

@@ -2,7 +2,7 @@
 
 Two layouts:
 
-- Keras 3 ``.weights.h5`` (``model.save_weights`` / inside ``.keras``; keras-spec 7.10):
+- Keras 3 ``.weights.h5`` (``model.save_weights`` / inside ``.keras``):
   ``layers/<path>/vars/<i>`` datasets "0", "1", ... in the layer's weight order, where
   ``<path>`` is Keras's container key: the layer's class name in snake_case, numbered
   per class in model order ("dense", "dense_1", "batch_normalization", ...; Keras does

@@ -1,4 +1,4 @@
-"""Keras 3's progress bar (keras-spec 7.6), written for ranvier.
+"""Keras 3's progress bar, written for ranvier.
 
 verbose=1, live display (a terminal, a Jupyter/IPython kernel, or PyCharm)::
 

@@ -1,4 +1,4 @@
-"""Activation functions (Keras 3 names, defaults and numbers; keras-spec section 1).
+"""Activation functions (Keras 3 names, defaults and numbers).
 
 Each function takes a NumPy array (or anything ``np.asarray`` turns into a floating
 array) and returns a NEW float32 NumPy array of the same shape, computed by the C++

@@ -1,4 +1,4 @@
-"""Callbacks with Keras 3's names, defaults and semantics (keras-spec 7.5-7.7).
+"""Callbacks with Keras 3's names, defaults and semantics.
 
 What a callback may use of the model: ``model.stop_training``, ``model.optimizer.
 learning_rate`` (a settable float; TypeError when a schedule drives it),

@@ -1,4 +1,4 @@
-"""Losses (Keras 3 names, defaults, reductions and numbers; keras-spec section 2).
+"""Losses (Keras 3 names, defaults, reductions and numbers).
 
 Function forms (``mean_squared_error(y_true, y_pred)``, ...) return the per-sample
 losses: float32, shape ``y_pred.shape[:-1]`` (a 0-d array for rank-1 input). Class forms
@@ -362,7 +362,7 @@ class Loss:
     """Base class: ``Loss(name=None, reduction="sum_over_batch_size", dtype=None)``.
 
     Subclasses implement ``call(y_true, y_pred)`` returning per-sample losses; calling the
-    object applies ``sample_weight`` and the reduction (keras-spec 2.2). Only float32 is
+    object applies ``sample_weight`` and the reduction (Keras 3). Only float32 is
     supported as dtype.
     """
 

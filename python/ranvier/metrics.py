@@ -1,4 +1,4 @@
-"""Metrics with Keras 3's names, defaults and semantics (keras-spec section 6).
+"""Metrics with Keras 3's names, defaults and semantics.
 
 Every built-in metric computes in C++ (``ranvier._core.Metric``, running state in
 doubles): ``update_state`` here and the model's training loop drive the very same

@@ -1,5 +1,5 @@
 """NumPy float64 reference implementations of every op, one module per area.
 
 Each test compares the C++ result with these. They are written from the Keras
-formulas in ../shared/keras-spec.md, never from ranvier's own code.
+formulas of Keras 3's documentation and source, never from ranvier's own code.
 """

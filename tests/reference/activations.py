@@ -1,4 +1,4 @@
-"""NumPy float64 references of the activations (keras-spec section 1, Keras 3 semantics).
+"""NumPy float64 references of the activations (Keras 3 semantics).
 
 Each entry of ``ACTIVATIONS`` maps a kind name (ranvier's C++ ActKind name) to
 ``(forward, derivative)`` functions of a float64 array ``x`` and keyword parameters
@@ -79,7 +79,7 @@ def d_linear(x, **_):
 
 
 def relu(x, negative_slope=0.0, max_value=math.inf, threshold=0.0, **_):
-    """keras-spec 1.3: p = x if x > t else 0; clip(p, 0, m) if m given; p - s*max(t - x, 0)."""
+    """Keras 3: p = x if x > t else 0; clip(p, 0, m) if m given; p - s*max(t - x, 0)."""
     x = _f(x)
     s, m, t = float(negative_slope), float(max_value), float(threshold)
     if s != 0.0 and math.isinf(m) and t == 0.0:

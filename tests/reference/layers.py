@@ -1,4 +1,4 @@
-"""NumPy float64 references for the layers (keras-spec sections 4 and 5).
+"""NumPy float64 references for the layers (Keras 3).
 
 Written from the Keras formulas, not from ranvier's code. Every function takes and
 returns float64 arrays; row-major (batch, features) data.

@@ -1,4 +1,4 @@
-"""NumPy float64 references of the losses (keras-spec section 2, Keras 3 semantics).
+"""NumPy float64 references of the losses (Keras 3 semantics).
 
 Per-sample functions take y_true (n, c) (c == k, or c == 1 broadcast along the row;
 sparse: integer labels (n,) or (n, 1)) and y_pred (n, k) and return ``(values, grad)``:

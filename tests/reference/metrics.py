@@ -1,4 +1,4 @@
-"""NumPy float64 references of the metrics (keras-spec section 6.3, Keras 3 semantics).
+"""NumPy float64 references of the metrics (Keras 3 semantics).
 
 Inputs: y_true (n, c), y_pred (n, k) (c == k, or c == 1 broadcast; sparse kinds c == 1),
 sample_weight (n,) or None. Each function returns the metric's result for ONE update

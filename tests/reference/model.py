@@ -1,6 +1,6 @@
 """Float64 reference of one full training step of an MLP (forward, loss, backward, update).
 
-Written from the Keras formulas (keras-spec sections 2, 3, 5), independent of ranvier.
+Written from Keras 3's formulas, independent of ranvier.
 """
 import numpy as np
 

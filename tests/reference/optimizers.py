@@ -1,7 +1,7 @@
 """NumPy float64 reference of Keras 3's optimizers and learning-rate schedules.
 
-Written from ../shared/keras-spec.md section 3 (order of operations 3.2, update rules
-3.3, schedules 3.4), never from ranvier's code. Variables are lists of float64 arrays
+Written from Keras 3's documented update rules, order of operations and schedules
+(keras/src/optimizers), never from ranvier's code. Variables are lists of float64 arrays
 updated in place by :meth:`RefOptimizer.apply`.
 """
 from __future__ import annotations

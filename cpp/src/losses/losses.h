@@ -1,5 +1,5 @@
 // Losses: per-sample value and gradient in one pass, with Keras's semantics
-// (../shared/keras-spec.md section 2).
+// (Keras 3's keras/src/losses/losses.py).
 #pragma once
 
 #include <cstdint>

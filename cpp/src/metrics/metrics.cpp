@@ -1,4 +1,4 @@
-// Metrics with Keras 3 semantics (../shared/keras-spec.md section 6.3), accumulated in
+// Metrics with Keras 3 semantics (keras/src/metrics/), accumulated in
 // doubles. Families:
 //  - MeanMetric: one value per sample (the accuracies, the errors and the mean-of-loss
 //    kinds: cross-entropies, hinges, KL divergence, Poisson, log-cosh, cosine similarity),
@@ -27,7 +27,7 @@ namespace {
 
 constexpr double kEpsilon = 1e-7;  // Keras's backend.epsilon() ("fuzz factor")
 // The same fuzz factor as Keras applies it, to float32 tensors: clipping probabilities to
-// [eps, 1 - eps] in float32 keeps 1 - eps = 0.99999988 (keras-spec 2.4).
+// [eps, 1 - eps] in float32 keeps 1 - eps = 0.99999988 (Keras 3).
 constexpr double kEpsF = static_cast<double>(1e-7f);
 constexpr double kOneMinusEpsF = static_cast<double>(1.0f - 1e-7f);
 

@@ -1,5 +1,5 @@
 // Metrics computed in C++ inside the epoch: running state, updated per batch.
-// Keras semantics: ../shared/keras-spec.md section 6 (weighted metrics divide by sum(w)).
+// Keras 3 semantics (keras/src/metrics/): weighted metrics divide by sum(w).
 #pragma once
 
 #include <cstdint>
@@ -115,7 +115,7 @@ class Metric {
 std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p);
 
 // --- added by the metrics area ---
-// Semantics of update() for each kind (../shared/keras-spec.md 6.3):
+// Semantics of update() for each kind (as Keras 3's metrics):
 // - y_true_cols must be k, or 1 (broadcast over the row, as NumPy would), except for the
 //   sparse kinds where it must be 1 (integer labels stored as floats).
 // - per-sample value v_i, weight w_i (1 when sample_weight is null);

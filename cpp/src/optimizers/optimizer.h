@@ -4,7 +4,7 @@
 // g, same layout); each trainable tensor is a ParamSegment inside it. Every optimizer
 // slot (momentum, velocity, ...) is a flat buffer with the same layout, allocated once
 // in build(). One apply() is one Keras `apply_gradients` call
-// (../shared/keras-spec.md 3.2), in this order:
+// (Keras 3's keras/src/optimizers/base_optimizer.py), in this order:
 //   loss_scale_factor -> gradient accumulation -> clipping (clipnorm | global_clipnorm |
 //   clipvalue) -> decoupled weight decay -> update rule (3.3) -> EMA -> iterations += 1
 // and each step is ONE fused vectorized pass over the buffer (kernel family "update",

@@ -1,5 +1,5 @@
 // Learning-rate schedules evaluated from the step count, as Keras 3 does
-// (../shared/keras-spec.md 3.4, keras/src/optimizers/schedules/learning_rate_schedule.py).
+// (keras/src/optimizers/schedules/learning_rate_schedule.py).
 #pragma once
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 // One kernel = one pass over a contiguous range [0, n) of the flat buffers in which
 // every element shares the same per-tensor settings (the driver in
 // cpp/src/optimizers/ cuts the buffer into such ranges and hands them to threads).
-// Per element, in Keras's order (../shared/keras-spec.md 3.2):
+// Per element, in Keras 3's order of operations (keras/src/optimizers/base_optimizer.py):
 //   g <- g * gscale                         (1/loss_scale_factor and the clip-by-norm factor)
 //   g <- clip(g, -clipvalue, clipvalue)     when a->clip
 //   w <- w - w * wd_lr                      when a->decay (decoupled weight decay, wd * lr_t)

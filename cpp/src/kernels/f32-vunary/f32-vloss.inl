@@ -1,5 +1,5 @@
-// Loss kernel bodies: per-sample value and gradient in one pass (Keras formulas,
-// ../shared/keras-spec.md 2.3/2.4). Included by f32-vunary-{scalar,avx2,avx512}.cpp
+// Loss kernel bodies: per-sample value and gradient in one pass (Keras 3's formulas,
+// keras/src/losses/losses.py). Included by f32-vunary-{scalar,avx2,avx512}.cpp
 // after simd/vmath.inl and f32-vunary.inl. Contract: VlossFn in vunary.h.
 //
 // Gradients are those of the formulas as written, including their clips: where a
