@@ -25,7 +25,7 @@ import ranvier
 from ranvier import _core, _runtime
 from ranvier import mixed_precision as mp
 
-from conftest import SUPPORTED_ISAS
+from conftest import SUPPORTED_ISAS, forced_isa
 import c_api_ctypes
 
 U = 2.0 ** -24
@@ -98,12 +98,8 @@ def _operands(rng, m, n, k, ta, tb):
 @pytest.fixture(params=SUPPORTED_ISAS)
 def tier(request):
     """Every tier this CPU runs: the native bf16 kernels on avx512bf16, the emulation below."""
-    previous = ranvier.isa()
-    _runtime._force_isa(request.param)
-    try:
-        yield request.param
-    finally:
-        _runtime._force_isa(previous)
+    with forced_isa(request.param) as name:
+        yield name
 
 
 @pytest.fixture(autouse=True)

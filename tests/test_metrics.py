@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import metric_batches, run_metric_in_batches
 import ranvier
 from ranvier import metrics as M
 from reference import metrics as R
@@ -15,24 +16,8 @@ RTOL = 1e-10
 ATOL = 1e-12
 
 
-def _batches(n, sizes=(7, 1, 13)):
-    """Splits range(n) into consecutive batches of the given sizes (last takes the rest)."""
-    out, start = [], 0
-    for s in sizes:
-        if start >= n:
-            break
-        out.append(slice(start, min(n, start + s)))
-        start += s
-    if start < n:
-        out.append(slice(start, n))
-    return out
-
-
-def _run(metric, yt, yp, sw=None):
-    metric.reset_state()
-    for sl in _batches(len(yp)):
-        metric.update_state(yt[sl], yp[sl], None if sw is None else sw[sl])
-    return metric.result()
+_batches = metric_batches
+_run = run_metric_in_batches
 
 
 # ----------------------------------------------------------------------------- spec examples

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from conftest import metric_batches, run_metric_in_batches
 import ranvier
 from ranvier import metrics as M
 from reference import metrics as R
@@ -24,22 +25,11 @@ BATCHES = (7, 1, 13)  # uneven batches: the running state must equal one pass
 
 
 def _slices(n, sizes=BATCHES):
-    out, start = [], 0
-    for s in sizes:
-        if start >= n:
-            break
-        out.append(slice(start, min(n, start + s)))
-        start += s
-    if start < n:
-        out.append(slice(start, n))
-    return out
+    return metric_batches(n, sizes)
 
 
 def _run(metric, yt, yp, sw=None):
-    metric.reset_state()
-    for sl in _slices(len(yp)):
-        metric.update_state(yt[sl], yp[sl], None if sw is None else sw[sl])
-    return metric.result()
+    return run_metric_in_batches(metric, yt, yp, sw, BATCHES)
 
 
 def _batched_mean(values_fn, yt, yp, sw=None):
