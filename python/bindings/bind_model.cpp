@@ -101,7 +101,11 @@ void bind_model(py::module_& m) {
                                               std::move(weighted));
            }))
       .def("set_train_data", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs) {
-        t.set_train_data(dataview(x, y, sw), bs);
+        auto d = dataview(x, y, sw);
+        // It takes the inference lock: never wait for that holding the GIL (a thread that
+        // holds the lock may need the GIL before it lets go: Layer.__call__ does).
+        py::gil_scoped_release nogil;
+        t.set_train_data(d, bs);
       })
       .def("clear_train_data", &Trainer::clear_train_data)
       .def("steps_per_epoch", &Trainer::steps_per_epoch)
