@@ -61,6 +61,9 @@ def test_training_step_matches_float64_reference(opt, isa):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((37, 11)).astype(np.float32)
     y = rng.integers(0, 5, 37)
+    # Fixed initial weights: unseeded, they depended on the tests that ran before, and a draw
+    # with a near-zero gradient let Adam's normalisation amplify float32 rounding past 1e-4.
+    keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input(shape=(11,)), keras.layers.Dense(13, activation="relu"),
                               keras.layers.Dense(9, activation="relu"),
                               keras.layers.Dense(5, activation="softmax")])
