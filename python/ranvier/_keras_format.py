@@ -35,7 +35,6 @@ import datetime
 import io
 import json
 import os
-import re
 import warnings
 import zipfile
 from typing import Any, Dict, List, Optional, Tuple
@@ -142,10 +141,7 @@ def _from_keras(obj: Any, where: str) -> Any:
     return out
 
 
-def _snake(name: str) -> str:
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+from ._naming import to_snake_case as _snake  # noqa: E402
 
 
 def layer_keys(model) -> List[str]:

@@ -424,11 +424,7 @@ _CLASSES = (Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform, Trunca
             LecunUniform, Orthogonal)
 
 
-def _snake(name: str) -> str:
-    import re
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+from ._naming import to_snake_case as _snake  # noqa: E402
 
 
 _REGISTRY: Dict[str, type] = {}

@@ -23,7 +23,6 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-import re
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -307,9 +306,7 @@ _FN_PARAMS = {
 
 
 # ----------------------------------------------------------------------------- classes
-def _snake(name: str) -> str:
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+from ._naming import to_snake_case as _snake  # noqa: E402
 
 
 def _standardize_reduction(reduction):

@@ -29,10 +29,8 @@ For the model (``compile``/``fit``):
 """
 from __future__ import annotations
 
-import collections
 import inspect
 import numbers
-import re
 import warnings
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -70,27 +68,7 @@ _NEG_INF = -1e10  # Keras's metrics_utils.NEG_INF (threshold used with top_k)
 
 # ----------------------------------------------------------------------------- naming
 
-def _to_snake_case(name: str) -> str:
-    """Keras's naming.to_snake_case: "RootMeanSquaredError" -> "root_mean_squared_error"."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-_name_uids: Dict[str, int] = collections.defaultdict(int)
-
-
-def _auto_name(class_name: str) -> str:
-    """Keras's naming.auto_name: snake_case, made unique in the session ("auc", "auc_1")."""
-    base = _to_snake_case(class_name)
-    unique = f"{base}_{_name_uids[base]}" if base in _name_uids else base
-    _name_uids[base] += 1
-    return unique
-
-
-def _reset_auto_names() -> None:
-    """Forgets the names handed out by ``_auto_name`` (like keras.backend.clear_session)."""
-    _name_uids.clear()
+from ._naming import auto_name as _auto_name, reset as _reset_auto_names, to_snake_case as _to_snake_case  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------- inputs

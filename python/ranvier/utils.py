@@ -12,8 +12,15 @@ from .datasets._files import get_file
 from ._profile import Profile, profile
 from ._progbar import Progbar
 
-__all__ = ["set_random_seed", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file",
+__all__ = ["set_random_seed", "clear_session", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file",
            "plot_model", "model_to_dot"]
+
+
+def clear_session() -> None:
+    """Keras's ``clear_session``: restarts the automatic names of layers, models, metrics and
+    optimizers ("dense", "dense_1", ... begin again at "dense")."""
+    from . import _naming
+    _naming.reset()
 
 
 def set_random_seed(seed) -> None:

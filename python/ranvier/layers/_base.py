@@ -1,11 +1,9 @@
 """The Layer base class, the Variable view of a weight, and shared helpers."""
 from __future__ import annotations
 
-import collections
 import math
 import numbers
 import os
-import re
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -23,26 +21,7 @@ DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name
                 "registered_name": None}
 
 # ----------------------------------------------------------------------------- names
-_uids: Dict[str, int] = collections.defaultdict(int)
-
-
-def to_snake_case(name: str) -> str:
-    """Keras's to_snake_case: "BatchNormalization" -> "batch_normalization", "ReLU" -> "re_lu"."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(prefix: str) -> str:
-    """"dense", then "dense_1", "dense_2", ... (one counter per prefix per process)."""
-    n = _uids[prefix]
-    _uids[prefix] = n + 1
-    return prefix if n == 0 else f"{prefix}_{n}"
-
-
-def reset_uids() -> None:
-    """Restarts the automatic names (what ``clear_session`` does)."""
-    _uids.clear()
+from .._naming import reset as reset_uids, to_snake_case, uniquify as unique_name  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -17,7 +17,6 @@ Two ways to drive one:
 """
 from __future__ import annotations
 
-import collections
 import math
 import numbers
 import re
@@ -49,21 +48,7 @@ __all__ = [
     "schedules",
 ]
 
-_name_uids: Dict[str, int] = collections.defaultdict(int)
-
-
-def _to_snake_case(name: str) -> str:
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _auto_name(cls_name: str) -> str:
-    """Keras's auto_name: snake_case of the class, uniquified (adam, adam_1, ...)."""
-    base = _to_snake_case(cls_name)
-    name = base if _name_uids[base] == 0 else f"{base}_{_name_uids[base]}"
-    _name_uids[base] += 1
-    return name
+from .._naming import auto_name as _auto_name  # noqa: E402
 
 
 def _is_real(x) -> bool:
