@@ -22,7 +22,7 @@ processes in turn, and in each every (workload, framework); each measurement tra
 epochs (fits) until --min-time seconds have passed and reports samples (fits) per second.
 Tables show medians over the repeats.
 
-Targets (issue 15, section 1):
+Targets:
   T1  with 1 background process, ranvier's default is at most 10% slower than its own
       1-thread run (time ratio <= 1.10); with 2, at most 25% (<= 1.25);
   T2  with 1 and 2 background processes, ranvier's lead over every peer is at least 80% of
@@ -347,7 +347,7 @@ def main():
                 busy = med[(wl, "ranvier", k)] / med[(wl, peer, k)]
                 check(f"{wl} ranvier/{peer}, {k} bg (>= 0.8 x idle {idle:.2f} = {0.8 * idle:.2f})",
                       f"{busy:.2f}", busy >= 0.8 * idle)
-    print("\n## Targets (issue 15)\n")
+    print("\n## Targets\n")
     print("| target | value | |")
     print("|---|---:|---|")
     print("\n".join(rows))

@@ -8,7 +8,7 @@ Loaders: ``py`` = ranvier.models.load_model (safetensors, .keras) or Sequential.
 Each measurement runs in a fresh process, so peaks do not mix (time and RSS without
 tracemalloc; tracemalloc's peak in a second process, as tracing slows Python down).
 
-Target (issue 14): no file under 1 MB makes a loader take more than 1 s or allocate more
+Target: no file under 1 MB makes a loader take more than 1 s or allocate more
 than 64 MB beyond its own weights.
 
     python bench/bench_hostile_files.py            # every file

@@ -1,4 +1,4 @@
-"""Allocation failures (issue 14, point 1): every allocation on the fit / evaluate / predict /
+"""Allocation failures: every allocation on the fit / evaluate / predict /
 load paths is exception-safe.
 
 The C++ core routes these allocations through one checked point (cpp/src/runtime/alloc.h),

@@ -1,4 +1,4 @@
-"""Threads (issue 8, point 4): predictions from several Python threads at once equal serial
+"""Threads: predictions from several Python threads at once equal serial
 ones; a model that one thread trains refuses training, evaluation and training-mode calls
 from another thread with a clear error (tests/test_model.py has the fit-vs-fit case) instead of mixing their
 accumulators; independent models train in parallel exactly as in sequence; long calls

@@ -1,4 +1,4 @@
-"""Data-parallel training over MPI (ranvier.distributed), issue 9.
+"""Data-parallel training over MPI (ranvier.distributed).
 
 The MPI tests launch ``mpiexec -n N python tests/mpi_scripts/<script>.py`` on localhost
 (2 and 4 ranks; 4 oversubscribe a 2-core machine, which MPICH allows) with a bounded

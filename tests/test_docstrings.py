@@ -1,5 +1,4 @@
-"""Every public name of ranvier has a docstring (issue 10, "typed API": docstrings on every
-public name).
+"""Every public name of ranvier has a docstring.
 
 Walks each public module, takes its public names (``__all__`` where the module defines it,
 else every name without a leading underscore), keeps those defined in ranvier (re-exports of

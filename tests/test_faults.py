@@ -1,4 +1,4 @@
-"""Interruptions and faults (issue 8, point 5).
+"""Interruptions and faults.
 
 - Ctrl-C (SIGINT) during fit raises KeyboardInterrupt within a second, and the model holds
   exactly the weights of its last completed batch (replaying that many batches gives the

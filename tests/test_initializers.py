@@ -100,7 +100,7 @@ def test_constants_identity_orthogonal():
     np.testing.assert_array_equal(initializers.Identity(gain=3.0)((3, 4)), 3 * np.eye(3, 4))
     with pytest.raises(ValueError, match="2D"):
         initializers.Identity()((3,))
-    # an array value broadcasts to the weight's shape (Keras: value * ones(shape)); issue 18
+    # an array value broadcasts to the weight's shape (Keras: value * ones(shape))
     np.testing.assert_array_equal(initializers.Constant([1, 2])((3, 2)), np.tile([1.0, 2.0], (3, 1)))
     with pytest.raises(ValueError, match="broadcast"):
         initializers.Constant([1, 2])((2, 3))

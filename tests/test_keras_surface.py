@@ -1,4 +1,4 @@
-"""Small pieces of Keras's surface real scripts use (issue 18 point 5): Constant with an
+"""Small pieces of Keras's surface real scripts use: Constant with an
 array, initializer=None, model.metrics / metrics_names / losses, callbacks from other
 libraries, the on_test_* hooks inside fit, TensorBoard, the messages for custom layers
 and Python losses, plot_model."""

@@ -1,4 +1,4 @@
-"""Memory (issue 8, point 6).
+"""Memory.
 
 - Calling fit / predict / evaluate / train_on_batch (1,000 times each), a layer, save+load and
   the C API's load/predict/free in a loop does not grow the resident set: after a warm-up, the

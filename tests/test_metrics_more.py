@@ -1,4 +1,4 @@
-"""The rest of Keras 3's non-image metrics (issue 18 point 1) against the float64 references
+"""The rest of Keras 3's non-image metrics against the float64 references
 in tests/reference/metrics.py: confusion counts, mean-of-loss metrics, operating points,
 F-scores, R2, AUC with multi_label, Mean/Sum; their names, configs and aliases; and the
 same metrics through fit/evaluate, including Python metrics on the per-batch path."""

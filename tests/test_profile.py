@@ -1,4 +1,4 @@
-"""ranvier.utils.profile(): time per layer and phase of fit / evaluate (issue 7, point 4)."""
+"""ranvier.utils.profile(): time per layer and phase of fit / evaluate."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Property-based tests (issue 8, point 2), with hypothesis drawing architectures, shapes and
+"""Property-based tests, with hypothesis drawing architectures, shapes and
 data:
 
 - predictions do not depend on the batch size nor on how a batch is split (bit for bit);

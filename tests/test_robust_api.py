@@ -1,4 +1,4 @@
-"""Property tests for the silently-wrong-result and message classes of issue 14 (one test per
+"""Property tests for the silently-wrong-result and message classes (one test per
 class, each over the whole class with hypothesis):
 
 - every size-like int that crosses the binding: a too-large value is a ValueError naming the

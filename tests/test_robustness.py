@@ -1,4 +1,4 @@
-"""The catalogue of bad inputs (issue 8, point 1): every public entry point, fed wrong dtypes,
+"""The catalogue of bad inputs: every public entry point, fed wrong dtypes,
 wrong ranks, empty arrays, mismatched lengths, odd layouts, NaN/inf, absurd sizes, bad
 hyperparameters, unknown names and wrong types.
 
@@ -572,7 +572,7 @@ def _layer_rows():
             else:
                 rows.append(Row(f"layers.{lname}()/x-{kind}", lambda c, m=make, b=bad: _built(m())(b), TypeError,
                                 r"x must be an array of real numbers"))
-        if lname in ELEMENTWISE_LAYERS:  # rank 1 is accepted as Keras does (issue 14): the same numbers
+        if lname in ELEMENTWISE_LAYERS:  # rank 1 is accepted as Keras does: the same numbers
             rows.append(Row(f"layers.{lname}()/x-1d", lambda c, m=make, x=x: _built(m())(x[0]),
                             Same(lambda c, m=make, x=x: _built(m())(x[:1]).reshape(-1))))
         else:
@@ -1230,7 +1230,7 @@ def _c_load_fifo(c):
     return status
 
 
-# ============================================================================ issue 14: limits, float32 range,
+# ============================================================================ limits, float32 range,
 # hyperparameters, pandas dtypes, loss shapes, rank-1 activation layers, Flatten data_format
 BIG_INTS = {"2**31-1": 2**31 - 1, "2**31": 2**31, "2**31+1": 2**31 + 1, "2**63-1": 2**63 - 1, "2**63": 2**63,
             "2**64": 2**64}
@@ -1523,7 +1523,7 @@ def _built_flatten_other_shape(x):
     return f(x.reshape(6, 2, 3, 4))
 
 
-# ---------------------------------------------------------------------------- issue 14 (robust-core)
+# ---------------------------------------------------------------------------- core robustness rows
 def _robust_core_rows():
     """Layers built for another width, one model per layer, structural changes from fit's own
     callbacks, nested fit, AUC buckets and thread counts (tests/test_structure_guards.py and
@@ -1623,7 +1623,7 @@ ALL_ROWS = (_matmul_rows() + _activation_rows() + _loss_rows() + _layer_rows() +
             + _callback_rows() + _metric_rows() + _model_rows() + _save_load_rows()
             + _int_limit_rows() + _float32_rows() + _hyper_rows() + _pandas_rows() + _loss_shape_rows()
             + _rank1_layer_rows() + _flatten_rows())
-ALL_ROWS += _robust_core_rows()  # issue 14 (robust-core): one block, last
+ALL_ROWS += _robust_core_rows()  # one block, last
 
 _XFAIL = {
     # id -> reason (strict: they must fail until fixed)

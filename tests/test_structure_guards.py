@@ -1,4 +1,4 @@
-"""Structural robustness of models (issue 14, point 1): the crash classes and their property
+"""Structural robustness of models: the crash classes and their property
 tests.
 
 - A layer built for N input features that ends up where it receives M != N (placed by the

@@ -1,4 +1,4 @@
-// io/: what small hostile files may cost (issue 14, point 2) and the writer's rules
+// io/: what small hostile files may cost and the writer's rules
 // (symbolic links, temporary files of killed saves). Allocation is measured, not hooked:
 // this test program counts the bytes live through operator new (malloc_usable_size), so
 // a check reads the peak a call reached above what was live before it.

@@ -1,4 +1,4 @@
-// The metrics added for Keras 3's full non-image set (issue 18): the kinds table, Keras's
+// The metrics added for Keras 3's full non-image set: the kinds table, Keras's
 // documented examples, state merging, per-column state sizing, argument checks.
 #include <cmath>
 #include <cstring>

@@ -1,4 +1,4 @@
-// Issue 14 (robust-core) on the C++ side alone: the network's input-width check, exception-safe
+// Core robustness on the C++ side alone: the network's input-width check, exception-safe
 // workspaces under injected allocation failures (runtime/alloc.h), AllocError messages, and
 // the bounded AUC buckets.
 #include <cstdint>
