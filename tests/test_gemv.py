@@ -1,0 +1,100 @@
+"""The single-row Dense forward (a 1-sample predict) runs the GEMV kernels
+(cpp/src/kernels/f32-gemv): it must give a row exactly the bits the GEMM gives it inside a
+batch, on every kernel tier, at every thread count and k-blocking, and match a float64
+NumPy reference."""
+import numpy as np
+import pytest
+
+import ranvier
+from ranvier import _core
+
+from reference import gemm as ref
+
+SHAPES = [(784, 256), (5, 3), (17, 300), (1000, 33), (1, 20), (300, 1), (2, 513), (400, 257), (64, 16)]
+
+
+@pytest.fixture
+def tuning():
+    _core._gemm_tuning(reset=True)
+    yield _core._gemm_tuning
+    _core._gemm_tuning(reset=True)
+
+
+@pytest.fixture
+def threads():
+    before = ranvier.get_num_threads()
+    yield ranvier.set_num_threads
+    ranvier.set_num_threads(before)
+
+
+def _dense_model(k, n, activation, use_bias, seed):
+    rng = np.random.default_rng(seed)
+    m = ranvier.Sequential([ranvier.Input(shape=(k,)),
+                            ranvier.layers.Dense(n, activation=activation, use_bias=use_bias)])
+    w = [rng.standard_normal((k, n)).astype(np.float32) / np.sqrt(k)]
+    if use_bias:
+        w.append(rng.standard_normal(n).astype(np.float32))
+    m.set_weights(w)
+    return m, w
+
+
+def _reference(x, w, activation):
+    z = x.astype(np.float64) @ w[0].astype(np.float64)
+    if len(w) > 1:
+        z = z + w[1]
+    if activation == "relu":
+        z = np.maximum(z, 0.0)
+    elif activation == "tanh":
+        z = np.tanh(z)
+    return z
+
+
+@pytest.mark.parametrize("activation,use_bias", [("relu", True), (None, True), ("tanh", True), (None, False),
+                                                 ("relu", False)])
+def test_one_row_has_the_bits_it_has_in_a_batch(isa, rng, activation, use_bias):
+    for k, n in SHAPES:
+        m, w = _dense_model(k, n, activation, use_bias, seed=k * 1000 + n)
+        x = rng.standard_normal((6, k)).astype(np.float32)
+        batch = m.predict(x, batch_size=6, verbose=0)
+        for i in range(len(x)):
+            one = m.predict(x[i:i + 1], verbose=0)
+            np.testing.assert_array_equal(one[0], batch[i], err_msg=f"{k}x{n} row {i}")
+            np.testing.assert_array_equal(m.predict_on_batch(x[i:i + 1])[0], batch[i])
+        # float32 sums of k products: the GEMM tests' bound (tests/reference/gemm.py)
+        # (tanh adds its own float32 rounding: a few ulp, within 1e-6 relative, on top)
+        want = _reference(x, w, activation)
+        tol = ref.gemm_tolerance(x, w[0], bias=w[1] if use_bias else None) + 1e-6 * np.abs(want)
+        err = np.abs(batch.astype(np.float64) - want)
+        assert (err <= tol).all(), f"{k}x{n}: max err {err.max()}"
+
+
+def test_k_blocking_and_the_tiled_path_agree(isa, rng, tuning):
+    """Small k-blocks (several per row) and the GEMM's tiled path (both operands packed) give
+    the same bits as the single-row kernel under the same blocking."""
+    for kc in (0, 7, 64, 100):
+        tuning(reset=True)
+        if kc:
+            tuning(kc=kc)
+        for k, n in [(784, 256), (301, 40), (129, 17)]:
+            m, _ = _dense_model(k, n, "relu", True, seed=k + n)
+            x = rng.standard_normal((3, k)).astype(np.float32)
+            batch = m.predict(x, verbose=0)  # batch 3: the GEMM driver's few-rows kernel
+            tuning(pack_a=1, pack_b=1)  # packed panels: the tiled micro-kernel
+            tiled = m.predict(x, verbose=0)
+            tuning(pack_a=0, pack_b=0)
+            np.testing.assert_array_equal(batch, tiled)
+            for i in range(3):
+                np.testing.assert_array_equal(m.predict(x[i:i + 1], verbose=0)[0], batch[i])
+
+
+def test_thread_count_does_not_change_the_bits(isa, rng, threads):
+    """Wide layers split their columns between threads (W1's 784x256, 300x300): same bits."""
+    for k, n in [(784, 256), (300, 300), (256, 1030), (512, 130)]:
+        m, _ = _dense_model(k, n, "relu", True, seed=k + 7 * n)
+        x = rng.standard_normal((1, k)).astype(np.float32)
+        outs = []
+        for t in (1, 2, 3, 8):
+            threads(t)
+            outs.append(m.predict(x, verbose=0))
+        for o in outs[1:]:
+            np.testing.assert_array_equal(outs[0], o)
