@@ -98,3 +98,73 @@ def test_thread_count_does_not_change_the_bits(isa, rng, threads):
             outs.append(m.predict(x, verbose=0))
         for o in outs[1:]:
             np.testing.assert_array_equal(outs[0], o)
+
+
+# ------------------------------------------------ the Python latency path (Network.predict_fast)
+
+def _w1_like(seed=0):
+    m = ranvier.Sequential([ranvier.Input(shape=(20,)), ranvier.layers.Dense(16, activation="relu"),
+                            ranvier.layers.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(seed)
+    m.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in m.get_weights()])
+    return m
+
+
+def test_fast_path_gives_what_the_general_path_gives(rng):
+    m = _w1_like()
+    x = rng.standard_normal((5, 20)).astype(np.float32)
+    want = m.predict(x.astype(np.float64), verbose=0)  # converted: the general path
+    for got in (m.predict(x, verbose=0), m.predict_on_batch(x), m(x), m(x, training=False)):
+        assert got.dtype == np.float32 and got.shape == (5, 3)
+        np.testing.assert_array_equal(got, want)
+    for i in range(5):
+        np.testing.assert_array_equal(m.predict(x[i:i + 1], verbose=0), want[i:i + 1])
+    # views, subclasses, byte orders and 1-D rows take the general path, with the same result
+    np.testing.assert_array_equal(m.predict(np.asfortranarray(x), verbose=0), want)
+    np.testing.assert_array_equal(m.predict(x.astype(">f4"), verbose=0), want)
+    np.testing.assert_array_equal(m.predict(x[::-1][::-1].copy(), verbose=0), want)
+    np.testing.assert_array_equal(m.predict_on_batch(x.view(np.recarray).view(np.ndarray)), want)
+    np.testing.assert_array_equal(m.predict(list(map(list, x)), verbose=0), want)
+
+
+def test_fast_path_keeps_the_general_path_errors(rng):
+    m = _w1_like()
+    bad = rng.standard_normal((2, 20)).astype(np.float32)
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        m.predict(bad, verbose=0)
+    # predict_on_batch and __call__ take non-finite rows (as before the fast path): NaN out
+    for f in (m.predict_on_batch, m):
+        out = f(bad)
+        assert np.isnan(out[1]).all() and np.isfinite(out[0]).all()
+        np.testing.assert_array_equal(out[0], m.predict(bad[:1], verbose=0)[0])
+    with pytest.raises(ValueError, match="20"):
+        m.predict(np.zeros((1, 19), np.float32), verbose=0)
+    with pytest.raises(ValueError, match="20"):
+        m.predict_on_batch(np.zeros((1, 21), np.float32))
+    with pytest.raises(ValueError, match="20"):
+        m(np.zeros((2, 7), np.float32))
+
+
+def test_fast_path_is_not_taken_for_an_unbuilt_model():
+    m = ranvier.Sequential([ranvier.layers.Dense(4)])
+    x = np.ones((2, 6), np.float32)
+    out = m.predict(x, verbose=0)  # builds the model from x
+    assert out.shape == (2, 4)
+    np.testing.assert_array_equal(m.predict(x, verbose=0), out)
+
+
+def test_verbose_and_callbacks_still_run(rng, capsys):
+    m = _w1_like()
+    x = rng.standard_normal((1, 20)).astype(np.float32)
+    seen = []
+
+    class Cb(ranvier.callbacks.Callback):
+        def on_predict_end(self, logs=None):
+            seen.append("end")
+
+    out = m.predict(x, verbose=0, callbacks=[Cb()])
+    assert seen == ["end"]
+    m.predict(x, verbose=1)
+    assert "1/1" in capsys.readouterr().out
+    np.testing.assert_array_equal(out, m.predict(x, verbose=0))

@@ -1034,8 +1034,8 @@ class Sequential:
     @_registers("predict")
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
-        if verbose == 0 and not callbacks and batch_size is None and steps is None and type(x) is np.ndarray:
-            out = self._predict_fast(x, "predict")
+        if verbose == 0 and not callbacks and batch_size is None and steps is None:
+            out = self._predict_fast(x, 32)
             if out is not None:
                 return out
         batch_size = self._check_batch_size(batch_size, "predict") or 32
@@ -1069,21 +1069,24 @@ class Sequential:
         cbs.on_predict_end()
         return out
 
-    def _predict_fast(self, x: np.ndarray, what: str) -> Optional[np.ndarray]:
+    def _predict_fast(self, x, batch_size: int) -> Optional[np.ndarray]:
         """The common case in one C++ call, with only the checks it needs: a built model
-        and a finite, C-contiguous float32 array of its input width (what the general path
-        would convert ``x`` to anyway). ``None`` when the general path must run."""
-        net, input_shape = self._net, self._input_shape
-        if (net is None or input_shape is None or x.dtype != np.float32 or x.ndim != 2 or not x.shape[0]
-                or x.shape[1:] != input_shape[1:] or not x.flags.c_contiguous or not x.flags.aligned):
+        and a finite, C-contiguous float32 ndarray of its input width (what the general path
+        would convert ``x`` to anyway), in batches of ``batch_size``. ``None`` when the
+        general path must run (it converts, checks and raises)."""
+        net = self._net
+        if net is None or self._input_shape is None or len(self._input_shape) != 2:
             return None
-        _check_finite(x, "x", what)
-        return net.predict(x, 32)
+        return net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
 
     @_registers("call")
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,
         BatchNormalization on batch statistics, updating its moving statistics)."""
+        if not training:
+            out = self._predict_fast(x, 1 << 30)  # one batch, as below
+            if out is not None:
+                return out
         x = self._input_rows(x, "x", "call")
         self._ensure_built(x)
         x = self._check_input(x, "x", "call")
@@ -1114,6 +1117,9 @@ class Sequential:
     @_registers("predict_on_batch")
     def predict_on_batch(self, x) -> np.ndarray:
         """The model's output for ``x`` as one batch (inference mode), a float32 array."""
+        out = self._predict_fast(x, 1 << 30)
+        if out is not None:
+            return out
         x = self._input_rows(x, "x", "predict_on_batch")
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict_on_batch")
