@@ -52,7 +52,7 @@ import train_workloads as TW  # noqa: E402
 PEERS = ["numpy", "torch", "keras", "sklearn"]
 FTZ_PEERS = ["numpy", "torch", "sklearn"]          # TensorFlow sets FTZ itself
 ALL_FRAMEWORKS = ["ranvier"] + PEERS
-TRAIN_WORKLOADS = ["W1", "W2", "W3"]
+TRAIN_WORKLOADS = ["W1", "W2", "W3", "W5"]
 MB = 1024 * 1024
 
 
@@ -615,7 +615,7 @@ def plot(results, path, log):
             ax.bar(xs, vals, width, label=fw, color=colors[fw])
         ax.set_yscale("log")
         ax.set_xticks(range(len(wls)))
-        ax.set_xticklabels(["W1 train", "W2 train", "W3 train", "W4 predict\nbatch 1024"], fontsize=8)
+        ax.set_xticklabels([f"{n} train" if n != "W4" else "W4 predict\nbatch 1024" for n in wls], fontsize=8)
         ax.set_title(f"{T} thread{'s' if T != '1' else ''}", fontsize=10)
         ax.grid(axis="y", alpha=0.3, which="both")
     axes[0][0].set_ylabel("samples/s (log; best variant)")

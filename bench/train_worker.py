@@ -145,21 +145,7 @@ class RanvierRunner(Runner):
     def setup(self, name, x, y, units):
         rv, w = self.rv, TW.WORKLOADS[name]
         dims = w["dims"]
-        rv.utils.set_random_seed(TW.SEED)
-        layers = [rv.Input(shape=(dims[0],))]
-        for h in dims[1:-1]:
-            layers.append(rv.layers.Dense(h, activation="relu"))
-        out_act = "linear" if w["task"] == "mse" else "softmax"
-        layers.append(rv.layers.Dense(dims[-1], activation=out_act))
-        m = rv.Sequential(layers)
-        if w["optimizer"] == "adam":
-            opt = rv.optimizers.Adam(learning_rate=w["lr"], **TW.ADAM)
-        else:
-            opt = rv.optimizers.SGD(learning_rate=w["lr"], momentum=w["momentum"])
-        loss = {"sparse": "sparse_categorical_crossentropy", "categorical": "categorical_crossentropy",
-                "mse": "mse"}[w["task"]]
-        m.compile(optimizer=opt, loss=loss)
-        m.set_weights(TW.initial_weights(name))
+        m = TW.ranvier_model(rv, name)
         self.m, self.batch = m, w["batch"]
         # labels as float32 rows (what ranvier takes without a conversion)
         if w["task"] == "sparse":
@@ -209,6 +195,7 @@ class NumpyRunner(Runner):
     optimizer over one flat parameter buffer) - a strong NumPy baseline, not a naive one."""
 
     def setup(self, name, x, y, units):
+        TW.plain_mlp_only(name)
         w = TW.WORKLOADS[name]
         self.w, self.dims = w, w["dims"]
         dims = self.dims
@@ -390,6 +377,11 @@ class TorchRunner(Runner):
             mods.append(torch.nn.Linear(dims[i], dims[i + 1]))
             if i < len(dims) - 2:
                 mods.append(torch.nn.ReLU())
+                if w.get("batchnorm"):  # Keras's momentum m is PyTorch's 1 - m
+                    mods.append(torch.nn.BatchNorm1d(dims[i + 1], eps=w["batchnorm"]["epsilon"],
+                                                     momentum=1.0 - w["batchnorm"]["momentum"]))
+                if w.get("dropout"):
+                    mods.append(torch.nn.Dropout(w["dropout"]))
         self.model = torch.nn.Sequential(*mods)
         init = TW.initial_weights(name)
         lin = [mm for mm in mods if isinstance(mm, torch.nn.Linear)]
@@ -402,6 +394,9 @@ class TorchRunner(Runner):
         if w["optimizer"] == "adam":
             mk = lambda **kw: torch.optim.Adam(params, lr=w["lr"], betas=(TW.ADAM["beta_1"], TW.ADAM["beta_2"]),  # noqa: E731
                                                eps=TW.ADAM["epsilon"], **kw)
+        elif w["optimizer"] == "adamw":
+            mk = lambda **kw: torch.optim.AdamW(params, lr=w["lr"], betas=(TW.ADAM["beta_1"], TW.ADAM["beta_2"]),  # noqa: E731
+                                                eps=TW.ADAM["epsilon"], weight_decay=w["weight_decay"], **kw)
         else:
             mk = lambda **kw: torch.optim.SGD(params, lr=w["lr"], momentum=w["momentum"], **kw)  # noqa: E731
         try:
@@ -506,18 +501,29 @@ class KerasRunner(Runner):
         dims = w["dims"]
         keras.utils.set_random_seed(TW.SEED)
         layers = [keras.Input(shape=(dims[0],))]
+        dense = []
         for h in dims[1:-1]:
-            layers.append(keras.layers.Dense(h, activation="relu"))
-        layers.append(keras.layers.Dense(dims[-1], activation="linear" if w["task"] == "mse" else "softmax"))
+            dense.append(keras.layers.Dense(h, activation="relu"))
+            layers.append(dense[-1])
+            if w.get("batchnorm"):
+                layers.append(keras.layers.BatchNormalization(**w["batchnorm"]))
+            if w.get("dropout"):
+                layers.append(keras.layers.Dropout(w["dropout"]))
+        dense.append(keras.layers.Dense(dims[-1], activation="linear" if w["task"] == "mse" else "softmax"))
+        layers.append(dense[-1])
         m = keras.Sequential(layers)
         if w["optimizer"] == "adam":
             opt = keras.optimizers.Adam(learning_rate=w["lr"], **TW.ADAM)
+        elif w["optimizer"] == "adamw":
+            opt = keras.optimizers.AdamW(learning_rate=w["lr"], weight_decay=w["weight_decay"], **TW.ADAM)
         else:
             opt = keras.optimizers.SGD(learning_rate=w["lr"], momentum=w["momentum"])
         loss = {"sparse": "sparse_categorical_crossentropy", "categorical": "categorical_crossentropy",
                 "mse": "mse"}[w["task"]]
         m.compile(optimizer=opt, loss=loss)
-        m.set_weights(TW.initial_weights(name))
+        init = TW.initial_weights(name)
+        for i, l in enumerate(dense):
+            l.set_weights(init[2 * i:2 * i + 2])
         self.m = m
         if w["task"] == "categorical":
             y = _onehot(y, dims[-1])
@@ -597,6 +603,7 @@ class SklearnRunner(Runner):
 
     def setup(self, name, x, y, units):
         from sklearn.neural_network import MLPClassifier, MLPRegressor
+        TW.plain_mlp_only(name)
         w = TW.WORKLOADS[name]
         dims = w["dims"]
         common = dict(hidden_layer_sizes=tuple(dims[1:-1]), activation="relu", alpha=0.0,

@@ -11,6 +11,11 @@ W2  X (50000, 32) in [0,1), 32-64-64-1 relu, linear output, MSE, SGD momentum 0.
 W3  X (16384, 1024) in [0,1), 1024-2048-2048-10 relu, softmax + categorical
     cross-entropy (one-hot labels), Adam lr 1e-3 eps 1e-8, batch 512.
 W4  the trained W1 model: single-sample predict latency and batch-1024 throughput.
+W5  W1's data and shapes with the layers a regularized network adds: 784-256-128-10, each
+    hidden Dense(relu) followed by BatchNormalization (Keras defaults: momentum 0.99, epsilon
+    1e-3) and Dropout(0.2); AdamW lr 1e-3 weight_decay 0.004 (Keras's default, decoupled,
+    on every variable) eps 1e-8, batch 128. The frameworks without these layers (the NumPy
+    MLP, scikit-learn) skip it.
 
 Labels come from a random linear teacher: a Gaussian matrix T (features x outputs) applied
 to the centred inputs (X - 0.5); classification takes the argmax of X'T, regression the
@@ -34,11 +39,22 @@ WORKLOADS = {
                optimizer="sgd_momentum", lr=0.01, momentum=0.9, batch=32),
     "W3": dict(n=16384, n_test=4096, dims=(1024, 2048, 2048, 10), task="categorical",
                optimizer="adam", lr=1e-3, batch=512),
+    "W5": dict(n=60000, n_test=10000, dims=(784, 256, 128, 10), task="sparse",
+               optimizer="adamw", lr=1e-3, weight_decay=0.004, batch=128,
+               batchnorm=dict(momentum=0.99, epsilon=1e-3), dropout=0.2),
 }
 ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-8)
 
 # --quick: the same networks and optimizers on fewer rows (a smoke test, not a measurement)
-QUICK_N = {"W1": (2048, 1024), "W2": (2048, 1024), "W3": (512, 256)}
+QUICK_N = {"W1": (2048, 1024), "W2": (2048, 1024), "W3": (512, 256), "W5": (2048, 1024)}
+
+
+def plain_mlp_only(name):
+    """Refuses a workload with BatchNormalization/Dropout/AdamW in a framework whose runner
+    only has plain Dense layers (the driver then skips that framework for it)."""
+    w = WORKLOADS[name]
+    if w.get("batchnorm") or w.get("dropout") or w["optimizer"] not in ("adam", "sgd_momentum"):
+        raise NotImplementedError(f"{name} needs BatchNormalization/Dropout/AdamW, which this runner lacks")
 
 
 def flops_per_sample(dims) -> int:
@@ -117,3 +133,37 @@ def score(name, pred, y):
         mse = float(np.mean((p - t) ** 2))
         return {"mse": mse, "r2": 1.0 - mse / float(np.var(t))}
     return {"accuracy": float(np.mean(np.argmax(pred, axis=1) == y))}
+
+
+def ranvier_model(rv, name):
+    """The workload's network in ranvier, compiled, with the shared initial Dense weights
+    (BatchNormalization at its defaults), as the benchmark worker and
+    bench/profile_workloads.py train it."""
+    w = WORKLOADS[name]
+    dims = w["dims"]
+    rv.utils.set_random_seed(SEED)
+    layers = [rv.Input(shape=(dims[0],))]
+    dense = []
+    for h in dims[1:-1]:
+        dense.append(rv.layers.Dense(h, activation="relu"))
+        layers.append(dense[-1])
+        if w.get("batchnorm"):
+            layers.append(rv.layers.BatchNormalization(**w["batchnorm"]))
+        if w.get("dropout"):
+            layers.append(rv.layers.Dropout(w["dropout"]))
+    dense.append(rv.layers.Dense(dims[-1], activation="linear" if w["task"] == "mse" else "softmax"))
+    layers.append(dense[-1])
+    m = rv.Sequential(layers)
+    if w["optimizer"] == "adam":
+        opt = rv.optimizers.Adam(learning_rate=w["lr"], **ADAM)
+    elif w["optimizer"] == "adamw":
+        opt = rv.optimizers.AdamW(learning_rate=w["lr"], weight_decay=w["weight_decay"], **ADAM)
+    else:
+        opt = rv.optimizers.SGD(learning_rate=w["lr"], momentum=w["momentum"])
+    loss = {"sparse": "sparse_categorical_crossentropy", "categorical": "categorical_crossentropy",
+            "mse": "mse"}[w["task"]]
+    m.compile(optimizer=opt, loss=loss)
+    init = initial_weights(name)
+    for i, layer in enumerate(dense):
+        layer.set_weights(init[2 * i:2 * i + 2])
+    return m
