@@ -1,6 +1,6 @@
 """Training benchmark: ranvier vs NumPy, PyTorch, Keras 3 (TensorFlow) and scikit-learn, in one run.
 
-    python bench/bench_train.py                  # W1-W4 at 1 and 2 threads (about 15-25 min here)
+    python bench/bench_train.py                  # W1-W5 at 1 and 2 threads (about 15-25 min here)
     python bench/bench_train.py --quick          # smoke test on small data, < 60 s
     python bench/bench_train.py --threads 1 --workloads W1 W4 --frameworks ranvier torch
     python bench/bench_train.py --cpp --plot docs/img/bench_train.png   # + C++ predict, + plot
@@ -10,6 +10,7 @@ Workloads (bench/train_workloads.py has the definitions, data and teacher):
   W2 50000x32, 32-64-64-1 relu, MSE, SGD momentum 0.9 lr 0.01, batch 32
   W3 16384x1024, 1024-2048-2048-10 relu/softmax, categorical CE, Adam, batch 512
   W4 the trained W1 model: 1-sample predict latency, batch-1024 predict throughput
+  W5 W1 with BatchNormalization + Dropout(0.2) after each hidden layer, AdamW (wd 0.004)
 
 Method. Every framework runs in its own worker process (bench/train_worker.py) with the
 same thread count (environment variables + each library's own call + threadpoolctl). The
@@ -516,9 +517,9 @@ def targets_table(run, T):
             add("W4 batch-1024 vs PyTorch", rb / tb, 1.1)
     c = w4.get("cpp", {})
     if "single_us" in c:
-        add("W4 C++ 1-sample predict (us)", c["single_us"], 10.0, higher=False)
+        add("W4 C++ 1-sample predict (us)", c["single_us"], 6.0, higher=False)
     elif w4:
-        rows.append(["W4 C++ 1-sample predict (us)", "pending", "<= 10", "n/a"])
+        rows.append(["W4 C++ 1-sample predict (us)", "pending", "<= 6", "n/a"])
     e = run.get("W1", {}).get("ranvier", {})
     if "mem" in e:
         over = (e["mem"]["hwm_kb"] * 1024 - e["setup"]["rss_before_data_kb"] * 1024 - e["setup"]["data_bytes"]) / MB
