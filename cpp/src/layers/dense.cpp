@@ -37,13 +37,25 @@ bool is_plain_relu(ActKind k, const ActParams& p) {
 constexpr std::int64_t kColBlock = 16;
 
 // sums[j] = sum_r a[r * cols + j] for j in [0, cols), in row order; out[j] = (float)sums[j].
-void column_sums(const float* a, std::int64_t rows, std::int64_t cols, double* sums, float* out) {
+// relu_y (optional): a[i] = relu_y[i] > 0 ? a[i] : 0 first, in place (a fused relu's
+// derivative, in the same pass). The tier's kernel (kernels/f32-gemv, ColsumFn) when it
+// has one: the same arithmetic, vectorized over columns.
+void column_sums(float* a, const float* relu_y, std::int64_t rows, std::int64_t cols, double* sums, float* out) {
+  const ColsumFn k = kernels().gemv.colsum;
   const std::int64_t blocks = (cols + kColBlock - 1) / kColBlock;
   layers_detail::parallel_ranges(blocks, rows * kColBlock, [&](std::int64_t b0, std::int64_t b1) {
     const std::int64_t c0 = b0 * kColBlock, c1 = std::min(cols, b1 * kColBlock);
+    if (k) {
+      k(a, relu_y, rows, cols, c0, c1, sums, out);
+      return;
+    }
     for (std::int64_t j = c0; j < c1; ++j) sums[j] = 0.0;
     for (std::int64_t r = 0; r < rows; ++r) {
-      const float* ar = a + r * cols;
+      float* ar = a + r * cols;
+      if (relu_y) {
+        const float* yr = relu_y + r * cols;
+        for (std::int64_t j = c0; j < c1; ++j) ar[j] = yr[j] > 0.0f ? ar[j] : 0.0f;
+      }
       for (std::int64_t j = c0; j < c1; ++j) sums[j] += ar[j];
     }
     for (std::int64_t j = c0; j < c1; ++j) out[j] = static_cast<float>(sums[j]);
@@ -193,8 +205,12 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
   if (act_reg.active() && (!has_act || !dy_is_preactivation))
     activity_penalty(act_reg, y, dy, total, inv_b);
 
+  // A fused relu's derivative is applied by the bias-gradient pass when there is one.
+  const bool mask_in_colsum = has_act && !dy_is_preactivation && fused_relu_ && trainable_ && db_;
   if (has_act && !dy_is_preactivation) {
-    if (fused_relu_) {
+    if (mask_in_colsum) {
+      // below, before dz is read
+    } else if (fused_relu_) {
       for (std::int64_t i = 0; i < total; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     } else {
       activation_backward(cfg_.activation, cfg_.act_params, z_valid_ ? z_.data() : nullptr, y, dy, dy,
@@ -217,8 +233,8 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
   const auto gemm = cfg_.bf16 ? &bgemm : &sgemm;
 
   if (trainable_) {
+    if (db_) column_sums(dy, mask_in_colsum ? y : nullptr, batch, n, colsum_.data(), db_);
     if (dw_) gemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw_, n, GemmEpilogue{}, 0);
-    if (db_) column_sums(dz, batch, n, colsum_.data(), db_);
   }
   if (dx) gemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_, GemmEpilogue{}, 0);
 }

@@ -24,10 +24,22 @@ namespace ranvier {
 using GemvFn = void (*)(std::int64_t k, std::int64_t kstep, const float* x, const float* w, std::int64_t ldw,
                         std::int64_t n, const float* bias, int act, float* y);
 
+// The other one-vector product of a Dense layer, the bias gradient db = 1^T dZ, for the
+// columns [c0, c1) of a (rows x lda) row-major matrix dz:
+//   when relu_y: dz[r][j] = relu_y[r][j] > 0 ? dz[r][j] : 0 first, written back (the
+//                derivative of a fused relu, NaN in y giving 0), then
+//   sums[j] = double sum of dz[r][j] over r = 0, 1, ..., rows-1 in that order, from 0.0;
+//   out[j] = (float)sums[j].
+// Exactly the arithmetic of the portable loops in layers/dense.cpp (so the same bits):
+// the vectors only run over columns.
+using ColsumFn = void (*)(float* dz, const float* relu_y, std::int64_t rows, std::int64_t lda, std::int64_t c0,
+                          std::int64_t c1, double* sums, float* out);
+
 struct GemvKernels {
   const char* name = nullptr;
   GemvFn gemv = nullptr;  // nullptr: the tier has none (a 1-row GEMM goes through sgemm)
   int max_cols = 0;       // columns per register block
+  ColsumFn colsum = nullptr;  // nullptr: the portable loops
 };
 
 }  // namespace ranvier
