@@ -168,3 +168,33 @@ def test_verbose_and_callbacks_still_run(rng, capsys):
     m.predict(x, verbose=1)
     assert "1/1" in capsys.readouterr().out
     np.testing.assert_array_equal(out, m.predict(x, verbose=0))
+
+
+# ------------------------------------------------ the bias gradient (ColsumFn, relu mask fused)
+
+@pytest.mark.parametrize("units", [1, 7, 16, 17, 33, 300])
+def test_relu_bias_gradient_matches_float64_and_threads(isa, rng, threads, units):
+    """One SGD step (lr 1, from zero biases) makes the hidden relu layer's bias equal to
+    minus its gradient: the column sums of relu'(z) * dL/dy, checked against a float64
+    reference, bit for bit across thread counts."""
+    x = rng.standard_normal((37, 9)).astype(np.float32)
+    y = rng.standard_normal((37, 2)).astype(np.float32)
+    w1 = rng.standard_normal((9, units)).astype(np.float32)
+    w2 = rng.standard_normal((units, 2)).astype(np.float32)
+    outs = []
+    for t in (1, 2):
+        threads(t)
+        m = ranvier.Sequential([ranvier.Input(shape=(9,)), ranvier.layers.Dense(units, activation="relu"),
+                                ranvier.layers.Dense(2)])
+        m.compile(optimizer=ranvier.optimizers.SGD(learning_rate=1.0), loss="mse")
+        m.set_weights([w1, np.zeros(units, np.float32), w2, np.zeros(2, np.float32)])
+        m.train_on_batch(x, y)
+        outs.append(-m.get_weights()[1])
+    np.testing.assert_array_equal(outs[0], outs[1])
+    h = x.astype(np.float64) @ w1
+    a = np.maximum(h, 0.0)
+    dout = 2.0 * (a @ w2 - y) / y.size            # d(mean squared error)/d(output)
+    dh = (dout @ w2.T.astype(np.float64)) * (h > 0)
+    want = dh.sum(axis=0)
+    scale = np.abs(dh).sum(axis=0) + 1e-30
+    assert np.all(np.abs(outs[0] - want) <= 1e-5 * scale), np.max(np.abs(outs[0] - want) / scale)
