@@ -2,7 +2,7 @@
 #include <string>
 
 #include "bind.h"
-#include "model/network.h"
+#include "model/trainer.h"
 #include "optimizers/optimizer.h"
 
 namespace ranvier_py {

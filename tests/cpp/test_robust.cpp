@@ -10,7 +10,7 @@
 
 #include "layers/layers.h"
 #include "metrics/metrics.h"
-#include "model/network.h"
+#include "model/trainer.h"
 #include "optimizers/optimizer.h"
 #include "runtime/alloc.h"
 #include "testing.h"

@@ -11,7 +11,7 @@
 #include "io/model_io.h"
 #include "io/safetensors.h"
 #include "layers/layers.h"
-#include "model/network.h"
+#include "model/trainer.h"
 #include "optimizers/optimizer.h"
 #include "runtime/runtime.h"
 

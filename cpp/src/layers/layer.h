@@ -66,7 +66,7 @@ class Layer {
   // Applies kernel/bias constraints after an optimizer step.
   virtual void apply_constraints() {}
 
-  // ADDED by layers: Keras's `layer.trainable = False`. A frozen layer reports every
+  // Keras's `layer.trainable = False`. A frozen layer reports every
   // param as non-trainable in param_specs(), computes no param gradients, adds no
   // weight regularization, and BatchNormalization runs in inference mode even when
   // ctx.training. Change it only before the network is finalized (param_specs() changes).

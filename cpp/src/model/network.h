@@ -1,11 +1,9 @@
-// model/: the Sequential network (a chain of layers over flat parameter buffers)
-// and the trainer that runs whole epochs in C++ (shuffle, gather, forward, loss,
-// backward, optimizer step, metrics) with no allocation per batch.
+// model/network.h: the Sequential network (a chain of layers over flat parameter
+// buffers). The trainer that runs whole epochs over it is in model/trainer.h.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -112,121 +110,6 @@ struct LossSpec {
   LossKind kind = LossKind::mean_squared_error;
   LossParams params;
   float weight = 1.0f;  // Keras loss_weights for the single output
-};
-
-// Data for one pass: x (n x in_features), y (n x y_cols), sample weights (n) or null.
-// The arrays are the caller's (NumPy's): never copied.
-struct DataView {
-  const float* x = nullptr;
-  const float* y = nullptr;
-  std::int64_t y_cols = 0;
-  const float* sample_weight = nullptr;
-  std::int64_t n = 0;
-};
-
-// Where training time goes (Trainer::set_profiling): seconds per phase, and per layer for
-// the forward and backward passes, summed over the batches since the last reset.
-struct TrainerProfile {
-  std::vector<double> forward_s, backward_s;  // per layer, in network order
-  double data_s = 0.0;     // gathering the shuffled batch rows
-  double loss_s = 0.0;     // loss value and its gradient
-  double metrics_s = 0.0;  // metric updates
-  double update_s = 0.0;   // gradient hook, regularization, optimizer step, constraints
-  std::int64_t train_steps = 0, eval_steps = 0, samples = 0;
-};
-
-class Trainer {
- public:
-  Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, LossSpec loss,
-          std::vector<std::shared_ptr<Metric>> metrics,
-          std::vector<std::shared_ptr<Metric>> weighted_metrics);
-
-  // Sizes every workspace for batches of up to batch_size rows (the only allocations).
-  void reserve(std::int64_t batch_size);
-
-  // --- training over a data set, one epoch at a time ---
-  void set_train_data(const DataView& d, std::int64_t batch_size);
-  void clear_train_data() { data_ = DataView{}; }
-  std::int64_t steps_per_epoch() const;
-  // Resets the running loss and metrics and draws this epoch's order
-  // (a permutation from `seed` when shuffle, else 0..n-1).
-  void begin_epoch(bool shuffle, std::uint64_t seed);
-  // Runs up to max_steps batches of the current epoch; returns early (after at least
-  // one batch) once time_budget_s seconds have passed (<= 0: no limit). Returns the
-  // number of batches run. Throws std::invalid_argument on bad labels.
-  std::int64_t run(std::int64_t max_steps, double time_budget_s);
-  std::int64_t step_in_epoch() const { return step_in_epoch_; }
-
-  // --- one batch: one optimizer step on the caller's rows, returns the batch loss.
-  // train_on_batch resets the running loss and metrics first (reset); fit on batches
-  // from a generator or dataset (python/ranvier/_data.py) accumulates them (!reset) ---
-  double train_batch(const DataView& d, bool reset = true);
-
-  // --- inference over a data set: resets the loss and metrics first (unless !reset,
-  // which accumulates into the running values, for batch-by-batch evaluation) ---
-  double evaluate(const DataView& d, std::int64_t batch_size, bool reset = true);
-
-  // Running mean of the batch losses (batch-size weighted) since the last reset.
-  double mean_loss() const { return seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0; }
-  void reset_metrics();
-  bool last_loss_finite() const;
-
-  // --- profiling: with it on, every batch adds its phase times (steady clock, a few
-  // clock reads per layer: negligible next to a layer) to profile(). Off by default.
-  void set_profiling(bool on);
-  bool profiling() const { return profiling_; }
-  const TrainerProfile& profile() const { return prof_; }
-  void reset_profile();
-
-  // --- data-parallel training (issue 9; driven by python/ranvier/distributed.py) ---
-  // A gradient hook is called once per training step (run(), train_batch()), after backward and
-  // before the weight-regularization gradient is added and the optimizer step, with the
-  // network's flat gradient buffer (grads(), n floats); e.g. an MPI allreduce(SUM) in
-  // place. An exception it throws propagates out of run() with the step not applied.
-  using GradHook = std::function<void(float* grads, std::int64_t n)>;
-  void set_grad_hook(GradHook hook) { grad_hook_ = std::move(hook); }
-  // run() trains on shard `rank` of `size` of every batch: rows [rank*b/size,
-  // (rank+1)*b/size) of each batch of b rows in the epoch's order, with the loss gradient
-  // scaled by 1/b (the whole batch), so that the sum of the shards' gradients is the
-  // whole batch's gradient. A shard with no rows still calls the hook (with zero
-  // gradients) and steps. Dropout masks are keyed by (step, rank). (0, 1): no sharding.
-  void set_shard(int rank, int size);
-  // --- end of data-parallel training ---
-
- private:
-  // One batch through forward (+ backward and update when training).
-  // grad_rows: the rows the loss gradient is averaged over (0: b; see set_shard).
-  double batch(const float* x, const float* y, std::int64_t y_cols, const float* sw, std::int64_t b,
-               bool training, std::int64_t grad_rows = 0);
-  void empty_shard_step();  // a sharded step with no local rows (see set_shard)
-  void gather(std::int64_t start, std::int64_t b);
-  void prefetch_row(std::int64_t pos) const;
-
-  std::shared_ptr<Network> net_;
-  std::shared_ptr<Optimizer> opt_;
-  LossSpec loss_;
-  std::vector<std::shared_ptr<Metric>> metrics_, weighted_metrics_;
-  bool fused_ = false;
-
-  std::int64_t cap_ = 0;  // workspace rows
-  std::vector<FloatBuffer> acts_;  // acts_[i] = output of layer i (cap x out_i)
-  FloatBuffer xbuf_, ybuf_, swbuf_, per_sample_, dy_a_, dy_b_;
-
-  DataView data_;
-  std::int64_t batch_size_ = 0;
-  std::vector<std::int64_t> order_;
-  bool shuffled_ = false;
-  std::int64_t step_in_epoch_ = 0;
-
-  double loss_sum_ = 0.0;
-  std::int64_t seen_ = 0;
-  double last_loss_ = 0.0;
-
-  bool profiling_ = false;
-  TrainerProfile prof_;
-
-  GradHook grad_hook_;  // data-parallel training (set_grad_hook, set_shard)
-  int shard_rank_ = 0, shard_size_ = 1;
 };
 
 // True when every value is finite (no NaN/inf); vectorizable, no allocation.

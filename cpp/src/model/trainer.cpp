@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "layers/parallel.h"
-#include "model/network.h"
+#include "model/trainer.h"
 #include "optimizers/optimizer.h"
 #include "runtime/alloc.h"
 #include "runtime/runtime.h"
@@ -246,7 +246,7 @@ double Trainer::evaluate(const DataView& d, std::int64_t batch_size, bool reset)
   return mean_loss();
 }
 
-// --- data-parallel training (issue 9) ---
+// --- data-parallel training ---
 void Trainer::set_shard(int rank, int size) {
   if (size < 1 || rank < 0 || rank >= size)
     throw std::invalid_argument("set_shard: need 0 <= rank < size, got rank=" + std::to_string(rank) +
