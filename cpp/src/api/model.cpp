@@ -10,6 +10,7 @@
 #include "io/json.h"
 #include "io/model_io.h"
 #include "io/safetensors.h"
+#include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "model/trainer.h"
 #include "optimizers/optimizer.h"
@@ -59,7 +60,12 @@ Value layer_config_base(const std::string& name) {
   return c;
 }
 
-LayerSpec spec(const char* cls, const Value& cfg) { return LayerSpec(cls, json::dump(cfg)); }
+// The layer table's checks (the core constructors') run here, so that a bad argument is
+// refused where the layer is described, not at Model::add.
+LayerSpec spec(const char* cls, const Value& cfg) {
+  check_layer_config(cls, cfg);
+  return LayerSpec(cls, json::dump(cfg));
+}
 
 }  // namespace
 
@@ -68,10 +74,6 @@ const char* version() { return build_info().version; }
 namespace layers {
 
 LayerSpec Dense(std::int64_t units, const std::string& activation, bool use_bias, const std::string& name) {
-  if (units <= 0) throw std::invalid_argument("Dense: units must be a positive integer, got " + std::to_string(units));
-  ActKind k;
-  ActParams p;
-  io::parse_activation(Value::make_string(activation), k, p, "Dense");
   Value c = layer_config_base(name);
   c.set("units", Value::make_int(units));
   c.set("activation", Value::make_string(activation));
@@ -80,40 +82,33 @@ LayerSpec Dense(std::int64_t units, const std::string& activation, bool use_bias
 }
 
 LayerSpec Dropout(double rate, std::uint64_t seed, const std::string& name) {
-  if (!(rate >= 0.0 && rate <= 1.0)) throw std::invalid_argument("Dropout: rate must be in [0, 1]");
   Value c = layer_config_base(name);
-  c.set("rate", Value::make_number(rate));
+  c.set("rate", Value::make_number_any(rate));
   c.set("seed", seed ? Value::make_uint(seed) : Value());
   c.set("noise_shape", Value());
   return spec("Dropout", c);
 }
 
 LayerSpec BatchNormalization(double momentum, double epsilon, const std::string& name) {
-  if (!std::isfinite(momentum) || !(epsilon > 0))
-    throw std::invalid_argument("BatchNormalization: momentum must be finite and epsilon > 0");
   Value c = layer_config_base(name);
   c.set("axis", Value::make_int(-1));
-  c.set("momentum", Value::make_number(momentum));
-  c.set("epsilon", Value::make_number(epsilon));
+  c.set("momentum", Value::make_number_any(momentum));
+  c.set("epsilon", Value::make_number_any(epsilon));
   c.set("center", Value::make_bool(true));
   c.set("scale", Value::make_bool(true));
   return spec("BatchNormalization", c);
 }
 
 LayerSpec LayerNormalization(double epsilon, const std::string& name) {
-  if (!(epsilon > 0)) throw std::invalid_argument("LayerNormalization: epsilon must be > 0");
   Value c = layer_config_base(name);
   c.set("axis", Value::make_int(-1));
-  c.set("epsilon", Value::make_number(epsilon));
+  c.set("epsilon", Value::make_number_any(epsilon));
   c.set("center", Value::make_bool(true));
   c.set("scale", Value::make_bool(true));
   return spec("LayerNormalization", c);
 }
 
 LayerSpec Activation(const std::string& activation, const std::string& name) {
-  ActKind k;
-  ActParams p;
-  io::parse_activation(Value::make_string(activation), k, p, "Activation");
   Value c = layer_config_base(name);
   c.set("activation", Value::make_string(activation));
   return spec("Activation", c);
@@ -256,7 +251,8 @@ Model& Model::add(const LayerSpec& layer) {
     if (other.name == lc.name)
       throw std::invalid_argument("Model.add: all layers must have unique names; '" + lc.name + "' is already in the model");
   lc.config.set("name", Value::make_string(lc.name));
-  if (lc.class_name == "Dropout") {
+  const LayerRow* row = find_layer_row(lc.class_name);
+  if (row && row->seeded) {  // a seed from the model's stream, as Python's layers draw one
     const Value* s = lc.config.find("seed");
     if (!s || s->is_null()) lc.config.set("seed", Value::make_uint(splitmix64(impl_->rng) >> 1));
   }

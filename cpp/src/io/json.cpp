@@ -35,6 +35,14 @@ Value Value::make_number(double d) {
   return v;
 }
 
+Value Value::make_number_any(double d) {
+  if (std::isfinite(d)) return make_number(d);
+  Value v;
+  v.type_ = Type::number;
+  v.str_ = std::isnan(d) ? "nan" : (d > 0 ? "inf" : "-inf");
+  return v;
+}
+
 Value Value::make_int(std::int64_t i) {
   Value v;
   v.type_ = Type::number;
@@ -539,7 +547,11 @@ void dump_to(const Value& v, std::string& out) {
   switch (v.type()) {
     case Value::Type::null: out += "null"; break;
     case Value::Type::boolean: out += v.as_bool() ? "true" : "false"; break;
-    case Value::Type::number: out += v.number_text(); break;
+    case Value::Type::number:
+      if (v.number_text().find_first_of("ni") != std::string::npos)  // make_number_any's nan / inf
+        throw std::invalid_argument("json: cannot write a non-finite number (NaN/inf)");
+      out += v.number_text();
+      break;
     case Value::Type::string: out += quote(v.as_string()); break;
     case Value::Type::array: {
       out += '[';

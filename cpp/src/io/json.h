@@ -23,6 +23,9 @@ class Value {
   static Value make_null() { return Value(); }
   static Value make_bool(bool b);
   static Value make_number(double d);
+  // A number that may be non-finite (text "nan", "inf", "-inf"), for argument checks of
+  // values that never reach a file (a layer's Python arguments); dump() refuses it.
+  static Value make_number_any(double d);
   static Value make_int(std::int64_t i);
   static Value make_uint(std::uint64_t u);
   static Value make_string(std::string s);

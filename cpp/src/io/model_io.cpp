@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "layers/layers.h"
-#include "layers/weight_rules.h"
+#include "io/config_reader.h"
+#include "layers/layer_table.h"
 
 namespace ranvier {
 namespace io {
@@ -20,217 +20,26 @@ using json::Value;
 
 [[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument("invalid model file: " + msg); }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string lower(const std::string& s) { return cfg::lower(s); }
 
-// Typed config readers; `where` names the layer in messages.
-double get_num(const Value& cfg, const char* key, double def, const std::string& where) {
-  const Value* v = cfg.find(key);
-  if (!v || v->is_null()) return def;
-  if (!v->is_number()) bad(where + ": '" + key + "' must be a number, got " + Value::type_name(v->type()));
-  const double d = v->as_double();
-  if (!std::isfinite(d)) bad(where + ": '" + key + "' is not a finite number");
-  return d;
-}
-
-bool get_bool(const Value& cfg, const char* key, bool def, const std::string& where) {
-  const Value* v = cfg.find(key);
-  if (!v || v->is_null()) return def;
-  if (!v->is_bool()) bad(where + ": '" + key + "' must be true or false, got " + Value::type_name(v->type()));
-  return v->as_bool();
-}
-
-std::int64_t get_positive_int(const Value& cfg, const char* key, const std::string& where) {
-  const Value* v = cfg.find(key);
-  if (!v) bad(where + ": '" + key + "' is missing");
-  std::uint64_t u = 0;
+// The shared config readers (io/config_reader.h), with the model file's prefix on errors.
+double get_num(const Value& c, const char* key, double def, const std::string& where) {
   try {
-    u = v->as_uint(key);
+    return cfg::get_num(c, key, def, where);
   } catch (const std::invalid_argument& e) {
-    bad(where + ": " + e.what());
+    bad(e.what());
   }
-  if (u == 0 || u > (std::uint64_t{1} << 40)) bad(where + ": '" + key + "' = " + std::to_string(u) + " is out of range");
-  return static_cast<std::int64_t>(u);
 }
 
-// A layer's dtype policy (Keras: a string, or {"class_name": "DTypePolicy", "config":
-// {"name": ...}}): true for "mixed_bfloat16", false for "float32" or none; anything else
-// is refused with the list of what ranvier computes.
-bool parse_dtype_policy(const Value& cfg, const std::string& where) {
-  const Value* v = cfg.find("dtype");
-  if (!v || v->is_null()) return false;
-  const Value* name = v;
-  if (v->is_object()) {
-    const Value* inner = v->find("config");
-    name = (inner && inner->is_object()) ? inner->find("name") : v->find("name");
-    if (!name || name->is_null()) return false;
+bool get_bool(const Value& c, const char* key, bool def, const std::string& where) {
+  try {
+    return cfg::get_bool(c, key, def, where);
+  } catch (const std::invalid_argument& e) {
+    bad(e.what());
   }
-  if (!name->is_string()) bad(where + ": 'dtype' must be a policy name or a DTypePolicy");
-  const std::string& s = name->as_string();
-  if (s == "float32") return false;
-  if (s == "mixed_bfloat16") return true;
-  bad(where + ": dtype policy '" + s + "' is not supported (ranvier computes 'float32' and 'mixed_bfloat16')");
 }
-
-// Last-axis check for the normalization layers and Softmax.
-void check_last_axis(const Value& cfg, const std::string& where) {
-  const Value* v = cfg.find("axis");
-  if (!v || v->is_null()) return;
-  const Value* a = v;
-  if (v->is_array()) {
-    if (v->as_array().size() != 1) bad(where + ": only axis=-1 is supported");
-    a = &v->as_array()[0];
-  }
-  if (!a->is_number()) bad(where + ": axis must be an integer");
-  const double d = a->as_double();
-  if (d != -1.0 && d != 1.0) bad(where + ": only the last axis (-1) is supported");
-}
-
-Penalty parse_regularizer(const Value* v, const std::string& where) {
-  Penalty p;
-  if (!v || v->is_null()) return p;
-  std::string cls;
-  const Value* cfg = nullptr;
-  if (v->is_string()) {
-    cls = v->as_string();
-  } else if (v->is_object()) {
-    const Value* c = v->find("class_name");
-    if (!c || !c->is_string()) bad(where + ": a regularizer needs a string class_name");
-    cls = c->as_string();
-    cfg = v->find("config");
-    if (cfg && !cfg->is_object() && !cfg->is_null()) bad(where + ": a regularizer config must be an object");
-  } else {
-    bad(where + ": a regularizer must be null, a name or a config object");
-  }
-  const std::string l = lower(cls);
-  const Value empty = Value::make_object();
-  const Value& c = (cfg && cfg->is_object()) ? *cfg : empty;
-  if (l == "l1") {
-    p.l1 = static_cast<float>(get_num(c, "l1", 0.01, where));
-  } else if (l == "l2") {
-    p.l2 = static_cast<float>(get_num(c, "l2", 0.01, where));
-  } else if (l == "l1l2" || l == "l1_l2") {
-    p.l1 = static_cast<float>(get_num(c, "l1", 0.0, where));
-    p.l2 = static_cast<float>(get_num(c, "l2", 0.0, where));
-  } else {
-    bad(where + ": regularizer '" + cls + "' is not one the C++ core knows (L1, L2, L1L2)");
-  }
-  return p;
-}
-
-int constraint_axis(const Value* axis, int ndim, const std::string& where) {
-  if (ndim == 1) return 0;
-  if (!axis || axis->is_null()) return 0;
-  std::vector<const Value*> items;
-  if (axis->is_array()) {
-    for (const auto& a : axis->as_array()) items.push_back(&a);
-  } else {
-    items.push_back(axis);
-  }
-  bool has0 = false, has1 = false;
-  for (const Value* a : items) {
-    if (!a->is_number()) bad(where + ": constraint axis must be an integer");
-    const double d = a->as_double();
-    if (d == 0 || d == -2) has0 = true;
-    else if (d == 1 || d == -1) has1 = true;
-    else bad(where + ": constraint axis out of range");
-  }
-  if (has0 && has1) return -1;
-  return has0 ? 0 : 1;
-}
-
-Constraint parse_constraint(const Value* v, int ndim, const std::string& where) {
-  Constraint c;
-  if (!v || v->is_null()) return c;
-  std::string cls;
-  const Value* cfg = nullptr;
-  if (v->is_string()) {
-    cls = v->as_string();
-  } else if (v->is_object()) {
-    const Value* n = v->find("class_name");
-    if (!n || !n->is_string()) bad(where + ": a constraint needs a string class_name");
-    cls = n->as_string();
-    cfg = v->find("config");
-  } else {
-    bad(where + ": a constraint must be null, a name or a config object");
-  }
-  const Value empty = Value::make_object();
-  const Value& k = (cfg && cfg->is_object()) ? *cfg : empty;
-  const std::string l = lower(cls);
-  if (l == "maxnorm" || l == "max_norm") {
-    c.kind = ConstraintKind::max_norm;
-    c.max_value = static_cast<float>(get_num(k, "max_value", 2.0, where));
-    c.axis = constraint_axis(k.find("axis"), ndim, where);
-  } else if (l == "nonneg" || l == "non_neg") {
-    c.kind = ConstraintKind::non_neg;
-  } else if (l == "unitnorm" || l == "unit_norm") {
-    c.kind = ConstraintKind::unit_norm;
-    c.axis = constraint_axis(k.find("axis"), ndim, where);
-  } else if (l == "minmaxnorm" || l == "min_max_norm") {
-    c.kind = ConstraintKind::min_max_norm;
-    c.min_value = static_cast<float>(get_num(k, "min_value", 0.0, where));
-    c.max_value = static_cast<float>(get_num(k, "max_value", 1.0, where));
-    c.rate = static_cast<float>(get_num(k, "rate", 1.0, where));
-    c.axis = constraint_axis(k.find("axis"), ndim, where);
-  } else {
-    bad(where + ": constraint '" + cls + "' is not one the C++ core knows (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)");
-  }
-  return c;
-}
-
-struct ActName {
-  const char* name;
-  ActKind kind;
-};
-const ActName kActNames[] = {
-    {"linear", ActKind::linear}, {"relu", ActKind::relu}, {"leaky_relu", ActKind::leaky_relu},
-    {"relu6", ActKind::relu6}, {"elu", ActKind::elu}, {"selu", ActKind::selu}, {"celu", ActKind::celu},
-    {"gelu", ActKind::gelu}, {"gelu_approx", ActKind::gelu_approx}, {"sigmoid", ActKind::sigmoid},
-    {"hard_sigmoid", ActKind::hard_sigmoid}, {"hard_silu", ActKind::hard_silu}, {"tanh", ActKind::tanh},
-    {"softplus", ActKind::softplus}, {"softsign", ActKind::softsign}, {"silu", ActKind::silu},
-    {"mish", ActKind::mish}, {"exponential", ActKind::exponential}, {"log_sigmoid", ActKind::log_sigmoid},
-    {"softmax", ActKind::softmax}, {"log_softmax", ActKind::log_softmax},
-    // Keras aliases
-    {"swish", ActKind::silu}, {"hard_swish", ActKind::hard_silu},
-};
 
 }  // namespace
-
-const char* activation_name(ActKind kind) {
-  for (const auto& a : kActNames)
-    if (a.kind == kind) return a.name;
-  return "linear";
-}
-
-void parse_activation(const Value& v, ActKind& kind, ActParams& params, const std::string& where) {
-  params = ActParams();
-  kind = ActKind::linear;
-  if (v.is_null()) return;
-  std::string name;
-  if (v.is_string()) {
-    name = v.as_string();
-  } else if (v.is_object()) {
-    // Keras's serialized function: {"class_name": "function", "config": "relu", ...}
-    const Value* c = v.find("config");
-    const Value* cn = v.find("class_name");
-    if (c && c->is_string()) name = c->as_string();
-    else if (cn && cn->is_string()) name = cn->as_string();
-    else bad(where + ": cannot interpret the activation");
-  } else {
-    bad(where + ": activation must be a name, got " + Value::type_name(v.type()));
-  }
-  const std::string l = lower(name);
-  for (const auto& a : kActNames) {
-    if (l == a.name) {
-      kind = a.kind;
-      if (kind == ActKind::leaky_relu) params.negative_slope = 0.2f;
-      return;
-    }
-  }
-  bad(where + ": unknown activation '" + name + "'");
-}
 
 std::int64_t Architecture::in_features() const {
   std::int64_t n = 1;
@@ -381,141 +190,30 @@ json::Value architecture_json(const Architecture& a) {
 
 std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed,
                                          const std::vector<std::int64_t>* sample_shape) {
-  const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
-  const Value& c = lc.config;
-  std::shared_ptr<Layer> layer;
-  const std::string& k = lc.class_name;
-  const bool bf16 = parse_dtype_policy(c, where);  // only Dense has GEMMs; the others check it
-  if (k == "Dense") {
-    DenseConfig d;
-    d.bf16 = bf16;
-    d.units = get_positive_int(c, "units", where);
-    const Value* act = c.find("activation");
-    parse_activation(act ? *act : Value(), d.activation, d.act_params, where);
-    d.use_bias = get_bool(c, "use_bias", true, where);
-    d.kernel_regularizer = parse_regularizer(c.find("kernel_regularizer"), where);
-    d.bias_regularizer = parse_regularizer(c.find("bias_regularizer"), where);
-    d.activity_regularizer = parse_regularizer(c.find("activity_regularizer"), where);
-    d.kernel_constraint = parse_constraint(c.find("kernel_constraint"), 2, where);
-    d.bias_constraint = parse_constraint(c.find("bias_constraint"), 1, where);
-    layer = std::make_shared<Dense>(d);
-  } else if (k == "Dropout") {
-    const double rate = get_num(c, "rate", -1.0, where);
-    if (!(rate >= 0.0 && rate <= 1.0)) bad(where + ": 'rate' must be in [0, 1]");
-    std::uint64_t s = seed;
-    if (const Value* sv = c.find("seed"); sv && !sv->is_null()) {
-      try {
-        s = sv->as_uint("seed");
-      } catch (const std::invalid_argument& e) {
-        bad(where + ": " + e.what());
-      }
-    }
-    bool rows = false, cols = false;
-    if (const Value* ns = c.find("noise_shape"); ns && !ns->is_null()) {
-      if (!ns->is_array() || ns->as_array().size() != 2) bad(where + ": noise_shape must be [batch, features]");
-      const Value& nb = ns->as_array()[0];
-      const Value& nf = ns->as_array()[1];
-      rows = nb.is_number() && nb.as_double() == 1.0;
-      cols = nf.is_number() && nf.as_double() == 1.0 && in_features != 1;
-    }
-    layer = std::make_shared<Dropout>(static_cast<float>(rate), s, rows, cols);
-  } else if (k == "BatchNormalization") {
-    check_last_axis(c, where);
-    BatchNormConfig b;
-    b.momentum = static_cast<float>(get_num(c, "momentum", 0.99, where));
-    if (!(b.momentum >= 0.0f && b.momentum <= 1.0f)) bad(where + ": momentum must be in [0, 1]");
-    b.epsilon = static_cast<float>(get_num(c, "epsilon", 1e-3, where));
-    if (!(b.epsilon > 0)) bad(where + ": epsilon must be > 0");
-    b.center = get_bool(c, "center", true, where);
-    b.scale = get_bool(c, "scale", true, where);
-    b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), where);
-    b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), where);
-    b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, where);
-    b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, where);
-    layer = std::make_shared<BatchNormalization>(b);
-  } else if (k == "LayerNormalization") {
-    check_last_axis(c, where);
-    if (get_bool(c, "rms_scaling", false, where)) bad(where + ": rms_scaling is not supported");
-    LayerNormConfig b;
-    b.epsilon = static_cast<float>(get_num(c, "epsilon", 1e-3, where));
-    if (!(b.epsilon > 0)) bad(where + ": epsilon must be > 0");
-    b.center = get_bool(c, "center", true, where);
-    b.scale = get_bool(c, "scale", true, where);
-    b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), where);
-    b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), where);
-    b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, where);
-    b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, where);
-    layer = std::make_shared<LayerNormalization>(b);
-  } else if (k == "Flatten") {
-    bool channels_first = false;
-    if (const Value* df = c.find("data_format"); df && !df->is_null()) {
-      if (!df->is_string() || (df->as_string() != "channels_first" && df->as_string() != "channels_last"))
-        bad(where + ": data_format must be null, \"channels_last\" or \"channels_first\"");
-      channels_first = df->as_string() == "channels_first";
-    }
-    layer = std::make_shared<Flatten>(sample_shape ? *sample_shape : std::vector<std::int64_t>(), channels_first);
-  } else if (k == "Activation") {
-    ActKind kind;
-    ActParams p;
-    const Value* act = c.find("activation");
-    if (!act) bad(where + ": 'activation' is missing");
-    parse_activation(*act, kind, p, where);
-    layer = std::make_shared<ActivationLayer>(kind, p, "Activation");
-  } else if (k == "ReLU") {
-    ActParams p;
-    const double mv = get_num(c, "max_value", INFINITY, where);
-    p.max_value = std::isfinite(mv) ? static_cast<float>(mv) : INFINITY;
-    p.negative_slope = static_cast<float>(get_num(c, "negative_slope", 0.0, where));
-    p.threshold = static_cast<float>(get_num(c, "threshold", 0.0, where));
-    if (p.max_value < 0 || p.negative_slope < 0 || p.threshold < 0) bad(where + ": negative parameter");
-    layer = std::make_shared<ActivationLayer>(ActKind::relu, p, "ReLU");
-  } else if (k == "LeakyReLU") {
-    ActParams p;
-    p.negative_slope = static_cast<float>(get_num(c, "negative_slope", get_num(c, "alpha", 0.3, where), where));
-    layer = std::make_shared<ActivationLayer>(ActKind::leaky_relu, p, "LeakyReLU");
-  } else if (k == "ELU") {
-    ActParams p;
-    p.alpha = static_cast<float>(get_num(c, "alpha", 1.0, where));
-    layer = std::make_shared<ActivationLayer>(ActKind::elu, p, "ELU");
-  } else if (k == "Softmax") {
-    check_last_axis(c, where);
-    layer = std::make_shared<ActivationLayer>(ActKind::softmax, ActParams(), "Softmax");
-  } else {
-    bad(where + ": layer class '" + k +
-        "' cannot be loaded in C++ (known: Dense, Dropout, BatchNormalization, LayerNormalization, "
-        "Flatten, Activation, ReLU, LeakyReLU, ELU, Softmax)");
-  }
+  LayerArgs args;
+  args.in_features = in_features;
+  args.seed = seed;
+  args.sample_shape = sample_shape;
+  args.where = "layer '" + lc.name + "' (" + lc.class_name + ")";
   try {
-    layer->build(in_features);
+    return make_layer(lc.class_name, lc.config, std::move(args));
   } catch (const std::invalid_argument& e) {
-    bad(where + ": " + e.what());
+    bad(e.what());
   }
-  if (!get_bool(c, "trainable", true, where)) layer->set_trainable(false);
-  return layer;
 }
 
 namespace {
 
 // Parameter elements a layer of this config will hold for in_features inputs (checked
 // arithmetic; ~0 on overflow), so a hostile architecture is refused before allocating.
-std::uint64_t param_elems(const LayerConfig& lc, std::uint64_t in, std::uint64_t& out) {
-  const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
-  const auto sat_mul = [](std::uint64_t a, std::uint64_t b) {
-    return (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) ? std::numeric_limits<std::uint64_t>::max()
-                                                                         : a * b;
-  };
+std::uint64_t param_elems(const LayerRow& row, const LayerConfig& lc, std::uint64_t in, std::uint64_t& out) {
   out = in;
-  if (lc.class_name == "Dense") {
-    const std::uint64_t units = static_cast<std::uint64_t>(get_positive_int(lc.config, "units", where));
-    out = units;
-    const std::uint64_t w = sat_mul(in, units);
-    return w == std::numeric_limits<std::uint64_t>::max() ? w : w + units;
+  if (!row.param_count) return 0;
+  try {
+    return row.param_count(lc.config, in, &out, "layer '" + lc.name + "' (" + lc.class_name + ")");
+  } catch (const std::invalid_argument& e) {
+    bad(e.what());
   }
-  // gamma and beta only where scale / center are on (as the layers create them)
-  const auto flag = [&](const char* key) -> std::uint64_t { return get_bool(lc.config, key, true, where) ? 1 : 0; };
-  if (lc.class_name == "BatchNormalization") return sat_mul(in, 2 + flag("center") + flag("scale"));
-  if (lc.class_name == "LayerNormalization") return sat_mul(in, flag("center") + flag("scale"));
-  return 0;
 }
 
 }  // namespace
@@ -556,14 +254,6 @@ std::uint64_t build_config_width(const Value& build_config, const std::string& w
   return prod;
 }
 
-bool is_cpp_layer(const std::string& cls) {
-  static const char* const known[] = {"Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
-                                      "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"};
-  for (const char* k : known)
-    if (cls == k) return true;
-  return false;
-}
-
 }  // namespace
 
 void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown) {
@@ -574,16 +264,17 @@ void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool 
   std::uint64_t in = arch.input_shape.empty() ? 0 : static_cast<std::uint64_t>(arch.in_features());
   for (const auto& lc : arch.layers) {
     const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
-    if (!is_cpp_layer(lc.class_name)) {
+    const LayerRow* row = find_layer_row(lc.class_name);
+    if (!row) {
       if (!allow_unknown) bad("layer '" + lc.name + "': class '" + lc.class_name + "' is not one C++ can load");
       in = 0;  // a custom layer: its output width is unknown from here on
       continue;
     }
     std::uint64_t p = 0, out = 0;
-    if (in) p = param_elems(lc, in, out);
+    if (in) p = param_elems(*row, lc, in, out);
     if (const std::uint64_t bw = build_config_width(lc.build_config, where)) {
       std::uint64_t bout = 0;
-      p = std::max(p, param_elems(lc, bw, bout));
+      p = std::max(p, param_elems(*row, lc, bw, bout));
     }
     if (in) check_layer_width(lc, static_cast<std::int64_t>(in));
     if (p > file_elems || need > file_elems - p)
@@ -780,11 +471,7 @@ void check_model(const Header& h, bool allow_unknown) {
     try {
       layer = layer_from_config(lc, in, m.seeds[i], i == 0 ? &m.arch.input_shape : nullptr);
     } catch (const std::invalid_argument&) {
-      static const char* const known[] = {"Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
-                                          "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"};
-      bool is_known = false;
-      for (const char* k : known) is_known = is_known || lc.class_name == k;
-      if (allow_unknown && !is_known) return;  // a custom layer: Python checks the rest
+      if (allow_unknown && !find_layer_row(lc.class_name)) return;  // a custom layer: Python checks the rest
       throw;
     }
     for (const auto& spec : layer->param_specs()) expect_tensor(h, lc.name, spec.name, spec.shape);

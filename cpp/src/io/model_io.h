@@ -7,9 +7,9 @@
 //       {"class_name": "InputLayer", "config": {"batch_shape": [null, d, ...]}},
 //       {"class_name": "Dense", "config": {"name": "dense", "units": 64, "activation": "relu", ...}},
 //       ...]}, "build_config": {"input_shape": [null, d]}}
-// Layers known here: Dense, Dropout, BatchNormalization, LayerNormalization, Flatten,
-// Activation, ReLU, LeakyReLU, ELU, Softmax (others raise invalid_argument naming the
-// class). Every value is type-checked; every error is std::invalid_argument.
+// The layers are built through the layer table (layers/layer_table.h, listed in
+// layers/layers.def); another class raises invalid_argument naming it and the known ones.
+// Every value is type-checked; every error is std::invalid_argument.
 #pragma once
 
 #include <cstdint>
@@ -27,12 +27,6 @@
 
 namespace ranvier {
 namespace io {
-
-// Keras activation identifier (a name such as "relu", null = linear, or a serialized
-// function dict) -> kind and parameters. Names: the ActKind names plus Keras aliases
-// ("swish", "hard_swish", "linear", ...).
-void parse_activation(const json::Value& v, ActKind& kind, ActParams& params, const std::string& where);
-const char* activation_name(ActKind kind);
 
 struct LayerConfig {
   std::string class_name;
@@ -56,9 +50,10 @@ struct Architecture {
 Architecture parse_architecture(const json::Value& arch);
 json::Value architecture_json(const Architecture& a);
 
-// A layer from its config, built for in_features. seed: the Dropout seed when the
-// config has none. sample_shape: the samples' dimensions when the layer is the first
-// one (a Flatten with data_format="channels_first" reorders them), else null.
+// A layer from its config through the layer table, built for in_features. seed: the seed
+// of a seeded layer (Dropout) when the config has none. sample_shape: the samples'
+// dimensions when the layer is the first one (a Flatten with data_format="channels_first"
+// reorders them), else null.
 std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_features, std::uint64_t seed,
                                          const std::vector<std::int64_t>* sample_shape = nullptr);
 

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "layers/parallel.h"
 
@@ -37,9 +38,38 @@ void over_feature_blocks(std::int64_t rows, std::int64_t cols, F&& f) {
 BatchNormalization::BatchNormalization(const BatchNormConfig& cfg) : cfg_(cfg) {
   if (!(cfg_.epsilon > 0.0f) || !std::isfinite(cfg_.epsilon))
     throw std::invalid_argument("BatchNormalization: epsilon must be a positive number");
-  if (!std::isfinite(cfg_.momentum))
-    throw std::invalid_argument("BatchNormalization: momentum must be a finite number");
+  if (!(cfg_.momentum >= 0.0 && cfg_.momentum <= 1.0))  // outside, the moving statistics diverge to inf/NaN
+    throw std::invalid_argument("BatchNormalization: momentum must be in [0, 1], got momentum=" +
+                                cfg::shown(cfg_.momentum));
 }
+
+namespace {
+
+std::shared_ptr<Layer> batch_norm_from_config(const json::Value& c, const LayerArgs& a) {
+  check_last_axis(c, a.where);
+  BatchNormConfig b;
+  b.momentum = static_cast<float>(cfg::get_num(c, "momentum", 0.99, a.where));
+  b.epsilon = static_cast<float>(cfg::get_num(c, "epsilon", 1e-3, a.where));
+  b.center = cfg::get_bool(c, "center", true, a.where);
+  b.scale = cfg::get_bool(c, "scale", true, a.where);
+  b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), a.where);
+  b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), a.where);
+  b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, a.where);
+  b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, a.where);
+  return std::make_shared<BatchNormalization>(b);
+}
+
+// gamma and beta where scale / center are on, and the two moving statistics
+std::uint64_t batch_norm_param_count(const json::Value& c, std::uint64_t in, std::uint64_t* out,
+                                     const std::string& where) {
+  *out = in;
+  return sat_mul(in, 2 + cfg::get_bool(c, "center", true, where) + cfg::get_bool(c, "scale", true, where));
+}
+
+}  // namespace
+
+const LayerRow layer_row_BatchNormalization = {"BatchNormalization", batch_norm_from_config, batch_norm_param_count,
+                                               false};
 
 std::int64_t BatchNormalization::build(std::int64_t in_features) {
   if (in_features <= 0)

@@ -19,6 +19,7 @@
 #include "dispatch/dispatch.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_tuning.h"
+#include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "layers/parallel.h"
 #include "runtime/alloc.h"
@@ -106,11 +107,59 @@ double activity_penalty(const Penalty& p, const float* y, float* g, std::int64_t
   return penalty_apply(p, y, g, n, scale);
 }
 
+[[noreturn]] void units_error(const std::string& shown) {
+  throw std::invalid_argument("Received an invalid value for `units`, expected a positive integer. Received: units=" +
+                              shown);
+}
+
+// The "units" of a config: an integer (Keras's message otherwise); its sign is the
+// constructor's check.
+std::int64_t units_of(const json::Value& c, const std::string& where) {
+  const json::Value* u = c.find("units");
+  if (!u) throw std::invalid_argument(where + ": 'units' is missing");
+  if (!u->is_number()) units_error(cfg::shown(*u));
+  const std::string& t = u->number_text();
+  if (t.find_first_not_of("-0123456789") != std::string::npos) units_error(t);
+  try {
+    return u->as_int("units");
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("Dense: units is too large: it must be at most " +
+                                std::to_string(std::numeric_limits<std::int64_t>::max()) + ", got units=" + t);
+  }
+}
+
+std::shared_ptr<Layer> dense_from_config(const json::Value& c, const LayerArgs& a) {
+  DenseConfig d;
+  d.bf16 = a.bf16;
+  d.units = units_of(c, a.where);
+  const json::Value* act = c.find("activation");
+  cfg::parse_activation(act ? *act : json::Value(), d.activation, d.act_params, a.where);
+  d.use_bias = cfg::get_bool(c, "use_bias", true, a.where);
+  d.kernel_regularizer = parse_regularizer(c.find("kernel_regularizer"), a.where);
+  d.bias_regularizer = parse_regularizer(c.find("bias_regularizer"), a.where);
+  d.activity_regularizer = parse_regularizer(c.find("activity_regularizer"), a.where);
+  d.kernel_constraint = parse_constraint(c.find("kernel_constraint"), 2, a.where);
+  d.bias_constraint = parse_constraint(c.find("bias_constraint"), 1, a.where);
+  return std::make_shared<Dense>(d);
+}
+
+// A model file may hold Dense layers of up to 2**40 units (as many features as an input).
+std::uint64_t dense_param_count(const json::Value& c, std::uint64_t in, std::uint64_t* out, const std::string& where) {
+  const std::int64_t units = units_of(c, where);
+  if (units <= 0 || units > (std::int64_t{1} << 40))
+    throw std::invalid_argument(where + ": 'units' = " + std::to_string(units) + " is out of range");
+  const std::uint64_t u = static_cast<std::uint64_t>(units);
+  *out = u;
+  const std::uint64_t w = sat_mul(in, u);
+  return w == std::numeric_limits<std::uint64_t>::max() ? w : w + u;
+}
+
 }  // namespace
 
+const LayerRow layer_row_Dense = {"Dense", dense_from_config, dense_param_count, false};
+
 Dense::Dense(const DenseConfig& cfg) : cfg_(cfg) {
-  if (cfg_.units <= 0)
-    throw std::invalid_argument("Dense: units must be a positive integer, got " + std::to_string(cfg_.units));
+  if (cfg_.units <= 0) units_error(std::to_string(cfg_.units));
   fused_relu_ = is_plain_relu(cfg_.activation, cfg_.act_params);
   needs_ = (cfg_.activation == ActKind::linear || fused_relu_)
                ? ActNeeds{false, false}

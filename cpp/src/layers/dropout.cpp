@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "layers/parallel.h"
 #include "runtime/alloc.h"
@@ -72,11 +73,42 @@ std::uint64_t Dropout::threshold(float rate) {
   return static_cast<std::uint64_t>(t);
 }
 
+void Dropout::check_rate(double rate, const std::string& shown) {
+  if (!(rate >= 0.0 && rate <= 1.0))
+    throw std::invalid_argument(
+        "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate=" +
+        shown);
+}
+
 Dropout::Dropout(float rate, std::uint64_t seed, bool broadcast_rows, bool broadcast_cols)
     : rate_(rate), seed_(seed), bcast_rows_(broadcast_rows), bcast_cols_(broadcast_cols) {
-  if (!(rate >= 0.0f && rate <= 1.0f))
-    throw std::invalid_argument("Dropout: rate must be in [0, 1], got " + std::to_string(rate));
+  check_rate(rate, cfg::shown(rate));
 }
+
+namespace {
+
+std::shared_ptr<Layer> dropout_from_config(const json::Value& c, const LayerArgs& a) {
+  const json::Value* r = c.find("rate");
+  const json::Value none;
+  const json::Value& rate = r ? *r : none;
+  // the argument as given (a string, None, 1e300) in the message; the range is check_rate's
+  Dropout::check_rate(rate.is_number() ? rate.as_double() : -1.0, cfg::shown(rate));
+  const std::uint64_t seed = config_seed(c, a.seed, a.where);
+  bool rows = false, cols = false;
+  if (const json::Value* ns = c.find("noise_shape"); ns && !ns->is_null()) {
+    if (!ns->is_array() || ns->as_array().size() != 2)
+      throw std::invalid_argument(a.where + ": noise_shape must be [batch, features]");
+    const json::Value& nb = ns->as_array()[0];
+    const json::Value& nf = ns->as_array()[1];
+    rows = nb.is_number() && nb.as_double() == 1.0;
+    cols = nf.is_number() && nf.as_double() == 1.0 && a.in_features != 1;
+  }
+  return std::make_shared<Dropout>(static_cast<float>(rate.as_double()), seed, rows, cols);
+}
+
+}  // namespace
+
+const LayerRow layer_row_Dropout = {"Dropout", dropout_from_config, nullptr, true};
 
 std::int64_t Dropout::build(std::int64_t in_features) {
   if (in_features <= 0)

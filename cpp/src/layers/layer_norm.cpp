@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "layers/parallel.h"
 #include "runtime/alloc.h"
@@ -39,6 +40,34 @@ LayerNormalization::LayerNormalization(const LayerNormConfig& cfg) : cfg_(cfg) {
   if (!(cfg_.epsilon > 0.0f) || !std::isfinite(cfg_.epsilon))
     throw std::invalid_argument("LayerNormalization: epsilon must be a positive number");
 }
+
+namespace {
+
+std::shared_ptr<Layer> layer_norm_from_config(const json::Value& c, const LayerArgs& a) {
+  check_last_axis(c, a.where);
+  if (cfg::get_bool(c, "rms_scaling", false, a.where)) throw std::invalid_argument(a.where + ": rms_scaling is not supported");
+  LayerNormConfig b;
+  b.epsilon = static_cast<float>(cfg::get_num(c, "epsilon", 1e-3, a.where));
+  b.center = cfg::get_bool(c, "center", true, a.where);
+  b.scale = cfg::get_bool(c, "scale", true, a.where);
+  b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), a.where);
+  b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), a.where);
+  b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, a.where);
+  b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, a.where);
+  return std::make_shared<LayerNormalization>(b);
+}
+
+std::uint64_t layer_norm_param_count(const json::Value& c, std::uint64_t in, std::uint64_t* out,
+                                     const std::string& where) {
+  *out = in;
+  return sat_mul(in, static_cast<std::uint64_t>(cfg::get_bool(c, "center", true, where)) +
+                         cfg::get_bool(c, "scale", true, where));
+}
+
+}  // namespace
+
+const LayerRow layer_row_LayerNormalization = {"LayerNormalization", layer_norm_from_config, layer_norm_param_count,
+                                               false};
 
 std::int64_t LayerNormalization::build(std::int64_t in_features) {
   if (in_features <= 0)

@@ -89,6 +89,9 @@ class Dropout final : public Layer {
   // bits(seed, step, index) >= threshold(rate). See dropout.cpp for the hash.
   static std::uint32_t bits(std::uint64_t seed, std::uint64_t step, std::uint64_t index);
   static std::uint64_t threshold(float rate);
+  // The one check of `rate` (in [0, 1]; NaN refused), with Keras's message naming the
+  // value as given (`shown`).
+  static void check_rate(double rate, const std::string& shown);
 
  private:
   float rate_;

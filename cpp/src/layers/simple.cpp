@@ -1,11 +1,13 @@
 // Flatten (identity on rows) and the activation layers (Activation, ReLU, LeakyReLU,
 // ELU, Softmax): y = f(x) through ops/activations.
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "runtime/runtime.h"
 
@@ -111,5 +113,65 @@ void ActivationLayer::backward(const float* x, const float* y, float* dy, float*
     activation_backward(kind_, params_, x, y, dy, dx, batch, n_);
   }
 }
+
+// ---------------------------------------------------------------------------- table rows
+namespace {
+
+std::shared_ptr<Layer> flatten_from_config(const json::Value& c, const LayerArgs& a) {
+  bool channels_first = false;
+  if (const json::Value* df = c.find("data_format"); df && !df->is_null()) {
+    if (!df->is_string() || (df->as_string() != "channels_first" && df->as_string() != "channels_last"))
+      throw std::invalid_argument(a.where + ": data_format must be null, \"channels_last\" or \"channels_first\"");
+    channels_first = df->as_string() == "channels_first";
+  }
+  return std::make_shared<Flatten>(a.sample_shape ? *a.sample_shape : std::vector<std::int64_t>(), channels_first);
+}
+
+std::shared_ptr<Layer> activation_from_config(const json::Value& c, const LayerArgs& a) {
+  ActKind kind;
+  ActParams p;
+  const json::Value* act = c.find("activation");
+  if (!act) throw std::invalid_argument(a.where + ": 'activation' is missing");
+  cfg::parse_activation(*act, kind, p, a.where);
+  return std::make_shared<ActivationLayer>(kind, p, "Activation");
+}
+
+std::shared_ptr<Layer> relu_from_config(const json::Value& c, const LayerArgs& a) {
+  ActParams p;
+  const double mv = cfg::get_num(c, "max_value", INFINITY, a.where);
+  p.max_value = std::isfinite(mv) ? static_cast<float>(mv) : INFINITY;
+  p.negative_slope = static_cast<float>(cfg::get_num(c, "negative_slope", 0.0, a.where));
+  p.threshold = static_cast<float>(cfg::get_num(c, "threshold", 0.0, a.where));
+  if (p.max_value < 0 || p.negative_slope < 0 || p.threshold < 0)
+    throw std::invalid_argument(a.where + ": negative parameter");
+  return std::make_shared<ActivationLayer>(ActKind::relu, p, "ReLU");
+}
+
+std::shared_ptr<Layer> leaky_relu_from_config(const json::Value& c, const LayerArgs& a) {
+  ActParams p;
+  p.negative_slope =
+      static_cast<float>(cfg::get_num(c, "negative_slope", cfg::get_num(c, "alpha", 0.3, a.where), a.where));
+  return std::make_shared<ActivationLayer>(ActKind::leaky_relu, p, "LeakyReLU");
+}
+
+std::shared_ptr<Layer> elu_from_config(const json::Value& c, const LayerArgs& a) {
+  ActParams p;
+  p.alpha = static_cast<float>(cfg::get_num(c, "alpha", 1.0, a.where));
+  return std::make_shared<ActivationLayer>(ActKind::elu, p, "ELU");
+}
+
+std::shared_ptr<Layer> softmax_from_config(const json::Value& c, const LayerArgs& a) {
+  check_last_axis(c, a.where);
+  return std::make_shared<ActivationLayer>(ActKind::softmax, ActParams(), "Softmax");
+}
+
+}  // namespace
+
+const LayerRow layer_row_Flatten = {"Flatten", flatten_from_config, nullptr, false};
+const LayerRow layer_row_Activation = {"Activation", activation_from_config, nullptr, false};
+const LayerRow layer_row_ReLU = {"ReLU", relu_from_config, nullptr, false};
+const LayerRow layer_row_LeakyReLU = {"LeakyReLU", leaky_relu_from_config, nullptr, false};
+const LayerRow layer_row_ELU = {"ELU", elu_from_config, nullptr, false};
+const LayerRow layer_row_Softmax = {"Softmax", softmax_from_config, nullptr, false};
 
 }  // namespace ranvier

@@ -1,0 +1,195 @@
+#include "layers/layer_table.h"
+
+#include <limits>
+#include <stdexcept>
+
+namespace ranvier {
+
+using json::Value;
+
+namespace {
+[[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument(msg); }
+}  // namespace
+
+const std::vector<const LayerRow*>& layer_table() {
+  static const std::vector<const LayerRow*> rows = {
+#define RV_LAYER(cls) &layer_row_##cls,
+#include "layers/layers.def"
+#undef RV_LAYER
+  };
+  return rows;
+}
+
+const LayerRow* find_layer_row(const std::string& class_name) {
+  for (const LayerRow* r : layer_table())
+    if (class_name == r->class_name) return r;
+  return nullptr;
+}
+
+std::string layer_class_names() {
+  std::string s;
+  for (const LayerRow* r : layer_table()) s += (s.empty() ? "" : ", ") + std::string(r->class_name);
+  return s;
+}
+
+std::shared_ptr<Layer> make_layer(const std::string& class_name, const Value& config, LayerArgs args) {
+  const std::string& where = args.where;
+  const LayerRow* row = find_layer_row(class_name);
+  if (!row)
+    fail(where + ": layer class '" + class_name + "' cannot be loaded in C++ (known: " + layer_class_names() + ")");
+  args.bf16 = parse_dtype_policy(config, where);  // only Dense has GEMMs; the others check it
+  std::shared_ptr<Layer> layer;
+  try {
+    layer = row->from_config(config, args);
+    layer->build(args.in_features);
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    if (msg.compare(0, where.size(), where) == 0) throw;  // a config reader's message names the layer already
+    fail(where + ": " + msg);
+  }
+  if (!cfg::get_bool(config, "trainable", true, where)) layer->set_trainable(false);
+  return layer;
+}
+
+void check_layer_config(const std::string& class_name, const Value& config) {
+  const LayerRow* row = find_layer_row(class_name);
+  if (!row) fail("unknown layer class '" + class_name + "' (known: " + layer_class_names() + ")");
+  LayerArgs args;
+  args.where = class_name;
+  row->from_config(config, args);
+}
+
+// ---------------------------------------------------------------- config readers
+bool parse_dtype_policy(const Value& c, const std::string& where) {
+  const Value* v = c.find("dtype");
+  if (!v || v->is_null()) return false;
+  const Value* name = v;
+  if (v->is_object()) {
+    const Value* inner = v->find("config");
+    name = (inner && inner->is_object()) ? inner->find("name") : v->find("name");
+    if (!name || name->is_null()) return false;
+  }
+  if (!name->is_string()) fail(where + ": 'dtype' must be a policy name or a DTypePolicy");
+  const std::string& s = name->as_string();
+  if (s == "float32") return false;
+  if (s == "mixed_bfloat16") return true;
+  fail(where + ": dtype policy '" + s + "' is not supported (ranvier computes 'float32' and 'mixed_bfloat16')");
+}
+
+void check_last_axis(const Value& c, const std::string& where) {
+  const Value* v = c.find("axis");
+  if (!v || v->is_null()) return;
+  const Value* a = v;
+  if (v->is_array()) {
+    if (v->as_array().size() != 1) fail(where + ": only axis=-1 is supported");
+    a = &v->as_array()[0];
+  }
+  if (!a->is_number()) fail(where + ": axis must be an integer");
+  const double d = a->as_double();
+  if (d != -1.0 && d != 1.0) fail(where + ": only the last axis (-1) is supported");
+}
+
+Penalty parse_regularizer(const Value* v, const std::string& where) {
+  Penalty p;
+  if (!v || v->is_null()) return p;
+  std::string cls;
+  const Value* c = nullptr;
+  if (v->is_string()) {
+    cls = v->as_string();
+  } else if (v->is_object()) {
+    const Value* n = v->find("class_name");
+    if (!n || !n->is_string()) fail(where + ": a regularizer needs a string class_name");
+    cls = n->as_string();
+    c = v->find("config");
+    if (c && !c->is_object() && !c->is_null()) fail(where + ": a regularizer config must be an object");
+  } else {
+    fail(where + ": a regularizer must be null, a name or a config object");
+  }
+  const std::string l = cfg::lower(cls);
+  const Value empty = Value::make_object();
+  const Value& k = (c && c->is_object()) ? *c : empty;
+  if (l == "l1") {
+    p.l1 = static_cast<float>(cfg::get_num(k, "l1", 0.01, where));
+  } else if (l == "l2") {
+    p.l2 = static_cast<float>(cfg::get_num(k, "l2", 0.01, where));
+  } else if (l == "l1l2" || l == "l1_l2") {
+    p.l1 = static_cast<float>(cfg::get_num(k, "l1", 0.0, where));
+    p.l2 = static_cast<float>(cfg::get_num(k, "l2", 0.0, where));
+  } else {
+    fail(where + ": regularizer '" + cls + "' is not one the C++ core knows (L1, L2, L1L2)");
+  }
+  return p;
+}
+
+namespace {
+int constraint_axis(const Value* axis, int ndim, const std::string& where) {
+  if (ndim == 1) return 0;
+  if (!axis || axis->is_null()) return 0;
+  std::vector<const Value*> items;
+  if (axis->is_array()) {
+    for (const auto& a : axis->as_array()) items.push_back(&a);
+  } else {
+    items.push_back(axis);
+  }
+  bool has0 = false, has1 = false;
+  for (const Value* a : items) {
+    if (!a->is_number()) fail(where + ": constraint axis must be an integer");
+    const double d = a->as_double();
+    if (d == 0 || d == -2) has0 = true;
+    else if (d == 1 || d == -1) has1 = true;
+    else fail(where + ": constraint axis out of range");
+  }
+  if (has0 && has1) return -1;
+  return has0 ? 0 : 1;
+}
+}  // namespace
+
+Constraint parse_constraint(const Value* v, int ndim, const std::string& where) {
+  Constraint c;
+  if (!v || v->is_null()) return c;
+  std::string cls;
+  const Value* cf = nullptr;
+  if (v->is_string()) {
+    cls = v->as_string();
+  } else if (v->is_object()) {
+    const Value* n = v->find("class_name");
+    if (!n || !n->is_string()) fail(where + ": a constraint needs a string class_name");
+    cls = n->as_string();
+    cf = v->find("config");
+  } else {
+    fail(where + ": a constraint must be null, a name or a config object");
+  }
+  const Value empty = Value::make_object();
+  const Value& k = (cf && cf->is_object()) ? *cf : empty;
+  const std::string l = cfg::lower(cls);
+  if (l == "maxnorm" || l == "max_norm") {
+    c.kind = ConstraintKind::max_norm;
+    c.max_value = static_cast<float>(cfg::get_num(k, "max_value", 2.0, where));
+    c.axis = constraint_axis(k.find("axis"), ndim, where);
+  } else if (l == "nonneg" || l == "non_neg") {
+    c.kind = ConstraintKind::non_neg;
+  } else if (l == "unitnorm" || l == "unit_norm") {
+    c.kind = ConstraintKind::unit_norm;
+    c.axis = constraint_axis(k.find("axis"), ndim, where);
+  } else if (l == "minmaxnorm" || l == "min_max_norm") {
+    c.kind = ConstraintKind::min_max_norm;
+    c.min_value = static_cast<float>(cfg::get_num(k, "min_value", 0.0, where));
+    c.max_value = static_cast<float>(cfg::get_num(k, "max_value", 1.0, where));
+    c.rate = static_cast<float>(cfg::get_num(k, "rate", 1.0, where));
+    c.axis = constraint_axis(k.find("axis"), ndim, where);
+  } else {
+    fail(where + ": constraint '" + cls + "' is not one the C++ core knows (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)");
+  }
+  return c;
+}
+
+std::uint64_t config_seed(const Value& c, std::uint64_t fallback, const std::string& where) {
+  return cfg::get_uint(c, "seed", fallback, where);
+}
+
+std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
+  return (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) ? std::numeric_limits<std::uint64_t>::max()
+                                                                       : a * b;
+}
+
+}  // namespace ranvier

@@ -1,0 +1,83 @@
+// layers/layer_table: the one list of layer classes (layers/layers.def) and what each row
+// gives: a layer from its Keras config, the weights it will hold, whether it is seeded.
+// Everything that builds layers by class name goes through here: io/model_io (files),
+// api/model.cpp (the C++ API), the bindings (Python's arguments checks and the layers
+// Python builds by name).
+//
+// A new layer: its class and its row (`extern const LayerRow layer_row_<Class>`) in its
+// own .cpp file under layers/, and one RV_LAYER(<Class>) line in layers.def.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/config_reader.h"
+#include "io/json.h"
+#include "layers/layer.h"
+#include "layers/weight_rules.h"
+
+namespace ranvier {
+
+// What a factory needs besides the config.
+struct LayerArgs {
+  std::int64_t in_features = 0;  // the input width (0: unknown, the config is only checked)
+  std::uint64_t seed = 0;        // seeded layers: the seed when the config has none
+  // the samples' dimensions when the layer is the first one (Flatten's channels_first), else null
+  const std::vector<std::int64_t>* sample_shape = nullptr;
+  bool bf16 = false;             // the config's dtype policy is mixed_bfloat16
+  std::string where;             // "layer 'dense' (Dense)", for messages
+};
+
+struct LayerRow {
+  const char* class_name;  // Keras's class name, as in a config's "class_name"
+  // The layer of `config` (constructed, not built). Throws std::invalid_argument naming the
+  // argument (the core constructors' checks, with Keras's messages).
+  std::shared_ptr<Layer> (*from_config)(const json::Value& config, const LayerArgs& args);
+  // Weight values the layer will hold for `in` input features (checked arithmetic,
+  // saturating at UINT64_MAX), and its output width in *out; null: none, out = in. Runs
+  // before anything is allocated (the size check of a hostile model file).
+  std::uint64_t (*param_count)(const json::Value& config, std::uint64_t in, std::uint64_t* out,
+                               const std::string& where);
+  // Draws random numbers in training (keyed by seed and step): the model gives it a seed
+  // when its config has none, and saves that seed in the file ("layer_seeds").
+  bool seeded;
+};
+
+#define RV_LAYER(cls) extern const LayerRow layer_row_##cls;
+#include "layers/layers.def"
+#undef RV_LAYER
+
+// Every row, in layers.def order.
+const std::vector<const LayerRow*>& layer_table();
+// The row of `class_name`, or null.
+const LayerRow* find_layer_row(const std::string& class_name);
+// "Dense, Dropout, ...": the class names, for messages.
+std::string layer_class_names();
+
+// The layer of class `class_name` from its config, built for args.in_features and frozen
+// when the config says "trainable": false. Errors: std::invalid_argument starting with
+// args.where (an unknown class lists the known ones).
+std::shared_ptr<Layer> make_layer(const std::string& class_name, const json::Value& config, LayerArgs args);
+
+// The constructor checks of `class_name` on (a part of) its config, without building it:
+// std::invalid_argument with the core's message (no `where` prefix), as the Python layers
+// raise it from __init__.
+void check_layer_config(const std::string& class_name, const json::Value& config);
+
+// ---- config readers the rows share (messages start with `where`)
+// A layer's dtype policy (Keras: a string, or {"class_name": "DTypePolicy", "config":
+// {"name": ...}}): true for "mixed_bfloat16", false for "float32" or none; anything else
+// is refused with the list of what ranvier computes.
+bool parse_dtype_policy(const json::Value& config, const std::string& where);
+// Only the last axis (-1, or 1 for 2-D rows) for the normalization layers and Softmax.
+void check_last_axis(const json::Value& config, const std::string& where);
+Penalty parse_regularizer(const json::Value* v, const std::string& where);
+Constraint parse_constraint(const json::Value* v, int ndim, const std::string& where);
+// The seed of a seeded layer: its config's "seed", else `fallback`.
+std::uint64_t config_seed(const json::Value& config, std::uint64_t fallback, const std::string& where);
+// a * b, saturating at UINT64_MAX (the param_count arithmetic).
+std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b);
+
+}  // namespace ranvier
