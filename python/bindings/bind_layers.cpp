@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bind.h"
+#include "layers/layer_table.h"
 #include "layers/layers.h"
 
 namespace ranvier_py {
@@ -76,9 +77,64 @@ void check_rows(const farray& a, std::int64_t batch, std::int64_t cols, const ch
                                 std::to_string(cols) + ")");
 }
 
+// A layer's Python arguments as the JSON config the table reads: None, bool, int, float
+// (NaN and inf kept, for the checks to name them), str, list/tuple, dict with str keys.
+ranvier::json::Value to_config(py::handle h) {
+  using ranvier::json::Value;
+  if (h.is_none()) return Value();
+  if (py::isinstance<py::bool_>(h)) return Value::make_bool(h.cast<bool>());
+  if (py::isinstance<py::str>(h)) return Value::make_string(h.cast<std::string>());
+  if (py::hasattr(h, "__index__")) {  // int and NumPy integers, of any size (the checks name the limit)
+    const std::string digits = py::str(py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr())));
+    return ranvier::json::parse(digits);
+  }
+  if (py::isinstance<py::float_>(h) || py::hasattr(h, "__float__")) return Value::make_number_any(h.cast<double>());
+  if (py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
+    Value a = Value::make_array();
+    for (auto item : h) a.push_back(to_config(item));
+    return a;
+  }
+  if (py::isinstance<py::dict>(h)) {
+    Value o = Value::make_object();
+    for (auto kv : h.cast<py::dict>()) o.set(py::str(kv.first), to_config(kv.second));
+    return o;
+  }
+  return Value::make_string(py::str(py::repr(h)));
+}
+
 }  // namespace
 
 void bind_layers(py::module_& m) {
+  // The layer table (cpp/src/layers/layers.def): the classes C++ builds from a config.
+  m.def("layer_class_names", [] {
+    std::vector<std::string> out;
+    for (const auto* row : ranvier::layer_table()) out.emplace_back(row->class_name);
+    return out;
+  });
+  m.def("layer_is_seeded", [](const std::string& class_name) {
+    const auto* row = ranvier::find_layer_row(class_name);
+    if (!row) throw std::invalid_argument("unknown layer class '" + class_name + "'");
+    return row->seeded;
+  }, py::arg("class_name"));
+  // The core constructors' checks on a layer's arguments (ValueError with their message).
+  m.def("layer_check_config", [](const std::string& class_name, py::dict config) {
+    ranvier::check_layer_config(class_name, to_config(config));
+  }, py::arg("class_name"), py::arg("config"));
+  // The layer of `config` through its table row, constructed (build() it next).
+  m.def("layer_from_config", [](const std::string& class_name, py::dict config, std::uint64_t seed,
+                                std::vector<std::int64_t> sample_shape) -> std::shared_ptr<Layer> {
+    const auto* row = ranvier::find_layer_row(class_name);
+    if (!row) throw std::invalid_argument("unknown layer class '" + class_name + "'");
+    ranvier::LayerArgs args;
+    args.seed = seed;
+    args.sample_shape = &sample_shape;
+    args.where = class_name;
+    const auto cfg = to_config(config);
+    args.bf16 = ranvier::parse_dtype_policy(cfg, args.where);
+    return row->from_config(cfg, args);
+  }, py::arg("class_name"), py::arg("config"), py::arg("seed") = 0,
+     py::arg("sample_shape") = std::vector<std::int64_t>());
+
   py::class_<Layer, std::shared_ptr<Layer>>(m, "Layer")
       .def_property_readonly("type_name", &Layer::type_name)
       .def("build", &Layer::build, py::arg("in_features"))

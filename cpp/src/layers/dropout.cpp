@@ -1,17 +1,18 @@
-// Dropout: inverted dropout with counter-based masks.
+// Dropout: inverted dropout with counter-based masks (layers/counter_rng.h).
 //
 // keep(i) = bits(i) >= threshold(rate), where i is the element's index in the batch
 // (row * features + column, or the broadcast index with a noise_shape) and bits(i) is
-// one 32-bit half of h(i / 2) = SplitMix64's output function of key + (i / 2 + 1) * golden
-// (the high half for even i, the low half for odd i), key = mix(seed ^ mix(step + golden)).
-// No state is carried between calls, so the mask of a (seed, step) pair is the same at
-// any thread count and on any machine; the training loop passes its global step counter.
+// one 32-bit half of element_hash(key, i / 2) (the high half for even i, the low half for
+// odd i), key = call_key(seed, step). No state is carried between calls, so the mask of a
+// (seed, step) pair is the same at any thread count and on any machine; the training loop
+// passes its global step counter.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "layers/counter_rng.h"
 #include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "layers/parallel.h"
@@ -21,17 +22,8 @@ namespace ranvier {
 
 namespace {
 
-constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ull;
-
-inline std::uint64_t mix64(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-inline std::uint64_t call_key(std::uint64_t seed, std::uint64_t step) { return mix64(seed ^ mix64(step + kGolden)); }
-
-inline std::uint64_t element_hash(std::uint64_t key, std::uint64_t index) { return mix64(key + (index + 1) * kGolden); }
+using counter_rng::call_key;
+using counter_rng::element_hash;
 
 // keep ? v : +0.0f without a branch (bitwise AND with an all-ones/all-zeros mask), so
 // the loops vectorize; NaN/inf in a dropped element still give 0 as in Keras's where().

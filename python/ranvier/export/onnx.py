@@ -13,7 +13,7 @@ output "output" of shape (batch, units)):
   tanh form), log_sigmoid, and the general relu(negative_slope, max_value, threshold);
 - BatchNormalization: ``BatchNormalization`` with the moving statistics (inference);
 - LayerNormalization: ``LayerNormalization`` (axis -1);
-- Flatten: ``Flatten(axis=1)``; Dropout: omitted (identity at inference).
+- Flatten: ``Flatten(axis=1)``; Dropout and GaussianNoise: omitted (identity at inference).
 
 Any other layer raises ValueError naming it. The ``onnx`` package is imported only here.
 """
@@ -140,6 +140,7 @@ def to_onnx(model):
     """The ONNX ModelProto of a built Sequential model."""
     onnx = _require_onnx()
     from .. import layers as L
+    from ..layers._base import BUILTIN_LAYER_NAMES
     if not model.built:
         raise ValueError("export: the model is not built yet; build it (fit, predict, build() or an Input "
                          "first) so its shapes and weights exist")
@@ -161,7 +162,7 @@ def to_onnx(model):
             else:
                 x = g.op("MatMul", [x, kernel], layer.name)
             x = _activation(g, x, layer._act_name, layer._act_params, where)
-        elif cls is L.Dropout:
+        elif getattr(cls, "_identity_at_inference", False):  # Dropout, GaussianNoise
             continue
         elif cls is L.Flatten:
             if len(in_shape) > 1:
@@ -191,8 +192,8 @@ def to_onnx(model):
         elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):
             x = _activation(g, x, layer._act_name, layer._act_params, where)
         else:
-            raise ValueError(f"export: {where} has no ONNX form yet (exportable: Dense, Dropout, Flatten, "
-                             f"BatchNormalization, LayerNormalization, Activation, ReLU, LeakyReLU, ELU, Softmax)")
+            raise ValueError(f"export: {where} has no ONNX form yet (exportable: "
+                             f"{', '.join(BUILTIN_LAYER_NAMES)})")
     if x == "input":
         x = g.op("Identity", [x], "identity")
     g.nodes[-1].output[0] = "output"

@@ -49,7 +49,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Type
 
-from ._base import ACT_KINDS, Layer, Variable, reset_uids, to_snake_case  # noqa: F401 (reset_uids: clear_session)
+from ._base import (  # noqa: F401 (reset_uids: clear_session)
+    ACT_KINDS,
+    BUILTIN_LAYER_NAMES,
+    Layer,
+    Variable,
+    reset_uids,
+    to_snake_case,
+)
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from ._input import Input, InputLayer, KerasTensor
 from ._normalization import BatchNormalization, LayerNormalization
@@ -60,8 +67,8 @@ __all__ = [
     "serialize", "deserialize",
 ]
 
-_CLASSES = (Dense, Dropout, BatchNormalization, LayerNormalization, Flatten, Activation, ReLU, LeakyReLU,
-            ELU, Softmax, InputLayer)
+# One Python class per row of the C++ layer table (cpp/src/layers/layers.def), by its name.
+_CLASSES = tuple(globals()[name] for name in BUILTIN_LAYER_NAMES) + (InputLayer,)
 _REGISTRY: Dict[str, Type[Layer]] = {cls.__name__: cls for cls in _CLASSES}
 
 

@@ -204,8 +204,8 @@ class Variable:
 
 
 # ----------------------------------------------------------------------------- custom layers
-BUILTIN_LAYER_NAMES = ("Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
-                       "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
+# The layer classes the C++ core builds (its layer table, cpp/src/layers/layers.def).
+BUILTIN_LAYER_NAMES = tuple(_core.layer_class_names())
 
 
 def custom_layer_message(cls: type, why: str) -> str:

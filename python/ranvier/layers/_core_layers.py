@@ -55,9 +55,7 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-            raise ValueError("Received an invalid value for `units`, expected a positive integer. "
-                             f"Received: units={units!r}")
+        _core.layer_check_config("Dense", {"units": units})  # the core's check, Keras's message
         if lora_rank is not None or quantization_config is not None:
             raise ValueError("Dense: lora_rank and quantization_config are not supported by ranvier")
         super().__init__(**kwargs)
@@ -142,11 +140,10 @@ class Dropout(Layer):
     that axis, e.g. ``(1, features)`` one mask for the whole batch.
     """
 
+    _identity_at_inference = True  # the ONNX export leaves it out
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
-        if (isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not math.isfinite(rate)
-                or not 0 <= rate <= 1):
-            raise ValueError("Invalid value received for argument `rate`. Expected a float value between "
-                             f"0 and 1. Received: rate={rate!r}")
+        _core.layer_check_config("Dropout", {"rate": rate})  # the core's check, Keras's message
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ValueError(f"Dropout: seed must be a non-negative int or None, got seed={seed!r}")
         _checks.check_optional_int(seed, "seed", "Dropout", 0, _checks.UINT64_MAX)  # the C++ seed is a uint64
