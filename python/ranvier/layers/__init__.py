@@ -1,7 +1,7 @@
 """Keras-shaped layers over ranvier's C++ core.
 
-``Dense``, ``Dropout``, ``BatchNormalization``, ``LayerNormalization``, ``Flatten``,
-``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, ``InputLayer`` and
+``Dense``, ``Dropout``, ``GaussianNoise``, ``BatchNormalization``, ``LayerNormalization``,
+``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, ``InputLayer`` and
 ``Input(shape=...)``, with Keras's arguments, defaults, automatic names ("dense",
 "dense_1", ...), ``get_config``/``from_config``, ``get_weights``/``set_weights`` (Keras
 order and shapes: a Dense kernel is (input_dim, units)), ``weights`` /
@@ -57,12 +57,12 @@ from ._base import (  # noqa: F401 (reset_uids: clear_session)
     reset_uids,
     to_snake_case,
 )
-from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
+from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, GaussianNoise, LeakyReLU, ReLU, Softmax
 from ._input import Input, InputLayer, KerasTensor
 from ._normalization import BatchNormalization, LayerNormalization
 
 __all__ = [
-    "Layer", "Variable", "Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Flatten",
+    "Layer", "Variable", "Dense", "Dropout", "GaussianNoise", "BatchNormalization", "LayerNormalization", "Flatten",
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
     "serialize", "deserialize",
 ]

@@ -1,4 +1,4 @@
-"""Dense, Dropout, Flatten and the activation layers."""
+"""Dense, Dropout, GaussianNoise, Flatten and the activation layers."""
 from __future__ import annotations
 
 import math
@@ -201,6 +201,38 @@ class Dropout(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape})
+        return config
+
+
+# ----------------------------------------------------------------------------- GaussianNoise
+class GaussianNoise(Layer):
+    """``keras.layers.GaussianNoise(stddev, seed=None)``: adds zero-centred Gaussian noise
+    of standard deviation ``stddev`` in training (``fit``, or a call with
+    ``training=True``); the identity in ``predict``/``evaluate`` (and in a model loaded in
+    C or C++, and in the ONNX export). No weights; the gradient passes through unchanged.
+
+    ``stddev`` must be in [0, 1] (Keras 3). The noise is a counter-based function of
+    (seed, training step, element index), as Dropout's masks: the same at any thread count
+    and on any machine. ``seed=None`` takes a seed from ranvier's global stream when the
+    layer is created (saved with the model, so training resumes with the same noise).
+    """
+
+    _identity_at_inference = True  # the ONNX export leaves it out
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        _core.layer_check_config("GaussianNoise", {"stddev": stddev})  # the core's check, Keras's message
+        _checks.check_optional_int(seed, "seed", "GaussianNoise", 0, _checks.UINT64_MAX)
+        super().__init__(**kwargs)
+        self.stddev = float(stddev)
+        self.seed = None if seed is None else int(seed)
+        self._core_seed = self.seed if self.seed is not None else _random.next_seed()
+
+    def _make_core(self):
+        return _core.layer_from_config("GaussianNoise", {"stddev": self.stddev}, seed=self._core_seed)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"stddev": self.stddev, "seed": self.seed})
         return config
 
 
