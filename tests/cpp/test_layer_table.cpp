@@ -1,0 +1,126 @@
+// The layer table (cpp/src/layers/layers.def) through C++ alone: every row builds its class
+// by name, unknown names list the known ones, the constructor checks give Keras's messages,
+// and GaussianNoise (a row whose class lives only in its own .cpp) draws the same noise at
+// any thread count and is the identity outside training.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "io/json.h"
+#include "layers/layer_table.h"
+#include "layers/layers.h"
+#include "runtime/runtime.h"
+#include "testing.h"
+
+namespace {
+
+using ranvier::json::Value;
+
+std::string error_of(const std::string& cls, const Value& cfg) {
+  try {
+    ranvier::check_layer_config(cls, cfg);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Value config(const char* key, Value v) {
+  Value c = Value::make_object();
+  c.set(key, std::move(v));
+  return c;
+}
+
+ranvier::LayerArgs args(std::int64_t in, std::uint64_t seed = 0) {
+  ranvier::LayerArgs a;
+  a.in_features = in;
+  a.seed = seed;
+  a.where = "test";
+  return a;
+}
+
+}  // namespace
+
+RANVIER_TEST(every_row_builds_its_class_by_name) {
+  std::set<std::string> seen;
+  for (const auto* row : ranvier::layer_table()) {
+    RANVIER_CHECK(seen.insert(row->class_name).second, "%s listed twice", row->class_name);
+    RANVIER_CHECK(ranvier::find_layer_row(row->class_name) == row, "%s", row->class_name);
+    Value c = Value::make_object();
+    c.set("units", Value::make_int(3));
+    c.set("rate", Value::make_number(0.5));
+    c.set("stddev", Value::make_number(0.1));
+    c.set("activation", Value::make_string("relu"));
+    const auto layer = ranvier::make_layer(row->class_name, c, args(4));
+    RANVIER_CHECK(std::string(layer->type_name()) == row->class_name, "%s built %s", row->class_name,
+                  layer->type_name());
+    RANVIER_CHECK(layer->in_features() == 4, "%s", row->class_name);
+  }
+  RANVIER_CHECK(seen.count("GaussianNoise") == 1 && seen.count("Dense") == 1, "rows");
+  RANVIER_CHECK(ranvier::find_layer_row("Conv2D") == nullptr, "unknown row");
+  try {
+    ranvier::make_layer("Conv2D", Value::make_object(), args(4));
+    RANVIER_CHECK(false, "Conv2D built");
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    RANVIER_CHECK(m.find("'Conv2D'") != std::string::npos && m.find(ranvier::layer_class_names()) != std::string::npos,
+                  "%s", e.what());
+  }
+}
+
+RANVIER_TEST(constructor_checks_give_keras_messages) {
+  RANVIER_CHECK(error_of("Dropout", config("rate", Value::make_number(1.5))) ==
+                    "Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+                    "Received: rate=1.5",
+                "%s", error_of("Dropout", config("rate", Value::make_number(1.5))).c_str());
+  RANVIER_CHECK(error_of("Dropout", config("rate", Value::make_string("half"))).find("rate='half'") != std::string::npos,
+                "string rate");
+  RANVIER_CHECK(error_of("Dropout", config("rate", Value::make_number(0.25))).empty(), "valid rate");
+  RANVIER_CHECK(error_of("Dense", config("units", Value::make_int(0))) ==
+                    "Received an invalid value for `units`, expected a positive integer. Received: units=0",
+                "%s", error_of("Dense", config("units", Value::make_int(0))).c_str());
+  RANVIER_CHECK(error_of("Dense", config("units", Value::make_number(2.5))).find("units=2.5") != std::string::npos,
+                "float units");
+  RANVIER_CHECK(error_of("GaussianNoise", config("stddev", Value::make_number_any(NAN))).find("stddev=nan") !=
+                    std::string::npos,
+                "nan stddev");
+  // the constructors themselves hold the checks
+  bool threw = false;
+  try {
+    ranvier::Dropout d(-0.5f, 1);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  RANVIER_CHECK(threw, "Dropout(-0.5) constructed");
+}
+
+RANVIER_TEST(gaussian_noise_is_thread_independent_and_identity_at_inference) {
+  const std::int64_t b = 2048, n = 48;
+  std::vector<float> x(static_cast<std::size_t>(b * n));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 97) * 0.01f;
+  std::vector<std::vector<float>> outs;
+  for (int threads : {1, 3, 4}) {
+    ranvier::set_num_threads(threads);
+    auto g = ranvier::make_layer("GaussianNoise", config("stddev", Value::make_number(0.5)), args(n, 77));
+    g->reserve(b);
+    std::vector<float> y(x.size());
+    ranvier::ForwardCtx ctx;
+    ctx.training = true;
+    ctx.step = 5;
+    g->forward(x.data(), y.data(), b, ctx);
+    outs.push_back(y);
+    ctx.training = false;
+    g->forward(x.data(), y.data(), b, ctx);
+    RANVIER_CHECK(std::memcmp(y.data(), x.data(), x.size() * sizeof(float)) == 0, "not the identity at inference");
+    std::vector<float> dy(x.size(), 0.25f), dx(x.size(), 0.0f);
+    g->backward(x.data(), y.data(), dy.data(), dx.data(), b, false);
+    RANVIER_CHECK(dx == dy, "d/dx != 1");
+  }
+  ranvier::set_num_threads(0);
+  RANVIER_CHECK(outs[0] == outs[1] && outs[0] == outs[2], "noise differs across thread counts");
+  RANVIER_CHECK(outs[0] != x, "no noise in training");
+}
