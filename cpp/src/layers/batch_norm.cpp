@@ -38,9 +38,12 @@ void over_feature_blocks(std::int64_t rows, std::int64_t cols, F&& f) {
 BatchNormalization::BatchNormalization(const BatchNormConfig& cfg) : cfg_(cfg) {
   if (!(cfg_.epsilon > 0.0f) || !std::isfinite(cfg_.epsilon))
     throw std::invalid_argument("BatchNormalization: epsilon must be a positive number");
-  if (!(cfg_.momentum >= 0.0 && cfg_.momentum <= 1.0))  // outside, the moving statistics diverge to inf/NaN
-    throw std::invalid_argument("BatchNormalization: momentum must be in [0, 1], got momentum=" +
-                                cfg::shown(cfg_.momentum));
+  check_momentum(cfg_.momentum);
+}
+
+void BatchNormalization::check_momentum(double momentum) {
+  if (!(momentum >= 0.0 && momentum <= 1.0))  // outside, the moving statistics diverge to inf/NaN
+    throw std::invalid_argument("BatchNormalization: momentum must be in [0, 1], got momentum=" + cfg::shown(momentum));
 }
 
 namespace {
@@ -48,7 +51,9 @@ namespace {
 std::shared_ptr<Layer> batch_norm_from_config(const json::Value& c, const LayerArgs& a) {
   check_last_axis(c, a.where);
   BatchNormConfig b;
-  b.momentum = static_cast<float>(cfg::get_num(c, "momentum", 0.99, a.where));
+  const double momentum = cfg::get_num(c, "momentum", 0.99, a.where);
+  BatchNormalization::check_momentum(momentum);  // as given (the layer keeps it rounded to float, as files hold it)
+  b.momentum = static_cast<float>(momentum);
   b.epsilon = static_cast<float>(cfg::get_num(c, "epsilon", 1e-3, a.where));
   b.center = cfg::get_bool(c, "center", true, a.where);
   b.scale = cfg::get_bool(c, "scale", true, a.where);

@@ -120,6 +120,8 @@ struct BatchNormConfig {
 class BatchNormalization final : public Layer {
  public:
   explicit BatchNormalization(const BatchNormConfig& cfg);
+  // The one check of `momentum` (in [0, 1]).
+  static void check_momentum(double momentum);
   const char* type_name() const override { return "BatchNormalization"; }
   std::int64_t build(std::int64_t in_features) override;
   std::int64_t in_features() const override { return n_; }

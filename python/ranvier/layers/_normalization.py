@@ -48,8 +48,7 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         self.axis = axis
         self.momentum = check_float(momentum, "momentum")
-        if not 0.0 <= self.momentum <= 1.0:  # outside, the moving statistics diverge to inf/NaN
-            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got momentum={momentum!r}")
+        _core.layer_check_config("BatchNormalization", {"momentum": self.momentum})  # the core's check
         self.epsilon = check_float(epsilon, "epsilon", positive=True)
         self.center = check_bool(center, "center")
         self.scale = check_bool(scale, "scale")
