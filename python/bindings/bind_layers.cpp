@@ -111,11 +111,6 @@ void bind_layers(py::module_& m) {
     for (const auto* row : ranvier::layer_table()) out.emplace_back(row->class_name);
     return out;
   });
-  m.def("layer_is_seeded", [](const std::string& class_name) {
-    const auto* row = ranvier::find_layer_row(class_name);
-    if (!row) throw std::invalid_argument("unknown layer class '" + class_name + "'");
-    return row->seeded;
-  }, py::arg("class_name"));
   // The core constructors' checks on a layer's arguments (ValueError with their message).
   m.def("layer_check_config", [](const std::string& class_name, py::dict config) {
     ranvier::check_layer_config(class_name, to_config(config));
