@@ -55,6 +55,20 @@ def test_seed_and_step_key_the_noise():
     assert not np.array_equal(first, _noise(layers.GaussianNoise(0.5, seed=2), (8, 16)))
 
 
+def test_any_rank():
+    """Rank 0 and 1 are one row of elements, rank 3 works on the last axis (as Keras takes any rank)."""
+    g = layers.GaussianNoise(0.5, seed=4)
+    for shape in ((), (7,), (3, 4, 5)):
+        x = np.ones(shape, np.float32)
+        y = g(x, training=True)
+        assert y.shape == shape and y.dtype == np.float32 and not np.array_equal(y, x)
+        assert np.array_equal(g(x), x)
+    # a 1-D call draws what one row of a 2-D call of the same (seed, step) draws
+    a = layers.GaussianNoise(0.5, seed=4)(np.zeros(7, np.float32), training=True)
+    b = layers.GaussianNoise(0.5, seed=4)(np.zeros((1, 7), np.float32), training=True)
+    assert np.array_equal(a, b[0])
+
+
 def test_stddev_zero_is_the_identity():
     x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
     assert np.array_equal(layers.GaussianNoise(0.0, seed=1)(x, training=True), x)

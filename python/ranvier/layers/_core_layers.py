@@ -230,6 +230,27 @@ class GaussianNoise(Layer):
     def _make_core(self):
         return _core.layer_from_config("GaussianNoise", {"stddev": self.stddev}, seed=self._core_seed)
 
+    def __call__(self, x, training=None, **kwargs):
+        """``x + noise`` when ``training``, else ``x``. Input of any rank, as in Keras (rank 0
+        and 1 are one row of elements)."""
+        arr = _checks.as_numeric_array(x, "x", self._describe())
+        if arr.ndim >= 2 or arr.dtype == object or arr.dtype.kind not in "fiub":
+            return super().__call__(arr, training=training, **kwargs)
+        kwargs.pop("mask", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
+        rows = _checks.to_float32(arr.reshape(1, -1), "x", self._describe())
+        if not training or rows.shape[1] == 0:
+            return rows.reshape(arr.shape).copy()
+        core = self._make_core()  # a core of this width, for this call
+        core.build(rows.shape[1])
+        core.bind([], [])
+        core.reserve(1)
+        self._step += 1
+        out = np.empty_like(rows)
+        core.forward(rows, out, True, self._step)
+        return out.reshape(arr.shape)
+
     def get_config(self):
         config = super().get_config()
         config.update({"stddev": self.stddev, "seed": self.seed})
