@@ -4,6 +4,7 @@
 // any thread count and is the identity outside training.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <stdexcept>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "io/json.h"
+#include "ranvier/model.hpp"
 #include "layers/layer_table.h"
 #include "layers/layers.h"
 #include "runtime/runtime.h"
@@ -123,4 +125,34 @@ RANVIER_TEST(gaussian_noise_is_thread_independent_and_identity_at_inference) {
   ranvier::set_num_threads(0);
   RANVIER_CHECK(outs[0] == outs[1] && outs[0] == outs[2], "noise differs across thread counts");
   RANVIER_CHECK(outs[0] != x, "no noise in training");
+}
+
+RANVIER_TEST(cpp_api_adds_a_table_layer_by_name) {
+  // The C++ API needs no function per layer: a LayerSpec names the row; a seeded row gets a
+  // seed from the model's stream, saved with the file.
+  const std::int64_t n = 32;
+  std::vector<float> x(static_cast<std::size_t>(n * 4)), y(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 11) * 0.1f;
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 3);
+  ranvier::Model m(5);
+  m.input(4).add(ranvier::layers::Dense(6, "tanh")).add(ranvier::LayerSpec("GaussianNoise", "{\"stddev\": 0.3}"));
+  m.add(ranvier::layers::Dense(1));
+  m.compile({"adam", 0.01}, {"mse"});
+  ranvier::FitOptions fo;
+  fo.epochs = 2;
+  fo.batch_size = 8;
+  m.fit(x.data(), y.data(), n, 1, fo);
+  const std::string path = "test_layer_table_noise.safetensors";
+  m.save(path);
+  const ranvier::Model loaded = ranvier::Model::load(path);
+  std::remove(path.c_str());
+  RANVIER_CHECK(loaded.predict(x) == m.predict(x), "predict differs after load");
+  std::string msg;
+  try {
+    ranvier::Model fresh(1);
+    fresh.input(4).add(ranvier::LayerSpec("GaussianNoise", "{\"stddev\": 2}"));
+  } catch (const std::invalid_argument& e) {
+    msg = e.what();
+  }
+  RANVIER_CHECK(msg.find("Received: stddev=2") != std::string::npos, "stddev 2: '%s'", msg.c_str());
 }
