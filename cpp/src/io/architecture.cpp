@@ -189,10 +189,12 @@ namespace {
 std::uint64_t param_elems(const LayerRow& row, const LayerConfig& lc, std::uint64_t in, std::uint64_t& out) {
   out = in;
   if (!row.param_count) return 0;
+  const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
   try {
-    return row.param_count(lc.config, in, &out, "layer '" + lc.name + "' (" + lc.class_name + ")");
+    return row.param_count(lc.config, in, &out, where);
   } catch (const std::invalid_argument& e) {
-    bad(e.what());
+    const std::string msg = e.what();
+    bad(msg.compare(0, where.size(), where) == 0 ? msg : where + ": " + msg);  // an argument check names no layer
   }
 }
 
