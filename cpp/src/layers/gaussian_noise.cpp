@@ -23,7 +23,9 @@ namespace {
 
 class GaussianNoise final : public Layer {
  public:
-  GaussianNoise(double stddev, std::uint64_t seed) : stddev_(stddev), seed_(seed) { check_stddev(stddev, cfg::shown(stddev)); }
+  GaussianNoise(double stddev, std::uint64_t seed) : stddev_(stddev), seed_(seed) {
+    check_stddev(stddev, cfg::shown(stddev));
+  }
 
   // The one check of `stddev` (Keras: in [0, 1]), naming the value as given.
   static void check_stddev(double stddev, const std::string& shown) {

@@ -45,7 +45,8 @@ namespace {
 
 std::shared_ptr<Layer> layer_norm_from_config(const json::Value& c, const LayerArgs& a) {
   check_last_axis(c, a.where);
-  if (cfg::get_bool(c, "rms_scaling", false, a.where)) throw std::invalid_argument(a.where + ": rms_scaling is not supported");
+  if (cfg::get_bool(c, "rms_scaling", false, a.where))
+    throw std::invalid_argument(a.where + ": rms_scaling is not supported");
   LayerNormConfig b;
   b.epsilon = static_cast<float>(cfg::get_num(c, "epsilon", 1e-3, a.where));
   b.center = cfg::get_bool(c, "center", true, a.where);
