@@ -227,12 +227,6 @@ void bind_layers(py::module_& m) {
            py::arg("bias_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0), py::arg("bf16") = false)
       .def_property_readonly("bf16", [](const ranvier::Dense& d) { return d.config().bf16; });
 
-  py::class_<ranvier::Dropout, Layer, std::shared_ptr<ranvier::Dropout>>(m, "Dropout")
-      .def(py::init<float, std::uint64_t, bool, bool>(), py::arg("rate"), py::arg("seed"),
-           py::arg("broadcast_rows") = false, py::arg("broadcast_cols") = false)
-      .def_static("bits", &ranvier::Dropout::bits, py::arg("seed"), py::arg("step"), py::arg("index"))
-      .def_static("threshold", &ranvier::Dropout::threshold, py::arg("rate"));
-
   py::class_<ranvier::BatchNormalization, Layer, std::shared_ptr<ranvier::BatchNormalization>>(m, "BatchNormalization")
       .def(py::init([](double momentum, float epsilon, bool center, bool scale, py::tuple gamma_reg, py::tuple beta_reg,
                        py::tuple gamma_constraint, py::tuple beta_constraint) {

@@ -178,7 +178,7 @@ class Dropout(Layer):
         if not training or rows.shape[1] == 0:
             return rows.reshape(arr.shape).copy()
         # rank 0 or 1: the elements as one row, through a C++ Dropout of that width
-        core = _core.Dropout(rate=self.rate, seed=self._core_seed)
+        core = _core.layer_from_config("Dropout", {"rate": self.rate}, seed=self._core_seed)
         core.build(rows.shape[1])
         core.bind([], [])
         core.reserve(1)
@@ -196,7 +196,9 @@ class Dropout(Layer):
                                  f"with {self._features} features")
             rows = nb == 1
             cols = nfeat == 1 and self._features != 1
-        return _core.Dropout(rate=self.rate, seed=self._core_seed, broadcast_rows=rows, broadcast_cols=cols)
+        return _core.layer_from_config("Dropout", {"rate": self.rate, "noise_shape": [1 if rows else None,
+                                                                                      1 if cols else None]},
+                                       seed=self._core_seed)
 
     def get_config(self):
         config = super().get_config()
