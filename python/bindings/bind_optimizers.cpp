@@ -31,17 +31,23 @@ void bind_optimizers(py::module_& m) {
   using ranvier::ScheduleConfig;
   using ranvier::ScheduleKind;
 
-  py::enum_<OptimizerKind>(m, "OptimizerKind")
-      .value("sgd", OptimizerKind::sgd)
-      .value("rmsprop", OptimizerKind::rmsprop)
-      .value("adagrad", OptimizerKind::adagrad)
-      .value("adadelta", OptimizerKind::adadelta)
-      .value("adam", OptimizerKind::adam)
-      .value("adamw", OptimizerKind::adamw)
-      .value("adamax", OptimizerKind::adamax)
-      .value("nadam", OptimizerKind::nadam)
-      .value("lion", OptimizerKind::lion)
-      .value("ftrl", OptimizerKind::ftrl);
+  {
+    py::enum_<OptimizerKind> kinds(m, "OptimizerKind");  // members: the rows of optimizers.def
+    for (OptimizerKind k : ranvier::all_optimizer_kinds()) kinds.value(ranvier::optimizer_kind_name(k), k);
+  }
+  // The one list of optimizers, for the Python lookups: [(kind name, Keras class name,
+  // [(hyperparameter, is_bool, Keras default), ...]), ...] in table order.
+  m.def("optimizer_kinds", [] {
+    py::list out;
+    for (OptimizerKind k : ranvier::all_optimizer_kinds()) {
+      py::list hypers;
+      for (const auto& h : ranvier::optimizer_hypers(k))
+        hypers.append(py::make_tuple(h.name, h.flag,
+                                     h.flag ? py::object(py::bool_(h.value != 0.0)) : py::object(py::float_(h.value))));
+      out.append(py::make_tuple(ranvier::optimizer_kind_name(k), ranvier::optimizer_class_name(k), hypers));
+    }
+    return out;
+  });
 
   py::enum_<ScheduleKind>(m, "ScheduleKind")
       .value("constant", ScheduleKind::constant)

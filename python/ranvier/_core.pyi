@@ -12,42 +12,12 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'max_num_threads', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
+__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'max_num_threads', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_kinds', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
 class OptimizerKind:
     """
-    Members:
-    
-      sgd
-    
-      rmsprop
-    
-      adagrad
-    
-      adadelta
-    
-      adam
-    
-      adamw
-    
-      adamax
-    
-      nadam
-    
-      lion
-    
-      ftrl
+    Members: the rows of cpp/src/optimizers/optimizers.def (see optimizer_kinds()).
     """
     __members__: typing.ClassVar[dict[str, OptimizerKind]]
-    adadelta: typing.ClassVar[OptimizerKind]
-    adagrad: typing.ClassVar[OptimizerKind]
-    adam: typing.ClassVar[OptimizerKind]
-    adamax: typing.ClassVar[OptimizerKind]
-    adamw: typing.ClassVar[OptimizerKind]
-    ftrl: typing.ClassVar[OptimizerKind]
-    lion: typing.ClassVar[OptimizerKind]
-    nadam: typing.ClassVar[OptimizerKind]
-    rmsprop: typing.ClassVar[OptimizerKind]
-    sgd: typing.ClassVar[OptimizerKind]
     @typing.overload
     def __eq__(self, other: OptimizerKind) -> bool:
         ...
@@ -916,6 +886,8 @@ def metric_higher_is_better(arg0: str) -> bool:
 def metric_kind_names() -> list[str]:
     ...
 def python_metric(update: typing.Any, reset: typing.Any) -> Metric:
+    ...
+def optimizer_kinds() -> list[tuple[str, str, list[tuple[str, bool, typing.Any]]]]:
     ...
 def optimizer_keras_defaults(arg0: OptimizerKind) -> OptimizerConfig:
     ...

@@ -83,7 +83,10 @@ RANVIER_TEST(update_kernels_never_write_past_n) {
       float* slots[3] = {m.data(), v.data(), nullptr};
       ranvier::UpdateArgs a;
       a.lr = 0.1f;
-      a.h[0] = 0.1f; a.h[1] = 0.001f; a.h[2] = 0.01f; a.h[3] = 1e-7f;
+      a.adam.one_minus_beta_1 = 0.1f;
+      a.adam.one_minus_beta_2 = 0.001f;
+      a.adam.alpha = 0.01f;
+      a.adam.epsilon = 1e-7f;
       K.adam(n, w.data(), g.data(), slots, e.data(), &a);
       bool ok = true;
       for (int i = n; i < n + 16; ++i) ok = ok && w[i] == 7.0f && m[i] == 5.0f && v[i] == 5.0f && e[i] == 3.0f;

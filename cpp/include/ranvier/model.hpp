@@ -68,7 +68,8 @@ LayerSpec Activation(const std::string& activation, const std::string& name = ""
 }  // namespace layers
 
 // compile() arguments. Optimizers: "sgd", "rmsprop", "adagrad", "adadelta", "adam",
-// "adamw", "adamax", "nadam", "lion", "ftrl" with Keras's defaults; learning_rate < 0
+// "adamw", "adamax", "nadam", "lion", "ftrl", ... (every row of the optimizer table,
+// by its name or Keras class name) with Keras's defaults; learning_rate < 0
 // keeps the default; params sets other hyperparameters by their Keras names
 // ({"momentum", 0.9}, {"beta_1", 0.8}, {"clipnorm", 1.0}, ...).
 struct OptimizerOptions {

@@ -24,6 +24,7 @@
 #include "model/network.h"
 #include "ops/activations.h"
 #include "optimizers/optimizer.h"
+#include "optimizers/optimizer_json.h"
 
 namespace ranvier {
 namespace io {
@@ -115,9 +116,10 @@ struct LoadedModel {
 LoadedModel load_model(const File& f);
 LoadedModel load_model_file(const std::string& path);
 
-// Optimizer and loss from their Keras-style JSON (for resuming training in C++).
-OptimizerConfig optimizer_from_json(const json::Value& serialized);
-json::Value optimizer_to_json(const OptimizerConfig& c, const std::string& name);
+// Optimizer JSON: optimizers/optimizer_json.h. Loss from its Keras-style JSON (for
+// resuming training in C++).
+using ranvier::optimizer_from_json;
+using ranvier::optimizer_to_json;
 // Loss identifier (a name or {"class_name", "config"}); `out_features`/`y_cols` resolve
 // "crossentropy"/"ce" as Keras does (y_cols 0: unknown yet -> categorical).
 LossSpec loss_from_json(const json::Value& loss, std::int64_t out_features, std::int64_t y_cols);

@@ -1,4 +1,5 @@
 #include "optimizers/optimizer.h"
+#include "optimizers/rules.h"
 #include "runtime/alloc.h"
 
 #include <algorithm>
@@ -8,7 +9,6 @@
 #include <cstring>
 #include <limits>
 #include <new>
-#include <sstream>
 #include <stdexcept>
 
 #include "dispatch/dispatch.h"
@@ -23,23 +23,8 @@ namespace {
 constexpr std::int64_t kNormBlock = 2048;  // floats per block of the fixed-order norm reduction
 constexpr std::int64_t kChunkAlign = 16;   // thread chunk boundaries: whole cache lines of floats
 
-std::string fmt(double x) {
-  std::ostringstream o;
-  o.precision(17);
-  o << x;
-  return o.str();
-}
-
-[[noreturn]] void bad(const std::string& opt, const std::string& arg, const std::string& why, double value) {
-  throw std::invalid_argument(opt + ": `" + arg + "` " + why + ". Received: " + arg + "=" + fmt(value));
-}
-
-void check_unit(const std::string& opt, const char* arg, double v) {
-  if (!(v >= 0.0 && v <= 1.0)) bad(opt, arg, "must be in [0, 1]", v);
-}
-void check_nonneg(const std::string& opt, const char* arg, double v) {
-  if (!(v >= 0.0)) bad(opt, arg, "must be >= 0", v);
-}
+using optimizer_rules::bad_argument;
+using optimizer_rules::format_number;
 
 float* alloc_floats(std::int64_t n, float init) {
   const std::uint64_t raw = alloc_bytes("an optimizer slot", static_cast<std::uint64_t>(std::max<std::int64_t>(n, 1)), 1, sizeof(float));
@@ -67,32 +52,6 @@ void Optimizer::set_parallel_threshold(std::int64_t elements) {
   g_parallel_threshold.store(elements > 0 ? elements : kDefaultParallelThreshold, std::memory_order_relaxed);
 }
 
-const char* optimizer_kind_name(OptimizerKind k) {
-  switch (k) {
-    case OptimizerKind::sgd: return "sgd";
-    case OptimizerKind::rmsprop: return "rmsprop";
-    case OptimizerKind::adagrad: return "adagrad";
-    case OptimizerKind::adadelta: return "adadelta";
-    case OptimizerKind::adam: return "adam";
-    case OptimizerKind::adamw: return "adamw";
-    case OptimizerKind::adamax: return "adamax";
-    case OptimizerKind::nadam: return "nadam";
-    case OptimizerKind::lion: return "lion";
-    case OptimizerKind::ftrl: return "ftrl";
-  }
-  return "unknown";
-}
-
-OptimizerConfig keras_defaults(OptimizerKind kind) {
-  OptimizerConfig c;
-  c.kind = kind;
-  c.learning_rate = kind == OptimizerKind::sgd ? 0.01f : 0.001f;
-  c.rho = kind == OptimizerKind::adadelta ? 0.95 : 0.9;
-  c.beta_2 = kind == OptimizerKind::lion ? 0.99 : 0.999;
-  c.weight_decay = kind == OptimizerKind::adamw ? 0.004 : 0.0;
-  return c;
-}
-
 Optimizer::Optimizer(const OptimizerConfig& config) : cfg_(config) { validate(cfg_); }
 
 Optimizer::~Optimizer() {
@@ -103,63 +62,29 @@ void Optimizer::validate(const OptimizerConfig& c) {
   const std::string o = optimizer_kind_name(c.kind);
   if (c.schedule.kind == ScheduleKind::constant || c.schedule.kind == ScheduleKind::external) {
     if (!(c.learning_rate >= 0.0f) || !std::isfinite(c.learning_rate))
-      bad(o, "learning_rate", "must be a finite number >= 0", c.learning_rate);
+      bad_argument(o, "learning_rate", "must be a finite number >= 0", c.learning_rate);
   } else {
     validate_schedule(c.schedule);
   }
-  check_nonneg(o, "weight_decay", c.weight_decay);
-  check_nonneg(o, "clipnorm", c.clipnorm);
-  check_nonneg(o, "clipvalue", c.clipvalue);
-  check_nonneg(o, "global_clipnorm", c.global_clipnorm);
+  for (const auto& [arg, v] : {std::pair<const char*, double>{"weight_decay", c.weight_decay},
+                                {"clipnorm", c.clipnorm}, {"clipvalue", c.clipvalue},
+                                {"global_clipnorm", c.global_clipnorm}})
+    if (!(v >= 0.0)) bad_argument(o, arg, "must be >= 0", v);
   if ((c.clipnorm > 0) + (c.clipvalue > 0) + (c.global_clipnorm > 0) > 1)
     throw std::invalid_argument(o + ": only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: clipnorm=" +
-                                fmt(c.clipnorm) + ", clipvalue=" + fmt(c.clipvalue) +
-                                ", global_clipnorm=" + fmt(c.global_clipnorm));
-  check_nonneg(o, "loss_scale_factor", c.loss_scale_factor);
+                                format_number(c.clipnorm) + ", clipvalue=" + format_number(c.clipvalue) +
+                                ", global_clipnorm=" + format_number(c.global_clipnorm));
+  if (!(c.loss_scale_factor >= 0.0)) bad_argument(o, "loss_scale_factor", "must be >= 0", c.loss_scale_factor);
   if (c.use_ema) {
-    check_unit(o, "ema_momentum", c.ema_momentum);
+    if (!(c.ema_momentum >= 0.0 && c.ema_momentum <= 1.0))
+      bad_argument(o, "ema_momentum", "must be in [0, 1]", c.ema_momentum);
     if (c.ema_overwrite_frequency < 0)
-      bad(o, "ema_overwrite_frequency", "must be an integer >= 1 or None",
+      bad_argument(o, "ema_overwrite_frequency", "must be an integer >= 1 or None",
           static_cast<double>(c.ema_overwrite_frequency));
   }
   if (c.gradient_accumulation_steps != 0 && c.gradient_accumulation_steps < 2)
-    bad(o, "gradient_accumulation_steps", "must be an integer >= 2", static_cast<double>(c.gradient_accumulation_steps));
-  switch (c.kind) {
-    case OptimizerKind::sgd: check_unit(o, "momentum", c.momentum); break;
-    case OptimizerKind::rmsprop:
-      check_unit(o, "rho", c.rho);
-      check_unit(o, "momentum", c.momentum);
-      check_nonneg(o, "epsilon", c.epsilon);
-      break;
-    case OptimizerKind::adagrad:
-      check_nonneg(o, "initial_accumulator_value", c.initial_accumulator_value);
-      check_nonneg(o, "epsilon", c.epsilon);
-      break;
-    case OptimizerKind::adadelta:
-      check_unit(o, "rho", c.rho);
-      check_nonneg(o, "epsilon", c.epsilon);
-      break;
-    case OptimizerKind::adam:
-    case OptimizerKind::adamw:
-    case OptimizerKind::adamax:
-    case OptimizerKind::nadam:
-      check_unit(o, "beta_1", c.beta_1);
-      check_unit(o, "beta_2", c.beta_2);
-      check_nonneg(o, "epsilon", c.epsilon);
-      break;
-    case OptimizerKind::lion:
-      if (!(c.beta_1 > 0.0 && c.beta_1 <= 1.0)) bad(o, "beta_1", "must be in (0, 1]", c.beta_1);
-      check_unit(o, "beta_2", c.beta_2);
-      break;
-    case OptimizerKind::ftrl:
-      if (!(c.learning_rate_power <= 0.0)) bad(o, "learning_rate_power", "must be <= 0", c.learning_rate_power);
-      check_nonneg(o, "initial_accumulator_value", c.initial_accumulator_value);
-      check_nonneg(o, "l1_regularization_strength", c.l1_regularization_strength);
-      check_nonneg(o, "l2_regularization_strength", c.l2_regularization_strength);
-      check_nonneg(o, "l2_shrinkage_regularization_strength", c.l2_shrinkage_regularization_strength);
-      check_nonneg(o, "beta", c.beta);
-      break;
-  }
+    bad_argument(o, "gradient_accumulation_steps", "must be an integer >= 2", static_cast<double>(c.gradient_accumulation_steps));
+  optimizer_rules::validate_hypers(c);
 }
 
 void Optimizer::build(std::int64_t n, std::vector<ParamSegment> segments) {
@@ -219,6 +144,8 @@ void Optimizer::build(std::int64_t n, std::vector<ParamSegment> segments) {
   cum_merged_ = prefix(runs_merged_);
   partials_.assign(blocks_.size(), 0.0);
   seg_sumsq_.assign(segs_.size(), 0.0);
+  stats_.assign(2 * blocks_.size(), 0.0);
+  seg_stats_.assign(2 * segs_.size(), 0.0);
   seg_gscale_.assign(segs_.size(), 1.0f);
   run_args_.assign(std::max(runs_seg_.size(), runs_merged_.size()), UpdateArgs{});
 
@@ -229,40 +156,7 @@ void Optimizer::build(std::int64_t n, std::vector<ParamSegment> segments) {
     slot_names_.emplace_back(name);
   };
   const auto& c = cfg_;
-  switch (c.kind) {
-    case OptimizerKind::sgd:
-      if (c.momentum != 0.0) add_slot("momentum", 0.0f);
-      break;
-    case OptimizerKind::rmsprop:
-      add_slot("velocity", 0.0f);
-      if (c.momentum > 0.0) add_slot("momentum", 0.0f);
-      if (c.centered) add_slot("average_gradient", 0.0f);
-      break;
-    case OptimizerKind::adagrad: add_slot("accumulator", static_cast<float>(c.initial_accumulator_value)); break;
-    case OptimizerKind::adadelta:
-      add_slot("accumulated_grad", 0.0f);
-      add_slot("accumulated_delta_var", 0.0f);
-      break;
-    case OptimizerKind::adam:
-    case OptimizerKind::adamw:
-      add_slot("momentum", 0.0f);
-      add_slot("velocity", 0.0f);
-      if (c.amsgrad) add_slot("velocity_hat", 0.0f);
-      break;
-    case OptimizerKind::adamax:
-      add_slot("momentum", 0.0f);
-      add_slot("norm", 0.0f);
-      break;
-    case OptimizerKind::nadam:
-      add_slot("momentum", 0.0f);
-      add_slot("velocity", 0.0f);
-      break;
-    case OptimizerKind::lion: add_slot("momentum", 0.0f); break;
-    case OptimizerKind::ftrl:
-      add_slot("accumulator", static_cast<float>(c.initial_accumulator_value));
-      add_slot("linear", 0.0f);
-      break;
-  }
+  optimizer_rules::for_each_slot(c, add_slot);
   if (c.use_ema) {
     ema_ = alloc_floats(n_, 0.0f);
     bufs_.push_back(ema_);
@@ -328,6 +222,40 @@ void Optimizer::compute_norms(const float* g, const unsigned char* active, doubl
   std::fill(seg_sumsq_.begin(), seg_sumsq_.end(), 0.0);
   for (std::size_t b = 0; b < blocks_.size(); ++b) seg_sumsq_[static_cast<std::size_t>(blocks_[b].seg)] += partials_[b];
   for (double& s : seg_sumsq_) s *= gscale * gscale;
+}
+
+// The layer-wise first pass: one call of `stats` per norm block (blocks never cross a
+// tensor), then the two sums per tensor in block order (seg_stats_[2 s], seg_stats_[2 s + 1]).
+void Optimizer::layerwise_stats(UpdateStatsFn stats, float* w, const float* g, const unsigned char* active,
+                                bool decay, const UpdateArgs& base) {
+  const std::int64_t nb = static_cast<std::int64_t>(blocks_.size());
+  const int nslots = static_cast<int>(slot_ptrs_.size());
+  float* const* sp = slot_ptrs_.data();
+  auto one = [&](std::int64_t b) {
+    const Block& blk = blocks_[static_cast<std::size_t>(b)];
+    double* out = &stats_[2 * static_cast<std::size_t>(b)];
+    out[0] = out[1] = 0.0;
+    if (active && !active[blk.seg]) return;
+    UpdateArgs a = base;
+    a.gscale = seg_gscale_[static_cast<std::size_t>(blk.seg)];
+    a.decay = (decay && segs_[static_cast<std::size_t>(blk.seg)].weight_decay) ? 1 : 0;
+    float* slots[4] = {nullptr, nullptr, nullptr, nullptr};
+    for (int j = 0; j < nslots; ++j) slots[j] = sp[j] + blk.offset;
+    stats(blk.size, w + blk.offset, g + blk.offset, slots, &a, out);
+  };
+  const int nt = threads_for(cum_seg_.back());
+  FtzScope ftz;
+  const std::int64_t chunks = std::min<std::int64_t>(
+      nb, static_cast<std::int64_t>(nt) * std::max(1, pool_detail::pool_tuning().chunks_per_thread));
+  parallel_chunks(chunks, nt, PoolSite::optimizer, static_cast<double>(cum_seg_.back()), [&](std::int64_t c) {
+    for (std::int64_t b = nb * c / chunks; b < nb * (c + 1) / chunks; ++b) one(b);
+  });
+  std::fill(seg_stats_.begin(), seg_stats_.end(), 0.0);
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const auto sg = static_cast<std::size_t>(blocks_[b].seg);
+    seg_stats_[2 * sg] += stats_[2 * b];
+    seg_stats_[2 * sg + 1] += stats_[2 * b + 1];
+  }
 }
 
 void Optimizer::apply(float* w, float* g, const unsigned char* active) {
@@ -415,82 +343,12 @@ void Optimizer::apply(float* w, float* g, const unsigned char* active) {
 
   // ---- the rule's constants ----
   const double t = static_cast<double>(pub + 1);
-  UpdateFn fn = nullptr;
-  switch (c.kind) {
-    case OptimizerKind::sgd:
-      if (c.momentum != 0.0) {
-        fn = K.sgd_momentum;
-        base.h[0] = static_cast<float>(c.momentum);
-        base.flag = c.nesterov ? 1 : 0;
-      } else {
-        fn = K.sgd;
-      }
-      break;
-    case OptimizerKind::rmsprop:
-      fn = K.rmsprop;
-      base.h[0] = static_cast<float>(c.rho);
-      base.h[1] = static_cast<float>(1.0 - c.rho);
-      base.h[2] = static_cast<float>(c.epsilon);
-      base.h[3] = static_cast<float>(c.momentum);
-      base.flag = (c.centered ? 1 : 0) | (c.momentum > 0 ? 2 : 0);
-      break;
-    case OptimizerKind::adagrad:
-      fn = K.adagrad;
-      base.h[0] = static_cast<float>(c.epsilon);
-      break;
-    case OptimizerKind::adadelta:
-      fn = K.adadelta;
-      base.h[0] = static_cast<float>(c.rho);
-      base.h[1] = static_cast<float>(1.0 - c.rho);
-      base.h[2] = static_cast<float>(c.epsilon);
-      break;
-    case OptimizerKind::adam:
-    case OptimizerKind::adamw: {
-      fn = K.adam;
-      const double b1p = std::pow(c.beta_1, t), b2p = std::pow(c.beta_2, t);
-      base.h[0] = static_cast<float>(1.0 - c.beta_1);
-      base.h[1] = static_cast<float>(1.0 - c.beta_2);
-      base.h[2] = static_cast<float>(static_cast<double>(lr) * std::sqrt(1.0 - b2p) / (1.0 - b1p));
-      base.h[3] = static_cast<float>(c.epsilon);
-      base.flag = c.amsgrad ? 1 : 0;
-      break;
-    }
-    case OptimizerKind::adamax:
-      fn = K.adamax;
-      base.h[0] = static_cast<float>(1.0 - c.beta_1);
-      base.h[1] = static_cast<float>(c.beta_2);
-      base.h[2] = static_cast<float>(1.0 - std::pow(c.beta_1, t));
-      base.h[3] = static_cast<float>(c.epsilon);
-      break;
-    case OptimizerKind::nadam: {
-      fn = K.nadam;
-      const double u_t = c.beta_1 * (1.0 - 0.5 * std::pow(0.96, t));
-      const double u_t1 = c.beta_1 * (1.0 - 0.5 * std::pow(0.96, t + 1.0));
-      u_product_ *= u_t;  // once per update, before the per-variable steps
-      const double prod_t1 = u_product_ * u_t1;
-      base.h[0] = static_cast<float>(1.0 - c.beta_1);
-      base.h[1] = static_cast<float>(1.0 - c.beta_2);
-      base.h[2] = static_cast<float>(u_t1 / (1.0 - prod_t1));
-      base.h[3] = static_cast<float>((1.0 - u_t) / (1.0 - u_product_));
-      base.h[4] = static_cast<float>(1.0 - std::pow(c.beta_2, t));
-      base.h[5] = static_cast<float>(c.epsilon);
-      break;
-    }
-    case OptimizerKind::lion:
-      fn = K.lion;
-      base.h[0] = static_cast<float>(c.beta_1);
-      base.h[1] = static_cast<float>(1.0 - c.beta_1);
-      base.h[2] = static_cast<float>(c.beta_2);
-      base.h[3] = static_cast<float>(1.0 - c.beta_2);
-      break;
-    case OptimizerKind::ftrl:
-      fn = K.ftrl;
-      base.h[0] = static_cast<float>(-c.learning_rate_power);
-      base.h[1] = static_cast<float>(2.0 * (c.l2_regularization_strength + c.beta / (2.0 * static_cast<double>(lr))));
-      base.h[2] = static_cast<float>(2.0 * c.l2_shrinkage_regularization_strength);
-      base.h[3] = static_cast<float>(c.l1_regularization_strength);
-      base.flag = c.learning_rate_power == -0.5 ? 1 : (c.learning_rate_power == 0.0 ? 2 : 0);
-      break;
+  const optimizer_rules::StepPlan plan =
+      optimizer_rules::prepare_step(optimizer_rules::StepContext{c, K, t, lr, u_product_}, base);
+  const UpdateFn fn = plan.fn;
+  if (plan.stats) {
+    per_segment = true;
+    layerwise_stats(plan.stats, w, g, active, decay, base);
   }
 
   // ---- one fused pass ----
@@ -502,6 +360,10 @@ void Optimizer::apply(float* w, float* g, const unsigned char* active) {
     const auto s = static_cast<std::size_t>(runs[r].seg);
     a.gscale = seg_gscale_[s];
     a.decay = (decay && segs_[s].weight_decay) ? 1 : 0;
+    if (plan.stats) {
+      a.decay = 0;  // applied by the first pass
+      plan.per_tensor(&seg_stats_[2 * s], lr, a);
+    }
   }
   const int nslots = static_cast<int>(slot_ptrs_.size());
   float* const* sp = slot_ptrs_.data();
@@ -534,7 +396,7 @@ void Optimizer::set_learning_rate(float lr) {
     throw std::logic_error(std::string(optimizer_kind_name(cfg_.kind)) +
                            ": the learning rate is a schedule, so it cannot be set to a value");
   if (!(lr >= 0.0f) || !std::isfinite(lr))
-    bad(optimizer_kind_name(cfg_.kind), "learning_rate", "must be a finite number >= 0", lr);
+    bad_argument(optimizer_kind_name(cfg_.kind), "learning_rate", "must be a finite number >= 0", lr);
   cfg_.learning_rate = lr;
 }
 

@@ -27,9 +27,24 @@ struct ParamSegment {
   bool weight_decay = true;  // false: excluded from weight decay (exclude_from_weight_decay)
 };
 
-enum class OptimizerKind : int { sgd = 0, rmsprop, adagrad, adadelta, adam, adamw, adamax, nadam, lion, ftrl };
+// The kinds, in the order of optimizers/optimizers.def (the one list of optimizers).
+enum class OptimizerKind : int {
+#define RANVIER_OPTIMIZER(kind, cls, learning_rate, weight_decay) kind,
+#include "optimizers/optimizers.def"
+};
 
-const char* optimizer_kind_name(OptimizerKind k);  // "sgd", "rmsprop", ...
+const char* optimizer_kind_name(OptimizerKind k);   // "sgd", "rmsprop", ...
+const char* optimizer_class_name(OptimizerKind k);  // Keras's class name: "SGD", "RMSprop", ...
+const std::vector<OptimizerKind>& all_optimizer_kinds();  // in table order
+// The kind named `name` (its kind name or Keras's class name, case-insensitive).
+bool optimizer_kind_from_name(const std::string& name, OptimizerKind* kind);
+// One hyperparameter of a kind, in Keras's get_config order (optimizers.def).
+struct OptimizerHyper {
+  const char* name;
+  bool flag;     // a bool (else a number)
+  double value;  // Keras's default
+};
+const std::vector<OptimizerHyper>& optimizer_hypers(OptimizerKind k);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::adam;
@@ -148,6 +163,8 @@ class Optimizer {
 
   static void validate(const OptimizerConfig& c);
   void compute_norms(const float* g, const unsigned char* active, double gscale);
+  void layerwise_stats(UpdateStatsFn stats, float* w, const float* g, const unsigned char* active, bool decay,
+                       const UpdateArgs& base);
   template <class Fn>
   void for_pieces(const std::vector<Run>& runs, const std::vector<std::int64_t>& cum, Fn&& fn) const;
 
@@ -161,6 +178,8 @@ class Optimizer {
   std::vector<Block> blocks_;     // fixed blocks for the norm reduction
   std::vector<double> partials_;  // per block
   std::vector<double> seg_sumsq_; // per segment
+  std::vector<double> stats_;     // layer-wise rules: two sums per block
+  std::vector<double> seg_stats_; // layer-wise rules: two sums per segment
   std::vector<float> seg_gscale_; // per segment gradient scale of the current step
   std::vector<float*> slot_ptrs_;            // the rule's slots, in kernel order
   std::vector<std::string> slot_names_;

@@ -7,7 +7,7 @@
 //   g <- g * gscale                         (1/loss_scale_factor and the clip-by-norm factor)
 //   g <- clip(g, -clipvalue, clipvalue)     when a->clip
 //   w <- w - w * wd_lr                      when a->decay (decoupled weight decay, wd * lr_t)
-//   the optimizer's rule (w and its slots)  (spec 3.3; constants precomputed in a->h)
+//   the optimizer's rule (w and its slots)  (constants precomputed in the rule's *Args)
 //   ema <- m * ema + (1 - m) * w            when ema != nullptr (m = a->ema_momentum)
 // g is read only. Slots are the optimizer's state buffers, in the order the rule lists.
 // Kernels never allocate, never start threads and never read past n (tails are masked).
@@ -17,6 +17,51 @@
 
 namespace ranvier {
 
+// Each rule's constants, precomputed once per step by the optimizer (optimizers/rules.cpp).
+// t = update step (1-based).
+struct SgdMomentumArgs {       // slots (momentum)
+  float momentum = 0.0f;
+  int nesterov = 0;
+};
+struct RmspropArgs {           // slots (velocity[, momentum][, average_gradient])
+  float rho = 0.0f, one_minus_rho = 0.0f, epsilon = 0.0f, momentum = 0.0f;
+  int centered = 0, use_momentum = 0;  // use_momentum: momentum > 0 (the slot exists)
+};
+struct AdagradArgs {           // slots (accumulator)
+  float epsilon = 0.0f;
+};
+struct AdadeltaArgs {          // slots (accumulated_grad, accumulated_delta_var)
+  float rho = 0.0f, one_minus_rho = 0.0f, epsilon = 0.0f;
+};
+struct AdamArgs {              // slots (momentum, velocity[, velocity_hat])
+  float one_minus_beta_1 = 0.0f, one_minus_beta_2 = 0.0f;
+  float alpha = 0.0f;          // lr * sqrt(1 - b2^t) / (1 - b1^t)
+  float epsilon = 0.0f;
+  int amsgrad = 0;
+};
+struct AdamaxArgs {            // slots (momentum, norm)
+  float one_minus_beta_1 = 0.0f, beta_2 = 0.0f;
+  float bias_correction_1 = 0.0f;  // 1 - b1^t
+  float epsilon = 0.0f;
+};
+struct NadamArgs {             // slots (momentum, velocity)
+  float one_minus_beta_1 = 0.0f, one_minus_beta_2 = 0.0f;
+  float m_coef = 0.0f;         // u_{t+1} / (1 - prod_{t+1})
+  float g_coef = 0.0f;         // (1 - u_t) / (1 - prod_t)
+  float bias_correction_2 = 0.0f;  // 1 - b2^t
+  float epsilon = 0.0f;
+};
+struct LionArgs {              // slots (momentum)
+  float beta_1 = 0.0f, one_minus_beta_1 = 0.0f, beta_2 = 0.0f, one_minus_beta_2 = 0.0f;
+};
+struct FtrlArgs {              // slots (accumulator, linear)
+  float power = 0.0f;          // -learning_rate_power
+  float l2_x2 = 0.0f;          // 2 * (l2 + beta / (2 lr))
+  float shrinkage_x2 = 0.0f;   // 2 * l2_shrinkage
+  float l1 = 0.0f;
+  int power_kind = 0;          // 0 = general (powf per lane), 1 = power -0.5 (sqrt), 2 = power 0
+};
+
 struct UpdateArgs {
   float lr = 0.0f;            // learning rate at this step
   float gscale = 1.0f;        // gradient multiplier applied first
@@ -25,41 +70,47 @@ struct UpdateArgs {
   float ema_momentum = 0.0f;  // EMA momentum (0 on the first step) when ema != nullptr
   int clip = 0;
   int decay = 0;
-  int flag = 0;               // rule-specific switches, see each rule below
-  float h[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // rule-specific constants, see each rule below
+  // the rule's own constants: only the member of the running rule is read
+  SgdMomentumArgs sgd_momentum;
+  RmspropArgs rmsprop;
+  AdagradArgs adagrad;
+  AdadeltaArgs adadelta;
+  AdamArgs adam;
+  AdamaxArgs adamax;
+  NadamArgs nadam;
+  LionArgs lion;
+  FtrlArgs ftrl;
 };
 
-// Rules (slots; constants h[]; flag bits). t = update step (1-based).
-//  sgd          ()                             w -= lr*g
-//  sgd_momentum (momentum)  h0 = mu; flag 1 = nesterov
-//  rmsprop      (velocity[, momentum][, average_gradient])
-//               h0 = rho, h1 = 1-rho, h2 = eps, h3 = momentum; flag 1 = centered, 2 = momentum>0
-//  adagrad      (accumulator)  h0 = eps
-//  adadelta     (accumulated_grad, accumulated_delta_var)  h0 = rho, h1 = 1-rho, h2 = eps
-//  adam         (momentum, velocity[, velocity_hat])
-//               h0 = 1-b1, h1 = 1-b2, h2 = alpha = lr*sqrt(1-b2^t)/(1-b1^t), h3 = eps; flag 1 = amsgrad
-//  adamax       (momentum, norm)  h0 = 1-b1, h1 = b2, h2 = 1-b1^t, h3 = eps
-//  nadam        (momentum, velocity)  h0 = 1-b1, h1 = 1-b2, h2 = u_{t+1}/(1-prod_{t+1}),
-//               h3 = (1-u_t)/(1-prod_t), h4 = 1-b2^t, h5 = eps
-//  lion         (momentum)  h0 = b1, h1 = 1-b1, h2 = b2, h3 = 1-b2
-//  ftrl         (accumulator, linear)  h0 = -learning_rate_power, h1 = 2*l2' (l2 + beta/(2 lr)),
-//               h2 = 2*l2_shrinkage, h3 = l1; flag 0 = general power (powf per lane),
-//               1 = power -0.5 (sqrt), 2 = power 0
+// The rules: sgd is w -= lr*g; each other rule's slots and constants are its *Args above.
 using UpdateFn = void (*)(std::int64_t n, float* w, const float* g, float* const* slots, float* ema,
                           const UpdateArgs* a);
 
+// A layer-wise rule's first pass over one fixed block of a tensor: gradient scale ->
+// clipvalue -> decoupled weight decay (w is stored decayed) -> the rule's slot updates,
+// then adds two sums of squares over [0, n) to stats[0] and stats[1] (the rule says
+// which; e.g. w and the update direction), in a fixed order that depends only on n.
+using UpdateStatsFn = void (*)(std::int64_t n, float* w, const float* g, float* const* slots, const UpdateArgs* a,
+                               double* stats);
+
+// The kernel table's rule entries: X(rule, function type). update.inl defines k_<rule>.
+#define RANVIER_UPDATE_RULES(X) \
+  X(sgd, UpdateFn)              \
+  X(sgd_momentum, UpdateFn)     \
+  X(rmsprop, UpdateFn)          \
+  X(adagrad, UpdateFn)          \
+  X(adadelta, UpdateFn)         \
+  X(adam, UpdateFn)             \
+  X(adamax, UpdateFn)           \
+  X(nadam, UpdateFn)            \
+  X(lion, UpdateFn)             \
+  X(ftrl, UpdateFn)
+
 struct UpdateKernels {
   const char* name = nullptr;
-  UpdateFn sgd = nullptr;
-  UpdateFn sgd_momentum = nullptr;
-  UpdateFn rmsprop = nullptr;
-  UpdateFn adagrad = nullptr;
-  UpdateFn adadelta = nullptr;
-  UpdateFn adam = nullptr;
-  UpdateFn adamax = nullptr;
-  UpdateFn nadam = nullptr;
-  UpdateFn lion = nullptr;
-  UpdateFn ftrl = nullptr;
+#define RANVIER_UPDATE_RULE_ENTRY(rule, type) type rule = nullptr;
+  RANVIER_UPDATE_RULES(RANVIER_UPDATE_RULE_ENTRY)
+#undef RANVIER_UPDATE_RULE_ENTRY
 
   // sum of x[i]^2 over [0, n), in a fixed order (the result depends only on x and n,
   // never on threads). Used for clipnorm / global_clipnorm on fixed-size blocks.

@@ -1,7 +1,7 @@
 // Fused optimizer update kernels, written once against the SIMD vocabulary
 // (cpp/src/simd/README.md) and compiled once per ISA by f32-update-<isa>.cpp.
 //
-// Contract (see update.h for the per-rule slots and constants):
+// Contract (see update.h for the per-rule slots and constants, the *Args structs):
 // - each kernel makes ONE pass over [0, n): per element it loads g, w and the rule's
 //   slots, applies gradient scale -> clipvalue -> decoupled weight decay -> the rule ->
 //   EMA, and stores w, the slots and the EMA; g is never written;
@@ -55,7 +55,7 @@ template <bool kNesterov>
 struct RuleSgdMomentum {
   static constexpr int S = 1;
   simd::vf lr, mu;
-  explicit RuleSgdMomentum(const UpdateArgs* a) : lr(simd::set1(a->lr)), mu(simd::set1(a->h[0])) {}
+  explicit RuleSgdMomentum(const UpdateArgs* a) : lr(simd::set1(a->lr)), mu(simd::set1(a->sgd_momentum.momentum)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     const simd::vf glr = simd::mul(g, lr);
     s[0] = simd::sub(simd::mul(s[0], mu), glr);  // m <- mu*m - lr*g
@@ -71,8 +71,8 @@ struct RuleRmsprop {
   static constexpr int S = 1 + (kMomentum ? 1 : 0) + (kCentered ? 1 : 0);
   simd::vf lr, rho, rho1, eps, mom;
   explicit RuleRmsprop(const UpdateArgs* a)
-      : lr(simd::set1(a->lr)), rho(simd::set1(a->h[0])), rho1(simd::set1(a->h[1])),
-        eps(simd::set1(a->h[2])), mom(simd::set1(a->h[3])) {}
+      : lr(simd::set1(a->lr)), rho(simd::set1(a->rmsprop.rho)), rho1(simd::set1(a->rmsprop.one_minus_rho)),
+        eps(simd::set1(a->rmsprop.epsilon)), mom(simd::set1(a->rmsprop.momentum)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     // s[0] velocity, s[1] momentum (if), s[last] average_gradient (if centered)
     s[0] = simd::add(simd::mul(rho, s[0]), simd::mul(rho1, simd::mul(g, g)));
@@ -97,7 +97,7 @@ struct RuleRmsprop {
 struct RuleAdagrad {
   static constexpr int S = 1;
   simd::vf lr, eps;
-  explicit RuleAdagrad(const UpdateArgs* a) : lr(simd::set1(a->lr)), eps(simd::set1(a->h[0])) {}
+  explicit RuleAdagrad(const UpdateArgs* a) : lr(simd::set1(a->lr)), eps(simd::set1(a->adagrad.epsilon)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     s[0] = simd::add(s[0], simd::mul(g, g));
     w = simd::sub(w, simd::div(simd::mul(lr, g), simd::sqrt(simd::add(s[0], eps))));
@@ -108,7 +108,8 @@ struct RuleAdadelta {
   static constexpr int S = 2;
   simd::vf lr, rho, rho1, eps;
   explicit RuleAdadelta(const UpdateArgs* a)
-      : lr(simd::set1(a->lr)), rho(simd::set1(a->h[0])), rho1(simd::set1(a->h[1])), eps(simd::set1(a->h[2])) {}
+      : lr(simd::set1(a->lr)), rho(simd::set1(a->adadelta.rho)), rho1(simd::set1(a->adadelta.one_minus_rho)),
+        eps(simd::set1(a->adadelta.epsilon)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     s[0] = simd::add(simd::mul(rho, s[0]), simd::mul(rho1, simd::mul(g, g)));
     const simd::vf delta = simd::neg(simd::div(simd::mul(simd::sqrt(simd::add(s[1], eps)), g),
@@ -123,7 +124,8 @@ struct RuleAdam {
   static constexpr int S = kAmsgrad ? 3 : 2;
   simd::vf b1c, b2c, alpha, eps;
   explicit RuleAdam(const UpdateArgs* a)
-      : b1c(simd::set1(a->h[0])), b2c(simd::set1(a->h[1])), alpha(simd::set1(a->h[2])), eps(simd::set1(a->h[3])) {}
+      : b1c(simd::set1(a->adam.one_minus_beta_1)), b2c(simd::set1(a->adam.one_minus_beta_2)),
+        alpha(simd::set1(a->adam.alpha)), eps(simd::set1(a->adam.epsilon)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     s[0] = simd::add(s[0], simd::mul(simd::sub(g, s[0]), b1c));
     s[1] = simd::add(s[1], simd::mul(simd::sub(simd::mul(g, g), s[1]), b2c));
@@ -140,8 +142,8 @@ struct RuleAdamax {
   static constexpr int S = 2;
   simd::vf lr, b1c, b2, bc, eps;
   explicit RuleAdamax(const UpdateArgs* a)
-      : lr(simd::set1(a->lr)), b1c(simd::set1(a->h[0])), b2(simd::set1(a->h[1])), bc(simd::set1(a->h[2])),
-        eps(simd::set1(a->h[3])) {}
+      : lr(simd::set1(a->lr)), b1c(simd::set1(a->adamax.one_minus_beta_1)), b2(simd::set1(a->adamax.beta_2)),
+        bc(simd::set1(a->adamax.bias_correction_1)), eps(simd::set1(a->adamax.epsilon)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     s[0] = simd::add(s[0], simd::mul(simd::sub(g, s[0]), b1c));
     s[1] = simd::max(simd::mul(b2, s[1]), simd::abs(g));
@@ -153,8 +155,9 @@ struct RuleNadam {
   static constexpr int S = 2;
   simd::vf lr, b1c, b2c, c1, c2, bc2, eps;
   explicit RuleNadam(const UpdateArgs* a)
-      : lr(simd::set1(a->lr)), b1c(simd::set1(a->h[0])), b2c(simd::set1(a->h[1])), c1(simd::set1(a->h[2])),
-        c2(simd::set1(a->h[3])), bc2(simd::set1(a->h[4])), eps(simd::set1(a->h[5])) {}
+      : lr(simd::set1(a->lr)), b1c(simd::set1(a->nadam.one_minus_beta_1)), b2c(simd::set1(a->nadam.one_minus_beta_2)),
+        c1(simd::set1(a->nadam.m_coef)), c2(simd::set1(a->nadam.g_coef)),
+        bc2(simd::set1(a->nadam.bias_correction_2)), eps(simd::set1(a->nadam.epsilon)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     s[0] = simd::add(s[0], simd::mul(simd::sub(g, s[0]), b1c));
     s[1] = simd::add(s[1], simd::mul(simd::sub(simd::mul(g, g), s[1]), b2c));
@@ -168,8 +171,8 @@ struct RuleLion {
   static constexpr int S = 1;
   simd::vf lr, b1, b1c, b2, b2c;
   explicit RuleLion(const UpdateArgs* a)
-      : lr(simd::set1(a->lr)), b1(simd::set1(a->h[0])), b1c(simd::set1(a->h[1])), b2(simd::set1(a->h[2])),
-        b2c(simd::set1(a->h[3])) {}
+      : lr(simd::set1(a->lr)), b1(simd::set1(a->lion.beta_1)), b1c(simd::set1(a->lion.one_minus_beta_1)),
+        b2(simd::set1(a->lion.beta_2)), b2c(simd::set1(a->lion.one_minus_beta_2)) {}
   void step(simd::vf& w, simd::vf g, simd::vf* s) const {
     const simd::vf c = simd::add(simd::mul(s[0], b1), simd::mul(g, b1c));
     w = simd::sub(w, simd::mul(lr, sign_of(c)));
@@ -183,8 +186,8 @@ struct RuleFtrl {
   float e;
   simd::vf lr, l2x2, shrink2, l1, nl1;
   explicit RuleFtrl(const UpdateArgs* a)
-      : e(a->h[0]), lr(simd::set1(a->lr)), l2x2(simd::set1(a->h[1])), shrink2(simd::set1(a->h[2])),
-        l1(simd::set1(a->h[3])), nl1(simd::set1(-a->h[3])) {}
+      : e(a->ftrl.power), lr(simd::set1(a->lr)), l2x2(simd::set1(a->ftrl.l2_x2)),
+        shrink2(simd::set1(a->ftrl.shrinkage_x2)), l1(simd::set1(a->ftrl.l1)), nl1(simd::set1(-a->ftrl.l1)) {}
   simd::vf pw(simd::vf x) const {
     if (kPow == 1) return simd::sqrt(x);
     if (kPow == 2) return simd::set1(1.0f);
@@ -266,13 +269,13 @@ static void k_sgd(std::int64_t n, float* w, const float* g, float* const* s, flo
   dispatch3<RuleSgd>(n, w, g, s, e, a);
 }
 static void k_sgd_momentum(std::int64_t n, float* w, const float* g, float* const* s, float* e, const UpdateArgs* a) {
-  if (a->flag & 1)
+  if (a->sgd_momentum.nesterov)
     dispatch3<RuleSgdMomentum<true>>(n, w, g, s, e, a);
   else
     dispatch3<RuleSgdMomentum<false>>(n, w, g, s, e, a);
 }
 static void k_rmsprop(std::int64_t n, float* w, const float* g, float* const* s, float* e, const UpdateArgs* a) {
-  switch (a->flag & 3) {
+  switch ((a->rmsprop.centered ? 1 : 0) | (a->rmsprop.use_momentum ? 2 : 0)) {
     case 0: dispatch3<RuleRmsprop<false, false>>(n, w, g, s, e, a); break;
     case 1: dispatch3<RuleRmsprop<true, false>>(n, w, g, s, e, a); break;
     case 2: dispatch3<RuleRmsprop<false, true>>(n, w, g, s, e, a); break;
@@ -286,7 +289,7 @@ static void k_adadelta(std::int64_t n, float* w, const float* g, float* const* s
   dispatch3<RuleAdadelta>(n, w, g, s, e, a);
 }
 static void k_adam(std::int64_t n, float* w, const float* g, float* const* s, float* e, const UpdateArgs* a) {
-  if (a->flag & 1)
+  if (a->adam.amsgrad)
     dispatch3<RuleAdam<true>>(n, w, g, s, e, a);
   else
     dispatch3<RuleAdam<false>>(n, w, g, s, e, a);
@@ -301,7 +304,7 @@ static void k_lion(std::int64_t n, float* w, const float* g, float* const* s, fl
   dispatch3<RuleLion>(n, w, g, s, e, a);
 }
 static void k_ftrl(std::int64_t n, float* w, const float* g, float* const* s, float* e, const UpdateArgs* a) {
-  switch (a->flag) {
+  switch (a->ftrl.power_kind) {
     case 1: dispatch3<RuleFtrl<1>>(n, w, g, s, e, a); break;
     case 2: dispatch3<RuleFtrl<2>>(n, w, g, s, e, a); break;
     default: dispatch3<RuleFtrl<0>>(n, w, g, s, e, a); break;
@@ -381,16 +384,9 @@ static void k_triad(std::int64_t n, float* a, const float* b, const float* c, fl
 
 static void fill_table(UpdateKernels& k, const char* name) {
   k.name = name;
-  k.sgd = k_sgd;
-  k.sgd_momentum = k_sgd_momentum;
-  k.rmsprop = k_rmsprop;
-  k.adagrad = k_adagrad;
-  k.adadelta = k_adadelta;
-  k.adam = k_adam;
-  k.adamax = k_adamax;
-  k.nadam = k_nadam;
-  k.lion = k_lion;
-  k.ftrl = k_ftrl;
+#define RANVIER_UPDATE_RULE_FILL(rule, type) k.rule = k_##rule;
+  RANVIER_UPDATE_RULES(RANVIER_UPDATE_RULE_FILL)
+#undef RANVIER_UPDATE_RULE_FILL
   k.sumsq = k_sumsq;
   k.accumulate = k_accumulate;
   k.accumulate_finish = k_accumulate_finish;
