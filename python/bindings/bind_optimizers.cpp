@@ -36,7 +36,8 @@ void bind_optimizers(py::module_& m) {
     for (OptimizerKind k : ranvier::all_optimizer_kinds()) kinds.value(ranvier::optimizer_kind_name(k), k);
   }
   // The one list of optimizers, for the Python lookups: [(kind name, Keras class name,
-  // [(hyperparameter, is_bool, Keras default), ...]), ...] in table order.
+  // [(hyperparameter, is_bool, Keras default), ...], [(slot, Keras variable group), ...]),
+  // ...] in table order.
   m.def("optimizer_kinds", [] {
     py::list out;
     for (OptimizerKind k : ranvier::all_optimizer_kinds()) {
@@ -44,7 +45,9 @@ void bind_optimizers(py::module_& m) {
       for (const auto& h : ranvier::optimizer_hypers(k))
         hypers.append(py::make_tuple(h.name, h.flag,
                                      h.flag ? py::object(py::bool_(h.value != 0.0)) : py::object(py::float_(h.value))));
-      out.append(py::make_tuple(ranvier::optimizer_kind_name(k), ranvier::optimizer_class_name(k), hypers));
+      py::list slots;
+      for (const auto& sl : ranvier::optimizer_slots(k)) slots.append(py::make_tuple(sl.name, sl.group));
+      out.append(py::make_tuple(ranvier::optimizer_kind_name(k), ranvier::optimizer_class_name(k), hypers, slots));
     }
     return out;
   });

@@ -53,18 +53,20 @@ _MAX_RATIO = 16
 
 # Keras 3's optimizer slot variables, in the order its ``build`` creates them: each inner
 # tuple is one ``add_optimizer_variables`` call (interleaved per trainable variable).
-_SLOT_GROUPS: Dict[str, List[Tuple[str, ...]]] = {
-    "SGD": [("momentum",)],
-    "Adam": [("momentum", "velocity"), ("velocity_hat",)],
-    "AdamW": [("momentum", "velocity"), ("velocity_hat",)],
-    "RMSprop": [("velocity",), ("momentum",), ("average_gradient",)],
-    "Adagrad": [("accumulator",)],
-    "Adadelta": [("accumulated_grad", "accumulated_delta_var")],
-    "Adamax": [("momentum", "norm")],
-    "Lion": [("momentum",)],
-    "Ftrl": [("accumulator", "linear")],
-    "Nadam": [("momentum", "velocity")],
-}
+def _slot_groups() -> Dict[str, List[Tuple[str, ...]]]:
+    from . import _core  # the optimizer table (cpp/src/optimizers/optimizers.def)
+    out: Dict[str, List[Tuple[str, ...]]] = {}
+    for _kind, cls, _hypers, slots in _core.optimizer_kinds():
+        groups: List[List[str]] = []
+        for name, group in slots:
+            while len(groups) <= group:
+                groups.append([])
+            groups[group].append(name)
+        out[cls] = [tuple(g) for g in groups]
+    return out
+
+
+_SLOT_GROUPS: Dict[str, List[Tuple[str, ...]]] = _slot_groups()
 # Scalar state variables Keras 3 creates after the slots (ranvier keeps them as "scalars").
 _TRAILING_SCALARS: Dict[str, Tuple[str, ...]] = {"Nadam": ("u_product",)}
 

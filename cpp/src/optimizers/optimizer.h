@@ -45,6 +45,13 @@ struct OptimizerHyper {
   double value;  // Keras's default
 };
 const std::vector<OptimizerHyper>& optimizer_hypers(OptimizerKind k);
+// Every slot a kind can have (optimizers.def), in the rule's order, with the index of the
+// Keras add_optimizer_variables call that creates it.
+struct OptimizerSlot {
+  const char* name;
+  int group;
+};
+const std::vector<OptimizerSlot>& optimizer_slots(OptimizerKind k);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::adam;

@@ -211,6 +211,19 @@ const std::vector<OptimizerHyper>& optimizer_hypers(OptimizerKind k) {
   return i < table.size() ? table[i] : none;
 }
 
+const std::vector<OptimizerSlot>& optimizer_slots(OptimizerKind k) {
+  static const std::vector<std::vector<OptimizerSlot>> table = [] {
+    std::vector<std::vector<OptimizerSlot>> t(all_optimizer_kinds().size());
+#define RANVIER_OPTIMIZER_SLOT(kind, name, group, init, when) \
+  t[static_cast<std::size_t>(OptimizerKind::kind)].push_back(OptimizerSlot{#name, group});
+#include "optimizers/optimizers.def"
+    return t;
+  }();
+  static const std::vector<OptimizerSlot> none;
+  const auto i = static_cast<std::size_t>(k);
+  return i < table.size() ? table[i] : none;
+}
+
 OptimizerConfig keras_defaults(OptimizerKind kind) {
   OptimizerConfig c;
   c.kind = kind;

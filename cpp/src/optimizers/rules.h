@@ -41,7 +41,7 @@ void validate_hypers(const OptimizerConfig& c);
 // Calls add(name, initial value) for each slot of c.kind that c uses, in the rule's order.
 template <class Add>
 void for_each_slot(const OptimizerConfig& c, Add&& add) {
-#define RANVIER_OPTIMIZER_SLOT(kind_, name, init, when) \
+#define RANVIER_OPTIMIZER_SLOT(kind_, name, group, init, when) \
   if (c.kind == OptimizerKind::kind_ && (when)) add(#name, static_cast<float>(init));
 #include "optimizers/optimizers.def"
 }

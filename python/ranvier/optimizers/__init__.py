@@ -295,7 +295,7 @@ class Ftrl(Optimizer):
 
 # ---------------------------------------------------------------------------------------
 # The lookups derive from the C++ table: each row's Keras class name is a class here.
-_CLASSES = [globals()[cls] for cls, _hypers in _TABLE.values()]
+_CLASSES = [globals()[row[0]] for row in _TABLE.values()]
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}
 assert all(c._kind in _TABLE for c in _CLASSES)
 

@@ -19,8 +19,8 @@ from . import schedules
 from .schedules import LearningRateSchedule
 
 # The C++ table of optimizers: kind name -> (Keras class name, [(hyperparameter, is_bool,
-# default), ...]).
-_TABLE = {kind: (cls, hypers) for kind, cls, hypers in _C.optimizer_kinds()}
+# default), ...], [(slot, Keras variable group), ...]).
+_TABLE = {kind: (cls, hypers, slots) for kind, cls, hypers, slots in _C.optimizer_kinds()}
 
 
 from .._naming import auto_name as _auto_name  # noqa: E402
