@@ -126,12 +126,34 @@ UpdateFn rule_ftrl(const StepContext& s, UpdateArgs& a) {
   return s.K.ftrl;
 }
 
+// Keras's trust ratio: |w| / |u| when both are > 0, else 1 (a NaN norm gives 1).
+void lamb_trust_ratio(const double* stats, float lr, UpdateArgs& a) {
+  const float w_norm = static_cast<float>(std::sqrt(stats[0]));
+  const float u_norm = static_cast<float>(std::sqrt(stats[1]));
+  const float ratio = w_norm > 0.0f ? (u_norm > 0.0f ? w_norm / u_norm : 1.0f) : 1.0f;
+  a.lamb.ratio_lr = ratio * lr;
+}
+
+StepPlan rule_lamb(const StepContext& s, UpdateArgs& a) {
+  const auto& c = s.c;
+  a.lamb.one_minus_beta_1 = f(1.0 - c.beta_1);
+  a.lamb.one_minus_beta_2 = f(1.0 - c.beta_2);
+  a.lamb.bias_correction_1 = f(1.0 - std::pow(c.beta_1, s.t));
+  a.lamb.bias_correction_2 = f(1.0 - std::pow(c.beta_2, s.t));
+  a.lamb.epsilon = f(c.epsilon);
+  StepPlan p;
+  p.fn = s.K.lamb;
+  p.stats = s.K.lamb_stats;
+  p.per_tensor = lamb_trust_ratio;
+  return p;
+}
+
 StepPlan plan(UpdateFn fn) {
   StepPlan p;
   p.fn = fn;
   return p;
 }
-[[maybe_unused]] StepPlan plan(const StepPlan& p) { return p; }  // layer-wise rules return their plan
+StepPlan plan(const StepPlan& p) { return p; }  // layer-wise rules return their plan
 
 std::string lower(std::string s) {
   for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

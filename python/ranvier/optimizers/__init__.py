@@ -39,6 +39,7 @@ __all__ = [
     "Nadam",
     "Lion",
     "Ftrl",
+    "Lamb",
     "get",
     "serialize",
     "deserialize",
@@ -291,6 +292,29 @@ class Ftrl(Optimizer):
                          loss_scale_factor=loss_scale_factor,
                          gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
 
+
+
+class Lamb(Optimizer):
+    """``Lamb(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, ...)``
+    (Keras's defaults; ``...`` = the common arguments of ``Optimizer``).
+
+    Layer-wise adaptive moments: per tensor, ``m`` and ``v`` as Adam's,
+    ``u = (m/(1-β₁ᵗ)) / (sqrt(v/(1-β₂ᵗ)) + ε)``, then ``w -= r·lr·u`` with the trust ratio
+    ``r = ‖w‖/‖u‖`` (1 when either norm is 0)."""
+
+    _kind = "lamb"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
+                 name=None, **kwargs):
+        self._hyper = {"beta_1": self._unit("beta_1", beta_1), "beta_2": self._unit("beta_2", beta_2),
+                       "epsilon": self._nonneg("epsilon", epsilon)}
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------

@@ -61,6 +61,12 @@ struct FtrlArgs {              // slots (accumulator, linear)
   float l1 = 0.0f;
   int power_kind = 0;          // 0 = general (powf per lane), 1 = power -0.5 (sqrt), 2 = power 0
 };
+struct LambArgs {              // slots (momentum, velocity); layer-wise, two passes
+  float one_minus_beta_1 = 0.0f, one_minus_beta_2 = 0.0f;
+  float bias_correction_1 = 0.0f, bias_correction_2 = 0.0f;  // 1 - b1^t, 1 - b2^t
+  float epsilon = 0.0f;
+  float ratio_lr = 0.0f;       // second pass: the tensor's trust ratio * lr
+};
 
 struct UpdateArgs {
   float lr = 0.0f;            // learning rate at this step
@@ -80,6 +86,7 @@ struct UpdateArgs {
   NadamArgs nadam;
   LionArgs lion;
   FtrlArgs ftrl;
+  LambArgs lamb;
 };
 
 // The rules: sgd is w -= lr*g; each other rule's slots and constants are its *Args above.
@@ -104,7 +111,9 @@ using UpdateStatsFn = void (*)(std::int64_t n, float* w, const float* g, float* 
   X(adamax, UpdateFn)           \
   X(nadam, UpdateFn)            \
   X(lion, UpdateFn)             \
-  X(ftrl, UpdateFn)
+  X(ftrl, UpdateFn)              \
+  X(lamb_stats, UpdateStatsFn)   \
+  X(lamb, UpdateFn)
 
 struct UpdateKernels {
   const char* name = nullptr;

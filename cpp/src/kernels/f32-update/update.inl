@@ -207,6 +207,70 @@ struct RuleFtrl {
   }
 };
 
+// Lamb (Keras 3's keras/src/optimizers/lamb.py), per tensor: m and v as Adam's, the
+// update u = (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), then
+// w -= (ratio * lr) * u with ratio = |w| / |u| (1 when either norm is not > 0).
+// First pass (k_lamb_stats): pre-processing, m, v, and the sums of w^2 and u^2; second
+// pass (this rule, run without weight decay): the step, recomputing u from m and v.
+struct RuleLamb {
+  static constexpr int S = 2;
+  simd::vf bc1, bc2, eps, rl;
+  explicit RuleLamb(const UpdateArgs* a)
+      : bc1(simd::set1(a->lamb.bias_correction_1)), bc2(simd::set1(a->lamb.bias_correction_2)),
+        eps(simd::set1(a->lamb.epsilon)), rl(simd::set1(a->lamb.ratio_lr)) {}
+  simd::vf direction(simd::vf m, simd::vf v) const {
+    return simd::div(simd::div(m, bc1), simd::add(simd::sqrt(simd::div(v, bc2)), eps));
+  }
+  void step(simd::vf& w, simd::vf, simd::vf* s) const { w = simd::sub(w, simd::mul(rl, direction(s[0], s[1]))); }
+};
+
+static void k_lamb_stats(std::int64_t n, float* w, const float* g, float* const* slots, const UpdateArgs* a,
+                         double* stats) {
+  constexpr int W = simd::kW;
+  const Pre pre(a);
+  const RuleLamb rule(a);
+  const simd::vf b1c = simd::set1(a->lamb.one_minus_beta_1), b2c = simd::set1(a->lamb.one_minus_beta_2);
+  float* m = slots[0];
+  float* v = slots[1];
+  simd::vf sw = simd::zero(), su = simd::zero();
+  auto one = [&](simd::vf gv, simd::vf& wv, simd::vf& mv, simd::vf& vv) {
+    gv = simd::mul(gv, pre.gscale);
+    if (a->clip) gv = simd::min(simd::max(gv, pre.clip_lo), pre.clip_hi);
+    if (a->decay) wv = simd::sub(wv, simd::mul(wv, pre.wd_lr));
+    mv = simd::add(mv, simd::mul(simd::sub(gv, mv), b1c));
+    vv = simd::add(vv, simd::mul(simd::sub(simd::mul(gv, gv), vv), b2c));
+    return rule.direction(mv, vv);
+  };
+  std::int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    simd::vf wv = simd::load(w + i), mv = simd::load(m + i), vv = simd::load(v + i);
+    const simd::vf u = one(simd::load(g + i), wv, mv, vv);
+    simd::store(w + i, wv);
+    simd::store(m + i, mv);
+    simd::store(v + i, vv);
+    sw = simd::fmadd(wv, wv, sw);
+    su = simd::fmadd(u, u, su);
+  }
+  float tw = 0.0f, tu = 0.0f;
+  const int r = static_cast<int>(n - i);
+  if (r > 0) {
+    simd::vf wv = simd::load_tail(w + i, r), mv = simd::load_tail(m + i, r), vv = simd::load_tail(v + i, r);
+    const simd::vf u = one(simd::load_tail(g + i, r), wv, mv, vv);
+    simd::store_tail(w + i, wv, r);
+    simd::store_tail(m + i, mv, r);
+    simd::store_tail(v + i, vv, r);
+    float bw[simd::kW], bu[simd::kW];  // only the r live lanes count
+    simd::store(bw, wv);
+    simd::store(bu, u);
+    for (int j = 0; j < r; ++j) {
+      tw += bw[j] * bw[j];
+      tu += bu[j] * bu[j];
+    }
+  }
+  stats[0] += static_cast<double>(simd::reduce_add(sw)) + static_cast<double>(tw);
+  stats[1] += static_cast<double>(simd::reduce_add(su)) + static_cast<double>(tu);
+}
+
 // ---- the one loop every rule runs in ----
 
 template <class Rule, bool kClip, bool kDecay, bool kEma>
@@ -309,6 +373,10 @@ static void k_ftrl(std::int64_t n, float* w, const float* g, float* const* s, fl
     case 2: dispatch3<RuleFtrl<2>>(n, w, g, s, e, a); break;
     default: dispatch3<RuleFtrl<0>>(n, w, g, s, e, a); break;
   }
+}
+
+static void k_lamb(std::int64_t n, float* w, const float* g, float* const* s, float* e, const UpdateArgs* a) {
+  dispatch3<RuleLamb>(n, w, g, s, e, a);
 }
 
 // ---- helpers ----
