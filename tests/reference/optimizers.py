@@ -96,6 +96,7 @@ DEFAULTS = {
     "adamax": dict(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
     "nadam": dict(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
     "lion": dict(learning_rate=0.001, beta_1=0.9, beta_2=0.99),
+    "lamb": dict(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
     "ftrl": dict(learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
                  l1_regularization_strength=0.0, l2_regularization_strength=0.0,
                  l2_shrinkage_regularization_strength=0.0, beta=0.0),
@@ -155,6 +156,8 @@ class RefOptimizer:
             s["momentum"], s["velocity"] = z(), z()
         elif k == "lion":
             s["momentum"] = z()
+        elif k == "lamb":
+            s["momentum"], s["velocity"] = z(), z()
         elif k == "ftrl":
             s["accumulator"] = [np.full_like(v, c["initial_accumulator_value"]) for v in variables]
             s["linear"] = z()
@@ -303,5 +306,15 @@ class RefOptimizer:
             q = n_new ** (-p) / lr + 2 * l2p
             w[...] = (np.clip(z, -l1, l1) - z) / q
             n[...] = n_new
+        elif k == "lamb":  # Keras 3's keras/src/optimizers/lamb.py, per tensor
+            b1, b2 = c["beta_1"], c["beta_2"]
+            m, v = s["momentum"][i], s["velocity"][i]
+            m += (g - m) * (1 - b1)
+            v += (g * g - v) * (1 - b2)
+            update = (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + c["epsilon"])
+            w_norm = math.sqrt(float(np.sum(w * w)))
+            u_norm = math.sqrt(float(np.sum(update * update)))
+            ratio = (w_norm / u_norm if u_norm > 0 else 1.0) if w_norm > 0 else 1.0
+            w -= ratio * lr * update
         else:
             raise ValueError(k)
