@@ -22,7 +22,7 @@ For the model (``compile``/``fit``):
   Python metric (a user's ``fn(y_true, y_pred)`` in a MeanMetricWrapper, a ``Metric``
   subclass) a bridge through which the epoch calls ``update_state``/``reset_state`` once
   per batch (the documented slower path; see ``Metric``).
-- The C++ kinds are one table (``RANVIER_METRIC_KINDS`` in cpp/src/metrics/metrics.h:
+- The C++ kinds are one table (cpp/src/metrics/metrics.def:
   names and directions); each class here names its kind, and the string lookup derives
   from the one class list ``_ALL_CLASSES`` plus the alias tables.
 - ``metric.direction`` is ``"up"``, ``"down"`` or None (callbacks' ``mode="auto"``).
@@ -351,7 +351,7 @@ class _CoreMetric(Metric):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        # The direction comes from the C++ table of kinds (RANVIER_METRIC_KINDS).
+        # The direction comes from the C++ table of kinds (cpp/src/metrics/metrics.def).
         if cls.__dict__.get("_kind"):
             cls._direction = _DIRECTIONS[_core.metric_direction(cls._kind)]
 
@@ -1386,7 +1386,7 @@ _FUNCTION_CLASSES = {
 # ----------------------------------------------------------------------------- registry
 
 # The one list of metric classes: the string lookup (class name and its snake_case) and
-# deserialization derive from it, and each C++ class names its kind (RANVIER_METRIC_KINDS).
+# deserialization derive from it, and each C++ class names its kind (cpp/src/metrics/metrics.def).
 _ALL_CLASSES = (
     Metric, Mean, Sum, MeanMetricWrapper,
     # regression

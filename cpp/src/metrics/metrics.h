@@ -8,51 +8,10 @@
 
 namespace ranvier {
 
-// The one list of C++ metric kinds: X(name, direction), direction +1 when larger is better
-// (Keras's "up"), -1 when smaller is ("down"), 0 when Keras gives none (the counts). The
-// enum, the names (metric_kind_name), the directions (metric_direction) and the Python
-// binding's list (all_metric_kinds) derive from it; a Python class names its kind by name.
-// Append only (the enum values are the positions).
-#define RANVIER_METRIC_KINDS(X)                 \
-  X(binary_accuracy, +1)                        \
-  X(categorical_accuracy, +1)                   \
-  X(sparse_categorical_accuracy, +1)            \
-  X(top_k_categorical_accuracy, +1)             \
-  X(sparse_top_k_categorical_accuracy, +1)      \
-  X(mean_squared_error, -1)                     \
-  X(mean_absolute_error, -1)                    \
-  X(mean_absolute_percentage_error, -1)         \
-  X(mean_squared_logarithmic_error, -1)         \
-  X(root_mean_squared_error, -1)                \
-  X(auc, +1)                                    \
-  X(precision, +1)                              \
-  X(recall, +1)                                 \
-  X(accuracy, +1)                               \
-  X(binary_crossentropy, -1)                    \
-  X(categorical_crossentropy, -1)               \
-  X(sparse_categorical_crossentropy, -1)        \
-  X(kl_divergence, -1)                          \
-  X(poisson, -1)                                \
-  X(hinge, -1)                                  \
-  X(squared_hinge, -1)                          \
-  X(categorical_hinge, -1)                      \
-  X(log_cosh_error, -1)                         \
-  X(cosine_similarity, +1)                      \
-  X(true_positives, 0)                          \
-  X(false_positives, 0)                         \
-  X(true_negatives, 0)                          \
-  X(false_negatives, 0)                         \
-  X(precision_at_recall, +1)                    \
-  X(recall_at_precision, +1)                    \
-  X(sensitivity_at_specificity, +1)             \
-  X(specificity_at_sensitivity, +1)             \
-  X(r2_score, +1)                               \
-  X(fbeta_score, +1)
-
+// The kinds, in the order of metrics/metrics.def (the one list of metrics).
 enum class MetricKind : int {
-#define RANVIER_METRIC_ENUM(name, direction) name,
-  RANVIER_METRIC_KINDS(RANVIER_METRIC_ENUM)
-#undef RANVIER_METRIC_ENUM
+#define RANVIER_METRIC(name, direction, family) name,
+#include "metrics/metrics.def"
 };
 
 // The largest AUC num_thresholds: 2**24 (two double buckets each: 256 MiB). Above 2**24 + 1
@@ -64,7 +23,7 @@ struct MetricParams {
   float threshold = 0.5f;     // binary_accuracy, precision, recall
   int k = 5;                  // top-k
   int num_thresholds = 200;   // auc: 2 ..= kMaxAucThresholds; the four *_at_* kinds: 1 ..= it
-  // Added by the metrics area (defaults are Keras's):
+  // (defaults are Keras's)
   int curve = 0;              // auc: 0 = "ROC", 1 = "PR"
   int summation_method = 0;   // auc: 0 = "interpolation", 1 = "minoring", 2 = "majoring"
   bool from_logits = false;   // auc (sigmoid first), the cross-entropies
@@ -114,7 +73,6 @@ class Metric {
 // Throws std::invalid_argument for an unknown kind or bad params.
 std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p);
 
-// --- added by the metrics area ---
 // Semantics of update() for each kind (as Keras 3's metrics):
 // - y_true_cols must be k, or 1 (broadcast over the row, as NumPy would), except for the
 //   sparse kinds where it must be 1 (integer labels stored as floats).
@@ -137,10 +95,10 @@ std::unique_ptr<Metric> make_metric(MetricKind kind, const MetricParams& p);
 // update() allocates nothing once per-column state is sized (prepare(), or the first
 // update). Throws std::invalid_argument for y_true_cols incompatible with the kind.
 const char* metric_kind_name(MetricKind kind);  // "binary_accuracy", ..., "fbeta_score"
-// Keras's optimization direction: +1 "up", -1 "down", 0 none (RANVIER_METRIC_KINDS).
+// Keras's optimization direction: +1 "up", -1 "down", 0 none (metrics.def).
 int metric_direction(MetricKind kind);
 bool metric_higher_is_better(MetricKind kind);  // metric_direction(kind) > 0
-// Every kind, in RANVIER_METRIC_KINDS order.
+// Every kind, in metrics.def order.
 const std::vector<MetricKind>& all_metric_kinds();
 
 }  // namespace ranvier
