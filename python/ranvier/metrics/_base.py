@@ -10,6 +10,11 @@ import numpy as np
 
 from .. import _checks, _core
 
+__all__ = [
+    "Metric",
+]
+
+
 _EPSILON = 1e-7   # Keras's backend.epsilon()
 _MAX_AUC_THRESHOLDS = 2**24  # as the C++ core (kMaxAucThresholds)
 _NEG_INF = -1e10  # Keras's metrics_utils.NEG_INF (threshold used with top_k)

@@ -13,6 +13,35 @@ from ._base import (  # noqa: F401
     _EPSILON, _MAX_AUC_THRESHOLDS, _NEG_INF, _CoreMetric,
 )
 
+__all__ = [
+    "Accuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "RootMeanSquaredError",
+    "Precision",
+    "Recall",
+    "AUC",
+    "TruePositives",
+    "FalsePositives",
+    "TrueNegatives",
+    "FalseNegatives",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "FBetaScore",
+    "F1Score",
+    "R2Score",
+]
+
+
 class Accuracy(_CoreMetric):
     """How often predictions equal labels exactly (mean over the last axis)."""
     _kind = "accuracy"

@@ -19,6 +19,42 @@ from ._samplewise import (  # noqa: F401
 
 # ----------------------------------------------------------------------------- Python-side means
 
+__all__ = [
+    "Mean",
+    "Sum",
+    "MeanMetricWrapper",
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "mse",
+    "MSE",
+    "mae",
+    "MAE",
+    "mape",
+    "MAPE",
+    "msle",
+    "MSLE",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+    "kl_divergence",
+    "poisson",
+    "log_cosh",
+    "huber",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_focal_crossentropy",
+]
+
+
 def _reduce_to_samplewise(values, sample_weight, reduce_fn, what: str):
     """Keras's reduce_to_samplewise_values, in float64: the weights are brought to the
     values' rank (squeeze/expand a trailing 1), the values reduced over the axes the

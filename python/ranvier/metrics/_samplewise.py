@@ -14,6 +14,20 @@ from ._classification import (  # noqa: F401
 
 # ----------------------------------------------------------------------------- mean of a loss
 
+__all__ = [
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "KLDivergence",
+    "Poisson",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "LogCoshError",
+    "CosineSimilarity",
+]
+
+
 def _check_axis(cls: str, axis) -> int:
     if axis not in (-1, 1):
         raise ValueError(f"{cls}: ranvier computes over the last axis of (samples, values) data: "
