@@ -195,6 +195,34 @@ class MeanMetric final : public Metric {
         // Keras's l2 normalize: x * min(1/|x|, 1/eps), i.e. x / max(|x|, eps)
         return yp_dot / (std::fmax(std::sqrt(yy), kEpsF) * std::fmax(std::sqrt(pp), kEpsF));
       }
+      case MetricKind::pearson_correlation: {  // Keras 3's pearson_correlation over the row
+        // centre each row, divide by its (population) std, mean of the products; a row with
+        // no spread gives NaN (0/0), as Keras
+        const double kd = static_cast<double>(k);
+        double st = 0.0, sp = 0.0;
+        for (std::int64_t j = 0; j < k; ++j) {
+          st += y(j);
+          sp += yp[j];
+        }
+        const double mt = st / kd, mp = sp / kd;
+        double ct = 0.0, cp = 0.0;  // means of the centred rows (0 up to rounding; Keras's std takes them)
+        for (std::int64_t j = 0; j < k; ++j) {
+          ct += static_cast<double>(y(j)) - mt;
+          cp += static_cast<double>(yp[j]) - mp;
+        }
+        ct /= kd;
+        cp /= kd;
+        double vt = 0.0, vp = 0.0;
+        for (std::int64_t j = 0; j < k; ++j) {
+          const double a = static_cast<double>(y(j)) - mt - ct, b = static_cast<double>(yp[j]) - mp - cp;
+          vt += a * a;
+          vp += b * b;
+        }
+        const double sdt = std::sqrt(vt / kd), sdp = std::sqrt(vp / kd);
+        for (std::int64_t j = 0; j < k; ++j)
+          acc += ((static_cast<double>(y(j)) - mt) / sdt) * ((static_cast<double>(yp[j]) - mp) / sdp);
+        return acc / kd;
+      }
       default:
         return 0.0;  // unreachable: make_metric only builds mean kinds here
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+import numpy as np
+
 from ._base import (  # noqa: F401
     _CoreMetric,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "CategoricalHinge",
     "LogCoshError",
     "CosineSimilarity",
+    "PearsonCorrelation",
 ]
 
 
@@ -167,3 +170,30 @@ class CosineSimilarity(_CoreMetric):
         super().__init__(name=name, dtype=dtype)
 
 
+class PearsonCorrelation(_CoreMetric):
+    """Running mean of the Pearson correlation of each sample's y_true and y_pred rows
+    (Keras 3's ``keras.metrics.PearsonCorrelation``: each row centred and divided by its
+    population std, then the mean of the products; a row without spread gives NaN).
+
+    1-D ``y_true``/``y_pred`` are one row, as Keras reduces the last axis: the whole batch
+    gives one correlation, counted once."""
+    _kind = "pearson_correlation"
+
+    def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
+        self.axis = axis
+        _check_axis("PearsonCorrelation", axis)
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if np.ndim(y_true) == 1 and np.ndim(y_pred) == 1:
+            if sample_weight is not None and np.size(sample_weight) != 1:
+                raise ValueError(
+                    "PearsonCorrelation: with 1-D y_true and y_pred the batch is one row (one value), so "
+                    f"sample_weight must be a scalar; got sample_weight.shape={np.shape(sample_weight)}")
+            y_true, y_pred = np.reshape(y_true, (1, -1)), np.reshape(y_pred, (1, -1))
+            if sample_weight is not None:
+                sample_weight = np.reshape(sample_weight, (1,))
+        super().update_state(y_true, y_pred, sample_weight)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
