@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 
-# ---------------------------------------------------------------- schedules (3.4)
+# ---------------------------------------------------------------- schedules
 def exponential_decay(step, initial_learning_rate, decay_steps, decay_rate, staircase=False, **_):
     p = step / decay_steps
     if staircase:
@@ -85,7 +85,7 @@ SCHEDULES = {
 }
 
 
-# ---------------------------------------------------------------- optimizers (3.1-3.3)
+# ---------------------------------------------------------------- optimizers
 DEFAULTS = {
     "sgd": dict(learning_rate=0.01, momentum=0.0, nesterov=False),
     "rmsprop": dict(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False),

@@ -6,7 +6,7 @@
 // in build(). One apply() is one Keras `apply_gradients` call
 // (Keras 3's keras/src/optimizers/base_optimizer.py), in this order:
 //   loss_scale_factor -> gradient accumulation -> clipping (clipnorm | global_clipnorm |
-//   clipvalue) -> decoupled weight decay -> update rule (3.3) -> EMA -> iterations += 1
+//   clipvalue) -> decoupled weight decay -> update rule -> EMA -> iterations += 1
 // and each step is ONE fused vectorized pass over the buffer (kernel family "update",
 // per ISA), split over threads above a size threshold. Results do not depend on the
 // thread count (norms use a fixed-order blocked reduction).

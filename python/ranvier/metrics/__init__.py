@@ -13,8 +13,8 @@ For the model (``compile``/``fit``):
 
 - ``resolve(identifier, y_true_shape, y_pred_shape)`` turns one user metric into a
   Metric object named as Keras names it (``"accuracy"``/``"acc"`` resolved from the
-  shapes, spec 6.1); ``resolve_all(metrics, weighted_metrics, ...)`` does the whole
-  list and gives each its log key (duplicates ``_1``, ``weighted_<name>``; spec 6.2).
+  shapes, as Keras 3's compile_utils); ``resolve_all(metrics, weighted_metrics, ...)`` does the whole
+  list and gives each its log key (duplicates ``_1``, ``weighted_<name>``, as Keras 3).
 - ``metric.core_spec()`` -> ``(kind_name, params)`` for C++ metrics (None for a
   Python-only metric such as a user function); ``metric._core_metric`` is the C++
   object itself (``_core.Metric``, held by ``std::shared_ptr``).
@@ -206,7 +206,7 @@ def _shape_tuple(shape) -> Tuple[int, ...]:
 
 
 def resolve_accuracy(name: str, y_true_shape, y_pred_shape) -> Metric:
-    """Keras's rule for "accuracy"/"acc" (spec 6.1), from the shapes of y_true and y_pred:
+    """Keras's rule for "accuracy"/"acc" (keras/src/trainers/compile_utils.py), from the shapes of y_true and y_pred:
     y_pred's last dim 1 -> BinaryAccuracy; rank(y_true) < rank(y_pred), or y_true's last dim
     1 with y_pred's > 1 -> SparseCategoricalAccuracy; else CategoricalAccuracy. The metric is
     named ``name`` (the string the user gave)."""
