@@ -9,6 +9,7 @@
 
 #include "dispatch/dispatch.h"
 #include "optimizers/optimizer.h"
+#include "optimizers/optimizer_json.h"
 #include "runtime/runtime.h"
 #include "testing.h"
 
@@ -253,4 +254,42 @@ RANVIER_TEST(update_all_rules_agree_across_isas) {
     }
   }
   ranvier::set_isa(isas.back());
+}
+
+// Every row of optimizers.def: names resolve both ways, the defaults validate, the config
+// JSON round-trips (each hyperparameter moved off its default), and build() allocates
+// slots named as the table lists them.
+RANVIER_TEST(optimizer_table_names_defaults_json_and_slots) {
+  for (ranvier::OptimizerKind k : ranvier::all_optimizer_kinds()) {
+    const std::string name = ranvier::optimizer_kind_name(k);
+    ranvier::OptimizerKind back{};
+    RANVIER_CHECK(ranvier::optimizer_kind_from_name(name, &back) && back == k, "%s: kind name", name.c_str());
+    RANVIER_CHECK(ranvier::optimizer_kind_from_name(ranvier::optimizer_class_name(k), &back) && back == k,
+                  "%s: class name", name.c_str());
+    ranvier::OptimizerConfig c = ranvier::keras_defaults(k);
+    ranvier::Optimizer defaults(c);  // Keras's defaults pass the checks
+    (void)defaults;
+    const std::string j0 = ranvier::json::dump(ranvier::optimizer_to_json(c, ""));
+    // move every hyperparameter off its default through the JSON (key = config field)
+    ranvier::json::Value v = ranvier::optimizer_to_json(c, "x");
+    ranvier::json::Value cfg = *v.find("config");
+    for (const auto& h : ranvier::optimizer_hypers(k))
+      cfg.set(h.name, h.flag ? ranvier::json::Value::make_bool(!(h.value != 0.0))
+                             : ranvier::json::Value::make_number(h.value <= 0.0 ? h.value - 0.25 : h.value * 0.5));
+    v.set("config", cfg);
+    const ranvier::OptimizerConfig moved = ranvier::optimizer_from_json(v);
+    const std::string j1 = ranvier::json::dump(ranvier::optimizer_to_json(moved, "x"));
+    RANVIER_CHECK(j1 == ranvier::json::dump(v), "%s: JSON round trip\n%s\n%s", name.c_str(), j1.c_str(),
+                  ranvier::json::dump(v).c_str());
+    RANVIER_CHECK(j1 != j0, "%s: the hyperparameters did not move", name.c_str());
+    ranvier::Optimizer o(ranvier::keras_defaults(k));
+    o.build(10, {});
+    std::size_t always = 0;
+    for (const auto& s : ranvier::optimizer_slots(k)) {
+      bool found = false;
+      for (const auto& view : o.slots()) found = found || view.name == s.name;
+      always += found ? 1 : 0;
+    }
+    RANVIER_CHECK(always == o.slots().size(), "%s: slots outside the table", name.c_str());
+  }
 }
