@@ -214,6 +214,7 @@ struct RuleFtrl {
 // pass (this rule, run without weight decay): the step, recomputing u from m and v.
 struct RuleLamb {
   static constexpr int S = 2;
+  static constexpr bool kReadsSlotsOnly = true;
   simd::vf bc1, bc2, eps, rl;
   explicit RuleLamb(const UpdateArgs* a)
       : bc1(simd::set1(a->lamb.bias_correction_1)), bc2(simd::set1(a->lamb.bias_correction_2)),
@@ -273,12 +274,24 @@ static void k_lamb_stats(std::int64_t n, float* w, const float* g, float* const*
 
 // ---- the one loop every rule runs in ----
 
+// Rules whose step only reads its slots (Lamb's second pass) say so: their slots are not
+// stored back.
+template <class Rule, class = void>
+struct ReadsSlotsOnly {
+  static constexpr bool value = false;
+};
+template <class Rule>
+struct ReadsSlotsOnly<Rule, decltype(void(Rule::kReadsSlotsOnly))> {
+  static constexpr bool value = Rule::kReadsSlotsOnly;
+};
+
 template <class Rule, bool kClip, bool kDecay, bool kEma>
 static void drive(std::int64_t n, float* w, const float* g, float* const* slots, float* ema, const UpdateArgs* a) {
   const Rule rule(a);
   const Pre pre(a);
   constexpr int S = Rule::S;
   constexpr int W = simd::kW;
+  constexpr int kStore = ReadsSlotsOnly<Rule>::value ? 0 : S;  // slots written back
   float* sp[S > 0 ? S : 1];
   for (int k = 0; k < S; ++k) sp[k] = slots[k];
   simd::vf s[S > 0 ? S : 1];
@@ -291,7 +304,7 @@ static void drive(std::int64_t n, float* w, const float* g, float* const* slots,
     if (kDecay) wv = simd::sub(wv, simd::mul(wv, pre.wd_lr));
     for (int k = 0; k < S; ++k) s[k] = simd::load(sp[k] + i);
     rule.step(wv, gv, s);
-    for (int k = 0; k < S; ++k) simd::store(sp[k] + i, s[k]);
+    for (int k = 0; k < kStore; ++k) simd::store(sp[k] + i, s[k]);
     simd::store(w + i, wv);
     if (kEma)
       simd::store(ema + i, simd::add(simd::mul(pre.ema_m, simd::load(ema + i)), simd::mul(pre.ema_1m, wv)));
@@ -304,7 +317,7 @@ static void drive(std::int64_t n, float* w, const float* g, float* const* slots,
     if (kDecay) wv = simd::sub(wv, simd::mul(wv, pre.wd_lr));
     for (int k = 0; k < S; ++k) s[k] = simd::load_tail(sp[k] + i, r);
     rule.step(wv, gv, s);
-    for (int k = 0; k < S; ++k) simd::store_tail(sp[k] + i, s[k], r);
+    for (int k = 0; k < kStore; ++k) simd::store_tail(sp[k] + i, s[k], r);
     simd::store_tail(w + i, wv, r);
     if (kEma)
       simd::store_tail(ema + i,
