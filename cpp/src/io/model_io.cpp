@@ -1,6 +1,6 @@
 // io/model_io: model files in and out: the metadata checks, build_network, check_model,
-// load_model, and (for resuming training in C++) the optimizer and loss JSON. The
-// architecture section is io/architecture.cpp.
+// load_model, and (for resuming training in C++) the loss JSON. The optimizer JSON is
+// optimizers/optimizer_json.cpp; the architecture section is io/architecture.cpp.
 #include "io/model_io.h"
 
 #include <cctype>
