@@ -1,5 +1,5 @@
 // The avx2 row of the kernel table: one line per kernel family.
-#include "dispatch/kernel_table.h"
+#include "kernels/kernel_table.h"
 
 namespace ranvier {
 

@@ -1,5 +1,5 @@
 // The avx512bf16 row of the kernel table: the avx512 row plus the bf16 GEMM kernels.
-#include "dispatch/kernel_table.h"
+#include "kernels/kernel_table.h"
 
 namespace ranvier {
 
