@@ -33,6 +33,7 @@ void bind_runtime(py::module_& m) {
     d["gemm"] = t.gemm.name ? t.gemm.name : "";
     d["bf16_gemm"] = t.bf16gemm.name ? t.bf16gemm.name : "emulated";
     d["vunary"] = t.vunary.name ? t.vunary.name : "";
+    d["vloss"] = t.vloss.name ? t.vloss.name : "";
     d["update"] = t.update.name ? t.update.name : "";
     return d;
   });

@@ -6,12 +6,14 @@ namespace ranvier {
 void fill_gemm_avx2(GemmKernels& k);
 void fill_gemv_avx2(GemvKernels& k);
 void fill_vunary_avx2(VunaryKernels& k);
+void fill_vloss_avx2(VlossKernels& k);
 void fill_update_avx2(UpdateKernels& k);
 
 void fill_kernels_avx2(KernelTable& t) {
   fill_gemm_avx2(t.gemm);
   fill_gemv_avx2(t.gemv);
   fill_vunary_avx2(t.vunary);
+  fill_vloss_avx2(t.vloss);
   fill_update_avx2(t.update);
 }
 

@@ -7,6 +7,7 @@
 #include "kernels/bf16-gemm/bf16-gemm-ukernel.h"
 #include "kernels/f32-gemm/gemm-ukernel.h"
 #include "kernels/f32-gemv/gemv.h"
+#include "kernels/f32-vloss/vloss.h"
 #include "kernels/f32-vunary/vunary.h"
 #include "kernels/f32-update/update.h"
 
@@ -18,6 +19,7 @@ struct KernelTable {
   GemvKernels gemv;          // empty (gemv == nullptr) on the scalar tier
   Bf16GemmKernels bf16gemm;  // empty (ukernel == nullptr) below the avx512bf16 tier
   VunaryKernels vunary;
+  VlossKernels vloss;
   UpdateKernels update;
 };
 

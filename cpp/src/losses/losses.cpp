@@ -1,5 +1,5 @@
 // Losses: argument checks, the batch-level decisions (hinge label mapping, sparse label
-// validation), and row-parallel calls into the loss kernels of kernels/f32-vunary.
+// validation), and row-parallel calls into the loss kernels of kernels/f32-vloss.
 #include "losses/losses.h"
 
 #include <cmath>
@@ -156,7 +156,7 @@ void loss_forward_backward(LossKind kind, const LossParams& p, const float* y_tr
   if (n == 0) return;
   if (kind == LossKind::sparse_categorical_crossentropy) check_sparse_labels(y_true, n, k);
   const VlossParams kp = to_kernel_params(kind, p, y_true, n * y_true_cols);
-  run_rows(kind, kernels().vunary.loss[static_cast<int>(kind)], kp, y_true, y_true_cols, y_pred, n, k, sample_weight,
+  run_rows(kind, kernels().vloss.loss[static_cast<int>(kind)], kp, y_true, y_true_cols, y_pred, n, k, sample_weight,
            grad_scale, per_sample, grad);
 }
 
@@ -186,7 +186,7 @@ void loss_forward_backward_fused(LossKind kind, const LossParams& p, ActKind act
   if (n == 0) return;
   if (kind == LossKind::sparse_categorical_crossentropy) check_sparse_labels(y_true, n, k);
   const VlossParams kp = to_kernel_params(kind, p, y_true, 0);
-  const VunaryKernels& kt = kernels().vunary;
+  const VlossKernels& kt = kernels().vloss;
   const VlossFn fn = kind == LossKind::binary_crossentropy       ? kt.fused[kVfusedSigmoidBce]
                      : kind == LossKind::categorical_crossentropy ? kt.fused[kVfusedSoftmaxCce]
                                                                   : kt.fused[kVfusedSoftmaxScce];

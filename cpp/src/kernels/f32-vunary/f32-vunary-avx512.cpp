@@ -1,5 +1,5 @@
-// f32-vunary kernels for the avx512 ISA: activations, softmax, vmath and the loss kernels,
-// compiled from the shared bodies (simd/vmath.inl, f32-vunary.inl, f32-vloss.inl).
+// f32-vunary kernels for the avx512 ISA: activations, softmax and vmath, compiled from
+// the shared bodies (simd/vmath.inl, simd/map.inl, f32-vunary.inl).
 // Everything lives in namespace ranvier::vunary_avx512 so nothing collides at link time;
 // no std:: templates are instantiated here.
 // GCC 12 reports a false -W(maybe-)uninitialized inside avx512fintrin.h (the
@@ -15,14 +15,13 @@ namespace ranvier {
 namespace vunary_avx512 {
 namespace simd = ranvier::simd_avx512;
 #include "simd/vmath.inl"
+#include "simd/map.inl"
 #include "kernels/f32-vunary/f32-vunary.inl"
-#include "kernels/f32-vunary/f32-vloss.inl"
 }  // namespace vunary_avx512
 
 void fill_vunary_avx512(VunaryKernels& k) {
   k.name = "f32-vunary-avx512";
   vunary_avx512::fill_vunary_table(k);
-  vunary_avx512::fill_vloss_table(k);
 }
 
 }  // namespace ranvier

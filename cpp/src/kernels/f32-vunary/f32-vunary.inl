@@ -1,7 +1,7 @@
 // f32-vunary kernel bodies: activations (forward, backward), row-wise softmax /
 // log_softmax, and the vmath entry points. Written once against the SIMD vocabulary;
 // included by f32-vunary-{scalar,avx2,avx512}.cpp inside their per-ISA namespace,
-// after simd/vmath.inl. Contracts: kernels/f32-vunary/vunary.h.
+// after simd/vmath.inl and simd/map.inl. Contracts: kernels/f32-vunary/vunary.h.
 //
 // Edge semantics (all ISAs):
 // - NaN in -> NaN out (forward and backward).
@@ -10,48 +10,11 @@
 // - Derivatives at the kinks follow JAX/TF: relu'(0) = 0, leaky_relu'(0) = 1,
 //   relu6'(0) = relu6'(6) = 0, hard_sigmoid'(+-3) = 0.
 
-template <class F>
-inline void map1(const float* a, float* out, std::int64_t n, F f) {
-  std::int64_t i = 0;
-  for (; i + simd::kW <= n; i += simd::kW) simd::store(out + i, f(simd::load(a + i)));
-  if (i < n) {
-    const int r = static_cast<int>(n - i);
-    simd::store_tail(out + i, f(simd::load_tail(a + i, r)), r);
-  }
-}
-
-template <class F>
-inline void map2(const float* a, const float* b, float* out, std::int64_t n, F f) {
-  std::int64_t i = 0;
-  for (; i + simd::kW <= n; i += simd::kW) simd::store(out + i, f(simd::load(a + i), simd::load(b + i)));
-  if (i < n) {
-    const int r = static_cast<int>(n - i);
-    simd::store_tail(out + i, f(simd::load_tail(a + i, r), simd::load_tail(b + i, r)), r);
-  }
-}
-
-template <class F>
-inline void map3(const float* a, const float* b, const float* c, float* out, std::int64_t n, F f) {
-  std::int64_t i = 0;
-  for (; i + simd::kW <= n; i += simd::kW)
-    simd::store(out + i, f(simd::load(a + i), simd::load(b + i), simd::load(c + i)));
-  if (i < n) {
-    const int r = static_cast<int>(n - i);
-    simd::store_tail(out + i, f(simd::load_tail(a + i, r), simd::load_tail(b + i, r), simd::load_tail(c + i, r)),
-                     r);
-  }
-}
-
-// d with NaN where x is NaN
-inline vf keep_nan(vf x, vf d) { return simd::select(simd::isnan(x), x, d); }
-inline vf ones() { return simd::set1(1.0f); }
-
 constexpr float kSeluAlpha = 1.6732632423543772848170429916717f;
 constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 constexpr float kSqrt2OverPi = 0.79788456080286535588f;
 constexpr float kGeluC = 0.044715f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
-constexpr float kPosInf = RANVIER_VM_INF;
 
 // ---- linear -----------------------------------------------------------------------------
 void fwd_linear(const float* x, float* y, std::int64_t n, const VunaryParams*) {
@@ -370,53 +333,6 @@ void bwd_mish(const float* x, const float*, const float* dy, float* dx, std::int
 }
 
 // ---- softmax / log_softmax (row-wise, max-shifted) ---------------------------------------------
-inline float row_max(const float* x, std::int64_t cols) {
-  vf m = simd::set1(-kPosInf);
-  std::int64_t j = 0;
-  for (; j + simd::kW <= cols; j += simd::kW) m = simd::max(m, simd::load(x + j));
-  if (j < cols) {
-    const int r = static_cast<int>(cols - j);
-    m = simd::max(m, simd::select(simd::mask_first(r), simd::load_tail(x + j, r), simd::set1(-kPosInf)));
-  }
-  return simd::reduce_max(m);
-}
-inline float row_sum(const float* x, std::int64_t cols) {
-  vf s = simd::zero();
-  std::int64_t j = 0;
-  for (; j + simd::kW <= cols; j += simd::kW) s = simd::add(s, simd::load(x + j));
-  if (j < cols) s = simd::add(s, simd::load_tail(x + j, static_cast<int>(cols - j)));
-  return simd::reduce_add(s);
-}
-inline float row_dot(const float* a, const float* b, std::int64_t cols) {
-  vf s = simd::zero();
-  std::int64_t j = 0;
-  for (; j + simd::kW <= cols; j += simd::kW) s = simd::fmadd(simd::load(a + j), simd::load(b + j), s);
-  if (j < cols) {
-    const int r = static_cast<int>(cols - j);
-    s = simd::fmadd(simd::load_tail(a + j, r), simd::load_tail(b + j, r), s);
-  }
-  return simd::reduce_add(s);
-}
-// sum_j exp(x_j - m); writes the exponentials to e when e != null (e may equal x)
-inline float row_sum_exp(const float* x, float* e, std::int64_t cols, float m) {
-  const vf mv = simd::set1(m);
-  vf s = simd::zero();
-  std::int64_t j = 0;
-  for (; j + simd::kW <= cols; j += simd::kW) {
-    const vf v = vexp(simd::sub(simd::load(x + j), mv));
-    if (e) simd::store(e + j, v);
-    s = simd::add(s, v);
-  }
-  if (j < cols) {
-    const int r = static_cast<int>(cols - j);
-    const vf v = simd::select(simd::mask_first(r), vexp(simd::sub(simd::load_tail(x + j, r), mv)), simd::zero());
-    if (e) simd::store_tail(e + j, v, r);
-    s = simd::add(s, v);
-  }
-  return simd::reduce_add(s);
-}
-inline float scalar_log(float v) { return simd::reduce_max(vlog(simd::set1(v))); }
-
 void softmax_rows(const float* x, float* y, std::int64_t rows, std::int64_t cols) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;

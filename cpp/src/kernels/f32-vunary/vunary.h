@@ -1,5 +1,5 @@
-// f32 elementwise kernels: activations and their derivatives, row-wise softmax,
-// the vectorized math functions, and the loss kernels. The kernel-table entry.
+// f32 elementwise kernels: activations and their derivatives, row-wise softmax and
+// the vectorized math functions. The kernel-table entry (losses: kernels/f32-vloss).
 //
 // Contracts (every kernel, every ISA):
 // - n, rows, cols >= 0; pointers may alias exactly (y == x, dx == dy) but must not
@@ -8,9 +8,8 @@
 // - The caller sets flush-to-zero/denormals-are-zero (FtzScope): subnormal inputs
 //   are read as 0 and subnormal results are flushed to 0.
 // - Elementwise kinds are indexed by VunaryOp, whose order equals ranvier::ActKind
-//   (ops/activations.h) up to kVunarySoftmax; losses by VlossOp, whose order equals
-//   ranvier::LossKind (losses/losses.h). Both orders are checked by static_asserts
-//   in ops/activations.cpp and losses/losses.cpp.
+//   (ops/activations.h) up to kVunarySoftmax, checked by static_asserts in
+//   ops/activations.cpp.
 // Only plain types and function pointers live here (included from ISA-flagged files).
 #pragma once
 
@@ -50,33 +49,6 @@ using VunaryBwdFn = void (*)(const float* x, const float* y, const float* dy, fl
 using VunaryRowFwdFn = void (*)(const float* x, float* y, std::int64_t rows, std::int64_t cols);
 using VunaryRowBwdFn = void (*)(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols);
 
-enum VlossOp : int {
-  kVlossMse = 0, kVlossMae, kVlossMape, kVlossMsle, kVlossBce, kVlossCce, kVlossScce, kVlossBinaryFocal,
-  kVlossHinge, kVlossSquaredHinge, kVlossCategoricalHinge, kVlossHuber, kVlossLogCosh, kVlossKld,
-  kVlossPoisson, kVlossCosine,
-  kVlossCount,
-};
-
-// Fused (activation + loss) kernels: gradient with respect to the logits.
-enum VlossFusedOp : int { kVfusedSoftmaxCce = 0, kVfusedSoftmaxScce, kVfusedSigmoidBce, kVfusedCount };
-
-struct VlossParams {
-  int from_logits;      // bce, cce, scce, binary focal
-  float label_smoothing;
-  float delta;          // huber
-  float alpha, gamma;   // binary focal
-  int class_balancing;  // binary focal
-  int hinge_convert;    // hinge, squared hinge: map labels 0/1 to -1/+1 (decided by the caller for the batch)
-};
-
-// Rows [0, n) of y_pred (n x k) against y_true (n x yt_cols; yt_cols == k, or 1 for a value
-// broadcast along the row / a sparse label, already validated by the caller).
-// per_sample[i] = l_i (unweighted); grad (nullable, n x k) = w_i * grad_scale * dl_i/dp
-// (w_i = 1 when w is null).
-using VlossFn = void (*)(const float* y_true, std::int64_t yt_cols, const float* y_pred, std::int64_t n,
-                         std::int64_t k, const float* w, float grad_scale, float* per_sample, float* grad,
-                         const VlossParams* p);
-
 struct VunaryKernels {
   const char* name = nullptr;
   VunaryFwdFn forward[kVunaryElementwiseCount] = {};
@@ -84,8 +56,6 @@ struct VunaryKernels {
   VunaryRowFwdFn softmax = nullptr, log_softmax = nullptr;
   VunaryRowBwdFn softmax_backward = nullptr, log_softmax_backward = nullptr;
   VunaryFwdFn math[kVmathCount] = {};
-  VlossFn loss[kVlossCount] = {};
-  VlossFn fused[kVfusedCount] = {};
 };
 
 }  // namespace ranvier

@@ -1,6 +1,6 @@
 // Loss kernel bodies: per-sample value and gradient in one pass (Keras 3's formulas,
-// keras/src/losses/losses.py). Included by f32-vunary-{scalar,avx2,avx512}.cpp
-// after simd/vmath.inl and f32-vunary.inl. Contract: VlossFn in vunary.h.
+// keras/src/losses/losses.py). Included by f32-vloss-{scalar,avx2,avx512}.cpp
+// after simd/vmath.inl and simd/map.inl. Contract: VlossFn in vloss.h.
 //
 // Gradients are those of the formulas as written, including their clips: where a
 // probability was clipped to [eps, 1 - eps] (or a value to eps) the gradient is 0,
@@ -556,7 +556,7 @@ void loss_cosine(const float* yt, std::int64_t ytc, const float* yp, std::int64_
   }
 }
 
-void fill_vloss_table(VunaryKernels& t) {
+void fill_vloss_table(VlossKernels& t) {
   t.loss[kVlossMse] = loss_mse;
   t.loss[kVlossMae] = loss_mae;
   t.loss[kVlossMape] = loss_mape;
