@@ -14,18 +14,12 @@ namespace ranvier_py {
 
 namespace {
 
-const char* const kActNames[] = {"linear", "relu", "leaky_relu", "relu6", "elu", "selu", "celu", "gelu",
-                                 "gelu_approx", "sigmoid", "hard_sigmoid", "hard_silu", "tanh", "softplus",
-                                 "softsign", "silu", "mish", "exponential", "log_sigmoid", "softmax",
-                                 "log_softmax"};
 const char* const kVmathNames[] = {"exp", "expm1", "log", "log1p", "tanh", "erf", "erfc", "sigmoid", "normcdf",
                                    "softplus"};
-static_assert(sizeof(kActNames) / sizeof(kActNames[0]) == static_cast<int>(ranvier::ActKind::log_softmax) + 1,
-              "activation names");
 static_assert(sizeof(kVmathNames) / sizeof(kVmathNames[0]) == ranvier::kVmathCount, "vmath names");
 
 ranvier::ActKind act_kind(int kind) {
-  if (kind < 0 || kind > static_cast<int>(ranvier::ActKind::log_softmax))
+  if (kind < 0 || kind >= ranvier::kActKindCount)
     throw std::invalid_argument("activation kind " + std::to_string(kind) + " is out of range");
   return static_cast<ranvier::ActKind>(kind);
 }
@@ -59,9 +53,33 @@ farray out_like(const farray& x, py::object out, const char* name) {
 
 void bind_activations(py::module_& m) {
   m.def("activation_kind_names", [] {
-    std::vector<std::string> v(std::begin(kActNames), std::end(kActNames));
+    std::vector<std::string> v;
+    for (int k = 0; k < ranvier::kActKindCount; ++k) v.emplace_back(ranvier::activation_info(static_cast<ranvier::ActKind>(k)).name);
     return v;
   }, "Names of ranvier::ActKind values, indexed by kind.");
+
+  m.def("activation_table", [] {
+    py::list rows;
+    for (int k = 0; k < ranvier::kActKindCount; ++k) {
+      const auto kind = static_cast<ranvier::ActKind>(k);
+      const ranvier::ActInfo& info = ranvier::activation_info(kind);
+      py::dict params, row;
+      for (const auto& kv : ranvier::activation_param_defaults(kind)) params[py::str(kv.first)] = kv.second;
+      py::list aliases;
+      for (const auto& a : ranvier::activation_aliases())
+        if (a.second == kind) aliases.append(a.first);
+      row["name"] = info.name;
+      row["kind"] = k;
+      row["rowwise"] = info.rowwise;
+      row["cost"] = info.cheap ? "cheap" : "transcendental";
+      row["reads"] = py::make_tuple(info.reads.input, info.reads.output);
+      row["params"] = params;
+      row["aliases"] = aliases;
+      rows.append(row);
+    }
+    return rows;
+  }, "The rows of activations.def in kind order: {name, kind, rowwise, cost, reads, params "
+     "(name -> default), aliases}.");
 
   m.def("activation_forward",
         [](int kind, farray x, float negative_slope, float max_value, float threshold, float alpha, py::object out) {

@@ -30,7 +30,7 @@ ActParams act_params(float negative_slope, float max_value, float threshold, flo
 }
 
 ActKind act_kind(int k) {
-  if (k < 0 || k > static_cast<int>(ActKind::log_softmax))
+  if (k < 0 || k >= ranvier::kActKindCount)
     throw std::invalid_argument("unknown activation kind " + std::to_string(k));
   return static_cast<ActKind>(k);
 }

@@ -38,8 +38,12 @@ __all__ = [
     "tanh_shrink", "threshold", "core_spec", "core_kind",
 ]
 
-# Kind names in the order of ranvier::ActKind (cpp/src/ops/activations.h).
-KIND_NAMES: Tuple[str, ...] = tuple(_core.activation_kind_names())
+# The rows of the C++ activation list (cpp/src/kernels/f32-vunary/activations.def), in
+# ActKind order: {name, kind, rowwise, cost, reads, params (name -> default), aliases}.
+# The kernel-backed functions, their aliases and their parameters derive from it.
+_TABLE: Tuple[Dict[str, Any], ...] = tuple(_core.activation_table())
+_ROW: Dict[str, Dict[str, Any]] = {row["name"]: row for row in _TABLE}
+KIND_NAMES: Tuple[str, ...] = tuple(row["name"] for row in _TABLE)
 _KIND_INDEX = {name: i for i, name in enumerate(KIND_NAMES)}
 
 PARAM_DEFAULTS = {"negative_slope": 0.0, "max_value": math.inf, "threshold": 0.0, "alpha": 1.0}
@@ -79,6 +83,7 @@ def _num(value, fn: str, arg: str, allow_none: bool = False) -> float:
 
 def _core_params(kind: str, params: Dict[str, float]) -> Dict[str, float]:
     p = dict(PARAM_DEFAULTS)
+    p.update(_ROW[kind]["params"])
     p.update(params)
     return p
 
@@ -296,23 +301,19 @@ def sparsemax(x, axis=-1):
 
 
 # ----------------------------------------------------------------------------- registry
-_BUILTINS: Dict[str, Callable] = {
-    f.__name__: f for f in (
-        relu, leaky_relu, relu6, softmax, celu, elu, selu, softplus, softsign, squareplus, soft_shrink,
-        sparse_plus, silu, gelu, glu, tanh, tanh_shrink, threshold, sigmoid, sparse_sigmoid,
-        exponential, hard_sigmoid, hard_silu, hard_tanh, hard_shrink, linear, mish, log_softmax,
-        log_sigmoid, sparsemax)
-}
-_ALIASES = {"swish": silu, "hard_swish": hard_silu}
-_LOOKUP: Dict[str, Callable] = {**_BUILTINS, **_ALIASES}
+# Keras activations computed in NumPy (no C++ kernel): callable, not usable inside a layer.
+_NUMPY_ONLY: Tuple[Callable, ...] = (squareplus, soft_shrink, sparse_plus, glu, tanh_shrink, threshold,
+                                     sparse_sigmoid, hard_tanh, hard_shrink, sparsemax)
 
-# function -> C++ kind (the functions whose kernels live in C++)
-_KERNEL_OF = {
-    linear: "linear", relu: "relu", leaky_relu: "leaky_relu", relu6: "relu6", elu: "elu", selu: "selu",
-    celu: "celu", gelu: "gelu", sigmoid: "sigmoid", hard_sigmoid: "hard_sigmoid", hard_silu: "hard_silu",
-    tanh: "tanh", softplus: "softplus", softsign: "softsign", silu: "silu", mish: "mish",
-    exponential: "exponential", log_sigmoid: "log_sigmoid", softmax: "softmax", log_softmax: "log_softmax",
-}
+# function -> C++ kind: each row of the table whose name is a function of this module
+# (gelu_approx is gelu(approximate=True))
+_KERNEL_OF: Dict[Callable, str] = {
+    globals()[row["name"]]: row["name"] for row in _TABLE if callable(globals().get(row["name"]))}
+_BUILTINS: Dict[str, Callable] = {getattr(f, "__name__"): f for f in (*_KERNEL_OF, *_NUMPY_ONLY)}
+_ALIASES = {alias: globals()[row["name"]] for row in _TABLE for alias in row["aliases"]}
+_LOOKUP: Dict[str, Callable] = {**_BUILTINS, **_ALIASES}
+# Parameters of the Python functions that select a kind or an axis rather than reach the kernel.
+_PY_PARAMS = {"gelu": ("approximate",), "softmax": ("axis",), "log_softmax": ("axis",)}
 
 
 def _valid_names() -> str:
@@ -381,11 +382,8 @@ def get(identifier) -> Callable:
 
 def _params_of(kind: str, keywords: Dict[str, Any], fn_name: str) -> Tuple[str, Dict[str, float]]:
     p = dict(PARAM_DEFAULTS)
-    if kind == "leaky_relu":
-        p["negative_slope"] = 0.2
-    allowed = {"relu": ("negative_slope", "max_value", "threshold"), "leaky_relu": ("negative_slope",),
-               "elu": ("alpha",), "celu": ("alpha",), "gelu": ("approximate",),
-               "softmax": ("axis",), "log_softmax": ("axis",)}.get(kind, ())
+    p.update(_ROW[kind]["params"])
+    allowed = (*_ROW[kind]["params"], *_PY_PARAMS.get(kind, ()))
     for key, value in keywords.items():
         if key not in allowed:
             raise ValueError(f"{fn_name}() has no parameter {key!r} that ranvier's kernels take "
@@ -432,7 +430,7 @@ def core_spec(identifier) -> Tuple[str, Dict[str, float]]:
         raise ValueError(
             f"activation {name!r} is a Python callable with no C++ kernel; ranvier's layers run "
             f"activations in C++ and support: {', '.join(sorted(k.__name__ for k in _KERNEL_OF))} "
-            f"(plus the aliases swish, hard_swish)")
+            f"(plus the aliases {', '.join(sorted(_ALIASES))})")
     return _params_of(kind, {}, kind)
 
 

@@ -18,7 +18,7 @@ namespace {
 using ranvier::ActKind;
 using ranvier::LossKind;
 
-constexpr int kNumActs = static_cast<int>(ActKind::log_softmax) + 1;
+constexpr int kNumActs = ranvier::kActKindCount;
 constexpr int kNumLosses = static_cast<int>(LossKind::cosine_similarity) + 1;
 
 std::vector<float> test_inputs() {
@@ -48,10 +48,13 @@ RANVIER_TEST(vunary_table_is_complete_for_every_isa) {
     ranvier::set_isa(isa);
     const auto& k = ranvier::kernels().vunary;
     RANVIER_CHECK(k.name != nullptr, "no vunary kernels for %s", ranvier::isa_name(isa));
-    for (int i = 0; i < ranvier::kVunaryElementwiseCount; ++i)
-      RANVIER_CHECK(k.forward[i] && k.backward[i], "%s: activation %d missing", ranvier::isa_name(isa), i);
-    RANVIER_CHECK(k.softmax && k.log_softmax && k.softmax_backward && k.log_softmax_backward, "%s: softmax",
-                  ranvier::isa_name(isa));
+    for (int i = 0; i < ranvier::kVunaryCount; ++i) {
+      const bool rowwise = ranvier::activation_info(static_cast<ActKind>(i)).rowwise;
+      RANVIER_CHECK(rowwise ? (k.row_forward[i] && k.row_backward[i] && !k.forward[i])
+                            : (k.forward[i] && k.backward[i] && !k.row_forward[i]),
+                    "%s: activation %d (%s) missing", ranvier::isa_name(isa), i,
+                    ranvier::activation_info(static_cast<ActKind>(i)).name);
+    }
     for (int i = 0; i < ranvier::kVmathCount; ++i) RANVIER_CHECK(k.math[i], "%s: vmath %d", ranvier::isa_name(isa), i);
     const auto& l = ranvier::kernels().vloss;
     RANVIER_CHECK(l.name != nullptr, "no vloss kernels for %s", ranvier::isa_name(isa));

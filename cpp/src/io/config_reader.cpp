@@ -79,29 +79,7 @@ std::string shown(const Value& v) {
   return "?";
 }
 
-namespace {
-struct ActName {
-  const char* name;
-  ActKind kind;
-};
-const ActName kActNames[] = {
-    {"linear", ActKind::linear}, {"relu", ActKind::relu}, {"leaky_relu", ActKind::leaky_relu},
-    {"relu6", ActKind::relu6}, {"elu", ActKind::elu}, {"selu", ActKind::selu}, {"celu", ActKind::celu},
-    {"gelu", ActKind::gelu}, {"gelu_approx", ActKind::gelu_approx}, {"sigmoid", ActKind::sigmoid},
-    {"hard_sigmoid", ActKind::hard_sigmoid}, {"hard_silu", ActKind::hard_silu}, {"tanh", ActKind::tanh},
-    {"softplus", ActKind::softplus}, {"softsign", ActKind::softsign}, {"silu", ActKind::silu},
-    {"mish", ActKind::mish}, {"exponential", ActKind::exponential}, {"log_sigmoid", ActKind::log_sigmoid},
-    {"softmax", ActKind::softmax}, {"log_softmax", ActKind::log_softmax},
-    // Keras aliases
-    {"swish", ActKind::silu}, {"hard_swish", ActKind::hard_silu},
-};
-}  // namespace
-
-const char* activation_name(ActKind kind) {
-  for (const auto& a : kActNames)
-    if (a.kind == kind) return a.name;
-  return "linear";
-}
+const char* activation_name(ActKind kind) { return activation_info(kind).name; }
 
 void parse_activation(const Value& v, ActKind& kind, ActParams& params, const std::string& where) {
   params = ActParams();
@@ -120,15 +98,8 @@ void parse_activation(const Value& v, ActKind& kind, ActParams& params, const st
   } else {
     fail(where + ": activation must be a name, got " + Value::type_name(v.type()));
   }
-  const std::string l = lower(name);
-  for (const auto& a : kActNames) {
-    if (l == a.name) {
-      kind = a.kind;
-      if (kind == ActKind::leaky_relu) params.negative_slope = 0.2f;
-      return;
-    }
-  }
-  fail(where + ": unknown activation '" + name + "'");
+  if (!activation_from_name(lower(name), &kind)) fail(where + ": unknown activation '" + name + "'");
+  params = activation_default_params(kind);
 }
 
 }  // namespace cfg

@@ -1,7 +1,10 @@
-// Activations: forward/backward through the f32-vunary kernels of the active ISA,
-// threaded over contiguous ranges (elementwise) or rows (softmax) above a measured size.
+// Activations: the rows of activations.def, and forward/backward through the f32-vunary
+// kernels of the active ISA, threaded over contiguous ranges (elementwise) or rows
+// (softmax) above a measured size.
 #include "ops/activations.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -11,41 +14,23 @@
 
 namespace ranvier {
 
-// The kernel table is indexed by ActKind.
-static_assert(static_cast<int>(ActKind::linear) == kVunaryLinear, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::relu) == kVunaryRelu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::leaky_relu) == kVunaryLeakyRelu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::relu6) == kVunaryRelu6, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::elu) == kVunaryElu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::selu) == kVunarySelu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::celu) == kVunaryCelu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::gelu) == kVunaryGelu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::gelu_approx) == kVunaryGeluApprox, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::sigmoid) == kVunarySigmoid, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::hard_sigmoid) == kVunaryHardSigmoid, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::hard_silu) == kVunaryHardSilu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::tanh) == kVunaryTanh, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::softplus) == kVunarySoftplus, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::softsign) == kVunarySoftsign, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::silu) == kVunarySilu, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::mish) == kVunaryMish, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::exponential) == kVunaryExponential, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::log_sigmoid) == kVunaryLogSigmoid, "ActKind/VunaryOp order");
-static_assert(static_cast<int>(ActKind::softmax) == kVunaryElementwiseCount, "ActKind/VunaryOp order");
-
 namespace {
 
 VunaryParams to_kernel_params(const ActParams& p) {
   return VunaryParams{p.negative_slope, p.max_value, p.threshold, p.alpha};
 }
 
-bool is_rowwise(ActKind kind) { return kind == ActKind::softmax || kind == ActKind::log_softmax; }
+// The values of the rows' shape, cost and reads columns.
+constexpr bool kRowwise_eltwise = false, kRowwise_rowwise = true;
+constexpr bool kCheap_cheap = true, kCheap_transcendental = false;
+constexpr ActNeeds kReads_none{false, false}, kReads_x{true, false}, kReads_y{false, true}, kReads_xy{true, true};
 
-void check_kind(ActKind kind) {
-  const int k = static_cast<int>(kind);
-  if (k < 0 || k > static_cast<int>(ActKind::log_softmax))
-    throw std::invalid_argument("activation: unknown ActKind " + std::to_string(k));
-}
+constexpr ActInfo kActInfo[] = {
+#define RANVIER_ACTIVATION(name, shape, cost, reads, params) \
+  {#name, kRowwise_##shape, kCheap_##cost, kReads_##reads, params},
+#include "kernels/f32-vunary/activations.def"
+};
+static_assert(sizeof(kActInfo) / sizeof(kActInfo[0]) == kActKindCount, "one row per kind");
 
 // Elements per thread below which a second thread does not pay. Measured (2 threads vs 1,
 // medians; idle 16-core Xeon, AVX-512 kernels, OMP_WAIT_POLICY=passive, where waking the
@@ -61,49 +46,98 @@ void check_kind(ActKind kind) {
 #define RANVIER_ACT_MIN_PER_THREAD (1 << 13)
 #endif
 std::int64_t min_elements_per_thread(ActKind kind) {
-  switch (kind) {
-    case ActKind::linear:
-    case ActKind::relu:
-    case ActKind::leaky_relu:
-    case ActKind::relu6:
-    case ActKind::hard_sigmoid:
-    case ActKind::hard_silu:
-    case ActKind::softsign:
-      return RANVIER_ACT_MIN_PER_THREAD_CHEAP;
-    default:
-      return RANVIER_ACT_MIN_PER_THREAD;
-  }
+  return activation_info(kind).cheap ? RANVIER_ACT_MIN_PER_THREAD_CHEAP : RANVIER_ACT_MIN_PER_THREAD;
 }
+
+// ActParams's fields by name (the keys of the rows' params).
+struct ParamField {
+  const char* key;
+  float ActParams::*field;
+};
+const ParamField kParamFields[] = {{"negative_slope", &ActParams::negative_slope},
+                                   {"max_value", &ActParams::max_value},
+                                   {"threshold", &ActParams::threshold},
+                                   {"alpha", &ActParams::alpha}};
 
 }  // namespace
 
-ActNeeds activation_backward_needs(ActKind kind, const ActParams& p) {
-  check_kind(kind);
-  switch (kind) {
-    case ActKind::linear: return {false, false};
-    case ActKind::relu:
-      // the kernel reads y when negative_slope == 0 and threshold >= 0, x otherwise
-      return (p.negative_slope == 0.0f && p.threshold >= 0.0f) ? ActNeeds{false, true} : ActNeeds{true, false};
-    case ActKind::relu6:
-    case ActKind::sigmoid:
-    case ActKind::tanh:
-    case ActKind::exponential:
-    case ActKind::softmax:
-    case ActKind::log_softmax: return {false, true};
-    case ActKind::elu:
-    case ActKind::selu:
-    case ActKind::celu: return {true, true};
-    default: return {true, false};
+const ActInfo& activation_info(ActKind kind) {
+  const int k = static_cast<int>(kind);
+  if (k < 0 || k >= kActKindCount)
+    throw std::invalid_argument("activation: unknown ActKind " + std::to_string(k));
+  return kActInfo[k];
+}
+
+const std::vector<std::pair<const char*, ActKind>>& activation_aliases() {
+  static const std::vector<std::pair<const char*, ActKind>> aliases = {
+#define RANVIER_ACTIVATION(...)
+#define RANVIER_ACTIVATION_ALIAS(alias, name) {#alias, ActKind::name},
+#include "kernels/f32-vunary/activations.def"
+  };
+  return aliases;
+}
+
+bool activation_from_name(const std::string& name, ActKind* kind) {
+  for (int k = 0; k < kActKindCount; ++k)
+    if (name == kActInfo[k].name) {
+      *kind = static_cast<ActKind>(k);
+      return true;
+    }
+  for (const auto& a : activation_aliases())
+    if (name == a.first) {
+      *kind = a.second;
+      return true;
+    }
+  return false;
+}
+
+std::vector<std::pair<std::string, double>> activation_param_defaults(ActKind kind) {
+  std::vector<std::pair<std::string, double>> out;
+  const std::string spec = activation_info(kind).params;
+  std::size_t i = 0;
+  while (i < spec.size()) {
+    const std::size_t end = std::min(spec.find(' ', i), spec.size());
+    const std::string item = spec.substr(i, end - i);
+    const std::size_t eq = item.find('=');
+    if (eq != std::string::npos) {
+      const std::string value = item.substr(eq + 1);
+      out.emplace_back(item.substr(0, eq), value == "inf" ? HUGE_VAL : std::strtod(value.c_str(), nullptr));
+    }
+    i = end + 1;
   }
+  return out;
+}
+
+bool set_activation_param(ActParams& p, const std::string& key, float value) {
+  for (const auto& f : kParamFields)
+    if (key == f.key) {
+      p.*(f.field) = value;
+      return true;
+    }
+  return false;
+}
+
+ActParams activation_default_params(ActKind kind) {
+  ActParams p;
+  for (const auto& kv : activation_param_defaults(kind)) set_activation_param(p, kv.first, static_cast<float>(kv.second));
+  return p;
+}
+
+ActNeeds activation_backward_needs(ActKind kind, const ActParams& p) {
+  const ActInfo& info = activation_info(kind);
+  // relu's kernel reads y when negative_slope == 0 and threshold >= 0, x otherwise
+  if (kind == ActKind::relu)
+    return (p.negative_slope == 0.0f && p.threshold >= 0.0f) ? ActNeeds{false, true} : ActNeeds{true, false};
+  return info.reads;
 }
 
 void activation_forward(ActKind kind, const ActParams& p, const float* x, float* y, std::int64_t rows,
                         std::int64_t cols) {
-  check_kind(kind);
+  const bool rowwise = activation_info(kind).rowwise;
   if (rows <= 0 || cols <= 0) return;
   const VunaryKernels& k = kernels().vunary;
-  if (is_rowwise(kind)) {
-    const VunaryRowFwdFn fn = kind == ActKind::softmax ? k.softmax : k.log_softmax;
+  if (rowwise) {
+    const VunaryRowFwdFn fn = k.row_forward[static_cast<int>(kind)];
     parallel_rows(rows, cols, RANVIER_ACT_MIN_PER_THREAD, [&](std::int64_t r0, std::int64_t r1) {
       fn(x + r0 * cols, y + r0 * cols, r1 - r0, cols);
     });
@@ -117,15 +151,15 @@ void activation_forward(ActKind kind, const ActParams& p, const float* x, float*
 
 void activation_backward(ActKind kind, const ActParams& p, const float* x, const float* y, const float* dy,
                          float* dx, std::int64_t rows, std::int64_t cols) {
-  check_kind(kind);
+  const bool rowwise = activation_info(kind).rowwise;
   if (rows <= 0 || cols <= 0) return;
   const ActNeeds needs = activation_backward_needs(kind, p);
   if ((needs.input && !x) || (needs.output && !y))
     throw std::invalid_argument("activation_backward: this activation needs the forward pass's " +
                                 std::string(needs.input && !x ? "input x" : "output y"));
   const VunaryKernels& k = kernels().vunary;
-  if (is_rowwise(kind)) {
-    const VunaryRowBwdFn fn = kind == ActKind::softmax ? k.softmax_backward : k.log_softmax_backward;
+  if (rowwise) {
+    const VunaryRowBwdFn fn = k.row_backward[static_cast<int>(kind)];
     parallel_rows(rows, cols, RANVIER_ACT_MIN_PER_THREAD, [&](std::int64_t r0, std::int64_t r1) {
       fn(y + r0 * cols, dy + r0 * cols, dx + r0 * cols, r1 - r0, cols);
     });

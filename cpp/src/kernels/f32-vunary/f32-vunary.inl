@@ -333,7 +333,7 @@ void bwd_mish(const float* x, const float*, const float* dy, float* dx, std::int
 }
 
 // ---- softmax / log_softmax (row-wise, max-shifted) ---------------------------------------------
-void softmax_rows(const float* x, float* y, std::int64_t rows, std::int64_t cols) {
+void fwd_softmax(const float* x, float* y, std::int64_t rows, std::int64_t cols) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
@@ -342,7 +342,7 @@ void softmax_rows(const float* x, float* y, std::int64_t rows, std::int64_t cols
     map1(yr, yr, cols, [=](vf v) { return simd::div(v, s); });
   }
 }
-void log_softmax_rows(const float* x, float* y, std::int64_t rows, std::int64_t cols) {
+void fwd_log_softmax(const float* x, float* y, std::int64_t rows, std::int64_t cols) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
@@ -353,7 +353,7 @@ void log_softmax_rows(const float* x, float* y, std::int64_t rows, std::int64_t 
   }
 }
 // dx = y * (dy - sum(dy * y))
-void softmax_backward_rows(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols) {
+void bwd_softmax(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* yr = y + r * cols;
     const float* gr = dy + r * cols;
@@ -362,7 +362,7 @@ void softmax_backward_rows(const float* y, const float* dy, float* dx, std::int6
   }
 }
 // dx = dy - softmax * sum(dy), softmax = exp(y)
-void log_softmax_backward_rows(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols) {
+void bwd_log_softmax(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* yr = y + r * cols;
     const float* gr = dy + r * cols;
@@ -403,51 +403,18 @@ void math_softplus(const float* x, float* y, std::int64_t n, const VunaryParams*
   map1(x, y, n, [](vf v) { return vsoftplus(v); });
 }
 
+// One entry per row of activations.def: fwd_<name>/bwd_<name> into forward/backward
+// (eltwise) or row_forward/row_backward (rowwise).
+#define RANVIER_VUNARY_FILL_eltwise(name) \
+  k.forward[kVunary_##name] = fwd_##name;   \
+  k.backward[kVunary_##name] = bwd_##name;
+#define RANVIER_VUNARY_FILL_rowwise(name)    \
+  k.row_forward[kVunary_##name] = fwd_##name; \
+  k.row_backward[kVunary_##name] = bwd_##name;
+
 void fill_vunary_table(VunaryKernels& k) {
-  k.forward[kVunaryLinear] = fwd_linear;
-  k.forward[kVunaryRelu] = fwd_relu;
-  k.forward[kVunaryLeakyRelu] = fwd_leaky_relu;
-  k.forward[kVunaryRelu6] = fwd_relu6;
-  k.forward[kVunaryElu] = fwd_elu;
-  k.forward[kVunarySelu] = fwd_selu;
-  k.forward[kVunaryCelu] = fwd_celu;
-  k.forward[kVunaryGelu] = fwd_gelu;
-  k.forward[kVunaryGeluApprox] = fwd_gelu_approx;
-  k.forward[kVunarySigmoid] = fwd_sigmoid;
-  k.forward[kVunaryHardSigmoid] = fwd_hard_sigmoid;
-  k.forward[kVunaryHardSilu] = fwd_hard_silu;
-  k.forward[kVunaryTanh] = fwd_tanh;
-  k.forward[kVunarySoftplus] = fwd_softplus;
-  k.forward[kVunarySoftsign] = fwd_softsign;
-  k.forward[kVunarySilu] = fwd_silu;
-  k.forward[kVunaryMish] = fwd_mish;
-  k.forward[kVunaryExponential] = fwd_exponential;
-  k.forward[kVunaryLogSigmoid] = fwd_log_sigmoid;
-
-  k.backward[kVunaryLinear] = bwd_linear;
-  k.backward[kVunaryRelu] = bwd_relu;
-  k.backward[kVunaryLeakyRelu] = bwd_leaky_relu;
-  k.backward[kVunaryRelu6] = bwd_relu6;
-  k.backward[kVunaryElu] = bwd_elu;
-  k.backward[kVunarySelu] = bwd_selu;
-  k.backward[kVunaryCelu] = bwd_celu;
-  k.backward[kVunaryGelu] = bwd_gelu;
-  k.backward[kVunaryGeluApprox] = bwd_gelu_approx;
-  k.backward[kVunarySigmoid] = bwd_sigmoid;
-  k.backward[kVunaryHardSigmoid] = bwd_hard_sigmoid;
-  k.backward[kVunaryHardSilu] = bwd_hard_silu;
-  k.backward[kVunaryTanh] = bwd_tanh;
-  k.backward[kVunarySoftplus] = bwd_softplus;
-  k.backward[kVunarySoftsign] = bwd_softsign;
-  k.backward[kVunarySilu] = bwd_silu;
-  k.backward[kVunaryMish] = bwd_mish;
-  k.backward[kVunaryExponential] = bwd_exponential;
-  k.backward[kVunaryLogSigmoid] = bwd_log_sigmoid;
-
-  k.softmax = softmax_rows;
-  k.log_softmax = log_softmax_rows;
-  k.softmax_backward = softmax_backward_rows;
-  k.log_softmax_backward = log_softmax_backward_rows;
+#define RANVIER_ACTIVATION(name, shape, ...) RANVIER_VUNARY_FILL_##shape(name)
+#include "kernels/f32-vunary/activations.def"
 
   k.math[kVmathExp] = math_exp;
   k.math[kVmathExpm1] = math_expm1;
@@ -460,3 +427,6 @@ void fill_vunary_table(VunaryKernels& k) {
   k.math[kVmathNormCdf] = math_normcdf;
   k.math[kVmathSoftplus] = math_softplus;
 }
+
+#undef RANVIER_VUNARY_FILL_eltwise
+#undef RANVIER_VUNARY_FILL_rowwise

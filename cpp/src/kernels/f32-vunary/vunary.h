@@ -7,9 +7,9 @@
 //   memory outside [p, p + n).
 // - The caller sets flush-to-zero/denormals-are-zero (FtzScope): subnormal inputs
 //   are read as 0 and subnormal results are flushed to 0.
-// - Elementwise kinds are indexed by VunaryOp, whose order equals ranvier::ActKind
-//   (ops/activations.h) up to kVunarySoftmax, checked by static_asserts in
-//   ops/activations.cpp.
+// - Kinds are indexed by VunaryOp, generated from activations.def as ranvier::ActKind is
+//   (ops/activations.h), so the two orders cannot differ. An eltwise kind fills
+//   forward/backward, a rowwise kind row_forward/row_backward.
 // Only plain types and function pointers live here (included from ISA-flagged files).
 #pragma once
 
@@ -17,12 +17,11 @@
 
 namespace ranvier {
 
+// One index per activation of activations.def, in its order (== ranvier::ActKind).
 enum VunaryOp : int {
-  kVunaryLinear = 0, kVunaryRelu, kVunaryLeakyRelu, kVunaryRelu6, kVunaryElu, kVunarySelu,
-  kVunaryCelu, kVunaryGelu, kVunaryGeluApprox, kVunarySigmoid, kVunaryHardSigmoid,
-  kVunaryHardSilu, kVunaryTanh, kVunarySoftplus, kVunarySoftsign, kVunarySilu, kVunaryMish,
-  kVunaryExponential, kVunaryLogSigmoid,
-  kVunaryElementwiseCount,  // == ActKind::softmax
+#define RANVIER_ACTIVATION(name, ...) kVunary_##name,
+#include "kernels/f32-vunary/activations.def"
+  kVunaryCount,
 };
 
 // The vectorized math functions of simd/vmath.inl, exposed for tests and benchmarks.
@@ -51,10 +50,10 @@ using VunaryRowBwdFn = void (*)(const float* y, const float* dy, float* dx, std:
 
 struct VunaryKernels {
   const char* name = nullptr;
-  VunaryFwdFn forward[kVunaryElementwiseCount] = {};
-  VunaryBwdFn backward[kVunaryElementwiseCount] = {};
-  VunaryRowFwdFn softmax = nullptr, log_softmax = nullptr;
-  VunaryRowBwdFn softmax_backward = nullptr, log_softmax_backward = nullptr;
+  VunaryFwdFn forward[kVunaryCount] = {};
+  VunaryBwdFn backward[kVunaryCount] = {};
+  VunaryRowFwdFn row_forward[kVunaryCount] = {};
+  VunaryRowBwdFn row_backward[kVunaryCount] = {};
   VunaryFwdFn math[kVmathCount] = {};
 };
 
