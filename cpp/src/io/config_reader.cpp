@@ -100,6 +100,31 @@ void parse_activation(const Value& v, ActKind& kind, ActParams& params, const st
   }
   if (!activation_from_name(lower(name), &kind)) fail(where + ": unknown activation '" + name + "'");
   params = activation_default_params(kind);
+  // The keyword parameters of a functools.partial of a built-in (ranvier.activations.serialize):
+  // the kind's own parameters (activations.def), gelu's approximate and the softmax axis (-1).
+  const Value* rp = v.is_object() ? v.find("ranvier_params") : nullptr;
+  if (!rp || rp->is_null()) return;
+  if (!rp->is_object()) fail(where + ": activation 'ranvier_params' must be an object");
+  const auto defaults = activation_param_defaults(kind);
+  for (const auto& kv : rp->as_object()) {
+    const std::string& key = kv.first;
+    const Value& val = kv.second;
+    if (key == "approximate" && kind == ActKind::gelu && val.is_bool()) {
+      if (val.as_bool()) kind = ActKind::gelu_approx;
+      continue;
+    }
+    if (key == "axis" && activation_info(kind).rowwise && val.is_number() && val.as_double() == -1.0) continue;
+    bool known = false;
+    for (const auto& d : defaults) known = known || d.first == key;
+    if (!known) fail(where + ": activation '" + name + "' has no parameter '" + key + "' that the C++ kernels take");
+    if (key == "max_value" && val.is_null()) {
+      params.max_value = INFINITY;
+    } else if (val.is_number()) {
+      set_activation_param(params, key, static_cast<float>(val.as_double()));
+    } else {
+      fail(where + ": activation parameter '" + key + "' must be a number, got " + Value::type_name(val.type()));
+    }
+  }
 }
 
 }  // namespace cfg
