@@ -14,9 +14,9 @@ and ``"hard_swish"``), callables (returned as is), dicts (``deserialize``) and `
 computes an activation: ``(kind_name, params)`` with ``params`` holding
 ``negative_slope``, ``max_value`` (``math.inf`` for None), ``threshold`` and ``alpha``.
 
-Extra Keras activations without a C++ kernel (``squareplus``, ``soft_shrink``,
-``hard_shrink``, ``hard_tanh``, ``tanh_shrink``, ``sparse_sigmoid``, ``sparse_plus``,
-``threshold``, ``glu``, ``sparsemax``) are computed in NumPy (float32 results); they can
+Extra Keras activations without a C++ kernel (``squareplus``, ``hard_shrink``,
+``tanh_shrink``, ``sparse_sigmoid``, ``sparse_plus``, ``threshold``, ``glu``,
+``sparsemax``) are computed in NumPy (float32 results); they can
 be called but not used inside a layer (``core_spec`` raises ``ValueError`` for them).
 """
 from __future__ import annotations
@@ -226,6 +226,17 @@ def log_softmax(x, axis=-1):
     return _along_axis("log_softmax", x, axis, "log_softmax")
 
 
+def hard_tanh(x):
+    """``clip(x, -1, 1)``: -1 for x < -1, x on [-1, 1], 1 for x > 1."""
+    return _apply("hard_tanh", x, "hard_tanh")
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x - threshold`` for x > threshold, ``x + threshold`` for x < -threshold, else 0
+    (NaN stays NaN)."""
+    return _apply("soft_shrink", x, "soft_shrink", threshold=_num(threshold, "soft_shrink", "threshold"))
+
+
 # ---- Keras activations without a C++ kernel (NumPy, float32 results) ------------------------
 def _np(fn: str, x) -> np.ndarray:
     return _as_f32(x, fn).astype(np.float64)
@@ -237,21 +248,10 @@ def squareplus(x, b=4):
     return ((v + np.sqrt(v * v + _num(b, "squareplus", "b"))) / 2).astype(np.float32)
 
 
-def soft_shrink(x, threshold=0.5):
-    """``x - t if x > t, x + t if x < -t, else 0``."""
-    v, t = _np("soft_shrink", x), _num(threshold, "soft_shrink", "threshold")
-    return np.where(v > t, v - t, np.where(v < -t, v + t, 0.0)).astype(np.float32)
-
-
 def hard_shrink(x, threshold=0.5):
     """``x if |x| > t else 0``."""
     v, t = _np("hard_shrink", x), _num(threshold, "hard_shrink", "threshold")
     return np.where(np.abs(v) > t, v, 0.0).astype(np.float32)
-
-
-def hard_tanh(x):
-    """``clip(x, -1, 1)``."""
-    return np.clip(_np("hard_tanh", x), -1.0, 1.0).astype(np.float32)
 
 
 def tanh_shrink(x):
@@ -302,8 +302,8 @@ def sparsemax(x, axis=-1):
 
 # ----------------------------------------------------------------------------- registry
 # Keras activations computed in NumPy (no C++ kernel): callable, not usable inside a layer.
-_NUMPY_ONLY: Tuple[Callable, ...] = (squareplus, soft_shrink, sparse_plus, glu, tanh_shrink, threshold,
-                                     sparse_sigmoid, hard_tanh, hard_shrink, sparsemax)
+_NUMPY_ONLY: Tuple[Callable, ...] = (squareplus, sparse_plus, glu, tanh_shrink, threshold, sparse_sigmoid,
+                                     hard_shrink, sparsemax)
 
 # function -> C++ kind: each row of the table whose name is a function of this module
 # (gelu_approx is gelu(approximate=True))

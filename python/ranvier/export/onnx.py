@@ -8,9 +8,10 @@ output "output" of shape (batch, units)):
   and x goes through ``Cast`` to bfloat16 and back first, so the graph computes what
   ranvier computes (bfloat16 inputs, float32 sums);
 - activations: Relu, LeakyRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid (Keras 3's
-  ``x/6 + 0.5``), Tanh, Softplus, Softsign, Exp, Softmax / LogSoftmax (last axis), and
-  compositions for relu6 (Clip), silu (x*Sigmoid), hard_silu, mish, gelu (Erf or the
-  tanh form), log_sigmoid, and the general relu(negative_slope, max_value, threshold);
+  ``x/6 + 0.5``), Tanh, Softplus, Softsign, Exp, Softmax / LogSoftmax (last axis), Clip
+  (relu6, hard_tanh), Shrink (soft_shrink), and compositions for silu (x*Sigmoid),
+  hard_silu, mish, gelu (Erf or the tanh form), log_sigmoid, and the general
+  relu(negative_slope, max_value, threshold);
 - BatchNormalization: ``BatchNormalization`` with the moving statistics (inference);
 - LayerNormalization: ``LayerNormalization`` (axis -1);
 - Flatten: ``Flatten(axis=1)``; Dropout and GaussianNoise: omitted (identity at inference).
@@ -129,6 +130,11 @@ def _activation(g: _Graph, x: str, kind: str, params: dict, where: str) -> str:
         t = g.op("Tanh", [g.op("Mul", [inner, g.const(math.sqrt(2.0 / math.pi), "k")], "ki")], "t")
         return g.op("Mul", [g.op("Mul", [x, g.const(0.5, "half")], "hx"),
                             g.op("Add", [t, g.const(1.0, "one")], "t1")], "gelu")
+    if kind == "hard_tanh":
+        return g.op("Clip", [x, g.const(-1.0, "minus_one"), g.const(1.0, "one")], "hard_tanh")
+    if kind == "soft_shrink":
+        t = float(p["threshold"])
+        return g.op("Shrink", [x], "soft_shrink", bias=t, lambd=t)
     if kind == "softmax":
         return g.op("Softmax", [x], "softmax", axis=-1)
     if kind == "log_softmax":

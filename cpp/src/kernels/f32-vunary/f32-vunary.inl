@@ -332,6 +332,35 @@ void bwd_mish(const float* x, const float*, const float* dy, float* dx, std::int
   });
 }
 
+// ---- hard_tanh, soft_shrink (Keras 3 / JAX) -------------------------------------------------
+// hard_tanh = clip(x, -1, 1); f' = 1 on [-1, 1] (its ends included, as JAX's where(x > 1, ..)).
+void fwd_hard_tanh(const float* x, float* y, std::int64_t n, const VunaryParams*) {
+  map1(x, y, n, [](vf v) { return vclamp(v, -1.0f, 1.0f); });
+}
+void bwd_hard_tanh(const float* x, const float*, const float* dy, float* dx, std::int64_t n, const VunaryParams*) {
+  map2(x, dy, dx, n, [](vf xv, vf g) {
+    const vmask on = simd::mask_and(simd::ge(xv, simd::set1(-1.0f)), simd::le(xv, simd::set1(1.0f)));
+    return keep_nan(xv, simd::select(on, g, simd::zero()));
+  });
+}
+// soft_shrink = x - t if x > t, x + t if x < -t, else 0 (t = threshold); f' = 1 outside
+// [-t, t], 0 inside and at its ends. NaN propagates (Keras's where() would give 0).
+void fwd_soft_shrink(const float* x, float* y, std::int64_t n, const VunaryParams* p) {
+  const vf t = simd::set1(p->threshold), nt = simd::set1(-p->threshold);
+  map1(x, y, n, [=](vf v) {
+    const vf r = simd::select(simd::gt(v, t), simd::sub(v, t), simd::select(simd::lt(v, nt), simd::add(v, t), simd::zero()));
+    return keep_nan(v, r);
+  });
+}
+void bwd_soft_shrink(const float* x, const float*, const float* dy, float* dx, std::int64_t n,
+                     const VunaryParams* p) {
+  const vf t = simd::set1(p->threshold), nt = simd::set1(-p->threshold);
+  map2(x, dy, dx, n, [=](vf xv, vf g) {
+    const vmask on = simd::mask_or(simd::gt(xv, t), simd::lt(xv, nt));
+    return keep_nan(xv, simd::select(on, g, simd::zero()));
+  });
+}
+
 // ---- softmax / log_softmax (row-wise, max-shifted) ---------------------------------------------
 void fwd_softmax(const float* x, float* y, std::int64_t rows, std::int64_t cols) {
   for (std::int64_t r = 0; r < rows; ++r) {
