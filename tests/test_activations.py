@@ -63,8 +63,13 @@ CASES = [
     ("mish", {}),
     ("exponential", {}),
     ("log_sigmoid", {}),
+    ("hard_tanh", {}),
+    ("soft_shrink", {"threshold": 0.5}),
+    ("soft_shrink", {"threshold": 0.3}),
+    ("soft_shrink", {"threshold": 2.0}),
+    ("soft_shrink", {"threshold": 0.0}),
 ]
-PIECEWISE_LINEAR = {"linear", "relu", "leaky_relu", "relu6", "hard_sigmoid", "hard_silu"}
+PIECEWISE_LINEAR = {"linear", "relu", "leaky_relu", "relu6", "hard_sigmoid", "hard_silu", "hard_tanh"}
 CASE_IDS = [k + ("-" + "-".join(f"{a}={b}" for a, b in p.items()) if p else "") for k, p in CASES]
 
 SPECIALS = np.array(
@@ -177,7 +182,8 @@ def test_reference_derivative_matches_finite_differences(rng, kind, params):
     (float64, h = 1e-6 relative; points within 1e-3 of a kink are skipped)."""
     f, df = R.ACTIVATIONS[kind]
     x = np.concatenate([rng.standard_normal(2000) * 4, np.linspace(-12, 12, 2001)])
-    kinks = np.array([0.0, 3.0, -3.0, 6.0, params.get("threshold", 0.0), params.get("max_value", 0.0)])
+    kinks = np.array([0.0, 1.0, -1.0, 3.0, -3.0, 6.0, params.get("threshold", 0.0), -params.get("threshold", 0.0),
+                      params.get("max_value", 0.0)])
     x = x[np.min(np.abs(x[:, None] - kinks[None, :]), axis=1) > 1e-3]
     fd = R.central_difference(f, x, h=1e-6, **params)
     an = df(x, **params)

@@ -263,3 +263,25 @@ RANVIER_TEST(fused_softmax_cce_gradient) {
   for (int j = 0; j < 3; ++j) RANVIER_CHECK(std::fabs(g[j] - (q[j] - y[j])) < 1e-7f, "q - y at %d", j);
   RANVIER_CHECK(std::fabs(ps[0] + std::log(q[1])) < 1e-6f, "value -log q");
 }
+
+// The activation list: every row's name resolves to its kind, the aliases to theirs, and
+// the default parameters are the row's (leaky_relu 0.2, soft_shrink 0.5).
+RANVIER_TEST(activation_table_names_aliases_and_defaults) {
+  for (int k = 0; k < ranvier::kActKindCount; ++k) {
+    ActKind got;
+    const auto kind = static_cast<ActKind>(k);
+    RANVIER_CHECK(ranvier::activation_from_name(ranvier::activation_info(kind).name, &got) && got == kind,
+                  "row %d", k);
+  }
+  ActKind got;
+  RANVIER_CHECK(ranvier::activation_from_name("swish", &got) && got == ActKind::silu, "swish");
+  RANVIER_CHECK(ranvier::activation_from_name("hard_swish", &got) && got == ActKind::hard_silu, "hard_swish");
+  RANVIER_CHECK(!ranvier::activation_from_name("Relu", &got), "names are exact");
+  RANVIER_CHECK(ranvier::activation_default_params(ActKind::leaky_relu).negative_slope == 0.2f, "leaky_relu");
+  RANVIER_CHECK(ranvier::activation_default_params(ActKind::soft_shrink).threshold == 0.5f, "soft_shrink");
+  RANVIER_CHECK(std::isinf(ranvier::activation_default_params(ActKind::relu).max_value), "relu max_value");
+  const auto d = ranvier::activation_param_defaults(ActKind::relu);
+  RANVIER_CHECK(d.size() == 3 && d[0].first == "negative_slope" && d[2].first == "threshold", "relu params");
+  const auto needs = ranvier::activation_backward_needs(ActKind::hard_tanh, ranvier::ActParams{});
+  RANVIER_CHECK(needs.input && !needs.output, "hard_tanh reads x");
+}

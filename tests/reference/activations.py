@@ -289,6 +289,28 @@ def d_log_sigmoid(x, **_):
     return sigmoid(-_f(x))
 
 
+def hard_tanh(x, **_):
+    """Keras 3 / JAX: where(x > 1, 1, where(x < -1, -1, x))."""
+    return np.clip(_f(x), -1.0, 1.0)
+
+
+def d_hard_tanh(x, **_):
+    x = _f(x)
+    return np.where(np.isnan(x), np.nan, ((x >= -1) & (x <= 1)).astype(np.float64))
+
+
+def soft_shrink(x, threshold=0.5, **_):
+    """Keras 3: x - t if x > t, x + t if x < -t, else 0 (NaN kept: ranvier's rule). t is
+    the float32 threshold, as float32 tensors compare against it in Keras too."""
+    x, t = _f(x), float(np.float32(threshold))
+    return np.where(np.isnan(x), np.nan, np.where(x > t, x - t, np.where(x < -t, x + t, 0.0)))
+
+
+def d_soft_shrink(x, threshold=0.5, **_):
+    x, t = _f(x), float(np.float32(threshold))
+    return np.where(np.isnan(x), np.nan, ((x > t) | (x < -t)).astype(np.float64))
+
+
 ACTIVATIONS = {
     "linear": (linear, d_linear),
     "relu": (relu, d_relu),
@@ -308,6 +330,8 @@ ACTIVATIONS = {
     "silu": (silu, d_silu),
     "mish": (mish, d_mish),
     "exponential": (exponential, d_exponential),
+    "hard_tanh": (hard_tanh, d_hard_tanh),
+    "soft_shrink": (soft_shrink, d_soft_shrink),
     "log_sigmoid": (log_sigmoid, d_log_sigmoid),
 }
 
