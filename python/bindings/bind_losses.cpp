@@ -1,4 +1,4 @@
-// Losses: glue only (checks, rank alignment and reductions happen in python/ranvier/losses.py).
+// Losses: glue only (checks, rank alignment and reductions happen in python/ranvier/losses/).
 // y_true: (n, k) or (n, 1) float32; y_pred: (n, k) float32; sample_weight: (n,) float32 or None.
 #include <stdexcept>
 #include <string>
@@ -11,19 +11,16 @@ namespace ranvier_py {
 
 namespace {
 
-const char* const kLossNames[] = {"mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-                                  "mean_squared_logarithmic_error", "binary_crossentropy",
-                                  "categorical_crossentropy", "sparse_categorical_crossentropy",
-                                  "binary_focal_crossentropy", "hinge", "squared_hinge", "categorical_hinge",
-                                  "huber", "log_cosh", "kl_divergence", "poisson", "cosine_similarity"};
-static_assert(sizeof(kLossNames) / sizeof(kLossNames[0]) ==
-                  static_cast<int>(ranvier::LossKind::cosine_similarity) + 1,
-              "loss names");
-
 ranvier::LossKind loss_kind(int kind) {
-  if (kind < 0 || kind > static_cast<int>(ranvier::LossKind::cosine_similarity))
+  if (kind < 0 || kind >= ranvier::kLossKindCount)
     throw std::invalid_argument("loss kind " + std::to_string(kind) + " is out of range");
   return static_cast<ranvier::LossKind>(kind);
+}
+
+ranvier::ActKind act_kind_of(int kind) {
+  if (kind < 0 || kind >= ranvier::kActKindCount)
+    throw std::invalid_argument("activation kind " + std::to_string(kind) + " is out of range");
+  return static_cast<ranvier::ActKind>(kind);
 }
 
 ranvier::LossParams loss_params(bool from_logits, float label_smoothing, float delta, float alpha, float gamma,
@@ -58,9 +55,35 @@ Shapes check_shapes(const farray& y_true, const farray& y_pred, const py::object
 
 void bind_losses(py::module_& m) {
   m.def("loss_kind_names", [] {
-    std::vector<std::string> v(std::begin(kLossNames), std::end(kLossNames));
+    std::vector<std::string> v;
+    for (int k = 0; k < ranvier::kLossKindCount; ++k) v.emplace_back(ranvier::loss_info(static_cast<ranvier::LossKind>(k)).name);
     return v;
   }, "Names of ranvier::LossKind values, indexed by kind.");
+
+  m.def("loss_table", [] {
+    static const char* const kLabels[] = {"dense", "same", "sparse"};
+    py::list rows;
+    for (int k = 0; k < ranvier::kLossKindCount; ++k) {
+      const auto kind = static_cast<ranvier::LossKind>(k);
+      const ranvier::LossInfo& info = ranvier::loss_info(kind);
+      py::dict params, row;
+      for (const auto& kv : ranvier::loss_param_defaults(kind)) params[py::str(kv.first)] = kv.second;
+      py::list aliases, file_aliases;
+      for (const auto& a : ranvier::loss_aliases())
+        if (a.kind == kind) (a.keras ? aliases : file_aliases).append(a.alias);
+      row["name"] = info.name;
+      row["class_name"] = info.class_name;
+      row["kind"] = k;
+      row["cost"] = info.cheap ? "cheap" : "transcendental";
+      row["labels"] = kLabels[static_cast<int>(info.labels)];
+      row["params"] = params;
+      row["aliases"] = aliases;
+      row["file_aliases"] = file_aliases;
+      rows.append(row);
+    }
+    return rows;
+  }, "The rows of losses.def in kind order: {name, class_name, kind, cost, labels, params "
+     "(name -> default; booleans 0/1), aliases (Keras's), file_aliases (model files only)}.");
 
   m.def("loss_forward_backward",
         [](int kind, farray y_true, farray y_pred, py::object sample_weight, float grad_scale, bool compute_grad,
@@ -103,7 +126,7 @@ void bind_losses(py::module_& m) {
         [](int kind, int act_kind, bool from_logits) {
           ranvier::LossParams p;
           p.from_logits = from_logits;
-          return ranvier::loss_fuses_with(loss_kind(kind), p, static_cast<ranvier::ActKind>(act_kind));
+          return ranvier::loss_fuses_with(loss_kind(kind), p, act_kind_of(act_kind));
         },
         py::arg("kind"), py::arg("act_kind"), py::arg("from_logits") = false);
 
@@ -126,7 +149,7 @@ void bind_losses(py::module_& m) {
           const float* pp = y_pred.data();
           float* ps = per_sample.mutable_data();
           float* pg = g.mutable_data();
-          const auto act = static_cast<ranvier::ActKind>(act_kind);
+          const auto act = act_kind_of(act_kind);
           {
             py::gil_scoped_release nogil;
             ranvier::loss_forward_backward_fused(k, p, act, pt, s.ytc, pp, s.n, s.k, pw, grad_scale, ps, pg);

@@ -114,6 +114,7 @@ void bind_model(py::module_& m) {
                        std::vector<std::shared_ptr<ranvier::Metric>> weighted) {
              ranvier::LossSpec spec;
              spec.kind = static_cast<ranvier::LossKind>(loss_kind);
+             ranvier::loss_info(spec.kind);  // throws for a kind out of range
              if (lp.contains("from_logits")) spec.params.from_logits = lp["from_logits"].cast<bool>();
              if (lp.contains("label_smoothing")) spec.params.label_smoothing = lp["label_smoothing"].cast<float>();
              if (lp.contains("delta")) spec.params.delta = lp["delta"].cast<float>();

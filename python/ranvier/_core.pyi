@@ -12,7 +12,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'activation_table', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'matmul', 'max_num_threads', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_kinds', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
+__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'activation_table', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'loss_table', 'matmul', 'max_num_threads', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_kinds', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
 class OptimizerKind:
     """
     Members: the rows of cpp/src/optimizers/optimizers.def (see optimizer_kinds()).
@@ -880,6 +880,10 @@ def loss_fuses_with(kind: typing.SupportsInt | typing.SupportsIndex, act_kind: t
 def loss_kind_names() -> list[str]:
     """
     Names of ranvier::LossKind values, indexed by kind.
+    """
+def loss_table() -> list:
+    """
+    The rows of losses.def in kind order: {name, class_name, kind, cost, labels, params (name -> default; booleans 0/1), aliases (Keras's), file_aliases (model files only)}.
     """
 def matmul(a: typing.Any, b: typing.Any, transpose_a: bool = False, transpose_b: bool = False) -> typing.Any:
     ...

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "layers/layer_table.h"
 #include "layers/layers.h"
+#include "losses/loss_json.h"
 #include "model/trainer.h"
 #include "optimizers/optimizer.h"
 #include "runtime/runtime.h"
@@ -176,7 +177,7 @@ struct Model::Impl {
 
   Trainer& get_trainer(std::int64_t y_cols) {
     const LossSpec want = [&] {
-      LossSpec l = io::loss_from_json(loss_json, net->out_features(), y_cols);
+      LossSpec l = loss_from_json(loss_json, net->out_features(), y_cols);
       l.weight = loss_weight;
       return l;
     }();
@@ -192,9 +193,9 @@ struct Model::Impl {
   void check_xy(const float* x, const float* y, std::int64_t n, std::int64_t y_cols, const char* what) {
     if (!x || !y) throw std::invalid_argument(std::string(what) + ": x and y must not be null");
     if (n <= 0) throw std::invalid_argument(std::string(what) + ": n must be positive, got " + std::to_string(n));
-    const LossSpec l = io::loss_from_json(loss_json, net->out_features(), y_cols);
+    const LossSpec l = loss_from_json(loss_json, net->out_features(), y_cols);
     const std::int64_t out = net->out_features();
-    if (io::loss_is_sparse(l)) {
+    if (loss_is_sparse(l)) {
       if (y_cols != 1)
         throw std::invalid_argument(std::string(what) + ": sparse_categorical_crossentropy needs y_cols == 1 (class "
                                     "indices), got y_cols=" + std::to_string(y_cols));
@@ -283,7 +284,7 @@ void Model::compile(const OptimizerOptions& optimizer, const LossOptions& loss) 
   lc.set("from_logits", Value::make_bool(loss.from_logits));
   lc.set("label_smoothing", Value::make_number(loss.label_smoothing));
   l.set("config", lc);
-  io::loss_from_json(l, impl_->net->out_features(), 0);  // validates the name
+  loss_from_json(l, impl_->net->out_features(), 0);  // validates the name
   impl_->opt_cfg = cfg;
   impl_->opt_name.clear();
   impl_->loss_json = (loss.from_logits || loss.label_smoothing != 0.0) ? l : Value::make_string(loss.name);
@@ -466,7 +467,7 @@ Model Model::load(const std::string& path) {
         if (const Value* nm = c->find("name"); nm && nm->is_string()) im.opt_name = nm->as_string();
       const Value* loss = cc.find("loss");
       if (!loss || loss->is_null()) throw std::invalid_argument("no loss");
-      io::loss_from_json(*loss, im.net->out_features(), 0);
+      loss_from_json(*loss, im.net->out_features(), 0);
       im.loss_json = *loss;
       if (const Value* lw = cc.find("loss_weights"); lw && !lw->is_null()) {
         const Value* w = lw->is_array() && lw->as_array().size() == 1 ? &lw->as_array()[0] : lw;

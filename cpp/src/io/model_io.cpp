@@ -1,6 +1,6 @@
 // io/model_io: model files in and out: the metadata checks, build_network, check_model,
-// load_model, and (for resuming training in C++) the loss JSON. The optimizer JSON is
-// optimizers/optimizer_json.cpp; the architecture section is io/architecture.cpp.
+// and load_model. The optimizer JSON is optimizers/optimizer_json.cpp, the loss JSON
+// losses/loss_json.cpp; the architecture section is io/architecture.cpp.
 #include "io/model_io.h"
 
 #include <cctype>
@@ -261,82 +261,6 @@ LoadedModel load_model_file(const std::string& path) {
     throw std::invalid_argument("'" + path + "': " + e.what());
   }
 }
-
-// ---------------------------------------------------------------- losses
-namespace {
-struct LossName {
-  const char* name;
-  LossKind kind;
-};
-const LossName kLossNames[] = {
-    {"mean_squared_error", LossKind::mean_squared_error}, {"mse", LossKind::mean_squared_error},
-    {"meansquarederror", LossKind::mean_squared_error},
-    {"mean_absolute_error", LossKind::mean_absolute_error}, {"mae", LossKind::mean_absolute_error},
-    {"meanabsoluteerror", LossKind::mean_absolute_error},
-    {"mean_absolute_percentage_error", LossKind::mean_absolute_percentage_error},
-    {"mape", LossKind::mean_absolute_percentage_error},
-    {"meanabsolutepercentageerror", LossKind::mean_absolute_percentage_error},
-    {"mean_squared_logarithmic_error", LossKind::mean_squared_logarithmic_error},
-    {"msle", LossKind::mean_squared_logarithmic_error},
-    {"meansquaredlogarithmicerror", LossKind::mean_squared_logarithmic_error},
-    {"binary_crossentropy", LossKind::binary_crossentropy}, {"binarycrossentropy", LossKind::binary_crossentropy},
-    {"categorical_crossentropy", LossKind::categorical_crossentropy},
-    {"categoricalcrossentropy", LossKind::categorical_crossentropy},
-    {"sparse_categorical_crossentropy", LossKind::sparse_categorical_crossentropy},
-    {"sparsecategoricalcrossentropy", LossKind::sparse_categorical_crossentropy},
-    {"binary_focal_crossentropy", LossKind::binary_focal_crossentropy},
-    {"binaryfocalcrossentropy", LossKind::binary_focal_crossentropy},
-    {"hinge", LossKind::hinge}, {"squared_hinge", LossKind::squared_hinge}, {"squaredhinge", LossKind::squared_hinge},
-    {"categorical_hinge", LossKind::categorical_hinge}, {"categoricalhinge", LossKind::categorical_hinge},
-    {"huber", LossKind::huber}, {"log_cosh", LossKind::log_cosh}, {"logcosh", LossKind::log_cosh},
-    {"kl_divergence", LossKind::kl_divergence}, {"kld", LossKind::kl_divergence},
-    {"kullback_leibler_divergence", LossKind::kl_divergence}, {"kldivergence", LossKind::kl_divergence},
-    {"poisson", LossKind::poisson}, {"cosine_similarity", LossKind::cosine_similarity},
-    {"cosinesimilarity", LossKind::cosine_similarity},
-};
-}  // namespace
-
-LossSpec loss_from_json(const Value& v, std::int64_t out_features, std::int64_t y_cols) {
-  std::string name;
-  const Value* cfg = nullptr;
-  if (v.is_string()) {
-    name = v.as_string();
-  } else if (v.is_object()) {
-    const Value* c = v.find("class_name");
-    if (!c || !c->is_string()) bad("loss: class_name missing");
-    name = c->as_string();
-    cfg = v.find("config");
-  } else {
-    bad("loss: expected a name or a config object");
-  }
-  LossSpec s;
-  const std::string l = lower(name);
-  if (l == "crossentropy" || l == "ce") {
-    if (out_features == 1) s.kind = LossKind::binary_crossentropy;
-    else if (y_cols == 1) s.kind = LossKind::sparse_categorical_crossentropy;
-    else s.kind = LossKind::categorical_crossentropy;
-  } else {
-    bool found = false;
-    for (const auto& n : kLossNames)
-      if (l == n.name) {
-        s.kind = n.kind;
-        found = true;
-      }
-    if (!found) bad("loss '" + name + "' is unknown");
-  }
-  if (cfg && cfg->is_object()) {
-    const std::string where = "loss " + name;
-    s.params.from_logits = get_bool(*cfg, "from_logits", false, where);
-    s.params.label_smoothing = static_cast<float>(get_num(*cfg, "label_smoothing", 0.0, where));
-    s.params.delta = static_cast<float>(get_num(*cfg, "delta", 1.0, where));
-    s.params.alpha = static_cast<float>(get_num(*cfg, "alpha", 0.25, where));
-    s.params.gamma = static_cast<float>(get_num(*cfg, "gamma", 2.0, where));
-    s.params.apply_class_balancing = get_bool(*cfg, "apply_class_balancing", false, where);
-  }
-  return s;
-}
-
-bool loss_is_sparse(const LossSpec& s) { return s.kind == LossKind::sparse_categorical_crossentropy; }
 
 }  // namespace io
 }  // namespace ranvier

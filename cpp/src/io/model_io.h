@@ -116,14 +116,9 @@ struct LoadedModel {
 LoadedModel load_model(const File& f);
 LoadedModel load_model_file(const std::string& path);
 
-// Optimizer JSON: optimizers/optimizer_json.h. Loss from its Keras-style JSON (for
-// resuming training in C++).
+// Optimizer JSON: optimizers/optimizer_json.h; loss JSON: losses/loss_json.h.
 using ranvier::optimizer_from_json;
 using ranvier::optimizer_to_json;
-// Loss identifier (a name or {"class_name", "config"}); `out_features`/`y_cols` resolve
-// "crossentropy"/"ce" as Keras does (y_cols 0: unknown yet -> categorical).
-LossSpec loss_from_json(const json::Value& loss, std::int64_t out_features, std::int64_t y_cols);
-bool loss_is_sparse(const LossSpec& s);
 
 }  // namespace io
 }  // namespace ranvier

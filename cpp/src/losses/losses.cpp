@@ -2,7 +2,10 @@
 // validation), and row-parallel calls into the loss kernels of kernels/f32-vloss.
 #include "losses/losses.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -10,24 +13,6 @@
 #include "ops/parallel.h"
 
 namespace ranvier {
-
-static_assert(static_cast<int>(LossKind::mean_squared_error) == kVlossMse, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::mean_absolute_error) == kVlossMae, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::mean_absolute_percentage_error) == kVlossMape, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::mean_squared_logarithmic_error) == kVlossMsle, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::binary_crossentropy) == kVlossBce, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::categorical_crossentropy) == kVlossCce, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::sparse_categorical_crossentropy) == kVlossScce, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::binary_focal_crossentropy) == kVlossBinaryFocal, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::hinge) == kVlossHinge, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::squared_hinge) == kVlossSquaredHinge, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::categorical_hinge) == kVlossCategoricalHinge, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::huber) == kVlossHuber, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::log_cosh) == kVlossLogCosh, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::kl_divergence) == kVlossKld, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::poisson) == kVlossPoisson, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::cosine_similarity) == kVlossCosine, "LossKind/VlossOp order");
-static_assert(static_cast<int>(LossKind::cosine_similarity) + 1 == kVlossCount, "LossKind/VlossOp order");
 
 namespace {
 
@@ -40,53 +25,40 @@ namespace {
 #ifndef RANVIER_LOSS_MIN_PER_THREAD
 #define RANVIER_LOSS_MIN_PER_THREAD (1 << 13)
 #endif
+// The values of the rows' cost and labels columns.
+constexpr bool kCheap_cheap = true, kCheap_transcendental = false;
+constexpr LossLabels kLabels_dense = LossLabels::dense, kLabels_same = LossLabels::same,
+                     kLabels_sparse = LossLabels::sparse;
+
+constexpr LossInfo kLossInfo[] = {
+#define RANVIER_LOSS(name, cls, cost, labels, params) {#name, #cls, kCheap_##cost, kLabels_##labels, params},
+#include "kernels/f32-vloss/losses.def"
+};
+static_assert(sizeof(kLossInfo) / sizeof(kLossInfo[0]) == kLossKindCount, "one row per kind");
+
 std::int64_t min_elements_per_thread(LossKind kind) {
-  switch (kind) {
-    case LossKind::mean_squared_error:
-    case LossKind::mean_absolute_error:
-    case LossKind::mean_absolute_percentage_error:
-    case LossKind::hinge:
-    case LossKind::squared_hinge:
-    case LossKind::categorical_hinge:
-    case LossKind::huber:
-    case LossKind::cosine_similarity:
-      return RANVIER_LOSS_MIN_PER_THREAD_CHEAP;
-    default:
-      return RANVIER_LOSS_MIN_PER_THREAD;
-  }
+  return kLossInfo[static_cast<int>(kind)].cheap ? RANVIER_LOSS_MIN_PER_THREAD_CHEAP : RANVIER_LOSS_MIN_PER_THREAD;
 }
 
 const char* loss_name(LossKind kind) {
-  switch (kind) {
-    case LossKind::mean_squared_error: return "mean_squared_error";
-    case LossKind::mean_absolute_error: return "mean_absolute_error";
-    case LossKind::mean_absolute_percentage_error: return "mean_absolute_percentage_error";
-    case LossKind::mean_squared_logarithmic_error: return "mean_squared_logarithmic_error";
-    case LossKind::binary_crossentropy: return "binary_crossentropy";
-    case LossKind::categorical_crossentropy: return "categorical_crossentropy";
-    case LossKind::sparse_categorical_crossentropy: return "sparse_categorical_crossentropy";
-    case LossKind::binary_focal_crossentropy: return "binary_focal_crossentropy";
-    case LossKind::hinge: return "hinge";
-    case LossKind::squared_hinge: return "squared_hinge";
-    case LossKind::categorical_hinge: return "categorical_hinge";
-    case LossKind::huber: return "huber";
-    case LossKind::log_cosh: return "log_cosh";
-    case LossKind::kl_divergence: return "kl_divergence";
-    case LossKind::poisson: return "poisson";
-    case LossKind::cosine_similarity: return "cosine_similarity";
-  }
-  return "unknown";
+  const int k = static_cast<int>(kind);
+  return k >= 0 && k < kLossKindCount ? kLossInfo[k].name : "unknown";
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 void check_args(LossKind kind, std::int64_t y_true_cols, std::int64_t n, std::int64_t k, const float* y_true,
                 const float* y_pred, const float* per_sample) {
   const int ki = static_cast<int>(kind);
-  if (ki < 0 || ki >= kVlossCount) throw std::invalid_argument("loss: unknown LossKind " + std::to_string(ki));
+  if (ki < 0 || ki >= kLossKindCount) throw std::invalid_argument("loss: unknown LossKind " + std::to_string(ki));
   const char* name = loss_name(kind);  // strings are built only when throwing (no allocation per batch)
   if (n < 0 || k < 1)
     throw std::invalid_argument(std::string(name) + ": y_pred must have shape (n, k) with k >= 1, got n=" +
                                 std::to_string(n) + ", k=" + std::to_string(k));
-  if (kind == LossKind::sparse_categorical_crossentropy) {
+  if (kLossInfo[ki].labels == LossLabels::sparse) {
     if (y_true_cols != 1)
       throw std::invalid_argument(std::string(name) + ": y_true must hold one integer label per row, got " +
                                   std::to_string(y_true_cols) + " columns");
@@ -148,6 +120,50 @@ void run_rows(LossKind kind, VlossFn fn, const VlossParams& kp, const float* y_t
 }
 
 }  // namespace
+
+const LossInfo& loss_info(LossKind kind) {
+  const int k = static_cast<int>(kind);
+  if (k < 0 || k >= kLossKindCount) throw std::invalid_argument("loss: unknown LossKind " + std::to_string(k));
+  return kLossInfo[k];
+}
+
+const std::vector<LossAlias>& loss_aliases() {
+  static const std::vector<LossAlias> aliases = {
+#define RANVIER_LOSS(...)
+#define RANVIER_LOSS_ALIAS(alias, name, scope) {#alias, LossKind::name, std::string(#scope) == "keras"},
+#include "kernels/f32-vloss/losses.def"
+  };
+  return aliases;
+}
+
+bool loss_from_name(const std::string& name, LossKind* kind) {
+  const std::string l = lower(name);
+  for (int k = 0; k < kLossKindCount; ++k)
+    if (l == kLossInfo[k].name || l == lower(kLossInfo[k].class_name)) {
+      *kind = static_cast<LossKind>(k);
+      return true;
+    }
+  for (const auto& a : loss_aliases())
+    if (l == a.alias) {
+      *kind = a.kind;
+      return true;
+    }
+  return false;
+}
+
+std::vector<std::pair<std::string, double>> loss_param_defaults(LossKind kind) {
+  std::vector<std::pair<std::string, double>> out;
+  const std::string spec = loss_info(kind).params;
+  std::size_t i = 0;
+  while (i < spec.size()) {
+    const std::size_t end = std::min(spec.find(' ', i), spec.size());
+    const std::string item = spec.substr(i, end - i);
+    const std::size_t eq = item.find('=');
+    if (eq != std::string::npos) out.emplace_back(item.substr(0, eq), std::strtod(item.c_str() + eq + 1, nullptr));
+    i = end + 1;
+  }
+  return out;
+}
 
 void loss_forward_backward(LossKind kind, const LossParams& p, const float* y_true, std::int64_t y_true_cols,
                            const float* y_pred, std::int64_t n, std::int64_t k, const float* sample_weight,

@@ -1,26 +1,67 @@
 // Losses: per-sample value and gradient in one pass, with Keras's semantics
-// (Keras 3's keras/src/losses/losses.py).
+// (Keras 3's keras/src/losses/losses.py). The kinds, names, aliases and parameters are
+// the rows of kernels/f32-vloss/losses.def.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ops/activations.h"
 
 namespace ranvier {
 
+// One kind per row of kernels/f32-vloss/losses.def, in its order.
 enum class LossKind : int {
-  mean_squared_error = 0, mean_absolute_error, mean_absolute_percentage_error,
-  mean_squared_logarithmic_error, binary_crossentropy, categorical_crossentropy,
-  sparse_categorical_crossentropy, binary_focal_crossentropy, hinge, squared_hinge,
-  categorical_hinge, huber, log_cosh, kl_divergence, poisson, cosine_similarity,
+#define RANVIER_LOSS(name, ...) name,
+#include "kernels/f32-vloss/losses.def"
 };
+constexpr int kLossKindCount = 0
+#define RANVIER_LOSS(name, ...) +1
+#include "kernels/f32-vloss/losses.def"
+    ;
 
+// How y_true relates to y_pred (the labels column of losses.def).
+enum class LossLabels : int { dense, same, sparse };
+
+// One row of losses.def.
+struct LossInfo {
+  const char* name;        // the Keras function name
+  const char* class_name;  // the Keras class
+  bool cheap;              // the larger thread threshold
+  LossLabels labels;
+  const char* params;      // "key=default ..." (see loss_param_defaults)
+};
+// The row of `kind`; throws std::invalid_argument for a kind out of range.
+const LossInfo& loss_info(LossKind kind);
+// The aliases of losses.def: (alias, kind, Keras resolves it).
+struct LossAlias {
+  const char* alias;
+  LossKind kind;
+  bool keras;
+};
+const std::vector<LossAlias>& loss_aliases();
+// The kind a model file names: a row's name, its class name lower-cased or an alias
+// (compared lower-cased); false when there is none.
+bool loss_from_name(const std::string& name, LossKind* kind);
+// The parameters `kind` takes, with its defaults (booleans as 0/1), in its row's order.
+std::vector<std::pair<std::string, double>> loss_param_defaults(LossKind kind);
+
+// The parameters the losses take (their Keras defaults; each loss's own are in losses.def).
 struct LossParams {
   bool from_logits = false;
   float label_smoothing = 0.0f;
   float delta = 1.0f;                  // huber
-  float alpha = 0.25f, gamma = 2.0f;   // binary focal
+  float alpha = 0.25f, gamma = 2.0f;   // focal losses
   bool apply_class_balancing = false;  // binary focal
+};
+
+// A compiled model's loss.
+struct LossSpec {
+  LossKind kind = LossKind::mean_squared_error;
+  LossParams params;
+  float weight = 1.0f;  // Keras loss_weights for the single output
 };
 
 // y_pred: n x k, row-major. y_true: n x k, or n x 1 integer-valued labels for

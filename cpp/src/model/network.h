@@ -106,12 +106,6 @@ class Network {
   std::mutex infer_mu_;
 };
 
-struct LossSpec {
-  LossKind kind = LossKind::mean_squared_error;
-  LossParams params;
-  float weight = 1.0f;  // Keras loss_weights for the single output
-};
-
 // True when every value is finite (no NaN/inf); vectorizable, no allocation.
 bool all_finite(const float* p, std::int64_t n);
 

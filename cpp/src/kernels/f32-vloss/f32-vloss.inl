@@ -72,7 +72,7 @@ inline void eltwise_loss(const float* yt, std::int64_t yt_cols, const float* yp,
 
 inline float inv_k(std::int64_t k) { return 1.0f / static_cast<float>(k); }
 
-void loss_mse(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_mean_squared_error(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
               float gscale, float* ps, float* grad, const VlossParams*) {
   eltwise_loss(yt, ytc, yp, n, k, w, gscale, ps, grad, inv_k(k), [](vf y, vf p, vf* d) {
     const vf e = simd::sub(p, y);
@@ -81,7 +81,7 @@ void loss_mse(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n
   });
 }
 
-void loss_mae(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_mean_absolute_error(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
               float gscale, float* ps, float* grad, const VlossParams*) {
   eltwise_loss(yt, ytc, yp, n, k, w, gscale, ps, grad, inv_k(k), [](vf y, vf p, vf* d) {
     const vf e = simd::sub(p, y);
@@ -91,7 +91,7 @@ void loss_mae(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n
 }
 
 // 100 * |y - p| / max(|y|, eps)
-void loss_mape(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_mean_absolute_percentage_error(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
                float gscale, float* ps, float* grad, const VlossParams*) {
   eltwise_loss(yt, ytc, yp, n, k, w, gscale, ps, grad, inv_k(k), [](vf y, vf p, vf* d) {
     const vf e = simd::sub(p, y);
@@ -102,7 +102,7 @@ void loss_mape(const float* yt, std::int64_t ytc, const float* yp, std::int64_t 
 }
 
 // (log(max(p, eps) + 1) - log(max(y, eps) + 1))^2
-void loss_msle(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_mean_squared_logarithmic_error(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
                float gscale, float* ps, float* grad, const VlossParams*) {
   eltwise_loss(yt, ytc, yp, n, k, w, gscale, ps, grad, inv_k(k), [](vf y, vf p, vf* d) {
     const vf p1 = simd::add(vclamp_lo(p, kLossEps), ones());
@@ -135,7 +135,7 @@ inline vf smooth_binary(vf y, float ls) {  // y (1 - ls) + 0.5 ls
   return simd::fmadd(y, simd::set1(1.0f - ls), simd::set1(0.5f * ls));
 }
 
-void loss_bce(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_binary_crossentropy(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
               float gscale, float* ps, float* grad, const VlossParams* prm) {
   const float ls = prm->label_smoothing;
   if (prm->from_logits) {
@@ -163,7 +163,7 @@ void fused_sigmoid_bce(const float* yt, std::int64_t ytc, const float* yp, std::
 
 // Binary focal: wt * (1 - p_t)^gamma * bce(p), p_t = y p + (1 - y)(1 - p), p = sigmoid(z)
 // when from_logits; bce on the clipped path; wt = alpha y + (1 - alpha)(1 - y) when balancing.
-void loss_binary_focal(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k,
+void loss_binary_focal_crossentropy(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k,
                        const float* w, float gscale, float* ps, float* grad, const VlossParams* prm) {
   const float ls = prm->label_smoothing, gamma = prm->gamma, alpha = prm->alpha;
   const bool logits = prm->from_logits != 0, balance = prm->class_balancing != 0;
@@ -264,7 +264,7 @@ void loss_log_cosh(const float* yt, std::int64_t ytc, const float* yp, std::int6
 }
 
 // kl_divergence: sum y' log(y'/p'), y' = clip(y, eps, 1), p' = clip(p, eps, 1)
-void loss_kld(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_kl_divergence(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
               float gscale, float* ps, float* grad, const VlossParams*) {
   eltwise_loss(yt, ytc, yp, n, k, w, gscale, ps, grad, 1.0f, [](vf y, vf p, vf* d) {
     const vf yc = vclamp(y, kLossEps, 1.0f), pc = vclamp(p, kLossEps, 1.0f);
@@ -365,7 +365,7 @@ inline float cce_logits_row(const RowY& Y, const float* pr, std::int64_t k, floa
   return -simd::reduce_add(lacc);
 }
 
-void loss_cce(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_categorical_crossentropy(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
               float gscale, float* ps, float* grad, const VlossParams* prm) {
   for (std::int64_t i = 0; i < n; ++i) {
     const RowY Y(yt + i * ytc, ytc != k, prm->label_smoothing, k);
@@ -402,7 +402,7 @@ void fused_softmax_cce(const float* yt, std::int64_t ytc, const float* yp, std::
 }
 
 // Sparse categorical CE (labels validated by the caller: integers in [0, k)).
-void loss_scce(const float* yt, std::int64_t, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_sparse_categorical_crossentropy(const float* yt, std::int64_t, const float* yp, std::int64_t n, std::int64_t k, const float* w,
                float gscale, float* ps, float* grad, const VlossParams* prm) {
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t lab = static_cast<std::int64_t>(yt[i]);
@@ -514,7 +514,7 @@ void loss_categorical_hinge(const float* yt, std::int64_t ytc, const float* yp, 
 
 // cosine_similarity: -sum yhat phat, zhat = z * min(1/||z||, 1/eps).
 // grad: -ap (yhat - c phat) where ||p|| > eps, else -yhat / eps; c = yhat . phat.
-void loss_cosine(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
+void loss_cosine_similarity(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k, const float* w,
                  float gscale, float* ps, float* grad, const VlossParams*) {
   for (std::int64_t i = 0; i < n; ++i) {
     const RowY Y(yt + i * ytc, ytc != k, 0.0f, k);
@@ -556,23 +556,10 @@ void loss_cosine(const float* yt, std::int64_t ytc, const float* yp, std::int64_
   }
 }
 
+// One entry per row of losses.def (loss_<name>), then the fused gradients.
 void fill_vloss_table(VlossKernels& t) {
-  t.loss[kVlossMse] = loss_mse;
-  t.loss[kVlossMae] = loss_mae;
-  t.loss[kVlossMape] = loss_mape;
-  t.loss[kVlossMsle] = loss_msle;
-  t.loss[kVlossBce] = loss_bce;
-  t.loss[kVlossCce] = loss_cce;
-  t.loss[kVlossScce] = loss_scce;
-  t.loss[kVlossBinaryFocal] = loss_binary_focal;
-  t.loss[kVlossHinge] = loss_hinge;
-  t.loss[kVlossSquaredHinge] = loss_squared_hinge;
-  t.loss[kVlossCategoricalHinge] = loss_categorical_hinge;
-  t.loss[kVlossHuber] = loss_huber;
-  t.loss[kVlossLogCosh] = loss_log_cosh;
-  t.loss[kVlossKld] = loss_kld;
-  t.loss[kVlossPoisson] = loss_poisson;
-  t.loss[kVlossCosine] = loss_cosine;
+#define RANVIER_LOSS(name, ...) t.loss[kVloss_##name] = loss_##name;
+#include "kernels/f32-vloss/losses.def"
   t.fused[kVfusedSoftmaxCce] = fused_softmax_cce;
   t.fused[kVfusedSoftmaxScce] = fused_softmax_scce;
   t.fused[kVfusedSigmoidBce] = fused_sigmoid_bce;

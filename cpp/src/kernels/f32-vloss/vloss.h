@@ -4,8 +4,8 @@
 // Contracts (every kernel, every ISA):
 // - n, k >= 0; kernels never allocate, never start threads, and touch only the rows
 //   [0, n) they are given. The caller sets flush-to-zero/denormals-are-zero (FtzScope).
-// - Losses are indexed by VlossOp, whose order equals ranvier::LossKind
-//   (losses/losses.h), checked by static_asserts in losses/losses.cpp.
+// - Losses are indexed by VlossOp, generated from losses.def as ranvier::LossKind is
+//   (losses/losses.h), so the two orders cannot differ.
 // Only plain types and function pointers live here (included from ISA-flagged files).
 #pragma once
 
@@ -13,10 +13,10 @@
 
 namespace ranvier {
 
+// One index per loss of losses.def, in its order (== ranvier::LossKind).
 enum VlossOp : int {
-  kVlossMse = 0, kVlossMae, kVlossMape, kVlossMsle, kVlossBce, kVlossCce, kVlossScce, kVlossBinaryFocal,
-  kVlossHinge, kVlossSquaredHinge, kVlossCategoricalHinge, kVlossHuber, kVlossLogCosh, kVlossKld,
-  kVlossPoisson, kVlossCosine,
+#define RANVIER_LOSS(name, ...) kVloss_##name,
+#include "kernels/f32-vloss/losses.def"
   kVlossCount,
 };
 
