@@ -1,5 +1,7 @@
 """The one lookup behind ``get`` / ``serialize`` / ``deserialize`` of each family
-(initializers, regularizers, constraints): names, config dicts, classes, callables."""
+(initializers, regularizers, constraints; activations and losses, whose names resolve to
+functions as well as classes, through ``resolve_name``): names, config dicts, classes,
+callables."""
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Mapping, Optional, Union
@@ -69,3 +71,17 @@ def get(identifier, *, kind: str, base: type, registry: Dict[str, type],
         return identifier
     suffix = f". Valid names: {valid_names()}" if names_on_failure else ""
     raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}{suffix}")
+
+
+def resolve_name(name: str, lookup: Mapping[str, Any], *, kind: str,
+                 custom_objects: Optional[Mapping[str, Any]] = None):
+    """The object a name stands for in a family whose names give functions or classes
+    (activations, losses): ``custom_objects`` first, then ``lookup``; ValueError listing
+    the valid names otherwise."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    obj = lookup.get(name)
+    if obj is None:
+        raise ValueError(f"Could not interpret {kind} identifier: {name!r}; valid names are: "
+                         f"{', '.join(sorted(lookup))}")
+    return obj
