@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from . import _checks, _core
+from . import _checks, _core, _registry
 
 __all__ = [
     "celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink", "hard_sigmoid",
@@ -342,12 +342,7 @@ def deserialize(config, custom_objects: Optional[Dict[str, Any]] = None) -> Call
     ``{"class_name": "function", "config": name, ...}``."""
     custom_objects = custom_objects or {}
     if isinstance(config, str):
-        if config in custom_objects:
-            return custom_objects[config]
-        if config in _LOOKUP:
-            return _LOOKUP[config]
-        raise ValueError(f"Could not interpret activation function identifier: {config!r}; "
-                         f"valid names are: {_valid_names()}")
+        return _registry.resolve_name(config, _LOOKUP, kind="activation function", custom_objects=custom_objects)
     if isinstance(config, dict):
         name = config.get("config")
         if isinstance(name, dict):
@@ -370,11 +365,7 @@ def get(identifier) -> Callable:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        fn = _LOOKUP.get(identifier)
-        if fn is None:
-            raise ValueError(f"Could not interpret activation function identifier: {identifier!r}; "
-                             f"valid names are: {_valid_names()}")
-        return fn
+        return _registry.resolve_name(identifier, _LOOKUP, kind="activation function")
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
