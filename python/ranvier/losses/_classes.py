@@ -10,10 +10,9 @@ import numpy as np
 from .._naming import to_snake_case as _snake
 from ._functions import (
     REDUCTIONS, _FUNCTIONS, _as_f32, _check_bool, _check_num, _per_sample, _squeeze_or_expand, binary_crossentropy,
-    binary_focal_crossentropy, categorical_crossentropy, categorical_hinge, cosine_similarity, hinge, huber,
-    kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
-    mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge)
-
+    binary_focal_crossentropy, categorical_crossentropy, categorical_focal_crossentropy, categorical_hinge,
+    cosine_similarity, hinge, huber, kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_error, mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge)
 
 
 def _standardize_reduction(reduction):
@@ -410,6 +409,29 @@ class CategoricalCrossentropy(_Builtin):
         _check_num(label_smoothing, "CategoricalCrossentropy", "label_smoothing", 0.0, 1.0)
         super().__init__(reduction=reduction, name=name, dtype=dtype, from_logits=from_logits,
                          label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalFocalCrossentropy(_Builtin):
+    """``CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="categorical_focal_crossentropy", dtype=None)``.
+
+    Per sample: ``sum(alpha (1 - q)^gamma (-y_true log q), axis)``, ``q`` as in
+    ``CategoricalCrossentropy`` (renormalized and clipped, or the softmax of logits); ``gamma``
+    >= 0 down-weights the well-classified samples (0 gives alpha times the categorical
+    cross-entropy). ``alpha`` is one number (see ``categorical_focal_crossentropy``).
+    """
+
+    _fn = staticmethod(categorical_focal_crossentropy)
+    _args = ("from_logits", "label_smoothing", "axis", "alpha", "gamma")
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy", dtype=None):
+        fn = "CategoricalFocalCrossentropy"
+        _check_num(alpha, fn, "alpha")
+        _check_num(gamma, fn, "gamma", 0.0)
+        _check_bool(from_logits, fn, "from_logits")
+        _check_num(label_smoothing, fn, "label_smoothing", 0.0, 1.0)
+        super().__init__(reduction=reduction, name=name, dtype=dtype, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
 class SparseCategoricalCrossentropy(_Builtin):

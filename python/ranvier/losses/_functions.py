@@ -217,6 +217,18 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     return _per_sample(fn, y_true, y_pred, fn, p, axis=axis)[0]
 
 
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """``sum(alpha (1 - q)^gamma (-y log q))`` along ``axis``: q = y_pred renormalized to sum 1
+    and clipped to [1e-7, 1 - 1e-7] (softmax first with ``from_logits``); labels smoothed as
+    y (1 - ls) + ls / num_classes. ``alpha`` is one number (Keras also takes a list)."""
+    fn = "categorical_focal_crossentropy"
+    p = {"alpha": _check_num(alpha, fn, "alpha"), "gamma": _check_num(gamma, fn, "gamma", 0.0),
+         "from_logits": _check_bool(from_logits, fn, "from_logits"),
+         "label_smoothing": _check_num(label_smoothing, fn, "label_smoothing", 0.0, 1.0)}
+    return _per_sample(fn, y_true, y_pred, fn, p, axis=axis)[0]
+
+
 def hinge(y_true, y_pred):
     """``mean(max(1 - y_true * y_pred, 0))``; if every label is 0 or 1 they become -1/+1."""
     return _per_sample("hinge", y_true, y_pred, "hinge", {})[0]

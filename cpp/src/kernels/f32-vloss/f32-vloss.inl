@@ -375,6 +375,74 @@ void loss_categorical_crossentropy(const float* yt, std::int64_t ytc, const floa
   }
 }
 
+// Categorical focal CE, one row (Keras 3): u = p / sum p, or softmax(z) from logits;
+// q = clip(u, eps, 1 - eps); l = sum_j alpha (1 - q_j)^gamma (-y_j log q_j). With
+// a_j = dl/dq_j = alpha y_j (gamma (1 - q_j)^(gamma - 1) log q_j - (1 - q_j)^gamma / q_j) where
+// q_j was not clipped (0 where it was) and A = sum_j a_j u_j, the gradient is
+// (a_m - A) / sum p with respect to p, u_m (a_m - A) with respect to z.
+inline float focal_cce_row(const RowY& Y, const float* pr, std::int64_t k, float ws, float* g,
+                           const VlossParams* prm) {
+  const bool logits = prm->from_logits != 0;
+  const float gamma = prm->gamma;
+  const int gi = static_cast<int>(gamma);
+  const bool gint = static_cast<float>(gi) == gamma && gi >= 0 && gi <= 16;
+  const float m = logits ? row_max(pr, k) : 0.0f;
+  const float s = logits ? row_sum_exp(pr, nullptr, k, m) : row_sum(pr, k);
+  const vf sv = simd::set1(s), mv = simd::set1(m), alpha = simd::set1(prm->alpha), gv = simd::set1(gamma);
+  auto ratio = [=](vf x) { return simd::div(logits ? vexp(simd::sub(x, mv)) : x, sv); };
+  vf lacc = simd::zero(), aacc = simd::zero();
+  auto body = [&](vf y, vf x, vmask valid, std::int64_t at, int r) {
+    const vf u = ratio(x);
+    const vf q = vclamp(u, kLossEps, kLossOneMinusEps);
+    const vf om = simd::sub(ones(), q);
+    vf f, fp;  // (1 - q)^gamma, gamma (1 - q)^(gamma - 1)
+    if (gint) {
+      vf pw = ones();
+      for (int t = 1; t < gi; ++t) pw = simd::mul(pw, om);
+      f = gi == 0 ? ones() : simd::mul(pw, om);
+      fp = gi == 0 ? simd::zero() : simd::mul(gv, pw);
+    } else {
+      const vf lo = vlog(om);
+      f = vexp(simd::mul(gv, lo));
+      fp = simd::mul(gv, vexp(simd::mul(simd::set1(gamma - 1.0f), lo)));
+    }
+    const vf lq = vlog(q);
+    const vf ay = simd::mul(alpha, y);
+    lacc = simd::add(lacc, simd::select(valid, simd::mul(simd::mul(ay, f), lq), simd::zero()));
+    if (g) {
+      const vmask c = simd::mask_and(valid, open_interval(u, kLossEps, kLossOneMinusEps));
+      const vf a = simd::select(c, simd::mul(ay, vfmsub(fp, lq, simd::div(f, q))), simd::zero());
+      aacc = simd::add(aacc, simd::select(c, simd::mul(a, u), simd::zero()));
+      if (r < 0) simd::store(g + at, a); else simd::store_tail(g + at, a, r);
+    }
+  };
+  std::int64_t j = 0;
+  for (; j + simd::kW <= k; j += simd::kW) body(Y.at(j), simd::load(pr + j), simd::mask_first(simd::kW), j, -1);
+  if (j < k) {
+    const int r = static_cast<int>(k - j);
+    body(Y.tail(j, r), simd::load_tail(pr + j, r), simd::mask_first(r), j, r);
+  }
+  if (g) {
+    const vf av = simd::set1(simd::reduce_add(aacc)), wv = simd::set1(ws);
+    if (logits) {
+      map2(pr, g, g, k, [=](vf x, vf a) { return simd::mul(simd::mul(wv, ratio(x)), simd::sub(a, av)); });
+    } else {
+      const vf sc = simd::set1(ws / s);
+      map1(g, g, k, [=](vf a) { return simd::mul(simd::sub(a, av), sc); });
+    }
+  }
+  return -simd::reduce_add(lacc);
+}
+
+void loss_categorical_focal_crossentropy(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n,
+                                         std::int64_t k, const float* w, float gscale, float* ps, float* grad,
+                                         const VlossParams* prm) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const RowY Y(yt + i * ytc, ytc != k, prm->label_smoothing, k);
+    ps[i] = focal_cce_row(Y, yp + i * k, k, (w ? w[i] : 1.0f) * gscale, grad ? grad + i * k : nullptr, prm);
+  }
+}
+
 // Fused softmax + categorical CE: value on the clipped path from q = softmax(z);
 // gradient w.r.t. z of the unclipped loss: ws (q sum y - y).
 void fused_softmax_cce(const float* yt, std::int64_t ytc, const float* yp, std::int64_t n, std::int64_t k,
