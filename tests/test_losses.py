@@ -27,7 +27,7 @@ U = 6e-8  # float32 unit roundoff
 FLT_MIN = float(np.finfo(np.float32).tiny)
 KIND = {name: i for i, name in enumerate(_core.loss_kind_names())}
 ROW_COUPLED = {"categorical_crossentropy", "sparse_categorical_crossentropy", "categorical_hinge",
-               "cosine_similarity"}
+               "cosine_similarity", "categorical_focal_crossentropy"}
 
 CASES = [
     ("mean_squared_error", {}),
@@ -58,6 +58,11 @@ CASES = [
     ("kl_divergence", {}),
     ("poisson", {}),
     ("cosine_similarity", {}),
+    ("categorical_focal_crossentropy", {}),
+    ("categorical_focal_crossentropy", {"alpha": 0.5, "gamma": 0.0}),
+    ("categorical_focal_crossentropy", {"gamma": 1.5, "label_smoothing": 0.1}),
+    ("categorical_focal_crossentropy", {"from_logits": True}),
+    ("categorical_focal_crossentropy", {"from_logits": True, "gamma": 3.0, "alpha": 1.0, "label_smoothing": 0.2}),
 ]
 IDS = [k + ("-" + "-".join(f"{a}={b}" for a, b in p.items()) if p else "") for k, p in CASES]
 SHAPES = [(1, 1), (3, 1), (17, 1), (1, 7), (5, 8), (7, 17), (33, 10), (257, 1031)]
@@ -101,10 +106,11 @@ def make_inputs(name, params, n, k, rng, variant=0):
             p = rng.uniform(0, 1, (n, k))
             edge = np.array([0.0, 1.0, 1e-8, 1 - 1e-8, 1e-7, float(np.float32(1) - np.float32(1e-7)), 0.5])
             p.flat[::5] = edge[np.arange(p.flat[::5].size) % edge.size]
-    elif name in ("categorical_crossentropy", "sparse_categorical_crossentropy", "categorical_hinge"):
+    elif name in ("categorical_crossentropy", "sparse_categorical_crossentropy", "categorical_hinge",
+                  "categorical_focal_crossentropy"):
         lab = rng.integers(0, k, n)
         y = np.eye(k)[lab]
-        if name == "categorical_crossentropy" and variant == 1:
+        if name in ("categorical_crossentropy", "categorical_focal_crossentropy") and variant == 1:
             y = rng.dirichlet(np.ones(k), n)
         if logits:
             p = rng.standard_normal((n, k)) * 3
@@ -172,8 +178,9 @@ def value_tol(name, params, y, p, ref):
     if (name == "binary_crossentropy" and not params.get("from_logits")) or name == "binary_focal_crossentropy":
         # log(1 - q): 1 - q is rounded to float32 (as in Keras), one ulp of 1 absolute
         t = t + 4 * U * np.mean(np.abs(y) + np.abs(1 - y.astype(np.float64)), axis=1)
-    if name in ("categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence"):
-        # log of a rounded ratio (p / sum p, y / p): one ulp absolute per unit of y
+    if name in ("categorical_crossentropy", "sparse_categorical_crossentropy", "kl_divergence",
+                "categorical_focal_crossentropy"):
+        # log of a rounded ratio (p / sum p, y / p, a rounded softmax): one ulp absolute per unit of y
         ysum = np.ones(y.shape[0]) if name.startswith("sparse") else np.sum(np.abs(y), axis=1)
         t = t + 4 * U * (ysum + 1)
     return t + FLT_MIN
@@ -213,6 +220,8 @@ def grad_tol(name, params, y, p, gref, ws):
             cond = (q + np.abs(ys)) / (q * (1 - q)) / k
     elif name == "binary_focal_crossentropy":
         cond = RL.binary_focal_gradient_terms(y, p, **params)
+    elif name == "categorical_focal_crossentropy":
+        cond = RL.categorical_focal_gradient_terms(y, p, **params)
     elif name == "cosine_similarity":
         ny = np.sqrt(np.sum(y64 * y64, axis=1, keepdims=True))
         npp = np.sqrt(np.sum(p64 * p64, axis=1, keepdims=True))
@@ -282,7 +291,8 @@ def test_reference_gradient_matches_finite_differences(rng, name, params):
     p = p.astype(np.float64)
     if name in ("binary_crossentropy", "binary_focal_crossentropy") and not params.get("from_logits"):
         p = np.clip(p, 0.05, 0.95)
-    if name in ("categorical_crossentropy", "sparse_categorical_crossentropy") and not params.get("from_logits"):
+    if name in ("categorical_crossentropy", "sparse_categorical_crossentropy",
+                "categorical_focal_crossentropy") and not params.get("from_logits"):
         p = p + 0.1
     if name == "mean_squared_logarithmic_error":
         p = np.abs(p) + 0.1

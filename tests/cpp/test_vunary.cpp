@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dispatch/dispatch.h"
+#include "losses/loss_json.h"
 #include "losses/losses.h"
 #include "ops/activations.h"
 #include "ops/vmath.h"
@@ -19,7 +20,7 @@ using ranvier::ActKind;
 using ranvier::LossKind;
 
 constexpr int kNumActs = ranvier::kActKindCount;
-constexpr int kNumLosses = static_cast<int>(LossKind::cosine_similarity) + 1;
+constexpr int kNumLosses = ranvier::kLossKindCount;
 
 std::vector<float> test_inputs() {
   std::vector<float> x;
@@ -284,4 +285,35 @@ RANVIER_TEST(activation_table_names_aliases_and_defaults) {
   RANVIER_CHECK(d.size() == 3 && d[0].first == "negative_slope" && d[2].first == "threshold", "relu params");
   const auto needs = ranvier::activation_backward_needs(ActKind::hard_tanh, ranvier::ActParams{});
   RANVIER_CHECK(needs.input && !needs.output, "hard_tanh reads x");
+}
+
+// The loss list: names, lower-cased class names and aliases resolve; model-file JSON
+// carries a loss's parameters.
+RANVIER_TEST(loss_table_names_aliases_and_json) {
+  LossKind got;
+  for (int k = 0; k < ranvier::kLossKindCount; ++k) {
+    const auto kind = static_cast<LossKind>(k);
+    RANVIER_CHECK(ranvier::loss_from_name(ranvier::loss_info(kind).name, &got) && got == kind, "row %d", k);
+    RANVIER_CHECK(ranvier::loss_from_name(ranvier::loss_info(kind).class_name, &got) && got == kind, "class %d", k);
+  }
+  RANVIER_CHECK(ranvier::loss_from_name("MSE", &got) && got == LossKind::mean_squared_error, "mse");
+  RANVIER_CHECK(ranvier::loss_from_name("logcosh", &got) && got == LossKind::log_cosh, "logcosh");
+  RANVIER_CHECK(ranvier::loss_from_name("bce", &got) && got == LossKind::binary_crossentropy, "bce");
+  RANVIER_CHECK(!ranvier::loss_from_name("msee", &got), "unknown");
+  const auto spec = ranvier::loss_from_json(
+      ranvier::json::parse(std::string(R"({"class_name": "CategoricalFocalCrossentropy",
+          "config": {"alpha": 0.5, "gamma": 3.0, "from_logits": true}})")),
+      3, 3);
+  RANVIER_CHECK(spec.kind == LossKind::categorical_focal_crossentropy && spec.params.alpha == 0.5f &&
+                    spec.params.gamma == 3.0f && spec.params.from_logits,
+                "focal from JSON");
+  RANVIER_CHECK(ranvier::loss_is_sparse(ranvier::loss_from_json(ranvier::json::Value::make_string("ce"), 3, 1)),
+                "ce with one label column is sparse");
+  bool threw = false;
+  try {
+    ranvier::loss_from_json(ranvier::json::Value::make_string("msee"), 3, 3);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  RANVIER_CHECK(threw, "unknown loss name throws");
 }

@@ -223,6 +223,45 @@ def cosine_similarity(y_true, y_pred):
     return -c[:, 0], g
 
 
+def _focal_parts(y_true, y_pred, alpha, gamma, from_logits, label_smoothing):
+    """Keras 3's categorical_focal_crossentropy, its a_j = dl/dq_j (0 where q_j was
+    clipped), u = p / sum p (softmax(z) from logits) and s = sum p (1 from logits)."""
+    y, p = _yt(y_true, y_pred)
+    k = p.shape[1]
+    y = y * (1 - label_smoothing) + label_smoothing / k
+    if from_logits:
+        e = np.exp(p - np.max(p, axis=1, keepdims=True))
+        u = e / np.sum(e, axis=1, keepdims=True)
+        s = np.ones((p.shape[0], 1))
+    else:
+        s = np.sum(p, axis=1, keepdims=True)
+        u = p / s
+    q = np.clip(u, EPS, ONE_MINUS_EPS)
+    c = _inside(u, EPS, ONE_MINUS_EPS)
+    om = 1 - q
+    f = om ** gamma
+    fp = gamma * om ** (gamma - 1) if gamma != 0 else np.zeros_like(om)
+    v = np.sum(alpha * f * (-y * np.log(q)), axis=1)
+    a = c * alpha * y * (fp * np.log(q) - f / q)
+    return v, a, u, s
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0):
+    """sum_j alpha (1 - q_j)^gamma (-y_j log q_j), q = clip(p / sum p) (softmax(z) from logits).
+    Gradient: (a_m - A) / s with respect to p, u_m (a_m - A) with respect to z, A = sum_j a_j u_j."""
+    v, a, u, s = _focal_parts(y_true, y_pred, alpha, gamma, from_logits, label_smoothing)
+    big_a = np.sum(a * u, axis=1, keepdims=True)
+    return v, (u * (a - big_a) if from_logits else (a - big_a) / s)
+
+
+def categorical_focal_gradient_terms(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                     label_smoothing=0.0):
+    """Magnitudes of the terms that cancel in the focal gradient, a_m - A (per element)."""
+    _, a, u, s = _focal_parts(y_true, y_pred, alpha, gamma, from_logits, label_smoothing)
+    t = np.abs(a) + np.sum(np.abs(a * u), axis=1, keepdims=True)
+    return u * t if from_logits else t / np.abs(s)
+
+
 LOSSES = {
     "mean_squared_error": mean_squared_error,
     "mean_absolute_error": mean_absolute_error,
@@ -240,6 +279,7 @@ LOSSES = {
     "kl_divergence": kl_divergence,
     "poisson": poisson,
     "cosine_similarity": cosine_similarity,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
 }
 
 
