@@ -116,3 +116,14 @@ def test_fit_save_load_resume_and_cpp_loader(isa, tmp_path, loss):
     loaded.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
     for a, b in zip(m.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_module_lists_every_row_of_the_table():
+    """ranvier.losses exports one function and one class per row of losses.def (the
+    submodules' __all__ are written out for static analysis)."""
+    rows = _core.loss_table()
+    assert sorted(L._functions.__all__) == sorted(r["name"] for r in rows)
+    assert sorted(L._classes.__all__) == sorted([r["class_name"] for r in rows] + ["Loss", "LossFunctionWrapper"])
+    for r in rows:
+        assert getattr(L, r["name"]) is L._FUNCTIONS[r["name"]] and r["name"] in L.__all__
+        assert getattr(L, r["class_name"])._fn is getattr(L, r["name"]) and r["class_name"] in L.__all__

@@ -133,8 +133,8 @@ def _activation(g: _Graph, x: str, kind: str, params: dict, where: str) -> str:
     if kind == "hard_tanh":
         return g.op("Clip", [x, g.const(-1.0, "minus_one"), g.const(1.0, "one")], "hard_tanh")
     if kind == "soft_shrink":
-        t = float(p["threshold"])
-        return g.op("Shrink", [x], "soft_shrink", bias=t, lambd=t)
+        lambd = float(p["threshold"])
+        return g.op("Shrink", [x], "soft_shrink", bias=lambd, lambd=lambd)
     if kind == "softmax":
         return g.op("Softmax", [x], "softmax", axis=-1)
     if kind == "log_softmax":
