@@ -170,7 +170,7 @@ void loss_forward_backward(LossKind kind, const LossParams& p, const float* y_tr
                            float grad_scale, float* per_sample, float* grad) {
   check_args(kind, y_true_cols, n, k, y_true, y_pred, per_sample);
   if (n == 0) return;
-  if (kind == LossKind::sparse_categorical_crossentropy) check_sparse_labels(y_true, n, k);
+  if (kLossInfo[static_cast<int>(kind)].labels == LossLabels::sparse) check_sparse_labels(y_true, n, k);
   const VlossParams kp = to_kernel_params(kind, p, y_true, n * y_true_cols);
   run_rows(kind, kernels().vloss.loss[static_cast<int>(kind)], kp, y_true, y_true_cols, y_pred, n, k, sample_weight,
            grad_scale, per_sample, grad);
@@ -200,7 +200,7 @@ void loss_forward_backward_fused(LossKind kind, const LossParams& p, ActKind act
                                 " (see loss_fuses_with)");
   check_args(kind, y_true_cols, n, k, y_true, y_pred, per_sample);
   if (n == 0) return;
-  if (kind == LossKind::sparse_categorical_crossentropy) check_sparse_labels(y_true, n, k);
+  if (kLossInfo[static_cast<int>(kind)].labels == LossLabels::sparse) check_sparse_labels(y_true, n, k);
   const VlossParams kp = to_kernel_params(kind, p, y_true, 0);
   const VlossKernels& kt = kernels().vloss;
   const VlossFn fn = kind == LossKind::binary_crossentropy       ? kt.fused[kVfusedSigmoidBce]
