@@ -23,25 +23,6 @@ using json::Value;
 
 [[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument("invalid model file: " + msg); }
 
-std::string lower(const std::string& s) { return cfg::lower(s); }
-
-// The shared config readers (io/config_reader.h), with the model file's prefix on errors.
-double get_num(const Value& c, const char* key, double def, const std::string& where) {
-  try {
-    return cfg::get_num(c, key, def, where);
-  } catch (const std::invalid_argument& e) {
-    bad(e.what());
-  }
-}
-
-bool get_bool(const Value& c, const char* key, bool def, const std::string& where) {
-  try {
-    return cfg::get_bool(c, key, def, where);
-  } catch (const std::invalid_argument& e) {
-    bad(e.what());
-  }
-}
-
 }  // namespace
 
 namespace {

@@ -1,9 +1,9 @@
 #include "losses/loss_json.h"
 
-#include <cctype>
-#include <cmath>
 #include <stdexcept>
 #include <string>
+
+#include "io/config_reader.h"
 
 namespace ranvier {
 
@@ -13,20 +13,21 @@ using json::Value;
 
 [[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument("invalid model file: " + msg); }
 
-double get_num(const Value& cfg, const char* key, double def, const std::string& where) {
-  const Value* v = cfg.find(key);
-  if (!v || v->is_null()) return def;
-  if (!v->is_number()) bad(where + ": '" + key + "' must be a number, got " + Value::type_name(v->type()));
-  const double d = v->as_double();
-  if (!std::isfinite(d)) bad(where + ": '" + key + "' is not a finite number");
-  return d;
+// The shared config readers (io/config_reader.h), with the model file's prefix on errors.
+double get_num(const Value& c, const char* key, double def, const std::string& where) {
+  try {
+    return cfg::get_num(c, key, def, where);
+  } catch (const std::invalid_argument& e) {
+    bad(e.what());
+  }
 }
 
-bool get_bool(const Value& cfg, const char* key, bool def, const std::string& where) {
-  const Value* v = cfg.find(key);
-  if (!v || v->is_null()) return def;
-  if (!v->is_bool()) bad(where + ": '" + key + "' must be true or false, got " + Value::type_name(v->type()));
-  return v->as_bool();
+bool get_bool(const Value& c, const char* key, bool def, const std::string& where) {
+  try {
+    return cfg::get_bool(c, key, def, where);
+  } catch (const std::invalid_argument& e) {
+    bad(e.what());
+  }
 }
 
 }  // namespace
@@ -45,8 +46,7 @@ LossSpec loss_from_json(const Value& v, std::int64_t out_features, std::int64_t 
     bad("loss: expected a name or a config object");
   }
   LossSpec s;
-  std::string l = name;
-  for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string l = cfg::lower(name);
   if (l == "crossentropy" || l == "ce") {
     if (out_features == 1) s.kind = LossKind::binary_crossentropy;
     else if (y_cols == 1) s.kind = LossKind::sparse_categorical_crossentropy;
