@@ -32,6 +32,8 @@ from ._functions import KIND_NAMES, PARAM_DEFAULTS, REDUCTIONS, _KIND_INDEX, _TA
 
 __all__ = [*_classes.__all__, *_functions.__all__,
            "get", "serialize", "deserialize", "core_spec", "core_kind", "core_reduction"]
+for _name in (*_classes.__all__, *_functions.__all__, "Loss", "LossFunctionWrapper"):
+    globals()[_name].__module__ = __name__  # public as ranvier.losses.<name>
 
 # Everything below derives from the table's rows: the functions, their classes, Keras's
 # aliases (also upper-cased: "MSE"), and each function's parameters (its signature).
