@@ -5,6 +5,10 @@
 //   ./build/bench/bench_gemm_cpp --threads 2 --isa avx2 --pack-a never --min-flops 0 32 64 64 nn
 //   ./build/bench/bench_gemm_cpp --threshold           # 1 vs 2 threads over sizes (the threshold)
 //   ./build/bench/bench_gemm_cpp --cpu-time --threads 1  # CPU time: steadier on a shared machine
+//   ./build/bench/bench_gemm_cpp --w1 --rounds 7 --ukernel avx2-6x16 --ukernel avx512-12x32 --ukernel config
+//       # W1's GEMMs (forward, dW, dX) per forced micro-kernel, interleaved: round r runs every
+//       # (shape, tile) once, ~30 ms each; medians over the rounds (gemm/gemm_config.cpp's table)
+//   --w3: W3's GEMMs; --loadavg is printed with every table (a shared machine: read it first)
 //
 // Prints GFLOP/s as the median of several repeats (each repeat runs ~50 ms of calls).
 #include <algorithm>
@@ -17,8 +21,10 @@
 #include <ctime>
 #include <vector>
 
+#include "dispatch/cpu_features.h"
 #include "dispatch/dispatch.h"
 #include "gemm/gemm.h"
+#include "gemm/gemm_config.h"
 #include "gemm/gemm_tuning.h"
 #include "runtime/runtime.h"
 
@@ -73,6 +79,20 @@ double time_gemm(const Shape& s, int threads, int repeats, double target_s) {
   return times[times.size() / 2];
 }
 
+std::string loadavg() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return "n/a";
+  char buf[128] = {0};
+  const bool ok = std::fgets(buf, sizeof buf, f) != nullptr;
+  std::fclose(f);
+  if (!ok) return "n/a";
+  std::string s(buf);
+  // the three averages only
+  std::size_t pos = 0;
+  for (int i = 0; i < 3 && pos != std::string::npos; ++i) pos = s.find(' ', pos + 1);
+  return s.substr(0, pos);
+}
+
 double gflops(const Shape& s, double sec) { return 2.0 * s.m * s.n * s.k / sec * 1e-9; }
 
 const char* tname(const Shape& s) {
@@ -88,6 +108,8 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts{1, 2};
   int repeats = 7;
   bool threshold = false, isa_given = false;
+  int rounds = 0;                     // --rounds R: interleaved rounds (medians), see above
+  std::vector<int> ukernels;          // --ukernel NAME|config (-1: the config table's choice)
   std::vector<Shape> shapes;
   auto& tune = ranvier::gemm_detail::gemm_tuning();
   std::vector<std::string> pos;
@@ -121,6 +143,32 @@ int main(int argc, char** argv) {
       tune.nc = std::atoi(argv[++i]);
     } else if (a == "--min-flops" && i + 1 < argc) {
       tune.parallel_min_flops = std::atof(argv[++i]);
+    } else if (a == "--ukernel" && i + 1 < argc) {
+      std::string v = argv[++i];
+      ranvier::GemmTile t;
+      if (v == "config") {
+        ukernels.push_back(-1);
+      } else if (ranvier::parse_gemm_tile(v, &t)) {
+        ukernels.push_back(static_cast<int>(t));
+      } else {
+        std::fprintf(stderr, "--ukernel %s: expected scalar-4x8, avx2-6x16, avx512-12x32 or config\n", v.c_str());
+        return 2;
+      }
+    } else if (a == "--rounds" && i + 1 < argc) {
+      rounds = std::atoi(argv[++i]);
+    } else if (a == "--w1") {
+      // W1 (784-256-128-10, batch 128): forward X@W, dW = X^T@dZ, dX = dZ@W^T per layer
+      // (no dX for the first layer). m x n x k as the positional arguments take them.
+      for (const char* w : {"128", "256", "784", "nn", "784", "256", "128", "tn", "128", "128", "256", "nn",
+                            "256", "128", "128", "tn", "128", "256", "128", "nt", "128", "10", "128", "nn",
+                            "128", "10", "128", "tn", "128", "128", "10", "nt"})
+        pos.emplace_back(w);
+    } else if (a == "--w3") {
+      // W3 (1024-2048-2048-10, batch 512).
+      for (const char* w : {"512", "2048", "1024", "nn", "1024", "2048", "512", "tn", "512", "2048", "2048", "nn",
+                            "2048", "2048", "512", "tn", "512", "2048", "2048", "nt", "512", "10", "2048", "nn",
+                            "2048", "10", "512", "tn", "512", "2048", "10", "nt"})
+        pos.emplace_back(w);
     } else if (a == "--cpu-time") {
       g_cpu_time = true;
     } else if (a == "--threshold") {
@@ -166,6 +214,38 @@ int main(int argc, char** argv) {
     shapes = {{32, 64, 64, false, false},     {128, 256, 784, false, false}, {784, 256, 128, true, false},
               {128, 784, 256, false, true},   {512, 2048, 2048, false, false}, {2048, 2048, 512, true, false},
               {512, 2048, 2048, false, true}, {2048, 2048, 2048, false, false}};
+  const ranvier::CpuFeatures& cf = ranvier::cpu_features();
+  std::printf("cpu %s family 0x%x model 0x%x, gemm config %s, loadavg %s%s\n", cf.vendor, cf.family, cf.model,
+              ranvier::gemm_config_name(), loadavg().c_str(), g_cpu_time ? ", CPU time" : ", wall time");
+  if (ukernels.empty()) ukernels.push_back(-1);
+  if (rounds > 0) {
+    // Interleaved: for each shape and thread count, round r times every (isa, tile) once.
+    std::printf("%-8s %-14s %-8s %-16s %4s %10s %10s %10s\n", "isa", "ukernel", "op", "m x n x k", "thr", "med GF/s",
+                "min", "max");
+    for (const auto& s : shapes)
+      for (int t : thread_counts) {
+        std::vector<std::vector<double>> g(isas.size() * ukernels.size());
+        for (int r = 0; r < rounds; ++r)
+          for (std::size_t v = 0; v < g.size(); ++v) {
+            ranvier::set_isa(isas[v / ukernels.size()]);
+            tune.ukernel = ukernels[v % ukernels.size()];
+            g[v].push_back(gflops(s, time_gemm(s, t, 1, 0.03)));
+          }
+        for (std::size_t v = 0; v < g.size(); ++v) {
+          std::sort(g[v].begin(), g[v].end());
+          const int u = ukernels[v % ukernels.size()];
+          char name[64];
+          std::snprintf(name, sizeof name, "%ldx%ldx%ld", s.m, s.n, s.k);
+          std::printf("%-8s %-14s %-8s %-16s %4d %10.1f %10.1f %10.1f\n", ranvier::isa_name(isas[v / ukernels.size()]),
+                      u < 0 ? "config" : ranvier::gemm_tile_name(static_cast<ranvier::GemmTile>(u)), tname(s), name, t,
+                      g[v][g[v].size() / 2], g[v].front(), g[v].back());
+        }
+        std::fflush(stdout);
+      }
+    std::printf("loadavg at the end %s\n", loadavg().c_str());
+    return 0;
+  }
+  tune.ukernel = ukernels.front();
   std::printf("%-8s %-8s %-20s %4s %12s %10s\n", "isa", "op", "m x n x k", "thr", "us/call", "GFLOP/s");
   for (auto isa : isas) {
     ranvier::set_isa(isa);

@@ -7,6 +7,7 @@
 #include "bind.h"
 #include "gemm/bf16_gemm.h"
 #include "gemm/gemm.h"
+#include "gemm/gemm_config.h"
 #include "gemm/gemm_tuning.h"
 
 namespace ranvier_py {
@@ -133,13 +134,22 @@ void bind_ops(py::module_& m) {
   // Test-only: read and optionally change the driver's tuning (see gemm/gemm_tuning.h).
   // pack_a, pack_b: 0 automatic, 1 always, 2 never; a negative value leaves it; so does a
   // negative parallel_min_flops, kc, mc or nc (0: the kernel table's blocking; they apply
-  // to sgemm and bgemm alike). reset=True restores the measured defaults first.
+  // to sgemm and bgemm alike). ukernel: a float32 micro-kernel name to force
+  // (gemm/gemm_config.h), "config" for the per-CPU table's choice, "" leaves it.
+  // reset=True restores the measured defaults first (RANVIER_GEMM_UKERNEL included).
   m.def(
       "_gemm_tuning",
-      [](double parallel_min_flops, int pack_a, int pack_b, bool reset, int kc, int mc, int nc) {
+      [](double parallel_min_flops, int pack_a, int pack_b, bool reset, int kc, int mc, int nc,
+         const std::string& ukernel) {
         auto& t = ranvier::gemm_detail::gemm_tuning();
         if (pack_a > 2 || pack_b > 2) throw std::invalid_argument("_gemm_tuning: pack_a/pack_b must be 0, 1 or 2");
+        ranvier::GemmTile tile = ranvier::GemmTile::scalar_4x8;
+        if (!ukernel.empty() && ukernel != "config" && !ranvier::parse_gemm_tile(ukernel, &tile))
+          throw std::invalid_argument("_gemm_tuning: ukernel='" + ukernel +
+                                      "' is not one of scalar-4x8, avx2-6x16, avx512-12x32, config");
         if (reset) t = ranvier::gemm_detail::gemm_default_tuning();
+        if (ukernel == "config") t.ukernel = -1;
+        else if (!ukernel.empty()) t.ukernel = static_cast<int>(tile);
         if (parallel_min_flops >= 0) t.parallel_min_flops = parallel_min_flops;
         if (pack_a >= 0) t.pack_a = static_cast<ranvier::gemm_detail::PackMode>(pack_a);
         if (pack_b >= 0) t.pack_b = static_cast<ranvier::gemm_detail::PackMode>(pack_b);
@@ -154,10 +164,34 @@ void bind_ops(py::module_& m) {
         d["kc"] = t.kc;
         d["mc"] = t.mc;
         d["nc"] = t.nc;
+        d["ukernel"] = t.ukernel < 0 ? std::string("config")
+                                     : std::string(ranvier::gemm_tile_name(static_cast<ranvier::GemmTile>(t.ukernel)));
+        d["config"] = ranvier::gemm_config_name();
         return d;
       },
       py::arg("parallel_min_flops") = -1.0, py::arg("pack_a") = -1, py::arg("pack_b") = -1,
-      py::arg("reset") = false, py::arg("kc") = -1, py::arg("mc") = -1, py::arg("nc") = -1);
+      py::arg("reset") = false, py::arg("kc") = -1, py::arg("mc") = -1, py::arg("nc") = -1,
+      py::arg("ukernel") = "");
+  // Test-only: the float32 micro-kernel sgemm runs for op(A) (m x k) @ op(B) (k x n) now
+  // (the forced one, capped to the tier, or the per-CPU table's choice), with its blocking;
+  // and the tiles the active tier may run.
+  m.def(
+      "_gemm_ukernel_for",
+      [](std::int64_t m, std::int64_t n, std::int64_t k, bool ta, bool tb) {
+        const auto& g = ranvier::gemm_kernels_for(ta, tb, m, n, k);
+        py::dict d;
+        d["name"] = g.name;
+        d["mr"] = g.mr; d["nr"] = g.nr; d["kc"] = g.kc; d["mc"] = g.mc; d["nc"] = g.nc;
+        return d;
+      },
+      py::arg("m"), py::arg("n"), py::arg("k"), py::arg("transpose_a") = false, py::arg("transpose_b") = false);
+  m.def("_gemm_ukernels", [] {
+    std::vector<std::string> v;
+    for (int i = 0; i < ranvier::kGemmTileCount; ++i)
+      if (ranvier::gemm_tile_available(static_cast<ranvier::GemmTile>(i)))
+        v.emplace_back(ranvier::gemm_tile_name(static_cast<ranvier::GemmTile>(i)));
+    return v;
+  });
 }
 
 }  // namespace ranvier_py

@@ -10,6 +10,7 @@
 #endif
 
 #include <cstdint>
+#include <cstring>
 
 namespace ranvier {
 
@@ -42,8 +43,19 @@ CpuFeatures detect() {
   unsigned r[4];
   cpuid(0, 0, r);
   const unsigned max_leaf = r[0];
-  if (max_leaf < 7) return f;
+  std::memcpy(f.vendor, &r[1], 4);  // EBX, EDX, ECX spell the vendor string
+  std::memcpy(f.vendor + 4, &r[3], 4);
+  std::memcpy(f.vendor + 8, &r[2], 4);
+  f.vendor[12] = '\0';
+  if (max_leaf < 1) return f;
   cpuid(1, 0, r);
+  {
+    const int base_family = static_cast<int>((r[0] >> 8) & 0xF), base_model = static_cast<int>((r[0] >> 4) & 0xF);
+    const int ext_family = static_cast<int>((r[0] >> 20) & 0xFF), ext_model = static_cast<int>((r[0] >> 16) & 0xF);
+    f.family = base_family == 0xF ? base_family + ext_family : base_family;
+    f.model = (base_family == 0xF || base_family == 0x6) ? (ext_model << 4) + base_model : base_model;
+  }
+  if (max_leaf < 7) return f;
   const bool osxsave = (r[2] >> 27) & 1;
   const bool avx = (r[2] >> 28) & 1;
   const bool fma = (r[2] >> 12) & 1;

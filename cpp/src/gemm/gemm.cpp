@@ -42,9 +42,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include "dispatch/dispatch.h"
 #include "gemm/gemm_buffers.h"
+#include "gemm/gemm_config.h"
 #include "gemm/gemm_tuning.h"
 #include "runtime/pool.h"
 #include "runtime/runtime.h"
@@ -76,7 +79,19 @@ namespace gemm_detail {
 // busy.) Two threads break even near 0.5 MFLOP and win clearly from 1 MFLOP; the
 // threshold sits at 1 MFLOP so a 32x64x64 layer (0.26 MFLOP) and single-sample predict
 // never pay a fork/join, and borderline sizes do not gamble on a free core.
-GemmTuning gemm_default_tuning() { return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0, true}; }
+GemmTuning gemm_default_tuning() {
+  int ukernel = -1;
+  const char* env = std::getenv("RANVIER_GEMM_UKERNEL");
+  if (env && *env) {
+    GemmTile t;
+    if (!parse_gemm_tile(env, &t))
+      throw std::invalid_argument(std::string("RANVIER_GEMM_UKERNEL='") + env +
+                                  "' is not a GEMM micro-kernel name; expected one of scalar-4x8, avx2-6x16, "
+                                  "avx512-12x32");
+    ukernel = static_cast<int>(t);
+  }
+  return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0, true, ukernel};
+}
 
 GemmTuning& gemm_tuning() {
   static GemmTuning t = gemm_default_tuning();
@@ -506,7 +521,9 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     return;
   }
   const gemm_detail::GemmTuning& tune = gemm_detail::gemm_tuning();
-  GemmKernels g = kernels().gemm;  // a copy: tuning experiments may override the blocking
+  // The tile for this shape on this CPU and tier (gemm_config.h: a function of the shape,
+  // never of the thread count); a copy: tuning experiments may override the blocking.
+  GemmKernels g = gemm_kernels_for(ta, tb, m, n, k);
   if (tune.kc > 0) g.kc = tune.kc;
   if (tune.mc > 0 && tune.mc % g.mr == 0) g.mc = tune.mc;
   if (tune.nc > 0) g.nc = static_cast<int>(ceil_div(tune.nc, g.nr) * g.nr);  // whole panels

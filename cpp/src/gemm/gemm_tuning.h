@@ -25,6 +25,12 @@ struct GemmTuning {
   // Whether the few-rows kernel (GemmKernels::skinny) may take problems with m <=
   // skinny_max_m (false: they go through the tiled micro-kernel like every other shape).
   bool skinny;
+  // The f32 micro-kernel (register tile) forced on every sgemm, a GemmTile as int, or -1:
+  // the per-microarchitecture table's choice (gemm/gemm_config.h). A tile above the active
+  // kernel tier is capped to the tier's widest. The default comes from the environment
+  // variable RANVIER_GEMM_UKERNEL (scalar-4x8 | avx2-6x16 | avx512-12x32; another value
+  // throws std::invalid_argument from the first GEMM).
+  int ukernel;
 };
 
 // The process-wide tuning (not thread-safe to change while a GEMM runs).
