@@ -14,10 +14,21 @@ from reference import gemm as ref
 TRANSPOSES = [(False, False), (True, False), (False, True), (True, True)]
 
 
-@pytest.fixture
-def tuning():
-    """Lets a test change the driver's tuning (threshold, A packing); restores defaults."""
+@pytest.fixture(autouse=True)
+def widest_tile():
+    """The tests here that take `isa` check that tier's widest tile (whose sizes blocking()
+    reports), as before the per-CPU tile table: forcing the widest tile, which the driver
+    caps to the tier's widest. The table's choices and every other tile are tested below
+    (test_every_ukernel_on_every_shape_class)."""
+    _core._gemm_tuning(reset=True, ukernel="avx512-12x32")
+    yield
     _core._gemm_tuning(reset=True)
+
+
+@pytest.fixture
+def tuning(widest_tile):
+    """Lets a test change the driver's tuning (threshold, A packing); restores defaults."""
+    _core._gemm_tuning(reset=True, ukernel="avx512-12x32")
     yield _core._gemm_tuning
     _core._gemm_tuning(reset=True)
 
@@ -41,6 +52,7 @@ def assert_gemm_close(got, a, b, ta=False, tb=False, **kw):
 
 
 def blocking():
+    """The active tier's widest tile's register tile and blocking (what widest_tile forces)."""
     return _core.gemm_blocking()
 
 
@@ -324,3 +336,99 @@ def test_empty_input_names_the_shape(a_shape, b_shape):
     b = np.ones(b_shape, dtype=np.float32)
     with pytest.raises(ValueError, match=r"must not be empty, got [ab]\.shape=\("):
         ops.matmul(a, b)
+
+
+# ---------------------------------------------------------------- micro-kernel choice
+
+# One shape per class of the per-CPU tile table (gemm/gemm_config.cpp), at reduced sizes:
+# W1-like forward (A@B), dW (A^T@B), dX (A@B^T), a 10-unit output layer (column padding),
+# a short reduction (k < 64), a large product (past the small-dW FLOP limit), a few rows.
+TILE_CLASS_SHAPES = [
+    (64, 256, 392, False, False), (392, 128, 64, True, False), (64, 392, 128, False, True),
+    (64, 10, 128, False, False), (128, 10, 64, True, False), (64, 128, 10, False, True),
+    (256, 512, 300, True, False), (3, 130, 100, False, False), (37, 45, 1, True, True),
+]
+TILE_NAMES = {"scalar-4x8": "f32-gemm-4x8-scalar", "avx2-6x16": "f32-gemm-6x16-avx2",
+              "avx512-12x32": "f32-gemm-12x32-avx512"}
+
+
+def test_every_ukernel_on_every_shape_class(isa, rng, tuning):
+    """Each tile the tier may run, forced, on each shape class: the float64 reference within
+    gemm_tolerance, and the same bits at 1, 2 and 3 threads (threshold forced to 0)."""
+    tuning(parallel_min_flops=0.0)
+    tiles = _core._gemm_ukernels()
+    assert "scalar-4x8" in tiles and (isa == "scalar") == (tiles == ["scalar-4x8"])
+    for tile in tiles:
+        tuning(ukernel=tile)
+        for (m, n, k, ta, tb) in TILE_CLASS_SHAPES:
+            assert _core._gemm_ukernel_for(m, n, k, ta, tb)["name"] == TILE_NAMES[tile]
+            a, b = operands(rng, m, n, k, ta, tb)
+            c0 = rng.standard_normal((m, n)).astype(np.float32)
+            bias = rng.standard_normal(n).astype(np.float32)
+            outs = []
+            for threads in (1, 2, 3):
+                c = c0.copy()
+                _core._sgemm_full(a, b, c, ta, tb, 0.5, 0.25, bias, True, threads)
+                outs.append(c)
+            assert_gemm_close(outs[0], a, b, ta, tb, alpha=0.5, beta=0.25, c=c0, bias=bias, relu=True)
+            for other in outs[1:]:
+                np.testing.assert_array_equal(outs[0], other, err_msg=f"{tile} {m}x{n}x{k} ta={ta} tb={tb}")
+
+
+def test_a_forced_ukernel_is_capped_by_the_tier(isa, tuning):
+    """RANVIER_ISA semantics hold: a tile above the forced tier runs as the tier's widest."""
+    tiles = _core._gemm_ukernels()
+    for tile in TILE_NAMES:
+        tuning(ukernel=tile)
+        assert tuning()["ukernel"] == tile
+        got = _core._gemm_ukernel_for(128, 256, 784)["name"]
+        assert got == TILE_NAMES[tile if tile in tiles else tiles[-1]]
+    tuning(ukernel="config")
+    assert tuning()["ukernel"] == "config"
+    assert _core._gemm_ukernel_for(128, 256, 784)["name"] in {TILE_NAMES[t] for t in tiles}
+    if isa in ("scalar", "avx2"):  # below avx512 the table has nothing to choose
+        assert _core._gemm_ukernel_for(128, 10, 128)["name"] == TILE_NAMES[tiles[-1]]
+
+
+def test_unknown_ukernel_name_is_refused(tuning):
+    with pytest.raises(ValueError, match="ukernel='avx2-8x8'"):
+        tuning(ukernel="avx2-8x8")
+
+
+def test_zen4_table_rows(tuning):
+    """On a Zen 4 (the amd-zen4 row), the measured choices: 6x16 for W1's forward and padded
+    10-column layers, 12x32 for a small dW and a short reduction."""
+    info = tuning(reset=True)
+    if info["config"] != "amd-zen4" or "avx512-12x32" not in _core._gemm_ukernels():
+        pytest.skip(f"per-CPU table row {info['config']!r}, tiles {_core._gemm_ukernels()}")
+    assert _core._gemm_ukernel_for(128, 256, 784)["name"] == TILE_NAMES["avx2-6x16"]
+    assert _core._gemm_ukernel_for(784, 256, 128, True, False)["name"] == TILE_NAMES["avx512-12x32"]
+    assert _core._gemm_ukernel_for(128, 10, 128, True, False)["name"] == TILE_NAMES["avx2-6x16"]
+    assert _core._gemm_ukernel_for(128, 128, 10, False, True)["name"] == TILE_NAMES["avx512-12x32"]
+    assert _core._gemm_ukernel_for(2048, 2048, 512, True, False)["name"] == TILE_NAMES["avx2-6x16"]
+
+
+@pytest.mark.parametrize("value,ok", [("scalar-4x8", True), ("avx512-12x32", True), ("bogus", False)])
+def test_ranvier_gemm_ukernel_environment_variable(value, ok):
+    """RANVIER_GEMM_UKERNEL forces the tile from the start (capped by the tier); an unknown
+    name makes the first GEMM raise a ValueError naming the variable."""
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np, ranvier\nfrom ranvier import _core, ops\n"
+            "a = np.ones((8, 8), np.float32)\n"
+            "try:\n    c = ops.matmul(a, a)\nexcept ValueError as e:\n    print('ValueError', e)\n"
+            "else:\n    print(_core._gemm_tuning()['ukernel'], _core._gemm_ukernel_for(8, 8, 8)['name'],"
+            " _core._gemm_ukernels()[-1], float(c[0, 0]))\n")
+    env = dict(os.environ, RANVIER_GEMM_UKERNEL=value)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    words = out.stdout.split()
+    if not ok:
+        assert words[0] == "ValueError" and "RANVIER_GEMM_UKERNEL='bogus'" in out.stdout
+        return
+    forced, name, widest, c00 = words
+    assert forced == value and c00 == "8.0"
+    tiles = list(TILE_NAMES)
+    want = value if tiles.index(value) <= tiles.index(widest) else widest
+    assert name == TILE_NAMES[want]
