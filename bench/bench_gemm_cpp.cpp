@@ -8,7 +8,8 @@
 //   ./build/bench/bench_gemm_cpp --w1 --rounds 7 --ukernel avx2-6x16 --ukernel avx512-12x32 --ukernel config
 //       # W1's GEMMs (forward, dW, dX) per forced micro-kernel, interleaved: round r runs every
 //       # (shape, tile) once, ~30 ms each; medians over the rounds (gemm/gemm_config.cpp's table)
-//   --w3: W3's GEMMs; --loadavg is printed with every table (a shared machine: read it first)
+//   --w3: W3's GEMMs; --bf16: bgemm (mixed_bfloat16) instead of sgemm. The load average is
+//   printed with every table (on a shared machine, read it first).
 //
 // Prints GFLOP/s as the median of several repeats (each repeat runs ~50 ms of calls).
 #include <algorithm>
@@ -23,9 +24,11 @@
 
 #include "dispatch/cpu_features.h"
 #include "dispatch/dispatch.h"
+#include "gemm/bf16_gemm.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_config.h"
 #include "gemm/gemm_tuning.h"
+#include "runtime/pool.h"
 #include "runtime/runtime.h"
 
 namespace {
@@ -36,6 +39,7 @@ struct Shape {
 };
 
 bool g_cpu_time = false;  // --cpu-time: process CPU seconds instead of wall seconds
+bool g_bf16 = false;      // --bf16: time bgemm (mixed_bfloat16) instead of sgemm
 
 // Wall time, or with --cpu-time the process's CPU time: for 1-thread tuning on a shared
 // machine (time slices lost to other processes do not count; cache sharing still does).
@@ -58,8 +62,8 @@ double time_gemm(const Shape& s, int threads, int repeats, double target_s) {
   for (auto& x : B) x = d(rng);
   const long lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
   auto call = [&] {
-    ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), s.n,
-                   ranvier::GemmEpilogue{}, threads);
+    (g_bf16 ? ranvier::bgemm : ranvier::sgemm)(s.ta, s.tb, s.m, s.n, s.k, 1.0f, A.data(), lda, B.data(), ldb, 0.0f,
+                                               C.data(), s.n, ranvier::GemmEpilogue{}, threads);
   };
   call();
   double t0 = now();
@@ -169,6 +173,10 @@ int main(int argc, char** argv) {
                             "2048", "2048", "512", "tn", "512", "2048", "2048", "nt", "512", "10", "2048", "nn",
                             "2048", "10", "512", "tn", "512", "2048", "10", "nt"})
         pos.emplace_back(w);
+    } else if (a == "--gemm-chunks" && i + 1 < argc) {  // parts per thread (runtime/pool.h)
+      ranvier::pool_detail::pool_tuning().gemm_chunks_per_thread = std::atoi(argv[++i]);
+    } else if (a == "--bf16") {
+      g_bf16 = true;
     } else if (a == "--cpu-time") {
       g_cpu_time = true;
     } else if (a == "--threshold") {

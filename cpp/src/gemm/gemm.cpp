@@ -133,7 +133,20 @@ struct Problem {
   int act;
   bool pack_a;
   bool pack_b;
+  // Whether a part of the split whose columns span at most kAInPlacePanels B panels reads A
+  // in place although the whole problem packs it (see sgemm's rule; the same bits).
+  bool a_in_place_narrow;
 };
+
+// A is read in place, not packed, by a part of the split whose columns number at most
+// GemmKernels::a_in_place_max_cols (a per-CPU value from gemm_config.cpp; 0 off), although
+// the whole problem's rule packs it: the packed copy would serve too few B panels to repay
+// itself. Each part packs its own A, so when threads split the columns of a short, wide
+// product (W1's 128x256x784 on 2 threads: two parts of 128 columns) the copies disappear.
+// The same bits either way (see sgemm).
+inline bool part_packs_a(const Problem& P, int64_t cols, const GemmKernels& g) {
+  return P.pack_a && !(P.a_in_place_narrow && cols <= g.a_in_place_max_cols);
+}
 
 // The transposing copy both packers need when the packed panel's short side is strided
 // in memory:  dst[p*dst_stride + r] = scale * src[r*ld + p]  for r < rows, p < len.
@@ -331,7 +344,7 @@ Split choose_split(const Problem& P, const GemmKernels& g, int nt) {
     const double kk = static_cast<double>(P.k);
     double cost = static_cast<double>(rows) * static_cast<double>(cols) * kk;
     if (P.pack_b) cost += 8.0 * kk * static_cast<double>(cols);
-    if (P.pack_a) cost += 8.0 * kk * static_cast<double>(rows) * static_cast<double>(ceil_div(cols, g.nc));
+    if (part_packs_a(P, cols, g)) cost += 8.0 * kk * static_cast<double>(rows) * static_cast<double>(ceil_div(cols, g.nc));
     if (best_cost < 0 || cost < best_cost) {
       best_cost = cost;
       best.tm = tm;
@@ -358,6 +371,7 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
   const int64_t n0 = min64(P.n, split_point(npan, sp.tn, tj) * NR);
   const int64_t n1 = min64(P.n, split_point(npan, sp.tn, tj + 1) * NR);
   if (m1 <= m0 || n1 <= n0) return true;  // more threads than tiles: nothing to do
+  const bool packs_a = part_packs_a(P, n1 - n0, g);
 
   // Buffers sized from the largest rectangle of the split, so their size never depends
   // on which thread runs which rectangle (repeated calls then never reallocate).
@@ -366,6 +380,7 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
   const int64_t bcols = P.pack_b ? min64(NC, sp.cols_max) : NR;
   float* bpack = tl_b_buffer.get(static_cast<std::size_t>(kmax * bcols));
   // (A^T read in place needs room for one partial panel only.)
+  // (Sized by the problem's rule, not this part's: which thread runs which part varies.)
   float* apack = P.pack_a ? tl_a_buffer.get(static_cast<std::size_t>(kmax * min64(MC, sp.rows_max)))
                  : P.ta   ? tl_a_buffer.get(static_cast<std::size_t>(kmax * MR))
                           : nullptr;
@@ -396,7 +411,7 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
         const int64_t mcb = min64(mstep, m1 - ic);
         const float* ablock;
         int64_t a_stride;
-        if (P.pack_a) {
+        if (packs_a) {
           pack_a(P, MR, ic, mcb, pc, kcb, apack);
           ablock = apack;
           a_stride = 0;
@@ -419,7 +434,7 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
           const float* bias = (last && P.bias) ? P.bias + j : nullptr;
           for (int64_t ir = 0; ir < mcb; ir += MR) {
             const int mm = static_cast<int>(min64(MR, mcb - ir));
-            const float* apanel = P.pack_a ? ablock + ir * kcb : P.ta ? ablock + ir : ablock + ir * P.lda;
+            const float* apanel = packs_a ? ablock + ir * kcb : P.ta ? ablock + ir : ablock + ir * P.lda;
             int64_t astr = a_stride;
             if (a_stride < 0 && mm < MR) {  // the packed partial panel of A^T
               apanel = apack;
@@ -528,7 +543,8 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   if (tune.mc > 0 && tune.mc % g.mr == 0) g.mc = tune.mc;
   if (tune.nc > 0) g.nc = static_cast<int>(ceil_div(tune.nc, g.nr) * g.nr);  // whole panels
 
-  Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true, true};
+  Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true, true,
+            false};
   // Packing is a choice made from the shape alone (never the thread count), and reading
   // in place gives the same bits as packing (alpha is folded only when B is packed).
   // Measured on Zen3 (bench_gemm_cpp --pack-a/--pack-b, 1 thread, GFLOP/s):
@@ -553,7 +569,10 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   switch (tune.pack_a) {
     case PackMode::always: P.pack_a = true; break;
     case PackMode::never: P.pack_a = false; break;
-    case PackMode::automatic: P.pack_a = !a_in_place_pays; break;
+    case PackMode::automatic:
+      P.pack_a = !a_in_place_pays;
+      P.a_in_place_narrow = ta || g.fast_unpacked_a;
+      break;
   }
   const bool b_direct_ok = !tb && alpha == 1.0f;
   switch (tune.pack_b) {

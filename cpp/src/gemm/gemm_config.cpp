@@ -41,6 +41,7 @@ bool compiled(GemmTile t) {
 
 struct Blocking {
   int kc, mc, nc;  // 0: the kernel file's value
+  int a_in_place_max_cols;  // GemmKernels::a_in_place_max_cols
 };
 
 // One row of the table: the CPUs it matches, the tile per shape class, and blocking.
@@ -100,13 +101,22 @@ struct ArchConfig {
 //   512x2048x10     A@B^T     47.2       58.9        short_k
 //
 // Ties (within 2-3%, under the spread of the rounds) go to the 6x16 tile, which pads less.
+//
+// A read in place up to 128 columns (Blocking::a_in_place_max_cols; the driver's own rule
+// packs A past 4 NR columns): what a part of a 2-thread column split of W1's first layer
+// sees. Same command with --pack-a always / never, GFLOP/s packed / in place:
+//   128x128x784 A@B    12x32:  94.5 / 100.1     6x16:  95.9 / 104.3
+//   784x128x128 A^T@B  12x32: 102.4 / 106.6     6x16:  99.6 /  99.7
+//   128x64x256  A@B    12x32:  94.4 /  99.7     6x16:  94.1 / 102.9
+//   and past 128 columns packing wins again:
+//   128x256x784 A@B    12x32:  97.7 /  87.8     6x16:  98.4 /  84.6
 constexpr ArchConfig kConfigs[] = {
     {"amd-zen4", "AuthenticAMD", 0x19, 0x10, 0x1F, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}}},
+     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
     {"amd-zen4", "AuthenticAMD", 0x19, 0x60, 0x7F, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}}},
+     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
     {"amd-zen4", "AuthenticAMD", 0x19, 0xA0, 0xAF, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}}},
+     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
 };
 
 const ArchConfig* find_config() {
@@ -172,6 +182,7 @@ GemmKernels make_tile_kernels(GemmTile tile) {
     if (b.kc > 0) g.kc = b.kc;
     if (b.mc > 0 && b.mc % g.mr == 0) g.mc = b.mc;
     if (b.nc > 0 && b.nc % g.nr == 0) g.nc = b.nc;
+    g.a_in_place_max_cols = b.a_in_place_max_cols;
   }
   return g;
 }

@@ -61,6 +61,11 @@ struct GemmKernels {
   // so the driver may skip packing A for small problems. Every kernel must still accept
   // a_stride > 0 correctly.
   bool fast_unpacked_a = false;
+  // A part of a threaded split (or the whole problem) with at most this many columns reads
+  // A in place (row-major when fast_unpacked_a, else transposed A as column-major panels)
+  // where the driver's whole-problem rule would pack it; 0: never. Set per CPU by
+  // gemm/gemm_config.cpp (its measurements), not by the kernel files.
+  int a_in_place_max_cols = 0;
   // Optional: the few-rows kernel (nullptr: the driver uses ukernel for every shape).
   GemmSkinnyFn skinny = nullptr;
   int skinny_max_m = 0;
