@@ -14,6 +14,7 @@
 
 #include "dispatch/dispatch.h"
 #include "gemm/gemm.h"
+#include "gemm/gemm_config.h"
 #include "gemm/gemm_tuning.h"
 #include "runtime/runtime.h"
 #include "testing.h"
@@ -94,14 +95,21 @@ int check_case(const Case& t, std::mt19937& rng, int nthreads, const char* what)
   return bad;
 }
 
-// Every ISA this CPU supports, so each compiled kernel is tested where it can run.
+// Every ISA this CPU supports, so each compiled kernel is tested where it can run. The
+// driver runs the tier's widest tile (the one kernels().gemm describes, whose sizes these
+// tests use): the widest tile forced, capped to the tier. gemm_every_tile_every_shape_class
+// tests the per-CPU table's choices and every other tile.
 template <typename F>
 void for_each_isa(F f) {
   const ranvier::Isa saved = ranvier::active_isa();
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const int saved_ukernel = tune.ukernel;
+  tune.ukernel = static_cast<int>(ranvier::GemmTile::avx512_12x32);
   for (auto isa : ranvier::supported_isas()) {
     ranvier::set_isa(isa);
     f(isa);
   }
+  tune.ukernel = saved_ukernel;
   ranvier::set_isa(saved);
 }
 
@@ -420,5 +428,65 @@ RANVIER_TEST(gemm_one_column_matches_the_tiled_kernel_bitwise) {
     const int failed = small_path_grid(rng, isa, "column", {1, 7, 33, 4 * 16 + 5, 200}, {1}, {1, 37, 2 * g.kc + 9}, &cases);
     RANVIER_CHECK(failed == 0, "%s: %d of %d one-column cases failed", ranvier::isa_name(isa), failed, cases);
   });
+  tune = saved;
+}
+
+RANVIER_TEST(gemm_every_tile_every_shape_class) {
+  // Each tile a tier may run, forced, on one shape of each class of the per-CPU table
+  // (gemm_config.cpp), against the naive loops, and bitwise equal at 1, 2 and 3 threads;
+  // the table's own choice is always a tile the tier may run.
+  std::mt19937 rng(23);
+  auto& tune = ranvier::gemm_detail::gemm_tuning();
+  const auto saved = tune;
+  tune.parallel_min_flops = 0.0;
+  const ranvier::Isa saved_isa = ranvier::active_isa();
+  struct S { bool ta, tb; int64_t m, n, k; } shapes[] = {
+      {false, false, 64, 256, 392}, {true, false, 392, 128, 64}, {false, true, 64, 392, 128},
+      {false, false, 64, 10, 128},  {true, false, 128, 10, 64},  {false, true, 64, 128, 10},
+      {true, false, 256, 512, 300}, {false, false, 3, 130, 100}};
+  for (auto isa : ranvier::supported_isas()) {
+    ranvier::set_isa(isa);
+    for (int t = 0; t < ranvier::kGemmTileCount; ++t) {
+      const auto tile = static_cast<ranvier::GemmTile>(t);
+      const ranvier::Isa needs = tile == ranvier::GemmTile::avx512_12x32 ? ranvier::Isa::avx512
+                                 : tile == ranvier::GemmTile::avx2_6x16  ? ranvier::Isa::avx2
+                                                                         : ranvier::Isa::scalar;
+      RANVIER_CHECK(ranvier::gemm_tile_available(tile) == (isa >= needs), "%s: tile %s available: %d",
+                    ranvier::isa_name(isa), ranvier::gemm_tile_name(tile), (int)ranvier::gemm_tile_available(tile));
+      if (!ranvier::gemm_tile_available(tile)) continue;
+      tune.ukernel = t;
+      for (const auto& s : shapes) {
+        const auto& g = ranvier::gemm_kernels_for(s.ta, s.tb, s.m, s.n, s.k);
+        RANVIER_CHECK(g.ukernel == ranvier::gemm_tile_kernels(tile).ukernel, "%s: forced %s not used",
+                      ranvier::isa_name(isa), ranvier::gemm_tile_name(tile));
+        Case c{s.ta, s.tb, s.m, s.n, s.k, 0.5f, 0.25f, true, true, 1};
+        RANVIER_CHECK(!check_case(c, rng, 1, ranvier::gemm_tile_name(tile)), "%s %s m=%lld n=%lld k=%lld",
+                      ranvier::isa_name(isa), ranvier::gemm_tile_name(tile), (long long)s.m, (long long)s.n,
+                      (long long)s.k);
+        const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+        auto A = random_vec(static_cast<std::size_t>(s.m * s.k), rng);
+        auto B = random_vec(static_cast<std::size_t>(s.k * s.n), rng);
+        auto bias = random_vec(static_cast<std::size_t>(s.n), rng);
+        std::vector<float> C1(static_cast<std::size_t>(s.m * s.n), 1.0f), C2 = C1, C3 = C1;
+        GemmEpilogue ep{bias.data(), GemmAct::relu};
+        ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C1.data(), s.n, ep, 1);
+        ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C2.data(), s.n, ep, 2);
+        ranvier::sgemm(s.ta, s.tb, s.m, s.n, s.k, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C3.data(), s.n, ep, 3);
+        RANVIER_CHECK(C1 == C2 && C1 == C3, "%s %s m=%lld n=%lld k=%lld: results differ between 1, 2, 3 threads",
+                      ranvier::isa_name(isa), ranvier::gemm_tile_name(tile), (long long)s.m, (long long)s.n,
+                      (long long)s.k);
+      }
+    }
+    tune.ukernel = -1;
+    for (const auto& s : shapes) {
+      const auto& g = ranvier::gemm_kernels_for(s.ta, s.tb, s.m, s.n, s.k);
+      bool ok = false;
+      for (int t = 0; t < ranvier::kGemmTileCount; ++t)
+        ok |= ranvier::gemm_tile_available(static_cast<ranvier::GemmTile>(t)) &&
+              g.ukernel == ranvier::gemm_tile_kernels(static_cast<ranvier::GemmTile>(t)).ukernel;
+      RANVIER_CHECK(ok, "%s: the table chose %s, which the tier may not run", ranvier::isa_name(isa), g.name);
+    }
+  }
+  ranvier::set_isa(saved_isa);
   tune = saved;
 }
