@@ -3,6 +3,7 @@
     python bench/bench_gemm.py                    # the full table at 1 and 2 threads
     python bench/bench_gemm.py --threads 1 --repeats 11 --shapes small fwd784
     python bench/bench_gemm.py --threads 1 --cpu-time   # busy machine: CPU time, 1 thread
+    python bench/bench_gemm.py --ukernel avx2-6x16      # force one f32 tile (gemm_config.h)
 
 For every shape, thread count and ISA, the numpy and ranvier timings are interleaved
 (repeat r times numpy, then ranvier, ...) and the median of the repeats is reported,
@@ -28,7 +29,7 @@ except ImportError:  # pragma: no cover
     sys.exit("bench_gemm.py needs threadpoolctl: pip install threadpoolctl")
 
 import ranvier
-from ranvier import _runtime, ops
+from ranvier import _core, _runtime, ops
 
 # name -> (m, k, n, transpose_a, transpose_b, label); op(A) is m x k, op(B) is k x n.
 SHAPES = {
@@ -95,6 +96,9 @@ def main():
                    help="time 1-thread rows in process CPU time (steadier on a busy machine; "
                         "2-thread rows always use wall time)")
     p.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    p.add_argument("--ukernel", default="config",
+                   help="f32 micro-kernel for ranvier: scalar-4x8, avx2-6x16, avx512-12x32 (capped by "
+                        "the ISA tier), or config: the per-CPU table's choice per shape (default)")
     p.add_argument("--isas", nargs="+", default=None,
                    help="ranvier ISAs to run (default: avx2 and the best one, if supported)")
     args = p.parse_args()
@@ -106,6 +110,13 @@ def main():
     print(f"ranvier {ranvier.__version__}: isa={ranvier.isa()} supported={supported} "
           f"openmp={ranvier.build_info()['openmp']} gemm kernels: ", end="")
     print(", ".join(f"{i}={_kernel_name(i)}" for i in isas))
+    tune = _core._gemm_tuning(ukernel=args.ukernel)
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = ["n/a"]
+    print(f"f32 tile: {tune['ukernel']} (per-CPU table row: {tune['config']}); "
+          f"load average {' '.join(load)}")
     for info in threadpool_info():
         print(f"threadpoolctl: {info.get('user_api')}/{info.get('internal_api')} "
               f"{info.get('version')} arch={info.get('architecture')} "
@@ -151,6 +162,7 @@ def main():
                         print(line, flush=True)
     finally:
         _runtime._force_isa(previous_isa)
+        _core._gemm_tuning(ukernel="config")
 
 
 def _kernel_name(isa):
