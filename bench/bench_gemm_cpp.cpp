@@ -8,6 +8,8 @@
 //   ./build/bench/bench_gemm_cpp --w1 --rounds 7 --ukernel avx2-6x16 --ukernel avx512-12x32 --ukernel config
 //       # W1's GEMMs (forward, dW, dX) per forced micro-kernel, interleaved: round r runs every
 //       # (shape, tile) once, ~30 ms each; medians over the rounds (gemm/gemm_config.cpp's table)
+//   --ukernel before: the 12x32 tile with A packed by the whole-problem rule (the driver
+//   before the per-CPU table), for before/after comparisons in one interleaved run.
 //   --w3: W3's GEMMs; --bf16: bgemm (mixed_bfloat16) instead of sgemm. The load average is
 //   printed with every table (on a shared machine, read it first).
 //
@@ -152,10 +154,13 @@ int main(int argc, char** argv) {
       ranvier::GemmTile t;
       if (v == "config") {
         ukernels.push_back(-1);
+      } else if (v == "before") {  // the driver before the per-CPU table: the 12x32 tile, A packed by the whole-problem rule
+        ukernels.push_back(-2);
       } else if (ranvier::parse_gemm_tile(v, &t)) {
         ukernels.push_back(static_cast<int>(t));
       } else {
-        std::fprintf(stderr, "--ukernel %s: expected scalar-4x8, avx2-6x16, avx512-12x32 or config\n", v.c_str());
+        std::fprintf(stderr, "--ukernel %s: expected scalar-4x8, avx2-6x16, avx512-12x32, config or before\n",
+                     v.c_str());
         return 2;
       }
     } else if (a == "--rounds" && i + 1 < argc) {
@@ -230,14 +235,20 @@ int main(int argc, char** argv) {
     // Interleaved: for each shape and thread count, round r times every (isa, tile) once.
     std::printf("%-8s %-14s %-8s %-16s %4s %10s %10s %10s\n", "isa", "ukernel", "op", "m x n x k", "thr", "med GF/s",
                 "min", "max");
-    for (const auto& s : shapes)
-      for (int t : thread_counts) {
+    for (int t : thread_counts) {
+      // Seconds of one call of every shape, per variant and round (the step's GEMM time).
+      std::vector<std::vector<double>> step(isas.size() * ukernels.size(), std::vector<double>(rounds, 0.0));
+      for (const auto& s : shapes) {
         std::vector<std::vector<double>> g(isas.size() * ukernels.size());
         for (int r = 0; r < rounds; ++r)
           for (std::size_t v = 0; v < g.size(); ++v) {
             ranvier::set_isa(isas[v / ukernels.size()]);
-            tune.ukernel = ukernels[v % ukernels.size()];
-            g[v].push_back(gflops(s, time_gemm(s, t, 1, 0.03)));
+            const int u = ukernels[v % ukernels.size()];
+            tune.ukernel = u == -2 ? static_cast<int>(ranvier::GemmTile::avx512_12x32) : u;
+            tune.a_in_place_max_cols = u == -2 ? 0 : -1;
+            const double sec = time_gemm(s, t, 1, 0.03);
+            step[v][r] += sec;
+            g[v].push_back(gflops(s, sec));
           }
         for (std::size_t v = 0; v < g.size(); ++v) {
           std::sort(g[v].begin(), g[v].end());
@@ -245,11 +256,21 @@ int main(int argc, char** argv) {
           char name[64];
           std::snprintf(name, sizeof name, "%ldx%ldx%ld", s.m, s.n, s.k);
           std::printf("%-8s %-14s %-8s %-16s %4d %10.1f %10.1f %10.1f\n", ranvier::isa_name(isas[v / ukernels.size()]),
-                      u < 0 ? "config" : ranvier::gemm_tile_name(static_cast<ranvier::GemmTile>(u)), tname(s), name, t,
+                      u == -2 ? "before" : u < 0 ? "config" : ranvier::gemm_tile_name(static_cast<ranvier::GemmTile>(u)), tname(s), name, t,
                       g[v][g[v].size() / 2], g[v].front(), g[v].back());
         }
         std::fflush(stdout);
       }
+      if (shapes.size() > 1)
+        for (std::size_t v = 0; v < step.size(); ++v) {
+          const int u = ukernels[v % ukernels.size()];
+          std::sort(step[v].begin(), step[v].end());
+          std::printf("%-8s %-14s every shape once (a training step's GEMMs), %d thr: median %.1f us\n",
+                      ranvier::isa_name(isas[v / ukernels.size()]),
+                      u == -2 ? "before" : u < 0 ? "config" : ranvier::gemm_tile_name(static_cast<ranvier::GemmTile>(u)),
+                      t, step[v][step[v].size() / 2] * 1e6);
+        }
+    }
     std::printf("loadavg at the end %s\n", loadavg().c_str());
     return 0;
   }

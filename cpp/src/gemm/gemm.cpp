@@ -90,7 +90,7 @@ GemmTuning gemm_default_tuning() {
                                   "avx512-12x32");
     ukernel = static_cast<int>(t);
   }
-  return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0, true, ukernel};
+  return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0, true, ukernel, -1};
 }
 
 GemmTuning& gemm_tuning() {
@@ -542,6 +542,7 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   if (tune.kc > 0) g.kc = tune.kc;
   if (tune.mc > 0 && tune.mc % g.mr == 0) g.mc = tune.mc;
   if (tune.nc > 0) g.nc = static_cast<int>(ceil_div(tune.nc, g.nr) * g.nr);  // whole panels
+  if (tune.a_in_place_max_cols >= 0) g.a_in_place_max_cols = tune.a_in_place_max_cols;
 
   Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true, true,
             false};

@@ -31,6 +31,9 @@ struct GemmTuning {
   // variable RANVIER_GEMM_UKERNEL (scalar-4x8 | avx2-6x16 | avx512-12x32; another value
   // throws std::invalid_argument from the first GEMM).
   int ukernel;
+  // Overrides GemmKernels::a_in_place_max_cols (the per-CPU value) when >= 0 (benchmarks:
+  // 0 gives the driver's rule before the per-part choice).
+  int a_in_place_max_cols;
 };
 
 // The process-wide tuning (not thread-safe to change while a GEMM runs).
