@@ -396,8 +396,8 @@ def test_unknown_ukernel_name_is_refused(tuning):
 
 
 def test_zen4_table_rows(tuning):
-    """On a Zen 4 (the amd-zen4 row), the measured choices: 6x16 for W1's forward and padded
-    10-column layers, 12x32 for a small dW and a short reduction."""
+    """On a Zen 4 (the amd-zen4 row), the measured choices: 6x16 for forward and dX products
+    and padded 10-column layers, 12x32 for dW (A^T@B) and a short reduction."""
     info = tuning(reset=True)
     if info["config"] != "amd-zen4" or "avx512-12x32" not in _core._gemm_ukernels():
         pytest.skip(f"per-CPU table row {info['config']!r}, tiles {_core._gemm_ukernels()}")
@@ -405,7 +405,8 @@ def test_zen4_table_rows(tuning):
     assert _core._gemm_ukernel_for(784, 256, 128, True, False)["name"] == TILE_NAMES["avx512-12x32"]
     assert _core._gemm_ukernel_for(128, 10, 128, True, False)["name"] == TILE_NAMES["avx2-6x16"]
     assert _core._gemm_ukernel_for(128, 128, 10, False, True)["name"] == TILE_NAMES["avx512-12x32"]
-    assert _core._gemm_ukernel_for(2048, 2048, 512, True, False)["name"] == TILE_NAMES["avx2-6x16"]
+    assert _core._gemm_ukernel_for(2048, 128, 512, True, False)["name"] == TILE_NAMES["avx512-12x32"]
+    assert _core._gemm_ukernel_for(512, 2048, 2048, False, True)["name"] == TILE_NAMES["avx2-6x16"]
 
 
 @pytest.mark.parametrize("value,ok", [("scalar-4x8", True), ("avx512-12x32", True), ("bogus", False)])

@@ -23,7 +23,8 @@
 // grid of rectangles, the parts (contiguous MR-row and NR-column panel ranges, the grid
 // chosen by a cost model of tiles plus the packing each part repeats), which the threads
 // claim dynamically and run with no barrier: each part packs exactly the panels it uses.
-// That costs some duplicated packing (B when rows are split, A when columns are), and buys
+// That costs some duplicated packing (B when rows are split, A when columns are: but a part
+// with few columns reads A in place, see part_packs_a), and buys
 // a call whose only synchronisation is waiting for the parts in progress: a thread that a
 // busy machine has descheduled before it claimed a part delays nothing (the others take its
 // part over), and the pool runs a size class on one thread when the team stops paying.
@@ -133,8 +134,8 @@ struct Problem {
   int act;
   bool pack_a;
   bool pack_b;
-  // Whether a part of the split whose columns span at most kAInPlacePanels B panels reads A
-  // in place although the whole problem packs it (see sgemm's rule; the same bits).
+  // Whether a part of the split with at most GemmKernels::a_in_place_max_cols columns may
+  // read A in place although the whole problem packs it (see part_packs_a; the same bits).
   bool a_in_place_narrow;
 };
 
@@ -572,7 +573,11 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     case PackMode::never: P.pack_a = false; break;
     case PackMode::automatic:
       P.pack_a = !a_in_place_pays;
-      P.a_in_place_narrow = ta || g.fast_unpacked_a;
+      // A transposed A read in place walks k with a stride of lda floats: only while A stays
+      // in L2 (half of the 1 MiB of the CPUs with a_in_place_max_cols set). Zen 4, 1 thread,
+      // CPU time, GFLOP/s packed / in place: 784x128x128 A^T@B 102.4 / 106.6 (A 100K floats),
+      // 2048x128x512 A^T@B 102.3 / 78.0 (A 1M floats).
+      P.a_in_place_narrow = ta ? m * k <= 131072 : g.fast_unpacked_a;
       break;
   }
   const bool b_direct_ok = !tb && alpha == 1.0f;

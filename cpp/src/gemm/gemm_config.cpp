@@ -2,6 +2,7 @@
 #include "gemm/gemm_config.h"
 
 #include <cstring>
+#include <limits>
 
 #include "dispatch/cpu_features.h"
 #include "dispatch/dispatch.h"
@@ -49,7 +50,7 @@ struct Blocking {
 // Shape classes (op(A) is m x k, op(B) k x n, FLOPs = 2*m*n*k), tested in this order:
 //   short_k:   k < short_k_max (few FMAs per tile: the store epilogue dominates, and the
 //              wider tile runs half as many of them)
-//   small_tn:  op(A) = A^T and FLOPs <= small_max_flops (the dW of a batch-128 layer)
+//   tn:        op(A) = A^T (a layer's dW = X^T @ dZ), up to tn_max_flops
 //   other:     everything else
 // then a padding check: when the chosen tile computes over 1/0.9 times more padded
 // elements of C than the other SIMD tile would (a 10-unit output layer fills 10 of the
@@ -60,11 +61,13 @@ struct ArchConfig {
   int family;
   int model_lo, model_hi;  // inclusive
   // Tiles on the avx512 tiers (below them the tier's widest tile runs every shape).
-  GemmTile short_k_tile, small_tn_tile, other_tile;
+  GemmTile short_k_tile, tn_tile, other_tile;
   std::int64_t short_k_max;
-  double small_max_flops;
+  double tn_max_flops;
   Blocking blocking[kGemmTileCount];
 };
+
+constexpr double kAnySize = std::numeric_limits<double>::infinity();
 
 // ---- the table -------------------------------------------------------------------------
 //
@@ -82,9 +85,9 @@ struct ArchConfig {
 //   m x n x k       op     avx2-6x16  avx512-12x32   class
 //   W1 (batch 128)
 //   128x256x784     A@B       99.2       97.2        other     (kc=800 for both: 100.0 / 99.3)
-//   784x256x128     A^T@B    100.8      105.2        small_tn
+//   784x256x128     A^T@B    100.8      105.2        tn
 //   128x128x256     A@B      102.1      100.5        other
-//   256x128x128     A^T@B    100.3      107.6        small_tn
+//   256x128x128     A^T@B    100.3      107.6        tn
 //   128x256x128     A@B^T     98.8       97.8        other
 //   128x10x128      A@B       52.1       30.3        padding -> 6x16
 //   128x10x128      A^T@B     46.2       29.3        padding -> 6x16
@@ -92,13 +95,17 @@ struct ArchConfig {
 //   128x784x256     A@B^T     98.3       90.3        other     (bench_gemm.py's fwd784_dX)
 //   W3 (batch 512)
 //   512x2048x1024   A@B      103.4      100.9        other
-//   1024x2048x512   A^T@B    105.6      101.9        other (2.1 GFLOP: not small)
+//   1024x2048x512   A^T@B    105.6      101.9        tn        (again: 96.4 / 101.9)
 //   512x2048x2048   A@B       96.5       98.9        other     (within the rounds' spread)
-//   2048x2048x512   A^T@B    100.9       95.4        other
+//   2048x2048x512   A^T@B    100.9       95.4        tn        (again: 98.9 / 97.1)
 //   512x2048x2048   A@B^T     99.2       97.3        other
 //   512x10x2048     A@B       64.2       30.6        padding -> 6x16
 //   2048x10x512     A^T@B     53.3       34.2        padding -> 6x16
 //   512x2048x10     A@B^T     47.2       58.9        short_k
+//   other dW shapes (3 rounds):
+//   2048x128x512    A^T@B     82.2      105.3        tn
+//   2048x512x512    A^T@B     96.0      100.6        tn
+// so every A^T@B takes the 12x32 tile (the large ones are a tie within the rounds' spread);
 //
 // Ties (within 2-3%, under the spread of the rounds) go to the 6x16 tile, which pads less.
 //
@@ -112,11 +119,11 @@ struct ArchConfig {
 //   128x256x784 A@B    12x32:  97.7 /  87.8     6x16:  98.4 /  84.6
 constexpr ArchConfig kConfigs[] = {
     {"amd-zen4", "AuthenticAMD", 0x19, 0x10, 0x1F, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
+     GemmTile::avx2_6x16, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
     {"amd-zen4", "AuthenticAMD", 0x19, 0x60, 0x7F, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
+     GemmTile::avx2_6x16, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
     {"amd-zen4", "AuthenticAMD", 0x19, 0xA0, 0xAF, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, 64.0e6, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
+     GemmTile::avx2_6x16, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
 };
 
 const ArchConfig* find_config() {
@@ -219,7 +226,7 @@ const GemmKernels& gemm_kernels_for(bool trans_a, bool trans_b, std::int64_t m, 
   if (!c) return gemm_tile_kernels(tile);
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   tile = k < c->short_k_max                              ? c->short_k_tile
-         : (trans_a && flops <= c->small_max_flops) ? c->small_tn_tile
+         : (trans_a && flops <= c->tn_max_flops)    ? c->tn_tile
                                                         : c->other_tile;
   const GemmTile other = tile == GemmTile::avx512_12x32 ? GemmTile::avx2_6x16 : GemmTile::avx512_12x32;
   if (padded(gemm_tile_kernels(tile), m, n) * 0.9 > padded(gemm_tile_kernels(other), m, n)) tile = other;
