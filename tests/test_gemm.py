@@ -375,6 +375,28 @@ def test_every_ukernel_on_every_shape_class(isa, rng, tuning):
                 np.testing.assert_array_equal(outs[0], other, err_msg=f"{tile} {m}x{n}x{k} ta={ta} tb={tb}")
 
 
+def test_the_tile_choice_never_changes_bits(isa, rng, tuning):
+    """The SIMD tiles run the tier's k-blocking and the same per-element arithmetic, so on a
+    tier every one of them, and the per-CPU table's choice, gives the same bits (a row of a
+    Dense forward then has the same bits whatever the batch around it)."""
+    simd = [t for t in _core._gemm_ukernels() if t != "scalar-4x8"]
+    if not simd:
+        pytest.skip("the scalar tier has one tile")
+    for (m, n, k, ta, tb) in TILE_CLASS_SHAPES:
+        a, b = operands(rng, m, n, k, ta, tb)
+        c0 = rng.standard_normal((m, n)).astype(np.float32)
+        bias = rng.standard_normal(n).astype(np.float32)
+        outs = []
+        for tile in simd + ["config"]:
+            tuning(ukernel=tile)
+            assert _core._gemm_ukernel_for(m, n, k, ta, tb)["kc"] == _core.gemm_blocking()["kc"]
+            c = c0.copy()
+            _core._sgemm_full(a, b, c, ta, tb, 0.5, 0.25, bias, True, 1)
+            outs.append(c)
+        for tile, other in zip(simd[1:] + ["config"], outs[1:]):
+            np.testing.assert_array_equal(outs[0], other, err_msg=f"{tile} vs {simd[0]}: {m}x{n}x{k} ta={ta} tb={tb}")
+
+
 def test_a_forced_ukernel_is_capped_by_the_tier(isa, tuning):
     """RANVIER_ISA semantics hold: a tile above the forced tier runs as the tier's widest."""
     tiles = _core._gemm_ukernels()
@@ -396,17 +418,20 @@ def test_unknown_ukernel_name_is_refused(tuning):
 
 
 def test_zen4_table_rows(tuning):
-    """On a Zen 4 (the amd-zen4 row), the measured choices: 6x16 for forward and dX products
-    and padded 10-column layers, 12x32 for dW (A^T@B) and a short reduction."""
+    """On a Zen 4 (the amd-zen4 row), the measured choices: the 6x16 tile for layers whose few
+    columns pad the 12x32 tile (a 10-unit output layer and its dW), 12x32 for the rest."""
     info = tuning(reset=True)
     if info["config"] != "amd-zen4" or "avx512-12x32" not in _core._gemm_ukernels():
         pytest.skip(f"per-CPU table row {info['config']!r}, tiles {_core._gemm_ukernels()}")
-    assert _core._gemm_ukernel_for(128, 256, 784)["name"] == TILE_NAMES["avx2-6x16"]
-    assert _core._gemm_ukernel_for(784, 256, 128, True, False)["name"] == TILE_NAMES["avx512-12x32"]
-    assert _core._gemm_ukernel_for(128, 10, 128, True, False)["name"] == TILE_NAMES["avx2-6x16"]
-    assert _core._gemm_ukernel_for(128, 128, 10, False, True)["name"] == TILE_NAMES["avx512-12x32"]
-    assert _core._gemm_ukernel_for(2048, 128, 512, True, False)["name"] == TILE_NAMES["avx512-12x32"]
-    assert _core._gemm_ukernel_for(512, 2048, 2048, False, True)["name"] == TILE_NAMES["avx2-6x16"]
+    narrow = TILE_NAMES["avx2-6x16"]
+    wide = TILE_NAMES["avx512-12x32"]
+    assert _core._gemm_ukernel_for(128, 10, 128)["name"] == narrow
+    assert _core._gemm_ukernel_for(128, 10, 128, True, False)["name"] == narrow
+    assert _core._gemm_ukernel_for(512, 10, 2048)["name"] == narrow
+    assert _core._gemm_ukernel_for(128, 256, 784)["name"] == wide
+    assert _core._gemm_ukernel_for(784, 256, 128, True, False)["name"] == wide
+    assert _core._gemm_ukernel_for(128, 128, 10, False, True)["name"] == wide
+    assert _core._gemm_ukernel_for(512, 2048, 2048, False, True)["name"] == wide
 
 
 @pytest.mark.parametrize("value,ok", [("scalar-4x8", True), ("avx512-12x32", True), ("bogus", False)])

@@ -178,7 +178,7 @@ void bind_ops(py::module_& m) {
   m.def(
       "_gemm_ukernel_for",
       [](std::int64_t m, std::int64_t n, std::int64_t k, bool ta, bool tb) {
-        const auto& g = ranvier::gemm_kernels_for(ta, tb, m, n, k);
+        const auto g = ranvier::gemm_kernels_for(ta, tb, m, n, k);
         py::dict d;
         d["name"] = g.name;
         d["mr"] = g.mr; d["nr"] = g.nr; d["kc"] = g.kc; d["mc"] = g.mc; d["nc"] = g.nc;

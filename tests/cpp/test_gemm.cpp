@@ -456,7 +456,7 @@ RANVIER_TEST(gemm_every_tile_every_shape_class) {
       if (!ranvier::gemm_tile_available(tile)) continue;
       tune.ukernel = t;
       for (const auto& s : shapes) {
-        const auto& g = ranvier::gemm_kernels_for(s.ta, s.tb, s.m, s.n, s.k);
+        const auto g = ranvier::gemm_kernels_for(s.ta, s.tb, s.m, s.n, s.k);
         RANVIER_CHECK(g.ukernel == ranvier::gemm_tile_kernels(tile).ukernel, "%s: forced %s not used",
                       ranvier::isa_name(isa), ranvier::gemm_tile_name(tile));
         Case c{s.ta, s.tb, s.m, s.n, s.k, 0.5f, 0.25f, true, true, 1};
@@ -479,7 +479,7 @@ RANVIER_TEST(gemm_every_tile_every_shape_class) {
     }
     tune.ukernel = -1;
     for (const auto& s : shapes) {
-      const auto& g = ranvier::gemm_kernels_for(s.ta, s.tb, s.m, s.n, s.k);
+      const auto g = ranvier::gemm_kernels_for(s.ta, s.tb, s.m, s.n, s.k);
       bool ok = false;
       for (int t = 0; t < ranvier::kGemmTileCount; ++t)
         ok |= ranvier::gemm_tile_available(static_cast<ranvier::GemmTile>(t)) &&

@@ -11,6 +11,9 @@
 //           for ir in [0, mc) step MR
 //             micro-kernel (beta on the first k-block, bias/act on the last)
 //
+// The micro-kernel (register tile) and blocking come from gemm_config.h: per CPU and shape,
+// from measurement, all tiles of a tier with the tier's k-blocking (so the same bits).
+//
 // Transposes are packing choices: op(A) = A^T and op(B) = B^T only change how the
 // packers read memory, never the kernels. alpha is folded into the B packing.
 // Small problems skip packing: the kernels also read a row-major A, a transposed A (as

@@ -64,7 +64,7 @@ struct ArchConfig {
   GemmTile short_k_tile, tn_tile, other_tile;
   std::int64_t short_k_max;
   double tn_max_flops;
-  Blocking blocking[kGemmTileCount];
+  Blocking blocking[kGemmTileCount];  // kc is ignored: every tile takes the tier's (see gemm_kernels_for)
 };
 
 constexpr double kAnySize = std::numeric_limits<double>::infinity();
@@ -77,37 +77,43 @@ constexpr double kAnySize = std::numeric_limits<double>::infinity();
 // and its losses are twice the column padding and a wider B panel to transpose.
 //
 // Measured 2026-12-07 on an AMD EPYC (Zen 4, family 0x19 model 0x11; 1 MiB L2 per core,
-// 32 MiB L3; a 2-core VM shared with other jobs, load average 6-9: CPU time, not wall
+// 32 MiB L3; a 2-core VM shared with other jobs, load average 6-11: CPU time, not wall
 // time), 1 thread, `bench_gemm_cpp --cpu-time --threads 1 --isa avx512 --rounds 5
-// --ukernel avx2-6x16 --ukernel avx512-12x32 --w1` (and --w3 with 3 rounds): median GFLOP/s
-// of interleaved rounds, each tile with its kernel file's blocking.
+// --ukernel avx2-6x16 --ukernel avx512-12x32 --w1` (and --w3, 3 rounds): median GFLOP/s of
+// interleaved rounds. Two passes:
+//   (a) each tile with its kernel file's kc (6x16: 800, 12x32: 384);
+//   (b) both with the tier's kc = 384, as they run now (gemm_kernels_for: the same
+//       k-blocks, so the tile choice never changes bits).
 //
-//   m x n x k       op     avx2-6x16  avx512-12x32   class
+//                          (a) own kc              (b) kc = 384
+//   m x n x k       op     6x16    12x32            6x16    12x32     class -> tile
 //   W1 (batch 128)
-//   128x256x784     A@B       99.2       97.2        other     (kc=800 for both: 100.0 / 99.3)
-//   784x256x128     A^T@B    100.8      105.2        tn
-//   128x128x256     A@B      102.1      100.5        other
-//   256x128x128     A^T@B    100.3      107.6        tn
-//   128x256x128     A@B^T     98.8       97.8        other
-//   128x10x128      A@B       52.1       30.3        padding -> 6x16
-//   128x10x128      A^T@B     46.2       29.3        padding -> 6x16
-//   128x128x10      A@B^T     60.0       73.4        short_k
-//   128x784x256     A@B^T     98.3       90.3        other     (bench_gemm.py's fwd784_dX)
+//   128x256x784     A@B    99.2     97.2           100.6    100.8     other   -> 12x32
+//   784x256x128     A^T@B 100.8    105.2           103.7    107.4     tn      -> 12x32
+//   128x128x256     A@B   102.1    100.5           103.3    101.6     other   -> 12x32
+//   256x128x128     A^T@B 100.3    107.6           104.2    108.4     tn      -> 12x32
+//   128x256x128     A@B^T  98.8     97.8           100.1     98.8     other   -> 12x32
+//   128x10x128      A@B    52.1     30.3            52.1     30.3     padding -> 6x16
+//   128x10x128      A^T@B  46.2     29.3            48.1     29.6     padding -> 6x16
+//   128x128x10      A@B^T  60.0     73.4            61.7     74.5     short_k -> 12x32
 //   W3 (batch 512)
-//   512x2048x1024   A@B      103.4      100.9        other
-//   1024x2048x512   A^T@B    105.6      101.9        tn        (again: 96.4 / 101.9)
-//   512x2048x2048   A@B       96.5       98.9        other     (within the rounds' spread)
-//   2048x2048x512   A^T@B    100.9       95.4        tn        (again: 98.9 / 97.1)
-//   512x2048x2048   A@B^T     99.2       97.3        other
-//   512x10x2048     A@B       64.2       30.6        padding -> 6x16
-//   2048x10x512     A^T@B     53.3       34.2        padding -> 6x16
-//   512x2048x10     A@B^T     47.2       58.9        short_k
-//   other dW shapes (3 rounds):
-//   2048x128x512    A^T@B     82.2      105.3        tn
-//   2048x512x512    A^T@B     96.0      100.6        tn
-// so every A^T@B takes the 12x32 tile (the large ones are a tie within the rounds' spread);
+//   512x2048x1024   A@B   103.4    100.9            97.4     99.0     other   -> 12x32
+//   1024x2048x512   A^T@B 105.6    101.9                              tn      -> 12x32
+//   512x2048x2048   A@B    96.5     98.9            97.1     99.9     other   -> 12x32
+//   2048x2048x512   A^T@B 100.9     95.4                              tn      -> 12x32
+//   512x2048x2048   A@B^T  99.2     97.3            95.7     92.6     other   -> 12x32
+//   512x10x2048     A@B    64.2     30.6                              padding -> 6x16
+//   2048x10x512     A^T@B  53.3     34.2                              padding -> 6x16
+//   512x2048x10     A@B^T  47.2     58.9                              short_k -> 12x32
+//   other shapes (3 rounds, (a)): 2048x128x512 A^T@B 82.2 / 105.3; 2048x512x512 A^T@B
+//   96.0 / 100.6; 1024x2048x512 A^T@B again 96.4 / 101.9.
 //
-// Ties (within 2-3%, under the spread of the rounds) go to the 6x16 tile, which pads less.
+// The 5-10% lead of the 6x16 tile on W1's 128x256x784 seen earlier (with its own kc) is
+// within 1-3% here, in either direction between passes: ties stay with the tier's widest
+// tile (the one every other CPU runs). What remains is padding: a 10-unit output layer
+// fills 10 of the 12x32 tile's 32 columns but 10 of the 6x16 tile's 16, and on Zen 4 a zmm
+// FMA costs two ymm FMAs, so the narrow tile is 1.6-2x faster there (on a CPU with
+// full-width AVX-512 units the two waste the same time, hence a Zen 4 row only).
 //
 // A read in place up to 128 columns (Blocking::a_in_place_max_cols; the driver's own rule
 // packs A past 4 NR columns): what a part of a 2-thread column split of W1's first layer
@@ -119,11 +125,11 @@ constexpr double kAnySize = std::numeric_limits<double>::infinity();
 //   128x256x784 A@B    12x32:  97.7 /  87.8     6x16:  98.4 /  84.6
 constexpr ArchConfig kConfigs[] = {
     {"amd-zen4", "AuthenticAMD", 0x19, 0x10, 0x1F, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
+     GemmTile::avx512_12x32, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
     {"amd-zen4", "AuthenticAMD", 0x19, 0x60, 0x7F, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
+     GemmTile::avx512_12x32, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
     {"amd-zen4", "AuthenticAMD", 0x19, 0xA0, 0xAF, GemmTile::avx512_12x32, GemmTile::avx512_12x32,
-     GemmTile::avx2_6x16, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
+     GemmTile::avx512_12x32, 64, kAnySize, {{0, 0, 0, 0}, {0, 0, 0, 128}, {0, 0, 0, 128}}},
 };
 
 const ArchConfig* find_config() {
@@ -186,7 +192,6 @@ GemmKernels make_tile_kernels(GemmTile tile) {
   }
   if (const ArchConfig* c = find_config()) {
     const Blocking& b = c->blocking[static_cast<int>(tile)];
-    if (b.kc > 0) g.kc = b.kc;
     if (b.mc > 0 && b.mc % g.mr == 0) g.mc = b.mc;
     if (b.nc > 0 && b.nc % g.nr == 0) g.nc = b.nc;
     g.a_in_place_max_cols = b.a_in_place_max_cols;
@@ -213,24 +218,31 @@ double padded(const GemmKernels& g, std::int64_t m, std::int64_t n) {
 }
 }  // namespace
 
-const GemmKernels& gemm_kernels_for(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k) {
+GemmKernels gemm_kernels_for(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k) {
   (void)trans_b;
   const int forced = gemm_detail::gemm_tuning().ukernel;
   GemmTile tile = widest_available();
   if (forced >= 0) {
     if (gemm_tile_available(static_cast<GemmTile>(forced))) tile = static_cast<GemmTile>(forced);
-    return gemm_tile_kernels(tile);
-  }
-  if (tile != GemmTile::avx512_12x32) return gemm_tile_kernels(tile);
-  const ArchConfig* c = find_config();
-  if (!c) return gemm_tile_kernels(tile);
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  tile = k < c->short_k_max                              ? c->short_k_tile
-         : (trans_a && flops <= c->tn_max_flops)    ? c->tn_tile
+  } else if (tile == GemmTile::avx512_12x32) {
+    if (const ArchConfig* c = find_config()) {
+      const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+      tile = k < c->short_k_max                          ? c->short_k_tile
+             : (trans_a && flops <= c->tn_max_flops)    ? c->tn_tile
                                                         : c->other_tile;
-  const GemmTile other = tile == GemmTile::avx512_12x32 ? GemmTile::avx2_6x16 : GemmTile::avx512_12x32;
-  if (padded(gemm_tile_kernels(tile), m, n) * 0.9 > padded(gemm_tile_kernels(other), m, n)) tile = other;
-  return gemm_tile_kernels(tile);
+      const GemmTile other = tile == GemmTile::avx512_12x32 ? GemmTile::avx2_6x16 : GemmTile::avx512_12x32;
+      if (padded(gemm_tile_kernels(tile), m, n) * 0.9 > padded(gemm_tile_kernels(other), m, n)) tile = other;
+      if (!gemm_tile_available(tile)) tile = widest_available();
+    }
+  }
+  // Every tile runs with the tier's k-blocking (the widest tile's kc, kernels().gemm.kc):
+  // the tiles' per-element arithmetic is the same (an FMA chain from 0 over each k-block,
+  // p ascending, then the same epilogue), so with the same k-blocks the choice of tile
+  // never changes a bit, and a row of C has the same bits whatever the batch around it
+  // (the GEMV of a 1-row Dense forward relies on it; f32-gemv uses kernels().gemm.kc).
+  GemmKernels g = gemm_tile_kernels(tile);
+  g.kc = kernels().gemm.kc;
+  return g;
 }
 
 }  // namespace ranvier

@@ -6,8 +6,8 @@
 // table keyed by the CPUID vendor, family and model (gemm_config.cpp, with the
 // measurements that chose each row) maps a shape class to a tile; CPUs without a row get
 // the tier's widest tile for every shape. The choice is a function of (CPU, tier, shape)
-// only, never of the thread count, so results stay bitwise identical across thread
-// counts for a given tile.
+// only, never of the thread count; and since every tile runs the tier's k-blocking, the
+// choice does not change bits at all (see gemm_kernels_for).
 //
 // Tests and benchmarks force one tile: the environment variable RANVIER_GEMM_UKERNEL
 // (read when the GEMM tuning is first used or reset), gemm_detail::gemm_tuning().ukernel,
@@ -38,10 +38,13 @@ const char* gemm_config_name();
 
 // The tile and blocking sgemm uses for op(A) (m x k) @ op(B) (k x n) on this CPU and the
 // active tier: the forced tile when one is set (capped to the tier), else the config row's
-// choice for the shape's class. Blocking overrides of gemm_tuning() are applied by sgemm.
-const GemmKernels& gemm_kernels_for(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k);
+// choice for the shape's class. Every tile runs with the tier's k-blocking
+// (kernels().gemm.kc), so which tile runs never changes the result's bits on a tier; the
+// bits differ between tiers, as before. Blocking overrides of gemm_tuning() are applied by
+// sgemm.
+GemmKernels gemm_kernels_for(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k);
 
-// The kernels of one tile with this CPU's blocking for it (the tile must be available).
+// The kernels of one tile with this CPU's blocking for it, and the tile file's own kc.
 const GemmKernels& gemm_tile_kernels(GemmTile tile);
 
 }  // namespace ranvier
