@@ -41,7 +41,8 @@ bool compiled(GemmTile t) {
 }
 
 struct Blocking {
-  int kc, mc, nc;  // 0: the kernel file's value
+  int kc;  // unused: every tile runs the tier's kc (gemm_kernels_for), so it stays 0
+  int mc, nc;  // 0: the kernel file's value
   int a_in_place_max_cols;  // GemmKernels::a_in_place_max_cols
 };
 
@@ -64,7 +65,7 @@ struct ArchConfig {
   GemmTile short_k_tile, tn_tile, other_tile;
   std::int64_t short_k_max;
   double tn_max_flops;
-  Blocking blocking[kGemmTileCount];  // kc is ignored: every tile takes the tier's (see gemm_kernels_for)
+  Blocking blocking[kGemmTileCount];
 };
 
 constexpr double kAnySize = std::numeric_limits<double>::infinity();
