@@ -420,7 +420,7 @@ def test_unknown_ukernel_name_is_refused(tuning):
 def test_zen4_table_rows(tuning):
     """On a Zen 4 (the amd-zen4 row), the measured choices: the 6x16 tile for layers whose few
     columns pad the 12x32 tile (a 10-unit output layer and its dW), 12x32 for the rest."""
-    info = tuning(reset=True)
+    info = tuning(reset=True, ukernel="config")  # the table, even under RANVIER_GEMM_UKERNEL
     if info["config"] != "amd-zen4" or "avx512-12x32" not in _core._gemm_ukernels():
         pytest.skip(f"per-CPU table row {info['config']!r}, tiles {_core._gemm_ukernels()}")
     narrow = TILE_NAMES["avx2-6x16"]
