@@ -110,7 +110,7 @@ def _write_atomic(filepath, chunks: Sequence[Any], what: str = "save") -> None:
 
 
 def _tensor_list(tensors: Sequence[Tuple[str, np.ndarray]]) -> List[Tuple[str, np.ndarray]]:
-    return [(name, np.ascontiguousarray(arr, dtype=np.float32)) for name, arr in tensors]
+    return [(name, np.asarray(arr, dtype=np.float32, order="C")) for name, arr in tensors]
 
 
 def _write_model_file(filepath, tensors: Sequence[Tuple[str, np.ndarray]], metadata: Dict[str, str],

@@ -1,7 +1,9 @@
 """Keras-shaped layers over ranvier's C++ core.
 
 ``Dense``, ``Dropout``, ``GaussianNoise``, ``BatchNormalization``, ``LayerNormalization``,
-``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, ``InputLayer`` and
+``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, the tabular layers
+(``Normalization`` with ``adapt``, ``Rescaling``, ``Identity``, ``UnitNormalization``,
+``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), ``InputLayer`` and
 ``Input(shape=...)``, with Keras's arguments, defaults, automatic names ("dense",
 "dense_1", ...), ``get_config``/``from_config``, ``get_weights``/``set_weights`` (Keras
 order and shapes: a Dense kernel is (input_dim, units)), ``weights`` /
@@ -60,11 +62,21 @@ from ._base import (  # noqa: F401 (reset_uids: clear_session)
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, GaussianNoise, LeakyReLU, ReLU, Softmax
 from ._input import Input, InputLayer, KerasTensor
 from ._normalization import BatchNormalization, LayerNormalization
+from ._tabular import (
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    Identity,
+    Normalization,
+    Rescaling,
+    UnitNormalization,
+)
 
 __all__ = [
     "Layer", "Variable", "Dense", "Dropout", "GaussianNoise", "BatchNormalization", "LayerNormalization", "Flatten",
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
-    "serialize", "deserialize",
+    "Normalization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization", "GaussianDropout",
+    "AlphaDropout", "serialize", "deserialize",
 ]
 
 # One Python class per row of the C++ layer table (cpp/src/layers/layers.def), by its name.

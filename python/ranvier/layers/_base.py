@@ -417,7 +417,7 @@ class Layer:
         params, grads = [], []
         for name, wshape, trainable in specs:
             init = self._initializer_for(name)
-            value = np.ascontiguousarray(init(tuple(wshape), dtype="float32"), dtype=np.float32)
+            value = np.array(init(tuple(wshape), dtype="float32"), dtype=np.float32, order="C")  # keeps rank 0
             if value.shape != tuple(wshape):
                 raise ValueError(f"{self._describe()}: the initializer of {name} returned shape "
                                  f"{value.shape}, expected {tuple(wshape)}")
