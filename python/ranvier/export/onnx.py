@@ -14,7 +14,10 @@ output "output" of shape (batch, units)):
   relu(negative_slope, max_value, threshold);
 - BatchNormalization: ``BatchNormalization`` with the moving statistics (inference);
 - LayerNormalization: ``LayerNormalization`` (axis -1);
-- Flatten: ``Flatten(axis=1)``; Dropout and GaussianNoise: omitted (identity at inference).
+- Flatten: ``Flatten(axis=1)``; Dropout, GaussianNoise, GaussianDropout, AlphaDropout, Identity and
+  ActivityRegularization: omitted (identity at inference);
+- Normalization: ``Sub``/``Div`` (``Mul``/``Add`` with invert) by its statistics; Rescaling: ``Mul``/``Add``;
+  UnitNormalization: ``ReduceSumSquare``, ``Max``, ``Sqrt``, ``Div``.
 
 Any other layer raises ValueError naming it. The ``onnx`` package is imported only here.
 """
@@ -195,6 +198,25 @@ def to_onnx(model):
             x = g.op("LayerNormalization", [x, g.const(gamma, f"{layer.name}_gamma"),
                                             g.const(beta, f"{layer.name}_beta")],
                      layer.name, axis=-1, epsilon=float(layer.epsilon))
+        elif cls is L.Normalization:  # (x - mean) / scale, or mean + x * scale (invert)
+            mean, var = layer._stats()
+            scale = np.maximum(np.sqrt(var), np.float32(1e-7)).astype(np.float32)
+            m, s = g.const(mean, f"{layer.name}_mean"), g.const(scale, f"{layer.name}_scale")
+            if layer.invert:
+                x = g.op("Add", [g.op("Mul", [x, s], f"{layer.name}_mul"), m], layer.name)
+            else:
+                x = g.op("Div", [g.op("Sub", [x, m], f"{layer.name}_sub"), s], layer.name)
+        elif cls is L.Rescaling:
+            sc = np.asarray(layer.scale, np.float32).reshape(-1)
+            off = np.asarray(layer.offset, np.float32).reshape(-1)
+            x = g.op("Add", [g.op("Mul", [x, g.const(sc, f"{layer.name}_scale")], f"{layer.name}_mul"),
+                             g.const(off, f"{layer.name}_offset")], layer.name)
+        elif cls is L.UnitNormalization:  # x * 1/sqrt(max(sum x^2, 1e-24))
+            ss = g.op("ReduceSumSquare", [x], f"{layer.name}_ss", axes=[-1], keepdims=1)
+            ss = g.op("Max", [ss, g.const(np.float32(1e-24), f"{layer.name}_eps2")], f"{layer.name}_clamp")
+            x = g.op("Div", [x, g.op("Sqrt", [ss], f"{layer.name}_norm")], layer.name)
+        elif cls is L.ActivityRegularization:  # the identity outside training
+            continue
         elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):
             x = _activation(g, x, layer._act_name, layer._act_params, where)
         else:
