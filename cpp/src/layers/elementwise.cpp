@@ -116,7 +116,7 @@ std::vector<float> numbers_of(const json::Value& c, const char* key, double def,
 }
 
 std::shared_ptr<Layer> rescaling_from_config(const json::Value& c, const LayerArgs& a) {
-  if (!c.find("scale")) throw std::invalid_argument(a.where + ": 'scale' is missing");
+  // Python requires `scale` (Keras's positional argument); a config without it scales by 1
   return std::make_shared<Rescaling>(numbers_of(c, "scale", 1.0, a.where), numbers_of(c, "offset", 0.0, a.where));
 }
 

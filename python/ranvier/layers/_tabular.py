@@ -182,8 +182,8 @@ class Normalization(Layer):
                 raise ValueError(f"Normalization.adapt: with axis=-1 the data must have rank >= 2 (samples, "
                                  f"features), got data.shape={tuple(shape)}; reshape it (x.reshape(-1, 1)) or use "
                                  f"axis=None for one mean and variance")
-            if self.built:
-                built = self._build_input_shape
+            built = self._build_input_shape
+            if self.built and built is not None:
                 if shape[-1] != built[-1]:
                     raise ValueError(f"The layer was built with input_shape={built}, but adapt() is being called "
                                      f"with data with an incompatible shape, data.shape={tuple(shape)}")
