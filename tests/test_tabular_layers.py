@@ -250,6 +250,100 @@ def test_normalization_with_constants_in_model_file(tmp_path):
     assert np.array_equal(predict_file(path, x), want)
 
 
+# ---------------------------------------------------------------------------- Discretization
+def test_discretization_keras_measured_values():
+    d = layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0])
+    got = d(np.array([[-1.5, 0.0, 1.0, 1.5, 2.0, 3.4]], np.float32))
+    assert got.dtype == np.int32 and got.tolist() == [[0, 1, 2, 2, 3, 3]]
+    assert d(np.array([-1.5, 0.0, 1.0, 1.5, 2.0, 3.4])).tolist() == [0, 1, 2, 2, 3, 3]
+    a = layers.Discretization(num_bins=4)
+    a.adapt(np.array([[-1.5, 1.0, 3.4, 0.5], [0.0, 3.0, 1.3, 0.0]]))
+    np.testing.assert_allclose(a.bin_boundaries, [0.0, 0.5, 1.3], rtol=1e-6)
+
+
+def test_discretization_against_digitize_reference(isa):
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((50, 7)).astype(np.float32)
+    bins = np.sort(rng.standard_normal(9)).astype(np.float32)
+    x[0, :3] = bins[:3]  # values on a boundary go up
+    d = layers.Discretization(bin_boundaries=bins.tolist())
+    np.testing.assert_array_equal(d(x), np.digitize(x, bins))
+    core, _ = _core_layer("Discretization", {"bin_boundaries": bins.tolist()}, 7, 50)
+    dx = np.full_like(x, np.nan)
+    y = np.empty_like(x)
+    core.forward(x, y, True, 1)
+    core.backward(x, y, np.ones_like(x), dx)
+    assert np.all(dx == 0)  # piecewise constant
+
+
+def test_discretization_adapt_quantiles():
+    rng = np.random.default_rng(21)
+    data = rng.exponential(size=(400, 3)).astype(np.float32)
+    d = layers.Discretization(num_bins=5, epsilon=0.01)
+    d.adapt(data)
+    assert len(d.bin_boundaries) == 4
+    # the boundaries sit at the data's quintiles within the summary's resolution (epsilon)
+    q = np.quantile(data.reshape(-1).astype(np.float64), [0.2, 0.4, 0.6, 0.8])
+    frac = [(data <= b).mean() for b in d.bin_boundaries]
+    np.testing.assert_allclose(frac, [0.2, 0.4, 0.6, 0.8], atol=0.02)
+    assert np.all(np.diff(d.bin_boundaries) >= 0) and np.all(np.abs(np.array(d.bin_boundaries) - q) < 0.1)
+    # batches: the same summary merge as one array when each batch is small enough to keep every value
+    b = layers.Discretization(num_bins=5, epsilon=0.01)
+    b.adapt(iter([data[:20], data[20:40]]))
+    one = layers.Discretization(num_bins=5, epsilon=0.01)
+    one.adapt(data[:40])
+    # the summaries are float32 (Keras's compress casts): the order of the merges moves the
+    # interpolated values by a few float32 ulps
+    np.testing.assert_allclose(b.bin_boundaries, one.bin_boundaries, rtol=1e-5)
+
+
+def test_discretization_errors_and_config():
+    with pytest.raises(ValueError, match="either `num_bins` or `bin_boundaries`"):
+        layers.Discretization()
+    with pytest.raises(ValueError, match="should not be set"):
+        layers.Discretization(bin_boundaries=[0.0], num_bins=2)
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        layers.Discretization(num_bins=-1)
+    with pytest.raises(ValueError, match="Unknown value for `output_mode`"):
+        layers.Discretization(num_bins=3, output_mode="bits")
+    with pytest.raises(ValueError, match="int"):
+        layers.Discretization(num_bins=3, output_mode="one_hot")
+    with pytest.raises(ValueError, match="Cannot adapt"):
+        layers.Discretization(bin_boundaries=[0.0]).adapt(np.ones((3, 1)))
+    with pytest.raises(ValueError, match="call `adapt"):
+        layers.Discretization(num_bins=3)(np.ones((2, 2), np.float32))
+    with pytest.raises(ValueError, match="sorted"):
+        layers.Discretization(bin_boundaries=[1.0, 0.0])
+    d = layers.Discretization(num_bins=3)
+    d.adapt(np.arange(30, dtype=np.float32).reshape(10, 3))
+    cfg = d.get_config()
+    assert {"bin_boundaries", "num_bins", "epsilon", "output_mode", "sparse", "name", "dtype"} <= set(cfg)
+    assert cfg["epsilon"] == 0.01 and cfg["output_mode"] == "int" and cfg["num_bins"] == 3
+    back = layers.Discretization.from_config(cfg)  # both num_bins and bin_boundaries, as Keras writes them
+    assert back.bin_boundaries == d.bin_boundaries
+
+
+def test_discretization_in_a_model_file(tmp_path):
+    x, y = _data(22)
+    d = layers.Discretization(num_bins=4)
+    d.adapt(x)
+    m = ranvier.Sequential([layers.Input((5,)), d, layers.Dense(1)])
+    m.compile("adam", "mse")
+    m.fit(x, y, epochs=1, verbose=0)
+    want = m.predict(x, verbose=0)
+    np.testing.assert_allclose(want, np.digitize(x, d.bin_boundaries) @ m.layers[1].get_weights()[0]
+                               + m.layers[1].get_weights()[1], rtol=1e-5, atol=1e-5)
+    path = tmp_path / "disc.safetensors"
+    m.save(path)
+    assert np.array_equal(ranvier.models.load_model(path).predict(x, verbose=0), want)
+    assert np.array_equal(predict_file(path, x), want)
+    # re-adapting a layer of a built model rebuilds the model's network with the new boundaries
+    d.adapt(x * 2)
+    m.predict(x, verbose=0)
+    np.testing.assert_allclose(m.predict(x, verbose=0), np.digitize(x, d.bin_boundaries)
+                               @ m.layers[1].get_weights()[0] + m.layers[1].get_weights()[1], rtol=1e-5, atol=1e-5)
+
+
 # ---------------------------------------------------------------------------- Rescaling, Identity
 def test_rescaling_reference_and_gradient(isa):
     x, _ = _data(9, n=6, d=4)
@@ -413,7 +507,7 @@ def _all_layers_model(x, y):
                             layers.ActivityRegularization(0.01, 0.01), layers.GaussianDropout(0.2, seed=3),
                             layers.AlphaDropout(0.1, seed=4), layers.Normalization(mean=0.5, variance=4.0,
                                                                                    invert=True),
-                            layers.Dense(1)])
+                            layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5, 1.0]), layers.Dense(1)])
     m.compile("adam", "mse")
     m.fit(x, y, epochs=2, batch_size=16, verbose=0)
     return m

@@ -57,6 +57,9 @@ RANVIER_TEST(every_row_builds_its_class_by_name) {
     c.set("rate", Value::make_number(0.5));
     c.set("stddev", Value::make_number(0.1));
     c.set("activation", Value::make_string("relu"));
+    Value bins = Value::make_array();
+    bins.push_back(Value::make_number(0.5));
+    c.set("bin_boundaries", std::move(bins));  // Discretization
     const auto layer = ranvier::make_layer(row->class_name, c, args(4));
     RANVIER_CHECK(std::string(layer->type_name()) == row->class_name, "%s built %s", row->class_name,
                   layer->type_name());

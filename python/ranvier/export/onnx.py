@@ -17,7 +17,8 @@ output "output" of shape (batch, units)):
 - Flatten: ``Flatten(axis=1)``; Dropout, GaussianNoise, GaussianDropout, AlphaDropout, Identity and
   ActivityRegularization: omitted (identity at inference);
 - Normalization: ``Sub``/``Div`` (``Mul``/``Add`` with invert) by its statistics; Rescaling: ``Mul``/``Add``;
-  UnitNormalization: ``ReduceSumSquare``, ``Max``, ``Sqrt``, ``Div``.
+  UnitNormalization: ``ReduceSumSquare``, ``Max``, ``Sqrt``, ``Div``; Discretization: ``GreaterOrEqual``
+  against the boundaries, summed (``ReduceSum``; a NaN input gives bucket 0 there, the last bucket in ranvier).
 
 Any other layer raises ValueError naming it. The ``onnx`` package is imported only here.
 """
@@ -215,6 +216,15 @@ def to_onnx(model):
             ss = g.op("ReduceSumSquare", [x], f"{layer.name}_ss", axes=[-1], keepdims=1)
             ss = g.op("Max", [ss, g.const(np.float32(1e-24), f"{layer.name}_eps2")], f"{layer.name}_clamp")
             x = g.op("Div", [x, g.op("Sqrt", [ss], f"{layer.name}_norm")], layer.name)
+        elif cls is L.Discretization:  # index = sum over boundaries of (x >= b)
+            b = np.asarray(layer.bin_boundaries, np.float32)
+            if b.size == 0:
+                raise ValueError(f"export: {where} has no bin boundaries (every value is bucket 0)")
+            axis = g.name(f"{layer.name}_axis")
+            g.inits.append(onnx.numpy_helper.from_array(np.array([-1], np.int64), axis))
+            xe = g.op("Unsqueeze", [x, axis], f"{layer.name}_x")
+            ge = g.op("GreaterOrEqual", [xe, g.const(b, f"{layer.name}_bins")], f"{layer.name}_ge")
+            x = g.op("ReduceSum", [g.op("Cast", [ge], f"{layer.name}_f", to=1), axis], layer.name, keepdims=0)
         elif cls is L.ActivityRegularization:  # the identity outside training
             continue
         elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):

@@ -2,7 +2,7 @@
 
 ``Dense``, ``Dropout``, ``GaussianNoise``, ``BatchNormalization``, ``LayerNormalization``,
 ``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, the tabular layers
-(``Normalization`` with ``adapt``, ``Rescaling``, ``Identity``, ``UnitNormalization``,
+(``Normalization`` and ``Discretization`` with ``adapt``, ``Rescaling``, ``Identity``, ``UnitNormalization``,
 ``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), ``InputLayer`` and
 ``Input(shape=...)``, with Keras's arguments, defaults, automatic names ("dense",
 "dense_1", ...), ``get_config``/``from_config``, ``get_weights``/``set_weights`` (Keras
@@ -65,6 +65,7 @@ from ._normalization import BatchNormalization, LayerNormalization
 from ._tabular import (
     ActivityRegularization,
     AlphaDropout,
+    Discretization,
     GaussianDropout,
     Identity,
     Normalization,
@@ -75,7 +76,7 @@ from ._tabular import (
 __all__ = [
     "Layer", "Variable", "Dense", "Dropout", "GaussianNoise", "BatchNormalization", "LayerNormalization", "Flatten",
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
-    "Normalization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization", "GaussianDropout",
+    "Normalization", "Discretization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization", "GaussianDropout",
     "AlphaDropout", "serialize", "deserialize",
 ]
 

@@ -1,6 +1,7 @@
-"""Tabular layers: Normalization (with adapt), Rescaling, Identity, UnitNormalization,
+"""Tabular layers: Normalization and Discretization (with adapt), Rescaling, Identity, UnitNormalization,
 ActivityRegularization, GaussianDropout and AlphaDropout. Each computes in its C++ layer
-(cpp/src/layers/normalization.cpp, elementwise.cpp, noise_dropout.cpp)."""
+(cpp/src/layers/normalization.cpp, discretization.cpp, elementwise.cpp,
+noise_dropout.cpp)."""
 from __future__ import annotations
 
 import math
@@ -273,6 +274,161 @@ class Normalization(Layer):
         return cls(**config)
 
 
+# ----------------------------------------------------------------------------- Discretization
+def _summarize(values: np.ndarray, epsilon: float) -> np.ndarray:
+    """Keras's quantile summary of one batch: every step-th sorted value, weight step."""
+    values = np.sort(np.reshape(values, [-1]))
+    num_buckets = 1.0 / epsilon
+    step = max(np.size(values) / num_buckets, 1)
+    start = step - 1
+    boundaries = values[int(start)::int(step)]
+    return np.stack([boundaries, np.ones_like(boundaries) * step])
+
+
+def _compress_summary(summary: np.ndarray, epsilon: float) -> np.ndarray:
+    """Keras's compression: interpolated values at cumulative-weight fractions epsilon, 2 epsilon, ..."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    percents = epsilon + np.arange(0.0, 1.0, epsilon)
+    cum_weights = summary[1].cumsum()
+    cum_weight_percents = cum_weights / cum_weights[-1]
+    new_bins = np.interp(percents, cum_weight_percents, summary[0])
+    cum_weights = np.interp(percents, cum_weight_percents, cum_weights)
+    new_weights = cum_weights - np.concatenate((np.array([0]), cum_weights[:-1]))
+    return np.stack((new_bins, new_weights)).astype("float32")
+
+
+def _merge_summaries(prev: np.ndarray, nxt: np.ndarray, epsilon: float) -> np.ndarray:
+    merged = np.concatenate((prev, nxt), axis=1)
+    merged = np.take(merged, np.argsort(merged[0]), axis=1)
+    return _compress_summary(merged, epsilon)
+
+
+_OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
+
+
+class Discretization(Layer):
+    """``keras.layers.Discretization(bin_boundaries=None, num_bins=None, epsilon=0.01,
+    output_mode="int")``: each value becomes the index of its bucket, the number of
+    boundaries <= x (``np.digitize``: a value equal to a boundary goes up). One list of
+    boundaries for all features, as Keras. ``adapt(data, steps=None)`` (with ``num_bins``)
+    computes ``num_bins - 1`` boundaries with Keras's approximate quantiles (``epsilon``
+    resolution). A direct call returns int32 (Keras); inside a model the indices flow on as
+    float32. Only ``output_mode="int"``. No weights: the boundaries are in the config, so the
+    model file holds them. The gradient is zero."""
+
+    def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int", sparse=False,
+                 **kwargs):
+        if sparse:
+            raise ValueError(f"`sparse=True` cannot be used with ranvier (dense outputs only). Received: "
+                             f"sparse={sparse} and output_mode={output_mode}")
+        if output_mode not in _OUTPUT_MODES:
+            raise ValueError(f"Unknown value for `output_mode` argument of layer Discretization. Allowed values "
+                             f"are: {_OUTPUT_MODES}. Received: output_mode={output_mode}")
+        if output_mode != "int":
+            raise ValueError(f"Discretization: ranvier computes output_mode='int' only, got "
+                             f"output_mode={output_mode!r}")
+        if num_bins is not None:
+            if isinstance(num_bins, bool) or not isinstance(num_bins, numbers.Integral):
+                raise ValueError(f"`num_bins` must be an integer. Received: `num_bins={num_bins}`")
+            if num_bins < 0:
+                raise ValueError(f"`num_bins` must be greater than or equal to 0. Received: `num_bins={num_bins}`")
+        if num_bins is not None and bin_boundaries is not None:
+            raise ValueError("Both `num_bins` and `bin_boundaries` should not be set. Received: "
+                             f"`num_bins={num_bins}` and `bin_boundaries={bin_boundaries}`")
+        if num_bins is None and bin_boundaries is None:
+            raise ValueError("You need to set either `num_bins` or `bin_boundaries`.")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 < epsilon <= 1:
+            raise ValueError(f"Discretization: epsilon must be a number in (0, 1], got epsilon={epsilon!r}")
+        super().__init__(**kwargs)
+        self.bin_boundaries = None if bin_boundaries is None else self._check_boundaries(bin_boundaries)
+        self.num_bins = None if num_bins is None else int(num_bins)
+        self.epsilon = epsilon
+        self.output_mode = output_mode
+        self.sparse = False
+
+    @staticmethod
+    def _check_boundaries(b) -> list:
+        arr = np.asarray(b, dtype=np.float64)
+        if arr.ndim != 1 or np.isnan(arr).any():
+            raise ValueError(f"Discretization: `bin_boundaries` must be a flat list of numbers, got {b!r}")
+        if np.any(np.diff(arr) < 0):
+            raise ValueError(f"Discretization: `bin_boundaries` must be sorted in increasing order, got {b!r}")
+        return [float(v) for v in arr]
+
+    def _make_core(self):
+        return _core.layer_from_config("Discretization", {"bin_boundaries": self.bin_boundaries,
+                                                          "output_mode": self.output_mode})
+
+    def build(self, input_shape):
+        if self.bin_boundaries is None:
+            raise ValueError("You need to either pass the `bin_boundaries` argument at construction time or call "
+                             "`adapt(dataset)` before you can start using the `Discretization` layer.")
+        super().build(input_shape)
+
+    def adapt(self, data, steps=None):
+        """Sets ``bin_boundaries`` to ``num_bins - 1`` approximate quantiles of all values of
+        ``data`` (an array, a DataFrame, or an iterable of batches; ``steps`` limits the
+        batches), with Keras's summaries (``epsilon`` resolution). A built layer is rebuilt
+        with the new boundaries (its model rebuilds its network)."""
+        if self.num_bins is None:
+            raise ValueError("Cannot adapt a Discretization layer that has been initialized with `bin_boundaries`, "
+                             "use `num_bins` instead.")
+        if steps is not None:
+            steps = _checks.check_int(steps, "steps", "Discretization.adapt", 1)
+        summary = np.array([[], []], dtype="float32")
+        if Normalization._is_array(data):
+            batches: Iterable = [data]
+        elif hasattr(data, "__iter__"):
+            batches = data
+        else:
+            raise TypeError(f"Discretization.adapt: unsupported data type {type(data).__name__}")
+        for i, batch in enumerate(batches):
+            if steps is not None and i >= steps:
+                break
+            if isinstance(batch, tuple):
+                batch = batch[0]
+            arr = np.asarray(batch.to_numpy() if hasattr(batch, "to_numpy") else batch)
+            if arr.dtype == object or arr.dtype.kind not in "fiub":
+                raise TypeError(f"Discretization.adapt: data must hold real numbers, got dtype={arr.dtype}")
+            arr = arr.astype("float32")
+            if arr.size == 0:
+                continue
+            summary = _merge_summaries(_summarize(arr, self.epsilon), summary, self.epsilon)
+        if summary.shape[1] == 0:
+            raise ValueError("Discretization.adapt: the data holds no values")
+        self.bin_boundaries = [float(v) for v in _compress_summary(summary, 1.0 / self.num_bins)[0, :-1]]
+        if self.built and self._build_input_shape is not None:
+            self.build(self._build_input_shape)  # new constants: a new C++ layer
+
+    def __call__(self, x, training=None, **kwargs):
+        """The bucket indices, int32 (any rank)."""
+        if self.bin_boundaries is None:
+            self.build(None)  # raises Keras's message
+        rows = _rank_lt2_rows(self, x)
+        if rows is not None:
+            return np.digitize(rows, np.asarray(self.bin_boundaries, np.float32)).astype(np.int32)
+        return super().__call__(x, training=training, **kwargs).astype(np.int32)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins, "epsilon": self.epsilon,
+                       "output_mode": self.output_mode, "sparse": self.sparse})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Creates the layer from ``get_config()``'s dict (an adapted layer's config holds both
+        ``num_bins`` and ``bin_boundaries``, as in Keras)."""
+        config = dict(config)
+        if config.get("bin_boundaries") is not None and config.get("num_bins") is not None:
+            boundaries = config.pop("bin_boundaries")
+            layer = cls(**config)
+            layer.bin_boundaries = cls._check_boundaries(boundaries)
+            return layer
+        return cls(**config)
+
+
 # ----------------------------------------------------------------------------- Rescaling
 class Rescaling(Layer):
     """``keras.layers.Rescaling(scale, offset=0.0)``: ``x * scale + offset`` (float32, two
@@ -447,5 +603,5 @@ class AlphaDropout(_SeededNoise):
         return config
 
 
-__all__: Any = ["Normalization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization",
+__all__: Any = ["Normalization", "Discretization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization",
                 "GaussianDropout", "AlphaDropout"]
