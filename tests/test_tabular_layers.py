@@ -250,6 +250,30 @@ def test_normalization_with_constants_in_model_file(tmp_path):
     assert np.array_equal(predict_file(path, x), want)
 
 
+def test_normalization_axis_none_and_set_weights(tmp_path):
+    """axis=None: scalar weights of shape () (Keras), one mean and variance for every value;
+    saved and loaded with their shapes. set_weights takes Keras's (mean, variance, count)."""
+    x, y = _data(23)
+    n = layers.Normalization(axis=None)
+    n.adapt(x)
+    assert [w.shape for w in n.get_weights()] == [(), (), ()] and n.count_params() == 3
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(n(x), (x64 - x64.mean()) / np.sqrt(x64.var()), rtol=1e-5, atol=1e-6)
+    m = ranvier.Sequential([layers.Input((5,)), n, layers.Dense(1)])
+    m.compile("adam", "mse")
+    m.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "none.safetensors"
+    m.save(path)
+    loaded = ranvier.models.load_model(path)
+    assert [w.shape for w in loaded.layers[0].get_weights()] == [(), (), ()]
+    assert np.array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
+    s = layers.Normalization()
+    s.build((None, 5))
+    s.set_weights([np.arange(5.0), np.full(5, 4.0), np.array(7)])
+    np.testing.assert_allclose(s(x), (x64 - np.arange(5.0)) / 2.0, rtol=1e-6, atol=1e-6)
+    assert s.get_weights()[2] == 7
+
+
 # ---------------------------------------------------------------------------- Discretization
 def test_discretization_keras_measured_values():
     d = layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0])
