@@ -274,6 +274,21 @@ def test_normalization_axis_none_and_set_weights(tmp_path):
     assert s.get_weights()[2] == 7
 
 
+def test_normalization_adapt_after_the_model_is_built():
+    """adapt() on a layer of a built model writes the model's weights: the next predict uses
+    them; fit leaves them alone (non-trainable)."""
+    x, _ = _data(24)
+    n = layers.Normalization()
+    m = ranvier.Sequential([layers.Input((5,)), n])
+    m.compile("adam", "mse")
+    assert np.array_equal(m.predict(x, verbose=0), x)  # mean 0, variance 1 until adapted
+    n.adapt(x)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(m.predict(x, verbose=0), (x64 - x64.mean(0)) / x64.std(0), rtol=1e-5, atol=1e-6)
+    m.fit(x, x, epochs=1, verbose=0)
+    assert np.array_equal(n.get_weights()[0], x64.mean(0).astype(np.float32))
+
+
 # ---------------------------------------------------------------------------- Discretization
 def test_discretization_keras_measured_values():
     d = layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0])
