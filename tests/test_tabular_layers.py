@@ -336,6 +336,35 @@ def test_discretization_adapt_quantiles():
     np.testing.assert_allclose(b.bin_boundaries, one.bin_boundaries, rtol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_discretization_encodings_against_reference(mode, tmp_path):
+    """Keras's encode_categorical_inputs of the digitized values: one_hot of one feature,
+    multi_hot and count over the sample's features (depth = boundaries + 1)."""
+    rng = np.random.default_rng(25)
+    bins = [-1.0, 0.0, 0.5, 2.0]
+    d_in = 1 if mode == "one_hot" else 6
+    x = rng.standard_normal((40, d_in)).astype(np.float32)
+    idx = np.digitize(x, bins)
+    if mode == "one_hot":
+        ref = np.eye(5, dtype=np.float32)[idx[:, 0]]
+    else:
+        ref = np.stack([np.bincount(r, minlength=5) for r in idx]).astype(np.float32)
+        if mode == "multi_hot":
+            ref = (ref > 0).astype(np.float32)
+    layer = layers.Discretization(bin_boundaries=bins, output_mode=mode)
+    got = layer(x)
+    assert got.dtype == np.float32 and np.array_equal(got, ref)
+    assert layer.compute_output_shape((None, d_in)) == (None, 5)
+    m = ranvier.Sequential([layers.Input((d_in,)), layers.Discretization(bin_boundaries=bins, output_mode=mode),
+                            layers.Dense(2)])
+    assert m.output_shape == (None, 2) and m.layers[1].get_weights()[0].shape == (5, 2)
+    want = ref @ m.layers[1].get_weights()[0] + m.layers[1].get_weights()[1]
+    np.testing.assert_allclose(m.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    path = tmp_path / "enc.safetensors"
+    m.save(path)
+    assert np.array_equal(predict_file(path, x), m.predict(x, verbose=0))
+
+
 def test_discretization_errors_and_config():
     with pytest.raises(ValueError, match="either `num_bins` or `bin_boundaries`"):
         layers.Discretization()
@@ -345,8 +374,8 @@ def test_discretization_errors_and_config():
         layers.Discretization(num_bins=-1)
     with pytest.raises(ValueError, match="Unknown value for `output_mode`"):
         layers.Discretization(num_bins=3, output_mode="bits")
-    with pytest.raises(ValueError, match="int"):
-        layers.Discretization(num_bins=3, output_mode="one_hot")
+    with pytest.raises(ValueError, match="one feature"):
+        layers.Discretization(bin_boundaries=[0.0], output_mode="one_hot")(np.ones((2, 2), np.float32))
     with pytest.raises(ValueError, match="Cannot adapt"):
         layers.Discretization(bin_boundaries=[0.0]).adapt(np.ones((3, 1)))
     with pytest.raises(ValueError, match="call `adapt"):

@@ -218,8 +218,9 @@ def to_onnx(model):
             x = g.op("Div", [x, g.op("Sqrt", [ss], f"{layer.name}_norm")], layer.name)
         elif cls is L.Discretization:  # index = sum over boundaries of (x >= b)
             b = np.asarray(layer.bin_boundaries, np.float32)
-            if b.size == 0:
-                raise ValueError(f"export: {where} has no bin boundaries (every value is bucket 0)")
+            if b.size == 0 or layer.output_mode != "int":
+                raise ValueError(f"export: {where} has no ONNX form yet with output_mode="
+                                 f"{layer.output_mode!r} and {b.size} boundaries (exportable: 'int', >= 1 boundary)")
             axis = g.name(f"{layer.name}_axis")
             g.inits.append(onnx.numpy_helper.from_array(np.array([-1], np.int64), axis))
             xe = g.op("Unsqueeze", [x, axis], f"{layer.name}_x")

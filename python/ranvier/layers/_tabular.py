@@ -313,9 +313,10 @@ class Discretization(Layer):
     boundaries <= x (``np.digitize``: a value equal to a boundary goes up). One list of
     boundaries for all features, as Keras. ``adapt(data, steps=None)`` (with ``num_bins``)
     computes ``num_bins - 1`` boundaries with Keras's approximate quantiles (``epsilon``
-    resolution). A direct call returns int32 (Keras); inside a model the indices flow on as
-    float32. Only ``output_mode="int"``. No weights: the boundaries are in the config, so the
-    model file holds them. The gradient is zero."""
+    resolution). ``output_mode``: "int" (a direct call returns int32, as Keras; inside a
+    model the indices flow on as float32), "one_hot" (one input feature: (batch, depth)),
+    "multi_hot" and "count" ((batch, depth)), depth = boundaries + 1. No weights: the
+    boundaries are in the config, so the model file holds them. The gradient is zero."""
 
     def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int", sparse=False,
                  **kwargs):
@@ -325,9 +326,6 @@ class Discretization(Layer):
         if output_mode not in _OUTPUT_MODES:
             raise ValueError(f"Unknown value for `output_mode` argument of layer Discretization. Allowed values "
                              f"are: {_OUTPUT_MODES}. Received: output_mode={output_mode}")
-        if output_mode != "int":
-            raise ValueError(f"Discretization: ranvier computes output_mode='int' only, got "
-                             f"output_mode={output_mode!r}")
         if num_bins is not None:
             if isinstance(num_bins, bool) or not isinstance(num_bins, numbers.Integral):
                 raise ValueError(f"`num_bins` must be an integer. Received: `num_bins={num_bins}`")
@@ -401,14 +399,37 @@ class Discretization(Layer):
         if self.built and self._build_input_shape is not None:
             self.build(self._build_input_shape)  # new constants: a new C++ layer
 
+    def _depth(self) -> Optional[int]:
+        if self.bin_boundaries is not None:
+            return len(self.bin_boundaries) + 1
+        return self.num_bins
+
+    def compute_output_shape(self, input_shape):
+        """The input shape ("int"); (..., depth) for "one_hot" of one feature; (batch, depth)
+        for "multi_hot" and "count"."""
+        shape = tuple(input_shape)
+        if self.output_mode == "int":
+            return shape
+        if self.output_mode == "one_hot":
+            return shape[:-1] + (self._depth(),) if len(shape) > 1 and shape[-1] == 1 else shape + (self._depth(),)
+        return (shape[0], self._depth()) if len(shape) >= 2 else (self._depth(),)
+
     def __call__(self, x, training=None, **kwargs):
-        """The bucket indices, int32 (any rank)."""
+        """The bucket indices (int32) in "int" mode, else the float32 encoding (any rank in "int" mode)."""
         if self.bin_boundaries is None:
             self.build(None)  # raises Keras's message
         rows = _rank_lt2_rows(self, x)
         if rows is not None:
-            return np.digitize(rows, np.asarray(self.bin_boundaries, np.float32)).astype(np.int32)
-        return super().__call__(x, training=training, **kwargs).astype(np.int32)
+            idx = np.digitize(rows, np.asarray(self.bin_boundaries, np.float32))
+            depth = len(self.bin_boundaries) + 1
+            if self.output_mode == "int":
+                return idx.astype(np.int32)
+            if self.output_mode == "one_hot":
+                return np.eye(depth, dtype=np.float32)[idx]
+            counts = np.bincount(np.reshape(idx, -1), minlength=depth).astype(np.float32)
+            return counts if self.output_mode == "count" else (counts > 0).astype(np.float32)
+        out = super().__call__(x, training=training, **kwargs)
+        return out.astype(np.int32) if self.output_mode == "int" and isinstance(out, np.ndarray) else out
 
     def get_config(self):
         config = super().get_config()
