@@ -530,7 +530,17 @@ def test_alpha_dropout_keras_formula_and_gradient(isa):
     assert np.array_equal(a(x), x)
     assert a.get_config()["noise_shape"] is None
     with pytest.raises(ValueError, match="noise_shape"):
-        layers.AlphaDropout(0.1, noise_shape=(None, 1))
+        layers.AlphaDropout(0.1, noise_shape=(None, 0))
+    # noise_shape (1, features): one mask shared by every row; (batch, 1): one per row
+    rows = layers.AlphaDropout(0.5, noise_shape=(1, 40), seed=6)(x, training=True)
+    a5 = ((1 - 0.5) * (1 + 0.5 * ALPHA_P ** 2)) ** -0.5
+    drop5 = a5 * ALPHA_P - a5 * ALPHA_P * 0.5
+    mask = np.isclose(rows, drop5, rtol=0, atol=1e-6)
+    assert np.all(mask == mask[0]) and 0 < mask[0].sum() < 40
+    cols = layers.AlphaDropout(0.5, noise_shape=(None, 1), seed=6)(x, training=True)
+    mask = np.isclose(cols, drop5, rtol=0, atol=1e-6)
+    assert np.all(mask == mask[:, :1]) and 0 < mask[:, 0].sum() < 300
+    assert layers.AlphaDropout(0.5, noise_shape=(None, 1)).get_config()["noise_shape"] == (None, 1)
     core, _ = _core_layer("AlphaDropout", {"rate": 0.3}, 6, 5, seed=8)
     xs, _ = _data(16, n=5, d=6)
     _fd_check(core, xs / 5)
@@ -573,8 +583,8 @@ def _all_layers_model(x, y):
     m = ranvier.Sequential([layers.Input((5,)), norm, layers.Rescaling(0.5, offset=0.1), layers.Identity(),
                             layers.Dense(8, activation="tanh"), layers.UnitNormalization(),
                             layers.ActivityRegularization(0.01, 0.01), layers.GaussianDropout(0.2, seed=3),
-                            layers.AlphaDropout(0.1, seed=4), layers.Normalization(mean=0.5, variance=4.0,
-                                                                                   invert=True),
+                            layers.AlphaDropout(0.1, noise_shape=(1, None), seed=4),
+                            layers.Normalization(mean=0.5, variance=4.0, invert=True),
                             layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5, 1.0]), layers.Dense(1)])
     m.compile("adam", "mse")
     m.fit(x, y, epochs=2, batch_size=16, verbose=0)

@@ -4,7 +4,8 @@
 // GaussianDropout(rate, seed=None): y = x * (1 + sqrt(rate / (1 - rate)) * z), z standard
 // normal (Keras: x * normal(mean=1, stddev)); dx = dy * the same factor. Off when rate is 0.
 //
-// AlphaDropout(rate, noise_shape=None, seed=None): keep = (u >= rate), u uniform in [0, 1);
+// AlphaDropout(rate, noise_shape=None, seed=None): keep = (u >= rate), u uniform in [0, 1) (one u per
+// element, or shared along an axis whose noise_shape entry is 1);
 // with alpha' = -1.0507009873554805 * 1.6732632423543772, a = ((1 - rate)(1 + rate alpha'^2))^-1/2
 // and b = -a alpha' rate: y = a (x keep + alpha' (1 - keep)) + b; dx = a keep dy. Off when
 // rate is 0.
@@ -62,10 +63,14 @@ class NoiseDropoutBase : public Layer {
     key_ = counter_rng::call_key(seed_, ctx.step);
     const std::int64_t n = n_;
     layers_detail::parallel_ranges(batch, n * 16, [&](std::int64_t r0, std::int64_t r1) {
-      for (std::int64_t i = r0 * n; i < r1 * n; ++i) y[i] = apply(x[i], counter_rng::element_hash(key_, static_cast<std::uint64_t>(i)));
+      for (std::int64_t r = r0; r < r1; ++r)
+        for (std::int64_t j = 0; j < n; ++j) y[r * n + j] = apply(x[r * n + j], draw(r, j));
     });
     return 0.0;
   }
+
+  // noise_shape (AlphaDropout): one draw shared by every row (rows) or every feature of a row (cols)
+  void set_broadcast(bool rows, bool cols) { bcast_rows_ = rows; bcast_cols_ = cols; }
 
   void backward(const float* x, const float* y, float* dy, float* dx, std::int64_t batch, bool pre) override {
     (void)x; (void)y; (void)pre;
@@ -76,18 +81,24 @@ class NoiseDropoutBase : public Layer {
     }
     const std::int64_t n = n_;
     layers_detail::parallel_ranges(batch, n * 16, [&](std::int64_t r0, std::int64_t r1) {
-      for (std::int64_t i = r0 * n; i < r1 * n; ++i)
-        dx[i] = dy[i] * slope(counter_rng::element_hash(key_, static_cast<std::uint64_t>(i)));
+      for (std::int64_t r = r0; r < r1; ++r)
+        for (std::int64_t j = 0; j < n; ++j) dx[r * n + j] = dy[r * n + j] * slope(draw(r, j));
     });
   }
 
  protected:
+  // The random bits of element (r, j): its index in the batch, or in the noise_shape.
+  std::uint64_t draw(std::int64_t r, std::int64_t j) const {
+    const std::int64_t i = (bcast_rows_ ? 0 : r) * (bcast_cols_ ? 1 : n_) + (bcast_cols_ ? 0 : j);
+    return counter_rng::element_hash(key_, static_cast<std::uint64_t>(i));
+  }
   virtual float apply(float x, std::uint64_t h) const = 0;  // y of one element
   virtual float slope(std::uint64_t h) const = 0;           // dy/dx of one element
   double rate_;
   std::uint64_t seed_;
   std::int64_t n_ = 0;
   bool active_ = false;
+  bool bcast_rows_ = false, bcast_cols_ = false;
   std::uint64_t key_ = 0;
 };
 
@@ -142,11 +153,21 @@ std::shared_ptr<Layer> gaussian_dropout_from_config(const json::Value& c, const 
 
 std::shared_ptr<Layer> alpha_dropout_from_config(const json::Value& c, const LayerArgs& a) {
   const double rate = rate_of(c);
+  // noise_shape: null, or [rows, cols] with 1 where one draw is shared along that axis
+  // (anything else: a draw per element there)
+  bool rows = false, cols = false;
   const json::Value* ns = c.find("noise_shape");
-  if (ns && !ns->is_null())
-    throw std::invalid_argument(a.where + ": ranvier's AlphaDropout draws one value per element (noise_shape=None), "
-                                "got noise_shape=" + cfg::shown(*ns));
-  return std::make_shared<AlphaDropout>(rate, config_seed(c, a.seed, a.where));
+  if (ns && !ns->is_null()) {
+    const auto& dims = ns->as_array("noise_shape");
+    if (dims.size() != 2)
+      throw std::invalid_argument(a.where + ": noise_shape must have 2 entries (batch, features), got noise_shape=" +
+                                  cfg::shown(*ns));
+    rows = dims[0].is_number() && dims[0].as_double() == 1.0;
+    cols = dims[1].is_number() && dims[1].as_double() == 1.0;
+  }
+  auto layer = std::make_shared<AlphaDropout>(rate, config_seed(c, a.seed, a.where));
+  layer->set_broadcast(rows, cols);
+  return layer;
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
@@ -609,14 +609,37 @@ class AlphaDropout(_SeededNoise):
     """``keras.layers.AlphaDropout(rate, noise_shape=None, seed=None)``: Keras 3's alpha
     dropout in training (dropped values set to ``-1.0507 * 1.6733``, then the affine map that
     keeps mean 0 and variance 1); the identity in ``predict``/``evaluate``. ``rate`` in [0, 1].
-    Only ``noise_shape=None`` (one draw per element)."""
+    ``noise_shape`` (batch, features): an entry of 1 shares one draw along that axis (as Dropout's)."""
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         if noise_shape is not None:
-            raise ValueError(f"AlphaDropout: ranvier draws one value per element (noise_shape=None), "
-                             f"got noise_shape={noise_shape!r}")
+            if (isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__len__")
+                    or len(noise_shape) != 2 or any(
+                        d is not None and (isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1)
+                        for d in noise_shape)):
+                raise ValueError("AlphaDropout: noise_shape must have 2 entries (batch, features), each a positive "
+                                 f"int or None, got noise_shape={noise_shape!r}")
+            noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
         super().__init__(rate, seed=seed, **kwargs)
-        self.noise_shape = None
+        self.noise_shape = noise_shape
+        self._features: Optional[int] = None
+
+    def _in_features(self, input_shape):
+        nf = super()._in_features(input_shape)
+        self._features = nf
+        return nf
+
+    def _core_config(self) -> dict:
+        config: Dict[str, Any] = {"rate": self.rate}
+        if self.noise_shape is not None:
+            nb, nfeat = self.noise_shape
+            if nfeat is not None and self._features is not None and nfeat not in (1, self._features):
+                raise ValueError(f"AlphaDropout: noise_shape={self.noise_shape} does not broadcast to inputs "
+                                 f"with {self._features} features")
+            rows = nb == 1
+            cols = nfeat == 1 and self._features != 1
+            config["noise_shape"] = [1 if rows else None, 1 if cols else None]
+        return config
 
     def get_config(self):
         config = super().get_config()
