@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "bind.h"
-#include "io/json.h"
+#include "config/json.h"
 #include "io/model_io.h"
 #include "io/safetensors.h"
 #include "ranvier/c_api.h"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "io/model_io.h"
 #include "io/safetensors.h"
 #include "testing.h"

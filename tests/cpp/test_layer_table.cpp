@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "ranvier/model.hpp"
 #include "layers/layer_table.h"
 #include "layers/layers.h"

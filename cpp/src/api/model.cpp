@@ -7,7 +7,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "io/model_io.h"
 #include "io/safetensors.h"
 #include "layers/layer_table.h"

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "io/config_reader.h"
+#include "config/config_reader.h"
 #include "layers/layer_table.h"
 
 namespace ranvier {

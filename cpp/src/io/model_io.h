@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "io/safetensors.h"
 #include "layers/layer.h"
 #include "losses/losses.h"

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "runtime/alloc.h"
 
 #ifdef _WIN32

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "io/config_reader.h"
-#include "io/json.h"
+#include "config/config_reader.h"
+#include "config/json.h"
 #include "layers/layer.h"
 #include "layers/weight_rules.h"
 

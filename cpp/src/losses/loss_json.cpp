@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "io/config_reader.h"
+#include "config/config_reader.h"
 
 namespace ranvier {
 
@@ -13,7 +13,7 @@ using json::Value;
 
 [[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument("invalid model file: " + msg); }
 
-// The shared config readers (io/config_reader.h), with the model file's prefix on errors.
+// The shared config readers (config/config_reader.h), with the model file's prefix on errors.
 double get_num(const Value& c, const char* key, double def, const std::string& where) {
   try {
     return cfg::get_num(c, key, def, where);

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "losses/losses.h"
 
 namespace ranvier {

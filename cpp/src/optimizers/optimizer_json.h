@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "optimizers/optimizer.h"
 
 namespace ranvier {

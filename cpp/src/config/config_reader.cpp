@@ -1,4 +1,4 @@
-#include "io/config_reader.h"
+#include "config/config_reader.h"
 
 #include <cctype>
 #include <cmath>

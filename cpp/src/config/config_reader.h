@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/json.h"
+#include "config/json.h"
 #include "ops/activations.h"
 
 namespace ranvier {

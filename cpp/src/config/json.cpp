@@ -1,4 +1,4 @@
-#include "io/json.h"
+#include "config/json.h"
 
 #include <cerrno>
 #include <cmath>
