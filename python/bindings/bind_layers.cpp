@@ -77,26 +77,52 @@ void check_rows(const farray& a, std::int64_t batch, std::int64_t cols, const ch
                                 std::to_string(cols) + ")");
 }
 
+// Nesting a config may have: the JSON parser's limit for model files (io/json.h), so a
+// self-referencing or absurdly deep list is refused instead of overflowing the stack.
+constexpr int kMaxConfigDepth = 64;
+
 // A layer's Python arguments as the JSON config the table reads: None, bool, int, float
-// (NaN and inf kept, for the checks to name them), str, list/tuple, dict with str keys.
-ranvier::json::Value to_config(py::handle h) {
+// (NaN and inf kept, for the checks to name them), str, list/tuple, dict with str keys; a
+// NumPy array as its tolist(). Anything else (or an __index__/__float__ that raises) is
+// its repr, a string, which the checks refuse by name. `where` names the argument.
+ranvier::json::Value to_config(py::handle h, const std::string& where, int depth = 0) {
   using ranvier::json::Value;
+  if (depth > kMaxConfigDepth)
+    throw std::invalid_argument(where + " nests deeper than " + std::to_string(kMaxConfigDepth) +
+                                " levels (a list or dict that contains itself?)");
   if (h.is_none()) return Value();
   if (py::isinstance<py::bool_>(h)) return Value::make_bool(h.cast<bool>());
+  if (py::isinstance(h, py::module_::import("numpy").attr("bool_")))  // before __float__ reads it as 1.0
+    return Value::make_bool(PyObject_IsTrue(h.ptr()) == 1);
   if (py::isinstance<py::str>(h)) return Value::make_string(h.cast<std::string>());
+  if (py::isinstance<py::array>(h)) return to_config(h.attr("tolist")(), where, depth + 1);
   if (py::hasattr(h, "__index__")) {  // int and NumPy integers, of any size (the checks name the limit)
-    const std::string digits = py::str(py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr())));
-    return ranvier::json::parse(digits);
+    PyObject* index = PyNumber_Index(h.ptr());
+    if (index) {
+      const auto as_int = py::reinterpret_steal<py::object>(index);
+      PyObject* digits = PyObject_Str(as_int.ptr());  // fails past Python's 4300-digit limit
+      if (!digits) {
+        PyErr_Clear();
+        throw std::invalid_argument(where + " is an integer too large to read (more than 4300 digits)");
+      }
+      return ranvier::json::parse(py::reinterpret_steal<py::str>(digits).cast<std::string>());
+    }
+    PyErr_Clear();  // not an integer after all: read as below
   }
-  if (py::isinstance<py::float_>(h) || py::hasattr(h, "__float__")) return Value::make_number_any(h.cast<double>());
-  if (py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
+  if (py::isinstance<py::float_>(h) || py::hasattr(h, "__float__")) {
+    const double d = PyFloat_AsDouble(h.ptr());
+    if (!(d == -1.0 && PyErr_Occurred())) return Value::make_number_any(d);
+    PyErr_Clear();
+  } else if (py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
     Value a = Value::make_array();
-    for (auto item : h) a.push_back(to_config(item));
+    for (auto item : h) a.push_back(to_config(item, where, depth + 1));
     return a;
-  }
-  if (py::isinstance<py::dict>(h)) {
+  } else if (py::isinstance<py::dict>(h)) {
     Value o = Value::make_object();
-    for (auto kv : h.cast<py::dict>()) o.set(py::str(kv.first), to_config(kv.second));
+    for (auto kv : h.cast<py::dict>()) {
+      const std::string key = py::str(kv.first);
+      o.set(key, to_config(kv.second, depth == 0 ? where + ": " + key : where, depth + 1));
+    }
     return o;
   }
   return Value::make_string(py::str(py::repr(h)));
@@ -113,7 +139,7 @@ void bind_layers(py::module_& m) {
   });
   // The core constructors' checks on a layer's arguments (ValueError with their message).
   m.def("layer_check_config", [](const std::string& class_name, py::dict config) {
-    ranvier::check_layer_config(class_name, to_config(config));
+    ranvier::check_layer_config(class_name, to_config(config, class_name));
   }, py::arg("class_name"), py::arg("config"));
   // The layer of `config` through its table row, constructed (build() it next).
   m.def("layer_from_config", [](const std::string& class_name, py::dict config, std::uint64_t seed,
@@ -124,7 +150,7 @@ void bind_layers(py::module_& m) {
     args.seed = seed;
     args.sample_shape = &sample_shape;
     args.where = class_name;
-    const auto cfg = to_config(config);
+    const auto cfg = to_config(config, class_name);
     args.bf16 = ranvier::parse_dtype_policy(cfg, args.where);
     return row->from_config(cfg, args);
   }, py::arg("class_name"), py::arg("config"), py::arg("seed") = 0,
