@@ -35,6 +35,18 @@ bool get_bool(const Value& c, const char* key, bool def, const std::string& wher
   return v->as_bool();
 }
 
+double get_num_not_null(const Value& c, const char* key, double def, const std::string& where) {
+  const Value* v = c.find(key);
+  if (v && v->is_null()) fail(where + ": '" + key + "' must be a number, got None");
+  return get_num(c, key, def, where);
+}
+
+bool get_bool_not_null(const Value& c, const char* key, bool def, const std::string& where) {
+  const Value* v = c.find(key);
+  if (v && v->is_null()) fail(where + ": '" + key + "' must be true or false, got None");
+  return get_bool(c, key, def, where);
+}
+
 std::uint64_t get_uint(const Value& c, const char* key, std::uint64_t def, const std::string& where) {
   const Value* v = c.find(key);
   if (!v || v->is_null()) return def;

@@ -19,6 +19,10 @@ std::string lower(std::string s);
 double get_num(const json::Value& c, const char* key, double def, const std::string& where);
 // The flag under `key` (def when missing or null); refuses other types.
 bool get_bool(const json::Value& c, const char* key, bool def, const std::string& where);
+// As get_num / get_bool, but a null is refused (naming the key) instead of read as the
+// default: for constructor arguments Keras itself cannot take as None (float(None) fails).
+double get_num_not_null(const json::Value& c, const char* key, double def, const std::string& where);
+bool get_bool_not_null(const json::Value& c, const char* key, bool def, const std::string& where);
 // The unsigned integer under `key` (def when missing or null).
 std::uint64_t get_uint(const json::Value& c, const char* key, std::uint64_t def, const std::string& where);
 

@@ -134,7 +134,7 @@ std::shared_ptr<Layer> dense_from_config(const json::Value& c, const LayerArgs& 
   d.units = units_of(c, a.where);
   const json::Value* act = c.find("activation");
   cfg::parse_activation(act ? *act : json::Value(), d.activation, d.act_params, a.where);
-  d.use_bias = cfg::get_bool(c, "use_bias", true, a.where);
+  d.use_bias = cfg::get_bool_not_null(c, "use_bias", true, a.where);
   d.kernel_regularizer = parse_regularizer(c.find("kernel_regularizer"), a.where);
   d.bias_regularizer = parse_regularizer(c.find("bias_regularizer"), a.where);
   d.activity_regularizer = parse_regularizer(c.find("activity_regularizer"), a.where);
