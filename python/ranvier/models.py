@@ -976,9 +976,9 @@ class Sequential:
 
     @staticmethod
     def _check_verbose(verbose, what: str) -> int:
-        if verbose == "auto":
+        if isinstance(verbose, str) and verbose == "auto":
             return 1
-        if verbose not in (0, 1, 2):
+        if not isinstance(verbose, numbers.Real) or verbose not in (0, 1, 2):  # 0j, arrays: named
             raise ValueError(f"{what}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
         return int(verbose)
 
@@ -1034,7 +1034,7 @@ class Sequential:
     @_registers("predict")
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
-        if verbose == 0 and not callbacks and batch_size is None and steps is None:
+        if batch_size is None and steps is None and not callbacks and self._check_verbose(verbose, "predict") == 0:
             out = self._predict_fast(x, 32)
             if out is not None:
                 return out
