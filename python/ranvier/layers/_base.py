@@ -90,7 +90,30 @@ def get_initializer(identifier, argument: str):
 check_bool = _checks.check_bool  # the layers' flags (use_bias, center, ...)
 
 
+class NotANumberError(TypeError, ValueError):
+    """A layer argument that must be a number got something else (None, a string, a list):
+    Keras's own check fails there with TypeError (``0 <= None``, ``float(None)``), ranvier's
+    names the argument; both ``except TypeError`` and ``except ValueError`` catch it."""
+
+
+def _not_a_number(value) -> bool:
+    return not isinstance(value, (numbers.Number, np.ndarray, np.generic))
+
+
+def check_layer_argument(class_name: str, argument: str, value) -> None:
+    """The core constructor's check of one argument (``_core.layer_check_config``, Keras's
+    message); a value that is not a number at all raises NotANumberError."""
+    try:
+        _core.layer_check_config(class_name, {argument: value})
+    except ValueError as e:
+        if _not_a_number(value):
+            raise NotANumberError(str(e)) from None
+        raise
+
+
 def check_float(value, argument: str, *, positive: bool = False) -> float:
+    if _not_a_number(value):
+        raise NotANumberError(f"{argument} must be a finite number, got {argument}={value!r}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{argument} must be a finite number, got {argument}={value!r}")
     if positive and not float(value) > 0:

@@ -16,6 +16,7 @@ from ._base import (
     Layer,
     check_bool,
     check_float,
+    check_layer_argument,
     core_act_args,
     get_initializer,
     resolve_activation,
@@ -143,7 +144,7 @@ class Dropout(Layer):
     _identity_at_inference = True  # the ONNX export leaves it out
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
-        _core.layer_check_config("Dropout", {"rate": rate})  # the core's check, Keras's message
+        check_layer_argument("Dropout", "rate", rate)  # the core's check, Keras's message
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ValueError(f"Dropout: seed must be a non-negative int or None, got seed={seed!r}")
         _checks.check_optional_int(seed, "seed", "Dropout", 0, _checks.UINT64_MAX)  # the C++ seed is a uint64
@@ -222,7 +223,7 @@ class GaussianNoise(Layer):
     _identity_at_inference = True  # the ONNX export leaves it out
 
     def __init__(self, stddev, seed=None, **kwargs):
-        _core.layer_check_config("GaussianNoise", {"stddev": stddev})  # the core's check, Keras's message
+        check_layer_argument("GaussianNoise", "stddev", stddev)  # the core's check, Keras's message
         _checks.check_optional_int(seed, "seed", "GaussianNoise", 0, _checks.UINT64_MAX)
         super().__init__(**kwargs)
         self.stddev = float(stddev)
