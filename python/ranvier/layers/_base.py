@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import reprlib
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -97,7 +98,7 @@ class NotANumberError(TypeError, ValueError):
 
 
 def _not_a_number(value) -> bool:
-    return not isinstance(value, (numbers.Number, np.ndarray, np.generic))
+    return not isinstance(value, (numbers.Real, np.ndarray))  # complex too: Keras's float(0.5j) fails
 
 
 def check_layer_argument(class_name: str, argument: str, value) -> None:
@@ -111,11 +112,24 @@ def check_layer_argument(class_name: str, argument: str, value) -> None:
         raise
 
 
+def _shown(value) -> str:
+    """repr for a message: bounded (a self-containing or huge list) and never raising (an
+    int past Python's 4300-digit repr limit)."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:
+        return f"<int of {value.bit_length()} bits>" if isinstance(value, int) else f"<{type(value).__name__}>"
+
+
 def check_float(value, argument: str, *, positive: bool = False) -> float:
     if _not_a_number(value):
-        raise NotANumberError(f"{argument} must be a finite number, got {argument}={value!r}")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{argument} must be a finite number, got {argument}={value!r}")
+        raise NotANumberError(f"{argument} must be a finite number, got {argument}={_shown(value)}")
+    try:
+        finite = math.isfinite(value)
+    except (OverflowError, TypeError):  # an int past float's range; a 1-element array
+        finite = False
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not finite:
+        raise ValueError(f"{argument} must be a finite number, got {argument}={_shown(value)}")
     if positive and not float(value) > 0:
         raise ValueError(f"{argument} must be > 0, got {argument}={value!r}")
     return _checks.check_float32(value, argument)  # the C++ layers take float32
