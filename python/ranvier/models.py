@@ -980,7 +980,7 @@ class Sequential:
             return 1
         if not isinstance(verbose, numbers.Real) or verbose not in (0, 1, 2):  # 0j, arrays: named
             raise ValueError(f"{what}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
-        return int(verbose)
+        return (0, 1, 2).index(verbose)
 
     # --------------------------------------------------------------- evaluate
     @_registers("evaluate")
