@@ -335,3 +335,31 @@ def test_fast_path_from_threads_while_another_fits():
     assert errors == []
     one = m.predict(x[:1], verbose=0)
     assert np.array_equal(_bits(one), _bits(m.predict(x[:2], verbose=0)[:1]))
+
+
+# ------------------------------------------------------------------ the bindings themselves
+def test_network_bindings_never_read_past_the_input():
+    """_core.Network.predict/predict_fast and the Trainer's data calls check the shapes
+    themselves (a direct call with the wrong width read past the array)."""
+    m = _mlp(4, [3], [None])
+    m.compile(optimizer="sgd", loss="mse")
+    m.predict(np.ones((1, 4), np.float32), verbose=0)
+    net = m._net
+    for x in (np.ones((3, 2), np.float32), np.ones(3, np.float32), np.ones((2, 2, 2), np.float32)):
+        with pytest.raises(ValueError, match=r"shape \(rows, 4\)"):
+            net.predict(x, 32)
+        assert net.predict_fast(x, 32) is None
+    for bs in (0, -1):
+        with pytest.raises(ValueError, match="batch_size"):
+            net.predict(np.ones((1, 4), np.float32), bs)
+    x, y = np.ones((4, 4), np.float32), np.ones((4, 3), np.float32)
+    m.train_on_batch(x, y)
+    trainer = m._trainer
+    for args, words in (((np.ones((4, 2), np.float32), y, None), "x must have shape"),
+                        ((x, np.ones((3, 3), np.float32), None), "y must have 4 rows"),
+                        ((x, y, np.ones(2, np.float32)), "sample_weight must have 4 values")):
+        with pytest.raises(ValueError, match=words):
+            trainer.train_batch(*args)
+        with pytest.raises(ValueError, match=words):
+            trainer.evaluate(*args, 32)
+    assert np.isfinite(m.train_on_batch(x, y))  # the model still trains

@@ -60,6 +60,12 @@ void bind_model(py::module_& m) {
       .def("unlock_inference", [](Network& n) { n.inference_mutex().unlock(); })
       .def("predict", [](Network& n, farray x, std::int64_t batch_size) {
         refuse_inside_python_metric("predict");
+        // Never read past x: rows of exactly in_features values (models.py checks first,
+        // with the layer's name; this keeps a direct call from touching other memory).
+        if (n.finalized() && (x.ndim() != 2 || x.shape(1) != n.in_features()))
+          throw std::invalid_argument("predict: x must have shape (rows, " + std::to_string(n.in_features()) +
+                                      "), got " + std::to_string(x.ndim()) + " dimension(s) of " +
+                                      std::to_string(x.size()) + " values");
         const auto rows = x.shape(0);
         farray out({rows, static_cast<py::ssize_t>(n.out_features())});
         const float* px = x.data();
@@ -98,7 +104,16 @@ void bind_model(py::module_& m) {
 
   // Data arrays must stay alive while the trainer uses them: models.py holds them
   // for the duration of fit/evaluate and calls clear_train_data() afterwards.
-  auto dataview = [](const farray& x, const farray& y, const py::object& sw) {
+  // Checked so that a direct call never reads past an array: x is (rows, in_features), y
+  // has `rows` rows, sample weights `rows` values (models.py checks first, by name).
+  auto dataview = [](const ranvier::Trainer& t, const farray& x, const farray& y, const py::object& sw) {
+    const std::int64_t in = t.network().in_features();
+    if (x.ndim() != 2 || (t.network().finalized() && x.shape(1) != in))
+      throw std::invalid_argument("x must have shape (rows, " + std::to_string(in) + ")");
+    if (y.ndim() < 1 || y.ndim() > 2 || y.shape(0) != x.shape(0))
+      throw std::invalid_argument("y must have " + std::to_string(x.shape(0)) + " rows (1-D or 2-D), as x");
+    if (!sw.is_none() && sw.cast<farray>().size() != x.shape(0))
+      throw std::invalid_argument("sample_weight must have " + std::to_string(x.shape(0)) + " values, one per row");
     ranvier::DataView d;
     d.x = x.data();
     d.n = x.shape(0);
@@ -127,7 +142,7 @@ void bind_model(py::module_& m) {
                                               std::move(weighted));
            }))
       .def("set_train_data", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs) {
-        auto d = dataview(x, y, sw);
+        auto d = dataview(t, x, y, sw);
         // It takes the inference lock: never wait for that holding the GIL (a thread that
         // holds the lock may need the GIL before it lets go: Layer.__call__ does).
         py::gil_scoped_release nogil;
@@ -143,13 +158,13 @@ void bind_model(py::module_& m) {
       })
       .def("train_batch", [dataview](Trainer& t, farray x, farray y, py::object sw, bool reset) {
         refuse_inside_python_metric("train_on_batch");
-        auto d = dataview(x, y, sw);
+        auto d = dataview(t, x, y, sw);
         py::gil_scoped_release nogil;
         return t.train_batch(d, reset);
       }, py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("reset") = true)
       .def("evaluate", [dataview](Trainer& t, farray x, farray y, py::object sw, std::int64_t bs, bool reset) {
         refuse_inside_python_metric("evaluate");
-        auto d = dataview(x, y, sw);
+        auto d = dataview(t, x, y, sw);
         py::gil_scoped_release nogil;
         return t.evaluate(d, bs, reset);
       }, py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"), py::arg("reset") = true)

@@ -46,6 +46,7 @@ class Trainer {
   void reserve(std::int64_t batch_size);
 
   // --- training over a data set, one epoch at a time ---
+  const Network& network() const { return *net_; }
   void set_train_data(const DataView& d, std::int64_t batch_size);
   void clear_train_data() { data_ = DataView{}; }
   std::int64_t steps_per_epoch() const;
