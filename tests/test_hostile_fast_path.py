@@ -363,3 +363,25 @@ def test_network_bindings_never_read_past_the_input():
         with pytest.raises(ValueError, match=words):
             trainer.evaluate(*args, 32)
     assert np.isfinite(m.train_on_batch(x, y))  # the model still trains
+
+
+def test_fast_path_from_fits_own_callbacks():
+    """predict/__call__/predict_on_batch of one row from inside fit's callbacks: no
+    deadlock, the weights of that step, the bits of a 2-row batch."""
+    ranvier.utils.set_random_seed(0)
+    m = ranvier.Sequential([L.Input((4,)), L.Dense(8, activation="relu"), L.Dropout(0.5), L.Dense(3)])
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(9)
+    x = rng.random((16, 4)).astype(np.float32)
+    y = rng.random((16, 3)).astype(np.float32)
+    seen = []
+
+    class Probe(ranvier.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            one = self.model.predict(x[:1], verbose=0)
+            seen.append(np.array_equal(_bits(one), _bits(self.model.predict(x[:2], verbose=0)[:1]))
+                        and np.array_equal(_bits(one), _bits(self.model(x[:1])))
+                        and np.array_equal(_bits(one), _bits(self.model.predict_on_batch(x[:1]))))
+
+    m.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[Probe()])
+    assert len(seen) == 8 and all(seen)
