@@ -284,3 +284,15 @@ def test_extra_keys_in_a_file_are_refused_by_the_python_loader_by_name():
     blob = _with_value("Dropout", "some_future_argument", '{"nested": [1, 2, {"x": null}]}')
     with pytest.raises(ValueError, match="some_future_argument"):
         saving.model_from_bytes(blob)
+
+
+@pytest.mark.parametrize("cls,kw", [(L.Dropout, {"rate": 0.5}), (L.GaussianNoise, {"stddev": 0.5})])
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.5, "x", True, float("nan"), [1], {"s": 1}])
+def test_seeded_layers_refuse_bad_seeds_alike(cls, kw, seed):
+    """Keras's SeedGenerator raises ValueError for a non-int seed; both seeded layers do, by
+    name, and the core's reader (model files) refuses the same values."""
+    with pytest.raises(ValueError, match="seed"):
+        cls(seed=seed, **kw)
+    with pytest.raises(ValueError, match="seed"):
+        _core.layer_from_config(cls.__name__, dict(kw, seed=seed))
+    assert cls(seed=2**64 - 1, **kw).seed == 2**64 - 1
