@@ -296,3 +296,16 @@ def test_seeded_layers_refuse_bad_seeds_alike(cls, kw, seed):
     with pytest.raises(ValueError, match="seed"):
         _core.layer_from_config(cls.__name__, dict(kw, seed=seed))
     assert cls(seed=2**64 - 1, **kw).seed == 2**64 - 1
+
+
+@pytest.mark.parametrize("cls_name,arg", [("Dense", "units"), ("Dropout", "rate"), ("GaussianNoise", "stddev")])
+def test_a_missing_required_argument_is_named_as_missing(tmp_path, cls_name, arg):
+    blob = _with_value(cls_name, arg, None)
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(blob)
+    with pytest.raises(ValueError, match=f"'{arg}' is missing"):
+        _core.io_cpp_predict(str(path), np.ones((1, 5), np.float32), 32)
+    with pytest.raises(ValueError, match=arg):
+        saving.model_from_bytes(blob)
+    with pytest.raises(ValueError, match=f"'{arg}' is missing"):
+        _core.layer_check_config(cls_name, {})

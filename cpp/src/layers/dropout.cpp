@@ -81,6 +81,7 @@ namespace {
 
 std::shared_ptr<Layer> dropout_from_config(const json::Value& c, const LayerArgs& a) {
   const json::Value* r = c.find("rate");
+  if (!r) throw std::invalid_argument(a.where + ": 'rate' is missing");  // Keras: a required argument
   const json::Value none;
   const json::Value& rate = r ? *r : none;
   // the argument as given (a string, None, 1e300) in the message; the range is check_rate's

@@ -81,6 +81,7 @@ class GaussianNoise final : public Layer {
 
 std::shared_ptr<Layer> gaussian_noise_from_config(const json::Value& c, const LayerArgs& a) {
   const json::Value* s = c.find("stddev");
+  if (!s) throw std::invalid_argument(a.where + ": 'stddev' is missing");  // Keras: a required argument
   const json::Value none;
   const json::Value& stddev = s ? *s : none;
   GaussianNoise::check_stddev(stddev.is_number() ? stddev.as_double() : -1.0, cfg::shown(stddev));
