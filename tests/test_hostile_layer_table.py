@@ -309,3 +309,18 @@ def test_a_missing_required_argument_is_named_as_missing(tmp_path, cls_name, arg
         saving.model_from_bytes(blob)
     with pytest.raises(ValueError, match=f"'{arg}' is missing"):
         _core.layer_check_config(cls_name, {})
+
+
+@pytest.mark.parametrize("value", ["\ud800", "a\x00b", "\u00e9" * 300, list(range(100000)), {"k\x00": "x"}],
+                         ids=["surrogate", "nul", "long", "huge-list", "nul-key"])
+def test_odd_strings_and_huge_values_are_named_in_a_bounded_message(value):
+    """A lone surrogate (not UTF-8) or a NUL (it ended the C++ message) is escaped as
+    Python's repr does; a huge value is cut to a few hundred characters."""
+    for make, arg in ((L.Dense, "units"), (L.Dropout, "rate"), (L.GaussianNoise, "stddev")):
+        with pytest.raises(ValueError) as info:
+            make(value)
+        text = str(info.value)
+        assert f"{arg}=" in text and len(text) < 400
+        if isinstance(value, str) and "\x00" in value:
+            assert "\\x00" in text and text.rstrip().endswith("'")
+    _core.layer_from_config("Dense", {"units": 3, "name": value})  # an unread key: no check, no crash

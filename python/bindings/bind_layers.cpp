@@ -94,7 +94,11 @@ ranvier::json::Value to_config(py::handle h, const std::string& where, int depth
   if (py::isinstance<py::bool_>(h)) return Value::make_bool(h.cast<bool>());
   if (py::isinstance(h, py::module_::import("numpy").attr("bool_")))  // before __float__ reads it as 1.0
     return Value::make_bool(PyObject_IsTrue(h.ptr()) == 1);
-  if (py::isinstance<py::str>(h)) return Value::make_string(h.cast<std::string>());
+  if (py::isinstance<py::str>(h)) {  // a lone surrogate is not UTF-8: escaped, so the check can name it
+    const auto utf8 = py::reinterpret_steal<py::object>(PyUnicode_AsEncodedString(h.ptr(), "utf-8", "backslashreplace"));
+    if (!utf8) throw py::error_already_set();
+    return Value::make_string(utf8.cast<std::string>());
+  }
   if (py::isinstance<py::array>(h)) return to_config(h.attr("tolist")(), where, depth + 1);
   if (py::hasattr(h, "__index__")) {  // int and NumPy integers, of any size (the checks name the limit)
     PyObject* index = PyNumber_Index(h.ptr());
@@ -120,7 +124,7 @@ ranvier::json::Value to_config(py::handle h, const std::string& where, int depth
   } else if (py::isinstance<py::dict>(h)) {
     Value o = Value::make_object();
     for (auto kv : h.cast<py::dict>()) {
-      const std::string key = py::str(kv.first);
+      const std::string key = to_config(py::str(kv.first), where, depth + 1).as_string();
       o.set(key, to_config(kv.second, depth == 0 ? where + ": " + key : where, depth + 1));
     }
     return o;

@@ -63,7 +63,9 @@ std::string shown(double d) {
   return Value::make_number(d).number_text();
 }
 
-std::string shown(const Value& v) {
+namespace {
+
+std::string shown_full(const Value& v) {
   switch (v.type()) {
     case Value::Type::null: return "None";
     case Value::Type::boolean: return v.as_bool() ? "True" : "False";
@@ -71,24 +73,49 @@ std::string shown(const Value& v) {
     case Value::Type::string: {
       std::string out = "'";
       for (char c : v.as_string()) {
-        if (c == '\'' || c == '\\') out += '\\';
-        out += c;
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\'' || c == '\\') {
+          out += '\\';
+          out += c;
+        } else if (u < 0x20 || u == 0x7f) {  // as Python's repr: a NUL would end the C message
+          static const char hex[] = "0123456789abcdef";
+          out += "\\x";
+          out += hex[u >> 4];
+          out += hex[u & 15];
+        } else {
+          out += c;
+        }
       }
       return out + "'";
     }
     case Value::Type::array: {
       std::string out = "[";
-      for (const auto& e : v.as_array()) out += (out.size() > 1 ? ", " : "") + shown(e);
+      for (const auto& e : v.as_array()) {
+        out += (out.size() > 1 ? ", " : "") + shown_full(e);
+        if (out.size() > 4 * kShownMax) break;  // shown() cuts it anyway
+      }
       return out + "]";
     }
     case Value::Type::object: {
       std::string out = "{";
-      for (const auto& kv : v.as_object())
-        out += (out.size() > 1 ? ", '" : "'") + kv.first + "': " + shown(kv.second);
+      for (const auto& kv : v.as_object()) {
+        out += (out.size() > 1 ? ", " : "") + shown_full(Value::make_string(kv.first)) + ": " + shown_full(kv.second);
+        if (out.size() > 4 * kShownMax) break;
+      }
       return out + "}";
     }
   }
   return "?";
+}
+
+}  // namespace
+
+std::string shown(const Value& v) {
+  std::string out = shown_full(v);
+  if (out.size() <= kShownMax) return out;
+  std::size_t cut = kShownMax - 3;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+  return out.substr(0, cut) + "...";
 }
 
 const char* activation_name(ActKind kind) { return activation_info(kind).name; }

@@ -4,6 +4,7 @@
 // add their own context (the model loader prefixes "invalid model file: ").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -28,6 +29,8 @@ std::uint64_t get_uint(const json::Value& c, const char* key, std::uint64_t def,
 
 // A value as Python's repr() shows it (None, True, 1.5, nan, 'text', [1, None]): error
 // messages name a layer's arguments as Keras does ("Received: rate=1.5").
+// Bounded to kShownMax bytes ("..." after a cut), control characters escaped.
+constexpr std::size_t kShownMax = 200;
 std::string shown(const json::Value& v);
 std::string shown(double d);
 
