@@ -324,3 +324,15 @@ def test_odd_strings_and_huge_values_are_named_in_a_bounded_message(value):
         if isinstance(value, str) and "\x00" in value:
             assert "\\x00" in text and text.rstrip().endswith("'")
     _core.layer_from_config("Dense", {"units": 3, "name": value})  # an unread key: no check, no crash
+
+
+@pytest.mark.parametrize("shape", [(2.5, 2), (np.float32(2.0), 3), (True, 2), "4", ("a", 2), ([2], 2)],
+                         ids=["float", "np-float", "bool", "str", "str-dim", "list-dim"])
+def test_a_layers_input_shape_holds_ints_only(shape):
+    """input_shape=(2.5, 2) became (2, 2) (int() truncates) and "4" became (4,): Keras's
+    standardize_shape refuses floats and strings, as ranvier.Input does."""
+    with pytest.raises(ValueError, match="input_shape"):
+        ranvier.Sequential([L.Flatten(input_shape=shape), L.Dense(1)])
+    with pytest.raises(ValueError):
+        ranvier.Sequential([L.Input(shape), L.Flatten(), L.Dense(1)])
+    assert ranvier.Sequential([L.Flatten(input_shape=(np.int64(2), 3)), L.Dense(1)]).input_shape == (None, 2, 3)

@@ -167,9 +167,14 @@ def normalize_shape(shape, argument: str = "input_shape") -> Tuple[Optional[int]
     if isinstance(shape, numbers.Integral):
         shape = (shape,)
     try:
+        # int(2.5) would be 2: only integers (as Keras's standardize_shape, which refuses
+        # floats and strings; bools too, as Input does)
+        if any(d is not None and (isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral))
+               for d in shape):
+            raise TypeError
         dims = tuple(None if d is None else int(d) for d in shape)
     except (TypeError, ValueError):
-        raise ValueError(f"{argument} must be a tuple of ints (None for the batch), got {shape!r}") from None
+        raise ValueError(f"{argument} must be a tuple of ints (None for the batch), got {_shown(shape)}") from None
     return dims
 
 
