@@ -385,3 +385,30 @@ def test_fast_path_from_fits_own_callbacks():
 
     m.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[Probe()])
     assert len(seen) == 8 and all(seen)
+
+
+def test_wide_layers_from_several_threads_and_models_at_once():
+    """1-row predicts of wide layers (their columns split over the pool) from six threads on
+    three models at once: no hang, every answer the bits of a 2-row batch."""
+    previous = ranvier.get_num_threads()
+    ranvier.set_num_threads(2)
+    try:
+        models = [_mlp(784, [256, 10], ["relu", None], seed=s) for s in range(3)]
+        x = np.random.default_rng(10).random((2, 784)).astype(np.float32)
+        refs = [m.predict(x, verbose=0)[:1] for m in models]
+        bad = []
+
+        def run(i):
+            for _ in range(100):
+                out = models[i % 3].predict(x[:1], verbose=0)
+                if not np.array_equal(_bits(out), _bits(refs[i % 3])):
+                    bad.append(i)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads) and bad == []
+    finally:
+        ranvier.set_num_threads(previous)
