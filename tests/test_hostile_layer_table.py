@@ -286,7 +286,20 @@ def test_extra_keys_in_a_file_are_refused_by_the_python_loader_by_name():
         saving.model_from_bytes(blob)
 
 
-@pytest.mark.parametrize("cls,kw", [(L.Dropout, {"rate": 0.5}), (L.GaussianNoise, {"stddev": 0.5})])
+SEEDED = [(L.Dropout, {"rate": 0.5}), (L.GaussianNoise, {"stddev": 0.5}), (L.GaussianDropout, {"rate": 0.5}),
+          (L.AlphaDropout, {"rate": 0.5})]
+
+
+@pytest.mark.parametrize("cls,kw", SEEDED, ids=[c.__name__ for c, _ in SEEDED])
+@pytest.mark.parametrize("rate", [None, "0.5", [0.5], {"a": 1}, 0.5j])
+def test_every_seeded_layer_refuses_a_non_number_as_type_and_value_error(cls, kw, rate):
+    arg = next(iter(kw))
+    for exc in (TypeError, ValueError):
+        with pytest.raises(exc, match=arg):
+            cls(**{arg: rate})
+
+
+@pytest.mark.parametrize("cls,kw", SEEDED, ids=[c.__name__ for c, _ in SEEDED])
 @pytest.mark.parametrize("seed", [-1, 2**64, 1.5, "x", True, float("nan"), [1], {"s": 1}])
 def test_seeded_layers_refuse_bad_seeds_alike(cls, kw, seed):
     """Keras's SeedGenerator raises ValueError for a non-int seed; both seeded layers do, by

@@ -121,6 +121,14 @@ def _shown(value) -> str:
         return f"<int of {value.bit_length()} bits>" if isinstance(value, int) else f"<{type(value).__name__}>"
 
 
+def check_seed(seed, owner: str) -> None:
+    """A seeded layer's ``seed``: None or an int in [0, 2**64) (the C++ seed is a uint64).
+    Anything else is a ValueError, as Keras's SeedGenerator raises for a non-int."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"{owner}: seed must be a non-negative int or None, got seed={seed!r}")
+    _checks.check_optional_int(seed, "seed", owner, 0, _checks.UINT64_MAX)
+
+
 def check_float(value, argument: str, *, positive: bool = False) -> float:
     if _not_a_number(value):
         raise NotANumberError(f"{argument} must be a finite number, got {argument}={_shown(value)}")

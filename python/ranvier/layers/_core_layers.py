@@ -17,6 +17,7 @@ from ._base import (
     check_bool,
     check_float,
     check_layer_argument,
+    check_seed,
     core_act_args,
     get_initializer,
     resolve_activation,
@@ -38,14 +39,6 @@ def _get_constraint(identifier, ndim: int, argument: str):
     except (ValueError, TypeError) as e:
         raise ValueError(f"{argument}: {e}") from None
     return con, _constraints._core_spec(con, ndim, argument)
-
-
-def _check_seed(seed, owner: str) -> None:
-    """A seeded layer's ``seed``: None or an int in [0, 2**64) (the C++ seed is a uint64).
-    Anything else is a ValueError, as Keras's SeedGenerator raises for a non-int."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(f"{owner}: seed must be a non-negative int or None, got seed={seed!r}")
-    _checks.check_optional_int(seed, "seed", owner, 0, _checks.UINT64_MAX)
 
 
 # ----------------------------------------------------------------------------- Dense
@@ -153,7 +146,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         check_layer_argument("Dropout", "rate", rate)  # the core's check, Keras's message
-        _check_seed(seed, "Dropout")
+        check_seed(seed, "Dropout")
         if noise_shape is not None:
             if (isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__len__")
                     or len(noise_shape) != 2 or any(
@@ -230,7 +223,7 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev, seed=None, **kwargs):
         check_layer_argument("GaussianNoise", "stddev", stddev)  # the core's check, Keras's message
-        _check_seed(seed, "GaussianNoise")
+        check_seed(seed, "GaussianNoise")
         super().__init__(**kwargs)
         self.stddev = float(stddev)
         self.seed = None if seed is None else int(seed)

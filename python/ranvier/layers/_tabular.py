@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _checks, _core, _random
 from .. import initializers as _initializers
-from ._base import Layer
+from ._base import Layer, check_layer_argument, check_seed
 
 _EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
 
@@ -562,8 +562,8 @@ class _SeededNoise(Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         cls = type(self).__name__
-        _core.layer_check_config(cls, {"rate": rate})  # the core's check, Keras's message
-        _checks.check_optional_int(seed, "seed", cls, 0, _checks.UINT64_MAX)
+        check_layer_argument(cls, "rate", rate)  # the core's check, Keras's message
+        check_seed(seed, cls)
         super().__init__(**kwargs)
         self.rate = float(rate)
         self.seed = None if seed is None else int(seed)
