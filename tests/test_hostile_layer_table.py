@@ -349,3 +349,17 @@ def test_a_layers_input_shape_holds_ints_only(shape):
     with pytest.raises(ValueError):
         ranvier.Sequential([L.Input(shape), L.Flatten(), L.Dense(1)])
     assert ranvier.Sequential([L.Flatten(input_shape=(np.int64(2), 3)), L.Dense(1)]).input_shape == (None, 2, 3)
+
+
+@pytest.mark.parametrize("value", ["x", 10**5000, _self_list(), {"k": 1}, 0.5j, [[1], [2, 3]]],
+                         ids=["str", "huge-int", "self-list", "dict", "complex", "ragged"])
+def test_tabular_table_layers_name_hostile_arguments(value):
+    """Discretization's bin_boundaries and ActivityRegularization's l1/l2 (rows of the same
+    table): NumPy's or float()'s own error (not naming the argument) or an OverflowError
+    became ValueError naming it, with a bounded message."""
+    with pytest.raises(ValueError, match="bin_boundaries"):
+        L.Discretization(bin_boundaries=value)
+    for arg in ("l1", "l2"):
+        with pytest.raises(ValueError, match=arg) as info:
+            L.ActivityRegularization(**{arg: value})
+        assert len(str(info.value)) < 400

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _checks, _core, _random
 from .. import initializers as _initializers
-from ._base import Layer, check_layer_argument, check_seed
+from ._base import Layer, _shown, check_layer_argument, check_seed
 
 _EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
 
@@ -347,11 +347,14 @@ class Discretization(Layer):
 
     @staticmethod
     def _check_boundaries(b) -> list:
-        arr = np.asarray(b, dtype=np.float64)
+        try:
+            arr = np.asarray(b, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):  # strings, dicts, ragged or self-containing lists
+            arr = np.zeros((0, 0))
         if arr.ndim != 1 or np.isnan(arr).any():
-            raise ValueError(f"Discretization: `bin_boundaries` must be a flat list of numbers, got {b!r}")
+            raise ValueError(f"Discretization: `bin_boundaries` must be a flat list of numbers, got {_shown(b)}")
         if np.any(np.diff(arr) < 0):
-            raise ValueError(f"Discretization: `bin_boundaries` must be sorted in increasing order, got {b!r}")
+            raise ValueError(f"Discretization: `bin_boundaries` must be sorted in increasing order, got {_shown(b)}")
         return [float(v) for v in arr]
 
     def _make_core(self):
@@ -526,10 +529,13 @@ class UnitNormalization(Layer):
 
 # ----------------------------------------------------------------------------- ActivityRegularization
 def _check_penalty(value, argument: str) -> float:
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
-            or value < 0):
+    try:
+        finite = math.isfinite(value)
+    except (TypeError, OverflowError):  # not a number; an int past float's range
+        finite = False
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not finite or value < 0:
         raise ValueError(f"Invalid value for argument {argument}: expected a non-negative float. "
-                         f"Received: {argument}={value}")
+                         f"Received: {argument}={_shown(value)}")
     return float(value)
 
 
