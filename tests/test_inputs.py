@@ -157,7 +157,7 @@ def test_pandas_bad_frames_name_the_problem():
 
 # DataFrames whose columns pandas stores as extension dtypes (nullable "Float64"/"Int64",
 # or an int column next to a bool column) come out of ``DataFrame.to_numpy()`` as
-# dtype=object; models.py converts them to float32 (pd.NA -> NaN, then refused).
+# dtype=object; the model converts them to float32 (pd.NA -> NaN, then refused).
 @pytest.mark.parametrize("kind", ["nullable", "int_and_bool"])
 def test_pandas_extension_dtypes(kind):
     pd = pytest.importorskip("pandas")

@@ -102,7 +102,7 @@ void bind_model(py::module_& m) {
         return std::move(out);
       }, py::arg("x"), py::arg("batch_size"));
 
-  // Data arrays must stay alive while the trainer uses them: models.py holds them
+  // Data arrays must stay alive while the trainer uses them: the Python model holds them
   // for the duration of fit/evaluate and calls clear_train_data() afterwards.
   // Checked so that a direct call never reads past an array: x is (rows, in_features), y
   // has `rows` rows, sample weights `rows` values (models.py checks first, by name).

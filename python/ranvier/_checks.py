@@ -1,5 +1,5 @@
-"""Argument checks shared by the Python facade (callbacks, saving, layers, metrics,
-optimizers, schedules, the model's data preparation).
+"""Argument checks shared by the Python facade (models, callbacks, saving, layers, metrics,
+optimizers, schedules, sklearn, the model's data preparation).
 
 Each raises with a message that names the argument and what was expected, prefixed by
 the owner (``"EarlyStopping: patience must be an int >= 0, got patience=-1"``): a value
@@ -28,6 +28,8 @@ import numbers
 from typing import Any, Optional
 
 import numpy as np
+
+from . import _core
 
 
 def _prefix(owner: Optional[str]) -> str:
@@ -197,8 +199,72 @@ def check_callable(value: Any, argument: str, owner: Optional[str] = None, none_
     return value
 
 
-def check_verbose(value: Any, owner: Optional[str] = None) -> int:
-    """A callback's verbose: an int (or bool) >= 0."""
+def check_verbose(value: Any, owner: Optional[str] = None, auto: bool = False) -> int:
+    """Keras's ``verbose``, as an int. ``auto=True`` (``fit``, ``evaluate``, ``predict``):
+    ``"auto"`` (which is 1), 0, 1 or 2, anything else a ValueError. Otherwise (the
+    callbacks, which Keras only tests with ``verbose > 0``): an int (or bool) >= 0."""
+    if auto:
+        if isinstance(value, str) and value == "auto":
+            return 1
+        if not isinstance(value, numbers.Real) or value not in (0, 1, 2):  # 0j, arrays: named
+            raise ValueError(f"{_prefix(owner)}verbose must be 'auto', 0, 1 or 2, got {value!r}")
+        return (0, 1, 2).index(value)
     if isinstance(value, (bool, np.bool_)):
         return int(value)
     return check_int(value, "verbose", owner, 0)
+
+
+def is_int(value: Any) -> bool:
+    """An integer that is not a bool (Python or NumPy)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_batch_size(batch_size: Any, owner: str, argument: str = "batch_size") -> Optional[int]:
+    """None, or a positive int (clamped to 2**62: a batch larger than the data is the whole
+    data, and the C++ side takes an int64)."""
+    if batch_size is None:
+        return None
+    if not is_int(batch_size) or batch_size <= 0:
+        raise ValueError(f"{owner}: {argument} must be a positive int, got {batch_size!r}")
+    return min(int(batch_size), 2**62)
+
+
+def check_steps(steps: Any, owner: str, argument: str = "steps") -> Optional[int]:
+    """None, or a positive int."""
+    if steps is None:
+        return None
+    if not is_int(steps) or steps < 1:
+        raise ValueError(f"{owner}: {argument} must be a positive int or None, got {steps!r}")
+    return int(steps)
+
+
+def check_finite(arr: np.ndarray, name: str, what: str) -> None:
+    """ValueError when the float array holds NaN or inf (checked in C++, in one pass)."""
+    if not _core.all_finite(arr if arr.ndim == 1 or arr.flags.c_contiguous else arr.reshape(-1)):
+        raise ValueError(f"{what}: {name} contains NaN or inf (shape {arr.shape}); "
+                         f"clean the data first, e.g. with np.nan_to_num")
+
+
+def as_float_rows(x: Any, name: str, what: str) -> np.ndarray:
+    """``x`` as a C-contiguous float32 array with rows as samples: a float32 C-contiguous
+    array as it is, anything else (float64, ints, lists, DataFrames, objects with
+    ``__array__``) converted once; strings, objects, scalars and empty arrays refused."""
+    if x is None:
+        raise ValueError(f"{what}: {name} is required, got None")
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
+    try:
+        # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused later)
+        arr = as_numeric_array(x, name, what)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{what}: {name} could not be converted to an array of numbers: {e}") from None
+    if arr.dtype == object or arr.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{what}: {name} must hold real numbers (float or int), got dtype={arr.dtype}")
+    if arr.ndim == 0:
+        raise ValueError(f"{what}: {name} must have a batch dimension, got a scalar")
+    if arr.shape[0] == 0 or arr.size == 0:
+        raise ValueError(f"{what}: {name} is empty ({name}.shape={arr.shape})")
+    if not (arr.dtype == np.float32 and arr.flags.c_contiguous and arr.flags.aligned):
+        arr = to_float32(arr, name, what)  # finite values beyond float32: a clear error
+    return arr

@@ -2,7 +2,7 @@
 batched datasets from other libraries, for ``fit`` / ``evaluate`` / ``predict``.
 
 NumPy arrays (and anything array-like: pandas, lists, objects with ``__array__``)
-keep the fast path in ``models.py``: whole epochs run in C++. Everything else goes
+keep the fast path in ``models``: whole epochs run in C++. Everything else goes
 through here, one batch at a time:
 
 - an *adapter* (``make_adapter``) recognises the source by its protocol (nothing is
@@ -36,6 +36,8 @@ import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
+
+from . import _checks
 
 __all__ = ["PyDataset", "Sequence", "is_data_source", "make_adapter", "EpochIterator"]
 
@@ -668,13 +670,11 @@ class EpochIterator:
 
 # ----------------------------------------------------------------------------- the loops
 def _batch_converter(model, what: str, need_y: bool, class_weight) -> Callable[[Any], Tuple]:
-    from . import models as M
-
     def convert(batch):
         x, y, sw = unpack_batch(batch, what)
         x = model._input_rows(to_numpy(x, "x", what), "x", what)
         x = model._check_input(x, "x", what)
-        M._check_finite(x, "x", what)
+        _checks.check_finite(x, "x", what)
         if not need_y:
             return x, None, None
         if y is None:
@@ -770,12 +770,10 @@ def prepare_validation(model, validation_data, batch_size: int, validation_steps
     ``(x, y, sample_weight, batch_size)`` of checked arrays (capped to
     ``validation_steps`` batches), or an ``EpochIterator`` over a generator / dataset
     (built once per fit and reset before each validation, as Keras caches it)."""
-    from . import models as M
-
     what = "fit"
     if validation_data is None:
         return None
-    if validation_steps is not None and (not M._is_int(validation_steps) or validation_steps < 1):
+    if validation_steps is not None and (not _checks.is_int(validation_steps) or validation_steps < 1):
         raise ValueError(f"fit: validation_steps must be a positive int or None, got {validation_steps!r}")
     if is_data_source(validation_data):
         adapter = make_adapter(validation_data, None, None, what=what)
@@ -790,7 +788,7 @@ def prepare_validation(model, validation_data, batch_size: int, validation_steps
     vx, vy = validation_data[0], validation_data[1]
     vsw = validation_data[2] if len(validation_data) == 3 else None
     vx = model._check_input(model._input_rows(vx, "x_val", what), "x_val", what)
-    M._check_finite(vx, "x_val", what)
+    _checks.check_finite(vx, "x_val", what)
     vy = model._prepare_y(vy, vx.shape[0], what, "y_val")
     vsw = model._prepare_sample_weight(vsw, vx.shape[0], what)
     n = cap_rows(vx.shape[0], batch_size, validation_steps)

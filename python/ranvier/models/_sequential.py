@@ -1,0 +1,509 @@
+"""``Sequential``: a linear stack of layers, its structure (add, pop, build, weights,
+config) over one C++ network with flat parameter buffers. Training and inference come
+from ``TrainingMixin`` (``_trainer.py``), the table of ``summary`` from ``SummaryMixin``."""
+from __future__ import annotations
+
+import copy
+import weakref
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import _checks, _core, _data, _naming
+from .. import layers as layers_module
+from .. import optimizers as optimizers_module
+from ..layers import _base as layers_base
+from ._guards import StructureGuard
+from ._summary import SummaryMixin, shape_text
+from ._trainer import TrainingMixin
+
+__all__ = ["Sequential"]
+
+
+def _is_input(obj) -> bool:
+    return isinstance(obj, layers_module.InputLayer) or getattr(obj, "_is_keras_input", False)
+
+
+class Sequential(TrainingMixin, SummaryMixin, StructureGuard):
+    """A linear stack of layers (``keras.Sequential``).
+
+    ``Sequential(layers=None, trainable=True, name=None)``; a first element that is
+    ``ranvier.Input(shape=...)`` builds the model at once, otherwise it builds on
+    the first ``fit``/``predict``/``build``.
+    """
+
+    def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
+                 name: Optional[str] = None):
+        self.name = name or _naming.auto_name("Sequential")
+        self.trainable = trainable
+        self._layers: List[Any] = []
+        self._input_shape: Optional[tuple] = None
+        self._net: Optional[_core.Network] = None
+        self._init_training()
+        self._init_guard()
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer) -> None:
+        """Appends a layer (or an ``Input``, only as the first element).
+
+        A layer belongs to one model at a time: adding a layer that is in another model
+        raises ValueError (see ``_check_not_shared``). A layer already built for N input
+        features that would receive M != N features here raises ValueError naming both;
+        the model is then left as it was."""
+        with self._structural("Sequential.add"):
+            if _is_input(layer):
+                if self._layers or self._input_shape is not None:
+                    raise ValueError("Sequential.add: an Input can only be the first element")
+                self._input_shape = tuple(layer.shape)
+                try:
+                    self._build_layers()
+                except BaseException:
+                    self._input_shape = None
+                    raise
+                return
+            if not isinstance(layer, layers_module.Layer):
+                raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
+            layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
+            if any(l.name == layer.name for l in self._layers):
+                raise ValueError(f"Sequential.add: all layers must have unique names; "
+                                 f"'{layer.name}' is already in the model")
+            self._check_not_shared(layer)
+            saved = (self._input_shape, self._net, self._trainer, self._trainer_key,
+                     getattr(self, "_trainable_signature", None))
+            self._layers.append(layer)
+            self._invalidate()
+            try:
+                hint = getattr(layer, "_input_shape_hint", None)
+                if len(self._layers) == 1 and self._input_shape is None and hint is not None:
+                    self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
+                if self._input_shape is not None:
+                    self._build_layers()
+            except BaseException:  # refused: the model stays as it was (the other layers are
+                self._layers.pop()  # still bound to the saved network: _build_layers binds last)
+                (self._input_shape, self._net, self._trainer, self._trainer_key,
+                 self._trainable_signature) = saved
+                raise
+            layer._owner_ref = weakref.ref(self)
+
+    def _check_not_shared(self, layer) -> None:
+        """A layer object lives in one model at a time. Its weights are views into that
+        model's flat buffers, which its optimizer updates and its C++ network reads; a
+        second model would re-bind the layer to its own buffers, so the first model would
+        silently stop training it and a fit of one model during a predict of the other would
+        race on the layer's workspaces. Keras shares the weights instead; ranvier refuses,
+        saying how to get what sharing is usually for."""
+        ref = getattr(layer, "_owner_ref", None)
+        owner = ref() if ref is not None else None
+        if owner is None or owner is self or not any(l is layer for l in owner._layers):
+            return
+        raise ValueError(
+            f"Sequential.add: layer '{layer.name}' already belongs to model '{owner.name}'; a ranvier layer "
+            f"can be in one model at a time (its weights live in that model's buffers). To reuse it: "
+            f"remove it from '{owner.name}' first (pop), or add a copy with the same weights, e.g. "
+            f"new = type(layer).from_config(layer.get_config()); new.build(layer.input_shape); "
+            f"new.set_weights(layer.get_weights()) (a copy is not tied to the original: train one "
+            f"model, then copy the weights over with set_weights to keep them equal)")
+
+    def pop(self):
+        """Removes and returns the last layer."""
+        with self._structural("Sequential.pop"):
+            if not self._layers:
+                raise ValueError("Sequential.pop: there are no layers to remove")
+            layer = self._layers.pop()
+            self._invalidate()
+            if self._input_shape is not None and self._layers:
+                self._build_layers()
+            if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
+                layer._owner_ref = None
+            return layer
+
+    def _claim_layers(self) -> None:
+        """Marks every layer as belonging to this model (after a rebuild from a file)."""
+        for l in self._layers:
+            l._owner_ref = weakref.ref(self)
+
+    @property
+    def layers(self) -> List[Any]:
+        """The layers, in order (a new list; the ``Input`` is not a layer here)."""
+        return list(self._layers)
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
+        """The layer at ``index`` (when given) or the one named ``name``; ValueError when no
+        layer has that name."""
+        if index is not None:
+            return self._layers[index]
+        for l in self._layers:
+            if l.name == name:
+                return l
+        raise ValueError(f"get_layer: no layer named '{name}'; layers: {[l.name for l in self._layers]}")
+
+    def _invalidate(self) -> None:
+        self._net = None
+        self._trainer = None
+        self._trainer_key = None
+
+    @property
+    def built(self) -> bool:
+        """Whether the model has been built (its weights exist)."""
+        return self._net is not None
+
+    @property
+    def input_shape(self):
+        """``(None, *features)`` once known (from ``Input``, a first layer's ``input_shape=``,
+        ``build`` or the first data), else None."""
+        return self._input_shape
+
+    @property
+    def output_shape(self):
+        """The output shape (batch first) for ``input_shape``; AttributeError before the
+        input shape is known."""
+        if not self._layers or self._input_shape is None:
+            raise AttributeError("The model is not built yet")
+        shape = self._input_shape
+        for l in self._layers:
+            shape = l.compute_output_shape(shape)
+        return shape
+
+    def build(self, input_shape=None) -> None:
+        """Builds every layer for inputs of ``input_shape`` (batch dimension first, may be None)."""
+        with self._structural("Sequential.build"):
+            saved = self._input_shape
+            if input_shape is not None:
+                self._input_shape = (None,) + tuple(input_shape)[1:]
+            if self._input_shape is None:
+                raise ValueError("Sequential.build: give input_shape, or start the model with ranvier.Input")
+            try:
+                self._build_layers()
+            except BaseException:
+                self._input_shape = saved
+                raise
+
+    def _build_layers(self) -> None:
+        if not self._layers:
+            return
+        if self._input_shape is None:
+            raise ValueError("Sequential: the input shape is not known yet (give an Input, build() or data)")
+        self._check_size()
+        shape = self._input_shape
+        for i, layer in enumerate(self._layers):
+            if layer.built:
+                self._check_built_width(i, layer, shape)
+            else:
+                layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        if len(self._input_shape) != 2 and not isinstance(self._layers[0], layers_module.Flatten):
+            raise ValueError(
+                f"Sequential: inputs of shape {self._input_shape} need a Flatten first layer; "
+                "ranvier's Dense layers take 2-D (batch, features) input")
+        net = _core.Network()
+        flags = [bool(layer._core_layer.trainable) for layer in self._layers]
+        try:
+            for layer in self._layers:
+                # `layer.trainable` takes effect here (at compile, or any rebuild), as in Keras
+                layer._core_layer.trainable = bool(layer.trainable)
+                net.add(layer._core_layer)
+            # The C++ check every builder shares (Python, the C++ API, both file loaders): the
+            # first layer's input width against the model's input, then the whole chain.
+            net.finalize(self._features_in(self._layers[0], self._input_shape))
+        except BaseException:  # the current network (if any) keeps running with the old flags
+            for layer, flag in zip(self._layers, flags):
+                layer._core_layer.trainable = flag
+            raise
+        self._trainable_signature = self._trainable_state()
+        params, grads, state = net.params(), net.grads(), net.state()
+        per_layer: List[List] = [[[], []] for _ in self._layers]
+        for t in net.tensors():
+            off, size, shape_t = t["offset"], t["size"], tuple(t["shape"])
+            if t["trainable"]:
+                p = params[off:off + size].reshape(shape_t)
+                g = grads[off:off + size].reshape(shape_t)
+            else:
+                p = state[off:off + size].reshape(shape_t)
+                g = None
+            per_layer[t["layer"]][0].append(p)
+            per_layer[t["layer"]][1].append(g)
+        for layer, (p, g) in zip(self._layers, per_layer):
+            layer._adopt_storage(p, g)
+        self._net = net
+        self._trainer = None
+        self._trainer_key = None
+
+    @staticmethod
+    def _features_in(layer, shape) -> int:
+        """The row width ``layer`` receives for inputs of ``shape`` (Flatten: the product of
+        the non-batch dimensions; every other layer: the last one)."""
+        dims = tuple(shape)[1:]
+        if isinstance(layer, layers_module.Flatten):
+            return int(np.prod([int(d) for d in dims], dtype=np.int64)) if dims else 0
+        return int(dims[-1]) if dims and dims[-1] is not None else 0
+
+    def _check_built_width(self, i: int, layer, shape) -> None:
+        """ValueError naming both widths when a layer built for N input features would get
+        M != N here (placed by the user, or described that way in a model file)."""
+        core = getattr(layer, "_core_layer", None)
+        if core is None:
+            return
+        have, want = int(core.in_features), self._features_in(layer, shape)
+        if have != want:
+            where = "the first layer" if i == 0 else f"layer {i}"
+            raise ValueError(
+                f"Sequential '{self.name}': {type(layer).__name__} '{layer.name}' ({where}) was built for "
+                f"{have} input features, but the model gives it {want} (input shape {tuple(shape)}); "
+                f"use a new (unbuilt) layer, or feed it inputs with {have} features")
+
+    def _trainable_state(self):
+        return tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
+
+    def _check_size(self) -> None:
+        """MemoryError, before anything is allocated, for layers whose float32 weights and
+        gradients alone exceed this machine's physical memory (the check standalone layers
+        run in ``Layer.build``, here over every layer about to be built)."""
+        shape = self._input_shape
+        if shape is None:
+            return
+        parts: List[Tuple[Any, tuple, int]] = []
+        for layer in self._layers:
+            if not layer.built:
+                n = layer._weight_count(shape)
+                if n:
+                    parts.append((layer, shape, n))
+            shape = layer.compute_output_shape(shape)
+        layers_base.check_weights_fit("Sequential", parts)
+
+    def _ensure_built(self, x: np.ndarray) -> None:
+        if self._net is not None:
+            return
+        with self._state_lock:
+            if self._net is not None:
+                return
+            inferred = self._input_shape is None
+            if inferred:
+                self._input_shape = (None,) + tuple(x.shape[1:])
+            try:
+                self._build_layers()
+            except BaseException:
+                if inferred:  # the data's shape was refused: do not keep it
+                    self._input_shape = None
+                raise
+            if self._net is None:
+                raise ValueError("The model has no layers; add some with Sequential.add")
+
+    def _built_net(self) -> _core.Network:
+        """The C++ network; RuntimeError when the model has not been built yet."""
+        if self._net is None:
+            raise RuntimeError(f"Sequential '{self.name}' is not built yet")
+        return self._net
+
+    def _check_input(self, x: np.ndarray, name: str, what: str) -> np.ndarray:
+        assert self._input_shape is not None, "_ensure_built() runs first"
+        expected = self._input_shape[1:]
+        if tuple(x.shape[1:]) != tuple(expected):
+            first = self._layers[0]
+            raise ValueError(
+                f"{what}: {first.__class__.__name__} '{first.name}' (the first layer) expected input "
+                f"with shape (batch, {', '.join(str(d) for d in expected)}), got {name}.shape={x.shape}")
+        if x.ndim != 2:
+            x = x.reshape(x.shape[0], -1)
+        return x
+
+    def _input_rows(self, x, name: str, what: str) -> np.ndarray:
+        """``x`` as float32 rows (``_checks.as_float_rows``); a 1-D ``x`` is one feature per sample
+        (``(n,)`` becomes ``(n, 1)``, as Keras takes it). A dict or an object array says
+        which inputs are supported."""
+        if isinstance(x, dict):
+            raise TypeError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
+                            f"Supported inputs: {_data.SUPPORTED}")
+        try:
+            arr = _checks.as_float_rows(x, name, what)
+        except TypeError as e:
+            if "dtype=object" in str(e) or "must be an array" in str(e):
+                raise TypeError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
+                                f"{self._batches_hint(x)}") from None
+            raise
+        except ValueError as e:
+            if "could not be converted" in str(e):  # ragged lists, e.g. a list of (x, y) batches
+                raise ValueError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
+                                 f"{self._batches_hint(x)}") from None
+            raise
+        if arr.ndim == 1 and (self._input_shape is None or tuple(self._input_shape[1:]) == (1,)):
+            arr = arr.reshape(arr.shape[0], 1)  # (a model expecting more features reports (n,))
+        return arr
+
+    @staticmethod
+    def _batches_hint(x) -> str:
+        if isinstance(x, (list, tuple)) and x and isinstance(x[0], (tuple, list)):
+            return ("; a list is taken as array data (as in Keras): to train on a list of (x, y) batches, "
+                    "pass iter(batches) or a generator")
+        return ""
+
+    @property
+    def weights(self) -> List[layers_module.Variable]:
+        """Every layer's ``weights`` (``Variable`` views), layer by layer in Keras order."""
+        out = []
+        for l in self._layers:
+            out.extend(l.weights)
+        return out
+
+    @property
+    def trainable_weights(self) -> List[layers_module.Variable]:
+        """The weights the optimizer updates, layer by layer."""
+        out = []
+        for l in self._layers:
+            out.extend(l.trainable_weights)
+        return out
+
+    @property
+    def non_trainable_weights(self) -> List[layers_module.Variable]:
+        """The weights the optimizer leaves alone (moving statistics, frozen layers)."""
+        out = []
+        for l in self._layers:
+            out.extend(l.non_trainable_weights)
+        return out
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Copies of every weight, layer by layer in Keras order."""
+        out = []
+        for l in self._layers:
+            out.extend(l.get_weights())
+        return out
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Sets every weight from a list in ``get_weights()`` order (count and shapes checked)."""
+        weights = list(weights)
+        want = [tuple(p.shape) for l in self._layers for p in l._params]
+        got = [tuple(np.shape(w)) for w in weights]
+        if got != want:
+            running = self._busy_in_other_thread()
+            if running is not None:
+                raise RuntimeError(f"set_weights: model '{self.name}' is running {running} in another thread; "
+                                   f"weights of other shapes ({got} for {want}) would change its structure")
+        if len(weights) != len(want):
+            raise ValueError(f"set_weights: the model has {len(want)} weights, got a list of {len(weights)}")
+        i = 0  # every layer's shapes are checked before anything is written
+        per_layer = []
+        for l in self._layers:
+            k = len(l._params)
+            per_layer.append((l, weights[i:i + k]))
+            l._check_weights(weights[i:i + k])
+            i += k
+        for l, ws in per_layer:
+            l.set_weights(ws)
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights; ValueError before the model is built."""
+        if not self.built:
+            raise ValueError("count_params: the model is not built yet; call build() or fit() first")
+        return int(sum(l.count_params() for l in self._layers))
+
+    def _param_segments(self) -> List[Tuple[int, int, str]]:
+        """What the optimizer updates: ``(offset, size, "<layer>/<weight>")`` of every
+        trainable weight in the flat parameter buffer, in network order."""
+        net = self._built_net()
+        return [(t["offset"], t["size"], f"{self._layers[t['layer']].name}/{t['name']}")
+                for t in net.tensors() if t["trainable"]]
+
+    def _forward_training(self, x: np.ndarray) -> np.ndarray:
+        """The layers on ``x`` in training mode (``model(x, training=True)``; the caller
+        holds the trainer and the inference lock)."""
+        out = x
+        for l in self._layers:
+            out = l(out, training=True)
+        return out
+
+    def _capture_trainable(self) -> None:
+        """Rebuilds the network when a layer's ``trainable`` changed since the last build
+        (Keras captures the flags at compile time)."""
+        if self.built and getattr(self, "_trainable_signature", None) != self._trainable_state():
+            self._build_layers()
+
+    def _summary_columns(self) -> Tuple[List[str], str]:
+        return ["Layer (type)", "Output Shape", "Param #"], "llr"
+
+    def _summary_rows(self) -> List[List[str]]:
+        rows = []
+        shape = self._input_shape
+        for l in self._layers:
+            if shape is not None and self.built:
+                shape = l.compute_output_shape(shape)
+                rows.append([f"{l.name} ({l.__class__.__name__})", shape_text(shape), f"{l.count_params():,}"])
+            else:
+                rows.append([f"{l.name} ({l.__class__.__name__})", "?", "0 (unbuilt)"])
+        return rows
+
+    def get_config(self) -> Dict[str, Any]:
+        """Keras's Sequential config: name, trainable, dtype, the layers (an InputLayer
+        entry first when the input shape is known) and ``build_input_shape``."""
+        layers = []
+        if self._input_shape is not None:
+            layers.append({"class_name": "InputLayer",
+                           "config": {"batch_shape": list(self._input_shape), "dtype": "float32",
+                                      "name": "input_layer"}})
+        for l in self._layers:
+            layers.append(layers_module.serialize(l))
+        return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
+                "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any], custom_objects=None) -> "Sequential":
+        """Rebuilds an (uncompiled) model from ``get_config()``'s dict; custom layer classes
+        come from ``custom_objects``."""
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        entries = list(config.get("layers", []))
+        first_input = bool(entries) and entries[0].get("class_name") == "InputLayer"
+        if first_input:
+            entries = entries[1:]
+        for lc in entries:
+            if lc.get("class_name") == "InputLayer":
+                raise ValueError("Sequential.add: an Input can only be the first element")
+            # no input shape yet: add() checks and appends without building the network
+            model.add(layers_module.deserialize(lc, custom_objects=custom_objects))
+        if first_input:  # then one build (once per layer would be quadratic in the layer count)
+            shape = tuple(config["layers"][0]["config"].get("batch_shape"))[1:]
+            if not model._layers:
+                model.add(layers_module.Input(shape=shape))
+            elif model._input_shape is None or tuple(model._input_shape[1:]) != shape:
+                model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
+        return model
+
+    def __deepcopy__(self, memo):
+        clone = Sequential.from_config(self.get_config())
+        if self.built:
+            clone.build(self._input_shape)
+            clone.set_weights(self.get_weights())
+        if self._compile_config is not None:
+            clone.compile(optimizer=optimizers_module.get(self._compile_config["optimizer"]),
+                          loss=copy.deepcopy(self.loss), loss_weights=self._compile_config["loss_weights"],
+                          metrics=list(self._metrics_arg), weighted_metrics=list(self._weighted_metrics_arg))
+        return clone
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Writes the whole model to one safetensors file, atomically (see ranvier.saving)."""
+        from .. import saving
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Writes the weights only (ranvier's safetensors format, atomically); see
+        ``ranvier.saving.save_weights``."""
+        from .. import saving
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights from a ranvier file or a Keras ``.weights.h5`` file (needs h5py),
+        matching layers by position; see ``ranvier.saving.load_weights``."""
+        from .. import saving
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def export(self, filepath, format="onnx", verbose=True, **kwargs):
+        """Writes an ONNX graph of the model in inference mode (``format="onnx"`` only; needs
+        the ``onnx`` package); see ``ranvier.saving.export``."""
+        from .. import saving
+        saving.export(self, filepath, format=format, verbose=verbose, **kwargs)
+
+    def __getstate__(self):
+        from .. import saving
+        return saving.getstate(self)
+
+    def __setstate__(self, state):
+        from .. import saving
+        saving.setstate(self, state)

@@ -1,0 +1,101 @@
+"""``model.summary()``: Keras's box table of layers, output shapes and parameter counts.
+
+The table is drawn from the rows a model gives (``_summary_columns`` and
+``_summary_rows``), so every kind of model prints through the same code."""
+from __future__ import annotations
+
+import re
+from typing import Any, List, Sequence
+
+import numpy as np
+
+from .. import _checks
+
+# Keras's default column positions (fractions of the line) per column count
+_POSITIONS = {3: [0.45, 0.80, 1.0], 4: [0.3, 0.6, 0.70, 1.0]}
+
+
+class SummaryMixin:
+    """``summary()`` over the model's ``_summary_columns()`` (header cells and their
+    alignments, "l" or "r") and ``_summary_rows()`` (one list of cells per layer)."""
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Prints Keras's box table of layers, output shapes and parameter counts."""
+        model: Any = self
+        print_fn = print_fn or print
+        headers, aligns = model._summary_columns()
+        rows = model._summary_rows()
+        # a line of more than 2**16 characters would only end in a MemoryError without a message
+        width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or 88
+        positions = positions or _POSITIONS[len(headers)]
+        cols = [int(width * p) for p in positions]
+        widths = [c - (cols[i - 1] if i else 0) - 1 - 2 for i, c in enumerate(cols)]
+
+        def row(cells, left, sep, right):
+            lines_per_cell = [_wrap(c, w) for c, w in zip(cells, widths)]
+            h = max(len(l) for l in lines_per_cell)
+            out = []
+            for i in range(h):
+                parts = []
+                for lines, w, a in zip(lines_per_cell, widths, aligns):
+                    text = lines[i] if i < len(lines) else ""
+                    parts.append(" " + (text.rjust(w) if a == "r" else text.ljust(w)) + " ")
+                out.append(left + sep.join(parts) + right)
+            return out
+
+        def rule(l, m, r, ch):
+            return l + m.join(ch * (w + 2) for w in widths) + r
+
+        lines = [f'Model: "{model.name}"',
+                 rule("┏", "┳", "┓", "━")]
+        lines += row(headers, "┃", "┃", "┃")
+        lines.append(rule("┡", "╇", "┩", "━"))
+        for i, cells in enumerate(rows):
+            lines += row(cells, "│", "│", "│")
+            if i != len(rows) - 1:
+                lines.append(rule("├", "┼", "┤", "─"))
+        lines.append(rule("└", "┴", "┘", "─"))
+        if model.built:
+            trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+            non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+        else:
+            trainable = non_trainable = 0
+        opt_params = 0
+        if model.optimizer is not None and model.optimizer.built:
+            opt_params = int(sum(np.size(v) for v in model.optimizer.variables))
+        total = trainable + non_trainable + opt_params
+        lines.append(f" Total params: {total:,} ({_fmt_bytes(4 * total)})")
+        lines.append(f" Trainable params: {trainable:,} ({_fmt_bytes(4 * trainable)})")
+        lines.append(f" Non-trainable params: {non_trainable:,} ({_fmt_bytes(4 * non_trainable)})")
+        if opt_params:
+            lines.append(f" Optimizer params: {opt_params:,} ({_fmt_bytes(4 * opt_params)})")
+        for line in lines:
+            print_fn(line)
+
+
+def shape_text(shape: Sequence[Any]) -> str:
+    """``(None, 64)``: a shape as Keras prints it."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _wrap(text: str, width: int) -> List[str]:
+    if len(text) <= width:
+        return [text]
+    out, cur = [], ""
+    for word in re.split(r"(?<= )|(?=\()", text):
+        if len(cur) + len(word) > width and cur:
+            out.append(cur.rstrip())
+            cur = ""
+        cur += word
+    if cur:
+        out.append(cur.rstrip())
+    return out
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.2f} {unit}"
+        n /= 1024.0
+    return f"{n:.2f} GB"
