@@ -32,6 +32,8 @@ class Sequential(TrainingMixin, SummaryMixin, StructureGuard):
     the first ``fit``/``predict``/``build``.
     """
 
+    __module__ = "ranvier.models"  # its public home (pickles and reprs name it there)
+
     def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
                  name: Optional[str] = None):
         self.name = name or _naming.auto_name("Sequential")
