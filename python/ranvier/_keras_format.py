@@ -37,9 +37,14 @@ import json
 import os
 import warnings
 import zipfile
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
+
+from . import _core, _keras_h5, _random
+from . import optimizers as optimizers_module
+from . import _saving_common as common
+from ._saving_common import layer_keys
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -143,44 +148,23 @@ def _from_keras(obj: Any, where: str) -> Any:
     return out
 
 
-from ._naming import to_snake_case as _snake  # noqa: E402
-
-
-def layer_keys(model) -> List[str]:
-    """Keras's container keys of the model's layers: ``dense``, ``dense_1``, ..."""
-    used: Dict[str, int] = {}
-    keys = []
-    for layer in model.layers:
-        key = _snake(type(layer).__name__)
-        if key in used:
-            used[key] += 1
-            key = f"{key}_{used[key]}"
-        else:
-            used[key] = 0
-        keys.append(key)
-    return keys
-
-
 def _compile_config(model) -> Optional[Dict[str, Any]]:
-    cc = getattr(model, "_compile_config", None)
-    if not getattr(model, "compiled", False) or cc is None:
+    cc = model._save_state(include_optimizer=False)["compile_config"]
+    if cc is None:
         return None
-    from . import optimizers as optimizers_module
-    from . import saving
     out = copy.deepcopy(cc)
     if model.optimizer is not None:
         out["optimizer"] = optimizers_module.serialize(model.optimizer)
     out.setdefault("loss_weights", None)
     out["weighted_metrics"] = out.get("weighted_metrics") or None
     out.update({"run_eagerly": False, "steps_per_execution": 1, "jit_compile": False})
-    return _kerasify(json.loads(saving._json(out, "the compile configuration")))
+    return _kerasify(json.loads(common.to_json(out, "the compile configuration")))
 
 
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""
-    from . import saving
-    cfg: Dict[str, Any] = {"module": "keras", "class_name": "Sequential",
-                           "config": _kerasify(json.loads(saving._json(model.get_config(), "the model's config"))),
+    cfg: Dict[str, Any] = {"module": "keras", "class_name": model._save_state(False)["class_name"],
+                           "config": _kerasify(json.loads(common.to_json(model.get_config(), "the model's config"))),
                            "registered_name": None}
     if model.built:
         shape = list(model.input_shape)
@@ -196,14 +180,15 @@ def model_config(model) -> Dict[str, Any]:
 def _optimizer_vars(model) -> Optional[List[np.ndarray]]:
     """Keras's ``optimizer/vars`` of the model's optimizer, or None when ranvier's state
     does not map onto Keras's variables one to one."""
-    opt = getattr(model, "optimizer", None)
-    if opt is None or not getattr(opt, "built", False) or getattr(opt, "_ranvier_net", None) is not getattr(model, "_net", 0):
+    model_state = model._save_state()
+    state = model_state["optimizer_state"]  # None unless built for this very network
+    opt = model.optimizer
+    if state is None or opt is None:
         return None
     groups = _SLOT_GROUPS.get(type(opt).__name__)
     cfg = opt.get_config()
     if groups is None or cfg.get("use_ema") or not isinstance(cfg.get("learning_rate"), (int, float)):
         return None
-    state = opt.get_state()
     slots = {k: np.asarray(v, dtype=np.float32).reshape(-1) for k, v in state.get("slots", {}).items()}
     trailing = _TRAILING_SCALARS.get(type(opt).__name__, ())
     scalars = dict(state.get("scalars") or {})
@@ -215,22 +200,11 @@ def _optimizer_vars(model) -> Optional[List[np.ndarray]]:
     out: List[np.ndarray] = [np.asarray(int(state.get("iterations", 0)), dtype=np.int64),
                              np.asarray(state.get("learning_rate", cfg["learning_rate"]), dtype=np.float32)]
     for names in order:
-        for v in _trainable_views(model):
+        for v in model_state["trainable_segments"]:
             for n in names:
                 off, size, shape = v
                 out.append(slots[n][off:off + size].reshape(shape).copy())
     out += [np.asarray(scalars[n], dtype=np.float32) for n in trailing]
-    return out
-
-
-def _trainable_views(model) -> List[Tuple[int, int, Tuple[int, ...]]]:
-    """(offset, size, shape) of each trainable weight in the flat parameter buffer, in
-    Keras's ``model.trainable_variables`` order."""
-    out = []
-    for t in model._net.tensors():
-        if t["trainable"]:
-            w = next(w for w in model.layers[t["layer"]].weights if w.name == t["name"])
-            out.append((int(t["offset"]), int(t["size"]), tuple(w.shape)))
     return out
 
 
@@ -262,15 +236,14 @@ def archive_bytes(model, include_optimizer: bool = True) -> bytes:
                          "build it (fit, predict, build() or an Input first)")
     weights = io.BytesIO()
     write_weights_h5(model, weights, include_optimizer=include_optimizer)
-    from . import saving
+    state = model._save_state(include_optimizer=False)
     meta: Dict[str, Any] = {"keras_version": KERAS_FORMAT_VERSION,
                             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                             "ranvier_version": __version__}
     # What resumes training exactly (Keras ignores these keys): the step counter that
     # keys Dropout masks and the seeds of layers created without one.
-    net = getattr(model, "_net", None)
-    meta["ranvier_train_steps"] = int(net.train_steps) if net is not None else 0
-    meta["ranvier_layer_seeds"] = saving._layer_seeds(model)
+    meta["ranvier_train_steps"] = state["train_steps"]
+    meta["ranvier_layer_seeds"] = state["layer_seeds"]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:  # stored, as Keras writes it
         zf.writestr(METADATA, json.dumps(meta))
@@ -335,15 +308,14 @@ def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any
     return config, weights, meta
 
 
-def load_archive(path, where: str, custom_objects=None, compile: bool = True):
-    """The model of a ``.keras`` archive (written by Keras or by ranvier)."""
-    from . import _keras_h5
-    from . import models as models_module
-    from . import saving
+def load_archive(path, where: str, classes: Mapping[str, Any], custom_objects=None, compile: bool = True):
+    """The model of a ``.keras`` archive (written by Keras or by ranvier); ``classes``: the
+    model classes by config class name."""
     h5py = h5py_module("loading a Keras .keras file")
     config, weights, meta = read_archive(path, where)
     cls = config.get("class_name")
-    if cls != "Sequential":
+    model_cls = classes.get(cls) if isinstance(cls, str) else None
+    if model_cls is None:
         raise ValueError(f"{where}: cannot load a Keras {cls!r} model: ranvier builds Sequential "
                          f"models only (the functional API is not supported yet)")
     inner = config.get("config")
@@ -352,12 +324,11 @@ def load_archive(path, where: str, custom_objects=None, compile: bool = True):
     _check_sizes(config, len(weights), where)
     inner = _from_keras(inner, where)
     seeds = meta.get("ranvier_layer_seeds") or {}
-    seeded = saving._seed_layer_configs(inner, seeds) if isinstance(seeds, dict) else []
+    seeded = common.seed_layer_configs(inner, seeds) if isinstance(seeds, dict) else []
     try:
-        with saving._PreserveGlobalStream():
-            model = models_module.Sequential.from_config(inner, custom_objects=custom_objects)
-            for name in seeded:
-                model.get_layer(name).seed = None  # it was created without one: keep get_config as it was
+        with _random.preserved_stream():
+            model = model_cls.from_config(inner, custom_objects=custom_objects)
+            common.unseed_layers(model, seeded)
             shape = (config.get("build_config") or {}).get("input_shape") or inner.get("build_input_shape")
             if not model.built and shape:
                 model.build(tuple(shape))
@@ -366,11 +337,10 @@ def load_archive(path, where: str, custom_objects=None, compile: bool = True):
                          f"{type(e).__name__}: {e}") from None
     with h5py.File(io.BytesIO(weights), "r") as f:
         groups = _keras_h5.read_open(f, model, where)
-        saving._assign_groups(model, groups, where, skip_mismatch=False)
+        common.assign_groups(model, groups, where, skip_mismatch=False)
         steps = meta.get("ranvier_train_steps")
-        net = getattr(model, "_net", None)
-        if isinstance(steps, int) and steps >= 0 and net is not None:
-            net.train_steps = steps
+        if isinstance(steps, int) and steps >= 0:
+            model._restore_state(train_steps=steps)
         cc = config.get("compile_config")
         if compile and isinstance(cc, dict):
             cc = _from_keras(cc, where)
@@ -401,7 +371,6 @@ def _check_sizes(config: Dict[str, Any], weight_bytes: int, where: str) -> None:
     """The C++ checks every ranvier model file goes through (layers' weights, for the
     model's input and for each layer's own build_config, against what the archive's weights
     file can hold; metric sizes against the load budget), before anything is built."""
-    from . import _core
     try:
         meta = [("architecture", json.dumps(_finite(config), allow_nan=False))]
         cc = config.get("compile_config")
@@ -422,16 +391,8 @@ def _int_key(k: str) -> int:
 
 
 def _compile_from(model, cc: Dict[str, Any], where: str, custom_objects) -> None:
-    from . import optimizers as optimizers_module
-    from . import saving
     try:
-        opt_cfg = cc.get("optimizer")
-        optimizer = optimizers_module.deserialize(opt_cfg, custom_objects=custom_objects) \
-            if isinstance(opt_cfg, dict) else optimizers_module.get(opt_cfg or "rmsprop")
-        model.compile(optimizer=optimizer, loss=saving._deserialize_loss(cc.get("loss"), custom_objects),
-                      loss_weights=cc.get("loss_weights"),
-                      metrics=saving._deserialize_metrics(cc.get("metrics"), custom_objects),
-                      weighted_metrics=saving._deserialize_metrics(cc.get("weighted_metrics"), custom_objects))
+        common.compile_saved(model, cc, cc.get("optimizer"), custom_objects)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
         raise ValueError(f"{where}: the archive's compile configuration cannot be restored: "
                          f"{type(e).__name__}: {e}") from None
@@ -440,11 +401,11 @@ def _compile_from(model, cc: Dict[str, Any], where: str, custom_objects) -> None
 def _restore_optimizer(model, values: List[np.ndarray], where: str) -> None:
     """Keras's optimizer variables into the model's optimizer; as Keras does, a layout that
     does not match is skipped with a warning (training then starts the optimizer fresh)."""
-    from . import saving
     opt = model.optimizer
     name = type(opt).__name__
     groups = _SLOT_GROUPS.get(name)
-    views = _trainable_views(model) if model.built else []
+    model_state = model._save_state(include_optimizer=False)
+    views = model_state["trainable_segments"]
     cfg = opt.get_config()
     order: List[Tuple[str, ...]] = []
     if groups is not None:
@@ -463,7 +424,7 @@ def _restore_optimizer(model, values: List[np.ndarray], where: str) -> None:
                       stacklevel=3)
         return
     slots: Dict[str, np.ndarray] = {}
-    total = int(model._net.params().size)
+    total = model_state["param_count"]
     i = 2
     for g in order:
         for off, size, shape in views:
@@ -475,10 +436,9 @@ def _restore_optimizer(model, values: List[np.ndarray], where: str) -> None:
                                      f"the model's weight has {shape}")
                 buf = slots.setdefault(n, np.zeros(total, dtype=np.float32))
                 buf[off:off + size] = v.reshape(-1)
-    saving._build_optimizer_for(model)
     try:
         scalars = {n: float(np.asarray(values[i + j])) for j, n in enumerate(trailing)}
-        opt.set_state({"iterations": int(np.asarray(values[0])), "slots": slots, "scalars": scalars,
+        model._restore_state(optimizer_state={"iterations": int(np.asarray(values[0])), "slots": slots, "scalars": scalars,
                        "learning_rate": float(np.asarray(values[1]))})
     except ValueError as e:
         raise ValueError(f"{where}: the optimizer state does not fit this model: {e}") from None

@@ -27,7 +27,7 @@ from typing import Any, List, Tuple
 
 import numpy as np
 
-from ._keras_format import layer_keys
+from ._saving_common import layer_keys
 
 
 def _h5py():

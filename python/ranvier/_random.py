@@ -8,8 +8,10 @@ the thread count).
 """
 from __future__ import annotations
 
+import contextlib
 import random as _pyrandom
-from typing import Optional
+import threading
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -39,3 +41,33 @@ def generator(seed_value: Optional[int] = None) -> np.random.Generator:
     if seed_value is None:
         seed_value = next_seed()
     return np.random.default_rng(int(seed_value))
+
+
+# Fits that use a seeded private stream swap the global stream for their duration; the
+# lock keeps two such fits (in two threads) from interleaving.
+_STREAM_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def private_stream(seed_value: int) -> Iterator[None]:
+    """Makes the global stream a private one seeded by ``seed_value`` for the duration,
+    then restores the caller's stream (sklearn's ``random_state``)."""
+    global _generator
+    with _STREAM_LOCK:
+        saved = _generator
+        _generator = np.random.default_rng(seed_value)
+        try:
+            yield
+        finally:
+            _generator = saved
+
+
+@contextlib.contextmanager
+def preserved_stream() -> Iterator[None]:
+    """Leaves the global stream where it was: what runs inside (rebuilding a model whose
+    initial weights are overwritten at once, as loading does) does not consume it."""
+    state = _generator.bit_generator.state
+    try:
+        yield
+    finally:
+        _generator.bit_generator.state = state

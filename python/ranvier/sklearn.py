@@ -81,10 +81,8 @@ How scikit-learn's definitions map onto ranvier
 from __future__ import annotations
 
 import numbers
-import threading
 import warnings
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -122,22 +120,10 @@ _ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "re
 _SOLVERS = ("sgd", "adam")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
-# Fits that use a seeded private stream swap ranvier's global random stream for their
-# duration; the lock keeps two such fits (in two threads) from interleaving.
-_STREAM_LOCK = threading.RLock()
-
-
-@contextmanager
-def _private_stream(seed: int) -> Iterator[None]:
+def _private_stream(seed: int) -> Any:
     """Makes ranvier's global random stream (initializers, shuffling) a private one
     seeded by ``seed`` for the duration, then restores the caller's stream."""
-    with _STREAM_LOCK:
-        saved = _random._generator
-        _random._generator = np.random.default_rng(seed)
-        try:
-            yield
-        finally:
-            _random._generator = saved
+    return _random.private_stream(seed)
 
 
 def _validate_data(est: BaseEstimator, *args: Any, **kwargs: Any) -> Any:

@@ -29,6 +29,8 @@ from typing import List
 
 import numpy as np
 
+from .. import _saving_common as common
+
 OPSET = 17
 IR_VERSION = 8
 
@@ -157,7 +159,9 @@ def to_onnx(model):
     g = _Graph(onnx)
     in_shape = list(model.input_shape)[1:]
     x = "input"
+    shape = tuple(model.input_shape)  # the current layer's input shape
     for layer in model.layers:
+        layer_in, shape = shape, tuple(layer.compute_output_shape(shape))
         where = f"layer '{layer.name}' ({type(layer).__name__})"
         cls = type(layer)
         w = layer.get_weights()
@@ -193,7 +197,7 @@ def to_onnx(model):
                      layer.name, epsilon=float(layer.epsilon))
         elif cls is L.LayerNormalization:
             vals = dict(zip([v.name for v in layer.weights], w))
-            feat = int(layer._core_layer.in_features)
+            feat = int(layer_in[-1])
             gamma = vals.get("gamma", np.ones(feat, np.float32))
             beta = vals.get("beta", np.zeros(feat, np.float32))
             x = g.op("LayerNormalization", [x, g.const(gamma, f"{layer.name}_gamma"),
@@ -253,9 +257,8 @@ def export_onnx(model, filepath, verbose: bool = True, **kwargs) -> None:
     """Writes ``to_onnx(model)`` to filepath (atomically, as model files)."""
     if kwargs:
         raise ValueError(f"export: unexpected arguments {sorted(kwargs)}")
-    from .. import saving
     proto = to_onnx(model)
-    saving._write_atomic(filepath, [proto.SerializeToString()], "export")
+    common.write_atomic(filepath, [proto.SerializeToString()], "export")
     if verbose:
         print(f"Saved an ONNX model (opset {OPSET}) to '{filepath}': input 'input' "
               f"(batch, {', '.join(str(d) for d in model.input_shape[1:])}), output 'output'.")

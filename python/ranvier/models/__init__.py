@@ -3,17 +3,20 @@
 - ``_sequential.py``: the structure of a ``Sequential`` (add, pop, build, weights, config);
 - ``_trainer.py``: training and inference (compile, fit, evaluate, predict, the data
   preparation, the C++ trainer handle), a mixin any model class can use;
+- ``_saving.py``: save / load_weights / pickling, ``_save_state`` / ``_restore_state``
+  (what the file formats read and restore) and ``MODEL_CLASSES``;
 - ``_summary.py``: ``summary()``'s table;
 - ``_guards.py``: structural changes refused while the model runs.
 """
 from __future__ import annotations
 
+from .. import _model_io
+from ._saving import MODEL_CLASSES
 from ._sequential import Sequential
 
 __all__ = ["Sequential", "load_model"]
 
 
 def load_model(path, custom_objects=None, compile=True):
-    """Loads a model saved with ``model.save(path)``."""
-    from .. import saving  # lazily: the file format lives there
-    return saving.load_model(path, custom_objects=custom_objects, compile=compile)
+    """Loads a model saved with ``model.save(path)`` (see ``ranvier.saving.load_model``)."""
+    return _model_io.load_model(path, MODEL_CLASSES, custom_objects=custom_objects, compile=compile)

@@ -14,6 +14,7 @@ from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
 from ._guards import StructureGuard
+from ._saving import MODEL_CLASSES, SavingMixin
 from ._summary import SummaryMixin, shape_text
 from ._trainer import TrainingMixin
 
@@ -24,7 +25,7 @@ def _is_input(obj) -> bool:
     return isinstance(obj, layers_module.InputLayer) or getattr(obj, "_is_keras_input", False)
 
 
-class Sequential(TrainingMixin, SummaryMixin, StructureGuard):
+class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
     """A linear stack of layers (``keras.Sequential``).
 
     ``Sequential(layers=None, trainable=True, name=None)``; a first element that is
@@ -33,6 +34,7 @@ class Sequential(TrainingMixin, SummaryMixin, StructureGuard):
     """
 
     __module__ = "ranvier.models"  # its public home (pickles and reprs name it there)
+    _config_class_name = "Sequential"
 
     def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
                  name: Optional[str] = None):
@@ -479,33 +481,5 @@ class Sequential(TrainingMixin, SummaryMixin, StructureGuard):
                           metrics=list(self._metrics_arg), weighted_metrics=list(self._weighted_metrics_arg))
         return clone
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
-        """Writes the whole model to one safetensors file, atomically (see ranvier.saving)."""
-        from .. import saving
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
 
-    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
-        """Writes the weights only (ranvier's safetensors format, atomically); see
-        ``ranvier.saving.save_weights``."""
-        from .. import saving
-        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
-
-    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Loads weights from a ranvier file or a Keras ``.weights.h5`` file (needs h5py),
-        matching layers by position; see ``ranvier.saving.load_weights``."""
-        from .. import saving
-        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
-
-    def export(self, filepath, format="onnx", verbose=True, **kwargs):
-        """Writes an ONNX graph of the model in inference mode (``format="onnx"`` only; needs
-        the ``onnx`` package); see ``ranvier.saving.export``."""
-        from .. import saving
-        saving.export(self, filepath, format=format, verbose=verbose, **kwargs)
-
-    def __getstate__(self):
-        from .. import saving
-        return saving.getstate(self)
-
-    def __setstate__(self, state):
-        from .. import saving
-        saving.setstate(self, state)
+MODEL_CLASSES["Sequential"] = Sequential

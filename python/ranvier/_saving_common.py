@@ -1,0 +1,164 @@
+"""What every model-file format shares (ranvier's safetensors file, Keras's ``.keras``
+archive and ``.weights.h5``, ONNX export): strict JSON, paths, the one atomic writer,
+Keras's layer keys, saved seeds, weight assignment by topology and the compile
+configuration of a saved model. Nothing here knows a model class: models are reached
+through their public methods and their ``_save_state`` / ``_restore_state``."""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import warnings
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+
+from . import _core
+from . import losses as losses_module
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+from ._naming import to_snake_case
+
+
+def to_json(value: Any, what: str) -> str:
+    """Strict JSON text (no NaN/inf, no Python objects), with a message naming `what`."""
+    def default(o):
+        if isinstance(o, np.integer):
+            return int(o)
+        if isinstance(o, np.floating):
+            return float(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, tuple):
+            return list(o)
+        raise TypeError(f"cannot save {what}: {o!r} (a {type(o).__name__}) is not serializable; "
+                        f"only configs made of numbers, strings, lists and dicts can be saved")
+    try:
+        return json.dumps(value, default=default, allow_nan=False)
+    except ValueError as e:
+        raise ValueError(f"cannot save {what}: it contains a non-finite number (NaN or inf): {e}") from None
+
+
+def fs_path(filepath, what: str) -> bytes:
+    """The path as the operating system's bytes (from str, bytes or os.PathLike), so the C++
+    writer receives exactly the file name the caller gave; an empty path is refused."""
+    if not isinstance(filepath, (str, bytes, os.PathLike)):
+        raise TypeError(f"{what}: filepath must be a str, bytes or os.PathLike path, got "
+                        f"{type(filepath).__name__}")
+    path = os.fspath(filepath)
+    if len(path) == 0:
+        raise ValueError(f"{what}: the file path is empty; give the name of the file to write")
+    return os.fsencode(path)
+
+
+def where(filepath) -> str:
+    """The path quoted, for messages."""
+    return f"'{os.fsdecode(os.fspath(filepath))}'"
+
+
+def write_atomic(filepath, chunks: Sequence[Any], what: str = "save") -> None:
+    """Writes the buffers (bytes, memoryviews, C-contiguous arrays) to `filepath` with the
+    C++ atomic writer (``ranvier::io::atomic_write``, the one the C++ API uses), from
+    their own memory, with the GIL released: a temporary file in the target's folder,
+    fsync'ed and renamed over the target, so the file is never half-written."""
+    _core.io_atomic_write(fs_path(filepath, what), list(chunks), os.fsync)
+
+
+def layer_keys(model) -> List[str]:
+    """Keras's container keys of the model's layers: ``dense``, ``dense_1``, ..."""
+    used: Dict[str, int] = {}
+    keys = []
+    for layer in model.layers:
+        key = to_snake_case(type(layer).__name__)
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[key]}"
+        else:
+            used[key] = 0
+        keys.append(key)
+    return keys
+
+
+def seed_layer_configs(config: Dict[str, Any], seeds: Dict[str, Any]) -> List[str]:
+    """Puts the saved seeds into the layer configs (in place); returns the layers seeded."""
+    seeded = []
+    layer_cfgs = config.get("layers") or []
+    for lc in layer_cfgs if isinstance(layer_cfgs, list) else []:
+        cfg = lc.get("config") if isinstance(lc, dict) else None
+        name = cfg.get("name") if isinstance(cfg, dict) else None
+        if isinstance(name, str) and name in seeds:
+            lc["config"]["seed"] = int(seeds[name])  # the same Dropout masks as before saving
+            seeded.append(name)
+    return seeded
+
+
+def unseed_layers(model, seeded: List[str]) -> None:
+    """The layers that were created without a seed get ``seed = None`` back after a load
+    (their masks keep the saved seed; ``get_config`` stays as it was)."""
+    for name in seeded:
+        model.get_layer(name).seed = None
+
+
+def compile_saved(model, cc: Dict[str, Any], opt_cfg: Any, custom_objects) -> None:
+    """``model.compile`` with a saved compile configuration (and optimizer config)."""
+    optimizer = optimizers_module.deserialize(opt_cfg, custom_objects=custom_objects) \
+        if isinstance(opt_cfg, dict) else optimizers_module.get(opt_cfg or "rmsprop")
+    model.compile(optimizer=optimizer, loss=_deserialize_loss(cc.get("loss"), custom_objects),
+                  loss_weights=cc.get("loss_weights"),
+                  metrics=_deserialize_metrics(cc.get("metrics"), custom_objects),
+                  weighted_metrics=_deserialize_metrics(cc.get("weighted_metrics"), custom_objects))
+
+
+def _deserialize_loss(loss, custom_objects):
+    if isinstance(loss, dict):
+        return losses_module.deserialize(loss, custom_objects=custom_objects) \
+            if _accepts_custom(losses_module.deserialize) else losses_module.deserialize(loss)
+    if isinstance(loss, str) and custom_objects and loss in custom_objects:
+        return custom_objects[loss]
+    return loss
+
+
+def _deserialize_metrics(metrics, custom_objects):
+    if not metrics:
+        return None
+    out = []
+    for m in metrics:
+        if isinstance(m, dict):
+            out.append(metrics_module.deserialize(m, custom_objects=custom_objects))
+        elif isinstance(m, str) and custom_objects and m in custom_objects:
+            out.append(custom_objects[m])
+        else:
+            out.append(m)
+    return out
+
+
+def _accepts_custom(fn) -> bool:
+    try:
+        return "custom_objects" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def assign_groups(model, groups, where: str, skip_mismatch: bool) -> None:
+    """groups: [(name, class_name, [arrays])] for the layers holding weights, in order."""
+    if not model.built:
+        raise ValueError("load_weights: the model is not built yet; build it first (an Input as first "
+                         "element, model.build(input_shape), or one call on data) so its weights exist")
+    targets = [l for l in model.layers if l.weights]
+    if len(groups) != len(targets):
+        raise ValueError(
+            f"load_weights: {where} holds weights for {len(groups)} layers "
+            f"({', '.join(g[0] for g in groups) or 'none'}) but the model has {len(targets)} layers with "
+            f"weights ({', '.join(l.name for l in targets) or 'none'})")
+    for layer, (name, cls_name, values) in zip(targets, groups):
+        expected = [tuple(v.shape) for v in layer.weights]
+        got = [tuple(np.shape(a)) for a in values]
+        if expected != got:
+            msg = (f"load_weights: layer '{layer.name}' ({type(layer).__name__}) expects weights of shapes "
+                   f"{expected}, but the file's layer '{name}' ({cls_name}) holds shapes {got}")
+            if skip_mismatch:
+                warnings.warn(msg + "; skipped (skip_mismatch=True)", stacklevel=3)
+                continue
+            raise ValueError(msg)
+        layer.set_weights([np.asarray(a, dtype=np.float32) for a in values])
+

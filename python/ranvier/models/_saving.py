@@ -1,0 +1,103 @@
+"""Saving, loading and pickling of a model (``SavingMixin``), and the saving code's one
+view of a model's internals: ``_save_state()`` / ``_restore_state()``. The file formats
+live in ``ranvier._model_io`` (and the Keras modules it dispatches to), which never import
+the models: loading takes ``MODEL_CLASSES``, the model classes by config class name."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+from .. import _model_io
+
+MODEL_CLASSES: Dict[str, Any] = {}  # config class name -> model class (each class adds itself)
+
+
+class SavingMixin:
+    """save / save_weights / load_weights / export / pickling, and the saving protocol."""
+
+    _config_class_name = "Model"  # the architecture's "class_name" in a model file
+
+    if TYPE_CHECKING:
+        _net: Any
+        optimizer: Any
+        compiled: bool
+        _compile_config: Optional[dict]
+
+        @property
+        def layers(self) -> List[Any]: ...
+        def _build_optimizer(self) -> None: ...
+        def _claim_layers(self) -> None: ...
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Writes the whole model to one file, atomically: ranvier's safetensors format, or
+        Keras's archive for a ``.keras`` name (see ranvier.saving)."""
+        _model_io.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Writes the weights only (ranvier's safetensors format, atomically); see
+        ``ranvier.saving.save_weights``."""
+        _model_io.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights from a ranvier file or a Keras ``.weights.h5`` file (needs h5py),
+        matching layers by position; see ``ranvier.saving.load_weights``."""
+        _model_io.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def export(self, filepath, format="onnx", verbose=True, **kwargs):
+        """Writes an ONNX graph of the model in inference mode (``format="onnx"`` only; needs
+        the ``onnx`` package); see ``ranvier.saving.export``."""
+        _model_io.export(self, filepath, format=format, verbose=verbose, **kwargs)
+
+    def __getstate__(self):
+        return {"ranvier_model_bytes": _model_io.model_to_bytes(self)}
+
+    def __setstate__(self, state):
+        blob = state.get("ranvier_model_bytes") if isinstance(state, dict) else None
+        if blob is None:
+            raise ValueError("cannot unpickle: the state holds no ranvier model bytes")
+        fresh = _model_io.model_from_bytes(blob, MODEL_CLASSES)
+        self.__dict__.update(fresh.__dict__)
+        self._claim_layers()  # the layers belong to this model now, not to `fresh`
+
+    def _save_state(self, include_optimizer: bool = True) -> Dict[str, Any]:
+        """What a model file holds besides the config and the weights (the saving code's
+        one view of the model's internals):
+
+        - ``train_steps``: the step counter that keys Dropout masks (0 before build);
+        - ``layer_seeds``: the seeds of the layers created without one (Dropout), so that
+          training resumes with the same masks;
+        - ``compile_config``: the arguments of ``compile`` (None before compile);
+        - ``optimizer_state``: ``optimizer.get_state()`` when ``include_optimizer`` and the
+          optimizer was built for this very network (not for layers since replaced);
+        - ``param_count`` and ``trainable_segments``: the size of the flat parameter
+          buffer and ``(offset, size, shape)`` of every trainable weight in it, in network
+          order (Keras's ``trainable_variables`` order)."""
+        net = self._net
+        seeds = {l.name: int(l._core_seed) for l in self.layers
+                 if getattr(l, "_core_seed", None) is not None and getattr(l, "seed", 0) is None}
+        opt_state = None
+        opt = self.optimizer
+        if (include_optimizer and self.compiled and opt is not None and opt.built and net is not None
+                and getattr(opt, "_ranvier_net", None) is net):
+            opt_state = opt.get_state()
+        segments = [] if net is None else [(int(t["offset"]), int(t["size"]), tuple(t["shape"]))
+                                           for t in net.tensors() if t["trainable"]]
+        return {"class_name": self._config_class_name,
+                "train_steps": 0 if net is None else int(net.train_steps),
+                "layer_seeds": seeds,
+                "compile_config": self._compile_config if self.compiled else None,
+                "optimizer_state": opt_state,
+                "param_count": 0 if net is None else int(net.params().size),
+                "trainable_segments": segments}
+
+    def _restore_state(self, train_steps: Optional[int] = None,
+                       optimizer_state: Optional[Dict[str, Any]] = None) -> None:
+        """Puts back what ``_save_state`` gave (after the weights were set): the step
+        counter, and the optimizer state, building the optimizer for this network first
+        exactly as fit would. ValueError when the state does not fit the model."""
+        if train_steps is not None and self._net is not None:
+            self._net.train_steps = int(train_steps)
+        if optimizer_state is not None:
+            if self.optimizer is None:
+                raise ValueError("the model is not compiled: it has no optimizer to restore a state into")
+            self._build_optimizer()
+            self.optimizer.set_state(optimizer_state)
