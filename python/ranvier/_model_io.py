@@ -113,11 +113,9 @@ def _weight_listing(model) -> List[Dict[str, Any]]:
 
 
 def _weight_tensors(model) -> List[Tuple[str, np.ndarray]]:
-    out = []
-    for l in model.layers:
-        for v, arr in zip(l.weights, l.get_weights()):
-            out.append((f"layers/{l.name}/{v.name}", arr))
-    return out
+    """Every weight under its file name, as views of the model's own buffers (``Variable.value``):
+    the C++ writer reads them in place, nothing is copied."""
+    return [(f"layers/{l.name}/{v.name}", v.value) for l in model.layers for v in l.weights]
 
 
 def _base_metadata(contents: str) -> Dict[str, str]:
