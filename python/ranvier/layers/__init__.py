@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Type
 
+from .. import _registry
 from ._base import (  # noqa: F401 (reset_uids: clear_session)
     ACT_KINDS,
     BUILTIN_LAYER_NAMES,
@@ -85,16 +86,13 @@ _CLASSES = tuple(globals()[name] for name in BUILTIN_LAYER_NAMES) + (InputLayer,
 _REGISTRY: Dict[str, Type[Layer]] = {cls.__name__: cls for cls in _CLASSES}
 
 
+def _valid_names() -> str:
+    return f"{', '.join(sorted(_REGISTRY))} (pass custom layers in custom_objects)"
+
+
 def serialize(layer: Layer) -> Dict[str, Any]:
     """Keras's layer dict: module, class_name, config, registered_name, build_config."""
-    cls = type(layer)
-    builtin = cls in _CLASSES
-    out = {
-        "module": "keras.layers" if builtin else cls.__module__,
-        "class_name": cls.__name__,
-        "config": layer.get_config(),
-        "registered_name": None if builtin else cls.__name__,
-    }
+    out: Any = _registry.serialize(layer, kind="layer", base=Layer, builtin=_CLASSES, functions=False)
     build = layer.get_build_config() if not isinstance(layer, InputLayer) else None
     if build is not None:
         out["build_config"] = build
@@ -103,15 +101,8 @@ def serialize(layer: Layer) -> Dict[str, Any]:
 
 def deserialize(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Layer:
     """Rebuilds a layer from ``serialize``'s dict (built when it has a build_config)."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret layer config: {config!r}")
-    name = config["class_name"]
-    custom = custom_objects or {}
-    cls = custom.get(name) or custom.get(config.get("registered_name") or "") or _REGISTRY.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown layer: '{name}'. Valid names: {', '.join(sorted(_REGISTRY))} "
-                         "(pass custom layers in custom_objects)")
-    layer = cls.from_config(dict(config.get("config") or {}))
+    layer = _registry.deserialize(config, custom_objects, kind="layer", registry=_REGISTRY,
+                                  valid_names=_valid_names, get=None)
     build = config.get("build_config")
     if build and not isinstance(layer, InputLayer):
         layer.build_from_config(build)

@@ -17,7 +17,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from .. import _checks
+from .. import _checks, _registry
 from .. import _core as _C
 
 __all__ = [
@@ -431,29 +431,15 @@ def _is_builtin(schedule) -> bool:
 
 def serialize(learning_rate_schedule) -> Dict[str, Any]:
     """``{"module", "class_name", "config", "registered_name"}`` as Keras writes it."""
-    if not isinstance(learning_rate_schedule, LearningRateSchedule):
-        raise TypeError("serialize: expected a LearningRateSchedule, got "
-                        f"{type(learning_rate_schedule).__name__}")
-    cls = type(learning_rate_schedule)
-    builtin = cls.__name__ in _BUILTIN and _BUILTIN[cls.__name__] is cls
-    return {
-        "module": "ranvier.optimizers.schedules" if builtin else cls.__module__,
-        "class_name": cls.__name__,
-        "config": learning_rate_schedule.get_config(),
-        "registered_name": None if builtin else cls.__name__,
-    }
+    out: Any = _registry.serialize(learning_rate_schedule, kind="learning rate schedule",
+                                   base=LearningRateSchedule, builtin=tuple(_BUILTIN.values()),
+                                   module="ranvier.optimizers.schedules", functions=False)
+    return out
 
 
 def deserialize(config, custom_objects=None) -> LearningRateSchedule:
     """Rebuilds a schedule from :func:`serialize`'s dict (``custom_objects`` maps class
     names to user classes)."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"deserialize: expected a dict with 'class_name' and 'config', got {config!r}")
-    name = config["class_name"]
-    classes = dict(_BUILTIN)
-    if custom_objects:
-        classes.update(custom_objects)
-    if name not in classes:
-        raise ValueError(f"Unknown learning rate schedule: '{name}'. Valid names: {sorted(_BUILTIN)} "
-                         "(pass custom_objects={name: cls} for your own).")
-    return classes[name].from_config(dict(config.get("config", {})))
+    return _registry.deserialize(
+        config, custom_objects, kind="learning rate schedule", registry=_BUILTIN,
+        valid_names=lambda: f"{sorted(_BUILTIN)} (pass custom_objects={{name: cls}} for your own)", get=None)
