@@ -219,6 +219,11 @@ def is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
+def is_real(value: Any) -> bool:
+    """A real number that is not a bool (Python or NumPy)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def check_batch_size(batch_size: Any, owner: str, argument: str = "batch_size") -> Optional[int]:
     """None, or a positive int (clamped to 2**62: a batch larger than the data is the whole
     data, and the C++ side takes an int64)."""

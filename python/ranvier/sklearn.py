@@ -107,7 +107,7 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # pragma: no cover - scikit-learn 1.2 .. 1.5
     _sk_validate_data = None
 
-from . import _random
+from . import _checks, _random
 from . import callbacks as _callbacks
 from . import layers as _layers
 from . import optimizers as _optimizers
@@ -139,14 +139,6 @@ def _array_input(X: Any) -> Any:
     if hasattr(X, "__array__") and not hasattr(X, "shape"):
         return np.asarray(X)
     return X
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 class _EpochEnd(_callbacks.Callback):
@@ -286,7 +278,7 @@ class _BaseMLP(BaseEstimator):
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
         sizes = list(sizes)
-        if not all(_is_int(h) for h in sizes) or any(h <= 0 for h in sizes):
+        if not all(_checks.is_int(h) for h in sizes) or any(h <= 0 for h in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive ints, got {self.hidden_layer_sizes!r}")
         return [int(h) for h in sizes]
 
@@ -308,29 +300,29 @@ class _BaseMLP(BaseEstimator):
             raise bad("activation", "a str among {'identity', 'logistic', 'relu', 'tanh'}")
         if self.learning_rate not in _LEARNING_RATES:
             raise bad("learning_rate", "a str among {'adaptive', 'constant', 'invscaling'}")
-        if not _is_real(self.alpha) or not self.alpha >= 0:
+        if not _checks.is_real(self.alpha) or not self.alpha >= 0:
             raise bad("alpha", "a float in the range [0, inf)")
-        if not (self.batch_size == "auto" or (_is_int(self.batch_size) and self.batch_size >= 1)):  # type: ignore
+        if not (self.batch_size == "auto" or (_checks.is_int(self.batch_size) and self.batch_size >= 1)):  # type: ignore
             raise bad("batch_size", "an int in the range [1, inf) or 'auto'")
-        if not _is_real(self.learning_rate_init) or not self.learning_rate_init > 0:
+        if not _checks.is_real(self.learning_rate_init) or not self.learning_rate_init > 0:
             raise bad("learning_rate_init", "a float in the range (0, inf)")
-        if not _is_real(self.power_t) or not self.power_t >= 0:
+        if not _checks.is_real(self.power_t) or not self.power_t >= 0:
             raise bad("power_t", "a float in the range [0, inf)")
-        if not _is_int(self.max_iter) or self.max_iter < 1:
+        if not _checks.is_int(self.max_iter) or self.max_iter < 1:
             raise bad("max_iter", "an int in the range [1, inf)")
-        if not _is_real(self.tol) or not self.tol >= 0:
+        if not _checks.is_real(self.tol) or not self.tol >= 0:
             raise bad("tol", "a float in the range [0, inf)")
-        if not _is_real(self.momentum) or not 0 <= self.momentum <= 1:
+        if not _checks.is_real(self.momentum) or not 0 <= self.momentum <= 1:
             raise bad("momentum", "a float in the range [0, 1]")
-        if not _is_real(self.validation_fraction) or not 0 < self.validation_fraction < 1:
+        if not _checks.is_real(self.validation_fraction) or not 0 < self.validation_fraction < 1:
             raise bad("validation_fraction", "a float in the range (0, 1)")
         for p in ("beta_1", "beta_2"):
             v = getattr(self, p)
-            if not _is_real(v) or not 0 <= v < 1:
+            if not _checks.is_real(v) or not 0 <= v < 1:
                 raise bad(p, "a float in the range [0, 1)")
-        if not _is_real(self.epsilon) or not self.epsilon > 0:
+        if not _checks.is_real(self.epsilon) or not self.epsilon > 0:
             raise bad("epsilon", "a float in the range (0, inf)")
-        if not _is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
+        if not _checks.is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
             raise bad("n_iter_no_change", "an int in the range [1, inf)")
         for p in ("shuffle", "verbose", "warm_start", "nesterovs_momentum", "early_stopping"):
             if not isinstance(getattr(self, p), (bool, np.bool_, numbers.Integral)):
