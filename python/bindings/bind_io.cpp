@@ -1,5 +1,5 @@
 // Model-file I/O: the C++ safetensors validator (the one both the Python and the
-// C++ loaders go through) and the strict JSON parser, for ranvier/saving.py.
+// C++ loaders go through) and the strict JSON parser, for the Python model files (ranvier/_model_io.py).
 #include <cstdint>
 #include <string>
 #include <utility>

@@ -331,7 +331,7 @@ class TrainingMixin:
             raise ValueError(f"fit: validation_freq must be a positive int or a list of epochs, "
                              f"got {validation_freq!r}")
         verbose = _checks.check_verbose(verbose, "fit", auto=True)
-        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (_data.py)
+        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (ranvier._data)
             return _data.fit(self, x, y, sample_weight, batch_size, epochs, verbose, callbacks,
                              validation_split, validation_data, shuffle, class_weight, initial_epoch,
                              steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
@@ -486,7 +486,7 @@ class TrainingMixin:
         batch_size = _checks.check_batch_size(batch_size, "evaluate") or 32
         verbose = _checks.check_verbose(verbose, "evaluate", auto=True)
         steps = _checks.check_steps(steps, "evaluate")
-        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (_data.py)
+        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (ranvier._data)
             if y is not None or sample_weight is not None:
                 _data.make_adapter(x, y, sample_weight, what="evaluate")  # raises Keras's error
             return _data.evaluate(self, x, batch_size, verbose, steps, callbacks, return_dict)
@@ -536,7 +536,7 @@ class TrainingMixin:
         batch_size = _checks.check_batch_size(batch_size, "predict") or 32
         verbose = _checks.check_verbose(verbose, "predict", auto=True)
         steps = _checks.check_steps(steps, "predict")
-        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (_data.py)
+        if _data.is_data_source(x):  # a generator, PyDataset or dataset: batch by batch (ranvier._data)
             return _data.predict(self, x, batch_size, verbose, steps, callbacks)
         x = self._input_rows(x, "x", "predict")
         rows = _data.cap_rows(x.shape[0], batch_size, steps)
