@@ -1,0 +1,203 @@
+"""The facade's shared toolkit: one verbose rule (``_checks.check_verbose``), one naming
+module for models too, one registry for layers and schedules, and the model's saving
+protocol (``_save_state`` / ``_restore_state``)."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import ranvier as rv
+from ranvier import _checks, _model_io
+from ranvier import callbacks as C
+from ranvier import layers as L
+from ranvier.optimizers import schedules
+
+
+def _model(seed=0, dropout_seed=None):
+    rv.utils.set_random_seed(seed)
+    return rv.Sequential([rv.Input((4,)), L.Dense(5, activation="relu", name="d1"),
+                          L.Dropout(0.25, seed=dropout_seed, name="drop"), L.Dense(3, name="d2")])
+
+
+def _data(n=40):
+    rs = np.random.RandomState(7)
+    return rs.rand(n, 4).astype(np.float32), rs.rand(n, 3).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- verbose
+@pytest.mark.parametrize("value, expected", [("auto", 1), (0, 0), (1, 1), (2, 2), (True, 1), (False, 0),
+                                             (np.int64(2), 2)])
+def test_fit_verbose_is_auto_or_0_1_2(value, expected):
+    assert _checks.check_verbose(value, "fit", auto=True) == expected
+
+
+@pytest.mark.parametrize("value", [3, -1, "loud", "AUTO", None, 1.5])
+def test_fit_verbose_refuses_other_values_naming_the_call(value):
+    with pytest.raises(ValueError, match=r"^fit: verbose must be 'auto', 0, 1 or 2, got "):
+        _checks.check_verbose(value, "fit", auto=True)
+
+
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
+def test_model_calls_share_the_verbose_rule(call):
+    m = _model()
+    m.compile("sgd", "mse")
+    x, y = _data()
+    args = (x, y) if call != "predict" else (x,)
+    with pytest.raises(ValueError, match=rf"^{call}: verbose must be 'auto', 0, 1 or 2, got 3$"):
+        getattr(m, call)(*args, verbose=3)
+    getattr(m, call)(*args, verbose=0)
+
+
+def test_callback_verbose_is_a_non_negative_int():
+    assert C.EarlyStopping(verbose=3).verbose == 3  # Keras's callbacks only test verbose > 0
+    assert C.EarlyStopping(verbose=True).verbose == 1
+    with pytest.raises(TypeError, match=r"^EarlyStopping: verbose must be an int >= 0, got verbose='auto'"):
+        C.EarlyStopping(verbose="auto")
+    with pytest.raises(ValueError, match=r"^EarlyStopping: verbose must be an int >= 0, got verbose=-1"):
+        C.EarlyStopping(verbose=-1)
+
+
+@pytest.mark.parametrize("value, ok", [(None, True), (1, True), (2**70, True), (0, False), (-3, False),
+                                       (True, False), (2.0, False), ("8", False)])
+def test_batch_size_rule(value, ok):
+    if ok:
+        got = _checks.check_batch_size(value, "fit")
+        assert got == (None if value is None else min(value, 2**62))
+    else:
+        with pytest.raises(ValueError, match=r"^fit: batch_size must be a positive int, got "):
+            _checks.check_batch_size(value, "fit")
+
+
+# ----------------------------------------------------------------------------- names
+def test_models_are_named_by_the_session_counter():
+    rv.utils.clear_session()
+    assert rv.Sequential().name == "sequential"
+    assert rv.Sequential().name == "sequential_1"
+    assert rv.Sequential(name="mine").name == "mine"
+    rv.utils.clear_session()
+    assert rv.Sequential().name == "sequential"
+
+
+# ----------------------------------------------------------------------------- registry
+class MyDense(L.Dense):
+    """A user's Dense, saved under Keras's class name but its own registered name."""
+
+
+def test_layer_round_trip_through_the_registry():
+    layer = L.Dense(3, activation="tanh", name="d")
+    cfg = L.serialize(layer)
+    assert cfg["module"] == "keras.layers" and cfg["class_name"] == "Dense" and cfg["registered_name"] is None
+    again = L.deserialize(cfg)
+    assert type(again) is L.Dense and again.get_config() == layer.get_config()
+
+
+def test_a_custom_layer_is_found_by_its_registered_name_before_the_builtin():
+    cfg = L.serialize(MyDense(2, name="m"))
+    assert cfg["class_name"] == "MyDense" and cfg["registered_name"] == "MyDense"
+    cfg["class_name"] = "Dense"  # as Keras writes a subclass registered under another name
+    assert type(L.deserialize(cfg, custom_objects={"MyDense": MyDense})) is MyDense
+    assert type(L.deserialize(cfg)) is L.Dense
+
+
+def test_layer_lookup_errors_name_the_choices():
+    with pytest.raises(ValueError, match=r"Unknown layer: 'Conv9D'. Valid names: .*Dense.*custom_objects"):
+        L.deserialize({"class_name": "Conv9D", "config": {}})
+    with pytest.raises(ValueError, match=r"Could not interpret layer config: 'Dense'"):
+        L.deserialize("Dense")
+    with pytest.raises(TypeError, match=r"serialize: expected a Layer, got str"):
+        L.serialize("dense")
+
+
+class Halving(schedules.LearningRateSchedule):
+    """A user's schedule."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def __call__(self, step):
+        return self.lr / 2
+
+    def get_config(self):
+        return {"lr": self.lr}
+
+
+def test_schedules_resolve_through_the_registry():
+    s = schedules.ExponentialDecay(0.1, 10, 0.5)
+    cfg = schedules.serialize(s)
+    assert cfg["module"] == "ranvier.optimizers.schedules" and cfg["registered_name"] is None
+    assert schedules.deserialize(cfg).get_config() == s.get_config()
+    mine = schedules.serialize(Halving(0.3))
+    assert mine["registered_name"] == "Halving"
+    assert schedules.deserialize(mine, custom_objects={"Halving": Halving}).lr == 0.3
+    with pytest.raises(ValueError, match=r"Unknown learning rate schedule: 'Halving'. Valid names: .*ExponentialDecay"):
+        schedules.deserialize(mine)
+    with pytest.raises(TypeError, match=r"serialize: expected a LearningRateSchedule, got float"):
+        schedules.serialize(0.1)
+
+
+# ----------------------------------------------------------------------------- saving protocol
+def test_save_state_of_a_new_model():
+    state = rv.Sequential([L.Dense(2)])._save_state()
+    assert state == {"class_name": "Sequential", "train_steps": 0, "layer_seeds": {}, "compile_config": None,
+                     "optimizer_state": None, "param_count": 0, "trainable_segments": []}
+
+
+def test_save_state_after_training_and_restore_state_resume_exactly():
+    x, y = _data()
+    m = _model()
+    m.compile(rv.optimizers.Adam(0.01), "mse")
+    m.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    state = m._save_state()
+    assert state["train_steps"] == 10
+    assert list(state["layer_seeds"]) == ["drop"]
+    assert state["compile_config"]["loss"] == "mse"
+    assert state["param_count"] == 4 * 5 + 5 + 5 * 3 + 3
+    assert [s[2] for s in state["trainable_segments"]] == [(4, 5), (5,), (5, 3), (3,)]
+    assert state["optimizer_state"]["iterations"] == 10
+    assert m._save_state(include_optimizer=False)["optimizer_state"] is None
+
+    # other initial weights and random stream: the rest comes from the state
+    twin = _model(seed=1, dropout_seed=state["layer_seeds"]["drop"])
+    twin.compile(rv.optimizers.Adam(0.01), "mse")
+    twin.set_weights(m.get_weights())
+    twin._restore_state(train_steps=state["train_steps"], optimizer_state=state["optimizer_state"])
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    twin.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for a, b in zip(m.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_state_of_another_network_is_not_saved():
+    x, y = _data()
+    m = _model()
+    m.compile("adam", "mse")
+    m.fit(x, y, epochs=1, verbose=0)
+    m.pop()
+    m.add(L.Dense(3))  # a new network: the optimizer's slots are for the old one
+    assert m._save_state()["optimizer_state"] is None
+
+
+def test_restore_state_refuses_an_optimizer_state_without_an_optimizer():
+    m = _model()
+    with pytest.raises(ValueError, match="not compiled"):
+        m._restore_state(optimizer_state={"iterations": 1, "slots": {}})
+
+
+def test_the_writer_reads_the_weights_in_place():
+    m = _model()
+    tensors = _model_io._weight_tensors(m)
+    assert [name for name, _ in tensors] == ["layers/d1/kernel", "layers/d1/bias", "layers/d2/kernel",
+                                             "layers/d2/bias"]
+    for (_, arr), var in zip(tensors, m.weights):
+        assert arr.flags.c_contiguous and arr.dtype == np.float32
+        assert np.shares_memory(arr, var.value)
+
+
+def test_pickles_name_the_public_class_path():
+    blob = pickle.dumps(_model())
+    assert b"ranvier.models" in blob and b"_sequential" not in blob
+    assert type(pickle.loads(blob)) is rv.Sequential
+    assert pickle.loads(pickle.dumps(C.EarlyStopping(patience=2))).patience == 2
+    assert C.EarlyStopping.__module__ == "ranvier.callbacks"
