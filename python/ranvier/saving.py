@@ -93,3 +93,8 @@ def setstate(model, state: Dict[str, Any]) -> None:
 def deepcopy(model, memo=None):
     """A deep copy through the file format: weights, compile config and optimizer state."""
     return model_from_bytes(model_to_bytes(model))
+
+
+for _fn in (save_model, save_weights, load_weights, model_to_bytes, export):  # documented here (Sphinx)
+    _fn.__module__ = __name__
+del _fn
