@@ -184,3 +184,13 @@ def test_a_private_read_would_be_found(tmp_path, monkeypatch):
     src.write_text("from . import _core\n\ndef f(model):\n    _core.x()\n    return model._net\n")
     monkeypatch.setitem(MODULES, "ranvier._probe", src)
     assert _private_reads("ranvier._probe") == ["ranvier._probe:5: ._net"]
+
+
+# Modules still above the size limit, each to be split by the area that owns it.
+_LONG_MODULES = {"ranvier.metrics", "ranvier.losses", "ranvier.optimizers"}
+
+
+def test_no_module_is_above_about_700_lines():
+    long = {name: n for name, path in MODULES.items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 720}
+    assert set(long) <= _LONG_MODULES, long
