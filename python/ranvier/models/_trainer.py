@@ -103,11 +103,10 @@ class TrainingMixin:
         self._has_compile_metrics = metrics is not None or weighted_metrics is not None
         if loss_weights is None:
             self._loss_weight = 1.0
-        elif (isinstance(loss_weights, numbers.Real) and not isinstance(loss_weights, bool)
-              and math.isfinite(loss_weights)):
+        elif _checks.is_real(loss_weights) and math.isfinite(loss_weights):
             self._loss_weight = float(loss_weights)
         elif (isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1
-              and isinstance(loss_weights[0], numbers.Real) and math.isfinite(loss_weights[0])):
+              and _checks.is_real(loss_weights[0]) and math.isfinite(loss_weights[0])):
             self._loss_weight = float(loss_weights[0])
         else:
             raise ValueError(f"compile: loss_weights must be a finite float for a single-output model, "
@@ -253,7 +252,7 @@ class TrainingMixin:
                 ki = int(k)
             except (TypeError, ValueError):
                 raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}")
-            if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
+            if not _checks.is_real(w) or not math.isfinite(w):
                 raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
             _checks.check_float32(w, f"class_weight[{k!r}]", "fit")
             sw[labels == ki] = float(w)
@@ -311,7 +310,7 @@ class TrainingMixin:
         """Trains the model (Keras semantics; whole epochs run in C++)."""
         self._require_compiled("fit")
         batch_size = _checks.check_batch_size(batch_size, "fit")
-        if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 0:
+        if not _checks.is_int(epochs) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
         if not isinstance(validation_split, numbers.Real) or not (0.0 <= validation_split < 1.0):
             raise ValueError(f"fit: validation_split must be a float in [0, 1), got {validation_split!r}")
