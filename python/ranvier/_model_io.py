@@ -315,8 +315,10 @@ def load_model(filepath, classes: Mapping[str, Any], custom_objects=None, compil
                safe_mode: bool = True):
     """Loads a model written by ``model.save`` (or by the C++ API): it predicts bit for bit
     as the saved one and, with ``compile=True``, resumes training exactly where it stopped
-    (optimizer slots, iterations and learning rate restored). Raises ValueError for a file
-    that is not a valid ranvier model (naming what is wrong), OSError if it cannot be read."""
+    (optimizer slots, iterations and learning rate restored). ``classes``: the model classes
+    by the architecture's class name (``ranvier.models.MODEL_CLASSES``). Raises ValueError for
+    a file that is not a valid ranvier model (naming what is wrong), OSError if it cannot be
+    read."""
     _checks.check_bool(compile, "compile", "load_model")
     _checks.check_bool(safe_mode, "safe_mode", "load_model")
     where = common.where(filepath)
