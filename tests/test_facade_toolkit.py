@@ -139,9 +139,14 @@ def test_schedules_resolve_through_the_registry():
 
 # ----------------------------------------------------------------------------- saving protocol
 def test_save_state_of_a_new_model():
-    state = rv.Sequential([L.Dense(2)])._save_state()
-    assert state == {"class_name": "Sequential", "train_steps": 0, "layer_seeds": {}, "compile_config": None,
-                     "optimizer_state": None, "param_count": 0, "trainable_segments": []}
+    dense = L.Dense(2)
+    m = rv.Sequential([dense], name="new")
+    state = m._save_state()
+    assert state == {"class_name": "Sequential", "config": m.get_config(), "input_shape": None, "layers": [dense],
+                     "train_steps": 0, "layer_seeds": {}, "compile_config": None, "optimizer_state": None,
+                     "param_count": 0, "trainable_segments": []}
+    m.build((None, 3))
+    assert m._save_state()["input_shape"] == (None, 3)
 
 
 def test_save_state_after_training_and_restore_state_resume_exactly():

@@ -213,7 +213,7 @@ def write_weights_h5(model, target, include_optimizer: bool = False) -> None:
     h5py = h5py_module("writing a Keras .weights.h5 / .keras file")
     with h5py.File(target, "w") as f:
         layers = f.create_group("layers")
-        for key, layer in zip(layer_keys(model), model.layers):
+        for key, layer in zip(layer_keys(model), common.file_layers(model)):
             g = layers.create_group(key).create_group("vars")
             g.attrs["name"] = layer.name
             for i, arr in enumerate(layer.get_weights()):

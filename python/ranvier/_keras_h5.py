@@ -27,7 +27,7 @@ from typing import Any, List, Tuple
 
 import numpy as np
 
-from ._saving_common import layer_keys
+from ._saving_common import file_layers, layer_keys
 
 
 def _h5py():
@@ -143,7 +143,7 @@ def _attr_names(obj, key: str, where: str) -> List[str]:
 def _keras3(h5py, f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
     layers = _group(h5py, f, "layers", where)
     out = []
-    for key, layer in zip(layer_keys(model), model.layers):
+    for key, layer in zip(layer_keys(model), file_layers(model)):
         group = _group(h5py, layers, key, where)
         if group is None:
             group = _group(h5py, layers, layer.name, where)  # files written by other tools with layer names
@@ -173,7 +173,7 @@ def _legacy(h5py, f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
     root = f
     if "layer_names" not in f.attrs:
         root = _group(h5py, f, "model_weights", where)
-    targets = [[tuple(v.shape) for v in l.weights] for l in model.layers if l.weights]
+    targets = [[tuple(v.shape) for v in l.weights] for l in file_layers(model) if l.weights]
     out: List[Tuple[str, str, List[Any]]] = []
     for lname in _attr_names(root, "layer_names", where):
         g = _group(h5py, root, lname, where)

@@ -109,13 +109,13 @@ def _meta_json(meta: Dict[str, str], key: str, where: str, required: bool = Fals
 # ======================================================================= model <-> payload
 def _weight_listing(model) -> List[Dict[str, Any]]:
     return [{"name": l.name, "class_name": type(l).__name__, "weights": [v.name for v in l.weights]}
-            for l in model.layers]
+            for l in common.file_layers(model)]
 
 
 def _weight_tensors(model) -> List[Tuple[str, np.ndarray]]:
     """Every weight under its file name, as views of the model's own buffers (``Variable.value``):
     the C++ writer reads them in place, nothing is copied."""
-    return [(f"layers/{l.name}/{v.name}", v.value) for l in model.layers for v in l.weights]
+    return [(f"layers/{l.name}/{v.name}", v.value) for l in common.file_layers(model) for v in l.weights]
 
 
 def _base_metadata(contents: str) -> Dict[str, str]:
@@ -128,9 +128,9 @@ def _model_payload(model, include_optimizer: bool = True):
     """(tensors, metadata) of a whole model."""
     meta = _base_metadata("model")
     state = model._save_state(include_optimizer)
-    arch = {"module": "keras", "class_name": state["class_name"], "config": model.get_config()}
+    arch = {"module": "keras", "class_name": state["class_name"], "config": state["config"]}
     if model.built:
-        arch["build_config"] = {"input_shape": list(model.input_shape)}
+        arch["build_config"] = {"input_shape": list(state["input_shape"])}
     meta["architecture"] = common.to_json(arch, "the model's architecture (get_config)")
     tensors = []
     if model.built:
@@ -264,7 +264,7 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, classes: Mappin
 
 def _assign_by_name(model, tensors: Dict[str, np.ndarray], where: str) -> None:
     """Weights of a model file: every layer weight must be present with its shape."""
-    for l in model.layers:
+    for l in common.file_layers(model):
         values = []
         for v in l.weights:
             key = f"layers/{l.name}/{v.name}"

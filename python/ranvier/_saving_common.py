@@ -64,11 +64,16 @@ def write_atomic(filepath, chunks: Sequence[Any], what: str = "save") -> None:
     _core.io_atomic_write(fs_path(filepath, what), list(chunks), os.fsync)
 
 
+def file_layers(model) -> List[Any]:
+    """The layers whose weights a model file holds, in network order (``_save_state``)."""
+    return model._save_state(include_optimizer=False)["layers"]
+
+
 def layer_keys(model) -> List[str]:
     """Keras's container keys of the model's layers: ``dense``, ``dense_1``, ..."""
     used: Dict[str, int] = {}
     keys = []
-    for layer in model.layers:
+    for layer in file_layers(model):
         key = to_snake_case(type(layer).__name__)
         if key in used:
             used[key] += 1
@@ -144,7 +149,7 @@ def assign_groups(model, groups, where: str, skip_mismatch: bool) -> None:
     if not model.built:
         raise ValueError("load_weights: the model is not built yet; build it first (an Input as first "
                          "element, model.build(input_shape), or one call on data) so its weights exist")
-    targets = [l for l in model.layers if l.weights]
+    targets = [l for l in file_layers(model) if l.weights]
     if len(groups) != len(targets):
         raise ValueError(
             f"load_weights: {where} holds weights for {len(groups)} layers "

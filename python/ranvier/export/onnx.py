@@ -160,7 +160,7 @@ def to_onnx(model):
     in_shape = list(model.input_shape)[1:]
     x = "input"
     shape = tuple(model.input_shape)  # the current layer's input shape
-    for layer in model.layers:
+    for layer in common.file_layers(model):
         layer_in, shape = shape, tuple(layer.compute_output_shape(shape))
         where = f"layer '{layer.name}' ({type(layer).__name__})"
         cls = type(layer)

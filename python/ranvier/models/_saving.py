@@ -18,12 +18,13 @@ class SavingMixin:
 
     if TYPE_CHECKING:
         _net: Any
+        _layers: List[Any]
+        _input_shape: Optional[tuple]
         optimizer: Any
         compiled: bool
         _compile_config: Optional[dict]
 
-        @property
-        def layers(self) -> List[Any]: ...
+        def get_config(self) -> Dict[str, Any]: ...
         def _build_optimizer(self) -> None: ...
         def _claim_layers(self) -> None: ...
 
@@ -62,6 +63,10 @@ class SavingMixin:
         """What a model file holds besides the config and the weights (the saving code's
         one view of the model's internals):
 
+        - ``class_name`` and ``config``: the architecture a model file holds (the class name
+          and ``get_config()``), ``input_shape`` (batch dimension None; None before build);
+        - ``layers``: the layers whose weights the model holds, in network order (the file's
+          weights, its weight listing and Keras's layer keys follow it);
         - ``train_steps``: the step counter that keys Dropout masks (0 before build);
         - ``layer_seeds``: the seeds of the layers created without one (Dropout), so that
           training resumes with the same masks;
@@ -72,7 +77,7 @@ class SavingMixin:
           buffer and ``(offset, size, shape)`` of every trainable weight in it, in network
           order (Keras's ``trainable_variables`` order)."""
         net = self._net
-        seeds = {l.name: int(l._core_seed) for l in self.layers
+        seeds = {l.name: int(l._core_seed) for l in self._layers
                  if getattr(l, "_core_seed", None) is not None and getattr(l, "seed", 0) is None}
         opt_state = None
         opt = self.optimizer
@@ -82,6 +87,9 @@ class SavingMixin:
         segments = [] if net is None else [(int(t["offset"]), int(t["size"]), tuple(t["shape"]))
                                            for t in net.tensors() if t["trainable"]]
         return {"class_name": self._config_class_name,
+                "config": self.get_config(),
+                "input_shape": None if self._input_shape is None else (None,) + tuple(self._input_shape[1:]),
+                "layers": list(self._layers),
                 "train_steps": 0 if net is None else int(net.train_steps),
                 "layer_seeds": seeds,
                 "compile_config": self._compile_config if self.compiled else None,
