@@ -94,6 +94,9 @@ def deserialize(config, custom_objects: Optional[Dict[str, Any]] = None):
     raise ValueError(f"Could not interpret loss identifier: {config!r}")
 
 
+_classes._codec.update(serialize=serialize, deserialize=deserialize)
+
+
 def get(identifier):
     """Keras's ``losses.get``: None -> None; class names -> a new instance with defaults;
     function names and the aliases (bce/BCE, mse/MSE, mae/MAE, mape/MAPE, msle/MSLE, kld/KLD)

@@ -114,6 +114,11 @@ class Loss:
         return f"<{type(self).__name__} name={self.name!r} reduction={self.reduction!r}>"
 
 
+# The package's serialize / deserialize (ranvier.losses builds them over these classes and
+# puts them here when it is imported: importing the package from here would be a cycle).
+_codec: Dict[str, Callable[..., Any]] = {}
+
+
 class LossFunctionWrapper(Loss):
     """``LossFunctionWrapper(fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs)``.
 
@@ -124,8 +129,7 @@ class LossFunctionWrapper(Loss):
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         if isinstance(fn, (str, dict)):
-            from . import deserialize
-            fn = deserialize(fn)
+            fn = _codec["deserialize"](fn)
         if not callable(fn):
             raise TypeError(f"LossFunctionWrapper: fn must be callable, got {fn!r}")
         super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction, dtype=dtype)
@@ -153,8 +157,7 @@ class LossFunctionWrapper(Loss):
 
     def get_config(self):
         config = super().get_config()
-        from . import serialize
-        config["fn"] = serialize(self.fn)
+        config["fn"] = _codec["serialize"](self.fn)
         config.update(self._fn_kwargs)
         return config
 
@@ -162,8 +165,7 @@ class LossFunctionWrapper(Loss):
     def from_config(cls, config):
         config = dict(config)
         if "fn" in config:
-            from . import deserialize
-            config["fn"] = deserialize(config["fn"])
+            config["fn"] = _codec["deserialize"](config["fn"])
         return cls(**config)
 
     def __repr__(self):
