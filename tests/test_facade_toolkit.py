@@ -206,3 +206,156 @@ def test_pickles_name_the_public_class_path():
     assert type(pickle.loads(blob)) is rv.Sequential
     assert pickle.loads(pickle.dumps(C.EarlyStopping(patience=2))).patience == 2
     assert C.EarlyStopping.__module__ == "ranvier.callbacks"
+
+
+# ----------------------------------------------------------------------------- one registry
+@pytest.fixture
+def registry_calls(monkeypatch):
+    """Spies on ``_registry``'s functions: each call records (function, kind) and runs the
+    real function."""
+    from ranvier import _registry
+    calls = []
+
+    def spy(fn_name):
+        real = getattr(_registry, fn_name)
+
+        def wrapper(*args, **kwargs):
+            calls.append((fn_name, kwargs.get("kind")))
+            return real(*args, **kwargs)
+        return wrapper
+
+    for fn_name in ("get", "serialize", "deserialize", "resolve_name"):
+        monkeypatch.setattr(_registry, fn_name, spy(fn_name))
+    return calls
+
+
+def _families():
+    from ranvier import constraints, initializers, regularizers
+    return [
+        ("initializer", initializers, "zeros", lambda: initializers.Zeros()),
+        ("regularizer", regularizers, "l2", lambda: regularizers.L2(0.1)),
+        ("constraint", constraints, "non_neg", lambda: constraints.NonNeg()),
+        ("optimizer", rv.optimizers, "adam", lambda: rv.optimizers.Adam(0.01)),
+        ("metric", rv.metrics, "mse", lambda: rv.metrics.MeanSquaredError()),
+    ]
+
+
+@pytest.mark.parametrize("kind, module, name, make", _families(), ids=[f[0] for f in _families()])
+def test_every_family_resolves_through_the_registry(registry_calls, kind, module, name, make):
+    assert type(module.get(name)) is type(make())
+    assert ("get", kind) in registry_calls
+    cfg = module.serialize(make())
+    assert ("serialize", kind) in registry_calls
+    assert type(module.deserialize(cfg)) is type(make())
+    assert ("deserialize", kind) in registry_calls
+
+
+def test_layers_schedules_activations_losses_resolve_through_the_registry(registry_calls):
+    layer = L.Dense(2)
+    assert type(L.deserialize(L.serialize(layer))) is L.Dense
+    sched = schedules.ExponentialDecay(0.1, 10, 0.5)
+    assert type(schedules.deserialize(schedules.serialize(sched))) is schedules.ExponentialDecay
+    assert rv.activations.get("relu") is rv.activations.deserialize("relu")
+    assert rv.losses.get("mse") is rv.losses.deserialize("mse")
+    for entry in [("serialize", "layer"), ("deserialize", "layer"), ("serialize", "learning rate schedule"),
+                  ("deserialize", "learning rate schedule"), ("resolve_name", "activation function"),
+                  ("resolve_name", "loss")]:
+        assert entry in registry_calls
+
+
+# Keras 3's optimizers.get / serialize / deserialize
+def test_optimizer_get_follows_keras():
+    O = rv.optimizers
+    assert O.get(None) is None
+    assert type(O.get("adam")) is O.Adam and type(O.get("AdamW")) is O.AdamW  # case-insensitive
+    opt = O.get({"class_name": "Adam", "config": {"learning_rate": 0.01, "beta_1": 0.8}})
+    assert type(opt) is O.Adam and opt.get_config()["learning_rate"] == pytest.approx(0.01)
+    assert opt.get_config()["beta_1"] == 0.8
+    assert O.get(opt) is opt
+    with pytest.raises(ValueError, match=r"^Could not interpret optimizer identifier: <class "):
+        O.get(O.Adam)  # Keras refuses a class: write Adam()
+    with pytest.raises(ValueError, match=r"^Could not interpret optimizer identifier: <function "):
+        O.get(lambda: None)
+    with pytest.raises(ValueError, match=r"^Could not interpret optimizer identifier: 'adamm'. "
+                                         r"Valid names: .*adam.*\(case-insensitive\)$"):
+        O.get("adamm")
+    with pytest.raises(ValueError, match=r"^Could not interpret optimizer identifier: 3$"):
+        O.get(3)
+
+
+class MyAdam(rv.optimizers.Adam):
+    """A user's optimizer."""
+
+
+def test_optimizer_serialize_and_custom_objects():
+    O = rv.optimizers
+    cfg = O.serialize(O.SGD(0.1, momentum=0.5))
+    assert cfg["module"] == "ranvier.optimizers" and cfg["class_name"] == "SGD"
+    assert cfg["registered_name"] is None and cfg["config"]["momentum"] == 0.5
+    mine = O.serialize(MyAdam(0.02))
+    assert mine["class_name"] == "MyAdam" and mine["registered_name"] == "MyAdam"
+    assert mine["module"] == __name__
+    assert type(O.deserialize(mine, custom_objects={"MyAdam": MyAdam})) is MyAdam
+    with pytest.raises(ValueError, match=r"^Could not interpret optimizer identifier: 'MyAdam'"):
+        O.deserialize(mine)
+    # custom_objects reach the optimizer's from_config: a schedule of the user's own is rebuilt
+    cfg = O.serialize(O.Adam(learning_rate=Halving(0.3)))
+    again = O.deserialize(cfg, custom_objects={"Halving": Halving})
+    rebuilt = again.get_config()["learning_rate"]
+    assert rebuilt["class_name"] == "Halving" and rebuilt["config"] == {"lr": 0.3}
+    assert again.learning_rate == pytest.approx(0.15)  # the schedule's value at step 0
+    with pytest.raises(ValueError, match=r"Unknown learning rate schedule: 'Halving'"):
+        O.deserialize(cfg)
+    with pytest.raises(TypeError, match=r"^serialize: expected a ranvier optimizer, got str$"):
+        O.serialize("adam")
+    with pytest.raises(ValueError, match=r"^deserialize: expected a dict with 'class_name' and 'config'"):
+        O.deserialize("adam")
+    with pytest.raises(ValueError, match=r"^Could not interpret optimizer identifier: \['x'\]"):
+        O.deserialize({"class_name": ["x"], "config": {}}, custom_objects={"x": MyAdam})
+
+
+# Keras 3's metrics.get / serialize / deserialize
+def _my_metric(y_true, y_pred):
+    return np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred)))
+
+
+def test_metric_get_follows_keras():
+    M = rv.metrics
+    assert M.get(None) is None
+    assert type(M.get("mse")) is M.MeanSquaredError
+    assert type(M.get("BinaryAccuracy")) is M.BinaryAccuracy
+    m = M.get({"class_name": "BinaryAccuracy", "config": {"threshold": 0.7}})
+    assert type(m) is M.BinaryAccuracy and m.get_config()["threshold"] == pytest.approx(0.7)
+    assert M.get(m) is m
+    assert type(M.get(M.Precision)) is M.Precision  # a class is built, as Keras
+    assert M.get(_my_metric) is _my_metric
+    with pytest.raises(ValueError, match=r"^Could not interpret metric identifier: 'accurasy'. Valid names: "):
+        M.get("accurasy")
+    with pytest.raises(ValueError, match=r"^Could not interpret metric identifier: 'Metric'"):
+        M.get("Metric")  # the abstract base is not built from a name
+    with pytest.raises(ValueError, match=r"^Could not interpret metric identifier: 3$"):
+        M.get(3)
+
+
+class MyMean(rv.metrics.Mean):
+    """A user's metric."""
+
+
+def test_metric_serialize_and_custom_objects():
+    M = rv.metrics
+    cfg = M.serialize(M.BinaryAccuracy(threshold=0.7))
+    assert cfg["module"] == "ranvier.metrics" and cfg["class_name"] == "BinaryAccuracy"
+    assert cfg["registered_name"] is None
+    assert M.serialize(_my_metric) == "_my_metric"
+    assert M.deserialize("_my_metric", custom_objects={"_my_metric": _my_metric}) is _my_metric
+    mine = M.serialize(MyMean(name="mine"))
+    assert mine["registered_name"] == "MyMean" and mine["module"] == __name__
+    again = M.deserialize(mine, custom_objects={"MyMean": MyMean})
+    assert type(again) is MyMean and again.name == "mine"
+    with pytest.raises(ValueError, match=r"^Unknown metric class_name 'MyMean': a metric class of your own "
+                                         r"must be passed in custom_objects=\{'MyMean': MyMean\}"):
+        M.deserialize(mine)
+    with pytest.raises(ValueError, match=r"^Could not interpret metric config: 3"):
+        M.deserialize(3)
+    with pytest.raises(ValueError, match=r"^Cannot serialize metric 3"):
+        M.serialize(3)

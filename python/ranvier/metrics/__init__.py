@@ -34,7 +34,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _core
+from .. import _core, _registry
 from ._base import *  # noqa: F401,F403  (its __all__)
 from ._base import (  # noqa: F401
     _EPSILON,
@@ -143,33 +143,33 @@ def _valid_names() -> str:
     return ", ".join(names + ["accuracy", "acc"])
 
 
-def serialize(metric) -> Dict[str, Any]:
-    """{"class_name", "config"} of a Metric (functions serialize to their name)."""
-    if isinstance(metric, Metric):
-        return {"module": "ranvier.metrics", "class_name": type(metric).__name__,
-                "config": metric.get_config()}
-    if callable(metric) and hasattr(metric, "__name__"):
-        return metric.__name__
-    if _is_duck_metric(metric):  # another library's metric object: its class and config
-        get_config = getattr(metric, "get_config", None)
-        config = get_config() if callable(get_config) else {"name": getattr(metric, "name", None)}
-        return {"module": type(metric).__module__, "class_name": type(metric).__name__, "config": config}
-    raise ValueError(f"Cannot serialize metric {metric!r}")
+_FROM_STRING: Dict[str, type] = {n: c for n, c in _ALL_OBJECTS.items() if n not in _NOT_FROM_STRING}
+
+
+def _serialize_duck(metric) -> Optional[Dict[str, Any]]:
+    """Another library's metric object: its class and config (None for anything else)."""
+    if not _is_duck_metric(metric):
+        return None
+    get_config = getattr(metric, "get_config", None)
+    config = get_config() if callable(get_config) else {"name": getattr(metric, "name", None)}
+    return {"module": type(metric).__module__, "class_name": type(metric).__name__, "config": config}
+
+
+def serialize(metric):
+    """``{"module", "class_name", "config", "registered_name"}`` of a Metric (Keras's layout);
+    functions serialize to their name, another library's metric object to its class and
+    config."""
+    return _registry.serialize(metric, kind="metric", base=Metric, builtin=_ALL_CLASSES,
+                               module="ranvier.metrics", other=_serialize_duck)
 
 
 def deserialize(config, custom_objects=None):
-    """Inverse of ``serialize``: a dict {"class_name", "config"} or a name."""
-    custom_objects = custom_objects or {}
-    if isinstance(config, str):
-        return get(custom_objects.get(config, config))
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret metric config: {config!r}")
-    name = config["class_name"]
-    cls = custom_objects.get(name) or _ALL_OBJECTS.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown metric class_name '{name}': a metric class of your own must be passed "
-                         f"in custom_objects={{'{name}': {name}}}. Built-in names: {_valid_names()}")
-    return cls.from_config(dict(config.get("config") or {}))
+    """Inverse of ``serialize``: a dict {"class_name", "config"} or a name (looked up in
+    ``custom_objects`` first)."""
+    return _registry.deserialize(
+        config, custom_objects, kind="metric", registry=_ALL_OBJECTS, valid_names=_valid_names, get=get,
+        unknown="Unknown {kind} class_name '{name}': a metric class of your own must be passed in "
+                "custom_objects={{'{name}': {name}}}. Built-in names: {valid}")
 
 
 def get(identifier):
@@ -179,24 +179,11 @@ def get(identifier):
     "kl_divergence", "log_cosh_error", "f1_score", "r2_score", ...), and Keras's aliases
     bce/BCE, mse/MSE, mae/MAE, mape/MAPE, msle/MSLE; ranvier extensions: rmse/RMSE and
     tf.keras 2's kld/KLD, kullback_leibler_divergence, logcosh, log_cosh.
-    ``"accuracy"``/``"acc"`` depend on the data's shapes: see ``resolve``.
+    ``"accuracy"``/``"acc"`` depend on the data's shapes: see ``resolve``. A class is built
+    with no argument (any class, as Keras's ``metrics.get``).
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = _ALL_OBJECTS.get(identifier)
-        if obj is None or identifier in _NOT_FROM_STRING:
-            raise ValueError(
-                f"Could not interpret metric identifier: {identifier!r}. Valid names: {_valid_names()}")
-    else:
-        obj = identifier
-    if callable(obj) or isinstance(obj, Metric):
-        if inspect.isclass(obj):
-            obj = obj()
-        return obj
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+    return _registry.get(identifier, kind="metric", base=Metric, registry=_FROM_STRING,
+                         valid_names=_valid_names, deserialize=deserialize, classes="any")
 
 
 # ----------------------------------------------------------------------------- compile-time resolution

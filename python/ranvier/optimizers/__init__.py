@@ -22,6 +22,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from .. import _registry
 from . import schedules
 from .base import _TABLE, Optimizer, _is_real
 
@@ -324,42 +325,33 @@ ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}
 assert all(c._kind in _TABLE for c in _CLASSES)
 
 
+def _valid_names() -> str:
+    return f"{', '.join(sorted(ALL_OBJECTS_DICT))} (case-insensitive)"
+
+
 def serialize(optimizer) -> Dict[str, Any]:
     """``{"module", "class_name", "config", "registered_name"}`` (Keras's layout)."""
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"serialize: expected a ranvier optimizer, got {type(optimizer).__name__}")
-    return {"module": "ranvier.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    out: Any = _registry.serialize(optimizer, kind="optimizer", base=Optimizer, builtin=tuple(_CLASSES),
+                                   module="ranvier.optimizers", functions=False,
+                                   expected="a ranvier optimizer")
+    return out
 
 
 def deserialize(config, custom_objects=None) -> Optimizer:
     """Rebuilds an optimizer from :func:`serialize`'s dict; class names are
-    case-insensitive for the built-in optimizers."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"deserialize: expected a dict with 'class_name' and 'config', got {config!r}")
-    name = config["class_name"]
-    if custom_objects and name in custom_objects:
-        cls = custom_objects[name]
-    elif isinstance(name, str) and name.lower() in ALL_OBJECTS_DICT:
-        cls = ALL_OBJECTS_DICT[name.lower()]
-    else:
-        raise ValueError(f"Could not interpret optimizer identifier: {name!r}. Valid names: "
-                         f"{', '.join(sorted(ALL_OBJECTS_DICT))} (case-insensitive)")
-    return cls.from_config(dict(config.get("config") or {}), custom_objects=custom_objects) \
-        if issubclass(cls, Optimizer) else cls.from_config(dict(config.get("config") or {}))
+    case-insensitive for the built-in optimizers. ``custom_objects`` (class names to
+    classes) also rebuilds a learning-rate schedule of your own."""
+    return _registry.deserialize(
+        config, custom_objects, kind="optimizer", registry=ALL_OBJECTS_DICT, valid_names=_valid_names,
+        get=None, fold_case=True, custom_objects_to=Optimizer,
+        unknown="Could not interpret {kind} identifier: {name!r}. Valid names: {valid}",
+        not_a_config="deserialize: expected a dict with 'class_name' and 'config', got {config!r}")
 
 
 def get(identifier) -> Optional[Optimizer]:
-    """An optimizer from a name (``"adam"``: all defaults), a config dict, or an instance
-    (returned unchanged). ``None`` gives ``None``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = deserialize({"class_name": identifier, "config": {}})
-    else:
-        obj = identifier
-    if isinstance(obj, Optimizer):
-        return obj
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+    """An optimizer from a name (``"adam"``, case-insensitive: all defaults), a config dict,
+    or an instance (returned unchanged). ``None`` gives ``None``; a class, as in Keras, is
+    refused (write ``Adam()``)."""
+    return _registry.get(identifier, kind="optimizer", base=Optimizer, registry=ALL_OBJECTS_DICT,
+                         valid_names=_valid_names, deserialize=deserialize, fold_case=True,
+                         classes="none", functions=False)
