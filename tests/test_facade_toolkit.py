@@ -359,3 +359,12 @@ def test_metric_serialize_and_custom_objects():
         M.deserialize(3)
     with pytest.raises(ValueError, match=r"^Cannot serialize metric 3"):
         M.serialize(3)
+
+
+def test_a_name_in_custom_objects_wins_in_deserialize_as_keras():
+    from ranvier import constraints, initializers
+    assert type(constraints.deserialize("mine", custom_objects={"mine": constraints.NonNeg})) \
+        is constraints.NonNeg
+    assert type(initializers.deserialize("zeros", custom_objects={"zeros": initializers.Ones})) \
+        is initializers.Ones
+    assert type(initializers.deserialize("zeros")) is initializers.Zeros
