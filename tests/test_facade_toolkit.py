@@ -251,15 +251,19 @@ def test_every_family_resolves_through_the_registry(registry_calls, kind, module
 
 
 def test_layers_schedules_activations_losses_resolve_through_the_registry(registry_calls):
+    """Activations and losses resolve names through ``resolve_name`` (a name may give a
+    function); Loss objects serialize and deserialize through the registry."""
     layer = L.Dense(2)
     assert type(L.deserialize(L.serialize(layer))) is L.Dense
     sched = schedules.ExponentialDecay(0.1, 10, 0.5)
     assert type(schedules.deserialize(schedules.serialize(sched))) is schedules.ExponentialDecay
     assert rv.activations.get("relu") is rv.activations.deserialize("relu")
     assert rv.losses.get("mse") is rv.losses.deserialize("mse")
+    loss = rv.losses.Huber(delta=2.0)
+    assert rv.losses.deserialize(rv.losses.serialize(loss)).get_config() == loss.get_config()
     for entry in [("serialize", "layer"), ("deserialize", "layer"), ("serialize", "learning rate schedule"),
                   ("deserialize", "learning rate schedule"), ("resolve_name", "activation function"),
-                  ("resolve_name", "loss")]:
+                  ("resolve_name", "loss"), ("serialize", "loss"), ("deserialize", "loss")]:
         assert entry in registry_calls
 
 
@@ -368,3 +372,19 @@ def test_a_name_in_custom_objects_wins_in_deserialize_as_keras():
     assert type(initializers.deserialize("zeros", custom_objects={"zeros": initializers.Ones})) \
         is initializers.Ones
     assert type(initializers.deserialize("zeros")) is initializers.Zeros
+
+
+class MyLoss(rv.losses.MeanSquaredError):
+    """A user's loss."""
+
+
+def test_a_loss_of_the_users_own_keeps_its_module_and_registered_name():
+    cfg = rv.losses.serialize(MyLoss())
+    assert cfg["module"] == __name__ and cfg["registered_name"] == "MyLoss"
+    assert type(rv.losses.deserialize(cfg, custom_objects={"MyLoss": MyLoss})) is MyLoss
+    builtin = rv.losses.serialize(rv.losses.MeanSquaredError())
+    assert builtin["module"] == "keras.losses" and builtin["registered_name"] is None
+    with pytest.raises(ValueError, match=r"^Could not interpret loss config: unknown class_name 'MyLoss'; known: "):
+        rv.losses.deserialize(cfg)
+    with pytest.raises(ValueError, match=r"^Could not interpret loss config: unknown class_name None; known: "):
+        rv.losses.deserialize({"config": {}})

@@ -61,9 +61,9 @@ def serialize(loss) -> Any:
         return None
     if isinstance(loss, str):
         return loss
-    if isinstance(loss, Loss):
-        return {"module": "keras.losses", "class_name": type(loss).__name__, "config": loss.get_config(),
-                "registered_name": None}
+    if isinstance(loss, Loss):  # a class of the user's own: its module and registered_name
+        return _registry.serialize(loss, kind="loss", base=Loss, builtin=tuple(_CLASSES.values()),
+                                   module="keras.losses")
     name = getattr(loss, "__name__", None)
     if name in _FUNCTIONS and _FUNCTIONS[name] is loss:
         return {"module": "keras.losses", "class_name": "function", "config": name, "registered_name": name}
@@ -86,11 +86,10 @@ def deserialize(config, custom_objects: Optional[Dict[str, Any]] = None):
         inner = config.get("config")
         if cname == "function" or (cname is None and isinstance(inner, str)):
             return deserialize(inner, custom_objects)
-        cls = (custom_objects.get(cname) or _CLASSES.get(cname)) if cname is not None else None
-        if cls is None:
-            raise ValueError(f"Could not interpret loss config: unknown class_name {cname!r}; known: "
-                             f"{', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(inner or {}))
+        return _registry.deserialize(
+            {**config, "class_name": cname}, custom_objects, kind="loss", registry=_CLASSES,
+            valid_names=lambda: ", ".join(sorted(_CLASSES)), get=None,
+            unknown="Could not interpret {kind} config: unknown class_name {name!r}; known: {valid}")
     raise ValueError(f"Could not interpret loss identifier: {config!r}")
 
 
