@@ -91,7 +91,7 @@ def plot(data, outdir):
     """One panel per activation: f solid, f' dashed."""
     import _plot
 
-    ncols = 4
+    ncols = 6
     nrows = math.ceil(len(data) / ncols)
     with _plot.style():
         fig = _plot.figure(7.6, 1.55 * nrows)
