@@ -259,8 +259,11 @@ def test_kerases_archive_with_other_optimizer_layout_warns_and_starts_fresh(tmp_
 def test_hostile_or_unsupported_archives_name_the_problem(tmp_path):
     w = _keras_weights()
     p = tmp_path / "f.keras"
-    _keras_archive(p, *w, class_name="Functional")
-    with pytest.raises(ValueError, match=r"f\.keras.*'Functional'.*Sequential"):
+    _keras_archive(p, *w, class_name="Functional")  # a Functional class over a Sequential config
+    with pytest.raises(ValueError, match=r"f\.keras.*functional config.*'input_layers'"):
+        ranvier.models.load_model(p)
+    _keras_archive(p, *w, class_name="Subclassed")
+    with pytest.raises(ValueError, match=r"f\.keras.*'Subclassed'.*Sequential and functional"):
         ranvier.models.load_model(p)
     _keras_archive(p, *w, dense_extra={"quantization_config": {"mode": "int8"}})
     with pytest.raises(ValueError, match="quantization_config"):

@@ -35,6 +35,8 @@ _SUBMODULES = (
 )
 _ATTRIBUTES = {
     "Sequential": ("models", "Sequential"),
+    "Model": ("models", "Model"),
+    "KerasTensor": ("layers", "KerasTensor"),
     "Input": ("layers", "Input"),
     "DTypePolicy": ("mixed_precision", "DTypePolicy"),
     "load_model": ("models", "load_model"),

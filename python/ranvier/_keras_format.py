@@ -163,12 +163,16 @@ def _compile_config(model) -> Optional[Dict[str, Any]]:
 
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""
-    cfg: Dict[str, Any] = {"module": "keras", "class_name": model._save_state(False)["class_name"],
+    state = model._save_state(False)
+    functional = state.get("functional_config") is not None  # a ranvier.Model: Keras's Functional
+    cfg: Dict[str, Any] = {"module": "keras.src.models.functional" if functional else "keras",
+                           "class_name": "Functional" if functional else state["class_name"],
                            "config": _kerasify(json.loads(common.to_json(model.get_config(), "the model's config"))),
-                           "registered_name": None}
+                           "registered_name": "Functional" if functional else None}
     if model.built:
-        shape = list(model.input_shape)
-        cfg["config"]["build_input_shape"] = shape
+        shape = list(state["input_shape"])
+        if not functional:
+            cfg["config"]["build_input_shape"] = shape
         cfg["build_config"] = {"input_shape": shape}
     cc = _compile_config(model)
     if cc is not None:
@@ -317,7 +321,7 @@ def load_archive(path, where: str, classes: Mapping[str, Any], custom_objects=No
     model_cls = classes.get(cls) if isinstance(cls, str) else None
     if model_cls is None:
         raise ValueError(f"{where}: cannot load a Keras {cls!r} model: ranvier builds Sequential "
-                         f"models only (the functional API is not supported yet)")
+                         f"and functional (chain-shaped) models only")
     inner = config.get("config")
     if not isinstance(inner, dict):
         raise ValueError(f"{where}: '{CONFIG}' has no Sequential 'config' object")
@@ -371,6 +375,13 @@ def _check_sizes(config: Dict[str, Any], weight_bytes: int, where: str) -> None:
     """The C++ checks every ranvier model file goes through (layers' weights, for the
     model's input and for each layer's own build_config, against what the archive's weights
     file can hold; metric sizes against the load budget), before anything is built."""
+    inner = config.get("config")
+    if config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
+            and isinstance(inner.get("layers"), list):  # a chain: checked as the Sequential it runs as
+        seq_layers = [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")} if isinstance(e, dict)
+                      else e for e in inner["layers"]]
+        seq = {k: v for k, v in inner.items() if k not in ("input_layers", "output_layers")}
+        config = dict(config, class_name="Sequential", config=dict(seq, layers=seq_layers))
     try:
         meta = [("architecture", json.dumps(_finite(config), allow_nan=False))]
         cc = config.get("compile_config")

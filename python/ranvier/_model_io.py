@@ -132,6 +132,8 @@ def _model_payload(model, include_optimizer: bool = True):
     if model.built:
         arch["build_config"] = {"input_shape": list(state["input_shape"])}
     meta["architecture"] = common.to_json(arch, "the model's architecture (get_config)")
+    if state.get("functional_config") is not None:  # a functional Model: read by Python's loader only
+        meta["functional_config"] = common.to_json(state["functional_config"], "the functional model's config")
     tensors = []
     if model.built:
         meta["weights"] = common.to_json(_weight_listing(model), "the weight listing")
@@ -216,6 +218,9 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, classes: Mappin
             build = arch.get("build_config") or {}
             if not model.built and build.get("input_shape"):
                 model.build(tuple(build["input_shape"]))
+            functional = _meta_json(meta, "functional_config", where)
+            if functional is not None and "Functional" in classes:  # the same layers, as a functional Model
+                model = classes["Functional"].from_sequential(model, functional)
     except ValueError as e:
         raise ValueError(f"{where}: the saved architecture cannot be rebuilt: {e}") from None
     except (TypeError, KeyError, AttributeError, IndexError) as e:

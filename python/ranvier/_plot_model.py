@@ -45,7 +45,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         prev = "input"
         label = "InputLayer" + (f"|{_shape_text(shape)}" if show_shapes else "")
         dot.add_node(pydot.Node(prev, label=label))
-    for i, layer in enumerate(model.layers):
+    for i, layer in enumerate(model._layers):
         parts = [f"{layer.name} ({type(layer).__name__})" if show_layer_names else type(layer).__name__]
         if show_layer_activations and hasattr(layer, "activation"):
             act = getattr(layer, "activation")

@@ -38,7 +38,7 @@ class Profile:
 
     def _add(self, model: Any, counters: Dict[str, Any]) -> None:
         with _lock:
-            for layer, f, b in zip(model.layers, counters["forward_s"], counters["backward_s"]):
+            for layer, f, b in zip(model._layers, counters["forward_s"], counters["backward_s"]):
                 entry = self.layers.setdefault((model.name, layer.name), [type(layer).__name__, 0.0, 0.0])
                 entry[1] += f
                 entry[2] += b

@@ -14,9 +14,18 @@ from ._epochs import EpochIterator
 
 
 # ----------------------------------------------------------------------------- the loops
+def _structured(model, x, y, sw, what: str) -> Tuple[Any, Any, Any]:
+    """A functional model's batches may hold x and y in the structure of its inputs and
+    outputs (a dict keyed by name, a list of one): the arrays themselves."""
+    unwrap = getattr(model, "_unwrap_xy", None)
+    if unwrap is not None:
+        x, y = unwrap(x, y, what)
+    return x, y, sw
+
+
 def _batch_converter(model, what: str, need_y: bool, class_weight) -> Callable[[Any], Tuple]:
     def convert(batch):
-        x, y, sw = unpack_batch(batch, what)
+        x, y, sw = _structured(model, *unpack_batch(batch, what), what)
         x = model._input_rows(to_numpy(x, "x", what), "x", what)
         x = model._check_input(x, "x", what)
         _checks.check_finite(x, "x", what)
@@ -39,7 +48,7 @@ def _batch_converter(model, what: str, need_y: bool, class_weight) -> Callable[[
 
 def _first_batch_setup(model, adapter: _Adapter, what: str, need_y: bool) -> None:
     """Builds the model and resolves the loss and metrics from the first batch."""
-    x, y, _ = unpack_batch(adapter.peek(what), what)
+    x, y, _ = _structured(model, *unpack_batch(adapter.peek(what), what), what)
     x = model._input_rows(to_numpy(x, "x", what), "x", what)
     model._ensure_built(x)
     model._check_input(x, "x", what)

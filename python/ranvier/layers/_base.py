@@ -1,6 +1,7 @@
 """The Layer base class, the Variable view of a weight, and shared helpers."""
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -119,6 +120,28 @@ def check_runnable_layer(layer) -> None:
 
 
 # ----------------------------------------------------------------------------- Layer
+# The functional API's hooks (``ranvier._functional`` fills them when it loads; it imports
+# this module, so this module cannot import it): "call_symbolic" and "sequential_graph".
+SYMBOLIC_HOOKS: Dict[str, Any] = {}
+
+
+def symbolic_hook(name: str):
+    """The functional API's hook ``name``, loading ``ranvier._functional`` (which registers
+    it) on first use."""
+    if name not in SYMBOLIC_HOOKS:
+        import importlib
+        importlib.import_module("ranvier._functional")
+    return SYMBOLIC_HOOKS[name]
+
+
+def _is_symbolic(x) -> bool:
+    """Whether ``x`` is a symbolic tensor (``ranvier.Input``'s, or a layer's output on one),
+    or a list/tuple holding one."""
+    if isinstance(x, (list, tuple)):
+        return any(getattr(t, "_ranvier_symbolic", False) is True for t in x)
+    return getattr(x, "_ranvier_symbolic", False) is True
+
+
 class Layer:
     """Base class of ranvier's layers (see the ``ranvier.layers`` docstring for the
     protocol the model uses). Subclasses implement ``_make_core()``,
@@ -128,6 +151,24 @@ class Layer:
     _core_layer: Optional[_core.Layer] = None  # set by build()
     # weakref to the Sequential holding the layer (one at a time; see Sequential.add)
     _owner_ref: Optional[Any] = None
+    _bound_to: Optional[Any] = None  # weakref to the model whose buffers hold the weights now
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's own ``__call__`` (one that converts its input first, say) is wrapped
+        so that a symbolic tensor goes to the functional path of ``Layer.__call__``."""
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is None or getattr(call, "_symbolic_aware", False):
+            return
+
+        @functools.wraps(call)
+        def __call__(self, *args, **kw):
+            if args and _is_symbolic(args[0]):
+                return Layer.__call__(self, *args, **kw)
+            return call(self, *args, **kw)
+
+        __call__._symbolic_aware = True  # type: ignore[attr-defined]
+        cls.__call__ = __call__  # type: ignore[method-assign]
 
     def __init__(self, *, trainable: bool = True, name: Optional[str] = None, dtype=None,
                  input_shape=None, input_dim=None, batch_size=None, batch_input_shape=None,
@@ -224,7 +265,7 @@ class Layer:
                         f"{self._describe()}: trainable cannot change while model '{owner.name}' is running "
                         f"{running} in another thread; set it after that call returns, then recompile")
                 self._trainable = value
-                if owner._net is None and self._core_layer is not None:
+                if owner._net_obj is None and self._core_layer is not None:
                     self._core_layer.trainable = value  # not in a built network: nothing to defer
             return
         self._trainable = value
@@ -268,6 +309,34 @@ class Layer:
         if self._build_input_shape is None:
             raise AttributeError(f"Layer {self.name} is not built yet")
         return self._build_input_shape
+
+    def _only_node(self, what: str):
+        nodes = self.__dict__.get("_inbound_nodes") or []
+        owner = self._owner() if not nodes else None
+        if owner is not None and owner._input_shape is not None and not hasattr(owner, "_input_layer"):
+            symbolic_hook("sequential_graph")(owner)  # a layer of a Sequential: its graph defines it
+            nodes = self.__dict__.get("_inbound_nodes") or []
+        if not nodes:
+            raise AttributeError(f"Layer {self.name} has never been called on a symbolic tensor and thus has no "
+                                 f"defined {what}.")
+        if len(nodes) > 1:
+            raise AttributeError(f"Layer {self.name} has been called {len(nodes)} times: its {what} is ambiguous")
+        return nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic tensor the layer was called on (functional API; AttributeError when
+        it was never called on one, or several times)."""
+        node = self._only_node("input")
+        if not node.input_tensors:  # an InputLayer: its own tensor
+            return node.output_tensors[0]
+        return node.input_tensors[0]
+
+    @property
+    def output(self):
+        """The symbolic tensor the layer's call returned (functional API; AttributeError
+        when it was never called on a symbolic tensor, or several times)."""
+        return self._only_node("output").output_tensors[0]
 
     @property
     def output_activation_kind(self) -> str:
@@ -490,6 +559,8 @@ class Layer:
 
     def __call__(self, x, training=None, **kwargs):
         check_runnable_layer(self)
+        if _is_symbolic(x):  # the functional API: a symbolic tensor in, one out (ranvier._functional)
+            return symbolic_hook("call_symbolic")(self, x, training, kwargs)
         kwargs.pop("mask", None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
@@ -508,7 +579,7 @@ class Layer:
         # use (from any thread): hold the model's inference lock, as they do, unless this
         # thread already holds it (Sequential.__call__ in training mode).
         owner = self._owner()
-        net = getattr(owner, "_net", None) if owner is not None else None
+        net = getattr(owner, "_net_obj", None) if owner is not None else None
         locked = net is not None and getattr(owner, "_inference_holder", None) != threading.get_ident()
         if locked:
             net.lock_inference()

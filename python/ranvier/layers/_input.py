@@ -34,27 +34,82 @@ def _batch_shape(shape, batch_size, batch_shape, who: str) -> tuple:
     return tuple(out)
 
 
-class KerasTensor:
-    """What ``Input`` returns: a symbolic input with ``shape == (batch_size, *shape)``
-    (batch None by default) that ``Sequential`` recognizes as its first element."""
+class Node:
+    """One call of a layer on symbolic tensors (Keras's ``Node``): ``layer``, the
+    ``input_tensors`` it was called on, the ``output_tensors`` it made, and the call's
+    keyword ``arguments`` (e.g. ``training``). An ``InputLayer`` has one node with no inputs."""
 
-    _is_keras_input = True
+    def __init__(self, layer, input_tensors, output_tensors, arguments=None):
+        self.layer = layer
+        self.input_tensors = list(input_tensors)
+        self.output_tensors = list(output_tensors)
+        self.arguments = dict(arguments or {})
+
+    @property
+    def is_input(self) -> bool:
+        """True for the node of an ``InputLayer`` (no inbound tensors)."""
+        return not self.input_tensors
+
+    def __repr__(self) -> str:
+        return f"<Node layer={getattr(self.layer, 'name', self.layer)!r}, inputs={len(self.input_tensors)}>"
+
+
+class KerasTensor:
+    """A symbolic tensor (``keras.KerasTensor``): what ``Input`` returns and what a layer
+    called on one returns. ``shape`` is ``(batch, *features)`` (batch None unless given),
+    ``dtype`` the dtype of the values, ``name`` a unique name. ``_keras_history`` is
+    ``(layer, node_index, tensor_index)``: the layer (an ``InputLayer`` for an input) whose
+    ``_inbound_nodes[node_index]`` made this tensor. ``ranvier.Model(inputs, outputs)``
+    walks these histories from the outputs back to the inputs."""
+
+    _ranvier_symbolic = True
 
     def __init__(self, shape: tuple, dtype: str = "float32", name: Optional[str] = None,
-                 input_layer: Optional["InputLayer"] = None):
+                 input_layer: Optional["InputLayer"] = None, history: Optional[tuple] = None):
         self.shape = tuple(shape)
         self.dtype = dtype
-        self.name = name
+        self.name = name if name is not None else unique_name("keras_tensor")
         self.ndim = len(self.shape)
-        self._keras_history = input_layer
+        if history is None and input_layer is not None:
+            history = (input_layer, 0, 0)
+        self._keras_history = history
+
+    @property
+    def _is_keras_input(self) -> bool:
+        """True for a tensor made by ``Input`` (what ``Sequential`` takes as its first element)."""
+        return self.input_layer is not None
 
     @property
     def input_layer(self) -> Optional["InputLayer"]:
-        """The ``InputLayer`` that made this tensor (None when created directly)."""
-        return self._keras_history
+        """The ``InputLayer`` that made this tensor (None for the output of another layer)."""
+        h = self._keras_history
+        return h[0] if h is not None and isinstance(h[0], InputLayer) else None
+
+    @property
+    def node(self) -> Optional[Node]:
+        """The ``Node`` (call) that made this tensor, or None."""
+        h = self._keras_history
+        if h is None:
+            return None
+        nodes = getattr(h[0], "_inbound_nodes", None) or []
+        return nodes[h[1]] if h[1] < len(nodes) else None
+
+    def __array__(self, dtype=None, copy=None):
+        raise ValueError(
+            f"{self!r} is a symbolic tensor: it has no values. Build a model from it with "
+            f"ranvier.Model(inputs, outputs), then call model.predict(data)")
 
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def _no_op(self, *args, **kwargs):
+        raise TypeError(
+            f"arithmetic and indexing on symbolic tensors (x + y, x * 2, x[..., :3], ...) are not supported: "
+            f"ranvier.Model supports a single chain of layers for now; use layers (an Activation, Dense, ...) "
+            f"on {self.name!r}, or compute such steps on the data in NumPy")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _no_op
+    __matmul__ = __rmatmul__ = __pow__ = __neg__ = __getitem__ = __abs__ = _no_op
 
 
 class InputLayer(Layer):
@@ -66,6 +121,7 @@ class InputLayer(Layer):
         if sparse or ragged:
             raise ValueError("InputLayer: sparse and ragged inputs are not supported")
         check_dtype(dtype)
+        given_name = name
         if name is None:
             name = unique_name(to_snake_case("InputLayer"))
         if "input_shape" in kwargs:
@@ -79,7 +135,9 @@ class InputLayer(Layer):
         self.optional = bool(optional)
         self._build_input_shape = self.batch_shape
         self.built = True
-        self.output = KerasTensor(self.batch_shape, "float32", name=self.name, input_layer=self)
+        # Keras: the tensor takes the given name, else its own automatic one ("keras_tensor_N")
+        self._inbound_nodes = [Node(self, [], [KerasTensor(self.batch_shape, "float32", name=given_name,
+                                                          input_layer=self)])]
 
     @property
     def shape(self) -> tuple:
@@ -96,7 +154,10 @@ class InputLayer(Layer):
         return 0
 
     def __call__(self, *args, **kwargs):
-        raise TypeError("InputLayer is not callable on data; pass it (or ranvier.Input) to Sequential")
+        raise TypeError("InputLayer is not callable; use ranvier.Input(shape) and pass the tensor it returns "
+                        "to Sequential (first element) or to ranvier.Model(inputs, outputs)")
+
+    __call__._symbolic_aware = True  # type: ignore[attr-defined]
 
     def get_config(self):
         return {"batch_shape": list(self.batch_shape), "dtype": "float32", "sparse": False,
@@ -111,7 +172,9 @@ class InputLayer(Layer):
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
           tensor=None, optional=False, ragged=None) -> KerasTensor:
     """``keras.Input``: a symbolic input of ``shape`` (per sample, without the batch).
-    The result has ``.shape == (batch_size, *shape)`` with batch_size None by default."""
+    The result has ``.shape == (batch_size, *shape)`` with batch_size None by default.
+    Start a ``Sequential`` with it, or call layers on it and build
+    ``ranvier.Model(inputs, outputs)`` (the functional API, for chains of layers)."""
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse,
                        batch_shape=batch_shape, name=name, optional=optional, ragged=ragged)
     return layer.output

@@ -10,11 +10,24 @@
 """
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .. import _model_io
 from ._saving import MODEL_CLASSES
-from ._sequential import Sequential
+from ._sequential import _SHARED_BINDING_LOCK, Sequential  # noqa: F401
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Sequential", "Model", "load_model", "model_from_json"]
+
+def __getattr__(name: str) -> Any:
+    """``Model`` and ``model_from_json`` live in ``ranvier._functional`` (``Model``
+    subclasses ``Sequential``, so that module imports this package, which loads it by name
+    on first use: the import graph stays acyclic)."""
+    if name == "Model":
+        return importlib.import_module("ranvier._functional").Model
+    if name == "model_from_json":
+        return importlib.import_module("ranvier._functional_config").model_from_json
+    raise AttributeError(f"module 'ranvier.models' has no attribute '{name}'")
 
 
 def load_model(path, custom_objects=None, compile=True):

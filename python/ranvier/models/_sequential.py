@@ -4,6 +4,7 @@ from ``TrainingMixin`` (``_trainer.py``), the table of ``summary`` from ``Summar
 from __future__ import annotations
 
 import copy
+import threading
 import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -19,6 +20,17 @@ from ._summary import SummaryMixin, shape_text
 from ._trainer import TrainingMixin
 
 __all__ = ["Sequential"]
+
+# Rebinding layers to a model's buffers (a build, or taking shared layers back: see
+# `Sequential._net`) is one at a time across models, so two models sharing layers never
+# interleave their rebinding.
+_SHARED_BINDING_LOCK = threading.RLock()
+
+
+def _hook(name: str):
+    """The functional API's hook ``name`` (``ranvier._functional`` registers them: it imports
+    this module, so this module does not import it)."""
+    return layers_base.symbolic_hook(name)
 
 
 def _is_input(obj) -> bool:
@@ -42,7 +54,7 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         self.trainable = trainable
         self._layers: List[Any] = []
         self._input_shape: Optional[tuple] = None
-        self._net: Optional[_core.Network] = None
+        self._net = None
         self._init_training()
         self._init_guard()
         for layer in layers or []:
@@ -65,7 +77,14 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                 except BaseException:
                     self._input_shape = None
                     raise
+                self._input_origin = layer  # the symbolic graph's input (see `inputs`)
                 return
+            if isinstance(layer, Sequential):  # a model used as a layer: its layers are inlined
+                _hook("add_nested")(self, layer)
+                return
+            if layers_base._is_symbolic(layer):
+                raise TypeError(f"Sequential.add: {layer!r} is the output of a layer, not an Input; build a "
+                                f"model from symbolic tensors with ranvier.Model(inputs, outputs)")
             if not isinstance(layer, layers_module.Layer):
                 raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
             layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
@@ -88,6 +107,8 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                 (self._input_shape, self._net, self._trainer, self._trainer_key,
                  self._trainable_signature) = saved
                 raise
+            if self._net_obj is None and getattr(layer, "_graph_shared", False):
+                return  # not bound here yet: it stays with the model whose buffers hold it
             layer._owner_ref = weakref.ref(self)
 
     def _check_not_shared(self, layer) -> None:
@@ -101,6 +122,8 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         owner = ref() if ref is not None else None
         if owner is None or owner is self or not any(l is layer for l in owner._layers):
             return
+        if getattr(layer, "_graph_shared", False):  # nested models, or models of one graph: they take
+            return                                  # the layer in turn (see `_net`), as Keras shares it
         raise ValueError(
             f"Sequential.add: layer '{layer.name}' already belongs to model '{owner.name}'; a ranvier layer "
             f"can be in one model at a time (its weights live in that model's buffers). To reuse it: "
@@ -120,17 +143,41 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                 self._build_layers()
             if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
                 layer._owner_ref = None
+            if getattr(layer, "_bound_to", None) is not None and layer._bound_to() is self:
+                layer._bound_to = None
             return layer
 
     def _claim_layers(self) -> None:
         """Marks every layer as belonging to this model (after a rebuild from a file)."""
         for l in self._layers:
-            l._owner_ref = weakref.ref(self)
+            l._owner_ref = l._bound_to = weakref.ref(self)
 
     @property
     def layers(self) -> List[Any]:
         """The layers, in order (a new list; the ``Input`` is not a layer here)."""
         return list(self._layers)
+
+    @property
+    def inputs(self) -> List[Any]:
+        """Keras's ``model.inputs`` once the input shape is known: ``[symbolic input]`` of
+        the model's graph (each layer's ``.output`` is then defined, for
+        ``ranvier.Model(model.inputs, model.get_layer(name).output)``)."""
+        return [_hook("sequential_graph")(self)[0]]
+
+    @property
+    def outputs(self) -> List[Any]:
+        """Keras's ``model.outputs``: ``[symbolic output]`` of the model's graph."""
+        return [_hook("sequential_graph")(self)[1]]
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the model's graph (``inputs[0]``)."""
+        return self.inputs[0]
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the model's graph (``outputs[0]``)."""
+        return self.outputs[0]
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
         """The layer at ``index`` (when given) or the one named ``name``; ValueError when no
@@ -147,10 +194,27 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         self._trainer = None
         self._trainer_key = None
 
+    # The C++ network. Layers shared by nesting (``Sequential([model, ...])``) or by two
+    # functional models of one graph are bound to one model's buffers at a time: when
+    # another model took them (``_lent``), reading ``_net`` takes them back first (their
+    # current weights are copied in; ``_functional.take_back``).
+    _net_obj: Optional[_core.Network] = None
+    _lent = False
+
+    @property
+    def _net(self) -> Optional[_core.Network]:
+        if self._lent:
+            _hook("take_back")(self)
+        return self._net_obj
+
+    @_net.setter
+    def _net(self, net: Optional[_core.Network]) -> None:
+        self._net_obj = net
+
     @property
     def built(self) -> bool:
         """Whether the model has been built (its weights exist)."""
-        return self._net is not None
+        return self._net_obj is not None
 
     @property
     def input_shape(self):
@@ -184,10 +248,15 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                 raise
 
     def _build_layers(self) -> None:
+        with _SHARED_BINDING_LOCK:
+            self._build_layers_locked()
+
+    def _build_layers_locked(self) -> None:
         if not self._layers:
             return
         if self._input_shape is None:
             raise ValueError("Sequential: the input shape is not known yet (give an Input, build() or data)")
+        self._check_shared_idle()
         self._check_size()
         shape = self._input_shape
         for i, layer in enumerate(self._layers):
@@ -229,9 +298,39 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
             per_layer[t["layer"]][1].append(g)
         for layer, (p, g) in zip(self._layers, per_layer):
             layer._adopt_storage(p, g)
+        self._layer_storage = per_layer
         self._net = net
+        self._lent = False  # the layers are bound to this network's buffers now
+        self._mark_layers_taken()
         self._trainer = None
         self._trainer_key = None
+
+    def _check_shared_idle(self) -> None:
+        """RuntimeError when a layer about to be bound to this model's buffers is bound to
+        another model (shared by nesting or by one graph) that is running a call."""
+        for layer in self._layers:
+            ref = getattr(layer, "_bound_to", None)
+            other = ref() if ref is not None else None
+            if other is None or other is self or not any(l is layer for l in other._layers):
+                continue
+            running = next(iter(list(other._active.values())), None)
+            if running is not None:
+                raise RuntimeError(
+                    f"model '{self.name}': layer '{layer.name}' is shared with model '{other.name}', which is "
+                    f"running {running[0]}; shared layers run in one model at a time: build or use "
+                    f"'{self.name}' after that call returns")
+
+    def _mark_layers_taken(self) -> None:
+        """After binding the layers to this model's buffers: a model that shares them (and
+        had them bound to its own) takes them back on its next use."""
+        me = weakref.ref(self)
+        for layer in self._layers:
+            ref = getattr(layer, "_bound_to", None)  # the model whose buffers it was bound to
+            other = ref() if ref is not None else None
+            if other is not None and other is not self and other._net_obj is not None \
+                    and any(l is layer for l in other._layers):
+                other._lent = True
+            layer._bound_to = layer._owner_ref = me
 
     @staticmethod
     def _features_in(layer, shape) -> int:
@@ -470,8 +569,13 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                 model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
         return model
 
+    def to_json(self, **kwargs) -> str:
+        """Keras's ``model.to_json()``: the architecture as a JSON string
+        (``ranvier.models.model_from_json`` reads it back)."""
+        return _hook("to_json")(self, **kwargs)
+
     def __deepcopy__(self, memo):
-        clone = Sequential.from_config(self.get_config())
+        clone = type(self).from_config(self.get_config())
         if self.built:
             clone.build(self._input_shape)
             clone.set_weights(self.get_weights())

@@ -90,6 +90,8 @@ def _wrap(text: str, width: int) -> List[str]:
         cur += word
     if cur:
         out.append(cur.rstrip())
+    if width > 0:  # a word wider than the column is folded, so every row keeps the table's width
+        out = [line[i:i + width] for line in out for i in range(0, max(len(line), 1), width)]
     return out
 
 

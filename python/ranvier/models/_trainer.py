@@ -37,6 +37,7 @@ from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from ..layers import _base as layers_base
 from ._guards import registers
 
 _TIME_SLICE = 0.05  # seconds of C++ work between returns to Python during fit
@@ -576,7 +577,11 @@ class TrainingMixin:
     @registers("call")
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,
-        BatchNormalization on batch statistics, updating its moving statistics)."""
+        BatchNormalization on batch statistics, updating its moving statistics). On a
+        symbolic tensor (``ranvier.Input``), a symbolic tensor: the model as a layer of a
+        functional model (inlined there)."""
+        if layers_base._is_symbolic(x):
+            return layers_base.symbolic_hook("call_symbolic")(self, x, training, {})
         if not training:
             out = self._predict_fast(x, 1 << 30)  # one batch, as below
             if out is not None:
