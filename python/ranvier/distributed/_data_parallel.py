@@ -131,9 +131,9 @@ class DataParallel:
             "ranvier version": __version__,
             "input shape": _jsonable(model.input_shape),
             "model": {f"layer {i} ({type(layer).__name__})": _jsonable(_strip_names(layers_module.serialize(layer)))
-                      for i, layer in enumerate(model.layers)},
+                      for i, layer in enumerate(model._layers)},
             "weight shapes": {
-                f"layer {t['layer']} ({type(model.layers[t['layer']]).__name__}) {t['name']}"
+                f"layer {t['layer']} ({type(model._layers[t['layer']]).__name__}) {t['name']}"
                 + ("" if t["trainable"] else " (non-trainable)"): list(t["shape"])
                 for t in model._built_net().tensors()},
             "compile": _jsonable(_strip_names(model._compile_config)),
@@ -170,7 +170,7 @@ class DataParallel:
             raise DistributedConfigError(
                 "ranvier.distributed: the ranks disagree on the training configuration (every "
                 "rank must build the same model and load the same data):\n" + "\n".join(diffs))
-        for layer in model.layers:
+        for layer in model._layers:
             if getattr(layer, "activity_regularizer", None) is not None:
                 raise DistributedConfigError(
                     f"ranvier.distributed: layer '{layer.name}' has an activity_regularizer, which "

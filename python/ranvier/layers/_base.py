@@ -167,8 +167,8 @@ class Layer:
                 return Layer.__call__(self, *args, **kw)
             return call(self, *args, **kw)
 
-        __call__._symbolic_aware = True  # type: ignore[attr-defined]
-        cls.__call__ = __call__  # type: ignore[method-assign]
+        __call__._symbolic_aware = True
+        cls.__call__ = __call__
 
     def __init__(self, *, trainable: bool = True, name: Optional[str] = None, dtype=None,
                  input_shape=None, input_dim=None, batch_size=None, batch_input_shape=None,
