@@ -34,6 +34,14 @@ m.save(f"{work}/model.safetensors")
 x[:57].astype("<f4").tofile(f"{work}/x.f32")
 np.save(f"{work}/expected.npy", m.predict(x[:57], verbose=0))
 print("saved", m.count_params(), "parameters")
+# the same kind of model written with the functional API: the same file for the apps
+inp = ranvier.Input(shape=(10,))
+h = L.Dropout(0.2)(L.BatchNormalization()(L.Dense(32, activation="relu")(inp)))
+f = ranvier.Model(inp, L.Dense(3, activation="softmax")(L.Dense(16, activation="tanh")(h)))
+f.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+f.fit(x, y, epochs=3, batch_size=32, verbose=0)
+f.save(f"{work}/functional.safetensors")
+np.save(f"{work}/functional_expected.npy", f.predict(x[:57], verbose=0))
 PY
 
 echo "== io: cmake --install the library, build the example apps against it =="
@@ -49,12 +57,15 @@ done
 echo "== io: run both apps on the saved model and compare with Python =="
 "$IO_WORK/example-cpp/predict" "$IO_WORK/model.safetensors" "$IO_WORK/x.f32" > "$IO_WORK/cpp.txt"
 "$IO_WORK/example-c/predict_c" "$IO_WORK/model.safetensors" "$IO_WORK/x.f32" > "$IO_WORK/c.txt"
+"$IO_WORK/example-cpp/predict" "$IO_WORK/functional.safetensors" "$IO_WORK/x.f32" > "$IO_WORK/functional_cpp.txt"
+"$IO_WORK/example-c/predict_c" "$IO_WORK/functional.safetensors" "$IO_WORK/x.f32" > "$IO_WORK/functional_c.txt"
 python - "$IO_WORK" <<'PY'
 import sys
 import numpy as np
 work = sys.argv[1]
-expected = np.load(f"{work}/expected.npy")
-for app in ("cpp", "c"):
+for app, expected_file in (("cpp", "expected"), ("c", "expected"), ("functional_cpp", "functional_expected"),
+                           ("functional_c", "functional_expected")):
+    expected = np.load(f"{work}/{expected_file}.npy")
     got = np.loadtxt(f"{work}/{app}.txt", dtype=np.float64, ndmin=2).astype(np.float32)
     assert got.shape == expected.shape, (app, got.shape, expected.shape)
     diff = float(np.abs(got - expected).max())
