@@ -15,6 +15,13 @@ ALL_FRAMEWORKS = ["ranvier"] + PEERS
 TRAIN_WORKLOADS = ["W1", "W2", "W3", "W5"]
 MB = 1024 * 1024
 SAME_TOL = 1e-4  # max relative loss difference of the same-batches control (bench_train.same_batches)
+# Run-to-run standard deviation of one training run's held-out accuracy (seeds: dropout masks,
+# shuffling, rounding), measured over many seeds at 16384 rows x 4 epochs from the shared initial
+# weights: W5 ranvier 0.024 (40 seeds, 0.604..0.713), Keras 3 0.026 (14 seeds, 0.634..0.714);
+# BatchNormalization before Adam-normalized steps makes W5 chaotic (even ranvier's own kernel
+# tiers alone, no dropout, no shuffling, give 0.692..0.711). Two single runs then differ by up to
+# 2 * sqrt(2) * sd without anything being wrong; the same-batches control is the sharp check.
+ACCURACY_SPREAD = {"W5": 0.025}
 
 def median(v):
     return statistics.median(v) if v else float("nan")
@@ -66,7 +73,9 @@ def score_str(sc):
 
 def accuracy_flag(res_wl, name, n_test):
     """Flags ranvier when its held-out score is worse than EVERY peer's beyond noise:
-    accuracy more than max(0.01, 2 binomial standard errors) below the worst peer's;
+    accuracy more than max(0.01, 2 standard errors) below the worst peer's, the standard
+    error of a difference of two single runs: the test set's binomial error and, where
+    measured (ACCURACY_SPREAD), the training run's own spread for both runs;
     MSE more than 20% (+1e-4) above the worst peer's. (Near chance level, as W3 is after
     a few epochs, the peers' own spread is that large too.)"""
     r = res_wl.get("ranvier", {}).get("score")
@@ -75,7 +84,8 @@ def accuracy_flag(res_wl, name, n_test):
         return None
     if "accuracy" in r:
         ref = min(p["accuracy"] for p in peers)
-        se = (max(ref * (1 - ref), 1e-4) / n_test) ** 0.5
+        spread = ACCURACY_SPREAD.get(name, 0.0)
+        se = (max(ref * (1 - ref), 1e-4) / n_test + 2 * spread ** 2) ** 0.5
         tol = max(0.01, 2 * se)
         return {"ranvier": r["accuracy"], "worst_peer": ref, "tolerance": tol,
                 "ok": r["accuracy"] >= ref - tol}
