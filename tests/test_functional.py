@@ -14,6 +14,7 @@ References:
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -803,3 +804,29 @@ def test_tabular_and_noise_layers_in_a_functional_chain(tmp_path):
     for cls in (L.GaussianDropout, L.AlphaDropout):
         with pytest.raises(NotImplementedError, match=cls.__name__):
             cls(0.1)(i, training=True)
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".keras"])
+def test_a_functional_model_file_loads_in_a_fresh_process(tmp_path, suffix):
+    # The functional Model registers itself when ranvier._functional is imported; a process
+    # that only calls load_model (never touching ranvier.Model) must still get a Model back.
+    import subprocess
+    import sys
+    if suffix == ".keras":
+        pytest.importorskip("h5py")
+    inp = ranvier.Input(shape=(4,))
+    out = ranvier.layers.Dense(3)(ranvier.layers.Dense(5, activation="relu")(inp))
+    model = ranvier.Model(inp, out)
+    path = tmp_path / f"f{suffix}"
+    model.save(path)
+    x = np.random.default_rng(1).standard_normal((2, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code = ("import sys, numpy as np, ranvier.models as M\n"
+            f"m = M.load_model({str(path)!r})\n"
+            "print(type(m).__name__)\n"
+            f"np.save({str(tmp_path / 'y.npy')!r}, m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "Model"
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), model.predict(x, verbose=0))

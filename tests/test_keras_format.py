@@ -343,3 +343,26 @@ def test_ranvier_loads_what_keras_writes(tmp_path):
     m2 = ranvier.Sequential.from_config(m.get_config())
     m2.load_weights(tmp_path / "k.weights.h5")
     np.testing.assert_allclose(m2.predict(x, verbose=0), km.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_an_uncompiled_keras_archive_with_an_empty_compile_config_loads_uncompiled(tmp_path):
+    # Keras 3 writes "compile_config": {} for a model that was never compiled; load_model's
+    # default compile=True must then give an uncompiled model, not ask for a loss.
+    model = ranvier.Sequential([ranvier.Input(shape=(3,)), ranvier.layers.Dense(2)])
+    src = tmp_path / "m.keras"
+    model.save(src)
+    dst = tmp_path / "keras_written.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "config.json":
+                cfg = json.loads(data)
+                cfg["compile_config"] = {}
+                data = json.dumps(cfg).encode()
+            zout.writestr(item, data)
+    loaded = ranvier.models.load_model(dst)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.optimizer is None
+    with pytest.raises(RuntimeError, match="compile"):
+        loaded.fit(x, np.zeros((4, 2), np.float32), verbose=0)

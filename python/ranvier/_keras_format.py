@@ -346,7 +346,7 @@ def load_archive(path, where: str, classes: Mapping[str, Any], custom_objects=No
         if isinstance(steps, int) and steps >= 0:
             model._restore_state(train_steps=steps)
         cc = config.get("compile_config")
-        if compile and isinstance(cc, dict):
+        if compile and isinstance(cc, dict) and cc:  # Keras writes {} for a model never compiled
             cc = _from_keras(cc, where)
             _compile_from(model, cc, where, custom_objects)
             opt_vars = _keras_h5.child(h5py, f, "optimizer/vars", where)

@@ -70,13 +70,13 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     (optimizer slots, iterations and learning rate restored). A ``.keras`` archive (Keras 3's
     format) loads too. Raises ValueError for a file that is not a valid model (naming what
     is wrong), OSError if it cannot be read."""
-    return _model_io.load_model(filepath, models_module.MODEL_CLASSES, custom_objects=custom_objects,
+    return _model_io.load_model(filepath, models_module.model_classes(), custom_objects=custom_objects,
                                 compile=compile, safe_mode=safe_mode)
 
 
 def model_from_bytes(blob: bytes, custom_objects=None, compile: bool = True):
     """Inverse of :func:`model_to_bytes` (validated like a file)."""
-    return _model_io.model_from_bytes(blob, models_module.MODEL_CLASSES, custom_objects=custom_objects,
+    return _model_io.model_from_bytes(blob, models_module.model_classes(), custom_objects=custom_objects,
                                       compile=compile)
 
 

@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 from .. import _model_io
-from ._saving import MODEL_CLASSES
+from ._saving import MODEL_CLASSES, model_classes
 from ._sequential import _SHARED_BINDING_LOCK, Sequential  # noqa: F401
 
 __all__ = ["Sequential", "Model", "load_model", "model_from_json"]
@@ -32,4 +32,4 @@ def __getattr__(name: str) -> Any:
 
 def load_model(path, custom_objects=None, compile=True):
     """Loads a model saved with ``model.save(path)`` (see ``ranvier.saving.load_model``)."""
-    return _model_io.load_model(path, MODEL_CLASSES, custom_objects=custom_objects, compile=compile)
+    return _model_io.load_model(path, model_classes(), custom_objects=custom_objects, compile=compile)

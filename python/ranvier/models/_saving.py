@@ -11,6 +11,17 @@ from .. import _model_io
 MODEL_CLASSES: Dict[str, Any] = {}  # config class name -> model class (each class adds itself)
 
 
+def model_classes() -> Dict[str, Any]:
+    """``MODEL_CLASSES`` with every model class registered: the functional ``Model`` lives in
+    ``ranvier._functional``, loaded by name (it imports the models, not the other way round)
+    so that a file holding a functional model loads in a process that never touched
+    ``ranvier.Model``."""
+    if "Functional" not in MODEL_CLASSES:
+        import importlib
+        importlib.import_module("ranvier._functional")
+    return MODEL_CLASSES
+
+
 class SavingMixin:
     """save / save_weights / load_weights / export / pickling, and the saving protocol."""
 
@@ -55,7 +66,7 @@ class SavingMixin:
         blob = state.get("ranvier_model_bytes") if isinstance(state, dict) else None
         if blob is None:
             raise ValueError("cannot unpickle: the state holds no ranvier model bytes")
-        fresh = _model_io.model_from_bytes(blob, MODEL_CLASSES)
+        fresh = _model_io.model_from_bytes(blob, model_classes())
         self.__dict__.update(fresh.__dict__)
         self._claim_layers()  # the layers belong to this model now, not to `fresh`
 
