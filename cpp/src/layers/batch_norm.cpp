@@ -54,13 +54,7 @@ std::shared_ptr<Layer> batch_norm_from_config(const json::Value& c, const LayerA
   const double momentum = cfg::get_num_not_null(c, "momentum", 0.99, a.where);
   BatchNormalization::check_momentum(momentum);  // as given (the layer keeps it rounded to float, as files hold it)
   b.momentum = static_cast<float>(momentum);
-  b.epsilon = static_cast<float>(cfg::get_num_not_null(c, "epsilon", 1e-3, a.where));
-  b.center = cfg::get_bool_not_null(c, "center", true, a.where);
-  b.scale = cfg::get_bool_not_null(c, "scale", true, a.where);
-  b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), a.where);
-  b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), a.where);
-  b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, a.where);
-  b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, a.where);
+  read_gamma_beta_config(c, a.where, b);
   return std::make_shared<BatchNormalization>(b);
 }
 

@@ -48,13 +48,7 @@ std::shared_ptr<Layer> layer_norm_from_config(const json::Value& c, const LayerA
   if (cfg::get_bool(c, "rms_scaling", false, a.where))
     throw std::invalid_argument(a.where + ": rms_scaling is not supported");
   LayerNormConfig b;
-  b.epsilon = static_cast<float>(cfg::get_num_not_null(c, "epsilon", 1e-3, a.where));
-  b.center = cfg::get_bool_not_null(c, "center", true, a.where);
-  b.scale = cfg::get_bool_not_null(c, "scale", true, a.where);
-  b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), a.where);
-  b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), a.where);
-  b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, a.where);
-  b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, a.where);
+  read_gamma_beta_config(c, a.where, b);
   return std::make_shared<LayerNormalization>(b);
 }
 

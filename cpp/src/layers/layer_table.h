@@ -75,6 +75,19 @@ bool parse_dtype_policy(const json::Value& config, const std::string& where);
 void check_last_axis(const json::Value& config, const std::string& where);
 Penalty parse_regularizer(const json::Value* v, const std::string& where);
 Constraint parse_constraint(const json::Value* v, int ndim, const std::string& where);
+
+// The affine part BatchNormalization and LayerNormalization share in their Keras configs:
+// epsilon, center, scale, and the regularizers and constraints of gamma and beta.
+template <class Config>
+void read_gamma_beta_config(const json::Value& c, const std::string& where, Config& b) {
+  b.epsilon = static_cast<float>(cfg::get_num_not_null(c, "epsilon", 1e-3, where));
+  b.center = cfg::get_bool_not_null(c, "center", true, where);
+  b.scale = cfg::get_bool_not_null(c, "scale", true, where);
+  b.gamma_regularizer = parse_regularizer(c.find("gamma_regularizer"), where);
+  b.beta_regularizer = parse_regularizer(c.find("beta_regularizer"), where);
+  b.gamma_constraint = parse_constraint(c.find("gamma_constraint"), 1, where);
+  b.beta_constraint = parse_constraint(c.find("beta_constraint"), 1, where);
+}
 // The seed of a seeded layer: its config's "seed", else `fallback`.
 std::uint64_t config_seed(const json::Value& config, std::uint64_t fallback, const std::string& where);
 // a * b, saturating at UINT64_MAX (the param_count arithmetic).

@@ -126,6 +126,31 @@ class Dense(Layer):
 
 
 # ----------------------------------------------------------------------------- Dropout
+def _noise_call(layer, layer_call, x, training, kwargs, make_core):
+    """``__call__`` of a layer whose noise Keras applies to input of any rank (Dropout,
+    GaussianNoise): rank 2 and up go through ``layer_call`` (Layer.__call__); rank 0 and 1 are
+    one row of elements, returned unchanged outside training, else passed through a core of
+    that width made by ``make_core()`` for this call (the layer's seed and step, so the draws
+    are the same as in a model)."""
+    arr = _checks.as_numeric_array(x, "x", layer._describe())
+    if arr.ndim >= 2 or arr.dtype == object or arr.dtype.kind not in "fiub":
+        return layer_call(arr, training=training, **kwargs)
+    kwargs.pop("mask", None)
+    if kwargs:
+        raise TypeError(f"{type(layer).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
+    rows = _checks.to_float32(arr.reshape(1, -1), "x", layer._describe())
+    if not training or rows.shape[1] == 0:
+        return rows.reshape(arr.shape).copy()
+    core = make_core()
+    core.build(rows.shape[1])
+    core.bind([], [])
+    core.reserve(1)
+    layer._step += 1
+    out = np.empty_like(rows)
+    core.forward(rows, out, True, layer._step)
+    return out.reshape(arr.shape)
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, each element is kept with probability ``1 - rate``
     and scaled by ``1 / (1 - rate)``; identity otherwise.
@@ -168,24 +193,9 @@ class Dropout(Layer):
         return nf
 
     def __call__(self, x, training=None, **kwargs):
-        arr = _checks.as_numeric_array(x, "x", self._describe())
-        if arr.ndim >= 2 or arr.dtype == object or arr.dtype.kind not in "fiub":
-            return super().__call__(arr, training=training, **kwargs)
-        kwargs.pop("mask", None)
-        if kwargs:
-            raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
-        rows = _checks.to_float32(arr.reshape(1, -1), "x", self._describe())
-        if not training or rows.shape[1] == 0:
-            return rows.reshape(arr.shape).copy()
         # rank 0 or 1: the elements as one row, through a C++ Dropout of that width
-        core = _core.layer_from_config("Dropout", {"rate": self.rate}, seed=self._core_seed)
-        core.build(rows.shape[1])
-        core.bind([], [])
-        core.reserve(1)
-        self._step += 1
-        out = np.empty_like(rows)
-        core.forward(rows, out, True, self._step)
-        return out.reshape(arr.shape)
+        return _noise_call(self, super().__call__, x, training, kwargs, lambda: _core.layer_from_config(
+            "Dropout", {"rate": self.rate}, seed=self._core_seed))
 
     def _make_core(self):
         rows = cols = False
@@ -235,23 +245,7 @@ class GaussianNoise(Layer):
     def __call__(self, x, training=None, **kwargs):
         """``x + noise`` when ``training``, else ``x``. Input of any rank, as in Keras (rank 0
         and 1 are one row of elements)."""
-        arr = _checks.as_numeric_array(x, "x", self._describe())
-        if arr.ndim >= 2 or arr.dtype == object or arr.dtype.kind not in "fiub":
-            return super().__call__(arr, training=training, **kwargs)
-        kwargs.pop("mask", None)
-        if kwargs:
-            raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
-        rows = _checks.to_float32(arr.reshape(1, -1), "x", self._describe())
-        if not training or rows.shape[1] == 0:
-            return rows.reshape(arr.shape).copy()
-        core = self._make_core()  # a core of this width, for this call
-        core.build(rows.shape[1])
-        core.bind([], [])
-        core.reserve(1)
-        self._step += 1
-        out = np.empty_like(rows)
-        core.forward(rows, out, True, self._step)
-        return out.reshape(arr.shape)
+        return _noise_call(self, super().__call__, x, training, kwargs, self._make_core)
 
     def get_config(self):
         config = super().get_config()
