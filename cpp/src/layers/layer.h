@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,29 @@ class Layer {
   // respect to the input of this layer's output activation (the loss fused it).
   virtual void backward(const float* x, const float* y, float* dy, float* dx, std::int64_t batch,
                         bool dy_is_preactivation) = 0;
+
+  // ---- Several inputs (the merge layers: Concatenate, Add, Dot, ...). A graph node calls
+  // these four; a single-input layer keeps the defaults, which forward to the one-input
+  // methods above. A multi-input layer overrides all four (and implements the one-input
+  // build/forward/backward by throwing std::logic_error).
+  virtual int num_inputs() const { return 1; }
+  // Built for the widths of its inputs, in order; returns the output width.
+  virtual std::int64_t build_inputs(const std::vector<std::int64_t>& in_features) {
+    if (in_features.size() != 1)
+      throw std::invalid_argument(std::string(type_name()) + " takes 1 input, got " +
+                                  std::to_string(in_features.size()));
+    return build(in_features[0]);
+  }
+  virtual std::int64_t input_features(int i) const { (void)i; return in_features(); }
+  // xs[i]: input i, (batch x input_features(i)).
+  virtual double forward_inputs(const float* const* xs, float* y, std::int64_t batch, const ForwardCtx& ctx) {
+    return forward(xs[0], y, batch, ctx);
+  }
+  // Writes (does not add) dxs[i] = dL/dxs[i]; dxs[i] null: no gradient wanted for input i.
+  virtual void backward_inputs(const float* const* xs, const float* y, float* dy, float* const* dxs,
+                               std::int64_t batch, bool dy_is_preactivation) {
+    backward(xs[0], y, dy, dxs[0], batch, dy_is_preactivation);
+  }
 
   // The activation applied last by this layer (for loss fusion); linear when none.
   virtual ActKind output_activation() const { return ActKind::linear; }
