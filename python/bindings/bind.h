@@ -25,6 +25,7 @@ void bind_activations(py::module_& m);
 void bind_losses(py::module_& m);
 void bind_optimizers(py::module_& m);
 void bind_layers(py::module_& m);
+void bind_lookup(py::module_& m);
 void bind_metrics(py::module_& m);
 // Throws std::runtime_error (Python RuntimeError) when called from inside a Python metric's
 // update (bind_metrics.cpp): the trainer holds the model while it calls the metric, so

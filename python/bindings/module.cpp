@@ -8,6 +8,7 @@ PYBIND11_MODULE(_core, m) {
   ranvier_py::bind_losses(m);
   ranvier_py::bind_optimizers(m);
   ranvier_py::bind_layers(m);
+  ranvier_py::bind_lookup(m);
   ranvier_py::bind_metrics(m);
   ranvier_py::bind_model(m);
   ranvier_py::bind_io(m);

@@ -3,7 +3,8 @@
 ``Dense``, ``Dropout``, ``GaussianNoise``, ``BatchNormalization``, ``LayerNormalization``,
 ``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, the tabular layers
 (``Normalization`` and ``Discretization`` with ``adapt``, ``Rescaling``, ``Identity``, ``UnitNormalization``,
-``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), ``InputLayer`` and
+``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), the lookup layers
+(``IntegerLookup``, ``StringLookup``: raw keys encoded before the network), ``InputLayer`` and
 ``Input(shape=...)``, with Keras's arguments, defaults, automatic names ("dense",
 "dense_1", ...), ``get_config``/``from_config``, ``get_weights``/``set_weights`` (Keras
 order and shapes: a Dense kernel is (input_dim, units)), ``weights`` /
@@ -62,6 +63,7 @@ from ._base import (  # noqa: F401 (reset_uids: clear_session)
 )
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, GaussianNoise, LeakyReLU, ReLU, Softmax
 from ._input import Input, InputLayer, KerasTensor
+from ._lookup import IntegerLookup, StringLookup
 from ._normalization import BatchNormalization, LayerNormalization
 from ._tabular import (
     ActivityRegularization,
@@ -78,7 +80,7 @@ __all__ = [
     "Layer", "Variable", "Dense", "Dropout", "GaussianNoise", "BatchNormalization", "LayerNormalization", "Flatten",
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
     "Normalization", "Discretization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization", "GaussianDropout",
-    "AlphaDropout", "serialize", "deserialize",
+    "AlphaDropout", "IntegerLookup", "StringLookup", "serialize", "deserialize",
 ]
 
 # One Python class per row of the C++ layer table (cpp/src/layers/layers.def), by its name.

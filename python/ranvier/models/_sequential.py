@@ -417,6 +417,9 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         if isinstance(x, dict):
             raise TypeError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
                             f"Supported inputs: {_data.SUPPORTED}")
+        encoder = self._raw_input_encoder()
+        if encoder is not None:  # raw keys (strings, int64): the lookup layer encodes them first (once)
+            x = encoder._encode_raw_input(x, name, what)
         try:
             arr = _checks.as_float_rows(x, name, what)
         except TypeError as e:
@@ -431,7 +434,15 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
             raise
         if arr.ndim == 1 and (self._input_shape is None or tuple(self._input_shape[1:]) == (1,)):
             arr = arr.reshape(arr.shape[0], 1)  # (a model expecting more features reports (n,))
+        if encoder is not None and isinstance(x, np.ndarray) and type(arr) is not type(x):
+            arr = arr.view(type(x))  # still marked as encoded (a validation_split slice is not encoded again)
         return arr
+
+    def _raw_input_encoder(self):
+        """The first layer when it takes raw keys (a lookup layer: ``_encode_raw_input`` maps
+        strings / int64 keys to the indices the network takes), else None."""
+        first = self._layers[0] if self._layers else None
+        return first if callable(getattr(first, "_encode_raw_input", None)) else None
 
     @staticmethod
     def _batches_hint(x) -> str:

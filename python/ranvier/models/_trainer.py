@@ -572,6 +572,8 @@ class TrainingMixin:
         net = self._net
         if net is None or self._input_shape is None or len(self._input_shape) != 2:
             return None
+        if getattr(self, "_raw_input_encoder", lambda: None)() is not None:  # raw keys: encoded first
+            return None
         return net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
 
     @registers("call")
