@@ -126,6 +126,8 @@ void bind_io(py::module_& m) {
     d["ranvier_model_output_size"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_output_size);
     d["ranvier_model_predict"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_predict);
     d["ranvier_model_free"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_free);
+    d["ranvier_model_encode_strings"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_encode_strings);
+    d["ranvier_model_encode_ints"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_encode_ints);
     d["ranvier_last_error"] = reinterpret_cast<std::uintptr_t>(&ranvier_last_error);
     d["ranvier_version"] = reinterpret_cast<std::uintptr_t>(&ranvier_version);
     return d;

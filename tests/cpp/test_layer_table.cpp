@@ -60,6 +60,10 @@ RANVIER_TEST(every_row_builds_its_class_by_name) {
     Value bins = Value::make_array();
     bins.push_back(Value::make_number(0.5));
     c.set("bin_boundaries", std::move(bins));  // Discretization
+    Value vocab = Value::make_array();             // the lookup layers: a vocabulary of their key type
+    const bool strings = std::string(row->class_name) == "StringLookup";
+    vocab.push_back(strings ? Value::make_string("a") : Value::make_int(7));
+    c.set("vocabulary", std::move(vocab));
     const auto layer = ranvier::make_layer(row->class_name, c, args(4));
     RANVIER_CHECK(std::string(layer->type_name()) == row->class_name, "%s built %s", row->class_name,
                   layer->type_name());

@@ -59,6 +59,17 @@ RANVIER_API int64_t ranvier_model_output_size(const ranvier_model* model);
 RANVIER_API ranvier_status ranvier_model_predict(ranvier_model* model, const float* x, int64_t n, float* out,
                                                  int64_t out_len);
 
+/* Raw keys: a model whose first layer is a StringLookup (IntegerLookup) takes keys, not
+ * floats. These map n keys (row-major, input_size per row, as predict's x) to the float
+ * indices ranvier_model_predict takes (Keras's index layout and OOV rules, as Python's
+ * predict). layer: the lookup layer's name, or NULL for the first layer. keys[i] is
+ * lens[i] bytes of UTF-8, or NUL-terminated when lens is NULL. out_len >= n. */
+RANVIER_API ranvier_status ranvier_model_encode_strings(ranvier_model* model, const char* layer,
+                                                        const char* const* keys, const int64_t* lens, int64_t n,
+                                                        float* out, int64_t out_len);
+RANVIER_API ranvier_status ranvier_model_encode_ints(ranvier_model* model, const char* layer, const int64_t* keys,
+                                                     int64_t n, float* out, int64_t out_len);
+
 /* Frees a model (NULL is allowed). */
 RANVIER_API void ranvier_model_free(ranvier_model* model);
 

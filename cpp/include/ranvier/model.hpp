@@ -143,6 +143,19 @@ class Model {
   // x.size() must be a multiple of input_size().
   std::vector<float> predict(const std::vector<float>& x, std::int64_t batch_size = 32) const;
 
+  // --- raw keys: a model whose first layer is a StringLookup (IntegerLookup) takes keys,
+  // not floats. These map n keys (row-major, input_size() per sample, as predict's x) to the
+  // float indices predict() takes, with Keras's index layout and OOV rules: what Python's
+  // predict does before the network. layer: the lookup layer's name ("" = the first layer).
+  // std::invalid_argument when that layer is not a lookup of that key kind, or a key is out
+  // of vocabulary with num_oov_indices=0.
+  void encode_strings(const std::string* keys, std::int64_t n, float* out, const std::string& layer = "") const;
+  // keys[i]: lens ? lens[i] bytes : a NUL-terminated string.
+  void encode_strings(const char* const* keys, const std::int64_t* lens, std::int64_t n, float* out,
+                      const std::string& layer = "") const;
+  std::vector<float> encode_strings(const std::vector<std::string>& keys, const std::string& layer = "") const;
+  void encode_ints(const std::int64_t* keys, std::int64_t n, float* out, const std::string& layer = "") const;
+
   // --- files: one safetensors file (see ranvier.saving), written atomically
   void save(const std::string& path) const;
 

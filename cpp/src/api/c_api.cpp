@@ -87,6 +87,24 @@ ranvier_status ranvier_model_predict(ranvier_model* model, const float* x, int64
   });
 }
 
+ranvier_status ranvier_model_encode_strings(ranvier_model* model, const char* layer, const char* const* keys,
+                                            const int64_t* lens, int64_t n, float* out, int64_t out_len) {
+  if (!model) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_strings: model is NULL");
+  if (n < 0) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_strings: n is negative");
+  if (n > 0 && (!keys || !out)) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_strings: keys or out is NULL");
+  if (out_len < n) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_strings: out_len is less than n");
+  return guarded([&] { model->model.encode_strings(keys, lens, n, out, layer ? layer : ""); });
+}
+
+ranvier_status ranvier_model_encode_ints(ranvier_model* model, const char* layer, const int64_t* keys, int64_t n,
+                                         float* out, int64_t out_len) {
+  if (!model) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_ints: model is NULL");
+  if (n < 0) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_ints: n is negative");
+  if (n > 0 && (!keys || !out)) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_ints: keys or out is NULL");
+  if (out_len < n) return fail(RANVIER_ERROR_INVALID_ARGUMENT, "ranvier_model_encode_ints: out_len is less than n");
+  return guarded([&] { model->model.encode_ints(keys, n, out, layer ? layer : ""); });
+}
+
 void ranvier_model_free(ranvier_model* model) { delete model; }
 
 const char* ranvier_last_error(void) { return g_last_error.c_str(); }

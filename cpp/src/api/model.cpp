@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "layers/layer_table.h"
 #include "layers/layers.h"
+#include "layers/lookup.h"
 #include "losses/loss_json.h"
 #include "model/trainer.h"
 #include "optimizers/optimizer.h"
@@ -375,6 +376,67 @@ std::vector<float> Model::predict(const std::vector<float>& x, std::int64_t batc
   std::vector<float> out(static_cast<std::size_t>(n * impl_->net->out_features()));
   predict(x.data(), n, out.data(), batch_size);
   return out;
+}
+
+namespace {
+
+// The lookup layer `name` ("" = the first layer) of a built model.
+const IndexLookup& lookup_layer(const io::Architecture& arch, const Network& net, const std::string& name,
+                                bool strings) {
+  const auto& layers = net.layers();
+  std::size_t i = 0;
+  if (!name.empty()) {
+    while (i < arch.layers.size() && arch.layers[i].name != name) ++i;
+    if (i == arch.layers.size()) throw std::invalid_argument("encode: the model has no layer named '" + name + "'");
+  }
+  if (i >= layers.size()) throw std::invalid_argument("encode: the model has no layers");
+  const auto* l = dynamic_cast<const IndexLookup*>(layers[i].get());
+  const std::string which = name.empty() ? "the first layer" : "layer '" + name + "'";
+  if (!l) throw std::invalid_argument("encode: " + which + " is not a StringLookup or IntegerLookup");
+  if (l->string_keys() != strings)
+    throw std::invalid_argument("encode: " + which + " is " + (strings ? "an IntegerLookup: encode_ints" :
+                                "a StringLookup: encode_strings") + " takes its keys");
+  return *l;
+}
+
+void check_encode_args(const void* keys, std::int64_t n, const float* out) {
+  if (n < 0) throw std::invalid_argument("encode: n must be >= 0");
+  if (n > 0 && (!keys || !out)) throw std::invalid_argument("encode: keys and out must not be null");
+}
+
+}  // namespace
+
+void Model::encode_strings(const std::string* keys, std::int64_t n, float* out, const std::string& layer) const {
+  build_if_needed();
+  check_encode_args(keys, n, out);
+  lookup_layer(impl_->arch, *impl_->net, layer, true).encode(keys, n, out);
+}
+
+void Model::encode_strings(const char* const* keys, const std::int64_t* lens, std::int64_t n, float* out,
+                           const std::string& layer) const {
+  build_if_needed();
+  check_encode_args(keys, n, out);
+  const IndexLookup& l = lookup_layer(impl_->arch, *impl_->net, layer, true);
+  std::vector<std::string_view> views(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!keys[i]) throw std::invalid_argument("encode_strings: key " + std::to_string(i) + " is null");
+    if (lens && lens[i] < 0) throw std::invalid_argument("encode_strings: lens[" + std::to_string(i) + "] is negative");
+    views[static_cast<std::size_t>(i)] =
+        lens ? std::string_view(keys[i], static_cast<std::size_t>(lens[i])) : std::string_view(keys[i]);
+  }
+  l.encode(views.data(), n, out);
+}
+
+std::vector<float> Model::encode_strings(const std::vector<std::string>& keys, const std::string& layer) const {
+  std::vector<float> out(keys.size());
+  encode_strings(keys.data(), static_cast<std::int64_t>(keys.size()), out.data(), layer);
+  return out;
+}
+
+void Model::encode_ints(const std::int64_t* keys, std::int64_t n, float* out, const std::string& layer) const {
+  build_if_needed();
+  check_encode_args(keys, n, out);
+  lookup_layer(impl_->arch, *impl_->net, layer, false).encode(keys, n, out);
 }
 
 void Model::save(const std::string& path) const {
