@@ -605,3 +605,5 @@ def test_large_vocabulary_encodes_and_saves(tmp_path):
     loaded = ranvier.saving.load_model(tmp_path / "big.safetensors")
     np.testing.assert_array_equal(loaded.predict(keys[:50], verbose=0), m.predict(keys[:50], verbose=0))
     assert math.isfinite(float(loaded.predict(keys[:1], verbose=0)[0, 0]))
+    with pytest.warns(UserWarning, match="cannot be loaded from its file"):
+        layers.StringLookup(vocabulary=[f"t{i}" for i in range(200_000)])

@@ -92,13 +92,19 @@ ranvier::json::Value to_config(py::handle h, const std::string& where, int depth
                                 " levels (a list or dict that contains itself?)");
   if (h.is_none()) return Value();
   if (py::isinstance<py::bool_>(h)) return Value::make_bool(h.cast<bool>());
-  if (py::isinstance(h, py::module_::import("numpy").attr("bool_")))  // before __float__ reads it as 1.0
-    return Value::make_bool(PyObject_IsTrue(h.ptr()) == 1);
   if (py::isinstance<py::str>(h)) {  // a lone surrogate is not UTF-8: escaped, so the check can name it
     const auto utf8 = py::reinterpret_steal<py::object>(PyUnicode_AsEncodedString(h.ptr(), "utf-8", "backslashreplace"));
     if (!utf8) throw py::error_already_set();
     return Value::make_string(utf8.cast<std::string>());
   }
+  if (PyLong_CheckExact(h.ptr())) {  // the common int (a vocabulary's keys), when it fits int64
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+    if (!overflow && !(v == -1 && PyErr_Occurred())) return Value::make_int(v);
+    PyErr_Clear();  // larger: its digits, as below
+  }
+  if (py::isinstance(h, py::module_::import("numpy").attr("bool_")))  // before __float__ reads it as 1.0
+    return Value::make_bool(PyObject_IsTrue(h.ptr()) == 1);
   if (py::isinstance<py::array>(h)) return to_config(h.attr("tolist")(), where, depth + 1);
   if (py::hasattr(h, "__index__")) {  // int and NumPy integers, of any size (the checks name the limit)
     PyObject* index = PyNumber_Index(h.ptr());

@@ -199,23 +199,27 @@ void StringTable::reserve(std::size_t n) {
 }
 
 void StringTable::rehash(std::size_t slots) {
-  slots_.assign(slots, -1);
+  slots_.assign(slots, 0);
   const std::uint64_t mask = slots - 1;
   for (std::size_t i = 0; i < hash_.size(); ++i) {
     std::uint64_t p = hash_[i] & mask;
-    while (slots_[p] >= 0) p = (p + 1) & mask;
-    slots_[p] = static_cast<std::int32_t>(i);
+    while (slots_[p] != 0) p = (p + 1) & mask;
+    slots_[p] = (hash_[i] & 0xffffffff00000000ull) | (i + 1);
   }
 }
 
 std::int64_t StringTable::find(std::string_view k) const {
   if (slots_.empty()) return -1;
   const std::uint64_t h = fingerprint64(k.data(), k.size());
+  const std::uint64_t hi = h & 0xffffffff00000000ull;
   const std::uint64_t mask = slots_.size() - 1;
   for (std::uint64_t p = h & mask;; p = (p + 1) & mask) {
-    const std::int32_t i = slots_[p];
-    if (i < 0) return -1;
-    if (hash_[static_cast<std::size_t>(i)] == h && key(static_cast<std::size_t>(i)) == k) return i;
+    const std::uint64_t s = slots_[p];
+    if (s == 0) return -1;
+    if ((s & 0xffffffff00000000ull) == hi) {
+      const std::size_t i = static_cast<std::size_t>((s & 0xffffffffull) - 1);
+      if (key(i) == k) return static_cast<std::int64_t>(i);
+    }
   }
 }
 
@@ -229,8 +233,8 @@ bool StringTable::insert(std::string_view k) {
   hash_.push_back(h);
   const std::uint64_t mask = slots_.size() - 1;
   std::uint64_t p = h & mask;
-  while (slots_[p] >= 0) p = (p + 1) & mask;
-  slots_[p] = static_cast<std::int32_t>(i);
+  while (slots_[p] != 0) p = (p + 1) & mask;
+  slots_[p] = (h & 0xffffffff00000000ull) | (i + 1);
   return true;
 }
 

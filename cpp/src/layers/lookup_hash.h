@@ -36,7 +36,9 @@ class StringTable {
   std::string blob_;
   std::vector<std::uint64_t> off_{0};
   std::vector<std::uint64_t> hash_;   // per key
-  std::vector<std::int32_t> slots_;   // -1: empty
+  // (high 32 bits of the key's hash) << 32 | (id + 1); 0: empty. One cache line per probe
+  // before the key's bytes are compared.
+  std::vector<std::uint64_t> slots_;
 };
 
 class IntTable {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import numbers
+import warnings
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -18,6 +19,10 @@ from .. import _checks, _core
 from ._base import Layer, _shown
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
+# Terms a model file's vocabulary may hold: the loaders parse at most about 190,000 JSON values
+# per metadata entry (cpp/src/io/model_io.h, kMaxMetadataValues); the rest of a model's
+# architecture takes some.
+_FILE_VOCAB_LIMIT = 180_000
 
 
 def _check_string_arg(value, allowed, cls: str, arg: str) -> None:
@@ -52,6 +57,7 @@ class _IndexLookup(Layer):
     """The shared part of IntegerLookup and StringLookup (Keras's ``IndexLookup``)."""
 
     _strings = True
+    _raw_input_dtype = "string"  # Keras's dtype of the Input feeding the layer
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token=None, vocabulary=None,
                  idf_weights=None, invert=False, output_mode="int", sparse=False, pad_to_max_tokens=False,
@@ -144,12 +150,19 @@ class _IndexLookup(Layer):
         if isinstance(arr, np.ndarray):
             if arr.ndim != 1:
                 raise ValueError(f"{type(self).__name__}: `{argument}` must be 1-D, got shape {arr.shape}")
+            if not self._strings and arr.dtype.kind in "i" or (self._strings and arr.dtype.kind == "U"):
+                return arr.tolist()  # already the key type: no per-item checks
             items = arr.tolist()
         elif isinstance(arr, (list, tuple)):
             items = list(arr)
         else:
             raise ValueError(f"{type(self).__name__}: `{argument}` must be a list, a tuple or a 1-D array, got "
                              f"{type(vocabulary).__name__}")
+        kind = str if self._strings else int
+        if all(type(v) is kind for v in items):  # the common case, without the per-item checks
+            if kind is int and items and not -2 ** 63 <= min(items) <= max(items) < 2 ** 63:
+                raise ValueError(f"{type(self).__name__}: every `{argument}` entry must be an integer (int64)")
+            return list(items)
         return [self._token_item(v, argument) for v in items]
 
     def _token_item(self, v, argument: str):
@@ -263,6 +276,12 @@ class _IndexLookup(Layer):
                 f"When using `output_mode={self.output_mode}` and `pad_to_max_tokens=False`, the vocabulary size "
                 f"cannot be changed after the layer is called. Old vocab size is {self._frozen_vocab_size}, new "
                 f"vocab size is {size}")
+        if len(config_vocab) > _FILE_VOCAB_LIMIT:
+            warnings.warn(
+                f"{type(self).__name__} '{self.name}': a vocabulary of {len(config_vocab)} terms is more than a ranvier "
+                f"model file holds (about {_FILE_VOCAB_LIMIT:,} terms: the vocabulary is in the layer's config, and "
+                f"the loaders parse at most 16 MiB of metadata values); the layer works, but a model holding it "
+                f"cannot be loaded from its file", stacklevel=3)
         self._tokens, self._idf = tokens, idf
         self._config_vocab, self._config_idf = config_vocab, config_idf
         self._frozen_vocab_size = size
@@ -529,6 +548,7 @@ class IntegerLookup(_IndexLookup):
     gradient is zero. ``invert=True`` (index to key) works on direct calls only."""
 
     _strings = False
+    _raw_input_dtype = "int64"
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token=-1, vocabulary=None,
                  vocabulary_dtype="int64", idf_weights=None, invert=False, output_mode="int", sparse=False,

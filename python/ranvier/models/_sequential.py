@@ -550,8 +550,10 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         entry first when the input shape is known) and ``build_input_shape``."""
         layers = []
         if self._input_shape is not None:
+            # raw keys (a lookup layer first): Keras's Input dtype is "string" / "int64"
+            dtype = getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32"
             layers.append({"class_name": "InputLayer",
-                           "config": {"batch_shape": list(self._input_shape), "dtype": "float32",
+                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype,
                                       "name": "input_layer"}})
         for l in self._layers:
             layers.append(layers_module.serialize(l))
