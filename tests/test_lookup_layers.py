@@ -607,3 +607,23 @@ def test_large_vocabulary_encodes_and_saves(tmp_path):
     assert math.isfinite(float(loaded.predict(keys[:1], verbose=0)[0, 0]))
     with pytest.warns(UserWarning, match="cannot be loaded from its file"):
         layers.StringLookup(vocabulary=[f"t{i}" for i in range(200_000)])
+
+
+def test_a_lookup_layer_must_take_the_raw_input():
+    m = ranvier.Sequential([layers.Identity(), layers.IntegerLookup(vocabulary=[1, 2])])
+    with pytest.raises(ValueError, match="must be the first layer"):
+        m.predict(np.array([[1], [2]]), verbose=0)
+
+
+def test_tf_idf_model_round_trips_through_the_file(tmp_path):
+    lk = layers.StringLookup(output_mode="tf_idf")
+    docs = np.array([["a", "a", "b"], ["a", "c", "c"], ["d", "b", "b"]])
+    lk.adapt(docs)
+    m = ranvier.Sequential([lk, layers.Dense(1)])
+    m.build((None, 3))
+    want = lk(docs).astype(np.float64) @ m.layers[1].get_weights()[0] + m.layers[1].get_weights()[1]
+    np.testing.assert_allclose(m.predict(docs, verbose=0), want, rtol=1e-5, atol=1e-6)
+    m.save(tmp_path / "tfidf.safetensors")
+    loaded = ranvier.saving.load_model(tmp_path / "tfidf.safetensors")
+    np.testing.assert_array_equal(loaded.predict(docs, verbose=0), m.predict(docs, verbose=0))
+    np.testing.assert_array_equal(loaded.layers[0](docs), lk(docs))

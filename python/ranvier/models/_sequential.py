@@ -260,6 +260,11 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         self._check_size()
         shape = self._input_shape
         for i, layer in enumerate(self._layers):
+            if i > 0 and callable(getattr(layer, "_encode_raw_input", None)):
+                raise ValueError(
+                    f"Sequential '{self.name}': {type(layer).__name__} '{layer.name}' is layer {i}; a lookup layer "
+                    f"takes the model's raw input (strings or integer keys, encoded before the network), so it must "
+                    f"be the first layer")
             if layer.built:
                 self._check_built_width(i, layer, shape)
             else:
