@@ -627,3 +627,15 @@ def test_tf_idf_model_round_trips_through_the_file(tmp_path):
     loaded = ranvier.saving.load_model(tmp_path / "tfidf.safetensors")
     np.testing.assert_array_equal(loaded.predict(docs, verbose=0), m.predict(docs, verbose=0))
     np.testing.assert_array_equal(loaded.layers[0](docs), lk(docs))
+
+
+def test_copies_and_pickles():
+    import copy
+    import pickle
+    lk = layers.StringLookup(vocabulary=["a", "b"])
+    lk(np.array(["a"]))  # caches the C++ encoder
+    np.testing.assert_array_equal(copy.deepcopy(lk)(np.array(["b", "q"])), [2, 0])
+    m = ranvier.Sequential([lk, layers.Dense(2)])
+    m.build((None, 1))
+    x = np.array(["a", "z", "b"])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(m)).predict(x, verbose=0), m.predict(x, verbose=0))

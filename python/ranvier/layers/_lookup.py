@@ -129,6 +129,12 @@ class _IndexLookup(Layer):
         if frozen is not None and self._frozen_vocab_size is None:
             self._frozen_vocab_size = int(frozen)
 
+    def __getstate__(self) -> Dict[str, Any]:
+        """Copies and pickles leave out the cached C++ encoder (rebuilt on first use)."""
+        state = dict(self.__dict__)
+        state["_encoder"] = None
+        return state
+
     # ---- tokens
     def _token(self, value, argument: str):
         """A special token as the key type (None allowed)."""
