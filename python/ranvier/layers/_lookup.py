@@ -491,10 +491,9 @@ class _IndexLookup(Layer):
             return out
         lead = idx.shape[:-1]
         flat = idx.reshape(-1, idx.shape[-1])
-        out = np.zeros((flat.shape[0], depth), np.int64)
-        for r in range(flat.shape[0]):
-            v = flat[r][(flat[r] >= 0) & (flat[r] < depth)]
-            out[r] = np.bincount(v, minlength=depth)[:depth]
+        valid = (flat >= 0) & (flat < depth)  # the mask (-1) is dropped
+        cells = np.nonzero(valid)[0] * depth + flat[valid]
+        out = np.bincount(cells, minlength=flat.shape[0] * depth).astype(np.int64).reshape(flat.shape[0], depth)
         if self.output_mode == "multi_hot":
             out = (out > 0).astype(np.int64)
         out = out.reshape(lead + (depth,))
