@@ -493,7 +493,8 @@ class _IndexLookup(Layer):
         flat = idx.reshape(-1, idx.shape[-1])
         valid = (flat >= 0) & (flat < depth)  # the mask (-1) is dropped
         cells = np.nonzero(valid)[0] * depth + flat[valid]
-        out = np.bincount(cells, minlength=flat.shape[0] * depth).astype(np.int64).reshape(flat.shape[0], depth)
+        out = np.zeros((flat.shape[0], depth), np.int64)
+        np.add.at(out.reshape(-1), cells, 1)
         if self.output_mode == "multi_hot":
             out = (out > 0).astype(np.int64)
         out = out.reshape(lead + (depth,))
