@@ -2,6 +2,7 @@
 // encode (Keras's index layout, mask, OOV buckets), forward per output mode, the index checks,
 // and the C++ API encoding raw strings for a model built in C++.
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -183,4 +184,35 @@ RANVIER_TEST(cpp_api_encodes_raw_strings) {
     threw = true;
   }
   RANVIER_CHECK(threw, "encode_ints on a StringLookup");
+}
+
+RANVIER_TEST(cpp_api_lookup_layer_specs_train_and_save) {
+  ranvier::Model m(5);
+  m.input(2).add(ranvier::layers::IntegerLookup({3, 17, 99}, "multi_hot")).add(ranvier::layers::Dense(1));
+  const std::int64_t keys[] = {3, 17, 99, 5, 17, 17, 3, 99};
+  std::vector<float> x(8);
+  m.encode_ints(keys, 8, x.data());
+  const float want[] = {1, 2, 3, 0, 2, 2, 1, 3};
+  for (int i = 0; i < 8; ++i) RANVIER_CHECK(x[static_cast<std::size_t>(i)] == want[i], "key %d", i);
+  const std::vector<float> y = {1, 0, 1, 0};
+  m.compile({"sgd", 0.1}, {"mse"});
+  ranvier::FitOptions fo;
+  fo.epochs = 3;
+  fo.batch_size = 2;
+  m.fit(x.data(), y.data(), 4, 1, fo);
+  const std::string path = "test_lookup_cpp.safetensors";
+  m.save(path);
+  ranvier::Model back = ranvier::Model::load(path);
+  std::vector<float> x2(8);
+  back.encode_ints(keys, 8, x2.data());
+  RANVIER_CHECK(x2 == x, "the loaded model's vocabulary");
+  RANVIER_CHECK(back.predict(x2) == m.predict(x), "the loaded model's predictions");
+  std::remove(path.c_str());
+  bool threw = false;
+  try {
+    ranvier::layers::StringLookup({"a", "a"});
+  } catch (const std::invalid_argument& e) {
+    threw = std::string(e.what()).find("repeat") != std::string::npos;
+  }
+  RANVIER_CHECK(threw, "a repeated term accepted");
 }

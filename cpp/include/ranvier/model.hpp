@@ -65,6 +65,13 @@ LayerSpec Dropout(double rate, std::uint64_t seed = 0, const std::string& name =
 LayerSpec BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, const std::string& name = "");
 LayerSpec LayerNormalization(double epsilon = 1e-3, const std::string& name = "");
 LayerSpec Activation(const std::string& activation, const std::string& name = "");
+// The lookup layers (the model's first layer: they take its raw keys, encoded with
+// Model::encode_strings / encode_ints before predict or fit). output_mode: "int", "one_hot",
+// "multi_hot", "count"; Keras's index layout ([OOV indices] [vocabulary]).
+LayerSpec StringLookup(const std::vector<std::string>& vocabulary, const std::string& output_mode = "int",
+                       std::int64_t num_oov_indices = 1, const std::string& name = "");
+LayerSpec IntegerLookup(const std::vector<std::int64_t>& vocabulary, const std::string& output_mode = "int",
+                        std::int64_t num_oov_indices = 1, const std::string& name = "");
 }  // namespace layers
 
 // compile() arguments. Optimizers: "sgd", "rmsprop", "adagrad", "adadelta", "adam",

@@ -116,6 +116,33 @@ LayerSpec Activation(const std::string& activation, const std::string& name) {
   return spec("Activation", c);
 }
 
+namespace {
+Value lookup_config(const std::string& output_mode, std::int64_t num_oov_indices, const std::string& name) {
+  Value c = layer_config_base(name);
+  c.set("output_mode", Value::make_string(output_mode));
+  c.set("num_oov_indices", Value::make_int(num_oov_indices));
+  return c;
+}
+}  // namespace
+
+LayerSpec StringLookup(const std::vector<std::string>& vocabulary, const std::string& output_mode,
+                       std::int64_t num_oov_indices, const std::string& name) {
+  Value c = lookup_config(output_mode, num_oov_indices, name);
+  Value v = Value::make_array();
+  for (const auto& t : vocabulary) v.push_back(Value::make_string(t));
+  c.set("vocabulary", std::move(v));
+  return spec("StringLookup", c);
+}
+
+LayerSpec IntegerLookup(const std::vector<std::int64_t>& vocabulary, const std::string& output_mode,
+                        std::int64_t num_oov_indices, const std::string& name) {
+  Value c = lookup_config(output_mode, num_oov_indices, name);
+  Value v = Value::make_array();
+  for (const auto t : vocabulary) v.push_back(Value::make_int(t));
+  c.set("vocabulary", std::move(v));
+  return spec("IntegerLookup", c);
+}
+
 }  // namespace layers
 
 struct Model::Impl {
