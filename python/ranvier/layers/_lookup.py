@@ -329,8 +329,12 @@ class _IndexLookup(Layer):
             arr = self._keys(batch, "adapt")
             if arr.ndim <= 1:
                 arr = arr.reshape(1, -1)  # a 1-D batch is one document
-            flat = [self._token_item(v, "data") for v in arr.reshape(-1).tolist()]
-            counts.update(flat)
+            if arr.dtype.kind in ("U" if self._strings else "i"):  # already the key type: counted in NumPy
+                uniq, cnt = np.unique(arr.reshape(-1), return_counts=True)
+                for t, c in zip(uniq.tolist(), cnt.tolist()):
+                    counts[t] += c
+            else:
+                counts.update(self._token_item(v, "data") for v in arr.reshape(-1).tolist())
             if self.output_mode == "tf_idf":
                 rows = arr.reshape(arr.shape[0], -1).tolist()
                 for row in rows:
