@@ -152,19 +152,38 @@ void bind_layers(py::module_& m) {
     ranvier::check_layer_config(class_name, to_config(config, class_name));
   }, py::arg("class_name"), py::arg("config"));
   // The layer of `config` through its table row, constructed (build() it next).
+  // input_shapes: a merge layer's per-sample input shapes (build it next with build_inputs).
   m.def("layer_from_config", [](const std::string& class_name, py::dict config, std::uint64_t seed,
-                                std::vector<std::int64_t> sample_shape) -> std::shared_ptr<Layer> {
+                                std::vector<std::int64_t> sample_shape,
+                                std::vector<std::vector<std::int64_t>> input_shapes) -> std::shared_ptr<Layer> {
     const auto* row = ranvier::find_layer_row(class_name);
     if (!row) throw std::invalid_argument("unknown layer class '" + class_name + "'");
     ranvier::LayerArgs args;
     args.seed = seed;
     args.sample_shape = &sample_shape;
+    args.input_shapes = &input_shapes;
     args.where = class_name;
     const auto cfg = to_config(config, class_name);
     args.bf16 = ranvier::parse_dtype_policy(cfg, args.where);
     return row->from_config(cfg, args);
   }, py::arg("class_name"), py::arg("config"), py::arg("seed") = 0,
-     py::arg("sample_shape") = std::vector<std::int64_t>());
+     py::arg("sample_shape") = std::vector<std::int64_t>(),
+     py::arg("input_shapes") = std::vector<std::vector<std::int64_t>>());
+  // The merge layers (rows with merge_shape): their class names, and the output's per-sample
+  // shape for per-sample input shapes (-1: a dimension of unknown size), ValueError naming
+  // the shapes when they cannot be merged.
+  m.def("merge_layer_class_names", [] {
+    std::vector<std::string> out;
+    for (const auto* row : ranvier::layer_table())
+      if (row->merge_shape) out.emplace_back(row->class_name);
+    return out;
+  });
+  m.def("layer_merge_shape", [](const std::string& class_name, py::dict config,
+                                std::vector<std::vector<std::int64_t>> input_shapes) {
+    const auto* row = ranvier::find_layer_row(class_name);
+    if (!row || !row->merge_shape) throw std::invalid_argument("'" + class_name + "' is not a merge layer class");
+    return row->merge_shape(to_config(config, class_name), input_shapes, class_name);
+  }, py::arg("class_name"), py::arg("config"), py::arg("input_shapes"));
 
   py::class_<Layer, std::shared_ptr<Layer>>(m, "Layer")
       .def_property_readonly("type_name", &Layer::type_name)
@@ -226,6 +245,67 @@ void bind_layers(py::module_& m) {
         l.backward(px, pyv, pdy, pdx, b, pre);
       }, py::arg("x"), py::arg("y"), py::arg("dy"), py::arg("dx") = py::none(),
          py::arg("dy_is_preactivation") = false)
+      // Several inputs (the merge layers; a one-input layer answers for its one input).
+      .def_property_readonly("num_inputs", &Layer::num_inputs)
+      .def("input_features", [](const Layer& l, int i) {
+        if (i < 0 || i >= l.num_inputs())
+          throw py::index_error("input_features: no input " + std::to_string(i) + " (the layer has " +
+                                std::to_string(l.num_inputs()) + ")");
+        return l.input_features(i);
+      }, py::arg("i"))
+      .def("build_inputs", &Layer::build_inputs, py::arg("in_features"))
+      .def("forward_inputs", [](Layer& l, py::list xs, farray y, bool training, std::uint64_t step) {
+        const int k = l.num_inputs();
+        if (static_cast<int>(xs.size()) != k)
+          throw std::invalid_argument("forward_inputs: expected " + std::to_string(k) + " inputs, got " +
+                                      std::to_string(xs.size()));
+        const std::int64_t b = y.ndim() == 2 ? y.shape(0) : -1;
+        std::vector<farray> keep;
+        std::vector<const float*> p;
+        for (int i = 0; i < k; ++i) {
+          keep.push_back(py::cast<farray>(xs[static_cast<std::size_t>(i)]));
+          check_rows(keep.back(), b, l.input_features(i), ("xs[" + std::to_string(i) + "]").c_str());
+          p.push_back(keep.back().data());
+        }
+        check_rows(y, b, l.out_features(), "y");
+        float* py_ = y.mutable_data();
+        ranvier::ForwardCtx ctx;
+        ctx.training = training;
+        ctx.step = step;
+        py::gil_scoped_release nogil;
+        return l.forward_inputs(p.data(), py_, b, ctx);
+      }, py::arg("xs"), py::arg("y"), py::arg("training") = false, py::arg("step") = 0)
+      .def("backward_inputs", [](Layer& l, py::list xs, farray y, farray dy, py::list dxs, bool pre) {
+        const int k = l.num_inputs();
+        if (static_cast<int>(xs.size()) != k || static_cast<int>(dxs.size()) != k)
+          throw std::invalid_argument("backward_inputs: expected " + std::to_string(k) + " inputs and " +
+                                      std::to_string(k) + " gradients (None: not wanted), got " +
+                                      std::to_string(xs.size()) + " and " + std::to_string(dxs.size()));
+        const std::int64_t b = y.ndim() == 2 ? y.shape(0) : -1;
+        check_rows(y, b, l.out_features(), "y");
+        check_rows(dy, b, l.out_features(), "dy");
+        std::vector<farray> keep;
+        std::vector<const float*> p;
+        std::vector<float*> d;
+        for (int i = 0; i < k; ++i) {
+          const auto si = std::to_string(i);
+          keep.push_back(py::cast<farray>(xs[static_cast<std::size_t>(i)]));
+          check_rows(keep.back(), b, l.input_features(i), ("xs[" + si + "]").c_str());
+          p.push_back(keep.back().data());
+          py::handle h = dxs[static_cast<std::size_t>(i)];
+          if (h.is_none()) {
+            d.push_back(nullptr);
+            continue;
+          }
+          keep.push_back(py::cast<farray>(h));
+          check_rows(keep.back(), b, l.input_features(i), ("dxs[" + si + "]").c_str());
+          d.push_back(keep.back().mutable_data());
+        }
+        const float* pyv = y.data();
+        float* pdy = dy.mutable_data();
+        py::gil_scoped_release nogil;
+        l.backward_inputs(p.data(), pyv, pdy, d.data(), b, pre);
+      }, py::arg("xs"), py::arg("y"), py::arg("dy"), py::arg("dxs"), py::arg("dy_is_preactivation") = false)
       .def_property_readonly("output_activation", [](const Layer& l) { return static_cast<int>(l.output_activation()); })
       .def("regularization", [](Layer& l, bool add_grad) {
         py::gil_scoped_release nogil;

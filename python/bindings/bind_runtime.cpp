@@ -35,6 +35,7 @@ void bind_runtime(py::module_& m) {
     d["vunary"] = t.vunary.name ? t.vunary.name : "";
     d["vloss"] = t.vloss.name ? t.vloss.name : "";
     d["update"] = t.update.name ? t.update.name : "";
+    d["vmerge"] = t.vmerge.name ? t.vmerge.name : "";
     return d;
   });
   m.def("gemm_blocking", [] {

@@ -12,7 +12,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'activation_table', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'loss_table', 'matmul', 'max_num_threads', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_kinds', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
+__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'activation_table', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'layer_merge_shape', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'loss_table', 'matmul', 'max_num_threads', 'merge_layer_class_names', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_kinds', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
 class OptimizerKind:
     """
     Members: the rows of cpp/src/optimizers/optimizers.def (see optimizer_kinds()).
@@ -383,11 +383,19 @@ class Layer:
         ...
     def backward(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], dy: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], dx: typing.Any = None, dy_is_preactivation: bool = False) -> None:
         ...
+    def backward_inputs(self, xs: list, y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], dy: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], dxs: list, dy_is_preactivation: bool = False) -> None:
+        ...
     def bind(self, params: list, grads: list) -> None:
         ...
     def build(self, in_features: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
+    def build_inputs(self, in_features: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> int:
+        ...
     def forward(self, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], training: bool = False, step: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
+        ...
+    def forward_inputs(self, xs: list, y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], training: bool = False, step: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
+        ...
+    def input_features(self, i: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
     def param_specs(self) -> list:
         ...
@@ -397,6 +405,9 @@ class Layer:
         ...
     @property
     def in_features(self) -> int:
+        ...
+    @property
+    def num_inputs(self) -> int:
         ...
     @property
     def out_features(self) -> int:
@@ -873,8 +884,10 @@ def layer_check_config(class_name: str, config: dict) -> None:
     """The core constructors' checks on a layer's arguments (ValueError with their message)."""
 def layer_class_names() -> list[str]:
     """The layer classes of the C++ layer table (cpp/src/layers/layers.def)."""
-def layer_from_config(class_name: str, config: dict, seed: typing.SupportsInt | typing.SupportsIndex = 0, sample_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = ...) -> Layer:
+def layer_from_config(class_name: str, config: dict, seed: typing.SupportsInt | typing.SupportsIndex = 0, sample_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = ..., input_shapes: collections.abc.Sequence[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]] = ...) -> Layer:
     """The layer of `config` through its table row, constructed (build() it next)."""
+def layer_merge_shape(class_name: str, config: dict, input_shapes: collections.abc.Sequence[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]]) -> list[int]:
+    ...
 def loss_forward_backward(kind: typing.SupportsInt | typing.SupportsIndex, y_true: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y_pred: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], sample_weight: typing.Any = None, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, compute_grad: bool = True, from_logits: bool = False, label_smoothing: typing.SupportsFloat | typing.SupportsIndex = 0.0, delta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.25, gamma: typing.SupportsFloat | typing.SupportsIndex = 2.0, apply_class_balancing: bool = False) -> tuple[numpy.typing.NDArray[numpy.float32], typing.Any]:
     """
     (per_sample (n,), grad (n, k) or None): per-sample losses before weights, and d(sum_i w_i l_i grad_scale)/d y_pred.
@@ -920,6 +933,8 @@ def schedule_value_real(schedule: ScheduleConfig, step: typing.SupportsFloat | t
 def set_isa(arg0: str) -> None:
     ...
 def max_num_threads() -> int:
+    ...
+def merge_layer_class_names() -> list[str]:
     ...
 def set_num_threads(arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...

@@ -8,6 +8,7 @@ void fill_gemv_avx2(GemvKernels& k);
 void fill_vunary_avx2(VunaryKernels& k);
 void fill_vloss_avx2(VlossKernels& k);
 void fill_update_avx2(UpdateKernels& k);
+void fill_vmerge_avx2(VmergeKernels& k);
 
 void fill_kernels_avx2(KernelTable& t) {
   fill_gemm_avx2(t.gemm);
@@ -15,6 +16,7 @@ void fill_kernels_avx2(KernelTable& t) {
   fill_vunary_avx2(t.vunary);
   fill_vloss_avx2(t.vloss);
   fill_update_avx2(t.update);
+  fill_vmerge_avx2(t.vmerge);
 }
 
 }  // namespace ranvier

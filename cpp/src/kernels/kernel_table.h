@@ -8,6 +8,7 @@
 #include "kernels/f32-gemm/gemm-ukernel.h"
 #include "kernels/f32-gemv/gemv.h"
 #include "kernels/f32-vloss/vloss.h"
+#include "kernels/f32-vmerge/vmerge.h"
 #include "kernels/f32-vunary/vunary.h"
 #include "kernels/f32-update/update.h"
 
@@ -21,6 +22,7 @@ struct KernelTable {
   VunaryKernels vunary;
   VlossKernels vloss;
   UpdateKernels update;
+  VmergeKernels vmerge;      // the merge layers (layers/merge.cpp)
 };
 
 // Filled by the kernel files of each ISA (declared here, defined there).

@@ -41,7 +41,26 @@ std::shared_ptr<Layer> make_layer(const std::string& class_name, const Value& co
   std::shared_ptr<Layer> layer;
   try {
     layer = row->from_config(config, args);
-    layer->build(args.in_features);
+    if (row->merge_shape) {
+      if (!args.input_shapes || args.input_shapes->empty())
+        fail(where + ": " + class_name + " is a merge layer: it takes a list of inputs (a node of a "
+             "functional graph), not the single input of a layer chain");
+      std::vector<std::int64_t> widths;
+      for (const auto& s : *args.input_shapes) {
+        std::int64_t w = 1;
+        for (const std::int64_t d : s) {
+          if (d <= 0 || w > (std::int64_t{1} << 40) / d) {
+            w = -1;  // refused by build_inputs, naming the shape
+            break;
+          }
+          w *= d;
+        }
+        widths.push_back(w);
+      }
+      layer->build_inputs(widths);
+    } else {
+      layer->build(args.in_features);
+    }
   } catch (const std::invalid_argument& e) {
     const std::string msg = e.what();
     if (msg.compare(0, where.size(), where) == 0) throw;  // a config reader's message names the layer already

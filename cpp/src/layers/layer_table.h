@@ -27,6 +27,10 @@ struct LayerArgs {
   // the samples' dimensions when the layer is the first one (Flatten's channels_first), else null
   const std::vector<std::int64_t>* sample_shape = nullptr;
   bool bf16 = false;             // the config's dtype policy is mixed_bfloat16
+  // Merge layers (a row with merge_shape): each input's per-sample shape (no batch axis), in
+  // input order. make_layer builds such a layer with build_inputs for their widths and
+  // refuses it without them. Null for a one-input layer (or when only checking a config).
+  const std::vector<std::vector<std::int64_t>>* input_shapes = nullptr;
   std::string where;             // "layer 'dense' (Dense)", for messages
 };
 
@@ -43,6 +47,14 @@ struct LayerRow {
   // Draws random numbers in training (keyed by seed and step): the model gives it a seed
   // when its config has none, and saves that seed in the file ("layer_seeds").
   bool seeded;
+  // Merge layers only (several inputs; null for every one-input layer): the output's
+  // per-sample shape for inputs of the per-sample shapes `shapes` (no batch axis, one per
+  // input). std::invalid_argument, starting with `where` and naming the shapes, when they
+  // cannot be merged. Their param_count is null (no weights); the graph's size check and
+  // shape inference read this instead.
+  std::vector<std::int64_t> (*merge_shape)(const json::Value& config,
+                                           const std::vector<std::vector<std::int64_t>>& shapes,
+                                           const std::string& where) = nullptr;
 };
 
 #define RV_LAYER(cls) extern const LayerRow layer_row_##cls;
@@ -56,7 +68,8 @@ const LayerRow* find_layer_row(const std::string& class_name);
 // "Dense, Dropout, ...": the class names, for messages.
 std::string layer_class_names();
 
-// The layer of class `class_name` from its config, built for args.in_features and frozen
+// The layer of class `class_name` from its config, built for args.in_features (a merge
+// layer: with build_inputs for the widths of args.input_shapes) and frozen
 // when the config says "trainable": false. Errors: std::invalid_argument starting with
 // args.where (an unknown class lists the known ones).
 std::shared_ptr<Layer> make_layer(const std::string& class_name, const json::Value& config, LayerArgs args);

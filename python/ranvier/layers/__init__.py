@@ -4,7 +4,9 @@
 ``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, the tabular layers
 (``Normalization`` and ``Discretization`` with ``adapt``, ``Rescaling``, ``Identity``, ``UnitNormalization``,
 ``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), the lookup layers
-(``IntegerLookup``, ``StringLookup``: raw keys encoded before the network), ``InputLayer`` and
+(``IntegerLookup``, ``StringLookup``: raw keys encoded before the network), the merge layers
+(``Concatenate``, ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``, ``Minimum``,
+``Dot`` and their functional forms ``concatenate``, ``add``, ...: a list of inputs), ``InputLayer`` and
 ``Input(shape=...)``, with Keras's arguments, defaults, automatic names ("dense",
 "dense_1", ...), ``get_config``/``from_config``, ``get_weights``/``set_weights`` (Keras
 order and shapes: a Dense kernel is (input_dim, units)), ``weights`` /
@@ -64,6 +66,24 @@ from ._base import (  # noqa: F401 (reset_uids: clear_session)
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, GaussianNoise, LeakyReLU, ReLU, Softmax
 from ._input import Input, InputLayer, KerasTensor
 from ._lookup import IntegerLookup, StringLookup
+from ._merge import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from ._normalization import BatchNormalization, LayerNormalization
 from ._tabular import (
     ActivityRegularization,
@@ -80,7 +100,9 @@ __all__ = [
     "Layer", "Variable", "Dense", "Dropout", "GaussianNoise", "BatchNormalization", "LayerNormalization", "Flatten",
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
     "Normalization", "Discretization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization", "GaussianDropout",
-    "AlphaDropout", "IntegerLookup", "StringLookup", "serialize", "deserialize",
+    "AlphaDropout", "IntegerLookup", "StringLookup", "Concatenate", "Add", "Subtract", "Multiply", "Average",
+    "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum",
+    "dot", "serialize", "deserialize",
 ]
 
 # One Python class per row of the C++ layer table (cpp/src/layers/layers.def), by its name.

@@ -1,0 +1,129 @@
+// f32-vmerge kernel bodies (contracts: kernels/f32-vmerge/vmerge.h). Written once against
+// the SIMD vocabulary; included by f32-vmerge-{scalar,avx2,avx512}.cpp inside their
+// per-ISA namespace, with `simd` naming that ISA's vocabulary.
+
+using vf = simd::vf;
+using vmask = simd::mask;
+
+// f(i, r): one block of simd::kW floats at offset i (r == kW), then the tail (r < kW).
+template <class F>
+inline void blocks(std::int64_t n, F f) {
+  std::int64_t i = 0;
+  for (; i + simd::kW <= n; i += simd::kW) f(i, simd::kW);
+  if (i < n) f(i, static_cast<int>(n - i));
+}
+inline vf ld(const float* p, std::int64_t i, int r) {
+  return r == simd::kW ? simd::load(p + i) : simd::load_tail(p + i, r);
+}
+inline void st(float* p, std::int64_t i, int r, vf v) {
+  if (r == simd::kW) simd::store(p + i, v);
+  else simd::store_tail(p + i, v, r);
+}
+// max / min with NaN propagated (the vocabulary's max/min return one operand on NaN).
+inline vf max_nan(vf a, vf b) {
+  const vmask nan = simd::mask_or(simd::isnan(a), simd::isnan(b));
+  return simd::select(nan, simd::add(a, b), simd::max(a, b));
+}
+inline vf min_nan(vf a, vf b) {
+  const vmask nan = simd::mask_or(simd::isnan(a), simd::isnan(b));
+  return simd::select(nan, simd::add(a, b), simd::min(a, b));
+}
+
+void k_sum(const float* const* xs, int k, std::int64_t off, float divisor, float* y, std::int64_t n) {
+  const vf d = simd::set1(divisor);
+  const bool divide = divisor != 1.0f;
+  blocks(n, [&](std::int64_t i, int r) {
+    vf acc = ld(xs[0] + off, i, r);
+    for (int t = 1; t < k; ++t) acc = simd::add(acc, ld(xs[t] + off, i, r));
+    if (divide) acc = simd::div(acc, d);
+    st(y, i, r, acc);
+  });
+}
+
+void k_prod(const float* const* xs, int k, std::int64_t off, float* y, std::int64_t n) {
+  blocks(n, [&](std::int64_t i, int r) {
+    vf acc = ld(xs[0] + off, i, r);
+    for (int t = 1; t < k; ++t) acc = simd::mul(acc, ld(xs[t] + off, i, r));
+    st(y, i, r, acc);
+  });
+}
+
+void k_max(const float* const* xs, int k, std::int64_t off, float* y, std::int64_t n) {
+  blocks(n, [&](std::int64_t i, int r) {
+    vf acc = ld(xs[0] + off, i, r);
+    for (int t = 1; t < k; ++t) acc = max_nan(acc, ld(xs[t] + off, i, r));
+    st(y, i, r, acc);
+  });
+}
+
+void k_min(const float* const* xs, int k, std::int64_t off, float* y, std::int64_t n) {
+  blocks(n, [&](std::int64_t i, int r) {
+    vf acc = ld(xs[0] + off, i, r);
+    for (int t = 1; t < k; ++t) acc = min_nan(acc, ld(xs[t] + off, i, r));
+    st(y, i, r, acc);
+  });
+}
+
+void k_sub(const float* a, const float* b, float* y, std::int64_t n) {
+  blocks(n, [&](std::int64_t i, int r) { st(y, i, r, simd::sub(ld(a, i, r), ld(b, i, r))); });
+}
+
+void k_scale(const float* x, float s, float* y, std::int64_t n) {
+  const vf sv = simd::set1(s);
+  blocks(n, [&](std::int64_t i, int r) { st(y, i, r, simd::mul(ld(x, i, r), sv)); });
+}
+
+void k_div(const float* x, float s, float* y, std::int64_t n) {
+  const vf sv = simd::set1(s);
+  blocks(n, [&](std::int64_t i, int r) { st(y, i, r, simd::div(ld(x, i, r), sv)); });
+}
+
+void k_prod_except(const float* const* xs, int k, int skip, std::int64_t off, const float* dy, float* dx,
+                   std::int64_t n) {
+  blocks(n, [&](std::int64_t i, int r) {
+    vf acc = simd::set1(1.0f);
+    bool first = true;
+    for (int t = 0; t < k; ++t) {
+      if (t == skip) continue;
+      const vf v = ld(xs[t] + off, i, r);
+      acc = first ? v : simd::mul(acc, v);
+      first = false;
+    }
+    st(dx, i, r, first ? ld(dy, i, r) : simd::mul(ld(dy, i, r), acc));
+  });
+}
+
+void k_route(const float* const* xs, int k, std::int64_t off, const float* y, const float* dy, float* const* dxs,
+             std::int64_t n) {
+  blocks(n, [&](std::int64_t i, int r) {
+    const vf yv = ld(y, i, r), g = ld(dy, i, r);
+    const vmask ynan = simd::isnan(yv);
+    vmask taken = simd::lt(yv, yv);  // all false (NaN-safe: lt is ordered)
+    for (int t = 0; t < k; ++t) {
+      const vf xv = ld(xs[t] + off, i, r);
+      const vmask hit = simd::mask_and(simd::mask_or(simd::eq(xv, yv), simd::mask_and(ynan, simd::isnan(xv))),
+                                       simd::mask_not(taken));
+      if (dxs[t]) st(dxs[t] + off, i, r, simd::select(hit, g, simd::zero()));
+      taken = simd::mask_or(taken, hit);
+    }
+  });
+}
+
+float k_dot(const float* a, const float* b, std::int64_t n) {
+  vf s = simd::zero();
+  blocks(n, [&](std::int64_t i, int r) { s = simd::fmadd(ld(a, i, r), ld(b, i, r), s); });
+  return simd::reduce_add(s);
+}
+
+void fill_vmerge_table(VmergeKernels& k) {
+  k.sum = k_sum;
+  k.prod = k_prod;
+  k.max = k_max;
+  k.min = k_min;
+  k.sub = k_sub;
+  k.scale = k_scale;
+  k.div = k_div;
+  k.prod_except = k_prod_except;
+  k.route = k_route;
+  k.dot = k_dot;
+}
