@@ -64,7 +64,11 @@ RANVIER_TEST(every_row_builds_its_class_by_name) {
     const bool strings = std::string(row->class_name) == "StringLookup";
     vocab.push_back(strings ? Value::make_string("a") : Value::make_int(7));
     c.set("vocabulary", std::move(vocab));
-    const auto layer = ranvier::make_layer(row->class_name, c, args(4));
+    c.set("axes", Value::make_int(1));             // Dot
+    ranvier::LayerArgs a = args(4);
+    const std::vector<std::vector<std::int64_t>> two_inputs = {{4}, {4}};
+    if (row->merge_shape) a.input_shapes = &two_inputs;  // the merge layers take a list of inputs
+    const auto layer = ranvier::make_layer(row->class_name, c, a);
     RANVIER_CHECK(std::string(layer->type_name()) == row->class_name, "%s built %s", row->class_name,
                   layer->type_name());
     RANVIER_CHECK(layer->in_features() == 4, "%s", row->class_name);
