@@ -58,12 +58,30 @@ std::int64_t numel(const Shape& s) {
 bool known(const Shape& s) {
   return std::all_of(s.begin(), s.end(), [](std::int64_t d) { return d > 0; });
 }
+constexpr std::int64_t kMaxFeatures = std::int64_t{1} << 40;  // what a model file can hold per row
+
+// The product of the known dims (unknown ones skipped), saturating above kMaxFeatures.
+std::int64_t known_numel(const Shape& s) {
+  std::int64_t n = 1;
+  for (const std::int64_t d : s)
+    if (d > 0) n = (n > kMaxFeatures / d) ? kMaxFeatures + 1 : n * d;
+  return n;
+}
 void check_dims(const char* cls, const Shapes& shapes, const std::string& where) {
   if (shapes.empty()) fail(where + ": a " + cls + " layer should be called on a list of at least 1 input");
-  for (const auto& s : shapes)
+  for (const auto& s : shapes) {
     for (const std::int64_t d : s)
       if (d == 0 || d < kUnknown)
         fail(where + ": input shapes must have positive dimensions (or None), got " + shapes_str(shapes));
+    if (known_numel(s) > kMaxFeatures)
+      fail(where + ": an input of shape " + shape_str(s) + " has more than 2**40 features per sample");
+  }
+}
+// The output shape, refused when its samples would exceed kMaxFeatures.
+Shape checked_out(Shape out, const Shapes& shapes, const std::string& where) {
+  if (known_numel(out) > kMaxFeatures)
+    fail(where + ": the output of inputs " + shapes_str(shapes) + " would have more than 2**40 features per sample");
+  return out;
 }
 // The shapes a layer is built for: `given` when it has them (checked against the widths),
 // else each input as a vector of its width.
@@ -119,7 +137,7 @@ Shape elementwise_shape(Op op, const Shapes& shapes, const std::string& where) {
       fail(where + ": Inputs have incompatible shapes. Received shapes " + shape_str(shapes[0]) + " and " +
            shape_str(s) + " (ranvier's " + op_name(op) + " needs equal shapes: it does not broadcast)");
   }
-  return out;
+  return checked_out(out, shapes, where);
 }
 
 // The per-sample axis of Keras's `axis` for inputs of per-sample rank `rank`.
@@ -147,7 +165,7 @@ Shape concat_shape(std::int64_t axis, const Shapes& shapes, const std::string& w
     for (std::size_t j = 0; j < rank; ++j) {
       if (static_cast<std::int64_t>(j) == k) {
         const std::int64_t d = out[j];
-        out[j] = (d < 0 || s[j] < 0) ? kUnknown : d + s[j];
+        out[j] = (d < 0 || s[j] < 0) ? kUnknown : std::min(d + s[j], kMaxFeatures + 1);  // refused below
       } else if (out[j] < 0) {
         out[j] = s[j];
       } else if (s[j] >= 0 && s[j] != out[j]) {
@@ -155,7 +173,7 @@ Shape concat_shape(std::int64_t axis, const Shapes& shapes, const std::string& w
       }
     }
   }
-  return out;
+  return checked_out(out, shapes, where);
 }
 
 struct DotAxes {
@@ -197,7 +215,7 @@ Shape dot_shape(const DotAxes& ax, const Shapes& shapes, const std::string& wher
     for (std::size_t j = 0; j < shapes[static_cast<std::size_t>(i)].size(); ++j)
       if (static_cast<std::int64_t>(j) != a[i]) out.push_back(shapes[static_cast<std::size_t>(i)][j]);
   if (out.empty()) out.push_back(1);
-  return out;
+  return checked_out(out, shapes, where);
 }
 
 // ----------------------------------------------------------------------------- base

@@ -83,6 +83,13 @@ class _Merge(Layer):
         """The output shape (batch first) for a list of input shapes (batch first, None for
         unknown sizes); ValueError naming the shapes when they cannot be merged."""
         shapes = _merge_shapes_arg(input_shape, self._describe())
+        for s in shapes:
+            if any(d is not None and d < 1 for d in s[1:]):
+                raise ValueError(f"{self._describe()}: input shapes must have positive dimensions (or None), "
+                                 f"got {shapes}")
+            if any(d is not None and d > _checks.MAX_FEATURES for d in s[1:]):
+                raise ValueError(f"{self._describe()}: an input of shape {s} has more than the "
+                                 f"{_checks.MAX_FEATURES} (2**40) features per sample a model file can hold")
         samples = [[-1 if d is None else d for d in s[1:]] for s in shapes]
         try:
             out = _core.layer_merge_shape(type(self).__name__, self._core_config(), samples)
@@ -170,7 +177,8 @@ class _Merge(Layer):
         core = self._core_layer if list(self._build_input_shape or ()) == sym else self._build_core(sym)[0]
         assert core is not None
         n = shapes[0][0]
-        rows = [_checks.to_float32(a.reshape(n, -1), f"inputs[{i}]", self._describe()) for i, a in enumerate(arrays)]
+        rows = [_checks.to_float32(a.reshape(n, core.input_features(i)), f"inputs[{i}]", self._describe())
+                for i, a in enumerate(arrays)]
         out = np.empty((n, core.out_features), dtype=np.float32)
         owner = self._owner()
         net = getattr(owner, "_net_obj", None) if owner is not None else None
