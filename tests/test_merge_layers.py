@@ -177,14 +177,19 @@ def test_max_min_propagate_nan(name, isa):
     out = getattr(layers, name)()([a, b])
     assert np.isnan(out[0, 0]) and np.isnan(out[0, 1])
     assert out[0, 2] == (2.0 if name == "Maximum" else 1.0)
-    core = core_of(name, {}, [(3,)] * 2)
+    c = np.array([[5.0, -5.0, 2.0]], np.float32)
+    core = core_of(name, {}, [(3,)] * 3)
     y = np.empty((1, 3), np.float32)
-    core.forward_inputs([a, b], y)
-    dxs = [np.zeros((1, 3), np.float32) for _ in range(2)]
-    core.backward_inputs([a, b], y, np.ones((1, 3), np.float32), dxs)
-    # NaN output: the first input holding NaN takes the gradient
-    np.testing.assert_array_equal(dxs[0][0, :2], [1, 0])
-    np.testing.assert_array_equal(dxs[1][0, :2], [0, 1])
+    core.forward_inputs([a, b, c], y)
+    assert np.isnan(y[0, 0]) and np.isnan(y[0, 1])
+    dxs = [np.full((1, 3), np.nan, np.float32) for _ in range(3)]
+    core.backward_inputs([a, b, c], y, np.array([[1.0, 2.0, 3.0]], np.float32), dxs)
+    # a NaN output sends dy to the last input, as TF's chained maximum(acc, x) gradients do
+    # (acc >= x is false on NaN; measured with Keras 3 on TF 2.21)
+    # column 2 (no NaN): max(2, 1, 2) goes to the first 2 (input 0), min to input 1
+    np.testing.assert_array_equal(dxs[0], [[0, 0, 3 if name == "Maximum" else 0]])
+    np.testing.assert_array_equal(dxs[1], [[0, 0, 0 if name == "Maximum" else 3]])
+    np.testing.assert_array_equal(dxs[2], [[1, 2, 0]])
 
 
 def test_multiply_gradient_exact_with_zero_inputs():

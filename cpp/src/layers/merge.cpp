@@ -9,7 +9,8 @@
 //   Gradients: Add dy each; Subtract dy, -dy; Average dy / n; Multiply dy * prod(others);
 //   Maximum / Minimum: dy to the first input (in input order) that holds the output value,
 //   0 to the others (TF's gradient of maximum(x, y) gives ties to x; chained over the inputs
-//   the earliest equal input wins). NaN propagates in the forward pass.
+//   the earliest equal input wins; where the output is NaN, which propagates, the last input
+//   takes dy, as TF's chained comparisons give it).
 // - Concatenate(axis=-1): along one axis of the per-sample shapes (all other dims equal).
 // - Dot(axes, normalize=False): exactly 2 inputs of per-sample rank 1 or 2 (Keras's
 //   batch_dot): out[i, j] = sum_t A[i, t] B[j, t] over the reduced axes; output shape =

@@ -228,13 +228,14 @@ class Maximum(_Merge):
     """``keras.layers.Maximum()``: the elementwise maximum of its inputs (1 or more, equal
     shapes); NaN propagates. Gradient: dy goes, per element, to the first input (in input
     order) that holds the maximum, 0 to the others (TF's gradient of ``maximum(x, y)`` gives
-    ties to ``x``; chained over the inputs, the earliest equal input wins). No weights."""
+    ties to ``x``; chained over the inputs, the earliest equal input wins; where the output
+    is NaN, the last input takes dy, as in TF). No weights."""
 
 
 class Minimum(_Merge):
     """``keras.layers.Minimum()``: the elementwise minimum of its inputs (1 or more, equal
     shapes); NaN propagates. Gradient: dy to the first input holding the minimum (ties: the
-    earliest, as ``Maximum``). No weights."""
+    earliest; a NaN output: the last input, as ``Maximum``). No weights."""
 
 
 # ----------------------------------------------------------------------------- Concatenate

@@ -101,8 +101,8 @@ void k_route(const float* const* xs, int k, std::int64_t off, const float* y, co
     vmask taken = simd::lt(yv, yv);  // all false (NaN-safe: lt is ordered)
     for (int t = 0; t < k; ++t) {
       const vf xv = ld(xs[t] + off, i, r);
-      const vmask hit = simd::mask_and(simd::mask_or(simd::eq(xv, yv), simd::mask_and(ynan, simd::isnan(xv))),
-                                       simd::mask_not(taken));
+      vmask hit = simd::mask_and(simd::eq(xv, yv), simd::mask_not(taken));  // eq is false on NaN
+      if (t == k - 1) hit = simd::mask_or(hit, ynan);
       if (dxs[t]) st(dxs[t] + off, i, r, simd::select(hit, g, simd::zero()));
       taken = simd::mask_or(taken, hit);
     }

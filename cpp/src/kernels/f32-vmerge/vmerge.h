@@ -37,7 +37,8 @@ using VmergeDivFn = void (*)(const float* x, float s, float* y, std::int64_t n);
 using VmergeProdExceptFn = void (*)(const float* const* xs, int k, int skip, std::int64_t off, const float* dy,
                                     float* dx, std::int64_t n);
 // Maximum's / Minimum's gradient: per element, the first input (in input order) whose value
-// equals y (both NaN counts as equal) receives dy, the others 0. dxs[i] may be null (no
+// equals y receives dy, the others 0; where y is NaN, the last input receives it (TF's
+// gradient of maximum(acc, x) chained over the inputs: acc >= x is false on NaN). dxs[i] may be null (no
 // gradient wanted for input i); written at dxs[i] + off. dy is read before any dx is
 // written, block by block, so a dx may alias dy.
 using VmergeRouteFn = void (*)(const float* const* xs, int k, std::int64_t off, const float* y, const float* dy,
