@@ -462,3 +462,39 @@ def test_config_round_trip(layer):
     assert type(back) is type(layer) and back.built and back.get_config() == config
     x = np.random.default_rng(1).standard_normal((2, 3, 3))
     np.testing.assert_array_equal(back([x, x + 1]), layer([x, x + 1]))
+
+
+# ---------------------------------------------------------------------------- ONNX
+@pytest.mark.parametrize("layer,shapes", [
+    (layers.Add(), [(3, 4)] * 3), (layers.Subtract(), [(5,)] * 2), (layers.Multiply(), [(5,)] * 3),
+    (layers.Average(), [(2, 3)] * 2), (layers.Maximum(), [(6,)] * 3), (layers.Minimum(), [(6,)] * 2),
+    (layers.Add(), [(4,)]), (layers.Concatenate(), [(4,), (3,)]), (layers.Concatenate(axis=1), [(2, 5), (1, 5)]),
+    (layers.Dot(axes=1), [(4,), (4,)]), (layers.Dot(axes=1, normalize=True), [(4,), (4,)]),
+    (layers.Dot(axes=(1, 2)), [(5, 2), (2, 5)]), (layers.Dot(axes=2, normalize=True), [(3, 4), (3, 4)]),
+    (layers.Dot(axes=[2, 1]), [(3, 4), (4,)]),
+], ids=lambda v: type(v).__name__ if isinstance(v, layers.Layer) else str(v))
+def test_onnx_merge_node_matches_the_layer(layer, shapes):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from ranvier.export import onnx as rx
+    rng = np.random.default_rng(4)
+    xs = [rng.standard_normal((3,) + s).astype(np.float32) for s in shapes]
+    g = rx._Graph(onnx)
+    names = [f"x{i}" for i in range(len(xs))]
+    out = rx.merge_node(g, layer, names, [(None,) + s for s in shapes])
+    g.nodes[-1].output[0] = "output"
+    assert out
+    h = onnx.helper
+    graph = h.make_graph(g.nodes, "merge", [h.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["batch", *s])
+                                            for n, s in zip(names, shapes)],
+                         [h.make_tensor_value_info("output", onnx.TensorProto.FLOAT,
+                                                   ["batch", *layer.compute_output_shape([(None,) + s for s in shapes])[1:]])],
+                         initializer=g.inits)
+    proto = h.make_model(graph, opset_imports=[h.make_opsetid("", rx.OPSET)])
+    proto.ir_version = rx.IR_VERSION
+    onnx.checker.check_model(proto)
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, dict(zip(names, xs)))[0]
+    want = layer(xs)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)  # sum order may differ (Einsum)

@@ -19,6 +19,7 @@ output "output" of shape (batch, units)):
 - Normalization: ``Sub``/``Div`` (``Mul``/``Add`` with invert) by its statistics; Rescaling: ``Mul``/``Add``;
   UnitNormalization: ``ReduceSumSquare``, ``Max``, ``Sqrt``, ``Div``; Discretization: ``GreaterOrEqual``
   against the boundaries, summed (``ReduceSum``; a NaN input gives bucket 0 there, the last bucket in ranvier).
+- the merge layers (for graphs): ``merge_node`` (Concat, chained Add/Sub/Mul/Max/Min, Div, Einsum).
 
 Any other layer raises ValueError naming it. The ``onnx`` package is imported only here.
 """
@@ -146,6 +147,65 @@ def _activation(g: _Graph, x: str, kind: str, params: dict, where: str) -> str:
     if kind == "log_softmax":
         return g.op("LogSoftmax", [x], "log_softmax", axis=-1)
     raise ValueError(f"export: {where} uses activation '{kind}', which has no ONNX form yet")
+
+
+def merge_node(g: _Graph, layer, xs: List[str], input_shapes) -> str:
+    """The ONNX nodes of a merge layer (``ranvier.layers.Concatenate``, ``Add``, ...) on the
+    tensors named ``xs``, of the Keras shapes ``input_shapes`` (batch first; the tensors carry
+    these full shapes, not rows); returns the output tensor's name. Elementwise merges chain
+    ``Add``/``Sub``/``Mul``/``Max``/``Min`` in input order, as ranvier computes them (Average:
+    the sum, then ``Div`` by the count); Concatenate is ``Concat``; Dot is ``Einsum`` (after
+    ``x * Min(1/Sqrt(ReduceSumSquare(x)), 1e7)`` with normalize=True), ``Unsqueeze``d to
+    (batch, 1) when both inputs are vectors."""
+    from .. import layers as L
+    cls = type(layer)
+    shapes = [tuple(s) for s in input_shapes]
+    layer.compute_output_shape(shapes)  # the layer's shape checks, with their messages
+    if len(xs) != len(shapes):
+        raise ValueError(f"export: {layer.name} has {len(shapes)} input shapes for {len(xs)} tensors")
+    name = layer.name
+    if isinstance(layer, L.Concatenate):
+        return g.op("Concat", xs, name, axis=int(layer.axis) % len(shapes[0]))
+    if isinstance(layer, L.Dot):
+        axes = layer.axes if isinstance(layer.axes, (list, tuple)) else (layer.axes, layer.axes)
+        axes = [int(a) % len(s) for a, s in zip(axes, shapes)]
+        ins, terms, kept = [], [], ""
+        letters = iter("abcdefghij")
+        for x, s, a in zip(xs, shapes, axes):
+            if layer.normalize:
+                ss = g.op("ReduceSumSquare", [x], f"{name}_ss", axes=[a], keepdims=1)
+                inv = g.op("Min", [g.op("Reciprocal", [g.op("Sqrt", [ss], f"{name}_norm")], f"{name}_inv"),
+                                   g.const(np.float32(1e7), f"{name}_max")], f"{name}_clamp")
+                x = g.op("Mul", [x, inv], f"{name}_normalized")
+            term = "z"
+            for d in range(1, len(s)):
+                if d == a:
+                    term += "k"
+                else:
+                    c = next(letters)
+                    term += c
+                    kept += c
+            ins.append(x)
+            terms.append(term)
+        out = g.op("Einsum", ins, name if kept else f"{name}_dot", equation=f"{terms[0]},{terms[1]}->z{kept}")
+        if not kept:
+            axis = g.name(f"{name}_axis")
+            g.inits.append(g.onnx.numpy_helper.from_array(np.array([1], np.int64), axis))
+            out = g.op("Unsqueeze", [out, axis], name)
+        return out
+    ops = ((L.Add, "Add"), (L.Average, "Add"), (L.Subtract, "Sub"), (L.Multiply, "Mul"), (L.Maximum, "Max"),
+           (L.Minimum, "Min"))
+    op = next((o for c, o in ops if isinstance(layer, c)), None)
+    if op is None:
+        raise ValueError(f"export: layer '{name}' ({cls.__name__}) is not a merge layer")
+    out = xs[0]
+    for i, x in enumerate(xs[1:]):
+        out = g.op(op, [out, x], f"{name}_{i}")
+    if isinstance(layer, L.Average):
+        out = g.op("Div", [out, g.const(np.float32(len(xs)), f"{name}_count")], name)
+    elif len(xs) == 1:
+        out = g.op("Identity", [out], name)
+    return out
 
 
 def to_onnx(model):
