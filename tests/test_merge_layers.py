@@ -300,6 +300,7 @@ def test_concatenate_refuses_mismatched_shapes_naming_them():
 
 # ---------------------------------------------------------------------------- Dot
 @pytest.mark.parametrize("shapes,axes", [
+    ([(5, 2), (2, 5)], (1, 2)),  # Keras's docstring example
     ([(4,), (4,)], 1),
     ([(4,), (4,)], -1),
     ([(4,), (4,)], [1, -1]),
@@ -431,6 +432,10 @@ def test_build_and_core_protocol():
     assert c.get_build_config() == {"input_shape": [[None, 2, 5], [None, 1, 5]]}
     core = c._make_core([(2, 5), (1, 5)])
     assert core.build_inputs([10, 5]) == 15
+    core = c._make_core_for([(None, 2, 5), (None, 1, 5)])
+    assert core.build_inputs([10, 5]) == 15
+    with pytest.raises(ValueError, match=r"\(None, 2, 5\).*\(None, 2, 4\)"):
+        c._make_core_for([(None, 2, 5), (None, 2, 4)])
     with pytest.raises(ValueError, match=r"input 1 has shape \(None, 1, 5\) but 6 features"):
         c._make_core([(2, 5), (1, 5)]).build_inputs([10, 6])
     with pytest.raises(RuntimeError, match="build_inputs"):

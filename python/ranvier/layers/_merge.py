@@ -17,7 +17,8 @@ What the functional API (``ranvier._functional``) uses
   non-batch dims); no weights. ``layer._input_sample_shapes`` keeps the per-sample shapes.
 - ``layer._make_core(sample_shapes)``: a new C++ layer for inputs of these per-sample
   shapes (no batch axis), unbuilt: call ``core.build_inputs(widths)`` on it (a second node
-  of a layer called twice gets its own core this way; there are no weights to share).
+  of a layer called twice gets its own core this way; there are no weights to share);
+  ``layer._make_core_for([shape, ...])`` the same for shapes given batch first.
 - The C++ layer runs ``forward_inputs`` / ``backward_inputs`` on rows (the flattened
   per-sample shapes); ``_core.layer_from_config(name, config, input_shapes=...)`` builds the
   same layer from the config, and ``_core.layer_merge_shape`` gives its output shape.
@@ -73,6 +74,13 @@ class _Merge(Layer):
         axis; None: vectors of the widths given to ``build_inputs``), not yet built."""
         shapes = [[int(d) for d in s] for s in (sample_shapes or [])]
         return _core.layer_from_config(type(self).__name__, self._core_config(), input_shapes=shapes)
+
+    def _make_core_for(self, input_shapes) -> _core.Layer:
+        """``_make_core`` for input shapes given batch first (as the functional graph holds
+        them), checked; not yet built (``core.build_inputs(widths)`` next)."""
+        shapes = _merge_shapes_arg(input_shapes, self._describe())
+        self.compute_output_shape(shapes)
+        return self._make_core([[int(d) for d in s[1:]] for s in shapes])
 
     def _num_inputs_ok(self, k: int) -> bool:
         """Whether the layer takes ``k`` inputs."""
