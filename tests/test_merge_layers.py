@@ -503,3 +503,21 @@ def test_onnx_merge_node_matches_the_layer(layer, shapes):
     want = layer(xs)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)  # sum order may differ (Einsum)
+
+
+def test_binding_checks_the_arrays():
+    core = core_of("Add", {}, [(3,), (3,)])
+    x = np.ones((2, 3), np.float32)
+    y = np.empty((2, 3), np.float32)
+    with pytest.raises(ValueError, match="expected 2 inputs, got 1"):
+        core.forward_inputs([x], y)
+    with pytest.raises(ValueError, match=r"xs\[1\] must have shape \(2, 3\)"):
+        core.forward_inputs([x, np.ones((2, 4), np.float32)], y)
+    core.forward_inputs([x, x], y)
+    with pytest.raises(TypeError, match=r"dxs\[0\] must be a C-contiguous float32 array"):
+        core.backward_inputs([x, x], y, y.copy(), [np.zeros((2, 3)), None])
+    with pytest.raises(ValueError, match="expected 2 inputs and 2 gradients"):
+        core.backward_inputs([x, x], y, y.copy(), [None])
+    with pytest.raises(IndexError, match="no input 2"):
+        core.input_features(2)
+

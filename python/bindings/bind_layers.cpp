@@ -297,7 +297,10 @@ void bind_layers(py::module_& m) {
             d.push_back(nullptr);
             continue;
           }
-          keep.push_back(py::cast<farray>(h));
+          if (!py::isinstance<farray>(h))  // a converted copy would take the gradient and be dropped
+            throw py::type_error("backward_inputs: dxs[" + si + "] must be a C-contiguous float32 array or None");
+          keep.push_back(py::reinterpret_borrow<farray>(h));
+          if (!keep.back().writeable()) throw std::invalid_argument("backward_inputs: dxs[" + si + "] must be writeable");
           check_rows(keep.back(), b, l.input_features(i), ("dxs[" + si + "]").c_str());
           d.push_back(keep.back().mutable_data());
         }

@@ -177,6 +177,10 @@ class Dot final : public MergeLayer {
   void operand_grad(const VmergeKernels& km, int i, const float* g, const float* other, float* d) const {
     const DotView& V = v_[i];
     const DotView& O = v_[1 - i];
+    if (V.M == 1 && O.M == 1 && V.st == 1 && O.st == 1) {  // two vectors: d = g * other
+      km.scale(other, g[0], d, V.K);
+      return;
+    }
     for (std::int64_t m = 0; m < V.M; ++m)
       for (std::int64_t t = 0; t < V.K; ++t) {
         float s = 0.0f;
@@ -186,7 +190,6 @@ class Dot final : public MergeLayer {
         }
         d[m * V.sm + t * V.st] = s;
       }
-    (void)km;
   }
 
   // Normalizes each kept-index vector of input i's sample r into norm_[i]; returns it.
