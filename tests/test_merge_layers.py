@@ -440,6 +440,18 @@ def test_build_and_core_protocol():
         c._make_core([(2, 5), (1, 5)]).build_inputs([10, 6])
     with pytest.raises(RuntimeError, match="build_inputs"):
         c._make_core([(2, 5), (1, 5)]).build(10)  # the one-input methods are not for merge layers
+    x = np.ones((2, 10), np.float32)
+    with pytest.raises(RuntimeError, match="forward_inputs"):
+        c._core_layer.forward(x, np.empty((2, 15), np.float32))
+    # built for one input (Add()([x])), the one-input methods run it (a network may call them)
+    one = core_of("Average", {}, [(3,)])
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    y = np.empty((2, 3), np.float32)
+    one.forward(x, y)
+    np.testing.assert_array_equal(y, x)
+    dx = np.empty_like(x)
+    one.backward(x, y, np.full_like(x, 2.0), dx)
+    np.testing.assert_array_equal(dx, np.full_like(x, 2.0))
     assert set(_core.merge_layer_class_names()) == {"Concatenate", "Add", "Subtract", "Multiply", "Average",
                                                      "Maximum", "Minimum", "Dot"}
     assert _core.kernel_names()["vmerge"].startswith("f32-vmerge-")

@@ -96,11 +96,17 @@ class MergeLayer : public Layer {
   std::int64_t build(std::int64_t) override {
     throw std::logic_error(std::string(type_name()) + " takes several inputs: build it with build_inputs");
   }
-  double forward(const float*, float*, std::int64_t, const ForwardCtx&) override {
-    throw std::logic_error(std::string(type_name()) + " takes several inputs: run it with forward_inputs");
+  // A merge layer built for one input (Keras's Add()([x])) also runs through the one-input
+  // methods, as a network may call them for a node with one input; otherwise they throw.
+  double forward(const float* x, float* y, std::int64_t batch, const ForwardCtx& ctx) override {
+    if (widths_.size() != 1)
+      throw std::logic_error(std::string(type_name()) + " takes several inputs: run it with forward_inputs");
+    return forward_inputs(&x, y, batch, ctx);
   }
-  void backward(const float*, const float*, float*, float*, std::int64_t, bool) override {
-    throw std::logic_error(std::string(type_name()) + " takes several inputs: run it with backward_inputs");
+  void backward(const float* x, const float* y, float* dy, float* dx, std::int64_t batch, bool pre) override {
+    if (widths_.size() != 1)
+      throw std::logic_error(std::string(type_name()) + " takes several inputs: run it with backward_inputs");
+    backward_inputs(&x, y, dy, &dx, batch, pre);
   }
   int num_inputs() const override {
     return static_cast<int>(widths_.empty() ? given_.size() : widths_.size());
