@@ -196,7 +196,8 @@ class Concatenate final : public MergeLayer {
         for (std::int64_t o = 0; o < outer_; ++o)
           for (std::size_t i = 0; i < inner_.size(); ++i) {
             const std::int64_t m = inner_[i];
-            std::memcpy(yr, xs[i] + r * widths_[i] + o * m, sizeof(float) * static_cast<std::size_t>(m));
+            const float* src = xs[i] + r * widths_[i] + o * m;
+            if (src != yr) std::memcpy(yr, src, sizeof(float) * static_cast<std::size_t>(m));
             yr += m;
           }
       }
@@ -214,7 +215,8 @@ class Concatenate final : public MergeLayer {
         for (std::int64_t o = 0; o < outer_; ++o)
           for (std::size_t i = 0; i < inner_.size(); ++i) {
             const std::int64_t m = inner_[i];
-            if (dxs[i]) std::memcpy(dxs[i] + r * widths_[i] + o * m, g, sizeof(float) * static_cast<std::size_t>(m));
+            float* d = dxs[i] ? dxs[i] + r * widths_[i] + o * m : nullptr;
+            if (d && d != g) std::memcpy(d, g, sizeof(float) * static_cast<std::size_t>(m));  // one input: may be dy
             g += m;
           }
       }
