@@ -80,7 +80,11 @@ class _Merge(Layer):
         them), checked; not yet built (``core.build_inputs(widths)`` next)."""
         shapes = _merge_shapes_arg(input_shapes, self._describe())
         self.compute_output_shape(shapes)
-        return self._make_core([[int(d) for d in s[1:]] for s in shapes])
+        samples = [[d for d in s[1:] if d is not None] for s in shapes]
+        if any(len(p) != len(s) - 1 for p, s in zip(samples, shapes)):
+            raise ValueError(f"{self._describe()} needs inputs of known sizes (other than the batch), "
+                             f"got input_shape={shapes}")
+        return self._make_core(samples)
 
     def _num_inputs_ok(self, k: int) -> bool:
         """Whether the layer takes ``k`` inputs."""
