@@ -296,6 +296,10 @@ def test_concatenate_refuses_mismatched_shapes_naming_them():
     # None sizes: the concatenated axis is None, the others take the known size
     assert layers.Concatenate().compute_output_shape([(None, 4), (None, None)]) == (None, None)
     assert layers.Concatenate(axis=1).compute_output_shape([(8, None, 5), (None, 2, None)]) == (8, None, 5)
+    # the other dims are the first input's (Keras), the known sizes still checked
+    assert layers.Concatenate().compute_output_shape([(None, None, 2), (None, 3, 4)]) == (None, None, 6)
+    with pytest.raises(ValueError, match="matching shapes"):
+        layers.Concatenate().compute_output_shape([(None, None, 2), (None, 3, 4), (None, 2, 1)])
 
 
 # ---------------------------------------------------------------------------- Dot
@@ -378,7 +382,7 @@ def test_elementwise_refuses_unequal_shapes_naming_both(name):
         getattr(layers, name)()([np.ones((2, 4)), np.ones((2, 1))])
     with pytest.raises(ValueError, match=r"\(None, 2, 3\) and \(None, 3, 2\)"):
         layer.compute_output_shape([(None, 2, 3), (None, 3, 2)])
-    assert layer.compute_output_shape([(None, 4), (None, None)]) == (None, 4)
+    assert layer.compute_output_shape([(None, 4), (None, None)]) == (None, None)  # Keras: None if either is
     assert layer.compute_output_shape([(7, 2, 3), (None, 2, 3)]) == (7, 2, 3)
 
 

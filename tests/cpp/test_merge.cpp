@@ -71,7 +71,7 @@ RANVIER_TEST(merge_rows_give_shapes_and_refuse_with_the_shapes) {
   RANVIER_CHECK((dot->merge_shape(axes, {{3, 4}, {3, 4}}, "w") == std::vector<std::int64_t>{3, 3}), "dot axes=2");
   axes.set("axes", Value::make_int(1));
   RANVIER_CHECK((dot->merge_shape(axes, {{4}, {4}}, "w") == std::vector<std::int64_t>{1}), "dot vectors");
-  RANVIER_CHECK((add->merge_shape(obj(), {{4}, {-1}}, "w") == std::vector<std::int64_t>{4}), "unknown dim");
+  RANVIER_CHECK((add->merge_shape(obj(), {{4}, {-1}}, "w") == std::vector<std::int64_t>{-1}), "unknown dim");
   std::string msg;
   try {
     add->merge_shape(obj(), {{4}, {5}}, "w");

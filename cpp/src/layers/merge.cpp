@@ -63,8 +63,8 @@ Shape elementwise_shape(Op op, const Shapes& shapes, const std::string& where) {
     const Shape& s = shapes[i];
     bool ok = s.size() == out.size();
     for (std::size_t j = 0; ok && j < s.size(); ++j) {
-      if (out[j] < 0) out[j] = s[j];
-      else if (s[j] >= 0 && s[j] != out[j]) ok = false;
+      if (out[j] < 0 || s[j] < 0) out[j] = kUnknown;  // Keras: None when either is None
+      else if (s[j] != out[j]) ok = false;
     }
     if (!ok)
       fail(where + ": Inputs have incompatible shapes. Received shapes " + shape_str(shapes[0]) + " and " +
@@ -92,16 +92,16 @@ Shape concat_shape(std::int64_t axis, const Shapes& shapes, const std::string& w
   for (const auto& s : shapes)
     if (s.size() != rank) fail(msg);
   const std::int64_t k = concat_axis(axis, rank, shapes, where);
-  Shape out = shapes[0];
+  Shape out = shapes[0], ref = shapes[0];
   out[static_cast<std::size_t>(k)] = 0;
   for (const auto& s : shapes) {
     for (std::size_t j = 0; j < rank; ++j) {
       if (static_cast<std::int64_t>(j) == k) {
         const std::int64_t d = out[j];
         out[j] = (d < 0 || s[j] < 0) ? kUnknown : std::min(d + s[j], kMaxFeatures + 1);  // refused below
-      } else if (out[j] < 0) {
-        out[j] = s[j];
-      } else if (s[j] >= 0 && s[j] != out[j]) {
+      } else if (ref[j] < 0) {  // the output keeps the first input's dims (Keras); the check
+        ref[j] = s[j];          // compares every known size
+      } else if (s[j] >= 0 && s[j] != ref[j]) {
         fail(msg);
       }
     }

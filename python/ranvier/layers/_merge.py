@@ -110,6 +110,8 @@ class _Merge(Layer):
             raise ValueError(f"{self._describe()}: {msg[len(prefix):] if msg.startswith(prefix) else msg}") from None
         batches = {s[0] for s in shapes} - {None}
         batch = batches.pop() if batches else None
+        if isinstance(self, Concatenate):  # Keras's Concatenate keeps the first input's dims
+            batch = shapes[0][0]
         return (batch,) + tuple(None if d < 0 else int(d) for d in out)
 
     def _in_features(self, input_shape):  # a list of shapes: see build
