@@ -19,49 +19,60 @@ inline void st(float* p, std::int64_t i, int r, vf v) {
   if (r == simd::kW) simd::store(p + i, v);
   else simd::store_tail(p + i, v, r);
 }
-// max / min with NaN propagated (the vocabulary's max/min return one operand on NaN).
-inline vf max_nan(vf a, vf b) {
-  const vmask nan = simd::mask_or(simd::isnan(a), simd::isnan(b));
-  return simd::select(nan, simd::add(a, b), simd::max(a, b));
-}
-inline vf min_nan(vf a, vf b) {
-  const vmask nan = simd::mask_or(simd::isnan(a), simd::isnan(b));
-  return simd::select(nan, simd::add(a, b), simd::min(a, b));
+// max / min with NaN propagated. The vocabulary's max(a, b) / min(a, b) return b when
+// either is NaN on every ISA (maxps / minps; the scalar a > b ? a : b), so only a NaN a needs
+// the select (two selects the compiler if-converts on the scalar tier too).
+inline vf max_nan(vf a, vf b) { return simd::select(simd::isnan(a), a, simd::max(a, b)); }
+inline vf min_nan(vf a, vf b) { return simd::select(simd::isnan(a), a, simd::min(a, b)); }
+
+// y = op(...op(op(x0, x1), x2)..., x(k-1)), then y / divisor when divide. Done in passes
+// over chunks of kChunk floats, each pass a loop over two streams that the compiler also
+// vectorizes on the scalar tier; one pass per block instead when y is one of xs[1..k)
+// (a pass would overwrite a later input before reading it). Same operations, same order.
+constexpr std::int64_t kChunk = 1024;
+
+template <class Op>
+inline void nary(const float* const* xs, int k, std::int64_t off, float* y, std::int64_t n, Op op, bool divide,
+                 float divisor) {
+  const vf d = simd::set1(divisor);
+  bool alias = false;
+  for (int t = 1; t < k; ++t) alias = alias || xs[t] + off == y;
+  if (alias || k == 1) {
+    blocks(n, [&](std::int64_t i, int r) {
+      vf acc = ld(xs[0] + off, i, r);
+      for (int t = 1; t < k; ++t) acc = op(acc, ld(xs[t] + off, i, r));
+      st(y, i, r, divide ? simd::div(acc, d) : acc);
+    });
+    return;
+  }
+  for (std::int64_t c = 0; c < n; c += kChunk) {
+    const std::int64_t len = n - c < kChunk ? n - c : kChunk;
+    float* yc = y + c;
+    const float* a = xs[0] + off + c;
+    const float* b = xs[1] + off + c;
+    blocks(len, [&](std::int64_t i, int r) { st(yc, i, r, op(ld(a, i, r), ld(b, i, r))); });
+    for (int t = 2; t < k; ++t) {
+      const float* x = xs[t] + off + c;
+      blocks(len, [&](std::int64_t i, int r) { st(yc, i, r, op(ld(yc, i, r), ld(x, i, r))); });
+    }
+    if (divide) blocks(len, [&](std::int64_t i, int r) { st(yc, i, r, simd::div(ld(yc, i, r), d)); });
+  }
 }
 
 void k_sum(const float* const* xs, int k, std::int64_t off, float divisor, float* y, std::int64_t n) {
-  const vf d = simd::set1(divisor);
-  const bool divide = divisor != 1.0f;
-  blocks(n, [&](std::int64_t i, int r) {
-    vf acc = ld(xs[0] + off, i, r);
-    for (int t = 1; t < k; ++t) acc = simd::add(acc, ld(xs[t] + off, i, r));
-    if (divide) acc = simd::div(acc, d);
-    st(y, i, r, acc);
-  });
+  nary(xs, k, off, y, n, [](vf a, vf b) { return simd::add(a, b); }, divisor != 1.0f, divisor);
 }
 
 void k_prod(const float* const* xs, int k, std::int64_t off, float* y, std::int64_t n) {
-  blocks(n, [&](std::int64_t i, int r) {
-    vf acc = ld(xs[0] + off, i, r);
-    for (int t = 1; t < k; ++t) acc = simd::mul(acc, ld(xs[t] + off, i, r));
-    st(y, i, r, acc);
-  });
+  nary(xs, k, off, y, n, [](vf a, vf b) { return simd::mul(a, b); }, false, 1.0f);
 }
 
 void k_max(const float* const* xs, int k, std::int64_t off, float* y, std::int64_t n) {
-  blocks(n, [&](std::int64_t i, int r) {
-    vf acc = ld(xs[0] + off, i, r);
-    for (int t = 1; t < k; ++t) acc = max_nan(acc, ld(xs[t] + off, i, r));
-    st(y, i, r, acc);
-  });
+  nary(xs, k, off, y, n, [](vf a, vf b) { return max_nan(a, b); }, false, 1.0f);
 }
 
 void k_min(const float* const* xs, int k, std::int64_t off, float* y, std::int64_t n) {
-  blocks(n, [&](std::int64_t i, int r) {
-    vf acc = ld(xs[0] + off, i, r);
-    for (int t = 1; t < k; ++t) acc = min_nan(acc, ld(xs[t] + off, i, r));
-    st(y, i, r, acc);
-  });
+  nary(xs, k, off, y, n, [](vf a, vf b) { return min_nan(a, b); }, false, 1.0f);
 }
 
 void k_sub(const float* a, const float* b, float* y, std::int64_t n) {
