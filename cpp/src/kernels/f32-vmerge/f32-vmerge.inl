@@ -106,18 +106,59 @@ void k_prod_except(const float* const* xs, int k, int skip, std::int64_t off, co
 
 void k_route(const float* const* xs, int k, std::int64_t off, const float* y, const float* dy, float* const* dxs,
              std::int64_t n) {
-  blocks(n, [&](std::int64_t i, int r) {
-    const vf yv = ld(y, i, r), g = ld(dy, i, r);
-    const vmask ynan = simd::isnan(yv);
-    vmask taken = simd::lt(yv, yv);  // all false (NaN-safe: lt is ordered)
+  bool alias = false;  // a dx that is dy: one pass per block (dy read before any dx is written)
+  for (int t = 0; t < k; ++t) alias = alias || dxs[t] + off == dy;
+  if (alias) {
+    blocks(n, [&](std::int64_t i, int r) {
+      const vf yv = ld(y, i, r), g = ld(dy, i, r);
+      const vmask ynan = simd::isnan(yv);
+      vmask taken = simd::lt(yv, yv);  // all false (NaN-safe: lt is ordered)
+      for (int t = 0; t < k; ++t) {
+        const vf xv = ld(xs[t] + off, i, r);
+        vmask hit = simd::mask_and(simd::eq(xv, yv), simd::mask_not(taken));  // eq is false on NaN
+        if (t == k - 1) hit = simd::mask_or(hit, ynan);
+        if (dxs[t]) st(dxs[t] + off, i, r, simd::select(hit, g, simd::zero()));
+        taken = simd::mask_or(taken, hit);
+      }
+    });
+    return;
+  }
+  // passes over chunks, one per input, the inputs already served marked in `taken` (1.0f);
+  // two-stream loops the compiler vectorizes on the scalar tier too
+  float taken[kChunk];
+  const vf one = simd::set1(1.0f), zero = simd::zero();
+  for (std::int64_t c = 0; c < n; c += kChunk) {
+    const std::int64_t len = n - c < kChunk ? n - c : kChunk;
+    const float* yc = y + c;
+    const float* g = dy + c;
     for (int t = 0; t < k; ++t) {
-      const vf xv = ld(xs[t] + off, i, r);
-      vmask hit = simd::mask_and(simd::eq(xv, yv), simd::mask_not(taken));  // eq is false on NaN
-      if (t == k - 1) hit = simd::mask_or(hit, ynan);
-      if (dxs[t]) st(dxs[t] + off, i, r, simd::select(hit, g, simd::zero()));
-      taken = simd::mask_or(taken, hit);
+      const float* x = xs[t] + off + c;
+      float* d = dxs[t] ? dxs[t] + off + c : nullptr;
+      if (t == 0 && k == 1) {  // the only input: NaN or not, it takes dy
+        if (d) blocks(len, [&](std::int64_t i, int r) { st(d, i, r, ld(g, i, r)); });
+      } else if (t == 0) {
+        blocks(len, [&](std::int64_t i, int r) {
+          const vmask hit = simd::eq(ld(x, i, r), ld(yc, i, r));
+          if (d) st(d, i, r, simd::select(hit, ld(g, i, r), zero));
+          st(taken, i, r, simd::select(hit, one, zero));
+        });
+      } else if (t < k - 1) {
+        blocks(len, [&](std::int64_t i, int r) {
+          const vf tk = ld(taken, i, r);
+          const vmask hit = simd::mask_and(simd::eq(ld(x, i, r), ld(yc, i, r)), simd::eq(tk, zero));
+          if (d) st(d, i, r, simd::select(hit, ld(g, i, r), zero));
+          st(taken, i, r, simd::select(hit, one, tk));
+        });
+      } else if (d) {  // the last input also takes a NaN output's gradient
+        blocks(len, [&](std::int64_t i, int r) {
+          const vf yv = ld(yc, i, r);
+          const vmask hit = simd::mask_or(simd::mask_and(simd::eq(ld(x, i, r), yv), simd::eq(ld(taken, i, r), zero)),
+                                          simd::isnan(yv));
+          st(d, i, r, simd::select(hit, ld(g, i, r), zero));
+        });
+      }
     }
-  });
+  }
 }
 
 float k_dot(const float* a, const float* b, std::int64_t n) {
