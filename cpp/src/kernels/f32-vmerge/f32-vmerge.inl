@@ -91,17 +91,38 @@ void k_div(const float* x, float s, float* y, std::int64_t n) {
 
 void k_prod_except(const float* const* xs, int k, int skip, std::int64_t off, const float* dy, float* dx,
                    std::int64_t n) {
-  blocks(n, [&](std::int64_t i, int r) {
-    vf acc = simd::set1(1.0f);
-    bool first = true;
-    for (int t = 0; t < k; ++t) {
+  bool alias = dx == dy;  // dx is dy, or an input: one pass per block
+  for (int t = 0; t < k; ++t) alias = alias || xs[t] + off == dx;
+  if (alias || k == 1) {
+    blocks(n, [&](std::int64_t i, int r) {
+      vf acc = simd::set1(1.0f);
+      bool first = true;
+      for (int t = 0; t < k; ++t) {
+        if (t == skip) continue;
+        const vf v = ld(xs[t] + off, i, r);
+        acc = first ? v : simd::mul(acc, v);
+        first = false;
+      }
+      st(dx, i, r, first ? ld(dy, i, r) : simd::mul(ld(dy, i, r), acc));
+    });
+    return;
+  }
+  // the same products in passes over chunks: dx = x_a (the first other input), dx *= each
+  // later other input, then dx = dy * dx
+  const int first = skip == 0 ? 1 : 0;
+  for (std::int64_t c = 0; c < n; c += kChunk) {
+    const std::int64_t len = n - c < kChunk ? n - c : kChunk;
+    float* d = dx + c;
+    const float* g = dy + c;
+    const float* a = xs[first] + off + c;
+    blocks(len, [&](std::int64_t i, int r) { st(d, i, r, ld(a, i, r)); });
+    for (int t = first + 1; t < k; ++t) {
       if (t == skip) continue;
-      const vf v = ld(xs[t] + off, i, r);
-      acc = first ? v : simd::mul(acc, v);
-      first = false;
+      const float* x = xs[t] + off + c;
+      blocks(len, [&](std::int64_t i, int r) { st(d, i, r, simd::mul(ld(d, i, r), ld(x, i, r))); });
     }
-    st(dx, i, r, first ? ld(dy, i, r) : simd::mul(ld(dy, i, r), acc));
-  });
+    blocks(len, [&](std::int64_t i, int r) { st(d, i, r, simd::mul(ld(g, i, r), ld(d, i, r))); });
+  }
 }
 
 void k_route(const float* const* xs, int k, std::int64_t off, const float* y, const float* dy, float* const* dxs,
