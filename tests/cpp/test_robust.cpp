@@ -53,11 +53,7 @@ RANVIER_TEST(trainer_workspaces_survive_every_injected_allocation_failure) {
   std::vector<float> x(64 * 5), y(64);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7) * 0.1f;
   for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 3);
-  ranvier::DataView d;
-  d.x = x.data();
-  d.y = y.data();
-  d.y_cols = 1;
-  d.n = 64;
+  const ranvier::DataView d = ranvier::DataView::single(x.data(), y.data(), 1, nullptr, 64);
   auto make = [&] {
     auto net = dense_net(5, 4, 5);
     auto opt = std::make_shared<ranvier::Optimizer>(ranvier::keras_defaults(ranvier::OptimizerKind::sgd));

@@ -343,12 +343,7 @@ History Model::fit(const float* x, const float* y, std::int64_t n, std::int64_t 
   if (!net.try_acquire_training()) throw std::logic_error("fit: the model is being trained in another thread");
   History h;
   try {
-    DataView d;
-    d.x = x;
-    d.y = y;
-    d.y_cols = y_cols;
-    d.sample_weight = o.sample_weight;
-    d.n = n;
+    const DataView d = DataView::single(x, y, y_cols, o.sample_weight, n);
     t.set_train_data(d, o.batch_size);
     const std::int64_t steps = t.steps_per_epoch();
     for (int e = 0; e < o.epochs; ++e) {
@@ -376,11 +371,7 @@ double Model::evaluate(const float* x, const float* y, std::int64_t n, std::int6
   if (!impl_->compiled) throw std::logic_error("Model.evaluate: call compile() first");
   if (batch_size <= 0) throw std::invalid_argument("evaluate: batch_size must be positive");
   impl_->check_xy(x, y, n, y_cols, "evaluate");
-  DataView d;
-  d.x = x;
-  d.y = y;
-  d.y_cols = y_cols;
-  d.n = n;
+  const DataView d = DataView::single(x, y, y_cols, nullptr, n);
   return impl_->get_trainer(y_cols).evaluate(d, batch_size);
 }
 

@@ -46,20 +46,80 @@ void Trainer::reset_profile() {
 Trainer::Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, LossSpec loss,
                  std::vector<std::shared_ptr<Metric>> metrics,
                  std::vector<std::shared_ptr<Metric>> weighted_metrics)
-    : net_(std::move(net)), opt_(std::move(opt)), loss_(loss), metrics_(std::move(metrics)),
-      weighted_metrics_(std::move(weighted_metrics)) {
+    : Trainer(std::move(net), std::move(opt), std::vector<LossSpec>{loss},
+              std::vector<std::vector<std::shared_ptr<Metric>>>{std::move(metrics)},
+              std::vector<std::vector<std::shared_ptr<Metric>>>{std::move(weighted_metrics)}) {}
+
+Trainer::Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, std::vector<LossSpec> losses,
+                 std::vector<std::vector<std::shared_ptr<Metric>>> metrics,
+                 std::vector<std::vector<std::shared_ptr<Metric>>> weighted_metrics, std::vector<bool> has_loss)
+    : net_(std::move(net)), opt_(std::move(opt)), losses_(std::move(losses)), has_loss_(std::move(has_loss)),
+      metrics_(std::move(metrics)), weighted_metrics_(std::move(weighted_metrics)) {
   if (!net_ || !net_->finalized()) throw std::invalid_argument("Trainer: the network is not built");
-  // Metrics with per-column state size it now, so that no batch allocates.
-  for (auto& m : metrics_) m->prepare(net_->out_features());
-  for (auto& m : weighted_metrics_) m->prepare(net_->out_features());
-  fused_ = loss_fuses_with(loss_.kind, loss_.params, net_->layers().back()->output_activation());
+  if (!opt_) throw std::invalid_argument("Trainer: the optimizer is null");
+  const Network& nt = *net_;
+  const auto no = static_cast<std::size_t>(nt.num_outputs());
+  const auto count = [&](std::size_t got, const char* what) {
+    if (got != no)
+      throw std::invalid_argument(std::string("Trainer: ") + what + " has " + std::to_string(got) +
+                                  " entries, but the model has " + std::to_string(no) + " output(s)");
+  };
+  count(losses_.size(), "the loss list");
+  if (metrics_.empty()) metrics_.resize(no);
+  if (weighted_metrics_.empty()) weighted_metrics_.resize(no);
+  if (has_loss_.empty()) has_loss_.assign(no, true);
+  count(metrics_.size(), "the metrics list");
+  count(weighted_metrics_.size(), "the weighted-metrics list");
+  count(has_loss_.size(), "has_loss");
+  const WorkspacePlan& plan = nt.plan();
+  fused_.assign(no, 0);
+  std::vector<int> consumers(static_cast<std::size_t>(nt.num_tensors()), 0);
+  for (const auto& n : nt.nodes())
+    for (int t : n.inputs) ++consumers[static_cast<std::size_t>(t)];
+  for (int t : nt.outputs()) ++consumers[static_cast<std::size_t>(t)];
+  for (std::size_t j = 0; j < no; ++j) {
+    // Metrics with per-column state size it now, so that no batch allocates.
+    const std::int64_t k = nt.output_features(static_cast<int>(j));
+    for (auto& m : metrics_[j]) m->prepare(k);
+    for (auto& m : weighted_metrics_[j]) m->prepare(k);
+    // The loss fuses with the producer's activation only when the output tensor gets no other
+    // gradient (no other consumer, listed once).
+    const int t = nt.outputs()[j];
+    const int p = nt.producer(t);
+    if (has_loss_[j] && p >= 0 && consumers[static_cast<std::size_t>(t)] == 1 &&
+        plan.grad_buffer[static_cast<std::size_t>(t)] >= 0)
+      fused_[j] = loss_fuses_with(losses_[j].kind, losses_[j].params,
+                                  nt.layers()[static_cast<std::size_t>(p)]->output_activation())
+                      ? 1
+                      : 0;
+  }
+  fused_node_.assign(nt.nodes().size(), 0);
+  for (std::size_t j = 0; j < no; ++j)
+    if (fused_[j]) fused_node_[static_cast<std::size_t>(nt.producer(nt.outputs()[j]))] = 1;
+  out_loss_sum_.assign(no, 0.0);
+  act_ptr_.assign(static_cast<std::size_t>(nt.num_tensors()), nullptr);
+  ys_.assign(no, nullptr);
+  ycols_.assign(no, 0);
+  sws_.assign(no, nullptr);
+  std::size_t widest = 1;
+  for (const auto& n : nt.nodes()) widest = std::max(widest, n.inputs.size());
+  in_ptrs_.assign(widest, nullptr);
+  dx_ptrs_.assign(widest, nullptr);
+}
+
+std::vector<double> Trainer::output_mean_losses() const {
+  std::vector<double> r(out_loss_sum_.size(), 0.0);
+  if (seen_)
+    for (std::size_t j = 0; j < r.size(); ++j) r[j] = out_loss_sum_[j] / static_cast<double>(seen_);
+  return r;
 }
 
 void Trainer::reserve(std::int64_t batch_size) {
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive, got " + std::to_string(batch_size));
   if (batch_size <= cap_) return;
   const std::int64_t cap = batch_size;
-  const auto& layers = net_->layers();
+  const Network& nt = *net_;
+  const auto& layers = nt.layers();
   const auto rows = static_cast<std::uint64_t>(cap);
   const auto floats = [&](std::int64_t cols, const char* what) {
     return static_cast<std::int64_t>(alloc_bytes(what, rows, static_cast<std::uint64_t>(cols), 1));
@@ -67,45 +127,76 @@ void Trainer::reserve(std::int64_t batch_size) {
   // Everything is allocated into new buffers first and committed only when all exist:
   // after an AllocError (MemoryError) the trainer keeps its old, consistent workspaces
   // and capacity, so a retry with a smaller batch works.
-  std::vector<FloatBuffer> acts;
+  const int ni = nt.num_inputs(), no = nt.num_outputs();
+  std::vector<FloatBuffer> acts, grads, xbuf, ybuf, swbuf;
   checked_reserve(acts, layers.size(), "the per-layer activation list");
+  checked_reserve(grads, nt.plan().grad_widths.size(), "the gradient buffer list");
+  checked_reserve(xbuf, static_cast<std::uint64_t>(ni), "the gathered input list");
+  checked_reserve(ybuf, static_cast<std::uint64_t>(no), "the gathered target list");
+  checked_reserve(swbuf, static_cast<std::uint64_t>(no), "the gathered sample weight list");
   for (std::size_t i = 0; i < layers.size(); ++i)
     acts.emplace_back(floats(layers[i]->out_features(), "a layer's activations for one batch"),
                       "a layer's activations for one batch");
-  const std::int64_t width = net_->max_features();
-  FloatBuffer xbuf(floats(net_->in_features(), "the gathered batch inputs"), "the gathered batch inputs");
-  FloatBuffer ybuf(floats(std::max<std::int64_t>(net_->out_features(), 1), "the gathered batch targets"),
-                   "the gathered batch targets");
-  FloatBuffer swbuf(cap, "the gathered batch sample weights");
+  for (std::int64_t w : nt.plan().grad_widths)
+    grads.emplace_back(floats(w, "the backward pass gradients"), "the backward pass gradients");
+  for (int i = 0; i < ni; ++i)
+    xbuf.emplace_back(floats(nt.input_features(i), "the gathered batch inputs"), "the gathered batch inputs");
+  for (int j = 0; j < no; ++j) {
+    ybuf.emplace_back(floats(std::max<std::int64_t>(nt.output_features(j), 1), "the gathered batch targets"),
+                      "the gathered batch targets");
+    swbuf.emplace_back(cap, "the gathered batch sample weights");
+  }
   FloatBuffer per_sample(cap, "the per-sample losses");
-  FloatBuffer dy_a(floats(width, "the backward pass gradients"), "the backward pass gradients");
-  FloatBuffer dy_b(floats(width, "the backward pass gradients"), "the backward pass gradients");
   for (auto& l : layers) l->reserve(cap);  // each layer commits its own capacity only on success
   acts_.swap(acts);
-  xbuf_ = std::move(xbuf);
-  ybuf_ = std::move(ybuf);
-  swbuf_ = std::move(swbuf);
+  grads_.swap(grads);
+  xbuf_.swap(xbuf);
+  ybuf_.swap(ybuf);
+  swbuf_.swap(swbuf);
   per_sample_ = std::move(per_sample);
-  dy_a_ = std::move(dy_a);
-  dy_b_ = std::move(dy_b);
   cap_ = cap;
+}
+
+void Trainer::check_data(const DataView& d, const char* what) const {
+  const Network& nt = *net_;
+  const auto ni = static_cast<std::size_t>(nt.num_inputs()), no = static_cast<std::size_t>(nt.num_outputs());
+  const std::string w(what);
+  if (d.xs.size() != ni)
+    throw std::invalid_argument(w + ": the model has " + std::to_string(ni) + " input(s), got " +
+                                std::to_string(d.xs.size()) + " input array(s)");
+  if (d.ys.size() != no || d.y_cols.size() != no)
+    throw std::invalid_argument(w + ": the model has " + std::to_string(no) + " output(s), got " +
+                                std::to_string(d.ys.size()) + " target array(s)");
+  if (!d.sample_weights.empty() && d.sample_weights.size() != no)
+    throw std::invalid_argument(w + ": sample weights: one entry per output (" + std::to_string(no) + "), got " +
+                                std::to_string(d.sample_weights.size()));
+  for (std::size_t i = 0; i < ni; ++i)
+    if (!d.xs[i]) throw std::invalid_argument(w + ": input " + std::to_string(i) + " is null");
+  for (std::size_t j = 0; j < no; ++j) {
+    const bool needs_y = has_loss_[j] || !metrics_[j].empty() || !weighted_metrics_[j].empty();
+    if (needs_y && (!d.ys[j] || d.y_cols[j] <= 0))
+      throw std::invalid_argument(w + ": output " + std::to_string(j) + " needs targets (it has a loss or metrics)");
+  }
 }
 
 void Trainer::set_train_data(const DataView& d, std::int64_t batch_size) {
   if (d.n <= 0) throw std::invalid_argument("fit: the training data is empty");
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive, got " + std::to_string(batch_size));
+  check_data(d, "fit");
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
   // Allocations first (each leaves the trainer as it was on failure), then the commit.
   const std::int64_t bs = std::min(batch_size, d.n);
   reserve(bs);
-  if (d.y_cols > net_->out_features()) {
+  for (std::size_t j = 0; j < d.y_cols.size(); ++j) {
+    if (d.y_cols[j] <= net_->output_features(static_cast<int>(j))) continue;
     const auto need = static_cast<std::int64_t>(alloc_bytes("the gathered batch targets", static_cast<std::uint64_t>(cap_),
-                                                            static_cast<std::uint64_t>(d.y_cols), 1));
-    if (ybuf_.size() < need) ybuf_.resize(need, "the gathered batch targets");
+                                                            static_cast<std::uint64_t>(d.y_cols[j]), 1));
+    if (ybuf_[j].size() < need) ybuf_[j].resize(need, "the gathered batch targets");
   }
   checked_assign(order_, static_cast<std::uint64_t>(d.n), std::int64_t{0}, "the epoch's sample order");
   for (std::int64_t i = 0; i < d.n; ++i) order_[static_cast<std::size_t>(i)] = i;
   data_ = d;
+  if (data_.sample_weights.empty()) data_.sample_weights.assign(d.ys.size(), nullptr);
   batch_size_ = bs;
   step_in_epoch_ = 0;
 }
@@ -117,8 +208,11 @@ std::int64_t Trainer::steps_per_epoch() const {
 void Trainer::reset_metrics() {
   loss_sum_ = 0.0;
   seen_ = 0;
-  for (auto& m : metrics_) m->reset();
-  for (auto& m : weighted_metrics_) m->reset();
+  std::fill(out_loss_sum_.begin(), out_loss_sum_.end(), 0.0);
+  for (auto& ms : metrics_)
+    for (auto& m : ms) m->reset();
+  for (auto& ms : weighted_metrics_)
+    for (auto& m : ms) m->reset();
 }
 
 void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
@@ -135,40 +229,64 @@ void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
   }
 }
 
-// Prefetches the first lines (at most 8) of shuffled row `pos` of the epoch, and its label.
+// Prefetches the first lines (at most 8) of each input's shuffled row `pos` of the epoch, and its labels.
 void Trainer::prefetch_row(std::int64_t pos) const {
-  const std::int64_t in_f = net_->in_features(), yc = data_.y_cols;
+  const Network& nt = *net_;
   const std::int64_t src = order_[static_cast<std::size_t>(pos)];
-  const char* px = reinterpret_cast<const char*>(data_.x + src * in_f);
-  const std::size_t x_lines = std::min<std::size_t>((sizeof(float) * static_cast<std::size_t>(in_f) + 63) / 64, 8);
-  for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
-  __builtin_prefetch(data_.y + src * yc, 0, 3);
+  for (std::size_t i = 0; i < data_.xs.size(); ++i) {
+    const std::int64_t in_f = nt.input_features(static_cast<int>(i));
+    const char* px = reinterpret_cast<const char*>(data_.xs[i] + src * in_f);
+    const std::size_t x_lines = std::min<std::size_t>((sizeof(float) * static_cast<std::size_t>(in_f) + 63) / 64, 8);
+    for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
+  }
+  for (std::size_t j = 0; j < data_.ys.size(); ++j)
+    if (data_.ys[j]) __builtin_prefetch(data_.ys[j] + src * data_.y_cols[j], 0, 3);
 }
 
 void Trainer::gather(std::int64_t start, std::int64_t b) {
-  const std::int64_t in_f = net_->in_features();
-  const std::int64_t yc = data_.y_cols;
-  const std::size_t x_bytes = sizeof(float) * static_cast<std::size_t>(in_f);
+  const Network& nt = *net_;
+  const std::size_t ni = data_.xs.size(), no = data_.ys.size();
+  std::int64_t row_floats = 0;
+  for (std::size_t i = 0; i < ni; ++i) row_floats += nt.input_features(static_cast<int>(i));
+  for (std::size_t j = 0; j < no; ++j) row_floats += data_.y_cols[j];
   // The rows are scattered (a random permutation): each is a cache miss. Prefetching a few
   // rows ahead keeps several misses in flight instead of one at a time (W2's 32-float rows:
   // the gather took a tenth of its step). The first lines of a row are enough for long rows,
   // the hardware prefetcher follows the rest. Large batches of long rows (W1: 128 x 3 KB)
   // are split between the threads (pure copies: the result never depends on the split).
   constexpr std::int64_t kAhead = 8;
-  layers_detail::parallel_ranges(b, in_f + yc, [&](std::int64_t lo, std::int64_t hi) {
+  layers_detail::parallel_ranges(b, row_floats, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t r = lo; r < std::min(lo + kAhead, hi); ++r) prefetch_row(start + r);
     for (std::int64_t r = lo; r < hi; ++r) {
       if (r + kAhead < hi) prefetch_row(start + r + kAhead);
       const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
-      std::memcpy(xbuf_.data() + r * in_f, data_.x + src * in_f, x_bytes);
-      std::memcpy(ybuf_.data() + r * yc, data_.y + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
-      if (data_.sample_weight) swbuf_.data()[r] = data_.sample_weight[src];
+      for (std::size_t i = 0; i < ni; ++i) {
+        const std::int64_t in_f = nt.input_features(static_cast<int>(i));
+        std::memcpy(xbuf_[i].data() + r * in_f, data_.xs[i] + src * in_f, sizeof(float) * static_cast<std::size_t>(in_f));
+      }
+      for (std::size_t j = 0; j < no; ++j) {
+        const std::int64_t yc = data_.y_cols[j];
+        if (data_.ys[j])
+          std::memcpy(ybuf_[j].data() + r * yc, data_.ys[j] + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
+        if (data_.sample_weights[j]) swbuf_[j].data()[r] = data_.sample_weights[j][src];
+      }
     }
   });
 }
 
+void Trainer::point_at(const DataView& d, std::int64_t start) {
+  const Network& nt = *net_;
+  for (std::size_t i = 0; i < d.xs.size(); ++i) act_ptr_[i] = d.xs[i] + start * nt.input_features(static_cast<int>(i));
+  for (std::size_t j = 0; j < d.ys.size(); ++j) {
+    ycols_[j] = d.y_cols[j];
+    ys_[j] = d.ys[j] ? d.ys[j] + start * d.y_cols[j] : nullptr;
+    const float* sw = d.sample_weights.empty() ? nullptr : d.sample_weights[j];
+    sws_[j] = sw ? sw + start : nullptr;
+  }
+}
+
 std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
-  if (!data_.x) throw std::logic_error("Trainer.run: no training data");
+  if (data_.xs.empty()) throw std::logic_error("Trainer.run: no training data");
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
   FtzScope ftz;
   const auto t0 = std::chrono::steady_clock::now();
@@ -191,7 +309,6 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
       }
     }
     // --- end of data-parallel training ---
-    const float *x, *y, *sw;
     if (shuffled_) {
       Clock::time_point tg;
       if (profiling_) tg = Clock::now();
@@ -202,15 +319,16 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
       for (std::int64_t r = next; r < std::min(next + std::min<std::int64_t>(batch_size_, 32), data_.n); ++r)
         prefetch_row(r);
       if (profiling_) prof_.data_s += seconds_since(tg);
-      x = xbuf_.data();
-      y = ybuf_.data();
-      sw = data_.sample_weight ? swbuf_.data() : nullptr;
+      for (std::size_t i = 0; i < xbuf_.size(); ++i) act_ptr_[i] = xbuf_[i].data();
+      for (std::size_t j = 0; j < ybuf_.size(); ++j) {
+        ycols_[j] = data_.y_cols[j];
+        ys_[j] = data_.ys[j] ? ybuf_[j].data() : nullptr;
+        sws_[j] = data_.sample_weights[j] ? swbuf_[j].data() : nullptr;
+      }
     } else {  // consecutive rows: read the caller's arrays in place
-      x = data_.x + start * net_->in_features();
-      y = data_.y + start * data_.y_cols;
-      sw = data_.sample_weight ? data_.sample_weight + start : nullptr;
+      point_at(data_, start);
     }
-    batch(x, y, data_.y_cols, sw, b, true, grad_rows);
+    batch(b, true, grad_rows);
     ++step_in_epoch_;
     ++done;
     if (time_budget_s > 0) {
@@ -223,16 +341,20 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
 
 double Trainer::train_batch(const DataView& d, bool reset) {
   if (d.n <= 0) throw std::invalid_argument("train_on_batch: the batch is empty");
+  check_data(d, "train_on_batch");
   // reserve() may reallocate the layers' workspaces, which a concurrent predict uses: under the lock
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
   reserve(d.n);
   FtzScope ftz;
   if (reset) reset_metrics();
-  return batch(d.x, d.y, d.y_cols, d.sample_weight, d.n, true);
+  point_at(d, 0);
+  return batch(d.n, true);
 }
 
 double Trainer::evaluate(const DataView& d, std::int64_t batch_size, bool reset) {
   if (d.n <= 0) throw std::invalid_argument("evaluate: the data is empty");
+  if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive, got " + std::to_string(batch_size));
+  check_data(d, "evaluate");
   const std::int64_t bs = std::min(batch_size, d.n);
   std::lock_guard<std::mutex> lock(net_->inference_mutex());
   reserve(bs);
@@ -240,8 +362,8 @@ double Trainer::evaluate(const DataView& d, std::int64_t batch_size, bool reset)
   if (reset) reset_metrics();
   for (std::int64_t s = 0; s < d.n; s += bs) {
     const std::int64_t b = std::min(bs, d.n - s);
-    batch(d.x + s * net_->in_features(), d.y + s * d.y_cols, d.y_cols,
-          d.sample_weight ? d.sample_weight + s : nullptr, b, false);
+    point_at(d, s);
+    batch(b, false);
   }
   return mean_loss();
 }
@@ -268,11 +390,29 @@ void Trainer::empty_shard_step() {
 
 bool Trainer::last_loss_finite() const { return std::isfinite(last_loss_); }
 
-double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const float* sw, std::int64_t b,
-                      bool training, std::int64_t grad_rows) {
+namespace {
+
+void add_into(float* dst, const float* src, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+}  // namespace
+
+void Trainer::update_step() {
   Network& net = *net_;
-  const auto& layers = net.layers();
-  const std::size_t L = layers.size();
+  if (net.has_shared()) net.sum_shared_grads();  // a shared layer's gradients, into its owner's
+  if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());  // data-parallel (set_grad_hook)
+  net.regularization(true);
+  opt_->apply(net.params().data(), net.grads().data());
+  net.apply_constraints();
+  ++net.train_steps;
+}
+
+double Trainer::batch(std::int64_t b, bool training, std::int64_t grad_rows) {
+  Network& net = *net_;
+  const auto& nodes = net.nodes();
+  const WorkspacePlan& plan = net.plan();
+  const std::size_t N = nodes.size();
   ForwardCtx ctx;
   ctx.training = training;
   ctx.step = net.train_steps * static_cast<std::uint64_t>(shard_size_) + static_cast<std::uint64_t>(shard_rank_);
@@ -281,52 +421,92 @@ double Trainer::batch(const float* x, const float* y, std::int64_t y_cols, const
   Clock::time_point t;
   if (prof) t = Clock::now();
 
-  // forward
+  // forward (every node's output kept for backward)
   double penalty = 0.0;
-  const float* cur = x;
-  for (std::size_t i = 0; i < L; ++i) {
-    penalty += layers[i]->forward(cur, acts_[i].data(), b, ctx);
-    cur = acts_[i].data();
-    if (prof) prof_.forward_s[i] += seconds_since(t);
+  for (std::size_t k = 0; k < N; ++k) {
+    const GraphNode& nd = nodes[k];
+    float* y = acts_[k].data();
+    if (nd.inputs.size() == 1) {
+      penalty += nd.layer->forward(act_ptr_[static_cast<std::size_t>(nd.inputs[0])], y, b, ctx);
+    } else {
+      for (std::size_t i = 0; i < nd.inputs.size(); ++i) in_ptrs_[i] = act_ptr_[static_cast<std::size_t>(nd.inputs[i])];
+      penalty += nd.layer->forward_inputs(in_ptrs_.data(), y, b, ctx);
+    }
+    act_ptr_[static_cast<std::size_t>(nd.output)] = y;
+    if (prof) prof_.forward_s[k] += seconds_since(t);
   }
-  const float* y_pred = acts_[L - 1].data();
-  const std::int64_t k = net.out_features();
 
-  // loss (and its gradient when training)
-  const float scale = loss_.weight / static_cast<float>(grad_rows > 0 ? grad_rows : b);
-  float* dy = training ? dy_a_.data() : nullptr;
-  if (training && fused_)
-    loss_forward_backward_fused(loss_.kind, loss_.params, layers[L - 1]->output_activation(), y, y_cols, y_pred,
-                                b, k, sw, scale, per_sample_.data(), dy);
-  else
-    loss_forward_backward(loss_.kind, loss_.params, y, y_cols, y_pred, b, k, sw, scale,
-                          per_sample_.data(), dy);
-  double total = 0.0;
-  for (std::int64_t i = 0; i < b; ++i) total += per_sample_.data()[i] * (sw ? sw[i] : 1.0f);
-  double batch_loss = static_cast<double>(loss_.weight) * total / static_cast<double>(b);
+  // losses (and their gradients when training), in output order
+  const auto& outs = net.outputs();
+  const float rows = static_cast<float>(grad_rows > 0 ? grad_rows : b);
+  double batch_loss = 0.0;
+  for (std::size_t j = 0; j < outs.size(); ++j) {
+    const auto tj = static_cast<std::size_t>(outs[j]);
+    const float* y_pred = act_ptr_[tj];
+    const std::int64_t k = net.tensor_features(outs[j]);
+    const int gb = training ? plan.grad_buffer[tj] : -1;
+    const int sc = plan.loss_scratch[j];
+    float* dy = gb < 0 ? nullptr : grads_[static_cast<std::size_t>(sc >= 0 ? sc : gb)].data();
+    if (!has_loss_[j]) {
+      if (dy && sc < 0) std::memset(dy, 0, sizeof(float) * static_cast<std::size_t>(b * k));
+      continue;
+    }
+    const LossSpec& loss = losses_[j];
+    const float* sw = sws_[j];
+    const float scale = loss.weight / rows;
+    if (dy && fused_[j]) {
+      const int p = net.producer(outs[j]);
+      loss_forward_backward_fused(loss.kind, loss.params, nodes[static_cast<std::size_t>(p)].layer->output_activation(),
+                                  ys_[j], ycols_[j], y_pred, b, k, sw, scale, per_sample_.data(), dy);
+    } else {
+      loss_forward_backward(loss.kind, loss.params, ys_[j], ycols_[j], y_pred, b, k, sw, scale,
+                            per_sample_.data(), dy);
+    }
+    if (dy && sc >= 0) add_into(grads_[static_cast<std::size_t>(gb)].data(), dy, b * k);
+    double total = 0.0;
+    for (std::int64_t i = 0; i < b; ++i) total += per_sample_.data()[i] * (sw ? sw[i] : 1.0f);
+    batch_loss += static_cast<double>(loss.weight) * total / static_cast<double>(b);
+    out_loss_sum_[j] += total;
+  }
   batch_loss += penalty + net.regularization(false);
   if (prof) prof_.loss_s += seconds_since(t);
 
   // metrics on this batch's predictions (before the update, as Keras)
-  for (auto& m : metrics_) m->update(y, y_cols, y_pred, b, k, nullptr);
-  for (auto& m : weighted_metrics_) m->update(y, y_cols, y_pred, b, k, sw);
+  for (std::size_t j = 0; j < outs.size(); ++j) {
+    const float* y_pred = act_ptr_[static_cast<std::size_t>(outs[j])];
+    const std::int64_t k = net.tensor_features(outs[j]);
+    for (auto& m : metrics_[j]) m->update(ys_[j], ycols_[j], y_pred, b, k, nullptr);
+    for (auto& m : weighted_metrics_[j]) m->update(ys_[j], ycols_[j], y_pred, b, k, sws_[j]);
+  }
   if (prof) prof_.metrics_s += seconds_since(t);
 
   if (training) {
-    float* g = dy;
-    float* other = dy_b_.data();
-    for (std::size_t i = L; i-- > 0;) {
-      const float* xin = i == 0 ? x : acts_[i - 1].data();
-      float* dx = i == 0 ? nullptr : other;
-      layers[i]->backward(xin, acts_[i].data(), g, dx, b, fused_ && i == L - 1);
-      std::swap(g, other);
-      if (prof) prof_.backward_s[i] += seconds_since(t);
+    for (std::size_t k = N; k-- > 0;) {
+      if (!plan.run_backward[k]) continue;
+      const GraphNode& nd = nodes[k];
+      float* dy = grads_[static_cast<std::size_t>(plan.grad_buffer[static_cast<std::size_t>(nd.output)])].data();
+      const auto& scratch = plan.grad_scratch[k];
+      const std::size_t m = nd.inputs.size();
+      for (std::size_t i = 0; i < m; ++i) {
+        const auto ti = static_cast<std::size_t>(nd.inputs[i]);
+        const int g = plan.grad_buffer[ti];
+        dx_ptrs_[i] = g < 0 ? nullptr : grads_[static_cast<std::size_t>(scratch[i] >= 0 ? scratch[i] : g)].data();
+        in_ptrs_[i] = act_ptr_[ti];
+      }
+      if (m == 1)
+        nd.layer->backward(in_ptrs_[0], acts_[k].data(), dy, dx_ptrs_[0], b, fused_node_[k] != 0);
+      else
+        nd.layer->backward_inputs(in_ptrs_.data(), acts_[k].data(), dy, dx_ptrs_.data(), b, fused_node_[k] != 0);
+      // fan-out: a later contribution to a tensor's gradient went to a scratch; add it in
+      for (std::size_t i = 0; i < m; ++i)
+        if (scratch[i] >= 0 && dx_ptrs_[i]) {
+          const int ti = nd.inputs[i];
+          add_into(grads_[static_cast<std::size_t>(plan.grad_buffer[static_cast<std::size_t>(ti)])].data(), dx_ptrs_[i],
+                   b * net.tensor_features(ti));
+        }
+      if (prof) prof_.backward_s[k] += seconds_since(t);
     }
-    if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());  // data-parallel (set_grad_hook)
-    net.regularization(true);
-    opt_->apply(net.params().data(), net.grads().data());
-    net.apply_constraints();
-    ++net.train_steps;
+    update_step();
     if (prof) prof_.update_s += seconds_since(t);
   }
   if (prof) {

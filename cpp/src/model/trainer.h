@@ -15,20 +15,33 @@ namespace ranvier {
 
 class Optimizer;
 
-// Data for one pass: x (n x in_features), y (n x y_cols), sample weights (n) or null.
-// The arrays are the caller's (NumPy's): never copied.
+// Data for one pass: xs[i] (n x input_features(i)) per graph input, ys[j] (n x y_cols[j])
+// per output, sample_weights[j] (n values, or null: none) per output (empty: none at all).
+// The arrays are the caller's (NumPy's): never copied. ys[j] may be null for an output
+// without a loss (Trainer's has_loss).
 struct DataView {
-  const float* x = nullptr;
-  const float* y = nullptr;
-  std::int64_t y_cols = 0;
-  const float* sample_weight = nullptr;
+  std::vector<const float*> xs;
+  std::vector<const float*> ys;
+  std::vector<std::int64_t> y_cols;
+  std::vector<const float*> sample_weights;
   std::int64_t n = 0;
+  // One input and one output (Sequential, the C++ API).
+  static DataView single(const float* x, const float* y, std::int64_t y_cols, const float* sample_weight,
+                         std::int64_t n) {
+    DataView d;
+    d.xs = {x};
+    d.ys = {y};
+    d.y_cols = {y_cols};
+    d.sample_weights = {sample_weight};
+    d.n = n;
+    return d;
+  }
 };
 
 // Where training time goes (Trainer::set_profiling): seconds per phase, and per layer for
 // the forward and backward passes, summed over the batches since the last reset.
 struct TrainerProfile {
-  std::vector<double> forward_s, backward_s;  // per layer, in network order
+  std::vector<double> forward_s, backward_s;  // per node, in network order
   double data_s = 0.0;     // gathering the shuffled batch rows
   double loss_s = 0.0;     // loss value and its gradient
   double metrics_s = 0.0;  // metric updates
@@ -38,6 +51,13 @@ struct TrainerProfile {
 
 class Trainer {
  public:
+  // One loss (LossSpec.weight = Keras's loss_weight), one metrics list and one
+  // weighted-metrics list per output. has_loss[j] false: output j has no loss (Keras's None
+  // entry: no gradient, no `<output>_loss`); empty: every output has one.
+  Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, std::vector<LossSpec> losses,
+          std::vector<std::vector<std::shared_ptr<Metric>>> metrics,
+          std::vector<std::vector<std::shared_ptr<Metric>>> weighted_metrics, std::vector<bool> has_loss = {});
+  // One output.
   Trainer(std::shared_ptr<Network> net, std::shared_ptr<Optimizer> opt, LossSpec loss,
           std::vector<std::shared_ptr<Metric>> metrics,
           std::vector<std::shared_ptr<Metric>> weighted_metrics);
@@ -49,6 +69,7 @@ class Trainer {
   const Network& network() const { return *net_; }
   void set_train_data(const DataView& d, std::int64_t batch_size);
   void clear_train_data() { data_ = DataView{}; }
+  bool has_train_data() const { return !data_.xs.empty(); }
   std::int64_t steps_per_epoch() const;
   // Resets the running loss and metrics and draws this epoch's order
   // (a permutation from `seed` when shuffle, else 0..n-1).
@@ -68,8 +89,13 @@ class Trainer {
   // which accumulates into the running values, for batch-by-batch evaluation) ---
   double evaluate(const DataView& d, std::int64_t batch_size, bool reset = true);
 
-  // Running mean of the batch losses (batch-size weighted) since the last reset.
+  // Running mean of the batch losses (batch-size weighted) since the last reset: the sum of
+  // the weighted output losses plus the penalties.
   double mean_loss() const { return seen_ ? loss_sum_ / static_cast<double>(seen_) : 0.0; }
+  // Each output's running mean of its unweighted loss, without penalties (Keras's
+  // `<output>_loss`); 0 for an output without a loss.
+  std::vector<double> output_mean_losses() const;
+  int num_outputs() const { return static_cast<int>(losses_.size()); }
   void reset_metrics();
   bool last_loss_finite() const;
 
@@ -96,23 +122,36 @@ class Trainer {
   // --- end of data-parallel training ---
 
  private:
-  // One batch through forward (+ backward and update when training).
-  // grad_rows: the rows the loss gradient is averaged over (0: b; see set_shard).
-  double batch(const float* x, const float* y, std::int64_t y_cols, const float* sw, std::int64_t b,
-               bool training, std::int64_t grad_rows = 0);
+  void check_data(const DataView& d, const char* what) const;
+  // One batch through forward (+ backward and update when training): xs_/ys_/sws_ hold the
+  // batch's row pointers. grad_rows: the rows the loss gradient is averaged over (0: b; see
+  // set_shard).
+  double batch(std::int64_t b, bool training, std::int64_t grad_rows = 0);
+  void point_at(const DataView& d, std::int64_t start);  // xs_/ys_/sws_ = d's rows from start
   void empty_shard_step();  // a sharded step with no local rows (see set_shard)
   void gather(std::int64_t start, std::int64_t b);
   void prefetch_row(std::int64_t pos) const;
+  void update_step();  // shared grads, hook, regularization, optimizer step, constraints
 
   std::shared_ptr<Network> net_;
   std::shared_ptr<Optimizer> opt_;
-  LossSpec loss_;
-  std::vector<std::shared_ptr<Metric>> metrics_, weighted_metrics_;
-  bool fused_ = false;
+  std::vector<LossSpec> losses_;
+  std::vector<bool> has_loss_;
+  std::vector<std::vector<std::shared_ptr<Metric>>> metrics_, weighted_metrics_;
+  std::vector<char> fused_;  // per output
+  std::vector<char> fused_node_;  // per node: its output takes a fused loss gradient
 
   std::int64_t cap_ = 0;  // workspace rows
-  std::vector<FloatBuffer> acts_;  // acts_[i] = output of layer i (cap x out_i)
-  FloatBuffer xbuf_, ybuf_, swbuf_, per_sample_, dy_a_, dy_b_;
+  std::vector<FloatBuffer> acts_;   // acts_[k] = output of node k (cap x its width)
+  std::vector<FloatBuffer> grads_;  // the plan's gradient buffers (cap x width each)
+  std::vector<FloatBuffer> xbuf_, ybuf_, swbuf_;  // gathered rows, per input / output
+  FloatBuffer per_sample_;
+  // The batch's rows (set per batch, sized once): per tensor (activations), per output.
+  std::vector<const float*> act_ptr_;
+  std::vector<const float*> ys_, sws_;
+  std::vector<std::int64_t> ycols_;
+  std::vector<const float*> in_ptrs_;  // a node's inputs (scratch, sized to the widest node)
+  std::vector<float*> dx_ptrs_;
 
   DataView data_;
   std::int64_t batch_size_ = 0;
@@ -123,6 +162,7 @@ class Trainer {
   double loss_sum_ = 0.0;
   std::int64_t seen_ = 0;
   double last_loss_ = 0.0;
+  std::vector<double> out_loss_sum_;  // per output, unweighted
 
   bool profiling_ = false;
   TrainerProfile prof_;
