@@ -123,7 +123,9 @@ void bind_model(py::module_& m) {
       // reads in Python (a 1-sample predict is a few microseconds).
       .def("predict_fast", [](Network& n, py::handle x, std::int64_t batch_size) -> py::object {
         auto& api = py::detail::npy_api::get();
-        if (Py_TYPE(x.ptr()) != api.PyArray_Type_ || !farray::check_(x) || !n.finalized()) return py::none();
+        if (Py_TYPE(x.ptr()) != api.PyArray_Type_ || !farray::check_(x) || !n.finalized() || n.num_inputs() != 1 ||
+            n.num_outputs() != 1)
+          return py::none();
         const auto a = py::reinterpret_borrow<py::array>(x);
         if (a.ndim() != 2 || a.shape(0) < 1 || a.shape(1) != n.in_features() ||
             !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
