@@ -142,8 +142,10 @@ void Trainer::reserve(std::int64_t batch_size) {
   for (int i = 0; i < ni; ++i)
     xbuf.emplace_back(floats(nt.input_features(i), "the gathered batch inputs"), "the gathered batch inputs");
   for (int j = 0; j < no; ++j) {
-    ybuf.emplace_back(floats(std::max<std::int64_t>(nt.output_features(j), 1), "the gathered batch targets"),
-                      "the gathered batch targets");
+    // As wide as the output, or as the current training data's targets when wider
+    std::int64_t yw = std::max<std::int64_t>(nt.output_features(j), 1);
+    if (static_cast<std::size_t>(j) < data_.y_cols.size()) yw = std::max(yw, data_.y_cols[static_cast<std::size_t>(j)]);
+    ybuf.emplace_back(floats(yw, "the gathered batch targets"), "the gathered batch targets");
     swbuf.emplace_back(cap, "the gathered batch sample weights");
   }
   FloatBuffer per_sample(cap, "the per-sample losses");
