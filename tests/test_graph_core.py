@@ -246,3 +246,43 @@ def test_graph_errors_through_the_binding(rng):
         g2.finalize()
     with pytest.raises(ValueError, match="does not exist yet"):
         g2.add_node(dense(2, 2), [9])
+
+
+def test_diamond_with_the_add_merge_layer(isa, rng):
+    """x -> A = Dense(5, tanh); B = Dense(3)(A), C = Dense(3, sigmoid)(A); out = Add()([B, C]);
+    MSE, one SGD step against NumPy (A's gradient is B's plus C's)."""
+    net = _core.Network()
+    x = net.add_input(4, "x")
+    a = net.add_node(dense(5, 4, "tanh"), [x])
+    b = net.add_node(dense(3, 5), [a])
+    c = net.add_node(dense(3, 5, "sigmoid"), [a])
+    add = _core.layer_from_config("Add", {}, input_shapes=[[3], [3]])
+    add.build_inputs([3, 3])
+    out = net.add_node(add, [b, c])
+    net.set_outputs([out])
+    net.finalize()
+    net.bind_all()
+    init(net, rng)
+    n, lr = 7, 0.1
+    xs = rng.standard_normal((n, 4)).astype(np.float32)
+    ys = rng.standard_normal((n, 3)).astype(np.float32)
+    w = weights(net)
+    WA, bA, WB, bB, WC, bC = (w[(0, "kernel")], w[(0, "bias")], w[(1, "kernel")], w[(1, "bias")],
+                              w[(2, "kernel")], w[(2, "bias")])
+    tA = np.tanh(xs @ WA + bA)
+    tC = 1 / (1 + np.exp(-(tA @ WC + bC)))
+    o = tA @ WB + bB + tC
+    np.testing.assert_allclose(net.predict_multi([xs], 3)[0], o, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(net.predict(xs, 2), o, rtol=RTOL, atol=ATOL)  # the one-array form
+    dO = 2 * (o - ys) / (n * 3)
+    dzC = dO * tC * (1 - tC)
+    dzA = (dO @ WB.T + dzC @ WC.T) * (1 - tA ** 2)
+    tr = _core.Trainer(net, sgd(net, lr), losses=[(MSE, {}, 1.0)], metrics=[[]], weighted=[[]])
+    loss = tr.train_batch(xs, ys, None)
+    np.testing.assert_allclose(loss, np.mean((o - ys) ** 2), rtol=RTOL)
+    after = weights(net)
+    want = {(0, "kernel"): WA - lr * xs.T @ dzA, (0, "bias"): bA - lr * dzA.sum(0),
+            (1, "kernel"): WB - lr * tA.T @ dO, (1, "bias"): bB - lr * dO.sum(0),
+            (2, "kernel"): WC - lr * tA.T @ dzC, (2, "bias"): bC - lr * dzC.sum(0)}
+    for key, value in want.items():
+        np.testing.assert_allclose(after[key], value, rtol=RTOL, atol=ATOL, err_msg=str(key))
