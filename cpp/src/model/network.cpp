@@ -486,17 +486,22 @@ void Network::sum_shared_grads() {
 }
 
 void Network::predict(const float* x, std::int64_t n, float* out, std::int64_t batch_size) {
-  predict(std::vector<const float*>{x}, n, std::vector<float*>{out}, batch_size);
+  predict_arrays(&x, 1, n, &out, 1, batch_size);  // no allocation per call (single-sample latency)
 }
 
 void Network::predict(const std::vector<const float*>& xs, std::int64_t n, const std::vector<float*>& outs,
                       std::int64_t batch_size) {
+  predict_arrays(xs.data(), xs.size(), n, outs.data(), outs.size(), batch_size);
+}
+
+void Network::predict_arrays(const float* const* xs, std::size_t nx, std::int64_t n, float* const* outs,
+                             std::size_t nout, std::int64_t batch_size) {
   if (!finalized_) throw std::logic_error("Network.predict: the network is not finalized");
   if (batch_size <= 0) throw std::invalid_argument("predict: batch_size must be positive");
-  if (static_cast<int>(xs.size()) != num_inputs() || static_cast<int>(outs.size()) != num_outputs())
+  if (static_cast<int>(nx) != num_inputs() || static_cast<int>(nout) != num_outputs())
     throw std::invalid_argument("predict: the model takes " + std::to_string(num_inputs()) + " input(s) and gives " +
-                                std::to_string(num_outputs()) + " output(s), got " + std::to_string(xs.size()) +
-                                " and " + std::to_string(outs.size()));
+                                std::to_string(num_outputs()) + " output(s), got " + std::to_string(nx) + " and " +
+                                std::to_string(nout));
   if (n <= 0) return;
   std::lock_guard<std::mutex> lock(infer_mu_);
   FtzScope ftz;

@@ -175,6 +175,8 @@ class Network {
 
  private:
   void check_graph() const;
+  void predict_arrays(const float* const* xs, std::size_t nx, std::int64_t n, float* const* outs, std::size_t nout,
+                      std::int64_t batch_size);
   WorkspacePlan make_plan() const;
 
   std::vector<GraphNode> nodes_;
