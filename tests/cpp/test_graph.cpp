@@ -635,6 +635,17 @@ RANVIER_TEST(graph_errors_name_the_input_or_layer) {
     RANVIER_CHECK(m.find("TestAdd") != std::string::npos && m.find("node 1 (Dense) produces 4") != std::string::npos,
                   "'%s'", m.c_str());
   }
+  {  // one layer object in two nodes
+    ranvier::Network net;
+    const int a = net.add_input(3);
+    auto d = dense(3, 3);
+    const int t = net.add_node(d, {a});
+    net.add_node(d, {t});
+    const std::string m = error_of([&] { net.finalize(); });
+    RANVIER_CHECK(m.find("node 1 (Dense) is the same layer object as node 0") != std::string::npos &&
+                      m.find("shares_with=0") != std::string::npos,
+                  "'%s'", m.c_str());
+  }
   {  // a node whose output nothing uses
     ranvier::Network net;
     const int a = net.add_input(3);

@@ -224,6 +224,18 @@ void Network::check_graph() const {
                                     ", but its layer has other weights (type, shapes or trainable flags differ)");
     }
   }
+  // One layer object per node: a layer keeps its last forward's state for backward (and is
+  // bound to one node's weights), so a layer called again needs a second core (shares_with).
+  std::vector<std::pair<const Layer*, std::size_t>> seen;
+  seen.reserve(nodes_.size());
+  for (std::size_t k = 0; k < nodes_.size(); ++k) seen.emplace_back(nodes_[k].layer.get(), k);
+  std::sort(seen.begin(), seen.end());
+  for (std::size_t i = 1; i < seen.size(); ++i)
+    if (seen[i].first == seen[i - 1].first)
+      throw std::invalid_argument("Network: " + node_name(nodes_[seen[i].second], seen[i].second) +
+                                  " is the same layer object as node " + std::to_string(seen[i - 1].second) +
+                                  "; a layer applied again needs its own core (add_node with shares_with=" +
+                                  std::to_string(seen[i - 1].second) + ")");
   for (int t : outputs_) used[static_cast<std::size_t>(t)] = 1;
   for (int i = 0; i < ni; ++i)
     if (!used[static_cast<std::size_t>(i)])
