@@ -126,8 +126,8 @@ void Network::add(std::shared_ptr<Layer> layer) {
   if (!layer) throw std::invalid_argument("Network.add: layer is null");
   if (finalized_) throw std::logic_error("Network.add: the network is already finalized");
   if (input_widths_.empty()) {
-    // The input of a chain: its width is settled by finalize(width).
-    input_widths_.push_back(0);
+    // The input of a chain: the first layer's width until finalize(width) settles it.
+    input_widths_.push_back(layer->input_features(0));
     input_names_.emplace_back();
     implicit_input_ = true;
   }
@@ -378,7 +378,8 @@ void Network::finalize() {
   if (num_inputs() == 0) throw std::invalid_argument("Network: a model needs at least one input");
   for (std::size_t i = 0; i < input_widths_.size(); ++i)
     if (input_widths_[i] <= 0)
-      throw std::invalid_argument("Network: graph input " + std::to_string(i) + " has no width (call finalize(width))");
+      throw std::invalid_argument("Network: graph input " + std::to_string(i) + " has no positive width (" +
+                                  std::to_string(input_widths_[i]) + "; call finalize(width))");
   const bool default_outputs = !outputs_set_;
   const std::vector<int> old_outputs = outputs_;
   if (default_outputs) outputs_ = {nodes_.back().output};
