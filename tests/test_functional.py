@@ -256,37 +256,43 @@ def test_summary_lists_the_input_layer_first():
 
 
 # ------------------------------------------------------------------ refusals
-def test_two_inputs_or_two_outputs_are_refused_naming_them():
+def test_two_inputs_or_two_outputs_make_a_graph_model():
+    # (tests/test_functional_graph.py covers graph models; here: they are no longer refused)
     a, b = ranvier.Input((3,), name="in_a"), ranvier.Input((3,), name="in_b")
     ya = layers.Dense(2)(a)
-    with pytest.raises(ValueError, match=r"single chain.*2 inputs \('in_a', 'in_b'\)"):
+    with pytest.raises(ValueError, match=r"no output depends on the input 'in_b'"):
         ranvier.Model([a, b], ya)
     yb = layers.Dense(2)(a)
-    with pytest.raises(ValueError, match=r"single chain.*2 outputs"):
-        ranvier.Model(a, [ya, yb])
-    with pytest.raises(ValueError, match=r"single chain.*2 inputs"):
-        ranvier.Model({"a": a, "b": b}, ya)
+    two = ranvier.Model(a, [ya, yb])
+    assert type(two).__name__ == "Functional" and isinstance(two, ranvier.Model)
+    assert [o.shape for o in two.outputs] == [(None, 2), (None, 2)]
+    yc = layers.Dense(1)(b)
+    assert len(ranvier.Model({"a": a, "b": b}, [ya, yc]).inputs) == 2
 
 
 def test_a_layer_on_two_tensors_is_refused_naming_it():
     a, b = ranvier.Input((3,), name="in_a"), ranvier.Input((3,), name="in_b")
-    with pytest.raises(ValueError, match=r"single chain.*Dense 'dense_two' was called on 2 tensors \(in_a, in_b\)"):
+    with pytest.raises(ValueError, match=r"Dense 'dense_two' takes one input tensor.*2 tensors \(in_a, in_b\)"):
         layers.Dense(2, name="dense_two")([a, b])
     assert ranvier.Model(a, layers.Dense(2)([a])).output_shape == (None, 2)  # a list of one is one input
 
 
-def test_a_layer_used_twice_is_refused_naming_it():
+def test_a_layer_used_twice_shares_its_weights():
+    set_random_seed(4)
     i = ranvier.Input((4,))
     d = layers.Dense(4, name="twice")
-    y = d(d(i))
-    with pytest.raises(ValueError, match=r"single chain.*Dense 'twice' is used twice"):
-        ranvier.Model(i, y)
+    model = ranvier.Model(i, d(d(i)))
+    assert len(model.weights) == 2
+    x = np.random.RandomState(0).normal(size=(5, 4)).astype(np.float32)
+    w, b = [v.astype(np.float64) for v in d.get_weights()]
+    ref = (x.astype(np.float64) @ w + b) @ w + b
+    np.testing.assert_allclose(model.predict(x, verbose=0), ref, rtol=1e-5, atol=1e-6)
 
 
 def test_disconnected_input_or_tensor_of_another_graph_is_refused():
     i1, i2 = ranvier.Input((4,), name="first"), ranvier.Input((4,), name="second")
     y = layers.Dense(2)(i1)
-    with pytest.raises(ValueError, match=r"does not depend on the input 'second'.*from the input 'first'"):
+    with pytest.raises(ValueError, match=r"depends on the input 'first'.*not among the model's inputs \('second'\)"):
         ranvier.Model(i2, y)
     with pytest.raises(ValueError, match="all `inputs` values must be KerasTensors"):
         ranvier.Model(np.zeros((2, 4)), y)
@@ -693,7 +699,7 @@ def test_arithmetic_on_symbolic_tensors_says_what_is_supported():
     i = ranvier.Input((4,), name="arith")
     h = layers.Dense(4)(i)
     for op in (lambda: h + i, lambda: 2 * h, lambda: h[:, :2], lambda: -h, lambda: h @ h):
-        with pytest.raises(TypeError, match="single chain of layers"):
+        with pytest.raises(TypeError, match="are not supported: use layers"):
             op()
 
 

@@ -244,7 +244,14 @@ def check_steps(steps: Any, owner: str, argument: str = "steps") -> Optional[int
 
 
 def check_finite(arr: np.ndarray, name: str, what: str) -> None:
-    """ValueError when the float array holds NaN or inf (checked in C++, in one pass)."""
+    """ValueError when the float array holds NaN or inf (checked in C++, in one pass). A
+    list of arrays (a graph model's inputs or targets, one per input/output; None entries
+    skipped) is checked array by array."""
+    if isinstance(arr, list):
+        for a in arr:
+            if a is not None:
+                check_finite(a, name, what)
+        return
     if not _core.all_finite(arr if arr.ndim == 1 or arr.flags.c_contiguous else arr.reshape(-1)):
         raise ValueError(f"{what}: {name} contains NaN or inf (shape {arr.shape}); "
                          f"clean the data first, e.g. with np.nan_to_num")

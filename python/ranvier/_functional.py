@@ -72,23 +72,34 @@ def _mode_dependent_layers(obj) -> List[Any]:
 
 
 # ----------------------------------------------------------------------------- calls
-def call_symbolic(obj, x, training, kwargs: Dict[str, Any]) -> KerasTensor:
+def _takes_list(obj) -> bool:
+    """Whether ``obj`` is a layer called on a list of tensors (a merge layer)."""
+    return bool(getattr(obj, "_is_multi_input", False) or getattr(obj, "_multi_input", False))
+
+
+def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
     """``obj(x)`` for a symbolic ``x``: ``obj`` (a layer, or a model used as a layer) is
-    built for ``x.shape`` if needed, the call is recorded as a node, and the output is a
-    symbolic tensor of ``obj``'s output shape."""
+    built for ``x``'s shape(s) if needed, the call is recorded as a node, and the output is
+    a symbolic tensor of ``obj``'s output shape (a model with several outputs returns them
+    in its outputs' structure)."""
     kwargs = dict(kwargs)
     kwargs.pop("mask", None)
     if kwargs:
         raise TypeError(f"{type(obj).__name__}.__call__ got unexpected arguments {sorted(kwargs)}")
+    graph = importlib.import_module("ranvier._functional_graph")
+    if isinstance(obj, graph.Functional):
+        return _call_graph_model(obj, x, training)
+    if isinstance(x, dict):
+        raise TypeError(f"{_describe(obj)} was called on a dict of tensors; only models take a dict of inputs")
     tensors = list(x) if isinstance(x, (list, tuple)) else [x]
-    if not all(layers_base._is_symbolic(t) for t in tensors):
+    if not tensors or not all(layers_base._is_symbolic(t) for t in tensors):
         raise TypeError(f"{_describe(obj)} was called on a list that mixes symbolic tensors and data")
-    if len(tensors) != 1:
+    multi = _takes_list(obj)
+    if not multi and len(tensors) != 1:
         raise ValueError(
-            f"{SUPPORTED}: {_describe(obj)} was called on {len(tensors)} tensors "
-            f"({', '.join(_tensor_name(t) for t in tensors)}); ranvier's layers take one input "
-            f"(merge layers such as Concatenate or Add are not in ranvier yet)")
-    t = tensors[0]
+            f"{_describe(obj)} takes one input tensor, but it was called on {len(tensors)} tensors "
+            f"({', '.join(_tensor_name(t) for t in tensors)}); to combine tensors use a merge layer "
+            f"(Concatenate, Add, ...) first")
     if training is not None:
         fixed = _mode_dependent_layers(obj)
         if fixed:
@@ -98,16 +109,52 @@ def call_symbolic(obj, x, training, kwargs: Dict[str, Any]) -> KerasTensor:
                 f"{', '.join(_describe(l) for l in fixed)} cannot be honoured. Call it without training=, "
                 f"or leave such layers out (e.g. predict with the base model first, then train a head on its "
                 f"outputs)")
-    shape = tuple(t.shape)
-    if isinstance(obj, models_module.Sequential):
-        out_shape = _model_output_shape(obj, shape)
+    if multi:
+        shapes = [tuple(t.shape) for t in tensors]
+        if not obj.built:
+            obj.build(shapes)
+        out_shape = tuple(obj.compute_output_shape(shapes))
+        inputs = tensors
     else:
-        out_shape = _layer_output_shape(obj, shape)
+        t = tensors[0]
+        shape = tuple(t.shape)
+        if isinstance(obj, models_module.Sequential):
+            out_shape = _model_output_shape(obj, shape)
+        else:
+            out_shape = _layer_output_shape(obj, shape)
+        inputs = [t]
     out = KerasTensor(out_shape, "float32")
     nodes = obj.__dict__.setdefault("_inbound_nodes", [])
-    nodes.append(Node(obj, [t], [out], {} if training is None else {"training": bool(training)}))
+    node = Node(obj, inputs, [out], {} if training is None else {"training": bool(training)})
+    node.list_call = isinstance(x, (list, tuple))
+    nodes.append(node)
     out._keras_history = (obj, len(nodes) - 1, 0)
     return out
+
+
+def _call_graph_model(model, x, training):
+    """A graph functional model called on symbolic tensors (as a layer of another model):
+    ``x`` matched to its inputs as data would be (one tensor, a list by position, a dict
+    by name); the outputs come back in its outputs' structure."""
+    if training is not None:
+        raise NotImplementedError(f"{_describe(model)} was called with training={training!r}; a nested model runs "
+                                  f"in the outer model's mode: call it without training=")
+    parts = model._match(x, "input", "inputs", f"{_describe(model)}", strict_keys=True)
+    for il, t in zip(model._input_layers, parts):
+        if not layers_base._is_symbolic(t):
+            raise TypeError(f"{_describe(model)} was called on a mix of symbolic tensors and data (input "
+                            f"'{il.name}')")
+        want = tuple(il.batch_shape[1:])
+        if tuple(t.shape[1:]) != want:
+            raise ValueError(f"{_describe(model)}: input '{il.name}' expects tensors of shape "
+                             f"{(None,) + want}, but it was called on '{_tensor_name(t)}' of shape {tuple(t.shape)}")
+    outs = [KerasTensor(tuple(s), "float32") for s in model._output_shapes()]
+    nodes = model.__dict__.setdefault("_inbound_nodes", [])
+    nodes.append(Node(model, list(parts), outs, {}))
+    for k, t in enumerate(outs):
+        t._keras_history = (model, len(nodes) - 1, k)
+    graph = importlib.import_module("ranvier._functional_graph")
+    return graph.restructure(outs, model._outputs_struct[1])
 
 
 def _layer_output_shape(layer, shape: tuple) -> tuple:
@@ -320,6 +367,15 @@ class Model(models_module.Sequential):
     def __new__(cls, *args, **kwargs):
         if _defines_call(cls):
             raise NotImplementedError(f"{cls.__name__}: {SUBCLASS_MESSAGE}")
+        if cls is Model:  # a graph that is not a chain: a Functional (ranvier._functional_graph)
+            inputs = args[0] if args else kwargs.get("inputs")
+            outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+            if inputs is not None and outputs is not None:
+                graph = importlib.import_module("ranvier._functional_graph")
+                ins, _ = graph.flatten_struct(inputs, "inputs")
+                outs, _ = graph.flatten_struct(outputs, "outputs")
+                if not graph.is_chain(ins, outs, graph.collect(ins, outs)):
+                    cls = graph.Functional
         return super().__new__(cls)
 
     def __init__(self, inputs=None, outputs=None, name: Optional[str] = None, trainable: bool = True,

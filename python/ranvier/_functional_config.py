@@ -4,8 +4,9 @@
 (``model_from_sequential``)."""
 from __future__ import annotations
 
+import importlib
 import json
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 from . import _saving_common
 from . import layers as layers_module
@@ -14,7 +15,196 @@ from . import models as models_module
 from ._functional import SUPPORTED, Model
 from .layers._input import InputLayer, KerasTensor
 
-__all__ = ["model_from_config", "to_json", "model_from_json", "model_from_sequential"]
+__all__ = ["model_from_config", "to_json", "model_from_json", "model_from_sequential", "graph_config",
+           "is_graph_config"]
+
+_INVALID = "Invalid Functional model configuration"
+
+
+def _tensor_entry(t, history) -> Dict[str, Any]:
+    return {"class_name": "__keras_tensor__", "config": {"shape": list(t.shape), "dtype": t.dtype,
+                                                         "keras_history": history}}
+
+
+def _model_entry(obj) -> Dict[str, Any]:
+    graph = importlib.import_module("ranvier._functional_graph")
+    if isinstance(obj, Model):
+        d: Dict[str, Any] = {"module": "keras.src.models.functional", "class_name": "Functional",
+                             "config": obj.get_config(), "registered_name": "Functional"}
+        if isinstance(obj, graph.Functional):
+            d["build_config"] = {"input_shape": None}
+    else:
+        d = {"module": "keras", "class_name": "Sequential", "config": obj.get_config(), "registered_name": None}
+        if obj.built:
+            d["build_config"] = {"input_shape": list(obj.input_shape)}
+    return d
+
+
+def graph_config(model) -> Dict[str, Any]:
+    """Keras's functional config of a graph ``Functional``: the InputLayers, then each layer
+    (or model used as a layer: one entry holding its whole config) with one inbound node per
+    call in this model; ``input_layers`` / ``output_layers`` in the model's structures."""
+    graph = importlib.import_module("ranvier._functional_graph")
+    index = model._call_index()
+    entries: List[Dict[str, Any]] = []
+    for il in model._input_layers:
+        entries.append({"module": "keras.layers", "class_name": "InputLayer", "config": il.get_config(),
+                        "registered_name": None, "name": il.name, "inbound_nodes": []})
+    by_obj: Dict[int, List[Any]] = {}
+    objs: List[Any] = []
+    for obj, _, node in model._top_calls:
+        if id(obj) not in by_obj:
+            by_obj[id(obj)] = []
+            objs.append(obj)
+        by_obj[id(obj)].append(node)
+    for obj in objs:
+        is_model = isinstance(obj, models_module.Sequential)
+        d = _model_entry(obj) if is_model else layers_module.serialize(obj)
+        d["name"] = obj.name
+        inbound = []
+        for node in by_obj[id(obj)]:
+            tensors = [_tensor_entry(t, model._history_triple(t, index)) for t in node.input_tensors]
+            listed = len(tensors) > 1 or getattr(node, "list_call", False)
+            kwargs: Dict[str, Any] = {"mask": None} if is_model else {}
+            if node.arguments.get("training") is not None:
+                kwargs["training"] = node.arguments["training"]
+            inbound.append({"args": [tensors] if listed else tensors, "kwargs": kwargs})
+        d["inbound_nodes"] = inbound
+        entries.append(d)
+    ins = graph.restructure([[il.name, 0, 0] for il in model._input_layers], model._inputs_struct[1])
+    outs = graph.restructure([model._history_triple(t, index) for t in model._outputs_struct[0]],
+                             model._outputs_struct[1])
+    return {"name": model.name, "trainable": model.trainable, "layers": entries,
+            "input_layers": ins, "output_layers": outs}
+
+
+def _node_args(node, name: str) -> Tuple[List[List[Any]], bool, Dict[str, Any]]:
+    """(keras_history triples, called on a list, kwargs) of one inbound node entry (Keras 3's
+    ``{"args", "kwargs"}`` or the legacy ``[[name, node, tensor, kwargs], ...]``)."""
+    if isinstance(node, list):
+        hist, kw = [], {}
+        for item in node:
+            if not isinstance(item, list) or len(item) < 3:
+                raise ValueError(f"{_INVALID}: layer '{name}' has a malformed inbound node {node!r}")
+            hist.append(list(item[:3]))
+            if len(item) > 3 and isinstance(item[3], dict):
+                kw = item[3]
+        return hist, len(hist) > 1, kw
+    if not isinstance(node, dict) or not isinstance(node.get("args"), list):
+        raise ValueError(f"{_INVALID}: layer '{name}' has a malformed inbound node {node!r}")
+    args = node["args"]
+    listed = len(args) == 1 and isinstance(args[0], list)
+    items = args[0] if listed else args
+    hist = []
+    for a in items:
+        h = (a.get("config") or {}).get("keras_history") if isinstance(a, dict) else None
+        if not isinstance(h, (list, tuple)) or len(h) < 3 or not isinstance(h[0], str):
+            raise ValueError(f"{_INVALID}: layer '{name}' is called on {a!r}, which is not a tensor reference")
+        hist.append(list(h[:3]))
+    kw = node.get("kwargs") or {}
+    return hist, listed, kw if isinstance(kw, dict) else {}
+
+
+def is_graph_config(config: Dict[str, Any]) -> bool:
+    """Whether a functional config needs the graph path (not a plain chain of one-input calls)."""
+    layers = config.get("layers") or []
+    inputs = [e for e in layers if isinstance(e, dict) and e.get("class_name") == "InputLayer"]
+    if len(inputs) != 1:
+        return True
+    for e in layers:
+        if not isinstance(e, dict) or e.get("class_name") == "InputLayer":
+            continue
+        nodes = e.get("inbound_nodes") or []
+        if len(nodes) != 1 or e.get("class_name") in ("Functional", "Model", "Sequential"):
+            return True
+        hist, listed, _ = _node_args(nodes[0], str(e.get("name")))
+        if listed or len(hist) != 1:
+            return True
+    for key in ("input_layers", "output_layers"):
+        spec = config.get(key)
+        if isinstance(spec, dict) and len(spec) != 1:
+            return True
+        if isinstance(spec, list) and spec and isinstance(spec[0], list) and len(spec) != 1:
+            return True
+    return False
+
+
+def _graph_from_config(cls, config: Dict[str, Any], custom_objects=None):
+    """Replays a functional config's calls (Keras's ``functional_from_config``): every layer
+    is created, then each layer's next call runs once the tensors it reads exist, until all
+    ran; a call that can never run (a cycle, a missing layer or node) is a ValueError."""
+    made: Dict[Tuple[str, int, int], Any] = {}
+    pending: List[Tuple[Any, str, List[Any]]] = []
+    names = set()
+    for entry in config["layers"]:
+        if not isinstance(entry, dict):
+            raise ValueError(f"{_INVALID}: a layer entry must be a dict, got {entry!r}")
+        name = entry.get("name") or (entry.get("config") or {}).get("name")
+        if not isinstance(name, str):
+            raise ValueError(f"{_INVALID}: a layer entry has no name")
+        if name in names:
+            raise ValueError(f"{_INVALID}: the layer name '{name}' is used twice")
+        names.add(name)
+        cname = entry.get("class_name")
+        if cname == "InputLayer":
+            il = InputLayer.from_config(dict(entry.get("config") or {}))
+            made[(name, 0, 0)] = il.output
+            continue
+        if cname in ("Functional", "Model"):
+            obj = model_from_config(Model, entry.get("config") or {}, custom_objects)
+        elif cname == "Sequential":
+            obj = models_module.Sequential.from_config(entry.get("config") or {}, custom_objects=custom_objects)
+            shape = (entry.get("build_config") or {}).get("input_shape")
+            if not obj.built and shape and obj._layers:
+                obj.build(tuple(shape))
+        else:
+            obj = layers_module.deserialize(entry, custom_objects=custom_objects)
+        nodes = entry.get("inbound_nodes") or []
+        if not isinstance(nodes, list):
+            raise ValueError(f"{_INVALID}: layer '{name}' has inbound_nodes that are not a list")
+        pending.append((obj, name, list(nodes)))
+    counts = {name: 0 for _, name, _ in pending}
+    progress = True
+    while progress and any(nodes for _, _, nodes in pending):
+        progress = False
+        for obj, name, nodes in pending:
+            while nodes:
+                hist, listed, kw = _node_args(nodes[0], name)
+                keys = [(h[0], int(h[1]), int(h[2])) for h in hist]
+                if any(k not in made for k in keys):
+                    break
+                args = [made[k] for k in keys]
+                training = kw.get("training")
+                x = args if (listed or len(args) > 1) else args[0]
+                result = obj(x, training=training) if training is not None else obj(x)
+                flat = list(result.values()) if isinstance(result, dict) else (
+                    list(result) if isinstance(result, (list, tuple)) else [result])
+                if isinstance(result, dict):
+                    flat = [result[k] for k in sorted(result)]
+                for ti, t in enumerate(flat):
+                    made[(name, counts[name], ti)] = t
+                counts[name] += 1
+                nodes.pop(0)
+                progress = True
+    stuck = [(name, nodes[0]) for _, name, nodes in pending if nodes]
+    if stuck:
+        raise ValueError(f"{_INVALID}: the call of layer '{stuck[0][0]}' on {stuck[0][1]!r} reads a tensor that no "
+                         f"layer makes (a missing layer or node, or a cycle)")
+
+    def resolve(spec):
+        if isinstance(spec, dict):
+            return {k: resolve(v) for k, v in spec.items()}
+        if isinstance(spec, (list, tuple)) and len(spec) >= 3 and isinstance(spec[0], str):
+            key = (spec[0], int(spec[1]), int(spec[2]))
+            if key not in made:
+                raise ValueError(f"{_INVALID}: no tensor {list(spec)} (layer, node, tensor)")
+            return made[key]
+        if isinstance(spec, (list, tuple)):
+            return [resolve(s) for s in spec]
+        raise ValueError(f"{_INVALID}: cannot read {spec!r} as a layer reference")
+
+    return cls(resolve(config["input_layers"]), resolve(config["output_layers"]),
+               name=config.get("name"), trainable=config.get("trainable", True))
 
 
 def model_from_config(cls, config: Dict[str, Any], custom_objects=None) -> Model:
@@ -24,6 +214,8 @@ def model_from_config(cls, config: Dict[str, Any], custom_objects=None) -> Model
         raise ValueError("Model.from_config: expected Keras's functional config (a dict with 'layers', "
                          "'input_layers' and 'output_layers'); for a Sequential config use "
                          "Sequential.from_config")
+    if is_graph_config(config):
+        return _graph_from_config(cls, config, custom_objects)
     tensors: Dict[str, KerasTensor] = {}
     for entry in config["layers"]:
         if not isinstance(entry, dict):

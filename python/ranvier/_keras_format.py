@@ -164,12 +164,15 @@ def _compile_config(model) -> Optional[Dict[str, Any]]:
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""
     state = model._save_state(False)
-    functional = state.get("functional_config") is not None  # a ranvier.Model: Keras's Functional
+    graph = state["class_name"] == "Functional"  # a graph functional model (ranvier._functional_graph)
+    functional = graph or state.get("functional_config") is not None  # a ranvier.Model: Keras's Functional
     cfg: Dict[str, Any] = {"module": "keras.src.models.functional" if functional else "keras",
                            "class_name": "Functional" if functional else state["class_name"],
                            "config": _kerasify(json.loads(common.to_json(model.get_config(), "the model's config"))),
                            "registered_name": "Functional" if functional else None}
-    if model.built:
+    if graph:
+        cfg["build_config"] = {"input_shape": None}  # as Keras writes a Functional's
+    elif model.built:
         shape = list(state["input_shape"])
         if not functional:
             cfg["config"]["build_input_shape"] = shape
@@ -377,6 +380,9 @@ def _check_sizes(config: Dict[str, Any], weight_bytes: int, where: str) -> None:
     file can hold; metric sizes against the load budget), before anything is built."""
     inner = config.get("config")
     if config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
+            and isinstance(inner.get("layers"), list) and _functional_config().is_graph_config(inner):
+        return  # a graph: checked as Python rebuilds it (each layer, then weights by name and shape)
+    if config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
             and isinstance(inner.get("layers"), list):  # a chain: checked as the Sequential it runs as
         seq_layers = [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")} if isinstance(e, dict)
                       else e for e in inner["layers"]]
@@ -392,6 +398,11 @@ def _check_sizes(config: Dict[str, Any], weight_bytes: int, where: str) -> None:
         raise ValueError(f"{where}: '{CONFIG}' is nested too deeply") from None
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
+
+
+def _functional_config():
+    import importlib
+    return importlib.import_module("ranvier._functional_config")
 
 
 def _int_key(k: str) -> int:

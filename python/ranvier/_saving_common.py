@@ -114,7 +114,15 @@ def compile_saved(model, cc: Dict[str, Any], opt_cfg: Any, custom_objects) -> No
                   weighted_metrics=_deserialize_metrics(cc.get("weighted_metrics"), custom_objects))
 
 
+def _is_object_config(value) -> bool:
+    return isinstance(value, dict) and "class_name" in value
+
+
 def _deserialize_loss(loss, custom_objects):
+    if isinstance(loss, dict) and not _is_object_config(loss):  # one per output, by name
+        return {k: _deserialize_loss(v, custom_objects) for k, v in loss.items()}
+    if isinstance(loss, list):  # one per output, by position
+        return [_deserialize_loss(v, custom_objects) for v in loss]
     if isinstance(loss, dict):
         return losses_module.deserialize(loss, custom_objects=custom_objects) \
             if _accepts_custom(losses_module.deserialize) else losses_module.deserialize(loss)
@@ -126,9 +134,14 @@ def _deserialize_loss(loss, custom_objects):
 def _deserialize_metrics(metrics, custom_objects):
     if not metrics:
         return None
+    if isinstance(metrics, dict) and not _is_object_config(metrics):  # per output, by name
+        return {k: (_deserialize_metrics(v, custom_objects) or []) if isinstance(v, list) else
+                (None if v is None else _deserialize_metrics([v], custom_objects)[0]) for k, v in metrics.items()}
     out = []
     for m in metrics:
-        if isinstance(m, dict):
+        if isinstance(m, list):  # one output's metrics (a list per output)
+            out.append(_deserialize_metrics(m, custom_objects) or [])
+        elif isinstance(m, dict):
             out.append(metrics_module.deserialize(m, custom_objects=custom_objects))
         elif isinstance(m, str) and custom_objects and m in custom_objects:
             out.append(custom_objects[m])

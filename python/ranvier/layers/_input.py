@@ -4,7 +4,38 @@ from __future__ import annotations
 import numbers
 from typing import Optional
 
-from ._base import Layer, check_dtype, to_snake_case, unique_name
+import numpy as np
+
+from ._base import Layer, to_snake_case, unique_name
+
+# The dtypes an Input may declare: float data (computed in float32), integer ids (for
+# Embedding, CategoryEncoding, IntegerLookup; they travel as float32 holding exact
+# integers) and strings (raw keys of a StringLookup, encoded before the graph).
+_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+_INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+
+
+def input_dtype(dtype) -> str:
+    """The dtype name an ``Input`` keeps (Keras's ``KerasTensor.dtype``): None is float32;
+    float, integer, bool and string dtypes are accepted; anything else is a ValueError."""
+    if dtype is None:
+        return "float32"
+    name = dtype
+    if isinstance(dtype, dict):
+        name = (dtype.get("config") or {}).get("name", dtype.get("name"))
+    if name in ("string", "str") or name is str:
+        return "string"
+    if name == "bfloat16":
+        return name
+    try:
+        name = np.dtype(name).name
+    except TypeError:
+        raise ValueError(f"Input: unsupported dtype={dtype!r}; use a float, integer, bool or 'string' dtype") from None
+    if name in _FLOAT_DTYPES or name in _INT_DTYPES:
+        return name
+    if name.startswith("str") or name.startswith("bytes") or name == "object":
+        return "string"
+    raise ValueError(f"Input: unsupported dtype={dtype!r}; use a float, integer, bool or 'string' dtype")
 
 
 def _batch_shape(shape, batch_size, batch_shape, who: str) -> tuple:
@@ -104,9 +135,9 @@ class KerasTensor:
 
     def _no_op(self, *args, **kwargs):
         raise TypeError(
-            f"arithmetic and indexing on symbolic tensors (x + y, x * 2, x[..., :3], ...) are not supported: "
-            f"ranvier.Model supports a single chain of layers for now; use layers (an Activation, Dense, ...) "
-            f"on {self.name!r}, or compute such steps on the data in NumPy")
+            f"arithmetic and indexing on symbolic tensors (x + y, x * 2, x[..., :3], ...) are not supported: use "
+            f"layers on {self.name!r} (Add, Subtract, Multiply, Concatenate, an Activation, Dense, ...), or "
+            f"compute such steps on the data in NumPy")
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _no_op
     __matmul__ = __rmatmul__ = __pow__ = __neg__ = __getitem__ = __abs__ = _no_op
@@ -120,7 +151,7 @@ class InputLayer(Layer):
                  input_tensor=None, optional=False, name=None, ragged=None, **kwargs):
         if sparse or ragged:
             raise ValueError("InputLayer: sparse and ragged inputs are not supported")
-        check_dtype(dtype)
+        self._input_dtype = input_dtype(dtype)
         given_name = name
         if name is None:
             name = unique_name(to_snake_case("InputLayer"))
@@ -136,8 +167,13 @@ class InputLayer(Layer):
         self._build_input_shape = self.batch_shape
         self.built = True
         # Keras: the tensor takes the given name, else its own automatic one ("keras_tensor_N")
-        self._inbound_nodes = [Node(self, [], [KerasTensor(self.batch_shape, "float32", name=given_name,
+        self._inbound_nodes = [Node(self, [], [KerasTensor(self.batch_shape, self._input_dtype, name=given_name,
                                                           input_layer=self)])]
+
+    @property
+    def dtype(self) -> str:  # type: ignore[override]
+        """The input's dtype (``"float32"`` unless ``Input(dtype=...)`` named another)."""
+        return self._input_dtype
 
     @property
     def shape(self) -> tuple:
@@ -160,7 +196,7 @@ class InputLayer(Layer):
     __call__._symbolic_aware = True  # type: ignore[attr-defined]
 
     def get_config(self):
-        return {"batch_shape": list(self.batch_shape), "dtype": "float32", "sparse": False,
+        return {"batch_shape": list(self.batch_shape), "dtype": self._input_dtype, "sparse": False,
                 "ragged": False, "name": self.name, "optional": self.optional}
 
     @classmethod

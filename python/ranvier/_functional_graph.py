@@ -1,0 +1,572 @@
+"""Functional models that are not chains: several inputs or outputs, merge layers, a layer
+called twice, models used as layers inside a graph. ``ranvier.Model(inputs, outputs)``
+returns a ``Functional`` (a subclass of ``Model``) for such a graph; chains keep the
+lowered path of ``ranvier._functional``.
+
+Building: the symbolic history of the outputs is walked back to the inputs
+(``collect``), giving the calls (``Node``) in topological order; each call is then
+*expanded* into leaf nodes (``GNode``: one C++ layer on tensor keys). A ``Sequential`` or
+chain ``Model`` used as a layer expands to its layers in order, a nested ``Functional`` to
+its own leaf nodes (so nesting costs nothing at run time). The leaf nodes go to the C++
+DAG network (``Network.add_input`` / ``add_node`` / ``set_outputs``): a layer object that
+appears in several leaf nodes (called twice, or through a model called twice) gets a
+second C++ core bound to the first node's weights (``shares_with``), as Keras shares the
+weights of a layer called twice.
+
+The weights: ``_layers`` lists each leaf layer once, in the order of its first node;
+their storage is the network's flat buffers, as for ``Sequential`` (layers shared with
+another model are taken back in turn, see ``ranvier._functional.take_back``).
+
+Running (matching x/y to the inputs/outputs, per-output losses and metrics, the log keys)
+is in ``ranvier._functional_run``; the config in ``ranvier._functional_config``.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _core, _naming
+from . import models as models_module
+from .layers import _base as layers_base
+from .layers._input import InputLayer, KerasTensor
+from ._functional import SUBCLASS_MESSAGE, Model, _describe, _tensor_name
+from ._functional_run import FunctionalRunMixin
+from .models._summary import shape_text
+
+__all__ = ["Functional", "GNode", "collect", "is_chain"]
+
+
+class GNode:
+    """One leaf node: ``layer`` (a ranvier layer) on the tensors ``inputs`` (keys), making
+    ``output`` (a key); ``top`` is the index of the top-level call it comes from."""
+
+    __slots__ = ("layer", "inputs", "output", "top")
+
+    def __init__(self, layer, inputs: List[int], output: int, top: int):
+        self.layer, self.inputs, self.output, self.top = layer, list(inputs), output, top
+
+
+def _is_model(obj) -> bool:
+    return isinstance(obj, models_module.Sequential)
+
+
+def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[str, Optional[List[str]]]]:
+    """(tensors, structure) of Keras's ``inputs``/``outputs`` argument: a tensor, a list or
+    tuple, or a dict (flattened in sorted-key order, as Keras's ``tree.flatten``)."""
+    if isinstance(value, dict):
+        keys = sorted(value)
+        for k in keys:
+            if not isinstance(k, str):
+                raise ValueError(f"ranvier.Model: the keys of a dict of {what} must be strings, got {k!r}")
+        items = [value[k] for k in keys]
+        kind: Tuple[str, Optional[List[str]]] = ("dict", keys)
+    elif isinstance(value, (list, tuple)):
+        items, kind = list(value), ("list", None)
+    else:
+        items, kind = [value], ("single", None)
+    if not items:
+        raise ValueError(f"ranvier.Model: {what} is empty")
+    for i, t in enumerate(items):
+        if not isinstance(t, KerasTensor):
+            where = f" ({'key ' + repr(kind[1][i]) if kind[1] else 'position ' + str(i)})" if len(items) > 1 else ""
+            raise ValueError(f"ranvier.Model: all `{what}` values must be KerasTensors (from ranvier.Input, or a "
+                             f"layer called on one), got {type(t).__name__}{where}")
+    seen: Dict[int, int] = {}
+    for i, t in enumerate(items):
+        if what == "inputs" and id(t) in seen:
+            raise ValueError(f"ranvier.Model: the input '{_tensor_name(t)}' is given twice in inputs")
+        seen[id(t)] = i
+    return items, kind
+
+
+def restructure(items: Sequence[Any], kind) -> Any:
+    """``items`` (one per flat input/output) in the structure ``kind`` of ``flatten_struct``."""
+    if kind[0] == "dict":
+        return dict(zip(kind[1], items))
+    if kind[0] == "list":
+        return list(items)
+    return items[0]
+
+
+def collect(ins: List[KerasTensor], outs: List[KerasTensor]) -> List[Tuple[Any, int, Any]]:
+    """The calls ``(obj, node_index, node)`` between ``ins`` and ``outs`` in topological
+    order (each once). ValueError naming the tensor, layer or input when an output depends
+    on an Input that is not among ``ins`` (a disconnected input, or a tensor of another
+    model's graph), when a tensor was not made by a layer call, or when an input is not used
+    by any output."""
+    input_ids = {id(t) for t in ins}
+    done: Dict[int, bool] = {}
+    order: List[Tuple[Any, int, Any]] = []
+    used = set()
+    for out in outs:
+        stack: List[Tuple[KerasTensor, bool, Optional[KerasTensor]]] = [(out, False, None)]
+        while stack:
+            t, expanded, consumer = stack.pop()
+            if id(t) in input_ids:
+                used.add(id(t))
+                continue
+            h = t._keras_history
+            if h is None:
+                raise ValueError(f"ranvier.Model: tensor '{_tensor_name(t)}' was not made by ranvier.Input or by a "
+                                 f"layer called on one")
+            obj, ni, _ = h
+            if isinstance(obj, InputLayer):
+                by = f" (used by {_describe(consumer)})" if consumer is not None else ""
+                given = ", ".join(f"'{_tensor_name(x)}'" for x in ins)
+                raise ValueError(
+                    f"ranvier.Model: the output '{_tensor_name(out)}' depends on the input '{obj.name}'{by}, "
+                    f"which is not among the model's inputs ({given}): a disconnected input, or a tensor of "
+                    f"another model's graph. Pass every Input the outputs were computed from")
+            nodes = getattr(obj, "_inbound_nodes", None) or []
+            if ni >= len(nodes):
+                raise ValueError(f"ranvier.Model: tensor '{_tensor_name(t)}' refers to a call of {_describe(obj)} "
+                                 f"that no longer exists")
+            node = nodes[ni]
+            if id(node) in done:
+                continue
+            if expanded:
+                done[id(node)] = True
+                order.append((obj, ni, node))
+                continue
+            stack.append((t, True, consumer))
+            for x in reversed(node.input_tensors):
+                stack.append((x, False, obj))
+    for t in ins:
+        if id(t) not in used:
+            raise ValueError(f"ranvier.Model: no output depends on the input '{_input_name(t)}': every input "
+                             f"must be used by some output (remove it from inputs, or connect it)")
+    return order
+
+
+def _input_name(t: KerasTensor) -> str:
+    layer = t.input_layer
+    return layer.name if layer is not None else _tensor_name(t)
+
+
+def is_chain(ins: List[KerasTensor], outs: List[KerasTensor], order) -> bool:
+    """Whether the graph is what the lowered (Sequential) path runs: one input, one output,
+    each call on one tensor, a layer or chain model used once, the calls in a line."""
+    if len(ins) != 1 or len(outs) != 1:
+        return False
+    seen = set()
+    prev = ins[0]
+    for obj, _, node in order:
+        if isinstance(obj, Functional) or len(node.input_tensors) != 1 or len(node.output_tensors) != 1:
+            return False
+        if getattr(obj, "_is_multi_input", False):
+            return False
+        inner = obj._layers if _is_model(obj) else [obj]
+        for layer in inner:
+            if id(layer) in seen:
+                return False
+            seen.add(id(layer))
+        if node.input_tensors[0] is not prev:
+            return False
+        prev = node.output_tensors[0]
+    return prev is outs[0]
+
+
+def _width(shape) -> int:
+    dims = tuple(shape)[1:]
+    if any(d is None for d in dims):
+        raise ValueError(f"ranvier.Model: tensors need known dimensions besides the batch, got shape {tuple(shape)}")
+    return int(np.prod([int(d) for d in dims], dtype=np.int64)) if dims else 1
+
+
+def _in_shapes_of(node) -> List[tuple]:
+    return [tuple(t.shape) for t in node.input_tensors]
+
+
+class Functional(FunctionalRunMixin, Model):
+    """A functional model whose graph is not a chain (what ``ranvier.Model(inputs,
+    outputs)`` returns for one; see the module doc). Everything of ``Model`` applies, with
+    several inputs and outputs: ``fit``/``evaluate``/``predict`` take ``x``/``y`` in the
+    structure of the inputs/outputs or as dicts keyed by name; ``compile`` takes a loss,
+    metrics and loss weights per output (a list or a dict)."""
+
+    __module__ = "ranvier.models"
+
+    def __init__(self, inputs=None, outputs=None, name: Optional[str] = None, trainable: bool = True,
+                 **kwargs):
+        if kwargs:
+            raise TypeError(f"ranvier.Model got unexpected arguments: {', '.join(sorted(kwargs))}")
+        if inputs is None or outputs is None:
+            raise TypeError(f"ranvier.Model needs inputs and outputs (ranvier.Model(inputs, outputs)); "
+                            f"{SUBCLASS_MESSAGE}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"ranvier.Model: name must be a non-empty string, got name={name!r}")
+        trainable = layers_base.check_bool(trainable, "trainable")
+        ins, in_kind = flatten_struct(inputs, "inputs")
+        outs, out_kind = flatten_struct(outputs, "outputs")
+        order = collect(ins, outs)
+        models_module.Sequential.__init__(self, name=name or _naming.uniquify("functional"), trainable=trainable)
+        self._inputs_struct = (ins, in_kind)
+        self._outputs_struct = (outs, out_kind)
+        input_layers = []
+        for t in ins:
+            il = t.input_layer
+            if il is None:  # an intermediate tensor as an input (Keras clones the graph from it)
+                il = InputLayer(batch_shape=tuple(t.shape))
+            input_layers.append(il)
+        self._input_layers = input_layers
+        self._input_layer = input_layers[0]
+        self._top_calls = order
+        self._expand(ins, outs, order)
+        self._check_names()
+        for layer in self._layers:
+            layers_base.check_runnable_layer(layer)
+            layer._graph_shared = True
+        self._input_shape = tuple(input_layers[0].batch_shape)
+        self._build_layers()
+
+    # ---- the leaf graph
+    def _expand(self, ins, outs, order) -> None:
+        keys: Dict[int, int] = {id(t): i for i, t in enumerate(ins)}
+        shapes: Dict[int, tuple] = {i: tuple(t.shape) for i, t in enumerate(ins)}
+        gnodes: List[GNode] = []
+        counter = [len(ins)]
+
+        def new_key(shape) -> int:
+            k = counter[0]
+            counter[0] += 1
+            shapes[k] = tuple(shape)
+            return k
+
+        for top, (obj, _, node) in enumerate(order):
+            in_keys = [keys[id(t)] for t in node.input_tensors]
+            if isinstance(obj, Functional):
+                remap = {i: k for i, k in enumerate(in_keys)}
+                for g in obj._gnodes:
+                    out = new_key(obj._key_shapes[g.output])
+                    remap[g.output] = out
+                    gnodes.append(GNode(g.layer, [remap[k] for k in g.inputs], out, top))
+                out_keys = [remap[k] for k in obj._out_keys]
+            elif _is_model(obj):
+                k = in_keys[0]
+                shape = shapes[k]
+                for layer in obj._layers:
+                    shape = tuple(layer.compute_output_shape(shape))
+                    out = new_key(shape)
+                    gnodes.append(GNode(layer, [k], out, top))
+                    k = out
+                out_keys = [k]
+            else:
+                out = new_key(node.output_tensors[0].shape)
+                gnodes.append(GNode(obj, in_keys, out, top))
+                out_keys = [out]
+            for t, k in zip(node.output_tensors, out_keys):
+                keys[id(t)] = k
+        self._gnodes = gnodes
+        self._key_shapes = shapes
+        self._n_inputs = len(ins)
+        self._out_keys = [keys[id(t)] for t in outs]
+        leaves: List[Any] = []
+        seen = set()
+        for g in gnodes:
+            if id(g.layer) not in seen:
+                seen.add(id(g.layer))
+                leaves.append(g.layer)
+        self._layers = leaves
+
+    def _check_names(self) -> None:
+        names: Dict[str, int] = {}
+        for obj in self._input_layers + self._layers:
+            names[obj.name] = names.get(obj.name, 0) + 1
+        dup = [n for n, c in names.items() if c > 1]
+        if dup:
+            raise ValueError(f"ranvier.Model: the name '{dup[0]}' is used {names[dup[0]]} times in the model; all "
+                             f"layer names must be unique")
+
+    # ---- the C++ network
+    def _build_layers_locked(self) -> None:
+        self._check_shared_idle()
+        net = _core.Network()
+        flags = [bool(layer._core_layer.trainable) for layer in self._layers]
+        ids: Dict[int, int] = {}
+        first: Dict[int, int] = {}
+        self._seconds = []  # the second cores (a layer called again): alive as long as the network
+        try:
+            for i, il in enumerate(self._input_layers):
+                ids[i] = net.add_input(_width(self._key_shapes[i]), il.name)
+            for index, g in enumerate(self._gnodes):
+                layer = g.layer
+                in_shapes = [self._key_shapes[k] for k in g.inputs]
+                self._check_node_widths(layer, in_shapes)
+                if id(layer) in first:
+                    core = self._second_core(layer, in_shapes)
+                    self._seconds.append(core)
+                    shares = first[id(layer)]
+                else:
+                    core = layer._core_layer
+                    core.trainable = bool(layer.trainable)
+                    shares = -1
+                    first[id(layer)] = index
+                ids[g.output] = net.add_node(core, [ids[k] for k in g.inputs], shares)
+            net.set_outputs([ids[k] for k in self._out_keys])
+            net.finalize()
+        except BaseException:
+            for layer, flag in zip(self._layers, flags):
+                layer._core_layer.trainable = flag
+            raise
+        self._trainable_signature = self._trainable_state()
+        params, grads, state = net.params(), net.grads(), net.state()
+        node_to_layer = {first[id(l)]: j for j, l in enumerate(self._layers)}
+        per_layer: List[List] = [[[], []] for _ in self._layers]
+        for t in net.tensors():
+            off, size, shape_t = t["offset"], t["size"], tuple(t["shape"])
+            if t["trainable"]:
+                p, g = params[off:off + size].reshape(shape_t), grads[off:off + size].reshape(shape_t)
+            else:
+                p, g = state[off:off + size].reshape(shape_t), None
+            j = node_to_layer[t["layer"]]
+            per_layer[j][0].append(p)
+            per_layer[j][1].append(g)
+        for layer, (p, g) in zip(self._layers, per_layer):
+            layer._adopt_storage(p, g)
+        if self._seconds:  # second cores: bound by the network to their owner's weights (and
+            net.bind_all()  # their own gradient region); the other layers to what they hold now
+        self._layer_storage = per_layer
+        self._node_of_layer = [first[id(l)] for l in self._layers]
+        self._net = net
+        self._lent = False
+        self._mark_layers_taken()
+        self._trainer = None
+        self._trainer_key = None
+
+    @staticmethod
+    def _check_node_widths(layer, in_shapes: List[tuple]) -> None:
+        """ValueError naming the layer when its C++ core was built for inputs of other widths
+        than the flattened tensors it gets (e.g. Dense on a rank-3 tensor: Flatten first)."""
+        core = layer._core_layer
+        if core is None:
+            raise ValueError(f"ranvier.Model: {_describe(layer)} is not built")
+        n = int(core.num_inputs) if hasattr(core, "num_inputs") else 1
+        widths = [_width(s) for s in in_shapes]
+        have = [int(core.input_features(i)) for i in range(n)] if hasattr(core, "input_features") \
+            else [int(core.in_features)]
+        if have != widths:
+            shapes = ", ".join(str(s) for s in in_shapes)
+            raise ValueError(
+                f"ranvier.Model: {_describe(layer)} takes rows of {have} features but is called on tensors of "
+                f"shape {shapes} ({widths} features per sample); ranvier's layers work on flattened samples: "
+                f"put a Flatten (or Reshape) before it, or use a new layer for these inputs")
+
+    @staticmethod
+    def _second_core(layer, in_shapes: List[tuple]):
+        """A second C++ core of ``layer`` (the same config) for another call of it; the
+        network binds it to the first call's weights (``shares_with``)."""
+        make = getattr(layer, "_make_shared_core", None)
+        if make is not None:
+            return make(in_shapes)
+        if len(in_shapes) == 1:
+            width = layer._in_features(in_shapes[0])
+            core = layer._make_core()
+            core.trainable = bool(layer.trainable)
+            core.build(width)
+            return core
+        maker = getattr(layer, "_make_core_for", None)
+        core = maker(in_shapes) if maker is not None else layer._make_core()
+        core.trainable = bool(layer.trainable)
+        core.build_inputs([_width(s) for s in in_shapes])
+        return core
+
+    def _check_size(self) -> None:
+        return None  # the layers were built (and size-checked) when they were called
+
+    # ---- Keras's functional surface
+    @property
+    def layers(self) -> List[Any]:
+        """Keras's ``model.layers``: the InputLayers, then each layer (or model used as a
+        layer, as one entry) in the order of its first call."""
+        out: List[Any] = list(self._input_layers)
+        seen = {id(l) for l in out}
+        for obj, _, _ in self._top_calls:
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                out.append(obj)
+        return out
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
+        """The entry of ``layers`` at ``index`` or named ``name`` (a leaf layer inside a nested
+        model is found by name too)."""
+        try:
+            return super().get_layer(name=name, index=index)
+        except ValueError:
+            if name is not None and index is None:
+                for layer in self._layers:
+                    if layer.name == name:
+                        return layer
+            raise
+
+    @property
+    def inputs(self) -> List[KerasTensor]:
+        """The input tensors, as a flat list (dict inputs in sorted-key order)."""
+        return list(self._inputs_struct[0])
+
+    @property
+    def outputs(self) -> List[KerasTensor]:
+        """The output tensors, as a flat list (dict outputs in sorted-key order)."""
+        return list(self._outputs_struct[0])
+
+    @property
+    def input(self) -> Any:
+        """The inputs in the structure they were given in."""
+        return restructure(self._inputs_struct[0], self._inputs_struct[1])
+
+    @property
+    def output(self) -> Any:
+        """The outputs in the structure they were given in."""
+        return restructure(self._outputs_struct[0], self._outputs_struct[1])
+
+    @property
+    def input_names(self) -> List[str]:
+        """The names of the inputs (their InputLayers), in flat order."""
+        return [il.name for il in self._input_layers]
+
+    @property
+    def output_names(self) -> List[str]:
+        """Keras's ``output_names``: for each output, the name of the layer (or model used as
+        a layer) whose call made it."""
+        out = []
+        for t in self._outputs_struct[0]:
+            h = t._keras_history
+            out.append(h[0].name if h is not None else _tensor_name(t))
+        return out
+
+    @property
+    def _out_names(self) -> List[str]:
+        """The names in log keys and y dicts: the dict keys of dict outputs, else
+        ``output_names``."""
+        kind = self._outputs_struct[1]
+        return list(kind[1]) if kind[0] == "dict" else self.output_names
+
+    @property
+    def input_shape(self):
+        """The input shape (one input), or a list of them."""
+        shapes = [tuple(il.batch_shape) for il in self._input_layers]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The output shape (one output), or a list of them."""
+        shapes = [tuple(self._key_shapes[k]) for k in self._out_keys]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def _output_shapes(self) -> List[tuple]:
+        return [tuple(self._key_shapes[k]) for k in self._out_keys]
+
+    def _summary_columns(self):
+        if self._sequential_like():
+            return ["Layer (type)", "Output Shape", "Param #"], "llr"
+        return ["Layer (type)", "Output Shape", "Param #", "Connected to"], "llrl"
+
+    def _sequential_like(self) -> bool:
+        """Keras: no depth with two nodes, no node with two inputs, no layer called twice."""
+        if len(self._input_layers) > 1 or len(self._outputs_struct[0]) > 1:
+            return False
+        calls: Dict[int, int] = {}
+        for obj, _, node in self._top_calls:
+            if len(node.input_tensors) > 1:
+                return False
+            calls[id(obj)] = calls.get(id(obj), 0) + 1
+        return all(c == 1 for c in calls.values()) and is_chain(self.inputs, self.outputs, self._top_calls)
+
+    def _call_index(self) -> Dict[int, int]:
+        """id(Node) -> its index among the calls of its layer inside this model (Keras's
+        node index in the config and the summary)."""
+        per_obj: Dict[int, int] = {}
+        out: Dict[int, int] = {}
+        for obj, _, node in self._top_calls:
+            out[id(node)] = per_obj.get(id(obj), 0)
+            per_obj[id(obj)] = out[id(node)] + 1
+        return out
+
+    def _history_triple(self, t: KerasTensor, index: Dict[int, int]) -> List[Any]:
+        """``[layer name, node index, tensor index]`` of ``t`` inside this model."""
+        for i, x in enumerate(self._inputs_struct[0]):
+            if x is t:
+                return [self._input_layers[i].name, 0, 0]
+        obj, ni, ti = t._keras_history
+        node = obj._inbound_nodes[ni]
+        return [obj.name, index.get(id(node), 0), ti]
+
+    def _summary_rows(self) -> List[List[str]]:
+        index = self._call_index()
+        sequential = self._sequential_like()
+        rows = []
+        for il in self._input_layers:
+            row = [f"{il.name} (InputLayer)", shape_text(il.batch_shape), "0"]
+            rows.append(row if sequential else row + ["-"])
+        by_obj: Dict[int, List[Any]] = {}
+        for obj, _, node in self._top_calls:
+            by_obj.setdefault(id(obj), []).append(node)
+        done = set()
+        for obj, _, node in self._top_calls:
+            if id(obj) in done:
+                continue
+            done.add(id(obj))
+            nodes = by_obj[id(obj)]
+            shapes = [tuple(t.shape) for t in nodes[0].output_tensors]
+            shape = shape_text(shapes[0]) if len(shapes) == 1 else ", ".join(shape_text(s) for s in shapes)
+            params = obj.count_params() if (not _is_model(obj) or obj.built) else 0
+            row = [f"{obj.name} ({type(obj).__name__ if not isinstance(obj, Functional) else 'Functional'})",
+                   shape, f"{params:,}"]
+            if not sequential:
+                links = []
+                for n in nodes:
+                    for t in n.input_tensors:
+                        name, ni, ti = self._history_triple(t, index)
+                        links.append(f"{name}[{ni}][{ti}]")
+                row.append(", ".join(links) or "-")
+            rows.append(row)
+        return rows
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Keras's table; with a "Connected to" column unless the graph is sequential-like
+        (line length 108 then, as Keras)."""
+        if line_length is None and not self._sequential_like():
+            line_length = 108
+        if positions is None and not self._sequential_like():
+            positions = [0.3, 0.56, 0.74, 1.0]
+        super().summary(line_length=line_length, positions=positions, print_fn=print_fn,
+                        expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
+    # ---- config and saving
+    def get_config(self) -> Dict[str, Any]:
+        """Keras's functional config (``name``, ``trainable``, ``layers`` with their
+        ``inbound_nodes``, ``input_layers``, ``output_layers``)."""
+        from ._functional_config import graph_config
+        return graph_config(self)
+
+    def _save_state(self, include_optimizer: bool = True) -> Dict[str, Any]:
+        state = models_module.Sequential._save_state(self, include_optimizer)
+        state["class_name"] = "Functional"
+        state["config"] = self.get_config()
+        state["input_shape"] = tuple(self._input_layers[0].batch_shape)
+        state["functional_config"] = None
+        return state
+
+    def _param_segments(self):
+        net = self._built_net()
+        names = {node: layer.name for node, layer in zip(self._node_of_layer, self._layers)}
+        return [(t["offset"], t["size"], f"{names[t['layer']]}/{t['name']}")
+                for t in net.tensors() if t["trainable"]]
+
+    def __deepcopy__(self, memo):
+        from ._functional_config import model_from_config
+        clone = model_from_config(Model, self.get_config())
+        clone.set_weights(self.get_weights())
+        if self._compile_config is not None:
+            from . import optimizers as optimizers_module
+            clone.compile(optimizer=optimizers_module.get(self._compile_config["optimizer"]), loss=self.loss,
+                          loss_weights=self._compile_config["loss_weights"], metrics=self._metrics_arg,
+                          weighted_metrics=self._weighted_metrics_arg)
+        return clone
+
+    def _claim_layers(self) -> None:
+        me = weakref.ref(self)
+        for layer in self._layers:
+            layer._owner_ref = layer._bound_to = me

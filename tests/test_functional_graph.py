@@ -1,0 +1,372 @@
+"""Functional models that are graphs (ranvier._functional_graph): several inputs and
+outputs, a layer called twice (shared weights), models nested as layers, dict structures,
+per-output losses/metrics and Keras's log keys, the functional config, the summary's
+"Connected to" column, and the bad-input rules.
+
+References:
+- NumPy forward/backward passes written here for the same computations (one SGD step on a
+  2-input 2-output model with a shared layer, against the weights ranvier reads back).
+  Tolerances: float32 arithmetic over short reductions (<= 8 terms per dot product, 6 rows
+  in the batch mean): rtol 1e-5 / atol 1e-6 on forward values, 1e-5 on updated weights;
+- Keras 3's written behaviour (keras-spec-2 section 1): structures of x/y/loss/metrics,
+  the log key names (``<output>_loss``, ``<output>_<metric>``) and their order, the
+  config layout (inbound_nodes with __keras_tensor__ / keras_history, input_layers /
+  output_layers mirroring the structures), and the "Connected to" cells.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ranvier
+from ranvier import layers
+from ranvier.utils import clear_session, set_random_seed
+
+
+def _dense_np(layer, x):
+    w, b = layer.get_weights()
+    return x.astype(np.float64) @ w.astype(np.float64) + b.astype(np.float64)
+
+
+def _shared_two_by_two(seed=3):
+    """x1 -> shared Dense(4, tanh) -> Dense(2) = "a"; x2 -> shared -> Dense(1) = "b"."""
+    clear_session()
+    set_random_seed(seed)
+    x1 = ranvier.Input(shape=(3,), name="x1")
+    x2 = ranvier.Input(shape=(3,), name="x2")
+    shared = layers.Dense(4, activation="tanh", name="shared")
+    a = layers.Dense(2, name="a")(shared(x1))
+    b = layers.Dense(1, name="b")(shared(x2))
+    return ranvier.Model([x1, x2], [a, b], name="two_by_two"), shared
+
+
+def _data(n=6, seed=0):
+    r = np.random.RandomState(seed)
+    return (r.normal(size=(n, 3)).astype(np.float32), r.normal(size=(n, 3)).astype(np.float32),
+            r.normal(size=(n, 2)).astype(np.float32), r.normal(size=(n, 1)).astype(np.float32))
+
+
+# ------------------------------------------------------------------ building and predicting
+def test_a_graph_model_is_a_model_with_flat_inputs_and_outputs():
+    model, shared = _shared_two_by_two()
+    assert isinstance(model, ranvier.Model)
+    assert [t.name for t in model.inputs] == ["x1", "x2"]
+    assert len(model.outputs) == 2 and model.output_names == ["a", "b"]
+    assert [l.name for l in model.layers] == ["x1", "x2", "shared", "a", "b"]
+    assert model.get_layer("shared") is shared
+    # the shared layer's weights appear once
+    assert len(model.weights) == 6 and model.count_params() == (3 * 4 + 4) + (4 * 2 + 2) + (4 + 1)
+
+
+def test_predict_matches_numpy_for_a_shared_layer_called_twice():
+    model, shared = _shared_two_by_two()
+    x1, x2, _, _ = _data()
+    pa, pb = model.predict([x1, x2], verbose=0)
+    h1, h2 = np.tanh(_dense_np(shared, x1)), np.tanh(_dense_np(shared, x2))
+    np.testing.assert_allclose(pa, _dense_np(model.get_layer("a"), h1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pb, _dense_np(model.get_layer("b"), h2), rtol=1e-5, atol=1e-6)
+    # the same by name, and with the inputs given as a dict (by Input name)
+    qa, qb = model.predict({"x2": x2, "x1": x1}, verbose=0)
+    np.testing.assert_array_equal(qa, pa)
+    np.testing.assert_array_equal(qb, pb)
+
+
+def test_dict_outputs_come_back_as_a_dict_and_dict_inputs_flatten_sorted():
+    clear_session()
+    set_random_seed(0)
+    z = ranvier.Input(shape=(2,), name="z_in")
+    a = ranvier.Input(shape=(3,), name="a_in")
+    h = layers.Dense(3, name="hz")(z)
+    out_p = layers.Dense(1, name="p")(h)
+    out_q = layers.Dense(2, name="q")(layers.Dense(2, name="ha")(a))
+    model = ranvier.Model({"zz": z, "aa": a}, {"q_out": out_q, "p_out": out_p})
+    assert [t.name for t in model.inputs] == ["a_in", "z_in"]  # sorted keys: aa, zz
+    r = np.random.RandomState(1)
+    xa, xz = r.normal(size=(5, 3)), r.normal(size=(5, 2))
+    out = model.predict({"aa": xa, "zz": xz}, verbose=0)
+    assert sorted(out) == ["p_out", "q_out"]
+    ref_p = _dense_np(model.get_layer("p"), _dense_np(model.get_layer("hz"), xz))
+    np.testing.assert_allclose(out["p_out"], ref_p, rtol=1e-5, atol=1e-6)
+    # a list works by position in the flat (sorted) order
+    out2 = model.predict([xa, xz], verbose=0)
+    np.testing.assert_array_equal(out2["q_out"], out["q_out"])
+
+
+# ------------------------------------------------------------------ training
+def test_one_sgd_step_matches_numpy_for_two_inputs_two_outputs_and_a_shared_layer():
+    model, shared = _shared_two_by_two()
+    wa, wb, lr = 0.5, 2.0, 0.1
+    model.compile(optimizer=ranvier.optimizers.SGD(learning_rate=lr), loss=["mse", "mse"], loss_weights=[wa, wb])
+    x1, x2, ya, yb = _data()
+    n = x1.shape[0]
+    W, c = [w.astype(np.float64) for w in shared.get_weights()]
+    A, ab = [w.astype(np.float64) for w in model.get_layer("a").get_weights()]
+    B, bb = [w.astype(np.float64) for w in model.get_layer("b").get_weights()]
+    X1, X2 = x1.astype(np.float64), x2.astype(np.float64)
+    h1, h2 = np.tanh(X1 @ W + c), np.tanh(X2 @ W + c)
+    pa, pb = h1 @ A + ab, h2 @ B + bb
+    la, lb = np.mean((pa - ya) ** 2), np.mean((pb - yb) ** 2)
+    da = wa * 2 * (pa - ya) / (n * 2)
+    db = wb * 2 * (pb - yb) / (n * 1)
+    gA, gab, gB, gbb = h1.T @ da, da.sum(0), h2.T @ db, db.sum(0)
+    dz1 = (da @ A.T) * (1 - h1 ** 2)
+    dz2 = (db @ B.T) * (1 - h2 ** 2)
+    gW = X1.T @ dz1 + X2.T @ dz2  # the shared layer's gradient: the sum over both calls
+    gc = dz1.sum(0) + dz2.sum(0)
+    logs = model.train_on_batch([x1, x2], [ya, yb], return_dict=True)
+    assert sorted(logs) == ["a_loss", "b_loss", "loss"]
+    np.testing.assert_allclose(logs["a_loss"], la, rtol=1e-5)
+    np.testing.assert_allclose(logs["b_loss"], lb, rtol=1e-5)
+    np.testing.assert_allclose(logs["loss"], wa * la + wb * lb, rtol=1e-5)
+    for got, w0, g in ((shared.get_weights()[0], W, gW), (shared.get_weights()[1], c, gc),
+                       (model.get_layer("a").get_weights()[0], A, gA), (model.get_layer("a").get_weights()[1], ab, gab),
+                       (model.get_layer("b").get_weights()[0], B, gB), (model.get_layer("b").get_weights()[1], bb, gbb)):
+        np.testing.assert_allclose(got, w0 - lr * g, rtol=1e-5, atol=1e-6)
+
+
+def test_history_and_evaluate_keys_follow_keras_for_two_outputs():
+    model, _ = _shared_two_by_two()
+    model.compile(optimizer="sgd", loss={"a": "mse", "b": "mae"}, metrics=[["mae", "mse"], ["mse"]])
+    x1, x2, ya, yb = _data(n=16)
+    hist = model.fit({"x1": x1, "x2": x2}, {"a": ya, "b": yb}, epochs=2, batch_size=4, verbose=0,
+                     validation_data=([x1, x2], [ya, yb]))
+    assert list(hist.history) == sorted(hist.history)
+    assert sorted(hist.history) == sorted(["a_loss", "a_mae", "a_mse", "b_loss", "b_mse", "loss",
+                                           "val_a_loss", "val_a_mae", "val_a_mse", "val_b_loss", "val_b_mse",
+                                           "val_loss"])
+    res = model.evaluate([x1, x2], [ya, yb], verbose=0)
+    d = model.evaluate([x1, x2], [ya, yb], verbose=0, return_dict=True)
+    # Keras: loss, each <output>_loss in output order, then the other keys sorted
+    assert res == [d["loss"], d["a_loss"], d["b_loss"], d["a_mae"], d["a_mse"], d["b_mse"]]
+    np.testing.assert_allclose(d["loss"], d["a_loss"] + d["b_loss"], rtol=1e-5)
+    pa, pb = model.predict([x1, x2], verbose=0)
+    np.testing.assert_allclose(d["b_loss"], np.mean(np.abs(pb - yb)), rtol=1e-5)
+    np.testing.assert_allclose(d["a_mse"], np.mean((pa - ya) ** 2), rtol=1e-5)
+
+
+def test_a_single_loss_applies_to_every_output_and_sample_weight_is_per_output():
+    model, _ = _shared_two_by_two()
+    model.compile(optimizer="sgd", loss="mse")
+    x1, x2, ya, yb = _data(n=8)
+    sw = np.arange(1, 9, dtype=np.float32)
+    d = model.evaluate([x1, x2], [ya, yb], sample_weight={"a": sw, "b": np.ones(8)}, verbose=0, return_dict=True)
+    pa, pb = model.predict([x1, x2], verbose=0)
+    per_a = np.mean((pa - ya) ** 2, axis=1)
+    np.testing.assert_allclose(d["a_loss"], np.sum(per_a * sw) / 8, rtol=1e-5)
+    np.testing.assert_allclose(d["b_loss"], np.mean((pb - yb) ** 2), rtol=1e-5)
+
+
+def test_compile_structures_are_checked_per_output():
+    model, _ = _shared_two_by_two()
+    with pytest.raises(ValueError, match=r"Expected keys \['a', 'b'\] in loss dict.*\['a'\]"):
+        model.compile(loss={"a": "mse"})
+    with pytest.raises(ValueError, match="loss is a list of 3.*2 outputs"):
+        model.compile(loss=["mse", "mse", "mse"])
+    with pytest.raises(ValueError, match="loss_weights` must match the number of losses"):
+        model.compile(loss="mse", loss_weights=[1.0])
+    with pytest.raises(ValueError, match="Invalid `metrics`.*a list of 3"):
+        model.compile(loss="mse", metrics=["mae", "mse", "mae"])
+
+
+def test_training_reduces_the_loss_of_both_outputs():
+    model, _ = _shared_two_by_two(seed=5)
+    model.compile(optimizer=ranvier.optimizers.Adam(0.01), loss="mse")
+    r = np.random.RandomState(0)
+    x1, x2 = r.normal(size=(256, 3)), r.normal(size=(256, 3))
+    ya = np.stack([x1[:, 0] - x1[:, 1], x1[:, 2]], axis=1)
+    yb = (x2[:, :1] * 0.5)
+    hist = model.fit([x1, x2], [ya, yb], epochs=30, batch_size=32, verbose=0)
+    assert hist.history["a_loss"][-1] < 0.5 * hist.history["a_loss"][0]
+    assert hist.history["b_loss"][-1] < 0.5 * hist.history["b_loss"][0]
+
+
+# ------------------------------------------------------------------ nesting
+def test_a_graph_model_nested_in_another_shares_its_layers():
+    inner, shared = _shared_two_by_two()
+    x1 = ranvier.Input(shape=(3,), name="o1")
+    x2 = ranvier.Input(shape=(3,), name="o2")
+    a, b = inner([x1, x2])
+    out = layers.Dense(1, name="head")(a)
+    outer = ranvier.Model([x1, x2], [out, b], name="outer")
+    assert [l.name for l in outer.layers] == ["o1", "o2", "two_by_two", "head"]
+    d1, d2, _, _ = _data()
+    o_head, o_b = outer.predict([d1, d2], verbose=0)
+    i_a, i_b = inner.predict([d1, d2], verbose=0)
+    np.testing.assert_allclose(o_b, i_b, rtol=1e-6)
+    np.testing.assert_allclose(o_head, _dense_np(outer.get_layer("head"), i_a), rtol=1e-5, atol=1e-6)
+    # training the outer model changes the inner model's (shared) weights, as in Keras
+    before = shared.get_weights()[0].copy()
+    outer.compile(optimizer="sgd", loss="mse")
+    outer.fit([d1, d2], [np.ones((6, 1)), np.ones((6, 1))], epochs=1, verbose=0)
+    assert not np.array_equal(shared.get_weights()[0], before)
+    np.testing.assert_allclose(inner.predict([d1, d2], verbose=0)[1], outer.predict([d1, d2], verbose=0)[1],
+                               rtol=1e-6)
+
+
+def test_a_sequential_used_twice_inside_a_graph_shares_its_weights():
+    clear_session()
+    set_random_seed(2)
+    tower = ranvier.Sequential([ranvier.Input(shape=(3,)), layers.Dense(4, activation="relu"), layers.Dense(2)],
+                               name="tower")
+    x1 = ranvier.Input(shape=(3,), name="left")
+    x2 = ranvier.Input(shape=(3,), name="right")
+    model = ranvier.Model([x1, x2], [tower(x1), tower(x2)])
+    d1, d2, _, _ = _data()
+    p1, p2 = model.predict([d1, d2], verbose=0)
+    np.testing.assert_allclose(p1, tower.predict(d1, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(p2, tower.predict(d2, verbose=0), rtol=1e-6)
+    assert len(model.weights) == 4
+
+
+# ------------------------------------------------------------------ config, summary
+def test_get_config_has_keras_functional_layout_and_round_trips():
+    model, _ = _shared_two_by_two()
+    cfg = model.get_config()
+    assert set(cfg) == {"name", "trainable", "layers", "input_layers", "output_layers"}
+    assert cfg["input_layers"] == [["x1", 0, 0], ["x2", 0, 0]]
+    assert cfg["output_layers"] == [["a", 0, 0], ["b", 0, 0]]
+    by_name = {e["name"]: e for e in cfg["layers"]}
+    assert by_name["x1"]["inbound_nodes"] == []
+    shared_nodes = by_name["shared"]["inbound_nodes"]
+    assert len(shared_nodes) == 2  # called twice: one entry, two nodes
+    t = shared_nodes[1]["args"][0]
+    assert t["class_name"] == "__keras_tensor__" and t["config"]["keras_history"] == ["x2", 0, 0]
+    assert t["config"]["shape"] == [None, 3]
+    assert by_name["b"]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["shared", 1, 0]
+    clone = ranvier.Model.from_config(cfg)
+    clone.set_weights(model.get_weights())
+    x1, x2, _, _ = _data()
+    for p, q in zip(model.predict([x1, x2], verbose=0), clone.predict([x1, x2], verbose=0)):
+        np.testing.assert_array_equal(p, q)
+    assert clone.get_config() == cfg
+
+
+def test_from_config_refuses_a_call_on_a_missing_tensor():
+    model, _ = _shared_two_by_two()
+    cfg = model.get_config()
+    for e in cfg["layers"]:
+        if e["name"] == "b":
+            e["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = ["shared", 7, 0]
+    with pytest.raises(ValueError, match="Invalid Functional model configuration.*'b'"):
+        ranvier.Model.from_config(cfg)
+
+
+def test_summary_has_the_connected_to_column():
+    model, _ = _shared_two_by_two()
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "Connected to" in text
+    row = next(l for l in lines if "shared (Dense)" in l)
+    assert "x1[0][0], x2[0][0]" in row
+    assert "shared[1][0]" in next(l for l in lines if "b (Dense)" in l)
+    assert lines[1].count("┳") == 3  # four columns
+
+
+# ------------------------------------------------------------------ bad inputs
+def test_an_output_depending_on_an_input_not_given_is_refused_naming_it():
+    clear_session()
+    x1 = ranvier.Input(shape=(3,), name="first")
+    x2 = ranvier.Input(shape=(3,), name="second")
+    a = layers.Dense(2, name="da")(x1)
+    b = layers.Dense(2, name="db")(x2)
+    with pytest.raises(ValueError, match=r"depends on the input 'second' \(used by Dense 'db'\).*not among"):
+        ranvier.Model(x1, [a, b])
+
+
+def test_a_tensor_of_another_models_graph_is_refused():
+    clear_session()
+    other_in = ranvier.Input(shape=(3,), name="other_in")
+    other_out = layers.Dense(2, name="other_dense")(other_in)
+    ranvier.Model(other_in, other_out)
+    mine = ranvier.Input(shape=(3,), name="mine")
+    out = layers.Dense(2, name="mine_a")(mine)
+    with pytest.raises(ValueError, match="depends on the input 'other_in'"):
+        ranvier.Model(mine, [out, other_out])
+
+
+def test_an_input_no_output_depends_on_is_refused_naming_it():
+    clear_session()
+    x1 = ranvier.Input(shape=(3,), name="used")
+    x2 = ranvier.Input(shape=(3,), name="unused")
+    out = layers.Dense(2)(x1)
+    with pytest.raises(ValueError, match="no output depends on the input 'unused'"):
+        ranvier.Model([x1, x2], out)
+
+
+def test_data_is_checked_per_input_naming_it():
+    model, _ = _shared_two_by_two()
+    model.compile(loss="mse")
+    x1, x2, ya, yb = _data()
+    with pytest.raises(ValueError, match=r"input 'x2' expects data of shape \(None, 3\).*x\['x2'\]\.shape=\(6, 4\)"):
+        model.predict([x1, np.zeros((6, 4))], verbose=0)
+    with pytest.raises(TypeError, match=r"input 'x1'.*dtype=<U1"):
+        model.predict({"x1": np.array([["a"] * 3] * 6), "x2": x2}, verbose=0)
+    with pytest.raises(ValueError, match=r"different numbers of samples: 'x1' has 6, 'x2' has 5"):
+        model.predict([x1, x2[:5]], verbose=0)
+    with pytest.raises(ValueError, match=r'Missing data for input "x2".*Expected the following keys: \[\'x1\', \'x2\'\]'):
+        model.fit({"x1": x1}, [ya, yb], verbose=0)
+    with pytest.raises(ValueError, match=r"has 2 inputs.*single ndarray"):
+        model.predict(x1, verbose=0)
+    with pytest.raises(ValueError, match=r"has 2 inputs.*list of 3"):
+        model.predict([x1, x2, x2], verbose=0)
+    with pytest.raises(ValueError, match=r"y has key\(s\) \['c'\] that match no output"):
+        model.fit([x1, x2], {"a": ya, "b": yb, "c": yb}, verbose=0)
+    with pytest.raises(ValueError, match=r'Missing data for output "b"'):
+        model.fit([x1, x2], {"a": ya}, verbose=0)
+    with pytest.raises(ValueError, match=r"y\['b'\] has 2 values per sample, but output 'b' has shape \(None, 1\)"):
+        model.fit([x1, x2], {"a": ya, "b": ya}, verbose=0)
+    with pytest.raises(ValueError, match=r"x\['x1'\] contains NaN"):
+        model.predict([np.full((6, 3), np.nan), x2], verbose=0)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        model.predict({"x1": x1, "x2": x2, "extra": x2}, verbose=0)  # Keras ignores extra input keys
+    assert any("'extra'" in str(m.message) for m in w)
+
+
+def test_integer_inputs_take_integers_only():
+    clear_session()
+    ids = ranvier.Input(shape=(2,), dtype="int64", name="ids")
+    num = ranvier.Input(shape=(2,), name="num")
+    model = ranvier.Model([ids, num], [layers.Dense(1, name="o1")(ids), layers.Dense(1, name="o2")(num)])
+    assert model.inputs[0].dtype == "int64"
+    out = model.predict([np.array([[1, 2], [3, 4]]), np.zeros((2, 2))], verbose=0)
+    assert out[0].shape == (2, 1)
+    with pytest.raises(ValueError, match="input 'ids' has dtype int64, but x\\['ids'\\] holds values that are not integers"):
+        model.predict([np.array([[1.5, 2], [3, 4]]), np.zeros((2, 2))], verbose=0)
+
+
+def test_a_layer_called_on_two_tensors_without_being_a_merge_layer_is_refused():
+    clear_session()
+    x1 = ranvier.Input(shape=(3,), name="p")
+    x2 = ranvier.Input(shape=(3,), name="q")
+    with pytest.raises(ValueError, match=r"Dense 'dd' takes one input tensor.*2 tensors \(p, q\)"):
+        layers.Dense(2, name="dd")([x1, x2])
+
+
+def test_class_weight_with_two_outputs_is_refused():
+    model, _ = _shared_two_by_two()
+    model.compile(loss="mse")
+    x1, x2, ya, yb = _data()
+    with pytest.raises(ValueError, match="class_weight is only supported for models with one output"):
+        model.fit([x1, x2], [ya, yb], class_weight={0: 1.0}, verbose=0)
+
+
+# ------------------------------------------------------------------ saving
+def test_save_and_load_a_graph_model_predicts_the_same(tmp_path):
+    model, _ = _shared_two_by_two()
+    model.compile(optimizer="adam", loss=["mse", "mae"], metrics={"a": ["mae"]})
+    x1, x2, ya, yb = _data(n=16)
+    model.fit([x1, x2], [ya, yb], epochs=2, verbose=0)
+    for name in ("m.keras", "m.safetensors"):
+        path = tmp_path / name
+        model.save(path)
+        back = ranvier.models.load_model(path)
+        assert type(back) is type(model)
+        for p, q in zip(model.predict([x1, x2], verbose=0), back.predict([x1, x2], verbose=0)):
+            np.testing.assert_array_equal(p, q)
+        d1 = model.evaluate([x1, x2], [ya, yb], verbose=0, return_dict=True)
+        d2 = back.evaluate([x1, x2], [ya, yb], verbose=0, return_dict=True)
+        assert d1 == d2
