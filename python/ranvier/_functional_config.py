@@ -150,6 +150,7 @@ def _graph_from_config(cls, config: Dict[str, Any], custom_objects=None):
             il = InputLayer.from_config(dict(entry.get("config") or {}))
             made[(name, 0, 0)] = il.output
             continue
+        obj: Any
         if cname in ("Functional", "Model"):
             obj = model_from_config(Model, entry.get("config") or {}, custom_objects)
         elif cname == "Sequential":

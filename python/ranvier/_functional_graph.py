@@ -187,6 +187,9 @@ class Functional(FunctionalRunMixin, Model):
     metrics and loss weights per output (a list or a dict)."""
 
     __module__ = "ranvier.models"
+    _gnodes: List[GNode]
+    _key_shapes: Dict[int, tuple]
+    _out_keys: List[int]
 
     def __init__(self, inputs=None, outputs=None, name: Optional[str] = None, trainable: bool = True,
                  **kwargs):
@@ -317,14 +320,14 @@ class Functional(FunctionalRunMixin, Model):
         for t in net.tensors():
             off, size, shape_t = t["offset"], t["size"], tuple(t["shape"])
             if t["trainable"]:
-                p, g = params[off:off + size].reshape(shape_t), grads[off:off + size].reshape(shape_t)
+                p, gr = params[off:off + size].reshape(shape_t), grads[off:off + size].reshape(shape_t)
             else:
-                p, g = state[off:off + size].reshape(shape_t), None
+                p, gr = state[off:off + size].reshape(shape_t), None
             j = node_to_layer[t["layer"]]
             per_layer[j][0].append(p)
-            per_layer[j][1].append(g)
-        for layer, (p, g) in zip(self._layers, per_layer):
-            layer._adopt_storage(p, g)
+            per_layer[j][1].append(gr)
+        for layer, (ps, gs) in zip(self._layers, per_layer):
+            layer._adopt_storage(ps, gs)
         if self._seconds:  # second cores: bound by the network to their owner's weights (and
             net.bind_all()  # their own gradient region); the other layers to what they hold now
         self._layer_storage = per_layer
@@ -488,7 +491,8 @@ class Functional(FunctionalRunMixin, Model):
         for i, x in enumerate(self._inputs_struct[0]):
             if x is t:
                 return [self._input_layers[i].name, 0, 0]
-        obj, ni, ti = t._keras_history
+        h: Any = t._keras_history
+        obj, ni, ti = h
         node = obj._inbound_nodes[ni]
         return [obj.name, index.get(id(node), 0), ti]
 

@@ -42,7 +42,7 @@ class Rows(list):
         """``(samples,)``."""
         return (self.n,)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             start, stop, step = i.indices(self.n)
             n = len(range(start, stop, step))
@@ -113,7 +113,7 @@ class FunctionalRunMixin:
                              f"{type(value).__name__}; give a list of {n} arrays, or a dict keyed by their names")
         return [value]
 
-    def _input_rows(self, x, name: str, what: str) -> Rows:
+    def _input_rows(self, x, name: str, what: str) -> Any:
         """x as ``Rows``: one float32 (n, width) array per input, checked per input (shape,
         dtype, finite values, equal sample counts), raw inputs of lookup layers encoded."""
         if isinstance(x, Rows):
@@ -212,13 +212,14 @@ class FunctionalRunMixin:
         weights = self._loss_weights(loss_weights, n)
         mets = self._per_output_metrics(metrics, "metrics")
         wmets = self._per_output_metrics(weighted_metrics, "weighted_metrics")
-        models_module.Sequential._compile(self, optimizer, per[0], None, mets[0], wmets[0])
+        seq: Any = models_module.Sequential
+        seq._compile(self, optimizer, per[0], None, mets[0], wmets[0])
         self.loss = loss
         self._out_losses = per
         self._out_weights = weights
         self._out_metrics_arg, self._out_weighted_arg = mets, wmets
-        self._metrics_arg = metrics if isinstance(metrics, (list, dict)) else list(metrics or [])
-        self._weighted_metrics_arg = weighted_metrics if isinstance(weighted_metrics, (list, dict)) else \
+        m._metrics_arg = metrics if isinstance(metrics, (list, dict)) else list(metrics or [])
+        m._weighted_metrics_arg = weighted_metrics if isinstance(weighted_metrics, (list, dict)) else \
             list(weighted_metrics or [])
         cc: Dict[str, Any] = dict(m._compile_config)
         cc["loss"] = _serialize_struct(loss, losses_module.serialize)
@@ -238,7 +239,7 @@ class FunctionalRunMixin:
             accepted = set(names) | set(m.output_names)
             if any(k not in accepted for k in keys) or (exact and len(keys) != n):
                 raise ValueError(f"compile: Expected keys {names} in {arg} dict, but found {arg}.keys()={keys}")
-            out = []
+            out: List[Any] = []
             for j, name in enumerate(names):
                 alias = m.output_names[j]
                 out.append(value.get(name, value.get(alias)))
@@ -291,7 +292,7 @@ class FunctionalRunMixin:
                                  f"[['mae', 'mse'], ['accuracy']]) or a dict keyed by output name")
         else:
             raise TypeError(f"compile: {arg} must be a list or a dict, got {type(metrics).__name__}")
-        out = []
+        out: List[List[Any]] = []
         for v in per:
             if v is None:
                 out.append([])
@@ -342,7 +343,7 @@ class FunctionalRunMixin:
         m._metrics_resolved = True
 
     # ---- y and sample weights
-    def _prepare_y(self, y, n: int, what: str, name: str = "y") -> Rows:
+    def _prepare_y(self, y, n: int, what: str, name: str = "y") -> Any:
         if isinstance(y, Rows):
             return y
         m: Any = self
@@ -380,12 +381,12 @@ class FunctionalRunMixin:
         _checks.check_finite(y, name, what)
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def _prepare_sample_weight(self, sw, n: int, what: str) -> Optional[Rows]:
+    def _prepare_sample_weight(self, sw, n: int, what: str) -> Any:
         if sw is None or isinstance(sw, Rows):
             return sw
         m: Any = self
         k = len(m._out_names)
-        one = models_module.Sequential._prepare_sample_weight
+        one: Any = models_module.Sequential._prepare_sample_weight
         if isinstance(sw, (dict, list, tuple)) and not (_is_data(sw)) and (isinstance(sw, dict) or k > 1 or (
                 len(sw) == 1 and _is_data(sw[0]))):
             parts = self._match(sw, "output", "sample_weight", what, strict_keys=True)
@@ -408,7 +409,8 @@ class FunctionalRunMixin:
         if len(m._out_names) != 1:
             raise ValueError(f"fit: class_weight is only supported for models with one output; model '{m.name}' has "
                              f"{len(m._out_names)} ({m._out_names}): give sample_weight per output instead")
-        sw = models_module.Sequential._class_weight_to_sample_weight(self, class_weight, y[0])
+        seq: Any = models_module.Sequential
+        sw = seq._class_weight_to_sample_weight(self, class_weight, y[0])
         return Rows([sw], y.shape[0])
 
     # ---- the trainer and the logs

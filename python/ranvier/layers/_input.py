@@ -70,6 +70,8 @@ class Node:
     ``input_tensors`` it was called on, the ``output_tensors`` it made, and the call's
     keyword ``arguments`` (e.g. ``training``). An ``InputLayer`` has one node with no inputs."""
 
+    list_call = False  # called on a list (a merge layer's call; the config nests its args)
+
     def __init__(self, layer, input_tensors, output_tensors, arguments=None):
         self.layer = layer
         self.input_tensors = list(input_tensors)
@@ -171,7 +173,7 @@ class InputLayer(Layer):
                                                           input_layer=self)])]
 
     @property
-    def dtype(self) -> str:  # type: ignore[override]
+    def dtype(self) -> str:
         """The input's dtype (``"float32"`` unless ``Input(dtype=...)`` named another)."""
         return self._input_dtype
 
