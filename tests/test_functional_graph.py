@@ -370,3 +370,95 @@ def test_save_and_load_a_graph_model_predicts_the_same(tmp_path):
         d1 = model.evaluate([x1, x2], [ya, yb], verbose=0, return_dict=True)
         d2 = back.evaluate([x1, x2], [ya, yb], verbose=0, return_dict=True)
         assert d1 == d2
+
+
+# ------------------------------------------------------------------ merge layers in a graph
+def _wide_and_deep(seed=7):
+    """num (4) -> Dense(3, relu) ; cat (2) ; Concatenate -> Dense(1, sigmoid) "out";
+    num -> Dense(1) "aux"; Add([aux, Dense(1)(cat)]) -> "sum"."""
+    clear_session()
+    set_random_seed(seed)
+    num = ranvier.Input(shape=(4,), name="num")
+    cat = ranvier.Input(shape=(2,), name="cat")
+    deep = layers.Dense(3, activation="relu", name="deep")(num)
+    joined = layers.Concatenate(name="join")([deep, cat])
+    out = layers.Dense(1, activation="sigmoid", name="out")(joined)
+    aux = layers.Dense(1, name="aux")(num)
+    s = layers.Add(name="sum")([aux, layers.Dense(1, name="catlin")(cat)])
+    return ranvier.Model({"num": num, "cat": cat}, {"out": out, "sum": s})
+
+
+def test_concatenate_and_add_in_a_graph_match_numpy():
+    model = _wide_and_deep()
+    r = np.random.RandomState(0)
+    xn, xc = r.normal(size=(7, 4)), r.normal(size=(7, 2))
+    got = model.predict({"num": xn, "cat": xc}, verbose=0)
+    deep = np.maximum(_dense_np(model.get_layer("deep"), xn), 0)
+    z = _dense_np(model.get_layer("out"), np.concatenate([deep, xc], axis=1))
+    np.testing.assert_allclose(got["out"], 1 / (1 + np.exp(-z)), rtol=1e-5, atol=1e-6)
+    ref_sum = _dense_np(model.get_layer("aux"), xn) + _dense_np(model.get_layer("catlin"), xc)
+    np.testing.assert_allclose(got["sum"], ref_sum, rtol=1e-5, atol=1e-6)
+    cfg = model.get_config()
+    join = next(e for e in cfg["layers"] if e["name"] == "join")
+    args = join["inbound_nodes"][0]["args"]
+    assert len(args) == 1 and [t["config"]["keras_history"] for t in args[0]] == [["deep", 0, 0], ["cat", 0, 0]]
+    assert cfg["output_layers"] == {"out": ["out", 0, 0], "sum": ["sum", 0, 0]}
+    assert cfg["input_layers"] == {"cat": ["cat", 0, 0], "num": ["num", 0, 0]}
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "deep[0][0], cat[0][0]" in next(l for l in lines if "join (Concatenate)" in l)
+    clone = ranvier.Model.from_config(cfg)
+    clone.set_weights(model.get_weights())
+    back = clone.predict({"num": xn, "cat": xc}, verbose=0)
+    np.testing.assert_array_equal(back["out"], got["out"])
+
+
+def test_one_sgd_step_through_a_concatenate_matches_numpy():
+    model = _wide_and_deep(seed=11)
+    lr = 0.05
+    model.compile(optimizer=ranvier.optimizers.SGD(learning_rate=lr), loss={"out": "binary_crossentropy", "sum": "mse"},
+                  loss_weights={"out": 1.0, "sum": 0.5})
+    r = np.random.RandomState(3)
+    n = 5
+    xn, xc = r.normal(size=(n, 4)), r.normal(size=(n, 2))
+    yo, ys = r.randint(0, 2, size=(n, 1)).astype(np.float64), r.normal(size=(n, 1))
+    Wd, bd = [w.astype(np.float64) for w in model.get_layer("deep").get_weights()]
+    Wo, bo = [w.astype(np.float64) for w in model.get_layer("out").get_weights()]
+    h = np.maximum(xn @ Wd + bd, 0)
+    j = np.concatenate([h, xc], axis=1)
+    p = 1 / (1 + np.exp(-(j @ Wo + bo)))
+    eps = 1e-7
+    pc = np.clip(p, eps, 1 - eps)
+    bce = -np.mean(yo * np.log(pc) + (1 - yo) * np.log(1 - pc))
+    dz = (p - yo) / n  # sigmoid + binary crossentropy, batch mean
+    gWo, gbo = j.T @ dz, dz.sum(0)
+    dh = (dz @ Wo.T)[:, :3] * (h > 0)
+    gWd, gbd = xn.T @ dh, dh.sum(0)
+    logs = model.train_on_batch({"num": xn, "cat": xc}, {"out": yo, "sum": ys}, return_dict=True)
+    np.testing.assert_allclose(logs["out_loss"], bce, rtol=1e-5)
+    np.testing.assert_allclose(model.get_layer("out").get_weights()[0], Wo - lr * gWo, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_layer("out").get_weights()[1], bo - lr * gbo, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_layer("deep").get_weights()[0], Wd - lr * gWd, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_layer("deep").get_weights()[1], bd - lr * gbd, rtol=1e-5, atol=1e-6)
+
+
+def test_a_merge_layer_with_the_wrong_number_of_inputs_is_refused_naming_it():
+    clear_session()
+    a, b, c = (ranvier.Input(shape=(2,), name=n) for n in ("a", "b", "c"))
+    with pytest.raises(ValueError, match=r"Subtract 'sub' cannot be called on 3 input\(s\) \(a, b, c\)"):
+        layers.Subtract(name="sub")([a, b, c])
+    with pytest.raises(ValueError, match="Add 'add_one'.*not a list"):
+        layers.Add(name="add_one")(a)
+
+
+def test_a_merge_layer_called_twice_on_other_shapes_works():
+    clear_session()
+    a, b = ranvier.Input(shape=(2,), name="a"), ranvier.Input(shape=(3,), name="b")
+    cat = layers.Concatenate(name="cat2")
+    o1 = cat([a, b])
+    o2 = cat([b, b])
+    model = ranvier.Model([a, b], [o1, o2])
+    xa, xb = np.ones((2, 2)), np.arange(6.0).reshape(2, 3)
+    p1, p2 = model.predict([xa, xb], verbose=0)
+    np.testing.assert_array_equal(p1, np.concatenate([xa, xb], axis=1))
+    np.testing.assert_array_equal(p2, np.concatenate([xb, xb], axis=1))

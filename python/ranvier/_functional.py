@@ -74,7 +74,7 @@ def _mode_dependent_layers(obj) -> List[Any]:
 # ----------------------------------------------------------------------------- calls
 def _takes_list(obj) -> bool:
     """Whether ``obj`` is a layer called on a list of tensors (a merge layer)."""
-    return bool(getattr(obj, "_is_multi_input", False) or getattr(obj, "_multi_input", False))
+    return hasattr(obj, "_num_inputs_ok") and not isinstance(obj, models_module.Sequential)
 
 
 def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
@@ -110,6 +110,12 @@ def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
                 f"or leave such layers out (e.g. predict with the base model first, then train a head on its "
                 f"outputs)")
     if multi:
+        if not isinstance(x, (list, tuple)):
+            raise ValueError(f"A merge layer should be called on a list of inputs. {_describe(obj)} received: "
+                             f"{_tensor_name(x)} (not a list of tensors)")
+        if not obj._num_inputs_ok(len(tensors)):
+            raise ValueError(f"{_describe(obj)} cannot be called on {len(tensors)} input(s) "
+                             f"({', '.join(_tensor_name(t) for t in tensors)})")
         shapes = [tuple(t.shape) for t in tensors]
         if not obj.built:
             obj.build(shapes)

@@ -296,6 +296,14 @@ class Functional(FunctionalRunMixin, Model):
             for index, g in enumerate(self._gnodes):
                 layer = g.layer
                 in_shapes = [self._key_shapes[k] for k in g.inputs]
+                merge = hasattr(layer, "_build_core")  # a merge layer: no weights, a core per call
+                if merge and (id(layer) in first or tuple(tuple(s) for s in in_shapes) !=
+                              tuple(tuple(s) for s in (layer._build_input_shape or ()))):
+                    core = layer._build_core(in_shapes)[0]
+                    self._seconds.append(core)
+                    ids[g.output] = net.add_node(core, [ids[k] for k in g.inputs], -1)
+                    first.setdefault(id(layer), index)
+                    continue
                 self._check_node_widths(layer, in_shapes)
                 if id(layer) in first:
                     core = self._second_core(layer, in_shapes)
