@@ -462,3 +462,35 @@ def test_a_merge_layer_called_twice_on_other_shapes_works():
     p1, p2 = model.predict([xa, xb], verbose=0)
     np.testing.assert_array_equal(p1, np.concatenate([xa, xb], axis=1))
     np.testing.assert_array_equal(p2, np.concatenate([xb, xb], axis=1))
+
+
+# ------------------------------------------------------------------ around the model
+def test_pickle_and_deepcopy_of_a_graph_model():
+    import copy
+    import pickle
+    model, _ = _shared_two_by_two()
+    model.compile(optimizer="sgd", loss="mse", metrics=[["mae"], ["mse"]])
+    x1, x2, ya, yb = _data()
+    want = model.predict([x1, x2], verbose=0)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert type(clone) is type(model) and clone.output_names == ["a", "b"]
+        for p, q in zip(want, clone.predict([x1, x2], verbose=0)):
+            np.testing.assert_array_equal(p, q)
+        d = clone.evaluate([x1, x2], [ya, yb], verbose=0, return_dict=True)
+        assert sorted(d) == ["a_loss", "a_mae", "b_loss", "b_mse", "loss"]
+
+
+def test_profile_counts_each_layer_of_a_graph_model():
+    model, _ = _shared_two_by_two()
+    model.compile(optimizer="sgd", loss="mse")
+    x1, x2, ya, yb = _data(n=32)
+    with ranvier.utils.profile() as p:
+        model.fit([x1, x2], [ya, yb], epochs=1, batch_size=8, verbose=0)
+    names = {layer for (_, layer) in p.layers}
+    assert names == {"shared", "a", "b"}
+
+
+def test_export_of_a_graph_model_is_refused_clearly(tmp_path):
+    model, _ = _shared_two_by_two()
+    with pytest.raises(NotImplementedError, match="is a graph.*ONNX export writes chains"):
+        model.export(tmp_path / "m.onnx")

@@ -186,7 +186,7 @@ class Functional(FunctionalRunMixin, Model):
     structure of the inputs/outputs or as dicts keyed by name; ``compile`` takes a loss,
     metrics and loss weights per output (a list or a dict)."""
 
-    __module__ = "ranvier.models"
+    __module__ = "ranvier._functional_graph"  # where pickle finds it
     _gnodes: List[GNode]
     _key_shapes: Dict[int, tuple]
     _out_keys: List[int]
@@ -577,6 +577,18 @@ class Functional(FunctionalRunMixin, Model):
                           loss_weights=self._compile_config["loss_weights"], metrics=self._metrics_arg,
                           weighted_metrics=self._weighted_metrics_arg)
         return clone
+
+    def _profile_layers(self) -> List[Any]:
+        """The layer of each network node, in node order (``ranvier.utils.profile``)."""
+        return [g.layer for g in self._gnodes]
+
+    def export(self, filepath, format="onnx", verbose=True, **kwargs):
+        """Not available for graph models yet: ranvier's ONNX export writes chains (Sequential
+        and chain-shaped functional models). NotImplementedError."""
+        raise NotImplementedError(
+            f"export: model '{self.name}' is a graph (several inputs or outputs, merge layers or a layer called "
+            f"twice); ranvier's ONNX export writes chains only for now. Save it with model.save() (the C and "
+            f"C++ API load it), or export a chain-shaped part of it")
 
     def _claim_layers(self) -> None:
         me = weakref.ref(self)

@@ -277,7 +277,7 @@ class FunctionalRunMixin:
     def _per_output_metrics(self, metrics, arg: str) -> List[List[Any]]:
         m: Any = self
         n = len(m._out_names)
-        if metrics is None:
+        if metrics is None or (isinstance(metrics, (list, tuple, dict)) and not metrics):
             return [[] for _ in range(n)]
         if isinstance(metrics, dict):
             per = self._per_output(metrics, arg, exact=False)

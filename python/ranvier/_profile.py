@@ -38,7 +38,10 @@ class Profile:
 
     def _add(self, model: Any, counters: Dict[str, Any]) -> None:
         with _lock:
-            for layer, f, b in zip(model._layers, counters["forward_s"], counters["backward_s"]):
+            # the counters are per network node: a graph model lists each node's layer (a layer
+            # called twice adds both calls into its entry); a chain's nodes are its layers
+            nodes = model._profile_layers() if hasattr(model, "_profile_layers") else model._layers
+            for layer, f, b in zip(nodes, counters["forward_s"], counters["backward_s"]):
                 entry = self.layers.setdefault((model.name, layer.name), [type(layer).__name__, 0.0, 0.0])
                 entry[1] += f
                 entry[2] += b
