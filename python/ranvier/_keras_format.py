@@ -379,10 +379,9 @@ def _check_sizes(config: Dict[str, Any], weight_bytes: int, where: str) -> None:
     model's input and for each layer's own build_config, against what the archive's weights
     file can hold; metric sizes against the load budget), before anything is built."""
     inner = config.get("config")
-    if config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
-            and isinstance(inner.get("layers"), list) and _functional_config().is_graph_config(inner):
-        return  # a graph: checked as Python rebuilds it (each layer, then weights by name and shape)
-    if config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
+    graph = config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
+        and isinstance(inner.get("layers"), list) and _functional_config().is_graph_config(inner)
+    if not graph and config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
             and isinstance(inner.get("layers"), list):  # a chain: checked as the Sequential it runs as
         seq_layers = [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")} if isinstance(e, dict)
                       else e for e in inner["layers"]]

@@ -196,14 +196,10 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, classes: Mappin
     if model_cls is None:
         raise ValueError(f"{where}: cannot load a {arch.get('class_name')!r} model; ranvier builds "
                          f"{', '.join(sorted(classes))} models")
-    graph = arch.get("class_name") == "Functional"  # a graph functional model: see below
     try:  # the C++ loader's own validation (one path for every loader): no layer may need more
         # weights than the file holds (for the model's input width and its own build_config),
         # widths and every weight's shape must agree, no metric more than the load budget
-        if graph:
-            pass  # the C++ validator reads Sequential architectures; a graph's layers are checked as
-            # Python rebuilds them (each layer's config and build, weights by name and shape)
-        elif "raw_prefix" in header:
+        if "raw_prefix" in header:
             _core.io_check_model(header["raw_prefix"], header["file_size"])
         else:
             _core.io_check_model_metadata(list(meta.items()), sum(
