@@ -494,3 +494,38 @@ def test_export_of_a_graph_model_is_refused_clearly(tmp_path):
     model, _ = _shared_two_by_two()
     with pytest.raises(NotImplementedError, match="is a graph.*ONNX export writes chains"):
         model.export(tmp_path / "m.onnx")
+
+
+def test_a_graph_model_saved_from_python_predicts_the_same_through_the_c_api(tmp_path):
+    import c_api_ctypes as capi
+    clear_session()
+    set_random_seed(9)
+    tower = ranvier.Sequential([ranvier.Input(shape=(3,)), layers.Dense(4, activation="relu")], name="tower")
+    l_in = ranvier.Input(shape=(3,), name="left")
+    r_in = ranvier.Input(shape=(3,), name="right")
+    shared = layers.Dense(2, name="shared_head")
+    joined = layers.Concatenate(name="joined")([tower(l_in), tower(r_in)])
+    out1 = shared(layers.Dense(3, activation="tanh", name="mix")(joined))
+    out2 = layers.Add(name="added")([shared(layers.Dense(3, name="lp")(l_in)), shared(layers.Dense(3, name="rp")(r_in))])
+    model = ranvier.Model({"left": l_in, "right": r_in}, [out1, out2])
+    model.compile(optimizer="adam", loss="mse")
+    r = np.random.RandomState(0)
+    xl, xr = r.normal(size=(9, 3)).astype(np.float32), r.normal(size=(9, 3)).astype(np.float32)
+    model.fit({"left": xl, "right": xr}, [np.zeros((9, 2)), np.ones((9, 2))], epochs=2, verbose=0)
+    want = model.predict({"left": xl, "right": xr}, verbose=0)
+    path = tmp_path / "g.safetensors"
+    model.save(path)
+    status, h = capi.load_handle(path)
+    assert status == 0, capi.last_error()
+    try:
+        info = capi.describe(h)
+        assert [i[0] for i in info["inputs"]] == ["left", "right"] and [o[1] for o in info["outputs"]] == [2, 2]
+        status, outs = capi.predict_multi_arrays(h, [xl, xr])
+        assert status == 0, capi.last_error()
+        for got, w in zip(outs, want):
+            np.testing.assert_array_equal(got, w)
+    finally:
+        capi.free(h)
+    back = ranvier.models.load_model(path)
+    for got, w in zip(back.predict({"left": xl, "right": xr}, verbose=0), want):
+        np.testing.assert_array_equal(got, w)
