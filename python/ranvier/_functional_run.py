@@ -145,7 +145,7 @@ class FunctionalRunMixin:
         if encoder is not None:
             arr = np.asarray(v)
             arr = _sample_rank_adapt(arr, shape)
-            arr = np.asarray(encoder(arr), dtype=np.float32)
+            arr = np.asarray(encoder(arr, label, what), dtype=np.float32)
         else:
             if isinstance(v, (str, bytes)):
                 raise TypeError(f"{what}: input '{il.name}' takes numbers, got {type(v).__name__} for {label}")

@@ -15,7 +15,7 @@ _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 _INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
 
 
-def input_dtype(dtype) -> str:
+def _input_dtype(dtype) -> str:
     """The dtype name an ``Input`` keeps (Keras's ``KerasTensor.dtype``): None is float32;
     float, integer, bool and string dtypes are accepted; anything else is a ValueError."""
     if dtype is None:
@@ -153,7 +153,7 @@ class InputLayer(Layer):
                  input_tensor=None, optional=False, name=None, ragged=None, **kwargs):
         if sparse or ragged:
             raise ValueError("InputLayer: sparse and ragged inputs are not supported")
-        self._input_dtype = input_dtype(dtype)
+        self.input_dtype = _input_dtype(dtype)
         given_name = name
         if name is None:
             name = unique_name(to_snake_case("InputLayer"))
@@ -169,13 +169,13 @@ class InputLayer(Layer):
         self._build_input_shape = self.batch_shape
         self.built = True
         # Keras: the tensor takes the given name, else its own automatic one ("keras_tensor_N")
-        self._inbound_nodes = [Node(self, [], [KerasTensor(self.batch_shape, self._input_dtype, name=given_name,
+        self._inbound_nodes = [Node(self, [], [KerasTensor(self.batch_shape, self.input_dtype, name=given_name,
                                                           input_layer=self)])]
 
     @property
     def dtype(self) -> str:
         """The input's dtype (``"float32"`` unless ``Input(dtype=...)`` named another)."""
-        return self._input_dtype
+        return self.input_dtype
 
     @property
     def shape(self) -> tuple:
@@ -198,7 +198,7 @@ class InputLayer(Layer):
     __call__._symbolic_aware = True  # type: ignore[attr-defined]
 
     def get_config(self):
-        return {"batch_shape": list(self.batch_shape), "dtype": self._input_dtype, "sparse": False,
+        return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype, "sparse": False,
                 "ragged": False, "name": self.name, "optional": self.optional}
 
     @classmethod
