@@ -529,3 +529,21 @@ def test_a_graph_model_saved_from_python_predicts_the_same_through_the_c_api(tmp
     back = ranvier.models.load_model(path)
     for got, w in zip(back.predict({"left": xl, "right": xr}, verbose=0), want):
         np.testing.assert_array_equal(got, w)
+
+
+def test_an_output_without_a_loss_is_not_trained_and_needs_no_targets():
+    model, shared = _shared_two_by_two()
+    model.compile(optimizer=ranvier.optimizers.SGD(0.1), loss={"a": "mse", "b": None})
+    x1, x2, ya, yb = _data()
+    b_before = model.get_layer("b").get_weights()
+    logs = model.train_on_batch([x1, x2], {"a": ya}, return_dict=True)
+    assert sorted(logs) == ["loss"]  # Keras: <output>_loss keys only with two losses or more
+    pa = model.predict([x1, x2], verbose=0)[0]
+    for w0, w1 in zip(b_before, model.get_layer("b").get_weights()):
+        np.testing.assert_array_equal(w0, w1)  # no gradient reaches it
+    d = model.evaluate([x1, x2], [ya, None], verbose=0, return_dict=True)
+    np.testing.assert_allclose(d["loss"], np.mean((pa - ya) ** 2), rtol=1e-5)
+    with pytest.raises(ValueError, match="output 'b' has metrics but no loss"):
+        model.compile(loss=["mse", None], metrics=[["mae"], ["mae"]])
+    with pytest.raises(ValueError, match="loss is required for at least one output"):
+        model.compile(loss=[None, None])

@@ -69,7 +69,8 @@ class FunctionalRunMixin:
     """fit / evaluate / predict of a graph functional model (see the module doc)."""
 
     # ---- matching a structure to the inputs/outputs
-    def _match(self, value, which: str, argname: str, what: str, strict_keys: bool) -> List[Any]:
+    def _match(self, value, which: str, argname: str, what: str, strict_keys: bool,
+               optional: Sequence[int] = ()) -> List[Any]:
         """``value`` as one entry per input (``which="input"``) or output: a dict by name (or
         the model's own dict key), a list/tuple by position, or one array for one slot."""
         m: Any = self
@@ -85,6 +86,9 @@ class FunctionalRunMixin:
             aliases = [[names[i]] + ([keys[i]] if i < len(keys) and keys[i] != names[i] else []) for i in range(n)]
             for i in range(n):
                 hit = next((k for k in aliases[i] if k in value), None)
+                if hit is None and i in optional:
+                    out.append(None)
+                    continue
                 if hit is None:
                     raise ValueError(f'{what}: Missing data for {which} "{names[i]}" of model \'{m.name}\'. Expected '
                                      f"the following keys: {names}. Received: {argname}.keys()={list(value)}")
@@ -202,10 +206,11 @@ class FunctionalRunMixin:
         if loss is None:
             raise ValueError("compile: loss is required (ranvier has no add_loss)")
         per = self._per_output(loss, "loss", exact=True)
+        if all(lo is None for lo in per):
+            raise ValueError("compile: loss is required for at least one output (ranvier has no add_loss)")
         for j, lo in enumerate(per):
-            if lo is None:
-                raise ValueError(f"compile: output '{names[j]}' has no loss (None); ranvier trains every output: "
-                                 f"give each a loss, or build a model without that output")
+            if lo is None:  # Keras: no loss (and no gradient) for this output
+                continue
             if isinstance(lo, str) and lo.lower() not in ("crossentropy", "ce"):
                 losses_module.get(lo)
             _surface.check_core_loss(lo)
@@ -213,7 +218,12 @@ class FunctionalRunMixin:
         mets = self._per_output_metrics(metrics, "metrics")
         wmets = self._per_output_metrics(weighted_metrics, "weighted_metrics")
         seq: Any = models_module.Sequential
-        seq._compile(self, optimizer, per[0], None, mets[0], wmets[0])
+        for j, lo in enumerate(per):
+            if lo is None and (mets[j] or wmets[j]):
+                raise ValueError(f"compile: output '{names[j]}' has metrics but no loss; ranvier reads an output's "
+                                 f"targets only for its loss: give it a loss (loss_weights=0 keeps it out of "
+                                 f"training) to compute its metrics")
+        seq._compile(self, optimizer, next(lo for lo in per if lo is not None), None, mets[0], wmets[0])
         self.loss = loss
         self._out_losses = per
         self._out_weights = weights
@@ -308,8 +318,11 @@ class FunctionalRunMixin:
         if getattr(self, "_out_resolved", None) is not None:
             return
         shapes = m._output_shapes()
-        kinds = []
+        kinds: List[Any] = []
         for j, lo in enumerate(m._out_losses):
+            if lo is None:
+                kinds.append(None)
+                continue
             width = _checks_width(shapes[j])
             if isinstance(lo, str) and lo.lower() in ("crossentropy", "ce"):
                 lo = "binary_crossentropy" if width == 1 else "categorical_crossentropy"
@@ -318,8 +331,8 @@ class FunctionalRunMixin:
             kinds.append((kind, params, obj))
         self._out_kinds = kinds
         self._out_resolved = []
-        self._loss_kind = kinds[0][0]
-        self._loss_obj = kinds[0][2]
+        first = next(k for k in kinds if k is not None)
+        self._loss_kind, self._loss_obj = first[0], first[2]
 
     def _resolve_metrics_for(self, y: "Rows") -> None:
         m: Any = self
@@ -331,6 +344,8 @@ class FunctionalRunMixin:
         resolved: List[Tuple[int, Any]] = []
         for j in range(len(names)):
             yj = y[j]
+            if yj is None:  # an output without a loss (and so without metrics)
+                continue
             y_shape = (yj.shape[0],) if self._out_kinds[j][0] in _SPARSE else yj.shape
             pred = (int(yj.shape[0]), _checks_width(shapes[j]))
             for r in metrics_module.resolve_all(m._out_metrics_arg[j], m._out_weighted_arg[j], y_shape, pred):
@@ -349,7 +364,7 @@ class FunctionalRunMixin:
         m: Any = self
         if y is None:
             raise ValueError(f"{what}: {name} is required for training and evaluation")
-        parts = self._match(y, "output", name, what, strict_keys=True)
+        parts = self._match(y, "output", name, what, strict_keys=True, optional=self._no_loss())
         shapes = m._output_shapes()
         out = []
         for j, v in enumerate(parts):
@@ -357,7 +372,13 @@ class FunctionalRunMixin:
             out.append(self._one_y(v, n, what, label, j, shapes[j]))
         return Rows(out, n)
 
-    def _one_y(self, y, n: int, what: str, name: str, j: int, shape) -> np.ndarray:
+    def _no_loss(self) -> List[int]:
+        """The outputs compiled without a loss (their targets are not needed)."""
+        return [j for j, k in enumerate(getattr(self, "_out_kinds", [])) if k is None]
+
+    def _one_y(self, y, n: int, what: str, name: str, j: int, shape) -> Optional[np.ndarray]:
+        if self._out_kinds[j] is None:
+            return None  # no loss: the targets are not read
         kind = self._out_kinds[j][0]
         width = _checks_width(shape)
         y = _checks.as_float_rows(y, name, what)
@@ -389,7 +410,8 @@ class FunctionalRunMixin:
         one: Any = models_module.Sequential._prepare_sample_weight
         if isinstance(sw, (dict, list, tuple)) and not (_is_data(sw)) and (isinstance(sw, dict) or k > 1 or (
                 len(sw) == 1 and _is_data(sw[0]))):
-            parts = self._match(sw, "output", "sample_weight", what, strict_keys=True)
+            parts = self._match(sw, "output", "sample_weight", what, strict_keys=True,
+                                optional=range(k))
             return Rows([None if p is None else one(self, p, n, what) for p in parts], n)
         arr = one(self, sw, n, what)
         return Rows([arr] * k, n)
@@ -416,7 +438,7 @@ class FunctionalRunMixin:
     # ---- the trainer and the logs
     def _get_trainer(self):
         m: Any = self
-        key = (id(m._net), id(m.optimizer), tuple(id(k[2]) for k in self._out_kinds),
+        key = (id(m._net), id(m.optimizer), tuple(id(k[2]) if k is not None else 0 for k in self._out_kinds),
                tuple(id(r.metric) for r in m._resolved_metrics))
         if m._trainer is not None and m._trainer_key == key:
             return m._trainer
@@ -424,7 +446,7 @@ class FunctionalRunMixin:
         if getattr(opt, "_ranvier_net", None) is not m._net or not opt.built:
             m._build_optimizer()
         names = _core.loss_kind_names()
-        losses = [(names.index(kind), params, w) for (kind, params, _), w in zip(self._out_kinds, self._out_weights)]
+        losses = [None if k is None else (names.index(k[0]), k[1], w) for k, w in zip(self._out_kinds, self._out_weights)]
         n = len(m._out_names)
         plain: List[List[Any]] = [[] for _ in range(n)]
         weighted: List[List[Any]] = [[] for _ in range(n)]
@@ -437,10 +459,11 @@ class FunctionalRunMixin:
     def _logs(self, trainer, prefix: str = "") -> Dict[str, Any]:
         m: Any = self
         logs = {prefix + "loss": float(trainer.mean_loss())}
-        names = m._out_names
-        if len(names) > 1:
-            for name, v in zip(names, trainer.output_mean_losses()):
-                logs[f"{prefix}{name}_loss"] = float(v)
+        with_loss = self._loss_outputs()
+        if len(with_loss) > 1:  # Keras: per-output loss trackers only with two losses or more
+            means = trainer.output_mean_losses()
+            for j, name in with_loss:
+                logs[f"{prefix}{name}_loss"] = float(means[j])
         for r in m._resolved_metrics:
             logs[prefix + r.key] = metrics_module.log_value(r.metric.result())
         return dict(sorted(logs.items()))
@@ -453,8 +476,15 @@ class FunctionalRunMixin:
         if len(names) == 1:
             keys = [r.key for r in m._resolved_metrics]
             return logs["loss"] if not keys else [logs["loss"]] + [logs[k] for k in keys]
-        head = ["loss"] + [f"{n}_loss" for n in names]
+        head = ["loss"] + [f"{n}_loss" for _, n in self._loss_outputs()]
+        head = [k for k in head if k in logs]
         return [logs[k] for k in head] + [logs[k] for k in sorted(logs) if k not in head]
+
+    def _loss_outputs(self) -> List[Tuple[int, str]]:
+        """(index, name) of the outputs with a loss."""
+        m: Any = self
+        kinds = getattr(self, "_out_kinds", None) or [True] * len(m._out_names)
+        return [(j, n) for j, (n, k) in enumerate(zip(m._out_names, kinds)) if k is not None]
 
     # ---- the public calls (Model's chain-specific unwrapping is bypassed)
     def fit(self, x=None, y=None, *args, **kwargs):
