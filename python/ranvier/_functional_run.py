@@ -82,7 +82,7 @@ class FunctionalRunMixin:
             keys = m.output_names
         n = len(names)
         if isinstance(value, dict):
-            out = []
+            out: List[Any] = []
             aliases = [[names[i]] + ([keys[i]] if i < len(keys) and keys[i] != names[i] else []) for i in range(n)]
             for i in range(n):
                 hit = next((k for k in aliases[i] if k in value), None)

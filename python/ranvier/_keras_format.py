@@ -380,7 +380,8 @@ def _check_sizes(config: Dict[str, Any], weight_bytes: int, where: str) -> None:
     file can hold; metric sizes against the load budget), before anything is built."""
     inner = config.get("config")
     graph = config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
-        and isinstance(inner.get("layers"), list) and _functional_config().is_graph_config(inner)
+        and isinstance(inner.get("layers"), list) and "input_layers" in inner and "output_layers" in inner \
+        and _functional_config().is_graph_config(inner)
     if not graph and config.get("class_name") in ("Functional", "Model") and isinstance(inner, dict) \
             and isinstance(inner.get("layers"), list):  # a chain: checked as the Sequential it runs as
         seq_layers = [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")} if isinstance(e, dict)
