@@ -547,3 +547,61 @@ def test_an_output_without_a_loss_is_not_trained_and_needs_no_targets():
         model.compile(loss=["mse", None], metrics=[["mae"], ["mae"]])
     with pytest.raises(ValueError, match="loss is required for at least one output"):
         model.compile(loss=[None, None])
+
+
+# ------------------------------------------------------------------ tabular inputs (the example)
+_needs_embedding = pytest.mark.skipif(not hasattr(layers, "Embedding"), reason="Embedding not in this build")
+_needs_lookup = pytest.mark.skipif(not hasattr(layers, "StringLookup"), reason="StringLookup not in this build")
+
+
+@_needs_embedding
+def test_wide_and_deep_with_an_integer_input_and_an_embedding(tmp_path):
+    clear_session()
+    set_random_seed(0)
+    r = np.random.RandomState(0)
+    xnum = r.normal(size=(64, 8)).astype(np.float32)
+    xcat = r.randint(0, 50, size=(64, 1))
+    y = ((xnum[:, 0] + (xcat[:, 0] % 2)) > 0.5).astype(np.float32)
+    num = ranvier.Input(shape=(8,), name="num")
+    cat = ranvier.Input(shape=(1,), name="cat", dtype="int64")
+    emb = layers.Embedding(50, 4, name="emb")
+    x = layers.Concatenate(name="cc")([num, layers.Flatten(name="fl")(emb(cat))])
+    out = layers.Dense(1, activation="sigmoid", name="out")(x)
+    model = ranvier.Model({"num": num, "cat": cat}, out)
+    assert model.inputs[0].dtype == "int64"
+    got = model.predict({"num": xnum, "cat": xcat}, verbose=0)
+    table = emb.get_weights()[0].astype(np.float64)
+    z = _dense_np(model.get_layer("out"), np.concatenate([xnum, table[xcat[:, 0]]], axis=1))
+    np.testing.assert_allclose(got, 1 / (1 + np.exp(-z)), rtol=1e-5, atol=1e-6)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit({"num": xnum, "cat": xcat}, y, epochs=2, verbose=0)
+    with pytest.raises(ValueError, match=r"Embedding 'emb'.*60.*\[0, 50\)"):
+        model.predict({"num": xnum[:3], "cat": np.array([[60], [1], [2]])}, verbose=0)
+    with pytest.raises(ValueError, match=r"input 'cat' has dtype int64.*not integers"):
+        model.predict({"num": xnum[:3], "cat": np.array([[0.5], [1], [2]])}, verbose=0)
+    for name in ("m.keras", "m.safetensors"):
+        model.save(tmp_path / name)
+        back = ranvier.models.load_model(tmp_path / name)
+        np.testing.assert_array_equal(back.predict({"num": xnum, "cat": xcat}, verbose=0),
+                                      model.predict({"num": xnum, "cat": xcat}, verbose=0))
+
+
+@_needs_lookup
+def test_a_raw_string_input_is_encoded_by_its_lookup_layer(tmp_path):
+    clear_session()
+    color = ranvier.Input(shape=(1,), dtype="string", name="color")
+    num = ranvier.Input(shape=(2,), name="num2")
+    lookup = layers.StringLookup(vocabulary=["red", "green", "blue"], output_mode="one_hot", name="lk")
+    out = layers.Dense(1, name="o")(layers.Concatenate(name="c2")([lookup(color), num]))
+    model = ranvier.Model([color, num], out)
+    colors = np.array([["red"], ["blue"], ["pink"]])
+    xn = np.arange(6.0).reshape(3, 2)
+    onehot = np.array([[0, 1, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0]], np.float64)  # index 0: OOV
+    np.testing.assert_allclose(model.predict([colors, xn], verbose=0),
+                               _dense_np(model.get_layer("o"), np.concatenate([onehot, xn], axis=1)),
+                               rtol=1e-5, atol=1e-6)
+    model.compile(loss="mse")
+    model.fit([colors, xn], np.ones(3), epochs=2, verbose=0)
+    model.save(tmp_path / "s.safetensors")
+    back = ranvier.models.load_model(tmp_path / "s.safetensors")
+    np.testing.assert_array_equal(back.predict([colors, xn], verbose=0), model.predict([colors, xn], verbose=0))
