@@ -605,3 +605,24 @@ def test_a_raw_string_input_is_encoded_by_its_lookup_layer(tmp_path):
     model.save(tmp_path / "s.safetensors")
     back = ranvier.models.load_model(tmp_path / "s.safetensors")
     np.testing.assert_array_equal(back.predict([colors, xn], verbose=0), model.predict([colors, xn], verbose=0))
+
+
+def test_layers_and_config_follow_keras_order():
+    # Keras 3.15 (run on this graph): layers ['i3', 'i1', 'i2', 'd', 'e', 'add', 'c', 'o2', 'o1'] (by depth
+    # from the outputs, ties by first reach), node indices in call order (d: i3 first, then i2)
+    clear_session()
+    i1, i2, i3 = (ranvier.Input((3,), name=n) for n in ("i1", "i2", "i3"))
+    d = layers.Dense(3, name="d")
+    h = layers.Add(name="add")([d(i3), layers.Dense(3, name="e")(i1)])
+    o1 = layers.Dense(1, name="o1")(layers.Concatenate(name="c")([h, d(i2)]))
+    o2 = layers.Dense(2, name="o2")(i2)
+    model = ranvier.Model([i1, i2, i3], [o2, o1])
+    assert [l.name for l in model.layers] == ["i3", "i1", "i2", "d", "e", "add", "c", "o2", "o1"]
+    cfg = model.get_config()
+    assert [e["name"] for e in cfg["layers"]] == ["i3", "i1", "i2", "d", "e", "add", "c", "o2", "o1"]
+    hist = {e["name"]: [[t["config"]["keras_history"] for t in (n["args"][0] if isinstance(n["args"][0], list)
+                                                                 else n["args"])] for n in e["inbound_nodes"]]
+            for e in cfg["layers"]}
+    assert hist["d"] == [[["i3", 0, 0]], [["i2", 0, 0]]]
+    assert hist["c"] == [[["add", 0, 0], ["d", 1, 0]]]
+    assert cfg["output_layers"] == [["o2", 0, 0], ["o1", 0, 0]]

@@ -47,22 +47,17 @@ def graph_config(model) -> Dict[str, Any]:
     graph = importlib.import_module("ranvier._functional_graph")
     index = model._call_index()
     entries: List[Dict[str, Any]] = []
-    for il in model._input_layers:
-        entries.append({"module": "keras.layers", "class_name": "InputLayer", "config": il.get_config(),
-                        "registered_name": None, "name": il.name, "inbound_nodes": []})
-    by_obj: Dict[int, List[Any]] = {}
-    objs: List[Any] = []
-    for obj, _, node in model._top_calls:
-        if id(obj) not in by_obj:
-            by_obj[id(obj)] = []
-            objs.append(obj)
-        by_obj[id(obj)].append(node)
-    for obj in objs:
+    inputs = {id(il) for il in model._input_layers}
+    for obj in model._keras_layers:  # Keras's order (model.layers)
+        if id(obj) in inputs:
+            entries.append({"module": "keras.layers", "class_name": "InputLayer", "config": obj.get_config(),
+                            "registered_name": None, "name": obj.name, "inbound_nodes": []})
+            continue
         is_model = isinstance(obj, models_module.Sequential)
         d = _model_entry(obj) if is_model else layers_module.serialize(obj)
         d["name"] = obj.name
         inbound = []
-        for node in by_obj[id(obj)]:
+        for node in model._nodes_of(obj):
             tensors = [_tensor_entry(t, model._history_triple(t, index)) for t in node.input_tensors]
             listed = len(tensors) > 1 or getattr(node, "list_call", False)
             kwargs: Dict[str, Any] = {"mask": None} if is_model else {}

@@ -140,6 +140,53 @@ def collect(ins: List[KerasTensor], outs: List[KerasTensor]) -> List[Tuple[Any, 
     return order
 
 
+def keras_order(ins: List[KerasTensor], outs: List[KerasTensor], input_layers: List[Any]) -> List[Any]:
+    """Keras's order of a functional model's layers (``keras/src/ops/function.py``
+    ``map_graph``): by depth (distance to the outputs) decreasing, ties by the order in which a
+    depth-first walk from the outputs first reached each layer; InputLayers included."""
+    input_ids = {id(t): il for t, il in zip(ins, input_layers)}
+    op_index: Dict[int, int] = {}
+    ops: Dict[int, Any] = {}
+    entered = set()
+    post: List[Tuple[Any, Any, List[Any]]] = []  # (op, node key, parent node keys), finish order
+    for out in outs:
+        stack: List[Tuple[KerasTensor, bool]] = [(out, False)]
+        while stack:
+            t, done = stack.pop()
+            if id(t) in input_ids:
+                op, key, parents = input_ids[id(t)], ("in", id(t)), []
+            else:
+                h: Any = t._keras_history
+                op, ni, _ = h
+                node = op._inbound_nodes[ni]
+                key, parents = id(node), node.input_tensors
+            if done:
+                post.append((op, key, [("in", id(x)) if id(x) in input_ids else id(x._keras_history[0]._inbound_nodes[
+                    x._keras_history[1]]) for x in parents]))
+                continue
+            if key in entered:
+                continue
+            entered.add(key)
+            if id(op) not in op_index:
+                op_index[id(op)] = len(op_index)
+                ops[id(op)] = op
+            stack.append((t, True))
+            for x in reversed(parents):
+                stack.append((x, False))
+    node_depth: Dict[Any, int] = {}
+    op_depth: Dict[int, int] = {}
+    for op, key, parents in reversed(post):
+        depth = max(node_depth.setdefault(key, 0), op_depth.get(id(op), 0))
+        op_depth[id(op)] = depth
+        node_depth[key] = depth
+        for p in parents:
+            node_depth[p] = max(depth + 1, node_depth.get(p, 0))
+    for il in input_layers:
+        if id(il) not in op_depth:
+            op_depth[id(il)], op_index[id(il)], ops[id(il)] = 0, -1, il
+    return sorted(ops.values(), key=lambda o: (-op_depth[id(o)], op_index[id(o)]))
+
+
 def _input_name(t: KerasTensor) -> str:
     layer = t.input_layer
     return layer.name if layer is not None else _tensor_name(t)
@@ -216,6 +263,7 @@ class Functional(FunctionalRunMixin, Model):
         self._input_layers = input_layers
         self._input_layer = input_layers[0]
         self._top_calls = order
+        self._keras_layers = keras_order(ins, outs, input_layers)
         self._expand(ins, outs, order)
         self._check_names()
         for layer in self._layers:
@@ -389,15 +437,9 @@ class Functional(FunctionalRunMixin, Model):
     # ---- Keras's functional surface
     @property
     def layers(self) -> List[Any]:
-        """Keras's ``model.layers``: the InputLayers, then each layer (or model used as a
-        layer, as one entry) in the order of its first call."""
-        out: List[Any] = list(self._input_layers)
-        seen = {id(l) for l in out}
-        for obj, _, _ in self._top_calls:
-            if id(obj) not in seen:
-                seen.add(id(obj))
-                out.append(obj)
-        return out
+        """Keras's ``model.layers``: the InputLayers and each layer (or model used as a layer,
+        as one entry) in Keras's order (by depth from the outputs, see ``keras_order``)."""
+        return list(self._keras_layers)
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
         """The entry of ``layers`` at ``index`` or named ``name`` (a leaf layer inside a nested
@@ -485,14 +527,22 @@ class Functional(FunctionalRunMixin, Model):
         return all(c == 1 for c in calls.values()) and is_chain(self.inputs, self.outputs, self._top_calls)
 
     def _call_index(self) -> Dict[int, int]:
-        """id(Node) -> its index among the calls of its layer inside this model (Keras's
-        node index in the config and the summary)."""
-        per_obj: Dict[int, int] = {}
+        """id(Node) -> its index among the calls of its layer inside this model, in the order
+        the calls were made (Keras's node index in the config and the summary)."""
+        mine = {id(node) for _, _, node in self._top_calls}
         out: Dict[int, int] = {}
-        for obj, _, node in self._top_calls:
-            out[id(node)] = per_obj.get(id(obj), 0)
-            per_obj[id(obj)] = out[id(node)] + 1
+        for obj in {id(o): o for o, _, _ in self._top_calls}.values():
+            k = 0
+            for node in getattr(obj, "_inbound_nodes", None) or []:
+                if id(node) in mine:
+                    out[id(node)] = k
+                    k += 1
         return out
+
+    def _nodes_of(self, obj) -> List[Any]:
+        """``obj``'s calls inside this model, in the order they were made."""
+        mine = {id(node) for _, _, node in self._top_calls}
+        return [n for n in getattr(obj, "_inbound_nodes", None) or [] if id(n) in mine]
 
     def _history_triple(self, t: KerasTensor, index: Dict[int, int]) -> List[Any]:
         """``[layer name, node index, tensor index]`` of ``t`` inside this model."""
@@ -508,18 +558,13 @@ class Functional(FunctionalRunMixin, Model):
         index = self._call_index()
         sequential = self._sequential_like()
         rows = []
-        for il in self._input_layers:
-            row = [f"{il.name} (InputLayer)", shape_text(il.batch_shape), "0"]
-            rows.append(row if sequential else row + ["-"])
-        by_obj: Dict[int, List[Any]] = {}
-        for obj, _, node in self._top_calls:
-            by_obj.setdefault(id(obj), []).append(node)
-        done = set()
-        for obj, _, node in self._top_calls:
-            if id(obj) in done:
+        inputs = {id(il) for il in self._input_layers}
+        for obj in self._keras_layers:
+            if id(obj) in inputs:
+                row = [f"{obj.name} (InputLayer)", shape_text(obj.batch_shape), "0"]
+                rows.append(row if sequential else row + ["-"])
                 continue
-            done.add(id(obj))
-            nodes = by_obj[id(obj)]
+            nodes = self._nodes_of(obj)
             shapes = [tuple(t.shape) for t in nodes[0].output_tensors]
             shape = shape_text(shapes[0]) if len(shapes) == 1 else ", ".join(shape_text(s) for s in shapes)
             params = obj.count_params() if (not _is_model(obj) or obj.built) else 0
