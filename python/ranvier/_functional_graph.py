@@ -153,6 +153,7 @@ def keras_order(ins: List[KerasTensor], outs: List[KerasTensor], input_layers: L
         stack: List[Tuple[KerasTensor, bool]] = [(out, False)]
         while stack:
             t, done = stack.pop()
+            key: Any
             if id(t) in input_ids:
                 op, key, parents = input_ids[id(t)], ("in", id(t)), []
             else:
