@@ -618,6 +618,9 @@ def test_layers_and_config_follow_keras_order():
     o2 = layers.Dense(2, name="o2")(i2)
     model = ranvier.Model([i1, i2, i3], [o2, o1])
     assert [l.name for l in model.layers] == ["i3", "i1", "i2", "d", "e", "add", "c", "o2", "o1"]
+    # weights (get_weights, the model file) in the order of model.layers, as Keras's
+    assert [w.path for w in model.weights] == ["d/kernel", "d/bias", "e/kernel", "e/bias", "o2/kernel", "o2/bias",
+                                               "o1/kernel", "o1/bias"]
     cfg = model.get_config()
     assert [e["name"] for e in cfg["layers"]] == ["i3", "i1", "i2", "d", "e", "add", "c", "o2", "o1"]
     hist = {e["name"]: [[t["config"]["keras_history"] for t in (n["args"][0] if isinstance(n["args"][0], list)

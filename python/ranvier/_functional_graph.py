@@ -314,12 +314,18 @@ class Functional(FunctionalRunMixin, Model):
         self._key_shapes = shapes
         self._n_inputs = len(ins)
         self._out_keys = [keys[id(t)] for t in outs]
+        # the weight-holding layers once each, in Keras's order of model.layers (a nested model's
+        # own layers in its place): get_weights / set_weights and the model file follow it
         leaves: List[Any] = []
         seen = set()
-        for g in gnodes:
-            if id(g.layer) not in seen:
-                seen.add(id(g.layer))
-                leaves.append(g.layer)
+        for obj in self._keras_layers:
+            if isinstance(obj, InputLayer):
+                continue
+            for layer in (obj._layers if _is_model(obj) else [obj]):
+                if id(layer) not in seen:
+                    seen.add(id(layer))
+                    leaves.append(layer)
+        assert len(leaves) == len({id(g.layer) for g in gnodes})
         self._layers = leaves
 
     def _check_names(self) -> None:
