@@ -629,3 +629,26 @@ def test_layers_and_config_follow_keras_order():
     assert hist["d"] == [[["i3", 0, 0]], [["i2", 0, 0]]]
     assert hist["c"] == [[["add", 0, 0], ["d", 1, 0]]]
     assert cfg["output_layers"] == [["o2", 0, 0], ["o1", 0, 0]]
+
+
+def test_fit_and_evaluate_take_a_generator_of_structured_batches():
+    model, _ = _shared_two_by_two()
+    model.compile(optimizer="sgd", loss="mse", metrics={"a": ["mae"]})
+    x1, x2, ya, yb = _data(n=24)
+
+    def batches():
+        for s in range(0, 24, 8):
+            yield {"x1": x1[s:s + 8], "x2": x2[s:s + 8]}, {"a": ya[s:s + 8], "b": yb[s:s + 8]}
+
+    ref, _ = _shared_two_by_two()
+    ref.compile(optimizer="sgd", loss="mse", metrics={"a": ["mae"]})
+    hist = model.fit(batches(), epochs=1, verbose=0, shuffle=False)
+    want = ref.fit([x1, x2], [ya, yb], batch_size=8, shuffle=False, epochs=1, verbose=0)
+    assert sorted(hist.history) == ["a_loss", "a_mae", "b_loss", "loss"]
+    for k in hist.history:
+        np.testing.assert_allclose(hist.history[k], want.history[k], rtol=1e-5)
+    d = model.evaluate(batches(), verbose=0, return_dict=True)
+    np.testing.assert_allclose(d["loss"], model.evaluate([x1, x2], [ya, yb], verbose=0, return_dict=True)["loss"],
+                               rtol=1e-5)
+    with pytest.raises(TypeError, match="predict: a graph functional model takes arrays"):
+        model.predict(batches(), verbose=0)

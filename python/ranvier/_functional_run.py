@@ -192,6 +192,28 @@ class FunctionalRunMixin:
     def _ensure_built(self, x) -> None:
         return None
 
+    # ---- batches of a generator / dataset (ranvier._data): x, y in the model's structures
+    def _unwrap_xy(self, x, y, what: str):
+        """One batch's x and y as ``Rows`` (what ``_data``'s batch loops pass on unchanged)."""
+        from ._data._adapters import to_numpy
+        conv = (lambda v: {k: to_numpy(a, "x", what) for k, a in v.items()} if isinstance(v, dict) else
+                [to_numpy(a, "x", what) for a in v] if isinstance(v, (list, tuple)) else to_numpy(v, "x", what))
+        x = self._input_rows(conv(x), "x", what)
+        if y is not None and getattr(self, "_out_kinds", None) is not None:
+            y = self._prepare_y(conv(y), x.shape[0], what)
+        elif y is not None:
+            self._resolve_outputs()
+            y = self._prepare_y(conv(y), x.shape[0], what)
+        return x, y
+
+    def _resolve_loss(self, y_shape) -> None:
+        self._resolve_outputs()
+
+    def _resolve_metrics(self, y_shape) -> None:
+        last = getattr(self, "_last_y", None)
+        if last is not None:
+            self._resolve_metrics_for(last)
+
     def _check_input(self, x, name: str, what: str):
         return x
 
@@ -370,7 +392,9 @@ class FunctionalRunMixin:
         for j, v in enumerate(parts):
             label = f"{name}['{m._out_names[j]}']" if len(parts) > 1 or isinstance(y, dict) else name
             out.append(self._one_y(v, n, what, label, j, shapes[j]))
-        return Rows(out, n)
+        rows = Rows(out, n)
+        self._last_y = rows  # the shapes metrics resolve from (a generator's first batch)
+        return rows
 
     def _no_loss(self) -> List[int]:
         """The outputs compiled without a loss (their targets are not needed)."""
@@ -527,8 +551,9 @@ class FunctionalRunMixin:
         verbose = _checks.check_verbose(verbose, "predict", auto=True)
         steps = _checks.check_steps(steps, "predict")
         if _data.is_data_source(x) and not isinstance(x, (list, tuple)):
-            raise TypeError("predict: a graph model with several inputs or outputs takes arrays (a list or a dict "
-                            "of them), not a generator or dataset, in ranvier for now")
+            raise TypeError("predict: a graph functional model takes arrays (one, a list or a dict of them), not "
+                            "a generator or dataset, in ranvier for now: predict on the arrays (fit and evaluate "
+                            "take generators and datasets)")
         x = self._input_rows(x, "x", "predict")
         rows = _data.cap_rows(x.shape[0], batch_size, steps)
         if rows < x.shape[0]:
