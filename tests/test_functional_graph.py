@@ -652,3 +652,18 @@ def test_fit_and_evaluate_take_a_generator_of_structured_batches():
                                rtol=1e-5)
     with pytest.raises(TypeError, match="predict: a graph functional model takes arrays"):
         model.predict(batches(), verbose=0)
+
+
+def test_two_graph_models_of_one_graph_share_their_layers():
+    model, shared = _shared_two_by_two()
+    x1, x2, ya, yb = _data(n=12)
+    part = ranvier.Model(model.inputs[1], model.outputs[1])  # x2 -> shared -> b: a chain of the same layers
+    both = ranvier.Model(model.inputs, [model.outputs[0], model.outputs[1]], name="both")
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit([x1, x2], [ya, yb], epochs=2, verbose=0)
+    want_b = model.predict([x1, x2], verbose=0)[1]
+    np.testing.assert_allclose(part.predict(x2, verbose=0), want_b, rtol=1e-6)  # the trained weights
+    np.testing.assert_allclose(both.predict([x1, x2], verbose=0)[1], want_b, rtol=1e-6)
+    part.compile(optimizer="sgd", loss="mse")
+    part.fit(x2, yb, epochs=1, verbose=0)
+    np.testing.assert_allclose(model.predict([x1, x2], verbose=0)[1], part.predict(x2, verbose=0), rtol=1e-6)
