@@ -667,3 +667,18 @@ def test_two_graph_models_of_one_graph_share_their_layers():
     part.compile(optimizer="sgd", loss="mse")
     part.fit(x2, yb, epochs=1, verbose=0)
     np.testing.assert_allclose(model.predict([x1, x2], verbose=0)[1], part.predict(x2, verbose=0), rtol=1e-6)
+
+
+def test_a_graph_model_in_a_sequential_is_refused_with_the_functional_way():
+    clear_session()
+    i = ranvier.Input((3,))
+    d = layers.Dense(3, name="twice_d")
+    graph = ranvier.Model(i, d(d(i)), name="g_twice")
+    with pytest.raises(ValueError, match="'g_twice' is a functional graph.*ranvier.Model"):
+        ranvier.Sequential([graph, layers.Dense(1)])
+    x = ranvier.Input((3,))
+    outer = ranvier.Model(x, layers.Dense(1, name="after")(graph(x)))  # the functional way works
+    w, b = [v.astype(np.float64) for v in d.get_weights()]
+    data = np.ones((2, 3))
+    np.testing.assert_allclose(outer.predict(data, verbose=0),
+                               _dense_np(outer.get_layer("after"), (data @ w + b) @ w + b), rtol=1e-5, atol=1e-6)

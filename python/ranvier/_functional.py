@@ -231,6 +231,11 @@ def add_nested(outer, inner) -> None:
         raise TypeError(f"Sequential.add: expected a ranvier layer or model, got {type(inner).__name__}")
     if not inner._layers:
         raise ValueError(f"Sequential.add: model '{inner.name}' has no layers")
+    if hasattr(inner, "_gnodes"):  # a graph (ranvier._functional_graph.Functional)
+        raise ValueError(
+            f"Sequential.add: model '{inner.name}' is a functional graph (several inputs or outputs, merge layers "
+            f"or a layer called twice), which a Sequential's chain cannot hold; use it in a functional model "
+            f"instead: x = ranvier.Input(shape); y = Dense(...)({inner.name}(x)); ranvier.Model(x, y)")
     running = next(iter(list(inner._active.values())), None)
     if running is not None:
         raise RuntimeError(f"Sequential.add: model '{inner.name}' is running {running[0]}; nest it after that "
