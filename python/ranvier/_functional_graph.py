@@ -630,6 +630,29 @@ class Functional(FunctionalRunMixin, Model):
                           weighted_metrics=self._weighted_metrics_arg)
         return clone
 
+    def _h5_keys(self) -> List[str]:
+        """Keras's weight-file keys of ``_layers``: each entry of ``layers`` gets
+        ``snake_case(class)`` made unique in this model (``dense``, ``dense_1``; InputLayers and
+        merge layers count too); a nested model's layers sit under ``<its key>/layers/``."""
+        from .layers._base import to_snake_case
+        from ._saving_common import layer_keys
+        used: Dict[str, int] = {}
+        paths: Dict[int, str] = {}
+        for obj in self._keras_layers:
+            cname = "Functional" if isinstance(obj, Model) else type(obj).__name__
+            key = to_snake_case(cname)
+            if key in used:
+                used[key] += 1
+                key = f"{key}_{used[key]}"
+            else:
+                used[key] = 0
+            if _is_model(obj):
+                for layer, inner in zip(obj._layers, layer_keys(obj)):
+                    paths.setdefault(id(layer), f"{key}/layers/{inner}")
+            elif not isinstance(obj, InputLayer):
+                paths.setdefault(id(obj), key)
+        return [paths[id(layer)] for layer in self._layers]
+
     def _profile_layers(self) -> List[Any]:
         """The layer of each network node, in node order (``ranvier.utils.profile``)."""
         return [g.layer for g in self._gnodes]

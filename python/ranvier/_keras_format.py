@@ -225,6 +225,11 @@ def write_weights_h5(model, target, include_optimizer: bool = False) -> None:
             g.attrs["name"] = layer.name
             for i, arr in enumerate(layer.get_weights()):
                 g.create_dataset(str(i), data=np.asarray(arr))
+            parts = key.split("/layers/")  # a layer of a nested model: that model's own (empty) vars
+            for depth in range(1, len(parts)):
+                outer = "/layers/".join(parts[:depth])
+                if "vars" not in layers[outer]:
+                    layers[outer].create_group("vars")
         f.create_group("vars").attrs["name"] = model.name
         if include_optimizer:
             values = _optimizer_vars(model)

@@ -144,7 +144,8 @@ def _keras3(h5py, f, model, where: str) -> List[Tuple[str, str, List[Any]]]:
     layers = _group(h5py, f, "layers", where)
     out = []
     for key, layer in zip(layer_keys(model), file_layers(model)):
-        group = _group(h5py, layers, key, where)
+        group = child(h5py, layers, key, where)  # a path inside a nested model's container
+        group = group if isinstance(group, h5py.Group) else None
         if group is None:
             group = _group(h5py, layers, layer.name, where)  # files written by other tools with layer names
         if not layer.weights:

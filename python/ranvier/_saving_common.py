@@ -70,7 +70,10 @@ def file_layers(model) -> List[Any]:
 
 
 def layer_keys(model) -> List[str]:
-    """Keras's container keys of the model's layers: ``dense``, ``dense_1``, ..."""
+    """Keras's container keys of the model's layers: ``dense``, ``dense_1``, ... (a graph
+    model's layers inside a nested model: ``sequential/layers/dense``, its ``_h5_keys``)."""
+    if hasattr(model, "_h5_keys"):
+        return model._h5_keys()
     used: Dict[str, int] = {}
     keys = []
     for layer in file_layers(model):
