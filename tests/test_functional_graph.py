@@ -708,3 +708,37 @@ def test_keras_archive_of_a_graph_with_a_nested_model_uses_keras_weight_paths(tm
     back = ranvier.models.load_model(path)
     x = np.random.RandomState(0).normal(size=(4, 3))
     np.testing.assert_array_equal(back.predict([x, 2 * x], verbose=0), model.predict([x, 2 * x], verbose=0))
+
+
+def test_hostile_functional_configs_are_refused_naming_the_layer():
+    model, _ = _shared_two_by_two()
+    base = model.get_config()
+
+    def edited(fn):
+        import copy
+        cfg = copy.deepcopy(base)
+        fn({e["name"]: e for e in cfg["layers"]}, cfg)
+        return cfg
+
+    def hist(entry, node=0):
+        return entry["inbound_nodes"][node]["args"][0]["config"]
+
+    cycle = edited(lambda by, cfg: hist(by["shared"]).update(keras_history=["a", 0, 0]))
+    with pytest.raises(ValueError, match="Invalid Functional model configuration.*'shared'"):
+        ranvier.Model.from_config(cycle)
+    missing = edited(lambda by, cfg: hist(by["a"]).update(keras_history=["nowhere", 0, 0]))
+    with pytest.raises(ValueError, match="Invalid Functional model configuration.*'a'"):
+        ranvier.Model.from_config(missing)
+    for bad in (["shared", "0", 0], ["shared", -1, 0], ["shared", True, 0], [3, 0, 0]):
+        cfg = edited(lambda by, cfg: hist(by["b"]).update(keras_history=bad))
+        with pytest.raises(ValueError, match="Invalid Functional model configuration: layer 'b'"):
+            ranvier.Model.from_config(cfg)
+    dup = edited(lambda by, cfg: by["b"].update(name="a"))
+    with pytest.raises(ValueError, match="'a' is used twice"):
+        ranvier.Model.from_config(dup)
+    no_output = edited(lambda by, cfg: cfg.update(output_layers=[["a", 0, 0], ["zz", 0, 0]]))
+    with pytest.raises(ValueError, match=r"no tensor \['zz', 0, 0\]"):
+        ranvier.Model.from_config(no_output)
+    # the legacy node form [[name, node, tensor, kwargs]] is read as Keras reads it
+    legacy = edited(lambda by, cfg: by["b"].update(inbound_nodes=[[["shared", 1, 0, {}]]]))
+    assert ranvier.Model.from_config(legacy).get_config()["layers"] == base["layers"]

@@ -73,6 +73,14 @@ def graph_config(model) -> Dict[str, Any]:
             "input_layers": ins, "output_layers": outs}
 
 
+def _checked_history(h, name: str) -> List[Any]:
+    """``[layer, node, tensor]`` of a keras_history, its indices non-negative ints."""
+    if not isinstance(h[0], str) or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in h[1:3]):
+        raise ValueError(f"{_INVALID}: layer '{name}' is called on {list(h)!r}, which is not [layer name, node "
+                         f"index, tensor index]")
+    return list(h[:3])
+
+
 def _node_args(node, name: str) -> Tuple[List[List[Any]], bool, Dict[str, Any]]:
     """(keras_history triples, called on a list, kwargs) of one inbound node entry (Keras 3's
     ``{"args", "kwargs"}`` or the legacy ``[[name, node, tensor, kwargs], ...]``)."""
@@ -81,7 +89,7 @@ def _node_args(node, name: str) -> Tuple[List[List[Any]], bool, Dict[str, Any]]:
         for item in node:
             if not isinstance(item, list) or len(item) < 3:
                 raise ValueError(f"{_INVALID}: layer '{name}' has a malformed inbound node {node!r}")
-            hist.append(list(item[:3]))
+            hist.append(_checked_history(item, name))
             if len(item) > 3 and isinstance(item[3], dict):
                 kw = item[3]
         return hist, len(hist) > 1, kw
@@ -95,7 +103,7 @@ def _node_args(node, name: str) -> Tuple[List[List[Any]], bool, Dict[str, Any]]:
         h = (a.get("config") or {}).get("keras_history") if isinstance(a, dict) else None
         if not isinstance(h, (list, tuple)) or len(h) < 3 or not isinstance(h[0], str):
             raise ValueError(f"{_INVALID}: layer '{name}' is called on {a!r}, which is not a tensor reference")
-        hist.append(list(h[:3]))
+        hist.append(_checked_history(h, name))
     kw = node.get("kwargs") or {}
     return hist, listed, kw if isinstance(kw, dict) else {}
 
