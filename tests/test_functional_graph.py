@@ -742,3 +742,28 @@ def test_hostile_functional_configs_are_refused_naming_the_layer():
     # the legacy node form [[name, node, tensor, kwargs]] is read as Keras reads it
     legacy = edited(lambda by, cfg: by["b"].update(inbound_nodes=[[["shared", 1, 0, {}]]]))
     assert ranvier.Model.from_config(legacy).get_config()["layers"] == base["layers"]
+
+
+def test_a_chain_on_the_graph_path_trains_bit_identically_to_sequential():
+    from ranvier._functional_graph import Functional
+
+    def stack():
+        return [layers.Dense(8, activation="relu"), layers.Dropout(0.2), layers.Dense(3, activation="softmax")]
+
+    r = np.random.RandomState(0)
+    x, y = r.normal(size=(64, 5)).astype(np.float32), r.randint(0, 3, 64)
+    set_random_seed(3)
+    seq = ranvier.Sequential([ranvier.Input((5,))] + stack())
+    set_random_seed(3)
+    inp = ranvier.Input((5,))
+    t = inp
+    for layer in stack():
+        t = layer(t)
+    graph = Functional(inp, t)  # the same chain, built on the DAG network
+    for m in (seq, graph):
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        set_random_seed(7)
+        m.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    for a, b in zip(seq.get_weights(), graph.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(seq.predict(x, verbose=0), graph.predict(x, verbose=0))
