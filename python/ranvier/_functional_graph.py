@@ -611,6 +611,7 @@ class Functional(FunctionalRunMixin, Model):
         state["config"] = self.get_config()
         state["input_shape"] = tuple(self._input_layers[0].batch_shape)
         state["functional_config"] = None
+        state["layer_keys"] = self._h5_keys()  # Keras's weight-file keys of state["layers"]
         return state
 
     def _param_segments(self):

@@ -71,9 +71,11 @@ def file_layers(model) -> List[Any]:
 
 def layer_keys(model) -> List[str]:
     """Keras's container keys of the model's layers: ``dense``, ``dense_1``, ... (a graph
-    model's layers inside a nested model: ``sequential/layers/dense``, its ``_h5_keys``)."""
-    if hasattr(model, "_h5_keys"):
-        return model._h5_keys()
+    model's layers inside a nested model: ``sequential/layers/dense``, ``_save_state``'s
+    ``layer_keys`` when the model gives them)."""
+    given = model._save_state(include_optimizer=False).get("layer_keys")
+    if given is not None:
+        return list(given)
     used: Dict[str, int] = {}
     keys = []
     for layer in file_layers(model):
