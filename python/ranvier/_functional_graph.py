@@ -612,6 +612,12 @@ class Functional(FunctionalRunMixin, Model):
         state["input_shape"] = tuple(self._input_layers[0].batch_shape)
         state["functional_config"] = None
         state["layer_keys"] = self._h5_keys()  # Keras's weight-file keys of state["layers"]
+        net = self._net
+        if net is not None:  # Keras's trainable_variables order: by layer in the order of model.layers
+            rank = {node: j for j, node in enumerate(self._node_of_layer)}
+            tensors = [t for t in net.tensors() if t["trainable"]]
+            tensors.sort(key=lambda t: (rank[t["layer"]], t["index"]))
+            state["trainable_segments"] = [(int(t["offset"]), int(t["size"]), tuple(t["shape"])) for t in tensors]
         return state
 
     def _param_segments(self):
