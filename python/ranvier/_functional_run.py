@@ -532,6 +532,14 @@ class FunctionalRunMixin:
         m: Any = self
         return list(m._built_net().predict_multi(list(x), int(batch_size)))
 
+    def _predict_rows(self, x: Rows) -> Any:
+        """One batch's outputs (a list, one array per output): ``_data.predict``'s step."""
+        return self._run_predict(x, max(1, x.shape[0]))
+
+    def _join_outputs(self, parts: List[List[np.ndarray]]) -> Any:
+        """The batches' outputs joined, in the structure of the model's outputs."""
+        return self._shape_outputs([np.concatenate([p[j] for p in parts], axis=0) for j in range(len(parts[0]))])
+
     def _shape_outputs(self, outs: List[np.ndarray]):
         m: Any = self
         shaped = [o.reshape((o.shape[0],) + tuple(s[1:])) for o, s in zip(outs, m._output_shapes())]
@@ -551,9 +559,7 @@ class FunctionalRunMixin:
         verbose = _checks.check_verbose(verbose, "predict", auto=True)
         steps = _checks.check_steps(steps, "predict")
         if _data.is_data_source(x) and not isinstance(x, (list, tuple)):
-            raise TypeError("predict: a graph functional model takes arrays (one, a list or a dict of them), not "
-                            "a generator or dataset, in ranvier for now: predict on the arrays (fit and evaluate "
-                            "take generators and datasets)")
+            return _data.predict(self, x, batch_size, verbose, steps, callbacks)  # batch by batch
         x = self._input_rows(x, "x", "predict")
         rows = _data.cap_rows(x.shape[0], batch_size, steps)
         if rows < x.shape[0]:

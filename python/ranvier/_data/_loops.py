@@ -269,17 +269,20 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
     _first_batch_setup(model, adapter, what, need_y=False)
     it = EpochIterator(adapter, steps, _batch_converter(model, what, False, None), _depth(adapter))
     net = model._built_net()
+    # a graph model (several inputs / outputs) predicts a batch of its own (_predict_rows) and
+    # joins the batches' outputs in its outputs' structure (_join_outputs)
+    run = getattr(model, "_predict_rows", None)
     cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model,
                                         verbose=verbose, epochs=1, steps=it.steps_for_progress)
     rep = _Reporter(cbs, "predict")
-    parts: List[np.ndarray] = []
+    parts: List[Any] = []
     model.stop_predicting = False
     ok = False
     try:
         cbs.on_predict_begin()
         for step, (bx, _, _) in it.epoch():
             rep.begin(step)
-            out = net.predict(bx, max(1, bx.shape[0]))
+            out = run(bx) if run is not None else net.predict(bx, max(1, bx.shape[0]))
             parts.append(out)
             rep.end(step, lambda out=out: {"outputs": out})
             if getattr(model, "stop_predicting", False):
@@ -291,6 +294,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
         it.close(wait=ok)
     if not parts:
         raise ValueError("predict: the input yielded no batch (an exhausted generator?)")
+    if run is not None:
+        return model._join_outputs(parts)
     return np.concatenate(parts, axis=0)
 
 
