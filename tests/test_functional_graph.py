@@ -798,3 +798,18 @@ def test_a_chain_on_the_graph_path_trains_bit_identically_to_sequential():
     for a, b in zip(seq.get_weights(), graph.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(seq.predict(x, verbose=0), graph.predict(x, verbose=0))
+
+
+def test_summary_lists_a_nested_model_as_one_row_and_expands_it_on_request():
+    clear_session()
+    tower = ranvier.Sequential([ranvier.Input(shape=(3,)), layers.Dense(4, name="t_dense")], name="tower")
+    left, right = ranvier.Input((3,), name="l"), ranvier.Input((3,), name="r")
+    model = ranvier.Model([left, right], layers.Add(name="sum_lr")([tower(left), tower(right)]))
+    lines = []
+    model.summary(print_fn=lines.append)
+    row = next(l for l in lines if "tower (Sequential)" in l)
+    assert "l[0][0], r[0][0]" in row and "16" in row
+    assert not any("t_dense" in l for l in lines)
+    lines = []
+    model.summary(print_fn=lines.append, expand_nested=True)
+    assert any("└ t_dense (Dense)" in l for l in lines)

@@ -575,7 +575,7 @@ class Functional(FunctionalRunMixin, Model):
             shapes = [tuple(t.shape) for t in nodes[0].output_tensors]
             shape = shape_text(shapes[0]) if len(shapes) == 1 else ", ".join(shape_text(s) for s in shapes)
             params = obj.count_params() if (not _is_model(obj) or obj.built) else 0
-            row = [f"{obj.name} ({type(obj).__name__ if not isinstance(obj, Functional) else 'Functional'})",
+            row = [f"{obj.name} ({'Functional' if isinstance(obj, Model) else type(obj).__name__})",
                    shape, f"{params:,}"]
             if not sequential:
                 links = []
@@ -585,6 +585,11 @@ class Functional(FunctionalRunMixin, Model):
                         links.append(f"{name}[{ni}][{ti}]")
                 row.append(", ".join(links) or "-")
             rows.append(row)
+            if _is_model(obj) and getattr(self, "_expand_nested", False):  # Keras's expand_nested rows
+                for child in obj._summary_rows():
+                    if child[0].endswith("(InputLayer)"):
+                        continue
+                    rows.append(["   └ " + child[0]] + child[1:3] + ([] if sequential else [""]))
         return rows
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
@@ -595,8 +600,12 @@ class Functional(FunctionalRunMixin, Model):
             line_length = 108
         if positions is None and not self._sequential_like():
             positions = [0.3, 0.56, 0.74, 1.0]
-        super().summary(line_length=line_length, positions=positions, print_fn=print_fn,
-                        expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+        self._expand_nested = bool(expand_nested)
+        try:
+            super().summary(line_length=line_length, positions=positions, print_fn=print_fn,
+                            expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+        finally:
+            self._expand_nested = False
 
     # ---- config and saving
     def get_config(self) -> Dict[str, Any]:
