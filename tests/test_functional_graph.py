@@ -813,3 +813,23 @@ def test_summary_lists_a_nested_model_as_one_row_and_expands_it_on_request():
     lines = []
     model.summary(print_fn=lines.append, expand_nested=True)
     assert any("└ t_dense (Dense)" in l for l in lines)
+
+
+@_needs_lookup
+def test_raw_string_and_int64_inputs_are_encoded_by_their_lookup_layers():
+    clear_session()
+    color = ranvier.Input(shape=(1,), dtype="string", name="color")
+    num = ranvier.Input(shape=(2,), name="num3")
+    ids = ranvier.Input(shape=(1,), dtype="int64", name="ids")
+    sl = layers.StringLookup(vocabulary=["red", "green", "blue"], output_mode="one_hot", name="sl")
+    il = layers.IntegerLookup(vocabulary=[10, 20, 30], output_mode="one_hot", name="il")
+    out = layers.Dense(1, name="o3")(layers.Concatenate(name="c3")([sl(color), num, il(ids)]))
+    model = ranvier.Model([color, num, ids], out)
+    colors, xn, xi = np.array([["red"], ["blue"], ["pink"]]), np.arange(6.0).reshape(3, 2), np.array([[10], [30], [99]])
+    onehot = np.array([[0, 1, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0]], np.float64)  # index 0: the OOV bucket
+    np.testing.assert_allclose(model.predict([colors, xn, xi], verbose=0),
+                               _dense_np(model.get_layer("o3"), np.concatenate([onehot, xn, onehot], axis=1)),
+                               rtol=1e-5, atol=1e-6)
+    model.compile(loss="mse")
+    hist = model.fit({"color": colors, "num3": xn, "ids": xi}, np.ones(3), epochs=3, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
