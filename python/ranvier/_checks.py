@@ -257,10 +257,12 @@ def check_finite(arr: np.ndarray, name: str, what: str) -> None:
                          f"clean the data first, e.g. with np.nan_to_num")
 
 
-def as_float_rows(x: Any, name: str, what: str) -> np.ndarray:
+def as_float_rows(x: Any, name: str, what: str, check_values: Any = None) -> np.ndarray:
     """``x`` as a C-contiguous float32 array with rows as samples: a float32 C-contiguous
     array as it is, anything else (float64, ints, lists, DataFrames, objects with
-    ``__array__``) converted once; strings, objects, scalars and empty arrays refused."""
+    ``__array__``) converted once; strings, objects, scalars and empty arrays refused.
+    ``check_values(arr, name, what)``, when given, sees the numeric array before the float32
+    conversion (the id layers check integer ids there, before int64 ids lose exactness)."""
     if x is None:
         raise ValueError(f"{what}: {name} is required, got None")
     if isinstance(x, (str, bytes)):
@@ -277,6 +279,8 @@ def as_float_rows(x: Any, name: str, what: str) -> np.ndarray:
         raise ValueError(f"{what}: {name} must have a batch dimension, got a scalar")
     if arr.shape[0] == 0 or arr.size == 0:
         raise ValueError(f"{what}: {name} is empty ({name}.shape={arr.shape})")
+    if check_values is not None:
+        check_values(arr, name, what)
     if not (arr.dtype == np.float32 and arr.flags.c_contiguous and arr.flags.aligned):
         arr = to_float32(arr, name, what)  # finite values beyond float32: a clear error
     return arr

@@ -3,7 +3,8 @@
 ``Dense``, ``Dropout``, ``GaussianNoise``, ``BatchNormalization``, ``LayerNormalization``,
 ``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, the tabular layers
 (``Normalization`` and ``Discretization`` with ``adapt``, ``Rescaling``, ``Identity``, ``UnitNormalization``,
-``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), the lookup layers
+``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), the id and shape layers
+(``Embedding``, ``CategoryEncoding``, ``Reshape``, ``RepeatVector``), the lookup layers
 (``IntegerLookup``, ``StringLookup``: raw keys encoded before the network), the merge layers
 (``Concatenate``, ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``, ``Minimum``,
 ``Dot`` and their functional forms ``concatenate``, ``add``, ...: a list of inputs), ``InputLayer`` and
@@ -64,6 +65,7 @@ from ._base import (  # noqa: F401 (reset_uids: clear_session)
     to_snake_case,
 )
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, GaussianNoise, LeakyReLU, ReLU, Softmax
+from ._embedding import CategoryEncoding, Embedding, RepeatVector, Reshape
 from ._input import Input, InputLayer, KerasTensor
 from ._lookup import IntegerLookup, StringLookup
 from ._merge import (
@@ -100,7 +102,8 @@ __all__ = [
     "Layer", "Variable", "Dense", "Dropout", "GaussianNoise", "BatchNormalization", "LayerNormalization", "Flatten",
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
     "Normalization", "Discretization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization", "GaussianDropout",
-    "AlphaDropout", "IntegerLookup", "StringLookup", "Concatenate", "Add", "Subtract", "Multiply", "Average",
+    "AlphaDropout", "Embedding", "CategoryEncoding", "Reshape", "RepeatVector", "IntegerLookup", "StringLookup",
+    "Concatenate", "Add", "Subtract", "Multiply", "Average",
     "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "dot", "serialize", "deserialize",
 ]

@@ -270,7 +270,8 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
             else:
                 layer.build(shape)
             shape = layer.compute_output_shape(shape)
-        if len(self._input_shape) != 2 and not isinstance(self._layers[0], layers_module.Flatten):
+        if len(self._input_shape) != 2 and not (isinstance(self._layers[0], layers_module.Flatten)
+                                                or getattr(self._layers[0], "_flat_input", False)):
             raise ValueError(
                 f"Sequential: inputs of shape {self._input_shape} need a Flatten first layer; "
                 "ranvier's Dense layers take 2-D (batch, features) input")
@@ -342,7 +343,7 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         """The row width ``layer`` receives for inputs of ``shape`` (Flatten: the product of
         the non-batch dimensions; every other layer: the last one)."""
         dims = tuple(shape)[1:]
-        if isinstance(layer, layers_module.Flatten):
+        if isinstance(layer, layers_module.Flatten) or getattr(layer, "_flat_input", False):
             return int(np.prod([int(d) for d in dims], dtype=np.int64)) if dims else 0
         return int(dims[-1]) if dims and dims[-1] is not None else 0
 
@@ -353,6 +354,11 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         if core is None:
             return
         have, want = int(core.in_features), self._features_in(layer, shape)
+        if have != want and isinstance(layer, layers_module.Embedding) and want > 0:
+            # the table does not depend on how many ids a sample holds: rebuild for this width
+            core.build(want)
+            layer._build_input_shape = (None,) + tuple(shape)[1:]
+            return
         if have != want:
             where = "the first layer" if i == 0 else f"layer {i}"
             raise ValueError(
@@ -426,7 +432,9 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         if encoder is not None:  # raw keys (strings, int64): the lookup layer encodes them first (once)
             x = encoder._encode_raw_input(x, name, what)
         try:
-            arr = _checks.as_float_rows(x, name, what)
+            # the id layers (Embedding, CategoryEncoding) check integer ids before float32
+            first = self._layers[0] if self._layers else None
+            arr = _checks.as_float_rows(x, name, what, getattr(first, "_check_input_values", None))
         except TypeError as e:
             if "dtype=object" in str(e) or "must be an array" in str(e):
                 raise TypeError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
