@@ -60,6 +60,14 @@ RANVIER_TEST(every_row_builds_its_class_by_name) {
     Value bins = Value::make_array();
     bins.push_back(Value::make_number(0.5));
     c.set("bin_boundaries", std::move(bins));  // Discretization
+    c.set("input_dim", Value::make_int(5));    // Embedding
+    c.set("output_dim", Value::make_int(2));
+    c.set("num_tokens", Value::make_int(3));   // CategoryEncoding
+    Value target = Value::make_array();
+    target.push_back(Value::make_int(2));
+    target.push_back(Value::make_int(-1));
+    c.set("target_shape", std::move(target));  // Reshape
+    c.set("n", Value::make_int(2));            // RepeatVector
     Value vocab = Value::make_array();             // the lookup layers: a vocabulary of their key type
     const bool strings = std::string(row->class_name) == "StringLookup";
     vocab.push_back(strings ? Value::make_string("a") : Value::make_int(7));
@@ -166,4 +174,36 @@ RANVIER_TEST(cpp_api_adds_a_table_layer_by_name) {
     msg = e.what();
   }
   RANVIER_CHECK(msg.find("Received: stddev=2") != std::string::npos, "stddev 2: '%s'", msg.c_str());
+}
+
+// Ids are checked before any read: an out-of-range or fractional id throws naming the layer,
+// the value and the range; valid ids gather their rows.
+RANVIER_TEST(embedding_validates_ids_and_gathers) {
+  Value c = Value::make_object();
+  c.set("input_dim", Value::make_int(3));
+  c.set("output_dim", Value::make_int(2));
+  auto layer = ranvier::make_layer("Embedding", c, args(2));
+  std::vector<float> w = {0, 1, 10, 11, 20, 21}, dw(6, -1.0f);
+  layer->bind({w.data()}, {dw.data()});
+  layer->reserve(2);
+  const float x[4] = {2, 0, 1, 1};
+  float y[8] = {};
+  layer->forward(x, y, 2, ranvier::ForwardCtx());
+  const float want[8] = {20, 21, 0, 1, 10, 11, 10, 11};
+  for (int i = 0; i < 8; ++i) RANVIER_CHECK(y[i] == want[i], "y[%d] = %g", i, y[i]);
+  float dy[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  layer->backward(x, y, dy, nullptr, 2, false);
+  const float dwant[6] = {1, 1, 2, 2, 1, 1};
+  for (int i = 0; i < 6; ++i) RANVIER_CHECK(dw[i] == dwant[i], "dw[%d] = %g", i, dw[i]);
+  for (float bad : {3.0f, -1.0f, 0.5f}) {
+    const float xb[4] = {0, 1, bad, 0};
+    try {
+      layer->forward(xb, y, 2, ranvier::ForwardCtx());
+      RANVIER_CHECK(false, "id %g accepted", bad);
+    } catch (const std::invalid_argument& e) {
+      const std::string m = e.what();
+      RANVIER_CHECK(m.find("Embedding: input id") == 0 && m.find("[0, 3)") != std::string::npos &&
+                        m.find("sample 1, position 0") != std::string::npos, "%s", e.what());
+    }
+  }
 }

@@ -101,10 +101,12 @@ def _sample_width(shape, who: str) -> int:
 def _positive_dim(value, argument: str, who: str, maximum: Optional[int] = None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{who}: `{argument}` must be a positive integer, got {argument}={_shown(value)}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{who}: `{argument}` is too large: at most {maximum} (2**24: ids travel as float32 in "
-                         f"ranvier, exact below 2**24), got {argument}={value}")
-    return int(value)
+    v = int(value)
+    if maximum is not None and v > maximum:
+        why = (" (2**24: ids travel as float32 in ranvier, exact below 2**24)" if maximum == MAX_IDS
+               else " (2**40, what a model file can hold)")
+        raise ValueError(f"{who}: `{argument}` is too large: at most {maximum}{why}, got {argument}={v}")
+    return v
 
 
 # ----------------------------------------------------------------------------- Embedding
@@ -254,7 +256,7 @@ class CategoryEncoding(Layer):
         if num_tokens is None:
             raise ValueError("num_tokens must be set to use this layer. If the number of tokens is not known "
                              "beforehand, use the IntegerLookup layer instead.")
-        if isinstance(num_tokens, (bool, np.bool_)) or not isinstance(num_tokens, numbers.Integral) or num_tokens < 1:
+        if isinstance(num_tokens, (bool, np.bool_)) or not isinstance(num_tokens, numbers.Integral) or int(num_tokens) < 1:
             raise ValueError(f"`num_tokens` must be >= 1. Received: num_tokens={_shown(num_tokens)}.")
         num_tokens = _positive_dim(num_tokens, "num_tokens", "CategoryEncoding", MAX_IDS)
         if output_mode == "binary":
