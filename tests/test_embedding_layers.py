@@ -489,3 +489,30 @@ def test_reshape_and_repeat_vector_in_a_trained_model_file(tmp_path):
     m2 = ranvier.Sequential([layers.Input((2, 3)), layers.Reshape((6,)), layers.Dense(1)])
     k, b = m2.layers[1].get_weights()
     np.testing.assert_allclose(m2.predict(x.reshape(64, 2, 3), verbose=0), x @ k + b, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- ONNX export
+def _onnx_run(m, x, tmp_path, name):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    p = tmp_path / name
+    m.export(str(p), format="onnx", verbose=False)
+    sess = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"input": np.asarray(x, np.float32)})[0]
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_onnx_export_of_id_layers(mode, tmp_path):
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 6, size=(20, 3))
+    if mode == "one_hot":
+        x = x[:, :1]
+    m = ranvier.Sequential([layers.Input((x.shape[1],), dtype="int64"), layers.CategoryEncoding(6, mode),
+                            layers.Dense(2)])
+    np.testing.assert_allclose(_onnx_run(m, x, tmp_path, f"ce_{mode}.onnx"), m.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    m = ranvier.Sequential([layers.Input((3,), dtype="int64"), layers.Embedding(6, 4), layers.Flatten(),
+                            layers.Dense(8, activation="relu"), layers.RepeatVector(2), layers.Reshape((4, -1)),
+                            layers.Flatten(), layers.Dense(1)])
+    x = rng.integers(0, 6, size=(20, 3))
+    np.testing.assert_allclose(_onnx_run(m, x, tmp_path, "emb.onnx"), m.predict(x, verbose=0), rtol=1e-5, atol=1e-5)

@@ -18,7 +18,10 @@ output "output" of shape (batch, units)):
   ActivityRegularization: omitted (identity at inference);
 - Normalization: ``Sub``/``Div`` (``Mul``/``Add`` with invert) by its statistics; Rescaling: ``Mul``/``Add``;
   UnitNormalization: ``ReduceSumSquare``, ``Max``, ``Sqrt``, ``Div``; Discretization: ``GreaterOrEqual``
-  against the boundaries, summed (``ReduceSum``; a NaN input gives bucket 0 there, the last bucket in ranvier).
+  against the boundaries, summed (``ReduceSum``; a NaN input gives bucket 0 there, the last bucket in ranvier);
+- Embedding: ``Cast`` of the (float) ids to int64, ``Gather`` of the table; CategoryEncoding: ``OneHot``
+  (``ReduceMax`` for multi_hot, ``ReduceSum`` for count); Reshape: ``Reshape``; RepeatVector:
+  ``Unsqueeze`` and ``Expand``. Out-of-range ids are the runtime's error there (ranvier checks them).
 - the merge layers (for graphs): ``merge_node`` (Concat, chained Add/Sub/Mul/Max/Min, Div, Einsum).
 
 Any other layer raises ValueError naming it. The ``onnx`` package is imported only here.
@@ -149,6 +152,13 @@ def _activation(g: _Graph, x: str, kind: str, params: dict, where: str) -> str:
     raise ValueError(f"export: {where} uses activation '{kind}', which has no ONNX form yet")
 
 
+def _reshape(g: _Graph, onnx, x: str, shape, base: str) -> str:
+    """``Reshape`` of x to ``shape`` (batch first: the batch dimension is copied)."""
+    target = g.name(f"{base}_target")
+    g.inits.append(onnx.numpy_helper.from_array(np.array([0] + [int(d) for d in shape[1:]], np.int64), target))
+    return g.op("Reshape", [x, target], base)
+
+
 def merge_node(g: _Graph, layer, xs: List[str], input_shapes) -> str:
     """The ONNX nodes of a merge layer (``ranvier.layers.Concatenate``, ``Add``, ...) on the
     tensors named ``xs``, of the Keras shapes ``input_shapes`` (batch first; the tensors carry
@@ -239,9 +249,9 @@ def to_onnx(model):
         elif getattr(cls, "_identity_at_inference", False):  # Dropout, GaussianNoise
             continue
         elif cls is L.Flatten:
-            if len(in_shape) > 1:
+            if len(layer_in) > 2:
                 if getattr(layer, "data_format", None) == "channels_first":
-                    perm = [0] + list(range(2, len(in_shape) + 1)) + [1]
+                    perm = [0] + list(range(2, len(layer_in))) + [1]
                     x = g.op("Transpose", [x], "to_channels_last", perm=perm)
                 x = g.op("Flatten", [x], layer.name, axis=1)
         elif cls is L.BatchNormalization:
@@ -290,6 +300,32 @@ def to_onnx(model):
             xe = g.op("Unsqueeze", [x, axis], f"{layer.name}_x")
             ge = g.op("GreaterOrEqual", [xe, g.const(b, f"{layer.name}_bins")], f"{layer.name}_ge")
             x = g.op("ReduceSum", [g.op("Cast", [ge], f"{layer.name}_f", to=1), axis], layer.name, keepdims=0)
+        elif cls is L.Embedding:  # Gather of the table's rows at the ids (float ids cast to int64)
+            ids = g.op("Cast", [x], f"{layer.name}_ids", to=7)
+            x = g.op("Gather", [g.const(w[0], f"{layer.name}_embeddings"), ids], layer.name, axis=0)
+        elif cls is L.CategoryEncoding:  # OneHot of the ids; multi_hot / count reduce the last input axis
+            ids = g.op("Cast", [x], f"{layer.name}_ids", to=7)
+            depth = g.name(f"{layer.name}_depth")
+            g.inits.append(onnx.numpy_helper.from_array(np.array([layer.num_tokens], np.int64), depth))
+            hot = g.op("OneHot", [ids, depth, g.const(np.array([0, 1], np.float32), f"{layer.name}_values")],
+                       f"{layer.name}_onehot", axis=-1)
+            if layer.output_mode == "one_hot":
+                x = _reshape(g, onnx, hot, shape, layer.name)
+            elif layer.output_mode == "multi_hot":
+                x = g.op("ReduceMax", [hot], layer.name, axes=[-2], keepdims=0)
+            else:
+                axes = g.name(f"{layer.name}_axes")
+                g.inits.append(onnx.numpy_helper.from_array(np.array([-2], np.int64), axes))
+                x = g.op("ReduceSum", [hot, axes], layer.name, keepdims=0)
+        elif cls is L.Reshape:
+            x = _reshape(g, onnx, x, shape, layer.name)
+        elif cls is L.RepeatVector:  # (b, d) -> (b, 1, d), broadcast to (b, n, d)
+            axes = g.name(f"{layer.name}_axes")
+            g.inits.append(onnx.numpy_helper.from_array(np.array([1], np.int64), axes))
+            x1 = g.op("Unsqueeze", [x, axes], f"{layer.name}_unsqueeze")
+            reps = g.name(f"{layer.name}_shape")
+            g.inits.append(onnx.numpy_helper.from_array(np.array([1, layer.n, 1], np.int64), reps))
+            x = g.op("Expand", [x1, reps], layer.name)
         elif cls is L.ActivityRegularization:  # the identity outside training
             continue
         elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):
