@@ -516,3 +516,23 @@ def test_onnx_export_of_id_layers(mode, tmp_path):
                             layers.Flatten(), layers.Dense(1)])
     x = rng.integers(0, 6, size=(20, 3))
     np.testing.assert_allclose(_onnx_run(m, x, tmp_path, "emb.onnx"), m.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- N-D samples inside a Sequential
+def test_elementwise_layers_take_embedding_outputs_and_last_axis_layers_ask_for_flatten():
+    rng = np.random.default_rng(13)
+    x = rng.integers(0, 20, size=(30, 3))
+    y = rng.standard_normal((30, 1))
+    m = ranvier.Sequential([layers.Embedding(20, 4), layers.Dropout(0.3, seed=1), layers.Activation("relu"),
+                            layers.Flatten(), layers.Dense(1)])
+    m.compile("sgd", "mse")
+    m.fit(x, y, epochs=1, verbose=0)
+    table, k, b = m.get_weights()
+    np.testing.assert_allclose(m.predict(x, verbose=0), np.maximum(table[x], 0).reshape(30, -1) @ k + b,
+                               rtol=1e-5, atol=1e-6)
+    assert m.layers[1].compute_output_shape((None, 3, 4)) == (None, 3, 4)
+    for mid in (layers.Dense(2), layers.Softmax(), layers.LayerNormalization()):
+        bad = ranvier.Sequential([layers.Embedding(20, 4), mid, layers.Flatten(), layers.Dense(1)])
+        bad.compile("sgd", "mse")
+        with pytest.raises(ValueError, match=r"gets inputs of shape \(None, 3, 4\).*add a Flatten\(\) before it"):
+            bad.fit(x, y, verbose=0)

@@ -259,6 +259,12 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         self._check_shared_idle()
         self._check_size()
         shape = self._input_shape
+        first = self._layers[0]
+        if len(shape) != 2 and not (isinstance(first, layers_module.Flatten) or getattr(first, "_flat_input", False)
+                                    or (len(shape) > 2 and self._elementwise(first))):
+            raise ValueError(
+                f"Sequential: inputs of shape {self._input_shape} need a Flatten first layer; "
+                "ranvier's Dense layers take 2-D (batch, features) input")
         for i, layer in enumerate(self._layers):
             if i > 0 and callable(getattr(layer, "_encode_raw_input", None)):
                 raise ValueError(
@@ -268,13 +274,8 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
             if layer.built:
                 self._check_built_width(i, layer, shape)
             else:
-                layer.build(shape)
+                layer.build(self._build_shape(layer, shape))
             shape = layer.compute_output_shape(shape)
-        if len(self._input_shape) != 2 and not (isinstance(self._layers[0], layers_module.Flatten)
-                                                or getattr(self._layers[0], "_flat_input", False)):
-            raise ValueError(
-                f"Sequential: inputs of shape {self._input_shape} need a Flatten first layer; "
-                "ranvier's Dense layers take 2-D (batch, features) input")
         net = _core.Network()
         flags = [bool(layer._core_layer.trainable) for layer in self._layers]
         try:
@@ -339,11 +340,39 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
             layer._bound_to = layer._owner_ref = me
 
     @staticmethod
-    def _features_in(layer, shape) -> int:
-        """The row width ``layer`` receives for inputs of ``shape`` (Flatten: the product of
-        the non-batch dimensions; every other layer: the last one)."""
+    def _elementwise(layer) -> bool:
+        """Whether ``layer`` computes each value on its own (so a row of any shape is fine)."""
+        if isinstance(layer, (layers_module.Dropout, layers_module.GaussianNoise, layers_module.GaussianDropout,
+                              layers_module.Identity, layers_module.ActivityRegularization)):
+            return True
+        return (isinstance(layer, (layers_module.Activation, layers_module.ReLU, layers_module.LeakyReLU,
+                                   layers_module.ELU))
+                and getattr(layer, "_act_name", "") not in ("softmax", "log_softmax"))
+
+    @classmethod
+    def _build_shape(cls, layer, shape) -> tuple:
+        """The shape ``layer`` is built for when it receives ``shape``: itself, except that an
+        elementwise layer on samples of rank >= 2 is built for their flattened rows. A layer
+        that works on the last axis (Dense, the normalizations, Softmax, ...) cannot take
+        such samples here: ValueError saying to add a Flatten."""
+        shape = tuple(shape)
+        if len(shape) <= 2 or isinstance(layer, layers_module.Flatten) or getattr(layer, "_flat_input", False):
+            return shape
+        if cls._elementwise(layer):
+            return (shape[0], cls._features_in(layer, shape))
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}' gets inputs of shape {shape}: ranvier's "
+            f"{type(layer).__name__} takes 2-D (batch, features) inputs in a model (Keras would apply it along the "
+            f"last axis); add a Flatten() before it")
+
+    @classmethod
+    def _features_in(cls, layer, shape) -> int:
+        """The row width ``layer`` receives for inputs of ``shape`` (Flatten, the layers that
+        take the whole sample (``_flat_input``) and elementwise layers on N-D samples: the
+        product of the non-batch dimensions; every other layer: the last one)."""
         dims = tuple(shape)[1:]
-        if isinstance(layer, layers_module.Flatten) or getattr(layer, "_flat_input", False):
+        if (isinstance(layer, layers_module.Flatten) or getattr(layer, "_flat_input", False)
+                or (len(dims) > 1 and cls._elementwise(layer))):
             return int(np.prod([int(d) for d in dims], dtype=np.int64)) if dims else 0
         return int(dims[-1]) if dims and dims[-1] is not None else 0
 
@@ -353,6 +382,7 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         core = getattr(layer, "_core_layer", None)
         if core is None:
             return
+        self._build_shape(layer, shape)  # a last-axis layer on N-D samples: the Flatten message
         have, want = int(core.in_features), self._features_in(layer, shape)
         if have != want and isinstance(layer, layers_module.Embedding) and want > 0:
             # the table does not depend on how many ids a sample holds: rebuild for this width
