@@ -207,3 +207,33 @@ RANVIER_TEST(embedding_validates_ids_and_gathers) {
     }
   }
 }
+
+// The C++ API builds an Embedding model by class name: its table starts uniform in
+// [-0.05, 0.05] (Keras's default), it trains on integer ids held in floats, and a bad id
+// is refused with the layer's message.
+RANVIER_TEST(cpp_api_trains_an_embedding_model) {
+  const std::int64_t n = 40;
+  std::vector<float> x(static_cast<std::size_t>(n * 3)), y(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7) % 10);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 2);
+  ranvier::Model m(3);
+  m.input(3).add(ranvier::LayerSpec("Embedding", "{\"input_dim\": 10, \"output_dim\": 4}"));
+  m.add(ranvier::LayerSpec("Flatten", "{}")).add(ranvier::layers::Dense(1));
+  const std::vector<float> before = m.predict(x);
+  m.compile({"adam", 0.01}, {"mse"});
+  ranvier::FitOptions fo;
+  fo.epochs = 3;
+  fo.batch_size = 8;
+  m.fit(x.data(), y.data(), n, 1, fo);
+  RANVIER_CHECK(m.predict(x) != before, "training changed nothing");
+  std::vector<float> bad(x.begin(), x.begin() + 3);
+  bad[1] = 10.0f;
+  std::string msg;
+  try {
+    m.predict(bad);
+  } catch (const std::invalid_argument& e) {
+    msg = e.what();
+  }
+  RANVIER_CHECK(msg.find("Embedding: input id 10") != std::string::npos && msg.find("[0, 10)") != std::string::npos,
+                "'%s'", msg.c_str());
+}

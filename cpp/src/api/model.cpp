@@ -177,13 +177,16 @@ struct Model::Impl {
     if (arch.input_shape.empty()) throw std::logic_error("Model: call input(features) before using the model");
     if (arch.layers.empty()) throw std::logic_error("Model: add at least one layer before using the model");
     net = io::build_network(arch, seeds);
-    // Keras's default initializers: glorot_uniform kernels; gamma and moving_variance 1; the rest 0.
+    // Keras's default initializers: glorot_uniform kernels; an Embedding's table uniform in
+    // [-0.05, 0.05]; gamma and moving_variance 1; the rest 0.
     std::uint64_t s = seed ^ 0x5851F42D4C957F2Dull;
     for (const auto& t : net->tensors()) {
       float* p = (t.trainable ? net->params().data() : net->state().data()) + t.offset;
       if (t.name == "kernel" && t.shape.size() == 2) {
         const double limit = std::sqrt(6.0 / static_cast<double>(t.shape[0] + t.shape[1]));
         fill_uniform(p, t.size, static_cast<float>(limit), splitmix64(s));
+      } else if (t.name == "embeddings") {
+        fill_uniform(p, t.size, 0.05f, splitmix64(s));
       } else if (t.name == "gamma" || t.name == "moving_variance") {
         for (std::int64_t i = 0; i < t.size; ++i) p[i] = 1.0f;
       }
