@@ -19,16 +19,6 @@ using json::Value;
 
 [[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument("invalid model file: " + msg); }
 
-// Layers whose row is the whole flattened sample rather than its last axis (their build
-// width is the product of the sample's dimensions): Flatten, Reshape, Embedding (every id of
-// the sample) and CategoryEncoding in "one_hot" mode (every id encoded).
-bool takes_whole_sample(const std::string& cls, const Value& config) {
-  if (cls == "Flatten" || cls == "Reshape" || cls == "Embedding") return true;
-  if (cls != "CategoryEncoding") return false;
-  const Value* m = config.find("output_mode");
-  return m && m->is_string() && m->as_string() == "one_hot";
-}
-
 }  // namespace
 
 std::int64_t Architecture::in_features() const {
@@ -109,7 +99,7 @@ Architecture parse_architecture(const Value& arch) {
             bad(where + ": input_shape dimension out of range");
           prod *= d;
         }
-        L.built_in_features = takes_whole_sample(L.class_name, L.config)
+        L.built_in_features = layer_takes_whole_sample(L.class_name, L.config)
                                   ? static_cast<std::int64_t>(prod)
                                   : static_cast<std::int64_t>(dims.back().as_uint("input_shape dimension"));
       }

@@ -70,6 +70,13 @@ std::shared_ptr<Layer> make_layer(const std::string& class_name, const Value& co
   return layer;
 }
 
+bool layer_takes_whole_sample(const std::string& class_name, const Value& config) {
+  if (class_name == "Flatten" || class_name == "Reshape" || class_name == "Embedding") return true;
+  if (class_name != "CategoryEncoding") return false;
+  const Value* m = config.find("output_mode");
+  return m && m->is_string() && m->as_string() == "one_hot";
+}
+
 void check_layer_config(const std::string& class_name, const Value& config) {
   const LayerRow* row = find_layer_row(class_name);
   if (!row) fail("unknown layer class '" + class_name + "' (known: " + layer_class_names() + ")");

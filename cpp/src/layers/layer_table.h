@@ -74,6 +74,11 @@ std::string layer_class_names();
 // args.where (an unknown class lists the known ones).
 std::shared_ptr<Layer> make_layer(const std::string& class_name, const json::Value& config, LayerArgs args);
 
+// Whether a layer of `class_name` takes the whole flattened sample as its row (its build
+// width is the product of the sample's dimensions) rather than the last axis: Flatten,
+// Reshape, Embedding (every id of the sample) and CategoryEncoding in "one_hot" mode.
+bool layer_takes_whole_sample(const std::string& class_name, const json::Value& config);
+
 // The constructor checks of `class_name` on (a part of) its config, without building it:
 // std::invalid_argument with the core's message (no `where` prefix), as the Python layers
 // raise it from __init__.
