@@ -22,8 +22,10 @@ Protocol between a layer and the model (``ranvier.models.Sequential``)
    ``std::shared_ptr`` (``_core.Network.add`` takes it), already built for
    ``in_features`` inputs, and initializes its weights (initializers run in NumPy,
    float32) into arrays the layer owns and has bound to the C++ layer. Flatten's
-   ``in_features`` is the product of the non-batch dimensions; every other layer works
-   on the last axis (the model hands N-D samples over flattened to rows).
+   ``in_features`` is the product of the non-batch dimensions, and so is that of a layer
+   with ``_flat_input`` True (Reshape, Embedding, one_hot CategoryEncoding) and, in a
+   Sequential, of an elementwise layer given N-D samples; every other layer works on the
+   last axis (the model hands N-D samples over flattened to rows).
 2. ``layer._weight_specs()`` -> ``[(name, shape, trainable), ...]`` in Keras weight
    order, identical to ``layer._core_layer.param_specs()``. ``trainable`` is False for
    BatchNormalization's moving statistics and for every weight of a layer whose
