@@ -536,3 +536,17 @@ def test_elementwise_layers_take_embedding_outputs_and_last_axis_layers_ask_for_
         bad.compile("sgd", "mse")
         with pytest.raises(ValueError, match=r"gets inputs of shape \(None, 3, 4\).*add a Flatten\(\) before it"):
             bad.fit(x, y, verbose=0)
+
+
+def test_ids_checked_in_cpp_when_the_id_layer_is_not_first():
+    """An Embedding after another layer sees its ids only inside the C++ epoch: the C++ check
+    stops fit / predict with a ValueError naming the layer, and the model still works."""
+    m = ranvier.Sequential([layers.Input((3,)), layers.Identity(), layers.Embedding(5, 2, name="later"),
+                            layers.Flatten(), layers.Dense(1)])
+    m.compile("sgd", "mse")
+    bad = np.array([[1, 2, 7]] * 40)
+    for call in (lambda: m.fit(bad, np.ones((40, 1)), verbose=0), lambda: m.predict(bad, verbose=0)):
+        with pytest.raises(ValueError, match=r"Embedding 'later': input id 7 \(sample 0, position 2\) is out of range: "
+                                             r"ids must be integers in \[0, 5\)"):
+            call()
+    assert np.isfinite(m.predict(np.array([[1, 2, 3]]), verbose=0)).all()

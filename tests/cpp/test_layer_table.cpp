@@ -202,7 +202,7 @@ RANVIER_TEST(embedding_validates_ids_and_gathers) {
       RANVIER_CHECK(false, "id %g accepted", bad);
     } catch (const std::invalid_argument& e) {
       const std::string m = e.what();
-      RANVIER_CHECK(m.find("Embedding: input id") == 0 && m.find("[0, 3)") != std::string::npos &&
+      RANVIER_CHECK(m.find("test: input id") == 0 && m.find("[0, 3)") != std::string::npos &&
                         m.find("sample 1, position 0") != std::string::npos, "%s", e.what());
     }
   }
@@ -234,6 +234,7 @@ RANVIER_TEST(cpp_api_trains_an_embedding_model) {
   } catch (const std::invalid_argument& e) {
     msg = e.what();
   }
-  RANVIER_CHECK(msg.find("Embedding: input id 10") != std::string::npos && msg.find("[0, 10)") != std::string::npos,
+  RANVIER_CHECK(msg.find("Embedding 'embedding': ") == 0 && msg.find("input id 10 (sample 0, position 1)") !=
+                    std::string::npos && msg.find("[0, 10)") != std::string::npos,
                 "'%s'", msg.c_str());
 }

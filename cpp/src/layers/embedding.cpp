@@ -94,6 +94,14 @@ std::int64_t positive_int(const json::Value& c, const char* key, const std::stri
   return i;
 }
 
+// How the id errors name a layer: "Embedding 'emb'" when its config has a name, else the
+// loader's `where` ("layer 'emb' (Embedding)"), else the class.
+std::string layer_who(const json::Value& c, const char* cls, const std::string& where) {
+  const json::Value* n = c.find("name");
+  if (n && n->is_string() && !n->as_string().empty()) return std::string(cls) + " '" + n->as_string() + "'";
+  return where.empty() ? std::string(cls) : where;
+}
+
 // ---------------------------------------------------------------------------- Embedding
 struct EmbeddingConfig {
   std::int64_t input_dim = 0, output_dim = 0;
@@ -103,7 +111,7 @@ struct EmbeddingConfig {
 
 class Embedding final : public Layer {
  public:
-  explicit Embedding(const EmbeddingConfig& c) : c_(c) {}
+  Embedding(const EmbeddingConfig& c, std::string who) : c_(c), who_(std::move(who)) {}
   const char* type_name() const override { return "Embedding"; }
   std::int64_t build(std::int64_t in_features) override {
     if (in_features <= 0)
@@ -131,7 +139,7 @@ class Embedding final : public Layer {
     (void)ctx;
     if (batch <= 0) return 0.0;
     if (!w_) throw std::logic_error("Embedding.forward: parameters are not bound");
-    check_ids(x, batch, seq_, c_.input_dim, "Embedding");
+    check_ids(x, batch, seq_, c_.input_dim, who_);
     const std::int64_t seq = seq_, dim = c_.output_dim;
     const float* w = w_;
     layers_detail::parallel_ranges(batch, seq * dim, [&](std::int64_t r0, std::int64_t r1) {
@@ -150,7 +158,7 @@ class Embedding final : public Layer {
     if (!trainable_ || !dw_) return;
     if (c_.activity_regularizer.active())
       penalty_apply(c_.activity_regularizer, y, dy, ids * dim, 1.0f / static_cast<float>(batch));
-    check_ids(x, batch, seq, c_.input_dim, "Embedding");  // backward may be driven without forward's check
+    check_ids(x, batch, seq, c_.input_dim, who_);  // backward may be driven without forward's check
     float* dw = dw_;
     const float* g = dy;
     // Each range of table rows: zero them, then add every id's gradient row that lands in
@@ -177,6 +185,7 @@ class Embedding final : public Layer {
 
  private:
   EmbeddingConfig c_;
+  std::string who_;  // names the layer in the id errors
   std::int64_t seq_ = 0;
   float* w_ = nullptr;
   float* dw_ = nullptr;
@@ -201,7 +210,7 @@ EmbeddingConfig embedding_config(const json::Value& c, const std::string& where)
 }
 
 std::shared_ptr<Layer> embedding_from_config(const json::Value& c, const LayerArgs& a) {
-  return std::make_shared<Embedding>(embedding_config(c, a.where));
+  return std::make_shared<Embedding>(embedding_config(c, a.where), layer_who(c, "Embedding", a.where));
 }
 
 std::uint64_t embedding_param_count(const json::Value& c, std::uint64_t in, std::uint64_t* out,
@@ -216,7 +225,7 @@ enum class Mode { one_hot, multi_hot, count };
 
 class CategoryEncoding final : public Layer {
  public:
-  CategoryEncoding(std::int64_t tokens, Mode mode) : t_(tokens), mode_(mode) {}
+  CategoryEncoding(std::int64_t tokens, Mode mode, std::string who) : t_(tokens), mode_(mode), who_(std::move(who)) {}
   const char* type_name() const override { return "CategoryEncoding"; }
   std::int64_t build(std::int64_t in_features) override {
     if (in_features <= 0)
@@ -233,7 +242,7 @@ class CategoryEncoding final : public Layer {
   double forward(const float* x, float* y, std::int64_t batch, const ForwardCtx& ctx) override {
     (void)ctx;
     if (batch <= 0) return 0.0;
-    check_ids(x, batch, k_, t_, "CategoryEncoding");
+    check_ids(x, batch, k_, t_, who_);
     const std::int64_t k = k_, t = t_, out = out_features();
     const Mode mode = mode_;
     layers_detail::parallel_ranges(batch, out + k, [&](std::int64_t r0, std::int64_t r1) {
@@ -259,6 +268,7 @@ class CategoryEncoding final : public Layer {
  private:
   std::int64_t t_;
   Mode mode_;
+  std::string who_;
   std::int64_t k_ = 0;
 };
 
@@ -289,7 +299,7 @@ std::shared_ptr<Layer> category_encoding_from_config(const json::Value& c, const
   const json::Value* sparse = c.find("sparse");
   if (sparse && !sparse->is_null() && (!sparse->is_bool() || sparse->as_bool()))
     throw std::invalid_argument(a.where + ": sparse=True is not supported: ranvier's outputs are dense arrays");
-  return std::make_shared<CategoryEncoding>(t, mode);
+  return std::make_shared<CategoryEncoding>(t, mode, layer_who(c, "CategoryEncoding", a.where));
 }
 
 std::uint64_t category_encoding_param_count(const json::Value& c, std::uint64_t in, std::uint64_t* out,

@@ -165,7 +165,7 @@ class Embedding(Layer):
         return f"Embedding '{self.name}'"
 
     def _core_config(self) -> Dict[str, Any]:
-        return {"input_dim": self.input_dim, "output_dim": self.output_dim,
+        return {"name": self.name, "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
                 "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
                 "embeddings_constraint": _constraints.serialize(self.embeddings_constraint)}
@@ -282,7 +282,7 @@ class CategoryEncoding(Layer):
         return self.output_mode == "one_hot"
 
     def _make_core(self):
-        return _core.layer_from_config("CategoryEncoding", {"num_tokens": self.num_tokens,
+        return _core.layer_from_config("CategoryEncoding", {"name": self.name, "num_tokens": self.num_tokens,
                                                             "output_mode": self.output_mode})
 
     def _in_features(self, input_shape: tuple) -> int:
