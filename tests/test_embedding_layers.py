@@ -550,3 +550,14 @@ def test_ids_checked_in_cpp_when_the_id_layer_is_not_first():
                                              r"ids must be integers in \[0, 5\)"):
             call()
     assert np.isfinite(m.predict(np.array([[1, 2, 3]]), verbose=0)).all()
+
+
+def test_a_rank_3_model_output_is_refused_for_training_by_name():
+    m = ranvier.Sequential([layers.Input((4,)), layers.Dense(3), layers.RepeatVector(2)])
+    m.compile("sgd", "mse")
+    assert m.output_shape == (None, 2, 3)
+    with pytest.raises(ValueError, match=r"output has shape \(None, 2, 3\).*add a Flatten\(\) at the end"):
+        m.fit(np.ones((5, 4)), np.ones((5, 2, 3)), verbose=0)
+    k, b = m.layers[0].get_weights()
+    np.testing.assert_allclose(m.predict(np.ones((5, 4)), verbose=0).reshape(5, 2, 3),
+                               np.repeat((np.ones((5, 4)) @ k + b)[:, None, :], 2, axis=1), rtol=1e-5, atol=1e-6)

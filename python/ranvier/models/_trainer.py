@@ -196,6 +196,11 @@ class TrainingMixin:
         return _surface.model_losses(self)
 
     def _prepare_y(self, y, n: int, what: str, name: str = "y") -> np.ndarray:
+        if len(self.output_shape) > 2:  # e.g. a model ending in Embedding, RepeatVector or Reshape
+            raise ValueError(
+                f"{what}: the model's output has shape {tuple(self.output_shape)}; ranvier computes losses on 2-D "
+                f"(batch, units) outputs: add a Flatten() at the end (and flatten {name} to (n, "
+                f"{math.prod(self.output_shape[1:])})), or a Flatten() and a Dense")
         y = _checks.as_float_rows(y, name, what)
         if y.shape[0] != n:
             raise ValueError(f"{what}: x and {name} have different lengths: x has {n} samples, "
