@@ -228,6 +228,7 @@ class Embedding(Layer):
             "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": _constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
+            "quantization_config": None,
         })
         return config
 
@@ -342,7 +343,7 @@ class CategoryEncoding(Layer):
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
-        config.update({"num_tokens": self.num_tokens, "output_mode": self.output_mode, "sparse": self.sparse})
+        config.update({"num_tokens": self.num_tokens, "output_mode": self.output_mode})  # Keras 3.15's keys
         return config
 
 
