@@ -135,6 +135,18 @@ def huge_dense_units():
     return st_file(base_meta(seq([dense("d", 2 ** 31 - 1)], input_dim=2 ** 20)))
 
 
+def huge_embedding_table():
+    """An Embedding of 2**24 x 2**20 values (64 TiB)."""
+    emb = {"class_name": "Embedding", "config": {"name": "e", "input_dim": 2 ** 24, "output_dim": 2 ** 20}}
+    return st_file(base_meta(seq([emb], input_dim=3)))
+
+
+def huge_repeat_vector():
+    """RepeatVector(2**40) on 4 features: rows wider than a model file holds."""
+    rv = {"class_name": "RepeatVector", "config": {"name": "r", "n": 2 ** 40}}
+    return st_file(base_meta(seq([rv], input_dim=4)))
+
+
 def huge_input_shape():
     return st_file(base_meta(seq([dense("d", 1)], input_dim=2 ** 40)))
 
@@ -217,7 +229,8 @@ def huge_train_steps():
 SAFETENSORS = {f.__name__: f for f in [
     many_metadata_keys, many_tensor_keys, duplicate_keys_late, many_architecture_keys, deep_nesting,
     deep_nesting_in_metadata, many_values, many_small_objects, long_strings, long_key,
-    huge_declared_shape, huge_dense_units, huge_input_shape, layer_build_config,
+    huge_declared_shape, huge_dense_units, huge_embedding_table, huge_repeat_vector, huge_input_shape,
+    layer_build_config,
     layer_build_config_mismatch, model_build_config_only, auc_thresholds, auc_thresholds_many,
     precision_top_k, top_k_accuracy, many_layers, layers_at_the_limit, many_dense_layers, many_seeds,
     many_optimizer_scalars, many_optimizer_slots, many_metrics, huge_train_steps]}

@@ -43,6 +43,8 @@ namespace {
 
 // The largest id count: ids up to 2**24 are exact in float32.
 constexpr std::int64_t kMaxIds = std::int64_t{1} << 24;
+// The widest row a model file holds (features per sample).
+constexpr std::uint64_t kMaxWidth = std::uint64_t{1} << 40;
 
 std::string shown_float(float v) {
   char buf[48];
@@ -217,6 +219,9 @@ std::uint64_t embedding_param_count(const json::Value& c, std::uint64_t in, std:
                                     const std::string& where) {
   const EmbeddingConfig e = embedding_config(c, where);
   *out = sat_mul(in, static_cast<std::uint64_t>(e.output_dim));
+  if (*out > kMaxWidth)
+    throw std::invalid_argument(where + ": " + std::to_string(in) + " ids x " + std::to_string(e.output_dim) +
+                                " values per sample exceed the 2**40 a model file can hold");
   return sat_mul(static_cast<std::uint64_t>(e.input_dim), static_cast<std::uint64_t>(e.output_dim));
 }
 
@@ -306,6 +311,9 @@ std::uint64_t category_encoding_param_count(const json::Value& c, std::uint64_t 
                                             const std::string& where) {
   const std::uint64_t t = static_cast<std::uint64_t>(encoding_tokens(c, where));
   *out = encoding_mode(c) == Mode::one_hot ? sat_mul(in, t) : t;
+  if (*out > kMaxWidth)
+    throw std::invalid_argument(where + ": " + std::to_string(in) + " ids x " + std::to_string(t) +
+                                " tokens per sample exceed the 2**40 a model file can hold");
   return 0;
 }
 

@@ -182,7 +182,11 @@ std::shared_ptr<Layer> repeat_vector_from_config(const json::Value& c, const Lay
 
 std::uint64_t repeat_vector_param_count(const json::Value& c, std::uint64_t in, std::uint64_t* out,
                                         const std::string& where) {
-  *out = sat_mul(in, static_cast<std::uint64_t>(repeat_count(c, where)));
+  const std::uint64_t n = static_cast<std::uint64_t>(repeat_count(c, where));
+  *out = sat_mul(in, n);
+  if (*out > (std::uint64_t{1} << 40))
+    throw std::invalid_argument(where + ": " + std::to_string(n) + " x " + std::to_string(in) +
+                                " values per sample exceed the 2**40 a model file can hold");
   return 0;
 }
 

@@ -177,7 +177,9 @@ class Embedding(Layer):
         return {"embeddings": self.embeddings_initializer}[name]
 
     def _in_features(self, input_shape: tuple) -> int:
-        return _sample_width(input_shape, self._describe())
+        n = _sample_width(input_shape, self._describe())
+        _checks.check_shape_product(tuple(input_shape)[1:] + (self.output_dim,), "output shape", self._describe())
+        return n
 
     def build(self, input_shape=None) -> None:
         """Creates the ``embeddings`` table; ``input_shape`` (batch first) only sets how many
@@ -289,7 +291,10 @@ class CategoryEncoding(Layer):
     def _in_features(self, input_shape: tuple) -> int:
         shape = tuple(input_shape)
         if self.output_mode == "one_hot" or len(shape) < 2:
-            return _sample_width(shape, self._describe())
+            n = _sample_width(shape, self._describe())
+            if self.output_mode == "one_hot":
+                _checks.check_shape_product((n, self.num_tokens), "output shape", self._describe())
+            return n
         return super()._in_features(shape)
 
     def _check_input_values(self, arr: np.ndarray, name: str, what: str) -> None:
@@ -448,7 +453,9 @@ class RepeatVector(Layer):
         if len(tuple(input_shape)) != 2:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=2, "
                              f"found ndim={len(tuple(input_shape))}. Full shape received: {tuple(input_shape)}")
-        return super()._in_features(input_shape)
+        d = super()._in_features(input_shape)
+        _checks.check_shape_product((self.n, d), "output shape", self._describe())
+        return d
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
