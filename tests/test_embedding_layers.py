@@ -564,3 +564,26 @@ def test_a_rank_3_model_output_is_refused_for_training_by_name():
     k, b = m.layers[0].get_weights()
     np.testing.assert_allclose(m.predict(np.ones((5, 4)), verbose=0).reshape(5, 2, 3),
                                np.repeat((np.ones((5, 4)) @ k + b)[:, None, :], 2, axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_model_fit_bitwise_identical_at_every_thread_count():
+    rng = np.random.default_rng(14)
+    x = rng.integers(0, 300, size=(512, 12))
+    y = rng.standard_normal((512, 1))
+
+    def run(threads):
+        ranvier.set_num_threads(threads)
+        try:
+            ranvier.utils.set_random_seed(3)
+            m = ranvier.Sequential([layers.Embedding(300, 24), layers.Flatten(), layers.Dense(8, activation="relu"),
+                                    layers.Dense(1)])
+            m.compile("adam", "mse")
+            m.fit(x, y, epochs=2, batch_size=128, shuffle=False, verbose=0)
+            return m.get_weights()
+        finally:
+            ranvier.set_num_threads(0)
+
+    ref = run(1)
+    for threads in (2, 3, 4):
+        for a, b in zip(ref, run(threads)):
+            assert np.array_equal(a, b), threads
