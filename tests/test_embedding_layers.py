@@ -215,6 +215,12 @@ def test_embedding_refuses_bad_ids_with_valueerror(x, shown):
                  lambda: m.fit(good, np.zeros((len(x), 1)), validation_data=(x, np.zeros((len(x), 1))), verbose=0)):
         with pytest.raises(ValueError, match=r"Embedding 'emb': ids must be integers in \[0, 50\)"):
             call()
+    # float32 x takes predict's fast path straight into C++: its check names the layer too
+    m.predict(good, verbose=0)
+    x32 = np.asarray(x, np.float32)
+    for call in (lambda: m.predict(x32, verbose=0), lambda: m(x32), lambda: m.predict_on_batch(x32)):
+        with pytest.raises(ValueError, match=r"Embedding 'emb'.* ids must be integers in \[0, 50\)"):
+            call()
 
 
 def test_embedding_regularizer_constraint_and_activity_regularizer():
