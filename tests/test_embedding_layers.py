@@ -593,3 +593,60 @@ def test_embedding_model_fit_bitwise_identical_at_every_thread_count():
     for threads in (2, 3, 4):
         for a, b in zip(ref, run(threads)):
             assert np.array_equal(a, b), threads
+
+
+# ---------------------------------------------------------------------------- in the C++ graph network
+def test_graph_wide_and_deep_with_a_shared_embedding_one_sgd_step(isa):
+    """num (4 floats), a and b (2 ids each) -> one Embedding(6, 3) called on a and on b (the
+    second node shares the first's table) -> Concatenate([num, emb(a), emb(b)]) -> Dense(1):
+    one SGD step of MSE against NumPy float64 (the shared table's gradient is both
+    scatter-adds summed). rtol 1e-5 / atol 1e-6 (sums of at most 16 float32 terms)."""
+    rng = np.random.default_rng(15)
+    net = _core.Network()
+    num, a, b = net.add_input(4, "num"), net.add_input(2, "a"), net.add_input(2, "b")
+    emb_a = _core.layer_from_config("Embedding", {"input_dim": 6, "output_dim": 3})
+    emb_a.build(2)
+    emb_b = _core.layer_from_config("Embedding", {"input_dim": 6, "output_dim": 3})
+    emb_b.build(2)
+    ea = net.add_node(emb_a, [a])
+    eb = net.add_node(emb_b, [b], shares_with=0)
+    cat = _core.layer_from_config("Concatenate", {"axis": -1})
+    cat.build_inputs([4, 6, 6])
+    c = net.add_node(cat, [num, ea, eb])
+    d = _core.layer_from_config("Dense", {"units": 1})
+    d.build(16)
+    net.set_outputs([net.add_node(d, [c])])
+    net.finalize()
+    net.bind_all()
+    p = net.params()
+    p[:] = (rng.standard_normal(p.size) * 0.5).astype(np.float32)
+    w = {(t["layer"], t["name"]): p[t["offset"]:t["offset"] + t["size"]].reshape(t["shape"]).astype(np.float64)
+         for t in net.tensors()}
+    table, k, bias = w[(0, "embeddings")], w[(3, "kernel")], w[(3, "bias")]
+    n = 8
+    xn = rng.standard_normal((n, 4)).astype(np.float32)
+    xa = rng.integers(0, 6, (n, 2)).astype(np.float32)
+    xb = rng.integers(0, 6, (n, 2)).astype(np.float32)
+    y = rng.standard_normal((n, 1)).astype(np.float32)
+    ia, ib = xa.astype(np.int64), xb.astype(np.int64)
+    h = np.concatenate([xn, table[ia].reshape(n, 6), table[ib].reshape(n, 6)], axis=1)
+    out = h @ k + bias
+    np.testing.assert_allclose(net.predict_multi([xn, xa, xb], 4)[0], out, rtol=1e-5, atol=1e-6)
+    dout = 2.0 * (out - y) / n
+    dh = dout @ k.T
+    dtable = np.zeros_like(table)
+    np.add.at(dtable, ia.reshape(-1), dh[:, 4:10].reshape(-1, 3))
+    np.add.at(dtable, ib.reshape(-1), dh[:, 10:16].reshape(-1, 3))
+    cfg = _core.optimizer_keras_defaults(_core.OptimizerKind.sgd)
+    cfg.learning_rate = 0.1
+    opt = _core.Optimizer(cfg)
+    opt.build(int(p.size), [(t["offset"], t["size"], True) for t in net.tensors() if t["trainable"]])
+    mse = _core.loss_kind_names().index("mean_squared_error")
+    tr = _core.Trainer(net, opt, losses=[(mse, {}, 1.0)], metrics=[[]], weighted=[[]])
+    tr.train_batch([xn, xa, xb], [y], [None])
+    got = {(t["layer"], t["name"]): p[t["offset"]:t["offset"] + t["size"]].reshape(t["shape"]) for t in net.tensors()}
+    np.testing.assert_allclose(got[(0, "embeddings")], table - 0.1 * dtable, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[(3, "kernel")], k - 0.1 * h.T @ dout, rtol=1e-5, atol=1e-6)
+    xa[3, 1] = 6  # an out-of-range id stops the step with the layer's message
+    with pytest.raises(ValueError, match=r"Embedding: input id 6 \(sample 3, position 1\) is out of range"):
+        tr.train_batch([xn, xa, xb], [y], [None])
