@@ -650,3 +650,22 @@ def test_graph_wide_and_deep_with_a_shared_embedding_one_sgd_step(isa):
     xa[3, 1] = 6  # an out-of-range id stops the step with the layer's message
     with pytest.raises(ValueError, match=r"Embedding: input id 6 \(sample 3, position 1\) is out of range"):
         tr.train_batch([xn, xa, xb], [y], [None])
+
+
+def test_functional_graph_with_dropout_on_embedding_outputs():
+    """A graph (two inputs) whose Embedding output goes through an elementwise layer before
+    Flatten and Concatenate: the elementwise layer takes the 3-D samples as rows."""
+    rng = np.random.default_rng(16)
+    a = ranvier.Input((3,), dtype="int64", name="ids")
+    b = ranvier.Input((2,), name="num")
+    emb = layers.Embedding(10, 4, name="emb")
+    h = layers.Concatenate()([layers.Flatten()(layers.Activation("relu")(layers.Dropout(0.2, seed=1)(emb(a)))), b])
+    out = layers.Dense(1, name="out")(h)
+    m = ranvier.Model([a, b], out)
+    xa = rng.integers(0, 10, (20, 3))
+    xb = rng.standard_normal((20, 2))
+    m.compile("adam", "mse")
+    m.fit([xa, xb], np.ones((20, 1)), epochs=2, verbose=0)
+    k, bias = m.get_layer("out").get_weights()
+    want = np.concatenate([np.maximum(emb.get_weights()[0][xa], 0).reshape(20, -1), xb], axis=1) @ k + bias
+    np.testing.assert_allclose(m.predict([xa, xb], verbose=0), want, rtol=1e-5, atol=1e-5)

@@ -165,7 +165,11 @@ def _call_graph_model(model, x, training):
 
 def _layer_output_shape(layer, shape: tuple) -> tuple:
     if not layer.built:
-        layer.build(shape)
+        seq = models_module.Sequential
+        if len(shape) > 2 and seq._elementwise(layer):  # e.g. Dropout on an Embedding's (None, seq, dim)
+            layer.build((shape[0], seq._features_in(layer, shape)))
+        else:
+            layer.build(shape)
     else:
         core = getattr(layer, "_core_layer", None)
         want = models_module.Sequential._features_in(layer, shape)
