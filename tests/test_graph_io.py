@@ -748,3 +748,25 @@ def test_a_graph_built_and_trained_in_cpp_loads_in_python_and_keeps_training(tmp
     before = m.evaluate(xs, y, verbose=0)[0]
     m.fit(xs, y, epochs=5, verbose=0)
     assert m.evaluate(xs, y, verbose=0)[0] < before
+
+
+def test_a_layer_without_weights_may_be_called_again_on_other_widths(tmp_path):
+    """As Keras: a merge layer (no weights) called twice on inputs of other widths is two
+    independent calls; only a layer with weights must keep its widths (they are shared)."""
+    g = graph_files.Graph("merge_twice")
+    a, b = g.input("a", (3,)), g.input("b", (3,))
+    g.layer("Add", "add")
+    s2 = g.call("add", g.call("add", a, b, as_list=True), a, as_list=True)
+    g.layer("Concatenate", "cat", axis=-1)
+    g.set_outputs(g.call("cat", s2, g.call("cat", a, b, as_list=True), as_list=True, out_shape=(9,)))
+    p = tmp_path / "m.safetensors"
+    graph_files.write(p, g.config(), g.weights)
+    _check(p)
+    h = _load(p)
+    try:
+        xs = _data(g, n=5)
+        status, outs = capi.predict_multi_arrays(h, xs)
+        assert status == OK and outs[0].shape == (5, 9)
+        np.testing.assert_allclose(outs[0], g.forward(xs)[0], rtol=RTOL, atol=ATOL)
+    finally:
+        capi.free(h)

@@ -148,24 +148,26 @@ std::string widths_text(const std::vector<std::int64_t>& w) {
   return "(" + s + ")";
 }
 
-// The widths a layer is built for must be those its call gives it (its build_config), and a
-// layer called twice takes the same widths both times.
-void check_call_widths(const LayerConfig& lc, const std::vector<Tensor>& in,
+// A layer's first call must give it the widths its build_config names; a layer with weights
+// called again must get the same widths (its weights are shared). A layer without weights
+// (a merge layer, Activation, ...) may be called on other widths: each call is its own core.
+void check_call_widths(const LayerConfig& lc, const std::vector<Tensor>& in, bool first, bool weighted,
                        std::map<const LayerConfig*, std::vector<std::int64_t>>& first_widths) {
   std::vector<std::int64_t> w;
   for (const auto& t : in) w.push_back(t.width);
-  if (in.size() == 1 && lc.built_in_features > 0 && w[0] != lc.built_in_features && w[0] != lc.built_in_sample)
-    check_layer_width(lc, w[0]);  // refuses, naming both widths
-  if (!lc.built_in_widths.empty() && lc.built_in_widths != w)
-    bad(layer_where(lc) + " was built for input widths " + widths_text(lc.built_in_widths) +
-        " (its build_config), but the model gives it " + widths_text(w));
+  if (first) {
+    if (in.size() == 1 && lc.built_in_features > 0 && w[0] != lc.built_in_features && w[0] != lc.built_in_sample)
+      check_layer_width(lc, w[0]);  // refuses, naming both widths
+    if (!lc.built_in_widths.empty() && lc.built_in_widths != w)
+      bad(layer_where(lc) + " was built for input widths " + widths_text(lc.built_in_widths) +
+          " (its build_config), but the model gives it " + widths_text(w));
+    if (weighted) first_widths.emplace(&lc, w);
+    return;
+  }
   const auto it = first_widths.find(&lc);
-  if (it == first_widths.end()) {
-    first_widths.emplace(&lc, w);
-  } else if (it->second != w) {
+  if (it != first_widths.end() && it->second != w)
     bad(layer_where(lc) + " is called on inputs of widths " + widths_text(it->second) + " then " + widths_text(w) +
         "; a layer called twice shares its weights, so both calls need the same widths");
-  }
 }
 
 const LayerRow* row_of(const LayerConfig& lc, const std::vector<Tensor>& in) {
@@ -237,7 +239,7 @@ void check_graph_weights_fit(const Architecture& arch, std::uint64_t file_elems,
       return Tensor{0, {}, -1, false};  // a custom layer: its output width is unknown
     }
     const bool known = std::all_of(in.begin(), in.end(), [](const Tensor& t) { return t.width > 0; });
-    if (known) check_call_widths(lc, in, first_widths);
+    if (known && first) check_call_widths(lc, in, true, false, first_widths);  // the build_config's widths
     std::uint64_t p = 0, out = known ? static_cast<std::uint64_t>(in[0].width) : 0;
     std::vector<std::int64_t> dims;
     if (row->merge_shape) {  // no weights; the output shape from the row
@@ -251,6 +253,8 @@ void check_graph_weights_fit(const Architecture& arch, std::uint64_t file_elems,
       p = param_count(*row, lc, static_cast<std::uint64_t>(in[0].width), &out);
     }
     if (known && (out == 0 || out > (std::uint64_t{1} << 40))) bad(layer_where(lc) + ": output width out of range");
+    if (known && first && p > 0) first_widths.emplace(&lc, std::vector<std::int64_t>{in[0].width});
+    if (known && !first) check_call_widths(lc, in, false, true, first_widths);
     if (!known) out = 0;
     if (dims.empty()) dims = {static_cast<std::int64_t>(out)};
     if (first && row->param_count && lc.built_in_features > 0) {  // Python builds it from its build_config too
@@ -277,12 +281,14 @@ void build_graph(Network& net, const Architecture& arch, const SeedLookup& seeds
   std::map<const LayerConfig*, int> owner_node;
   Seen seen;
   const CallFn call = [&](const LayerConfig& lc, const std::vector<Tensor>& in, bool first) -> Tensor {
-    check_call_widths(lc, in, first_widths);
     auto layer = make_node_layer(lc, in, seed_of(seeds, lc));
+    const bool weighted = !layer->param_specs().empty();
+    check_call_widths(lc, in, first, weighted, first_widths);
     std::vector<int> ids;
     for (const auto& t : in) ids.push_back(t.id);
     const std::int64_t out = layer->out_features();
-    const int shares = first ? -1 : owner_node.at(&lc);
+    // a second call of a layer with weights shares them; one without weights is its own core
+    const int shares = first || !weighted ? -1 : owner_node.at(&lc);
     int id = -1;
     try {
       id = net.add_node(std::move(layer), ids, shares);
@@ -305,8 +311,8 @@ void check_graph_model(const Header& h, const Architecture& arch, const SeedLook
   struct Unknown {};
   const CallFn call = [&](const LayerConfig& lc, const std::vector<Tensor>& in, bool first) -> Tensor {
     if (allow_unknown && !find_layer_row(lc.class_name)) throw Unknown{};
-    check_call_widths(lc, in, first_widths);
     const auto layer = make_node_layer(lc, in, seed_of(seeds, lc));
+    check_call_widths(lc, in, first, !layer->param_specs().empty(), first_widths);
     if (first)
       for (const auto& spec : layer->param_specs()) {
         const std::string key = "layers/" + lc.name + "/" + spec.name;
