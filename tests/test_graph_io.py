@@ -309,6 +309,10 @@ def test_hostile_graphs_are_refused_naming_the_layer(tmp_path, mutate, expect):
     assert status == INVALID and not h.value
     msg = capi.last_error().decode()
     assert expect in msg and "invalid model file" in msg
+    import ranvier  # Python's loader runs the same check first: a ValueError naming the file and the layer
+    with pytest.raises(ValueError, match=re.escape(expect)) as py_err:
+        ranvier.models.load_model(p)
+    assert "bad.safetensors" in str(py_err.value)
 
 
 def test_a_graph_asking_for_more_weights_than_the_file_holds_is_refused_before_allocating(tmp_path):
