@@ -82,8 +82,11 @@ RANVIER_API const char* ranvier_model_output_name(const ranvier_model* model, in
 /* Values per row. */
 RANVIER_API int64_t ranvier_model_input_width(const ranvier_model* model, int i);
 RANVIER_API int64_t ranvier_model_output_width(const ranvier_model* model, int j);
-/* "float32", or "string" / "int64" for an input whose keys a StringLookup / IntegerLookup
- * layer encodes: pass its keys through ranvier_model_encode_input_strings / _ints. */
+/* The dtype the model's Input declares, as Python names it: "float32"; "string" (an input
+ * whose keys a StringLookup encodes: pass them through ranvier_model_encode_input_strings);
+ * "int64" for the keys of an IntegerLookup (ranvier_model_encode_input_ints); another
+ * integer dtype, or "int64" feeding an Embedding / CategoryEncoding: ids, passed as floats
+ * holding the integers. */
 RANVIER_API const char* ranvier_model_input_dtype(const ranvier_model* model, int i);
 
 /* outputs[j][0 .. n*output_width(j)) = model(inputs[i][0 .. n*input_width(i))) in inference

@@ -227,8 +227,9 @@ class Model {
   // --- inspection
   // Inputs and outputs: Keras's names (an input: its Input's name; an output: the layer
   // that makes it, or its key when the model's outputs are a dict), widths (values per
-  // row), shapes (without the batch dimension) and an input's dtype ("float32", or
-  // "string" / "int64" for the raw keys of a lookup layer). i, j out of range:
+  // row), shapes (without the batch dimension) and an input's dtype as its Input declares
+  // it ("float32"; "string" / "int64" for the raw keys of a lookup layer; an integer dtype
+  // for ids, passed as floats holding the integers). i, j out of range:
   // std::invalid_argument.
   int num_inputs() const;
   int num_outputs() const;
