@@ -144,7 +144,7 @@ def test_save_state_of_a_new_model():
     state = m._save_state()
     assert state == {"class_name": "Sequential", "config": m.get_config(), "input_shape": None, "layers": [dense],
                      "train_steps": 0, "layer_seeds": {}, "compile_config": None, "optimizer_state": None,
-                     "param_count": 0, "trainable_segments": []}
+                     "param_count": 0, "trainable_segments": [], "param_order": []}
     m.build((None, 3))
     assert m._save_state()["input_shape"] == (None, 3)
 

@@ -103,6 +103,12 @@ void bind_io(py::module_& m) {
     return std::make_pair(model.input_size(), model.output_size());
   }, py::arg("path"));
 
+  // The C++ API's load then save (tests: a file C++ rewrites loads in Python as before).
+  m.def("io_cpp_resave", [](const std::string& src, const std::string& dst) {
+    py::gil_scoped_release nogil;
+    ranvier::Model::load(src).save(dst);
+  }, py::arg("src"), py::arg("dst"));
+
   // Predictions of the C++ API on a file (tests compare them with Python's).
   m.def("io_cpp_predict", [](const std::string& path, farray x, std::int64_t batch_size) {
     const ranvier::Model model = ranvier::Model::load(path);
@@ -130,6 +136,16 @@ void bind_io(py::module_& m) {
     d["ranvier_model_encode_ints"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_encode_ints);
     d["ranvier_last_error"] = reinterpret_cast<std::uintptr_t>(&ranvier_last_error);
     d["ranvier_version"] = reinterpret_cast<std::uintptr_t>(&ranvier_version);
+    d["ranvier_model_num_inputs"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_num_inputs);
+    d["ranvier_model_num_outputs"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_num_outputs);
+    d["ranvier_model_input_name"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_input_name);
+    d["ranvier_model_output_name"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_output_name);
+    d["ranvier_model_input_width"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_input_width);
+    d["ranvier_model_output_width"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_output_width);
+    d["ranvier_model_input_dtype"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_input_dtype);
+    d["ranvier_model_predict_multi"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_predict_multi);
+    d["ranvier_model_encode_input_strings"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_encode_input_strings);
+    d["ranvier_model_encode_input_ints"] = reinterpret_cast<std::uintptr_t>(&ranvier_model_encode_input_ints);
     return d;
   });
 

@@ -12,7 +12,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'activation_table', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'layer_merge_shape', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'loss_table', 'matmul', 'max_num_threads', 'merge_layer_class_names', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_kinds', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
+__all__: list[str] = ['ActivationLayer', 'BatchNormalization', 'Dense', 'Flatten', 'Layer', 'LayerNormalization', 'Metric', 'MetricKind', 'MetricParams', 'Network', 'Optimizer', 'OptimizerConfig', 'OptimizerKind', 'ScheduleConfig', 'ScheduleKind', 'Trainer', 'activation_backward', 'activation_backward_needs', 'activation_forward', 'activation_kind_names', 'activation_table', 'all_finite', 'build_info', 'compiled_isas', 'gemm_blocking', 'get_num_threads', 'io_atomic_write', 'io_check_model', 'io_check_model_metadata', 'io_cpp_load_check', 'io_cpp_predict', 'io_cpp_resave', 'io_json_normalize', 'io_parse_header', 'io_serialize_safetensors', 'io_write_safetensors', 'isa', 'kernel_names', 'layer_check_config', 'layer_class_names', 'layer_from_config', 'layer_merge_shape', 'loss_forward_backward', 'loss_forward_backward_fused', 'loss_fuses_with', 'loss_kind_names', 'loss_table', 'matmul', 'max_num_threads', 'merge_layer_class_names', 'metric_direction', 'metric_higher_is_better', 'metric_kind_names', 'optimizer_keras_defaults', 'optimizer_kinds', 'optimizer_parallel_threshold', 'python_metric', 'schedule_value', 'schedule_value_real', 'set_isa', 'set_num_threads', 'set_optimizer_parallel_threshold', 'supported_isas', 'update_triad', 'validate_schedule', 'vmath', 'vmath_names']
 class OptimizerKind:
     """
     Members: the rows of cpp/src/optimizers/optimizers.def (see optimizer_kinds()).
@@ -896,6 +896,8 @@ def io_check_model_metadata(metadata: collections.abc.Sequence[tuple[str, str]],
     file's weight count and the load budget; ValueError naming what is too large.
     """
 def io_cpp_load_check(path: str) -> tuple[int, int]:
+    ...
+def io_cpp_resave(src: str, dst: str) -> None:
     ...
 def io_cpp_predict(path: str, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     ...

@@ -155,7 +155,7 @@ def _model_payload(model, include_optimizer: bool = True):
                     {"iterations": int(opt_state.get("iterations", 0)),
                      "learning_rate": opt_state.get("learning_rate"),
                      "scalars": {k: float(v) for k, v in opt_state.get("scalars", {}).items()},
-                     "slots": list(slots)}, "the optimizer state")
+                     "slots": list(slots), "param_order": state.get("param_order")}, "the optimizer state")
                 for k, v in slots.items():
                     tensors.append((f"optimizer/{k}", np.asarray(v, dtype=np.float32).reshape(-1)))
     return tensors, meta
@@ -257,6 +257,7 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, classes: Mappin
                     raise ValueError(f"{where}: optimizer slot tensor '{key}' is missing")
                 slots[k] = tensors[key].reshape(-1)
             st = {"iterations": int(state.get("iterations", 0)), "slots": slots,
+                  "param_order": state.get("param_order"),
                   "scalars": dict(state.get("scalars") or {})}
             if state.get("learning_rate") is not None:
                 st["learning_rate"] = float(state["learning_rate"])

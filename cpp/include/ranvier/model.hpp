@@ -1,5 +1,6 @@
-// ranvier's public C++17 API: build, train, save, load and run Sequential MLPs with no
-// Python. Only standard-library types cross this header (no intrinsics, no OpenMP, no
+// ranvier's public C++17 API: build, train, save, load and run MLPs with no Python:
+// Sequential models built here, and any model saved from Python (functional models with
+// several inputs and outputs included). Only standard-library types cross this header (no intrinsics, no OpenMP, no
 // pybind11); the implementation sits behind a pointer.
 //
 //   #include <ranvier/ranvier.hpp>
@@ -16,6 +17,17 @@
 //
 // Data are row-major float32: x holds n rows of input_size() values, y n rows of y_cols
 // values (class indices as floats, one column, for sparse_categorical_crossentropy).
+//
+// Several inputs and outputs (a functional model saved from Python):
+//
+//   ranvier::Model m = ranvier::Model::load("graph.safetensors");
+//   for (int i = 0; i < m.num_inputs(); ++i)  // names, widths and dtypes as in Python
+//     std::printf("%s: %lld values per row\n", m.input_name(i).c_str(), (long long)m.input_width(i));
+//   std::vector<std::vector<float>> ys = m.predict({x_num, x_cat});   // one vector per output
+//
+// An input of dtype "string" or "int64" feeds a StringLookup / IntegerLookup layer: pass
+// encode_input_strings(i, keys) / encode_input_ints(i, ...) (the layer's index per key) as
+// its floats.
 //
 // Errors: std::invalid_argument for bad arguments and invalid or hostile model files
 // (the message says what is wrong), std::runtime_error for I/O failures, std::logic_error
@@ -135,6 +147,24 @@ class Model {
   Model& input(const std::vector<std::int64_t>& shape);  // e.g. {8, 8}: flattened to 64
   Model& add(const LayerSpec& layer);
 
+  // --- building a functional model (a graph; instead of input/add), as Keras's functional
+  // API: inputs, layers called on tensors (a merge layer on several), a layer called again
+  // by name (its weights shared), then the outputs. Saved in Keras's functional layout
+  // (Python's ranvier.models.load_model reads it).
+  //   ranvier::Model m(7);
+  //   auto a = m.add_input("a", {3}), b = m.add_input("b", {2});
+  //   auto h = m.call(ranvier::LayerSpec("Concatenate", "{}"), {m.call(ranvier::layers::Dense(4, "relu"), {a}), b});
+  //   m.set_outputs({m.call(ranvier::layers::Dense(1, "", true, "out"), {h})});
+  struct Tensor {
+    int layer = -1;  // the layer that makes it (-1 - i: input i)
+    int node = 0;    // which call of that layer
+  };
+  Tensor add_input(const std::string& name, const std::vector<std::int64_t>& shape,
+                   const std::string& dtype = "float32");
+  Tensor call(const LayerSpec& layer, const std::vector<Tensor>& inputs);
+  Tensor call(const std::string& layer_name, const std::vector<Tensor>& inputs);
+  void set_outputs(const std::vector<Tensor>& outputs);
+
   // --- training
   void compile(const OptimizerOptions& optimizer, const LossOptions& loss);
   bool compiled() const;
@@ -150,9 +180,37 @@ class Model {
   // x.size() must be a multiple of input_size().
   std::vector<float> predict(const std::vector<float>& x, std::int64_t batch_size = 32) const;
 
+  // --- several inputs and outputs (a Sequential model has one of each). xs[i]: n rows of
+  // input_width(i) floats; outs[j] receives n rows of output_width(j) floats.
+  void predict(const std::vector<const float*>& xs, std::int64_t n, const std::vector<float*>& outs,
+               std::int64_t batch_size = 32) const;
+  // xs[i].size() must be n * input_width(i), the same n for every input.
+  std::vector<std::vector<float>> predict(const std::vector<std::vector<float>>& xs,
+                                          std::int64_t batch_size = 32) const;
+  // Raw keys of graph input `input` (dtype "string" / "int64"), n * input_width(input) of
+  // them, encoded by the lookup layer that input feeds: the floats to pass as that input.
+  // keys[i]: lens ? lens[i] bytes : a NUL-terminated string.
+  void encode_input_strings(int input, const char* const* keys, const std::int64_t* lens, std::int64_t n,
+                            float* out) const;
+  std::vector<float> encode_input_strings(int input, const std::vector<std::string>& keys) const;
+  void encode_input_ints(int input, const std::int64_t* keys, std::int64_t n, float* out) const;
+
+  // compile() with one loss per output (in output order); loss_weights: empty (all 1) or
+  // one per output. Keras's total loss: the weighted sum. E.g.
+  //   m.compile({"adam", 0.01}, {{"mse"}, {"binary_crossentropy"}}, {1.0, 0.5});
+  void compile(const OptimizerOptions& optimizer, const std::vector<LossOptions>& losses,
+               const std::vector<double>& loss_weights);
+  // ys[j]: n rows of y_cols[j] values per output. options.sample_weight applies to every output.
+  History fit(const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+              const std::vector<std::int64_t>& y_cols, std::int64_t n, const FitOptions& options = FitOptions());
+  // Mean total loss over the data in inference mode.
+  double evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+                  const std::vector<std::int64_t>& y_cols, std::int64_t n, std::int64_t batch_size = 32);
+
   // --- raw keys: a model whose first layer is a StringLookup (IntegerLookup) takes keys,
-  // not floats. These map n keys (row-major, input_size() per sample, as predict's x) to the
-  // float indices predict() takes, with Keras's index layout and OOV rules: what Python's
+  // not floats (a graph's raw inputs: encode_input_strings / encode_input_ints above). These
+  // map n keys (row-major, input_size() per sample, as predict's x) to the float indices
+  // predict() takes, with Keras's index layout and OOV rules: what Python's
   // predict does before the network. layer: the lookup layer's name ("" = the first layer).
   // std::invalid_argument when that layer is not a lookup of that key kind, or a key is out
   // of vocabulary with num_oov_indices=0.
@@ -167,6 +225,21 @@ class Model {
   void save(const std::string& path) const;
 
   // --- inspection
+  // Inputs and outputs: Keras's names (an input: its Input's name; an output: the layer
+  // that makes it, or its key when the model's outputs are a dict), widths (values per
+  // row), shapes (without the batch dimension) and an input's dtype as its Input declares
+  // it ("float32"; "string" / "int64" for the raw keys of a lookup layer; an integer dtype
+  // for ids, passed as floats holding the integers). i, j out of range:
+  // std::invalid_argument.
+  int num_inputs() const;
+  int num_outputs() const;
+  std::string input_name(int i) const;
+  std::string output_name(int j) const;
+  std::int64_t input_width(int i) const;
+  std::int64_t output_width(int j) const;
+  std::vector<std::int64_t> input_shape(int i) const;
+  std::string input_dtype(int i) const;
+  // The first input's and first output's widths (a Sequential model's only ones).
   std::int64_t input_size() const;
   std::int64_t output_size() const;
   std::int64_t count_params() const;

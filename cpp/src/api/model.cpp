@@ -1,7 +1,9 @@
 // The public C++ API (cpp/include/ranvier/model.hpp) over the core: Network, Trainer,
-// Optimizer, the layers, and io/ for files. Logic beyond glue lives in io/model_io.
+// Optimizer, the layers, and io/ for files. Logic beyond glue lives in io/model_io. Saving
+// and loading are in api/model_file.cpp.
 #include "ranvier/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -12,9 +14,9 @@
 #include "io/safetensors.h"
 #include "layers/layer_table.h"
 #include "layers/layers.h"
-#include "layers/lookup.h"
 #include "losses/loss_json.h"
 #include "model/trainer.h"
+#include "api/model_impl.h"
 #include "optimizers/optimizer.h"
 #include "runtime/runtime.h"
 
@@ -145,100 +147,143 @@ LayerSpec IntegerLookup(const std::vector<std::int64_t>& vocabulary, const std::
 
 }  // namespace layers
 
-struct Model::Impl {
-  std::uint64_t seed = 0;
-  std::uint64_t rng = 0;  // stream for Dropout seeds and initializers
-  io::Architecture arch;
-  std::vector<std::uint64_t> seeds;  // Dropout seeds for layers whose config has none
-  std::map<std::string, int> name_counts;
-  std::shared_ptr<Network> net;
+std::string Model::Impl::unique_name(const std::string& base) {
+  int& n = name_counts[base];
+  std::string name = n == 0 ? base : base + "_" + std::to_string(n);
+  ++n;
+  return name;
+}
 
-  // training
-  bool compiled = false;
-  OptimizerConfig opt_cfg;
-  std::string opt_name;
-  Value loss_json;          // the loss identifier as saved
-  float loss_weight = 1.0f;
-  std::shared_ptr<Optimizer> opt;
-  std::shared_ptr<Trainer> trainer;
-  LossSpec trainer_loss;
-  bool trainer_loss_set = false;
-  std::string not_compiled_reason;
-
-  std::string unique_name(const std::string& base) {
-    int& n = name_counts[base];
-    std::string name = n == 0 ? base : base + "_" + std::to_string(n);
-    ++n;
-    return name;
+void Model::Impl::build() {
+  if (net) return;
+  if (arch.input_shape.empty()) throw std::logic_error("Model: call input(features) before using the model");
+  if (arch.layers.empty()) throw std::logic_error("Model: add at least one layer before using the model");
+  if (arch.functional && arch.outputs.empty()) {  // no set_outputs: the last call's output, as add() chains do
+    const int last = static_cast<int>(arch.layers.size()) - 1;
+    arch.outputs.push_back(io::LayerConfig::TensorRef{last, static_cast<int>(arch.layers.back().nodes.size()) - 1, 0});
+    arch.output_names.push_back(arch.layers.back().name);
   }
-
-  void build() {
-    if (net) return;
-    if (arch.input_shape.empty()) throw std::logic_error("Model: call input(features) before using the model");
-    if (arch.layers.empty()) throw std::logic_error("Model: add at least one layer before using the model");
-    net = io::build_network(arch, seeds);
-    // Keras's default initializers: glorot_uniform kernels; an Embedding's table uniform in
-    // [-0.05, 0.05]; gamma and moving_variance 1; the rest 0.
-    std::uint64_t s = seed ^ 0x5851F42D4C957F2Dull;
-    for (const auto& t : net->tensors()) {
-      float* p = (t.trainable ? net->params().data() : net->state().data()) + t.offset;
-      if (t.name == "kernel" && t.shape.size() == 2) {
-        const double limit = std::sqrt(6.0 / static_cast<double>(t.shape[0] + t.shape[1]));
-        fill_uniform(p, t.size, static_cast<float>(limit), splitmix64(s));
-      } else if (t.name == "embeddings") {
-        fill_uniform(p, t.size, 0.05f, splitmix64(s));
-      } else if (t.name == "gamma" || t.name == "moving_variance") {
-        for (std::int64_t i = 0; i < t.size; ++i) p[i] = 1.0f;
-      }
+  net = io::build_network(arch, seeds, &node_names, &seed_by_name);
+  // Keras's default initializers: glorot_uniform kernels; an Embedding's table uniform in
+  // [-0.05, 0.05]; gamma and moving_variance 1; the rest 0.
+  std::uint64_t s = seed ^ 0x5851F42D4C957F2Dull;
+  for (const auto& t : net->tensors()) {
+    float* p = (t.trainable ? net->params().data() : net->state().data()) + t.offset;
+    if (t.name == "kernel" && t.shape.size() == 2) {
+      const double limit = std::sqrt(6.0 / static_cast<double>(t.shape[0] + t.shape[1]));
+      fill_uniform(p, t.size, static_cast<float>(limit), splitmix64(s));
+    } else if (t.name == "embeddings") {
+      fill_uniform(p, t.size, 0.05f, splitmix64(s));
+    } else if (t.name == "gamma" || t.name == "moving_variance") {
+      for (std::int64_t i = 0; i < t.size; ++i) p[i] = 1.0f;
     }
   }
+}
 
-  std::vector<ParamSegment> segments() const {
-    std::vector<ParamSegment> segs;
-    for (const auto& t : net->tensors())
-      if (t.trainable) segs.push_back(ParamSegment{t.offset, t.size, true});
-    return segs;
+std::vector<ParamSegment> Model::Impl::segments() const {
+  std::vector<ParamSegment> segs;
+  for (const auto& t : net->tensors())
+    if (t.trainable) segs.push_back(ParamSegment{t.offset, t.size, true});
+  return segs;
+}
+
+void Model::Impl::make_optimizer() {
+  opt = std::make_shared<Optimizer>(opt_cfg);
+  opt->build(net->params().size(), segments());
+  trainer.reset();
+}
+
+std::vector<LossSpec> Model::Impl::loss_specs(const std::vector<std::int64_t>& y_cols) const {
+  std::vector<LossSpec> out;
+  for (std::size_t j = 0; j < losses.size(); ++j) {
+    if (losses[j].is_null()) {
+      out.emplace_back();
+      continue;
+    }
+    LossSpec l = loss_from_json(losses[j], net->output_features(static_cast<int>(j)), j < y_cols.size() ? y_cols[j] : 0);
+    l.weight = j < loss_weights.size() ? loss_weights[j] : 1.0f;
+    out.push_back(l);
   }
+  return out;
+}
 
-  void make_optimizer() {
-    opt = std::make_shared<Optimizer>(opt_cfg);
-    opt->build(net->params().size(), segments());
-    trainer.reset();
-  }
-
-  Trainer& get_trainer(std::int64_t y_cols) {
-    const LossSpec want = [&] {
-      LossSpec l = loss_from_json(loss_json, net->out_features(), y_cols);
-      l.weight = loss_weight;
-      return l;
-    }();
-    if (!trainer || !trainer_loss_set || want.kind != trainer_loss.kind) {
-      trainer = std::make_shared<Trainer>(net, opt, want, std::vector<std::shared_ptr<Metric>>{},
+Trainer& Model::Impl::get_trainer(const std::vector<std::int64_t>& y_cols) {
+  const std::vector<LossSpec> want = loss_specs(y_cols);
+  std::vector<LossKind> kinds;
+  for (const auto& l : want) kinds.push_back(l.kind);
+  if (!trainer || kinds != trainer_kinds) {
+    if (want.size() == 1 && !losses[0].is_null()) {
+      trainer = std::make_shared<Trainer>(net, opt, want[0], std::vector<std::shared_ptr<Metric>>{},
                                           std::vector<std::shared_ptr<Metric>>{});
-      trainer_loss = want;
-      trainer_loss_set = true;
+    } else {
+      std::vector<bool> has_loss;
+      for (const auto& l : losses) has_loss.push_back(!l.is_null());
+      trainer = std::make_shared<Trainer>(net, opt, want,
+                                          std::vector<std::vector<std::shared_ptr<Metric>>>(want.size()),
+                                          std::vector<std::vector<std::shared_ptr<Metric>>>(want.size()), has_loss);
     }
-    return *trainer;
+    trainer_kinds = kinds;
   }
+  return *trainer;
+}
 
-  void check_xy(const float* x, const float* y, std::int64_t n, std::int64_t y_cols, const char* what) {
-    if (!x || !y) throw std::invalid_argument(std::string(what) + ": x and y must not be null");
-    if (n <= 0) throw std::invalid_argument(std::string(what) + ": n must be positive, got " + std::to_string(n));
-    const LossSpec l = loss_from_json(loss_json, net->out_features(), y_cols);
-    const std::int64_t out = net->out_features();
-    if (loss_is_sparse(l)) {
-      if (y_cols != 1)
-        throw std::invalid_argument(std::string(what) + ": sparse_categorical_crossentropy needs y_cols == 1 (class "
-                                    "indices), got y_cols=" + std::to_string(y_cols));
-    } else if (y_cols != out) {
-      throw std::invalid_argument(std::string(what) + ": y has " + std::to_string(y_cols) +
-                                  " columns but the model has " + std::to_string(out) + " outputs");
-    }
-    if (!all_finite(x, n * net->in_features()))
-      throw std::invalid_argument(std::string(what) + ": x contains NaN or inf");
-    if (!all_finite(y, n * y_cols)) throw std::invalid_argument(std::string(what) + ": y contains NaN or inf");
+void Model::Impl::check_data(const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+                             const std::vector<std::int64_t>& y_cols, std::int64_t n, const char* what) const {
+  const std::string w(what);
+  const int ni = net->num_inputs(), no = net->num_outputs();
+  if (static_cast<int>(xs.size()) != ni)
+    throw std::invalid_argument(w + ": the model has " + std::to_string(ni) + " input(s), got " +
+                                std::to_string(xs.size()) + " x arrays");
+  if (static_cast<int>(ys.size()) != no || static_cast<int>(y_cols.size()) != no)
+    throw std::invalid_argument(w + ": the model has " + std::to_string(no) + " output(s), got " +
+                                std::to_string(ys.size()) + " y arrays and " + std::to_string(y_cols.size()) +
+                                " y_cols");
+  if (n <= 0) throw std::invalid_argument(w + ": n must be positive, got " + std::to_string(n));
+  for (int i = 0; i < ni; ++i) {
+    if (!xs[static_cast<std::size_t>(i)])
+      throw std::invalid_argument(ni == 1 ? w + ": x and y must not be null"
+                                          : w + ": x for input '" + net->input_name(i) + "' is null");
+    if (!all_finite(xs[static_cast<std::size_t>(i)], n * net->input_features(i)))
+      throw std::invalid_argument(ni == 1 ? w + ": x contains NaN or inf"
+                                          : w + ": x for input '" + net->input_name(i) + "' contains NaN or inf");
   }
-};
+  const std::vector<LossSpec> specs = loss_specs(y_cols);
+  for (int j = 0; j < no; ++j) {
+    const std::size_t J = static_cast<std::size_t>(j);
+    const std::string out_name = no == 1 ? std::string() : " for output " + std::to_string(j);
+    if (losses[J].is_null()) continue;  // no loss: y is not read
+    if (!ys[J]) throw std::invalid_argument(no == 1 ? w + ": x and y must not be null" : w + ": y" + out_name + " is null");
+    const std::int64_t out = net->output_features(j);
+    if (loss_is_sparse(specs[J])) {
+      if (y_cols[J] != 1)
+        throw std::invalid_argument(w + ": sparse_categorical_crossentropy needs y_cols == 1 (class indices)" +
+                                    out_name + ", got y_cols=" + std::to_string(y_cols[J]));
+    } else if (y_cols[J] != out) {
+      throw std::invalid_argument(w + ": y" + out_name + " has " + std::to_string(y_cols[J]) + " columns but the model has " +
+                                  std::to_string(out) + " outputs" + (no == 1 ? "" : " there"));
+    }
+    if (!all_finite(ys[J], n * y_cols[J])) throw std::invalid_argument(w + ": y" + out_name + " contains NaN or inf");
+  }
+}
+
+int Model::Impl::num_inputs() const { return arch.functional ? static_cast<int>(arch.inputs.size()) : 1; }
+int Model::Impl::num_outputs() const { return arch.functional ? static_cast<int>(arch.outputs.size()) : 1; }
+
+const io::GraphInput* Model::Impl::graph_input(int i) const {
+  return arch.functional ? &arch.inputs[static_cast<std::size_t>(i)] : nullptr;
+}
+
+void Model::Impl::check_input_index(int i, const char* what) const {
+  if (i < 0 || i >= num_inputs())
+    throw std::invalid_argument(std::string(what) + ": input index " + std::to_string(i) + " is out of range (the model has " +
+                                std::to_string(num_inputs()) + " input(s))");
+}
+
+void Model::Impl::check_output_index(int j, const char* what) const {
+  if (j < 0 || j >= num_outputs())
+    throw std::invalid_argument(std::string(what) + ": output index " + std::to_string(j) + " is out of range (the model has " +
+                                std::to_string(num_outputs()) + " output(s))");
+}
 
 Model::Model(std::uint64_t seed) : impl_(new Impl) {
   impl_->seed = seed;
@@ -254,6 +299,8 @@ Model& Model::input(std::int64_t features) { return input(std::vector<std::int64
 
 Model& Model::input(const std::vector<std::int64_t>& shape) {
   if (impl_->net) throw std::logic_error("Model.input: the model is already built");
+  if (impl_->arch.functional)
+    throw std::logic_error("Model.input: this is a functional model: its inputs come from add_input()");
   if (shape.empty()) throw std::invalid_argument("Model.input: the shape is empty");
   for (auto d : shape)
     if (d <= 0) throw std::invalid_argument("Model.input: dimensions must be positive");
@@ -271,23 +318,32 @@ Model& Model::input(const std::vector<std::int64_t>& shape) {
   return *this;
 }
 
-Model& Model::add(const LayerSpec& layer) {
-  if (impl_->net) throw std::logic_error("Model.add: add layers before the first fit/predict/save");
+io::LayerConfig Model::Impl::layer_config(const LayerSpec& layer, const std::string& what) {
   io::LayerConfig lc;
   lc.class_name = layer.class_name();
   lc.config = json::parse(layer.config_json());
-  if (!lc.config.is_object()) throw std::invalid_argument("Model.add: the layer config must be a JSON object");
+  if (!lc.config.is_object()) throw std::invalid_argument(what + ": the layer config must be a JSON object");
   const Value* n = lc.config.find("name");
-  lc.name = (n && n->is_string() && !n->as_string().empty()) ? n->as_string() : impl_->unique_name(to_snake(lc.class_name));
-  for (const auto& other : impl_->arch.layers)
-    if (other.name == lc.name)
-      throw std::invalid_argument("Model.add: all layers must have unique names; '" + lc.name + "' is already in the model");
+  lc.name = (n && n->is_string() && !n->as_string().empty()) ? n->as_string() : unique_name(to_snake(lc.class_name));
+  bool taken = false;
+  for (const auto& other : arch.layers) taken = taken || other.name == lc.name;
+  for (const auto& in : arch.inputs) taken = taken || (arch.functional && in.name == lc.name);
+  if (taken)
+    throw std::invalid_argument(what + ": all layers must have unique names; '" + lc.name + "' is already in the model");
   lc.config.set("name", Value::make_string(lc.name));
   const LayerRow* row = find_layer_row(lc.class_name);
   if (row && row->seeded) {  // a seed from the model's stream, as Python's layers draw one
     const Value* s = lc.config.find("seed");
-    if (!s || s->is_null()) lc.config.set("seed", Value::make_uint(splitmix64(impl_->rng) >> 1));
+    if (!s || s->is_null()) lc.config.set("seed", Value::make_uint(splitmix64(rng) >> 1));
   }
+  return lc;
+}
+
+Model& Model::add(const LayerSpec& layer) {
+  if (impl_->net) throw std::logic_error("Model.add: add layers before the first fit/predict/save");
+  if (impl_->arch.functional)
+    throw std::logic_error("Model.add: this is a functional model (add_input): call layers on tensors with call()");
+  io::LayerConfig lc = impl_->layer_config(layer, "Model.add");
   // Validate now (a throw-away build on a dummy width) so errors point at the add() call.
   io::layer_from_config(lc, 1, 0);
   impl_->arch.layers.push_back(lc);
@@ -295,8 +351,9 @@ Model& Model::add(const LayerSpec& layer) {
   return *this;
 }
 
-void Model::compile(const OptimizerOptions& optimizer, const LossOptions& loss) {
-  build_if_needed();
+namespace {
+
+Value optimizer_json_of(const OptimizerOptions& optimizer) {
   Value o = Value::make_object();
   o.set("class_name", Value::make_string(optimizer.name));
   Value oc = Value::make_object();
@@ -308,18 +365,64 @@ void Model::compile(const OptimizerOptions& optimizer, const LossOptions& loss) 
       oc.set(kv.first, Value::make_number(kv.second));
   }
   o.set("config", oc);
-  const OptimizerConfig cfg = io::optimizer_from_json(o);
+  return o;
+}
+
+Value loss_json_of(const LossOptions& loss) {
+  if (!loss.from_logits && loss.label_smoothing == 0.0) return Value::make_string(loss.name);
   Value l = Value::make_object();
   l.set("class_name", Value::make_string(loss.name));
   Value lc = Value::make_object();
   lc.set("from_logits", Value::make_bool(loss.from_logits));
   lc.set("label_smoothing", Value::make_number(loss.label_smoothing));
   l.set("config", lc);
-  loss_from_json(l, impl_->net->out_features(), 0);  // validates the name
+  return l;
+}
+
+}  // namespace
+
+void Model::compile(const OptimizerOptions& optimizer, const LossOptions& loss) {
+  build_if_needed();
+  const int no = impl_->net->num_outputs();
+  // One loss for every output, as Keras applies a single identifier to each.
+  compile(optimizer, std::vector<LossOptions>(static_cast<std::size_t>(no), loss), {});
+  impl_->saved_loss = loss_json_of(loss);
+}
+
+void Model::compile(const OptimizerOptions& optimizer, const std::vector<LossOptions>& losses,
+                    const std::vector<double>& loss_weights) {
+  build_if_needed();
+  const int no = impl_->net->num_outputs();
+  if (static_cast<int>(losses.size()) != no)
+    throw std::invalid_argument("compile: the model has " + std::to_string(no) + " output(s), got " +
+                                std::to_string(losses.size()) + " losses");
+  if (!loss_weights.empty() && static_cast<int>(loss_weights.size()) != no)
+    throw std::invalid_argument("compile: loss_weights must match the number of losses: got " +
+                                std::to_string(loss_weights.size()) + " for " + std::to_string(no) + " output(s)");
+  for (double w : loss_weights)
+    if (!std::isfinite(w)) throw std::invalid_argument("compile: loss_weights must be finite numbers");
+  const OptimizerConfig cfg = io::optimizer_from_json(optimizer_json_of(optimizer));
+  std::vector<Value> ls;
+  Value saved = Value::make_array();
+  for (int j = 0; j < no; ++j) {
+    ls.push_back(loss_json_of(losses[static_cast<std::size_t>(j)]));
+    loss_from_json(ls.back(), impl_->net->output_features(j), 0);  // validates the name
+    saved.push_back(ls.back());
+  }
   impl_->opt_cfg = cfg;
   impl_->opt_name.clear();
-  impl_->loss_json = (loss.from_logits || loss.label_smoothing != 0.0) ? l : Value::make_string(loss.name);
-  impl_->loss_weight = 1.0f;
+  impl_->losses = ls;
+  impl_->loss_weights.assign(static_cast<std::size_t>(no), 1.0f);
+  impl_->saved_loss_weights = Value();
+  if (!loss_weights.empty()) {
+    Value lw = Value::make_array();
+    for (int j = 0; j < no; ++j) {
+      impl_->loss_weights[static_cast<std::size_t>(j)] = static_cast<float>(loss_weights[static_cast<std::size_t>(j)]);
+      lw.push_back(Value::make_number(loss_weights[static_cast<std::size_t>(j)]));
+    }
+    impl_->saved_loss_weights = lw;
+  }
+  impl_->saved_loss = no == 1 ? ls[0] : saved;
   impl_->make_optimizer();
   impl_->compiled = true;
   impl_->not_compiled_reason.clear();
@@ -329,30 +432,17 @@ bool Model::compiled() const { return impl_->compiled; }
 
 std::int64_t Model::iterations() const { return impl_->opt ? impl_->opt->iterations() : 0; }
 
-History Model::fit(const float* x, const float* y, std::int64_t n, std::int64_t y_cols, const FitOptions& o) {
-  build_if_needed();
-  if (!impl_->compiled)
-    throw std::logic_error("Model.fit: call compile() first" +
-                           (impl_->not_compiled_reason.empty() ? std::string()
-                                                               : " (the saved training state could not be restored: " +
-                                                                     impl_->not_compiled_reason + ")"));
-  if (o.batch_size <= 0) throw std::invalid_argument("fit: batch_size must be positive");
-  if (o.epochs < 0) throw std::invalid_argument("fit: epochs must be >= 0");
-  impl_->check_xy(x, y, n, y_cols, "fit");
-  if (o.sample_weight && !all_finite(o.sample_weight, n))
-    throw std::invalid_argument("fit: sample_weight contains NaN or inf");
-  Trainer& t = impl_->get_trainer(y_cols);
-  Network& net = *impl_->net;
-  if (!net.try_acquire_training()) throw std::logic_error("fit: the model is being trained in another thread");
+History Model::Impl::run_fit(const DataView& d, const FitOptions& o) {
+  Trainer& t = get_trainer(d.y_cols);
+  if (!net->try_acquire_training()) throw std::logic_error("fit: the model is being trained in another thread");
   History h;
   try {
-    const DataView d = DataView::single(x, y, y_cols, o.sample_weight, n);
     t.set_train_data(d, o.batch_size);
     const std::int64_t steps = t.steps_per_epoch();
     for (int e = 0; e < o.epochs; ++e) {
       // The epoch's order: from the seed and the training step count (saved in files),
       // so a loaded model continues the same stream as the one that was saved.
-      std::uint64_t s = o.seed + 0x9E3779B97F4A7C15ull * (net.train_steps + 1);
+      std::uint64_t s = o.seed + 0x9E3779B97F4A7C15ull * (net->train_steps + 1);
       t.begin_epoch(o.shuffle, splitmix64(s));
       std::int64_t done = 0;
       while (done < steps) done += t.run(steps - done, 0.0);
@@ -362,24 +452,73 @@ History Model::fit(const float* x, const float* y, std::int64_t n, std::int64_t 
     t.clear_train_data();
   } catch (...) {
     t.clear_train_data();
-    net.release_training();
+    net->release_training();
     throw;
   }
-  net.release_training();
+  net->release_training();
   return h;
 }
 
+namespace {
+
+void check_fit_options(const FitOptions& o) {
+  if (o.batch_size <= 0) throw std::invalid_argument("fit: batch_size must be positive");
+  if (o.epochs < 0) throw std::invalid_argument("fit: epochs must be >= 0");
+}
+
+}  // namespace
+
+History Model::fit(const float* x, const float* y, std::int64_t n, std::int64_t y_cols, const FitOptions& o) {
+  return fit(std::vector<const float*>{x}, std::vector<const float*>{y}, std::vector<std::int64_t>{y_cols}, n, o);
+}
+
+History Model::fit(const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+                   const std::vector<std::int64_t>& y_cols, std::int64_t n, const FitOptions& o) {
+  build_if_needed();
+  if (!impl_->compiled)
+    throw std::logic_error("Model.fit: call compile() first" +
+                           (impl_->not_compiled_reason.empty() ? std::string()
+                                                               : " (the saved training state could not be restored: " +
+                                                                     impl_->not_compiled_reason + ")"));
+  check_fit_options(o);
+  impl_->check_data(xs, ys, y_cols, n, "fit");
+  if (o.sample_weight && !all_finite(o.sample_weight, n))
+    throw std::invalid_argument("fit: sample_weight contains NaN or inf");
+  DataView d;
+  d.xs = xs;
+  d.ys = ys;
+  d.y_cols = y_cols;
+  d.sample_weights.assign(ys.size(), o.sample_weight);  // Keras: one sample_weight for every output
+  d.n = n;
+  return impl_->run_fit(d, o);
+}
+
 double Model::evaluate(const float* x, const float* y, std::int64_t n, std::int64_t y_cols, std::int64_t batch_size) {
+  return evaluate(std::vector<const float*>{x}, std::vector<const float*>{y}, std::vector<std::int64_t>{y_cols}, n,
+                  batch_size);
+}
+
+double Model::evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+                       const std::vector<std::int64_t>& y_cols, std::int64_t n, std::int64_t batch_size) {
   build_if_needed();
   if (!impl_->compiled) throw std::logic_error("Model.evaluate: call compile() first");
   if (batch_size <= 0) throw std::invalid_argument("evaluate: batch_size must be positive");
-  impl_->check_xy(x, y, n, y_cols, "evaluate");
-  const DataView d = DataView::single(x, y, y_cols, nullptr, n);
+  impl_->check_data(xs, ys, y_cols, n, "evaluate");
+  DataView d;
+  d.xs = xs;
+  d.ys = ys;
+  d.y_cols = y_cols;
+  d.sample_weights.assign(ys.size(), nullptr);
+  d.n = n;
   return impl_->get_trainer(y_cols).evaluate(d, batch_size);
 }
 
 void Model::predict(const float* x, std::int64_t n, float* out, std::int64_t batch_size) const {
   build_if_needed();
+  if (impl_->net->num_inputs() != 1 || impl_->net->num_outputs() != 1)
+    throw std::invalid_argument("predict: the model has " + std::to_string(impl_->net->num_inputs()) + " input(s) and " +
+                                std::to_string(impl_->net->num_outputs()) +
+                                " output(s); pass one array per input and per output (predict(xs, n, outs))");
   if (n < 0) throw std::invalid_argument("predict: n must be >= 0");
   if (n == 0) return;
   if (!x || !out) throw std::invalid_argument("predict: x and out must not be null");
@@ -399,190 +538,54 @@ std::vector<float> Model::predict(const std::vector<float>& x, std::int64_t batc
   return out;
 }
 
-namespace {
-
-// The lookup layer `name` ("" = the first layer) of a built model.
-const IndexLookup& lookup_layer(const io::Architecture& arch, const Network& net, const std::string& name,
-                                bool strings) {
-  const auto& layers = net.layers();
-  std::size_t i = 0;
-  if (!name.empty()) {
-    while (i < arch.layers.size() && arch.layers[i].name != name) ++i;
-    if (i == arch.layers.size()) throw std::invalid_argument("encode: the model has no layer named '" + name + "'");
-  }
-  if (i >= layers.size()) throw std::invalid_argument("encode: the model has no layers");
-  const auto* l = dynamic_cast<const IndexLookup*>(layers[i].get());
-  const std::string which = name.empty() ? "the first layer" : "layer '" + name + "'";
-  if (!l) throw std::invalid_argument("encode: " + which + " is not a StringLookup or IntegerLookup");
-  if (l->string_keys() != strings)
-    throw std::invalid_argument("encode: " + which + " is " + (strings ? "an IntegerLookup: encode_ints" :
-                                "a StringLookup: encode_strings") + " takes its keys");
-  return *l;
-}
-
-void check_encode_args(const void* keys, std::int64_t n, const float* out) {
-  if (n < 0) throw std::invalid_argument("encode: n must be >= 0");
-  if (n > 0 && (!keys || !out)) throw std::invalid_argument("encode: keys and out must not be null");
-}
-
-}  // namespace
-
-void Model::encode_strings(const std::string* keys, std::int64_t n, float* out, const std::string& layer) const {
+void Model::predict(const std::vector<const float*>& xs, std::int64_t n, const std::vector<float*>& outs,
+                    std::int64_t batch_size) const {
   build_if_needed();
-  check_encode_args(keys, n, out);
-  lookup_layer(impl_->arch, *impl_->net, layer, true).encode(keys, n, out);
+  Network& net = *impl_->net;
+  if (static_cast<int>(xs.size()) != net.num_inputs())
+    throw std::invalid_argument("predict: the model has " + std::to_string(net.num_inputs()) + " input(s), got " +
+                                std::to_string(xs.size()) + " arrays");
+  if (static_cast<int>(outs.size()) != net.num_outputs())
+    throw std::invalid_argument("predict: the model has " + std::to_string(net.num_outputs()) + " output(s), got " +
+                                std::to_string(outs.size()) + " output arrays");
+  if (n < 0) throw std::invalid_argument("predict: n must be >= 0");
+  if (n == 0) return;
+  if (batch_size <= 0) throw std::invalid_argument("predict: batch_size must be positive");
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    if (!xs[i]) throw std::invalid_argument("predict: x for input '" + net.input_name(static_cast<int>(i)) + "' is null");
+  for (std::size_t j = 0; j < outs.size(); ++j)
+    if (!outs[j]) throw std::invalid_argument("predict: the array of output " + std::to_string(j) + " is null");
+  net.predict(xs, n, outs, batch_size);
 }
 
-void Model::encode_strings(const char* const* keys, const std::int64_t* lens, std::int64_t n, float* out,
-                           const std::string& layer) const {
+std::vector<std::vector<float>> Model::predict(const std::vector<std::vector<float>>& xs,
+                                               std::int64_t batch_size) const {
   build_if_needed();
-  check_encode_args(keys, n, out);
-  const IndexLookup& l = lookup_layer(impl_->arch, *impl_->net, layer, true);
-  std::vector<std::string_view> views(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (!keys[i]) throw std::invalid_argument("encode_strings: key " + std::to_string(i) + " is null");
-    if (lens && lens[i] < 0) throw std::invalid_argument("encode_strings: lens[" + std::to_string(i) + "] is negative");
-    views[static_cast<std::size_t>(i)] =
-        lens ? std::string_view(keys[i], static_cast<std::size_t>(lens[i])) : std::string_view(keys[i]);
+  Network& net = *impl_->net;
+  if (static_cast<int>(xs.size()) != net.num_inputs())
+    throw std::invalid_argument("predict: the model has " + std::to_string(net.num_inputs()) + " input(s), got " +
+                                std::to_string(xs.size()) + " arrays");
+  std::int64_t n = -1;
+  std::vector<const float*> ptrs;
+  for (int i = 0; i < net.num_inputs(); ++i) {
+    const auto& x = xs[static_cast<std::size_t>(i)];
+    const std::int64_t w = net.input_features(i);
+    const std::int64_t rows = static_cast<std::int64_t>(x.size()) / w;
+    if (static_cast<std::int64_t>(x.size()) % w != 0 || (n >= 0 && rows != n))
+      throw std::invalid_argument("predict: input '" + net.input_name(i) + "' has " + std::to_string(x.size()) +
+                                  " values; it needs n rows of " + std::to_string(w) +
+                                  (n >= 0 ? " with n = " + std::to_string(n) + " as the other inputs" : std::string()));
+    n = rows;
+    ptrs.push_back(x.data());
   }
-  l.encode(views.data(), n, out);
-}
-
-std::vector<float> Model::encode_strings(const std::vector<std::string>& keys, const std::string& layer) const {
-  std::vector<float> out(keys.size());
-  encode_strings(keys.data(), static_cast<std::int64_t>(keys.size()), out.data(), layer);
+  std::vector<std::vector<float>> out(static_cast<std::size_t>(net.num_outputs()));
+  std::vector<float*> optrs;
+  for (int j = 0; j < net.num_outputs(); ++j) {
+    out[static_cast<std::size_t>(j)].resize(static_cast<std::size_t>(n * net.output_features(j)));
+    optrs.push_back(out[static_cast<std::size_t>(j)].data());
+  }
+  predict(ptrs, n, optrs, batch_size);
   return out;
-}
-
-void Model::encode_ints(const std::int64_t* keys, std::int64_t n, float* out, const std::string& layer) const {
-  build_if_needed();
-  check_encode_args(keys, n, out);
-  lookup_layer(impl_->arch, *impl_->net, layer, false).encode(keys, n, out);
-}
-
-void Model::save(const std::string& path) const {
-  build_if_needed();
-  Impl& m = *impl_;
-  Network& net = *m.net;
-  std::vector<std::pair<std::string, std::string>> meta = {
-      {"format", "ranvier"},
-      {"format_version", std::to_string(io::kFormatVersion)},
-      {"ranvier_version", build_info().version},
-      {"contents", "model"},
-      {"architecture", json::dump(io::architecture_json(m.arch))},
-  };
-  Value listing = Value::make_array();
-  std::vector<io::TensorOut> tensors;
-  const auto& slots = net.tensors();
-  for (std::size_t li = 0; li < m.arch.layers.size(); ++li) {
-    Value e = Value::make_object();
-    e.set("name", Value::make_string(m.arch.layers[li].name));
-    e.set("class_name", Value::make_string(m.arch.layers[li].class_name));
-    Value names = Value::make_array();
-    for (const auto& t : slots) {
-      if (t.layer != static_cast<int>(li)) continue;
-      names.push_back(Value::make_string(t.name));
-      const float* p = (t.trainable ? net.params().data() : net.state().data()) + t.offset;
-      tensors.push_back(io::TensorOut{"layers/" + m.arch.layers[li].name + "/" + t.name, t.shape, p});
-    }
-    e.set("weights", names);
-    listing.push_back(e);
-  }
-  meta.emplace_back("weights", json::dump(listing));
-  meta.emplace_back("train_steps", std::to_string(net.train_steps));
-  Value seeds = Value::make_object();
-  for (std::size_t i = 0; i < m.seeds.size(); ++i)
-    if (m.seeds[i]) seeds.set(m.arch.layers[i].name, Value::make_uint(m.seeds[i]));
-  if (!seeds.as_object().empty()) meta.emplace_back("layer_seeds", json::dump(seeds));
-  if (m.compiled) {
-    const Value opt_json = io::optimizer_to_json(m.opt_cfg, m.opt_name);
-    Value cc = Value::make_object();
-    cc.set("optimizer", opt_json);
-    cc.set("loss", m.loss_json);
-    cc.set("loss_weights", m.loss_weight == 1.0f ? Value() : Value::make_number(m.loss_weight));
-    cc.set("metrics", Value::make_array());
-    cc.set("weighted_metrics", Value::make_array());
-    meta.emplace_back("compile_config", json::dump(cc));
-    // The optimizer's current state (learning rate included).
-    Value cur = opt_json;
-    Value ccfg = *cur.find("config");
-    ccfg.set("learning_rate", Value::make_number(static_cast<double>(m.opt->current_learning_rate())));
-    cur.set("config", ccfg);
-    meta.emplace_back("optimizer", json::dump(cur));
-    Value st = Value::make_object();
-    st.set("iterations", Value::make_int(m.opt->raw_iterations()));
-    st.set("learning_rate", Value::make_number(static_cast<double>(m.opt->current_learning_rate())));
-    Value scalars = Value::make_object();
-    for (const auto& k : m.opt->scalar_names()) scalars.set(k, Value::make_number(m.opt->scalar(k)));
-    st.set("scalars", scalars);
-    Value names = Value::make_array();
-    for (const auto& sv : m.opt->slots()) {
-      names.push_back(Value::make_string(sv.name));
-      tensors.push_back(io::TensorOut{"optimizer/" + sv.name, {sv.size}, sv.data});
-    }
-    st.set("slots", names);
-    meta.emplace_back("optimizer_state", json::dump(st));
-  }
-  io::write_file(path, tensors, meta);  // atomic; the weights are written from the network itself
-}
-
-Model Model::load(const std::string& path) {
-  const io::File f = io::read_file(path);
-  io::LoadedModel lm;
-  try {
-    lm = io::load_model(f);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("'" + path + "': " + e.what());
-  }
-  Model m(0);
-  Impl& im = *m.impl_;
-  im.arch = lm.arch;
-  im.seeds = lm.seeds;
-  im.net = lm.net;
-  for (const auto& l : im.arch.layers) im.name_counts[l.name] = 1;
-  if (lm.has_compile) {
-    try {
-      const Value& cc = lm.compile_config;
-      const Value* opt = lm.optimizer.is_object() ? &lm.optimizer : cc.find("optimizer");
-      if (!opt) throw std::invalid_argument("no optimizer config");
-      im.opt_cfg = io::optimizer_from_json(*opt);
-      if (const Value* c = opt->find("config"); c && c->is_object())
-        if (const Value* nm = c->find("name"); nm && nm->is_string()) im.opt_name = nm->as_string();
-      const Value* loss = cc.find("loss");
-      if (!loss || loss->is_null()) throw std::invalid_argument("no loss");
-      loss_from_json(*loss, im.net->out_features(), 0);
-      im.loss_json = *loss;
-      if (const Value* lw = cc.find("loss_weights"); lw && !lw->is_null()) {
-        const Value* w = lw->is_array() && lw->as_array().size() == 1 ? &lw->as_array()[0] : lw;
-        im.loss_weight = static_cast<float>(w->as_double("loss_weights"));
-      }
-      im.make_optimizer();
-      if (lm.optimizer_state.is_object()) {
-        const Value& st = lm.optimizer_state;
-        for (auto& sv : im.opt->slots()) {
-          const io::TensorInfo* t = f.header.find_tensor("optimizer/" + sv.name);
-          if (!t) throw std::invalid_argument("optimizer slot '" + sv.name + "' missing");
-          if (static_cast<std::int64_t>(t->numel) != sv.size)
-            throw std::invalid_argument("optimizer slot '" + sv.name + "' has the wrong size");
-          f.read_f32(*t, sv.data);
-        }
-        if (const Value* it = st.find("iterations")) im.opt->set_raw_iterations(it->as_int("iterations"));
-        if (const Value* sc = st.find("scalars"); sc && sc->is_object())
-          for (const auto& kv : sc->as_object()) im.opt->set_scalar(kv.first, kv.second.as_double(kv.first.c_str()));
-        if (const Value* lr = st.find("learning_rate"); lr && lr->is_number() && !im.opt->uses_schedule())
-          im.opt->set_learning_rate(static_cast<float>(lr->as_double()));
-      }
-      im.compiled = true;
-    } catch (const std::bad_alloc&) {
-      throw;  // out of memory is not "the training state cannot be restored": refuse the load
-    } catch (const std::exception& e) {
-      im.compiled = false;
-      im.opt.reset();
-      im.trainer.reset();
-      im.not_compiled_reason = e.what();
-    }
-  }
-  return m;
 }
 
 std::int64_t Model::input_size() const {
@@ -594,6 +597,53 @@ std::int64_t Model::input_size() const {
 std::int64_t Model::output_size() const {
   build_if_needed();
   return impl_->net->out_features();
+}
+
+int Model::num_inputs() const { return impl_->num_inputs(); }
+int Model::num_outputs() const { return impl_->num_outputs(); }
+
+std::string Model::input_name(int i) const {
+  impl_->check_input_index(i, "input_name");
+  if (const io::GraphInput* gi = impl_->graph_input(i)) return gi->name;
+  return impl_->arch.inputs.empty() ? std::string("input_layer") : impl_->arch.inputs[0].name;
+}
+
+std::string Model::output_name(int j) const {
+  impl_->check_output_index(j, "output_name");
+  if (impl_->arch.functional) return impl_->arch.output_names[static_cast<std::size_t>(j)];
+  return impl_->arch.layers.empty() ? std::string() : impl_->arch.layers.back().name;
+}
+
+std::int64_t Model::input_width(int i) const {
+  impl_->check_input_index(i, "input_width");
+  if (!impl_->net) {
+    const auto shape = input_shape(i);
+    if (!shape.empty()) {
+      std::int64_t p = 1;
+      for (auto d : shape) p *= d;
+      return p;
+    }
+  }
+  build_if_needed();
+  return impl_->net->input_features(i);
+}
+
+std::int64_t Model::output_width(int j) const {
+  impl_->check_output_index(j, "output_width");
+  build_if_needed();
+  return impl_->net->output_features(j);
+}
+
+std::vector<std::int64_t> Model::input_shape(int i) const {
+  impl_->check_input_index(i, "input_shape");
+  if (const io::GraphInput* gi = impl_->graph_input(i)) return gi->shape;
+  return impl_->arch.input_shape;
+}
+
+std::string Model::input_dtype(int i) const {
+  impl_->check_input_index(i, "input_dtype");
+  if (const io::GraphInput* gi = impl_->graph_input(i)) return gi->dtype;
+  return impl_->arch.inputs.empty() ? std::string("float32") : impl_->arch.inputs[0].dtype;
 }
 
 std::int64_t Model::count_params() const {
@@ -611,33 +661,33 @@ std::vector<std::string> Model::weight_names() const {
   build_if_needed();
   std::vector<std::string> out;
   for (const auto& t : impl_->net->tensors())
-    out.push_back(impl_->arch.layers[static_cast<std::size_t>(t.layer)].name + "/" + t.name);
+    out.push_back(impl_->node_names[static_cast<std::size_t>(t.layer)] + "/" + t.name);
   return out;
 }
 
 namespace {
-const TensorSlot& find_slot(const Network& net, const io::Architecture& arch, const std::string& name) {
+const TensorSlot& find_slot(const Network& net, const std::vector<std::string>& node_names, const std::string& name) {
   for (const auto& t : net.tensors())
-    if (arch.layers[static_cast<std::size_t>(t.layer)].name + "/" + t.name == name) return t;
+    if (node_names[static_cast<std::size_t>(t.layer)] + "/" + t.name == name) return t;
   throw std::invalid_argument("no weight named '" + name + "' (see weight_names())");
 }
 }  // namespace
 
 std::vector<std::int64_t> Model::weight_shape(const std::string& name) const {
   build_if_needed();
-  return find_slot(*impl_->net, impl_->arch, name).shape;
+  return find_slot(*impl_->net, impl_->node_names, name).shape;
 }
 
 std::vector<float> Model::get_weight(const std::string& name) const {
   build_if_needed();
-  const TensorSlot& t = find_slot(*impl_->net, impl_->arch, name);
+  const TensorSlot& t = find_slot(*impl_->net, impl_->node_names, name);
   const float* p = (t.trainable ? impl_->net->params().data() : impl_->net->state().data()) + t.offset;
   return std::vector<float>(p, p + t.size);
 }
 
 void Model::set_weight(const std::string& name, const std::vector<float>& values) {
   build_if_needed();
-  const TensorSlot& t = find_slot(*impl_->net, impl_->arch, name);
+  const TensorSlot& t = find_slot(*impl_->net, impl_->node_names, name);
   if (static_cast<std::int64_t>(values.size()) != t.size)
     throw std::invalid_argument("set_weight('" + name + "'): expected " + std::to_string(t.size) + " values, got " +
                                 std::to_string(values.size()));

@@ -30,8 +30,10 @@ std::int64_t Architecture::in_features() const {
 Architecture parse_architecture(const Value& arch) {
   if (!arch.is_object()) bad("architecture must be a JSON object");
   const Value* cls = arch.find("class_name");
+  if (cls && cls->is_string() && (cls->as_string() == "Functional" || cls->as_string() == "Model"))
+    return parse_functional(arch);
   if (cls && (!cls->is_string() || cls->as_string() != "Sequential"))
-    bad("architecture: only Sequential models can be loaded");
+    bad("architecture: only Sequential and Functional models can be loaded");
   const Value* cfg = arch.find("config");
   if (!cfg || !cfg->is_object()) bad("architecture: 'config' must be an object");
   Architecture a;
@@ -68,6 +70,12 @@ Architecture parse_architecture(const Value& arch) {
         prod *= d;
         a.input_shape.push_back(static_cast<std::int64_t>(d));
       }
+      GraphInput gi;
+      gi.shape = a.input_shape;
+      const Value* in_name = lc->find("name");
+      gi.name = in_name && in_name->is_string() ? in_name->as_string() : "input_layer";
+      if (const Value* dt = lc->find("dtype"); dt && dt->is_string()) gi.dtype = dt->as_string();
+      a.inputs.push_back(std::move(gi));  // its name (a Sequential's inputs are not a graph's)
       first = false;
       continue;
     }
@@ -132,6 +140,7 @@ Architecture parse_architecture(const Value& arch) {
 }
 
 json::Value architecture_json(const Architecture& a) {
+  if (a.functional) return functional_json(a);
   Value layers = Value::make_array();
   Value in = Value::make_object();
   in.set("class_name", Value::make_string("InputLayer"));
@@ -239,6 +248,7 @@ std::uint64_t build_config_width(const Value& build_config, const std::string& w
 }  // namespace
 
 void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool allow_unknown) {
+  if (arch.functional) return check_graph_weights_fit(arch, file_elems, allow_unknown);
   // Every layer is checked for the width the model feeds it (when known) and for the width
   // its own build_config names (the Python loader builds a layer with it as soon as the
   // layer is deserialized): the weights of either must fit in what the file holds.

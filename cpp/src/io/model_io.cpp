@@ -95,10 +95,30 @@ void check_model_metadata(const std::vector<std::pair<std::string, std::string>>
   check_compile_budget(parse_meta("compile_config"));
 }
 
-std::shared_ptr<Network> build_network(const Architecture& arch, const std::vector<std::uint64_t>& seeds) {
+std::shared_ptr<Network> build_network(const Architecture& arch, const std::vector<std::uint64_t>& seeds,
+                                       std::vector<std::string>* node_names, const SeedLookup* seed_by_name) {
   if (arch.input_shape.empty()) bad("the model is not built (no input shape): nothing to load");
   if (arch.layers.empty()) bad("the model has no layers");
   auto net = std::make_shared<Network>();
+  if (arch.functional) {
+    SeedLookup by_name = seed_by_name ? *seed_by_name : SeedLookup{};
+    for (std::size_t i = 0; i < arch.layers.size() && i < seeds.size(); ++i)
+      if (seeds[i]) by_name[arch.layers[i].name] = seeds[i];
+    std::vector<std::string> names;
+    build_graph(*net, arch, by_name, names);
+    try {
+      net->finalize();
+    } catch (const std::invalid_argument& e) {
+      bad(e.what());
+    }
+    net->bind_all();
+    if (node_names) *node_names = std::move(names);
+    return net;
+  }
+  if (node_names) {
+    node_names->clear();
+    for (const auto& l : arch.layers) node_names->push_back(l.name);
+  }
   std::int64_t in = arch.in_features();
   for (std::size_t i = 0; i < arch.layers.size(); ++i) {
     check_layer_width(arch.layers[i], in);
@@ -146,7 +166,16 @@ LoadedModel parse_model_meta(const Header& h, bool allow_unknown) {
   m.seeds.assign(m.arch.layers.size(), 0);
   if (seeds.is_object()) {
     std::unordered_map<std::string, const Value*> by_name;  // O(1) per layer, not O(seeds)
-    for (const auto& kv : seeds.as_object()) by_name.emplace(kv.first, &kv.second);
+    for (const auto& kv : seeds.as_object()) {
+      by_name.emplace(kv.first, &kv.second);
+      if (m.arch.functional) {  // nested models' layers too
+        try {
+          m.seed_by_name[kv.first] = kv.second.as_uint("layer seed");
+        } catch (const std::invalid_argument& e) {
+          bad(std::string("metadata 'layer_seeds': ") + e.what());
+        }
+      }
+    }
     for (std::size_t i = 0; i < m.arch.layers.size(); ++i) {
       const auto it = by_name.find(m.arch.layers[i].name);
       if (const Value* s = it == by_name.end() ? nullptr : it->second) {
@@ -203,6 +232,7 @@ const TensorInfo& expect_tensor(const Header& h, const std::string& lname, const
 
 void check_model(const Header& h, bool allow_unknown) {
   const LoadedModel m = parse_model_meta(h, allow_unknown);
+  if (m.arch.functional) return check_graph_model(h, m.arch, m.seed_by_name, allow_unknown);
   if (m.arch.input_shape.empty()) return;  // an unbuilt model (Python): no weights to check
   std::int64_t in = m.arch.in_features();
   for (std::size_t i = 0; i < m.arch.layers.size(); ++i) {
@@ -222,10 +252,10 @@ void check_model(const Header& h, bool allow_unknown) {
 LoadedModel load_model(const File& f) {
   const Header& h = f.header;
   LoadedModel m = parse_model_meta(h, false);
-  m.net = build_network(m.arch, m.seeds);
+  m.net = build_network(m.arch, m.seeds, &m.node_names, &m.seed_by_name);
   // Weights: "layers/<layer>/<weight>", exact shapes.
   for (const auto& slot : m.net->tensors()) {
-    const std::string& lname = m.arch.layers[static_cast<std::size_t>(slot.layer)].name;
+    const std::string& lname = m.node_names[static_cast<std::size_t>(slot.layer)];
     const TensorInfo& t = expect_tensor(h, lname, slot.name, slot.shape);
     float* dst = (slot.trainable ? m.net->params().data() : m.net->state().data()) + slot.offset;
     f.read_f32(t, dst);

@@ -38,6 +38,7 @@ class SavingMixin:
         def get_config(self) -> Dict[str, Any]: ...
         def _build_optimizer(self) -> None: ...
         def _claim_layers(self) -> None: ...
+        def _param_segments(self) -> List[Any]: ...
 
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Writes the whole model to one file, atomically: ranvier's safetensors format, or
@@ -86,7 +87,10 @@ class SavingMixin:
           optimizer was built for this very network (not for layers since replaced);
         - ``param_count`` and ``trainable_segments``: the size of the flat parameter
           buffer and ``(offset, size, shape)`` of every trainable weight in it, in network
-          order (Keras's ``trainable_variables`` order)."""
+          order (Keras's ``trainable_variables`` order);
+        - ``param_order``: ``[layer, weight]`` of those weights in the same order (the
+          layout of the optimizer's slots; a loader that lays the weights out otherwise
+          moves each one's slots, see ``_restore_state``)."""
         net = self._net
         seeds = {l.name: int(l._core_seed) for l in self._layers
                  if getattr(l, "_core_seed", None) is not None and getattr(l, "seed", 0) is None}
@@ -106,7 +110,9 @@ class SavingMixin:
                 "compile_config": self._compile_config if self.compiled else None,
                 "optimizer_state": opt_state,
                 "param_count": 0 if net is None else int(net.params().size),
-                "trainable_segments": segments}
+                "trainable_segments": segments,
+                "param_order": [] if net is None else [list(name.rsplit("/", 1)) for _, _, name in
+                                                       sorted(self._param_segments(), key=lambda t: t[0])]}
 
     def _restore_state(self, train_steps: Optional[int] = None,
                        optimizer_state: Optional[Dict[str, Any]] = None) -> None:
@@ -118,5 +124,40 @@ class SavingMixin:
         if optimizer_state is not None:
             if self.optimizer is None:
                 raise ValueError("the model is not compiled: it has no optimizer to restore a state into")
+            optimizer_state = dict(optimizer_state)
+            order = optimizer_state.pop("param_order", None)
+            if order is not None and self._net is not None:
+                optimizer_state["slots"] = self._remap_slots(optimizer_state.get("slots") or {}, order)
             self._build_optimizer()
             self.optimizer.set_state(optimizer_state)
+
+    def _remap_slots(self, slots: Dict[str, Any], order: Any) -> Dict[str, Any]:
+        """Optimizer slots saved in the layout ``order`` (``[layer, weight]`` per trainable
+        weight: the saving network's ``param_order``) moved to this network's layout, so a
+        graph whose loader added its nodes in another order resumes exactly. ValueError
+        naming what does not match."""
+        import numpy as np
+        if not isinstance(order, list) or not all(
+                isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(x, str) for x in e) for e in order):
+            raise ValueError("the optimizer state's param_order must be a list of [layer, weight]")
+        mine = {name: (int(off), int(size)) for off, size, name in self._param_segments()}
+        names = [f"{layer}/{weight}" for layer, weight in order]
+        if sorted(names) != sorted(mine):
+            diff = sorted(set(names) ^ set(mine))
+            raise ValueError(f"the optimizer state is for the trained weights {names[:8]}, not this model's "
+                             f"(first difference: {diff[:1]})")
+        if [mine[n][0] for n in names] == sorted(off for off, _ in mine.values()):
+            return slots  # the same layout
+        out = {}
+        for k, v in slots.items():
+            v = np.asarray(v).reshape(-1)
+            dst = np.empty_like(v)
+            at = 0
+            for n in names:
+                off, size = mine[n]
+                if at + size > v.size or off + size > v.size:
+                    raise ValueError(f"optimizer slot '{k}' is too small for the model's weights")
+                dst[off:off + size] = v[at:at + size]
+                at += size
+            out[k] = dst
+        return out
