@@ -35,9 +35,11 @@ static float* read_floats(const char* path, long* count) {
 
 int main(int argc, char** argv) {
   ranvier_model* model = NULL;
-  int64_t n_in, n_out, n = -1, i, j, r, c;
+  int n_in, n_out, i, j;
+  int64_t n = -1, r, c;
   const float** xs = NULL;
   float** ys = NULL;
+  int64_t* lens = NULL;
   int status = 1;
   if (argc != 3) {
     fprintf(stderr, "usage: %s MODEL ROWS_DIR\n", argv[0]);
@@ -51,7 +53,8 @@ int main(int argc, char** argv) {
   n_out = ranvier_model_num_outputs(model);
   xs = (const float**)calloc((size_t)n_in, sizeof(float*));
   ys = (float**)calloc((size_t)n_out, sizeof(float*));
-  if (!xs || !ys) {
+  lens = (int64_t*)calloc((size_t)n_out, sizeof(int64_t));
+  if (!xs || !ys || !lens) {
     fprintf(stderr, "out of memory\n");
     goto done;
   }
@@ -61,6 +64,13 @@ int main(int argc, char** argv) {
     size_t len = strlen(argv[2]) + strlen(name) + 6;
     char* path = (char*)malloc(len);
     long count = 0;
+    const char* dtype = ranvier_model_input_dtype(model, i);
+    if (dtype && strcmp(dtype, "float32") != 0) {
+      fprintf(stderr, "input %s takes raw %s keys (ranvier_model_encode_%s); this example reads float32 files only\n",
+              name, dtype, strcmp(dtype, "string") == 0 ? "strings" : "int64");
+      free(path);
+      goto done;
+    }
     if (!path) goto done;
     snprintf(path, len, "%s/%s.f32", argv[2], name);
     xs[i] = read_floats(path, &count);
@@ -74,11 +84,11 @@ int main(int argc, char** argv) {
     free(path);
   }
   for (j = 0; j < n_out; ++j) {
-    int64_t size = n * ranvier_model_output_width(model, j);
-    ys[j] = (float*)malloc((size_t)(size > 0 ? size : 1) * sizeof(float));
+    lens[j] = n * ranvier_model_output_width(model, j);
+    ys[j] = (float*)malloc((size_t)(lens[j] > 0 ? lens[j] : 1) * sizeof(float));
     if (!ys[j]) goto done;
   }
-  if (ranvier_model_predict_multi(model, xs, n, ys) != RANVIER_OK) {
+  if (ranvier_model_predict_multi(model, xs, n_in, n, ys, lens, n_out) != RANVIER_OK) {
     fprintf(stderr, "error: %s\n", ranvier_last_error());
     goto done;
   }
@@ -99,6 +109,7 @@ done:
   for (j = 0; ys && j < n_out; ++j) free(ys[j]);
   free((void*)xs);
   free(ys);
+  free(lens);
   ranvier_model_free(model);
   return status;
 }
