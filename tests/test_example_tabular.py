@@ -88,12 +88,12 @@ def test_roc_auc_is_the_pairwise_statistic():
 
 @pytest.fixture(scope="module")
 def example_run(tmp_path_factory):
-    """The example on a small table: 3000 rows, 2 epochs (seconds)."""
+    """The example on a small table: 6000 rows, 3 epochs (seconds)."""
     out = tmp_path_factory.mktemp("tabular")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "python"),
                                                        os.environ.get("PYTHONPATH", "")]))
-    p = subprocess.run([sys.executable, os.path.join(EXAMPLES, "train_tabular.py"), "--rows", "3000",
-                        "--test-rows", "2000", "--epochs", "2", "--out", str(out), "--c-rows", "37"],
+    p = subprocess.run([sys.executable, os.path.join(EXAMPLES, "train_tabular.py"), "--rows", "6000",
+                        "--test-rows", "2000", "--epochs", "3", "--out", str(out), "--c-rows", "37"],
                        capture_output=True, text=True, env=env, timeout=600)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     return out, p.stdout
@@ -113,9 +113,10 @@ def test_the_example_trains_scores_saves_and_reloads(example_run):
                                       v.astype(np.float32).reshape(-1))
     expected = np.loadtxt(os.path.join(out, "rows", "python.txt"), ndmin=2).astype(np.float32)
     np.testing.assert_array_equal(model.predict(rows, verbose=0), expected)  # %.9g round-trips float32
-    # a better-than-chance held-out score after 2 epochs on 3000 rows
+    # it learned: 3 epochs on 6000 rows reach a held-out AUC near 0.70 (the generating
+    # probability's is 0.86, chance 0.5)
     p = model.predict(xt, verbose=0)
-    assert TD.roc_auc(yt, p) > 0.6
+    assert TD.roc_auc(yt, p) > 0.65
 
 
 def test_the_c_example_predicts_the_saved_rows_as_python(example_run, tmp_path):

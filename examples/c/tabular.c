@@ -64,10 +64,13 @@ int main(int argc, char** argv) {
     size_t len = strlen(argv[2]) + strlen(name) + 6;
     char* path = (char*)malloc(len);
     long count = 0;
+    /* Integer ids (an Input(dtype="int64") into an Embedding) travel as exact float32 values,
+     * so every numeric input is read as floats; raw string keys would go through
+     * ranvier_model_encode_strings first (not this example's model). */
     const char* dtype = ranvier_model_input_dtype(model, i);
-    if (dtype && strcmp(dtype, "float32") != 0) {
-      fprintf(stderr, "input %s takes raw %s keys (ranvier_model_encode_%s); this example reads float32 files only\n",
-              name, dtype, strcmp(dtype, "string") == 0 ? "strings" : "int64");
+    if (dtype && strcmp(dtype, "string") == 0) {
+      fprintf(stderr, "input %s takes raw string keys (ranvier_model_encode_strings); this example reads float32 files\n",
+              name);
       free(path);
       goto done;
     }
