@@ -81,8 +81,9 @@ def main():
     loss, acc, auc = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)
     p_test = model.predict(x_test, batch_size=1024, verbose=0)
     best = true_probability(x_test, seed=0)
-    print(f"trained {len(history.epoch)} epochs on {args.rows} rows in {elapsed:.2f} s "
-          f"({len(history.epoch) * args.rows / elapsed:,.0f} samples/s)")
+    n_val = int(0.1 * args.rows)
+    print(f"trained {len(history.epoch)} epochs of {args.rows - n_val} rows (+ {n_val} validation rows) "
+          f"in {elapsed:.2f} s")
     print(f"held-out: loss {loss:.4f}, accuracy {acc:.4f}, AUC {auc:.4f} (exact: {roc_auc(y_test, p_test):.4f}); "
           f"the generating probability reaches AUC {roc_auc(y_test, best):.4f}, "
           f"accuracy {np.mean((best > 0.5) == (y_test[:, 0] > 0.5)):.4f}")
