@@ -144,3 +144,23 @@ def test_the_c_example_predicts_the_saved_rows_as_python(example_run, tmp_path):
         shutil.copy(os.path.join(out, "rows", f"{name}.f32"), bad / f"{name}.f32")
     p = subprocess.run([str(app), os.path.join(out, "tabular.safetensors"), str(bad)], capture_output=True, text=True)
     assert p.returncode != 0 and "region.f32" in p.stderr
+
+
+def test_the_tabular_benchmark_runs_ranvier(tmp_path):
+    """bench/bench_tabular.py end to end with ranvier alone on a small table (its workers are
+    subprocesses; the peers are left out here: they live in the benchmark's own environment)."""
+    import json
+    out = tmp_path / "tabular.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "python"), os.environ.get("PYTHONPATH", "")]))
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_tabular.py"), "--quick", "--rows", "2048",
+                        "--frameworks", "ranvier", "--json", str(out)], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    res = json.loads(out.read_text())
+    e = res["runs"]["1"]["ranvier"]
+    assert "error" not in e and len(e["unit_seconds"]) == 1 and e["samples_per_s"] > 0
+    assert 0.5 < e["score"]["auc"] <= 1 and e["score"]["finite"]
+    # the generating probability's held-out AUC, the ceiling the table prints
+    _, (xt, yt) = TD.load_data(1, res["n_test"])
+    assert res["reference"]["auc"] == pytest.approx(TD.roc_auc(yt, TD.true_probability(xt)), abs=1e-12)
+    assert "held-out AUC" in p.stdout and "L2 per core" in p.stdout
