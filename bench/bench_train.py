@@ -53,7 +53,8 @@ from train_report import ALL_FRAMEWORKS, FTZ_PEERS, MB, PEERS, SAME_TOL, TRAIN_W
 
 # ============================================================================ workers
 class Worker:
-    def __init__(self, framework, ftz, threads, log_dir, timeout, precision="float32", tag=""):
+    def __init__(self, framework, ftz, threads, log_dir, timeout, precision="float32", tag="",
+                 script="train_worker.py"):
         self.framework, self.ftz, self.threads = framework, ftz, threads
         self.label = framework + ("+ftz" if ftz else "") + tag
         self.timeout = timeout
@@ -68,7 +69,7 @@ class Worker:
         env["BENCH_PRECISION"] = precision
         self.log_path = os.path.join(log_dir, f"{self.label}-t{threads}.log")
         self.log = open(self.log_path, "w")
-        cmd = [sys.executable, os.path.join(HERE, "train_worker.py"), framework] + (["--ftz"] if ftz else [])
+        cmd = [sys.executable, os.path.join(HERE, script), framework] + (["--ftz"] if ftz else [])
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                   env=env, text=True, bufsize=1, cwd=ROOT)
         self.alive = True

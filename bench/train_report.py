@@ -284,7 +284,21 @@ def machine_info():
         isa = "avx512f" if " avx512f" in flags else ("avx2" if " avx2" in flags else "sse")
     except OSError:
         isa = "?"
-    return {"cpu": cpu, "cpu_flags_best": isa, "cores": os.cpu_count(), "python": platform.python_version(),
+    simd, l2 = [], "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    simd = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl",
+                                        "avx512_bf16", "avx512_vnni", "amx_bf16") if f in have]
+                    break
+        with open("/sys/devices/system/cpu/cpu0/cache/index2/size") as f:
+            l2 = f.read().strip()
+    except OSError:
+        pass
+    return {"cpu": cpu, "cpu_flags_best": isa, "simd_flags": simd, "l2_per_core": l2,
+            "cores": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "loadavg_start": os.getloadavg()}
 
 

@@ -58,6 +58,7 @@ class _Merge(Layer):
     """Base of the merge layers (several inputs, one output, no weights)."""
 
     _min_inputs = 1
+    _is_multi_input = True
     _max_inputs: Optional[int] = None
 
     def __init__(self, **kwargs):
