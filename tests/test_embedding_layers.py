@@ -669,3 +669,29 @@ def test_functional_graph_with_dropout_on_embedding_outputs():
     k, bias = m.get_layer("out").get_weights()
     want = np.concatenate([np.maximum(emb.get_weights()[0][xa], 0).reshape(20, -1), xb], axis=1) @ k + bias
     np.testing.assert_allclose(m.predict([xa, xb], verbose=0), want, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------ N-D outputs keep their shape
+@pytest.mark.parametrize("layer, sample_shape", [
+    (lambda: ranvier.layers.Reshape((2, 3)), (2, 3)),
+    (lambda: ranvier.layers.RepeatVector(4), (4, 6)),
+])
+def test_nd_output_keeps_keras_shape_in_every_predict_path(layer, sample_shape):
+    # Keras returns (n, *output_shape[1:]) from predict, __call__ and predict_on_batch; the
+    # network computes flattened rows, which must be reshaped, never returned flat.
+    model = ranvier.Sequential([ranvier.Input((6,)), layer()])
+    x = np.arange(30, dtype=np.float32).reshape(5, 6)
+    if sample_shape == (2, 3):
+        want = x.reshape(5, 2, 3)
+    else:
+        want = np.repeat(x[:, None, :], 4, axis=1)
+
+    def gen():
+        yield x[:3]
+        yield x[3:]
+
+    for got in (model.predict(x, verbose=0), model(x), model.predict_on_batch(x),
+                model.predict(x, verbose=0, batch_size=2), model(x, training=True),
+                model.predict(gen(), verbose=0), model.predict(x.tolist(), verbose=0)):
+        assert got.shape == (5,) + sample_shape
+        np.testing.assert_array_equal(got, want)

@@ -296,7 +296,9 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
         raise ValueError("predict: the input yielded no batch (an exhausted generator?)")
     if run is not None:
         return model._join_outputs(parts)
-    return np.concatenate(parts, axis=0)
+    out = np.concatenate(parts, axis=0)
+    shaped = getattr(model, "_shaped_output", None)
+    return shaped(out) if shaped is not None else out
 
 
 def cap_rows(n: int, batch_size: int, steps: Optional[int]) -> int:

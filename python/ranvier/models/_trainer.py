@@ -551,7 +551,7 @@ class TrainingMixin:
         x = self._check_input(x, "x", "predict")
         _checks.check_finite(x, "x", "predict")
         if not verbose and not callbacks:  # the fast path: one C++ call
-            return self._built_net().predict(x, batch_size)
+            return self._shaped_output(self._built_net().predict(x, batch_size))
         steps_n = int(math.ceil(x.shape[0] / batch_size))
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=steps_n)
@@ -567,7 +567,26 @@ class TrainingMixin:
             out = self._built_net().predict(x, batch_size)
             cbs.on_predict_batch_end(steps_n - 1, {"outputs": out})
         cbs.on_predict_end()
-        return out
+        return self._shaped_output(out)
+
+    def _shaped_output(self, out: np.ndarray) -> np.ndarray:
+        """``out`` (rows of the flattened per-sample output the network computes) in the
+        model's output shape, as Keras returns it: ``(n, 2, 3)`` for a model ending in
+        ``Reshape((2, 3))`` or ``RepeatVector``. Cached per built network, so the 2-D case
+        costs one dictionary read."""
+        net = self._net
+        cached = self.__dict__.get("_output_sample_shape")
+        if cached is None or cached[0] is not net:
+            try:
+                shape = tuple(self.output_shape[1:])
+            except (AttributeError, ValueError, TypeError):
+                shape = ()
+            ok = len(shape) > 1 and all(isinstance(d, (int, np.integer)) and d > 0 for d in shape)
+            cached = (net, tuple(int(d) for d in shape) if ok else None)
+            self.__dict__["_output_sample_shape"] = cached
+        if cached[1] is None or out.ndim != 2:
+            return out
+        return out.reshape((out.shape[0],) + cached[1])
 
     def _predict_fast(self, x, batch_size: int) -> Optional[np.ndarray]:
         """The common case in one C++ call, with only the checks it needs: a built model
@@ -579,7 +598,8 @@ class TrainingMixin:
             return None
         if getattr(self, "_raw_input_encoder", lambda: None)() is not None:  # raw keys: encoded first
             return None
-        return net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
+        out = net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
+        return None if out is None else self._shaped_output(out)
 
     @registers("call")
     def __call__(self, x, training=None):
@@ -601,8 +621,8 @@ class TrainingMixin:
             # layers' workspaces: one at a time with fit/train_on_batch (refused while another
             # thread trains, allowed from fit's own callbacks), and never during a predict.
             with self._using_trainer("call(training=True)", nested_ok=True), self._inference_lock():
-                return self._forward_training(x)
-        return self._built_net().predict(x, max(1, x.shape[0]))
+                return self._shaped_output(self._forward_training(x))
+        return self._shaped_output(self._built_net().predict(x, max(1, x.shape[0])))
 
     @contextlib.contextmanager
     def _inference_lock(self):
@@ -626,7 +646,7 @@ class TrainingMixin:
         x = self._input_rows(x, "x", "predict_on_batch")
         self._ensure_built(x)
         x = self._check_input(x, "x", "predict_on_batch")
-        return self._built_net().predict(x, max(1, x.shape[0]))
+        return self._shaped_output(self._built_net().predict(x, max(1, x.shape[0])))
 
     @registers("train_on_batch")
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
