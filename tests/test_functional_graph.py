@@ -833,3 +833,21 @@ def test_raw_string_and_int64_inputs_are_encoded_by_their_lookup_layers():
     model.compile(loss="mse")
     hist = model.fit({"color": colors, "num3": xn, "ids": xi}, np.ones(3), epochs=3, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
+
+
+def test_unbuilt_sequential_called_on_a_merged_tensor_builds_and_predicts():
+    # An unbuilt Sequential used as a layer builds itself for the symbolic shape it is
+    # called on (Keras), even though calling it registers a call on the model.
+    a = ranvier.Input((4,), name="a")
+    b = ranvier.Input((3,), name="b")
+    inner = ranvier.Sequential([layers.Dense(5, activation="relu"), layers.Dense(2)])
+    out = inner(layers.Concatenate()([a, b]))
+    model = ranvier.Model([a, b], out)
+    rng = np.random.default_rng(0)
+    xa = rng.normal(size=(6, 4)).astype(np.float32)
+    xb = rng.normal(size=(6, 3)).astype(np.float32)
+    (w1, b1), (w2, b2) = inner.layers[0].get_weights(), inner.layers[1].get_weights()
+    x = np.concatenate([xa, xb], axis=1).astype(np.float64)
+    want = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    # float32 rtol for reductions of <= 7 terms
+    np.testing.assert_allclose(model.predict([xa, xb], verbose=0), want, rtol=1e-5, atol=1e-6)

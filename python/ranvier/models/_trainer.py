@@ -601,14 +601,19 @@ class TrainingMixin:
         out = net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
         return None if out is None else self._shaped_output(out)
 
-    @registers("call")
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,
         BatchNormalization on batch statistics, updating its moving statistics). On a
         symbolic tensor (``ranvier.Input``), a symbolic tensor: the model as a layer of a
         functional model (inlined there)."""
         if layers_base._is_symbolic(x):
+            # Outside the call registry: a model not built yet builds itself for the
+            # symbolic shape, a structural change a registered call would refuse.
             return layers_base.symbolic_hook("call_symbolic")(self, x, training, {})
+        return self._call_data(x, training)
+
+    @registers("call")
+    def _call_data(self, x, training=None):
         if not training:
             out = self._predict_fast(x, 1 << 30)  # one batch, as below
             if out is not None:
