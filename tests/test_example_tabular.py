@@ -90,8 +90,7 @@ def test_roc_auc_is_the_pairwise_statistic():
 def example_run(tmp_path_factory):
     """The example on a small table: 6000 rows, 3 epochs (seconds)."""
     out = tmp_path_factory.mktemp("tabular")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "python"),
-                                                       os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ)  # the ranvier the tests import (installed, or the developer's PYTHONPATH)
     p = subprocess.run([sys.executable, os.path.join(EXAMPLES, "train_tabular.py"), "--rows", "6000",
                         "--test-rows", "2000", "--epochs", "3", "--out", str(out), "--c-rows", "37"],
                        capture_output=True, text=True, env=env, timeout=600)
@@ -151,7 +150,7 @@ def test_the_tabular_benchmark_runs_ranvier(tmp_path):
     subprocesses; the peers are left out here: they live in the benchmark's own environment)."""
     import json
     out = tmp_path / "tabular.json"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "python"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ)  # the ranvier the tests import (installed, or the developer's PYTHONPATH)
     p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_tabular.py"), "--quick", "--rows", "2048",
                         "--frameworks", "ranvier", "--json", str(out)], capture_output=True, text=True, env=env,
                        timeout=600)
