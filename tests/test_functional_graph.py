@@ -516,10 +516,18 @@ def test_profile_counts_each_layer_of_a_graph_model():
     assert names == {"shared", "a", "b"}
 
 
-def test_export_of_a_graph_model_is_refused_clearly(tmp_path):
+def test_export_of_a_graph_model_runs_in_onnxruntime(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
     model, _ = _shared_two_by_two()
-    with pytest.raises(NotImplementedError, match="is a graph.*ONNX export writes chains"):
-        model.export(tmp_path / "m.onnx")
+    model.export(tmp_path / "m.onnx", verbose=False)
+    x1, x2, _, _ = _data(n=8)
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    feed = dict(zip([i.name for i in sess.get_inputs()], [x1, x2]))
+    assert list(feed) == model.input_names
+    got = sess.run(None, feed)
+    for g, w in zip(got, model.predict([x1, x2], verbose=0)):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)  # float32 both sides, GEMM order
 
 
 @_needs_graph_files

@@ -673,14 +673,6 @@ class Functional(FunctionalRunMixin, Model):
         """The layer of each network node, in node order (``ranvier.utils.profile``)."""
         return [g.layer for g in self._gnodes]
 
-    def export(self, filepath, format="onnx", verbose=True, **kwargs):
-        """Not available for graph models yet: ranvier's ONNX export writes chains (Sequential
-        and chain-shaped functional models). NotImplementedError."""
-        raise NotImplementedError(
-            f"export: model '{self.name}' is a graph (several inputs or outputs, merge layers or a layer called "
-            f"twice); ranvier's ONNX export writes chains only for now. Save it with model.save() (the C and "
-            f"C++ API load it), or export a chain-shaped part of it")
-
     def _claim_layers(self) -> None:
         me = weakref.ref(self)
         for layer in self._layers:

@@ -60,10 +60,22 @@ class _Graph:
         self.nodes: List = []
         self.inits: List = []
         self.n = 0
+        self.reserved: set = set()  # the graph's input and output names
+        self.params: dict = {}  # (id(layer), what) -> initializer name: shared layers' weights once
 
     def name(self, base: str) -> str:
-        self.n += 1
-        return f"{base}_{self.n}"
+        while True:
+            self.n += 1
+            nm = f"{base}_{self.n}"
+            if nm not in self.reserved:
+                return nm
+
+    def param(self, layer, value, what: str) -> str:
+        """The initializer of the weight ``what`` of ``layer``, made on its first use."""
+        key = (id(layer), what)
+        if key not in self.params:
+            self.params[key] = self.const(value, f"{layer.name}_{what}")
+        return self.params[key]
 
     def const(self, value, base: str) -> str:
         arr = np.asarray(value, dtype=np.float32)
@@ -218,121 +230,200 @@ def merge_node(g: _Graph, layer, xs: List[str], input_shapes) -> str:
     return out
 
 
-def to_onnx(model):
-    """The ONNX ModelProto of a built Sequential model."""
-    onnx = _require_onnx()
+def layer_node(g: _Graph, layer, x: str, layer_in: tuple, shape: tuple) -> str:
+    """The ONNX nodes of one single-input layer on the tensor named ``x`` of the Keras shape
+    ``layer_in`` (its output shape ``shape``); returns the output tensor's name (``x`` itself
+    for a layer that is the identity at inference). A layer's weights become initializers once
+    (``_Graph.param``), however often the layer is called."""
     from .. import layers as L
     from ..layers._base import BUILTIN_LAYER_NAMES
+    onnx = g.onnx
+    where = f"layer '{layer.name}' ({type(layer).__name__})"
+    cls = type(layer)
+    w = layer.get_weights()
+    if cls is L.Dense:
+        if layer.dtype_policy.name == "mixed_bfloat16":
+            from .. import _core
+            w[0] = _core._round_bf16(np.ascontiguousarray(w[0], dtype=np.float32))
+            x = g.op("Cast", [g.op("Cast", [x], f"{layer.name}_to_bf16", to=16)], f"{layer.name}_from_bf16", to=1)
+        kernel = g.param(layer, w[0], "kernel")
+        if layer.use_bias:
+            x = g.op("Gemm", [x, kernel, g.param(layer, w[1], "bias")], layer.name)
+        else:
+            x = g.op("MatMul", [x, kernel], layer.name)
+        x = _activation(g, x, layer._act_name, layer._act_params, where)
+    elif getattr(cls, "_identity_at_inference", False):  # Dropout, GaussianNoise
+        return x
+    elif cls is L.Flatten:
+        if len(layer_in) > 2:
+            if getattr(layer, "data_format", None) == "channels_first":
+                perm = [0] + list(range(2, len(layer_in))) + [1]
+                x = g.op("Transpose", [x], "to_channels_last", perm=perm)
+            x = g.op("Flatten", [x], layer.name, axis=1)
+    elif cls is L.BatchNormalization:
+        n = layer.get_weights()[-1].shape[0]
+        names = [v.name for v in layer.weights]
+        vals = dict(zip(names, w))
+        gamma = vals.get("gamma", np.ones(n, np.float32))
+        beta = vals.get("beta", np.zeros(n, np.float32))
+        x = g.op("BatchNormalization",
+                 [x, g.param(layer, gamma, "gamma"), g.param(layer, beta, "beta"),
+                  g.param(layer, vals["moving_mean"], "mean"),
+                  g.param(layer, vals["moving_variance"], "var")],
+                 layer.name, epsilon=float(layer.epsilon))
+    elif cls is L.LayerNormalization:
+        vals = dict(zip([v.name for v in layer.weights], w))
+        feat = int(layer_in[-1])
+        gamma = vals.get("gamma", np.ones(feat, np.float32))
+        beta = vals.get("beta", np.zeros(feat, np.float32))
+        x = g.op("LayerNormalization", [x, g.param(layer, gamma, "gamma"),
+                                        g.param(layer, beta, "beta")],
+                 layer.name, axis=-1, epsilon=float(layer.epsilon))
+    elif cls is L.Normalization:  # (x - mean) / scale, or mean + x * scale (invert)
+        mean, var = layer._stats()
+        scale = np.maximum(np.sqrt(var), np.float32(1e-7)).astype(np.float32)
+        m, s = g.const(mean, f"{layer.name}_mean"), g.const(scale, f"{layer.name}_scale")
+        if layer.invert:
+            x = g.op("Add", [g.op("Mul", [x, s], f"{layer.name}_mul"), m], layer.name)
+        else:
+            x = g.op("Div", [g.op("Sub", [x, m], f"{layer.name}_sub"), s], layer.name)
+    elif cls is L.Rescaling:
+        sc = np.asarray(layer.scale, np.float32).reshape(-1)
+        off = np.asarray(layer.offset, np.float32).reshape(-1)
+        x = g.op("Add", [g.op("Mul", [x, g.const(sc, f"{layer.name}_scale")], f"{layer.name}_mul"),
+                         g.const(off, f"{layer.name}_offset")], layer.name)
+    elif cls is L.UnitNormalization:  # x * 1/sqrt(max(sum x^2, 1e-24))
+        ss = g.op("ReduceSumSquare", [x], f"{layer.name}_ss", axes=[-1], keepdims=1)
+        ss = g.op("Max", [ss, g.const(np.float32(1e-24), f"{layer.name}_eps2")], f"{layer.name}_clamp")
+        x = g.op("Div", [x, g.op("Sqrt", [ss], f"{layer.name}_norm")], layer.name)
+    elif cls is L.Discretization:  # index = sum over boundaries of (x >= b)
+        b = np.asarray(layer.bin_boundaries, np.float32)
+        if b.size == 0 or layer.output_mode != "int":
+            raise ValueError(f"export: {where} has no ONNX form yet with output_mode="
+                             f"{layer.output_mode!r} and {b.size} boundaries (exportable: 'int', >= 1 boundary)")
+        axis = g.name(f"{layer.name}_axis")
+        g.inits.append(onnx.numpy_helper.from_array(np.array([-1], np.int64), axis))
+        xe = g.op("Unsqueeze", [x, axis], f"{layer.name}_x")
+        ge = g.op("GreaterOrEqual", [xe, g.const(b, f"{layer.name}_bins")], f"{layer.name}_ge")
+        x = g.op("ReduceSum", [g.op("Cast", [ge], f"{layer.name}_f", to=1), axis], layer.name, keepdims=0)
+    elif cls is L.Embedding:  # Gather of the table's rows at the ids (float ids cast to int64)
+        ids = g.op("Cast", [x], f"{layer.name}_ids", to=7)
+        x = g.op("Gather", [g.param(layer, w[0], "embeddings"), ids], layer.name, axis=0)
+    elif cls is L.CategoryEncoding:  # OneHot of the ids; multi_hot / count reduce the last input axis
+        ids = g.op("Cast", [x], f"{layer.name}_ids", to=7)
+        depth = g.name(f"{layer.name}_depth")
+        g.inits.append(onnx.numpy_helper.from_array(np.array([layer.num_tokens], np.int64), depth))
+        hot = g.op("OneHot", [ids, depth, g.const(np.array([0, 1], np.float32), f"{layer.name}_values")],
+                   f"{layer.name}_onehot", axis=-1)
+        if layer.output_mode == "one_hot":
+            x = _reshape(g, onnx, hot, shape, layer.name)
+        elif layer.output_mode == "multi_hot":
+            x = g.op("ReduceMax", [hot], layer.name, axes=[-2], keepdims=0)
+        else:
+            axes = g.name(f"{layer.name}_axes")
+            g.inits.append(onnx.numpy_helper.from_array(np.array([-2], np.int64), axes))
+            x = g.op("ReduceSum", [hot, axes], layer.name, keepdims=0)
+    elif cls is L.Reshape:
+        x = _reshape(g, onnx, x, shape, layer.name)
+    elif cls is L.RepeatVector:  # (b, d) -> (b, 1, d), broadcast to (b, n, d)
+        axes = g.name(f"{layer.name}_axes")
+        g.inits.append(onnx.numpy_helper.from_array(np.array([1], np.int64), axes))
+        x1 = g.op("Unsqueeze", [x, axes], f"{layer.name}_unsqueeze")
+        reps = g.name(f"{layer.name}_shape")
+        g.inits.append(onnx.numpy_helper.from_array(np.array([1, layer.n, 1], np.int64), reps))
+        x = g.op("Expand", [x1, reps], layer.name)
+    elif cls is L.ActivityRegularization:  # the identity outside training
+        return x
+    elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):
+        x = _activation(g, x, layer._act_name, layer._act_params, where)
+    else:
+        raise ValueError(f"export: {where} has no ONNX form yet (exportable: "
+                         f"{', '.join(BUILTIN_LAYER_NAMES)})")
+    return x
+
+
+_INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
+def _graph_to_onnx(model, onnx):
+    """A graph model (``ranvier._functional_graph.Functional``): one ONNX input per model
+    input (its InputLayer's name; float32, or int64 for an integer ``Input(dtype=...)``, cast
+    to float32 as ranvier feeds it to the network), one output per model output (named as
+    ``model.output_names``), the leaf nodes in the network's topological order."""
+    from .. import layers as L
+    from ..layers._merge import _Merge
+    h = onnx.helper
+    g = _Graph(onnx)
+    in_names = list(model.input_names)
+    out_names: List[str] = []
+    for nm in model.output_names:  # an output listed twice gets a suffix (ONNX names are unique)
+        base, i = nm, 1
+        while nm in out_names or nm in in_names:
+            i += 1
+            nm = f"{base}_{i}"
+        out_names.append(nm)
+    g.reserved.update(in_names + out_names)
+    for gn in model._gnodes:
+        if isinstance(gn.layer, (L.StringLookup, L.IntegerLookup)):
+            raise ValueError(
+                f"export: layer '{gn.layer.name}' ({type(gn.layer).__name__}) maps raw string/integer keys, which "
+                f"ranvier encodes in Python before the network; it has no ONNX form. Export a model that takes "
+                f"the encoded indices as its input (the lookup applied outside it), or save it with model.save()")
+    tensors = {}
+    value_inputs = []
+    for k, il in enumerate(model._input_layers):
+        dims = ["batch"] + [int(d) for d in tuple(il.batch_shape)[1:]]
+        dt = str(il.dtype)
+        if dt in _INT_DTYPES:
+            value_inputs.append(h.make_tensor_value_info(in_names[k], onnx.TensorProto.INT64, dims))
+            tensors[k] = g.op("Cast", [in_names[k]], f"{in_names[k]}_float", to=1)
+        elif dt in ("float32", "float64", "float16", "bfloat16"):
+            value_inputs.append(h.make_tensor_value_info(in_names[k], onnx.TensorProto.FLOAT, dims))
+            tensors[k] = in_names[k]
+        else:
+            raise ValueError(f"export: input '{in_names[k]}' has dtype {dt!r}; the ONNX export takes float and "
+                             f"integer inputs only (string keys are encoded outside the network)")
+    shapes = model._key_shapes
+    for gn in model._gnodes:
+        xs = [tensors[k] for k in gn.inputs]
+        if isinstance(gn.layer, _Merge):
+            x = merge_node(g, gn.layer, xs, [shapes[k] for k in gn.inputs])
+        elif len(xs) != 1:
+            raise ValueError(f"export: layer '{gn.layer.name}' ({type(gn.layer).__name__}) takes "
+                             f"{len(xs)} inputs and is not a merge layer")
+        else:
+            x = layer_node(g, gn.layer, xs[0], tuple(shapes[gn.inputs[0]]), tuple(shapes[gn.output]))
+        tensors[gn.output] = x
+    value_outputs = []
+    for k, nm in zip(model._out_keys, out_names):
+        g.nodes.append(h.make_node("Identity", [tensors[k]], [nm], name=nm))
+        dims = ["batch"] + [int(d) for d in tuple(shapes[k])[1:]]
+        value_outputs.append(h.make_tensor_value_info(nm, onnx.TensorProto.FLOAT, dims))
+    graph = h.make_graph(g.nodes, model.name, value_inputs, value_outputs, initializer=g.inits)
+    proto = h.make_model(graph, producer_name="ranvier", opset_imports=[h.make_opsetid("", OPSET)])
+    proto.ir_version = IR_VERSION
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def to_onnx(model):
+    """The ONNX ModelProto of a built model: a Sequential (or chain-shaped) model has the
+    input "input" and the output "output"; a graph model one input per model input and one
+    output per model output, by their names (see ``_graph_to_onnx``)."""
+    onnx = _require_onnx()
     if not model.built:
         raise ValueError("export: the model is not built yet; build it (fit, predict, build() or an Input "
                          "first) so its shapes and weights exist")
+    from .._functional_graph import Functional
+    if isinstance(model, Functional):
+        return _graph_to_onnx(model, onnx)
     g = _Graph(onnx)
     in_shape = list(model.input_shape)[1:]
     x = "input"
     shape = tuple(model.input_shape)  # the current layer's input shape
     for layer in common.file_layers(model):
         layer_in, shape = shape, tuple(layer.compute_output_shape(shape))
-        where = f"layer '{layer.name}' ({type(layer).__name__})"
-        cls = type(layer)
-        w = layer.get_weights()
-        if cls is L.Dense:
-            if layer.dtype_policy.name == "mixed_bfloat16":
-                from .. import _core
-                w[0] = _core._round_bf16(np.ascontiguousarray(w[0], dtype=np.float32))
-                x = g.op("Cast", [g.op("Cast", [x], f"{layer.name}_to_bf16", to=16)], f"{layer.name}_from_bf16", to=1)
-            kernel = g.const(w[0], f"{layer.name}_kernel")
-            if layer.use_bias:
-                x = g.op("Gemm", [x, kernel, g.const(w[1], f"{layer.name}_bias")], layer.name)
-            else:
-                x = g.op("MatMul", [x, kernel], layer.name)
-            x = _activation(g, x, layer._act_name, layer._act_params, where)
-        elif getattr(cls, "_identity_at_inference", False):  # Dropout, GaussianNoise
-            continue
-        elif cls is L.Flatten:
-            if len(layer_in) > 2:
-                if getattr(layer, "data_format", None) == "channels_first":
-                    perm = [0] + list(range(2, len(layer_in))) + [1]
-                    x = g.op("Transpose", [x], "to_channels_last", perm=perm)
-                x = g.op("Flatten", [x], layer.name, axis=1)
-        elif cls is L.BatchNormalization:
-            n = layer.get_weights()[-1].shape[0]
-            names = [v.name for v in layer.weights]
-            vals = dict(zip(names, w))
-            gamma = vals.get("gamma", np.ones(n, np.float32))
-            beta = vals.get("beta", np.zeros(n, np.float32))
-            x = g.op("BatchNormalization",
-                     [x, g.const(gamma, f"{layer.name}_gamma"), g.const(beta, f"{layer.name}_beta"),
-                      g.const(vals["moving_mean"], f"{layer.name}_mean"),
-                      g.const(vals["moving_variance"], f"{layer.name}_var")],
-                     layer.name, epsilon=float(layer.epsilon))
-        elif cls is L.LayerNormalization:
-            vals = dict(zip([v.name for v in layer.weights], w))
-            feat = int(layer_in[-1])
-            gamma = vals.get("gamma", np.ones(feat, np.float32))
-            beta = vals.get("beta", np.zeros(feat, np.float32))
-            x = g.op("LayerNormalization", [x, g.const(gamma, f"{layer.name}_gamma"),
-                                            g.const(beta, f"{layer.name}_beta")],
-                     layer.name, axis=-1, epsilon=float(layer.epsilon))
-        elif cls is L.Normalization:  # (x - mean) / scale, or mean + x * scale (invert)
-            mean, var = layer._stats()
-            scale = np.maximum(np.sqrt(var), np.float32(1e-7)).astype(np.float32)
-            m, s = g.const(mean, f"{layer.name}_mean"), g.const(scale, f"{layer.name}_scale")
-            if layer.invert:
-                x = g.op("Add", [g.op("Mul", [x, s], f"{layer.name}_mul"), m], layer.name)
-            else:
-                x = g.op("Div", [g.op("Sub", [x, m], f"{layer.name}_sub"), s], layer.name)
-        elif cls is L.Rescaling:
-            sc = np.asarray(layer.scale, np.float32).reshape(-1)
-            off = np.asarray(layer.offset, np.float32).reshape(-1)
-            x = g.op("Add", [g.op("Mul", [x, g.const(sc, f"{layer.name}_scale")], f"{layer.name}_mul"),
-                             g.const(off, f"{layer.name}_offset")], layer.name)
-        elif cls is L.UnitNormalization:  # x * 1/sqrt(max(sum x^2, 1e-24))
-            ss = g.op("ReduceSumSquare", [x], f"{layer.name}_ss", axes=[-1], keepdims=1)
-            ss = g.op("Max", [ss, g.const(np.float32(1e-24), f"{layer.name}_eps2")], f"{layer.name}_clamp")
-            x = g.op("Div", [x, g.op("Sqrt", [ss], f"{layer.name}_norm")], layer.name)
-        elif cls is L.Discretization:  # index = sum over boundaries of (x >= b)
-            b = np.asarray(layer.bin_boundaries, np.float32)
-            if b.size == 0 or layer.output_mode != "int":
-                raise ValueError(f"export: {where} has no ONNX form yet with output_mode="
-                                 f"{layer.output_mode!r} and {b.size} boundaries (exportable: 'int', >= 1 boundary)")
-            axis = g.name(f"{layer.name}_axis")
-            g.inits.append(onnx.numpy_helper.from_array(np.array([-1], np.int64), axis))
-            xe = g.op("Unsqueeze", [x, axis], f"{layer.name}_x")
-            ge = g.op("GreaterOrEqual", [xe, g.const(b, f"{layer.name}_bins")], f"{layer.name}_ge")
-            x = g.op("ReduceSum", [g.op("Cast", [ge], f"{layer.name}_f", to=1), axis], layer.name, keepdims=0)
-        elif cls is L.Embedding:  # Gather of the table's rows at the ids (float ids cast to int64)
-            ids = g.op("Cast", [x], f"{layer.name}_ids", to=7)
-            x = g.op("Gather", [g.const(w[0], f"{layer.name}_embeddings"), ids], layer.name, axis=0)
-        elif cls is L.CategoryEncoding:  # OneHot of the ids; multi_hot / count reduce the last input axis
-            ids = g.op("Cast", [x], f"{layer.name}_ids", to=7)
-            depth = g.name(f"{layer.name}_depth")
-            g.inits.append(onnx.numpy_helper.from_array(np.array([layer.num_tokens], np.int64), depth))
-            hot = g.op("OneHot", [ids, depth, g.const(np.array([0, 1], np.float32), f"{layer.name}_values")],
-                       f"{layer.name}_onehot", axis=-1)
-            if layer.output_mode == "one_hot":
-                x = _reshape(g, onnx, hot, shape, layer.name)
-            elif layer.output_mode == "multi_hot":
-                x = g.op("ReduceMax", [hot], layer.name, axes=[-2], keepdims=0)
-            else:
-                axes = g.name(f"{layer.name}_axes")
-                g.inits.append(onnx.numpy_helper.from_array(np.array([-2], np.int64), axes))
-                x = g.op("ReduceSum", [hot, axes], layer.name, keepdims=0)
-        elif cls is L.Reshape:
-            x = _reshape(g, onnx, x, shape, layer.name)
-        elif cls is L.RepeatVector:  # (b, d) -> (b, 1, d), broadcast to (b, n, d)
-            axes = g.name(f"{layer.name}_axes")
-            g.inits.append(onnx.numpy_helper.from_array(np.array([1], np.int64), axes))
-            x1 = g.op("Unsqueeze", [x, axes], f"{layer.name}_unsqueeze")
-            reps = g.name(f"{layer.name}_shape")
-            g.inits.append(onnx.numpy_helper.from_array(np.array([1, layer.n, 1], np.int64), reps))
-            x = g.op("Expand", [x1, reps], layer.name)
-        elif cls is L.ActivityRegularization:  # the identity outside training
-            continue
-        elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):
-            x = _activation(g, x, layer._act_name, layer._act_params, where)
-        else:
-            raise ValueError(f"export: {where} has no ONNX form yet (exportable: "
-                             f"{', '.join(BUILTIN_LAYER_NAMES)})")
+        x = layer_node(g, layer, x, layer_in, shape)
     if x == "input":
         x = g.op("Identity", [x], "identity")
     g.nodes[-1].output[0] = "output"
@@ -356,5 +447,7 @@ def export_onnx(model, filepath, verbose: bool = True, **kwargs) -> None:
     proto = to_onnx(model)
     common.write_atomic(filepath, [proto.SerializeToString()], "export")
     if verbose:
-        print(f"Saved an ONNX model (opset {OPSET}) to '{filepath}': input 'input' "
-              f"(batch, {', '.join(str(d) for d in model.input_shape[1:])}), output 'output'.")
+        ins = ", ".join(f"'{i.name}' (batch, {', '.join(str(d.dim_value) for d in i.type.tensor_type.shape.dim[1:])})"
+                        for i in proto.graph.input)
+        outs = ", ".join(f"'{o.name}'" for o in proto.graph.output)
+        print(f"Saved an ONNX model (opset {OPSET}) to '{filepath}': input {ins}, output {outs}.")
