@@ -13,9 +13,33 @@ from ._sharded import (_NO_STOP, _ROOT_ONLY, _ShardedTrainer, _StopSync, _compar
 from ._mpi import DistributedConfigError, DistributedError, _abort, _ensure_init, _watch, _world
 
 
+def _rows(v, lo: int, hi: int):
+    """Rows lo:hi of data in a model's structure: an array, or a list / tuple / dict of
+    arrays (a graph model's inputs or outputs), sliced together."""
+    if v is None:
+        return None
+    if isinstance(v, dict):
+        return {k: _rows(a, lo, hi) for k, a in v.items()}
+    if isinstance(v, (list, tuple)) and any(hasattr(a, "shape") or isinstance(a, (list, tuple, dict)) for a in v):
+        parts = [_rows(a, lo, hi) for a in v]
+        return parts if isinstance(v, list) else tuple(parts)
+    return np.asarray(v)[lo:hi]
+
+
+def _n_rows(v) -> int:
+    """The number of samples of data in a model's structure (its first array's rows)."""
+    if isinstance(v, dict):
+        return _n_rows(next(iter(v.values())))
+    if isinstance(v, (list, tuple)) and v and any(hasattr(a, "shape") or isinstance(a, (list, tuple, dict))
+                                                  for a in v):
+        return _n_rows(v[0])
+    return int(np.shape(v)[0])
+
+
 # ------------------------------------------------------------- DataParallel
 class DataParallel:
-    """Trains ``model`` (a compiled ``ranvier.Sequential``) on every rank of the job.
+    """Trains ``model`` (a compiled ``ranvier.Sequential`` or ``ranvier.Model``, graphs with
+    several inputs and outputs included) on every rank of the job.
 
     ``DataParallel(model, check_data=True)``; ``.fit(...)`` takes ``Sequential.fit``'s
     arguments (``batch_size`` is the global batch, split over ranks) and returns the
@@ -27,7 +51,8 @@ class DataParallel:
     def __init__(self, model, check_data: bool = True):
         from .. import models
         if not isinstance(model, models.Sequential):
-            raise TypeError(f"DataParallel: expected a ranvier.Sequential, got {type(model).__name__}")
+            raise TypeError(f"DataParallel: expected a ranvier.Sequential or ranvier.Model, got "
+                            f"{type(model).__name__}")
         _ensure_init()
         self.model = model
         self.check_data = bool(check_data)
@@ -114,8 +139,7 @@ class DataParallel:
                 proxy._t.set_shard(0, 1)
 
     def _get_trainer(self):
-        from .. import models
-        trainer = models.Sequential._get_trainer(self.model)
+        trainer = type(self.model)._get_trainer(self.model)  # the class's (a graph model has its own)
         self._proxy = _ShardedTrainer(self, trainer)
         return self._proxy
 
@@ -231,19 +255,18 @@ class DataParallel:
         """``Sequential.evaluate`` sharded over ranks, merged: the same result on every rank."""
         model = self.model
         w = _world
-        x_all = np.asarray(x) if not hasattr(x, "shape") else x
-        n = int(np.shape(x_all)[0])
+        n = _n_rows(x)
         lo, hi = w.rank * n // w.size, (w.rank + 1) * n // w.size
         if w.rank != 0:
             verbose = 0
-        sw = None if sample_weight is None else np.asarray(sample_weight)[lo:hi]
+        sw = _rows(sample_weight, lo, hi)
         if hi > lo:
-            logs = model.evaluate(x_all[lo:hi], np.asarray(y)[lo:hi], batch_size=batch_size, verbose=verbose,
+            logs = model.evaluate(_rows(x, lo, hi), _rows(y, lo, hi), batch_size=batch_size, verbose=verbose,
                                   sample_weight=sw, return_dict=True)
             loss_sum = logs["loss"] * (hi - lo)
         else:
             # Nothing to evaluate here: still resolve the metrics and join the merge.
-            logs = model.evaluate(x_all[:1], np.asarray(y)[:1], batch_size=1, verbose=0, return_dict=True)
+            logs = model.evaluate(_rows(x, 0, 1), _rows(y, 0, 1), batch_size=1, verbose=0, return_dict=True)
             model._trainer.reset_metrics()
             loss_sum = 0.0
         proxy = _ShardedTrainer(self, model._trainer)

@@ -26,13 +26,19 @@ def _strip_names(obj):
     return obj
 
 
-def _shape(a) -> Optional[List[int]]:
+def _shape(a) -> Any:
+    """The shape of an array; of a graph model's data (a list of arrays, one per input or
+    output: ``Rows``), the list of their shapes."""
+    if isinstance(a, (list, tuple)) and not isinstance(a, np.ndarray) and any(hasattr(v, "shape") for v in a):
+        return [_shape(v) for v in a]
     return None if a is None else [int(d) for d in np.shape(a)]
 
 
-def _crc(a: Optional[np.ndarray]) -> Optional[str]:
+def _crc(a: Any) -> Optional[str]:
     if a is None:
         return None
+    if isinstance(a, (list, tuple)) and not isinstance(a, np.ndarray) and any(hasattr(v, "shape") for v in a):
+        return ",".join(str(_crc(v)) for v in a)
     a = np.ascontiguousarray(a)
     return f"{zlib.crc32(a.data.cast('B')):08x}"
 
