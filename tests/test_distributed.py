@@ -240,7 +240,7 @@ def tmp_root(tmp_path_factory):
 
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 4])
-@pytest.mark.parametrize("case,batch", [("adam_ce", 64), ("sgd_mse", 32)])
+@pytest.mark.parametrize("case,batch", [("adam_ce", 64), ("sgd_mse", 32), ("graph", 32)])
 def test_weights_equal_single_process_and_replicas_identical(tmp_root, case, batch, n):
     """After 2 epochs the N replicas are bitwise identical (weights, optimizer slots and
     step count), and equal to one process trained with the same global batch.

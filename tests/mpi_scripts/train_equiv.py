@@ -50,12 +50,25 @@ def build(case, seed):
             L.Dense(5, activation="softmax"),
         ])
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    elif case == "graph":  # two inputs, two outputs, a shared Dense, Concatenate and Add
+        a, b = ranvier.Input(shape=(12,), name="a"), ranvier.Input(shape=(8,), name="b")
+        shared = L.Dense(10, activation="tanh", name="shared")
+        h = L.Concatenate()([shared(L.Dense(10)(a)), L.Add()([shared(L.Dense(10)(b)), L.Dense(10)(a)])])
+        model = ranvier.Model([a, b], [L.Dense(3, name="reg")(h), L.Dense(5, activation="softmax", name="cls")(h)])
+        # SGD: Adam divides by sqrt(v), which turns float32 summation-order differences of
+        # near-zero gradient entries (a bias feeding Add) into step differences above 1e-5
+        model.compile(optimizer=ranvier.optimizers.SGD(0.05, momentum=0.9),
+                      loss=["mse", "sparse_categorical_crossentropy"],
+                      metrics=[["mae"], ["accuracy"]])
     else:
         raise SystemExit(f"unknown case {case}")
     return model
 
 
 def fit_kwargs(case, x, y, batch):
+    if case == "graph":
+        # 481 rows, batch 32: a last batch of one row; shuffling with rank 0's seed.
+        return dict(batch_size=batch, epochs=2, shuffle=True)
     if case in ("adam_ce", "bn_dropout"):
         # 961 rows, validation_split 0.2 -> 768 training rows; with batch 64: 12 full batches.
         return dict(batch_size=batch, epochs=2, validation_split=0.2, shuffle=True)
@@ -69,7 +82,11 @@ def main():
     out, tag, case = sys.argv[1], sys.argv[2], sys.argv[3]
     single = "--single" in sys.argv
     batch = int(sys.argv[sys.argv.index("--batch") + 1]) if "--batch" in sys.argv else None
-    if case in ("adam_ce", "bn_dropout"):
+    if case == "graph":  # x: the 20 columns as two inputs; y: a regression and a class target
+        x, logits = data(481, 20, 5, seed=2)
+        x, y = [x[:, :12], x[:, 12:]], [np.tanh(logits[:, :3]), np.argmax(logits, axis=1).astype(np.int64)]
+        batch = batch or 32
+    elif case in ("adam_ce", "bn_dropout"):
         x, logits = data(961, 20, 5)
         y = np.argmax(logits, axis=1).astype(np.int64)
         batch = batch or 64

@@ -151,13 +151,16 @@ class DataParallel:
     def _fingerprint(self, x, y, sw, batch_size) -> Dict[str, str]:
         from .. import __version__
         model = self.model
+        # the layer of each network node (a graph's node order; a shared layer is several nodes)
+        profile = getattr(model, "_profile_layers", None)
+        node_layers = profile() if profile is not None else model._layers
         fp: Dict[str, Any] = {
             "ranvier version": __version__,
             "input shape": _jsonable(model.input_shape),
             "model": {f"layer {i} ({type(layer).__name__})": _jsonable(_strip_names(layers_module.serialize(layer)))
                       for i, layer in enumerate(model._layers)},
             "weight shapes": {
-                f"layer {t['layer']} ({type(model._layers[t['layer']]).__name__}) {t['name']}"
+                f"layer {t['layer']} ({type(node_layers[t['layer']]).__name__}) {t['name']}"
                 + ("" if t["trainable"] else " (non-trainable)"): list(t["shape"])
                 for t in model._built_net().tensors()},
             "compile": _jsonable(_strip_names(model._compile_config)),
@@ -271,8 +274,5 @@ class DataParallel:
             loss_sum = 0.0
         proxy = _ShardedTrainer(self, model._trainer)
         proxy._merge(loss_sum, hi - lo, "merging evaluate's loss and metrics")
-        out: Dict[str, Any] = {"loss": proxy._global_loss}
-        for r in model._resolved_metrics:
-            out[r.key] = metrics_module.log_value(r.metric.result())
-        out = dict(sorted(out.items()))
+        out: Dict[str, Any] = model._logs(proxy)  # the merged loss (per output too) and metrics
         return model._format_results(out, return_dict)

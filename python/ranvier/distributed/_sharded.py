@@ -91,6 +91,7 @@ class _ShardedTrainer:
         self._t = trainer
         self._reduced = False
         self._global_loss = 0.0
+        self._global_out: List[float] = []  # the merged loss of each output (graph models)
         self._steps = 0
         self._n = 0
         self._batch = 0
@@ -135,6 +136,9 @@ class _ShardedTrainer:
     def mean_loss(self):
         return self._global_loss if self._reduced else self._t.mean_loss()
 
+    def output_mean_losses(self):
+        return list(self._global_out) if self._reduced else self._t.output_mean_losses()
+
     def reset_metrics(self):
         self._reduced = False
         self._t.reset_metrics()
@@ -163,11 +167,16 @@ class _ShardedTrainer:
         """Sums (loss_sum, rows, every metric's state) over ranks and installs the result."""
         metrics = self._metrics()
         states = [np.asarray(m._state(), dtype=np.float64) for m in metrics]
-        buf = np.concatenate([np.array([loss_sum, float(rows)], dtype=np.float64)] + states)
+        # each output's loss, weighted by the rows as the total is (none without rows: a rank
+        # with an empty shard adds zeros)
+        outs = np.asarray(self._t.output_mean_losses(), dtype=np.float64) if rows > 0 else \
+            np.zeros(len(self._t.output_mean_losses()), np.float64)
+        buf = np.concatenate([np.array([loss_sum, float(rows)], dtype=np.float64), outs * rows] + states)
         if _world.size > 1:
             with _watch(what):
                 _world.comm.Allreduce(_world.MPI.IN_PLACE, buf, op=_world.MPI.SUM)
-        off = 2
+        self._global_out = [float(v / buf[1]) if buf[1] > 0 else 0.0 for v in buf[2:2 + outs.size]]
+        off = 2 + outs.size
         for m, s in zip(metrics, states):
             m._set_state(buf[off:off + s.size].tolist())
             off += s.size
