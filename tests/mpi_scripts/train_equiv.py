@@ -84,7 +84,8 @@ def main():
     batch = int(sys.argv[sys.argv.index("--batch") + 1]) if "--batch" in sys.argv else None
     if case == "graph":  # x: the 20 columns as two inputs; y: a regression and a class target
         x, logits = data(481, 20, 5, seed=2)
-        x, y = [x[:, :12], x[:, 12:]], [np.tanh(logits[:, :3]), np.argmax(logits, axis=1).astype(np.int64)]
+        x = {"a": x[:, :12], "b": x[:, 12:]}  # a dict keyed by input name (evaluate slices it per key)
+        y = [np.tanh(logits[:, :3]), np.argmax(logits, axis=1).astype(np.int64)]
         batch = batch or 32
     elif case in ("adam_ce", "bn_dropout"):
         x, logits = data(961, 20, 5)
