@@ -569,24 +569,31 @@ class TrainingMixin:
         cbs.on_predict_end()
         return self._shaped_output(out)
 
-    def _shaped_output(self, out: np.ndarray) -> np.ndarray:
-        """``out`` (rows of the flattened per-sample output the network computes) in the
-        model's output shape, as Keras returns it: ``(n, 2, 3)`` for a model ending in
-        ``Reshape((2, 3))`` or ``RepeatVector``. Cached per built network, so the 2-D case
-        costs one dictionary read."""
-        net = self._net
-        cached = self.__dict__.get("_output_sample_shape")
+    def _fast_info(self, net) -> tuple:
+        """``(net, sample_shape, raw_keys)`` for the built network ``net``, cached per network:
+        the model's per-sample output shape when it is N-D (else None) and whether its input
+        takes raw keys (a lookup layer encodes them first). The predict paths read it with one
+        dictionary lookup."""
+        cached = self.__dict__.get("_fast_path_info")
         if cached is None or cached[0] is not net:
             try:
                 shape = tuple(self.output_shape[1:])
             except (AttributeError, ValueError, TypeError):
                 shape = ()
             ok = len(shape) > 1 and all(isinstance(d, (int, np.integer)) and d > 0 for d in shape)
-            cached = (net, tuple(int(d) for d in shape) if ok else None)
-            self.__dict__["_output_sample_shape"] = cached
-        if cached[1] is None or out.ndim != 2:
+            raw = getattr(self, "_raw_input_encoder", lambda: None)() is not None
+            cached = (net, tuple(int(d) for d in shape) if ok else None, raw)
+            self.__dict__["_fast_path_info"] = cached
+        return cached
+
+    def _shaped_output(self, out: np.ndarray) -> np.ndarray:
+        """``out`` (rows of the flattened per-sample output the network computes) in the
+        model's output shape, as Keras returns it: ``(n, 2, 3)`` for a model ending in
+        ``Reshape((2, 3))`` or ``RepeatVector``."""
+        shape = self._fast_info(self._net)[1]
+        if shape is None or out.ndim != 2:
             return out
-        return out.reshape((out.shape[0],) + cached[1])
+        return out.reshape((out.shape[0],) + shape)
 
     def _predict_fast(self, x, batch_size: int) -> Optional[np.ndarray]:
         """The common case in one C++ call, with only the checks it needs: a built model
@@ -596,10 +603,15 @@ class TrainingMixin:
         net = self._net
         if net is None or self._input_shape is None or len(self._input_shape) != 2:
             return None
-        if getattr(self, "_raw_input_encoder", lambda: None)() is not None:  # raw keys: encoded first
+        info = self.__dict__.get("_fast_path_info")
+        if info is None or info[0] is not net:
+            info = self._fast_info(net)
+        if info[2]:  # raw keys: encoded first, on the general path
             return None
         out = net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
-        return None if out is None else self._shaped_output(out)
+        if out is None or info[1] is None:
+            return out
+        return out.reshape((out.shape[0],) + info[1])
 
     def __call__(self, x, training=None):
         """The model on ``x``; ``training=True`` runs the layers in training mode (dropout on,
