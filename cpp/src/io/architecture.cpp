@@ -21,6 +21,24 @@ using json::Value;
 
 }  // namespace
 
+std::pair<std::int64_t, std::int64_t> input_shape_widths(const Value& shape, const std::string& where) {
+  if (!shape.is_array() || shape.as_array().size() < 2) bad(where + ": input_shape must be [null, d, ...]");
+  const auto& dims = shape.as_array();
+  std::uint64_t prod = 1, d = 0;
+  for (std::size_t i = 1; i < dims.size(); ++i) {
+    if (dims[i].is_null()) bad(where + ": input_shape needs known feature dimensions, got null");
+    try {
+      d = dims[i].as_uint("input_shape dimension");
+    } catch (const std::invalid_argument& e) {
+      bad(where + ": " + e.what());
+    }
+    if (d == 0 || d > (std::uint64_t{1} << 40) || prod > (std::uint64_t{1} << 40) / d)
+      bad(where + ": input_shape dimension out of range");
+    prod *= d;
+  }
+  return {static_cast<std::int64_t>(d), static_cast<std::int64_t>(prod)};
+}
+
 std::int64_t Architecture::in_features() const {
   std::int64_t n = 1;
   for (auto d : input_shape) n *= d;
@@ -92,24 +110,8 @@ Architecture parse_architecture(const Value& arch) {
       if (!bc->is_object()) bad(where + " must be an object");
       const Value* is = bc->find("input_shape");
       if (is && !is->is_null()) {
-        if (!is->is_array() || is->as_array().size() < 2) bad(where + ": input_shape must be [null, d, ...]");
-        const auto& dims = is->as_array();
-        std::uint64_t prod = 1;
-        for (std::size_t i = 1; i < dims.size(); ++i) {
-          if (dims[i].is_null()) bad(where + ": input_shape needs known feature dimensions, got null");
-          std::uint64_t d = 0;
-          try {
-            d = dims[i].as_uint("input_shape dimension");
-          } catch (const std::invalid_argument& e) {
-            bad(where + ": " + e.what());
-          }
-          if (d == 0 || d > (std::uint64_t{1} << 40) || prod > (std::uint64_t{1} << 40) / d)
-            bad(where + ": input_shape dimension out of range");
-          prod *= d;
-        }
-        L.built_in_features = layer_takes_whole_sample(L.class_name, L.config)
-                                  ? static_cast<std::int64_t>(prod)
-                                  : static_cast<std::int64_t>(dims.back().as_uint("input_shape dimension"));
+        const auto w = input_shape_widths(*is, where);
+        L.built_in_features = layer_takes_whole_sample(L.class_name, L.config) ? w.second : w.first;
       }
     }
     if (!names.insert(L.name).second) bad("architecture: two layers are named '" + L.name + "'");

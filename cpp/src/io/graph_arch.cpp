@@ -191,25 +191,7 @@ void read_build_config(LayerConfig& L) {
   const Value* is = bc->find("input_shape");
   if (!is || is->is_null()) return;
   if (!is->is_array() || is->as_array().empty()) bad(where + ": input_shape must be [null, d, ...]");
-  // (last axis, product of the dimensions)
-  const auto width_of = [&](const Value& shape) -> std::pair<std::int64_t, std::int64_t> {
-    if (!shape.is_array() || shape.as_array().size() < 2) bad(where + ": input_shape must be [null, d, ...]");
-    std::uint64_t prod = 1;
-    const auto& dims = shape.as_array();
-    for (std::size_t i = 1; i < dims.size(); ++i) {
-      if (dims[i].is_null()) bad(where + ": input_shape needs known feature dimensions, got null");
-      std::uint64_t d = 0;
-      try {
-        d = dims[i].as_uint("input_shape dimension");
-      } catch (const std::invalid_argument& e) {
-        bad(where + ": " + e.what());
-      }
-      if (d == 0 || d > (std::uint64_t{1} << 40) || prod > (std::uint64_t{1} << 40) / d)
-        bad(where + ": input_shape dimension out of range");
-      prod *= d;
-    }
-    return {static_cast<std::int64_t>(dims.back().as_uint("input_shape dimension")), static_cast<std::int64_t>(prod)};
-  };
+  const auto width_of = [&](const Value& shape) { return input_shape_widths(shape, where); };
   if (is->as_array()[0].is_array()) {  // a list of shapes (a merge layer: the graph's widths are whole samples)
     if (is->as_array().size() > 4096) bad(where + ": too many input shapes");
     for (const auto& s : is->as_array()) L.built_in_widths.push_back(width_of(s).second);

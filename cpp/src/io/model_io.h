@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -105,6 +106,10 @@ struct Architecture {
 
 Architecture parse_architecture(const json::Value& arch);
 json::Value architecture_json(const Architecture& a);
+// A build_config's input_shape [null, d1, ..., dk]: (dk, d1 * ... * dk), the last axis and
+// the whole sample. Every dimension must be known and in 1..2^40, and so must the product;
+// std::invalid_argument ("invalid model file: <where>: ...") otherwise.
+std::pair<std::int64_t, std::int64_t> input_shape_widths(const json::Value& shape, const std::string& where);
 
 // A layer from its config through the layer table, built for in_features. seed: the seed
 // of a seeded layer (Dropout) when the config has none. sample_shape: the samples'
