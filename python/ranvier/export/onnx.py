@@ -414,8 +414,7 @@ def to_onnx(model):
     if not model.built:
         raise ValueError("export: the model is not built yet; build it (fit, predict, build() or an Input "
                          "first) so its shapes and weights exist")
-    from .._functional_graph import Functional
-    if isinstance(model, Functional):
+    if callable(getattr(model, "_predict_rows", None)):  # a graph model (ranvier._functional_graph)
         return _graph_to_onnx(model, onnx)
     g = _Graph(onnx)
     in_shape = list(model.input_shape)[1:]
