@@ -474,12 +474,12 @@ class Model(models_module.Sequential):
 
     @property
     def inputs(self) -> List[KerasTensor]:
-        """The input tensors, as a list."""
+        """The input tensors, as a flat list (dict inputs in sorted-key order)."""
         return list(self._inputs_struct[0])
 
     @property
     def outputs(self) -> List[KerasTensor]:
-        """The output tensors, as a list."""
+        """The output tensors, as a flat list (dict outputs in sorted-key order)."""
         return list(self._outputs_struct[0])
 
     @property

@@ -460,25 +460,7 @@ class Functional(FunctionalRunMixin, Model):
                         return layer
             raise
 
-    @property
-    def inputs(self) -> List[KerasTensor]:
-        """The input tensors, as a flat list (dict inputs in sorted-key order)."""
-        return list(self._inputs_struct[0])
-
-    @property
-    def outputs(self) -> List[KerasTensor]:
-        """The output tensors, as a flat list (dict outputs in sorted-key order)."""
-        return list(self._outputs_struct[0])
-
-    @property
-    def input(self) -> Any:
-        """The inputs in the structure they were given in."""
-        return restructure(self._inputs_struct[0], self._inputs_struct[1])
-
-    @property
-    def output(self) -> Any:
-        """The outputs in the structure they were given in."""
-        return restructure(self._outputs_struct[0], self._outputs_struct[1])
+    # inputs / outputs / input / output: Model's (the same _inputs_struct / _outputs_struct)
 
     @property
     def input_names(self) -> List[str]:
