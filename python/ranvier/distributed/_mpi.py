@@ -177,6 +177,7 @@ class _Watchdog:
             try:
                 sys.stderr.write(msg)
                 sys.stderr.flush()
+                _let_the_launcher_forward_output()
             finally:
                 try:
                     _world.comm.Abort(70)
@@ -200,12 +201,27 @@ class _watch:
         return False
 
 
+# MPI_Abort tears the job down at once, and MPICH's launcher can then drop what a rank wrote
+# a moment before (seen about once in 15 runs: the job ended with no output at all). A rank
+# that is about to abort waits this long first, so its message reaches the user.
+_FORWARD_GRACE_S = 1.0
+
+
+def _let_the_launcher_forward_output() -> None:
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 - a closed stdout must not stop the abort
+        pass
+    time.sleep(_FORWARD_GRACE_S)
+
+
 def _abort(exc: BaseException) -> None:
     """Prints the exception with this rank's number and aborts every rank."""
     sys.stderr.write(f"ranvier.distributed: rank {_world.rank} of {_world.size} raised during "
                      f"distributed training; aborting the job so the other ranks do not wait:\n")
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     sys.stderr.flush()
+    _let_the_launcher_forward_output()
     try:
         _world.comm.Abort(1)
     finally:
