@@ -24,6 +24,7 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import models as models_module
 from .models._guards import registers
+from .models._sequential import live_trainable
 
 _SPARSE = {"sparse_categorical_crossentropy"}
 _INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
@@ -589,22 +590,72 @@ class FunctionalRunMixin:
 
     def __call__(self, x, training=None, **kwargs):
         """On symbolic tensors: the model as a layer of another functional model (its nodes
-        are inlined there). On data: ``predict_on_batch`` (inference mode);
-        ``training=True`` on data is not supported for graph models."""
+        are inlined there). On data: the outputs for ``x`` (one array, a list or a dict, as
+        for ``predict``) in the structure of the model's outputs; ``training=True`` runs the
+        layers in training mode (Dropout draws a fresh mask per call, BatchNormalization
+        normalizes with the batch's statistics and updates its moving statistics), as
+        Keras's ``model(x, training=True)``; otherwise inference mode (``predict_on_batch``)."""
         from .layers import _base as layers_base
         if layers_base._is_symbolic(x) or (isinstance(x, dict) and any(
                 layers_base._is_symbolic(v) for v in x.values())):
             return layers_base.symbolic_hook("call_symbolic")(self, x, training, kwargs)
+        kwargs.pop("mask", None)
         if kwargs:
             raise TypeError(f"Model.__call__ got unexpected arguments {sorted(kwargs)}")
-        if training:
-            raise NotImplementedError(
-                "calling a graph functional model on data with training=True is not supported: its layers run "
-                "inside the C++ network; train it with fit / train_on_batch")
-        return self.predict_on_batch(x)
+        return self._call_data(x, training)
 
-    def _forward_training(self, x):
-        raise NotImplementedError("a graph functional model runs training inside fit / train_on_batch only")
+    @registers("call")
+    def _call_data(self, x, training=None):
+        if not training:
+            return self.predict_on_batch(x)
+        m: Any = self
+        x = self._input_rows(x, "x", "call")
+        # As Sequential's: it changes the model's state (moving statistics, dropout steps) and
+        # uses the layers' workspaces: one at a time with fit / train_on_batch (refused while
+        # another thread trains, allowed from fit's own callbacks), never during a predict.
+        with m._using_trainer("call(training=True)", nested_ok=True), m._inference_lock():
+            return self._shaped_output(self._forward_training(x))
+
+    def _shaped_output(self, outs):
+        """The network's outputs (one (n, width) array per output) in the model's output
+        structure and shapes."""
+        return self._shape_outputs(list(outs))
+
+    def _forward_training(self, x) -> Any:
+        """The graph's nodes on ``x`` in training mode (``model(x, training=True)``), one
+        (n, width) float32 array per output. ``x``: ``Rows`` (or anything ``predict`` takes).
+        Each node runs the C++ core the network runs for it (so shared layers use one set of
+        weights and merge layers get their inputs in order) on the flattened rows; every call
+        of a layer gets its own step (a Dropout called twice draws two masks). The caller
+        holds the trainer and the inference lock (``_call_data``)."""
+        m: Any = self
+        x = self._input_rows(x, "x", "call")
+        n = x.shape[0]
+        nodes = m._built_net().nodes()
+        if len(nodes) != len(m._gnodes):  # the network is built from _gnodes, node for node
+            raise RuntimeError(f"model '{m.name}': its network has {len(nodes)} nodes for {len(m._gnodes)} calls")
+        acts: Dict[int, np.ndarray] = {i: np.ascontiguousarray(a, dtype=np.float32) for i, a in enumerate(x)}
+        activity: Dict[int, float] = {}
+        with live_trainable([(g.layer, nd["layer"]) for g, nd in zip(m._gnodes, nodes)]):
+            for g, nd in zip(m._gnodes, nodes):
+                core, layer = nd["layer"], g.layer
+                core.reserve(n)  # grows only: the layer's (or the trainer's) workspaces stay
+                out = np.empty((n, int(core.out_features)), dtype=np.float32)
+                layer._step = int(getattr(layer, "_step", 0)) + 1
+                if len(g.inputs) == 1:
+                    loss = core.forward(acts[g.inputs[0]], out, True, layer._step)
+                else:
+                    loss = core.forward_inputs([acts[k] for k in g.inputs], out, True, layer._step)
+                activity[id(layer)] = activity.get(id(layer), 0.0) + float(loss or 0.0)
+                if hasattr(layer, "_last_activity_loss"):
+                    layer._last_activity_loss = activity[id(layer)]  # Keras's layer.losses: this call's
+                acts[g.output] = out
+        outs, seen = [], set()
+        for k in m._out_keys:  # an input given back as an output, or one output twice: a copy
+            a = acts[k]
+            outs.append(a.copy() if k < m._n_inputs or k in seen else a)
+            seen.add(k)
+        return outs
 
 
 def _checks_width(shape) -> int:

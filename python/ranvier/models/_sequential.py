@@ -3,6 +3,7 @@ config) over one C++ network with flat parameter buffers. Training and inference
 from ``TrainingMixin`` (``_trainer.py``), the table of ``summary`` from ``SummaryMixin``."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import weakref
@@ -31,6 +32,25 @@ def _hook(name: str):
     """The functional API's hook ``name`` (``ranvier._functional`` registers them: it imports
     this module, so this module does not import it)."""
     return layers_base.symbolic_hook(name)
+
+
+@contextlib.contextmanager
+def live_trainable(pairs):
+    """For a call in training mode (``model(x, training=True)``): each ``(layer, core)``'s
+    C++ flag set to the layer's ``trainable`` now, restored after. A model applies a changed
+    flag to training at its next compile, but Keras's call reads it at once (a frozen
+    BatchNormalization runs in inference mode and keeps its moving statistics)."""
+    changed = []
+    try:
+        for layer, core in pairs:
+            want = bool(layer.trainable)
+            if core is not None and bool(core.trainable) != want:
+                changed.append((core, bool(core.trainable)))
+                core.trainable = want
+        yield
+    finally:
+        for core, flag in changed:
+            core.trainable = flag
 
 
 def _is_input(obj) -> bool:
@@ -564,8 +584,13 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         """The layers on ``x`` in training mode (``model(x, training=True)``; the caller
         holds the trainer and the inference lock)."""
         out = x
-        for l in self._layers:
-            out = l(out, training=True)
+        encoder = self._raw_input_encoder()
+        with live_trainable([(l, l._core_layer) for l in self._layers]):
+            for l in self._layers:
+                if l is encoder:  # x holds its indices already (_input_rows): its C++ core, as predict runs it
+                    out = layers_module.Layer.__call__(l, out, training=True)
+                else:
+                    out = l(out, training=True)
         return out
 
     def _capture_trainable(self) -> None:
