@@ -362,11 +362,13 @@ class Functional(FunctionalRunMixin, Model):
                 self._check_node_widths(layer, in_shapes)
                 if id(layer) in first:
                     core = self._second_core(layer, in_shapes)
+                    if not self.trainable:  # a model constructed frozen: every call of the layer too
+                        core.trainable = False
                     self._seconds.append(core)
                     shares = first[id(layer)]
                 else:
                     core = layer._core_layer
-                    core.trainable = bool(layer.trainable)
+                    core.trainable = self._trains(layer)
                     shares = -1
                     first[id(layer)] = index
                 ids[g.output] = net.add_node(core, [ids[k] for k in g.inputs], shares)

@@ -636,7 +636,7 @@ class FunctionalRunMixin:
             raise RuntimeError(f"model '{m.name}': its network has {len(nodes)} nodes for {len(m._gnodes)} calls")
         acts: Dict[int, np.ndarray] = {i: np.ascontiguousarray(a, dtype=np.float32) for i, a in enumerate(x)}
         activity: Dict[int, float] = {}
-        with live_trainable([(g.layer, nd["layer"]) for g, nd in zip(m._gnodes, nodes)]):
+        with live_trainable([(g.layer, nd["layer"]) for g, nd in zip(m._gnodes, nodes)], m.trainable):
             for g, nd in zip(m._gnodes, nodes):
                 core, layer = nd["layer"], g.layer
                 core.reserve(n)  # grows only: the layer's (or the trainer's) workspaces stay

@@ -35,7 +35,7 @@ def _hook(name: str):
 
 
 @contextlib.contextmanager
-def live_trainable(pairs):
+def live_trainable(pairs, model_trainable: bool = True):
     """For a call in training mode (``model(x, training=True)``): each ``(layer, core)``'s
     C++ flag set to the layer's ``trainable`` now, restored after. A model applies a changed
     flag to training at its next compile, but Keras's call reads it at once (a frozen
@@ -43,7 +43,7 @@ def live_trainable(pairs):
     changed = []
     try:
         for layer, core in pairs:
-            want = bool(layer.trainable)
+            want = bool(layer.trainable) and model_trainable
             if core is not None and bool(core.trainable) != want:
                 changed.append((core, bool(core.trainable)))
                 core.trainable = want
@@ -301,7 +301,7 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         try:
             for layer in self._layers:
                 # `layer.trainable` takes effect here (at compile, or any rebuild), as in Keras
-                layer._core_layer.trainable = bool(layer.trainable)
+                layer._core_layer.trainable = self._trains(layer)
                 net.add(layer._core_layer)
             # The C++ check every builder shares (Python, the C++ API, both file loaders): the
             # first layer's input width against the model's input, then the whole chain.
@@ -417,7 +417,7 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                 f"use a new (unbuilt) layer, or feed it inputs with {have} features")
 
     def _trainable_state(self):
-        return tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
+        return (self.trainable,) + tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
 
     def _check_size(self) -> None:
         """MemoryError, before anything is allocated, for layers whose float32 weights and
@@ -523,8 +523,29 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         return out
 
     @property
+    def trainable(self) -> bool:
+        """Whether the model's weights are trained. Setting it sets ``trainable`` on every
+        layer (nested models included), as Keras does: ``base.trainable = False`` freezes a
+        whole model for transfer learning. A model constructed with ``trainable=False`` keeps
+        its layers' own flags but trains none of them. Recompile after changing it."""
+        return self.__dict__.get("_model_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = layers_base.check_bool(value, "trainable")
+        for layer in self.__dict__.get("_layers", ()):
+            layer.trainable = value
+        self.__dict__["_model_trainable"] = value
+
+    def _trains(self, layer) -> bool:
+        """Whether ``layer``'s weights are trained in this model (its flag and the model's)."""
+        return bool(layer.trainable) and self.trainable
+
+    @property
     def trainable_weights(self) -> List[layers_module.Variable]:
         """The weights the optimizer updates, layer by layer."""
+        if not self.trainable:
+            return []
         out = []
         for l in self._layers:
             out.extend(l.trainable_weights)
@@ -533,6 +554,8 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
     @property
     def non_trainable_weights(self) -> List[layers_module.Variable]:
         """The weights the optimizer leaves alone (moving statistics, frozen layers)."""
+        if not self.trainable:
+            return list(self.weights)
         out = []
         for l in self._layers:
             out.extend(l.non_trainable_weights)
@@ -585,7 +608,7 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         holds the trainer and the inference lock)."""
         out = x
         encoder = self._raw_input_encoder()
-        with live_trainable([(l, l._core_layer) for l in self._layers]):
+        with live_trainable([(l, l._core_layer) for l in self._layers], self.trainable):
             for l in self._layers:
                 if l is encoder:  # x holds its indices already (_input_rows): its C++ core, as predict runs it
                     out = layers_module.Layer.__call__(l, out, training=True)
