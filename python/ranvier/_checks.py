@@ -154,7 +154,10 @@ def as_numeric_array(x: Any, name: str, what: str) -> np.ndarray:
     of that dtype is refused); nullable numeric columns become float64 with NaN for
     ``pd.NA``. Other inputs are returned as ``np.asarray`` makes them."""
     if not _is_pandas(x):
-        return np.asarray(x)
+        try:
+            return np.asarray(x)
+        except ValueError as e:  # ragged nested lists: name the argument and its row lengths
+            raise ValueError(f"{what}: {name} could not be converted to an array of numbers: {e}") from None
     if hasattr(x, "dtypes") and not hasattr(x, "dtype"):  # DataFrame
         cols = list(x.dtypes.items())
     else:
@@ -269,9 +272,9 @@ def as_float_rows(x: Any, name: str, what: str, check_values: Any = None) -> np.
         raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
     try:
         # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused later)
-        arr = as_numeric_array(x, name, what)
-    except ValueError as e:  # ragged nested lists
-        raise ValueError(f"{what}: {name} could not be converted to an array of numbers: {e}") from None
+        arr = as_numeric_array(x, name, what)  # ragged nested lists: a ValueError naming ``name``
+    except ValueError as e:
+        raise e from None
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise TypeError(
             f"{what}: {name} must hold real numbers (float or int), got dtype={arr.dtype}")

@@ -39,9 +39,8 @@ from .layers._input import InputLayer, KerasTensor, Node
 
 __all__ = ["Model"]
 
-SUPPORTED = ("ranvier.Model supports a single chain of layers for now (one input, one output, each layer "
-             "used once: what Sequential can hold); graphs with several inputs or outputs, shared layers and "
-             "merge layers are not supported yet")
+SUPPORTED = ("ranvier.Model (a chain of layers: one input, one output, each layer used once, what Sequential "
+             "can hold; other graphs run as ranvier._functional_graph.Functional)")
 
 SUBCLASS_MESSAGE = (
     "subclassed Models with a Python call() are not supported: ranvier runs the whole model in C++. Build "
@@ -426,8 +425,9 @@ class Model(models_module.Sequential):
         self._inputs_struct = (ins, in_kind)
         self._outputs_struct = (outs, out_kind)
         if not layers:
-            raise ValueError(f"{SUPPORTED}: the output '{_tensor_name(output_t)}' is the input itself; a model needs "
-                             f"at least one layer")
+            raise ValueError(f"ranvier.Model: the output '{_tensor_name(output_t)}' is the input itself; a ranvier "
+                             f"model needs at least one layer (Keras would return the input unchanged): for a model "
+                             f"that returns its input, use layers.Identity()(input) as the output")
         for layer in layers:
             layers_base.check_runnable_layer(layer)
         for layer in layers:  # layers of a graph are shared, as in Keras (see the module doc)

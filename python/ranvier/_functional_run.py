@@ -148,7 +148,10 @@ class FunctionalRunMixin:
         if v is None:
             raise ValueError(f"{what}: input '{il.name}' is not optional, but None was passed ({label})")
         if encoder is not None:
-            arr = np.asarray(v)
+            try:
+                arr = np.asarray(v)
+            except ValueError as e:  # ragged nested lists of keys
+                raise ValueError(f"{what}: {label} could not be converted to an array: {e}") from None
             arr = _sample_rank_adapt(arr, shape)
             arr = np.asarray(encoder(arr, label, what), dtype=np.float32)
         else:
@@ -437,7 +440,9 @@ class FunctionalRunMixin:
                 len(sw) == 1 and _is_data(sw[0]))):
             parts = self._match(sw, "output", "sample_weight", what, strict_keys=True,
                                 optional=range(k))
-            return Rows([None if p is None else one(self, p, n, what) for p in parts], n)
+            names = [f"sample_weight[{self._out_name(j)!r}]" if isinstance(sw, dict) else f"sample_weight[{j}]"
+                     for j in range(k)]
+            return Rows([None if p is None else one(self, p, n, what, names[j]) for j, p in enumerate(parts)], n)
         arr = one(self, sw, n, what)
         return Rows([arr] * k, n)
 

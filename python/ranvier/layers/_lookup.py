@@ -35,15 +35,19 @@ def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
-def _as_array(x) -> np.ndarray:
-    """``x`` (an array, a list, a pandas object, a scalar, anything with ``__array__``) as an ndarray."""
+def _as_array(x, where: str = "") -> np.ndarray:
+    """``x`` (an array, a list, a pandas object, a scalar, anything with ``__array__``) as an ndarray;
+    ragged nested lists raise a ValueError that starts with ``where``."""
     if hasattr(x, "to_numpy") and callable(x.to_numpy):  # pandas
         x = x.to_numpy()
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, (str, bytes)):
         return np.array(x, dtype=object)
-    return np.asarray(x)
+    try:
+        return np.asarray(x)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{where}the keys could not be converted to an array: {e}") from None
 
 
 class EncodedInput(np.ndarray):
@@ -70,6 +74,13 @@ class _IndexLookup(Layer):
         if not _is_int(num_oov_indices) or num_oov_indices < 0:
             raise ValueError(f"`num_oov_indices` must be greater than or equal to 0. Received: "
                              f"num_oov_indices={num_oov_indices}")
+        if num_oov_indices >= 1 << 24:  # the OOV indices alone would pass float32's exact integers
+            raise ValueError(f"{cls}: `num_oov_indices` is too large: at most {(1 << 24) - 1} (2**24 - 1: indices "
+                             f"travel through the network as exact float32), got num_oov_indices={num_oov_indices}")
+        if pad_to_max_tokens and max_tokens > 1 << 24:
+            raise ValueError(f"{cls}: `max_tokens` is too large for pad_to_max_tokens=True: at most {1 << 24} "
+                             f"(2**24: indices travel through the network as exact float32), got "
+                             f"max_tokens={max_tokens}")
         _check_string_arg(oov_method, ("floormod", "farmhash"), cls, "oov_method")
         if salt is not None:
             if not self._strings and oov_method != "farmhash":
@@ -369,7 +380,7 @@ class _IndexLookup(Layer):
     def _keys(self, x, what: str) -> np.ndarray:
         """``x`` as an array of keys: str/bytes/object (StringLookup) or int64 (IntegerLookup)."""
         cls = type(self).__name__
-        arr = _as_array(x)
+        arr = _as_array(x, f"{cls} '{self.name}' ({what}): ")
         kind = arr.dtype.kind
         if self._strings:
             if kind in "US":
@@ -510,7 +521,7 @@ class _IndexLookup(Layer):
         return out
 
     def _invert(self, x):
-        arr = _as_array(x)
+        arr = _as_array(x, f"{type(self).__name__} '{self.name}' (invert=True): ")
         if arr.dtype.kind == "f" and arr.size and np.any(arr != np.round(arr)):
             raise TypeError(f"{type(self).__name__} '{self.name}' (invert=True): the inputs must be integer indices")
         if arr.dtype.kind not in "iuf" and not (arr.dtype.kind == "b"):

@@ -230,18 +230,18 @@ class TrainingMixin:
         _checks.check_finite(y, name, what)
         return y
 
-    def _prepare_sample_weight(self, sw, n: int, what: str) -> Optional[np.ndarray]:
+    def _prepare_sample_weight(self, sw, n: int, what: str, name: str = "sample_weight") -> Optional[np.ndarray]:
         if sw is None:
             return None
-        sw = _checks.as_numeric_array(sw, "sample_weight", what)
+        sw = _checks.as_numeric_array(sw, name, what)
         if sw.dtype.kind not in "fiub":
-            raise TypeError(f"{what}: sample_weight must be numeric, got dtype={sw.dtype}")
+            raise TypeError(f"{what}: {name} must be numeric, got dtype={sw.dtype}")
         if sw.ndim == 2 and sw.shape[1] == 1:
             sw = sw.reshape(-1)
         if sw.ndim != 1 or sw.shape[0] != n:
-            raise ValueError(f"{what}: sample_weight must have shape ({n},), got {sw.shape}")
-        sw = _checks.to_float32(sw, "sample_weight", what)
-        _checks.check_finite(sw, "sample_weight", what)
+            raise ValueError(f"{what}: {name} must have shape ({n},), got {sw.shape}")
+        sw = _checks.to_float32(sw, name, what)
+        _checks.check_finite(sw, name, what)
         return sw
 
     def _class_weight_to_sample_weight(self, class_weight, y: np.ndarray) -> np.ndarray:
@@ -269,6 +269,8 @@ class TrainingMixin:
         self._ensure_built(x)
         x = self._check_input(x, "x", what)
         _checks.check_finite(x, "x", what)
+        if y is not None and not isinstance(y, np.ndarray):  # ragged lists: a ValueError naming y
+            y = _checks.as_numeric_array(y, "y", what)
         self._resolve_loss(np.shape(y) if y is not None else (x.shape[0],))
         if y is None:
             raise ValueError(f"{what}: y is required for training and evaluation")

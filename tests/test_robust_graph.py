@@ -1,0 +1,121 @@
+"""Hostile inputs against the functional API, graph models and the tabular layers: every
+bad input gets a Python exception that names the argument (and its shape or value), never
+a crash, a hang or a silent wrong answer.
+
+The expected facts are Keras 3's behaviour where it has one (written here, measured with
+Keras 3.15): ``keras.Model(x, x)`` is an identity model; ragged nested lists are refused
+(TensorFlow raises on them); ranvier refuses what it cannot represent exactly (indices past
+2**24 travel through the network as float32) with a message naming the argument.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ranvier
+from ranvier import layers
+from ranvier.utils import clear_session
+
+
+def _two_in_two_out():
+    clear_session()
+    num = ranvier.Input(shape=(3,), name="num")
+    cat = ranvier.Input(shape=(1,), name="cat", dtype="int64")
+    e = layers.Flatten()(layers.Embedding(5, 2)(cat))
+    x = layers.Concatenate()([num, e])
+    o1 = layers.Dense(1, name="o1")(x)
+    o2 = layers.Dense(2, name="o2", activation="softmax")(x)
+    m = ranvier.Model({"num": num, "cat": cat}, {"o1": o1, "o2": o2})
+    m.compile("sgd", {"o1": "mse", "o2": "sparse_categorical_crossentropy"})
+    n = 4
+    x = {"num": np.random.default_rng(0).random((n, 3)).astype("float32"), "cat": np.array([[0], [1], [2], [3]])}
+    y = {"o1": np.zeros((n, 1)), "o2": np.array([0, 1, 0, 1])}
+    return m, x, y
+
+
+# ----------------------------------------------------------------------------- ragged data
+RAGGED = [[1.0, 2.0, 3.0], [1.0, 2.0]]
+
+
+def test_ragged_lists_are_refused_naming_the_argument_in_sequential():
+    clear_session()
+    m = ranvier.Sequential([ranvier.Input((3,)), layers.Dense(1)])
+    m.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"predict: x could not be converted"):
+        m.predict(RAGGED, verbose=0)
+    with pytest.raises(ValueError, match=r"fit: y could not be converted"):
+        m.fit(np.zeros((2, 3)), [[1.0], [1.0, 2.0]], verbose=0)
+    with pytest.raises(ValueError, match=r"fit: sample_weight could not be converted"):
+        m.fit(np.zeros((2, 3)), np.zeros((2, 1)), sample_weight=[[1.0], [1.0, 2.0]], verbose=0)
+
+
+def test_ragged_lists_are_refused_naming_the_input_or_output_of_a_graph():
+    m, x, y = _two_in_two_out()
+    with pytest.raises(ValueError, match=r"predict: x\['num'\] could not be converted"):
+        m.predict({"num": [[1, 2, 3], [1, 2], [1, 2, 3], [1, 2, 3]], "cat": x["cat"]}, verbose=0)
+    with pytest.raises(ValueError, match=r"fit: y\['o1'\] could not be converted"):
+        m.fit(x, {"o1": [[0.0], [0.0, 1.0], [0.0], [0.0]], "o2": y["o2"]}, verbose=0)
+    with pytest.raises(ValueError, match=r"fit: sample_weight\['o2'\] could not be converted"):
+        m.fit(x, y, sample_weight={"o1": np.ones(4), "o2": [[1.0], [1.0, 2.0], [1.0], [1.0]]}, verbose=0)
+
+
+def test_ragged_raw_keys_of_a_string_input_are_refused_naming_it():
+    clear_session()
+    s = ranvier.Input(shape=(2,), dtype="string", name="s")
+    m = ranvier.Model(s, layers.StringLookup(vocabulary=["a", "b"])(s))
+    with pytest.raises(ValueError, match=r"StringLookup 'string_lookup' \(predict: x\): the keys could not be converted"):
+        m.predict([["a", "b"], ["a"]], verbose=0)
+    with pytest.raises(ValueError, match=r"StringLookup 'string_lookup' \(call\): the keys could not be converted"):
+        m.layers[1]([["a", "b"], ["a"]])
+    clear_session()
+    s, t = ranvier.Input(shape=(2,), dtype="string", name="s"), ranvier.Input(shape=(1,), name="t")
+    g = ranvier.Model([s, t], layers.Concatenate()([layers.StringLookup(vocabulary=["a", "b"])(s), t]))
+    with pytest.raises(ValueError, match=r"predict: x\['s'\] could not be converted"):
+        g.predict({"s": [["a", "b"], ["a"]], "t": np.zeros((2, 1))}, verbose=0)
+
+
+# ----------------------------------------------------------------------------- sample_weight per output
+def test_sample_weight_of_the_wrong_shape_names_the_output():
+    m, x, y = _two_in_two_out()
+    with pytest.raises(ValueError, match=r"fit: sample_weight\['o1'\] must have shape \(4,\), got \(3,\)"):
+        m.fit(x, y, sample_weight={"o1": np.ones(3), "o2": np.ones(4)}, verbose=0)
+    with pytest.raises(ValueError, match=r"fit: sample_weight\['o2'\] must have shape \(4,\), got \(4, 2\)"):
+        m.fit(x, y, sample_weight={"o1": np.ones(4), "o2": np.ones((4, 2))}, verbose=0)
+    with pytest.raises(ValueError, match=r"fit: sample_weight\[1\] contains NaN"):
+        m.fit(x, y, sample_weight=[np.ones(4), np.full(4, np.nan)], verbose=0)
+    # one array for every output keeps the plain name
+    with pytest.raises(ValueError, match=r"fit: sample_weight must have shape \(4,\), got \(3,\)"):
+        m.fit(x, y, sample_weight=np.ones(3), verbose=0)
+
+
+# ----------------------------------------------------------------------------- lookup sizes
+def test_lookup_sizes_past_exact_float32_indices_are_refused_before_allocating():
+    # 10**12 OOV indices used to build a Python list of 10**12 tokens (MemoryError)
+    for cls in (layers.StringLookup, layers.IntegerLookup):
+        with pytest.raises(ValueError, match=r"`num_oov_indices` is too large: at most 16777215.*"
+                                             r"num_oov_indices=1000000000000"):
+            cls(num_oov_indices=10 ** 12)
+        with pytest.raises(ValueError, match=r"`max_tokens` is too large for pad_to_max_tokens=True.*"
+                                             r"max_tokens=1000000000000"):
+            cls(max_tokens=10 ** 12, pad_to_max_tokens=True, output_mode="multi_hot")
+    # the largest accepted values still construct, and a large max_tokens without padding is fine
+    layers.StringLookup(vocabulary=["a"], num_oov_indices=2 ** 24 - 1)
+    layers.IntegerLookup(max_tokens=10 ** 12)
+    lk = layers.IntegerLookup(vocabulary=[1, 2], max_tokens=1000, pad_to_max_tokens=True, output_mode="multi_hot")
+    out = np.asarray(lk(np.array([[1, 7]])))
+    assert out.shape == (1, 1000)
+    np.testing.assert_array_equal(np.flatnonzero(out[0]), [0, 1])  # OOV 7 -> index 0, key 1 -> index 1
+
+
+# ----------------------------------------------------------------------------- model structure
+def test_an_output_that_is_the_input_itself_gets_an_accurate_message():
+    # Keras 3 builds an identity model here; ranvier's networks need a layer, and say so
+    # (the message used to claim that graphs with several inputs are not supported)
+    clear_session()
+    a = ranvier.Input((3,), name="a")
+    with pytest.raises(ValueError, match=r"the output 'a' is the input itself.*layers\.Identity\(\)") as info:
+        ranvier.Model(a, a)
+    assert "not supported yet" not in str(info.value)
+    m = ranvier.Model(a, layers.Identity()(a))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(m.predict(x, verbose=0), x)
