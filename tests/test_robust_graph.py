@@ -119,3 +119,67 @@ def test_an_output_that_is_the_input_itself_gets_an_accurate_message():
     m = ranvier.Model(a, layers.Identity()(a))
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     np.testing.assert_array_equal(m.predict(x, verbose=0), x)
+
+
+# ----------------------------------------------------------------------------- hand-edited files
+def _rewrite_architecture(src, dst, edit):
+    """Copies the ranvier model file ``src`` to ``dst`` with ``edit(architecture)`` applied."""
+    import json
+    import struct
+    b = open(src, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    header = json.loads(b[8:8 + n])
+    arch = json.loads(header["__metadata__"]["architecture"])
+    edit(arch)
+    header["__metadata__"]["architecture"] = json.dumps(arch)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    open(dst, "wb").write(struct.pack("<Q", len(text)) + text + b[8 + n:])
+
+
+def test_a_negative_normalization_variance_is_refused_not_turned_into_nan(tmp_path):
+    # Keras computes sqrt(-1) = NaN outputs for it; ranvier refuses it wherever it enters
+    with pytest.raises(ValueError, match=r"Normalization: `variance` must hold values >= 0, got variance=\[-1.0, 1.0\]"):
+        layers.Normalization(mean=[0.0, 1.0], variance=[-1.0, 1.0])
+    layers.Normalization(mean=[0.0, 1.0], variance=[0.0, 1.0])  # zero is fine (scaled by epsilon)
+    clear_session()
+    a = ranvier.Input((2,), name="a")
+    m = ranvier.Model(a, layers.Dense(1, name="d")(layers.Normalization(mean=[0.0, 1.0], variance=[1.0, 4.0],
+                                                                        name="norm")(a)))
+    good = tmp_path / "good.safetensors"
+    m.save(good)
+    bad = tmp_path / "bad.safetensors"
+
+    def negative(arch):
+        for entry in arch["config"]["layers"]:
+            if entry["config"].get("name") == "norm":
+                entry["config"]["variance"] = [1.0, -4.0]
+    _rewrite_architecture(good, bad, negative)
+    with pytest.raises(ValueError, match=r"`variance` must hold values >= 0"):
+        ranvier.saving.load_model(bad)
+    import c_api_ctypes as capi  # the C API's loader (the one C and C++ apps use)
+    status, h = capi.load_handle(bad)
+    assert status == 1 and not h
+    assert "`variance` must hold values >= 0, got variance[1]=-4" in capi.last_error().decode()
+
+
+def test_a_damaged_member_of_a_keras_archive_is_a_valueerror_naming_it(tmp_path):
+    # a byte changed inside a stored member fails the zip's CRC check: that used to escape
+    # as zipfile.BadZipFile (not a ValueError, and without the file's name)
+    pytest.importorskip("h5py")
+    import zipfile
+    m, x, _ = _two_in_two_out()
+    path = tmp_path / "m.keras"
+    m.save(path)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("config.json")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    assert info.compress_type == zipfile.ZIP_STORED
+    data = bytearray(path.read_bytes())
+    data[start + 10] ^= 0x01  # inside config.json's bytes
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"bad\.keras.*'config\.json' in the archive is damaged: BadZipFile"):
+        ranvier.saving.load_model(bad)
+    np.testing.assert_array_equal(ranvier.saving.load_model(path).predict(x, verbose=0)["o1"],
+                                  m.predict(x, verbose=0)["o1"])

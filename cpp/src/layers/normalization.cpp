@@ -39,6 +39,10 @@ class Normalization final : public Layer {
     if (!per_feature_ && cmean_.size() > 1)
       throw std::invalid_argument("Normalization: with axis=None, `mean` and `variance` must be scalars, got " +
                                   std::to_string(cmean_.size()) + " values");
+    for (std::size_t j = 0; j < cvar_.size(); ++j)  // sqrt of a negative variance: NaN outputs
+      if (!(cvar_[j] >= 0.0f))
+        throw std::invalid_argument("Normalization: `variance` must hold values >= 0, got variance[" +
+                                    std::to_string(j) + "]=" + std::to_string(cvar_[j]));
   }
 
   const char* type_name() const override { return "Normalization"; }

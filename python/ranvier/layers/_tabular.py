@@ -91,7 +91,9 @@ class Normalization(Layer):
                 raise ValueError(f"The rank of `mean` must be less than or equal to the number of axes "
                                  f"({len(axis)}). Received: mean shape {np.shape(mean)} for axis {axis}")
             _finite_numbers(mean, "mean", "Normalization")
-            _finite_numbers(variance, "variance", "Normalization")
+            var = _finite_numbers(variance, "variance", "Normalization")
+            if np.any(var < 0):  # sqrt of a negative variance: NaN outputs (Keras computes them)
+                raise ValueError(f"Normalization: `variance` must hold values >= 0, got variance={variance!r}")
         invert = _checks.check_bool(invert, "invert")
         super().__init__(**kwargs)
         self.axis = axis
