@@ -183,3 +183,24 @@ def test_a_damaged_member_of_a_keras_archive_is_a_valueerror_naming_it(tmp_path)
         ranvier.saving.load_model(bad)
     np.testing.assert_array_equal(ranvier.saving.load_model(path).predict(x, verbose=0)["o1"],
                                   m.predict(x, verbose=0)["o1"])
+
+
+# ----------------------------------------------------------------------------- adapt data
+@pytest.mark.parametrize("cls,kw", [(layers.Normalization, {}), (layers.Discretization, {"num_bins": 3})],
+                         ids=["Normalization", "Discretization"])
+def test_adapt_refuses_nan_inf_and_ragged_data_naming_the_place(cls, kw):
+    # NaN statistics used to be stored silently (every later output NaN); predict refuses
+    # NaN in x, and adapt now refuses it the same way
+    who = f"{cls.__name__}.adapt"
+    with pytest.raises(ValueError, match=rf"{who}: data contains NaN or inf \(data.shape=\(2, 2\), "
+                                         rf"e.g. data\[1, 0\]=nan\)"):
+        cls(**kw).adapt(np.array([[0.0, 1.0], [np.nan, 2.0]]))
+    with pytest.raises(ValueError, match=rf"{who}: data contains NaN or inf .*data\[0, 1\]=-inf"):
+        cls(**kw).adapt(np.array([[0.0, -np.inf]]))
+    with pytest.raises(ValueError, match=rf"{who}: data could not be converted to an array of numbers"):
+        cls(**kw).adapt([[1.0, 2.0], [1.0]])
+    with pytest.raises(ValueError, match=rf"{who}: data contains NaN"):  # in the second batch of an iterable
+        cls(**kw).adapt(iter([np.ones((2, 2)), np.full((2, 2), np.nan)]))
+    layer = cls(**kw)
+    layer.adapt(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))  # clean data still adapts
+    assert np.all(np.isfinite(np.asarray(layer(np.array([[1.0, 2.0]])), dtype=np.float64)))
