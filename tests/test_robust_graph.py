@@ -204,3 +204,44 @@ def test_adapt_refuses_nan_inf_and_ragged_data_naming_the_place(cls, kw):
     layer = cls(**kw)
     layer.adapt(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))  # clean data still adapts
     assert np.all(np.isfinite(np.asarray(layer(np.array([[1.0, 2.0]])), dtype=np.float64)))
+
+
+# ----------------------------------------------------------------------------- integer Input dtypes
+@pytest.mark.parametrize("dtype,value,shown", [
+    ("uint8", 300.0, r"which holds integers in \[0, 255\], but {x}\[0, 0\]=300.0; Keras's cast would wrap it around"),
+    ("uint8", -1, r"which holds integers in \[0, 255\], but {x}\[0, 0\]=-1"),
+    ("int8", -129, r"which holds integers in \[-128, 127\], but {x}\[0, 0\]=-129"),
+    ("int32", 2 ** 40, r"which holds integers in \[-2147483648, 2147483647\], but {x}\[0, 0\]=1099511627776"),
+    ("bool", 2.0, r"which holds 0 or 1 \(False or True\), but {x}\[0, 0\]=2.0; Keras's cast would turn it into True"),
+    ("int16", 1.5, r"but {x} holds values that are not integers, e.g. {x}\[0, 0\]=1.5"),
+    ("int64", np.nan, r"but {x} holds values that are not integers, e.g. {x}\[0, 0\]=nan"),
+])
+def test_values_outside_an_integer_input_dtype_are_refused_on_chain_and_graph_models(dtype, value, shown):
+    # Keras casts x to the Input's dtype (300 -> 44 for uint8, 1.5 -> 1, 2 -> True); ranvier's
+    # float32 network would compute on 300, 1.5 and 2: a silently different answer. A chain
+    # model used to take them (only graph models checked for fractions)
+    clear_session()
+    i = ranvier.Input((2,), dtype=dtype, name="i")
+    chain = ranvier.Model(i, layers.Dense(1, kernel_initializer="ones", use_bias=False)(i))
+    x = np.array([[value, 1]], dtype=np.float64 if isinstance(value, float) else np.int64)
+    x32 = x.astype(np.float32)  # what predict's fast path takes as it is
+    if np.isnan(x32).any() or np.array_equal(x32.astype(np.float64), x.astype(np.float64)):
+        with pytest.raises(ValueError, match=rf"predict: input 'i' has dtype {dtype}, "):
+            chain.predict(x32, verbose=0)
+        with pytest.raises(ValueError, match=rf"call: input 'i' has dtype {dtype}, "):
+            chain(x32)
+    for what, call in [("predict", lambda: chain.predict(x, verbose=0)), ("call", lambda: chain(x)),
+                       ("predict_on_batch", lambda: chain.predict_on_batch(x))]:
+        with pytest.raises(ValueError, match=rf"{what}: input 'i' has dtype {dtype}, " + shown.format(x="x")):
+            call()
+    chain.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=rf"fit: input 'i' has dtype {dtype}, " + shown.format(x="x")):
+        chain.fit(x, np.zeros((1, 1)), verbose=0)
+    j = ranvier.Input((1,), name="j")
+    graph = ranvier.Model([i, j], layers.Concatenate()([i, j]))
+    with pytest.raises(ValueError, match=rf"predict: input 'i' has dtype {dtype}, " + shown.format(x=r"x\['i'\]")):
+        graph.predict([x, np.zeros((1, 1))], verbose=0)
+    # values inside the dtype are taken (floats holding integers too), and computed exactly
+    ok = np.array([[0, 1]], dtype=np.float64)
+    np.testing.assert_array_equal(chain.predict(ok, verbose=0), [[1.0]])
+    np.testing.assert_array_equal(graph.predict([ok, np.full((1, 1), 2.0)], verbose=0), [[0.0, 1.0, 2.0]])

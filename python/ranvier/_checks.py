@@ -246,6 +246,35 @@ def check_steps(steps: Any, owner: str, argument: str = "steps") -> Optional[int
     return int(steps)
 
 
+INT_INPUT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+
+
+def check_int_input_values(raw: np.ndarray, dtype: str, input_name: str, label: str, what: str) -> None:
+    """The values given to an Input declared with an integer or bool ``dtype`` (Keras casts
+    them to it): they must be integers (floats holding integers are fine) inside the dtype's
+    range, {0, 1} for bool; a cast would truncate, wrap around or squash the others, so
+    ranvier's float32 network would compute something else than Keras. ValueError naming
+    the input, the first offending value and its position."""
+    if dtype not in INT_INPUT_DTYPES or raw.size == 0 or raw.dtype.kind == "b":
+        return
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.floor(np.where(np.isfinite(raw), raw, 0)))
+        if np.any(bad):
+            pos = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{what}: input '{input_name}' has dtype {dtype}, but {label} holds values that are "
+                             f"not integers, e.g. {label}[{', '.join(map(str, pos))}]={raw[pos].item()!r}")
+    lo, hi = (0, 1) if dtype == "bool" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    vmin, vmax = raw.min(), raw.max()
+    if vmin < lo or vmax > hi:
+        out = (raw < lo) | (raw > hi)
+        pos = tuple(int(i) for i in np.argwhere(out)[0])
+        allowed = "0 or 1 (False or True)" if dtype == "bool" else f"integers in [{lo}, {hi}]"
+        cast = "turn it into True" if dtype == "bool" else "wrap it around"
+        raise ValueError(f"{what}: input '{input_name}' has dtype {dtype}, which holds {allowed}, but {label}"
+                         f"[{', '.join(map(str, pos))}]={raw[pos].item()!r}; Keras's cast would {cast}: cast or "
+                         f"clip the data first, or declare a wider dtype")
+
+
 def check_finite(arr: np.ndarray, name: str, what: str) -> None:
     """ValueError when the float array holds NaN or inf (checked in C++, in one pass). A
     list of arrays (a graph model's inputs or targets, one per input/output; None entries

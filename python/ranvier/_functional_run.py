@@ -27,7 +27,6 @@ from .models._guards import registers
 from .models._sequential import live_trainable
 
 _SPARSE = {"sparse_categorical_crossentropy"}
-_INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
 
 
 class Rows(list):
@@ -162,11 +161,7 @@ class FunctionalRunMixin:
                 raise TypeError(f"{what}: input '{il.name}' (dtype {dtype}) takes real numbers, got "
                                 f"{label} of dtype={raw.dtype}")
             raw = _sample_rank_adapt(raw, shape)
-            if dtype in _INT_DTYPES and raw.dtype.kind == "f":
-                finite = np.isfinite(raw)
-                if not finite.all() or np.any(raw != np.floor(raw)):
-                    raise ValueError(f"{what}: input '{il.name}' has dtype {dtype}, but {label} holds values that are "
-                                     f"not integers")
+            _checks.check_int_input_values(raw, dtype, il.name, label, what)
             arr = _checks.as_float_rows(raw, label, what) if raw.ndim else raw
         if arr.ndim == 0:
             raise ValueError(f"{what}: input '{il.name}' needs an array of samples, got a scalar for {label}")
@@ -430,7 +425,7 @@ class FunctionalRunMixin:
         _checks.check_finite(y, name, what)
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def _prepare_sample_weight(self, sw, n: int, what: str) -> Any:
+    def _prepare_sample_weight(self, sw, n: int, what: str, name: str = "sample_weight") -> Any:
         if sw is None or isinstance(sw, Rows):
             return sw
         m: Any = self

@@ -572,10 +572,11 @@ class TrainingMixin:
         return self._shaped_output(out)
 
     def _fast_info(self, net) -> tuple:
-        """``(net, sample_shape, raw_keys)`` for the built network ``net``, cached per network:
+        """``(net, sample_shape, general)`` for the built network ``net``, cached per network:
         the model's per-sample output shape when it is N-D (else None) and whether its input
-        takes raw keys (a lookup layer encodes them first). The predict paths read it with one
-        dictionary lookup."""
+        needs the general path: raw keys (a lookup layer encodes them first), or values held
+        to an Input's integer dtype (``_input_values_checked``). The predict paths read it
+        with one dictionary lookup."""
         cached = self.__dict__.get("_fast_path_info")
         if cached is None or cached[0] is not net:
             try:
@@ -583,7 +584,8 @@ class TrainingMixin:
             except (AttributeError, ValueError, TypeError):
                 shape = ()
             ok = len(shape) > 1 and all(isinstance(d, (int, np.integer)) and d > 0 for d in shape)
-            raw = getattr(self, "_raw_input_encoder", lambda: None)() is not None
+            raw = (getattr(self, "_raw_input_encoder", lambda: None)() is not None
+                   or bool(getattr(self, "_input_values_checked", False)))
             cached = (net, tuple(int(d) for d in shape) if ok else None, raw)
             self.__dict__["_fast_path_info"] = cached
         return cached
