@@ -245,3 +245,22 @@ def test_values_outside_an_integer_input_dtype_are_refused_on_chain_and_graph_mo
     ok = np.array([[0, 1]], dtype=np.float64)
     np.testing.assert_array_equal(chain.predict(ok, verbose=0), [[1.0]])
     np.testing.assert_array_equal(graph.predict([ok, np.full((1, 1), 2.0)], verbose=0), [[0.0, 1.0, 2.0]])
+
+
+# ----------------------------------------------------------------------------- lookup keys
+def test_a_bad_key_is_named_with_its_layer_call_and_position():
+    clear_session()
+    sk = layers.StringLookup(vocabulary=["a", "b"], name="colour")
+    with pytest.raises(TypeError, match=r"StringLookup 'colour' \(call\): the keys must be strings \(str or bytes\), "
+                                        r"key 3 is a NoneType \(x\[1, 1\]=None\)"):
+        sk(np.array([["a", "b"], ["a", None]], dtype=object))
+    with pytest.raises(ValueError, match=r"StringLookup 'colour' \(call\): key 0 is a str that is not valid UTF-8 .*"
+                                         r"\(x\[0\]='\\ud800'\)"):
+        sk(np.array(["\ud800", "a"], dtype=object))
+    s, t = ranvier.Input(shape=(2,), dtype="string", name="s"), ranvier.Input(shape=(1,), name="t")
+    g = ranvier.Model([s, t], layers.Concatenate()([sk(s), t]))
+    with pytest.raises(TypeError, match=r"StringLookup 'colour' \(predict: x\['s'\]\): .*key 1 is a int "
+                                        r"\(x\['s'\]\[0, 1\]=3\)"):
+        g.predict({"s": np.array([["a", 3]], dtype=object), "t": np.zeros((1, 1))}, verbose=0)
+    np.testing.assert_array_equal(g.predict({"s": np.array([["a", "q"]], dtype=object), "t": np.zeros((1, 1))},
+                                            verbose=0), [[1.0, 0.0, 0.0]])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import numbers
+import re
 import warnings
 from typing import Any, Dict, Optional
 
@@ -425,7 +426,19 @@ class _IndexLookup(Layer):
     def _encode(self, x, what: str, indices: bool) -> np.ndarray:
         keys = self._keys(x, what)
         flat = np.ascontiguousarray(keys.reshape(-1))
-        out = _core.lookup_encode(self._encoding_core(), flat, indices)
+        try:
+            out = _core.lookup_encode(self._encoding_core(), flat, indices)
+        except (TypeError, ValueError) as e:
+            # the core names the flat key ("key 7 is a NoneType"): add the layer, the call and
+            # the key's position in x and value
+            cls, msg = type(self).__name__, str(e)
+            found = re.match(rf"{cls}: (.*\bkey (\d+)\b.*)$", msg, re.S)
+            if found is None or keys.ndim == 0:
+                raise
+            k = int(found.group(2))
+            pos = ", ".join(str(int(i)) for i in np.unravel_index(k, keys.shape))
+            label = what.split(": ", 1)[1] if ": " in what else "x"  # "predict: x['s']" -> "x['s']"
+            raise type(e)(f"{cls} '{self.name}' ({what}): {found.group(1)} ({label}[{pos}]={flat[k]!r})") from None
         return out.reshape(keys.shape)
 
     def _encode_raw_input(self, x, name: str = "x", what: str = "call") -> np.ndarray:
