@@ -264,3 +264,17 @@ def test_a_bad_key_is_named_with_its_layer_call_and_position():
         g.predict({"s": np.array([["a", 3]], dtype=object), "t": np.zeros((1, 1))}, verbose=0)
     np.testing.assert_array_equal(g.predict({"s": np.array([["a", "q"]], dtype=object), "t": np.zeros((1, 1))},
                                             verbose=0), [[1.0, 0.0, 0.0]])
+
+
+# ----------------------------------------------------------------------------- class_weight
+def test_class_weight_keys_must_be_class_indices():
+    # int(0.5) is 0: a fractional key used to weight class 0 silently; Keras fails on it
+    clear_session()
+    a = ranvier.Input(shape=(3,), name="a")
+    m = ranvier.Model(a, layers.Dense(3, activation="softmax", name="o")(a))
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = np.random.default_rng(0).random((6, 3)), np.arange(6) % 3
+    for key in (0.5, -1, "x", float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"fit: class_weight keys must be class indices"):
+            m.fit(x, y, class_weight={key: 2.0}, verbose=0)
+    m.fit(x, y, class_weight={0: 1.0, 1.0: 2.0, "2": 3.0}, verbose=0)  # integral keys of any type

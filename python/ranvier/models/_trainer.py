@@ -256,8 +256,11 @@ class TrainingMixin:
         for k, w in class_weight.items():
             try:
                 ki = int(k)
-            except (TypeError, ValueError):
-                raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}")
+                integral = float(k) == ki  # 0.5 is no class index (int() would make it class 0)
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}") from None
+            if not integral or ki < 0:
+                raise ValueError(f"fit: class_weight keys must be class indices (integers >= 0), got {k!r}")
             if not _checks.is_real(w) or not math.isfinite(w):
                 raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
             _checks.check_float32(w, f"class_weight[{k!r}]", "fit")
