@@ -278,3 +278,21 @@ def test_class_weight_keys_must_be_class_indices():
         with pytest.raises(ValueError, match=r"fit: class_weight keys must be class indices"):
             m.fit(x, y, class_weight={key: 2.0}, verbose=0)
     m.fit(x, y, class_weight={0: 1.0, 1.0: 2.0, "2": 3.0}, verbose=0)  # integral keys of any type
+
+
+def test_big_endian_and_other_string_layouts_encode_like_native_strings():
+    # a '>U' array (NumPy keeps a byte order it was given) was read as native code points:
+    # every key became another string and mapped to the OOV index, silently
+    clear_session()
+    vocab = ["a", "bb", "é", "日本"]
+    sk = layers.StringLookup(vocabulary=vocab)
+    keys = np.array([["a", "bb"], ["é", "日本"], ["zz", "a"]])
+    want = [[1, 2], [3, 4], [0, 1]]
+    np.testing.assert_array_equal(sk(keys), want)
+    for layout in (keys.astype(">U2"), keys.astype("<U2"), np.asfortranarray(keys), keys.astype(object),
+                   np.char.encode(keys, "utf-8"), keys.astype(np.dtypes.StringDType())):
+        np.testing.assert_array_equal(sk(layout), want)
+    s, t = ranvier.Input(shape=(2,), dtype="string", name="s"), ranvier.Input(shape=(1,), name="t")
+    g = ranvier.Model([s, t], layers.Concatenate()([sk(s), t]))
+    np.testing.assert_array_equal(g.predict([keys.astype(">U2"), np.zeros((3, 1))], verbose=0),
+                                  np.hstack([np.array(want, np.float32), np.zeros((3, 1), np.float32)]))
