@@ -296,3 +296,31 @@ def test_big_endian_and_other_string_layouts_encode_like_native_strings():
     g = ranvier.Model([s, t], layers.Concatenate()([sk(s), t]))
     np.testing.assert_array_equal(g.predict([keys.astype(">U2"), np.zeros((3, 1))], verbose=0),
                                   np.hstack([np.array(want, np.float32), np.zeros((3, 1), np.float32)]))
+
+
+def test_a_string_input_and_a_string_lookup_go_together():
+    # ranvier used to take either mismatch (model.inputs then named a dtype the model did not
+    # take); Keras casts the data to the Input's dtype first and cannot run them
+    clear_session()
+    f = ranvier.Input((1,), name="f")
+    with pytest.raises(ValueError, match=r"input 'f' \(dtype float32\) feeds StringLookup 'sl', which takes strings: "
+                                         r"declare the input with dtype='string'"):
+        ranvier.Model(f, layers.StringLookup(vocabulary=["a"], name="sl")(f))  # a chain
+    g = ranvier.Input((1,), name="g")
+    with pytest.raises(ValueError, match=r"input 'f' \(dtype float32\) feeds StringLookup 'sl2'"):
+        ranvier.Model([f, g], layers.Concatenate()([layers.StringLookup(vocabulary=["a"], name="sl2")(f), g]))
+    s = ranvier.Input((1,), name="s", dtype="string")
+    for layer, takes in ((layers.Dense(2, name="dn"), "numbers"), (layers.Embedding(4, 2, name="em"), "numbers"),
+                         (layers.IntegerLookup(vocabulary=[1], name="il"), "integer keys")):
+        with pytest.raises(ValueError, match=rf"input 's' has dtype string, but it feeds {type(layer).__name__} "
+                                             rf"'{layer.name}', which takes {takes}: raw strings can only feed a "
+                                             rf"StringLookup"):
+            ranvier.Model(s, layer(s))
+    with pytest.raises(ValueError, match=r"input 's' has dtype string, but it feeds Dense 'dn2'"):
+        ranvier.Model([s, g], layers.Concatenate()([layers.Dense(1, name="dn2")(s), g]))
+    # the matching pairs build and predict; an int64 input may feed an IntegerLookup or an Embedding
+    m = ranvier.Model(s, layers.StringLookup(vocabulary=["a", "b"])(s))
+    np.testing.assert_array_equal(m.predict(np.array([["b"], ["q"]]), verbose=0), [[2.0], [0.0]])
+    i = ranvier.Input((1,), name="i", dtype="int64")
+    ranvier.Model(i, layers.IntegerLookup(vocabulary=[7])(i))
+    ranvier.Model(i, layers.Flatten()(layers.Embedding(3, 2)(i)))

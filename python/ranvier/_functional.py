@@ -430,6 +430,7 @@ class Model(models_module.Sequential):
                              f"that returns its input, use layers.Identity()(input) as the output")
         for layer in layers:
             layers_base.check_runnable_layer(layer)
+        importlib.import_module("ranvier._functional_graph").check_raw_input_dtype(input_layer, layers[0])
         for layer in layers:  # layers of a graph are shared, as in Keras (see the module doc)
             layer._graph_shared = True
         self._layers = layers
