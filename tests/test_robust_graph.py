@@ -9,6 +9,8 @@ Keras 3.15): ``keras.Model(x, x)`` is an identity model; ragged nested lists are
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -324,3 +326,32 @@ def test_a_string_input_and_a_string_lookup_go_together():
     i = ranvier.Input((1,), name="i", dtype="int64")
     ranvier.Model(i, layers.IntegerLookup(vocabulary=[7])(i))
     ranvier.Model(i, layers.Flatten()(layers.Embedding(3, 2)(i)))
+
+
+def test_a_file_whose_string_input_and_lookup_disagree_is_refused_by_both_loaders(tmp_path):
+    clear_session()
+    s, t = ranvier.Input((1,), name="s", dtype="string"), ranvier.Input((1,), name="t")
+    m = ranvier.Model([s, t], layers.Concatenate()([layers.StringLookup(vocabulary=["a"], name="sl")(s), t]))
+    good = tmp_path / "good.safetensors"
+    m.save(good)
+
+    def set_dtype(name, dtype):
+        def edit(arch):
+            for entry in arch["config"]["layers"]:
+                if entry["name"] == name:
+                    entry["config"]["dtype"] = dtype
+        return edit
+    import c_api_ctypes as capi
+    for name, dtype, expect in (("s", "float32", r"input 's' \(dtype float32\) feeds StringLookup 'sl', which takes "
+                                                 r"strings"),
+                                ("t", "string", r"input 't' has dtype string, but it feeds Concatenate")):
+        bad = tmp_path / f"{name}.safetensors"
+        _rewrite_architecture(good, bad, set_dtype(name, dtype))
+        with pytest.raises(ValueError, match=expect):
+            ranvier.saving.load_model(bad)
+        status, h = capi.load_handle(bad)
+        assert status == 1 and not h
+        assert re.search(expect, capi.last_error().decode())
+    status, h = capi.load_handle(good)
+    assert status == 0
+    capi.free(h)
