@@ -355,3 +355,14 @@ def test_a_file_whose_string_input_and_lookup_disagree_is_refused_by_both_loader
     status, h = capi.load_handle(good)
     assert status == 0
     capi.free(h)
+
+
+def test_layer_constants_beyond_float32_are_refused_not_turned_into_inf():
+    # 1e39 became inf in the float32 layer: inf (or 0) outputs
+    with pytest.raises(ValueError, match=r"Rescaling: `scale` holds 1e\+39, which overflows float32"):
+        layers.Rescaling(1e39)
+    with pytest.raises(ValueError, match=r"Rescaling: `offset` holds 1e\+40, which overflows float32"):
+        layers.Rescaling(1.0, offset=[0.0, -1e40])
+    with pytest.raises(ValueError, match=r"Normalization: `mean` holds 1e\+39, which overflows float32"):
+        layers.Normalization(mean=[1e39, 0.0], variance=[1.0, 1.0])
+    np.testing.assert_allclose(np.asarray(layers.Rescaling(3e38)(np.array([[1.0]]))), [[3e38]], rtol=1e-6)

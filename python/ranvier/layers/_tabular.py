@@ -25,6 +25,10 @@ def _finite_numbers(value, argument: str, who: str) -> np.ndarray:
         raise ValueError(f"{who}: `{argument}` must be a number or a list of numbers, got {argument}={value!r}") from None
     if arr.size == 0 or not np.all(np.isfinite(arr)):
         raise ValueError(f"{who}: `{argument}` must hold finite numbers, got {argument}={value!r}")
+    big = float(np.max(np.abs(arr)))
+    if big > float(np.finfo(np.float32).max):  # the C++ layer holds it as float32: inf there
+        raise ValueError(f"{who}: `{argument}` holds {big:g}, which overflows float32 (largest magnitude "
+                         f"{float(np.finfo(np.float32).max):g}); ranvier computes in float32: rescale it")
     return arr
 
 
