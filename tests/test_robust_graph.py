@@ -366,3 +366,26 @@ def test_layer_constants_beyond_float32_are_refused_not_turned_into_inf():
     with pytest.raises(ValueError, match=r"Normalization: `mean` holds 1e\+39, which overflows float32"):
         layers.Normalization(mean=[1e39, 0.0], variance=[1.0, 1.0])
     np.testing.assert_allclose(np.asarray(layers.Rescaling(3e38)(np.array([[1.0]]))), [[3e38]], rtol=1e-6)
+
+
+def test_a_file_with_constants_beyond_float32_is_refused_by_the_cpp_reader(tmp_path):
+    import c_api_ctypes as capi
+    clear_session()
+    a = ranvier.Input((2,), name="a")
+    m = ranvier.Model(a, layers.Rescaling(2.0, name="rs")(layers.Normalization(mean=[0.0, 1.0], variance=[1.0, 4.0],
+                                                                               name="norm")(a)))
+    good = tmp_path / "good.safetensors"
+    m.save(good)
+    for layer, key, value in (("norm", "mean", [1e39, 0.0]), ("norm", "variance", [1.0, 1e39]),
+                              ("rs", "scale", 1e39), ("rs", "offset", -1e39)):
+        def edit(arch):
+            for entry in arch["config"]["layers"]:
+                if entry["config"].get("name") == layer:
+                    entry["config"][key] = value
+        bad = tmp_path / f"{layer}_{key}.safetensors"
+        _rewrite_architecture(good, bad, edit)
+        with pytest.raises(ValueError, match="overflows float32"):
+            ranvier.saving.load_model(bad)
+        status, h = capi.load_handle(bad)
+        assert status == 1 and not h
+        assert f"`{key}` holds" in capi.last_error().decode() and "overflows float32" in capi.last_error().decode()

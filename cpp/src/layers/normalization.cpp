@@ -180,6 +180,8 @@ void flat_numbers(const json::Value& v, std::vector<float>& out, const char* key
   }
   if (!v.is_number() || !std::isfinite(v.as_double()))
     throw std::invalid_argument(where + ": `" + key + "` must hold finite numbers, got " + cfg::shown(v));
+  if (!std::isfinite(static_cast<float>(v.as_double())))  // 1e39: inf as the float32 the layer holds
+    throw std::invalid_argument(where + ": `" + key + "` holds " + cfg::shown(v) + ", which overflows float32");
   out.push_back(static_cast<float>(v.as_double()));
 }
 
