@@ -389,3 +389,22 @@ def test_a_file_with_constants_beyond_float32_is_refused_by_the_cpp_reader(tmp_p
         status, h = capi.load_handle(bad)
         assert status == 1 and not h
         assert f"`{key}` holds" in capi.last_error().decode() and "overflows float32" in capi.last_error().decode()
+
+
+def test_a_vocabulary_that_is_not_utf8_text_is_refused_naming_it(tmp_path):
+    # bytes that are not UTF-8 raised a bare UnicodeDecodeError; a lone surrogate was taken
+    # into the vocabulary, and then refused as a key by predict
+    for vocab, shown in (([b"\xff", b"a"], r"b'\\xff'"), (["\ud800", "a"], r"'\\ud800'")):
+        with pytest.raises(ValueError, match=rf"StringLookup: `vocabulary` entry {shown} is not valid UTF-8 text"):
+            layers.StringLookup(vocabulary=vocab)
+    with pytest.raises(ValueError, match=r"StringLookup: `data` entry b'\\xfe' is not valid UTF-8 text"):
+        layers.StringLookup().adapt(np.array([b"a", b"\xfe"], dtype=object))
+    with pytest.raises(ValueError, match=r"StringLookup: `mask_token` entry '\\udfff' is not valid UTF-8 text"):
+        layers.StringLookup(mask_token="\udfff")
+    path = tmp_path / "vocab.txt"
+    path.write_bytes(b"a\n\xff\n")
+    with pytest.raises(ValueError, match=r"StringLookup: the vocabulary file .*vocab.txt is not UTF-8 text"):
+        layers.StringLookup(vocabulary=str(path))
+    # UTF-8 bytes and non-ASCII text are fine, and encode alike
+    lk = layers.StringLookup(vocabulary=["é".encode("utf-8"), "日本"])
+    np.testing.assert_array_equal(lk(np.array(["é", "日本", "x"], dtype=object)), [1, 2, 0])

@@ -156,11 +156,9 @@ class _IndexLookup(Layer):
         if value is None:
             return None
         if self._strings:
-            if isinstance(value, bytes):
-                return value.decode("utf-8")
-            if not isinstance(value, str):
+            if not isinstance(value, (bytes, str)):
                 raise ValueError(f"{type(self).__name__}: `{argument}` must be a string or None, got {value!r}")
-            return str(value)
+            return self._utf8_text(value, argument)
         if not _is_int(value) or not -2 ** 63 <= int(value) < 2 ** 63:
             raise ValueError(f"{type(self).__name__}: `{argument}` must be an integer (int64) or None, got {value!r}")
         return int(value)
@@ -172,7 +170,7 @@ class _IndexLookup(Layer):
             if arr.ndim != 1:
                 raise ValueError(f"{type(self).__name__}: `{argument}` must be 1-D, got shape {arr.shape}")
             if not self._strings and arr.dtype.kind in "i" or (self._strings and arr.dtype.kind == "U"):
-                return arr.tolist()  # already the key type: no per-item checks
+                return self._utf8_checked(arr.tolist(), argument)  # already the key type
             items = arr.tolist()
         elif isinstance(arr, (list, tuple)):
             items = list(arr)
@@ -183,15 +181,35 @@ class _IndexLookup(Layer):
         if all(type(v) is kind for v in items):  # the common case, without the per-item checks
             if kind is int and items and not -2 ** 63 <= min(items) <= max(items) < 2 ** 63:
                 raise ValueError(f"{type(self).__name__}: every `{argument}` entry must be an integer (int64)")
-            return list(items)
+            return self._utf8_checked(list(items), argument)
         return [self._token_item(v, argument) for v in items]
+
+    def _utf8_checked(self, items: list, argument: str) -> list:
+        """``items``; for a StringLookup, each non-ASCII str is checked to be UTF-8 text (a lone
+        surrogate is not)."""
+        if self._strings:
+            for v in items:
+                if not v.isascii():
+                    self._utf8_text(v, argument)
+        return items
+
+    def _utf8_text(self, v, argument: str) -> str:
+        """A str or UTF-8 bytes key as str; ValueError naming ``argument`` for bytes that are not
+        UTF-8 and for a str that cannot be UTF-8 (a lone surrogate): the vocabulary is kept as
+        UTF-8 (the model file's JSON, the C++ encoder)."""
+        try:
+            text = bytes(v).decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else str(v)
+            if not text.isascii():  # (isascii is a flag read: adapt calls this per token)
+                text.encode("utf-8")
+        except UnicodeError:
+            raise ValueError(f"{type(self).__name__}: `{argument}` entry {v!r} is not valid UTF-8 text (the "
+                             f"vocabulary is kept as UTF-8)") from None
+        return text
 
     def _token_item(self, v, argument: str):
         if self._strings:
-            if isinstance(v, (bytes, np.bytes_)):
-                return bytes(v).decode("utf-8")
-            if isinstance(v, str):
-                return str(v)
+            if isinstance(v, (bytes, np.bytes_, str)):
+                return self._utf8_text(v, argument)
             raise ValueError(f"{type(self).__name__}: every `{argument}` entry must be a string, got {v!r}")
         if _is_int(v) and -2 ** 63 <= int(v) < 2 ** 63:
             return int(v)
@@ -203,6 +221,8 @@ class _IndexLookup(Layer):
                 lines = f.read().splitlines()
         except OSError:
             raise ValueError(f"Vocabulary file {path} does not exist.") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{type(self).__name__}: the vocabulary file {path} is not UTF-8 text: {e}") from None
         while lines and lines[-1] == "":
             lines.pop()
         return lines if self._strings else [int(v) for v in lines]
