@@ -408,3 +408,45 @@ def test_a_vocabulary_that_is_not_utf8_text_is_refused_naming_it(tmp_path):
     # UTF-8 bytes and non-ASCII text are fine, and encode alike
     lk = layers.StringLookup(vocabulary=["é".encode("utf-8"), "日本"])
     np.testing.assert_array_equal(lk(np.array(["é", "日本", "x"], dtype=object)), [1, 2, 0])
+
+
+# ----------------------------------------------------------------------------- the C API, several inputs
+def test_the_c_api_refuses_bad_ids_and_indices_of_a_multi_input_model_by_layer(tmp_path):
+    # a C app passes ids and encoded indices as floats: each bad value is a status 1 with a
+    # message naming the layer and the value, never a crash or an out-of-bounds gather
+    import c_api_ctypes as capi
+    clear_session()
+    num = ranvier.Input((2,), name="num")
+    cat = ranvier.Input((1,), name="cat", dtype="int64")
+    s = ranvier.Input((1,), name="s", dtype="string")
+    x = layers.Concatenate()([num, layers.Flatten()(layers.Embedding(5, 2, name="emb")(cat)),
+                              layers.StringLookup(vocabulary=["a", "b"], output_mode="one_hot", name="sl")(s)])
+    m = ranvier.Model({"num": num, "cat": cat, "s": s}, layers.Dense(1, name="o")(x))
+    path = tmp_path / "m.safetensors"
+    m.save(path)
+    status, h = capi.load_handle(path)
+    assert status == 0
+    try:
+        names = [n for n, _, _ in capi.describe(h)["inputs"]]
+        assert names == ["cat", "num", "s"]
+
+        def run(cat_v, s_v):
+            xs = [np.full((2, 1), cat_v), np.zeros((2, 2)), np.full((2, 1), s_v)]
+            return capi.predict_multi_arrays(h, xs)
+
+        status, outs = run(1, 2)
+        assert status == 0 and np.all(np.isfinite(outs[0]))
+        for cat_v, s_v, expect in ((5, 1, r"Embedding 'emb': input id 5 .* out of range"),
+                                   (-1, 1, r"Embedding 'emb': input id -1 .* out of range"),
+                                   (1.5, 1, r"Embedding 'emb': input id 1.5 .* not an integer"),
+                                   (np.nan, 1, r"Embedding 'emb': input id nan"),
+                                   (1, 3, r"StringLookup: got index 3"), (1, -2, r"StringLookup: got index -2"),
+                                   (1, np.nan, r"StringLookup: got index nan")):
+            status, _ = run(cat_v, s_v)
+            assert status == 1, (cat_v, s_v)
+            assert re.search(expect, capi.last_error().decode()), capi.last_error()
+        status, _ = capi.encode_input_strings_array(h, names.index("num"), ["a"])
+        assert status == 1
+        assert "input 'num' (dtype float32) feeds a Concatenate layer, not a lookup" in capi.last_error().decode()
+    finally:
+        capi.free(h)
