@@ -299,11 +299,9 @@ def as_float_rows(x: Any, name: str, what: str, check_values: Any = None) -> np.
         raise ValueError(f"{what}: {name} is required, got None")
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
-    try:
-        # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused later)
-        arr = as_numeric_array(x, name, what)  # ragged nested lists: a ValueError naming ``name``
-    except ValueError as e:
-        raise e from None
+    # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused later);
+    # ragged nested lists: a ValueError naming ``name``
+    arr = as_numeric_array(x, name, what)
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise TypeError(
             f"{what}: {name} must hold real numbers (float or int), got dtype={arr.dtype}")
