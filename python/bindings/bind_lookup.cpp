@@ -95,6 +95,9 @@ py::array_t<T> encode_strings(const IndexLookup& l, py::array keys) {
     throw py::type_error(std::string(l.type_name()) + ": the keys must be strings, got dtype=" +
                          py::str(keys.dtype()).cast<std::string>());
   auto a = py::array::ensure(keys, py::array::c_style);
+  // a big-endian '>U' array (NumPy keeps the byte order it was given): its code points are
+  // swapped before encoding (read as they are, every key became another string, silently)
+  const bool swap = kind == 'U' && !keys.dtype().attr("isnative").cast<bool>();
   const std::size_t item = static_cast<std::size_t>(a.itemsize());
   const char* base = static_cast<const char*>(a.data());
   std::string blob;
@@ -115,9 +118,10 @@ py::array_t<T> encode_strings(const IndexLookup& l, py::array keys) {
         const char* p = base + static_cast<std::size_t>(i) * item;
         std::size_t len = chars;
         std::uint32_t c = 0;
-        while (len > 0 && (std::memcpy(&c, p + (len - 1) * 4, 4), c == 0)) --len;
+        while (len > 0 && (std::memcpy(&c, p + (len - 1) * 4, 4), c == 0)) --len;  // 0 either way
         for (std::size_t j = 0; j < len; ++j) {
           std::memcpy(&c, p + j * 4, 4);
+          if (swap) c = (c >> 24) | ((c >> 8) & 0xFF00u) | ((c << 8) & 0xFF0000u) | (c << 24);
           append_utf8(blob, c);
         }
         off[static_cast<std::size_t>(i) + 1] = blob.size();

@@ -154,7 +154,10 @@ def as_numeric_array(x: Any, name: str, what: str) -> np.ndarray:
     of that dtype is refused); nullable numeric columns become float64 with NaN for
     ``pd.NA``. Other inputs are returned as ``np.asarray`` makes them."""
     if not _is_pandas(x):
-        return np.asarray(x)
+        try:
+            return np.asarray(x)
+        except ValueError as e:  # ragged nested lists: name the argument and its row lengths
+            raise ValueError(f"{what}: {name} could not be converted to an array of numbers: {e}") from None
     if hasattr(x, "dtypes") and not hasattr(x, "dtype"):  # DataFrame
         cols = list(x.dtypes.items())
     else:
@@ -243,6 +246,35 @@ def check_steps(steps: Any, owner: str, argument: str = "steps") -> Optional[int
     return int(steps)
 
 
+INT_INPUT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+
+
+def check_int_input_values(raw: np.ndarray, dtype: str, input_name: str, label: str, what: str) -> None:
+    """The values given to an Input declared with an integer or bool ``dtype`` (Keras casts
+    them to it): they must be integers (floats holding integers are fine) inside the dtype's
+    range, {0, 1} for bool; a cast would truncate, wrap around or squash the others, so
+    ranvier's float32 network would compute something else than Keras. ValueError naming
+    the input, the first offending value and its position."""
+    if dtype not in INT_INPUT_DTYPES or raw.size == 0 or raw.dtype.kind == "b":
+        return
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.floor(np.where(np.isfinite(raw), raw, 0)))
+        if np.any(bad):
+            pos = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{what}: input '{input_name}' has dtype {dtype}, but {label} holds values that are "
+                             f"not integers, e.g. {label}[{', '.join(map(str, pos))}]={raw[pos].item()!r}")
+    lo, hi = (0, 1) if dtype == "bool" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    vmin, vmax = raw.min(), raw.max()
+    if vmin < lo or vmax > hi:
+        out = (raw < lo) | (raw > hi)
+        pos = tuple(int(i) for i in np.argwhere(out)[0])
+        allowed = "0 or 1 (False or True)" if dtype == "bool" else f"integers in [{lo}, {hi}]"
+        cast = "turn it into True" if dtype == "bool" else "wrap it around"
+        raise ValueError(f"{what}: input '{input_name}' has dtype {dtype}, which holds {allowed}, but {label}"
+                         f"[{', '.join(map(str, pos))}]={raw[pos].item()!r}; Keras's cast would {cast}: cast or "
+                         f"clip the data first, or declare a wider dtype")
+
+
 def check_finite(arr: np.ndarray, name: str, what: str) -> None:
     """ValueError when the float array holds NaN or inf (checked in C++, in one pass). A
     list of arrays (a graph model's inputs or targets, one per input/output; None entries
@@ -267,11 +299,9 @@ def as_float_rows(x: Any, name: str, what: str, check_values: Any = None) -> np.
         raise ValueError(f"{what}: {name} is required, got None")
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
-    try:
-        # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused later)
-        arr = as_numeric_array(x, name, what)
-    except ValueError as e:  # ragged nested lists
-        raise ValueError(f"{what}: {name} could not be converted to an array of numbers: {e}") from None
+    # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused later);
+    # ragged nested lists: a ValueError naming ``name``
+    arr = as_numeric_array(x, name, what)
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise TypeError(
             f"{what}: {name} must hold real numbers (float or int), got dtype={arr.dtype}")

@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import _naming
+from . import _checks, _naming
 from . import layers as layers_module
 from . import models as models_module
 from .models import MODEL_CLASSES, _SHARED_BINDING_LOCK
@@ -39,9 +39,8 @@ from .layers._input import InputLayer, KerasTensor, Node
 
 __all__ = ["Model"]
 
-SUPPORTED = ("ranvier.Model supports a single chain of layers for now (one input, one output, each layer "
-             "used once: what Sequential can hold); graphs with several inputs or outputs, shared layers and "
-             "merge layers are not supported yet")
+SUPPORTED = ("ranvier.Model (a chain of layers: one input, one output, each layer used once, what Sequential "
+             "can hold; other graphs run as ranvier._functional_graph.Functional)")
 
 SUBCLASS_MESSAGE = (
     "subclassed Models with a Python call() are not supported: ranvier runs the whole model in C++. Build "
@@ -426,15 +425,36 @@ class Model(models_module.Sequential):
         self._inputs_struct = (ins, in_kind)
         self._outputs_struct = (outs, out_kind)
         if not layers:
-            raise ValueError(f"{SUPPORTED}: the output '{_tensor_name(output_t)}' is the input itself; a model needs "
-                             f"at least one layer")
+            raise ValueError(f"ranvier.Model: the output '{_tensor_name(output_t)}' is the input itself; a ranvier "
+                             f"model needs at least one layer (Keras would return the input unchanged): for a model "
+                             f"that returns its input, use layers.Identity()(input) as the output")
         for layer in layers:
             layers_base.check_runnable_layer(layer)
+        importlib.import_module("ranvier._functional_graph").check_raw_input_dtype(input_layer, layers[0])
         for layer in layers:  # layers of a graph are shared, as in Keras (see the module doc)
             layer._graph_shared = True
         self._layers = layers
         self._input_shape = (None,) + tuple(input_layer.batch_shape[1:])
         self._build_layers()
+
+    @property
+    def _input_values_checked(self) -> bool:
+        """Whether ``_input_rows`` holds x's values to the Input's integer or bool dtype (the
+        predict fast path then leaves x to it)."""
+        return self._input_layer.input_dtype in _checks.INT_INPUT_DTYPES and self._raw_input_encoder() is None
+
+    def _input_rows(self, x, name: str, what: str) -> np.ndarray:
+        """As Sequential's, and the values of an Input declared with an integer or bool dtype
+        are held to it (as a graph model's inputs are): integers in the dtype's range."""
+        dtype = self._input_layer.input_dtype
+        if self._input_values_checked and not isinstance(x, dict):
+            try:
+                raw = _checks.as_numeric_array(x, name, what)
+            except (TypeError, ValueError):
+                raw = None  # Sequential's conversion reports it
+            if raw is not None and raw.dtype != object and raw.dtype.kind in "fiu":
+                _checks.check_int_input_values(raw, dtype, self._input_layer.name, name, what)
+        return super()._input_rows(x, name, what)
 
     # ---- Keras's functional surface
     @property

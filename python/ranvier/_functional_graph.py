@@ -193,6 +193,22 @@ def _input_name(t: KerasTensor) -> str:
     return layer.name if layer is not None else _tensor_name(t)
 
 
+def check_raw_input_dtype(input_layer, layer) -> None:
+    """An Input declared as strings feeds a StringLookup, and a StringLookup takes an Input
+    declared as strings (Keras cannot run either mismatch: it casts the data to the Input's
+    dtype first). ValueError naming the input, its dtype and the layer."""
+    dtype = str(getattr(input_layer, "dtype", "float32") or "float32")
+    takes = getattr(layer, "_raw_input_dtype", None) if callable(getattr(layer, "_encode_raw_input", None)) else None
+    what = f"{type(layer).__name__} '{layer.name}'"
+    if takes == "string" and dtype != "string":
+        raise ValueError(f"ranvier.Model: input '{input_layer.name}' (dtype {dtype}) feeds {what}, which takes "
+                         f"strings: declare the input with dtype='string' (ranvier.Input(shape, dtype='string'))")
+    if dtype == "string" and takes != "string":
+        kind = "integer keys" if takes else "numbers"
+        raise ValueError(f"ranvier.Model: input '{input_layer.name}' has dtype string, but it feeds {what}, which "
+                         f"takes {kind}: raw strings can only feed a StringLookup")
+
+
 def is_chain(ins: List[KerasTensor], outs: List[KerasTensor], order) -> bool:
     """Whether the graph is what the lowered (Sequential) path runs: one input, one output,
     each call on one tensor, a layer or chain model used once, the calls in a line."""
@@ -267,6 +283,9 @@ class Functional(FunctionalRunMixin, Model):
         self._keras_layers = keras_order(ins, outs, input_layers)
         self._expand(ins, outs, order)
         self._check_names()
+        for i, il in enumerate(input_layers):
+            for layer in {id(g.layer): g.layer for g in self._gnodes if i in g.inputs}.values():
+                check_raw_input_dtype(il, layer)
         for layer in self._layers:
             layers_base.check_runnable_layer(layer)
             layer._graph_shared = True

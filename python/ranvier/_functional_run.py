@@ -27,7 +27,6 @@ from .models._guards import registers
 from .models._sequential import live_trainable
 
 _SPARSE = {"sparse_categorical_crossentropy"}
-_INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
 
 
 class Rows(list):
@@ -148,7 +147,10 @@ class FunctionalRunMixin:
         if v is None:
             raise ValueError(f"{what}: input '{il.name}' is not optional, but None was passed ({label})")
         if encoder is not None:
-            arr = np.asarray(v)
+            try:
+                arr = np.asarray(v)
+            except ValueError as e:  # ragged nested lists of keys
+                raise ValueError(f"{what}: {label} could not be converted to an array: {e}") from None
             arr = _sample_rank_adapt(arr, shape)
             arr = np.asarray(encoder(arr, label, what), dtype=np.float32)
         else:
@@ -159,11 +161,7 @@ class FunctionalRunMixin:
                 raise TypeError(f"{what}: input '{il.name}' (dtype {dtype}) takes real numbers, got "
                                 f"{label} of dtype={raw.dtype}")
             raw = _sample_rank_adapt(raw, shape)
-            if dtype in _INT_DTYPES and raw.dtype.kind == "f":
-                finite = np.isfinite(raw)
-                if not finite.all() or np.any(raw != np.floor(raw)):
-                    raise ValueError(f"{what}: input '{il.name}' has dtype {dtype}, but {label} holds values that are "
-                                     f"not integers")
+            _checks.check_int_input_values(raw, dtype, il.name, label, what)
             arr = _checks.as_float_rows(raw, label, what) if raw.ndim else raw
         if arr.ndim == 0:
             raise ValueError(f"{what}: input '{il.name}' needs an array of samples, got a scalar for {label}")
@@ -427,7 +425,7 @@ class FunctionalRunMixin:
         _checks.check_finite(y, name, what)
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def _prepare_sample_weight(self, sw, n: int, what: str) -> Any:
+    def _prepare_sample_weight(self, sw, n: int, what: str, name: str = "sample_weight") -> Any:
         if sw is None or isinstance(sw, Rows):
             return sw
         m: Any = self
@@ -437,7 +435,9 @@ class FunctionalRunMixin:
                 len(sw) == 1 and _is_data(sw[0]))):
             parts = self._match(sw, "output", "sample_weight", what, strict_keys=True,
                                 optional=range(k))
-            return Rows([None if p is None else one(self, p, n, what) for p in parts], n)
+            names = [f"sample_weight[{self._out_name(j)!r}]" if isinstance(sw, dict) else f"sample_weight[{j}]"
+                     for j in range(k)]
+            return Rows([None if p is None else one(self, p, n, what, names[j]) for j, p in enumerate(parts)], n)
         arr = one(self, sw, n, what)
         return Rows([arr] * k, n)
 

@@ -37,6 +37,7 @@ import json
 import os
 import warnings
 import zipfile
+import zlib
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -277,8 +278,13 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str) -> byte
     if info.file_size > limit:
         raise ValueError(f"{where}: '{name}' declares {info.file_size} bytes, more than the "
                          f"{limit} this reader accepts")
-    with zf.open(info) as f:
-        data = f.read(limit + 1)
+    try:
+        with zf.open(info) as f:
+            data = f.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as e:
+        # a damaged member (CRC mismatch, broken local header or deflate stream, an unknown or
+        # encrypted compression): a ValueError naming the file and the member, as for the others
+        raise ValueError(f"{where}: '{name}' in the archive is damaged: {type(e).__name__}: {e}") from None
     if len(data) > limit or len(data) != info.file_size:
         raise ValueError(f"{where}: '{name}' does not hold the {info.file_size} bytes it declares")
     return data

@@ -403,6 +403,22 @@ Architecture parse_functional(const Value& arch, int depth) {
     if (r.layer < 0) input_used[static_cast<std::size_t>(-1 - r.layer)] = 1;
   for (std::size_t i = 0; i < a.inputs.size(); ++i)
     if (!input_used[i]) bad(mwhere + ": input '" + a.inputs[i].name + "' feeds no layer");
+  // An Input of dtype string feeds a StringLookup, and a StringLookup an Input of dtype string
+  // (as Python's ranvier.Model checks; a nested model's own first layer is checked there).
+  for (const auto& L : a.layers) {
+    if (L.nested) continue;
+    for (const auto& n : L.nodes)
+      for (const auto& r : n.inputs) {
+        if (r.layer >= 0) continue;
+        const GraphInput& in = a.inputs[static_cast<std::size_t>(-1 - r.layer)];
+        if (L.class_name == "StringLookup" && in.dtype != "string")
+          bad(mwhere + ": input '" + in.name + "' (dtype " + in.dtype + ") feeds StringLookup '" + L.name +
+              "', which takes strings: the input's dtype must be 'string'");
+        if (in.dtype == "string" && L.class_name != "StringLookup")
+          bad(mwhere + ": input '" + in.name + "' has dtype string, but it feeds " + L.class_name + " '" + L.name +
+              "': raw strings can only feed a StringLookup");
+      }
+  }
   a.raw = arch;
   return a;
 }

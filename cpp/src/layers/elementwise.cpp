@@ -105,6 +105,8 @@ std::vector<float> numbers_of(const json::Value& c, const char* key, double def,
       const auto& items = cur->as_array(key);
       for (auto it = items.rbegin(); it != items.rend(); ++it) todo.push_back(&*it);
     } else if (cur->is_number() && std::isfinite(cur->as_double())) {
+      if (!std::isfinite(static_cast<float>(cur->as_double())))  // 1e39: inf as float32
+        throw std::invalid_argument(where + ": `" + key + "` holds " + cfg::shown(*cur) + ", which overflows float32");
       out.push_back(static_cast<float>(cur->as_double()));
     } else {
       throw std::invalid_argument(where + ": `" + key + "` must be a number or a list of numbers, got " +

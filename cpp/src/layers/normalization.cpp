@@ -39,6 +39,10 @@ class Normalization final : public Layer {
     if (!per_feature_ && cmean_.size() > 1)
       throw std::invalid_argument("Normalization: with axis=None, `mean` and `variance` must be scalars, got " +
                                   std::to_string(cmean_.size()) + " values");
+    for (std::size_t j = 0; j < cvar_.size(); ++j)  // sqrt of a negative variance: NaN outputs
+      if (!(cvar_[j] >= 0.0f))
+        throw std::invalid_argument("Normalization: `variance` must hold values >= 0, got variance[" +
+                                    std::to_string(j) + "]=" + std::to_string(cvar_[j]));
   }
 
   const char* type_name() const override { return "Normalization"; }
@@ -176,6 +180,8 @@ void flat_numbers(const json::Value& v, std::vector<float>& out, const char* key
   }
   if (!v.is_number() || !std::isfinite(v.as_double()))
     throw std::invalid_argument(where + ": `" + key + "` must hold finite numbers, got " + cfg::shown(v));
+  if (!std::isfinite(static_cast<float>(v.as_double())))  // 1e39: inf as the float32 the layer holds
+    throw std::invalid_argument(where + ": `" + key + "` holds " + cfg::shown(v) + ", which overflows float32");
   out.push_back(static_cast<float>(v.as_double()));
 }
 

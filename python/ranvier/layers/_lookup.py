@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import numbers
+import re
 import warnings
 from typing import Any, Dict, Optional
 
@@ -35,15 +36,19 @@ def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
-def _as_array(x) -> np.ndarray:
-    """``x`` (an array, a list, a pandas object, a scalar, anything with ``__array__``) as an ndarray."""
+def _as_array(x, where: str = "") -> np.ndarray:
+    """``x`` (an array, a list, a pandas object, a scalar, anything with ``__array__``) as an ndarray;
+    ragged nested lists raise a ValueError that starts with ``where``."""
     if hasattr(x, "to_numpy") and callable(x.to_numpy):  # pandas
         x = x.to_numpy()
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, (str, bytes)):
         return np.array(x, dtype=object)
-    return np.asarray(x)
+    try:
+        return np.asarray(x)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{where}the keys could not be converted to an array: {e}") from None
 
 
 class EncodedInput(np.ndarray):
@@ -70,6 +75,13 @@ class _IndexLookup(Layer):
         if not _is_int(num_oov_indices) or num_oov_indices < 0:
             raise ValueError(f"`num_oov_indices` must be greater than or equal to 0. Received: "
                              f"num_oov_indices={num_oov_indices}")
+        if num_oov_indices >= 1 << 24:  # the OOV indices alone would pass float32's exact integers
+            raise ValueError(f"{cls}: `num_oov_indices` is too large: at most {(1 << 24) - 1} (2**24 - 1: indices "
+                             f"travel through the network as exact float32), got num_oov_indices={num_oov_indices}")
+        if pad_to_max_tokens and max_tokens > 1 << 24:
+            raise ValueError(f"{cls}: `max_tokens` is too large for pad_to_max_tokens=True: at most {1 << 24} "
+                             f"(2**24: indices travel through the network as exact float32), got "
+                             f"max_tokens={max_tokens}")
         _check_string_arg(oov_method, ("floormod", "farmhash"), cls, "oov_method")
         if salt is not None:
             if not self._strings and oov_method != "farmhash":
@@ -144,11 +156,9 @@ class _IndexLookup(Layer):
         if value is None:
             return None
         if self._strings:
-            if isinstance(value, bytes):
-                return value.decode("utf-8")
-            if not isinstance(value, str):
+            if not isinstance(value, (bytes, str)):
                 raise ValueError(f"{type(self).__name__}: `{argument}` must be a string or None, got {value!r}")
-            return str(value)
+            return self._utf8_text(value, argument)
         if not _is_int(value) or not -2 ** 63 <= int(value) < 2 ** 63:
             raise ValueError(f"{type(self).__name__}: `{argument}` must be an integer (int64) or None, got {value!r}")
         return int(value)
@@ -160,7 +170,7 @@ class _IndexLookup(Layer):
             if arr.ndim != 1:
                 raise ValueError(f"{type(self).__name__}: `{argument}` must be 1-D, got shape {arr.shape}")
             if not self._strings and arr.dtype.kind in "i" or (self._strings and arr.dtype.kind == "U"):
-                return arr.tolist()  # already the key type: no per-item checks
+                return self._utf8_checked(arr.tolist(), argument)  # already the key type
             items = arr.tolist()
         elif isinstance(arr, (list, tuple)):
             items = list(arr)
@@ -171,15 +181,35 @@ class _IndexLookup(Layer):
         if all(type(v) is kind for v in items):  # the common case, without the per-item checks
             if kind is int and items and not -2 ** 63 <= min(items) <= max(items) < 2 ** 63:
                 raise ValueError(f"{type(self).__name__}: every `{argument}` entry must be an integer (int64)")
-            return list(items)
+            return self._utf8_checked(list(items), argument)
         return [self._token_item(v, argument) for v in items]
+
+    def _utf8_checked(self, items: list, argument: str) -> list:
+        """``items``; for a StringLookup, each non-ASCII str is checked to be UTF-8 text (a lone
+        surrogate is not)."""
+        if self._strings:
+            for v in items:
+                if not v.isascii():
+                    self._utf8_text(v, argument)
+        return items
+
+    def _utf8_text(self, v, argument: str) -> str:
+        """A str or UTF-8 bytes key as str; ValueError naming ``argument`` for bytes that are not
+        UTF-8 and for a str that cannot be UTF-8 (a lone surrogate): the vocabulary is kept as
+        UTF-8 (the model file's JSON, the C++ encoder)."""
+        try:
+            text = bytes(v).decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else str(v)
+            if not text.isascii():  # (isascii is a flag read: adapt calls this per token)
+                text.encode("utf-8")
+        except UnicodeError:
+            raise ValueError(f"{type(self).__name__}: `{argument}` entry {v!r} is not valid UTF-8 text (the "
+                             f"vocabulary is kept as UTF-8)") from None
+        return text
 
     def _token_item(self, v, argument: str):
         if self._strings:
-            if isinstance(v, (bytes, np.bytes_)):
-                return bytes(v).decode("utf-8")
-            if isinstance(v, str):
-                return str(v)
+            if isinstance(v, (bytes, np.bytes_, str)):
+                return self._utf8_text(v, argument)
             raise ValueError(f"{type(self).__name__}: every `{argument}` entry must be a string, got {v!r}")
         if _is_int(v) and -2 ** 63 <= int(v) < 2 ** 63:
             return int(v)
@@ -191,6 +221,8 @@ class _IndexLookup(Layer):
                 lines = f.read().splitlines()
         except OSError:
             raise ValueError(f"Vocabulary file {path} does not exist.") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{type(self).__name__}: the vocabulary file {path} is not UTF-8 text: {e}") from None
         while lines and lines[-1] == "":
             lines.pop()
         return lines if self._strings else [int(v) for v in lines]
@@ -369,7 +401,7 @@ class _IndexLookup(Layer):
     def _keys(self, x, what: str) -> np.ndarray:
         """``x`` as an array of keys: str/bytes/object (StringLookup) or int64 (IntegerLookup)."""
         cls = type(self).__name__
-        arr = _as_array(x)
+        arr = _as_array(x, f"{cls} '{self.name}' ({what}): ")
         kind = arr.dtype.kind
         if self._strings:
             if kind in "US":
@@ -414,7 +446,19 @@ class _IndexLookup(Layer):
     def _encode(self, x, what: str, indices: bool) -> np.ndarray:
         keys = self._keys(x, what)
         flat = np.ascontiguousarray(keys.reshape(-1))
-        out = _core.lookup_encode(self._encoding_core(), flat, indices)
+        try:
+            out = _core.lookup_encode(self._encoding_core(), flat, indices)
+        except (TypeError, ValueError) as e:
+            # the core names the flat key ("key 7 is a NoneType"): add the layer, the call and
+            # the key's position in x and value
+            cls, msg = type(self).__name__, str(e)
+            found = re.match(rf"{cls}: (.*\bkey (\d+)\b.*)$", msg, re.S)
+            if found is None or keys.ndim == 0:
+                raise
+            k = int(found.group(2))
+            pos = ", ".join(str(int(i)) for i in np.unravel_index(k, keys.shape))
+            label = what.split(": ", 1)[1] if ": " in what else "x"  # "predict: x['s']" -> "x['s']"
+            raise type(e)(f"{cls} '{self.name}' ({what}): {found.group(1)} ({label}[{pos}]={flat[k]!r})") from None
         return out.reshape(keys.shape)
 
     def _encode_raw_input(self, x, name: str = "x", what: str = "call") -> np.ndarray:
@@ -510,7 +554,7 @@ class _IndexLookup(Layer):
         return out
 
     def _invert(self, x):
-        arr = _as_array(x)
+        arr = _as_array(x, f"{type(self).__name__} '{self.name}' (invert=True): ")
         if arr.dtype.kind == "f" and arr.size and np.any(arr != np.round(arr)):
             raise TypeError(f"{type(self).__name__} '{self.name}' (invert=True): the inputs must be integer indices")
         if arr.dtype.kind not in "iuf" and not (arr.dtype.kind == "b"):

@@ -25,6 +25,27 @@ def _finite_numbers(value, argument: str, who: str) -> np.ndarray:
         raise ValueError(f"{who}: `{argument}` must be a number or a list of numbers, got {argument}={value!r}") from None
     if arr.size == 0 or not np.all(np.isfinite(arr)):
         raise ValueError(f"{who}: `{argument}` must hold finite numbers, got {argument}={value!r}")
+    big = float(np.max(np.abs(arr)))
+    if big > float(np.finfo(np.float32).max):  # the C++ layer holds it as float32: inf there
+        raise ValueError(f"{who}: `{argument}` holds {big:g}, which overflows float32 (largest magnitude "
+                         f"{float(np.finfo(np.float32).max):g}); ranvier computes in float32: rescale it")
+    return arr
+
+
+def _adapt_values(data, who: str) -> np.ndarray:
+    """The numbers of one batch of ``adapt`` data (an array, a DataFrame, a nested list):
+    strings and objects are a TypeError; ragged lists, NaN and inf a ValueError (they would
+    turn the statistics into NaN, and every output after them)."""
+    try:
+        arr = np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{who}: data could not be converted to an array of numbers: {e}") from None
+    if arr.dtype == object or arr.dtype.kind not in "fiub":
+        raise TypeError(f"{who}: data must hold real numbers, got dtype={arr.dtype}")
+    if arr.dtype.kind == "f" and arr.size and not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{who}: data contains NaN or inf (data.shape={arr.shape}, e.g. data[{', '.join(map(str, bad))}]="
+                         f"{arr[bad]}); clean the data first, e.g. with np.nan_to_num")
     return arr
 
 
@@ -91,7 +112,9 @@ class Normalization(Layer):
                 raise ValueError(f"The rank of `mean` must be less than or equal to the number of axes "
                                  f"({len(axis)}). Received: mean shape {np.shape(mean)} for axis {axis}")
             _finite_numbers(mean, "mean", "Normalization")
-            _finite_numbers(variance, "variance", "Normalization")
+            var = _finite_numbers(variance, "variance", "Normalization")
+            if np.any(var < 0):  # sqrt of a negative variance: NaN outputs (Keras computes them)
+                raise ValueError(f"Normalization: `variance` must hold values >= 0, got variance={variance!r}")
         invert = _checks.check_bool(invert, "invert")
         super().__init__(**kwargs)
         self.axis = axis
@@ -169,10 +192,7 @@ class Normalization(Layer):
 
     @staticmethod
     def _numeric(data) -> np.ndarray:
-        arr = np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data)
-        if arr.dtype == object or arr.dtype.kind not in "fiub":
-            raise TypeError(f"Normalization.adapt: data must hold real numbers, got dtype={arr.dtype}")
-        return arr.astype(np.float64)
+        return _adapt_values(data, "Normalization.adapt").astype(np.float64)
 
     def _reduce_axes(self, ndim: int) -> tuple:
         return tuple(range(ndim)) if not self.axis else tuple(range(ndim - 1))
@@ -389,10 +409,7 @@ class Discretization(Layer):
                 break
             if isinstance(batch, tuple):
                 batch = batch[0]
-            arr = np.asarray(batch.to_numpy() if hasattr(batch, "to_numpy") else batch)
-            if arr.dtype == object or arr.dtype.kind not in "fiub":
-                raise TypeError(f"Discretization.adapt: data must hold real numbers, got dtype={arr.dtype}")
-            arr = arr.astype("float32")
+            arr = _adapt_values(batch, "Discretization.adapt").astype("float32")
             if arr.size == 0:
                 continue
             summary = _merge_summaries(_summarize(arr, self.epsilon), summary, self.epsilon)

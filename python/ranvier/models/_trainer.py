@@ -230,18 +230,18 @@ class TrainingMixin:
         _checks.check_finite(y, name, what)
         return y
 
-    def _prepare_sample_weight(self, sw, n: int, what: str) -> Optional[np.ndarray]:
+    def _prepare_sample_weight(self, sw, n: int, what: str, name: str = "sample_weight") -> Optional[np.ndarray]:
         if sw is None:
             return None
-        sw = _checks.as_numeric_array(sw, "sample_weight", what)
+        sw = _checks.as_numeric_array(sw, name, what)
         if sw.dtype.kind not in "fiub":
-            raise TypeError(f"{what}: sample_weight must be numeric, got dtype={sw.dtype}")
+            raise TypeError(f"{what}: {name} must be numeric, got dtype={sw.dtype}")
         if sw.ndim == 2 and sw.shape[1] == 1:
             sw = sw.reshape(-1)
         if sw.ndim != 1 or sw.shape[0] != n:
-            raise ValueError(f"{what}: sample_weight must have shape ({n},), got {sw.shape}")
-        sw = _checks.to_float32(sw, "sample_weight", what)
-        _checks.check_finite(sw, "sample_weight", what)
+            raise ValueError(f"{what}: {name} must have shape ({n},), got {sw.shape}")
+        sw = _checks.to_float32(sw, name, what)
+        _checks.check_finite(sw, name, what)
         return sw
 
     def _class_weight_to_sample_weight(self, class_weight, y: np.ndarray) -> np.ndarray:
@@ -256,8 +256,11 @@ class TrainingMixin:
         for k, w in class_weight.items():
             try:
                 ki = int(k)
-            except (TypeError, ValueError):
-                raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}")
+                integral = float(k) == ki  # 0.5 is no class index (int() would make it class 0)
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}") from None
+            if not integral or ki < 0:
+                raise ValueError(f"fit: class_weight keys must be class indices (integers >= 0), got {k!r}")
             if not _checks.is_real(w) or not math.isfinite(w):
                 raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
             _checks.check_float32(w, f"class_weight[{k!r}]", "fit")
@@ -269,6 +272,8 @@ class TrainingMixin:
         self._ensure_built(x)
         x = self._check_input(x, "x", what)
         _checks.check_finite(x, "x", what)
+        if y is not None and not isinstance(y, np.ndarray):  # ragged lists: a ValueError naming y
+            y = _checks.as_numeric_array(y, "y", what)
         self._resolve_loss(np.shape(y) if y is not None else (x.shape[0],))
         if y is None:
             raise ValueError(f"{what}: y is required for training and evaluation")
@@ -570,10 +575,11 @@ class TrainingMixin:
         return self._shaped_output(out)
 
     def _fast_info(self, net) -> tuple:
-        """``(net, sample_shape, raw_keys)`` for the built network ``net``, cached per network:
+        """``(net, sample_shape, general)`` for the built network ``net``, cached per network:
         the model's per-sample output shape when it is N-D (else None) and whether its input
-        takes raw keys (a lookup layer encodes them first). The predict paths read it with one
-        dictionary lookup."""
+        needs the general path: raw keys (a lookup layer encodes them first), or values held
+        to an Input's integer dtype (``_input_values_checked``). The predict paths read it
+        with one dictionary lookup."""
         cached = self.__dict__.get("_fast_path_info")
         if cached is None or cached[0] is not net:
             try:
@@ -581,7 +587,8 @@ class TrainingMixin:
             except (AttributeError, ValueError, TypeError):
                 shape = ()
             ok = len(shape) > 1 and all(isinstance(d, (int, np.integer)) and d > 0 for d in shape)
-            raw = getattr(self, "_raw_input_encoder", lambda: None)() is not None
+            raw = (getattr(self, "_raw_input_encoder", lambda: None)() is not None
+                   or bool(getattr(self, "_input_values_checked", False)))
             cached = (net, tuple(int(d) for d in shape) if ok else None, raw)
             self.__dict__["_fast_path_info"] = cached
         return cached
