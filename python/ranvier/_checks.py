@@ -217,6 +217,15 @@ def check_verbose(value: Any, owner: Optional[str] = None, auto: bool = False) -
     return check_int(value, "verbose", owner, 0)
 
 
+def class_index(key: Any) -> int:
+    """``key`` as a class index (an integral value >= 0, 3.0 included), else -1."""
+    try:
+        k = int(key)
+        return k if k >= 0 and float(key) == k else -1
+    except (TypeError, ValueError, OverflowError):
+        return -1
+
+
 def is_int(value: Any) -> bool:
     """An integer that is not a bool (Python or NumPy)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))

@@ -254,12 +254,8 @@ class TrainingMixin:
             labels = np.round(y[:, 0]).astype(np.int64)
         sw = np.ones(y.shape[0], dtype=np.float32)
         for k, w in class_weight.items():
-            try:
-                ki = int(k)
-                integral = float(k) == ki  # 0.5 is no class index (int() would make it class 0)
-            except (TypeError, ValueError, OverflowError):
-                raise ValueError(f"fit: class_weight keys must be class indices (ints), got {k!r}") from None
-            if not integral or ki < 0:
+            ki = _checks.class_index(k)  # -1 for 0.5 (int() would make it class 0), "a", -2, ...
+            if ki < 0:
                 raise ValueError(f"fit: class_weight keys must be class indices (integers >= 0), got {k!r}")
             if not _checks.is_real(w) or not math.isfinite(w):
                 raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
