@@ -437,24 +437,10 @@ class Model(models_module.Sequential):
         self._input_shape = (None,) + tuple(input_layer.batch_shape[1:])
         self._build_layers()
 
-    @property
-    def _input_values_checked(self) -> bool:
-        """Whether ``_input_rows`` holds x's values to the Input's integer or bool dtype (the
-        predict fast path then leaves x to it)."""
-        return self._input_layer.input_dtype in _checks.INT_INPUT_DTYPES and self._raw_input_encoder() is None
-
-    def _input_rows(self, x, name: str, what: str) -> np.ndarray:
-        """As Sequential's, and the values of an Input declared with an integer or bool dtype
-        are held to it (as a graph model's inputs are): integers in the dtype's range."""
-        dtype = self._input_layer.input_dtype
-        if self._input_values_checked and not isinstance(x, dict):
-            try:
-                raw = _checks.as_numeric_array(x, name, what)
-            except (TypeError, ValueError):
-                raw = None  # Sequential's conversion reports it
-            if raw is not None and raw.dtype != object and raw.dtype.kind in "fiu":
-                _checks.check_int_input_values(raw, dtype, self._input_layer.name, name, what)
-        return super()._input_rows(x, name, what)
+    def _declared_input(self) -> Tuple[str, str]:
+        """``(dtype, name)`` of the model's ``InputLayer`` (Sequential's ``_input_rows`` holds
+        x's values to an integer or bool dtype)."""
+        return self._input_layer.input_dtype, self._input_layer.name
 
     # ---- Keras's functional surface
     @property

@@ -24,7 +24,7 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import models as models_module
 from .models._guards import registers
-from .models._sequential import live_trainable
+from .models._trainable import live_trainable
 
 _SPARSE = {"sparse_categorical_crossentropy"}
 

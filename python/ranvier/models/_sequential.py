@@ -1,9 +1,9 @@
 """``Sequential``: a linear stack of layers, its structure (add, pop, build, weights,
 config) over one C++ network with flat parameter buffers. Training and inference come
-from ``TrainingMixin`` (``_trainer.py``), the table of ``summary`` from ``SummaryMixin``."""
+from ``TrainingMixin`` (``_trainer.py``), the table of ``summary`` from ``SummaryMixin``, the
+trainable flags from ``TrainableMixin``."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import threading
 import weakref
@@ -18,6 +18,7 @@ from ..layers import _base as layers_base
 from ._guards import StructureGuard
 from ._saving import MODEL_CLASSES, SavingMixin
 from ._summary import SummaryMixin, shape_text
+from ._trainable import TrainableMixin, live_trainable
 from ._trainer import TrainingMixin
 
 __all__ = ["Sequential"]
@@ -34,30 +35,11 @@ def _hook(name: str):
     return layers_base.symbolic_hook(name)
 
 
-@contextlib.contextmanager
-def live_trainable(pairs, model_trainable: bool = True):
-    """For a call in training mode (``model(x, training=True)``): each ``(layer, core)``'s
-    C++ flag set to the layer's ``trainable`` now, restored after. A model applies a changed
-    flag to training at its next compile, but Keras's call reads it at once (a frozen
-    BatchNormalization runs in inference mode and keeps its moving statistics)."""
-    changed = []
-    try:
-        for layer, core in pairs:
-            want = bool(layer.trainable) and model_trainable
-            if core is not None and bool(core.trainable) != want:
-                changed.append((core, bool(core.trainable)))
-                core.trainable = want
-        yield
-    finally:
-        for core, flag in changed:
-            core.trainable = flag
-
-
 def _is_input(obj) -> bool:
     return isinstance(obj, layers_module.InputLayer) or getattr(obj, "_is_keras_input", False)
 
 
-class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
+class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
     """A linear stack of layers (``keras.Sequential``).
 
     ``Sequential(layers=None, trainable=True, name=None)``; a first element that is
@@ -416,9 +398,6 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                 f"{have} input features, but the model gives it {want} (input shape {tuple(shape)}); "
                 f"use a new (unbuilt) layer, or feed it inputs with {have} features")
 
-    def _trainable_state(self):
-        return (self.trainable,) + tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
-
     def _check_size(self) -> None:
         """MemoryError, before anything is allocated, for layers whose float32 weights and
         gradients alone exceed this machine's physical memory (the check standalone layers
@@ -471,13 +450,37 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
             x = x.reshape(x.shape[0], -1)
         return x
 
+    def _declared_input(self) -> Tuple[str, str]:
+        """``(dtype, name)`` of the ``Input`` the model was started with (its symbolic tensor
+        or its ``InputLayer``); ``("float32", "input_layer")`` without one."""
+        origin = self.__dict__.get("_input_origin")
+        dtype = getattr(origin, "input_dtype", None) or getattr(origin, "dtype", None)
+        history = getattr(origin, "_keras_history", None)  # a symbolic Input: its InputLayer's name
+        layer = history[0] if isinstance(history, tuple) and history else origin
+        return (str(dtype) if isinstance(dtype, str) else "float32"), str(getattr(layer, "name", "input_layer"))
+
+    @property
+    def _input_values_checked(self) -> bool:
+        """Whether ``_input_rows`` holds x's values to the Input's integer or bool dtype (the
+        predict fast path then leaves x to it)."""
+        return self._declared_input()[0] in _checks.INT_INPUT_DTYPES and self._raw_input_encoder() is None
+
     def _input_rows(self, x, name: str, what: str) -> np.ndarray:
         """``x`` as float32 rows (``_checks.as_float_rows``); a 1-D ``x`` is one feature per sample
         (``(n,)`` becomes ``(n, 1)``, as Keras takes it). A dict or an object array says
-        which inputs are supported."""
+        which inputs are supported. The values of an Input declared with an integer or bool
+        dtype are held to it: integers in the dtype's range (Keras casts them)."""
         if isinstance(x, dict):
             raise TypeError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
                             f"Supported inputs: {_data.SUPPORTED}")
+        if self._input_values_checked:
+            try:
+                raw = _checks.as_numeric_array(x, name, what)
+            except (TypeError, ValueError):
+                raw = None  # the conversion below reports it
+            if raw is not None and raw.dtype != object and raw.dtype.kind in "fiu":
+                dtype, input_name = self._declared_input()
+                _checks.check_int_input_values(raw, dtype, input_name, name, what)
         encoder = self._raw_input_encoder()
         if encoder is not None:  # raw keys (strings, int64): the lookup layer encodes them first (once)
             x = encoder._encode_raw_input(x, name, what)
@@ -520,45 +523,6 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         out = []
         for l in self._layers:
             out.extend(l.weights)
-        return out
-
-    @property
-    def trainable(self) -> bool:
-        """Whether the model's weights are trained. Setting it sets ``trainable`` on every
-        layer (nested models included), as Keras does: ``base.trainable = False`` freezes a
-        whole model for transfer learning. A model constructed with ``trainable=False`` keeps
-        its layers' own flags but trains none of them. Recompile after changing it."""
-        return self.__dict__.get("_model_trainable", True)
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        value = layers_base.check_bool(value, "trainable")
-        for layer in self.__dict__.get("_layers", ()):
-            layer.trainable = value
-        self.__dict__["_model_trainable"] = value
-
-    def _trains(self, layer) -> bool:
-        """Whether ``layer``'s weights are trained in this model (its flag and the model's)."""
-        return bool(layer.trainable) and self.trainable
-
-    @property
-    def trainable_weights(self) -> List[layers_module.Variable]:
-        """The weights the optimizer updates, layer by layer."""
-        if not self.trainable:
-            return []
-        out = []
-        for l in self._layers:
-            out.extend(l.trainable_weights)
-        return out
-
-    @property
-    def non_trainable_weights(self) -> List[layers_module.Variable]:
-        """The weights the optimizer leaves alone (moving statistics, frozen layers)."""
-        if not self.trainable:
-            return list(self.weights)
-        out = []
-        for l in self._layers:
-            out.extend(l.non_trainable_weights)
         return out
 
     def get_weights(self) -> List[np.ndarray]:
@@ -616,12 +580,6 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
                     out = l(out, training=True)
         return out
 
-    def _capture_trainable(self) -> None:
-        """Rebuilds the network when a layer's ``trainable`` changed since the last build
-        (Keras captures the flags at compile time)."""
-        if self.built and getattr(self, "_trainable_signature", None) != self._trainable_state():
-            self._build_layers()
-
     def _summary_columns(self) -> Tuple[List[str], str]:
         return ["Layer (type)", "Output Shape", "Param #"], "llr"
 
@@ -641,8 +599,9 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
         entry first when the input shape is known) and ``build_input_shape``."""
         layers = []
         if self._input_shape is not None:
-            # raw keys (a lookup layer first): Keras's Input dtype is "string" / "int64"
-            dtype = getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32"
+            # the Input's declared dtype; raw keys (a lookup layer first): "string" / "int64"
+            dtype = self._declared_input()[0] if self.__dict__.get("_input_origin") is not None else (
+                getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32")
             layers.append({"class_name": "InputLayer",
                            "config": {"batch_shape": list(self._input_shape), "dtype": dtype,
                                       "name": "input_layer"}})
@@ -667,10 +626,14 @@ class Sequential(TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
             model.add(layers_module.deserialize(lc, custom_objects=custom_objects))
         if first_input:  # then one build (once per layer would be quadratic in the layer count)
             shape = tuple(config["layers"][0]["config"].get("batch_shape"))[1:]
+            dtype = config["layers"][0]["config"].get("dtype") or "float32"
             if not model._layers:
-                model.add(layers_module.Input(shape=shape))
-            elif model._input_shape is None or tuple(model._input_shape[1:]) != shape:
-                model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
+                model.add(layers_module.Input(shape=shape, dtype=dtype))
+            else:
+                if model._input_shape is None or tuple(model._input_shape[1:]) != shape:
+                    model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
+                if dtype != "float32":  # the declared dtype (get_config, the input checks)
+                    model._input_origin = layers_module.Input(shape=shape, dtype=dtype)
         return model
 
     def to_json(self, **kwargs) -> str:
