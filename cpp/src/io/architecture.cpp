@@ -256,12 +256,14 @@ void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool 
   // layer is deserialized): the weights of either must fit in what the file holds.
   std::uint64_t need = 0;
   std::uint64_t in = arch.input_shape.empty() ? 0 : static_cast<std::uint64_t>(arch.in_features());
+  std::vector<std::int64_t> dims = arch.input_shape;  // the samples' shape (empty: unknown)
   for (const auto& lc : arch.layers) {
     const std::string where = "layer '" + lc.name + "' (" + lc.class_name + ")";
     const LayerRow* row = find_layer_row(lc.class_name);
     if (!row) {
       if (!allow_unknown) bad("layer '" + lc.name + "': class '" + lc.class_name + "' is not one C++ can load");
       in = 0;  // a custom layer: its output width is unknown from here on
+      dims.clear();
       continue;
     }
     std::uint64_t p = 0, out = 0;
@@ -275,6 +277,15 @@ void check_weights_fit(const Architecture& arch, std::uint64_t file_elems, bool 
       bad("the architecture needs more weights than the file holds (" + where + " alone needs " +
           std::to_string(p) + " values; the file holds " + std::to_string(file_elems) + " in all)");
     need += p;
+    // the shape after the layer; a global pooling layer's width is its shape's (an unknown
+    // shape keeps its input width: an upper bound)
+    dims = in ? layer_output_sample_shape(lc.class_name, lc.config, dims, static_cast<std::int64_t>(out))
+              : std::vector<std::int64_t>();
+    if (layer_needs_sample_shape(lc.class_name) && !dims.empty()) {
+      std::uint64_t w = 1;
+      for (auto d : dims) w = sat_mul(w, static_cast<std::uint64_t>(d));
+      out = w;
+    }
     in = out;
   }
 }

@@ -188,7 +188,8 @@ std::shared_ptr<Layer> make_node_layer(const LayerConfig& lc, const std::vector<
     args.input_shapes = &shapes;
   } else {
     args.in_features = in[0].width;
-    if (in[0].input) args.sample_shape = &in[0].dims;
+    // a first layer sees its samples' shape (Flatten); a global pooling layer always does
+    if (in[0].input || layer_needs_sample_shape(lc.class_name)) args.sample_shape = &in[0].dims;
   }
   try {
     return make_layer(lc.class_name, lc.config, std::move(args));
@@ -197,10 +198,14 @@ std::shared_ptr<Layer> make_node_layer(const LayerConfig& lc, const std::vector<
   }
 }
 
-// The output's per-sample shape: a merge layer's from its row, another layer's flat.
+// The output's per-sample shape: a merge layer's from its row, another layer's from
+// layer_output_sample_shape (flat when that does not know it).
 std::vector<std::int64_t> output_dims(const LayerRow& row, const LayerConfig& lc, const std::vector<Tensor>& in,
                                       std::int64_t width) {
-  if (!row.merge_shape) return {width};
+  if (!row.merge_shape) {
+    auto d = layer_output_sample_shape(lc.class_name, lc.config, in[0].dims, width);
+    return d.empty() || product(d) != width ? std::vector<std::int64_t>{width} : d;
+  }
   std::vector<std::vector<std::int64_t>> shapes;
   for (const auto& t : in) shapes.push_back(t.dims);
   try {
@@ -251,6 +256,9 @@ void check_graph_weights_fit(const Architecture& arch, std::uint64_t file_elems,
       }
     } else if (row->param_count && known) {
       p = param_count(*row, lc, static_cast<std::uint64_t>(in[0].width), &out);
+      dims = layer_output_sample_shape(lc.class_name, lc.config, in[0].dims, static_cast<std::int64_t>(out));
+      if (layer_needs_sample_shape(lc.class_name) && !dims.empty()) out = static_cast<std::uint64_t>(product(dims));
+      if (!dims.empty() && static_cast<std::uint64_t>(product(dims)) != out) dims.clear();
     }
     if (known && (out == 0 || out > (std::uint64_t{1} << 40))) bad(layer_where(lc) + ": output width out of range");
     if (known && first && p > 0) first_widths.emplace(&lc, std::vector<std::int64_t>{in[0].width});

@@ -120,12 +120,16 @@ std::shared_ptr<Network> build_network(const Architecture& arch, const std::vect
     for (const auto& l : arch.layers) node_names->push_back(l.name);
   }
   std::int64_t in = arch.in_features();
+  std::vector<std::int64_t> dims = arch.input_shape;  // the samples' shape before layer i (empty: unknown)
   for (std::size_t i = 0; i < arch.layers.size(); ++i) {
-    check_layer_width(arch.layers[i], in);
-    // the first layer sees the samples' own shape (a channels_first Flatten reorders them)
-    auto layer = layer_from_config(arch.layers[i], in, i < seeds.size() ? seeds[i] : 0,
-                                   i == 0 ? &arch.input_shape : nullptr);
+    const LayerConfig& lc = arch.layers[i];
+    check_layer_width(lc, in);
+    // the first layer sees the samples' own shape (a channels_first Flatten reorders them),
+    // and so does a global pooling layer anywhere
+    auto layer = layer_from_config(lc, in, i < seeds.size() ? seeds[i] : 0,
+                                   i == 0 || layer_needs_sample_shape(lc.class_name) ? &dims : nullptr);
     in = layer->out_features();
+    dims = layer_output_sample_shape(lc.class_name, lc.config, dims, in);
     net->add(std::move(layer));
   }
   try {
@@ -235,17 +239,19 @@ void check_model(const Header& h, bool allow_unknown) {
   if (m.arch.functional) return check_graph_model(h, m.arch, m.seed_by_name, allow_unknown);
   if (m.arch.input_shape.empty()) return;  // an unbuilt model (Python): no weights to check
   std::int64_t in = m.arch.in_features();
+  std::vector<std::int64_t> dims = m.arch.input_shape;
   for (std::size_t i = 0; i < m.arch.layers.size(); ++i) {
     const LayerConfig& lc = m.arch.layers[i];
     std::shared_ptr<Layer> layer;
     try {
-      layer = layer_from_config(lc, in, m.seeds[i], i == 0 ? &m.arch.input_shape : nullptr);
+      layer = layer_from_config(lc, in, m.seeds[i], i == 0 || layer_needs_sample_shape(lc.class_name) ? &dims : nullptr);
     } catch (const std::invalid_argument&) {
       if (allow_unknown && !find_layer_row(lc.class_name)) return;  // a custom layer: Python checks the rest
       throw;
     }
     for (const auto& spec : layer->param_specs()) expect_tensor(h, lc.name, spec.name, spec.shape);
     in = layer->out_features();
+    dims = layer_output_sample_shape(lc.class_name, lc.config, dims, in);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "layers/layer_table.h"
 
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -71,10 +72,88 @@ std::shared_ptr<Layer> make_layer(const std::string& class_name, const Value& co
 }
 
 bool layer_takes_whole_sample(const std::string& class_name, const Value& config) {
-  if (class_name == "Flatten" || class_name == "Reshape" || class_name == "Embedding") return true;
+  if (class_name == "Flatten" || class_name == "Reshape" || class_name == "Embedding" ||
+      layer_needs_sample_shape(class_name))
+    return true;
   if (class_name != "CategoryEncoding") return false;
   const Value* m = config.find("output_mode");
   return m && m->is_string() && m->as_string() == "one_hot";
+}
+
+bool layer_needs_sample_shape(const std::string& class_name) {
+  return class_name == "GlobalAveragePooling1D" || class_name == "GlobalMaxPooling1D";
+}
+
+namespace {
+std::int64_t dims_product(const std::vector<std::int64_t>& d) {
+  std::int64_t p = 1;
+  for (const std::int64_t v : d) {
+    if (v <= 0 || p > (std::int64_t{1} << 40) / v) return -1;
+    p *= v;
+  }
+  return p;
+}
+std::int64_t config_int(const Value& c, const char* key) {
+  const Value* v = c.find(key);
+  if (!v || !v->is_number()) return -1;
+  const double d = v->as_double();
+  return d >= 1 && d <= double(std::int64_t{1} << 40) && d == std::floor(d) ? static_cast<std::int64_t>(d) : -1;
+}
+}  // namespace
+
+std::vector<std::int64_t> layer_output_sample_shape(const std::string& class_name, const Value& config,
+                                                    const std::vector<std::int64_t>& in, std::int64_t out_width) {
+  const std::int64_t in_width = in.empty() ? -1 : dims_product(in);
+  if (layer_needs_sample_shape(class_name)) {
+    if (in.size() != 2 || in_width <= 0) return {};
+    const Value* df = config.find("data_format");
+    const bool cf = df && df->is_string() && cfg::lower(df->as_string()) == "channels_first";
+    const Value* kd = config.find("keepdims");
+    const bool keep = kd && kd->is_bool() && kd->as_bool();
+    const std::int64_t f = cf ? in[0] : in[1];
+    if (!keep) return {f};
+    return cf ? std::vector<std::int64_t>{f, 1} : std::vector<std::int64_t>{1, f};
+  }
+  if (class_name == "Embedding" && in_width > 0) {
+    const std::int64_t d = config_int(config, "output_dim");
+    if (d <= 0) return {};
+    std::vector<std::int64_t> s = in;
+    s.push_back(d);
+    return s;
+  }
+  if (class_name == "RepeatVector" && in_width > 0) {
+    const std::int64_t n = config_int(config, "n");
+    if (n <= 0) return {};
+    return {n, in_width};
+  }
+  if (class_name == "Reshape" && in_width > 0) {
+    const Value* t = config.find("target_shape");
+    if (!t || !t->is_array()) return {};
+    std::vector<std::int64_t> s;
+    std::int64_t known = 1;
+    int unknown = -1;
+    for (const auto& v : t->as_array()) {
+      if (!v.is_number()) return {};
+      const double d = v.as_double();
+      if (d == -1) {
+        unknown = static_cast<int>(s.size());
+        s.push_back(-1);
+        continue;
+      }
+      if (d < 1 || d > double(std::int64_t{1} << 40)) return {};
+      s.push_back(static_cast<std::int64_t>(d));
+      known *= s.back();
+      if (known > in_width) return {};
+    }
+    if (unknown >= 0) {
+      if (in_width % known) return {};
+      s[static_cast<std::size_t>(unknown)] = in_width / known;
+    }
+    return dims_product(s) == in_width ? s : std::vector<std::int64_t>{};
+  }
+  if (out_width <= 0) return {};
+  if (class_name != "Flatten" && in_width == out_width) return in;
+  return {out_width};
 }
 
 void check_layer_config(const std::string& class_name, const Value& config) {

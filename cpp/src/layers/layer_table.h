@@ -76,8 +76,21 @@ std::shared_ptr<Layer> make_layer(const std::string& class_name, const json::Val
 
 // Whether a layer of `class_name` takes the whole flattened sample as its row (its build
 // width is the product of the sample's dimensions) rather than the last axis: Flatten,
-// Reshape, Embedding (every id of the sample) and CategoryEncoding in "one_hot" mode.
+// Reshape, Embedding (every id of the sample), CategoryEncoding in "one_hot" mode and the
+// global pooling layers.
 bool layer_takes_whole_sample(const std::string& class_name, const json::Value& config);
+
+// Whether a layer of `class_name` needs its input's per-sample shape (LayerArgs::sample_shape)
+// wherever it sits in a model, not only as the first layer: the global pooling layers.
+bool layer_needs_sample_shape(const std::string& class_name);
+
+// The per-sample shape (no batch axis) of a one-input layer's output, for an input of
+// per-sample shape `in` and the layer's output row width `out_width` (0: unknown, then
+// computed from `in` where the class says how). The id and shape layers (Embedding,
+// RepeatVector, Reshape), the global pooling layers and Flatten say; any other layer keeps
+// `in` when its width is unchanged (elementwise) and is flat otherwise. Empty when unknown.
+std::vector<std::int64_t> layer_output_sample_shape(const std::string& class_name, const json::Value& config,
+                                                    const std::vector<std::int64_t>& in, std::int64_t out_width);
 
 // The constructor checks of `class_name` on (a part of) its config, without building it:
 // std::invalid_argument with the core's message (no `where` prefix), as the Python layers

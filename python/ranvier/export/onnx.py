@@ -22,6 +22,7 @@ output "output" of shape (batch, units)):
 - Embedding: ``Cast`` of the (float) ids to int64, ``Gather`` of the table; CategoryEncoding: ``OneHot``
   (``ReduceMax`` for multi_hot, ``ReduceSum`` for count); Reshape: ``Reshape``; RepeatVector:
   ``Unsqueeze`` and ``Expand``. Out-of-range ids are the runtime's error there (ranvier checks them).
+- GlobalAveragePooling1D / GlobalMaxPooling1D: ``ReduceMean`` / ``ReduceMax`` over the steps axis.
 - the merge layers (for graphs): ``merge_node`` (Concat, chained Add/Sub/Mul/Max/Min, Div, Einsum).
 
 Any other layer raises ValueError naming it. The ``onnx`` package is imported only here.
@@ -332,6 +333,10 @@ def layer_node(g: _Graph, layer, x: str, layer_in: tuple, shape: tuple) -> str:
         reps = g.name(f"{layer.name}_shape")
         g.inits.append(onnx.numpy_helper.from_array(np.array([1, layer.n, 1], np.int64), reps))
         x = g.op("Expand", [x1, reps], layer.name)
+    elif cls in (L.GlobalAveragePooling1D, L.GlobalMaxPooling1D):  # the steps axis reduced (opset 17: axes attribute)
+        op = "ReduceMax" if cls is L.GlobalMaxPooling1D else "ReduceMean"
+        x = g.op(op, [x], layer.name, axes=[2 if layer.data_format == "channels_first" else 1],
+                 keepdims=int(layer.keepdims))
     elif cls is L.ActivityRegularization:  # the identity outside training
         return x
     elif cls in (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.Softmax):

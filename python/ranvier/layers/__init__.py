@@ -4,7 +4,9 @@
 ``Flatten``, ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Softmax``, the tabular layers
 (``Normalization`` and ``Discretization`` with ``adapt``, ``Rescaling``, ``Identity``, ``UnitNormalization``,
 ``ActivityRegularization``, ``GaussianDropout``, ``AlphaDropout``), the id and shape layers
-(``Embedding``, ``CategoryEncoding``, ``Reshape``, ``RepeatVector``), the lookup layers
+(``Embedding``, ``CategoryEncoding``, ``Reshape``, ``RepeatVector``), the global pooling layers
+(``GlobalAveragePooling1D``, ``GlobalMaxPooling1D`` and their aliases ``GlobalAvgPool1D``,
+``GlobalMaxPool1D``), the lookup layers
 (``IntegerLookup``, ``StringLookup``: raw keys encoded before the network), the merge layers
 (``Concatenate``, ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``, ``Minimum``,
 ``Dot`` and their functional forms ``concatenate``, ``add``, ...: a list of inputs), ``InputLayer`` and
@@ -23,7 +25,8 @@ Protocol between a layer and the model (``ranvier.models.Sequential``)
    ``in_features`` inputs, and initializes its weights (initializers run in NumPy,
    float32) into arrays the layer owns and has bound to the C++ layer. Flatten's
    ``in_features`` is the product of the non-batch dimensions, and so is that of a layer
-   with ``_flat_input`` True (Reshape, Embedding, one_hot CategoryEncoding) and, in a
+   with ``_flat_input`` True (Reshape, Embedding, one_hot CategoryEncoding, the global
+   pooling layers) and, in a
    Sequential, of an elementwise layer given N-D samples; every other layer works on the
    last axis (the model hands N-D samples over flattened to rows).
 2. ``layer._weight_specs()`` -> ``[(name, shape, trainable), ...]`` in Keras weight
@@ -89,6 +92,7 @@ from ._merge import (
     subtract,
 )
 from ._normalization import BatchNormalization, LayerNormalization
+from ._pooling import GlobalAveragePooling1D, GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D
 from ._tabular import (
     ActivityRegularization,
     AlphaDropout,
@@ -107,12 +111,14 @@ __all__ = [
     "AlphaDropout", "Embedding", "CategoryEncoding", "Reshape", "RepeatVector", "IntegerLookup", "StringLookup",
     "Concatenate", "Add", "Subtract", "Multiply", "Average",
     "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum",
-    "dot", "serialize", "deserialize",
+    "dot", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
+    "serialize", "deserialize",
 ]
 
 # One Python class per row of the C++ layer table (cpp/src/layers/layers.def), by its name.
 _CLASSES = tuple(globals()[name] for name in BUILTIN_LAYER_NAMES) + (InputLayer,)
 _REGISTRY: Dict[str, Type[Layer]] = {cls.__name__: cls for cls in _CLASSES}
+_REGISTRY.update(GlobalAvgPool1D=GlobalAveragePooling1D, GlobalMaxPool1D=GlobalMaxPooling1D)  # Keras's aliases
 
 
 def _valid_names() -> str:

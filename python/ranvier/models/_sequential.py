@@ -386,6 +386,9 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             return
         self._build_shape(layer, shape)  # a last-axis layer on N-D samples: the Flatten message
         have, want = int(core.in_features), self._features_in(layer, shape)
+        rebuild = getattr(layer, "_rebuild_for_shape", None)
+        if rebuild is not None and have == want and rebuild(shape):  # no weights: its core for this shape
+            return
         if have != want and isinstance(layer, layers_module.Embedding) and want > 0:
             # the table does not depend on how many ids a sample holds: rebuild for this width
             core.build(want)
