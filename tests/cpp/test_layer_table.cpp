@@ -76,6 +76,8 @@ RANVIER_TEST(every_row_builds_its_class_by_name) {
     ranvier::LayerArgs a = args(4);
     const std::vector<std::vector<std::int64_t>> two_inputs = {{4}, {4}};
     if (row->merge_shape) a.input_shapes = &two_inputs;  // the merge layers take a list of inputs
+    const std::vector<std::int64_t> steps_by_features = {2, 2};
+    if (ranvier::layer_needs_sample_shape(row->class_name)) a.sample_shape = &steps_by_features;  // pooling
     const auto layer = ranvier::make_layer(row->class_name, c, a);
     RANVIER_CHECK(std::string(layer->type_name()) == row->class_name, "%s built %s", row->class_name,
                   layer->type_name());
@@ -237,4 +239,66 @@ RANVIER_TEST(cpp_api_trains_an_embedding_model) {
   RANVIER_CHECK(msg.find("Embedding 'embedding': ") == 0 && msg.find("input id 10 (sample 0, position 1)") !=
                     std::string::npos && msg.find("[0, 10)") != std::string::npos,
                 "'%s'", msg.c_str());
+}
+
+// GlobalAveragePooling1D / GlobalMaxPooling1D on a (3 steps, 2 features) sample: the mean and
+// the maximum over the steps; the max gradient shares dy among tied steps (TensorFlow's rule);
+// channels_first reduces the last axis; without the sample's shape the build is refused.
+RANVIER_TEST(global_pooling_1d_forward_backward_and_shape) {
+  const std::vector<std::int64_t> shape = {3, 2};
+  ranvier::LayerArgs a = args(6);
+  a.sample_shape = &shape;
+  const float x[6] = {1, 2, 1, 5, 0, 5};  // steps (1, 2), (1, 5), (0, 5)
+  float y[2] = {}, dx[6] = {};
+  float dy[2] = {1, 1};
+  auto avg = ranvier::make_layer("GlobalAveragePooling1D", Value::make_object(), a);
+  RANVIER_CHECK(avg->out_features() == 2, "avg width %lld", static_cast<long long>(avg->out_features()));
+  avg->forward(x, y, 1, ranvier::ForwardCtx());
+  RANVIER_CHECK(y[0] == 2.0f / 3.0f && y[1] == 4.0f, "avg %g %g", y[0], y[1]);
+  avg->backward(x, y, dy, dx, 1, false);
+  for (int i = 0; i < 6; ++i) RANVIER_CHECK(dx[i] == 1.0f / 3.0f, "avg dx[%d] = %g", i, dx[i]);
+  auto mx = ranvier::make_layer("GlobalMaxPooling1D", Value::make_object(), a);
+  mx->forward(x, y, 1, ranvier::ForwardCtx());
+  RANVIER_CHECK(y[0] == 1.0f && y[1] == 5.0f, "max %g %g", y[0], y[1]);
+  mx->backward(x, y, dy, dx, 1, false);
+  const float want[6] = {0.5f, 0, 0.5f, 0.5f, 0, 0.5f};
+  for (int i = 0; i < 6; ++i) RANVIER_CHECK(dx[i] == want[i], "max dx[%d] = %g", i, dx[i]);
+  auto cf = ranvier::make_layer("GlobalMaxPooling1D", config("data_format", Value::make_string("channels_first")), a);
+  RANVIER_CHECK(cf->out_features() == 3, "channels_first width %lld", static_cast<long long>(cf->out_features()));
+  float y3[3] = {};
+  cf->forward(x, y3, 1, ranvier::ForwardCtx());
+  RANVIER_CHECK(y3[0] == 2 && y3[1] == 5 && y3[2] == 5, "channels_first max %g %g %g", y3[0], y3[1], y3[2]);
+  const auto out = ranvier::layer_output_sample_shape("GlobalAveragePooling1D",
+                                                      config("keepdims", Value::make_bool(true)), shape, 0);
+  RANVIER_CHECK(out == std::vector<std::int64_t>({1, 2}), "keepdims shape");
+  try {
+    ranvier::make_layer("GlobalAveragePooling1D", Value::make_object(), args(6));
+    RANVIER_CHECK(false, "built without a sample shape");
+  } catch (const std::invalid_argument& e) {
+    RANVIER_CHECK(std::string(e.what()).find("per-sample shape") != std::string::npos, "%s", e.what());
+  }
+}
+
+// The C++ API builds TensorFlow's text-classification model (Embedding, Dropout,
+// GlobalAveragePooling1D, Dropout, Dense sigmoid) by class name: the loader tracks the
+// (steps, features) shape from the Embedding to the pooling layer, and it trains.
+RANVIER_TEST(cpp_api_trains_the_text_classification_model) {
+  const std::int64_t n = 64, seq = 6;
+  std::vector<float> x(static_cast<std::size_t>(n * seq)), y(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7 + i / 5) % 10);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 2);
+  ranvier::Model m(5);
+  m.input(seq).add(ranvier::LayerSpec("Embedding", "{\"input_dim\": 10, \"output_dim\": 4}"));
+  m.add(ranvier::LayerSpec("Dropout", "{\"rate\": 0.2}"));
+  m.add(ranvier::LayerSpec("GlobalAveragePooling1D", "{}"));
+  m.add(ranvier::LayerSpec("Dropout", "{\"rate\": 0.2}"));
+  m.add(ranvier::LayerSpec("Dense", "{\"units\": 1, \"activation\": \"sigmoid\"}"));
+  const std::vector<float> before = m.predict(x);
+  RANVIER_CHECK(before.size() == static_cast<std::size_t>(n), "output %zu values", before.size());
+  m.compile({"adam", 0.01}, {"binary_crossentropy"});
+  ranvier::FitOptions fo;
+  fo.epochs = 2;
+  fo.batch_size = 16;
+  m.fit(x.data(), y.data(), n, 1, fo);
+  RANVIER_CHECK(m.predict(x) != before, "training changed nothing");
 }

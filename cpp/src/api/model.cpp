@@ -345,7 +345,8 @@ Model& Model::add(const LayerSpec& layer) {
     throw std::logic_error("Model.add: this is a functional model (add_input): call layers on tensors with call()");
   io::LayerConfig lc = impl_->layer_config(layer, "Model.add");
   // Validate now (a throw-away build on a dummy width) so errors point at the add() call.
-  io::layer_from_config(lc, 1, 0);
+  const std::vector<std::int64_t> one_by_one = {1, 1};  // a global pooling layer: a dummy (steps, features)
+  io::layer_from_config(lc, 1, 0, layer_needs_sample_shape(lc.class_name) ? &one_by_one : nullptr);
   impl_->arch.layers.push_back(lc);
   impl_->seeds.push_back(0);
   return *this;
