@@ -256,3 +256,20 @@ def test_onnx_export(tmp_path):
         sess = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
         got = sess.run(None, {"input": x.astype(np.float32)})[0]
         np.testing.assert_allclose(got, m.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_max_pooling_of_one_hot_sequences_in_the_c_loader(tmp_path):
+    # CategoryEncoding one_hot on (batch, 5) ids gives (batch, 5, 7); the max over the steps
+    # is the multi-hot vector. The C loader tracks that shape to the pooling layer.
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 7, size=(12, 5))
+    m = ranvier.Sequential([layers.Input((5,), dtype="int64"), layers.CategoryEncoding(7, output_mode="one_hot"),
+                            layers.GlobalMaxPooling1D(), layers.Dense(3)])
+    k, b = m.layers[2].get_weights()
+    hot = np.zeros((12, 7))
+    hot[np.arange(12)[:, None], x] = 1
+    got = m.predict(x, verbose=0)
+    np.testing.assert_allclose(got, hot @ k + b, rtol=1e-5, atol=1e-6)
+    p = tmp_path / "hot.safetensors"
+    m.save(p)
+    assert np.array_equal(predict_file(p, x.astype(np.float32)), got)

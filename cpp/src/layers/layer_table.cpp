@@ -121,6 +121,16 @@ std::vector<std::int64_t> layer_output_sample_shape(const std::string& class_nam
     s.push_back(d);
     return s;
   }
+  if (class_name == "CategoryEncoding" && in_width > 0) {  // as its Python compute_output_shape
+    const std::int64_t t = config_int(config, "num_tokens");
+    if (t <= 0) return {};
+    const Value* m = config.find("output_mode");
+    const bool one_hot = m && m->is_string() && m->as_string() == "one_hot";  // default: multi_hot
+    std::vector<std::int64_t> s = in;
+    if (!one_hot || s.back() == 1) s.pop_back();
+    s.push_back(t);
+    return s;
+  }
   if (class_name == "RepeatVector" && in_width > 0) {
     const std::int64_t n = config_int(config, "n");
     if (n <= 0) return {};

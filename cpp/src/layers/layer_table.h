@@ -87,7 +87,7 @@ bool layer_needs_sample_shape(const std::string& class_name);
 // The per-sample shape (no batch axis) of a one-input layer's output, for an input of
 // per-sample shape `in` and the layer's output row width `out_width` (0: unknown, then
 // computed from `in` where the class says how). The id and shape layers (Embedding,
-// RepeatVector, Reshape), the global pooling layers and Flatten say; any other layer keeps
+// CategoryEncoding, RepeatVector, Reshape), the global pooling layers and Flatten say; any other layer keeps
 // `in` when its width is unchanged (elementwise) and is flat otherwise. Empty when unknown.
 std::vector<std::int64_t> layer_output_sample_shape(const std::string& class_name, const json::Value& config,
                                                     const std::vector<std::int64_t>& in, std::int64_t out_width);
