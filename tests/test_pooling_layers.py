@@ -273,3 +273,37 @@ def test_max_pooling_of_one_hot_sequences_in_the_c_loader(tmp_path):
     p = tmp_path / "hot.safetensors"
     m.save(p)
     assert np.array_equal(predict_file(p, x.astype(np.float32)), got)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_wide_rows_cross_the_feature_blocks(data_format, isa):
+    # 70 features: more than one block of 64 in the C++ loops; dx against the analytic rule
+    rng = np.random.default_rng(8)
+    shape = (5, 70) if data_format == "channels_last" else (70, 5)
+    x = rng.standard_normal((3,) + shape).astype(np.float32)
+    g = rng.standard_normal((3, 70)).astype(np.float32)
+    axis = 1 if data_format == "channels_last" else 2
+    for cls, mode in CASES:
+        core = _core_pool(cls, shape, 3, data_format)
+        y = np.empty((3, 70), np.float32)
+        core.forward(x.reshape(3, -1), y, True, 1)
+        np.testing.assert_allclose(y, _ref(x, mode, data_format), rtol=1e-6, atol=1e-7)
+        dx = np.full((3, 350), np.nan, np.float32)
+        core.backward(x.reshape(3, -1), y, g.copy(), dx)
+        gx = np.expand_dims(g.astype(np.float64), axis)
+        if mode == "avg":
+            want = np.broadcast_to(gx / 5, x.shape)
+        else:
+            want = np.where(x == np.expand_dims(x.max(axis=axis), axis), gx, 0.0)
+        np.testing.assert_allclose(dx.reshape(x.shape), want, rtol=1e-6, atol=1e-7)
+
+
+def test_max_gradient_goes_to_the_nan_step():
+    x = np.array([[[1.0, 2.0], [np.nan, 0.0], [3.0, 2.0]]], np.float32)
+    core = _core_pool("GlobalMaxPooling1D", (3, 2), 1)
+    y = np.empty((1, 2), np.float32)
+    core.forward(x.reshape(1, -1), y, True, 1)
+    assert np.isnan(y[0, 0]) and y[0, 1] == 2.0
+    dx = np.empty((1, 6), np.float32)
+    core.backward(x.reshape(1, -1), y, np.array([[4.0, 2.0]], np.float32), dx)
+    assert dx.reshape(3, 2).tolist() == [[0.0, 1.0], [4.0, 0.0], [0.0, 1.0]]

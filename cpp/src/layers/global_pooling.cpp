@@ -8,6 +8,7 @@
 // - max: y = the largest value over steps (NaN if any is NaN, as Keras's reduce_max on CPU
 //   propagates it); backward splits dy evenly over the steps that hold the maximum (ties
 //   share it, as TensorFlow's gradient of reduce_max does).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -58,28 +59,42 @@ class GlobalPooling1D final : public Layer {
   std::int64_t step_stride() const { return channels_first_ ? 1 : feats_; }
   std::int64_t feat_stride() const { return channels_first_ ? steps_ : 1; }
 
+  // The reductions walk each row in memory order: features in blocks of kBlock (the inner,
+  // contiguous axis for channels_last; for channels_first the steps are contiguous per
+  // feature and a block is one feature). Sums are kept in double, in step order.
+  static constexpr std::int64_t kBlock = 64;
+
   double forward(const float* x, float* y, std::int64_t batch, const ForwardCtx& ctx) override {
     (void)ctx;
     const std::int64_t S = steps_, F = feats_, ss = step_stride(), fs = feat_stride();
     const bool mx = max_;
     layers_detail::parallel_ranges(batch, S * F, [&](std::int64_t r0, std::int64_t r1) {
+      double acc[kBlock];
+      float m[kBlock];
       for (std::int64_t r = r0; r < r1; ++r) {
         const float* xr = x + r * S * F;
         float* yr = y + r * F;
-        for (std::int64_t f = 0; f < F; ++f) {
-          const float* p = xr + f * fs;
+        const std::int64_t bw = channels_first_ ? 1 : kBlock;
+        for (std::int64_t f0 = 0; f0 < F; f0 += bw) {
+          const std::int64_t nb = std::min(bw, F - f0);
+          const float* p = xr + f0 * fs;
           if (mx) {
-            float m = p[0];
+            for (std::int64_t j = 0; j < nb; ++j) m[j] = p[j * fs];
             for (std::int64_t s = 1; s < S; ++s) {
-              const float v = p[s * ss];
-              if (v > m || std::isnan(v)) m = v;
-              if (std::isnan(m)) break;
+              const float* ps = p + s * ss;
+              for (std::int64_t j = 0; j < nb; ++j) {
+                const float v = ps[j * fs];
+                m[j] = (v > m[j] || v != v) && m[j] == m[j] ? v : m[j];  // the first NaN stays
+              }
             }
-            yr[f] = m;
+            for (std::int64_t j = 0; j < nb; ++j) yr[f0 + j] = m[j];
           } else {
-            double acc = 0.0;
-            for (std::int64_t s = 0; s < S; ++s) acc += p[s * ss];
-            yr[f] = static_cast<float>(acc / static_cast<double>(S));
+            for (std::int64_t j = 0; j < nb; ++j) acc[j] = 0.0;
+            for (std::int64_t s = 0; s < S; ++s) {
+              const float* ps = p + s * ss;
+              for (std::int64_t j = 0; j < nb; ++j) acc[j] += ps[j * fs];
+            }
+            for (std::int64_t j = 0; j < nb; ++j) yr[f0 + j] = static_cast<float>(acc[j] / static_cast<double>(S));
           }
         }
       }
@@ -93,25 +108,37 @@ class GlobalPooling1D final : public Layer {
     const std::int64_t S = steps_, F = feats_, ss = step_stride(), fs = feat_stride();
     const bool mx = max_;
     layers_detail::parallel_ranges(batch, S * F, [&](std::int64_t r0, std::int64_t r1) {
+      float share[kBlock];
+      std::int64_t ties[kBlock];
       for (std::int64_t r = r0; r < r1; ++r) {
         const float* xr = x + r * S * F;
         const float* yr = y + r * F;
         const float* g = dy + r * F;
         float* d = dx + r * S * F;
-        for (std::int64_t f = 0; f < F; ++f) {
-          const float* p = xr + f * fs;
-          float* q = d + f * fs;
-          if (mx) {
-            const float m = yr[f];
-            const bool nan = std::isnan(m);
-            std::int64_t ties = 0;
-            for (std::int64_t s = 0; s < S; ++s) ties += (nan ? std::isnan(p[s * ss]) : p[s * ss] == m) ? 1 : 0;
-            const float share = ties ? g[f] / static_cast<float>(ties) : 0.0f;
+        const std::int64_t bw = channels_first_ ? 1 : kBlock;
+        for (std::int64_t f0 = 0; f0 < F; f0 += bw) {
+          const std::int64_t nb = std::min(bw, F - f0);
+          const float* p = xr + f0 * fs;
+          float* q = d + f0 * fs;
+          const float* m = yr + f0;
+          if (mx) {  // dy split evenly over the steps equal to the maximum (NaN: the NaN steps)
+            for (std::int64_t j = 0; j < nb; ++j) ties[j] = 0;
             for (std::int64_t s = 0; s < S; ++s)
-              q[s * ss] = (nan ? std::isnan(p[s * ss]) : p[s * ss] == m) ? share : 0.0f;
+              for (std::int64_t j = 0; j < nb; ++j) {
+                const float v = p[s * ss + j * fs];
+                ties[j] += (v == m[j] || (v != v && m[j] != m[j])) ? 1 : 0;
+              }
+            for (std::int64_t j = 0; j < nb; ++j) share[j] = ties[j] ? g[f0 + j] / static_cast<float>(ties[j]) : 0.0f;
+            for (std::int64_t s = 0; s < S; ++s)
+              for (std::int64_t j = 0; j < nb; ++j) {
+                const float v = p[s * ss + j * fs];
+                q[s * ss + j * fs] = (v == m[j] || (v != v && m[j] != m[j])) ? share[j] : 0.0f;
+              }
           } else {
-            const float share = static_cast<float>(static_cast<double>(g[f]) / static_cast<double>(S));
-            for (std::int64_t s = 0; s < S; ++s) q[s * ss] = share;
+            for (std::int64_t j = 0; j < nb; ++j)
+              share[j] = static_cast<float>(static_cast<double>(g[f0 + j]) / static_cast<double>(S));
+            for (std::int64_t s = 0; s < S; ++s)
+              for (std::int64_t j = 0; j < nb; ++j) q[s * ss + j * fs] = share[j];
           }
         }
       }
