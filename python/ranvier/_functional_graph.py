@@ -380,9 +380,7 @@ class Functional(FunctionalRunMixin, Model):
                     continue
                 self._check_node_widths(layer, in_shapes)
                 if id(layer) in first:
-                    core = self._second_core(layer, in_shapes)
-                    if not self.trainable:  # a model constructed frozen: every call of the layer too
-                        core.trainable = False
+                    core = self._second_core(layer, in_shapes, self._trains(layer))
                     self._seconds.append(core)
                     shares = first[id(layer)]
                 else:
@@ -441,21 +439,22 @@ class Functional(FunctionalRunMixin, Model):
                 f"put a Flatten (or Reshape) before it, or use a new layer for these inputs")
 
     @staticmethod
-    def _second_core(layer, in_shapes: List[tuple]):
+    def _second_core(layer, in_shapes: List[tuple], trains: bool):
         """A second C++ core of ``layer`` (the same config) for another call of it; the
-        network binds it to the first call's weights (``shares_with``)."""
+        network binds it to the first call's weights (``shares_with``). ``trains``: the
+        layer's effective trainable flag in this model."""
         make = getattr(layer, "_make_shared_core", None)
         if make is not None:
             return make(in_shapes)
         if len(in_shapes) == 1:
             width = layer._in_features(in_shapes[0])
             core = layer._make_core()
-            core.trainable = bool(layer.trainable)
+            core.trainable = trains
             core.build(width)
             return core
         maker = getattr(layer, "_make_core_for", None)
         core = maker(in_shapes) if maker is not None else layer._make_core()
-        core.trainable = bool(layer.trainable)
+        core.trainable = trains
         core.build_inputs([_width(s) for s in in_shapes])
         return core
 

@@ -53,8 +53,8 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
                  name: Optional[str] = None):
         self.name = name or _naming.auto_name("Sequential")
-        self.trainable = trainable
         self._layers: List[Any] = []
+        self.trainable = trainable
         self._input_shape: Optional[tuple] = None
         self._net = None
         self._init_training()

@@ -1,0 +1,81 @@
+"""Functional-API behaviour checked against facts observed in Keras 3 (written in here;
+no test imports Keras)."""
+import numpy as np
+import pytest
+
+import ranvier as keras
+
+
+def _base():
+    return keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu", name="d1"),
+                             keras.layers.Dense(3, name="d2")], name="base")
+
+
+def test_model_trainable_false_freezes_every_layer():
+    # Keras: model.trainable = False sets each sublayer's trainable to False; the model then
+    # has no trainable weights (Dense+Dense: 0 trainable, 4 non-trainable)
+    base = _base()
+    base.trainable = False
+    assert [l.trainable for l in base.layers] == [False, False]
+    assert len(base.trainable_weights) == 0 and len(base.non_trainable_weights) == 4
+    base.trainable = True
+    assert [l.trainable for l in base.layers] == [True, True]
+    assert len(base.trainable_weights) == 4
+
+
+def test_frozen_nested_model_is_not_trained():
+    # Keras transfer-learning pattern: base.trainable = False, then a head on top: only the
+    # head's 2 weights train and the base's 4 are left alone by fit
+    rng = np.random.default_rng(0)
+    base = _base()
+    base.trainable = False
+    i = keras.Input(shape=(4,), name="i")
+    m = keras.Model(i, keras.layers.Dense(2, name="head")(base(i, training=False)))
+    assert len(m.trainable_weights) == 2 and len(m.non_trainable_weights) == 4
+    m.compile("adam", "mse")
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = np.ones((32, 2), "float32")
+    before = base.get_weights()
+    head_before = m.get_layer("head").get_weights()
+    m.fit(x, y, epochs=1, verbose=0)
+    for a, b in zip(before, base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(head_before, m.get_layer("head").get_weights()))
+    # unfreezing and recompiling trains the base again (Keras's fine-tuning step)
+    base.trainable = True
+    m.compile("adam", "mse")
+    assert len(m.trainable_weights) == 6
+    m.fit(x, y, epochs=1, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, base.get_weights()))
+
+
+def test_frozen_model_inside_a_graph():
+    # a frozen Sequential called twice in a two-input graph: Keras 0 trainable, 2 non-trainable
+    a = keras.Input(shape=(4,), name="a")
+    b = keras.Input(shape=(4,), name="b")
+    base2 = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, name="e1")], name="base2")
+    base2.trainable = False
+    g = keras.Model([a, b], keras.layers.Add()([base2(a), base2(b)]))
+    assert len(g.trainable_weights) == 0 and len(g.non_trainable_weights) == 2
+    g.compile("sgd", "mse")
+    w = base2.get_weights()
+    x = np.ones((8, 4), "float32")
+    g.fit([x, 2 * x], np.zeros((8, 3), "float32"), epochs=1, verbose=0)
+    for p, q in zip(w, base2.get_weights()):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_model_built_with_trainable_false():
+    # Keras: Sequential(layers, trainable=False) leaves the layers' own flags True but the
+    # model has 0 trainable and 4 non-trainable weights, and fit changes nothing
+    s = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2), keras.layers.Dense(1)], trainable=False)
+    assert s.trainable is False
+    assert [l.trainable for l in s.layers] == [True, True]
+    assert len(s.trainable_weights) == 0 and len(s.non_trainable_weights) == 4
+    s.compile("adam", "mse")
+    w = s.get_weights()
+    s.fit(np.ones((4, 4), "float32"), np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    for p, q in zip(w, s.get_weights()):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises((TypeError, ValueError)):
+        s.trainable = "no"
