@@ -79,3 +79,27 @@ def test_model_built_with_trainable_false():
         np.testing.assert_array_equal(p, q)
     with pytest.raises((TypeError, ValueError)):
         s.trainable = "no"
+
+
+def test_normalization_statistics_in_broadcast_shape():
+    # Keras: after adapt on (n, 2) rows, normalizer.mean / .variance have shape (1, 2) (the
+    # TensorFlow regression tutorial prints normalizer.mean.numpy() as [[...]]) while the
+    # weights stay (2,), (2,), (); axis=None gives (1, 1); a (5, 3, 2) adapt gives (1, 1, 2)
+    data = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0]])
+    n = keras.layers.Normalization()
+    n.adapt(data)
+    assert np.asarray(n.mean).shape == (1, 2) and n.mean.numpy().shape == (1, 2)
+    np.testing.assert_allclose(n.mean.numpy(), data.mean(axis=0, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(n.variance), data.var(axis=0, keepdims=True), rtol=1e-6)
+    assert [tuple(w.shape) for w in n.weights] == [(2,), (2,), ()]
+    n0 = keras.layers.Normalization(axis=None)
+    n0.adapt(data)
+    assert np.asarray(n0.mean).shape == (1, 1)
+    np.testing.assert_allclose(np.asarray(n0.mean).item(), data.mean(), rtol=1e-6)
+    n3 = keras.layers.Normalization()
+    n3.adapt(np.arange(30.0).reshape(5, 3, 2))
+    assert np.asarray(n3.variance).shape == (1, 1, 2)
+    fixed = keras.layers.Normalization(mean=[1.0, 2.0], variance=[4.0, 1.0])
+    fixed(np.ones((2, 2), "float32"))
+    np.testing.assert_array_equal(np.asarray(fixed.mean), [[1.0, 2.0]])
+    np.testing.assert_array_equal(np.asarray(fixed.variance), [[4.0, 1.0]])

@@ -12,9 +12,26 @@ import numpy as np
 
 from .. import _checks, _core, _random
 from .. import initializers as _initializers
-from ._base import Layer, _shown, check_layer_argument, check_seed
+from ._base import Layer, Variable, _shown, check_layer_argument, check_seed
 
 _EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
+
+
+class _BroadcastVariable(Variable):
+    """A Normalization statistic as Keras's ``layer.mean`` / ``layer.variance`` show it: the
+    weight's live storage viewed in the broadcast shape of the built input (``(1, d)`` for
+    rows of d features with axis=-1, ``(1, 1)`` with axis=None)."""
+
+    __slots__ = ("_broadcast_shape",)
+
+    def __init__(self, weight: Variable, broadcast_shape: tuple):
+        super().__init__(weight._layer, weight._index, weight.name, weight._intrinsic_trainable)
+        self._broadcast_shape = tuple(broadcast_shape)
+
+    @property
+    def value(self) -> np.ndarray:
+        """The live float32 storage in the broadcast shape (a view: writing changes the layer)."""
+        return self._layer._params[self._index].reshape(self._broadcast_shape)
 
 
 def _finite_numbers(value, argument: str, who: str) -> np.ndarray:
@@ -274,10 +291,29 @@ class Normalization(Layer):
         scale = np.maximum(np.sqrt(var), _EPSILON)
         return (mean + rows * scale) if self.invert else (rows - mean) / scale
 
-    mean = property(lambda self: self._weight("mean") if self.input_mean is None else self.input_mean,
-                    doc="The mean: the ``Variable`` of an adapted layer, or the constructor's ``mean``.")
-    variance = property(lambda self: self._weight("variance") if self.input_mean is None else self.input_variance,
-                        doc="The variance: the ``Variable`` of an adapted layer, or the constructor's ``variance``.")
+    def _broadcast_shape(self) -> tuple:
+        """Keras's broadcast shape of the statistics: ones, with the feature axis kept."""
+        shape = tuple(self._build_input_shape or (None, None))
+        out = [1] * max(len(shape), 1)
+        if self.axis and len(shape) >= 2 and shape[-1] is not None:
+            out[-1] = int(shape[-1])
+        return tuple(out)
+
+    def _stat(self, name: str, given):
+        if given is not None:
+            if not self.built:
+                return given
+            return np.broadcast_to(np.asarray(given, np.float32).reshape(
+                np.shape(given) if np.ndim(given) <= 1 else (-1,)), self._broadcast_shape()).copy()
+        weight = self._weight(name)
+        return _BroadcastVariable(weight, self._broadcast_shape()) if weight is not None else None
+
+    mean = property(lambda self: self._stat("mean", self.input_mean),
+                    doc="The mean in Keras's broadcast shape (``(1, d)`` for d features; ``(1, 1)`` with "
+                        "axis=None): a live view of the adapted weight, or the constructor's ``mean`` "
+                        "(as given before the layer is built).")
+    variance = property(lambda self: self._stat("variance", self.input_variance),
+                        doc="The variance, in the same shape as ``mean``.")
 
     def get_config(self):
         config = super().get_config()
