@@ -103,3 +103,44 @@ def test_normalization_statistics_in_broadcast_shape():
     fixed(np.ones((2, 2), "float32"))
     np.testing.assert_array_equal(np.asarray(fixed.mean), [[1.0, 2.0]])
     np.testing.assert_array_equal(np.asarray(fixed.variance), [[4.0, 1.0]])
+
+
+@pytest.mark.parametrize("make", [lambda: keras.layers.Dropout(0.5, seed=3),
+                                  lambda: keras.layers.GaussianNoise(1.0, seed=3)])
+def test_random_layer_called_twice_draws_independently(make):
+    # Keras: a Dropout (or GaussianNoise) layer called twice draws a new mask per call (its
+    # seed generator advances), so Subtract()([d(x), d(x)]) is not zero in training and the
+    # Dense after it gets a gradient: its ones-initialized kernel moves under SGD. Identical
+    # draws would make the difference exactly 0 and leave the kernel at 1.
+    x = keras.Input(shape=(50,), name="x")
+    d = make()
+    diff = keras.layers.Subtract()([d(x), d(x)])
+    out = keras.layers.Dense(1, use_bias=False, kernel_initializer="ones", name="out")(diff)
+    m = keras.Model(x, out)
+    m.compile(keras.optimizers.SGD(0.01), "mse")
+    xs = np.ones((64, 50), "float32")
+    m.fit(xs, np.zeros((64, 1), "float32"), epochs=1, batch_size=64, verbose=0)
+    assert not np.allclose(m.get_layer("out").get_weights()[0], 1.0)
+    # inference: no draws, both calls are the identity, the difference is 0
+    np.testing.assert_array_equal(m.predict(xs[:2], verbose=0), np.zeros((2, 1), "float32"))
+
+
+def test_shared_dropout_graph_resumes_exactly_from_its_file(tmp_path):
+    # the later calls' seeds are derived from the layer's saved seed, so a reloaded model
+    # draws the same masks and resumes bit for bit
+    keras.utils.set_random_seed(0)
+    x = keras.Input(shape=(20,), name="x")
+    dr = keras.layers.Dropout(0.5)
+    h = keras.layers.Dense(8, name="h")(x)
+    out = keras.layers.Dense(1, name="out")(keras.layers.Concatenate()([dr(h), dr(h), dr(h)]))
+    m = keras.Model(x, out)
+    m.compile(keras.optimizers.Adam(0.01), "mse")
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(64, 20)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+    m.fit(xs, ys, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    m.save(tmp_path / "m.keras")
+    r = keras.models.load_model(tmp_path / "m.keras")
+    r.fit(xs, ys, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    m.fit(xs, ys, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    for a, b in zip(m.get_weights(), r.get_weights()):
+        np.testing.assert_array_equal(a, b)

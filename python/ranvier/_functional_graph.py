@@ -363,6 +363,7 @@ class Functional(FunctionalRunMixin, Model):
         flags = [bool(layer._core_layer.trainable) for layer in self._layers]
         ids: Dict[int, int] = {}
         first: Dict[int, int] = {}
+        calls: Dict[int, int] = {}  # a layer's later calls (1, 2, ...): a random layer draws anew per call
         self._seconds = []  # the second cores (a layer called again): alive as long as the network
         try:
             for i, il in enumerate(self._input_layers):
@@ -380,7 +381,8 @@ class Functional(FunctionalRunMixin, Model):
                     continue
                 self._check_node_widths(layer, in_shapes)
                 if id(layer) in first:
-                    core = self._second_core(layer, in_shapes, self._trains(layer))
+                    calls[id(layer)] = calls.get(id(layer), 0) + 1
+                    core = self._second_core(layer, in_shapes, self._trains(layer), calls[id(layer)])
                     self._seconds.append(core)
                     shares = first[id(layer)]
                 else:
@@ -439,10 +441,24 @@ class Functional(FunctionalRunMixin, Model):
                 f"put a Flatten (or Reshape) before it, or use a new layer for these inputs")
 
     @staticmethod
-    def _second_core(layer, in_shapes: List[tuple], trains: bool):
+    def _second_core(layer, in_shapes: List[tuple], trains: bool, call: int):
         """A second C++ core of ``layer`` (the same config) for another call of it; the
         network binds it to the first call's weights (``shares_with``). ``trains``: the
-        layer's effective trainable flag in this model."""
+        layer's effective trainable flag in this model. ``call`` (1, 2, ...): which later
+        call it is; a random layer (Dropout, GaussianNoise, ...) gets the seed
+        ``_core.call_seed(seed, call)`` so that each call draws its own mask or noise, as
+        Keras's seed generator advances per call (the C++ file loader derives the same)."""
+        seed = getattr(layer, "_core_seed", None)
+        if seed is None:
+            return Functional._second_core_unseeded(layer, in_shapes, trains)
+        layer._core_seed = int(_core.call_seed(int(seed), int(call)))
+        try:
+            return Functional._second_core_unseeded(layer, in_shapes, trains)
+        finally:
+            layer._core_seed = seed
+
+    @staticmethod
+    def _second_core_unseeded(layer, in_shapes: List[tuple], trains: bool):
         make = getattr(layer, "_make_shared_core", None)
         if make is not None:
             return make(in_shapes)
