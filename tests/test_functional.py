@@ -386,7 +386,10 @@ def test_nested_models_share_their_weights_both_ways():
     i2 = ranvier.Input((8,))
     out = layers.Dense(3, activation="softmax", name="head")(base(i2))
     full = ranvier.Model(i2, out, name="full")
-    assert [l.name for l in full.layers] == [i2.input_layer.name, "feat", "head"]
+    # Keras: the nested model is one entry of `layers` ([input, 'base', 'head']); ranvier also
+    # finds the inner layer by name
+    assert [l.name for l in full.layers] == [i2.input_layer.name, "base", "head"]
+    assert full.get_layer("base") is base
     assert full.get_layer("feat") is base.get_layer("feat")
     before = base.predict(x, verbose=0)
     full.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
@@ -753,7 +756,9 @@ def test_models_called_as_layers_keras_functional_guide_autoencoder():
     decoder = ranvier.Model(dec_in, layers.Dense(12)(layers.Dense(8, activation="relu")(dec_in)), name="decoder")
     auto_in = ranvier.Input(shape=(12,), name="img")
     autoencoder = ranvier.Model(auto_in, decoder(encoder(auto_in)), name="autoencoder")
-    assert [l.name for l in autoencoder.layers][0] == "img" and len(autoencoder.layers) == 5
+    # Keras: ['img', 'encoder', 'decoder'], the models as one entry each
+    assert [l.name for l in autoencoder.layers] == ["img", "encoder", "decoder"]
+    assert autoencoder.layers[1] is encoder and autoencoder.layers[2] is decoder
     autoencoder.compile("adam", "mse")
     autoencoder.fit(x, x, epochs=2, verbose=0)
     code = encoder.predict(x, verbose=0)

@@ -144,3 +144,33 @@ def test_shared_dropout_graph_resumes_exactly_from_its_file(tmp_path):
     m.fit(xs, ys, epochs=1, batch_size=16, verbose=0, shuffle=False)
     for a, b in zip(m.get_weights(), r.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_used_as_a_layer_is_one_entry_of_layers():
+    # keras.io functional guide's autoencoder: autoencoder.layers is ['img', 'encoder',
+    # 'decoder'] (the models as one entry each), get_config lists them as nested models, the
+    # summary rows are 'encoder (Functional)' 140 params and 'decoder (Functional)' 148
+    enc_in = keras.Input(shape=(12,), name="img")
+    encoder = keras.Model(enc_in, keras.layers.Dense(4)(keras.layers.Dense(8, activation="relu")(enc_in)),
+                          name="encoder")
+    dec_in = keras.Input(shape=(4,), name="encoded_img")
+    decoder = keras.Model(dec_in, keras.layers.Dense(12)(keras.layers.Dense(8, activation="relu")(dec_in)),
+                          name="decoder")
+    auto_in = keras.Input(shape=(12,), name="img")
+    auto = keras.Model(auto_in, decoder(encoder(auto_in)), name="autoencoder")
+    assert [l.name for l in auto.layers] == ["img", "encoder", "decoder"]
+    assert auto.get_layer("encoder") is encoder and auto.get_layer(index=2) is decoder
+    assert len(auto.weights) == 8
+    config = auto.get_config()
+    assert [(l["class_name"], l["name"]) for l in config["layers"]] == [
+        ("InputLayer", "img"), ("Functional", "encoder"), ("Functional", "decoder")]
+    again = keras.Model.from_config(config)
+    assert [l.name for l in again.layers] == ["img", "encoder", "decoder"]
+    lines = []
+    auto.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "encoder (Functional)" in text and "140" in text and "148" in text
+    assert "Connected to" not in text  # sequential-like: Keras leaves the column out
+    x = np.random.default_rng(0).normal(size=(5, 12)).astype("float32")
+    np.testing.assert_allclose(auto.predict(x, verbose=0), decoder.predict(encoder.predict(x, verbose=0), verbose=0),
+                               rtol=1e-5, atol=1e-6)

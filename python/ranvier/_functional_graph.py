@@ -209,15 +209,19 @@ def check_raw_input_dtype(input_layer, layer) -> None:
                          f"takes {kind}: raw strings can only feed a StringLookup")
 
 
-def is_chain(ins: List[KerasTensor], outs: List[KerasTensor], order) -> bool:
+def is_chain(ins: List[KerasTensor], outs: List[KerasTensor], order, models: bool = False) -> bool:
     """Whether the graph is what the lowered (Sequential) path runs: one input, one output,
-    each call on one tensor, a layer or chain model used once, the calls in a line."""
+    each call on one tensor, a layer used once, the calls in a line. A model used as a
+    layer is not lowered (the graph keeps it as one entry of ``layers``, its config and
+    its summary row, as Keras); ``models=True`` accepts chain models used once (Keras's
+    "sequential-like" test of the summary)."""
     if len(ins) != 1 or len(outs) != 1:
         return False
     seen = set()
     prev = ins[0]
     for obj, _, node in order:
-        if isinstance(obj, Functional) or len(node.input_tensors) != 1 or len(node.output_tensors) != 1:
+        if (_is_model(obj) and not models) or isinstance(obj, Functional) or len(node.input_tensors) != 1 \
+                or len(node.output_tensors) != 1:
             return False
         if getattr(obj, "_is_multi_input", False):
             return False
@@ -549,7 +553,8 @@ class Functional(FunctionalRunMixin, Model):
             if len(node.input_tensors) > 1:
                 return False
             calls[id(obj)] = calls.get(id(obj), 0) + 1
-        return all(c == 1 for c in calls.values()) and is_chain(self.inputs, self.outputs, self._top_calls)
+        return all(c == 1 for c in calls.values()) and is_chain(self.inputs, self.outputs, self._top_calls,
+                                                                 models=True)
 
     def _call_index(self) -> Dict[int, int]:
         """id(Node) -> its index among the calls of its layer inside this model, in the order
