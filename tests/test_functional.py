@@ -371,7 +371,8 @@ def test_sequential_of_a_trained_model_and_softmax():
     model.fit(x, y, epochs=2, verbose=0)
     logits = model.predict(x, verbose=0)
     prob = ranvier.Sequential([model, layers.Softmax()])
-    assert [type(l).__name__ for l in prob.layers] == ["Dense", "Dense", "Softmax"]
+    # Keras: the model is one entry of `layers`
+    assert [type(l).__name__ for l in prob.layers] == ["Sequential", "Softmax"] and prob.layers[0] is model
     p = prob.predict(x, verbose=0)
     np.testing.assert_allclose(p, _softmax(logits.astype(np.float64)), rtol=1e-5, atol=1e-7)
     # the inner model still runs, on the same weights

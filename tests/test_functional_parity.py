@@ -174,3 +174,66 @@ def test_model_used_as_a_layer_is_one_entry_of_layers():
     x = np.random.default_rng(0).normal(size=(5, 12)).astype("float32")
     np.testing.assert_allclose(auto.predict(x, verbose=0), decoder.predict(encoder.predict(x, verbose=0), verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+def _tutorial_prob_model():
+    base = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu", name="d1"),
+                             keras.layers.Dense(3, name="d2")], name="base")
+    return base, keras.Sequential([base, keras.layers.Dense(3, name="dense"), keras.layers.Softmax(name="softmax")])
+
+
+def test_sequential_holding_a_model_lists_it_as_one_layer():
+    # Keras (the TF classification tutorial's Sequential([model, Softmax()])): layers is
+    # ['base', 'dense', 'softmax'], get_layer('base') is the model, its config entry is
+    # ('Sequential', 'base') with build_config input_shape [None, 4], the summary row is
+    # 'base (Sequential)' (None, 3) 67 params, and pop() removes the whole model
+    base, prob = _tutorial_prob_model()
+    assert [l.name for l in prob.layers] == ["base", "dense", "softmax"]
+    assert prob.layers[0] is base and prob.get_layer("base") is base and prob.get_layer(index=0) is base
+    assert prob.get_layer("d1") is base.layers[0]  # ranvier also finds the inner layer
+    config = prob.get_config()
+    entries = config["layers"]
+    assert [(e["class_name"], e["config"]["name"]) for e in entries] == [
+        ("InputLayer", "input_layer"), ("Sequential", "base"), ("Dense", "dense"), ("Softmax", "softmax")]
+    assert entries[1]["build_config"] == {"input_shape": [None, 4]}
+    again = keras.Sequential.from_config(config)
+    assert [l.name for l in again.layers] == ["base", "dense", "softmax"]
+    assert isinstance(again.layers[0], keras.Sequential)
+    lines = []
+    prob.summary(print_fn=lines.append)
+    row = next(l for l in lines if "base (Sequential)" in l)
+    assert "(None, 3)" in row and "67" in row
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    want = prob.predict(x, verbose=0)
+    np.testing.assert_allclose(want.sum(axis=1), 1.0, rtol=1e-6)
+    popped = prob.pop()
+    assert popped.name == "softmax"
+    prob.pop()
+    assert prob.pop() is base and prob.layers == []
+
+
+def test_sequential_holding_a_model_saves_keras_weight_keys(tmp_path):
+    # Keras's .keras archive of Sequential([base, Dense(3), Softmax()]) holds the weights at
+    # layers/dense/vars/{0,1} and layers/sequential/layers/dense{,_1}/vars/{0,1}
+    import io
+    import zipfile
+    h5py = pytest.importorskip("h5py")
+    base, prob = _tutorial_prob_model()
+    prob.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    prob.fit(x, np.arange(16) % 3, epochs=1, verbose=0)
+    want = prob.predict(x, verbose=0)
+    prob.save(tmp_path / "p.keras")
+    with zipfile.ZipFile(tmp_path / "p.keras") as z:
+        f = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+        keys = []
+        f.visit(lambda k: keys.append(k) if isinstance(f[k], h5py.Dataset) and k.startswith("layers/") else None)
+    assert sorted(keys) == ["layers/dense/vars/0", "layers/dense/vars/1",
+                            "layers/sequential/layers/dense/vars/0", "layers/sequential/layers/dense/vars/1",
+                            "layers/sequential/layers/dense_1/vars/0", "layers/sequential/layers/dense_1/vars/1"]
+    for path in (tmp_path / "p.keras", tmp_path / "p.safetensors"):
+        if path.suffix == ".safetensors":
+            prob.save(path)
+        r = keras.models.load_model(path)
+        np.testing.assert_array_equal(r.predict(x, verbose=0), want)
+    assert [l.name for l in keras.models.load_model(tmp_path / "p.keras").layers] == ["base", "dense", "softmax"]

@@ -11,9 +11,12 @@ file, C/C++ apps, ONNX, sklearn and profile work unchanged) with Keras's functio
 surface on top (``inputs``/``outputs``, ``layers`` with the ``InputLayer`` first, the
 functional config layout, the summary row of the input).
 
-A ``Sequential`` or chain ``Model`` used as a layer (``Sequential([model, Softmax()])``, or
-``model(x)`` on a symbolic tensor) is inlined: the outer model holds the inner one's layer
-objects. Such layers (and those of two models built from one graph) are bound to one
+A ``Sequential`` or chain ``Model`` added to a ``Sequential`` (``Sequential([model,
+Softmax()])``) is inlined: the outer model's network holds the inner one's layer objects,
+while ``layers``, ``get_layer``, ``pop``, the config and the summary show the model as one
+entry, as Keras does (``Sequential._entries``). A model called on a symbolic tensor
+(``model(x)``) makes the functional model a graph (``ranvier._functional_graph``), which
+keeps it as one entry too. Such layers (and those of two models built from one graph) are bound to one
 model's buffers at a time; a model whose layers another one took takes them back, with
 their current weights, on its next use (``take_back``), so the weights are shared as in
 Keras. Taking them back while the other model runs a call is refused.
@@ -261,6 +264,8 @@ def add_nested(outer, inner) -> None:
         if shape is not None:
             outer._invalidate()
             outer._build_layers()
+        # Keras's `layers` lists the model as one entry (Sequential._entries)
+        outer.__dict__.setdefault("_nested_groups", []).append((inner, tuple(layers)))
     except BaseException:
         del outer._layers[saved[0]:]
         outer._input_shape = saved[1]
@@ -674,7 +679,13 @@ class Model(models_module.Sequential):
 MODEL_CLASSES["Functional"] = Model
 MODEL_CLASSES["Model"] = Model
 layers_base.SYMBOLIC_HOOKS.update(call_symbolic=call_symbolic, sequential_graph=sequential_graph,
-                                  add_nested=add_nested, take_back=take_back)
+                                  add_nested=add_nested, take_back=take_back,
+                                  model_entry=lambda m: _config_fn("_model_entry")(m),
+                                  model_from_entry=lambda e, c: _config_fn("model_from_entry")(e, c))
 # The config readers live in ranvier._functional_config, which imports this module: loaded
 # by name here (so the import graph stays acyclic), they are in _CONFIG from then on.
 _CONFIG = importlib.import_module("ranvier._functional_config").__dict__
+
+
+def _config_fn(name: str) -> Any:
+    return _CONFIG[name]

@@ -135,19 +135,47 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             f"model, then copy the weights over with set_weights to keep them equal)")
 
     def pop(self):
-        """Removes and returns the last layer."""
+        """Removes and returns the last entry of ``layers``: a layer, or a model added as a
+        layer (all of its layers go, as in Keras)."""
         with self._structural("Sequential.pop"):
             if not self._layers:
                 raise ValueError("Sequential.pop: there are no layers to remove")
-            layer = self._layers.pop()
+            last = self._entries()[-1]
+            removed = list(last._layers) if isinstance(last, Sequential) else [last]
+            del self._layers[len(self._layers) - len(removed):]
+            if isinstance(last, Sequential):
+                self._nested_groups = [g for g in self._nested_groups if g[0] is not last]
             self._invalidate()
             if self._input_shape is not None and self._layers:
                 self._build_layers()
-            if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
-                layer._owner_ref = None
-            if getattr(layer, "_bound_to", None) is not None and layer._bound_to() is self:
-                layer._bound_to = None
-            return layer
+            for layer in removed:
+                if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
+                    layer._owner_ref = None
+                if getattr(layer, "_bound_to", None) is not None and layer._bound_to() is self:
+                    layer._bound_to = None
+            return last
+
+    def _entries(self) -> List[Any]:
+        """Keras's ``layers``: each layer, and each model added as a layer as one entry (its
+        layers run inlined in this model's network; ``_layers`` holds them one by one)."""
+        groups = self.__dict__.get("_nested_groups")
+        if not groups:
+            return list(self._layers)
+        out: List[Any] = []
+        flat = self._layers
+        i = 0
+        while i < len(flat):
+            for inner, leaves in groups:
+                k = len(leaves)
+                if (k and i + k <= len(flat) and all(a is b for a, b in zip(flat[i:i + k], leaves))
+                        and len(inner._layers) == k and all(a is b for a, b in zip(inner._layers, leaves))):
+                    out.append(inner)
+                    i += k
+                    break
+            else:
+                out.append(flat[i])
+                i += 1
+        return out
 
     def _claim_layers(self) -> None:
         """Marks every layer as belonging to this model (after a rebuild from a file)."""
@@ -156,8 +184,9 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
 
     @property
     def layers(self) -> List[Any]:
-        """The layers, in order (a new list; the ``Input`` is not a layer here)."""
-        return list(self._layers)
+        """The layers, in order (a new list; the ``Input`` is not a layer here). A model
+        added as a layer (``Sequential([base, Softmax()])``) is one entry, as in Keras."""
+        return self._entries()
 
     @property
     def inputs(self) -> List[Any]:
@@ -182,14 +211,16 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
         return self.outputs[0]
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
-        """The layer at ``index`` (when given) or the one named ``name``; ValueError when no
+        """The entry of ``layers`` at ``index`` (when given) or the one named ``name`` (a
+        layer inside a model added as a layer is found by its name too); ValueError when no
         layer has that name."""
+        entries = self._entries()
         if index is not None:
-            return self._layers[index]
-        for l in self._layers:
+            return entries[index]
+        for l in entries + self._layers:
             if l.name == name:
                 return l
-        raise ValueError(f"get_layer: no layer named '{name}'; layers: {[l.name for l in self._layers]}")
+        raise ValueError(f"get_layer: no layer named '{name}'; layers: {[l.name for l in entries]}")
 
     def _invalidate(self) -> None:
         self._net = None
@@ -586,17 +617,59 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def _summary_rows(self) -> List[List[str]]:
         rows = []
         shape = self._input_shape
-        for l in self._layers:
+        for l in self._entries():
+            nested = isinstance(l, Sequential)
+            cname = ("Functional" if type(l).__name__ in ("Model", "Functional") else type(l).__name__) \
+                if nested else l.__class__.__name__
             if shape is not None and self.built:
-                shape = l.compute_output_shape(shape)
-                rows.append([f"{l.name} ({l.__class__.__name__})", shape_text(shape), f"{l.count_params():,}"])
+                for leaf in (l._layers if nested else [l]):
+                    shape = leaf.compute_output_shape(shape)
+                params = sum(leaf.count_params() for leaf in l._layers) if nested else l.count_params()
+                rows.append([f"{l.name} ({cname})", shape_text(shape), f"{params:,}"])
             else:
-                rows.append([f"{l.name} ({l.__class__.__name__})", "?", "0 (unbuilt)"])
+                rows.append([f"{l.name} ({cname})", "?", "0 (unbuilt)"])
         return rows
 
     def get_config(self) -> Dict[str, Any]:
         """Keras's Sequential config: name, trainable, dtype, the layers (an InputLayer
-        entry first when the input shape is known) and ``build_input_shape``."""
+        entry first when the input shape is known; a model added as a layer as one entry
+        holding its own config, as Keras) and ``build_input_shape``."""
+        return self._sequential_config(nested=True)
+
+    def _save_state(self, include_optimizer: bool = True) -> Dict[str, Any]:
+        state = super()._save_state(include_optimizer)
+        if self.__dict__.get("_nested_groups") and type(self).get_config is Sequential.get_config:
+            # the model file's architecture: the flat chain the C and C++ loaders run; Keras's
+            # weight keys: a nested model's layers under "<its key>/layers/"
+            state["config"] = self._sequential_config(nested=False)
+            state["layer_keys"] = self._nested_layer_keys()
+        return state
+
+    def _nested_layer_keys(self) -> List[str]:
+        """Keras's weight-file keys of ``_layers`` when models were added as layers: each
+        entry of ``layers`` gets ``snake_case(class)`` made unique (``dense``, ``dense_1``,
+        ``sequential``), a nested model's layers sit under ``<its key>/layers/``."""
+        from .._saving_common import layer_keys
+        used: Dict[str, int] = {}
+        out: List[str] = []
+        for obj in self._entries():
+            nested = isinstance(obj, Sequential)
+            cname = type(obj).__name__
+            if nested and cname in ("Model", "Functional"):
+                cname = "Functional"
+            key = _naming.to_snake_case(cname)
+            if key in used:
+                used[key] += 1
+                key = f"{key}_{used[key]}"
+            else:
+                used[key] = 0
+            if nested:
+                out.extend(f"{key}/layers/{inner}" for inner in layer_keys(obj))
+            else:
+                out.append(key)
+        return out
+
+    def _sequential_config(self, nested: bool) -> Dict[str, Any]:
         layers = []
         if self._input_shape is not None:
             # the Input's declared dtype; raw keys (a lookup layer first): "string" / "int64"
@@ -605,8 +678,8 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             layers.append({"class_name": "InputLayer",
                            "config": {"batch_shape": list(self._input_shape), "dtype": dtype,
                                       "name": "input_layer"}})
-        for l in self._layers:
-            layers.append(layers_module.serialize(l))
+        for l in (self._entries() if nested else self._layers):
+            layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
         return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
                 "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
 
@@ -623,6 +696,9 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             if lc.get("class_name") == "InputLayer":
                 raise ValueError("Sequential.add: an Input can only be the first element")
             # no input shape yet: add() checks and appends without building the network
+            if lc.get("class_name") in ("Sequential", "Functional", "Model"):  # a model added as a layer
+                model.add(_hook("model_from_entry")(lc, custom_objects))
+                continue
             model.add(layers_module.deserialize(lc, custom_objects=custom_objects))
         if first_input:  # then one build (once per layer would be quadratic in the layer count)
             shape = tuple(config["layers"][0]["config"].get("batch_shape"))[1:]
