@@ -237,3 +237,26 @@ def test_sequential_holding_a_model_saves_keras_weight_keys(tmp_path):
         r = keras.models.load_model(path)
         np.testing.assert_array_equal(r.predict(x, verbose=0), want)
     assert [l.name for l in keras.models.load_model(tmp_path / "p.keras").layers] == ["base", "dense", "softmax"]
+
+
+def test_metrics_names_of_a_multi_output_model():
+    # Keras 3 (two outputs o1, o2): compile("sgd", "mse") gives metrics_names ['loss'] (no
+    # 'compile_metrics' without metrics), then after evaluate ['loss', 'o1_loss', 'o2_loss'];
+    # loss=['mse', None] stays ['loss'] (one loss: no per-output trackers); with
+    # metrics={'o2': 'mae'}: ['loss', 'compile_metrics'] then [..., 'o1_loss', 'o2_loss']
+    a = keras.Input(shape=(3,), name="a")
+    m = keras.Model(a, [keras.layers.Dense(1, name="o1")(a), keras.layers.Dense(2, name="o2")(a)])
+    x = np.ones((8, 3), "float32")
+    y = [np.ones((8, 1), "float32"), np.ones((8, 2), "float32")]
+    for loss, metrics, before, after in [
+            ("mse", None, ["loss"], ["loss", "o1_loss", "o2_loss"]),
+            (["mse", None], None, ["loss"], ["loss"]),
+            ({"o1": "mse", "o2": "mae"}, {"o2": "mae"}, ["loss", "compile_metrics"],
+             ["loss", "compile_metrics", "o1_loss", "o2_loss"])]:
+        m.compile("sgd", loss, metrics=metrics)
+        assert m.metrics_names == before
+        logs = m.evaluate(x, y, verbose=0, return_dict=True)
+        assert m.metrics_names == after
+        for metric in m.metrics:
+            if metric.name.endswith("_loss"):
+                assert metric.result() == pytest.approx(logs[metric.name], rel=1e-6)

@@ -245,6 +245,7 @@ class FunctionalRunMixin:
                                  f"targets only for its loss: give it a loss (loss_weights=0 keeps it out of "
                                  f"training) to compute its metrics")
         seq._compile(self, optimizer, next(lo for lo in per if lo is not None), None, mets[0], wmets[0])
+        m._has_compile_metrics = metrics is not None or weighted_metrics is not None  # Keras's compile_metrics
         self.loss = loss
         self._out_losses = per
         self._out_weights = weights
