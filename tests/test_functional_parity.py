@@ -260,3 +260,25 @@ def test_metrics_names_of_a_multi_output_model():
         for metric in m.metrics:
             if metric.name.endswith("_loss"):
                 assert metric.result() == pytest.approx(logs[metric.name], rel=1e-6)
+
+
+def test_dict_inputs_and_outputs_keep_their_order_where_keras_does(tmp_path):
+    # Keras: Model({"num": num, "cat": cat}, {"prob": o1, "cls": o2}): model.inputs is in
+    # sorted-key order (cat, num), but predict returns the dict in the order given (prob, cls)
+    # and get_config's input_layers / output_layers keep the given order too
+    num = keras.Input(shape=(3,), name="num")
+    cat = keras.Input(shape=(1,), name="cat", dtype="int64")
+    h = keras.layers.Concatenate(name="cc")([num, keras.layers.Flatten()(keras.layers.Embedding(5, 2)(cat))])
+    model = keras.Model({"num": num, "cat": cat},
+                        {"prob": keras.layers.Dense(1, name="prob")(h), "cls": keras.layers.Dense(3, name="cls")(h)})
+    assert [t.name for t in model.inputs] == ["cat", "num"]
+    config = model.get_config()
+    assert list(config["input_layers"]) == ["num", "cat"]
+    assert list(config["output_layers"]) == ["prob", "cls"]
+    x = {"num": np.ones((4, 3), "float32"), "cat": np.zeros((4, 1), "int64")}
+    out = model.predict(x, verbose=0)
+    assert list(out) == ["prob", "cls"] and out["prob"].shape == (4, 1) and out["cls"].shape == (4, 3)
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    assert list(again.predict(x, verbose=0)) == ["prob", "cls"]
+    assert list(keras.Model.from_config(config).get_config()["output_layers"]) == ["prob", "cls"]

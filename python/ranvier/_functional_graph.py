@@ -52,7 +52,7 @@ def _is_model(obj) -> bool:
     return isinstance(obj, models_module.Sequential)
 
 
-def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[str, Optional[List[str]]]]:
+def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[Any, ...]]:
     """(tensors, structure) of Keras's ``inputs``/``outputs`` argument: a tensor, a list or
     tuple, or a dict (flattened in sorted-key order, as Keras's ``tree.flatten``)."""
     if isinstance(value, dict):
@@ -61,7 +61,9 @@ def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[str, Optional[Lis
             if not isinstance(k, str):
                 raise ValueError(f"ranvier.Model: the keys of a dict of {what} must be strings, got {k!r}")
         items = [value[k] for k in keys]
-        kind: Tuple[str, Optional[List[str]]] = ("dict", keys)
+        # the flat order is the sorted keys; the dict's own order is kept for what is built
+        # back in its structure (predict's dict, the config's input_layers), as Keras does
+        kind: Tuple[Any, ...] = ("dict", keys, list(value))
     elif isinstance(value, (list, tuple)):
         items, kind = list(value), ("list", None)
     else:
@@ -84,7 +86,8 @@ def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[str, Optional[Lis
 def restructure(items: Sequence[Any], kind) -> Any:
     """``items`` (one per flat input/output) in the structure ``kind`` of ``flatten_struct``."""
     if kind[0] == "dict":
-        return dict(zip(kind[1], items))
+        flat = dict(zip(kind[1], items))
+        return {k: flat[k] for k in kind[2]} if len(kind) > 2 else flat
     if kind[0] == "list":
         return list(items)
     return items[0]

@@ -546,8 +546,9 @@ class FunctionalRunMixin:
         m: Any = self
         shaped = [o.reshape((o.shape[0],) + tuple(s[1:])) for o, s in zip(outs, m._output_shapes())]
         kind = m._outputs_struct[1]
-        if kind[0] == "dict":
-            return dict(zip(kind[1], shaped))
+        if kind[0] == "dict":  # in the order of the dict given as outputs, as Keras
+            flat = dict(zip(kind[1], shaped))
+            return {k: flat[k] for k in kind[2]} if len(kind) > 2 else flat
         if len(shaped) == 1:
             return shaped[0]
         return shaped
