@@ -282,3 +282,26 @@ def test_dict_inputs_and_outputs_keep_their_order_where_keras_does(tmp_path):
     again = keras.models.load_model(tmp_path / "m.keras")
     assert list(again.predict(x, verbose=0)) == ["prob", "cls"]
     assert list(keras.Model.from_config(config).get_config()["output_layers"]) == ["prob", "cls"]
+
+
+def test_symbolic_dtypes_of_index_outputs():
+    # Keras 3: StringLookup / IntegerLookup with output_mode="int" give int64 symbolic
+    # tensors, Discretization int32; the encodings (one_hot, multi_hot, count) and
+    # Embedding give float32
+    def out(layer, dtype, width=1):
+        return layer(keras.Input(shape=(width,), dtype=dtype))
+
+    assert out(keras.layers.StringLookup(vocabulary=["a"]), "string").dtype == "int64"
+    assert out(keras.layers.IntegerLookup(vocabulary=[1]), "int64").dtype == "int64"
+    assert out(keras.layers.Discretization(bin_boundaries=[0.0]), "float32", 2).dtype == "int32"
+    assert out(keras.layers.StringLookup(vocabulary=["a"], output_mode="one_hot"), "string").dtype == "float32"
+    assert out(keras.layers.IntegerLookup(vocabulary=[1], output_mode="multi_hot"), "int64").dtype == "float32"
+    assert out(keras.layers.CategoryEncoding(num_tokens=3), "int32").dtype == "float32"
+    assert out(keras.layers.Embedding(3, 2), "int32").dtype == "float32"
+    # and such a tensor feeds an Embedding in a model that trains and predicts
+    code = keras.Input(shape=(1,), dtype="int64", name="code")
+    ids = keras.layers.IntegerLookup(vocabulary=[10, 20, 30], name="il")(code)
+    model = keras.Model(code, keras.layers.Dense(1)(keras.layers.Flatten()(keras.layers.Embedding(4, 2)(ids))))
+    model.compile("adam", "mse")
+    model.fit(np.array([[10], [30], [99]]), np.ones((3, 1), "float32"), epochs=1, verbose=0)
+    assert model.predict(np.array([[20]]), verbose=0).shape == (1, 1)

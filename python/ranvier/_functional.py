@@ -79,6 +79,18 @@ def _takes_list(obj) -> bool:
     return hasattr(obj, "_num_inputs_ok") and not isinstance(obj, models_module.Sequential)
 
 
+def _symbolic_dtype(obj) -> str:
+    """The dtype of ``obj``'s symbolic output, as Keras 3 gives it: ``int64`` for the
+    indices of a StringLookup / IntegerLookup (output_mode="int"), ``int32`` for those of a
+    Discretization; ``float32`` otherwise (ranvier computes in float32)."""
+    if getattr(obj, "output_mode", None) != "int":
+        return "float32"
+    names = {k.__name__ for k in type(obj).__mro__}
+    if names & {"StringLookup", "IntegerLookup"}:
+        return "int64"
+    return "int32" if "Discretization" in names else "float32"
+
+
 def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
     """``obj(x)`` for a symbolic ``x``: ``obj`` (a layer, or a model used as a layer) is
     built for ``x``'s shape(s) if needed, the call is recorded as a node, and the output is
@@ -131,7 +143,7 @@ def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
         else:
             out_shape = _layer_output_shape(obj, shape)
         inputs = [t]
-    out = KerasTensor(out_shape, "float32")
+    out = KerasTensor(out_shape, _symbolic_dtype(obj))
     nodes = obj.__dict__.setdefault("_inbound_nodes", [])
     node = Node(obj, inputs, [out], {} if training is None else {"training": bool(training)})
     node.list_call = isinstance(x, (list, tuple))
