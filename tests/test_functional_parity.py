@@ -305,3 +305,11 @@ def test_symbolic_dtypes_of_index_outputs():
     model.compile("adam", "mse")
     model.fit(np.array([[10], [30], [99]]), np.ones((3, 1), "float32"), epochs=1, verbose=0)
     assert model.predict(np.array([[20]]), verbose=0).shape == (1, 1)
+
+
+def test_dict_with_a_non_string_key_is_a_clear_error():
+    a = keras.Input(shape=(1,), name="a")
+    b = keras.Input(shape=(1,), name="b")
+    out = keras.layers.Add()([a, b])
+    with pytest.raises(ValueError, match="keys of a dict of inputs must be strings"):
+        keras.Model({1: a, "b": b}, out)

@@ -56,10 +56,11 @@ def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[Any, ...]]:
     """(tensors, structure) of Keras's ``inputs``/``outputs`` argument: a tensor, a list or
     tuple, or a dict (flattened in sorted-key order, as Keras's ``tree.flatten``)."""
     if isinstance(value, dict):
-        keys = sorted(value)
-        for k in keys:
+        for k in value:
             if not isinstance(k, str):
-                raise ValueError(f"ranvier.Model: the keys of a dict of {what} must be strings, got {k!r}")
+                raise ValueError(f"ranvier.Model: the keys of a dict of {what} must be strings (the names of the "
+                                 f"{what}), got {k!r}")
+        keys = sorted(value)
         items = [value[k] for k in keys]
         # the flat order is the sorted keys; the dict's own order is kept for what is built
         # back in its structure (predict's dict, the config's input_layers), as Keras does
