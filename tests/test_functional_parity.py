@@ -313,3 +313,29 @@ def test_dict_with_a_non_string_key_is_a_clear_error():
     out = keras.layers.Add()([a, b])
     with pytest.raises(ValueError, match="keys of a dict of inputs must be strings"):
         keras.Model({1: a, "b": b}, out)
+
+
+def test_clone_model_makes_new_weights_of_the_same_architecture():
+    # Keras: clone_model keeps the layer names and configs (a nested model stays one entry)
+    # and initializes new weights that are not shared with the original
+    base = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, name="bd")], name="base")
+    seq = keras.Sequential([base, keras.layers.Dense(1, name="top")], name="seq")
+    a = keras.Input(shape=(4,), name="a")
+    b = keras.Input(shape=(2,), name="b")
+    fun = keras.Model([a, b], keras.layers.Dense(2, name="out")(keras.layers.Concatenate(name="cc")([
+        keras.layers.Dense(3, name="fd")(a), b])), name="fun")
+    for model in (seq, fun):
+        clone = keras.models.clone_model(model)
+        assert clone is not model and clone.name == model.name
+        assert [l.name for l in clone.layers] == [l.name for l in model.layers]
+        assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+        assert len(clone.trainable_variables) == len(model.trainable_weights)
+        assert all(l not in model.layers for l in clone.layers if not isinstance(l, keras.layers.InputLayer))
+        before = [w.copy() for w in model.get_weights()]
+        clone.set_weights([np.full(w.shape, 0.5, "float32") for w in clone.get_weights()])
+        for w, v in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(w, v)
+    assert isinstance(keras.models.clone_model(seq).layers[0], keras.Sequential)
+    custom = keras.models.clone_model(seq, clone_function=lambda l: l.__class__.from_config(
+        dict(l.get_config(), name=l.name + "_c")) if not isinstance(l, keras.Sequential) else l)
+    assert [l.name for l in custom.layers] == ["base", "top_c"]

@@ -480,6 +480,16 @@ class Layer:
         """The same list as ``weights``."""
         return self.weights
 
+    @property
+    def trainable_variables(self) -> List[Variable]:
+        """Keras 3's name for ``trainable_weights`` (the same list)."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> List[Variable]:
+        """Keras 3's name for ``non_trainable_weights`` (the same list)."""
+        return self.non_trainable_weights
+
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the weights, in Keras order."""
         return [p.copy() for p in self._params]

@@ -556,6 +556,12 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             out.extend(l.weights)
         return out
 
+    variables = property(lambda self: self.weights, doc="The same list as ``weights``.")
+    trainable_variables = property(lambda self: self.trainable_weights,
+                                   doc="Keras 3's name for ``trainable_weights`` (the same list).")
+    non_trainable_variables = property(lambda self: self.non_trainable_weights,
+                                       doc="Keras 3's name for ``non_trainable_weights`` (the same list).")
+
     def get_weights(self) -> List[np.ndarray]:
         """Copies of every weight, layer by layer in Keras order."""
         out = []
