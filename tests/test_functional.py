@@ -323,15 +323,24 @@ def test_subclassed_models_with_call_are_refused():
     assert Functional().output_shape == (None, 2)
 
 
-def test_a_fixed_training_mode_on_mode_dependent_layers_is_refused():
+def test_a_training_argument_at_build_time_runs_in_the_models_mode():
+    # Keras 3: training= given when the graph is built is recorded in the node's kwargs, but
+    # fit / evaluate / predict pass their own mode, which wins (a Dropout(0.9) called with
+    # training=False still drops in fit; with training=True it does not in predict); the
+    # keras.io transfer-learning guide's base(inputs, training=False) builds
     i = ranvier.Input((4,))
-    with pytest.raises(NotImplementedError, match=r"Dropout 'drop'.*training=True"):
-        layers.Dropout(0.5, name="drop")(i, training=True)
+    drop = layers.Dropout(0.5, name="drop")(i, training=True)
+    assert drop.shape == (None, 4)
     base = ranvier.Sequential([ranvier.Input((4,)), layers.Dense(3), layers.BatchNormalization(name="bn")])
-    with pytest.raises(NotImplementedError, match="BatchNormalization 'bn'"):
-        base(i, training=False)
-    with pytest.raises(NotImplementedError, match="GaussianNoise 'noise'"):
-        layers.GaussianNoise(0.1, name="noise")(i, training=True)
+    assert base(i, training=False).shape == (None, 3)
+    assert layers.GaussianNoise(0.1, name="noise")(i, training=True).shape == (None, 4)
+    m = ranvier.Model(i, drop)
+    x, _ = _data(d=4)
+    np.testing.assert_array_equal(m.predict(x, verbose=0), x)  # inference in predict
+    node = next(e for e in m.get_config()["layers"] if e["name"] == "drop")["inbound_nodes"][0]
+    assert node["kwargs"] == {"training": True}
+    with pytest.raises(TypeError, match="training"):
+        layers.Dropout(0.5)(i, training="yes")
     # no behaviour to fix: accepted
     assert layers.Dense(2)(i, training=False).shape == (None, 2)
     # in the model's mode, as in Sequential: noise in fit only
@@ -813,9 +822,8 @@ def test_tabular_and_noise_layers_in_a_functional_chain(tmp_path):
     back = ranvier.load_model(path)
     assert isinstance(back, ranvier.Model)
     np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
-    for cls in (L.GaussianDropout, L.AlphaDropout):
-        with pytest.raises(NotImplementedError, match=cls.__name__):
-            cls(0.1)(i, training=True)
+    for cls in (L.GaussianDropout, L.AlphaDropout):  # accepted (Keras 3: the model's mode wins)
+        assert cls(0.1)(i, training=True).shape == i.shape
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".keras"])

@@ -339,3 +339,43 @@ def test_clone_model_makes_new_weights_of_the_same_architecture():
     custom = keras.models.clone_model(seq, clone_function=lambda l: l.__class__.from_config(
         dict(l.get_config(), name=l.name + "_c")) if not isinstance(l, keras.Sequential) else l)
     assert [l.name for l in custom.layers] == ["base", "top_c"]
+
+
+@pytest.mark.parametrize("where", ["layer", "nested_sequential", "nested_functional"])
+def test_training_false_at_build_time_does_not_fix_the_mode_in_fit(where):
+    # Keras 3.15: Dropout(0.9) called with training=False (directly, or in a model called
+    # with training=False) still drops in fit: the mean squared error of summing 50 ones
+    # dropped at 0.9 and scaled by 10 against 50 is ~450 (0 if the mode were fixed); predict
+    # runs in inference mode (exactly 50)
+    i = keras.Input(shape=(50,))
+    if where == "layer":
+        x = keras.layers.Dropout(0.9, seed=1)(i, training=False)
+    elif where == "nested_sequential":
+        x = keras.Sequential([keras.Input(shape=(50,)), keras.layers.Dropout(0.9, seed=1)])(i, training=False)
+    else:
+        j = keras.Input(shape=(50,))
+        x = keras.Model(j, keras.layers.Dropout(0.9, seed=1)(j))(i, training=False)
+    m = keras.Model(i, keras.layers.Dense(1, use_bias=False, kernel_initializer="ones", trainable=False)(x))
+    m.compile("sgd", "mse")
+    xs = np.ones((256, 50), "float32")
+    ys = np.full((256, 1), 50.0, "float32")
+    loss = m.fit(xs, ys, epochs=1, batch_size=256, verbose=0).history["loss"][0]
+    assert 200.0 < loss < 800.0
+    np.testing.assert_allclose(m.predict(xs[:3], verbose=0), ys[:3], rtol=1e-6)
+
+
+def test_transfer_learning_guide_pattern_with_batch_normalization():
+    # keras.io transfer learning: base.trainable = False; x = base(inputs, training=False);
+    # a frozen BatchNormalization keeps its moving statistics in fit (Keras: unchanged)
+    rng = np.random.default_rng(0)
+    base = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, name="d1"),
+                             keras.layers.BatchNormalization(name="bn")], name="base")
+    base.trainable = False
+    i = keras.Input(shape=(4,))
+    m = keras.Model(i, keras.layers.Dense(1, name="head")(base(i, training=False)))
+    assert len(m.trainable_weights) == 2 and len(m.non_trainable_weights) == 6
+    m.compile("adam", "mse")
+    before = base.get_layer("bn").get_weights()
+    m.fit(rng.normal(size=(64, 4)).astype("float32") * 3 + 2, np.ones((64, 1), "float32"), epochs=1, verbose=0)
+    for a, b in zip(before, base.get_layer("bn").get_weights()):
+        np.testing.assert_array_equal(a, b)

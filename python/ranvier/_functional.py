@@ -49,11 +49,6 @@ SUBCLASS_MESSAGE = (
     "subclassed Models with a Python call() are not supported: ranvier runs the whole model in C++. Build "
     "the model with the functional API (ranvier.Model(inputs, outputs)) or Sequential")
 
-# Layers that compute differently in training and in inference: a fixed `training=` on
-# their call cannot be honoured by a chain that runs every layer in the model's mode. The
-# random ones (Dropout, GaussianNoise, GaussianDropout, AlphaDropout, ...) hold a core seed.
-_MODE_DEPENDENT = ("BatchNormalization", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout")
-
 
 def _describe(obj) -> str:
     return f"{type(obj).__name__} '{getattr(obj, 'name', '?')}'"
@@ -61,16 +56,6 @@ def _describe(obj) -> str:
 
 def _tensor_name(t) -> str:
     return getattr(t, "name", None) or repr(t)
-
-
-def _mode_dependent_layers(obj) -> List[Any]:
-    """The layers of ``obj`` (a layer or a model) that behave differently in training."""
-    inner = obj._layers if isinstance(obj, models_module.Sequential) else [obj]
-    out = []
-    for layer in inner:
-        if hasattr(layer, "_core_seed") or any(k.__name__ in _MODE_DEPENDENT for k in type(layer).__mro__):
-            out.append(layer)
-    return out
 
 
 # ----------------------------------------------------------------------------- calls
@@ -115,14 +100,10 @@ def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
             f"({', '.join(_tensor_name(t) for t in tensors)}); to combine tensors use a merge layer "
             f"(Concatenate, Add, ...) first")
     if training is not None:
-        fixed = _mode_dependent_layers(obj)
-        if fixed:
-            raise NotImplementedError(
-                f"{_describe(obj)} was called with training={training!r}; a chain runs every layer in the "
-                f"model's mode (training in fit, inference in predict/evaluate), so the fixed mode of "
-                f"{', '.join(_describe(l) for l in fixed)} cannot be honoured. Call it without training=, "
-                f"or leave such layers out (e.g. predict with the base model first, then train a head on its "
-                f"outputs)")
+        training = layers_base.check_bool(training, "training")
+        # Keras 3: a training= given when the graph is built is recorded in the node (and the
+        # config) but fit / evaluate / predict pass their own mode, which wins: every layer
+        # runs in the model's mode (training in fit, inference in evaluate/predict), as here
     if multi:
         if not isinstance(x, (list, tuple)):
             raise ValueError(f"A merge layer should be called on a list of inputs. {_describe(obj)} received: "
@@ -156,9 +137,8 @@ def _call_graph_model(model, x, training):
     """A graph functional model called on symbolic tensors (as a layer of another model):
     ``x`` matched to its inputs as data would be (one tensor, a list by position, a dict
     by name); the outputs come back in its outputs' structure."""
-    if training is not None:
-        raise NotImplementedError(f"{_describe(model)} was called with training={training!r}; a nested model runs "
-                                  f"in the outer model's mode: call it without training=")
+    if training is not None:  # recorded; the outer model's mode wins in fit/evaluate/predict (Keras 3)
+        training = layers_base.check_bool(training, "training")
     parts = model._match(x, "input", "inputs", f"{_describe(model)}", strict_keys=True)
     for il, t in zip(model._input_layers, parts):
         if not layers_base._is_symbolic(t):
@@ -170,7 +150,7 @@ def _call_graph_model(model, x, training):
                              f"{(None,) + want}, but it was called on '{_tensor_name(t)}' of shape {tuple(t.shape)}")
     outs = [KerasTensor(tuple(s), "float32") for s in model._output_shapes()]
     nodes = model.__dict__.setdefault("_inbound_nodes", [])
-    nodes.append(Node(model, list(parts), outs, {}))
+    nodes.append(Node(model, list(parts), outs, {} if training is None else {"training": training}))
     for k, t in enumerate(outs):
         t._keras_history = (model, len(nodes) - 1, k)
     graph = importlib.import_module("ranvier._functional_graph")
