@@ -379,3 +379,34 @@ def test_transfer_learning_guide_pattern_with_batch_normalization():
     m.fit(rng.normal(size=(64, 4)).astype("float32") * 3 + 2, np.ones((64, 1), "float32"), epochs=1, verbose=0)
     for a, b in zip(before, base.get_layer("bn").get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_tensorflow_regression_tutorial_reuses_its_normalizer():
+    # the TensorFlow "Basic regression" tutorial adapts one Normalization and puts it in a
+    # linear model and then in a DNN (Keras shares the layer); its summary before the DNN is
+    # built counts the adapted normalizer's 19 weights (9 means, 9 variances, the count)
+    rng = np.random.default_rng(0)
+    train_features = rng.normal(size=(200, 9)) * rng.uniform(1, 100, size=9) + rng.uniform(-50, 50, size=9)
+    train_labels = (train_features @ rng.normal(size=9) * 0.01 + 3).astype("float32")
+    normalizer = keras.layers.Normalization(axis=-1)
+    normalizer.adapt(np.array(train_features))
+    assert normalizer.mean.numpy().shape == (1, 9)
+    linear_model = keras.Sequential([normalizer, keras.layers.Dense(units=1)])
+    linear_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="mean_absolute_error")
+    linear_model.fit(train_features, train_labels, epochs=2, verbose=0, validation_split=0.2)
+    dnn_model = keras.Sequential([normalizer, keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])
+    lines = []
+    dnn_model.summary(print_fn=lines.append)
+    assert any("Total params: 19 " in line for line in lines)
+    dnn_model.compile(loss="mean_absolute_error", optimizer=keras.optimizers.Adam(0.001))
+    dnn_model.fit(train_features, train_labels, validation_split=0.2, verbose=0, epochs=2)
+    assert isinstance(dnn_model.evaluate(train_features, train_labels, verbose=0), float)
+    assert dnn_model.layers[0] is linear_model.layers[0] is normalizer
+    np.testing.assert_allclose(normalizer.mean.numpy(), train_features.mean(axis=0, keepdims=True), rtol=1e-5)
+    # both models still predict through the shared statistics
+    assert linear_model.predict(train_features[:3], verbose=0).shape == (3, 1)
+    # the horsepower model: axis=None adapted on a 1-D column has mean shape (1,)
+    hp = keras.layers.Normalization(input_shape=[1], axis=None)
+    hp.adapt(np.array(train_features[:, 3]))
+    assert np.asarray(hp.mean).shape == (1,)

@@ -195,8 +195,10 @@ class Normalization(Layer):
             if arr.size == 0:
                 raise ValueError(f"Normalization.adapt: data is empty, data.shape={arr.shape}")
             mean, var = arr.mean(axis=red), arr.var(axis=red)
+            self._adapt_ndim = arr.ndim
         else:
             mean, var = self._adapt_batches(data, steps)
+            self._adapt_ndim = 1
         self._store(mean, var)
 
     @staticmethod
@@ -305,6 +307,9 @@ class Normalization(Layer):
                 return given
             return np.broadcast_to(np.asarray(given, np.float32).reshape(
                 np.shape(given) if np.ndim(given) <= 1 else (-1,)), self._broadcast_shape()).copy()
+        if not self.built and self._pending is not None:  # adapted (axis=None), not built yet: Keras
+            value = self._pending[0 if name == "mean" else 1]  # gives the shape of the adapt data's rank
+            return np.asarray(value, np.float32).reshape((1,) * max(int(self.__dict__.get("_adapt_ndim", 1)), 1))
         weight = self._weight(name)
         return _BroadcastVariable(weight, self._broadcast_shape()) if weight is not None else None
 

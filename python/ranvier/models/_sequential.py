@@ -65,8 +65,8 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def add(self, layer) -> None:
         """Appends a layer (or an ``Input``, only as the first element).
 
-        A layer belongs to one model at a time: adding a layer that is in another model
-        raises ValueError (see ``_check_not_shared``). A layer already built for N input
+        A layer that is in another model is shared with it, as in Keras (see
+        ``_check_not_shared``); a model added as a layer is one entry of ``layers``. A layer already built for N input
         features that would receive M != N features here raises ValueError naming both;
         the model is then left as it was."""
         with self._structural("Sequential.add"):
@@ -114,25 +114,17 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             layer._owner_ref = weakref.ref(self)
 
     def _check_not_shared(self, layer) -> None:
-        """A layer object lives in one model at a time. Its weights are views into that
-        model's flat buffers, which its optimizer updates and its C++ network reads; a
-        second model would re-bind the layer to its own buffers, so the first model would
-        silently stop training it and a fit of one model during a predict of the other would
-        race on the layer's workspaces. Keras shares the weights instead; ranvier refuses,
-        saying how to get what sharing is usually for."""
+        """A layer already in another model is shared with it, as in Keras (the TensorFlow
+        regression tutorial puts one adapted ``Normalization`` in two models): its weights
+        are views into one model's flat buffers at a time, and a model whose layers another
+        one took takes them back, with their current weights, on its next use
+        (``_functional.take_back``), as for nested models and models of one graph. Using
+        one model while the other runs a call is refused (RuntimeError), never raced."""
         ref = getattr(layer, "_owner_ref", None)
         owner = ref() if ref is not None else None
         if owner is None or owner is self or not any(l is layer for l in owner._layers):
             return
-        if getattr(layer, "_graph_shared", False):  # nested models, or models of one graph: they take
-            return                                  # the layer in turn (see `_net`), as Keras shares it
-        raise ValueError(
-            f"Sequential.add: layer '{layer.name}' already belongs to model '{owner.name}'; a ranvier layer "
-            f"can be in one model at a time (its weights live in that model's buffers). To reuse it: "
-            f"remove it from '{owner.name}' first (pop), or add a copy with the same weights, e.g. "
-            f"new = type(layer).from_config(layer.get_config()); new.build(layer.input_shape); "
-            f"new.set_weights(layer.get_weights()) (a copy is not tied to the original: train one "
-            f"model, then copy the weights over with set_weights to keep them equal)")
+        layer._graph_shared = True
 
     def pop(self):
         """Removes and returns the last entry of ``layers``: a layer, or a model added as a
@@ -632,6 +624,8 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
                     shape = leaf.compute_output_shape(shape)
                 params = sum(leaf.count_params() for leaf in l._layers) if nested else l.count_params()
                 rows.append([f"{l.name} ({cname})", shape_text(shape), f"{params:,}"])
+            elif l.built and not nested:  # an adapted or built layer in an unbuilt model: Keras counts it
+                rows.append([f"{l.name} ({cname})", "?", f"{l.count_params():,}"])
             else:
                 rows.append([f"{l.name} ({cname})", "?", "0 (unbuilt)"])
         return rows

@@ -56,11 +56,9 @@ class SummaryMixin:
             if i != len(rows) - 1:
                 lines.append(rule("├", "┼", "┤", "─"))
         lines.append(rule("└", "┴", "┘", "─"))
-        if model.built:
-            trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-            non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-        else:
-            trainable = non_trainable = 0
+        # the layers built so far (all of them once the model is built), as Keras counts them
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
         opt_params = 0
         if model.optimizer is not None and model.optimizer.built:
             opt_params = int(sum(np.size(v) for v in model.optimizer.variables))
