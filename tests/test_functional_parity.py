@@ -410,3 +410,14 @@ def test_tensorflow_regression_tutorial_reuses_its_normalizer():
     hp = keras.layers.Normalization(input_shape=[1], axis=None)
     hp.adapt(np.array(train_features[:, 3]))
     assert np.asarray(hp.mean).shape == (1,)
+
+
+def test_config_details_of_flatten_and_discretization():
+    # Keras 3: Flatten().get_config()["data_format"] is "channels_last" (the standardized
+    # default); Discretization's config has a plain dtype name and no "trainable" key
+    assert keras.layers.Flatten().get_config()["data_format"] == "channels_last"
+    assert keras.layers.Flatten(data_format="channels_first").get_config()["data_format"] == "channels_first"
+    config = keras.layers.Discretization(bin_boundaries=[0.0, 1.0]).get_config()
+    assert config["dtype"] == "float32" and "trainable" not in config
+    again = keras.layers.Discretization.from_config(config)
+    np.testing.assert_array_equal(np.asarray(again(np.array([[-1.0, 0.5, 2.0]]))), [[0, 1, 2]])

@@ -496,6 +496,11 @@ class Discretization(Layer):
         config = super().get_config()
         config.update({"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins, "epsilon": self.epsilon,
                        "output_mode": self.output_mode, "sparse": self.sparse})
+        # Keras's Discretization config: a plain dtype name and no "trainable" (a data layer)
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict):
+            config["dtype"] = (dtype.get("config") or {}).get("name", "float32")
+        config.pop("trainable", None)
         return config
 
     @classmethod
