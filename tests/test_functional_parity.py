@@ -421,3 +421,33 @@ def test_config_details_of_flatten_and_discretization():
     assert config["dtype"] == "float32" and "trainable" not in config
     again = keras.layers.Discretization.from_config(config)
     np.testing.assert_array_equal(np.asarray(again(np.array([[-1.0, 0.5, 2.0]]))), [[0, 1, 2]])
+
+
+def test_sequential_holding_a_model_round_trips_through_the_ranvier_file(tmp_path):
+    # the ranvier model file keeps the flat chain the C/C++ loaders run, and Python's loader
+    # (and pickle) gives the nested model back as one entry; training resumes bit for bit
+    import pickle
+
+    from ranvier import _core
+    keras.utils.set_random_seed(3)
+    base = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu", name="d1"),
+                             keras.layers.Dropout(0.3, name="drop"), keras.layers.Dense(3, name="d2")], name="base")
+    prob = keras.Sequential([base, keras.layers.Dense(3, name="head"), keras.layers.Softmax(name="sm")])
+    prob.compile("adam", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = np.arange(32) % 3
+    prob.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    path = tmp_path / "p.safetensors"
+    prob.save(path)
+    want = prob.predict(x, verbose=0)
+    np.testing.assert_array_equal(_core.io_cpp_predict(str(path), x, 32), want)
+    for again in (keras.models.load_model(path), pickle.loads(pickle.dumps(prob))):
+        assert [l.name for l in again.layers] == ["base", "head", "sm"]
+        assert [l.name for l in again.layers[0].layers] == ["d1", "drop", "d2"]
+        np.testing.assert_array_equal(again.predict(x, verbose=0), want)
+    resumed = keras.models.load_model(path)
+    resumed.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    prob.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for a, b in zip(prob.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)

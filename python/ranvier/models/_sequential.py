@@ -643,6 +643,7 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             # weight keys: a nested model's layers under "<its key>/layers/"
             state["config"] = self._sequential_config(nested=False)
             state["layer_keys"] = self._nested_layer_keys()
+            state["sequential_config"] = self.get_config()  # the models added as layers (Python's loader)
         return state
 
     def _nested_layer_keys(self) -> List[str]:
