@@ -89,6 +89,23 @@ class Variable:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32, value={self.value!r}>"
 
 
+class BroadcastVariable(Variable):
+    """A Normalization statistic as Keras's ``layer.mean`` / ``layer.variance`` show it: the
+    weight's live storage viewed in the broadcast shape of the built input (``(1, d)`` for
+    rows of d features with axis=-1, ``(1, 1)`` with axis=None)."""
+
+    __slots__ = ("_broadcast_shape",)
+
+    def __init__(self, weight: Variable, broadcast_shape: tuple):
+        super().__init__(weight._layer, weight._index, weight.name, weight._intrinsic_trainable)
+        self._broadcast_shape = tuple(broadcast_shape)
+
+    @property
+    def value(self) -> np.ndarray:
+        """The live float32 storage in the broadcast shape (a view: writing changes the layer)."""
+        return self._layer._params[self._index].reshape(self._broadcast_shape)
+
+
 # ----------------------------------------------------------------------------- custom layers
 # The layer classes the C++ core builds (its layer table, cpp/src/layers/layers.def).
 BUILTIN_LAYER_NAMES = tuple(_core.layer_class_names())

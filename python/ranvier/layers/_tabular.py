@@ -12,26 +12,9 @@ import numpy as np
 
 from .. import _checks, _core, _random
 from .. import initializers as _initializers
-from ._base import Layer, Variable, _shown, check_layer_argument, check_seed
+from ._base import BroadcastVariable, Layer, _shown, check_layer_argument, check_seed
 
 _EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
-
-
-class _BroadcastVariable(Variable):
-    """A Normalization statistic as Keras's ``layer.mean`` / ``layer.variance`` show it: the
-    weight's live storage viewed in the broadcast shape of the built input (``(1, d)`` for
-    rows of d features with axis=-1, ``(1, 1)`` with axis=None)."""
-
-    __slots__ = ("_broadcast_shape",)
-
-    def __init__(self, weight: Variable, broadcast_shape: tuple):
-        super().__init__(weight._layer, weight._index, weight.name, weight._intrinsic_trainable)
-        self._broadcast_shape = tuple(broadcast_shape)
-
-    @property
-    def value(self) -> np.ndarray:
-        """The live float32 storage in the broadcast shape (a view: writing changes the layer)."""
-        return self._layer._params[self._index].reshape(self._broadcast_shape)
 
 
 def _finite_numbers(value, argument: str, who: str) -> np.ndarray:
@@ -311,7 +294,7 @@ class Normalization(Layer):
             value = self._pending[0 if name == "mean" else 1]  # gives the shape of the adapt data's rank
             return np.asarray(value, np.float32).reshape((1,) * max(int(self.__dict__.get("_adapt_ndim", 1)), 1))
         weight = self._weight(name)
-        return _BroadcastVariable(weight, self._broadcast_shape()) if weight is not None else None
+        return BroadcastVariable(weight, self._broadcast_shape()) if weight is not None else None
 
     mean = property(lambda self: self._stat("mean", self.input_mean),
                     doc="The mean in Keras's broadcast shape (``(1, d)`` for d features; ``(1, 1)`` with "

@@ -16,8 +16,9 @@ from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
 from ._guards import StructureGuard
+from ._nesting import NestingMixin
 from ._saving import MODEL_CLASSES, SavingMixin
-from ._summary import SummaryMixin, shape_text
+from ._summary import SummaryMixin
 from ._trainable import TrainableMixin, live_trainable
 from ._trainer import TrainingMixin
 
@@ -39,7 +40,7 @@ def _is_input(obj) -> bool:
     return isinstance(obj, layers_module.InputLayer) or getattr(obj, "_is_keras_input", False)
 
 
-class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
+class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
     """A linear stack of layers (``keras.Sequential``).
 
     ``Sequential(layers=None, trainable=True, name=None)``; a first element that is
@@ -146,28 +147,6 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
                 if getattr(layer, "_bound_to", None) is not None and layer._bound_to() is self:
                     layer._bound_to = None
             return last
-
-    def _entries(self) -> List[Any]:
-        """Keras's ``layers``: each layer, and each model added as a layer as one entry (its
-        layers run inlined in this model's network; ``_layers`` holds them one by one)."""
-        groups = self.__dict__.get("_nested_groups")
-        if not groups:
-            return list(self._layers)
-        out: List[Any] = []
-        flat = self._layers
-        i = 0
-        while i < len(flat):
-            for inner, leaves in groups:
-                k = len(leaves)
-                if (k and i + k <= len(flat) and all(a is b for a, b in zip(flat[i:i + k], leaves))
-                        and len(inner._layers) == k and all(a is b for a, b in zip(inner._layers, leaves))):
-                    out.append(inner)
-                    i += k
-                    break
-            else:
-                out.append(flat[i])
-                i += 1
-        return out
 
     def _claim_layers(self) -> None:
         """Marks every layer as belonging to this model (after a rebuild from a file)."""
@@ -612,24 +591,6 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def _summary_columns(self) -> Tuple[List[str], str]:
         return ["Layer (type)", "Output Shape", "Param #"], "llr"
 
-    def _summary_rows(self) -> List[List[str]]:
-        rows = []
-        shape = self._input_shape
-        for l in self._entries():
-            nested = isinstance(l, Sequential)
-            cname = ("Functional" if type(l).__name__ in ("Model", "Functional") else type(l).__name__) \
-                if nested else l.__class__.__name__
-            if shape is not None and self.built:
-                for leaf in (l._layers if nested else [l]):
-                    shape = leaf.compute_output_shape(shape)
-                params = sum(leaf.count_params() for leaf in l._layers) if nested else l.count_params()
-                rows.append([f"{l.name} ({cname})", shape_text(shape), f"{params:,}"])
-            elif l.built and not nested:  # an adapted or built layer in an unbuilt model: Keras counts it
-                rows.append([f"{l.name} ({cname})", "?", f"{l.count_params():,}"])
-            else:
-                rows.append([f"{l.name} ({cname})", "?", "0 (unbuilt)"])
-        return rows
-
     def get_config(self) -> Dict[str, Any]:
         """Keras's Sequential config: name, trainable, dtype, the layers (an InputLayer
         entry first when the input shape is known; a model added as a layer as one entry
@@ -645,30 +606,6 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             state["layer_keys"] = self._nested_layer_keys()
             state["sequential_config"] = self.get_config()  # the models added as layers (Python's loader)
         return state
-
-    def _nested_layer_keys(self) -> List[str]:
-        """Keras's weight-file keys of ``_layers`` when models were added as layers: each
-        entry of ``layers`` gets ``snake_case(class)`` made unique (``dense``, ``dense_1``,
-        ``sequential``), a nested model's layers sit under ``<its key>/layers/``."""
-        from .._saving_common import layer_keys
-        used: Dict[str, int] = {}
-        out: List[str] = []
-        for obj in self._entries():
-            nested = isinstance(obj, Sequential)
-            cname = type(obj).__name__
-            if nested and cname in ("Model", "Functional"):
-                cname = "Functional"
-            key = _naming.to_snake_case(cname)
-            if key in used:
-                used[key] += 1
-                key = f"{key}_{used[key]}"
-            else:
-                used[key] = 0
-            if nested:
-                out.extend(f"{key}/layers/{inner}" for inner in layer_keys(obj))
-            else:
-                out.append(key)
-        return out
 
     def _sequential_config(self, nested: bool) -> Dict[str, Any]:
         layers = []
