@@ -451,3 +451,13 @@ def test_sequential_holding_a_model_round_trips_through_the_ranvier_file(tmp_pat
     prob.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
     for a, b in zip(prob.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_with_outputs_none_is_a_value_error():
+    # Keras: keras.Model(inputs=x, outputs=None) raises ValueError ("All `outputs` values must
+    # be KerasTensors"); Model() with neither stays the subclassing TypeError here
+    x = keras.Input(shape=(2,))
+    with pytest.raises(ValueError, match="outputs"):
+        keras.Model(inputs=x, outputs=None)
+    with pytest.raises(ValueError, match="inputs"):
+        keras.Model(inputs=None, outputs=keras.layers.Dense(1)(x))

@@ -267,6 +267,9 @@ class Functional(FunctionalRunMixin, Model):
                  **kwargs):
         if kwargs:
             raise TypeError(f"ranvier.Model got unexpected arguments: {', '.join(sorted(kwargs))}")
+        if (inputs is None) != (outputs is None):  # Keras: a ValueError naming the missing one
+            raise ValueError(f"ranvier.Model: All `{'outputs' if outputs is None else 'inputs'}` values must be "
+                             f"KerasTensors. Received: {'outputs' if outputs is None else 'inputs'}=None")
         if inputs is None or outputs is None:
             raise TypeError(f"ranvier.Model needs inputs and outputs (ranvier.Model(inputs, outputs)); "
                             f"{SUBCLASS_MESSAGE}")
