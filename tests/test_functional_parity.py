@@ -461,3 +461,29 @@ def test_model_with_outputs_none_is_a_value_error():
         keras.Model(inputs=x, outputs=None)
     with pytest.raises(ValueError, match="inputs"):
         keras.Model(inputs=None, outputs=keras.layers.Dense(1)(x))
+
+
+def test_errors_a_keras_user_catches_as_value_error():
+    # Keras 3: fit / evaluate / train_on_batch before compile raise ValueError ("You must call
+    # `compile()` before using the model"); string data for a float input raises ValueError
+    # ("Invalid dtype: str32"). ranvier's errors are caught by `except ValueError` too (and
+    # still by its RuntimeError / TypeError)
+    a = keras.Input(shape=(3,), name="a")
+    b = keras.Input(shape=(2,), name="b")
+    m = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    xs = [np.ones((4, 3), "float32"), np.ones((4, 2), "float32")]
+    for call in (lambda: m.fit(xs, np.ones((4, 1)), verbose=0), lambda: m.evaluate(xs, np.ones((4, 1)), verbose=0),
+                 lambda: m.train_on_batch(xs, np.ones((4, 1)))):
+        with pytest.raises(ValueError, match="compile"):
+            call()
+        with pytest.raises(RuntimeError, match="compile"):
+            call()
+    seq = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="compile"):
+        seq.fit(xs[0], np.ones((4, 1)), verbose=0)
+    for data in ([np.array([["a", "b", "c"]]), np.ones((1, 2))], np.array([["a", "b", "c"]])):
+        model = m if isinstance(data, list) else seq
+        with pytest.raises(ValueError, match="real numbers"):
+            model.predict(data, verbose=0)
+        with pytest.raises(TypeError, match="real numbers"):
+            model.predict(data, verbose=0)

@@ -155,10 +155,11 @@ class FunctionalRunMixin:
             arr = np.asarray(encoder(arr, label, what), dtype=np.float32)
         else:
             if isinstance(v, (str, bytes)):
-                raise TypeError(f"{what}: input '{il.name}' takes numbers, got {type(v).__name__} for {label}")
+                raise _checks.NotNumericDataError(f"{what}: input '{il.name}' takes numbers, got {type(v).__name__} "
+                                                  f"for {label}")
             raw = _checks.as_numeric_array(v, label, what)
             if raw.dtype == object or raw.dtype.kind not in "fiub":
-                raise TypeError(f"{what}: input '{il.name}' (dtype {dtype}) takes real numbers, got "
+                raise _checks.NotNumericDataError(f"{what}: input '{il.name}' (dtype {dtype}) takes real numbers, got "
                                 f"{label} of dtype={raw.dtype}")
             raw = _sample_rank_adapt(raw, shape)
             _checks.check_int_input_values(raw, dtype, il.name, label, what)
