@@ -487,3 +487,13 @@ def test_errors_a_keras_user_catches_as_value_error():
             model.predict(data, verbose=0)
         with pytest.raises(TypeError, match="real numbers"):
             model.predict(data, verbose=0)
+
+
+def test_sequential_get_layer_checks_as_keras():
+    # Keras: get_layer(index=10) on a 1-layer model, get_layer(name=..., index=...) and
+    # get_layer() all raise ValueError; a negative index counts from the end
+    s = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, name="a"), keras.layers.Dense(1, name="b")])
+    assert s.get_layer(index=-1).name == "b" and s.get_layer(index=0).name == "a"
+    for kwargs in ({"index": 10}, {"name": "a", "index": 0}, {}):
+        with pytest.raises(ValueError):
+            s.get_layer(**kwargs)

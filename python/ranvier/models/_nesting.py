@@ -5,7 +5,7 @@ show each such model as one entry, as Keras does. ``_nested_groups`` (set by
 ``ranvier._functional.add_nested``) lists ``(model, its layers)``."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from .. import _naming
 from ._summary import shape_text
@@ -82,3 +82,22 @@ class NestingMixin:
                 out.append(key)
         return out
 
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
+        """The entry of ``layers`` at ``index`` (when given) or the one named ``name`` (a
+        layer inside a model added as a layer is found by its name too); ValueError when no
+        layer has that name."""
+        entries = self._entries()
+        if name is not None and index is not None:  # Keras's checks and messages
+            raise ValueError(f"get_layer: provide only a layer name or a layer index, got name={name!r} and "
+                             f"index={index!r}")
+        if index is not None:
+            if len(entries) <= index:
+                raise ValueError(f"get_layer: was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(entries)} layers")
+            return entries[index]
+        if name is None:
+            raise ValueError("get_layer: provide either a layer name or a layer index")
+        for l in entries + self._layers:
+            if l.name == name:
+                return l
+        raise ValueError(f"get_layer: no layer named '{name}'; layers: {[l.name for l in entries]}")

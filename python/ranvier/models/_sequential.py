@@ -181,18 +181,6 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         """The symbolic output of the model's graph (``outputs[0]``)."""
         return self.outputs[0]
 
-    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
-        """The entry of ``layers`` at ``index`` (when given) or the one named ``name`` (a
-        layer inside a model added as a layer is found by its name too); ValueError when no
-        layer has that name."""
-        entries = self._entries()
-        if index is not None:
-            return entries[index]
-        for l in entries + self._layers:
-            if l.name == name:
-                return l
-        raise ValueError(f"get_layer: no layer named '{name}'; layers: {[l.name for l in entries]}")
-
     def _invalidate(self) -> None:
         self._net = None
         self._trainer = None
