@@ -32,6 +32,12 @@ import numpy as np
 from . import _core
 
 
+class NotCompiledError(RuntimeError, ValueError):
+    """fit / evaluate / train_on_batch / test_on_batch before ``compile()``: Keras raises
+    ValueError ("You must call `compile()` before using the model"); both ``except
+    RuntimeError`` and ``except ValueError`` catch it."""
+
+
 class NotNumericDataError(TypeError, ValueError):
     """Data that must hold real numbers holds something else (strings, objects): Keras
     refuses such data with a ValueError ("Invalid dtype"), ranvier names the input; both

@@ -32,6 +32,7 @@ from . import models as models_module
 from .layers import _base as layers_base
 from .layers._input import InputLayer, KerasTensor
 from ._functional import SUBCLASS_MESSAGE, Model, _describe, _tensor_name
+from ._functional_cores import second_core
 from ._functional_run import FunctionalRunMixin
 from .models._summary import shape_text
 
@@ -393,7 +394,7 @@ class Functional(FunctionalRunMixin, Model):
                 self._check_node_widths(layer, in_shapes)
                 if id(layer) in first:
                     calls[id(layer)] = calls.get(id(layer), 0) + 1
-                    core = self._second_core(layer, in_shapes, self._trains(layer), calls[id(layer)])
+                    core = second_core(layer, in_shapes, self._trains(layer), calls[id(layer)])
                     self._seconds.append(core)
                     shares = first[id(layer)]
                 else:
@@ -450,40 +451,6 @@ class Functional(FunctionalRunMixin, Model):
                 f"ranvier.Model: {_describe(layer)} takes rows of {have} features but is called on tensors of "
                 f"shape {shapes} ({widths} features per sample); ranvier's layers work on flattened samples: "
                 f"put a Flatten (or Reshape) before it, or use a new layer for these inputs")
-
-    @staticmethod
-    def _second_core(layer, in_shapes: List[tuple], trains: bool, call: int):
-        """A second C++ core of ``layer`` (the same config) for another call of it; the
-        network binds it to the first call's weights (``shares_with``). ``trains``: the
-        layer's effective trainable flag in this model. ``call`` (1, 2, ...): which later
-        call it is; a random layer (Dropout, GaussianNoise, ...) gets the seed
-        ``_core.call_seed(seed, call)`` so that each call draws its own mask or noise, as
-        Keras's seed generator advances per call (the C++ file loader derives the same)."""
-        seed = getattr(layer, "_core_seed", None)
-        if seed is None:
-            return Functional._second_core_unseeded(layer, in_shapes, trains)
-        layer._core_seed = int(_core.call_seed(int(seed), int(call)))
-        try:
-            return Functional._second_core_unseeded(layer, in_shapes, trains)
-        finally:
-            layer._core_seed = seed
-
-    @staticmethod
-    def _second_core_unseeded(layer, in_shapes: List[tuple], trains: bool):
-        make = getattr(layer, "_make_shared_core", None)
-        if make is not None:
-            return make(in_shapes)
-        if len(in_shapes) == 1:
-            width = layer._in_features(in_shapes[0])
-            core = layer._make_core()
-            core.trainable = trains
-            core.build(width)
-            return core
-        maker = getattr(layer, "_make_core_for", None)
-        core = maker(in_shapes) if maker is not None else layer._make_core()
-        core.trainable = trains
-        core.build_inputs([_width(s) for s in in_shapes])
-        return core
 
     def _check_size(self) -> None:
         return None  # the layers were built (and size-checked) when they were called

@@ -279,19 +279,15 @@ class Normalization(Layer):
     def _broadcast_shape(self) -> tuple:
         """Keras's broadcast shape of the statistics: ones, with the feature axis kept."""
         shape = tuple(self._build_input_shape or (None, None))
-        out = [1] * max(len(shape), 1)
-        if self.axis and len(shape) >= 2 and shape[-1] is not None:
-            out[-1] = int(shape[-1])
-        return tuple(out)
+        keep = bool(self.axis) and len(shape) >= 2 and shape[-1] is not None
+        return (1,) * (max(len(shape), 1) - keep) + ((int(shape[-1]),) if keep else ())
 
     def _stat(self, name: str, given):
-        if given is not None:
-            if not self.built:
-                return given
-            return np.broadcast_to(np.asarray(given, np.float32).reshape(
-                np.shape(given) if np.ndim(given) <= 1 else (-1,)), self._broadcast_shape()).copy()
-        if not self.built and self._pending is not None:  # adapted (axis=None), not built yet: Keras
-            value = self._pending[0 if name == "mean" else 1]  # gives the shape of the adapt data's rank
+        if given is not None:  # the constructor's constants: as given until built
+            return np.broadcast_to(np.asarray(given, np.float32).reshape(np.shape(given) if np.ndim(given) <= 1 else (
+                -1,)), self._broadcast_shape()).copy() if self.built else given
+        if not self.built and self._pending is not None:  # adapted (axis=None), not built: the data's rank
+            value = self._pending[0 if name == "mean" else 1]
             return np.asarray(value, np.float32).reshape((1,) * max(int(self.__dict__.get("_adapt_ndim", 1)), 1))
         weight = self._weight(name)
         return BroadcastVariable(weight, self._broadcast_shape()) if weight is not None else None

@@ -45,11 +45,6 @@ _TIME_SLICE = 0.05  # seconds of C++ work between returns to Python during fit
 _SPARSE_LOSSES = {"sparse_categorical_crossentropy"}
 
 
-class NotCompiledError(RuntimeError, ValueError):
-    """fit / evaluate / train_on_batch / test_on_batch before ``compile()``: Keras raises
-    ValueError ("You must call `compile()` before using the model"); both ``except
-    RuntimeError`` and ``except ValueError`` catch it."""
-
 class TrainingMixin:
     """compile / fit / evaluate / predict and the per-batch calls (Keras's ``Trainer``)."""
 
@@ -141,8 +136,8 @@ class TrainingMixin:
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
-            raise NotCompiledError(f"{what}: you must call `compile()` before using the model for "
-                                   f"training or evaluation")
+            raise _checks.NotCompiledError(f"{what}: you must call `compile()` before using the model for "
+                                           f"training or evaluation")
 
     def _resolve_loss(self, y_shape) -> None:
         """Resolves the loss (and "crossentropy"/"ce") once the output shape is known."""
