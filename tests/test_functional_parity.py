@@ -497,3 +497,18 @@ def test_sequential_get_layer_checks_as_keras():
     for kwargs in ({"index": 10}, {"name": "a", "index": 0}, {}):
         with pytest.raises(ValueError):
             s.get_layer(**kwargs)
+
+
+def test_sequential_summary_expand_nested():
+    # Keras: prob.summary(expand_nested=True) lists the nested model's layers under its row
+    # ("   └ d1 (Dense)" (None, 8) 40, "   └ d2 (Dense)" (None, 3) 27); without it, one row
+    base, prob = _tutorial_prob_model()
+    lines = []
+    prob.summary(expand_nested=True, print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "└ d1 (Dense)" in text and "└ d2 (Dense)" in text
+    row = next(l for l in lines if "└ d1 (Dense)" in l)
+    assert "(None, 8)" in row and "40" in row
+    lines = []
+    prob.summary(print_fn=lines.append)
+    assert not any("d1 (Dense)" in l for l in lines)

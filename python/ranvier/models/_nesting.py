@@ -52,6 +52,9 @@ class NestingMixin:
                     shape = leaf.compute_output_shape(shape)
                 params = sum(leaf.count_params() for leaf in l._layers) if nested else l.count_params()
                 rows.append([f"{l.name} ({cname})", shape_text(shape), f"{params:,}"])
+                if nested and self.__dict__.get("_expand_nested"):  # Keras's expand_nested rows
+                    rows += [["   └ " + child[0]] + child[1:] for child in l._summary_rows()
+                             if not child[0].endswith("(InputLayer)")]
             elif l.built and not nested:  # an adapted or built layer in an unbuilt model: Keras counts it
                 rows.append([f"{l.name} ({cname})", "?", f"{l.count_params():,}"])
             else:
