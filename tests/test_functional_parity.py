@@ -512,3 +512,20 @@ def test_sequential_summary_expand_nested():
     lines = []
     prob.summary(print_fn=lines.append)
     assert not any("d1 (Dense)" in l for l in lines)
+
+
+def test_weight_paths_as_keras_names_them():
+    # Keras 3: a layer a Sequential builds has "<model>/<layer>/<weight>" paths
+    # ('seqname/d/kernel'; a lazily built Sequential too), a functional model's layer (built
+    # when called on a symbolic tensor) and a standalone layer "<layer>/<weight>"
+    s = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2, name="d")], name="seqname")
+    assert [w.path for w in s.weights] == ["seqname/d/kernel", "seqname/d/bias"]
+    lazy = keras.Sequential([keras.layers.Dense(2, name="d2")], name="lazy")
+    lazy.build((None, 3))
+    assert [w.path for w in lazy.weights] == ["lazy/d2/kernel", "lazy/d2/bias"]
+    i = keras.Input(shape=(4,))
+    m = keras.Model(i, keras.layers.Dense(1, name="f")(i), name="fun")
+    assert [w.path for w in m.weights] == ["f/kernel", "f/bias"]
+    solo = keras.layers.Dense(2, name="solo")
+    solo.build((None, 3))
+    assert [w.path for w in solo.weights] == ["solo/kernel", "solo/bias"]

@@ -45,8 +45,10 @@ class Variable:
 
     @property
     def path(self) -> str:
-        """``"<layer name>/<weight name>"``, e.g. ``"dense/kernel"``."""
-        return f"{self._layer.name}/{self.name}"
+        """``"<layer name>/<weight name>"``, e.g. ``"dense/kernel"``; as in Keras, a layer a
+        Sequential built has the model's name first (``"sequential/dense/kernel"``)."""
+        scope = self._layer.__dict__.get("_path_scope")
+        return f"{scope}/{self._layer.name}/{self.name}" if scope else f"{self._layer.name}/{self.name}"
 
     @property
     def shape(self) -> tuple:

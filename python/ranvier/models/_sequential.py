@@ -267,6 +267,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 self._check_built_width(i, layer, shape)
             else:
                 layer.build(self._build_shape(layer, shape))
+                layer.__dict__.setdefault("_path_scope", self.name)  # Keras: "<model>/<layer>/<weight>"
             shape = layer.compute_output_shape(shape)
         net = _core.Network()
         flags = [bool(layer._core_layer.trainable) for layer in self._layers]
