@@ -323,15 +323,24 @@ def test_subclassed_models_with_call_are_refused():
     assert Functional().output_shape == (None, 2)
 
 
-def test_a_fixed_training_mode_on_mode_dependent_layers_is_refused():
+def test_a_training_argument_at_build_time_runs_in_the_models_mode():
+    # Keras 3: training= given when the graph is built is recorded in the node's kwargs, but
+    # fit / evaluate / predict pass their own mode, which wins (a Dropout(0.9) called with
+    # training=False still drops in fit; with training=True it does not in predict); the
+    # keras.io transfer-learning guide's base(inputs, training=False) builds
     i = ranvier.Input((4,))
-    with pytest.raises(NotImplementedError, match=r"Dropout 'drop'.*training=True"):
-        layers.Dropout(0.5, name="drop")(i, training=True)
+    drop = layers.Dropout(0.5, name="drop")(i, training=True)
+    assert drop.shape == (None, 4)
     base = ranvier.Sequential([ranvier.Input((4,)), layers.Dense(3), layers.BatchNormalization(name="bn")])
-    with pytest.raises(NotImplementedError, match="BatchNormalization 'bn'"):
-        base(i, training=False)
-    with pytest.raises(NotImplementedError, match="GaussianNoise 'noise'"):
-        layers.GaussianNoise(0.1, name="noise")(i, training=True)
+    assert base(i, training=False).shape == (None, 3)
+    assert layers.GaussianNoise(0.1, name="noise")(i, training=True).shape == (None, 4)
+    m = ranvier.Model(i, drop)
+    x, _ = _data(d=4)
+    np.testing.assert_array_equal(m.predict(x, verbose=0), x)  # inference in predict
+    node = next(e for e in m.get_config()["layers"] if e["name"] == "drop")["inbound_nodes"][0]
+    assert node["kwargs"] == {"training": True}
+    with pytest.raises(TypeError, match="training"):
+        layers.Dropout(0.5)(i, training="yes")
     # no behaviour to fix: accepted
     assert layers.Dense(2)(i, training=False).shape == (None, 2)
     # in the model's mode, as in Sequential: noise in fit only
@@ -371,7 +380,8 @@ def test_sequential_of_a_trained_model_and_softmax():
     model.fit(x, y, epochs=2, verbose=0)
     logits = model.predict(x, verbose=0)
     prob = ranvier.Sequential([model, layers.Softmax()])
-    assert [type(l).__name__ for l in prob.layers] == ["Dense", "Dense", "Softmax"]
+    # Keras: the model is one entry of `layers`
+    assert [type(l).__name__ for l in prob.layers] == ["Sequential", "Softmax"] and prob.layers[0] is model
     p = prob.predict(x, verbose=0)
     np.testing.assert_allclose(p, _softmax(logits.astype(np.float64)), rtol=1e-5, atol=1e-7)
     # the inner model still runs, on the same weights
@@ -386,7 +396,10 @@ def test_nested_models_share_their_weights_both_ways():
     i2 = ranvier.Input((8,))
     out = layers.Dense(3, activation="softmax", name="head")(base(i2))
     full = ranvier.Model(i2, out, name="full")
-    assert [l.name for l in full.layers] == [i2.input_layer.name, "feat", "head"]
+    # Keras: the nested model is one entry of `layers` ([input, 'base', 'head']); ranvier also
+    # finds the inner layer by name
+    assert [l.name for l in full.layers] == [i2.input_layer.name, "base", "head"]
+    assert full.get_layer("base") is base
     assert full.get_layer("feat") is base.get_layer("feat")
     before = base.predict(x, verbose=0)
     full.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
@@ -753,7 +766,9 @@ def test_models_called_as_layers_keras_functional_guide_autoencoder():
     decoder = ranvier.Model(dec_in, layers.Dense(12)(layers.Dense(8, activation="relu")(dec_in)), name="decoder")
     auto_in = ranvier.Input(shape=(12,), name="img")
     autoencoder = ranvier.Model(auto_in, decoder(encoder(auto_in)), name="autoencoder")
-    assert [l.name for l in autoencoder.layers][0] == "img" and len(autoencoder.layers) == 5
+    # Keras: ['img', 'encoder', 'decoder'], the models as one entry each
+    assert [l.name for l in autoencoder.layers] == ["img", "encoder", "decoder"]
+    assert autoencoder.layers[1] is encoder and autoencoder.layers[2] is decoder
     autoencoder.compile("adam", "mse")
     autoencoder.fit(x, x, epochs=2, verbose=0)
     code = encoder.predict(x, verbose=0)
@@ -807,9 +822,8 @@ def test_tabular_and_noise_layers_in_a_functional_chain(tmp_path):
     back = ranvier.load_model(path)
     assert isinstance(back, ranvier.Model)
     np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
-    for cls in (L.GaussianDropout, L.AlphaDropout):
-        with pytest.raises(NotImplementedError, match=cls.__name__):
-            cls(0.1)(i, training=True)
+    for cls in (L.GaussianDropout, L.AlphaDropout):  # accepted (Keras 3: the model's mode wins)
+        assert cls(0.1)(i, training=True).shape == i.shape
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".keras"])

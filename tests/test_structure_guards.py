@@ -6,8 +6,9 @@ tests.
   widths: at add/build/compile/fit/evaluate/predict in Python, and at load in Python, in the
   C++ API and in the C API, which share one validation (a file one loader refuses, the other
   refuses too).
-- A layer object belongs to one model at a time: adding it to a second model is refused with a
-  ValueError saying how to reuse its weights (see Sequential._check_not_shared for why).
+- A layer object added to a second model is shared with it, as in Keras: one model's buffers
+  hold its weights at a time, the other takes them back (with their current values) on its
+  next use (see Sequential._check_not_shared).
 - Structural changes (add, pop, build, compile, layer.build, layer.trainable, set_weights with
   other shapes) while a fit/evaluate/predict of the model runs are refused with RuntimeError,
   from another thread (whatever the interleaving) and from the call's own callbacks;
@@ -266,26 +267,30 @@ def test_python_and_cpp_loaders_accept_and_refuse_the_same_files(tmp_path_factor
 
 
 # ------------------------------------------------------------------ one model per layer
-def test_a_layer_in_one_model_is_refused_by_a_second():
+def test_a_layer_in_two_models_is_shared_as_in_keras():
+    # Keras: the same layer object in two Sequentials holds one set of weights: what one model
+    # trains, the other computes with (the TensorFlow regression tutorial's normalizer)
     shared = layers.Dense(4, name="shared_dense")
-    a = ranvier.Sequential([ranvier.Input((3,)), shared, layers.Dense(1)])
-    with pytest.raises(ValueError, match=r"(?s)'shared_dense' already belongs to model.*set_weights"):
-        ranvier.Sequential([ranvier.Input((3,)), shared])
-    b = ranvier.Sequential([ranvier.Input((3,))])
-    with pytest.raises(ValueError, match="already belongs"):
-        b.add(shared)
-    assert b.layers == []
-    # the first model still trains the layer
+    a = ranvier.Sequential([ranvier.Input((3,)), shared, layers.Dense(1, name="ha")])
+    b = ranvier.Sequential([ranvier.Input((3,)), shared])
+    c = ranvier.Sequential([ranvier.Input((3,))])
+    c.add(shared)
+    assert b.layers[0] is shared and c.layers[0] is shared
+    x = _x(16, 3)
     a.compile(optimizer="sgd", loss="mse")
     before = shared.get_weights()[0].copy()
-    a.fit(_x(16, 3), np.ones((16, 1), np.float32), epochs=2, verbose=0)
-    assert not np.array_equal(before, shared.get_weights()[0])
-    # the documented way to reuse it: a copy with the same weights
-    copy = type(shared).from_config(shared.get_config() | {"name": "copy"})
-    copy.build(shared.input_shape)
-    copy.set_weights(shared.get_weights())
-    c = ranvier.Sequential([ranvier.Input((3,)), copy])
-    np.testing.assert_array_equal(c.predict(_x(5, 3), verbose=0), a.layers[0](_x(5, 3)))
+    a.fit(x, np.ones((16, 1), np.float32), epochs=2, verbose=0)
+    k, bias = shared.get_weights()
+    assert not np.array_equal(before, k)
+    np.testing.assert_allclose(b.predict(x, verbose=0), x.astype(np.float64) @ k + bias, rtol=1e-5, atol=1e-6)
+    b.compile(optimizer="sgd", loss="mse")
+    b.fit(x, np.zeros((16, 4), np.float32), epochs=2, verbose=0)
+    k2, bias2 = shared.get_weights()
+    assert not np.array_equal(k, k2)
+    ha = a.get_layer("ha").get_weights()
+    np.testing.assert_allclose(a.predict(x, verbose=0), (x.astype(np.float64) @ k2 + bias2) @ ha[0] + ha[1],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(c.predict(x, verbose=0), b.predict(x, verbose=0))
 
 
 def test_a_layer_popped_or_whose_model_is_gone_can_join_another_model():

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bind.h"
+#include "layers/counter_rng.h"
 #include "layers/layer_table.h"
 #include "layers/layers.h"
 
@@ -169,6 +170,8 @@ void bind_layers(py::module_& m) {
   }, py::arg("class_name"), py::arg("config"), py::arg("seed") = 0,
      py::arg("sample_shape") = std::vector<std::int64_t>(),
      py::arg("input_shapes") = std::vector<std::vector<std::int64_t>>());
+  // The seed of a random layer's `call`-th call in a graph (call 0: the layer's own seed).
+  m.def("call_seed", &ranvier::counter_rng::call_seed, py::arg("seed"), py::arg("call"));
   // The merge layers (rows with merge_shape): their class names, and the output's per-sample
   // shape for per-sample input shapes (-1: a dimension of unknown size), ValueError naming
   // the shapes when they cannot be merged.

@@ -32,6 +32,18 @@ import numpy as np
 from . import _core
 
 
+class NotCompiledError(RuntimeError, ValueError):
+    """fit / evaluate / train_on_batch / test_on_batch before ``compile()``: Keras raises
+    ValueError ("You must call `compile()` before using the model"); both ``except
+    RuntimeError`` and ``except ValueError`` catch it."""
+
+
+class NotNumericDataError(TypeError, ValueError):
+    """Data that must hold real numbers holds something else (strings, objects): Keras
+    refuses such data with a ValueError ("Invalid dtype"), ranvier names the input; both
+    ``except TypeError`` and ``except ValueError`` catch it."""
+
+
 def _prefix(owner: Optional[str]) -> str:
     return f"{owner}: " if owner else ""
 
@@ -307,12 +319,12 @@ def as_float_rows(x: Any, name: str, what: str, check_values: Any = None) -> np.
     if x is None:
         raise ValueError(f"{what}: {name} is required, got None")
     if isinstance(x, (str, bytes)):
-        raise TypeError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
+        raise NotNumericDataError(f"{what}: {name} must be an array of numbers, got {type(x).__name__}")
     # pandas: non-numeric columns refused by name; nullable ones NA -> NaN (refused later);
     # ragged nested lists: a ValueError naming ``name``
     arr = as_numeric_array(x, name, what)
     if arr.dtype == object or arr.dtype.kind not in "fiub":
-        raise TypeError(
+        raise NotNumericDataError(
             f"{what}: {name} must hold real numbers (float or int), got dtype={arr.dtype}")
     if arr.ndim == 0:
         raise ValueError(f"{what}: {name} must have a batch dimension, got a scalar")

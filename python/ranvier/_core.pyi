@@ -929,6 +929,8 @@ def kernel_names() -> dict:
     ...
 def layer_check_config(class_name: str, config: dict) -> None:
     """The core constructors' checks on a layer's arguments (ValueError with their message)."""
+def call_seed(seed: typing.SupportsInt | typing.SupportsIndex, call: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """The seed of a random layer's `call`-th call in a graph (call 0: the layer's own seed)."""
 def layer_class_names() -> list[str]:
     """The layer classes of the C++ layer table (cpp/src/layers/layers.def)."""
 def layer_from_config(class_name: str, config: dict, seed: typing.SupportsInt | typing.SupportsIndex = 0, sample_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = ..., input_shapes: collections.abc.Sequence[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]] = ...) -> Layer:

@@ -11,9 +11,12 @@ file, C/C++ apps, ONNX, sklearn and profile work unchanged) with Keras's functio
 surface on top (``inputs``/``outputs``, ``layers`` with the ``InputLayer`` first, the
 functional config layout, the summary row of the input).
 
-A ``Sequential`` or chain ``Model`` used as a layer (``Sequential([model, Softmax()])``, or
-``model(x)`` on a symbolic tensor) is inlined: the outer model holds the inner one's layer
-objects. Such layers (and those of two models built from one graph) are bound to one
+A ``Sequential`` or chain ``Model`` added to a ``Sequential`` (``Sequential([model,
+Softmax()])``) is inlined: the outer model's network holds the inner one's layer objects,
+while ``layers``, ``get_layer``, ``pop``, the config and the summary show the model as one
+entry, as Keras does (``Sequential._entries``). A model called on a symbolic tensor
+(``model(x)``) makes the functional model a graph (``ranvier._functional_graph``), which
+keeps it as one entry too. Such layers (and those of two models built from one graph) are bound to one
 model's buffers at a time; a model whose layers another one took takes them back, with
 their current weights, on its next use (``take_back``), so the weights are shared as in
 Keras. Taking them back while the other model runs a call is refused.
@@ -46,11 +49,6 @@ SUBCLASS_MESSAGE = (
     "subclassed Models with a Python call() are not supported: ranvier runs the whole model in C++. Build "
     "the model with the functional API (ranvier.Model(inputs, outputs)) or Sequential")
 
-# Layers that compute differently in training and in inference: a fixed `training=` on
-# their call cannot be honoured by a chain that runs every layer in the model's mode. The
-# random ones (Dropout, GaussianNoise, GaussianDropout, AlphaDropout, ...) hold a core seed.
-_MODE_DEPENDENT = ("BatchNormalization", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout")
-
 
 def _describe(obj) -> str:
     return f"{type(obj).__name__} '{getattr(obj, 'name', '?')}'"
@@ -60,20 +58,22 @@ def _tensor_name(t) -> str:
     return getattr(t, "name", None) or repr(t)
 
 
-def _mode_dependent_layers(obj) -> List[Any]:
-    """The layers of ``obj`` (a layer or a model) that behave differently in training."""
-    inner = obj._layers if isinstance(obj, models_module.Sequential) else [obj]
-    out = []
-    for layer in inner:
-        if hasattr(layer, "_core_seed") or any(k.__name__ in _MODE_DEPENDENT for k in type(layer).__mro__):
-            out.append(layer)
-    return out
-
-
 # ----------------------------------------------------------------------------- calls
 def _takes_list(obj) -> bool:
     """Whether ``obj`` is a layer called on a list of tensors (a merge layer)."""
     return hasattr(obj, "_num_inputs_ok") and not isinstance(obj, models_module.Sequential)
+
+
+def _symbolic_dtype(obj) -> str:
+    """The dtype of ``obj``'s symbolic output, as Keras 3 gives it: ``int64`` for the
+    indices of a StringLookup / IntegerLookup (output_mode="int"), ``int32`` for those of a
+    Discretization; ``float32`` otherwise (ranvier computes in float32)."""
+    if getattr(obj, "output_mode", None) != "int":
+        return "float32"
+    names = {k.__name__ for k in type(obj).__mro__}
+    if names & {"StringLookup", "IntegerLookup"}:
+        return "int64"
+    return "int32" if "Discretization" in names else "float32"
 
 
 def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
@@ -100,14 +100,10 @@ def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
             f"({', '.join(_tensor_name(t) for t in tensors)}); to combine tensors use a merge layer "
             f"(Concatenate, Add, ...) first")
     if training is not None:
-        fixed = _mode_dependent_layers(obj)
-        if fixed:
-            raise NotImplementedError(
-                f"{_describe(obj)} was called with training={training!r}; a chain runs every layer in the "
-                f"model's mode (training in fit, inference in predict/evaluate), so the fixed mode of "
-                f"{', '.join(_describe(l) for l in fixed)} cannot be honoured. Call it without training=, "
-                f"or leave such layers out (e.g. predict with the base model first, then train a head on its "
-                f"outputs)")
+        training = layers_base.check_bool(training, "training")
+        # Keras 3: a training= given when the graph is built is recorded in the node (and the
+        # config) but fit / evaluate / predict pass their own mode, which wins: every layer
+        # runs in the model's mode (training in fit, inference in evaluate/predict), as here
     if multi:
         if not isinstance(x, (list, tuple)):
             raise ValueError(f"A merge layer should be called on a list of inputs. {_describe(obj)} received: "
@@ -128,7 +124,7 @@ def call_symbolic(obj, x, training, kwargs: Dict[str, Any]):
         else:
             out_shape = _layer_output_shape(obj, shape)
         inputs = [t]
-    out = KerasTensor(out_shape, "float32")
+    out = KerasTensor(out_shape, _symbolic_dtype(obj))
     nodes = obj.__dict__.setdefault("_inbound_nodes", [])
     node = Node(obj, inputs, [out], {} if training is None else {"training": bool(training)})
     node.list_call = isinstance(x, (list, tuple))
@@ -141,9 +137,8 @@ def _call_graph_model(model, x, training):
     """A graph functional model called on symbolic tensors (as a layer of another model):
     ``x`` matched to its inputs as data would be (one tensor, a list by position, a dict
     by name); the outputs come back in its outputs' structure."""
-    if training is not None:
-        raise NotImplementedError(f"{_describe(model)} was called with training={training!r}; a nested model runs "
-                                  f"in the outer model's mode: call it without training=")
+    if training is not None:  # recorded; the outer model's mode wins in fit/evaluate/predict (Keras 3)
+        training = layers_base.check_bool(training, "training")
     parts = model._match(x, "input", "inputs", f"{_describe(model)}", strict_keys=True)
     for il, t in zip(model._input_layers, parts):
         if not layers_base._is_symbolic(t):
@@ -155,7 +150,7 @@ def _call_graph_model(model, x, training):
                              f"{(None,) + want}, but it was called on '{_tensor_name(t)}' of shape {tuple(t.shape)}")
     outs = [KerasTensor(tuple(s), "float32") for s in model._output_shapes()]
     nodes = model.__dict__.setdefault("_inbound_nodes", [])
-    nodes.append(Node(model, list(parts), outs, {}))
+    nodes.append(Node(model, list(parts), outs, {} if training is None else {"training": training}))
     for k, t in enumerate(outs):
         t._keras_history = (model, len(nodes) - 1, k)
     graph = importlib.import_module("ranvier._functional_graph")
@@ -261,6 +256,8 @@ def add_nested(outer, inner) -> None:
         if shape is not None:
             outer._invalidate()
             outer._build_layers()
+        # Keras's `layers` lists the model as one entry (Sequential._entries)
+        outer.__dict__.setdefault("_nested_groups", []).append((inner, tuple(layers)))
     except BaseException:
         del outer._layers[saved[0]:]
         outer._input_shape = saved[1]
@@ -397,6 +394,9 @@ class Model(models_module.Sequential):
         if kwargs:
             bad = ", ".join(sorted(kwargs))
             raise TypeError(f"ranvier.Model got unexpected arguments: {bad}")
+        if (inputs is None) != (outputs is None):  # Keras: a ValueError naming the missing one
+            raise ValueError(f"ranvier.Model: All `{'outputs' if outputs is None else 'inputs'}` values must be "
+                             f"KerasTensors. Received: {'outputs' if outputs is None else 'inputs'}=None")
         if inputs is None or outputs is None:
             raise TypeError(f"ranvier.Model needs inputs and outputs (ranvier.Model(inputs, outputs)); "
                             f"{SUBCLASS_MESSAGE}")
@@ -674,7 +674,13 @@ class Model(models_module.Sequential):
 MODEL_CLASSES["Functional"] = Model
 MODEL_CLASSES["Model"] = Model
 layers_base.SYMBOLIC_HOOKS.update(call_symbolic=call_symbolic, sequential_graph=sequential_graph,
-                                  add_nested=add_nested, take_back=take_back)
+                                  add_nested=add_nested, take_back=take_back,
+                                  model_entry=lambda m: _config_fn("_model_entry")(m),
+                                  model_from_entry=lambda e, c: _config_fn("model_from_entry")(e, c))
 # The config readers live in ranvier._functional_config, which imports this module: loaded
 # by name here (so the import graph stays acyclic), they are in _CONFIG from then on.
 _CONFIG = importlib.import_module("ranvier._functional_config").__dict__
+
+
+def _config_fn(name: str) -> Any:
+    return _CONFIG[name]

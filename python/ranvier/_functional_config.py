@@ -40,6 +40,17 @@ def _model_entry(obj) -> Dict[str, Any]:
     return d
 
 
+def model_from_entry(entry: Dict[str, Any], custom_objects=None):
+    """The model of a config entry for a model used as a layer (``_model_entry``'s dict)."""
+    if entry.get("class_name") in ("Functional", "Model"):
+        return model_from_config(Model, entry.get("config") or {}, custom_objects)
+    obj = models_module.Sequential.from_config(entry.get("config") or {}, custom_objects=custom_objects)
+    shape = (entry.get("build_config") or {}).get("input_shape")
+    if not obj.built and shape and obj._layers:
+        obj.build(tuple(shape))
+    return obj
+
+
 def graph_config(model) -> Dict[str, Any]:
     """Keras's functional config of a graph ``Functional``: the InputLayers, then each layer
     (or model used as a layer: one entry holding its whole config) with one inbound node per
@@ -154,13 +165,8 @@ def _graph_from_config(cls, config: Dict[str, Any], custom_objects=None):
             made[(name, 0, 0)] = il.output
             continue
         obj: Any
-        if cname in ("Functional", "Model"):
-            obj = model_from_config(Model, entry.get("config") or {}, custom_objects)
-        elif cname == "Sequential":
-            obj = models_module.Sequential.from_config(entry.get("config") or {}, custom_objects=custom_objects)
-            shape = (entry.get("build_config") or {}).get("input_shape")
-            if not obj.built and shape and obj._layers:
-                obj.build(tuple(shape))
+        if cname in ("Functional", "Model", "Sequential"):
+            obj = model_from_entry(entry, custom_objects)
         else:
             obj = layers_module.deserialize(entry, custom_objects=custom_objects)
         nodes = entry.get("inbound_nodes") or []

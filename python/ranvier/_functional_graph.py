@@ -32,6 +32,7 @@ from . import models as models_module
 from .layers import _base as layers_base
 from .layers._input import InputLayer, KerasTensor
 from ._functional import SUBCLASS_MESSAGE, Model, _describe, _tensor_name
+from ._functional_cores import second_core
 from ._functional_run import FunctionalRunMixin
 from .models._summary import shape_text
 
@@ -52,16 +53,19 @@ def _is_model(obj) -> bool:
     return isinstance(obj, models_module.Sequential)
 
 
-def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[str, Optional[List[str]]]]:
+def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[Any, ...]]:
     """(tensors, structure) of Keras's ``inputs``/``outputs`` argument: a tensor, a list or
     tuple, or a dict (flattened in sorted-key order, as Keras's ``tree.flatten``)."""
     if isinstance(value, dict):
-        keys = sorted(value)
-        for k in keys:
+        for k in value:
             if not isinstance(k, str):
-                raise ValueError(f"ranvier.Model: the keys of a dict of {what} must be strings, got {k!r}")
+                raise ValueError(f"ranvier.Model: the keys of a dict of {what} must be strings (the names of the "
+                                 f"{what}), got {k!r}")
+        keys = sorted(value)
         items = [value[k] for k in keys]
-        kind: Tuple[str, Optional[List[str]]] = ("dict", keys)
+        # the flat order is the sorted keys; the dict's own order is kept for what is built
+        # back in its structure (predict's dict, the config's input_layers), as Keras does
+        kind: Tuple[Any, ...] = ("dict", keys, list(value))
     elif isinstance(value, (list, tuple)):
         items, kind = list(value), ("list", None)
     else:
@@ -84,7 +88,8 @@ def flatten_struct(value, what: str) -> Tuple[List[Any], Tuple[str, Optional[Lis
 def restructure(items: Sequence[Any], kind) -> Any:
     """``items`` (one per flat input/output) in the structure ``kind`` of ``flatten_struct``."""
     if kind[0] == "dict":
-        return dict(zip(kind[1], items))
+        flat = dict(zip(kind[1], items))
+        return {k: flat[k] for k in kind[2]} if len(kind) > 2 else flat
     if kind[0] == "list":
         return list(items)
     return items[0]
@@ -209,15 +214,19 @@ def check_raw_input_dtype(input_layer, layer) -> None:
                          f"takes {kind}: raw strings can only feed a StringLookup")
 
 
-def is_chain(ins: List[KerasTensor], outs: List[KerasTensor], order) -> bool:
+def is_chain(ins: List[KerasTensor], outs: List[KerasTensor], order, models: bool = False) -> bool:
     """Whether the graph is what the lowered (Sequential) path runs: one input, one output,
-    each call on one tensor, a layer or chain model used once, the calls in a line."""
+    each call on one tensor, a layer used once, the calls in a line. A model used as a
+    layer is not lowered (the graph keeps it as one entry of ``layers``, its config and
+    its summary row, as Keras); ``models=True`` accepts chain models used once (Keras's
+    "sequential-like" test of the summary)."""
     if len(ins) != 1 or len(outs) != 1:
         return False
     seen = set()
     prev = ins[0]
     for obj, _, node in order:
-        if isinstance(obj, Functional) or len(node.input_tensors) != 1 or len(node.output_tensors) != 1:
+        if (_is_model(obj) and not models) or isinstance(obj, Functional) or len(node.input_tensors) != 1 \
+                or len(node.output_tensors) != 1:
             return False
         if getattr(obj, "_is_multi_input", False):
             return False
@@ -259,6 +268,9 @@ class Functional(FunctionalRunMixin, Model):
                  **kwargs):
         if kwargs:
             raise TypeError(f"ranvier.Model got unexpected arguments: {', '.join(sorted(kwargs))}")
+        if (inputs is None) != (outputs is None):  # Keras: a ValueError naming the missing one
+            raise ValueError(f"ranvier.Model: All `{'outputs' if outputs is None else 'inputs'}` values must be "
+                             f"KerasTensors. Received: {'outputs' if outputs is None else 'inputs'}=None")
         if inputs is None or outputs is None:
             raise TypeError(f"ranvier.Model needs inputs and outputs (ranvier.Model(inputs, outputs)); "
                             f"{SUBCLASS_MESSAGE}")
@@ -363,6 +375,7 @@ class Functional(FunctionalRunMixin, Model):
         flags = [bool(layer._core_layer.trainable) for layer in self._layers]
         ids: Dict[int, int] = {}
         first: Dict[int, int] = {}
+        calls: Dict[int, int] = {}  # a layer's later calls (1, 2, ...): a random layer draws anew per call
         self._seconds = []  # the second cores (a layer called again): alive as long as the network
         try:
             for i, il in enumerate(self._input_layers):
@@ -380,9 +393,8 @@ class Functional(FunctionalRunMixin, Model):
                     continue
                 self._check_node_widths(layer, in_shapes)
                 if id(layer) in first:
-                    core = self._second_core(layer, in_shapes)
-                    if not self.trainable:  # a model constructed frozen: every call of the layer too
-                        core.trainable = False
+                    calls[id(layer)] = calls.get(id(layer), 0) + 1
+                    core = second_core(layer, in_shapes, self._trains(layer), calls[id(layer)])
                     self._seconds.append(core)
                     shares = first[id(layer)]
                 else:
@@ -439,25 +451,6 @@ class Functional(FunctionalRunMixin, Model):
                 f"ranvier.Model: {_describe(layer)} takes rows of {have} features but is called on tensors of "
                 f"shape {shapes} ({widths} features per sample); ranvier's layers work on flattened samples: "
                 f"put a Flatten (or Reshape) before it, or use a new layer for these inputs")
-
-    @staticmethod
-    def _second_core(layer, in_shapes: List[tuple]):
-        """A second C++ core of ``layer`` (the same config) for another call of it; the
-        network binds it to the first call's weights (``shares_with``)."""
-        make = getattr(layer, "_make_shared_core", None)
-        if make is not None:
-            return make(in_shapes)
-        if len(in_shapes) == 1:
-            width = layer._in_features(in_shapes[0])
-            core = layer._make_core()
-            core.trainable = bool(layer.trainable)
-            core.build(width)
-            return core
-        maker = getattr(layer, "_make_core_for", None)
-        core = maker(in_shapes) if maker is not None else layer._make_core()
-        core.trainable = bool(layer.trainable)
-        core.build_inputs([_width(s) for s in in_shapes])
-        return core
 
     def _check_size(self) -> None:
         return None  # the layers were built (and size-checked) when they were called
@@ -534,7 +527,8 @@ class Functional(FunctionalRunMixin, Model):
             if len(node.input_tensors) > 1:
                 return False
             calls[id(obj)] = calls.get(id(obj), 0) + 1
-        return all(c == 1 for c in calls.values()) and is_chain(self.inputs, self.outputs, self._top_calls)
+        return all(c == 1 for c in calls.values()) and is_chain(self.inputs, self.outputs, self._top_calls,
+                                                                 models=True)
 
     def _call_index(self) -> Dict[int, int]:
         """id(Node) -> its index among the calls of its layer inside this model, in the order

@@ -155,10 +155,11 @@ class FunctionalRunMixin:
             arr = np.asarray(encoder(arr, label, what), dtype=np.float32)
         else:
             if isinstance(v, (str, bytes)):
-                raise TypeError(f"{what}: input '{il.name}' takes numbers, got {type(v).__name__} for {label}")
+                raise _checks.NotNumericDataError(f"{what}: input '{il.name}' takes numbers, got {type(v).__name__} "
+                                                  f"for {label}")
             raw = _checks.as_numeric_array(v, label, what)
             if raw.dtype == object or raw.dtype.kind not in "fiub":
-                raise TypeError(f"{what}: input '{il.name}' (dtype {dtype}) takes real numbers, got "
+                raise _checks.NotNumericDataError(f"{what}: input '{il.name}' (dtype {dtype}) takes real numbers, got "
                                 f"{label} of dtype={raw.dtype}")
             raw = _sample_rank_adapt(raw, shape)
             _checks.check_int_input_values(raw, dtype, il.name, label, what)
@@ -245,6 +246,7 @@ class FunctionalRunMixin:
                                  f"targets only for its loss: give it a loss (loss_weights=0 keeps it out of "
                                  f"training) to compute its metrics")
         seq._compile(self, optimizer, next(lo for lo in per if lo is not None), None, mets[0], wmets[0])
+        m._has_compile_metrics = metrics is not None or weighted_metrics is not None  # Keras's compile_metrics
         self.loss = loss
         self._out_losses = per
         self._out_weights = weights
@@ -545,8 +547,9 @@ class FunctionalRunMixin:
         m: Any = self
         shaped = [o.reshape((o.shape[0],) + tuple(s[1:])) for o, s in zip(outs, m._output_shapes())]
         kind = m._outputs_struct[1]
-        if kind[0] == "dict":
-            return dict(zip(kind[1], shaped))
+        if kind[0] == "dict":  # in the order of the dict given as outputs, as Keras
+            flat = dict(zip(kind[1], shaped))
+            return {k: flat[k] for k in kind[2]} if len(kind) > 2 else flat
         if len(shaped) == 1:
             return shaped[0]
         return shaped

@@ -124,6 +124,16 @@ def _base_metadata(contents: str) -> Dict[str, str]:
             "contents": contents}
 
 
+def _seed_nested(config: Dict[str, Any], seeds: Dict[str, Any]) -> List[str]:
+    """``seed_layer_configs`` through a Sequential config and the Sequential configs of the
+    models added to it as layers."""
+    seeded = common.seed_layer_configs(config, seeds)
+    for entry in config.get("layers") or []:
+        if isinstance(entry, dict) and entry.get("class_name") == "Sequential" and isinstance(entry.get("config"), dict):
+            seeded += _seed_nested(entry["config"], seeds)
+    return seeded
+
+
 def _model_payload(model, include_optimizer: bool = True):
     """(tensors, metadata) of a whole model."""
     meta = _base_metadata("model")
@@ -134,6 +144,8 @@ def _model_payload(model, include_optimizer: bool = True):
     meta["architecture"] = common.to_json(arch, "the model's architecture (get_config)")
     if state.get("functional_config") is not None:  # a functional Model: read by Python's loader only
         meta["functional_config"] = common.to_json(state["functional_config"], "the functional model's config")
+    if state.get("sequential_config") is not None:  # a Sequential holding models: read by Python's loader only
+        meta["sequential_config"] = common.to_json(state["sequential_config"], "the model's config")
     tensors = []
     if model.built:
         meta["weights"] = common.to_json(_weight_listing(model), "the weight listing")
@@ -211,6 +223,12 @@ def _restore_unchecked(header: Dict[str, Any], data, where: str, classes: Mappin
     if not isinstance(seeds, dict):
         raise ValueError(f"{where}: metadata 'layer_seeds' must be an object")
     seeded = common.seed_layer_configs(config, seeds)
+    nested = _meta_json(meta, "sequential_config", where)
+    if isinstance(nested, dict) and arch.get("class_name") == "Sequential":
+        # the models added as layers, as entries of `layers` again: the same layers (names,
+        # seeds, weights) as the flat chain the C and C++ loaders read
+        config = json.loads(json.dumps(nested))
+        seeded = _seed_nested(config, seeds)
     try:
         with _random.preserved_stream():
             model = model_cls.from_config(config, custom_objects=custom_objects)

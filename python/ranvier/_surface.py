@@ -37,6 +37,33 @@ class LossTracker(metrics_module.Metric):
             trainer.reset_metrics()
 
 
+class OutputLossTracker(metrics_module.Metric):
+    """Keras 3's per-output loss tracker of a model with two or more losses (a ``Mean``
+    named ``"<output>_loss"``): output ``index``'s running loss, read from the C++ trainer."""
+
+    _direction = "down"
+
+    def __init__(self, model, index: int, name: str):
+        super().__init__(name=f"{name}_loss")
+        self._model = model
+        self._index = int(index)
+
+    def update_state(self, *args, **kwargs):
+        """Not used: fit and evaluate update the loss in C++."""
+        raise NotImplementedError("the loss tracker is updated by fit/evaluate (in C++)")
+
+    def result(self) -> float:
+        """The output's running mean loss since the last reset (0.0 when none)."""
+        trainer = getattr(self._model, "_trainer", None)
+        return 0.0 if trainer is None else float(trainer.output_mean_losses()[self._index])
+
+    def reset_state(self) -> None:
+        """Resets the trainer's running loss and metrics."""
+        trainer = getattr(self._model, "_trainer", None)
+        if trainer is not None:
+            trainer.reset_metrics()
+
+
 class CompileMetrics(metrics_module.Metric):
     """Keras 3's container of the metrics given to ``compile`` (name "compile_metrics");
     ``metrics`` lists them once resolved (at the first fit/evaluate), ``result()`` is a
@@ -67,8 +94,9 @@ class CompileMetrics(metrics_module.Metric):
 
 
 def model_metrics(model) -> List[Any]:
-    """Keras 3's ``model.metrics``: [] before compile; then the loss tracker, and the
-    ``compile_metrics`` container when compile got ``metrics`` or ``weighted_metrics``."""
+    """Keras 3's ``model.metrics``: [] before compile; then the loss tracker, the
+    ``compile_metrics`` container when compile got ``metrics`` or ``weighted_metrics``, and
+    (a model with two or more losses, once it has run) a ``"<output>_loss"`` tracker each."""
     if not getattr(model, "compiled", False):
         return []
     cache = getattr(model, "_surface_metrics", None)
@@ -76,9 +104,20 @@ def model_metrics(model) -> List[Any]:
         out: List[Any] = [LossTracker(model)]
         if getattr(model, "_has_compile_metrics", False):
             out.append(CompileMetrics(model))
-        cache = (getattr(model, "_compile_config", None), out)
+        cache = (getattr(model, "_compile_config", None), out, {})
         model._surface_metrics = cache
-    return list(cache[1])
+    out = list(cache[1])
+    loss_outputs = getattr(model, "_loss_outputs", None)
+    if loss_outputs is not None and getattr(model, "_trainer", None) is not None:
+        # Keras: a model with two or more losses adds a tracker per output once it has run
+        with_loss = loss_outputs()
+        if len(with_loss) > 1:
+            trackers: Dict[int, OutputLossTracker] = cache[2]
+            for j, name in with_loss:
+                if j not in trackers:
+                    trackers[j] = OutputLossTracker(model, j, name)
+                out.append(trackers[j])
+    return out
 
 
 def model_losses(model) -> List[float]:

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "io/model_io.h"
+#include "layers/counter_rng.h"
 #include "layers/layer_table.h"
 
 namespace ranvier {
@@ -287,9 +288,10 @@ void build_graph(Network& net, const Architecture& arch, const SeedLookup& seeds
     inputs[i].id = net.add_input(inputs[i].width, arch.inputs[i].name);
   std::map<const LayerConfig*, std::vector<std::int64_t>> first_widths;
   std::map<const LayerConfig*, int> owner_node;
+  std::map<const LayerConfig*, std::uint64_t> calls;  // a random layer's k-th call: its own draws
   Seen seen;
   const CallFn call = [&](const LayerConfig& lc, const std::vector<Tensor>& in, bool first) -> Tensor {
-    auto layer = make_node_layer(lc, in, seed_of(seeds, lc));
+    auto layer = make_node_layer(lc, in, counter_rng::call_seed(seed_of(seeds, lc), calls[&lc]++));
     const bool weighted = !layer->param_specs().empty();
     check_call_widths(lc, in, first, weighted, first_widths);
     std::vector<int> ids;

@@ -24,5 +24,12 @@ inline std::uint64_t call_key(std::uint64_t seed, std::uint64_t step) { return m
 // 64 random bits for element `index` under `key`.
 inline std::uint64_t element_hash(std::uint64_t key, std::uint64_t index) { return mix64(key + (index + 1) * kGolden); }
 
+// The seed of the `call`-th call (0-based, in the graph's node order) of one random layer
+// object: a layer called twice in a graph draws independent masks or noise per call, as
+// Keras's seed generator advances per call. Call 0 keeps the layer's seed.
+inline std::uint64_t call_seed(std::uint64_t seed, std::uint64_t call) {
+  return call == 0 ? seed : mix64(seed + call * kGolden);
+}
+
 }  // namespace counter_rng
 }  // namespace ranvier

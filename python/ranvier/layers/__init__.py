@@ -51,8 +51,8 @@ Protocol between a layer and the model (``ranvier.models.Sequential``)
 6. ``serialize(layer)`` / ``deserialize(config, custom_objects=None)`` use Keras's
    dict layout ``{"module", "class_name", "config", "registered_name", "build_config"}``.
 
-A layer belongs to one model at a time (``Sequential.add`` refuses a layer that is in
-another model, saying how to copy its weights instead). Calling a layer directly uses the C++
+A layer added to a second model is shared with it, as in Keras (its weights live in one
+model's buffers at a time; see ``Sequential._check_not_shared``). Calling a layer directly uses the C++
 workspaces of the model holding it: the call takes that model's inference lock, so it waits
 for a running batch of the model's fit / predict in another thread instead of racing it.
 """

@@ -45,8 +45,10 @@ class Variable:
 
     @property
     def path(self) -> str:
-        """``"<layer name>/<weight name>"``, e.g. ``"dense/kernel"``."""
-        return f"{self._layer.name}/{self.name}"
+        """``"<layer name>/<weight name>"``, e.g. ``"dense/kernel"``; as in Keras, a layer a
+        Sequential built has the model's name first (``"sequential/dense/kernel"``)."""
+        scope = self._layer.__dict__.get("_path_scope")
+        return f"{scope}/{self._layer.name}/{self.name}" if scope else f"{self._layer.name}/{self.name}"
 
     @property
     def shape(self) -> tuple:
@@ -87,6 +89,23 @@ class Variable:
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32, value={self.value!r}>"
+
+
+class BroadcastVariable(Variable):
+    """A Normalization statistic as Keras's ``layer.mean`` / ``layer.variance`` show it: the
+    weight's live storage viewed in the broadcast shape of the built input (``(1, d)`` for
+    rows of d features with axis=-1, ``(1, 1)`` with axis=None)."""
+
+    __slots__ = ("_broadcast_shape",)
+
+    def __init__(self, weight: Variable, broadcast_shape: tuple):
+        super().__init__(weight._layer, weight._index, weight.name, weight._intrinsic_trainable)
+        self._broadcast_shape = tuple(broadcast_shape)
+
+    @property
+    def value(self) -> np.ndarray:
+        """The live float32 storage in the broadcast shape (a view: writing changes the layer)."""
+        return self._layer._params[self._index].reshape(self._broadcast_shape)
 
 
 # ----------------------------------------------------------------------------- custom layers
@@ -479,6 +498,16 @@ class Layer:
     def variables(self) -> List[Variable]:
         """The same list as ``weights``."""
         return self.weights
+
+    @property
+    def trainable_variables(self) -> List[Variable]:
+        """Keras 3's name for ``trainable_weights`` (the same list)."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> List[Variable]:
+        """Keras 3's name for ``non_trainable_weights`` (the same list)."""
+        return self.non_trainable_weights
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the weights, in Keras order."""

@@ -269,7 +269,7 @@ class Flatten(Layer):
             raise ValueError(f"Flatten: data_format must be None, 'channels_last' or 'channels_first', "
                              f"got {data_format!r}")
         super().__init__(**kwargs)
-        self.data_format = data_format
+        self.data_format = data_format or "channels_last"  # Keras standardizes the default
         self._sample_shape: tuple = ()
 
     def _in_features(self, input_shape):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _checks, _core, _random
 from .. import initializers as _initializers
-from ._base import Layer, _shown, check_layer_argument, check_seed
+from ._base import BroadcastVariable, Layer, _shown, check_layer_argument, check_seed
 
 _EPSILON = np.float32(1e-7)  # keras.backend.epsilon()
 
@@ -178,8 +178,10 @@ class Normalization(Layer):
             if arr.size == 0:
                 raise ValueError(f"Normalization.adapt: data is empty, data.shape={arr.shape}")
             mean, var = arr.mean(axis=red), arr.var(axis=red)
+            self._adapt_ndim = arr.ndim
         else:
             mean, var = self._adapt_batches(data, steps)
+            self._adapt_ndim = 1
         self._store(mean, var)
 
     @staticmethod
@@ -274,10 +276,28 @@ class Normalization(Layer):
         scale = np.maximum(np.sqrt(var), _EPSILON)
         return (mean + rows * scale) if self.invert else (rows - mean) / scale
 
-    mean = property(lambda self: self._weight("mean") if self.input_mean is None else self.input_mean,
-                    doc="The mean: the ``Variable`` of an adapted layer, or the constructor's ``mean``.")
-    variance = property(lambda self: self._weight("variance") if self.input_mean is None else self.input_variance,
-                        doc="The variance: the ``Variable`` of an adapted layer, or the constructor's ``variance``.")
+    def _broadcast_shape(self) -> tuple:
+        """Keras's broadcast shape of the statistics: ones, with the feature axis kept."""
+        shape = tuple(self._build_input_shape or (None, None))
+        keep = bool(self.axis) and len(shape) >= 2 and shape[-1] is not None
+        return (1,) * (max(len(shape), 1) - keep) + ((int(shape[-1]),) if keep else ())
+
+    def _stat(self, name: str, given):
+        if given is not None:  # the constructor's constants: as given until built
+            return np.broadcast_to(np.asarray(given, np.float32).reshape(np.shape(given) if np.ndim(given) <= 1 else (
+                -1,)), self._broadcast_shape()).copy() if self.built else given
+        if not self.built and self._pending is not None:  # adapted (axis=None), not built: the data's rank
+            value = self._pending[0 if name == "mean" else 1]
+            return np.asarray(value, np.float32).reshape((1,) * max(int(self.__dict__.get("_adapt_ndim", 1)), 1))
+        weight = self._weight(name)
+        return BroadcastVariable(weight, self._broadcast_shape()) if weight is not None else None
+
+    mean = property(lambda self: self._stat("mean", self.input_mean),
+                    doc="The mean in Keras's broadcast shape (``(1, d)`` for d features; ``(1, 1)`` with "
+                        "axis=None): a live view of the adapted weight, or the constructor's ``mean`` "
+                        "(as given before the layer is built).")
+    variance = property(lambda self: self._stat("variance", self.input_variance),
+                        doc="The variance, in the same shape as ``mean``.")
 
     def get_config(self):
         config = super().get_config()
@@ -455,6 +475,11 @@ class Discretization(Layer):
         config = super().get_config()
         config.update({"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins, "epsilon": self.epsilon,
                        "output_mode": self.output_mode, "sparse": self.sparse})
+        # Keras's Discretization config: a plain dtype name and no "trainable" (a data layer)
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict):
+            config["dtype"] = (dtype.get("config") or {}).get("name", "float32")
+        config.pop("trainable", None)
         return config
 
     @classmethod

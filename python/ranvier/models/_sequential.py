@@ -16,8 +16,9 @@ from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
 from ._guards import StructureGuard
+from ._nesting import NestingMixin
 from ._saving import MODEL_CLASSES, SavingMixin
-from ._summary import SummaryMixin, shape_text
+from ._summary import SummaryMixin
 from ._trainable import TrainableMixin, live_trainable
 from ._trainer import TrainingMixin
 
@@ -39,7 +40,7 @@ def _is_input(obj) -> bool:
     return isinstance(obj, layers_module.InputLayer) or getattr(obj, "_is_keras_input", False)
 
 
-class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
+class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, StructureGuard):
     """A linear stack of layers (``keras.Sequential``).
 
     ``Sequential(layers=None, trainable=True, name=None)``; a first element that is
@@ -53,8 +54,8 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
                  name: Optional[str] = None):
         self.name = name or _naming.auto_name("Sequential")
-        self.trainable = trainable
         self._layers: List[Any] = []
+        self.trainable = trainable
         self._input_shape: Optional[tuple] = None
         self._net = None
         self._init_training()
@@ -65,8 +66,8 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def add(self, layer) -> None:
         """Appends a layer (or an ``Input``, only as the first element).
 
-        A layer belongs to one model at a time: adding a layer that is in another model
-        raises ValueError (see ``_check_not_shared``). A layer already built for N input
+        A layer that is in another model is shared with it, as in Keras (see
+        ``_check_not_shared``); a model added as a layer is one entry of ``layers``. A layer already built for N input
         features that would receive M != N features here raises ValueError naming both;
         the model is then left as it was."""
         with self._structural("Sequential.add"):
@@ -114,40 +115,38 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             layer._owner_ref = weakref.ref(self)
 
     def _check_not_shared(self, layer) -> None:
-        """A layer object lives in one model at a time. Its weights are views into that
-        model's flat buffers, which its optimizer updates and its C++ network reads; a
-        second model would re-bind the layer to its own buffers, so the first model would
-        silently stop training it and a fit of one model during a predict of the other would
-        race on the layer's workspaces. Keras shares the weights instead; ranvier refuses,
-        saying how to get what sharing is usually for."""
+        """A layer already in another model is shared with it, as in Keras (the TensorFlow
+        regression tutorial puts one adapted ``Normalization`` in two models): its weights
+        are views into one model's flat buffers at a time, and a model whose layers another
+        one took takes them back, with their current weights, on its next use
+        (``_functional.take_back``), as for nested models and models of one graph. Using
+        one model while the other runs a call is refused (RuntimeError), never raced."""
         ref = getattr(layer, "_owner_ref", None)
         owner = ref() if ref is not None else None
         if owner is None or owner is self or not any(l is layer for l in owner._layers):
             return
-        if getattr(layer, "_graph_shared", False):  # nested models, or models of one graph: they take
-            return                                  # the layer in turn (see `_net`), as Keras shares it
-        raise ValueError(
-            f"Sequential.add: layer '{layer.name}' already belongs to model '{owner.name}'; a ranvier layer "
-            f"can be in one model at a time (its weights live in that model's buffers). To reuse it: "
-            f"remove it from '{owner.name}' first (pop), or add a copy with the same weights, e.g. "
-            f"new = type(layer).from_config(layer.get_config()); new.build(layer.input_shape); "
-            f"new.set_weights(layer.get_weights()) (a copy is not tied to the original: train one "
-            f"model, then copy the weights over with set_weights to keep them equal)")
+        layer._graph_shared = True
 
     def pop(self):
-        """Removes and returns the last layer."""
+        """Removes and returns the last entry of ``layers``: a layer, or a model added as a
+        layer (all of its layers go, as in Keras)."""
         with self._structural("Sequential.pop"):
             if not self._layers:
                 raise ValueError("Sequential.pop: there are no layers to remove")
-            layer = self._layers.pop()
+            last = self._entries()[-1]
+            removed = list(last._layers) if isinstance(last, Sequential) else [last]
+            del self._layers[len(self._layers) - len(removed):]
+            if isinstance(last, Sequential):
+                self._nested_groups = [g for g in self._nested_groups if g[0] is not last]
             self._invalidate()
             if self._input_shape is not None and self._layers:
                 self._build_layers()
-            if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
-                layer._owner_ref = None
-            if getattr(layer, "_bound_to", None) is not None and layer._bound_to() is self:
-                layer._bound_to = None
-            return layer
+            for layer in removed:
+                if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
+                    layer._owner_ref = None
+                if getattr(layer, "_bound_to", None) is not None and layer._bound_to() is self:
+                    layer._bound_to = None
+            return last
 
     def _claim_layers(self) -> None:
         """Marks every layer as belonging to this model (after a rebuild from a file)."""
@@ -156,8 +155,9 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
 
     @property
     def layers(self) -> List[Any]:
-        """The layers, in order (a new list; the ``Input`` is not a layer here)."""
-        return list(self._layers)
+        """The layers, in order (a new list; the ``Input`` is not a layer here). A model
+        added as a layer (``Sequential([base, Softmax()])``) is one entry, as in Keras."""
+        return self._entries()
 
     @property
     def inputs(self) -> List[Any]:
@@ -180,16 +180,6 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def output(self) -> Any:
         """The symbolic output of the model's graph (``outputs[0]``)."""
         return self.outputs[0]
-
-    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
-        """The layer at ``index`` (when given) or the one named ``name``; ValueError when no
-        layer has that name."""
-        if index is not None:
-            return self._layers[index]
-        for l in self._layers:
-            if l.name == name:
-                return l
-        raise ValueError(f"get_layer: no layer named '{name}'; layers: {[l.name for l in self._layers]}")
 
     def _invalidate(self) -> None:
         self._net = None
@@ -277,6 +267,7 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
                 self._check_built_width(i, layer, shape)
             else:
                 layer.build(self._build_shape(layer, shape))
+                layer.__dict__.setdefault("_path_scope", self.name)  # Keras: "<model>/<layer>/<weight>"
             shape = layer.compute_output_shape(shape)
         net = _core.Network()
         flags = [bool(layer._core_layer.trainable) for layer in self._layers]
@@ -528,6 +519,12 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             out.extend(l.weights)
         return out
 
+    variables = property(lambda self: self.weights, doc="The same list as ``weights``.")
+    trainable_variables = property(lambda self: self.trainable_weights,
+                                   doc="Keras 3's name for ``trainable_weights`` (the same list).")
+    non_trainable_variables = property(lambda self: self.non_trainable_weights,
+                                       doc="Keras 3's name for ``non_trainable_weights`` (the same list).")
+
     def get_weights(self) -> List[np.ndarray]:
         """Copies of every weight, layer by layer in Keras order."""
         out = []
@@ -586,20 +583,23 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
     def _summary_columns(self) -> Tuple[List[str], str]:
         return ["Layer (type)", "Output Shape", "Param #"], "llr"
 
-    def _summary_rows(self) -> List[List[str]]:
-        rows = []
-        shape = self._input_shape
-        for l in self._layers:
-            if shape is not None and self.built:
-                shape = l.compute_output_shape(shape)
-                rows.append([f"{l.name} ({l.__class__.__name__})", shape_text(shape), f"{l.count_params():,}"])
-            else:
-                rows.append([f"{l.name} ({l.__class__.__name__})", "?", "0 (unbuilt)"])
-        return rows
-
     def get_config(self) -> Dict[str, Any]:
         """Keras's Sequential config: name, trainable, dtype, the layers (an InputLayer
-        entry first when the input shape is known) and ``build_input_shape``."""
+        entry first when the input shape is known; a model added as a layer as one entry
+        holding its own config, as Keras) and ``build_input_shape``."""
+        return self._sequential_config(nested=True)
+
+    def _save_state(self, include_optimizer: bool = True) -> Dict[str, Any]:
+        state = super()._save_state(include_optimizer)
+        if self.__dict__.get("_nested_groups") and type(self).get_config is Sequential.get_config:
+            # the model file's architecture: the flat chain the C and C++ loaders run; Keras's
+            # weight keys: a nested model's layers under "<its key>/layers/"
+            state["config"] = self._sequential_config(nested=False)
+            state["layer_keys"] = self._nested_layer_keys()
+            state["sequential_config"] = self.get_config()  # the models added as layers (Python's loader)
+        return state
+
+    def _sequential_config(self, nested: bool) -> Dict[str, Any]:
         layers = []
         if self._input_shape is not None:
             # the Input's declared dtype; raw keys (a lookup layer first): "string" / "int64"
@@ -608,8 +608,8 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             layers.append({"class_name": "InputLayer",
                            "config": {"batch_shape": list(self._input_shape), "dtype": dtype,
                                       "name": "input_layer"}})
-        for l in self._layers:
-            layers.append(layers_module.serialize(l))
+        for l in (self._entries() if nested else self._layers):
+            layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
         return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
                 "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
 
@@ -626,6 +626,9 @@ class Sequential(TrainableMixin, TrainingMixin, SavingMixin, SummaryMixin, Struc
             if lc.get("class_name") == "InputLayer":
                 raise ValueError("Sequential.add: an Input can only be the first element")
             # no input shape yet: add() checks and appends without building the network
+            if lc.get("class_name") in ("Sequential", "Functional", "Model"):  # a model added as a layer
+                model.add(_hook("model_from_entry")(lc, custom_objects))
+                continue
             model.add(layers_module.deserialize(lc, custom_objects=custom_objects))
         if first_input:  # then one build (once per layer would be quadratic in the layer count)
             shape = tuple(config["layers"][0]["config"].get("batch_shape"))[1:]

@@ -25,7 +25,12 @@ class SummaryMixin:
         model: Any = self
         print_fn = print_fn or print
         headers, aligns = model._summary_columns()
-        rows = model._summary_rows()
+        nested = model.__dict__.get("_expand_nested", False)
+        model._expand_nested = bool(expand_nested) or nested  # a Functional sets it around this call
+        try:
+            rows = model._summary_rows()
+        finally:
+            model._expand_nested = nested
         # a line of more than 2**16 characters would only end in a MemoryError without a message
         width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or 88
         positions = positions or _POSITIONS[len(headers)]
@@ -56,11 +61,9 @@ class SummaryMixin:
             if i != len(rows) - 1:
                 lines.append(rule("├", "┼", "┤", "─"))
         lines.append(rule("└", "┴", "┘", "─"))
-        if model.built:
-            trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-            non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-        else:
-            trainable = non_trainable = 0
+        # the layers built so far (all of them once the model is built), as Keras counts them
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
         opt_params = 0
         if model.optimizer is not None and model.optimizer.built:
             opt_params = int(sum(np.size(v) for v in model.optimizer.variables))

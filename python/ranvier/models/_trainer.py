@@ -136,8 +136,8 @@ class TrainingMixin:
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
-            raise RuntimeError(f"{what}: you must call `compile()` before using the model for "
-                               f"training or evaluation")
+            raise _checks.NotCompiledError(f"{what}: you must call `compile()` before using the model for "
+                                           f"training or evaluation")
 
     def _resolve_loss(self, y_shape) -> None:
         """Resolves the loss (and "crossentropy"/"ce") once the output shape is known."""
