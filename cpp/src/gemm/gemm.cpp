@@ -84,10 +84,8 @@ namespace gemm_detail {
 // threshold sits at 1 MFLOP so a 32x64x64 layer (0.26 MFLOP) and single-sample predict
 // never pay a fork/join, and borderline sizes do not gamble on a free core.
 // pair_max_flops: a Dense backward's dW and dx GEMMs run side by side, one thread each,
-// below this many FLOPs apiece. Off by default: on the shared 2-core Zen 4 (2026-12-07,
-// load 1.3) pairing measured 0.97-1.0x on W2 (32-64-64-1, batch 32) and 0.94x on W1 at 2
-// threads against one GEMM after the other; not yet measured on an idle machine.
-constexpr double kDensePairMaxFlops = 0.0;
+// below this many FLOPs apiece (see layers/dense.cpp for the measurements).
+constexpr double kDensePairMaxFlops = 16.0e6;
 
 GemmTuning gemm_default_tuning() {
   int ukernel = -1;
