@@ -105,27 +105,6 @@ def test_matmul_bitwise_under_dynamic_splitting(pool):
             assert np.array_equal(ref, ranvier.ops.matmul(a, b)), (m, k, n, threads, parts, jitter)
 
 
-@openmp
-@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
-def test_dense_backward_pairs_its_gemms_without_changing_bits(pool, policy):
-    # A Dense backward's dW and dx GEMMs side by side on two threads (one each) when they
-    # are small (layers/dense.cpp): the same bits as one after the other on one thread.
-    ranvier.mixed_precision.set_global_policy(policy)
-    try:
-        ref = _train(1)
-        jobs = {}
-        for pair in (0.0, 1e15):
-            _core._gemm_tuning(parallel_min_flops=1e15, pair_max_flops=pair)  # GEMMs never split
-            pool(adaptive=0)
-            before = pool()["jobs_parallel"]
-            _assert_same(ref, _train(2), f"{policy}, pair_max_flops={pair}")
-            jobs[pair] = pool()["jobs_parallel"] - before
-        # the pairs ran on the pool: the two runs differ only by them
-        assert jobs[1e15] > jobs[0.0], jobs
-    finally:
-        ranvier.mixed_precision.set_global_policy("float32")
-
-
 def test_pool_tuning_reports_and_restores():
     d = _core._pool_tuning(reset=True)
     for key in ("chunks_per_thread", "gemm_chunks_per_thread", "adaptive", "spin_us", "min_gain",

@@ -133,15 +133,14 @@ void bind_ops(py::module_& m) {
 
   // Test-only: read and optionally change the driver's tuning (see gemm/gemm_tuning.h).
   // pack_a, pack_b: 0 automatic, 1 always, 2 never; a negative value leaves it; so does a
-  // negative parallel_min_flops, kc, mc, nc or pair_max_flops (0: the kernel table's
-  // blocking; they apply to sgemm and bgemm alike; pair_max_flops 0: a Dense backward never
-  // runs its dW and dx GEMMs side by side). ukernel: a float32 micro-kernel name to force
+  // negative parallel_min_flops, kc, mc or nc (0: the kernel table's blocking; they apply
+  // to sgemm and bgemm alike). ukernel: a float32 micro-kernel name to force
   // (gemm/gemm_config.h), "config" for the per-CPU table's choice, "" leaves it.
   // reset=True restores the measured defaults first (RANVIER_GEMM_UKERNEL included).
   m.def(
       "_gemm_tuning",
       [](double parallel_min_flops, int pack_a, int pack_b, bool reset, int kc, int mc, int nc,
-         const std::string& ukernel, double pair_max_flops) {
+         const std::string& ukernel) {
         auto& t = ranvier::gemm_detail::gemm_tuning();
         if (pack_a > 2 || pack_b > 2) throw std::invalid_argument("_gemm_tuning: pack_a/pack_b must be 0, 1 or 2");
         ranvier::GemmTile tile = ranvier::GemmTile::scalar_4x8;
@@ -157,7 +156,6 @@ void bind_ops(py::module_& m) {
         if (kc >= 0) t.kc = kc;
         if (mc >= 0) t.mc = mc;
         if (nc >= 0) t.nc = nc;
-        if (pair_max_flops >= 0) t.pair_max_flops = pair_max_flops;
         py::dict d;
         d["parallel_min_flops"] = t.parallel_min_flops;
         d["pack_a"] = static_cast<int>(t.pack_a);
@@ -166,7 +164,6 @@ void bind_ops(py::module_& m) {
         d["kc"] = t.kc;
         d["mc"] = t.mc;
         d["nc"] = t.nc;
-        d["pair_max_flops"] = t.pair_max_flops;
         d["ukernel"] = t.ukernel < 0 ? std::string("config")
                                      : std::string(ranvier::gemm_tile_name(static_cast<ranvier::GemmTile>(t.ukernel)));
         d["config"] = ranvier::gemm_config_name();
@@ -174,7 +171,7 @@ void bind_ops(py::module_& m) {
       },
       py::arg("parallel_min_flops") = -1.0, py::arg("pack_a") = -1, py::arg("pack_b") = -1,
       py::arg("reset") = false, py::arg("kc") = -1, py::arg("mc") = -1, py::arg("nc") = -1,
-      py::arg("ukernel") = "", py::arg("pair_max_flops") = -1.0);
+      py::arg("ukernel") = "");
   // Test-only: the float32 micro-kernel sgemm runs for op(A) (m x k) @ op(B) (k x n) now
   // (the forced one, capped to the tier, or the per-CPU table's choice), with its blocking;
   // and the tiles the active tier may run.

@@ -83,10 +83,6 @@ namespace gemm_detail {
 // busy.) Two threads break even near 0.5 MFLOP and win clearly from 1 MFLOP; the
 // threshold sits at 1 MFLOP so a 32x64x64 layer (0.26 MFLOP) and single-sample predict
 // never pay a fork/join, and borderline sizes do not gamble on a free core.
-// pair_max_flops: a Dense backward's dW and dx GEMMs run side by side, one thread each,
-// below this many FLOPs apiece (see layers/dense.cpp for the measurements).
-constexpr double kDensePairMaxFlops = 16.0e6;
-
 GemmTuning gemm_default_tuning() {
   int ukernel = -1;
   const char* env = std::getenv("RANVIER_GEMM_UKERNEL");
@@ -98,7 +94,7 @@ GemmTuning gemm_default_tuning() {
                                   "avx512-12x32");
     ukernel = static_cast<int>(t);
   }
-  return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0, true, ukernel, -1, kDensePairMaxFlops};
+  return GemmTuning{1.0e6, PackMode::automatic, PackMode::automatic, 0, 0, 0, true, ukernel, -1};
 }
 
 GemmTuning& gemm_tuning() {

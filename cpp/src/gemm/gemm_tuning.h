@@ -34,10 +34,6 @@ struct GemmTuning {
   // Overrides GemmKernels::a_in_place_max_cols (the per-CPU value) when >= 0 (benchmarks:
   // 0 gives the driver's rule before the per-part choice).
   int a_in_place_max_cols;
-  // A Dense layer's backward runs its two GEMMs, dW = x^T dz and dx = dz W^T, side by side
-  // on two threads (each GEMM on one thread) when each has fewer FLOPs than this; larger
-  // ones split each GEMM over the team in turn. 0 never pairs them (layers/dense.cpp).
-  double pair_max_flops;
 };
 
 // The process-wide tuning (not thread-safe to change while a GEMM runs).

@@ -281,27 +281,11 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
   const float* dz = dy;
   const auto gemm = cfg_.bf16 ? &bgemm : &sgemm;
 
-  if (trainable_ && db_) column_sums(dy, mask_in_colsum ? y : nullptr, batch, n, colsum_.data(), db_);
-  float* const dw = trainable_ ? dw_ : nullptr;
-  const auto grad_w = [&](int threads) {
-    gemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw, n, GemmEpilogue{}, threads);
-  };
-  const auto grad_x = [&](int threads) {
-    gemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_, GemmEpilogue{}, threads);
-  };
-  // Both GEMMs, each too small to split well: side by side, one thread each (chunk 0 dW,
-  // chunk 1 dx, claimed dynamically: on a busy machine the caller may run both). A GEMM's
-  // bits do not depend on its thread count, so neither do the gradients.
-  const double flops = 2.0 * static_cast<double>(batch) * static_cast<double>(in_) * static_cast<double>(n);
-  if (dw && dx && flops < gemm_detail::gemm_tuning().pair_max_flops && get_num_threads() > 1) {
-    parallel_chunks(2, 2, PoolSite::gemm_pair, 2.0 * flops, [&](std::int64_t c) {
-      if (c == 0) grad_w(1);
-      else grad_x(1);
-    });
-    return;
+  if (trainable_) {
+    if (db_) column_sums(dy, mask_in_colsum ? y : nullptr, batch, n, colsum_.data(), db_);
+    if (dw_) gemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw_, n, GemmEpilogue{}, 0);
   }
-  if (dw) grad_w(0);
-  if (dx) grad_x(0);
+  if (dx) gemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_, GemmEpilogue{}, 0);
 }
 
 double Dense::regularization(bool add_grad) {

@@ -69,7 +69,7 @@ struct ClassStats {
   std::int64_t serial_until_ns = 0;
   std::int64_t backoff_ns = 0;  // 0: not backing off
 };
-constexpr int kSites = 6, kBuckets = 48;
+constexpr int kSites = 5, kBuckets = 48;
 constexpr int kWindowJobs = 16;
 constexpr double kWindowNs = 2.0e6;
 constexpr std::int64_t kFirstBackoffNs = 50'000'000, kMaxBackoffNs = 2'000'000'000;

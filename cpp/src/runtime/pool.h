@@ -32,7 +32,7 @@ namespace ranvier {
 
 // What kind of operation a job is: each kind (and size class) learns separately whether
 // the team pays.
-enum class PoolSite : int { gemm = 0, rows = 1, elementwise = 2, optimizer = 3, other = 4, gemm_pair = 5 };
+enum class PoolSite : int { gemm = 0, rows = 1, elementwise = 2, optimizer = 3, other = 4 };
 
 namespace pool_detail {
 
