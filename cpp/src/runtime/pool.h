@@ -12,10 +12,12 @@
 //   too, so its core is free for the thread it waits for;
 // - each (operation kind, work size class) keeps a running estimate of what the team
 //   buys: the caller's own chunk times give the serial cost of a job, compared with the
-//   job's wall time. Where the team stops paying (at least min_gain = 1.1x faster than one
-//   thread, e.g. because a worker keeps being descheduled mid-chunk, or the work is too
-//   small), that class runs on the calling thread alone for a back-off period (50 ms,
-//   doubling up to 2 s while it keeps failing), then is probed again;
+//   job's wall time. Where the team stops paying (in a window of 16 jobs, fewer than half
+//   at least min_gain = 1.1x faster than one thread, e.g. because a worker keeps being
+//   descheduled mid-chunk, or the work is too small), that class runs on the calling
+//   thread alone for a back-off period (50 ms, doubling up to 2 s while it keeps failing),
+//   then is probed again (the probe's first job, which wakes the sleeping workers, is not
+//   judged);
 // - the same judgement over all classes together, over windows of 10 ms of parallel wall
 //   time, puts every class on the calling thread (the same back-off): a worker that keeps
 //   losing its core is a property of the machine's load, not of one operation, and one long
