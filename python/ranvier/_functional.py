@@ -302,6 +302,22 @@ def take_back(model) -> None:
 
 
 # ----------------------------------------------------------------------------- Model
+def check_model_arguments(inputs, outputs, name, trainable, kwargs: Dict[str, Any]) -> bool:
+    """``ranvier.Model(inputs, outputs, name, trainable)``'s argument checks (the chain and the
+    graph model alike); returns ``trainable`` as a bool."""
+    if kwargs:
+        raise TypeError(f"ranvier.Model got unexpected arguments: {', '.join(sorted(kwargs))}")
+    if (inputs is None) != (outputs is None):  # Keras: a ValueError naming the missing one
+        missing = "outputs" if outputs is None else "inputs"
+        raise ValueError(f"ranvier.Model: All `{missing}` values must be KerasTensors. Received: {missing}=None")
+    if inputs is None or outputs is None:
+        raise TypeError(f"ranvier.Model needs inputs and outputs (ranvier.Model(inputs, outputs)); "
+                        f"{SUBCLASS_MESSAGE}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ValueError(f"ranvier.Model: name must be a non-empty string, got name={name!r}")
+    return layers_base.check_bool(trainable, "trainable")
+
+
 def _flatten_io(value, what: str) -> Tuple[List[Any], Any]:
     """(tensors, structure kind) of Keras's inputs/outputs argument: a tensor, a list/tuple
     or a dict."""
@@ -391,18 +407,7 @@ class Model(models_module.Sequential):
 
     def __init__(self, inputs=None, outputs=None, name: Optional[str] = None, trainable: bool = True,
                  **kwargs):
-        if kwargs:
-            bad = ", ".join(sorted(kwargs))
-            raise TypeError(f"ranvier.Model got unexpected arguments: {bad}")
-        if (inputs is None) != (outputs is None):  # Keras: a ValueError naming the missing one
-            raise ValueError(f"ranvier.Model: All `{'outputs' if outputs is None else 'inputs'}` values must be "
-                             f"KerasTensors. Received: {'outputs' if outputs is None else 'inputs'}=None")
-        if inputs is None or outputs is None:
-            raise TypeError(f"ranvier.Model needs inputs and outputs (ranvier.Model(inputs, outputs)); "
-                            f"{SUBCLASS_MESSAGE}")
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"ranvier.Model: name must be a non-empty string, got name={name!r}")
-        trainable = layers_base.check_bool(trainable, "trainable")
+        trainable = check_model_arguments(inputs, outputs, name, trainable, kwargs)
         ins, in_kind = _flatten_io(inputs, "inputs")
         outs, out_kind = _flatten_io(outputs, "outputs")
         input_t, output_t = ins[0], outs[0]

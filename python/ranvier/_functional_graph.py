@@ -31,7 +31,7 @@ from . import _core, _naming
 from . import models as models_module
 from .layers import _base as layers_base
 from .layers._input import InputLayer, KerasTensor
-from ._functional import SUBCLASS_MESSAGE, Model, _describe, _tensor_name
+from ._functional import Model, _describe, _tensor_name, check_model_arguments
 from ._functional_cores import second_core
 from ._functional_run import FunctionalRunMixin
 from .models._summary import shape_text
@@ -266,17 +266,7 @@ class Functional(FunctionalRunMixin, Model):
 
     def __init__(self, inputs=None, outputs=None, name: Optional[str] = None, trainable: bool = True,
                  **kwargs):
-        if kwargs:
-            raise TypeError(f"ranvier.Model got unexpected arguments: {', '.join(sorted(kwargs))}")
-        if (inputs is None) != (outputs is None):  # Keras: a ValueError naming the missing one
-            raise ValueError(f"ranvier.Model: All `{'outputs' if outputs is None else 'inputs'}` values must be "
-                             f"KerasTensors. Received: {'outputs' if outputs is None else 'inputs'}=None")
-        if inputs is None or outputs is None:
-            raise TypeError(f"ranvier.Model needs inputs and outputs (ranvier.Model(inputs, outputs)); "
-                            f"{SUBCLASS_MESSAGE}")
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"ranvier.Model: name must be a non-empty string, got name={name!r}")
-        trainable = layers_base.check_bool(trainable, "trainable")
+        trainable = check_model_arguments(inputs, outputs, name, trainable, kwargs)
         ins, in_kind = flatten_struct(inputs, "inputs")
         outs, out_kind = flatten_struct(outputs, "outputs")
         order = collect(ins, outs)
