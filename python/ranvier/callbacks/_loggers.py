@@ -266,7 +266,8 @@ class TensorBoard(Callback):
             prefix = getattr(self.model, "name", "")
             for v in getattr(self.model, "weights", []):
                 path = v.path.replace(":", "_")
-                tag = f"{prefix}/{path}/histogram" if prefix else f"{path}/histogram"
+                # <model>/<layer>/<weight>: a Sequential's weight paths start with its name already
+                tag = f"{prefix}/{path}/histogram" if prefix and not path.startswith(prefix + "/") else f"{path}/histogram"
                 self._histogram(tag, np.asarray(v), epoch)
         self._flush()
 
