@@ -11,6 +11,7 @@ import ranvier
 from ranvier import _core, layers
 
 from c_api_ctypes import predict_file
+from gradcheck import central_differences
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -413,13 +414,7 @@ def _fd_dx(core, x, n_out, h=1e-2):
         core.forward(xv, out, True, 1)
         return float(np.sum(g * out.astype(np.float64)))
 
-    fd = np.zeros(x.shape)
-    for i in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            xp, xm = x.copy(), x.copy()
-            xp[i, j] += h
-            xm[i, j] -= h
-            fd[i, j] = (f(xp) - f(xm)) / (2 * h)
+    fd = central_differences(f, x, h)
     y = np.empty((x.shape[0], n_out), np.float32)
     core.forward(x, y, True, 1)
     dx = np.full_like(x, np.nan)

@@ -9,6 +9,7 @@ import ranvier
 from ranvier import _core, layers
 
 from c_api_ctypes import predict_file
+from gradcheck import central_differences
 
 # Keras 3.15's get_config keys (besides name/trainable/dtype) and defaults.
 KERAS_KEYS = {"name", "trainable", "dtype", "data_format", "keepdims"}
@@ -59,13 +60,7 @@ def test_backward_against_finite_differences(cls, mode, data_format, isa):
     def f(xv):  # f = sum(g * y), in float64 through the reference
         return float(np.sum(g * _ref(xv, mode, data_format)))
 
-    h = 1e-6
-    fd = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[idx] += h
-        xm[idx] -= h
-        fd[idx] = (f(xp) - f(xm)) / (2 * h)
+    fd = central_differences(f, x, 1e-6)
     x32 = x.astype(np.float32).reshape(3, -1)
     y = np.empty((3, n_out), np.float32)
     core.forward(x32, y, True, 1)

@@ -10,6 +10,7 @@ import ranvier
 from ranvier import _core, layers
 
 from c_api_ctypes import predict_file
+from gradcheck import central_differences
 
 EPS = 1e-7  # keras.backend.epsilon()
 ALPHA_P = -1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
@@ -39,13 +40,7 @@ def _fd_check(core, x, training=True, step=3, penalty=False, h=1e-2, atol=2e-3, 
         p = core.forward(xv, out, training, step)
         return float(np.sum(w * out.astype(np.float64))) + (p if penalty else 0.0)
 
-    fd = np.zeros(x.shape)
-    for i in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            xp, xm = x.copy(), x.copy()
-            xp[i, j] += h
-            xm[i, j] -= h
-            fd[i, j] = (f(xp) - f(xm)) / (2 * h)
+    fd = central_differences(f, x, h)
     y = np.empty_like(x)
     core.forward(x, y, training, step)
     dx = np.full_like(x, np.nan)
