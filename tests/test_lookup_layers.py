@@ -605,8 +605,40 @@ def test_large_vocabulary_encodes_and_saves(tmp_path):
     loaded = ranvier.saving.load_model(tmp_path / "big.safetensors")
     np.testing.assert_array_equal(loaded.predict(keys[:50], verbose=0), m.predict(keys[:50], verbose=0))
     assert math.isfinite(float(loaded.predict(keys[:1], verbose=0)[0, 0]))
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".keras"])
+def test_a_vocabulary_of_300k_terms_saves_and_loads(tmp_path, suffix):
+    # Past the loaders' fixed 16 MiB of metadata values (about 190,000): the limit grows with
+    # the metadata's text (cpp/src/io/model_io.h, metadata_value_limit), so a model whose
+    # vocabulary is in its config loads back, in ranvier's file and in the .keras file.
+    import warnings
+    if suffix == ".keras":
+        pytest.importorskip("h5py")  # the .keras weights are HDF5 (the 'h5' extra)
+    vocab = [f"t{i}" for i in range(300_000)]
+    ids = list(range(7, 300_007))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "cannot be loaded" warning below the file's limit
+        s_in = ranvier.Input(shape=(1,), dtype="string", name="s")
+        i_in = ranvier.Input(shape=(1,), dtype="int64", name="i")
+        s_ids = layers.StringLookup(vocabulary=vocab, name="slk")(s_in)
+        i_ids = layers.IntegerLookup(vocabulary=ids, name="ilk")(i_in)
+        both = layers.Concatenate()([layers.Flatten()(layers.Embedding(300_001, 2)(s_ids)),
+                                     layers.Flatten()(layers.Embedding(300_001, 2)(i_ids))])
+        m = ranvier.Model({"s": s_in, "i": i_in}, layers.Dense(1)(both))
+    x = {"s": np.array([["t0"], ["t299999"], ["nope"]]), "i": np.array([[7], [300_006], [5]])}
+    m.save(tmp_path / ("big" + suffix))
+    loaded = ranvier.saving.load_model(tmp_path / ("big" + suffix))
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
+    assert loaded.get_layer("slk").vocabulary_size() == 300_001
+    np.testing.assert_array_equal(loaded.get_layer("ilk")(np.array([7, 300_006, 5])), [1, 300_000, 0])
+
+
+def test_a_vocabulary_past_the_file_limit_warns(monkeypatch):
+    from ranvier.layers import _lookup
+    monkeypatch.setattr(_lookup, "_FILE_VOCAB_LIMIT", 1000)
     with pytest.warns(UserWarning, match="cannot be loaded from its file"):
-        layers.StringLookup(vocabulary=[f"t{i}" for i in range(200_000)])
+        layers.StringLookup(vocabulary=[f"t{i}" for i in range(1001)])
 
 
 def test_a_lookup_layer_must_take_the_raw_input():

@@ -217,11 +217,11 @@ void bind_io(py::module_& m) {
     std::string_view sv = text;
     py::gil_scoped_release nogil;
     return metadata_limits ? ranvier::json::dump(ranvier::json::parse(sv.data(), sv.size(), 64,
-                                                                      ranvier::io::kMaxMetadataValues))
+                                                                      ranvier::io::metadata_value_limit(sv.size())))
                            : ranvier::json::dump(ranvier::json::parse(sv.data(), sv.size()));
   }, py::arg("text"), py::arg("metadata_limits") = false,
   "Parses strict JSON and writes it back (metadata_limits: the value limit of a model file's\n"
-  "metadata entries, io::kMaxMetadataValues).");
+  "metadata entries, io::metadata_value_limit).");
 }
 
 }  // namespace ranvier_py

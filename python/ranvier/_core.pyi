@@ -904,7 +904,7 @@ def io_cpp_predict(path: str, x: typing.Annotated[numpy.typing.ArrayLike, numpy.
 def io_json_normalize(text: bytes, metadata_limits: bool = False) -> str:
     """
     Parses strict JSON and writes it back (metadata_limits: the value limit of a model file's
-    metadata entries, io::kMaxMetadataValues).
+    metadata entries, io::metadata_value_limit).
     """
 def io_parse_header(prefix: bytes, file_size: typing.SupportsInt | typing.SupportsIndex, ranvier_format: bool) -> dict:
     """

@@ -147,6 +147,24 @@ RANVIER_TEST(metadata_values_are_bounded_by_memory) {
   RANVIER_CHECK(peak < kBudget, "peak %lld bytes", static_cast<long long>(peak));
 }
 
+// Past the fixed 16 MiB of values, the limit is one value per 4 bytes of the entry's text
+// (a vocabulary of 300,000 terms in a layer's config), up to 2^21 values: a small entry
+// stays under the fixed budget, a long one can only ask for ~22 bytes per byte it holds.
+RANVIER_TEST(metadata_value_limit_grows_with_the_text_only) {
+  using ranvier::io::kMaxMetadataValues;
+  using ranvier::io::metadata_value_limit;
+  RANVIER_CHECK(metadata_value_limit(0) == kMaxMetadataValues, "empty entry");
+  RANVIER_CHECK(metadata_value_limit(4 * kMaxMetadataValues) == kMaxMetadataValues, "at the fixed budget");
+  RANVIER_CHECK(metadata_value_limit(4000000) == 1000000, "one value per 4 bytes");
+  RANVIER_CHECK(metadata_value_limit(std::size_t{1} << 40) == ranvier::io::kMaxMetadataValuesLarge, "capped");
+  std::string terms = "[";
+  for (int i = 0; i < 300000; ++i) terms += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
+  terms += "]";
+  Value v;
+  v = ranvier::json::parse(terms.data(), terms.size(), 64, metadata_value_limit(terms.size()));
+  RANVIER_CHECK(v.as_array().size() == 300000, "%zu terms", v.as_array().size());
+}
+
 RANVIER_TEST(layer_build_config_and_metrics_are_checked_before_allocating) {
   const std::string unbuilt =
       R"({"class_name": "Sequential", "config": {"name": "s", "layers": [)"

@@ -83,7 +83,7 @@ void check_model_metadata(const std::vector<std::pair<std::string, std::string>>
     for (const auto& kv : metadata) {
       if (kv.first != key) continue;
       try {
-        return json::parse(kv.second.data(), kv.second.size(), 64, kMaxMetadataValues);
+        return json::parse(kv.second.data(), kv.second.size(), 64, metadata_value_limit(kv.second.size()));
       } catch (const std::invalid_argument& e) {
         bad(std::string("metadata '") + key + "': " + e.what());
       }
@@ -156,7 +156,7 @@ LoadedModel parse_model_meta(const Header& h, bool allow_unknown) {
     const std::string* s = h.find_meta(key);
     if (!s) return Value();
     try {
-      return json::parse(s->data(), s->size(), 64, kMaxMetadataValues);
+      return json::parse(s->data(), s->size(), 64, metadata_value_limit(s->size()));
     } catch (const std::invalid_argument& e) {
       bad(std::string("metadata '") + key + "': " + e.what());
     }

@@ -120,9 +120,21 @@ std::shared_ptr<Layer> layer_from_config(const LayerConfig& lc, std::int64_t in_
 
 // What a model file may make a loader allocate beyond the weights it holds (metric
 // buckets and the like), and the JSON values one metadata entry may hold: 16 MiB of
-// parsed values (about 175,000; an MLP's architecture needs about 30 per layer).
+// parsed values (about 190,000; an MLP's architecture needs about 30 per layer) whatever
+// its length, and past that one value per 4 bytes of the entry's text, up to 2^21 values
+// (about 185 MiB parsed). A value costs a loader sizeof(json::Value) bytes (88 here) and
+// takes at least 2 bytes of text ("0,"), so a metadata entry that is its own text's
+// length: a small file stays cheap to load (at most 16 MiB of values), and a large one
+// can only ask for about 22 bytes per byte it holds. What needs the room: the vocabulary
+// of a StringLookup / IntegerLookup, which is in its layer's config (as in Keras), one
+// value per term: up to about 2 million terms.
 constexpr std::uint64_t kLoadBudgetBytes = std::uint64_t{64} << 20;
 constexpr std::size_t kMaxMetadataValues = (std::size_t{16} << 20) / sizeof(json::Value);
+constexpr std::size_t kMaxMetadataValuesLarge = std::size_t{1} << 21;
+constexpr std::size_t metadata_value_limit(std::size_t text_bytes) {
+  const std::size_t by_text = text_bytes / 4 < kMaxMetadataValuesLarge ? text_bytes / 4 : kMaxMetadataValuesLarge;
+  return by_text > kMaxMetadataValues ? by_text : kMaxMetadataValues;
+}
 // Layers one model file may describe: each costs a loader some kilobytes and, in Python,
 // tens of microseconds to build, so a small file of trivial layers cannot take seconds.
 constexpr std::size_t kMaxLayers = 2048;

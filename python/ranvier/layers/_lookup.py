@@ -20,10 +20,10 @@ from .. import _checks, _core
 from ._base import Layer, _shown
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
-# Terms a model file's vocabulary may hold: the loaders parse at most about 190,000 JSON values
-# per metadata entry (cpp/src/io/model_io.h, kMaxMetadataValues); the rest of a model's
-# architecture takes some.
-_FILE_VOCAB_LIMIT = 180_000
+# Terms a model file's vocabulary may hold: the loaders parse at most 2^21 JSON values per
+# metadata entry, one per 4 bytes of its text (cpp/src/io/model_io.h, metadata_value_limit);
+# a term is one value, and the rest of a model's architecture takes some.
+_FILE_VOCAB_LIMIT = 2_000_000
 
 
 def _check_string_arg(value, allowed, cls: str, arg: str) -> None:
@@ -321,7 +321,7 @@ class _IndexLookup(Layer):
             warnings.warn(
                 f"{type(self).__name__} '{self.name}': a vocabulary of {len(config_vocab)} terms is more than a ranvier "
                 f"model file holds (about {_FILE_VOCAB_LIMIT:,} terms: the vocabulary is in the layer's config, and "
-                f"the loaders parse at most 16 MiB of metadata values); the layer works, but a model holding it "
+                f"the loaders parse at most 2^21 metadata values); the layer works, but a model holding it "
                 f"cannot be loaded from its file", stacklevel=3)
         self._tokens, self._idf = tokens, idf
         self._config_vocab, self._config_idf = config_vocab, config_idf
