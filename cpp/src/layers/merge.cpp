@@ -2,9 +2,12 @@
 // keras/src/layers/merging/*). Rows are flattened per-sample shapes; a layer is built for
 // its inputs' per-sample shapes (given to its constructor) or, without them, for rows of
 // the given widths (each input then a vector).
-// - Add, Subtract, Multiply, Average, Maximum, Minimum: elementwise over inputs of equal
-//   shapes (Keras also broadcasts (4,) with (1,); ranvier refuses unequal shapes, naming
-//   them). Evaluated left to right in input order as Keras does (Average: sum / n).
+// - Add, Subtract, Multiply, Average, Maximum, Minimum: elementwise over inputs whose
+//   shapes broadcast as Keras's do (aligned on the last axis; a dim of 1, or a missing
+//   leading dim, stretches to the other's size; (None, 4) with (None, 1) gives (None, 4)).
+//   An input narrower than the output is expanded into a scratch row first and its
+//   gradient summed back over the stretched positions, in ascending order (so the same
+//   bits at any thread count). Evaluated left to right in input order as Keras does (Average: sum / n).
 //   Subtract takes exactly 2 inputs; the others 1 or more (Add()([x]) is x).
 //   Gradients: Add dy each; Subtract dy, -dy; Average dy / n; Multiply dy * prod(others);
 //   Maximum / Minimum: dy to the first input (in input order) that holds the output value,
@@ -58,17 +61,22 @@ Shape elementwise_shape(Op op, const Shapes& shapes, const std::string& where) {
   if (op == Op::subtract && shapes.size() != 2)
     fail(where + ": A `Subtract` layer should be called on exactly 2 inputs, got " + std::to_string(shapes.size()) +
          ": " + shapes_str(shapes));
+  // Keras's _compute_elemwise_op_output_shape, folded left to right over the inputs.
   Shape out = shapes[0];
   for (std::size_t i = 1; i < shapes.size(); ++i) {
-    const Shape& s = shapes[i];
-    bool ok = s.size() == out.size();
-    for (std::size_t j = 0; ok && j < s.size(); ++j) {
-      if (out[j] < 0 || s[j] < 0) out[j] = kUnknown;  // Keras: None when either is None
-      else if (s[j] != out[j]) ok = false;
+    const Shape& a = out.size() >= shapes[i].size() ? out : shapes[i];
+    const Shape& b = out.size() >= shapes[i].size() ? shapes[i] : out;
+    Shape r(a.begin(), a.end() - static_cast<std::ptrdiff_t>(b.size()));
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      const std::int64_t x = a[a.size() - b.size() + j], y = b[j];
+      if (x < 0 || y < 0) r.push_back(kUnknown);  // Keras: None when either is None
+      else if (x == 1) r.push_back(y);
+      else if (y == 1 || x == y) r.push_back(x);
+      else
+        fail(where + ": Inputs have incompatible shapes. Received shapes " + shape_str(out) + " and " +
+             shape_str(shapes[i]));
     }
-    if (!ok)
-      fail(where + ": Inputs have incompatible shapes. Received shapes " + shape_str(shapes[0]) + " and " +
-           shape_str(s) + " (ranvier's " + op_name(op) + " needs equal shapes: it does not broadcast)");
+    out = std::move(r);
   }
   return checked_out(out, shapes, where);
 }
@@ -115,15 +123,33 @@ class ElementwiseMerge final : public MergeLayer {
   ElementwiseMerge(Op op, Shapes shapes) : MergeLayer(std::move(shapes)), op_(op) {}
   const char* type_name() const override { return op_name(op_); }
 
-  double forward_inputs(const float* const* xs, float* y, std::int64_t batch, const ForwardCtx& ctx) override {
+  // Scratch rows for the broadcast inputs (their expansion and their full-width gradient),
+  // allocated here, outside the training loop; a layer without one needs nothing.
+  void reserve(std::int64_t max_batch) override {
+    if (max_batch <= cap_ || !broadcasts()) return;
+    const auto len = static_cast<std::size_t>(max_batch * out_);
+    std::vector<std::vector<float>> wide(map_.size()), grad(map_.size());
+    for (std::size_t i = 0; i < map_.size(); ++i)
+      if (!map_[i].empty()) {
+        wide[i].assign(len, 0.0f);
+        grad[i].assign(len, 0.0f);
+      }
+    wide_.swap(wide);
+    grad_.swap(grad);
+    cap_ = max_batch;
+  }
+
+  double forward_inputs(const float* const* xs_in, float* y, std::int64_t batch, const ForwardCtx& ctx) override {
     (void)ctx;
     if (batch <= 0) return 0.0;
     const std::int64_t n = out_;
     const int k = static_cast<int>(widths_.size());
     const VmergeKernels& km = kernels().vmerge;
     const Op op = op_;
+    const float* const* xs = full_inputs(xs_in, batch);
     layers_detail::parallel_ranges(batch, n * k, [&](std::int64_t r0, std::int64_t r1) {
       const std::int64_t off = r0 * n, len = (r1 - r0) * n;
+      expand(xs_in, r0, r1);
       switch (op) {
         case Op::add: km.sum(xs, k, off, 1.0f, y + off, len); break;
         case Op::average: km.sum(xs, k, off, static_cast<float>(k), y + off, len); break;
@@ -136,17 +162,26 @@ class ElementwiseMerge final : public MergeLayer {
     return 0.0;
   }
 
-  void backward_inputs(const float* const* xs, const float* y, float* dy, float* const* dxs, std::int64_t batch,
-                       bool pre) override {
+  void backward_inputs(const float* const* xs_in, const float* y, float* dy, float* const* dxs_in,
+                       std::int64_t batch, bool pre) override {
     (void)pre;
     if (batch <= 0) return;
     const std::int64_t n = out_;
     const int k = static_cast<int>(widths_.size());
     const VmergeKernels& km = kernels().vmerge;
     const Op op = op_;
+    const float* const* xs = full_inputs(xs_in, batch);
+    float* const* dxs = full_grads(dxs_in);
     layers_detail::parallel_ranges(batch, n * k, [&](std::int64_t r0, std::int64_t r1) {
       const std::int64_t off = r0 * n, len = (r1 - r0) * n;
       const auto bytes = sizeof(float) * static_cast<std::size_t>(len);
+      expand(xs_in, r0, r1);
+      struct Reduce {  // the broadcast inputs' gradients, summed back when the rows are done
+        const ElementwiseMerge* self;
+        float* const* dxs_in;
+        std::int64_t r0, r1;
+        ~Reduce() { self->reduce(dxs_in, r0, r1); }
+      } reduce_at_end{this, dxs_in, r0, r1};
       switch (op) {
         case Op::add:
           for (int t = 0; t < k; ++t)
@@ -175,10 +210,99 @@ class ElementwiseMerge final : public MergeLayer {
   }
 
  protected:
-  Shape plan(const Shapes& shapes) override { return elementwise_shape(op_, shapes, type_name()); }
+  Shape plan(const Shapes& shapes) override {
+    Shape out = elementwise_shape(op_, shapes, type_name());
+    // For each input narrower than the output: the offset in its row of each output element
+    // (the output's index, its dims aligned on the last axis, stride 0 where stretched).
+    const std::int64_t n = numel(out);
+    std::vector<std::vector<std::int64_t>> map(shapes.size());
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      if (numel(shapes[i]) == n) continue;  // the same elements in the same order
+      const Shape& s = shapes[i];
+      const std::size_t lead = out.size() - s.size();
+      std::vector<std::int64_t> stride(out.size(), 0);
+      std::int64_t st = 1;
+      for (std::size_t j = s.size(); j-- > 0;) {
+        if (s[j] != 1) stride[lead + j] = st;
+        st *= s[j];
+      }
+      auto& m = map[i];
+      m.resize(static_cast<std::size_t>(n));
+      std::vector<std::int64_t> idx(out.size(), 0);
+      std::int64_t at = 0;
+      for (std::int64_t e = 0; e < n; ++e) {
+        m[static_cast<std::size_t>(e)] = at;
+        for (std::size_t d = out.size(); d-- > 0;) {  // the next output index, last axis fastest
+          at += stride[d];
+          if (++idx[d] < out[d]) break;
+          at -= stride[d] * out[d];
+          idx[d] = 0;
+        }
+      }
+    }
+    map_.swap(map);
+    cap_ = 0;  // new shapes: the scratch rows are reserved again
+    wide_.clear();
+    grad_.clear();
+    return out;
+  }
 
  private:
+  bool broadcasts() const {
+    return std::any_of(map_.begin(), map_.end(), [](const std::vector<std::int64_t>& m) { return !m.empty(); });
+  }
+  void check_capacity(std::int64_t batch) const {
+    if (batch > cap_)
+      throw std::logic_error(std::string(type_name()) + ": batch exceeds the reserved size (reserve first)");
+  }
+  // The inputs as rows of the output's width: the broadcast ones from their scratch rows.
+  const float* const* full_inputs(const float* const* xs, std::int64_t batch) {
+    if (!broadcasts()) return xs;
+    check_capacity(batch);
+    ptrs_.assign(xs, xs + map_.size());
+    for (std::size_t i = 0; i < map_.size(); ++i)
+      if (!map_[i].empty()) ptrs_[i] = wide_[i].data();
+    return ptrs_.data();
+  }
+  float* const* full_grads(float* const* dxs) {
+    if (!broadcasts()) return dxs;
+    gptrs_.assign(dxs, dxs + map_.size());
+    for (std::size_t i = 0; i < map_.size(); ++i)
+      if (!map_[i].empty() && dxs[i]) gptrs_[i] = grad_[i].data();
+    return gptrs_.data();
+  }
+  void expand(const float* const* xs, std::int64_t r0, std::int64_t r1) {
+    for (std::size_t i = 0; i < map_.size(); ++i) {
+      const auto& m = map_[i];
+      if (m.empty()) continue;
+      const std::int64_t w = widths_[i];
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const float* src = xs[i] + r * w;
+        float* dst = wide_[i].data() + r * out_;
+        for (std::int64_t e = 0; e < out_; ++e) dst[e] = src[m[static_cast<std::size_t>(e)]];
+      }
+    }
+  }
+  void reduce(float* const* dxs, std::int64_t r0, std::int64_t r1) const {
+    for (std::size_t i = 0; i < map_.size(); ++i) {
+      const auto& m = map_[i];
+      if (m.empty() || !dxs[i]) continue;
+      const std::int64_t w = widths_[i];
+      for (std::int64_t r = r0; r < r1; ++r) {
+        float* d = dxs[i] + r * w;
+        const float* g = grad_[i].data() + r * out_;
+        std::fill(d, d + w, 0.0f);
+        for (std::int64_t e = 0; e < out_; ++e) d[m[static_cast<std::size_t>(e)]] += g[e];
+      }
+    }
+  }
+
   Op op_;
+  std::vector<std::vector<std::int64_t>> map_;  // per input: empty, or its offset per output element
+  std::vector<std::vector<float>> wide_, grad_;  // per broadcast input: cap_ rows of out_ floats
+  std::vector<const float*> ptrs_;
+  std::vector<float*> gptrs_;
+  std::int64_t cap_ = 0;
 };
 
 // ----------------------------------------------------------------------------- Concatenate

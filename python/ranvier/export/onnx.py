@@ -221,6 +221,15 @@ def merge_node(g: _Graph, layer, xs: List[str], input_shapes) -> str:
     op = next((o for c, o in ops if isinstance(layer, c)), None)
     if op is None:
         raise ValueError(f"export: layer '{name}' ({cls.__name__}) is not a merge layer")
+    # Keras broadcasts per-sample shapes aligned on their last axis; ONNX aligns the whole
+    # shapes (batch included), so a lower-rank input gets unit axes after its batch axis.
+    rank = max(len(s) for s in shapes)
+    xs = list(xs)
+    for i, s in enumerate(shapes):
+        if len(s) < rank:
+            axes = g.name(f"{name}_axes{i}")
+            g.inits.append(g.onnx.numpy_helper.from_array(np.arange(1, 1 + rank - len(s), dtype=np.int64), axes))
+            xs[i] = g.op("Unsqueeze", [xs[i], axes], f"{name}_expand{i}")
     out = xs[0]
     for i, x in enumerate(xs[1:]):
         out = g.op(op, [out, x], f"{name}_{i}")

@@ -214,33 +214,35 @@ class _Merge(Layer):
 
 # ----------------------------------------------------------------------------- elementwise
 class Add(_Merge):
-    """``keras.layers.Add()``: the elementwise sum of its inputs (1 or more, of equal
-    shapes; ranvier does not broadcast (4,) with (1,) as Keras does, and says so). Evaluated
-    left to right. Gradient: dy to every input. No weights."""
+    """``keras.layers.Add()``: the elementwise sum of its inputs (1 or more). Shapes
+    broadcast as Keras's do, aligned on the last axis: a dim of 1 (or a missing leading dim)
+    stretches, so (None, 4) with (None, 1) gives (None, 4), as do the other elementwise
+    merge layers. Evaluated left to right. Gradient: dy to every input (summed over the
+    stretched positions). No weights."""
 
 
 class Subtract(_Merge):
-    """``keras.layers.Subtract()``: ``inputs[0] - inputs[1]`` (exactly 2 inputs of equal
-    shapes). Gradients: dy and -dy. No weights."""
+    """``keras.layers.Subtract()``: ``inputs[0] - inputs[1]`` (exactly 2 inputs, broadcast
+    as in ``Add``). Gradients: dy and -dy. No weights."""
 
     _min_inputs = 2
     _max_inputs = 2
 
 
 class Multiply(_Merge):
-    """``keras.layers.Multiply()``: the elementwise product of its inputs (1 or more, equal
-    shapes), left to right. Gradient of input i: dy times the product of the other inputs.
+    """``keras.layers.Multiply()``: the elementwise product of its inputs (1 or more,
+    broadcast as in ``Add``), left to right. Gradient of input i: dy times the product of the other inputs.
     No weights."""
 
 
 class Average(_Merge):
-    """``keras.layers.Average()``: the elementwise mean of its inputs (1 or more, equal
+    """``keras.layers.Average()``: the elementwise mean of its inputs (1 or more, broadcast
     shapes): their sum (left to right) divided by their count, as Keras computes it.
     Gradient: dy / count to every input. No weights."""
 
 
 class Maximum(_Merge):
-    """``keras.layers.Maximum()``: the elementwise maximum of its inputs (1 or more, equal
+    """``keras.layers.Maximum()``: the elementwise maximum of its inputs (1 or more, broadcast
     shapes); NaN propagates. Gradient: dy goes, per element, to the first input (in input
     order) that holds the maximum, 0 to the others (TF's gradient of ``maximum(x, y)`` gives
     ties to ``x``; chained over the inputs, the earliest equal input wins; where the output
@@ -248,7 +250,7 @@ class Maximum(_Merge):
 
 
 class Minimum(_Merge):
-    """``keras.layers.Minimum()``: the elementwise minimum of its inputs (1 or more, equal
+    """``keras.layers.Minimum()``: the elementwise minimum of its inputs (1 or more, broadcast
     shapes); NaN propagates. Gradient: dy to the first input holding the minimum (ties: the
     earliest; a NaN output: the last input, as ``Maximum``). No weights."""
 
