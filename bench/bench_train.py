@@ -320,8 +320,11 @@ def run_cpp(exe, ranvier_worker, threads, tmp, log):
             return {"error": p.stderr.strip()[-500:]}
         runs.append(json.loads(p.stdout))
     del np
-    return {"single_us": median([r["single_us"] for r in runs]),
-            "batch1024_samples_per_s": 1024 / median([r["batch_s"] for r in runs])}
+    out = {"single_us": median([r["single_us"] for r in runs]),
+           "batch1024_samples_per_s": 1024 / median([r["batch_s"] for r in runs])}
+    if all("read_us" in r for r in runs):  # one core's time to read the weights once
+        out["read_us"] = median([r["read_us"] for r in runs])
+    return out
 
 
 # ============================================================================ report

@@ -135,6 +135,9 @@ def report(results, args, log):
                 else:
                     rows.append(["ranvier C++ API", fmt(c["single_us"]), "Model::predict", "",
                                  fmt(c["batch1024_samples_per_s"]), "Model::predict", ""])
+                    if "read_us" in c:  # the floor: reading every weight once on one core
+                        rows.append(["(read the weights once, 1 core)", fmt(c["read_us"]), "sum of loads", "",
+                                     "", "", ""])
             out.append("\nW4 (trained W1 model): 1-sample latency (median us) and batch-1024 predict")
             out.append(table(rows, ["framework", "1-sample us", "fastest path", "x/ranvier",
                                     "b1024 samples/s", "fastest path", "ranvier/x"],

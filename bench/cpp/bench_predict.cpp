@@ -7,7 +7,10 @@
 // Model::predict on one row (rotating through the rows) for about SECONDS seconds and on
 // a batch of all the rows, and prints one JSON line:
 //   {"single_us": median microseconds per 1-row predict, "calls": n,
-//    "batch": rows, "batch_s": median seconds per batch predict}
+//    "batch": rows, "batch_s": median seconds per batch predict,
+//    "read_us": median microseconds to read count_params() floats once (a plain sum over
+//    a buffer of the weights' size, on the calling thread: the memory floor of a 1-row
+//    predict on one core, which must stream every weight)}
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,9 +20,38 @@
 #include <iterator>
 #include <vector>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <ranvier/ranvier.hpp>
 
 namespace {
+// The sum of a[0, n) (n a multiple of 64) with 8 independent vector sums, so the loads bound
+// it: AVX2 where the CPU has it (32-byte loads, as wide as Zen 4's load ports), else plain
+// code with 8 scalar sums.
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2"))) float read_all_avx2(const float* a, std::size_t n) {
+  __m256 s[8];
+  for (auto& v : s) v = _mm256_setzero_ps();
+  for (std::size_t i = 0; i < n; i += 64)
+    for (int j = 0; j < 8; ++j) s[j] = _mm256_add_ps(s[j], _mm256_loadu_ps(a + i + 8 * j));
+  for (int j = 1; j < 8; ++j) s[0] = _mm256_add_ps(s[0], s[j]);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, s[0]);
+  return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#endif
+float read_all(const float* a, std::size_t n) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) return read_all_avx2(a, n);
+#endif
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::size_t i = 0; i < n; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += a[i + static_cast<std::size_t>(j)];
+  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -66,8 +98,18 @@ int main(int argc, char** argv) {
       model.predict(x.data(), rows, y.data(), rows);
       tb.push_back(std::chrono::duration<double>(clock::now() - t0).count());
     }
-    std::printf("{\"single_us\": %.4f, \"calls\": %zu, \"batch\": %lld, \"batch_s\": %.6g}\n", median(ts),
-                ts.size(), static_cast<long long>(rows), median(tb));
+    // The read floor: sum a buffer of the weights' size, 8 independent sums (the loads, not
+    // the adds, bound it), as many times as the single-sample loop ran (at least 1000).
+    std::vector<float> w(static_cast<std::size_t>(model.count_params() + 63) / 64 * 64, 1e-3f);
+    std::vector<double> tr;
+    volatile float sink = 0.0f;
+    for (std::size_t rep = 0; rep < std::max<std::size_t>(ts.size(), 1000); ++rep) {
+      const auto t0 = clock::now();
+      sink = sink + read_all(w.data(), w.size());
+      tr.push_back(std::chrono::duration<double, std::micro>(clock::now() - t0).count());
+    }
+    std::printf("{\"single_us\": %.4f, \"calls\": %zu, \"batch\": %lld, \"batch_s\": %.6g, \"read_us\": %.4f}\n",
+                median(ts), ts.size(), static_cast<long long>(rows), median(tb), median(tr));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
