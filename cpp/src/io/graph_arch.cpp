@@ -204,6 +204,48 @@ void read_build_config(LayerConfig& L) {
 
 }  // namespace
 
+// The nodes of `a` in replay order, as Keras's functional_from_config adds them: passes
+// over the layers in order, each layer adding its pending calls in order until one needs a
+// tensor not made yet. A pass that adds nothing is a cycle (or a call waiting for a call
+// that never happens), refused naming the call and what it waits for.
+std::vector<std::pair<int, int>> replay_order(const Architecture& a, const std::string& where) {
+  std::vector<std::pair<int, int>> order;
+  std::vector<std::size_t> next(a.layers.size(), 0);
+  std::size_t remaining = 0;
+  for (const auto& l : a.layers) remaining += l.nodes.size();
+  const auto ready = [&](const TensorRef& r) {
+    return r.layer < 0 || next[static_cast<std::size_t>(r.layer)] > static_cast<std::size_t>(r.node);
+  };
+  while (remaining) {
+    bool progress = false;
+    for (std::size_t li = 0; li < a.layers.size(); ++li) {
+      const auto& nodes = a.layers[li].nodes;
+      while (next[li] < nodes.size() &&
+             std::all_of(nodes[next[li]].inputs.begin(), nodes[next[li]].inputs.end(), ready)) {
+        order.emplace_back(static_cast<int>(li), static_cast<int>(next[li]));
+        ++next[li];
+        --remaining;
+        progress = true;
+      }
+    }
+    if (!progress) {
+      for (std::size_t li = 0; li < a.layers.size(); ++li) {
+        const auto& nodes = a.layers[li].nodes;
+        if (next[li] >= nodes.size()) continue;
+        for (const auto& r : nodes[next[li]].inputs) {
+          if (ready(r)) continue;
+          const LayerConfig& w = a.layers[static_cast<std::size_t>(r.layer)];
+          bad(where + ": the graph has a cycle: " + layer_where(a.layers[li]) + ", call " +
+              std::to_string(next[li]) + ", needs the output of '" + w.name + "' call " + std::to_string(r.node) +
+              ", which itself depends on it");
+        }
+      }
+      bad(where + ": the graph has a cycle");
+    }
+  }
+  return order;
+}
+
 Architecture parse_functional(const Value& arch, int depth) {
   if (depth > kMaxNesting) bad("architecture: models nest more than " + std::to_string(kMaxNesting) + " deep");
   if (!arch.is_object()) bad("architecture must be a JSON object");
@@ -365,40 +407,10 @@ Architecture parse_functional(const Value& arch, int depth) {
 
   // Replay once without widths: every call must become possible (no cycle, no call waiting
   // for a call that never happens), and every input must feed something.
-  std::vector<std::size_t> next(a.layers.size(), 0);
-  std::size_t remaining = total_nodes;
   std::vector<char> input_used(a.inputs.size(), 0);
-  const auto ready = [&](const TensorRef& r) {
-    return r.layer < 0 || next[static_cast<std::size_t>(r.layer)] > static_cast<std::size_t>(r.node);
-  };
-  while (remaining) {
-    bool progress = false;
-    for (std::size_t li = 0; li < a.layers.size(); ++li) {
-      const auto& nodes = a.layers[li].nodes;
-      while (next[li] < nodes.size() &&
-             std::all_of(nodes[next[li]].inputs.begin(), nodes[next[li]].inputs.end(), ready)) {
-        for (const auto& r : nodes[next[li]].inputs)
-          if (r.layer < 0) input_used[static_cast<std::size_t>(-1 - r.layer)] = 1;
-        ++next[li];
-        --remaining;
-        progress = true;
-      }
-    }
-    if (!progress) {
-      for (std::size_t li = 0; li < a.layers.size(); ++li) {
-        const auto& nodes = a.layers[li].nodes;
-        if (next[li] >= nodes.size()) continue;
-        for (const auto& r : nodes[next[li]].inputs) {
-          if (ready(r)) continue;
-          const LayerConfig& w = a.layers[static_cast<std::size_t>(r.layer)];
-          bad(mwhere + ": the graph has a cycle: " + layer_where(a.layers[li]) + ", call " +
-              std::to_string(next[li]) + ", needs the output of '" + w.name + "' call " + std::to_string(r.node) +
-              ", which itself depends on it");
-        }
-      }
-      bad(mwhere + ": the graph has a cycle");
-    }
-  }
+  for (const auto& step : replay_order(a, mwhere))
+    for (const auto& r : a.layers[static_cast<std::size_t>(step.first)].nodes[static_cast<std::size_t>(step.second)].inputs)
+      if (r.layer < 0) input_used[static_cast<std::size_t>(-1 - r.layer)] = 1;
   for (const auto& r : a.outputs)
     if (r.layer < 0) input_used[static_cast<std::size_t>(-1 - r.layer)] = 1;
   for (std::size_t i = 0; i < a.inputs.size(); ++i)

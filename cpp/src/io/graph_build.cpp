@@ -37,31 +37,6 @@ std::int64_t product(const std::vector<std::int64_t>& s) {
 
 namespace {
 
-// The nodes of `a` in replay order: (layer index, call index).
-std::vector<std::pair<int, int>> replay_order(const Architecture& a) {
-  std::vector<std::pair<int, int>> order;
-  std::vector<std::size_t> next(a.layers.size(), 0);
-  std::size_t remaining = 0;
-  for (const auto& l : a.layers) remaining += l.nodes.size();
-  const auto ready = [&](const TensorRef& r) {
-    return r.layer < 0 || next[static_cast<std::size_t>(r.layer)] > static_cast<std::size_t>(r.node);
-  };
-  while (remaining) {
-    bool progress = false;
-    for (std::size_t li = 0; li < a.layers.size(); ++li) {
-      const auto& nodes = a.layers[li].nodes;
-      while (next[li] < nodes.size() &&
-             std::all_of(nodes[next[li]].inputs.begin(), nodes[next[li]].inputs.end(), ready)) {
-        order.emplace_back(static_cast<int>(li), static_cast<int>(next[li]));
-        ++next[li];
-        --remaining;
-        progress = true;
-      }
-    }
-    if (!progress) bad("architecture: model '" + a.name + "': the graph has a cycle");  // parse_functional refused it
-  }
-  return order;
-}
 
 // A tensor while the graph is replayed: its width, per-sample shape and (when building)
 // its id in the network.
@@ -92,7 +67,7 @@ std::vector<Tensor> replay(const Architecture& a, const std::vector<Tensor>& inp
     if (r.layer < 0) return inputs[static_cast<std::size_t>(-1 - r.layer)];
     return made[static_cast<std::size_t>(r.layer)][static_cast<std::size_t>(r.node)][static_cast<std::size_t>(r.tensor)];
   };
-  for (const auto& step : replay_order(a)) {
+  for (const auto& step : replay_order(a, "architecture: model '" + a.name + "'")) {
     const LayerConfig& lc = a.layers[static_cast<std::size_t>(step.first)];
     const auto& node = lc.nodes[static_cast<std::size_t>(step.second)];
     std::vector<Tensor> in;

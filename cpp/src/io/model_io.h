@@ -191,6 +191,10 @@ constexpr int kMaxNesting = 16;
 // Every reference is resolved and checked here: unknown layers, node and tensor indices out
 // of range, cycles, unused inputs refused naming the layer.
 Architecture parse_functional(const json::Value& arch, int depth = 0);
+// The nodes of a parsed functional architecture in replay order, (layer index, call index)
+// (Keras's functional_from_config order: it decides the parameter layout); a cycle is
+// refused (std::invalid_argument) naming the call, prefixed with `where`.
+std::vector<std::pair<int, int>> replay_order(const Architecture& a, const std::string& where);
 // Keras's functional layout for `a` (a.raw when the architecture was read from a file).
 json::Value functional_json(const Architecture& a);
 // check_weights_fit for a functional model.
