@@ -182,12 +182,14 @@ def test_bgemm_rounds_its_inputs(tier, rng):
 
 @pytest.mark.parametrize("k", [1, 7, 784, 1601])
 def test_a_row_gets_the_same_bits_alone_or_in_a_batch(tier, rng, k):
-    """predict on 1..4 samples gives each row the bits it gets inside a larger batch."""
+    """predict on 1..4 samples gives each row the bits it gets inside a larger batch, and so
+    do last tiles of 5 to 8 rows (the 8-row tile) and 9 to 13 rows."""
     a, b = _operands(rng, 40, 70, k, False, False)
     bias = rng.standard_normal(70).astype(np.float32)
     full = np.zeros((40, 70), np.float32)
     _core._bgemm_full(a, b, full, bias=bias, relu=True)
-    for rows in (slice(0, 1), slice(5, 7), slice(9, 12), slice(20, 24)):
+    for rows in (slice(0, 1), slice(5, 7), slice(9, 12), slice(20, 24), slice(3, 8), slice(30, 38),
+                 slice(1, 10), slice(14, 27)):
         part = np.zeros((rows.stop - rows.start, 70), np.float32)
         _core._bgemm_full(np.ascontiguousarray(a[rows]), b, part, bias=bias, relu=True)
         assert np.array_equal(part, full[rows])

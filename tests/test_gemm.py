@@ -60,10 +60,11 @@ def blocking():
 
 
 def test_edge_shapes_all_transposes(isa, rng):
-    """1, MR-1, MR, MR+1 rows x 1, NR-1, NR, NR+1 columns, short and KC-crossing k."""
+    """1, MR-1, MR, MR+1 rows x 1, NR-1, NR, NR+1 columns, short and KC-crossing k; and
+    last tiles of 4, 5 and 8 rows (the 4-row and, where MR > 8, the 8-row tile)."""
     g = blocking()
     mr, nr, kc = g["mr"], g["nr"], g["kc"]
-    ms = sorted({1, max(1, mr - 1), mr, mr + 1})
+    ms = sorted({1, max(1, mr - 1), mr, mr + 1, mr + 4, mr + 5, mr + 8, 2 * mr + 8})
     ns = sorted({1, max(1, nr - 1), nr, nr + 1})
     for m in ms:
         for n in ns:
@@ -395,6 +396,22 @@ def test_the_tile_choice_never_changes_bits(isa, rng, tuning):
             outs.append(c)
         for tile, other in zip(simd[1:] + ["config"], outs[1:]):
             np.testing.assert_array_equal(outs[0], other, err_msg=f"{tile} vs {simd[0]}: {m}x{n}x{k} ta={ta} tb={tb}")
+
+
+def test_a_row_has_the_same_bits_in_every_tile_height(isa, rng):
+    """The tiles of 4, 8 (where MR > 8) and MR rows compute each element with the same FMA
+    chain: rows [s, s + L) of a product alone equal those rows of the whole product, for
+    every L from 1 to MR + 1 (last tiles of every height) and every transpose."""
+    mr = blocking()["mr"]
+    m, n, k = 3 * mr + 5, 37, 70
+    for ta, tb in TRANSPOSES:
+        a, b = operands(rng, m, n, k, ta, tb)
+        whole = ops.matmul(a, b, transpose_a=ta, transpose_b=tb)
+        for s in (0, 3, mr + 1):
+            for length in range(1, mr + 2):
+                part = a[:, s:s + length] if ta else a[s:s + length]
+                got = ops.matmul(np.ascontiguousarray(part), b, transpose_a=ta, transpose_b=tb)
+                np.testing.assert_array_equal(got, whole[s:s + length], err_msg=f"rows {s}+{length} ta={ta} tb={tb}")
 
 
 def test_a_forced_ukernel_is_capped_by_the_tier(isa, tuning):

@@ -220,11 +220,16 @@ inline void tile(i64 kp, const std::uint32_t* a, i64 a_stride, const std::uint32
 
 void ukernel(i64 kp, const std::uint32_t* a, i64 a_stride, const std::uint32_t* b, float* c, i64 ldc, int m, int n,
              float alpha, float beta, const float* bias, int act) {
-  if (m > 4) {
+  if (m > 8) {  // 12 rows; a last tile of 5-8 rows takes the 8-row tile (no padding rows)
     if (a_stride > 0)
       tile<true, MR>(kp, a, a_stride, b, c, ldc, m, n, alpha, beta, bias, act);
     else
       tile<false, MR>(kp, a, a_stride, b, c, ldc, m, n, alpha, beta, bias, act);
+  } else if (m > 4) {
+    if (a_stride > 0)
+      tile<true, 8>(kp, a, a_stride, b, c, ldc, m, n, alpha, beta, bias, act);
+    else
+      tile<false, 8>(kp, a, a_stride, b, c, ldc, m, n, alpha, beta, bias, act);
   } else {
     if (a_stride > 0)
       tile<true, 4>(kp, a, a_stride, b, c, ldc, m, n, alpha, beta, bias, act);

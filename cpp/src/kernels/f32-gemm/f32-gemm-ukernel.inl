@@ -131,6 +131,20 @@ void ukernel(std::int64_t kc, const float* a, std::int64_t a_stride, const float
              std::int64_t b_stride, float* c, std::int64_t ldc, int m, int n, float beta,
              const float* bias, int act) {
   static_assert(MR > 4, "the short tile has 4 rows");
+  if constexpr (MR > 8) {
+    // An 8-row tile for a last tile of 5-8 rows (a batch of 32 is 12 + 12 + 8 rows): it
+    // computes no padding rows (12 would waste a third of that tile), and 16 chains still
+    // hide the FMA latency.
+    if (m > 4 && m <= 8) {
+      if (a_stride == 0)
+        ukernel_tile<0, 8>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+      else if (a_stride > 0)
+        ukernel_tile<1, 8>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+      else
+        ukernel_tile<2, 8>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
+      return;
+    }
+  }
   if (m > 4) {
     if (a_stride == 0)
       ukernel_tile<0, MR>(kc, a, a_stride, b, b_stride, c, ldc, m, n, beta, bias, act);
