@@ -195,8 +195,15 @@ void Trainer::set_train_data(const DataView& d, std::int64_t batch_size) {
                                                             static_cast<std::uint64_t>(d.y_cols[j]), 1));
     if (ybuf_[j].size() < need) ybuf_[j].resize(need, "the gathered batch targets");
   }
+  std::vector<std::int64_t> in_f(d.xs.size()), x_lines(d.xs.size());
+  for (std::size_t i = 0; i < d.xs.size(); ++i) {
+    in_f[i] = net_->input_features(static_cast<int>(i));
+    x_lines[i] = std::min<std::int64_t>((static_cast<std::int64_t>(sizeof(float)) * in_f[i] + 63) / 64, 8);
+  }
   checked_assign(order_, static_cast<std::uint64_t>(d.n), std::int64_t{0}, "the epoch's sample order");
   for (std::int64_t i = 0; i < d.n; ++i) order_[static_cast<std::size_t>(i)] = i;
+  in_f_.swap(in_f);
+  x_lines_.swap(x_lines);
   data_ = d;
   if (data_.sample_weights.empty()) data_.sample_weights.assign(d.ys.size(), nullptr);
   batch_size_ = bs;
@@ -233,23 +240,29 @@ void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
 
 // Prefetches the first lines (at most 8) of each input's shuffled row `pos` of the epoch, and its labels.
 void Trainer::prefetch_row(std::int64_t pos) const {
-  const Network& nt = *net_;
   const std::int64_t src = order_[static_cast<std::size_t>(pos)];
   for (std::size_t i = 0; i < data_.xs.size(); ++i) {
-    const std::int64_t in_f = nt.input_features(static_cast<int>(i));
-    const char* px = reinterpret_cast<const char*>(data_.xs[i] + src * in_f);
-    const std::size_t x_lines = std::min<std::size_t>((sizeof(float) * static_cast<std::size_t>(in_f) + 63) / 64, 8);
-    for (std::size_t l = 0; l < x_lines; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
+    const char* px = reinterpret_cast<const char*>(data_.xs[i] + src * in_f_[i]);
+    for (std::int64_t l = 0; l < x_lines_[i]; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
   }
   for (std::size_t j = 0; j < data_.ys.size(); ++j)
     if (data_.ys[j]) __builtin_prefetch(data_.ys[j] + src * data_.y_cols[j], 0, 3);
 }
 
+namespace {
+// n floats from src to dst: 16 at a time as fixed-size copies (inlined vector moves: a
+// libc memcpy call per short row cost more than the copy), then one at a time.
+inline void copy_floats(float* dst, const float* src, std::int64_t n) {
+  std::int64_t k = 0;
+  for (; k + 16 <= n; k += 16) __builtin_memcpy(dst + k, src + k, 16 * sizeof(float));
+  for (; k < n; ++k) dst[k] = src[k];
+}
+}  // namespace
+
 void Trainer::gather(std::int64_t start, std::int64_t b) {
-  const Network& nt = *net_;
   const std::size_t ni = data_.xs.size(), no = data_.ys.size();
   std::int64_t row_floats = 0;
-  for (std::size_t i = 0; i < ni; ++i) row_floats += nt.input_features(static_cast<int>(i));
+  for (std::size_t i = 0; i < ni; ++i) row_floats += in_f_[i];
   for (std::size_t j = 0; j < no; ++j) row_floats += data_.y_cols[j];
   // The rows are scattered (a random permutation): each is a cache miss. Prefetching a few
   // rows ahead keeps several misses in flight instead of one at a time (W2's 32-float rows:
@@ -263,13 +276,12 @@ void Trainer::gather(std::int64_t start, std::int64_t b) {
       if (r + kAhead < hi) prefetch_row(start + r + kAhead);
       const std::int64_t src = order_[static_cast<std::size_t>(start + r)];
       for (std::size_t i = 0; i < ni; ++i) {
-        const std::int64_t in_f = nt.input_features(static_cast<int>(i));
-        std::memcpy(xbuf_[i].data() + r * in_f, data_.xs[i] + src * in_f, sizeof(float) * static_cast<std::size_t>(in_f));
+        const std::int64_t in_f = in_f_[i];
+        copy_floats(xbuf_[i].data() + r * in_f, data_.xs[i] + src * in_f, in_f);
       }
       for (std::size_t j = 0; j < no; ++j) {
         const std::int64_t yc = data_.y_cols[j];
-        if (data_.ys[j])
-          std::memcpy(ybuf_[j].data() + r * yc, data_.ys[j] + src * yc, sizeof(float) * static_cast<std::size_t>(yc));
+        if (data_.ys[j]) copy_floats(ybuf_[j].data() + r * yc, data_.ys[j] + src * yc, yc);
         if (data_.sample_weights[j]) swbuf_[j].data()[r] = data_.sample_weights[j][src];
       }
     }

@@ -156,6 +156,9 @@ class Trainer {
   DataView data_;
   std::int64_t batch_size_ = 0;
   std::vector<std::int64_t> order_;
+  // Per input of the training data: its row width and the cache lines prefetch_row touches
+  // (set with the data, read per row by gather and prefetch_row).
+  std::vector<std::int64_t> in_f_, x_lines_;
   bool shuffled_ = false;
   std::int64_t step_in_epoch_ = 0;
 
