@@ -9,6 +9,8 @@ import functools
 import threading
 from typing import Dict, Optional
 
+_get_ident = threading.get_ident  # bound once: the wrapper below runs on every predict
+
 
 def registers(what: str):
     """Runs the method as a registered call of the model (see ``StructureGuard._check_mutable``):
@@ -22,7 +24,7 @@ def registers(what: str):
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(self, *args, **kwargs):
-            me = threading.get_ident()
+            me = _get_ident()
             active = self._active
             entry = active.get(me)
             if entry is None:

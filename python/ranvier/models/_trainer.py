@@ -535,7 +535,8 @@ class TrainingMixin:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None) -> np.ndarray:
         """Outputs for ``x`` in inference mode, as a float32 NumPy array."""
         if (batch_size is None and steps is None and not callbacks
-                and _checks.check_verbose(verbose, "predict", auto=True) == 0):
+                and (verbose == 0 if verbose.__class__ is int  # the common call, checked cheaply
+                     else _checks.check_verbose(verbose, "predict", auto=True) == 0)):
             out = self._predict_fast(x, 32)
             if out is not None:
                 return out
