@@ -227,9 +227,9 @@ def merge_node(g: _Graph, layer, xs: List[str], input_shapes) -> str:
     xs = list(xs)
     for i, s in enumerate(shapes):
         if len(s) < rank:
-            axes = g.name(f"{name}_axes{i}")
-            g.inits.append(g.onnx.numpy_helper.from_array(np.arange(1, 1 + rank - len(s), dtype=np.int64), axes))
-            xs[i] = g.op("Unsqueeze", [xs[i], axes], f"{name}_expand{i}")
+            unit_axes = g.name(f"{name}_axes{i}")
+            g.inits.append(g.onnx.numpy_helper.from_array(np.arange(1, 1 + rank - len(s), dtype=np.int64), unit_axes))
+            xs[i] = g.op("Unsqueeze", [xs[i], unit_axes], f"{name}_expand{i}")
     out = xs[0]
     for i, x in enumerate(xs[1:]):
         out = g.op(op, [out, x], f"{name}_{i}")
