@@ -332,6 +332,8 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
         common.write_atomic(path, [_keras_format.archive_bytes(model, include_optimizer)], "save")
         return
     tensors, meta = _model_payload(model, include_optimizer)
+    # every file ranvier writes loads back: the loaders' own checks, before anything is written
+    common.check_loadable(meta, sum(int(np.size(a)) for _, a in tensors), "save")
     _write_model_file(path, tensors, meta, "save")
 
 
@@ -372,6 +374,7 @@ def _sniff(filepath) -> str:
 def model_to_bytes(model, include_optimizer: bool = True) -> bytes:
     """The bytes ``model.save`` would write."""
     tensors, meta = _model_payload(model, include_optimizer)
+    common.check_loadable(meta, sum(int(np.size(a)) for _, a in tensors), "model_to_bytes")
     return _core.io_serialize_safetensors(_tensor_list(tensors), list(meta.items()))
 
 

@@ -64,6 +64,47 @@ def write_atomic(filepath, chunks: Sequence[Any], what: str = "save") -> None:
     _core.io_atomic_write(fs_path(filepath, what), list(chunks), os.fsync)
 
 
+# Every JSON metadata entry of a ranvier model file (the loaders parse each under the limits
+# of cpp/src/io/model_io.h: kMaxMetadataValues values, kMaxLayers layers).
+JSON_METADATA = ("architecture", "functional_config", "sequential_config", "weights", "layer_seeds",
+                 "compile_config", "optimizer", "optimizer_state")
+# The safetensors header's byte limit (cpp/src/io/safetensors.h, kMaxHeaderBytes).
+MAX_HEADER_BYTES = 100_000_000
+
+
+def unloadable(what: str, reason: Any) -> ValueError:
+    """The error of a save refused because the loaders would refuse the file it writes."""
+    return ValueError(
+        f"{what}: this model cannot be saved: the loaders would refuse its file ({reason}), so nothing "
+        f"was written (an existing file is left as it was). A model file holds at most 2048 layers and a "
+        f"bounded number of JSON values per metadata entry (16 MiB parsed); constants in layer configs "
+        f"count one value each (a StringLookup/IntegerLookup vocabulary, Discretization bin_boundaries, "
+        f"Normalization mean/variance passed as arguments: adapt() keeps the statistics as weights instead)")
+
+
+def check_loadable(metadata: Dict[str, str], file_floats: int, what: str = "save") -> None:
+    """Refuses (ValueError, before anything is written) model-file metadata that the loaders
+    would refuse: each JSON entry parsed under the loaders' limits, the architecture and
+    compile configuration through the C++ checks every loader runs, and the header's size.
+    So every file ranvier writes loads back."""
+    total = 0
+    try:
+        for key, text in metadata.items():
+            raw = text.encode("utf-8")
+            total += len(key) + len(raw) + 8
+            if key in JSON_METADATA:
+                try:
+                    _core.io_json_normalize(raw, True)
+                except ValueError as e:
+                    raise ValueError(f"metadata '{key}': {e}") from None
+        _core.io_check_model_metadata(list(metadata.items()), int(file_floats))
+    except ValueError as e:
+        raise unloadable(what, e) from None
+    if total > MAX_HEADER_BYTES:
+        raise unloadable(what, f"its metadata takes {total:,} bytes, more than a model file's header holds "
+                               f"({MAX_HEADER_BYTES:,} bytes)")
+
+
 def file_layers(model) -> List[Any]:
     """The layers whose weights a model file holds, in network order (``_save_state``)."""
     return model._save_state(include_optimizer=False)["layers"]
