@@ -178,3 +178,32 @@ def test_reduction_metrics_take_every_real_dtype(values, dtype):
     s.update_state(arr, sample_weight=np.ones(len(values), dtype))
     assert np.isclose(s.result(), np.sum(arr.astype(np.float64) * np.ones(len(values), dtype).astype(np.float64)),
                       rtol=1e-6, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- 3. data sources
+def test_an_unshuffled_pydataset_is_read_lazily():
+    """fit(shuffle=False) / evaluate / predict on a PyDataset whose length is huge (a streaming
+    source read for a few steps) walk the indices lazily: no list of every index (2**40 of
+    them needed terabytes; list(range(n)) raised a bare MemoryError)."""
+
+    class Huge(ranvier.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __len__(self):
+            return 2 ** 40
+
+        def __getitem__(self, i):
+            self.seen.append(i)
+            return np.full((2, 3), i % 5, np.float32), np.ones((2, 1), np.float32)
+
+    model = ranvier.Sequential([ranvier.Input((3,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    ds = Huge()
+    model.fit(ds, epochs=1, steps_per_epoch=3, shuffle=False, verbose=0)
+    assert ds.seen[:3] == [0, 1, 2] and max(ds.seen) < 8
+    ds.seen.clear()
+    model.evaluate(ds, steps=2, verbose=0)
+    assert max(ds.seen) < 8
+    assert model.predict(ds, steps=2, verbose=0).shape == (4, 1)
