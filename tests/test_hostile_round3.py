@@ -207,3 +207,63 @@ def test_an_unshuffled_pydataset_is_read_lazily():
     model.evaluate(ds, steps=2, verbose=0)
     assert max(ds.seen) < 8
     assert model.predict(ds, steps=2, verbose=0).shape == (4, 1)
+
+
+# ----------------------------------------------------------------------------- 4. load_weights
+def _three_layer_model():
+    norm = layers.Normalization()
+    model = ranvier.Sequential([ranvier.Input((3,)), norm, layers.Dense(4), layers.BatchNormalization(),
+                                layers.Dense(2)])
+    norm.adapt(np.arange(24, dtype=np.float32).reshape(8, 3))
+    return model
+
+
+def _h5_variants():
+    """(what, function(group, key)) replacing one weight dataset of a .weights.h5 file."""
+    h5py = pytest.importorskip("h5py")
+    return [
+        ("a scalar", lambda g, k, shape: g.create_dataset(k, data=np.float32(1))),
+        ("one value too many", lambda g, k, shape: g.create_dataset(k, data=np.ones((int(np.prod(shape)) + 1,), np.float32))),
+        ("a null dataspace", lambda g, k, shape: g.create_dataset(k, data=h5py.Empty("f4"))),
+        ("strings", lambda g, k, shape: g.create_dataset(k, data="text")),
+        ("complex numbers", lambda g, k, shape: g.create_dataset(k, data=np.ones(shape, np.complex64))),
+        ("float64 beyond float32", lambda g, k, shape: g.create_dataset(k, data=np.full(shape, 1e300))),
+        ("a group", lambda g, k, shape: g.create_group(k)),
+        ("nothing", None),
+    ]
+
+
+@pytest.mark.parametrize("victim", ["layers/normalization/vars/2", "layers/dense/vars/0",
+                                    "layers/batch_normalization/vars/3", "layers/dense_1/vars/1"])
+def test_a_refused_load_weights_changes_no_weight(tmp_path, victim):
+    """load_weights is all or nothing: a file refused at any layer (shape, dtype, a null
+    dataspace, a float64 beyond float32) leaves every weight as it was (it left the layers
+    before the bad one holding the file's weights), with a ValueError naming the dataset or
+    layer (a null dataspace was a bare TypeError, a float64 1e300 silently became inf)."""
+    h5py = pytest.importorskip("h5py")
+    source = _three_layer_model()
+    source.set_weights([w + 1.0 for w in source.get_weights()])
+    good = tmp_path / "good.weights.h5"
+    source.save_weights(good)
+    for what, make in _h5_variants():
+        bad = tmp_path / "bad.weights.h5"
+        bad.write_bytes(good.read_bytes())
+        with h5py.File(bad, "a") as f:
+            shape = f[victim].shape
+            if what == "a scalar" and shape == ():
+                continue  # that is the weight's own shape
+            del f[victim]
+            if make is not None:
+                parent, key = victim.rsplit("/", 1)
+                make(f[parent], key, shape)
+        target = _three_layer_model()
+        before = [w.copy() for w in target.get_weights()]
+        with pytest.raises(ValueError) as info:
+            target.load_weights(bad)
+        assert "load_weights" in str(info.value), (what, str(info.value))
+        for a, b in zip(before, target.get_weights()):
+            np.testing.assert_array_equal(a, b, err_msg=f"{what} in {victim}: a weight changed")
+    target = _three_layer_model()
+    target.load_weights(good)  # the good file still loads, every weight
+    for a, b in zip(source.get_weights(), target.get_weights()):
+        np.testing.assert_array_equal(a, b)

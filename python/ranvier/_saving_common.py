@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _checks, _core
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
@@ -214,6 +214,10 @@ def assign_groups(model, groups, where: str, skip_mismatch: bool) -> None:
             f"load_weights: {where} holds weights for {len(groups)} layers "
             f"({', '.join(g[0] for g in groups) or 'none'}) but the model has {len(targets)} layers with "
             f"weights ({', '.join(l.name for l in targets) or 'none'})")
+    # All or nothing: every group is checked and converted before any layer changes, and a
+    # set_weights refused midway puts back what the earlier layers held (a failed load left
+    # the layers before the bad one holding the file's weights, the others their own).
+    plan = []
     for layer, (name, cls_name, values) in zip(targets, groups):
         expected = [tuple(v.shape) for v in layer.weights]
         got = [tuple(np.shape(a)) for a in values]
@@ -223,6 +227,16 @@ def assign_groups(model, groups, where: str, skip_mismatch: bool) -> None:
             if skip_mismatch:
                 warnings.warn(msg + "; skipped (skip_mismatch=True)", stacklevel=3)
                 continue
-            raise ValueError(msg)
-        layer.set_weights([np.asarray(a, dtype=np.float32) for a in values])
+            raise ValueError(msg + "; no weight was changed")
+        plan.append((layer, [_checks.to_float32(np.asarray(a), f"weight '{name}/{v.name}'",
+                                                f"load_weights: {where}").reshape(np.shape(a))
+                             for v, a in zip(layer.weights, values)]))
+    before = [(layer, [np.array(w, copy=True) for w in layer.get_weights()]) for layer, _ in plan]
+    try:
+        for layer, arrays in plan:
+            layer.set_weights(arrays)
+    except BaseException:
+        for layer, old in before:
+            layer.set_weights(old)
+        raise
 
