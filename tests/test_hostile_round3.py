@@ -267,3 +267,55 @@ def test_a_refused_load_weights_changes_no_weight(tmp_path, victim):
     target.load_weights(good)  # the good file still loads, every weight
     for a, b in zip(source.get_weights(), target.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- 5. snapshots during fit
+def _rows_agree(kernel) -> bool:
+    return bool(np.all(kernel == kernel[0:1, :]))
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_weights_read_while_another_thread_trains_are_one_step(tmp_path, kind):
+    """get_weights (model and layer) and save from another thread while the model trains see
+    the weights between two optimizer steps: they took rows of two different steps (a saved
+    file holding a model that never existed). With all-ones inputs and a zero-initialized
+    kernel every SGD step adds the same value to each row, so any consistent snapshot has
+    identical rows; the test checks identity, not timing."""
+    import threading
+    ranvier.set_num_threads(2)
+    dense = layers.Dense(256, kernel_initializer="zeros", bias_initializer="zeros")
+    if kind == "sequential":
+        model = ranvier.Sequential([ranvier.Input((256,)), dense])
+        x, y = np.ones((64, 256), np.float32), np.full((64, 256), 1e3, np.float32)
+    else:
+        a, b = ranvier.Input((256,)), ranvier.Input((2,))
+        model = ranvier.Model([a, b], [dense(a), layers.Dense(1)(b)])
+        x = [np.ones((64, 256), np.float32), np.ones((64, 2), np.float32)]
+        y = [np.full((64, 256), 1e3, np.float32), np.ones((64, 1), np.float32)]
+    model.compile(ranvier.optimizers.SGD(1e-6), "mse")
+    done = threading.Event()
+    errors = []
+
+    def train():
+        try:
+            model.fit(x, y, epochs=400, batch_size=4, verbose=0)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    path = str(tmp_path / "snapshot.safetensors")
+    try:
+        reads = 0
+        while not done.is_set() and reads < 40:
+            assert _rows_agree(model.get_weights()[0])
+            assert _rows_agree(dense.get_weights()[0])
+            model.save(path)
+            assert _rows_agree(ranvier.saving.load_model(path, compile=False).get_weights()[0])
+            reads += 1
+    finally:
+        thread.join(timeout=300)
+    assert not thread.is_alive() and not errors
+    assert _rows_agree(model.get_weights()[0])

@@ -5,9 +5,11 @@ configuration of a saved model. Nothing here knows a model class: models are rea
 through their public methods and their ``_save_state`` / ``_restore_state``."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
+import threading
 import warnings
 from typing import Any, Dict, List, Sequence
 
@@ -103,6 +105,31 @@ def check_loadable(metadata: Dict[str, str], file_floats: int, what: str = "save
     if total > MAX_HEADER_BYTES:
         raise unloadable(what, f"its metadata takes {total:,} bytes, more than a model file's header holds "
                                f"({MAX_HEADER_BYTES:,} bytes)")
+
+
+@contextlib.contextmanager
+def between_steps(model):
+    """Holds the model's inference lock, which the C++ trainer holds through its steps, while
+    its weights are read (get_weights, save, save_weights, pickling): from another thread
+    while the model trains, the snapshot is the weights between two optimizer steps, never
+    halfway through an update (a save during fit wrote rows of two different steps). A no-op
+    for an unbuilt model and inside the model's own calls (its callbacks run between steps)."""
+    net = getattr(model, "_net_obj", None)
+    me = threading.get_ident()
+    if net is None or me in getattr(model, "_active", {}) or getattr(model, "_inference_holder", None) == me:
+        yield
+        return
+    try:
+        net.lock_inference()
+    except RuntimeError:  # refused inside a Python metric's update_state (a training step holds a lock)
+        yield
+        return
+    model._inference_holder = me  # the layers' own reads inside skip the (non-recursive) lock
+    try:
+        yield
+    finally:
+        model._inference_holder = None
+        net.unlock_inference()
 
 
 def file_layers(model) -> List[Any]:

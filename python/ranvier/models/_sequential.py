@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _checks, _core, _data, _naming
+from .. import _saving_common
 from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
@@ -539,10 +540,12 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                                        doc="Keras 3's name for ``non_trainable_weights`` (the same list).")
 
     def get_weights(self) -> List[np.ndarray]:
-        """Copies of every weight, layer by layer in Keras order."""
+        """Copies of every weight, layer by layer in Keras order (from another thread while
+        the model trains: the weights between two optimizer steps)."""
         out = []
-        for l in self._layers:
-            out.extend(l.get_weights())
+        with _saving_common.between_steps(self):
+            for l in self._layers:
+                out.extend(l.get_weights())
         return out
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
