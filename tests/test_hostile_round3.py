@@ -319,3 +319,23 @@ def test_weights_read_while_another_thread_trains_are_one_step(tmp_path, kind):
         thread.join(timeout=300)
     assert not thread.is_alive() and not errors
     assert _rows_agree(model.get_weights()[0])
+
+
+# ----------------------------------------------------------------------------- 6. optimizer decay rates
+@pytest.mark.parametrize("name,arg", [("Adam", "beta_1"), ("Adam", "beta_2"), ("AdamW", "beta_1"), ("AdamW", "beta_2"),
+                                      ("Nadam", "beta_1"), ("Nadam", "beta_2"), ("Lamb", "beta_1"), ("Lamb", "beta_2"),
+                                      ("Adamax", "beta_1")])
+def test_a_bias_corrected_decay_rate_of_one_is_refused(name, arg):
+    """A decay rate the optimizer's bias correction divides by 1 - rate**t for: 1 divides by
+    zero (the weights became NaN at the first step, or never changed), so it is refused
+    naming the argument; values just below 1 train to finite weights."""
+    cls = getattr(ranvier.optimizers, name)
+    with pytest.raises(ValueError, match=rf"`{arg}` must be a number in \[0, 1\)"):
+        cls(**{arg: 1.0})
+    with pytest.raises(ValueError, match=rf"`{arg}`"):
+        cls.from_config(dict(cls().get_config(), **{arg: 1.0}))
+    for ok in (0.0, 0.999999):
+        model = ranvier.Sequential([ranvier.Input((3,)), layers.Dense(2)])
+        model.compile(cls(**{arg: ok}), "mse")
+        model.fit(np.linspace(0, 1, 24).reshape(8, 3), np.linspace(-1, 1, 16).reshape(8, 2), epochs=2, verbose=0)
+        assert all(np.all(np.isfinite(w)) for w in model.get_weights())
