@@ -339,3 +339,25 @@ def test_a_bias_corrected_decay_rate_of_one_is_refused(name, arg):
         model.compile(cls(**{arg: ok}), "mse")
         model.fit(np.linspace(0, 1, 24).reshape(8, 3), np.linspace(-1, 1, 16).reshape(8, 2), epochs=2, verbose=0)
         assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+# ----------------------------------------------------------------------------- 7. lookup edges
+@pytest.mark.parametrize("mode", ["multi_hot", "count", "tf_idf"])
+@pytest.mark.parametrize("shape", [(2, 0), (0, 0), (3, 2, 0)])
+def test_lookup_encodings_of_rows_with_no_keys_are_zeros(mode, shape):
+    """multi_hot / count / tf_idf of rows holding no keys: zero rows of the vocabulary's
+    depth (a NumPy reshape error before: reshape(-1, 0) is ambiguous)."""
+    extra = {"idf_weights": [1.0, 2.0]} if mode == "tf_idf" else {}
+    layer = layers.StringLookup(vocabulary=["a", "b"], output_mode=mode, **extra)
+    out = layer(np.zeros(shape, dtype=str))
+    assert out.shape == shape[:-1] + (3,)
+    assert not np.any(out)
+
+
+@pytest.mark.parametrize("weights", [["a", "b"], [None, 1.0], [np.nan, 1.0], [1.0, np.inf]])
+def test_idf_weights_must_be_finite_numbers(weights):
+    """idf_weights that are not finite numbers are a ValueError naming the argument (strings
+    raised NumPy's bare 'could not convert string to float'; NaN gave NaN encodings and a
+    config no model file can hold)."""
+    with pytest.raises(ValueError, match="idf_weights"):
+        layers.IntegerLookup(vocabulary=[1, 2], output_mode="tf_idf", idf_weights=weights)
