@@ -361,3 +361,15 @@ def test_idf_weights_must_be_finite_numbers(weights):
     config no model file can hold)."""
     with pytest.raises(ValueError, match="idf_weights"):
         layers.IntegerLookup(vocabulary=[1, 2], output_mode="tf_idf", idf_weights=weights)
+
+
+def test_a_loss_option_without_a_kernel_is_not_called_python_code():
+    """SparseCategoricalCrossentropy(ignore_class=...) is refused at compile (its training
+    kernel cannot skip rows) with a message naming the option and what to do instead; it
+    was reported as 'Python code', which it is not."""
+    model = ranvier.Sequential([ranvier.Input((3,)), layers.Dense(3, activation="softmax")])
+    with pytest.raises(ValueError, match=r"ignore_class=-1 has no C\+\+ kernel.*sample_weight 0") as info:
+        model.compile("sgd", ranvier.losses.SparseCategoricalCrossentropy(ignore_class=-1))
+    assert "Python code" not in str(info.value)
+    with pytest.raises(ValueError, match="is Python code"):
+        model.compile("sgd", lambda y_true, y_pred: (y_true - y_pred) ** 2)
