@@ -373,3 +373,31 @@ def test_a_loss_option_without_a_kernel_is_not_called_python_code():
     assert "Python code" not in str(info.value)
     with pytest.raises(ValueError, match="is Python code"):
         model.compile("sgd", lambda y_true, y_pred: (y_true - y_pred) ** 2)
+
+
+@pytest.mark.parametrize("member", ["config.json", "metadata.json", "model.weights.h5"])
+def test_an_archive_holding_a_member_twice_is_refused(tmp_path, member):
+    """A .keras archive with two entries of one name is ambiguous (Python's zipfile reads the
+    last, other zip readers the first: two programs would load two different models), so it
+    is refused naming the member."""
+    pytest.importorskip("h5py")
+    import io
+    import warnings
+    import zipfile
+    model = ranvier.Sequential([ranvier.Input((3,)), layers.Dense(2)])
+    good = tmp_path / "good.keras"
+    model.save(good)
+    with zipfile.ZipFile(good) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr(member, b"{}" if member.endswith(".json") else b"not hdf5")
+            for n, v in members.items():
+                z.writestr(n, v)
+    bad = tmp_path / "twice.keras"
+    bad.write_bytes(buf.getvalue())
+    with pytest.raises(ValueError, match=rf"'{member}' more than once"):
+        ranvier.saving.load_model(bad)
+    ranvier.saving.load_model(good)

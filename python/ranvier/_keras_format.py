@@ -315,6 +315,11 @@ def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any
     except zipfile.BadZipFile as e:
         raise ValueError(f"{where} is not a valid Keras archive (zip): {e}") from None
     with zf:
+        names = zf.namelist()
+        twice = sorted(n for n in (CONFIG, METADATA, WEIGHTS) if names.count(n) > 1)
+        if twice:  # which copy counts depends on the reader: refused, as ambiguous
+            raise ValueError(f"{where}: the archive holds {', '.join(repr(n) for n in twice)} more than once "
+                             f"(zip readers disagree on which copy counts)")
         try:
             config = json.loads(_read_member(zf, CONFIG, _MAX_JSON_BYTES, where))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
