@@ -632,7 +632,7 @@ def _optimizer_rows():
         Row("optimizers.RMSprop/rho-1.5", lambda c: optimizers.RMSprop(rho=1.5), ValueError, r"rho.*\[0, 1\]"),
         Row("optimizers.Adagrad/accumulator-negative", lambda c: optimizers.Adagrad(initial_accumulator_value=-1.0),
             ValueError, r"initial_accumulator_value"),
-        Row("optimizers.Adam/beta_1-2", lambda c: optimizers.Adam(beta_1=2.0), ValueError, r"beta_1.*\[0, 1\]"),
+        Row("optimizers.Adam/beta_1-2", lambda c: optimizers.Adam(beta_1=2.0), ValueError, r"beta_1.*\[0, 1\)"),
         Row("optimizers.Adam/beta_2-negative", lambda c: optimizers.Adam(beta_2=-0.1), ValueError, r"beta_2"),
         Row("optimizers.Adam/epsilon-negative", lambda c: optimizers.Adam(epsilon=-1e-7), ValueError, r"epsilon"),
         Row("optimizers.Adam/epsilon-str", lambda c: optimizers.Adam(epsilon="small"), ValueError, r"epsilon"),

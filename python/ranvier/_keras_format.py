@@ -247,6 +247,17 @@ def archive_bytes(model, include_optimizer: bool = True) -> bytes:
     if not model.built:
         raise ValueError("save: the model is not built yet, so Keras's format has no weights to hold; "
                          "build it (fit, predict, build() or an Input first)")
+    config = model_config(model)
+    config_text = json.dumps(config, allow_nan=False)
+    # every archive ranvier writes loads back: the reader's own checks, before anything is
+    # written (the weights file holds at least 4 bytes per weight value)
+    try:
+        if len(config_text.encode("utf-8")) > _MAX_JSON_BYTES:
+            raise ValueError(f"'{CONFIG}' would take {len(config_text.encode('utf-8')):,} bytes, more than "
+                             f"the {_MAX_JSON_BYTES:,} the reader accepts")
+        _check_sizes(config, 4 * sum(int(np.size(w)) for w in model.get_weights()), f"'{CONFIG}'")
+    except ValueError as e:
+        raise common.unloadable("save", e) from None
     weights = io.BytesIO()
     write_weights_h5(model, weights, include_optimizer=include_optimizer)
     state = model._save_state(include_optimizer=False)
@@ -260,7 +271,7 @@ def archive_bytes(model, include_optimizer: bool = True) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:  # stored, as Keras writes it
         zf.writestr(METADATA, json.dumps(meta))
-        zf.writestr(CONFIG, json.dumps(model_config(model), allow_nan=False))
+        zf.writestr(CONFIG, config_text)
         zf.writestr(WEIGHTS, weights.getvalue())
     return out.getvalue()
 
@@ -304,6 +315,11 @@ def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any
     except zipfile.BadZipFile as e:
         raise ValueError(f"{where} is not a valid Keras archive (zip): {e}") from None
     with zf:
+        names = zf.namelist()
+        twice = sorted(n for n in (CONFIG, METADATA, WEIGHTS) if names.count(n) > 1)
+        if twice:  # which copy counts depends on the reader: refused, as ambiguous
+            raise ValueError(f"{where}: the archive holds {', '.join(repr(n) for n in twice)} more than once "
+                             f"(zip readers disagree on which copy counts)")
         try:
             config = json.loads(_read_member(zf, CONFIG, _MAX_JSON_BYTES, where))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:

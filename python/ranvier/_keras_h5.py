@@ -98,10 +98,16 @@ def _read(h5py, ds, where: str, expected) -> Any:
         _refuse(where, f"dataset '{ds.name}' keeps its values in external files {[e[0] for e in ds.external]}")
     if ds.dtype.kind not in "fiub" or ds.dtype.itemsize > 8:
         raise ValueError(f"load_weights: {where}: dataset '{ds.name}' holds {ds.dtype}, not numbers")
+    if ds.shape is None:  # an HDF5 null dataspace (h5py.Empty): no values at all
+        raise ValueError(f"load_weights: {where}: dataset '{ds.name}' is empty (a null dataspace), not a "
+                         f"weight's values")
     shape = tuple(int(d) for d in ds.shape)
     if expected is None or shape != tuple(expected):
         return np.broadcast_to(np.zeros((), np.float32), shape)  # not read: the shapes differ
-    return np.asarray(ds[()], dtype=np.float32)
+    values = np.asarray(ds[()])
+    if values.dtype.kind == "f" and values.dtype.itemsize > 4:  # float64: checked for float32 overflow
+        return values  # by the caller, which names the layer (it became inf here)
+    return np.asarray(values, dtype=np.float32)
 
 
 def read_capped(h5py, ds, where: str, max_elems: int) -> Any:
@@ -109,7 +115,9 @@ def read_capped(h5py, ds, where: str, max_elems: int) -> Any:
     most `max_elems` elements; ValueError naming it otherwise."""
     if not isinstance(ds, h5py.Dataset):
         raise ValueError(f"load_weights: {where}: '{getattr(ds, 'name', ds)}' is not a dataset")
-    shape = tuple(int(d) for d in ds.shape or ())
+    if ds.shape is None:  # an HDF5 null dataspace (h5py.Empty)
+        raise ValueError(f"load_weights: {where}: dataset '{ds.name}' is empty (a null dataspace), not values")
+    shape = tuple(int(d) for d in ds.shape)
     n = int(np.prod(shape, dtype=np.float64)) if shape else 1
     if n > max_elems:
         raise ValueError(f"load_weights: {where}: dataset '{ds.name}' declares {n} values, more than "

@@ -329,10 +329,15 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {common.where(path)} exists and overwrite=False")
     if _keras_format.is_archive_name(path):
-        common.write_atomic(path, [_keras_format.archive_bytes(model, include_optimizer)], "save")
+        with common.between_steps(model):
+            blob = _keras_format.archive_bytes(model, include_optimizer)
+        common.write_atomic(path, [blob], "save")
         return
-    tensors, meta = _model_payload(model, include_optimizer)
-    _write_model_file(path, tensors, meta, "save")
+    with common.between_steps(model):  # (the writer reads the weights' own memory)
+        tensors, meta = _model_payload(model, include_optimizer)
+        # every file ranvier writes loads back: the loaders' own checks, before anything is written
+        common.check_loadable(meta, sum(int(np.size(a)) for _, a in tensors), "save")
+        _write_model_file(path, tensors, meta, "save")
 
 
 def load_model(filepath, classes: Mapping[str, Any], custom_objects=None, compile: bool = True,
@@ -371,8 +376,10 @@ def _sniff(filepath) -> str:
 
 def model_to_bytes(model, include_optimizer: bool = True) -> bytes:
     """The bytes ``model.save`` would write."""
-    tensors, meta = _model_payload(model, include_optimizer)
-    return _core.io_serialize_safetensors(_tensor_list(tensors), list(meta.items()))
+    with common.between_steps(model):
+        tensors, meta = _model_payload(model, include_optimizer)
+        common.check_loadable(meta, sum(int(np.size(a)) for _, a in tensors), "model_to_bytes")
+        return _core.io_serialize_safetensors(_tensor_list(tensors), list(meta.items()))
 
 
 def model_from_bytes(blob: bytes, classes: Mapping[str, Any], custom_objects=None, compile: bool = True):
@@ -401,11 +408,13 @@ def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None) -
         if not model.built:
             _weights_payload(model)  # raises: not built
         buf = io.BytesIO()
-        _keras_format.write_weights_h5(model, buf, include_optimizer=True)  # as Keras's save_weights
+        with common.between_steps(model):
+            _keras_format.write_weights_h5(model, buf, include_optimizer=True)  # as Keras's save_weights
         common.write_atomic(path, [buf.getbuffer()], "save_weights")
         return
-    tensors, meta = _weights_payload(model)
-    _write_model_file(path, tensors, meta, "save_weights")
+    with common.between_steps(model):  # (the writer reads the weights' own memory)
+        tensors, meta = _weights_payload(model)
+        _write_model_file(path, tensors, meta, "save_weights")
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None:

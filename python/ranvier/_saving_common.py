@@ -5,15 +5,17 @@ configuration of a saved model. Nothing here knows a model class: models are rea
 through their public methods and their ``_save_state`` / ``_restore_state``."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
+import threading
 import warnings
 from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _checks, _core
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
@@ -62,6 +64,72 @@ def write_atomic(filepath, chunks: Sequence[Any], what: str = "save") -> None:
     their own memory, with the GIL released: a temporary file in the target's folder,
     fsync'ed and renamed over the target, so the file is never half-written."""
     _core.io_atomic_write(fs_path(filepath, what), list(chunks), os.fsync)
+
+
+# Every JSON metadata entry of a ranvier model file (the loaders parse each under the limits
+# of cpp/src/io/model_io.h: kMaxMetadataValues values, kMaxLayers layers).
+JSON_METADATA = ("architecture", "functional_config", "sequential_config", "weights", "layer_seeds",
+                 "compile_config", "optimizer", "optimizer_state")
+# The safetensors header's byte limit (cpp/src/io/safetensors.h, kMaxHeaderBytes).
+MAX_HEADER_BYTES = 100_000_000
+
+
+def unloadable(what: str, reason: Any) -> ValueError:
+    """The error of a save refused because the loaders would refuse the file it writes."""
+    return ValueError(
+        f"{what}: this model cannot be saved: the loaders would refuse its file ({reason}), so nothing "
+        f"was written (an existing file is left as it was). A model file holds at most 2048 layers and a "
+        f"bounded number of JSON values per metadata entry (16 MiB parsed); constants in layer configs "
+        f"count one value each (a StringLookup/IntegerLookup vocabulary, Discretization bin_boundaries, "
+        f"Normalization mean/variance passed as arguments: adapt() keeps the statistics as weights instead)")
+
+
+def check_loadable(metadata: Dict[str, str], file_floats: int, what: str = "save") -> None:
+    """Refuses (ValueError, before anything is written) model-file metadata that the loaders
+    would refuse: each JSON entry parsed under the loaders' limits, the architecture and
+    compile configuration through the C++ checks every loader runs, and the header's size.
+    So every file ranvier writes loads back."""
+    total = 0
+    try:
+        for key, text in metadata.items():
+            raw = text.encode("utf-8")
+            total += len(key) + len(raw) + 8
+            if key in JSON_METADATA:
+                try:
+                    _core.io_json_normalize(raw, True)
+                except ValueError as e:
+                    raise ValueError(f"metadata '{key}': {e}") from None
+        _core.io_check_model_metadata(list(metadata.items()), int(file_floats))
+    except ValueError as e:
+        raise unloadable(what, e) from None
+    if total > MAX_HEADER_BYTES:
+        raise unloadable(what, f"its metadata takes {total:,} bytes, more than a model file's header holds "
+                               f"({MAX_HEADER_BYTES:,} bytes)")
+
+
+@contextlib.contextmanager
+def between_steps(model):
+    """Holds the model's inference lock, which the C++ trainer holds through its steps, while
+    its weights are read (get_weights, save, save_weights, pickling): from another thread
+    while the model trains, the snapshot is the weights between two optimizer steps, never
+    halfway through an update (a save during fit wrote rows of two different steps). A no-op
+    for an unbuilt model and inside the model's own calls (its callbacks run between steps)."""
+    net = getattr(model, "_net_obj", None)
+    me = threading.get_ident()
+    if net is None or me in getattr(model, "_active", {}) or getattr(model, "_inference_holder", None) == me:
+        yield
+        return
+    try:
+        net.lock_inference()
+    except RuntimeError:  # refused inside a Python metric's update_state (a training step holds a lock)
+        yield
+        return
+    model._inference_holder = me  # the layers' own reads inside skip the (non-recursive) lock
+    try:
+        yield
+    finally:
+        model._inference_holder = None
+        net.unlock_inference()
 
 
 def file_layers(model) -> List[Any]:
@@ -173,6 +241,10 @@ def assign_groups(model, groups, where: str, skip_mismatch: bool) -> None:
             f"load_weights: {where} holds weights for {len(groups)} layers "
             f"({', '.join(g[0] for g in groups) or 'none'}) but the model has {len(targets)} layers with "
             f"weights ({', '.join(l.name for l in targets) or 'none'})")
+    # All or nothing: every group is checked and converted before any layer changes, and a
+    # set_weights refused midway puts back what the earlier layers held (a failed load left
+    # the layers before the bad one holding the file's weights, the others their own).
+    plan = []
     for layer, (name, cls_name, values) in zip(targets, groups):
         expected = [tuple(v.shape) for v in layer.weights]
         got = [tuple(np.shape(a)) for a in values]
@@ -182,6 +254,16 @@ def assign_groups(model, groups, where: str, skip_mismatch: bool) -> None:
             if skip_mismatch:
                 warnings.warn(msg + "; skipped (skip_mismatch=True)", stacklevel=3)
                 continue
-            raise ValueError(msg)
-        layer.set_weights([np.asarray(a, dtype=np.float32) for a in values])
+            raise ValueError(msg + "; no weight was changed")
+        plan.append((layer, [_checks.to_float32(np.asarray(a), f"weight '{name}/{v.name}'",
+                                                f"load_weights: {where}").reshape(np.shape(a))
+                             for v, a in zip(layer.weights, values)]))
+    before = [(layer, [np.array(w, copy=True) for w in layer.get_weights()]) for layer, _ in plan]
+    try:
+        for layer, arrays in plan:
+            layer.set_weights(arrays)
+    except BaseException:
+        for layer, old in before:
+            layer.set_weights(old)
+        raise
 

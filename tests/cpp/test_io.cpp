@@ -324,3 +324,30 @@ RANVIER_TEST(io_mutated_model_files_never_crash) {
   RANVIER_CHECK(accepted > 0 && refused > 0, "accepted %d refused %d", accepted, refused);
   std::remove(path.c_str());
 }
+
+// Every file Model::save writes loads back: a model the loaders would refuse (more layers
+// than a model file holds) is refused by save, which writes nothing.
+RANVIER_TEST(save_refuses_a_model_no_loader_would_open) {
+  const std::string path = "ranvier_test_io_too_many_layers.safetensors";
+  std::remove(path.c_str());
+  ranvier::Model m(1);
+  m.input(2);
+  for (std::size_t i = 0; i < ranvier::io::kMaxLayers + 1; ++i) m.add(ranvier::layers::Dense(2));
+  bool refused = false;
+  try {
+    m.save(path);
+  } catch (const std::invalid_argument& e) {
+    refused = std::strstr(e.what(), "cannot be saved") != nullptr && std::strstr(e.what(), "at most 2048") != nullptr;
+  }
+  RANVIER_CHECK(refused, "%s", "save of 2049 layers was not refused with the loaders' reason");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  RANVIER_CHECK(f == nullptr, "%s", "a refused save wrote a file");
+  if (f) std::fclose(f);
+  ranvier::Model ok(1);
+  ok.input(2);
+  for (std::size_t i = 0; i < ranvier::io::kMaxLayers; ++i) ok.add(ranvier::layers::Dense(2));
+  ok.save(path);
+  const ranvier::Model back = ranvier::Model::load(path);
+  RANVIER_CHECK(back.input_size() == 2, "input_size %lld", static_cast<long long>(back.input_size()));
+  std::remove(path.c_str());
+}

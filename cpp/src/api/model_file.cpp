@@ -187,6 +187,21 @@ void Model::save(const std::string& path) const {
     st.set("param_order", param_order(net, m.node_names));
     meta.emplace_back("optimizer_state", json::dump(st));
   }
+  // Every file this writes loads back: the checks every loader runs on the metadata (layer
+  // count, JSON value limits, sizes against the weights), before anything is written (a
+  // model of more layers than a file holds was written, and then no loader opened it).
+  std::uint64_t floats = 0;
+  for (const auto& t : tensors) {
+    std::uint64_t n = 1;
+    for (const auto d : t.shape) n *= static_cast<std::uint64_t>(d);
+    floats += n;
+  }
+  try {
+    io::check_model_metadata(meta, floats, false);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("save: '" + path + "': this model cannot be saved: the loaders would refuse its file (" +
+                                e.what() + "), so nothing was written");
+  }
   io::write_file(path, tensors, meta);  // atomic; the weights are written from the network itself
 }
 

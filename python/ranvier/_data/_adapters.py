@@ -362,9 +362,10 @@ class _PyDatasetAdapter(_Adapter):
         n = self.num_batches
         if n is None:
             return itertools.count()
+        if not self.shuffle:  # lazily: a long (or effectively endless) data set read for a few steps
+            return iter(range(n))  # allocates nothing per batch
         idx = list(range(n))
-        if self.shuffle:
-            random.Random(self._epoch).shuffle(idx)
+        random.Random(self._epoch).shuffle(idx)
         return iter(idx)
 
     def _new_iterator(self) -> Iterator:

@@ -1,6 +1,8 @@
 """The Layer base class, the Variable view of a weight, and shared helpers."""
 from __future__ import annotations
 
+import contextlib
+
 import functools
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -510,8 +512,19 @@ class Layer:
         return self.non_trainable_weights
 
     def get_weights(self) -> List[np.ndarray]:
-        """Copies of the weights, in Keras order."""
-        return [p.copy() for p in self._params]
+        """Copies of the weights, in Keras order (from another thread while the model holding
+        the layer trains: the weights between two optimizer steps)."""
+        with self._between_steps():
+            return [p.copy() for p in self._params]
+
+    def _between_steps(self):
+        """The model holding this layer's ``between_steps`` (its inference lock while another
+        thread trains it), or a no-op for a layer outside a model."""
+        owner = self._owner()
+        if owner is None:
+            return contextlib.nullcontext()
+        from .._saving_common import between_steps  # (lazily: _saving_common imports the layers' users)
+        return between_steps(owner)
 
     def set_weights(self, weights) -> None:
         """Sets every weight from a list of arrays in Keras order and Keras shapes (ValueError
@@ -519,8 +532,9 @@ class Layer:
         holding the layer runs a call in another thread)."""
         weights = list(weights)
         arrays = self._check_weights(weights)
-        for p, a in zip(self._params, arrays):
-            np.copyto(p, a)
+        with self._between_steps():  # between two optimizer steps of a model training in another thread
+            for p, a in zip(self._params, arrays):
+                np.copyto(p, a)
 
     def _check_weights(self, weights) -> List[np.ndarray]:
         """The arrays of ``weights`` once their count, dtypes and shapes fit this layer."""

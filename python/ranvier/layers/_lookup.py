@@ -296,7 +296,14 @@ class _IndexLookup(Layer):
                              f"(indices travel through the network as exact float32)")
         idf = None
         if self.output_mode == "tf_idf":
-            w = np.asarray(idf_weights, dtype=np.float64)
+            try:
+                w = np.asarray(idf_weights, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{type(self).__name__}: `idf_weights` must be numbers, one per vocabulary entry; "
+                                 f"got {_shown(idf_weights)}") from None
+            if w.ndim == 1 and not np.all(np.isfinite(w)):
+                raise ValueError(f"{type(self).__name__}: `idf_weights` must be finite numbers, got "
+                                 f"{_shown(idf_weights)}")
             if w.ndim != 1:
                 raise ValueError(f"TF-IDF data must be a 1-index array. Received: type(idf_weights)={type(idf_weights)}")
             if len(w) != len(vocab):
@@ -538,7 +545,7 @@ class _IndexLookup(Layer):
             out.reshape(-1, depth)[rows, flat[rows]] = 1
             return out
         lead = idx.shape[:-1]
-        flat = idx.reshape(-1, idx.shape[-1])
+        flat = idx.reshape(int(np.prod(lead, dtype=np.int64)), idx.shape[-1])  # (-1 is ambiguous for 0 keys per row)
         valid = (flat >= 0) & (flat < depth)  # the mask (-1) is dropped
         cells = np.nonzero(valid)[0] * depth + flat[valid]
         out = np.zeros((flat.shape[0], depth), np.int64)

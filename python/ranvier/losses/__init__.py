@@ -146,8 +146,9 @@ def core_spec(loss) -> Tuple[str, Dict[str, Any]]:
                                  f"axis only (axis=-1)")
         elif key == "ignore_class":
             if value is not None:
-                raise ValueError(f"core_spec: {name} with ignore_class={value!r} has no C++ kernel "
-                                 f"(evaluate it in Python, or drop ignore_class)")
+                raise ValueError(f"the built-in loss {name} with ignore_class={value!r} has no C++ kernel: ranvier's "
+                                 f"training loop cannot skip a class's rows; drop ignore_class and give those "
+                                 f"rows sample_weight 0 instead (the mean then counts them in its denominator, as sample weights do)")
         else:
             params[key] = value
     return name, _core_params(params)

@@ -2,10 +2,12 @@
 functions (``accuracy``, ``mean_squared_error``, ...)."""
 from __future__ import annotations
 
+import numbers
 from typing import Callable
 
 import numpy as np
 
+from .. import _checks
 from .. import losses as _losses
 from ._base import (  # noqa: F401
     _EPSILON, _auto_name, Metric,
@@ -55,17 +57,34 @@ __all__ = [
 ]
 
 
+def _real_array(x, name: str, what: str, dtype=np.float64) -> np.ndarray:
+    """``x`` as an array of real numbers (``dtype``): bool, int and float arrays (and lists,
+    pandas objects) as they are; an object array only when every element is a real number.
+    None, datetimes, complex numbers and strings are a TypeError naming ``name``, as every
+    other metric input (they were coerced: None to NaN, a datetime to its day count)."""
+    arr = _checks.as_numeric_array(x, name, what)
+    if arr.dtype.kind == "O":
+        for i, v in enumerate(arr.reshape(-1).tolist()):
+            if not isinstance(v, numbers.Real):
+                pos = ", ".join(str(int(j)) for j in np.unravel_index(i, arr.shape)) if arr.ndim else ""
+                raise TypeError(f"{what}: {name} must hold real numbers, got {name}[{pos}]={v!r} "
+                                f"(a {type(v).__name__})")
+    elif arr.dtype.kind not in "fiub":
+        raise TypeError(f"{what}: {name} must hold real numbers (float, int or bool), got dtype={arr.dtype}")
+    return np.asarray(arr, dtype=dtype)
+
+
 def _reduce_to_samplewise(values, sample_weight, reduce_fn, what: str):
     """Keras's reduce_to_samplewise_values, in float64: the weights are brought to the
     values' rank (squeeze/expand a trailing 1), the values reduced over the axes the
     weights lack, multiplied by the (broadcast) weights, then reduced to one value per
     sample; the weights likewise. Returns (values, weights or None)."""
-    v = np.asarray(values, dtype=np.float64)
+    v = _real_array(values, "values", what)
     if sample_weight is None:
         if v.ndim > 1:
             v = reduce_fn(v, axis=tuple(range(1, v.ndim)))
         return v, None
-    w = np.asarray(sample_weight, dtype=np.float64)
+    w = _real_array(sample_weight, "sample_weight", what)
     if w.ndim == v.ndim + 1 and w.shape[-1] == 1:  # squeeze_or_expand_to_same_rank
         w = w.reshape(w.shape[:-1])
     elif v.ndim == w.ndim + 1 and v.shape[-1] == 1:
@@ -151,8 +170,9 @@ class MeanMetricWrapper(Mean):
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:  # type: ignore[override]
         """Adds ``fn(y_true, y_pred, **kwargs)`` (inputs as float32, ranks aligned as Keras
         does) to the running mean, weighted by ``sample_weight``."""
-        yp = np.asarray(y_pred, dtype=np.float32)
-        yt = np.asarray(y_true, dtype=np.float32)
+        what = f"{type(self).__name__} '{self.name}'"
+        yp = _real_array(y_pred, "y_pred", what, np.float32)
+        yt = _real_array(y_true, "y_true", what, np.float32)
         if yt.ndim == yp.ndim - 1 and yp.ndim >= 1 and yp.shape[-1] == 1:
             yt = yt.reshape(yt.shape + (1,))  # squeeze_or_expand_to_same_rank
         elif yp.ndim == yt.ndim - 1 and yt.ndim >= 1 and yt.shape[-1] == 1:

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _checks, _core, _data, _naming
+from .. import _saving_common
 from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
@@ -60,8 +61,20 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         self._net = None
         self._init_training()
         self._init_guard()
-        for layer in layers or []:
-            self.add(layer)
+        # The layers are appended without a network build each, then built once (as
+        # from_config does): one build per add made Sequential([...]) quadratic in its layers
+        # (a 1024-layer list took 11 s, the 2048 a model file holds about 40 s).
+        self._defer_build = True
+        try:
+            for layer in layers or []:
+                self.add(layer)
+        finally:
+            self._defer_build = False
+        if self._layers and self._input_shape is not None:
+            self._build_layers()
+            for layer in self._layers:
+                if getattr(layer, "_graph_shared", False):
+                    layer._owner_ref = weakref.ref(self)
 
     def add(self, layer) -> None:
         """Appends a layer (or an ``Input``, only as the first element).
@@ -103,7 +116,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 hint = getattr(layer, "_input_shape_hint", None)
                 if len(self._layers) == 1 and self._input_shape is None and hint is not None:
                     self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
-                if self._input_shape is not None:
+                if self._input_shape is not None and not self._defer_build:
                     self._build_layers()
             except BaseException:  # refused: the model stays as it was (the other layers are
                 self._layers.pop()  # still bound to the saved network: _build_layers binds last)
@@ -191,6 +204,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
     # another model took them (``_lent``), reading ``_net`` takes them back first (their
     # current weights are copied in; ``_functional.take_back``).
     _net_obj: Optional[_core.Network] = None
+    _defer_build = False  # Sequential([...]): the layers are built once, after the last add
     _lent = False
 
     @property
@@ -526,10 +540,12 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                                        doc="Keras 3's name for ``non_trainable_weights`` (the same list).")
 
     def get_weights(self) -> List[np.ndarray]:
-        """Copies of every weight, layer by layer in Keras order."""
+        """Copies of every weight, layer by layer in Keras order (from another thread while
+        the model trains: the weights between two optimizer steps)."""
         out = []
-        for l in self._layers:
-            out.extend(l.get_weights())
+        with _saving_common.between_steps(self):
+            for l in self._layers:
+                out.extend(l.get_weights())
         return out
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:

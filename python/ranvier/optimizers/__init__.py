@@ -158,7 +158,8 @@ class Adam(Optimizer):
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
                  ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
-        self._hyper = {"beta_1": self._unit("beta_1", beta_1), "beta_2": self._unit("beta_2", beta_2),
+        self._hyper = {"beta_1": self._unit("beta_1", beta_1, bias_corrected=True),
+                       "beta_2": self._unit("beta_2", beta_2, bias_corrected=True),
                        "epsilon": self._nonneg("epsilon", epsilon), "amsgrad": self._bool("amsgrad", amsgrad)}
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
@@ -202,7 +203,8 @@ class Adamax(Optimizer):
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
                  name=None, **kwargs):
-        self._hyper = {"beta_1": self._unit("beta_1", beta_1), "beta_2": self._unit("beta_2", beta_2),
+        self._hyper = {"beta_1": self._unit("beta_1", beta_1, bias_corrected=True),
+                       "beta_2": self._unit("beta_2", beta_2),
                        "epsilon": self._nonneg("epsilon", epsilon)}
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
@@ -225,7 +227,8 @@ class Nadam(Optimizer):
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
                  name=None, **kwargs):
-        self._hyper = {"beta_1": self._unit("beta_1", beta_1), "beta_2": self._unit("beta_2", beta_2),
+        self._hyper = {"beta_1": self._unit("beta_1", beta_1, bias_corrected=True),
+                       "beta_2": self._unit("beta_2", beta_2, bias_corrected=True),
                        "epsilon": self._nonneg("epsilon", epsilon)}
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
@@ -309,7 +312,8 @@ class Lamb(Optimizer):
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
                  name=None, **kwargs):
-        self._hyper = {"beta_1": self._unit("beta_1", beta_1), "beta_2": self._unit("beta_2", beta_2),
+        self._hyper = {"beta_1": self._unit("beta_1", beta_1, bias_corrected=True),
+                       "beta_2": self._unit("beta_2", beta_2, bias_corrected=True),
                        "epsilon": self._nonneg("epsilon", epsilon)}
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,

@@ -158,11 +158,18 @@ class Optimizer:
             raise ValueError(f"{cls}: `learning_rate` must be a finite number >= 0. Received: learning_rate={lr!r}")
         return _checks.check_float32(lr, "`learning_rate`", cls)  # the C++ learning rate is a float
 
-    def _unit(self, arg, value, lo_open=False):
+    def _unit(self, arg, value, lo_open=False, bias_corrected=False):
+        """``value`` in [0, 1] ((0, 1] with ``lo_open``); ``bias_corrected``: in [0, 1), for a
+        decay rate whose bias correction divides by 1 - value**t (1 silently made every weight
+        NaN at the first step, or froze them)."""
         cls = type(self).__name__
         ok = _is_real(value) and ((0 < value <= 1) if lo_open else (0 <= value <= 1))
+        if ok and bias_corrected and value >= 1:
+            raise ValueError(f"{cls}: `{arg}` must be a number in [0, 1): {cls} divides by 1 - {arg}**t to correct "
+                             f"its moving average's bias, so {arg}=1 divides by zero (the weights become NaN, or "
+                             f"never change). Received: {arg}={value!r}")
         if not ok:
-            rng = "(0, 1]" if lo_open else "[0, 1]"
+            rng = "(0, 1]" if lo_open else ("[0, 1)" if bias_corrected else "[0, 1]")
             raise ValueError(f"{cls}: `{arg}` must be a number in {rng}. Received: {arg}={value!r}")
         return value
 
