@@ -31,7 +31,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
     "models", "ops", "optimizers", "regularizers", "utils", "distributed", "sklearn", "datasets",
-    "mixed_precision", "saving",
+    "mixed_precision", "saving", "config", "backend",
 )
 _ATTRIBUTES = {
     "Sequential": ("models", "Sequential"),

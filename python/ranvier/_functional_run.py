@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _checks, _core, _data, _surface
+from . import _checks, _core, _data, _surface, _tensor
 from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import metrics as metrics_module
@@ -605,7 +605,7 @@ class FunctionalRunMixin:
         kwargs.pop("mask", None)
         if kwargs:
             raise TypeError(f"Model.__call__ got unexpected arguments {sorted(kwargs)}")
-        return self._call_data(x, training)
+        return _tensor.eager_structure(self._call_data(x, training))
 
     @registers("call")
     def _call_data(self, x, training=None):

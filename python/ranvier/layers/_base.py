@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _checks, _core
+from .. import _checks, _core, _tensor
 from .. import mixed_precision as _mixed_precision
 
 # Keras 3 serializes a layer's dtype as its DTypePolicy.
@@ -186,7 +186,7 @@ class Layer:
         def __call__(self, *args, **kw):
             if args and _is_symbolic(args[0]):
                 return Layer.__call__(self, *args, **kw)
-            return call(self, *args, **kw)
+            return _tensor.eager_structure(call(self, *args, **kw))
 
         __call__._symbolic_aware = True
         cls.__call__ = __call__
@@ -590,6 +590,31 @@ class Layer:
                              f"got x.shape={arr.shape}")
         return arr
 
+    def _width_twin(self, x: np.ndarray) -> Optional[_core.Layer]:
+        """For a layer whose weights do not depend on the input width (activations, Dropout,
+        Rescaling, Discretization, Normalization(axis=None), ...), called on data of another
+        width than the one it was built for: a C++ layer built for this width and bound to
+        the same weights (Keras's layers without an input spec take any width). None when
+        the width is the built one, or when the weights depend on it (the usual error)."""
+        core = self._built_core("__call__")
+        if (x.ndim < 2 or x.shape[-1] == core.in_features or x.shape[-1] <= 0
+                or type(self)._to_rows is not Layer._to_rows):
+            return None
+        saved = dict(self.__dict__)  # _in_features / _make_core may record the width
+        try:
+            twin = self._make_core()
+            twin.trainable = False
+            twin.build(self._in_features((None,) + tuple(x.shape[1:])))
+        except (ValueError, TypeError):
+            return None
+        finally:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+        if [tuple(s) for _, s, _ in twin.param_specs()] != [p.shape for p in self._params]:
+            return None
+        twin.bind(self._params, [None] * len(self._params))
+        return twin
+
     def _to_rows(self, x: np.ndarray) -> Tuple[np.ndarray, tuple]:
         """(rows, output shape) for an input array; checks the feature count."""
         core = self._built_core("__call__")
@@ -613,10 +638,15 @@ class Layer:
         arr = self._adapt_rank(arr)
         if not self.built:
             self.build((None,) + tuple(arr.shape[1:]))
-        rows, out_shape = self._to_rows(arr)
+        core = self._width_twin(arr)
+        if core is None:
+            core = self._core_layer
+            rows, out_shape = self._to_rows(arr)
+        else:
+            rows, out_shape = arr.reshape(-1, arr.shape[-1]), arr.shape[:-1] + (core.out_features,)
         rows = _checks.to_float32(rows, "x", self._describe())
         n = rows.shape[0]
-        out = np.empty((n, self._core_layer.out_features), dtype=np.float32)
+        out = np.empty((n, core.out_features), dtype=np.float32)
         training = bool(training) if training is not None else False
         # In a built model, the C++ layer's workspaces are the ones the model's fit / predict
         # use (from any thread): hold the model's inference lock, as they do, unless this
@@ -627,18 +657,20 @@ class Layer:
         if locked:
             net.lock_inference()
         try:
-            if n > self._capacity:
-                self._core_layer.reserve(n)
+            if core is not self._core_layer:
+                core.reserve(n)
+            elif n > self._capacity:
+                core.reserve(n)
                 self._capacity = n
             step = 0
             if training:
                 self._step += 1
                 step = self._step
-            self._last_activity_loss = float(self._core_layer.forward(rows, out, training, step))
+            self._last_activity_loss = float(core.forward(rows, out, training, step))
         finally:
             if locked:
                 net.unlock_inference()
-        return out.reshape(out_shape)
+        return _tensor.eager(out.reshape(out_shape))
 
     # ---- config
     def get_config(self) -> Dict[str, Any]:

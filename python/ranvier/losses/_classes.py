@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from .. import _tensor
 from .._naming import to_snake_case as _snake
 from ._functions import (
     REDUCTIONS, _FUNCTIONS, _as_f32, _check_bool, _check_num, _per_sample, _squeeze_or_expand, binary_crossentropy,
@@ -99,7 +100,7 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         values, mask = self._call_with_mask(y_true, y_pred)
-        return _reduce(values, sample_weight, self.reduction, self.name, mask=mask)
+        return _tensor.eager(_reduce(values, sample_weight, self.reduction, self.name, mask=mask))
 
     def get_config(self) -> Dict[str, Any]:
         """The constructor arguments as a dict (``name``, ``reduction`` and the loss's own)."""

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from .. import _checks, _core
+from .. import _checks, _core, _tensor
 
 # The rows of the C++ loss list (cpp/src/kernels/f32-vloss/losses.def), in LossKind order:
 # {name, class_name, kind, cost, labels, params (name -> default), aliases, file_aliases}.
@@ -124,8 +124,8 @@ def _per_sample(kind: str, y_true, y_pred, fn: str, params: Dict[str, Any], axis
     ps = ps.reshape(lead)
     if ignore_class is not None and sparse:
         ps = np.where(ignored.reshape(lead), np.float32(0), ps).astype(np.float32)
-        return ps, (~ignored.reshape(lead)), grad
-    return ps, None, grad
+        return _tensor.eager(ps), (~ignored.reshape(lead)), grad
+    return _tensor.eager(ps), None, grad
 
 
 # Losses whose y_true must have y_pred's shape exactly (labels "same" in the table: Keras's

@@ -3,12 +3,13 @@ Metric API) and ``_CoreMetric`` (a metric computed by one C++ ``_core.Metric``, 
 a row of cpp/src/metrics/metrics.def)."""
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _checks, _core
+from .. import _checks, _core, _tensor
 
 __all__ = [
     "Metric",
@@ -194,6 +195,22 @@ class Metric:
     """
 
     _direction: Optional[str] = None
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's ``result`` is wrapped so that its value has the ``numpy()`` method of
+        Keras's eager tensors: a scalar is a Python float (``EagerFloat``), an array a float32
+        array, as Keras returns them."""
+        super().__init_subclass__(**kwargs)
+        result = cls.__dict__.get("result")
+        if result is None or getattr(result, "_eager_result", False):
+            return
+
+        @functools.wraps(result)
+        def wrapped(self):
+            return _tensor.eager_result(result(self))
+
+        wrapped._eager_result = True
+        cls.result = wrapped
 
     def __init__(self, dtype=None, name=None):
         self.name = name or _auto_name(type(self).__name__)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import _checks, _core, _data, _profile, _random, _surface
+from .. import _checks, _core, _data, _profile, _random, _surface, _tensor
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
@@ -626,7 +626,7 @@ class TrainingMixin:
             # Outside the call registry: a model not built yet builds itself for the
             # symbolic shape, a structural change a registered call would refuse.
             return layers_base.symbolic_hook("call_symbolic")(self, x, training, {})
-        return self._call_data(x, training)
+        return _tensor.eager_structure(self._call_data(x, training))
 
     @registers("call")
     def _call_data(self, x, training=None):

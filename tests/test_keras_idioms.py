@@ -1,0 +1,173 @@
+"""Keras idioms that real programs use around the model (checked against Keras 3.15's
+behaviour, written here as facts): ``.numpy()`` on what layers, models, losses and metrics
+return when called on data; ``keras.config`` / ``keras.backend``; layers without width-bound
+weights called on data of another width than the first call's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ranvier as keras
+
+
+# ----------------------------------------------------------------------------- .numpy()
+def test_model_and_layer_outputs_have_numpy():
+    # The TensorFlow quickstart: predictions = model(x_train[:1]).numpy()
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    out = model(x)
+    got = out.numpy()
+    assert type(got) is np.ndarray and got.shape == (3, 2) and got.dtype == np.float32
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=1e-6)
+    norm = keras.layers.Normalization(mean=[1.0, 2.0], variance=[4.0, 1.0])
+    n = norm(np.array([[3.0, 2.0]], np.float32)).numpy()
+    np.testing.assert_allclose(n, [[1.0, 0.0]])
+    # an element-wise layer; a functional graph with two outputs returns both with numpy()
+    assert keras.layers.ReLU()(np.array([[-1.0, 2.0]])).numpy().tolist() == [[0.0, 2.0]]
+    a = keras.Input((2,), name="a")
+    o1 = keras.layers.Dense(1, name="o1")(a)
+    o2 = keras.layers.Dense(3, name="o2")(a)
+    outs = keras.Model(a, [o1, o2])(np.ones((5, 2), np.float32))
+    assert [o.numpy().shape for o in outs] == [(5, 1), (5, 3)]
+
+
+def test_loss_values_have_numpy():
+    y, p = np.zeros((2, 2), np.float32), np.ones((2, 2), np.float32)
+    v = keras.losses.MeanSquaredError()(y, p)
+    assert v.numpy() == np.float32(1.0) and type(v.numpy()) is np.float32
+    per_sample = keras.losses.mean_squared_error(y, np.array([[1.0, 3.0], [0.0, 2.0]], np.float32))
+    assert per_sample.numpy().tolist() == [5.0, 2.0]
+    scce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    logits = np.array([[2.0, 1.0, 0.1]], np.float32)
+    expect = -np.log(np.exp(2.0) / np.exp(logits[0].astype(np.float64)).sum())
+    assert float(scce(np.array([0]), logits).numpy()) == pytest.approx(expect, rel=1e-6)
+
+
+def test_metric_results_have_numpy_and_stay_numbers():
+    m = keras.metrics.TruePositives()
+    m.update_state([0, 1, 1, 0, 1], [0.5, 0.5, 0.7, 0.2, 0.1])
+    r = m.result()
+    assert r.numpy() == np.float32(1.0) and type(r.numpy()) is np.float32
+    assert isinstance(r, float) and r == 1.0 and r.shape == () and float(r) == 1.0
+    assert f"{r:.2f}" == "1.00"
+    mv = keras.metrics.TruePositives(thresholds=[0, 0.5, 0.6])
+    mv.update_state([0, 1, 1, 0, 1], [0.5, 0.5, 0.7, 0.2, 0.1])
+    assert mv.result().numpy().tolist() == [3.0, 1.0, 1.0]
+    mean = keras.metrics.Mean()
+    mean.update_state([1, 2, 3], sample_weight=[1, 0, 1])
+    assert mean.result().numpy() == np.float32(2.0)
+    auc = keras.metrics.AUC()
+    auc.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    assert auc.result().numpy() == pytest.approx(0.75, abs=1e-6)
+    # calling a metric updates its state and returns the result over everything seen:
+    # positives {.3, .9, .8} against negatives {0, .5, .2} rank 8 of 9 pairs correctly
+    assert auc(np.array([0, 1.0]), np.array([0.2, 0.8])).numpy() == pytest.approx(8 / 9, abs=1e-6)
+
+    class Count(keras.metrics.Metric):  # a user's Metric subclass returning a Python int
+        def __init__(self, name="count", **kw):
+            super().__init__(name=name, **kw)
+            self.n = 0
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.n += len(y_true)
+
+        def result(self):
+            return self.n
+
+    c = Count()
+    c.update_state([1, 2, 3], [1, 2, 3])
+    assert c.result().numpy() == np.float32(3.0)
+
+
+# ----------------------------------------------------------------------------- keras.config / backend
+def test_config_module():
+    assert keras.config.floatx() == "float32"
+    assert keras.config.epsilon() == 1e-7
+    assert keras.config.image_data_format() == "channels_last"
+    keras.config.set_floatx("float32")
+    keras.config.set_epsilon(1e-7)
+    with pytest.raises(ValueError, match="float32"):
+        keras.config.set_floatx("float64")
+    with pytest.raises(ValueError, match="Unknown `floatx`"):
+        keras.config.set_floatx("int8")
+    with pytest.raises(ValueError, match="fuzz factor 1e-7"):
+        keras.config.set_epsilon(1e-3)
+    assert keras.config.dtype_policy().name == "float32"
+    try:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        d = keras.layers.Dense(2)
+        assert (d.dtype, d.compute_dtype, d.variable_dtype) == ("float32", "bfloat16", "float32")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    with pytest.raises(ValueError, match="Invalid `policy`"):
+        keras.config.set_dtype_policy(3)
+
+
+def test_backend_module():
+    assert keras.backend.floatx() == "float32" and keras.backend.epsilon() == 1e-7
+    keras.layers.Dense(1)
+    keras.backend.clear_session()
+    assert keras.layers.Dense(1).name == "dense"
+    assert keras.backend.is_keras_tensor(keras.Input((3,)))
+    assert not keras.backend.is_keras_tensor(np.ones(3))
+    assert isinstance(keras.backend.backend(), str)
+
+
+# ----------------------------------------------------------------------------- any width
+@pytest.mark.parametrize("make, ref", [
+    (lambda: keras.layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0]),
+     lambda x: np.digitize(x, [0.0, 1.0, 2.0])),
+    (lambda: keras.layers.Rescaling(0.5, offset=1.0), lambda x: x * 0.5 + 1.0),
+    (lambda: keras.layers.Activation("relu"), lambda x: np.maximum(x, 0)),
+    (lambda: keras.layers.ReLU(), lambda x: np.maximum(x, 0)),
+    (lambda: keras.layers.Identity(), lambda x: x),
+    (lambda: keras.layers.Dropout(0.5), lambda x: x),
+    (lambda: keras.layers.GaussianNoise(0.3), lambda x: x),
+    (lambda: keras.layers.Softmax(), lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
+    (lambda: keras.layers.UnitNormalization(), lambda x: x / np.sqrt((x * x).sum(-1, keepdims=True))),
+])
+def test_width_free_layers_take_any_width(make, ref):
+    layer = make()
+    rng = np.random.default_rng(3)
+    first = rng.normal(size=(4, 3)).astype(np.float32) + 0.25
+    np.testing.assert_allclose(np.asarray(layer(first), np.float64), ref(first.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    for width in (1, 5):
+        x = rng.normal(size=(2, width)).astype(np.float32) + 0.25
+        got = layer(x)
+        assert got.shape == (2, width)
+        np.testing.assert_allclose(np.asarray(got, np.float64), ref(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    assert layer(first).shape == (4, 3)  # the built width is unchanged
+    assert layer.get_build_config() == {"input_shape": [None, 3]}
+
+
+def test_normalization_axis_none_takes_any_width_and_axis_minus_one_does_not():
+    n = keras.layers.Normalization(axis=None)
+    n.adapt(np.array([1.0, 2.0, 3.0, 4.0]))  # mean 2.5, variance 1.25
+    np.testing.assert_allclose(n(np.array([[2.5, 3.0]])), [[0.0, 0.5 / np.sqrt(1.25)]], rtol=1e-6)
+    np.testing.assert_allclose(n(np.array([[4.0]])), [[1.5 / np.sqrt(1.25)]], rtol=1e-6)
+    per_column = keras.layers.Normalization()
+    per_column.adapt(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    with pytest.raises(ValueError, match="2 features"):
+        per_column(np.ones((1, 3)))
+
+
+def test_width_bound_layers_still_refuse_another_width():
+    for layer in (keras.layers.Dense(2), keras.layers.BatchNormalization(), keras.layers.LayerNormalization()):
+        layer(np.ones((2, 3), np.float32))
+        with pytest.raises(ValueError, match="3 features"):
+            layer(np.ones((2, 4), np.float32))
+
+
+def test_width_free_layer_in_a_model_keeps_the_model_working():
+    drop = keras.layers.Dropout(0.5, seed=1)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), drop])
+    x = np.ones((4, 3), np.float32)
+    before = model.predict(x, verbose=0)
+    out = drop(np.ones((2, 6), np.float32), training=True)
+    assert out.shape == (2, 6) and set(np.unique(out)) <= {0.0, 2.0}
+    np.testing.assert_array_equal(model.predict(x, verbose=0), before)
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
