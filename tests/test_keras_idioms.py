@@ -171,3 +171,24 @@ def test_width_free_layer_in_a_model_keeps_the_model_working():
     np.testing.assert_array_equal(model.predict(x, verbose=0), before)
     model.compile("sgd", "mse")
     model.fit(x, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
+
+
+def test_logs_hold_plain_floats():
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    h = model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y))
+    assert {k: type(v[0]) for k, v in h.history.items()} == dict.fromkeys(
+        ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"], float)
+    assert {type(v) for v in model.evaluate(x, y, verbose=0, return_dict=True).values()} == {float}
+
+
+def test_a_missing_file_is_a_value_error_as_in_keras(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    for name in ("nope.keras", "nope.safetensors"):
+        with pytest.raises(ValueError, match="File not found") as err:
+            keras.models.load_model(str(tmp_path / name))
+        assert isinstance(err.value, FileNotFoundError)  # what earlier ranvier code caught
+    with pytest.raises(ValueError, match="File not found"):
+        model.load_weights(str(tmp_path / "nope.weights.h5"))

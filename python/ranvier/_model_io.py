@@ -5,6 +5,7 @@ by file name to Keras's formats. Models are reached through their public methods
 name (``classes``), so this module never imports the models."""
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -42,13 +43,18 @@ def _validate(prefix: bytes, size: int, where: str, ranvier_format: bool = True)
         raise ValueError(f"{where}: {e}") from None
 
 
+class MissingFileError(FileNotFoundError, ValueError):
+    """A model or weights file that does not exist: a FileNotFoundError, and a ValueError
+    as Keras's ``load_model`` / ``load_weights`` raise for it."""
+
+
 def _require_regular(path: str) -> None:
     """Refuses FIFOs, devices and folders before opening (opening a FIFO blocks until a
-    writer appears). A missing file is left to open() (FileNotFoundError)."""
+    writer appears), and a missing file (``MissingFileError``)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return
+        raise MissingFileError(errno.ENOENT, "File not found (no such file or directory)", path) from None
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"'{path}' is not a regular file")
 

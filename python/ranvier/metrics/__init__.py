@@ -291,7 +291,7 @@ def log_value(value):
     array), else a float64 NumPy array (confusion counts at several thresholds, per-class
     F-scores, per-column R2), as Keras's History keeps arrays."""
     if isinstance(value, float):
-        return value
+        return float(value)  # a plain float, not the EagerFloat a result() returns
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 0:
         return float(arr)
