@@ -192,3 +192,35 @@ def test_a_missing_file_is_a_value_error_as_in_keras(tmp_path):
         assert isinstance(err.value, FileNotFoundError)  # what earlier ranvier code caught
     with pytest.raises(ValueError, match="File not found"):
         model.load_weights(str(tmp_path / "nope.weights.h5"))
+
+
+class _Spec:
+    def __init__(self, rank):
+        self.shape = type("Shape", (), {"rank": rank})()
+
+
+class _FakeDataset:
+    """The part of tf.data.Dataset that adapt reads: element_spec, batch(n), iteration."""
+
+    def __init__(self, rows, batch_size=None):
+        self.rows, self.batch_size = rows, batch_size
+        self.element_spec = _Spec(rows.ndim - 1 if batch_size is None else rows.ndim)
+
+    def batch(self, n):
+        return _FakeDataset(self.rows, n)
+
+    def __iter__(self):
+        if self.batch_size is None:
+            return iter(list(self.rows))
+        return iter([self.rows[i:i + self.batch_size] for i in range(0, len(self.rows), self.batch_size)])
+
+
+def test_normalization_adapt_batches_an_unbatched_dataset_of_rows():
+    # Keras: a dataset whose elements are rank-1 samples is batched by 128 first, so the
+    # statistics are per column (mean [2.5, 22.5], population variance [1.25, 518.75])
+    x = np.array([[1, 10], [2, 20], [3, 60], [4, 0]], np.float32)
+    for ds in (_FakeDataset(x), _FakeDataset(x).batch(3)):
+        n = keras.layers.Normalization()
+        n.adapt(ds)
+        np.testing.assert_allclose(np.ravel(n.mean), [2.5, 22.5], rtol=1e-6)
+        np.testing.assert_allclose(np.ravel(n.variance), [1.25, 518.75], rtol=1e-6)
