@@ -224,3 +224,25 @@ def test_normalization_adapt_batches_an_unbatched_dataset_of_rows():
         n.adapt(ds)
         np.testing.assert_allclose(np.ravel(n.mean), [2.5, 22.5], rtol=1e-6)
         np.testing.assert_allclose(np.ravel(n.variance), [1.25, 518.75], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name, weights_only", [
+    ("ck.keras", True), ("ck-{epoch:02d}.h5", True), ("ck.hdf5", True),
+    ("ck.weights.h5", False), ("ck-{epoch}.h5", False)])
+def test_model_checkpoint_refuses_a_keras_name_that_does_not_match_what_is_saved(name, weights_only):
+    with pytest.raises(ValueError, match="filepath provided must end in"):
+        keras.callbacks.ModelCheckpoint(name, save_weights_only=weights_only)
+
+
+def test_model_checkpoint_names_that_match_save(tmp_path):
+    x = np.random.default_rng(1).normal(size=(8, 2)).astype(np.float32)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    cbs = [keras.callbacks.ModelCheckpoint(str(tmp_path / "m-{epoch:02d}.keras")),
+           keras.callbacks.ModelCheckpoint(str(tmp_path / "w-{epoch:02d}.weights.h5"), save_weights_only=True),
+           keras.callbacks.ModelCheckpoint(str(tmp_path / "r-{epoch:02d}.safetensors")),
+           keras.callbacks.ModelCheckpoint(str(tmp_path / "rw-{epoch:02d}.safetensors"), save_weights_only=True)]
+    model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=cbs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "m-01.keras", "m-02.keras", "r-01.safetensors", "r-02.safetensors",
+        "rw-01.safetensors", "rw-02.safetensors", "w-01.weights.h5", "w-02.weights.h5"]

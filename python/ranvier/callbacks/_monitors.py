@@ -204,14 +204,32 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
                     self.wait = 0
 
 
+def _check_checkpoint_name(filepath: str, weights_only: bool) -> None:
+    """Refuses, when the callback is made (as Keras does), a name whose save would be refused
+    at the end of the first epoch: Keras's file names must match what is saved."""
+    name = filepath.lower()
+    h5 = name.endswith(".h5") or name.endswith(".hdf5")
+    if weights_only and (name.endswith(".keras") or h5) and not name.endswith(".weights.h5"):
+        raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided must end "
+                         "in `.weights.h5` (Keras weights format), or '.safetensors' for ranvier's own. "
+                         f"Received: filepath={filepath}")
+    if not weights_only and h5:
+        raise ValueError("ModelCheckpoint: the filepath provided must end in `.keras` (Keras model format), or "
+                         "'.safetensors' for ranvier's own (with save_weights_only=False; Keras's legacy .h5 "
+                         f"model format is not written). Received: filepath={filepath}")
+
+
 class ModelCheckpoint(_MonitorMixin, Callback):
     """Saves the model (``model.save``) or its weights (``model.save_weights``) every epoch
     or every ``save_freq`` batches, optionally only when ``monitor`` improves.
 
     ``filepath`` is formatted with ``epoch`` (1-based), ``batch`` (1-based, for an int
     save_freq) and the log keys, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``. Keras
-    requires ``.keras``/``.h5`` (``.weights.h5`` for weights); ranvier writes its own
-    format whatever the suffix, so any suffix is accepted. Parent folders are created.
+    requires ``.keras`` (``.weights.h5`` for weights); ranvier writes its own format under
+    any other suffix (documented: ``.safetensors``). A Keras name that does not match what
+    is saved (``.keras`` or ``.h5`` with ``save_weights_only=True``, ``.h5`` or
+    ``.weights.h5`` without) raises ValueError here, as in Keras, rather than at the first
+    save. Parent folders are created.
 
     ``ModelCheckpoint(filepath, monitor="val_loss", verbose=0, save_best_only=False,
     save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None)``
@@ -231,6 +249,7 @@ class ModelCheckpoint(_MonitorMixin, Callback):
             raise TypeError(f"ModelCheckpoint: filepath must be a str or os.PathLike, got {filepath!r}")
         self.save_best_only = _checks.check_bool(save_best_only, "save_best_only", "ModelCheckpoint")
         self.save_weights_only = _checks.check_bool(save_weights_only, "save_weights_only", "ModelCheckpoint")
+        _check_checkpoint_name(self.filepath, self.save_weights_only)
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
                                      or save_freq < 1):
             raise ValueError(
