@@ -246,3 +246,28 @@ def test_model_checkpoint_names_that_match_save(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "m-01.keras", "m-02.keras", "r-01.safetensors", "r-02.safetensors",
         "rw-01.safetensors", "rw-02.safetensors", "w-01.weights.h5", "w-02.weights.h5"]
+
+
+def test_summary_columns_have_keras_widths():
+    # Keras 3.15 (rich) at the default 88 characters: cells of 38, 29 and 17 characters
+    # between the borders (36, 27, 15 of text); 108 with "Connected to": 31, 27, 17, 28;
+    # line_length=90 there: 26, 22, 14, 23
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    lines = []
+    model.summary(print_fn=lines.append)
+    top = next(l for l in lines if l.startswith("┏"))
+    assert [len(seg) for seg in top[1:-1].split("┳")] == [38, 29, 17] and len(top) == 88
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    graph = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    lines = []
+    graph.summary(print_fn=lines.append)
+    top = next(l for l in lines if l.startswith("┏"))
+    assert [len(seg) for seg in top[1:-1].split("┳")] == [31, 27, 17, 28] and len(top) == 108
+    lines = []
+    graph.summary(line_length=90, print_fn=lines.append)
+    top = next(l for l in lines if l.startswith("┏"))
+    assert [len(seg) for seg in top[1:-1].split("┳")] == [26, 22, 14, 23] and len(top) == 90
+    lines = []
+    model.summary(line_length=60, print_fn=lines.append)
+    top = next(l for l in lines if l.startswith("┏"))
+    assert [len(seg) for seg in top[1:-1].split("┳")] == [26, 19, 11] and len(top) == 60

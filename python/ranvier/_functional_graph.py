@@ -579,12 +579,14 @@ class Functional(FunctionalRunMixin, Model):
                     rows.append(["   └ " + child[0]] + child[1:3] + ([] if sequential else [""]))
         return rows
 
+    def _summary_default_length(self) -> int:
+        """108 with the "Connected to" column (a graph that is not sequential-like), else 88."""
+        return 88 if self._sequential_like() else 108
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None) -> None:
         """Keras's table; with a "Connected to" column unless the graph is sequential-like
         (line length 108 then, as Keras)."""
-        if line_length is None and not self._sequential_like():
-            line_length = 108
         if positions is None and not self._sequential_like():
             positions = [0.3, 0.56, 0.74, 1.0]
         self._expand_nested = bool(expand_nested)

@@ -19,6 +19,10 @@ class SummaryMixin:
     """``summary()`` over the model's ``_summary_columns()`` (header cells and their
     alignments, "l" or "r") and ``_summary_rows()`` (one list of cells per layer)."""
 
+    def _summary_default_length(self) -> int:
+        """The table's length when ``line_length`` is not given (Keras: 88 for three columns)."""
+        return 88
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None) -> None:
         """Prints Keras's box table of layers, output shapes and parameter counts."""
@@ -32,10 +36,12 @@ class SummaryMixin:
         finally:
             model._expand_nested = nested
         # a line of more than 2**16 characters would only end in a MemoryError without a message
-        width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or 88
+        # the default length: 88, or 108 with "Connected to" (Keras also caps it at the
+        # terminal's width - 4; here the table does not depend on where it is printed)
+        width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or \
+            model._summary_default_length()
         positions = positions or _POSITIONS[len(headers)]
-        cols = [int(width * p) for p in positions]
-        widths = [c - (cols[i - 1] if i else 0) - 1 - 2 for i, c in enumerate(cols)]
+        widths = _column_widths(width, positions)
 
         def row(cells, left, sep, right):
             lines_per_cell = [_wrap(c, w) for c, w in zip(cells, widths)]
@@ -75,6 +81,27 @@ class SummaryMixin:
             lines.append(f" Optimizer params: {opt_params:,} ({_fmt_bytes(4 * opt_params)})")
         for line in lines:
             print_fn(line)
+
+
+def _column_widths(line_length: int, positions: Sequence[float]) -> List[int]:
+    """The text width of each column, as Keras's rich table lays it out: Keras asks for
+    columns of ``int(pos * line_length)`` minus the previous position, rich adds one space
+    of padding each side and then removes the excess over ``line_length`` (borders
+    included) from the columns in turn (``rich._ratio.ratio_reduce`` with equal ratios)."""
+    cols, prev = [], 0
+    for p in positions:
+        cols.append(int(p * line_length) - prev)
+        prev += cols[-1]
+    cells = [c + 2 for c in cols]  # with the padding
+    excess = sum(cells) + len(cells) + 1 - line_length
+    remaining, ratio_left = excess, len(cells)
+    out = []
+    for c in cells:
+        cut = min(c, round(remaining / ratio_left)) if ratio_left else 0
+        out.append(c - cut)
+        remaining -= cut
+        ratio_left -= 1
+    return [max(w - 2, 1) for w in out]
 
 
 def shape_text(shape: Sequence[Any]) -> str:
