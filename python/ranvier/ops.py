@@ -1,11 +1,17 @@
-"""Low-level operations on NumPy arrays (float32), backed by the C++ kernels."""
+"""Operations on NumPy arrays: ``matmul`` (float32, the C++ GEMM kernels), and NumPy versions
+of the ``keras.ops`` functions that Python metrics and losses written for Keras use (``sum``,
+``mean``, ``cast``, ``where``, ``clip``, ...; see ``ranvier._ops_numpy``). Note ``matmul``
+here is ranvier's 2-D GEMM (``transpose_a`` / ``transpose_b``), not ``keras.ops.matmul``'s
+N-D broadcasting product; ``dot`` is NumPy's."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import _checks, _core
+from ._ops_numpy import *  # noqa: F401,F403 - the keras.ops functions
+from ._ops_numpy import __all__ as _numpy_ops
 
-__all__ = ["matmul"]
+__all__ = ["matmul", *_numpy_ops]
 
 _core_matmul = _core.matmul
 
