@@ -271,3 +271,26 @@ def test_summary_columns_have_keras_widths():
     model.summary(line_length=60, print_fn=lines.append)
     top = next(l for l in lines if l.startswith("┏"))
     assert [len(seg) for seg in top[1:-1].split("┳")] == [26, 19, 11] and len(top) == 60
+
+
+def test_binary_accuracy_takes_any_finite_threshold():
+    # Keras 3: BinaryAccuracy(threshold=0.0) for a model that outputs logits (the TensorFlow
+    # text-classification tutorial); predicted positive is y_pred > threshold (strict)
+    y = np.array([[1.0], [0.0], [1.0], [0.0]])
+    p = np.array([[0.3], [-0.2], [-0.1], [2.0]])
+    for threshold, expect in ((0.0, 0.5), (-1.0, 0.5), (1.5, 0.25), (-0.15, 0.75)):
+        m = keras.metrics.BinaryAccuracy(threshold=threshold)
+        m.update_state(y, p)
+        assert float(m.result()) == expect, threshold
+        assert m.get_config()["threshold"] == threshold
+    x = np.random.default_rng(2).normal(size=(32, 3)).astype(np.float32)
+    t = (x[:, :1] > 0).astype(np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
+    logs = model.evaluate(x, t, verbose=0, return_dict=True)
+    logits = model.predict(x, verbose=0)
+    assert logs["binary_accuracy"] == pytest.approx(float(((logits > 0) == (t > 0.5)).mean()))
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="threshold must be a finite number"):
+            keras.metrics.BinaryAccuracy(threshold=bad)

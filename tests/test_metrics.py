@@ -445,7 +445,7 @@ def test_config_round_trip():
 
 def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="threshold"):
-        M.BinaryAccuracy(threshold=1.0)
+        M.BinaryAccuracy(threshold=float("nan"))
     with pytest.raises(ValueError, match="num_thresholds"):
         M.AUC(num_thresholds=1)
     with pytest.raises(ValueError, match="curve"):

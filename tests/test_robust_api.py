@@ -245,7 +245,7 @@ HYPER = {
     "Constant.value": (lambda v: ranvier.initializers.Constant(v), False),
     "VarianceScaling.scale": (lambda v: ranvier.initializers.VarianceScaling(scale=v), True),
     "Orthogonal.gain": (lambda v: ranvier.initializers.Orthogonal(gain=v), False),
-    "BinaryAccuracy.threshold": (lambda v: ranvier.metrics.BinaryAccuracy(threshold=v), True),
+    "BinaryAccuracy.threshold": (lambda v: ranvier.metrics.BinaryAccuracy(threshold=v), False),
     "Precision.thresholds": (lambda v: ranvier.metrics.Precision(thresholds=v), True),
     "Dropout.rate": (lambda v: layers.Dropout(v), True),
     "ReLU.max_value": (lambda v: layers.ReLU(max_value=v), True),

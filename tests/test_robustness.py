@@ -424,6 +424,8 @@ def _loss_rows():
 # Layers that compute element by element (or softmax along the last axis): they take input
 # of any rank, as Keras's do.
 ELEMENTWISE_LAYERS = ("Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax")
+# the layers whose weights do not depend on the input width take data of any width, as Keras's
+WIDTH_FREE_LAYERS = ELEMENTWISE_LAYERS
 
 
 def _built(layer, features=4):
@@ -578,9 +580,14 @@ def _layer_rows():
         else:
             rows.append(Row(f"layers.{lname}()/x-1d", lambda c, m=make, x=x: _built(m())(x[0]), ValueError,
                             r"rank >= 2 \(batch, features\), got x.shape=\(4,\)"))
+        if lname in WIDTH_FREE_LAYERS:  # no width-bound weights: any width, as Keras (the same numbers)
+            a57 = _arr(5, 7)
+            rows.append(Row(f"layers.{lname}()/x-wrong-features", lambda c, m=make, a=a57: _built(m())(a),
+                            Same(lambda c, m=make, a=a57: m()(a))))
+        else:
+            rows.append(Row(f"layers.{lname}()/x-wrong-features", lambda c, m=make: _built(m())(_arr(5, 7)),
+                            ValueError, r"expected input with 4 features, got x.shape=\(5, 7\)"))
         rows += [
-            Row(f"layers.{lname}()/x-wrong-features", lambda c, m=make: _built(m())(_arr(5, 7)), ValueError,
-                r"expected input with 4 features, got x.shape=\(5, 7\)"),
             Row(f"layers.{lname}()/x-zero-features", lambda c, m=make: m()(np.zeros((5, 0), F32)), ValueError, r""),
             Row(f"layers.{lname}()/x-python-str", lambda c, m=make: _built(m())("abc"), TypeError, r"real numbers"),
             Row(f"layers.{lname}()/x-empty-batch", lambda c, m=make: _built(m())(np.zeros((0, 4), F32)),

@@ -54,7 +54,7 @@ def _require_regular(path: str) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise MissingFileError(errno.ENOENT, "File not found (no such file or directory)", path) from None
+        raise MissingFileError(errno.ENOENT, "File not found (No such file or directory)", path) from None
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"'{path}' is not a regular file")
 

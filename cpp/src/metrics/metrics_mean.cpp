@@ -1,6 +1,8 @@
 // Mean metrics (Keras 3's MeanMetricWrapper kinds): one value per sample (the accuracies,
 // the errors and the mean-of-loss kinds: cross-entropies, hinges, KL divergence, Poisson,
 // log-cosh, cosine similarity), running weighted mean. State {total, count}.
+#include <cmath>
+
 #include "metrics/metrics_impl.h"
 
 namespace ranvier {
@@ -260,8 +262,9 @@ class MeanMetric final : public Metric {
 std::unique_ptr<Metric> make_mean_metric(MetricKind kind, const MetricParams& p) {
   switch (kind) {
     case MetricKind::binary_accuracy:
-      if (!(p.threshold > 0.0f && p.threshold < 1.0f))
-        throw std::invalid_argument("binary_accuracy: threshold must be in (0, 1), got " + std::to_string(p.threshold));
+      // Keras 3 takes any threshold (0.0 for a model that outputs logits)
+      if (!std::isfinite(p.threshold))
+        throw std::invalid_argument("binary_accuracy: threshold must be a finite number, got " + std::to_string(p.threshold));
       break;
     case MetricKind::top_k_categorical_accuracy:
     case MetricKind::sparse_top_k_categorical_accuracy:

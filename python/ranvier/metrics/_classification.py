@@ -51,14 +51,15 @@ class Accuracy(_CoreMetric):
 
 
 class BinaryAccuracy(_CoreMetric):
-    """How often ``(y_pred > threshold)`` equals the binary label (strictly greater)."""
+    """How often ``(y_pred > threshold)`` equals the binary label (strictly greater). Any
+    finite ``threshold`` (Keras 3): 0.5 for probabilities, 0.0 for logits."""
     _kind = "binary_accuracy"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
-        if threshold is not None and not (0 < threshold < 1):  # NaN included
-            raise ValueError(
-                "Invalid value for argument `threshold`. Expected a value in interval (0, 1). "
-                f"Received: threshold={threshold}")
+        # Keras 3 takes any number: 0.0 is the threshold of a model that outputs logits
+        # (the TensorFlow text-classification tutorial's BinaryAccuracy(threshold=0.0))
+        if threshold is not None:
+            _checks.check_float32(threshold, "threshold", "BinaryAccuracy")  # finite, a float32
         self.threshold = 0.5 if threshold is None else threshold
         super().__init__(name=name, dtype=dtype, threshold=float(self.threshold))
 
