@@ -294,3 +294,30 @@ def test_binary_accuracy_takes_any_finite_threshold():
     for bad in (float("nan"), float("inf")):
         with pytest.raises(ValueError, match="threshold must be a finite number"):
             keras.metrics.BinaryAccuracy(threshold=bad)
+
+
+def test_row_reducing_metrics_take_a_1d_pair_as_one_sample():
+    # Keras reduces KL divergence, categorical cross-entropy, cosine similarity, categorical
+    # hinge and the categorical accuracies over the last axis: 1-D y_true and y_pred are one
+    # sample of 3 values (the losses already did so), not 3 samples of one value
+    yt, yp = np.array([0.1, 0.5, 0.4]), np.array([0.2, 0.2, 0.6])
+    kld = float(np.sum(yt * np.log(yt / yp)))
+    cce = float(-np.sum(yt * np.log(yp / yp.sum())))
+    a, b = np.array([1.0, -2.0, 3.0]), np.array([1.0, 2.0, 3.0])
+    cos = float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))  # 6 / 14
+    chinge = max(float(np.max((1 - b) * a) - np.sum(b * a) + 1), 0.0)  # y_true=b, y_pred=a
+    cases = [(keras.metrics.KLDivergence(), yt, yp, kld), (keras.metrics.CategoricalCrossentropy(), yt, yp, cce),
+             (keras.metrics.CosineSimilarity(), a, b, cos), (keras.metrics.CategoricalHinge(), b, a, chinge),
+             (keras.metrics.CategoricalAccuracy(), yt, yp, 0.0), (keras.metrics.TopKCategoricalAccuracy(k=1), yt, yp, 0.0),
+             (keras.metrics.TopKCategoricalAccuracy(k=2), yt, yp, 1.0)]
+    for m, t, p, expect in cases:
+        m.update_state(t, p)
+        assert float(m.result()) == pytest.approx(expect, rel=1e-5, abs=1e-6), type(m).__name__
+        assert float(getattr(keras.losses, "kl_divergence")(yt, yp)) == pytest.approx(kld, rel=1e-5)
+    # the same pair as a (1, 3) batch gives the same numbers; element-wise metrics are unchanged
+    m = keras.metrics.KLDivergence()
+    m.update_state(yt[None], yp[None])
+    assert float(m.result()) == pytest.approx(kld, rel=1e-5)
+    m = keras.metrics.MeanSquaredError()
+    m.update_state(a, b)
+    assert float(m.result()) == pytest.approx(16 / 3, rel=1e-6)

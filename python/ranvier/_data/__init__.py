@@ -30,12 +30,13 @@ The package: ``_adapters.py`` (sources and conversion), ``_epochs.py`` (prefetch
 from __future__ import annotations
 
 from ._adapters import (RAN_OUT, SUPPORTED, PyDataset, Sequence, _is_tf_dataset, _is_torch_dataloader,
-                        is_array_like, is_data_source, make_adapter, to_numpy, unpack_batch)
+                        batched_if_unbatched, is_array_like, is_data_source, make_adapter, to_numpy, unpack_batch)
 from ._epochs import EpochIterator, _Prefetcher
 from ._loops import cap_rows, evaluate, fit, predict, prepare_validation, run_validation
 
 __all__ = ["PyDataset", "Sequence", "is_data_source", "make_adapter", "EpochIterator"]
 
-_REEXPORTED = (RAN_OUT, SUPPORTED, Sequence, _is_tf_dataset, _is_torch_dataloader, is_array_like, to_numpy,
+_REEXPORTED = (RAN_OUT, SUPPORTED, Sequence, _is_tf_dataset, _is_torch_dataloader, batched_if_unbatched,
+               is_array_like, to_numpy,
                unpack_batch, _Prefetcher, cap_rows, evaluate, fit, predict, prepare_validation, run_validation)
 PyDataset.__module__ = __name__  # its home before the split (ranvier.utils.PyDataset)

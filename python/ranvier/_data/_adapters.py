@@ -435,3 +435,17 @@ def make_adapter(x, y, sample_weight, *, what: str, shuffle=False, class_weight=
         raise ValueError(f"{what}: class_weight must be a dict {{class index: weight}}, "
                          f"got {type(class_weight).__name__}")
     return adapter
+
+
+def batched_if_unbatched(data):
+    """A ``tf.data.Dataset`` whose elements are single samples of rank 1 (an unbatched
+    ``from_tensor_slices`` of a 2-D array), batched by 128, as Keras's
+    ``Normalization.adapt`` does; any other source unchanged."""
+    spec = getattr(data, "element_spec", None)
+    batch = getattr(data, "batch", None)
+    if spec is None or not callable(batch):
+        return data
+    first = spec[0] if isinstance(spec, (tuple, list)) and spec else spec
+    shape = getattr(first, "shape", None)
+    rank = getattr(shape, "rank", None)
+    return batch(128) if rank == 1 else data

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
-from .. import _checks, _core, _random
+from .. import _checks, _core, _data, _random
 from .. import initializers as _initializers
 from ._base import BroadcastVariable, Layer, _shown, check_layer_argument, check_seed
 
@@ -74,20 +74,6 @@ def _check_last_axis(axis, input_shape, who: str) -> None:
 
 
 # ----------------------------------------------------------------------------- Normalization
-def _batched_if_unbatched(data):
-    """A ``tf.data.Dataset`` whose elements are single samples of rank 1 (an unbatched
-    ``from_tensor_slices`` of a 2-D array), batched by 128, as Keras's
-    ``Normalization.adapt`` does; any other source unchanged."""
-    spec = getattr(data, "element_spec", None)
-    batch = getattr(data, "batch", None)
-    if spec is None or not callable(batch):
-        return data
-    first = spec[0] if isinstance(spec, (tuple, list)) and spec else spec
-    shape = getattr(first, "shape", None)
-    rank = getattr(shape, "rank", None)
-    return batch(128) if rank == 1 else data
-
-
 class Normalization(Layer):
     """``keras.layers.Normalization(axis=-1, mean=None, variance=None, invert=False)``:
     ``(x - mean) / max(sqrt(variance), 1e-7)`` per feature (``axis=-1``) or with one scalar
@@ -233,7 +219,7 @@ class Normalization(Layer):
         if not isinstance(data, Iterable) and not hasattr(data, "__iter__"):
             raise TypeError(f"Normalization.adapt: unsupported data type {type(data).__name__}; pass a NumPy "
                             f"array, a DataFrame or an iterable of batches")
-        data = _batched_if_unbatched(data)
+        data = _data.batched_if_unbatched(data)
         total_mean = total_var = None
         count = 0
         for i, batch in enumerate(data):

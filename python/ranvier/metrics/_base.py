@@ -321,6 +321,9 @@ class _CoreMetric(Metric):
     _kind: str = ""
     _sparse = False
     _same_shape = False  # confusion-matrix metrics: y_true and y_pred element by element
+    # kinds that reduce each sample over its last axis (a sum, a dot, an argmax): Keras takes
+    # a pair of 1-D arrays as ONE sample of k values, not k samples of one value
+    _rowwise = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -377,6 +380,10 @@ class _CoreMetric(Metric):
                     f"{type(self).__name__}: y_true.shape={np.shape(y_true)} and sample_weight.shape="
                     f"{np.shape(sample_weight)} must broadcast to y_pred.shape={np.shape(y_pred)}") from None
             y_true, y_pred, sample_weight = yt.reshape(-1, 1), yp.reshape(-1, 1), w.reshape(-1)
+        if self._rowwise and np.ndim(y_true) == 1 and np.ndim(y_pred) == 1:
+            y_true, y_pred = np.reshape(y_true, (1, -1)), np.reshape(y_pred, (1, -1))
+            if sample_weight is not None and np.size(sample_weight) == 1:
+                sample_weight = np.reshape(sample_weight, (1,))
         yt, yp, sw = _prepare(type(self).__name__, y_true, y_pred, sample_weight, self._sparse,
                               self._same_shape)
         self._core_metric.update(yt, yp, sw)

@@ -70,6 +70,7 @@ class BinaryAccuracy(_CoreMetric):
 class CategoricalAccuracy(_CoreMetric):
     """How often argmax(y_pred) equals argmax(one-hot y_true) (ties -> first index)."""
     _kind = "categorical_accuracy"
+    _rowwise = True
 
     def __init__(self, name="categorical_accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -87,6 +88,7 @@ class SparseCategoricalAccuracy(_CoreMetric):
 class TopKCategoricalAccuracy(_CoreMetric):
     """How often argmax(y_true) is among the k largest predictions."""
     _kind = "top_k_categorical_accuracy"
+    _rowwise = True
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         self.k = _checks.check_int(k, "k", "TopKCategoricalAccuracy", -_checks.INT32_MAX - 1, _checks.INT32_MAX)

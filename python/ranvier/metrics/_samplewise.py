@@ -68,6 +68,7 @@ class CategoricalCrossentropy(_CoreMetric):
     """Running mean of ``categorical_crossentropy`` over one-hot (or probability) labels:
     ``-sum(y * log(q))`` with q = p / sum(p) clipped, or ``log_softmax`` of logits."""
     _kind = "categorical_crossentropy"
+    _rowwise = True
 
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0, axis=-1):
@@ -112,6 +113,7 @@ class SparseCategoricalCrossentropy(_CoreMetric):
 class KLDivergence(_CoreMetric):
     """Running mean of ``sum(y * log(y / p))`` per sample (y, p clipped to [1e-7, 1])."""
     _kind = "kl_divergence"
+    _rowwise = True
 
     def __init__(self, name="kl_divergence", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -145,6 +147,7 @@ class SquaredHinge(_CoreMetric):
 class CategoricalHinge(_CoreMetric):
     """Running mean of ``max(max((1 - y) * p) - sum(y * p) + 1, 0)`` per sample."""
     _kind = "categorical_hinge"
+    _rowwise = True
 
     def __init__(self, name="categorical_hinge", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -163,6 +166,7 @@ class CosineSimilarity(_CoreMetric):
     """Running mean of the cosine similarity of each sample's y_true and y_pred rows
     (+cos: 1 when they point the same way; the loss of the same name is -cos)."""
     _kind = "cosine_similarity"
+    _rowwise = True
 
     def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
         self.axis = axis
