@@ -640,8 +640,8 @@ class Layer:
             self.build((None,) + tuple(arr.shape[1:]))
         core = self._width_twin(arr)
         if core is None:
+            rows, out_shape = self._to_rows(arr)  # may rebuild the C++ layer (pooling: another shape)
             core = self._core_layer
-            rows, out_shape = self._to_rows(arr)
         else:
             rows, out_shape = arr.reshape(-1, arr.shape[-1]), arr.shape[:-1] + (core.out_features,)
         rows = _checks.to_float32(rows, "x", self._describe())
