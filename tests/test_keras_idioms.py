@@ -321,3 +321,46 @@ def test_row_reducing_metrics_take_a_1d_pair_as_one_sample():
     m = keras.metrics.MeanSquaredError()
     m.update_state(a, b)
     assert float(m.result()) == pytest.approx(16 / 3, rel=1e-6)
+
+
+def test_learning_rate_assign_and_numpy():
+    # a warm-up callback's idiom: self.model.optimizer.learning_rate.assign(new_lr)
+    import copy
+    import pickle
+    opt = keras.optimizers.Adam(0.01)
+    lr = opt.learning_rate
+    assert isinstance(lr, float) and lr == pytest.approx(0.01) and lr.numpy() == np.float32(0.01)
+    lr.assign(0.25)
+    assert float(opt.learning_rate) == 0.25
+    opt.learning_rate.assign(np.float32(0.5))
+    assert float(opt.learning_rate) == 0.5
+    with pytest.raises(ValueError, match="learning_rate"):
+        opt.learning_rate.assign(-1.0)
+    assert type(pickle.loads(pickle.dumps(opt.learning_rate))) is float
+    assert type(copy.deepcopy(opt.learning_rate)) is float
+
+    class WarmUp(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.optimizer.learning_rate.assign(0.1 * (epoch + 1))
+
+    x = np.ones((8, 2), np.float32)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.001), "mse")
+    model.fit(x, np.zeros((8, 1), np.float32), epochs=3, verbose=0, callbacks=[WarmUp()])
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.3)
+    sched = keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5))
+    with pytest.raises(TypeError, match="not settable"):
+        sched.learning_rate = 0.2
+
+
+def test_get_metrics_result_and_reset_metrics():
+    x = np.random.default_rng(4).normal(size=(16, 2)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    got = model.get_metrics_result()
+    assert sorted(got) == ["accuracy", "auc", "loss"] and {type(v) for v in got.values()} == {float}
+    assert got == pytest.approx(logs)
+    model.reset_metrics()
+    assert model.get_metrics_result() == {"accuracy": 0.0, "auc": 0.0, "loss": 0.0}

@@ -120,6 +120,19 @@ def model_metrics(model) -> List[Any]:
     return out
 
 
+def metrics_result(model) -> Dict[str, Any]:
+    """``model.get_metrics_result()``: each metric of ``model.metrics`` by name (the compiled
+    metrics container flattened into its log keys), as floats or arrays."""
+    out: Dict[str, Any] = {}
+    for m in model.metrics:
+        value = m.result()
+        if isinstance(value, dict):
+            out.update(value)
+        else:
+            out[m.name] = metrics_module.log_value(value)
+    return out
+
+
 def model_losses(model) -> List[float]:
     """Keras's ``model.losses``: every layer's regularization penalties (weights, then the
     activity penalty of the last call), layer by layer."""

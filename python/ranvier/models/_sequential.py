@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _checks, _core, _data, _naming
+from .. import _checks, _core, _data, _naming, _surface
 from .. import _saving_common
 from .. import layers as layers_module
 from .. import optimizers as optimizers_module
@@ -160,6 +160,17 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 if getattr(layer, "_bound_to", None) is not None and layer._bound_to() is self:
                     layer._bound_to = None
             return last
+
+    def get_metrics_result(self) -> Dict[str, Any]:
+        """Keras's ``get_metrics_result()``: {name: value} of ``model.metrics`` now (the loss
+        and the compiled metrics of the last fit epoch or evaluate; floats, or arrays for
+        array-valued metrics)."""
+        return _surface.metrics_result(self)
+
+    def reset_metrics(self) -> None:
+        """Keras's ``reset_metrics()``: resets the loss tracker and every compiled metric."""
+        for m in self.metrics:
+            m.reset_state()
 
     def _claim_layers(self) -> None:
         """Marks every layer as belonging to this model (after a rebuild from a file)."""

@@ -9,6 +9,7 @@ import math
 import numbers
 import re
 import warnings
+import weakref
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -33,6 +34,44 @@ def _is_real(x) -> bool:
 _COMMON_ARGS = ("learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
                 "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps",
                 "name")
+
+
+class LearningRateValue(float):
+    """What ``optimizer.learning_rate`` reads for a float learning rate: the value, with the
+    methods of the Keras variable it is there, so that ``optimizer.learning_rate.assign(v)``
+    (a common warm-up callback idiom) sets the optimizer's learning rate, and ``numpy()``
+    reads it. Pickles and copies as a plain float."""
+
+    shape = ()
+    dtype = "float32"
+    _optimizer: "weakref.ReferenceType[Optimizer]"
+
+    def __new__(cls, value: float, optimizer: "Optimizer"):
+        obj = super().__new__(cls, value)
+        obj._optimizer = weakref.ref(optimizer)
+        return obj
+
+    def assign(self, value) -> "LearningRateValue":
+        """Sets the optimizer's learning rate (``optimizer.learning_rate = value``, with its
+        checks) and returns the new value."""
+        opt = self._optimizer()
+        if opt is None:
+            raise RuntimeError("learning_rate.assign: the optimizer this value was read from no longer exists")
+        opt.learning_rate = float(value) if isinstance(value, np.ndarray) and value.ndim == 0 else value
+        return opt.learning_rate
+
+    def numpy(self):
+        """The value as a NumPy float32 scalar."""
+        return np.float32(self)
+
+    def __reduce__(self):
+        return (float, (float(self),))
+
+    def __copy__(self):
+        return float(self)
+
+    def __deepcopy__(self, memo):
+        return float(self)
 
 
 class Optimizer:
@@ -246,7 +285,7 @@ class Optimizer:
         0.0010000000474974513, like Keras's variable), or the schedule/callable's value."""
         if self._core.uses_external_lr:
             return self._python_lr()
-        return float(self._core.current_learning_rate())
+        return LearningRateValue(float(self._core.current_learning_rate()), self)
 
     @learning_rate.setter
     def learning_rate(self, value):
