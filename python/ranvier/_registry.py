@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Literal, Mapping, Optional, Union
 
+from . import _custom_objects
+
 #: ``deserialize``'s message for a class name found nowhere (fields: kind, name, valid).
 UNKNOWN = "Unknown {kind}: '{name}'. Valid names: {valid}"
 #: ``deserialize``'s message for something that is not a ``{"class_name": ...}`` dict.
@@ -65,7 +67,7 @@ def deserialize(config, custom_objects: Optional[Mapping[str, Any]], *, kind: st
     registered name) before the built-in ``registry`` (looked up lower-cased with
     ``fold_case``); none: ValueError ``unknown``. Classes derived from ``custom_objects_to``
     get ``custom_objects`` in ``from_config`` (an optimizer's schedule needs them)."""
-    custom = custom_objects or {}
+    custom = _custom_objects.merged(custom_objects)  # + registered objects and custom_object_scope
     if isinstance(config, str) and get is not None:
         return get(custom.get(config, config))
     if not isinstance(config, dict) or "class_name" not in config:
@@ -102,6 +104,10 @@ def get(identifier, *, kind: str, base: type, registry: Mapping[str, Any],
         return None
     if isinstance(identifier, str):
         cls = registry.get(identifier.lower() if fold_case else identifier)
+        if cls is None:  # a registered custom object (register_keras_serializable, a scope)
+            custom = _custom_objects.merged(None).get(identifier)
+            if custom is not None:
+                return custom() if isinstance(custom, type) else custom
         if cls is None:
             raise ValueError(
                 f"Could not interpret {kind} identifier: {identifier!r}. Valid names: {valid_names()}")
@@ -125,8 +131,11 @@ def resolve_name(name: str, lookup: Mapping[str, Any], *, kind: str,
     """The object a name stands for in a family whose names give functions or classes
     (activations, losses): ``custom_objects`` first, then ``lookup``; ValueError listing
     the valid names otherwise."""
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
+    custom = _custom_objects.merged(custom_objects)  # + registered objects and custom_object_scope
+    if name in custom and name not in (custom_objects or {}) and name in lookup:
+        return lookup[name]  # a built-in name is not shadowed by a registered bare name
+    if name in custom:
+        return custom[name]
     obj = lookup.get(name)
     if obj is None:
         raise ValueError(f"Could not interpret {kind} identifier: {name!r}; valid names are: "

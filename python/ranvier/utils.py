@@ -11,9 +11,13 @@ from ._plot_model import model_to_dot, plot_model
 from .datasets._files import get_file
 from ._profile import Profile, profile
 from ._progbar import Progbar
+from ._custom_objects import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name,
+                              get_registered_object, register_keras_serializable)
 
 __all__ = ["set_random_seed", "clear_session", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file",
-           "plot_model", "model_to_dot"]
+           "plot_model", "model_to_dot", "pad_sequences", "normalize", "register_keras_serializable",
+           "get_custom_objects", "custom_object_scope", "CustomObjectScope", "get_registered_name",
+           "get_registered_object"]
 
 
 def clear_session() -> None:
@@ -60,3 +64,58 @@ def to_categorical(x, num_classes=None) -> np.ndarray:
     categorical = np.zeros((x.shape[0], num_classes))
     categorical[np.arange(x.shape[0]), x] = 1
     return categorical.reshape(input_shape + (num_classes,))
+
+
+def normalize(x, axis=-1, order=2) -> np.ndarray:
+    """``x`` divided by its ``order``-norm along ``axis`` (Keras's ``keras.utils.normalize``);
+    a zero norm leaves the zeros."""
+    arr = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(arr, order, axis))
+    norm[norm == 0] = 1
+    return arr / np.expand_dims(norm, axis)
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0) -> np.ndarray:
+    """Keras's ``pad_sequences``: a list of sequences -> a ``(len(sequences), maxlen)`` array.
+
+    ``maxlen`` defaults to the longest sequence; longer ones lose their start
+    (``truncating="pre"``) or end ("post"); shorter ones are filled with ``value`` before
+    (``padding="pre"``) or after ("post"). Elements may themselves be arrays (the result then
+    has their shape as trailing axes). ValueError for a bad ``padding``/``truncating``, a
+    non-iterable sequence, or a string ``value`` with a numeric dtype."""
+    if not hasattr(sequences, "__len__"):
+        raise ValueError("`sequences` must be iterable.")
+    if padding not in ("pre", "post"):
+        raise ValueError(f'Padding type "{padding}" not understood')
+    if truncating not in ("pre", "post"):
+        raise ValueError(f'Truncating type "{truncating}" not understood')
+    lengths, sample_shape, flag = [], (), True
+    for x in sequences:
+        try:
+            lengths.append(len(x))
+            if flag and len(x):
+                sample_shape = np.asarray(x).shape[1:]
+                flag = False
+        except TypeError as e:
+            raise ValueError("`sequences` must be a list of iterables. "
+                             f"Found non-iterable: {str(x)}") from e
+    if maxlen is None:
+        maxlen = max(lengths) if lengths else 0
+    is_dtype_str = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.object_)
+    if isinstance(value, str) and dtype is not object and not is_dtype_str:
+        raise ValueError(f"`dtype` {dtype} is not compatible with `value`'s type: {type(value)}\n"
+                         "You should set `dtype=object` for variable length strings.")
+    out = np.full((len(sequences), maxlen) + sample_shape, value, dtype=dtype)
+    for i, s in enumerate(sequences):
+        if not len(s) or maxlen == 0:
+            continue
+        trunc = s[-maxlen:] if truncating == "pre" else s[:maxlen]
+        trunc = np.asarray(trunc, dtype=dtype)
+        if trunc.shape[1:] != sample_shape:
+            raise ValueError(f"Shape of sample {trunc.shape[1:]} of sequence at position {i} is different from "
+                             f"expected shape {sample_shape}")
+        if padding == "post":
+            out[i, :len(trunc)] = trunc
+        else:
+            out[i, -len(trunc):] = trunc
+    return out
