@@ -364,3 +364,16 @@ def test_get_metrics_result_and_reset_metrics():
     assert got == pytest.approx(logs)
     model.reset_metrics()
     assert model.get_metrics_result() == {"accuracy": 0.0, "auc": 0.0, "loss": 0.0}
+
+
+def test_summary_counts_the_optimizer_iterations_as_int64():
+    # Keras 3.15, Dense(3->2) + Adam after one step: 8 weights; optimizer 1 iterations (int64,
+    # 8 bytes) + 1 learning rate + 2 * 8 slots = 18 params, 76 bytes; total 26 params, 108 bytes
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert " Total params: 26 (108.00 B)" in lines
+    assert " Optimizer params: 18 (76.00 B)" in lines
+    assert " Trainable params: 8 (32.00 B)" in lines

@@ -70,15 +70,18 @@ class SummaryMixin:
         # the layers built so far (all of them once the model is built), as Keras counts them
         trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
         non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-        opt_params = 0
+        opt_params = opt_bytes = 0
         if model.optimizer is not None and model.optimizer.built:
-            opt_params = int(sum(np.size(v) for v in model.optimizer.variables))
+            opt_vars = [np.asarray(v) for v in model.optimizer.variables]
+            opt_params = int(sum(v.size for v in opt_vars))
+            opt_bytes = int(sum(v.nbytes for v in opt_vars))  # iterations is int64, as in Keras
         total = trainable + non_trainable + opt_params
-        lines.append(f" Total params: {total:,} ({_fmt_bytes(4 * total)})")
+        total_bytes = 4 * (trainable + non_trainable) + opt_bytes
+        lines.append(f" Total params: {total:,} ({_fmt_bytes(total_bytes)})")
         lines.append(f" Trainable params: {trainable:,} ({_fmt_bytes(4 * trainable)})")
         lines.append(f" Non-trainable params: {non_trainable:,} ({_fmt_bytes(4 * non_trainable)})")
         if opt_params:
-            lines.append(f" Optimizer params: {opt_params:,} ({_fmt_bytes(4 * opt_params)})")
+            lines.append(f" Optimizer params: {opt_params:,} ({_fmt_bytes(opt_bytes)})")
         for line in lines:
             print_fn(line)
 
