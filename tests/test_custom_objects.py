@@ -83,3 +83,39 @@ def test_normalize():
     np.testing.assert_allclose(keras.utils.normalize(np.array([[3.0, 4.0], [0.0, 0.0]])), [[0.6, 0.8], [0, 0]])
     np.testing.assert_allclose(keras.utils.normalize(np.array([[3.0, 4.0], [1.0, 0.0]]), axis=0, order=1),
                                [[0.75, 1.0], [0.25, 0.0]])
+
+
+def test_serialize_and_deserialize_keras_object():
+    S, D = keras.saving.serialize_keras_object, keras.saving.deserialize_keras_object
+    objs = [keras.layers.Dense(3, name="d"), keras.metrics.AUC(name="a"), keras.losses.Huber(delta=2.0),
+            keras.optimizers.Adam(0.01), keras.initializers.GlorotUniform(seed=1), keras.regularizers.L2(0.1),
+            keras.constraints.MaxNorm(2.0), keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)]
+    for obj in objs:
+        config = S(obj)
+        assert config["class_name"] == type(obj).__name__ and isinstance(config["config"], dict)
+        again = D(config)
+        assert type(again) is type(obj) and again.get_config() == obj.get_config()
+    assert D(S(keras.losses.mean_squared_error)) is keras.losses.mean_squared_error
+    arr = D(S(np.arange(3, dtype=np.float32)))
+    assert arr.dtype == np.float32 and arr.tolist() == [0.0, 1.0, 2.0]
+    assert D(S([1, "a", None, {"x": 2.5}])) == [1, "a", None, {"x": 2.5}]
+
+    @keras.saving.register_keras_serializable(package="t")
+    class Scale:
+        def __init__(self, factor):
+            self.factor = factor
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+        @classmethod
+        def from_config(cls, config):
+            return cls(**config)
+
+    config = S(Scale(3.0))
+    assert config["registered_name"] == "t>Scale" and config["config"] == {"factor": 3.0}
+    assert D(config).factor == 3.0
+    with pytest.raises(ValueError, match="Could not locate class 'Nope'"):
+        D({"module": "somewhere", "class_name": "Nope", "config": {}})
+    with pytest.raises(TypeError, match="cannot serialize"):
+        S(object())

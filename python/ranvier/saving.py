@@ -59,13 +59,14 @@ from . import _model_io
 from . import models as models_module
 from ._model_io import FORMAT, FORMAT_VERSION, export, model_to_bytes, save_model, save_weights
 from ._model_io import load_weights
+from ._serialization import deserialize_keras_object, serialize_keras_object
 from ._custom_objects import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name,
                               get_registered_object, register_keras_serializable)
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_to_bytes",
            "model_from_bytes", "export", "FORMAT", "FORMAT_VERSION", "register_keras_serializable",
            "get_custom_objects", "custom_object_scope", "CustomObjectScope", "get_registered_name",
-           "get_registered_object"]
+           "get_registered_object", "serialize_keras_object", "deserialize_keras_object"]
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):

@@ -11,13 +11,14 @@ from ._plot_model import model_to_dot, plot_model
 from .datasets._files import get_file
 from ._profile import Profile, profile
 from ._progbar import Progbar
+from ._serialization import deserialize_keras_object, serialize_keras_object
 from ._custom_objects import (CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name,
                               get_registered_object, register_keras_serializable)
 
 __all__ = ["set_random_seed", "clear_session", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file",
            "plot_model", "model_to_dot", "pad_sequences", "normalize", "register_keras_serializable",
            "get_custom_objects", "custom_object_scope", "CustomObjectScope", "get_registered_name",
-           "get_registered_object"]
+           "get_registered_object", "serialize_keras_object", "deserialize_keras_object"]
 
 
 def clear_session() -> None:
