@@ -239,7 +239,7 @@ def test_summary_lists_the_input_layer_first():
     outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
     model = ranvier.Model(inputs=inputs, outputs=outputs)
     lines = []
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     text = "\n".join(lines)
     rows = [l for l in lines if l.startswith("│")]
     cells = [[c.strip() for c in r.strip("│").split("│")] for r in rows]
@@ -784,7 +784,7 @@ def test_summary_rows_keep_the_table_width_with_long_names():
     m = ranvier.Model(i, layers.Dense(2, name="another_very_long_dense_layer_name_wider_than_its_column")(i))
     for line_length in (None, 60, 100):
         lines = []
-        m.summary(line_length=line_length, print_fn=lines.append)
+        m.summary(line_length=line_length, print_fn=lambda s: lines.extend(s.splitlines()))
         assert len({len(l) for l in lines[1:] if l[0] in "┏┃┡│├└"}) == 1, "\n".join(lines)
         first_column = "".join(l.split("│")[1].strip() for l in lines if l.startswith("│"))
         assert first_column.startswith("a_very_long_input_layer_name_that_needs_wrapping_in_the_table(InputLayer)")

@@ -280,7 +280,7 @@ def test_from_config_refuses_a_call_on_a_missing_tensor():
 def test_summary_has_the_connected_to_column():
     model, _ = _shared_two_by_two()
     lines = []
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     text = "\n".join(lines)
     assert "Connected to" in text
     row = next(l for l in lines if "shared (Dense)" in l)
@@ -430,7 +430,7 @@ def test_concatenate_and_add_in_a_graph_match_numpy():
     assert cfg["output_layers"] == {"out": ["out", 0, 0], "sum": ["sum", 0, 0]}
     assert cfg["input_layers"] == {"cat": ["cat", 0, 0], "num": ["num", 0, 0]}
     lines = []
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     assert "deep[0][0], cat[0][0]" in next(l for l in lines if "join (Concatenate)" in l)
     clone = ranvier.Model.from_config(cfg)
     clone.set_weights(model.get_weights())
@@ -814,12 +814,12 @@ def test_summary_lists_a_nested_model_as_one_row_and_expands_it_on_request():
     left, right = ranvier.Input((3,), name="l"), ranvier.Input((3,), name="r")
     model = ranvier.Model([left, right], layers.Add(name="sum_lr")([tower(left), tower(right)]))
     lines = []
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     row = next(l for l in lines if "tower (Sequential)" in l)
     assert "l[0][0], r[0][0]" in row and "16" in row
     assert not any("t_dense" in l for l in lines)
     lines = []
-    model.summary(print_fn=lines.append, expand_nested=True)
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()), expand_nested=True)
     assert any("└ t_dense (Dense)" in l for l in lines)
 
 

@@ -167,7 +167,7 @@ def test_model_used_as_a_layer_is_one_entry_of_layers():
     again = keras.Model.from_config(config)
     assert [l.name for l in again.layers] == ["img", "encoder", "decoder"]
     lines = []
-    auto.summary(print_fn=lines.append)
+    auto.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     text = "\n".join(lines)
     assert "encoder (Functional)" in text and "140" in text and "148" in text
     assert "Connected to" not in text  # sequential-like: Keras leaves the column out
@@ -200,7 +200,7 @@ def test_sequential_holding_a_model_lists_it_as_one_layer():
     assert [l.name for l in again.layers] == ["base", "dense", "softmax"]
     assert isinstance(again.layers[0], keras.Sequential)
     lines = []
-    prob.summary(print_fn=lines.append)
+    prob.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     row = next(l for l in lines if "base (Sequential)" in l)
     assert "(None, 3)" in row and "67" in row
     x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
@@ -397,7 +397,7 @@ def test_tensorflow_regression_tutorial_reuses_its_normalizer():
     dnn_model = keras.Sequential([normalizer, keras.layers.Dense(64, activation="relu"),
                                   keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])
     lines = []
-    dnn_model.summary(print_fn=lines.append)
+    dnn_model.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     assert any("Total params: 19 " in line for line in lines)
     dnn_model.compile(loss="mean_absolute_error", optimizer=keras.optimizers.Adam(0.001))
     dnn_model.fit(train_features, train_labels, validation_split=0.2, verbose=0, epochs=2)
@@ -504,13 +504,13 @@ def test_sequential_summary_expand_nested():
     # ("   └ d1 (Dense)" (None, 8) 40, "   └ d2 (Dense)" (None, 3) 27); without it, one row
     base, prob = _tutorial_prob_model()
     lines = []
-    prob.summary(expand_nested=True, print_fn=lines.append)
+    prob.summary(expand_nested=True, print_fn=lambda s: lines.extend(s.splitlines()))
     text = "\n".join(lines)
     assert "└ d1 (Dense)" in text and "└ d2 (Dense)" in text
     row = next(l for l in lines if "└ d1 (Dense)" in l)
     assert "(None, 8)" in row and "40" in row
     lines = []
-    prob.summary(print_fn=lines.append)
+    prob.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     assert not any("d1 (Dense)" in l for l in lines)
 
 

@@ -254,21 +254,21 @@ def test_summary_columns_have_keras_widths():
     # line_length=90 there: 26, 22, 14, 23
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     lines = []
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     top = next(l for l in lines if l.startswith("┏"))
     assert [len(seg) for seg in top[1:-1].split("┳")] == [38, 29, 17] and len(top) == 88
     a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
     graph = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
     lines = []
-    graph.summary(print_fn=lines.append)
+    graph.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     top = next(l for l in lines if l.startswith("┏"))
     assert [len(seg) for seg in top[1:-1].split("┳")] == [31, 27, 17, 28] and len(top) == 108
     lines = []
-    graph.summary(line_length=90, print_fn=lines.append)
+    graph.summary(line_length=90, print_fn=lambda s: lines.extend(s.splitlines()))
     top = next(l for l in lines if l.startswith("┏"))
     assert [len(seg) for seg in top[1:-1].split("┳")] == [26, 22, 14, 23] and len(top) == 90
     lines = []
-    model.summary(line_length=60, print_fn=lines.append)
+    model.summary(line_length=60, print_fn=lambda s: lines.extend(s.splitlines()))
     top = next(l for l in lines if l.startswith("┏"))
     assert [len(seg) for seg in top[1:-1].split("┳")] == [26, 19, 11] and len(top) == 60
 
@@ -373,7 +373,19 @@ def test_summary_counts_the_optimizer_iterations_as_int64():
     model.compile("adam", "mse")
     model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
     lines = []
-    model.summary(print_fn=lines.append)
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()))
     assert " Total params: 26 (108.00 B)" in lines
     assert " Optimizer params: 18 (76.00 B)" in lines
     assert " Trainable params: 8 (32.00 B)" in lines
+
+
+def test_summary_hands_print_fn_the_whole_summary_once():
+    # Keras 3: print_fn(console capture) once; the text holds the title, the table and the
+    # parameter counts, each line ending in a newline
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="dense")], name="tiny")
+    calls = []
+    model.summary(print_fn=calls.append)
+    assert len(calls) == 1
+    text = calls[0]
+    assert text.startswith('Model: "tiny"\n') and text.endswith("\n")
+    assert " Total params: 15 (60.00 B)\n" in text and "│ dense (Dense)" in text

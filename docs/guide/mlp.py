@@ -115,7 +115,7 @@ def main(outdir="."):
     _plot.write_text(outdir, "mlp.txt", text)
     model, history, _ = results[(3, 16)]
     lines = []
-    model.summary(line_length=72, print_fn=lines.append)
+    model.summary(line_length=72, print_fn=lambda s: lines.extend(s.splitlines()))
     _plot.write_text(outdir, "mlp_summary.txt", "\n".join(lines))
     plot_regions(results, outdir)
     with _plot.style():

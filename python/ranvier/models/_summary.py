@@ -25,7 +25,9 @@ class SummaryMixin:
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None) -> None:
-        """Prints Keras's box table of layers, output shapes and parameter counts."""
+        """Prints Keras's box table of layers, output shapes and parameter counts; a
+        ``print_fn`` gets the whole summary in one call (one string, each line ending in a
+        newline), as Keras's."""
         model: Any = self
         print_fn = print_fn or print
         headers, aligns = model._summary_columns()
@@ -82,8 +84,11 @@ class SummaryMixin:
         lines.append(f" Non-trainable params: {non_trainable:,} ({_fmt_bytes(4 * non_trainable)})")
         if opt_params:
             lines.append(f" Optimizer params: {opt_params:,} ({_fmt_bytes(opt_bytes)})")
-        for line in lines:
-            print_fn(line)
+        if print_fn is print:
+            for line in lines:
+                print(line)
+        else:  # Keras hands a print_fn the whole summary in one call (each line ends in "\n")
+            print_fn("".join(line + "\n" for line in lines))
 
 
 def _column_widths(line_length: int, positions: Sequence[float]) -> List[int]:
