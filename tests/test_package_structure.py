@@ -19,7 +19,7 @@ PKG_DIR = pathlib.Path(ranvier.__file__).resolve().parent
 # private attributes.
 SAVING_MODULES = ("ranvier.saving", "ranvier._model_io", "ranvier._saving_common",
                   "ranvier._keras_format", "ranvier._keras_h5")
-SAVING_PROTOCOL = {"_save_state", "_restore_state"}
+SAVING_PROTOCOL = {"_save_state", "_restore_state", "_hold_between_steps"}
 
 
 def _modules() -> Dict[str, pathlib.Path]:

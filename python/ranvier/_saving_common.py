@@ -107,29 +107,14 @@ def check_loadable(metadata: Dict[str, str], file_floats: int, what: str = "save
                                f"({MAX_HEADER_BYTES:,} bytes)")
 
 
-@contextlib.contextmanager
 def between_steps(model):
     """Holds the model's inference lock, which the C++ trainer holds through its steps, while
     its weights are read (get_weights, save, save_weights, pickling): from another thread
     while the model trains, the snapshot is the weights between two optimizer steps, never
     halfway through an update (a save during fit wrote rows of two different steps). A no-op
-    for an unbuilt model and inside the model's own calls (its callbacks run between steps)."""
-    net = getattr(model, "_net_obj", None)
-    me = threading.get_ident()
-    if net is None or me in getattr(model, "_active", {}) or getattr(model, "_inference_holder", None) == me:
-        yield
-        return
-    try:
-        net.lock_inference()
-    except RuntimeError:  # refused inside a Python metric's update_state (a training step holds a lock)
-        yield
-        return
-    model._inference_holder = me  # the layers' own reads inside skip the (non-recursive) lock
-    try:
-        yield
-    finally:
-        model._inference_holder = None
-        net.unlock_inference()
+    for an unbuilt model and inside the model's own calls (its callbacks run between steps):
+    the model's ``_hold_between_steps`` (models/_trainer.py), part of the saving protocol."""
+    return model._hold_between_steps()
 
 
 def file_layers(model) -> List[Any]:

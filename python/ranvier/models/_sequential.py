@@ -215,6 +215,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
     # another model took them (``_lent``), reading ``_net`` takes them back first (their
     # current weights are copied in; ``_functional.take_back``).
     _net_obj: Optional[_core.Network] = None
+    _inference_holder: Optional[int] = None  # the thread holding the network's inference lock
     _defer_build = False  # Sequential([...]): the layers are built once, after the last add
     _lent = False
 
