@@ -4,7 +4,7 @@
 
 Every ``deserialize`` / ``get`` of ranvier (and so ``load_model``, ``from_config``,
 ``model_from_json``) looks names up in the ``custom_objects`` it is given, then in the
-active ``custom_object_scope``s, then in this registry (by ``"package>name"``, as Keras
+active ``custom_object_scope`` blocks, then in this registry (by ``"package>name"``, as Keras
 stores it in ``registered_name``, and by the bare name), then among the built-ins."""
 from __future__ import annotations
 

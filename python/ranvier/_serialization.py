@@ -66,7 +66,7 @@ def serialize_keras_object(obj) -> Any:
 def deserialize_keras_object(config, custom_objects: Optional[Mapping[str, Any]] = None, safe_mode: bool = True,
                              **kwargs) -> Any:
     """The object ``serialize_keras_object`` described. Names are looked up in
-    ``custom_objects``, the active ``custom_object_scope``s and the registry first.
+    ``custom_objects``, the active ``custom_object_scope`` blocks and the registry first.
     ValueError for a class or function found nowhere."""
     if config is None or isinstance(config, (bool, int, float)):
         return config
