@@ -645,42 +645,6 @@ class TrainingMixin:
                 return self._shaped_output(self._forward_training(x))
         return self._shaped_output(self._built_net().predict(x, max(1, x.shape[0])))
 
-    @contextlib.contextmanager
-    def _hold_between_steps(self):
-        """The inference lock while the weights are read from outside the model's own calls
-        (``_saving_common.between_steps``): a no-op when unbuilt, inside the model's own calls
-        (fit's callbacks run between steps) and where this thread holds it already; refused
-        inside a Python metric's update_state (a training step holds it), also a no-op."""
-        net = self._net_obj
-        me = threading.get_ident()
-        if net is None or me in getattr(self, "_active", {}) or self._inference_holder == me:
-            yield
-            return
-        try:
-            net.lock_inference()
-        except RuntimeError:  # inside a Python metric's update_state: a training step holds it
-            yield
-            return
-        self._inference_holder = me  # the layers' own reads inside skip the (non-recursive) lock
-        try:
-            yield
-        finally:
-            self._inference_holder = None
-            net.unlock_inference()
-
-    @contextlib.contextmanager
-    def _inference_lock(self):
-        """Holds the network's inference mutex (the one predict and the C++ trainer take
-        while they run the layers)."""
-        net = self._net
-        net.lock_inference()
-        self._inference_holder = threading.get_ident()  # the layers' own calls skip the lock
-        try:
-            yield
-        finally:
-            self._inference_holder = None
-            net.unlock_inference()
-
     @registers("predict_on_batch")
     def predict_on_batch(self, x) -> np.ndarray:
         """The model's output for ``x`` as one batch (inference mode), a float32 array."""
