@@ -176,12 +176,6 @@ class ElementwiseMerge final : public MergeLayer {
       const std::int64_t off = r0 * n, len = (r1 - r0) * n;
       const auto bytes = sizeof(float) * static_cast<std::size_t>(len);
       expand(xs_in, r0, r1);
-      struct Reduce {  // the broadcast inputs' gradients, summed back when the rows are done
-        const ElementwiseMerge* self;
-        float* const* dxs_in;
-        std::int64_t r0, r1;
-        ~Reduce() { self->reduce(dxs_in, r0, r1); }
-      } reduce_at_end{this, dxs_in, r0, r1};
       switch (op) {
         case Op::add:
           for (int t = 0; t < k; ++t)
@@ -206,6 +200,7 @@ class ElementwiseMerge final : public MergeLayer {
           km.route(xs, k, off, y + off, dy + off, dxs, len);
           break;
       }
+      reduce(dxs_in, r0, r1);  // the broadcast inputs' gradients, summed back over these rows
     });
   }
 
