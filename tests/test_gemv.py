@@ -172,7 +172,7 @@ def test_verbose_and_callbacks_still_run(rng, capsys):
 
 # ------------------------------------------------ the bias gradient (ColsumFn, relu mask fused)
 
-@pytest.mark.parametrize("units", [1, 7, 16, 17, 33, 300])
+@pytest.mark.parametrize("units", [1, 7, 16, 17, 33, 64, 130, 300])  # 1-4 vectors per pass, and tails
 def test_relu_bias_gradient_matches_float64_and_threads(isa, rng, threads, units):
     """One SGD step (lr 1, from zero biases) makes the hidden relu layer's bias equal to
     minus its gradient: the column sums of relu'(z) * dL/dy, checked against a float64
