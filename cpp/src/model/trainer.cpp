@@ -225,6 +225,7 @@ void Trainer::reset_metrics() {
 }
 
 void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
+  pf_next_ = pf_end_ = 0;  // nothing of the new order is prefetched
   reset_metrics();
   step_in_epoch_ = 0;
   shuffled_ = shuffle;
@@ -328,10 +329,14 @@ std::int64_t Trainer::run(std::int64_t max_steps, double time_budget_s) {
       if (profiling_) tg = Clock::now();
       gather(start, b);
       // The next batch's first rows, fetched while this batch computes (small batches of
-      // short rows then start without a miss per row: W2's gather went from ~4 to ~1 us).
+      // short rows then start without a miss per row: W2's gather went from ~4 to ~1 us),
+      // a few before each layer's forward and backward (prefetch_some): issued in one burst,
+      // the misses stalled the issuing loop once the core's miss buffers were full.
       const std::int64_t next = (step_in_epoch_ + 1) * batch_size_;
-      for (std::int64_t r = next; r < std::min(next + std::min<std::int64_t>(batch_size_, 32), data_.n); ++r)
-        prefetch_row(r);
+      pf_next_ = next;
+      pf_end_ = std::max(next, std::min(next + std::min<std::int64_t>(batch_size_, 32), data_.n));
+      const std::int64_t sites = 2 * static_cast<std::int64_t>(net_->nodes().size());
+      pf_per_site_ = (pf_end_ - pf_next_ + sites - 1) / sites;
       if (profiling_) prof_.data_s += seconds_since(tg);
       for (std::size_t i = 0; i < xbuf_.size(); ++i) act_ptr_[i] = xbuf_[i].data();
       for (std::size_t j = 0; j < ybuf_.size(); ++j) {
@@ -440,6 +445,7 @@ double Trainer::batch(std::int64_t b, bool training, std::int64_t grad_rows) {
   for (std::size_t k = 0; k < N; ++k) {
     const GraphNode& nd = nodes[k];
     float* y = acts_[k].data();
+    if (pf_next_ < pf_end_) prefetch_some(pf_per_site_);
     if (nd.inputs.size() == 1) {
       penalty += nd.layer->forward(act_ptr_[static_cast<std::size_t>(nd.inputs[0])], y, b, ctx);
     } else {
@@ -497,6 +503,7 @@ double Trainer::batch(std::int64_t b, bool training, std::int64_t grad_rows) {
   if (training) {
     for (std::size_t k = N; k-- > 0;) {
       if (!plan.run_backward[k]) continue;
+      if (pf_next_ < pf_end_) prefetch_some(pf_per_site_);
       const GraphNode& nd = nodes[k];
       float* dy = grads_[static_cast<std::size_t>(plan.grad_buffer[static_cast<std::size_t>(nd.output)])].data();
       const auto& scratch = plan.grad_scratch[k];
@@ -520,6 +527,7 @@ double Trainer::batch(std::int64_t b, bool training, std::int64_t grad_rows) {
         }
       if (prof) prof_.backward_s[k] += seconds_since(t);
     }
+    prefetch_some(pf_end_ - pf_next_);  // what the layers left (a skipped backward)
     update_step();
     if (prof) prof_.update_s += seconds_since(t);
   }

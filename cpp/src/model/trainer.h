@@ -2,6 +2,7 @@
 // gather, forward, loss, backward, optimizer step, metrics) with no allocation per batch.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -131,6 +132,13 @@ class Trainer {
   void empty_shard_step();  // a sharded step with no local rows (see set_shard)
   void gather(std::int64_t start, std::int64_t b);
   void prefetch_row(std::int64_t pos) const;
+  // The next batch's first rows are prefetched a few at a time between the layers of this
+  // step (prefetch_some), so their misses overlap the step's arithmetic instead of queueing
+  // behind each other in one burst (positions [pf_next_, pf_end_) of the epoch's order).
+  void prefetch_some(std::int64_t rows) {
+    const std::int64_t end = std::min(pf_end_, pf_next_ + rows);
+    for (; pf_next_ < end; ++pf_next_) prefetch_row(pf_next_);
+  }
   void update_step();  // shared grads, hook, regularization, optimizer step, constraints
 
   std::shared_ptr<Network> net_;
@@ -161,6 +169,7 @@ class Trainer {
   std::vector<std::int64_t> in_f_, x_lines_;
   bool shuffled_ = false;
   std::int64_t step_in_epoch_ = 0;
+  std::int64_t pf_next_ = 0, pf_end_ = 0, pf_per_site_ = 0;  // see prefetch_some
 
   double loss_sum_ = 0.0;
   std::int64_t seen_ = 0;
