@@ -140,6 +140,9 @@ struct Problem {
   // Whether a part of the split with at most GemmKernels::a_in_place_max_cols columns may
   // read A in place although the whole problem packs it (see part_packs_a; the same bits).
   bool a_in_place_narrow;
+  // The tier's block transpose for the packers (GemmKernels::transpose), or null.
+  GemmTransposeFn transpose = nullptr;
+  int transpose_block = 0;
 };
 
 // A is read in place, not packed, by a part of the split whose columns number at most
@@ -251,6 +254,21 @@ inline void pack_at_row(const float* src, int64_t mcb, int64_t npanels, int64_t 
   }
 }
 
+// transpose_copy with the tier's block kernel for the whole blocks, when it has one.
+void transpose_packed(const Problem& P, const float* src, int64_t ld, int rows, int64_t len, float scale, float* dst,
+                      int dst_stride) {
+  const int tb = P.transpose_block;
+  if (!P.transpose || rows < tb || len < tb) {
+    transpose_copy(src, ld, rows, len, scale, dst, dst_stride);
+    return;
+  }
+  const int r_full = rows / tb * tb;
+  const int64_t l_full = len / tb * tb;
+  P.transpose(src, ld, r_full, l_full, scale, dst, dst_stride);
+  if (l_full < len) transpose_copy(src + l_full, ld, r_full, len - l_full, scale, dst + l_full * dst_stride, dst_stride);
+  if (r_full < rows) transpose_copy(src + r_full * ld, ld, rows - r_full, len, scale, dst + r_full, dst_stride);
+}
+
 // Packs NR-wide panels [q0, q1) of B(pc:pc+kcb, jc:jc+ncb) * alpha:
 // panel q at dst + (q-q0)*kcb*NR, element (p, j) at [p*NR + j], columns past ncb zeroed.
 void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64_t ncb, int64_t q0,
@@ -284,7 +302,7 @@ void pack_b(const Problem& P, int NR, int64_t pc, int64_t kcb, int64_t jc, int64
     const int64_t j0 = jc + q * NR;
     const int nn = static_cast<int>(min64(NR, jc + ncb - j0));
     float* out = dst + (q - q0) * kcb * NR;
-    transpose_copy(P.b + j0 * P.ldb + pc, P.ldb, nn, kcb, alpha, out, NR);
+    transpose_packed(P, P.b + j0 * P.ldb + pc, P.ldb, nn, kcb, alpha, out, NR);
     for (int j = nn; j < NR; ++j)
       for (int64_t p = 0; p < kcb; ++p) out[p * NR + j] = 0.0f;
   }
@@ -318,7 +336,7 @@ void pack_a(const Problem& P, int MR, int64_t ic, int64_t mcb, int64_t pc, int64
     const int64_t i0 = ic + r * MR;
     const int mm = static_cast<int>(min64(MR, ic + mcb - i0));
     float* out = dst + r * MR * kcb;
-    transpose_copy(P.a + i0 * P.lda + pc, P.lda, mm, kcb, 1.0f, out, MR);
+    transpose_packed(P, P.a + i0 * P.lda + pc, P.lda, mm, kcb, 1.0f, out, MR);
     if (mm < MR)
       for (int64_t p = 0; p < kcb; ++p)
         for (int i = mm; i < MR; ++i) out[p * MR + i] = 0.0f;
@@ -550,6 +568,8 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
 
   Problem P{ta, tb, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, ep.bias, static_cast<int>(ep.act), true, true,
             false};
+  P.transpose = g.transpose;
+  P.transpose_block = g.transpose_block;
   // Packing is a choice made from the shape alone (never the thread count), and reading
   // in place gives the same bits as packing (alpha is folded only when B is packed).
   // Measured on Zen3 (bench_gemm_cpp --pack-a/--pack-b, 1 thread, GFLOP/s):

@@ -51,6 +51,12 @@ using GemmColumnFn = void (*)(std::int64_t kc, const float* a, std::int64_t lda,
                               float* c, std::int64_t ldc, std::int64_t m, float beta, const float* bias,
                               int act);
 
+// Transposing copy of whole blocks: dst[p*dst_stride + r] = scale * src[r*ld + p] for
+// r < rows, p < len, both multiples of GemmKernels::transpose_block (the driver copies the
+// edges itself). A copy and one multiply per element: the same bits as any other copy.
+using GemmTransposeFn = void (*)(const float* src, std::int64_t ld, int rows, std::int64_t len, float scale,
+                                 float* dst, int dst_stride);
+
 struct GemmKernels {
   const char* name = nullptr;
   int mr = 0, nr = 0;          // register tile
@@ -71,6 +77,10 @@ struct GemmKernels {
   int skinny_max_m = 0;
   // Optional: the one-column kernel (nullptr: n == 1 goes through ukernel).
   GemmColumnFn column = nullptr;
+  // Optional: the packers' transposing copy in square blocks of transpose_block (nullptr:
+  // the driver's 4x4 SSE blocks). B^T in dX = dZ @ W^T is packed this way every step.
+  GemmTransposeFn transpose = nullptr;
+  int transpose_block = 0;
 };
 
 }  // namespace ranvier
