@@ -444,7 +444,8 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
           ablock = P.a + pc * P.lda + ic;
           a_stride = -P.lda;
           const int64_t tail = mcb / MR * MR;
-          if (tail < mcb) pack_a(P, MR, ic + tail, mcb - tail, pc, kcb, apack);
+          if (tail < mcb && !(g.a_col_exact_tails >> (mcb - tail) & 1u))
+            pack_a(P, MR, ic + tail, mcb - tail, pc, kcb, apack);
         }
         for (int64_t q = 0; q < nq; ++q) {
           const int64_t j = jc + q * NR;
@@ -458,7 +459,7 @@ bool run(const Problem& P, const GemmKernels& g, const Split& sp, int tid) {
             const int mm = static_cast<int>(min64(MR, mcb - ir));
             const float* apanel = packs_a ? ablock + ir * kcb : P.ta ? ablock + ir : ablock + ir * P.lda;
             int64_t astr = a_stride;
-            if (a_stride < 0 && mm < MR) {  // the packed partial panel of A^T
+            if (a_stride < 0 && mm < MR && !(g.a_col_exact_tails >> mm & 1u)) {  // the packed partial panel of A^T
               apanel = apack;
               astr = 0;
             }

@@ -104,6 +104,7 @@ void fill_gemm_avx512(GemmKernels& k) {
   k.column = gemm_avx512::column;
   k.transpose = gemm_avx512::transpose;
   k.transpose_block = 16;
+  k.a_col_exact_tails = (1u << 8) | (1u << 4);  // the 8- and 4-row tiles (ukernel)
 }
 
 }  // namespace ranvier

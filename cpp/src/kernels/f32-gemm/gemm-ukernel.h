@@ -81,6 +81,10 @@ struct GemmKernels {
   // the driver's 4x4 SSE blocks). B^T in dX = dZ @ W^T is packed this way every step.
   GemmTransposeFn transpose = nullptr;
   int transpose_block = 0;
+  // Bit h set: a tile of exactly h < mr rows of a column-major A (a_stride < 0) reads no
+  // row past h (a shorter tile of that height exists), so the driver reads such a last
+  // panel in place instead of packing it.
+  unsigned a_col_exact_tails = 0;
 };
 
 }  // namespace ranvier
