@@ -377,6 +377,28 @@ def test_every_ukernel_on_every_shape_class(isa, rng, tuning):
                 np.testing.assert_array_equal(outs[0], other, err_msg=f"{tile} {m}x{n}x{k} ta={ta} tb={tb}")
 
 
+@pytest.mark.parametrize("m", [5, 16, 31, 32, 33, 64, 100])
+def test_one_column_kernel_matches_the_tiles(isa, rng, tuning, m):
+    """n == 1 (a one-unit layer's forward and dW) runs the column kernel on one thread (rows
+    in vector lanes, blocks of A transposed in registers) and the tiles on more (threshold 0):
+    the float64 reference within gemm_tolerance and the same bits, for row counts around the
+    vector widths (8, 16, 32-row passes), reductions with a tail and across k-blocks."""
+    tuning(parallel_min_flops=0.0)
+    kc = _core.gemm_blocking()["kc"]
+    for k in (7, 16, 64, 70, kc + 19):
+        for ta in (False, True):
+            a, b = operands(rng, m, 1, k, ta, False)
+            c0 = rng.standard_normal((m, 1)).astype(np.float32)
+            bias = rng.standard_normal(1).astype(np.float32)
+            outs = []
+            for threads in (1, 2):
+                c = c0.copy()
+                _core._sgemm_full(a, b, c, ta, False, 0.5, 0.25, bias, True, threads)
+                outs.append(c)
+            assert_gemm_close(outs[0], a, b, ta, False, alpha=0.5, beta=0.25, c=c0, bias=bias, relu=True)
+            np.testing.assert_array_equal(outs[0], outs[1], err_msg=f"{m}x1x{k} ta={ta}")
+
+
 def test_the_tile_choice_never_changes_bits(isa, rng, tuning):
     """The SIMD tiles run the tier's k-blocking and the same per-element arithmetic, so on a
     tier every one of them, and the per-CPU table's choice, gives the same bits (a row of a

@@ -88,5 +88,40 @@ inline vf mantissa(vf x) {
   return _mm512_castsi512_ps(_mm512_or_epi32(b, _mm512_set1_epi32(0x3f800000)));
 }
 
+// The 16x16 block at src (rows ld floats apart) transposed: col[j] = column j of the block.
+// 16 loads and four rounds of 16 in-register shuffles.
+inline void transpose_square(const float* src, long ld, vf col[16]) {
+  vf x[16], t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) x[i] = _mm512_loadu_ps(src + i * ld);
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {  // pairs of rows, 32-bit interleave
+    t[i] = _mm512_unpacklo_ps(x[i], x[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(x[i], x[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {  // quads of rows, 64-bit interleave
+    x[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    x[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    x[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    x[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+  }
+  // x[4a + b], 128-bit lane L: column 4L + b of rows 4a..4a+3.
+#pragma GCC unroll 4
+  for (int b = 0; b < 4; ++b) {
+    t[b] = _mm512_shuffle_f32x4(x[b], x[4 + b], 0x88);           // cols b, 8+b: rows 0-3, 0-3, 4-7, 4-7
+    t[4 + b] = _mm512_shuffle_f32x4(x[b], x[4 + b], 0xDD);       // cols 4+b, 12+b
+    t[8 + b] = _mm512_shuffle_f32x4(x[8 + b], x[12 + b], 0x88);  // the same, rows 8-15
+    t[12 + b] = _mm512_shuffle_f32x4(x[8 + b], x[12 + b], 0xDD);
+  }
+#pragma GCC unroll 4
+  for (int b = 0; b < 4; ++b) {
+    col[b] = _mm512_shuffle_f32x4(t[b], t[8 + b], 0x88);
+    col[8 + b] = _mm512_shuffle_f32x4(t[b], t[8 + b], 0xDD);
+    col[4 + b] = _mm512_shuffle_f32x4(t[4 + b], t[12 + b], 0x88);
+    col[12 + b] = _mm512_shuffle_f32x4(t[4 + b], t[12 + b], 0xDD);
+  }
+}
+
 }  // namespace simd_avx512
 }  // namespace ranvier

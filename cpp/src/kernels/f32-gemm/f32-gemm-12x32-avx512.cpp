@@ -25,49 +25,18 @@ namespace simd = ranvier::simd_avx512;
 constexpr int MR = 12;
 #include "kernels/f32-gemm/f32-gemm-ukernel.inl"
 
-// GemmTransposeFn in 16x16 blocks: 16 row loads, four rounds of 16 shuffles (no index
-// vectors: the 32 zmm registers hold the block twice), 16 stores.
+// GemmTransposeFn in 16x16 blocks (simd::transpose_square), 16 stores each.
 template <bool kScale>
 void transpose_blocks(const float* src, std::int64_t ld, int rows, std::int64_t len, float scale, float* dst,
                       int dst_stride) {
   const __m512 vs = _mm512_set1_ps(scale);
   for (int r0 = 0; r0 + 16 <= rows; r0 += 16) {
     for (std::int64_t p0 = 0; p0 + 16 <= len; p0 += 16) {
-      __m512 x[16], t[16];
-#pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) x[i] = _mm512_loadu_ps(src + (r0 + i) * ld + p0);
-#pragma GCC unroll 8
-      for (int i = 0; i < 16; i += 2) {  // pairs of rows, 32-bit interleave
-        t[i] = _mm512_unpacklo_ps(x[i], x[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(x[i], x[i + 1]);
-      }
-#pragma GCC unroll 4
-      for (int i = 0; i < 16; i += 4) {  // quads of rows, 64-bit interleave
-        x[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        x[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        x[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        x[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-      }
-      // x[4a + b], 128-bit lane L: column 4L + b of rows 4a..4a+3.
-#pragma GCC unroll 4
-      for (int b = 0; b < 4; ++b) {
-        t[b] = _mm512_shuffle_f32x4(x[b], x[4 + b], 0x88);       // cols b, 8+b: rows 0-3, 0-3, 4-7, 4-7
-        t[4 + b] = _mm512_shuffle_f32x4(x[b], x[4 + b], 0xDD);   // cols 4+b, 12+b
-        t[8 + b] = _mm512_shuffle_f32x4(x[8 + b], x[12 + b], 0x88);  // the same, rows 8-15
-        t[12 + b] = _mm512_shuffle_f32x4(x[8 + b], x[12 + b], 0xDD);
-      }
+      __m512 col[16];
+      simd::transpose_square(src + r0 * ld + p0, ld, col);
       float* d = dst + p0 * dst_stride + r0;
-#pragma GCC unroll 4
-      for (int b = 0; b < 4; ++b) {
-        const __m512 c0 = _mm512_shuffle_f32x4(t[b], t[8 + b], 0x88);       // column b
-        const __m512 c8 = _mm512_shuffle_f32x4(t[b], t[8 + b], 0xDD);       // column 8 + b
-        const __m512 c4 = _mm512_shuffle_f32x4(t[4 + b], t[12 + b], 0x88);  // column 4 + b
-        const __m512 c12 = _mm512_shuffle_f32x4(t[4 + b], t[12 + b], 0xDD);  // column 12 + b
-        _mm512_storeu_ps(d + b * dst_stride, kScale ? _mm512_mul_ps(vs, c0) : c0);
-        _mm512_storeu_ps(d + (8 + b) * dst_stride, kScale ? _mm512_mul_ps(vs, c8) : c8);
-        _mm512_storeu_ps(d + (4 + b) * dst_stride, kScale ? _mm512_mul_ps(vs, c4) : c4);
-        _mm512_storeu_ps(d + (12 + b) * dst_stride, kScale ? _mm512_mul_ps(vs, c12) : c12);
-      }
+#pragma GCC unroll 16
+      for (int c = 0; c < 16; ++c) _mm512_storeu_ps(d + c * dst_stride, kScale ? _mm512_mul_ps(vs, col[c]) : col[c]);
     }
   }
 }

@@ -246,6 +246,32 @@ inline float column_epilogue(float r, float* c, float beta, const float* bias, i
   return r;
 }
 
+// kB x kW rows of a row-major A times the column b (see column): kB independent chains.
+constexpr int kColumnBlocks = 32 / simd::kW;
+template <int kB>
+void column_rows(std::int64_t kc, const float* a, std::int64_t lda, const float* b, float* c, std::int64_t ldc,
+                 float beta, const float* bias, int act) {
+  simd::vf acc[kB];
+#pragma GCC unroll 4
+  for (int bb = 0; bb < kB; ++bb) acc[bb] = simd::zero();
+  std::int64_t p = 0;
+  for (; p + simd::kW <= kc; p += simd::kW) {
+#pragma GCC unroll 4
+    for (int bb = 0; bb < kB; ++bb) {
+      simd::vf col[simd::kW];
+      simd::transpose_square(a + bb * simd::kW * lda + p, lda, col);
+#pragma GCC unroll 16
+      for (int q = 0; q < simd::kW; ++q) acc[bb] = simd::fmadd(col[q], simd::set1(b[p + q]), acc[bb]);
+    }
+  }
+  float out[kB * simd::kW];
+#pragma GCC unroll 4
+  for (int bb = 0; bb < kB; ++bb) simd::store(out + bb * simd::kW, acc[bb]);
+  for (; p < kc; ++p)
+    for (int r = 0; r < kB * simd::kW; ++r) out[r] = __builtin_fmaf(a[r * lda + p], b[p], out[r]);
+  for (int r = 0; r < kB * simd::kW; ++r) c[r * ldc] = column_epilogue(out[r], c + r * ldc, beta, bias, act);
+}
+
 void column(std::int64_t kc, const float* a, std::int64_t lda, bool ta, const float* b, float* c,
             std::int64_t ldc, std::int64_t m, float beta, const float* bias, int act) {
   if (ta) {  // A(i, p) = a[p*lda + i]: rows are contiguous for each p, kW rows per vector
@@ -276,9 +302,24 @@ void column(std::int64_t kc, const float* a, std::int64_t lda, bool ta, const fl
     }
     return;
   }
-  // A(i, p) = a[i*lda + p]: one FMA chain per row, 8 rows interleaved for throughput.
+  // A(i, p) = a[i*lda + p]: one FMA chain per row. kW rows in the lanes of a vector: each
+  // kW x kW block of A transposed in registers (simd::transpose_square), then kW vector
+  // FMAs with p ascending, the last p < kW one row at a time; each row's chain is the
+  // scalar one below (the same bits). Up to 32 rows per pass: independent chains.
+  std::int64_t i0 = 0;
+  for (; i0 + simd::kW <= m;) {
+    const std::int64_t blocks = (m - i0) / simd::kW;
+    if (blocks >= kColumnBlocks) {
+      column_rows<kColumnBlocks>(kc, a + i0 * lda, lda, b, c + i0 * ldc, ldc, beta, bias, act);
+      i0 += kColumnBlocks * simd::kW;
+    } else {
+      column_rows<1>(kc, a + i0 * lda, lda, b, c + i0 * ldc, ldc, beta, bias, act);
+      i0 += simd::kW;
+    }
+  }
+  // The last rows: 8 interleaved scalar chains.
   constexpr int kRows = 8;
-  for (std::int64_t i0 = 0; i0 < m; i0 += kRows) {
+  for (; i0 < m; i0 += kRows) {
     const int rows = m - i0 < kRows ? static_cast<int>(m - i0) : kRows;
     float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     const float* ar = a + i0 * lda;
