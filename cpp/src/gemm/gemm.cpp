@@ -526,12 +526,16 @@ void epilogue_only(int64_t m, int64_t n, float beta, float* c, int64_t ldc, cons
 // arithmetic: acc = fma(a, alpha*b, +0.0f) (a rounded product plus +0.0f, which turns
 // -0.0f into +0.0f like the FMA does), fmadd(beta, C, acc), bias add, relu as max(0, x).
 // The same bits as the tiled path, without packing 1 x n of B into NR-wide panels.
-void outer_product(const Problem& P, float* brow) {
+void outer_product(const Problem& P, float* brow, GemmOuterFn kernel) {
   const int64_t m = P.m, n = P.n;
   const float alpha = P.alpha, beta = P.beta;
   const float* bias = P.bias;
   const bool relu = P.act == 1;
   for (int64_t j = 0; j < n; ++j) brow[j] = alpha * (P.tb ? P.b[j * P.ldb] : P.b[j]);  // as packed
+  if (kernel) {
+    kernel(m, n, P.a, P.ta ? 1 : P.lda, brow, P.c, P.ldc, beta, bias, P.act);
+    return;
+  }
   for (int64_t i = 0; i < m; ++i) {
     const float ai = P.ta ? P.a[i] : P.a[i * P.lda];
     float* __restrict cr = P.c + i * P.ldc;
@@ -625,7 +629,7 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   if (k == 1 && nt <= 1 && g.column && tune.skinny) {  // (FMA kernels: their arithmetic)
     float* brow = tl_s_buffer.get(static_cast<std::size_t>(n));
     if (!brow) throw std::bad_alloc();
-    outer_product(P, brow);
+    outer_product(P, brow, g.outer);
     return;
   }
 

@@ -243,10 +243,11 @@ GemmKernels gemm_kernels_for(bool trans_a, bool trans_b, std::int64_t m, std::in
   // (the GEMV of a 1-row Dense forward relies on it; f32-gemv uses kernels().gemm.kc).
   GemmKernels g = gemm_tile_kernels(tile);
   g.kc = kernels().gemm.kc;
-  // The one-column kernel and the packers' block transpose are the tier's own whatever the
+  // The one-column and rank-1 kernels and the packers' block transpose are the tier's own whatever the
   // tile (the widest vectors are the fastest; both give the same bits on every tile).
   const GemmKernels& tier = kernels().gemm;
   if (tier.column) g.column = tier.column;
+  if (tier.outer) g.outer = tier.outer;
   if (tier.transpose) {
     g.transpose = tier.transpose;
     g.transpose_block = tier.transpose_block;

@@ -71,6 +71,7 @@ void fill_gemm_avx512(GemmKernels& k) {
   k.skinny = gemm_avx512::skinny;
   k.skinny_max_m = gemm_avx512::kSkinnyMaxM;
   k.column = gemm_avx512::column;
+  k.outer = gemm_avx512::outer;
   k.transpose = gemm_avx512::transpose;
   k.transpose_block = 16;
   k.a_col_exact_tails = (1u << 8) | (1u << 4);  // the 8- and 4-row tiles (ukernel)

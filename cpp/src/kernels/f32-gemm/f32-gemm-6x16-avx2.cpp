@@ -39,6 +39,7 @@ void fill_gemm_avx2(GemmKernels& k) {
   k.skinny = gemm_avx2::skinny;
   k.skinny_max_m = gemm_avx2::kSkinnyMaxM;
   k.column = gemm_avx2::column;
+  k.outer = gemm_avx2::outer;
   k.a_col_exact_tails = 1u << 4;  // the 4-row tile (ukernel)
 }
 

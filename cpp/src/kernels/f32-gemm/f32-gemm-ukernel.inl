@@ -336,3 +336,26 @@ void column(std::int64_t kc, const float* a, std::int64_t lda, bool ta, const fl
     for (int r = 0; r < rows; ++r) c[(i0 + r) * ldc] = column_epilogue(acc[r], c + (i0 + r) * ldc, beta, bias, act);
   }
 }
+
+// GemmOuterFn (contract in gemm-ukernel.h): one row of C per a[i], vectors over j.
+void outer(std::int64_t m, std::int64_t n, const float* a, std::int64_t a_step, const float* b, float* c,
+           std::int64_t ldc, float beta, const float* bias, int act) {
+  const simd::vf vbeta = simd::set1(beta);
+  const bool read_c = beta != 0.0f, relu = act == 1;
+  for (std::int64_t i = 0; i < m; ++i) {
+    const simd::vf ai = simd::set1(a[i * a_step]);
+    float* cr = c + i * ldc;
+    for (std::int64_t j = 0; j < n; j += simd::kW) {
+      const int nv = n - j < simd::kW ? static_cast<int>(n - j) : simd::kW;
+      const bool full = nv == simd::kW;
+      simd::vf r = simd::add(simd::mul(ai, full ? simd::load(b + j) : simd::load_tail(b + j, nv)), simd::zero());
+      if (read_c) r = simd::fmadd(vbeta, full ? simd::load(cr + j) : simd::load_tail(cr + j, nv), r);
+      if (bias) r = simd::add(r, full ? simd::load(bias + j) : simd::load_tail(bias + j, nv));
+      if (relu) r = simd::max(simd::zero(), r);
+      if (full)
+        simd::store(cr + j, r);
+      else
+        simd::store_tail(cr + j, r, nv);
+    }
+  }
+}

@@ -57,6 +57,13 @@ using GemmColumnFn = void (*)(std::int64_t kc, const float* a, std::int64_t lda,
 using GemmTransposeFn = void (*)(const float* src, std::int64_t ld, int rows, std::int64_t len, float scale,
                                  float* dst, int dst_stride);
 
+// The rank-1 product of a k == 1 GEMM: for i < m, j < n,
+//   c[i*ldc + j] = act(fma(beta, c, a[i*a_step] * b[j] + 0.0f) + bias[j])
+// (beta == 0: C is not read; bias may be null; act 0 none, 1 relu): the FMA kernels'
+// arithmetic for one p (the same bits as the tiles).
+using GemmOuterFn = void (*)(std::int64_t m, std::int64_t n, const float* a, std::int64_t a_step, const float* b,
+                             float* c, std::int64_t ldc, float beta, const float* bias, int act);
+
 struct GemmKernels {
   const char* name = nullptr;
   int mr = 0, nr = 0;          // register tile
@@ -81,6 +88,8 @@ struct GemmKernels {
   // the driver's 4x4 SSE blocks). B^T in dX = dZ @ W^T is packed this way every step.
   GemmTransposeFn transpose = nullptr;
   int transpose_block = 0;
+  // Optional: the rank-1 kernel (nullptr: the driver's portable loop).
+  GemmOuterFn outer = nullptr;
   // Bit h set: a tile of exactly h < mr rows of a column-major A (a_stride < 0) reads no
   // row past h (a shorter tile of that height exists), so the driver reads such a last
   // panel in place instead of packing it.
