@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -198,7 +199,7 @@ void Trainer::set_train_data(const DataView& d, std::int64_t batch_size) {
   std::vector<std::int64_t> in_f(d.xs.size()), x_lines(d.xs.size());
   for (std::size_t i = 0; i < d.xs.size(); ++i) {
     in_f[i] = net_->input_features(static_cast<int>(i));
-    x_lines[i] = std::min<std::int64_t>((static_cast<std::int64_t>(sizeof(float)) * in_f[i] + 63) / 64, 8);
+    x_lines[i] = std::min<std::int64_t>((static_cast<std::int64_t>(sizeof(float)) * in_f[i] + 63) / 64 + 1, 8);
   }
   checked_assign(order_, static_cast<std::uint64_t>(d.n), std::int64_t{0}, "the epoch's sample order");
   for (std::int64_t i = 0; i < d.n; ++i) order_[static_cast<std::size_t>(i)] = i;
@@ -240,11 +241,16 @@ void Trainer::begin_epoch(bool shuffle, std::uint64_t seed) {
 }
 
 // Prefetches the first lines (at most 8) of each input's shuffled row `pos` of the epoch, and its labels.
+// The lines are counted from the row's own first line: NumPy aligns arrays to 16 bytes, so
+// a 128-byte row usually spans three lines, not two.
 void Trainer::prefetch_row(std::int64_t pos) const {
   const std::int64_t src = order_[static_cast<std::size_t>(pos)];
   for (std::size_t i = 0; i < data_.xs.size(); ++i) {
-    const char* px = reinterpret_cast<const char*>(data_.xs[i] + src * in_f_[i]);
-    for (std::int64_t l = 0; l < x_lines_[i]; ++l) __builtin_prefetch(px + 64 * l, 0, 3);
+    const float* row = data_.xs[i] + src * in_f_[i];
+    const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(row) & ~std::uintptr_t{63};
+    const std::uintptr_t last = (reinterpret_cast<std::uintptr_t>(row + in_f_[i]) - 1) & ~std::uintptr_t{63};
+    const std::uintptr_t stop = std::min(last, first + 64 * static_cast<std::uintptr_t>(x_lines_[i] - 1));
+    for (std::uintptr_t l = first; l <= stop; l += 64) __builtin_prefetch(reinterpret_cast<const void*>(l), 0, 3);
   }
   for (std::size_t j = 0; j < data_.ys.size(); ++j)
     if (data_.ys[j]) __builtin_prefetch(data_.ys[j] + src * data_.y_cols[j], 0, 3);
