@@ -6,10 +6,6 @@
 #include <string>
 #include <thread>
 
-#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
-#include <xmmintrin.h>
-#define RANVIER_X86_MXCSR 1
-#endif
 #ifdef RANVIER_OPENMP
 #include <omp.h>
 #endif
@@ -65,21 +61,6 @@ bool has_openmp() {
 
 BuildInfo build_info() {
   return BuildInfo{RANVIER_VERSION, RANVIER_COMPILER, RANVIER_CXX_FLAGS, RANVIER_ISAS_COMPILED, has_openmp()};
-}
-
-// Nested scopes (every kernel call inside a training step) find the bits already set and
-// leave MXCSR alone: a write to it costs more than the read.
-FtzScope::FtzScope() : saved_(0) {
-#ifdef RANVIER_X86_MXCSR
-  saved_ = _mm_getcsr();
-  if ((saved_ & 0x8040u) != 0x8040u) _mm_setcsr(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
-#endif
-}
-
-FtzScope::~FtzScope() {
-#ifdef RANVIER_X86_MXCSR
-  if ((saved_ & 0x8040u) != 0x8040u) _mm_setcsr(saved_);
-#endif
 }
 
 }  // namespace ranvier

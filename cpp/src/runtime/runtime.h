@@ -1,6 +1,10 @@
 // runtime: threads and floating-point environment.
 #pragma once
 
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 namespace ranvier {
 
 // Thread count used by ranvier's parallel regions (1 in a serial build).
@@ -38,10 +42,21 @@ BuildInfo build_info();
 // Sets flush-to-zero and denormals-are-zero on the calling thread for its
 // lifetime and restores the previous state on destruction, so the caller's
 // NumPy never sees ranvier's floating-point mode. No-op off x86.
+// Inline: nested scopes (every kernel call inside a training step) only read MXCSR, find
+// the bits already set and leave it alone (a write costs more than the read).
 class FtzScope {
  public:
-  FtzScope();
-  ~FtzScope();
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+  FtzScope() : saved_(_mm_getcsr()) {
+    if ((saved_ & 0x8040u) != 0x8040u) _mm_setcsr(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+  }
+  ~FtzScope() {
+    if ((saved_ & 0x8040u) != 0x8040u) _mm_setcsr(saved_);
+  }
+#else
+  FtzScope() : saved_(0) {}
+  ~FtzScope() = default;
+#endif
   FtzScope(const FtzScope&) = delete;
   FtzScope& operator=(const FtzScope&) = delete;
 
