@@ -166,11 +166,19 @@ class Optimizer:
         self._w_flat = self._g_flat = None
         self._segments: List[tuple] = []
 
+        self._rebuild_core()
+
+    def _rebuild_core(self) -> None:
+        """(Re)creates the C++ optimizer from the Python arguments (before it is built)."""
         cfg = _C.OptimizerConfig()
         cfg.kind = getattr(_C.OptimizerKind, self._kind)
         self._fill_common(cfg)
         self._fill(cfg)
         self._core = _C.Optimizer(cfg)  # validates once more in C++
+
+    def _loss_scaler(self) -> Any:
+        """The C++ loss scaler the model's trainer applies (a LossScaleOptimizer's), or None."""
+        return None
 
     def __getattr__(self, name):
         # hyperparameters read like Keras attributes: opt.beta_1, opt.momentum, ...
