@@ -543,6 +543,11 @@ class Optimizer:
         for k, arr in given.items():
             slots[k][...] = np.asarray(arr, dtype=np.float32).reshape(-1)
         for k, v in dict(state.get("scalars", {})).items():
+            if k.startswith("loss_scale/"):  # a LossScaleOptimizer's state, restored into its inner optimizer
+                warnings.warn(f"{type(self).__name__}.set_state: the saved loss scale ({k}) is dropped: this "
+                              "optimizer is not a LossScaleOptimizer (the model was made under another policy "
+                              "than mixed_float16?)", stacklevel=2)
+                continue
             self._core.set_scalar(k, float(v))
         if "iterations" in state:
             self._core.raw_iterations = int(state["iterations"])
