@@ -214,6 +214,7 @@ def test_dense_output_past_65504_is_inf_as_in_keras():
     mp.set_global_policy("mixed_float16")
     m = ranvier.Sequential([ranvier.Input((4,)), ranvier.layers.Dense(3, activation="relu"), ranvier.layers.Dense(2)])
     m.layers[0].set_weights([np.full((4, 3), 100, np.float32), np.zeros(3, np.float32)])
+    m.layers[1].set_weights([np.array([[1, -1], [-1, 1], [1, 1]], np.float32), np.zeros(2, np.float32)])
     x = np.full((5, 4), 1000, np.float32)
     hidden = ranvier.Sequential([ranvier.Input((4,)), m.layers[0]]).predict(x, verbose=0)
     assert hidden.dtype == np.float16 and np.isposinf(hidden).all()

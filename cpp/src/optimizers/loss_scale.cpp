@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "layers/parallel.h"
 
 namespace ranvier {
 
@@ -43,18 +42,28 @@ inline bool finite_bits(float v) {
 }  // namespace
 
 bool LossScaler::pre_step(float* g, std::int64_t n) {
-  // One pass: test and divide together (a skipped step's g is never used).
+  // One pass on the calling thread (a vectorized stream, a small fraction of the optimizer's
+  // own pass): test and unscale together (a skipped step's g is never used). A power-of-two
+  // scale (the default 2**15, and every halving or doubling of one) multiplies by its
+  // reciprocal, which is exactly Keras's division (x * 2**-k and x / 2**k are one rounding
+  // of the same value); any other scale divides.
   const float s = scale_;
-  std::atomic<int> bad{0};
-  layers_detail::parallel_ranges(n, 1, [&](std::int64_t lo, std::int64_t hi) {
-    int nonfinite = 0;
-    for (std::int64_t i = lo; i < hi; ++i) {
+  int frac;
+  const bool pow2 = std::frexp(s, &frac) == 0.5f && std::isnormal(1.0f / s);
+  int nonfinite = 0;
+  if (pow2) {
+    const float r = 1.0f / s;
+    for (std::int64_t i = 0; i < n; ++i) {
       nonfinite |= finite_bits(g[i]) ? 0 : 1;
-      g[i] = g[i] / s;
+      g[i] *= r;
     }
-    if (nonfinite) bad.store(1, std::memory_order_relaxed);
-  });
-  if (bad.load(std::memory_order_relaxed)) {
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) {
+      nonfinite |= finite_bits(g[i]) ? 0 : 1;
+      g[i] /= s;
+    }
+  }
+  if (nonfinite) {
     counter_ = 0;
     scale_ = s * 0.5f;
     ++skipped_;

@@ -11,11 +11,10 @@
 //   - any gradient inf or NaN: the step is skipped (weights, the inner optimizer's slots
 //     and iterations unchanged), the scale halves and the counter resets.
 // This is Keras 3's LossScaleOptimizer state machine (step_counter, dynamic_scale).
-// pre_step is elementwise (a division and a finiteness test per value), so its result
-// does not depend on the thread split; it allocates nothing.
+// pre_step is one pass on the calling thread (an unscaling and a finiteness test per
+// value), so its result does not depend on the thread count; it allocates nothing.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 namespace ranvier {

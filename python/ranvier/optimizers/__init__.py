@@ -25,6 +25,7 @@ import numpy as np
 from .. import _registry
 from . import schedules
 from .base import _TABLE, Optimizer, _is_real
+from . import loss_scale
 from .loss_scale import LossScaleOptimizer
 
 LossScaleOptimizer.__module__ = __name__  # public as ranvier.optimizers.LossScaleOptimizer
@@ -364,3 +365,6 @@ def get(identifier) -> Optional[Optimizer]:
     return _registry.get(identifier, kind="optimizer", base=Optimizer, registry=ALL_OBJECTS_DICT,
                          valid_names=_valid_names, deserialize=deserialize, fold_case=True,
                          classes="none", functions=False)
+
+
+loss_scale.codec.update(serialize=serialize, deserialize=deserialize)

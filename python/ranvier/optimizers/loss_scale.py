@@ -36,6 +36,9 @@ _BASE_DEFAULTS = {"weight_decay": None, "clipnorm": None, "global_clipnorm": Non
 # The loss scale's two variables, carried in the optimizer state's "scalars" (so the model
 # file, the .keras writer and the data-parallel broadcast move them with the rest).
 SCALE_KEY, COUNTER_KEY = "loss_scale/dynamic_scale", "loss_scale/step_counter"
+# ranvier.optimizers' serialize and deserialize (set by the package, which imports this
+# module: importing them here would make a cycle).
+codec: Dict[str, Any] = {}
 
 
 class ScalarVariable(float):
@@ -266,18 +269,16 @@ class LossScaleOptimizer(Optimizer):
     def get_config(self) -> Dict[str, Any]:
         """``{"name", "inner_optimizer" (serialized), "initial_scale", "dynamic_growth_steps"}``,
         Keras's layout."""
-        from . import serialize
-        return {"name": self.name, "inner_optimizer": serialize(self.inner_optimizer),
+        return {"name": self.name, "inner_optimizer": codec["serialize"](self.inner_optimizer),
                 "initial_scale": float(self.initial_scale), "dynamic_growth_steps": int(self.dynamic_growth_steps)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """The optimizer of ``get_config()``'s dict (the inner optimizer deserialized)."""
-        from . import deserialize
         config = dict(config)
         inner = config.pop("inner_optimizer", None)
         if isinstance(inner, dict):
-            inner = deserialize(inner, custom_objects=custom_objects)
+            inner = codec["deserialize"](inner, custom_objects=custom_objects)
         return cls(inner, **config)
 
     def __repr__(self):
