@@ -58,6 +58,8 @@ class TrainingMixin:
         def output_shape(self) -> tuple: ...
         @property
         def built(self) -> bool: ...
+        @property
+        def dtype_policy(self) -> Any: ...
 
         def _built_net(self) -> _core.Network: ...
         def _input_rows(self, x: Any, name: str, what: str) -> np.ndarray: ...
@@ -90,9 +92,8 @@ class TrainingMixin:
                 jit_compile="auto", auto_scale_loss=True) -> None:
         """Configures training (Keras defaults: RMSprop, no metrics). ``layer.trainable``
         changes take effect here (Keras captures the trainable state at compile time).
-        RuntimeError while a fit/evaluate/predict of this model runs (see ``add``).
-        ``auto_scale_loss``: a model made under the ``mixed_float16`` policy gets its
-        optimizer wrapped in a ``LossScaleOptimizer`` (as Keras)."""
+        RuntimeError while a fit/evaluate/predict of this model runs (see ``add``). With
+        ``auto_scale_loss``, a mixed_float16 model's optimizer gets a ``LossScaleOptimizer``."""
         with self._structural("compile"):
             self._compile(optimizer, loss, loss_weights, metrics, weighted_metrics)
             self.optimizer = optimizers_module.loss_scale.wrap_for_policy(
@@ -605,9 +606,7 @@ class TrainingMixin:
         model's output shape, as Keras returns it: ``(n, 2, 3)`` for a model ending in
         ``Reshape((2, 3))`` or ``RepeatVector``."""
         info = self._fast_info(self._net)
-        if info[3]:
-            out = out.astype(np.float16)
-        shape = info[1]
+        out, shape = out.astype(np.float16) if info[3] else out, info[1]
         if shape is None or out.ndim != 2:
             return out
         return out.reshape((out.shape[0],) + shape)

@@ -171,7 +171,7 @@ class Optimizer:
     def _rebuild_core(self) -> None:
         """(Re)creates the C++ optimizer from the Python arguments (before it is built)."""
         cfg = _C.OptimizerConfig()
-        cfg.kind = getattr(_C.OptimizerKind, self._kind)
+        cfg.kind = getattr(_C.OptimizerKind, str(self._kind))
         self._fill_common(cfg)
         self._fill(cfg)
         self._core = _C.Optimizer(cfg)  # validates once more in C++

@@ -181,7 +181,7 @@ class LossScaleOptimizer(Optimizer):
         self.inner_optimizer.iterations = value
 
     @property
-    def use_ema(self) -> bool:  # type: ignore[override]
+    def use_ema(self) -> bool:
         """The inner optimizer's ``use_ema`` (its moving averages are finalized after fit)."""
         return bool(self.inner_optimizer.use_ema)
 
@@ -260,7 +260,7 @@ class LossScaleOptimizer(Optimizer):
     def variables(self) -> List[np.ndarray]:
         """Keras's order: ``iteration`` and ``learning_rate`` of this optimizer (0), and once
         built ``step_counter`` and ``dynamic_scale``; then the inner optimizer's."""
-        out = [np.array(0, dtype=np.int64), np.array(0.0, dtype=np.float32)]
+        out: List[np.ndarray] = [np.array(0, dtype=np.int64), np.array(0.0, dtype=np.float32)]
         if self.built:
             out += [np.array(self._scaler.step_counter, dtype=np.int64), np.array(self._scaler.scale, dtype=np.float32)]
         return out + list(self.inner_optimizer.variables)
