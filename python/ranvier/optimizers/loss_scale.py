@@ -42,7 +42,7 @@ codec: Dict[str, Any] = {}
 
 
 class ScalarVariable(float):
-    """What ``dynamic_scale`` and ``step_counter`` read: the value (a float), with the
+    """What ``dynamic_scale`` reads: the value (a float), with the
     ``numpy()``, ``dtype``, ``shape`` and ``assign`` of the Keras variable it is there."""
 
     shape = ()
@@ -67,6 +67,31 @@ class ScalarVariable(float):
 
     def __reduce__(self):
         return (float, (float(self),))
+
+
+class IntVariable(int):
+    """What ``step_counter`` reads: the count (an int), with the ``numpy()`` (int64),
+    ``dtype``, ``shape`` and ``assign`` of the Keras variable it is there."""
+
+    shape = ()
+    dtype = "int64"
+    _setter: Any = None
+
+    def __new__(cls, value: int, setter: Any = None):
+        obj = super().__new__(cls, value)
+        obj._setter = setter
+        return obj
+
+    def numpy(self):
+        """The value as a NumPy int64 scalar."""
+        return np.int64(int(self))
+
+    def assign(self, value) -> None:
+        """Sets the optimizer's counter (as Keras's ``variable.assign``)."""
+        self._setter(value)
+
+    def __reduce__(self):
+        return (int, (int(self),))
 
 
 class LossScaleOptimizer(Optimizer):
@@ -152,9 +177,9 @@ class LossScaleOptimizer(Optimizer):
         return ScalarVariable(self._scaler.scale, "float32", self._set_scale)
 
     @property
-    def step_counter(self) -> ScalarVariable:
+    def step_counter(self) -> IntVariable:
         """Finite steps since the scale last changed (Keras's ``step_counter``)."""
-        return ScalarVariable(self._scaler.step_counter, "int64", self._set_counter)
+        return IntVariable(self._scaler.step_counter, self._set_counter)
 
     def _set_scale(self, value) -> None:
         self._scaler.scale = float(np.float32(np.asarray(value, dtype=np.float64)))
