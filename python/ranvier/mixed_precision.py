@@ -20,8 +20,8 @@ ranvier computes three policies:
   normalization statistics and activations stay float32. ``predict`` returns float16
   arrays (float32 when the last layer has ``dtype="float32"``), as Keras does. CPUs have
   no float16 arithmetic that would help: this is an emulation (F16C conversions around
-  the float32 kernels) with float16's range and underflow, and **no speed-up** (a little
-  slower than float32); use ``"mixed_bfloat16"`` for speed. ``compile`` wraps the
+  the float32 kernels) with float16's range and underflow, and **no speed-up** (about
+  float32's speed); use ``"mixed_bfloat16"`` for speed. ``compile`` wraps the
   optimizer in a :class:`LossScaleOptimizer` when the model was made under this policy
   (``auto_scale_loss=True``, the default), as Keras does: small gradients that would
   underflow in half precision are kept by scaling the loss.

@@ -9,7 +9,7 @@
 // as on GPUs' tensor cores. CPUs have no float16 arithmetic ranvier uses, so this is an
 // emulation: the rounded inputs (thread-local grow-only copies) go through sgemm. It
 // gives Keras's mixed_float16 numerics (the range and the underflow that loss scaling
-// exists for), not speed: it costs a little more than sgemm. Bitwise identical for
+// exists for), not speed: it costs sgemm plus the rounding passes. Bitwise identical for
 // every thread count (sgemm is).
 #pragma once
 
