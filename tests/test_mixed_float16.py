@@ -340,3 +340,16 @@ def test_the_c_loader_accepts_the_policy(tmp_path):
     h = c_api_ctypes.P()
     assert c_api_ctypes.load(str(path).encode(), ctypes.byref(h)) == 0
     c_api_ctypes.free(h)
+
+
+def test_symbolic_outputs_and_the_functional_config_say_float16():
+    """Keras 3.15 (measured): under mixed_float16 a Dense's symbolic output has dtype
+    float16 (float32 with dtype="float32"; the Input float32), and the functional config's
+    __keras_tensor__ entries carry it."""
+    mp.set_global_policy("mixed_float16")
+    i = ranvier.Input((4,))
+    h = ranvier.layers.Dense(3)(i)
+    o = ranvier.layers.Dense(2, dtype="float32")(h)
+    assert (i.dtype, h.dtype, o.dtype) == ("float32", "float16", "float32")
+    node = ranvier.Model(i, o).get_config()["layers"][2]["inbound_nodes"][0]["args"][0]
+    assert node["config"]["dtype"] == "float16" and node["config"]["keras_history"][0] == h._keras_history[0].name
