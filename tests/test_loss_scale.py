@@ -303,3 +303,19 @@ def test_a_float32_load_of_an_auto_wrapped_archive_drops_the_scale_as_keras(tmp_
     with pytest.warns(UserWarning, match="skipping the optimizer's saved variables"):
         back = ranvier.load_model(path)  # global policy float32: SGD, as Keras
     assert isinstance(back.optimizer, ranvier.optimizers.SGD)
+
+
+def test_the_cpp_api_loads_and_saves_the_loss_scale(tmp_path):
+    """The C++ Model (what C++ apps train with) reads a file compiled with a
+    LossScaleOptimizer as one (its inner optimizer plus the loss scaler) and writes it back
+    with its state: Python loads the rewritten file to the same optimizer state."""
+    m = _trained("mixed_float16", LossScaleOptimizer(ranvier.optimizers.Adam(0.01), initial_scale=8.0,
+                                                     dynamic_growth_steps=3))
+    src, dst = tmp_path / "py.safetensors", tmp_path / "cpp.safetensors"
+    m.save(src)
+    _core.io_cpp_resave(str(src), str(dst))
+    o = ranvier.load_model(dst).optimizer
+    assert isinstance(o, LossScaleOptimizer) and o.get_config() == m.optimizer.get_config()
+    assert (float(o.dynamic_scale), int(o.step_counter), o.iterations) == (16.0, 2, 5)
+    a, b = m.optimizer.inner_optimizer.get_state(), o.inner_optimizer.get_state()
+    assert all(np.array_equal(a["slots"][k], b["slots"][k]) for k in a["slots"])
