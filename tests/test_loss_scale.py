@@ -319,3 +319,13 @@ def test_the_cpp_api_loads_and_saves_the_loss_scale(tmp_path):
     assert (float(o.dynamic_scale), int(o.step_counter), o.iterations) == (16.0, 2, 5)
     a, b = m.optimizer.inner_optimizer.get_state(), o.inner_optimizer.get_state()
     assert all(np.array_equal(a["slots"][k], b["slots"][k]) for k in a["slots"])
+
+
+def test_copies_keep_the_model_policy_and_the_loss_scaling():
+    import copy
+    import pickle
+    m = _trained("mixed_float16", "adam")
+    for c in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert c.dtype_policy.name == "mixed_float16"  # made under float32 now: the copy keeps the original's
+        assert isinstance(c.optimizer, LossScaleOptimizer)
+    assert pickle.loads(pickle.dumps(m)).optimizer.iterations == 5  # the model file's state
