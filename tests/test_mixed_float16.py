@@ -70,6 +70,8 @@ def test_rounding_matches_ieee_half_on_hostile_values(tier):
     want = f16(x)
     assert _same_bits(_core._round_f16(x), want)                 # this tier's kernel
     assert _same_bits(_core._round_f16(x, scalar=True), want)    # the portable one
+    want_kernel = "f16-round-scalar" if tier == "scalar" else "f16-round-f16c-avx2"
+    assert _core.kernel_names()["f16_round"] == want_kernel  # RANVIER_ISA / the tier picks it
     got = _core._round_f16(specials)
     assert got[7] == 65504.0 and np.isinf(got[8]) and got[14] == 2**-24 and got[15] == 0.0
     assert np.signbit(got[16]) and got[16] == 0.0               # -2**-25: a tie to -0
