@@ -240,9 +240,10 @@ def test_standalone_apply_skips_and_unscales():
 
 # ----------------------------------------------------------------------------- saving
 def _trained(policy_model, opt):
+    """5 steps with small gradients (none overflows half precision at the default scale)."""
     m = _model(policy_model)
     m.compile(opt, "mse")
-    m.fit(np.ones((4, 4), np.float32), np.ones((4, 2), np.float32), epochs=5, verbose=0)
+    m.fit(np.full((4, 4), 0.01, np.float32), np.full((4, 2), 0.01, np.float32), epochs=5, verbose=0)
     return m
 
 
@@ -329,3 +330,25 @@ def test_copies_keep_the_model_policy_and_the_loss_scaling():
         assert c.dtype_policy.name == "mixed_float16"  # made under float32 now: the copy keeps the original's
         assert isinstance(c.optimizer, LossScaleOptimizer)
     assert pickle.loads(pickle.dumps(m)).optimizer.iterations == 5  # the model file's state
+
+
+def test_the_same_program_skips_the_steps_keras_skips():
+    """A regression with large targets under mixed_float16 (SGD 1e-4, batch 32, 3 epochs of
+    8 steps, fixed weights): the scaled gradients overflow half precision at first, so steps
+    are skipped until the scale comes down. Keras 3.15 (TensorFlow, measured with this very
+    program): dynamic_scale 512.0, step_counter 18, iterations 18 (6 skipped steps), losses
+    12718.82, 12693.86, 12652.78. Keras's dW, db and dx are float16 values: ranvier's Dense
+    rounds them too, which is what makes the same steps overflow."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 8)).astype(np.float32)
+    y = (x @ rng.standard_normal((8, 1)) * 50).astype(np.float32)
+    m = ranvier.Sequential([ranvier.Input((8,)), ranvier.layers.Dense(16, activation="relu", dtype="mixed_float16"),
+                            ranvier.layers.Dense(1, dtype="mixed_float16")])
+    m.compile(LossScaleOptimizer(ranvier.optimizers.SGD(1e-4)), "mse")
+    m.set_weights([np.random.default_rng(i).standard_normal(a.shape).astype(np.float32) * 0.3
+                   for i, a in enumerate(m.get_weights())])
+    h = m.fit(x, y, batch_size=32, epochs=3, verbose=0, shuffle=False)
+    o = m.optimizer
+    assert (float(o.dynamic_scale), int(o.step_counter), o.iterations) == (512.0, 18, 18)
+    # the losses agree with Keras's to float16 rounding of the predictions
+    assert np.allclose(h.history["loss"], [12718.82, 12693.86, 12652.78], rtol=1e-5)

@@ -207,8 +207,12 @@ def test_dense_forward_and_backward_are_half_precision(tier, rng):
     dz = np.where(y_train > 0, dy, 0).astype(np.float32)
     dx = np.zeros_like(x)
     core.backward(x, y_train, dy.copy(), dx)
-    _check(np.asarray(layer._grads[0]), *_reference(x, dz, True, False))
-    _check(dx, *_reference(dz, w, False, True))
+    dz = f16(dz)  # Keras's float16 dz; dW, db and dx come out as half values too
+    dw, db = np.asarray(layer._grads[0]), np.asarray(layer._grads[1])
+    for got, (ref, bound) in ((dw, _reference(x, dz, True, False)), (dx, _reference(dz, w, False, True)),
+                              (db, (dz.astype(np.float64).sum(0), np.abs(dz).sum(0) * batch * U * 2))):
+        assert np.array_equal(got, f16(got)), "a half value"
+        _check(got, ref, bound + np.abs(ref) * 2.0**-11 + 2.0**-25)  # + the rounding to half
 
 
 def test_dense_output_past_65504_is_inf_as_in_keras():

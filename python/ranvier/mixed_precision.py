@@ -16,7 +16,8 @@ ranvier computes three policies:
   of every ``Dense`` GEMM, forward and backward, are rounded to IEEE half precision (round
   to nearest even; past 65504 is inf; half subnormals kept) and summed in float32, and
   each ``Dense`` output is rounded to half as Keras's float16 outputs are (a value past
-  65504 is ``inf``, one below 2**-25 is 0); weights, optimizer slots, losses,
+  65504 is ``inf``, one below 2**-25 is 0), and so are its gradients (``dz``, ``dW``,
+  ``db``, ``dx``), as Keras's float16 ones; weights, optimizer slots, losses,
   normalization statistics and activations stay float32. ``predict`` returns float16
   arrays (float32 when the last layer has ``dtype="float32"``), as Keras does. CPUs have
   no float16 arithmetic that would help: this is an emulation (F16C conversions around

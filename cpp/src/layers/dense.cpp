@@ -9,6 +9,9 @@
 // order, columns split over threads), dx = dz W^T (sgemm trans_b).
 // Under the mixed_bfloat16 policy (cfg.bf16) the three GEMMs are bgemm: their matrix
 // inputs (x, W, dz) are rounded to bfloat16, sums and everything else stay float32.
+// Under mixed_float16 (cfg.f16) they are hgemm (inputs rounded to IEEE half), and the
+// layer's outputs are half values as Keras's float16 ones: z and y forward, dz, dW, db and
+// dx backward.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -101,6 +104,15 @@ bool gemv_row(const float* x, const float* w, const float* bias, GemmAct act, st
     if (j1 > j0) t.gemv.gemv(k, kstep, x, w + j0, n, j1 - j0, bias ? bias + j0 : nullptr, a, y + j0);
   });
   return true;
+}
+
+// mixed_float16: Keras's gradients of a float16 layer are float16 values (dW and db reach
+// the float32 variables through a cast, dx feeds the layer below): each rounded to half, so
+// a gradient past 65504 is inf, as there (what the loss scale then sees). Null: none.
+void round_f16_grads(float* dw, float* db, float* dx, std::int64_t in, std::int64_t units, std::int64_t batch) {
+  if (dw) round_f16_inplace(dw, in * units);
+  if (db) round_f16_inplace(db, units);
+  if (dx) round_f16_inplace(dx, batch * in);
 }
 
 // Activity penalty scale * (l1 sum|y| + l2 sum y^2) over a batch; g (optional) gets its gradient.
@@ -284,6 +296,7 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
     for (std::int64_t i = 0; i < total; ++i) dy[i] += s[i];
   }
   const float* dz = dy;
+  if (cfg_.f16) round_f16_inplace(dy, total);  // mixed_float16: Keras's float16 dz
   const auto gemm = cfg_.bf16 ? &bgemm : cfg_.f16 ? &hgemm : &sgemm;
 
   if (trainable_) {
@@ -291,6 +304,7 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
     if (dw_) gemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw_, n, GemmEpilogue{}, 0);
   }
   if (dx) gemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_, GemmEpilogue{}, 0);
+  if (cfg_.f16) round_f16_grads(trainable_ ? dw_ : nullptr, trainable_ ? db_ : nullptr, dx, in_, n, batch);
 }
 
 double Dense::regularization(bool add_grad) {
