@@ -360,3 +360,18 @@ def test_symbolic_outputs_and_the_functional_config_say_float16():
     assert (i.dtype, h.dtype, o.dtype) == ("float32", "float16", "float32")
     node = ranvier.Model(i, o).get_config()["layers"][2]["inbound_nodes"][0]["args"][0]
     assert node["config"]["dtype"] == "float16" and node["config"]["keras_history"][0] == h._keras_history[0].name
+
+
+def test_float16_outputs_overflow_to_inf_silently_as_keras():
+    """Keras gives inf past 65504 without a warning: so do predict, model(x), layer(x) and
+    the merge layers (NumPy's overflow warning is kept quiet)."""
+    import warnings
+    mp.set_global_policy("mixed_float16")
+    m = ranvier.Sequential([ranvier.Input((4,)), ranvier.layers.Dense(2, kernel_initializer="ones")])
+    x = np.full((2, 4), 30000, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outs = [m.predict(x, verbose=0), m(x), m.layers[0](x),
+                ranvier.layers.Add()([np.full((2, 3), 4e4, np.float32), np.full((2, 3), 4e4, np.float32)])]
+    for out in outs:
+        assert np.asarray(out).dtype == np.float16 and np.isposinf(np.asarray(out)).all()

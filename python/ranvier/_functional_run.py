@@ -552,7 +552,7 @@ class FunctionalRunMixin:
             f16 = (m._net, [mixed_precision.output_is_float16(t._keras_history[0])
                             if getattr(t, "_keras_history", None) else False for t in m.outputs])
             m.__dict__["_f16_outputs"] = f16
-        outs = [o.astype(np.float16) if h else o for o, h in zip(outs, f16[1])]
+        outs = [mixed_precision.to_float16(o) if h else o for o, h in zip(outs, f16[1])]
         shaped = [o.reshape((o.shape[0],) + tuple(s[1:])) for o, s in zip(outs, m._output_shapes())]
         kind = m._outputs_struct[1]
         if kind[0] == "dict":  # in the order of the dict given as outputs, as Keras

@@ -215,6 +215,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def to_float16(x: Any) -> Any:
+    """``x`` (a float32 array) as float16, as Keras's float16 outputs: past 65504 is inf,
+    silently (NumPy would warn about the overflow)."""
+    import numpy as np
+    with np.errstate(over="ignore"):
+        return x.astype(np.float16)
+
+
 def output_is_float16(layer: Any) -> bool:
     """Whether ``layer``'s output is float16 (Keras's mixed_float16 compute dtype). A model
     used as a layer answers for its own output layer."""

@@ -606,7 +606,7 @@ class TrainingMixin:
         model's output shape, as Keras returns it: ``(n, 2, 3)`` for a model ending in
         ``Reshape((2, 3))`` or ``RepeatVector``."""
         info = self._fast_info(self._net)
-        out, shape = out.astype(np.float16) if info[3] else out, info[1]
+        out, shape = _mixed_precision.to_float16(out) if info[3] else out, info[1]
         if shape is None or out.ndim != 2:
             return out
         return out.reshape((out.shape[0],) + shape)
@@ -626,7 +626,7 @@ class TrainingMixin:
             return None
         out = net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
         if out is not None and info[3]:
-            out = out.astype(np.float16)  # mixed_float16: Keras's float16 output
+            out = _mixed_precision.to_float16(out)  # mixed_float16: Keras's float16 output
         if out is None or info[1] is None:
             return out
         return out.reshape((out.shape[0],) + info[1])
