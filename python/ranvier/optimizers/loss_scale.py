@@ -124,8 +124,10 @@ class LossScaleOptimizer(Optimizer):
         if isinstance(inner_optimizer, LossScaleOptimizer):
             raise ValueError("LossScaleOptimizer: `inner_optimizer` is already a LossScaleOptimizer; wrap the "
                              "optimizer it wraps instead")
+        with np.errstate(over="ignore"):
+            as_f32 = float(np.float32(initial_scale)) if _is_real(initial_scale) else math.nan
         if (not _is_real(initial_scale) or not math.isfinite(float(initial_scale)) or not initial_scale > 0
-                or not math.isfinite(float(np.float32(initial_scale)))):
+                or not math.isfinite(as_f32) or as_f32 == 0.0):
             raise ValueError("LossScaleOptimizer: `initial_scale` must be a finite number > 0 (a float32). "
                              f"Received: initial_scale={initial_scale!r}")
         if (isinstance(dynamic_growth_steps, bool) or not isinstance(dynamic_growth_steps, numbers.Integral)
