@@ -165,7 +165,7 @@ void bind_layers(py::module_& m) {
     args.input_shapes = &input_shapes;
     args.where = class_name;
     const auto cfg = to_config(config, class_name);
-    args.bf16 = ranvier::parse_dtype_policy(cfg, args.where);
+    ranvier::set_compute_dtype(args, cfg);
     return row->from_config(cfg, args);
   }, py::arg("class_name"), py::arg("config"), py::arg("seed") = 0,
      py::arg("sample_shape") = std::vector<std::int64_t>(),
@@ -326,9 +326,10 @@ void bind_layers(py::module_& m) {
   py::class_<ranvier::Dense, Layer, std::shared_ptr<ranvier::Dense>>(m, "Dense")
       .def(py::init([](std::int64_t units, int act, float negative_slope, float max_value, float threshold,
                        float alpha, bool use_bias, py::tuple kernel_reg, py::tuple bias_reg, py::tuple activity_reg,
-                       py::tuple kernel_constraint, py::tuple bias_constraint, bool bf16) {
+                       py::tuple kernel_constraint, py::tuple bias_constraint, bool bf16, bool f16) {
              ranvier::DenseConfig c;
              c.bf16 = bf16;
+             c.f16 = f16;
              c.units = units;
              c.activation = act_kind(act);
              c.act_params = act_params(negative_slope, max_value, threshold, alpha);
@@ -346,8 +347,10 @@ void bind_layers(py::module_& m) {
            py::arg("bias_regularizer") = py::make_tuple(0.0f, 0.0f),
            py::arg("activity_regularizer") = py::make_tuple(0.0f, 0.0f),
            py::arg("kernel_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0),
-           py::arg("bias_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0), py::arg("bf16") = false)
-      .def_property_readonly("bf16", [](const ranvier::Dense& d) { return d.config().bf16; });
+           py::arg("bias_constraint") = py::make_tuple(0, 2.0f, 0.0f, 1.0f, 0), py::arg("bf16") = false,
+           py::arg("f16") = false)
+      .def_property_readonly("bf16", [](const ranvier::Dense& d) { return d.config().bf16; })
+      .def_property_readonly("f16", [](const ranvier::Dense& d) { return d.config().f16; });
 
   py::class_<ranvier::BatchNormalization, Layer, std::shared_ptr<ranvier::BatchNormalization>>(m, "BatchNormalization")
       .def(py::init([](double momentum, float epsilon, bool center, bool scale, py::tuple gamma_reg, py::tuple beta_reg,

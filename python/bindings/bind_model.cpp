@@ -3,6 +3,7 @@
 
 #include "bind.h"
 #include "model/trainer.h"
+#include "optimizers/loss_scale.h"
 #include "optimizers/optimizer.h"
 
 namespace ranvier_py {
@@ -358,6 +359,9 @@ void bind_model(py::module_& m) {
         });
       }, py::arg("fn"))
       .def("set_shard", &Trainer::set_shard, py::arg("rank"), py::arg("size"))
+      // Dynamic loss scaling: a LossScaler, or None to remove it.
+      .def("set_loss_scaler", &Trainer::set_loss_scaler, py::arg("scaler"))
+      .def_property_readonly("loss_scaler", &Trainer::loss_scaler)
       .def("step_in_epoch", &Trainer::step_in_epoch)
       .def("set_profiling", &Trainer::set_profiling, py::arg("on"))
       .def("reset_profile", &Trainer::reset_profile)

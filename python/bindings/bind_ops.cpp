@@ -6,9 +6,12 @@
 
 #include "bind.h"
 #include "gemm/bf16_gemm.h"
+#include "gemm/f16_gemm.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_config.h"
 #include "gemm/gemm_tuning.h"
+#include "kernels/f16-round/f16-round.h"
+#include "runtime/runtime.h"
 
 namespace ranvier_py {
 
@@ -120,6 +123,7 @@ void bind_ops(py::module_& m) {
   };
   def_full("_sgemm_full", &ranvier::sgemm);
   def_full("_bgemm_full", &ranvier::bgemm);
+  def_full("_hgemm_full", &ranvier::hgemm);
 
   // Test-only: the rounding bgemm applies to its inputs, and whether it runs natively.
   m.def("_round_bf16", [](farray x) {
@@ -130,6 +134,19 @@ void bind_ops(py::module_& m) {
     return out;
   }, py::arg("x"));
   m.def("_bgemm_native", &ranvier::bgemm_native);
+  // Test-only: the rounding hgemm applies (the active tier's kernel), and the scalar one.
+  m.def("_round_f16", [](farray x, bool scalar) {
+    py::array_t<float> out(x.request().shape);
+    const float* src = x.data();
+    float* dst = out.mutable_data();
+    if (scalar) {
+      for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = ranvier::round_to_f16_scalar(src[i]);
+    } else {
+      ranvier::FtzScope ftz;  // as inside hgemm
+      for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = ranvier::round_to_f16(src[i]);
+    }
+    return out;
+  }, py::arg("x"), py::arg("scalar") = false);
 
   // Test-only: read and optionally change the driver's tuning (see gemm/gemm_tuning.h).
   // pack_a, pack_b: 0 automatic, 1 always, 2 never; a negative value leaves it; so does a

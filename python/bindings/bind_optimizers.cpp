@@ -9,6 +9,7 @@
 
 #include "bind.h"
 #include "dispatch/dispatch.h"
+#include "optimizers/loss_scale.h"
 #include "optimizers/optimizer.h"
 #include "runtime/runtime.h"
 
@@ -187,6 +188,22 @@ void bind_optimizers(py::module_& m) {
     py::gil_scoped_release nogil;
     ranvier::update_triad(pa, pb, pc, s, n, nthreads);
   }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("s"), py::arg("nthreads"));
+
+  // Dynamic loss scaling (optimizers/loss_scale.h): the state a LossScaleOptimizer hands
+  // the trainer (Trainer.set_loss_scaler); pre_step on a float32 array for the tests.
+  py::class_<ranvier::LossScaler, std::shared_ptr<ranvier::LossScaler>>(m, "LossScaler")
+      .def(py::init<double, std::int64_t>(), py::arg("initial_scale"), py::arg("growth_steps"))
+      .def_property("scale", &ranvier::LossScaler::scale, &ranvier::LossScaler::set_scale)
+      .def_property("step_counter", &ranvier::LossScaler::step_counter, &ranvier::LossScaler::set_step_counter)
+      .def_property_readonly("growth_steps", &ranvier::LossScaler::growth_steps)
+      .def_property_readonly("skipped_steps", &ranvier::LossScaler::skipped_steps)
+      .def("pre_step", [](ranvier::LossScaler& s, py::array_t<float, py::array::c_style> g) {
+        float* p = g.mutable_data();
+        const std::int64_t n = static_cast<std::int64_t>(g.size());
+        py::gil_scoped_release nogil;
+        ranvier::FtzScope ftz;  // as in the trainer
+        return s.pre_step(p, n);
+      }, py::arg("grads"));
 }
 
 }  // namespace ranvier_py

@@ -36,6 +36,7 @@ void bind_runtime(py::module_& m) {
     d["vloss"] = t.vloss.name ? t.vloss.name : "";
     d["update"] = t.update.name ? t.update.name : "";
     d["vmerge"] = t.vmerge.name ? t.vmerge.name : "";
+    d["f16_round"] = t.f16round.name ? t.f16round.name : "";
     return d;
   });
   m.def("gemm_blocking", [] {

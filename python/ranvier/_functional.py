@@ -67,9 +67,10 @@ def _takes_list(obj) -> bool:
 def _symbolic_dtype(obj) -> str:
     """The dtype of ``obj``'s symbolic output, as Keras 3 gives it: ``int64`` for the
     indices of a StringLookup / IntegerLookup (output_mode="int"), ``int32`` for those of a
-    Discretization; ``float32`` otherwise (ranvier computes in float32)."""
+    Discretization; ``float16`` for a layer computing under mixed_float16 (its outputs are
+    half values, and predict returns them as float16); ``float32`` otherwise."""
     if getattr(obj, "output_mode", None) != "int":
-        return "float32"
+        return "float16" if getattr(obj, "compute_dtype", None) == "float16" else "float32"
     names = {k.__name__ for k in type(obj).__mro__}
     if names & {"StringLookup", "IntegerLookup"}:
         return "int64"
@@ -634,7 +635,7 @@ class Model(models_module.Sequential):
         entries: List[Dict[str, Any]] = [{
             "module": "keras.layers", "class_name": "InputLayer", "config": il.get_config(),
             "registered_name": None, "name": il.name, "inbound_nodes": []}]
-        prev, shape = il.name, tuple(il.batch_shape)
+        prev, shape, dtype = il.name, tuple(il.batch_shape), "float32"
         for layer in self._layers:
             d = layers_module.serialize(layer)
             d["name"] = layer.name
@@ -643,9 +644,10 @@ class Model(models_module.Sequential):
                 if node.arguments.get("training") is not None:
                     kwargs["training"] = node.arguments["training"]
             d["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__", "config": {
-                "shape": list(shape), "dtype": "float32", "keras_history": [prev, 0, 0]}}], "kwargs": kwargs}]
+                "shape": list(shape), "dtype": dtype, "keras_history": [prev, 0, 0]}}], "kwargs": kwargs}]
             entries.append(d)
             prev, shape = layer.name, tuple(layer.compute_output_shape(shape))
+            dtype = "float16" if getattr(layer, "compute_dtype", None) == "float16" else "float32"  # mixed_float16
         ins = self._restructure([[il.name, 0, 0]], self._inputs_struct[1])
         outs = self._restructure([[self._layers[-1].name, 0, 0]], self._outputs_struct[1])
         return {"name": self.name, "trainable": self.trainable, "layers": entries,

@@ -628,6 +628,7 @@ class Functional(FunctionalRunMixin, Model):
         from ._functional_config import model_from_config
         clone = model_from_config(Model, self.get_config())
         clone.set_weights(self.get_weights())
+        clone.__dict__["_model_policy"] = self.dtype_policy  # compile's loss-scale rule reads it
         if self._compile_config is not None:
             from . import optimizers as optimizers_module
             clone.compile(optimizer=optimizers_module.get(self._compile_config["optimizer"]), loss=self.loss,

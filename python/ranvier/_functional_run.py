@@ -21,6 +21,7 @@ from . import _checks, _core, _data, _surface, _tensor
 from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import metrics as metrics_module
+from . import mixed_precision
 from . import optimizers as optimizers_module
 from . import models as models_module
 from .models._guards import registers
@@ -480,6 +481,7 @@ class FunctionalRunMixin:
         for j, r in m._per_output_resolved:
             (weighted if r.weighted else plain)[j].append(metrics_module.trainer_metric(r.metric))
         m._trainer = _core.Trainer(m._net, opt._core, losses=losses, metrics=plain, weighted=weighted)
+        m._trainer.set_loss_scaler(opt._loss_scaler())  # a LossScaleOptimizer's, else None
         m._trainer_key = key
         return m._trainer
 
@@ -545,6 +547,12 @@ class FunctionalRunMixin:
 
     def _shape_outputs(self, outs: List[np.ndarray]):
         m: Any = self
+        f16 = m.__dict__.get("_f16_outputs")
+        if f16 is None or f16[0] is not m._net:  # per output: Keras's float16 under mixed_float16
+            f16 = (m._net, [mixed_precision.output_is_float16(t._keras_history[0])
+                            if getattr(t, "_keras_history", None) else False for t in m.outputs])
+            m.__dict__["_f16_outputs"] = f16
+        outs = [mixed_precision.to_float16(o) if h else o for o, h in zip(outs, f16[1])]
         shaped = [o.reshape((o.shape[0],) + tuple(s[1:])) for o, s in zip(outs, m._output_shapes())]
         kind = m._outputs_struct[1]
         if kind[0] == "dict":  # in the order of the dict given as outputs, as Keras

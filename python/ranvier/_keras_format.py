@@ -154,8 +154,12 @@ def _compile_config(model) -> Optional[Dict[str, Any]]:
     if cc is None:
         return None
     out = copy.deepcopy(cc)
-    if model.optimizer is not None:
-        out["optimizer"] = optimizers_module.serialize(model.optimizer)
+    opt = model.optimizer
+    if opt is not None:
+        given = (cc.get("optimizer") or {}) if isinstance(cc.get("optimizer"), dict) else {}
+        if isinstance(opt, optimizers_module.LossScaleOptimizer) and given.get("class_name") != "LossScaleOptimizer":
+            opt = opt.inner_optimizer  # wrapped by compile (mixed_float16): Keras keeps what compile was given
+        out["optimizer"] = optimizers_module.serialize(opt)
     out.setdefault("loss_weights", None)
     out["weighted_metrics"] = out.get("weighted_metrics") or None
     out.update({"run_eagerly": False, "steps_per_execution": 1, "jit_compile": False})
@@ -193,13 +197,21 @@ def _optimizer_vars(model) -> Optional[List[np.ndarray]]:
     opt = model.optimizer
     if state is None or opt is None:
         return None
+    own: List[np.ndarray] = []
+    scalars = dict(state.get("scalars") or {})
+    if isinstance(opt, optimizers_module.LossScaleOptimizer):
+        # Keras: its own iteration and learning_rate (0), step_counter, dynamic_scale, then the inner's
+        from .optimizers import loss_scale
+        own = [np.asarray(0, dtype=np.int64), np.asarray(0.0, dtype=np.float32),
+               np.asarray(int(scalars.pop(loss_scale.COUNTER_KEY, 0)), dtype=np.int64),
+               np.asarray(scalars.pop(loss_scale.SCALE_KEY, opt.initial_scale), dtype=np.float32)]
+        opt = opt.inner_optimizer
     groups = _SLOT_GROUPS.get(type(opt).__name__)
     cfg = opt.get_config()
     if groups is None or cfg.get("use_ema") or not isinstance(cfg.get("learning_rate"), (int, float)):
         return None
     slots = {k: np.asarray(v, dtype=np.float32).reshape(-1) for k, v in state.get("slots", {}).items()}
     trailing = _TRAILING_SCALARS.get(type(opt).__name__, ())
-    scalars = dict(state.get("scalars") or {})
     if sorted(scalars) != sorted(trailing):
         return None
     order = [names for names in groups if all(n in slots for n in names)]
@@ -213,7 +225,7 @@ def _optimizer_vars(model) -> Optional[List[np.ndarray]]:
                 off, size, shape = v
                 out.append(slots[n][off:off + size].reshape(shape).copy())
     out += [np.asarray(scalars[n], dtype=np.float32) for n in trailing]
-    return out
+    return own + out
 
 
 def write_weights_h5(model, target, include_optimizer: bool = False) -> None:
@@ -235,10 +247,16 @@ def write_weights_h5(model, target, include_optimizer: bool = False) -> None:
         if include_optimizer:
             values = _optimizer_vars(model)
             if values is not None and model.optimizer is not None:
-                g = f.create_group("optimizer").create_group("vars")
+                opt_group = f.create_group("optimizer")
+                g = opt_group.create_group("vars")
                 g.attrs["name"] = model.optimizer.name
                 for i, arr in enumerate(values):
                     g.create_dataset(str(i), data=arr)
+                if isinstance(model.optimizer, optimizers_module.LossScaleOptimizer):  # Keras's inner group
+                    g = opt_group.create_group("inner_optimizer").create_group("vars")
+                    g.attrs["name"] = model.optimizer.inner_optimizer.name
+                    for i, arr in enumerate(values[4:]):
+                        g.create_dataset(str(i), data=arr)
 
 
 def archive_bytes(model, include_optimizer: bool = True) -> bytes:
@@ -451,6 +469,16 @@ def _restore_optimizer(model, values: List[np.ndarray], where: str) -> None:
     """Keras's optimizer variables into the model's optimizer; as Keras does, a layout that
     does not match is skipped with a warning (training then starts the optimizer fresh)."""
     opt = model.optimizer
+    own: Dict[str, float] = {}
+    if isinstance(opt, optimizers_module.LossScaleOptimizer):
+        from .optimizers import loss_scale
+        if len(values) < 4:
+            warnings.warn(f"{where}: skipping the optimizer's saved variables ({len(values)} in the file; a "
+                          f"LossScaleOptimizer has at least 4): the optimizer starts fresh", stacklevel=3)
+            return
+        own = {loss_scale.COUNTER_KEY: float(np.asarray(values[2])), loss_scale.SCALE_KEY: float(np.asarray(values[3]))}
+        values = values[4:]
+        opt = opt.inner_optimizer
     name = type(opt).__name__
     groups = _SLOT_GROUPS.get(name)
     model_state = model._save_state(include_optimizer=False)
@@ -487,6 +515,7 @@ def _restore_optimizer(model, values: List[np.ndarray], where: str) -> None:
                 buf[off:off + size] = v.reshape(-1)
     try:
         scalars = {n: float(np.asarray(values[i + j])) for j, n in enumerate(trailing)}
+        scalars.update(own)
         model._restore_state(optimizer_state={"iterations": int(np.asarray(values[0])), "slots": slots, "scalars": scalars,
                        "learning_rate": float(np.asarray(values[1]))})
     except ValueError as e:

@@ -1,6 +1,7 @@
-"""Mixed precision, as ``keras.mixed_precision``: dtype policies for layers.
+"""Mixed precision, as ``keras.mixed_precision``: dtype policies for layers, and
+``LossScaleOptimizer``.
 
-ranvier computes two policies:
+ranvier computes three policies:
 
 - ``"float32"`` (the default): everything in float32.
 - ``"mixed_bfloat16"``: the matrix inputs of every ``Dense`` GEMM, forward and backward
@@ -11,6 +12,20 @@ ranvier computes two policies:
   the GEMMs run on ``vdpbf16ps`` at about twice the float32 rate; on every other CPU the
   same rounding is emulated with the float32 kernels (same results within float32
   summation error, no speed-up). No loss scaling is needed (bfloat16 has float32's range).
+- ``"mixed_float16"``: Keras's GPU policy, for programs written for it. The matrix inputs
+  of every ``Dense`` GEMM, forward and backward, are rounded to IEEE half precision (round
+  to nearest even; past 65504 is inf; half subnormals kept) and summed in float32, and
+  each ``Dense`` output is rounded to half as Keras's float16 outputs are (a value past
+  65504 is ``inf``, one below 2**-25 is 0), and so are its gradients (``dz``, ``dW``,
+  ``db``, ``dx``), as Keras's float16 ones; weights, optimizer slots, losses,
+  normalization statistics and activations stay float32. ``predict`` returns float16
+  arrays (float32 when the last layer has ``dtype="float32"``), as Keras does. CPUs have
+  no float16 arithmetic that would help: this is an emulation (F16C conversions around
+  the float32 kernels) with float16's range and underflow, and **no speed-up** (about
+  float32's speed); use ``"mixed_bfloat16"`` for speed. ``compile`` wraps the
+  optimizer in a :class:`LossScaleOptimizer` when the model was made under this policy
+  (``auto_scale_loss=True``, the default), as Keras does: small gradients that would
+  underflow in half precision are kept by scaling the loss.
 
 Usage::
 
@@ -20,19 +35,20 @@ Usage::
 
 Layers capture the global policy when they are constructed (as in Keras); the policy is
 part of each layer's config, so it survives ``save``/``load_model`` and the C/C++ loaders
-compute the same thing. Keras's other policies (``"mixed_float16"``, ``"float16"``,
-``"bfloat16"``, ``"float64"``) can be named in a ``DTypePolicy`` but are refused by layers
-and ``set_global_policy`` with an error that says what is supported.
+compute the same thing. Keras's plain dtype policies (``"float16"``, ``"bfloat16"``,
+``"float64"``: weights in that dtype) can be named in a ``DTypePolicy`` but are refused by
+layers and ``set_global_policy`` with an error that says what is supported: ranvier's
+weights are float32.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple, Union
 
 __all__ = ["DTypePolicy", "Policy", "FloatDTypePolicy", "set_global_policy", "global_policy",
-           "SUPPORTED_POLICIES"]
+           "SUPPORTED_POLICIES", "LossScaleOptimizer"]
 
 #: The policies ranvier's layers compute.
-SUPPORTED_POLICIES = ("float32", "mixed_bfloat16")
+SUPPORTED_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 _FLOAT_ALIASES = {"float16": "float16", "half": "float16", "bfloat16": "bfloat16", "float32": "float32",
                   "float": "float32", "single": "float32", "float64": "float64", "double": "float64"}
@@ -57,8 +73,8 @@ class DTypePolicy:
 
     ``DTypePolicy(None)`` takes the global policy's name. Names follow Keras:
     ``"mixed_bfloat16"`` (bfloat16 compute, float32 variables), ``"mixed_float16"``, or
-    a float dtype name used for both. ranvier's layers accept ``"float32"`` and
-    ``"mixed_bfloat16"`` (see the module docstring).
+    a float dtype name used for both. ranvier's layers accept ``"float32"``,
+    ``"mixed_bfloat16"`` and ``"mixed_float16"`` (see the module docstring).
     """
 
     def __init__(self, name: Optional[str] = None):
@@ -79,13 +95,14 @@ class DTypePolicy:
 
     @property
     def compute_dtype(self) -> str:
-        """The dtype of the layers' computations: ``"bfloat16"`` under mixed_bfloat16
-        (for ranvier: the inputs of its GEMMs), else the variable dtype."""
+        """The dtype of the layers' computations: ``"bfloat16"`` under mixed_bfloat16,
+        ``"float16"`` under mixed_float16 (for ranvier: the inputs of its GEMMs, and the
+        Dense outputs under mixed_float16), else the variable dtype."""
         return self._compute_dtype
 
     @property
     def variable_dtype(self) -> str:
-        """The dtype of the layers' weights (``"float32"`` for both supported policies)."""
+        """The dtype of the layers' weights (``"float32"`` for every supported policy)."""
         return self._variable_dtype
 
     @property
@@ -119,18 +136,16 @@ _global: Optional[DTypePolicy] = None
 
 
 _HINTS = {
-    "mixed_float16": "float16 compute is not supported; 'mixed_bfloat16' gives the same speed-up where the CPU has "
-                     "AVX512_BF16, with float32's range and no loss scaling",
-    "float16": "float16 weights and compute are not supported; use 'mixed_bfloat16' (float32 weights)",
+    "float16": "float16 weights are not supported; use 'mixed_float16' (float16 compute, float32 weights) or "
+               "'mixed_bfloat16' (faster on CPUs with AVX512_BF16)",
     "bfloat16": "bfloat16 weights are not supported; use 'mixed_bfloat16' (bfloat16 compute, float32 weights)",
     "float64": "float64 is not supported; ranvier computes in float32",
 }
 
 
 def _unsupported_message(name: str, what: str) -> str:
-    key = name if name == "mixed_float16" else _FLOAT_ALIASES.get(name, "")
-    hint = _HINTS.get(key)
-    return (f"ranvier layers compute in mixed_bfloat16 or float32; got {what}={name!r}"
+    hint = _HINTS.get(_FLOAT_ALIASES.get(name, ""))
+    return (f"ranvier layers compute in float32, mixed_bfloat16 or mixed_float16; got {what}={name!r}"
             + (f" ({hint})" if hint else "") + f". Supported policies: {', '.join(SUPPORTED_POLICIES)}")
 
 
@@ -167,9 +182,9 @@ def resolve(dtype: Any, what: str = "dtype") -> DTypePolicy:
 
 def set_global_policy(policy: Union[str, DTypePolicy, None]) -> None:
     """Sets the policy of layers constructed from now on (Keras's
-    ``keras.mixed_precision.set_global_policy``): ``"mixed_bfloat16"``, ``"float32"``, a
-    ``DTypePolicy``, or None (back to ``"float32"``). ValueError for a policy ranvier
-    does not compute."""
+    ``keras.mixed_precision.set_global_policy``): ``"mixed_bfloat16"``,
+    ``"mixed_float16"``, ``"float32"``, a ``DTypePolicy``, or None (back to
+    ``"float32"``). ValueError for a policy ranvier does not compute."""
     global _global
     if policy is None:
         _global = None
@@ -189,3 +204,41 @@ def global_policy() -> DTypePolicy:
 
 set_dtype_policy = set_global_policy
 dtype_policy = global_policy
+
+
+def __getattr__(name: str) -> Any:
+    # keras.mixed_precision.LossScaleOptimizer (defined with the optimizers; imported on use,
+    # as the optimizers import nothing from here)
+    if name == "LossScaleOptimizer":
+        from .optimizers import LossScaleOptimizer
+        return LossScaleOptimizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def to_float16(x: Any) -> Any:
+    """``x`` (a float32 array) as float16, as Keras's float16 outputs: past 65504 is inf,
+    silently (NumPy would warn about the overflow)."""
+    import numpy as np
+    with np.errstate(over="ignore"):
+        return x.astype(np.float16)
+
+
+def output_is_float16(layer: Any) -> bool:
+    """Whether ``layer``'s output is float16 (Keras's mixed_float16 compute dtype). A model
+    used as a layer answers for its own output layer."""
+    for _ in range(64):  # nested models, bounded
+        try:
+            inner = getattr(layer, "outputs", None) if hasattr(layer, "layers") else None
+        except (ValueError, RuntimeError):  # a model not built yet
+            inner = None
+        if inner:
+            hist = getattr(inner[0], "_keras_history", None)
+            if hist is None:
+                break
+            layer = hist[0]
+            continue
+        if hasattr(layer, "layers") and getattr(layer, "layers", None):
+            layer = layer.layers[-1]
+            continue
+        break
+    return getattr(layer, "compute_dtype", "float32") == "float16"

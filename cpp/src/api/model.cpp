@@ -1,6 +1,5 @@
-// The public C++ API (cpp/include/ranvier/model.hpp) over the core: Network, Trainer,
-// Optimizer, the layers, and io/ for files. Logic beyond glue lives in io/model_io. Saving
-// and loading are in api/model_file.cpp.
+// The public C++ API (cpp/include/ranvier/model.hpp) over the core: Network, Trainer, Optimizer, the
+// layers, and io/ for files. Logic beyond glue lives in io/model_io; saving/loading in api/model_file.cpp.
 #include "ranvier/model.hpp"
 
 #include <algorithm>
@@ -191,6 +190,7 @@ void Model::Impl::make_optimizer() {
   opt = std::make_shared<Optimizer>(opt_cfg);
   opt->build(net->params().size(), segments());
   trainer.reset();
+  scaler.reset();  // a loaded LossScaleOptimizer's is set after this (model_file.cpp)
 }
 
 std::vector<LossSpec> Model::Impl::loss_specs(const std::vector<std::int64_t>& y_cols) const {
@@ -223,6 +223,7 @@ Trainer& Model::Impl::get_trainer(const std::vector<std::int64_t>& y_cols) {
                                           std::vector<std::vector<std::shared_ptr<Metric>>>(want.size()), has_loss);
     }
     trainer_kinds = kinds;
+    trainer->set_loss_scaler(scaler);  // a LossScaleOptimizer's (null: none)
   }
   return *trainer;
 }

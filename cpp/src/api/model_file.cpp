@@ -158,7 +158,19 @@ void Model::save(const std::string& path) const {
   for (const auto& kv : all_seeds) seeds.set(kv.first, Value::make_uint(kv.second));
   if (!seeds.as_object().empty()) meta.emplace_back("layer_seeds", json::dump(seeds));
   if (m.compiled) {
-    const Value opt_json = io::optimizer_to_json(m.opt_cfg, m.opt_name);
+    const Value inner_json = io::optimizer_to_json(m.opt_cfg, m.opt_name);
+    const auto wrapped = [&m](const Value& inner) {  // the LossScaleOptimizer around it, as loaded
+      if (!m.scaler) return inner;
+      Value lc = m.loss_scale_config;
+      lc.set("inner_optimizer", inner);
+      Value o = Value::make_object();
+      o.set("module", Value::make_string("keras.optimizers"));
+      o.set("class_name", Value::make_string("LossScaleOptimizer"));
+      o.set("config", lc);
+      o.set("registered_name", Value());
+      return o;
+    };
+    const Value opt_json = wrapped(inner_json);
     Value cc = Value::make_object();
     cc.set("optimizer", opt_json);
     cc.set("loss", m.saved_loss);
@@ -167,16 +179,20 @@ void Model::save(const std::string& path) const {
     cc.set("weighted_metrics", Value::make_array());
     meta.emplace_back("compile_config", json::dump(cc));
     // The optimizer's current state (learning rate included).
-    Value cur = opt_json;
+    Value cur = inner_json;
     Value ccfg = *cur.find("config");
     ccfg.set("learning_rate", Value::make_number(static_cast<double>(m.opt->current_learning_rate())));
     cur.set("config", ccfg);
-    meta.emplace_back("optimizer", json::dump(cur));
+    meta.emplace_back("optimizer", json::dump(wrapped(cur)));
     Value st = Value::make_object();
     st.set("iterations", Value::make_int(m.opt->raw_iterations()));
     st.set("learning_rate", Value::make_number(static_cast<double>(m.opt->current_learning_rate())));
     Value scalars = Value::make_object();
     for (const auto& k : m.opt->scalar_names()) scalars.set(k, Value::make_number(m.opt->scalar(k)));
+    if (m.scaler) {
+      scalars.set("loss_scale/dynamic_scale", Value::make_number(static_cast<double>(m.scaler->scale())));
+      scalars.set("loss_scale/step_counter", Value::make_number(static_cast<double>(m.scaler->step_counter())));
+    }
     st.set("scalars", scalars);
     Value names = Value::make_array();
     for (const auto& sv : m.opt->slots()) {
@@ -226,6 +242,12 @@ Model Model::load(const std::string& path) {
       const Value& cc = lm.compile_config;
       const Value* opt = lm.optimizer.is_object() ? &lm.optimizer : cc.find("optimizer");
       if (!opt) throw std::invalid_argument("no optimizer config");
+      const Value* lso = nullptr;  // a LossScaleOptimizer: its inner optimizer is the one opt_cfg holds
+      if (const Value* cn = opt->find("class_name"); cn && cn->is_string() && cn->as_string() == "LossScaleOptimizer") {
+        lso = opt->find("config");
+        opt = lso && lso->is_object() ? lso->find("inner_optimizer") : nullptr;
+        if (!opt || !opt->is_object()) throw std::invalid_argument("a LossScaleOptimizer without inner_optimizer");
+      }
       im.opt_cfg = io::optimizer_from_json(*opt);
       if (const Value* c = opt->find("config"); c && c->is_object())
         if (const Value* nm = c->find("name"); nm && nm->is_string()) im.opt_name = nm->as_string();
@@ -249,6 +271,14 @@ Model Model::load(const std::string& path) {
       im.saved_loss = *loss;
       im.saved_loss_weights = lw ? *lw : Value();
       im.make_optimizer();
+      im.loss_scale_config = Value();
+      if (lso) {
+        const Value* s = lso->find("initial_scale");
+        const Value* g = lso->find("dynamic_growth_steps");
+        im.scaler = std::make_shared<LossScaler>(s && s->is_number() ? s->as_double() : 32768.0,
+                                                 g && g->is_number() ? g->as_int("dynamic_growth_steps") : 2000);
+        im.loss_scale_config = *lso;
+      }
       if (lm.optimizer_state.is_object()) {
         const Value& st = lm.optimizer_state;
         const Value* order = st.find("param_order");
@@ -262,7 +292,15 @@ Model Model::load(const std::string& path) {
         }
         if (const Value* it = st.find("iterations")) im.opt->set_raw_iterations(it->as_int("iterations"));
         if (const Value* sc = st.find("scalars"); sc && sc->is_object())
-          for (const auto& kv : sc->as_object()) im.opt->set_scalar(kv.first, kv.second.as_double(kv.first.c_str()));
+          for (const auto& kv : sc->as_object()) {
+            const double v = kv.second.as_double(kv.first.c_str());
+            if (kv.first == "loss_scale/dynamic_scale" && im.scaler)
+              im.scaler->set_scale(static_cast<float>(v));
+            else if (kv.first == "loss_scale/step_counter" && im.scaler)
+              im.scaler->set_step_counter(static_cast<std::int64_t>(v));
+            else if (kv.first.rfind("loss_scale/", 0) != 0)  // a loss scale without a LossScaleOptimizer: dropped
+              im.opt->set_scalar(kv.first, v);
+          }
         if (const Value* lr = st.find("learning_rate"); lr && lr->is_number() && !im.opt->uses_schedule())
           im.opt->set_learning_rate(static_cast<float>(lr->as_double()));
       }

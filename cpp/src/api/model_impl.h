@@ -13,6 +13,7 @@
 #include "losses/losses.h"
 #include "model/network.h"
 #include "model/trainer.h"
+#include "optimizers/loss_scale.h"
 #include "optimizers/optimizer.h"
 #include "ranvier/model.hpp"
 
@@ -37,6 +38,10 @@ struct Model::Impl {
   json::Value saved_loss;           // compile_config's "loss" / "loss_weights" as read or given
   json::Value saved_loss_weights;
   std::shared_ptr<Optimizer> opt;
+  // A model file compiled with a LossScaleOptimizer (Keras's mixed_float16): its config (the
+  // inner optimizer is opt_cfg) and the loss scaler the trainer steps with; null: none.
+  json::Value loss_scale_config;
+  std::shared_ptr<LossScaler> scaler;
   std::shared_ptr<Trainer> trainer;
   std::vector<LossKind> trainer_kinds;  // the losses the trainer was made for
   std::string not_compiled_reason;

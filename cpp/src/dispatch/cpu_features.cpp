@@ -59,6 +59,7 @@ CpuFeatures detect() {
   const bool osxsave = (r[2] >> 27) & 1;
   const bool avx = (r[2] >> 28) & 1;
   const bool fma = (r[2] >> 12) & 1;
+  const bool f16c = (r[2] >> 29) & 1;  // every AVX2 CPU has it; the avx2 tier's half conversions
   if (!osxsave || !avx) return f;
   const std::uint64_t xcr0 = xgetbv0();
   const bool os_ymm = (xcr0 & 0x6) == 0x6;     // SSE + AVX state
@@ -68,7 +69,7 @@ CpuFeatures detect() {
   const bool avx512f = (r[1] >> 16) & 1;
   const bool avx512bw = (r[1] >> 30) & 1;
   const unsigned max_sub7 = r[0];
-  f.avx2_fma = avx2 && fma && os_ymm;
+  f.avx2_fma = avx2 && fma && f16c && os_ymm;
   f.avx512f = f.avx2_fma && avx512f && os_zmm;
   if (max_sub7 >= 1) {
     cpuid(7, 1, r);

@@ -9,6 +9,7 @@ void fill_vunary_avx2(VunaryKernels& k);
 void fill_vloss_avx2(VlossKernels& k);
 void fill_update_avx2(UpdateKernels& k);
 void fill_vmerge_avx2(VmergeKernels& k);
+void fill_f16round_avx2(F16RoundKernels& k);
 
 void fill_kernels_avx2(KernelTable& t) {
   fill_gemm_avx2(t.gemm);
@@ -17,6 +18,7 @@ void fill_kernels_avx2(KernelTable& t) {
   fill_vloss_avx2(t.vloss);
   fill_update_avx2(t.update);
   fill_vmerge_avx2(t.vmerge);
+  fill_f16round_avx2(t.f16round);
 }
 
 }  // namespace ranvier

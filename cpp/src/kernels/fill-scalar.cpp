@@ -8,6 +8,7 @@ void fill_vunary_scalar(VunaryKernels& k);
 void fill_vloss_scalar(VlossKernels& k);
 void fill_update_scalar(UpdateKernels& k);
 void fill_vmerge_scalar(VmergeKernels& k);
+void fill_f16round_scalar(F16RoundKernels& k);
 
 void fill_kernels_scalar(KernelTable& t) {
   fill_gemm_scalar(t.gemm);
@@ -15,6 +16,7 @@ void fill_kernels_scalar(KernelTable& t) {
   fill_vloss_scalar(t.vloss);
   fill_update_scalar(t.update);
   fill_vmerge_scalar(t.vmerge);
+  fill_f16round_scalar(t.f16round);
 }
 
 }  // namespace ranvier

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kernels/bf16-gemm/bf16-gemm-ukernel.h"
+#include "kernels/f16-round/f16-round.h"
 #include "kernels/f32-gemm/gemm-ukernel.h"
 #include "kernels/f32-gemv/gemv.h"
 #include "kernels/f32-vloss/vloss.h"
@@ -19,6 +20,7 @@ struct KernelTable {
   GemmKernels gemm;
   GemvKernels gemv;          // empty (gemv == nullptr) on the scalar tier
   Bf16GemmKernels bf16gemm;  // empty (ukernel == nullptr) below the avx512bf16 tier
+  F16RoundKernels f16round;  // mixed_float16: the rounding of the GEMM inputs to half
   VunaryKernels vunary;
   VlossKernels vloss;
   UpdateKernels update;

@@ -9,6 +9,9 @@
 // order, columns split over threads), dx = dz W^T (sgemm trans_b).
 // Under the mixed_bfloat16 policy (cfg.bf16) the three GEMMs are bgemm: their matrix
 // inputs (x, W, dz) are rounded to bfloat16, sums and everything else stay float32.
+// Under mixed_float16 (cfg.f16) they are hgemm (inputs rounded to IEEE half), and the
+// layer's outputs are half values as Keras's float16 ones: z and y forward, dz, dW, db and
+// dx backward.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -16,6 +19,7 @@
 #include <string>
 
 #include "gemm/bf16_gemm.h"
+#include "gemm/f16_gemm.h"
 #include "dispatch/dispatch.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_tuning.h"
@@ -102,6 +106,15 @@ bool gemv_row(const float* x, const float* w, const float* bias, GemmAct act, st
   return true;
 }
 
+// mixed_float16: Keras's gradients of a float16 layer are float16 values (dW and db reach
+// the float32 variables through a cast, dx feeds the layer below): each rounded to half, so
+// a gradient past 65504 is inf, as there (what the loss scale then sees). Null: none.
+void round_f16_grads(float* dw, float* db, float* dx, std::int64_t in, std::int64_t units, std::int64_t batch) {
+  if (dw) round_f16_inplace(dw, in * units);
+  if (db) round_f16_inplace(db, units);
+  if (dx) round_f16_inplace(dx, batch * in);
+}
+
 // Activity penalty scale * (l1 sum|y| + l2 sum y^2) over a batch; g (optional) gets its gradient.
 double activity_penalty(const Penalty& p, const float* y, float* g, std::int64_t n, float scale) {
   return penalty_apply(p, y, g, n, scale);
@@ -131,6 +144,7 @@ std::int64_t units_of(const json::Value& c, const std::string& where) {
 std::shared_ptr<Layer> dense_from_config(const json::Value& c, const LayerArgs& a) {
   DenseConfig d;
   d.bf16 = a.bf16;
+  d.f16 = a.f16;
   d.units = units_of(c, a.where);
   const json::Value* act = c.find("activation");
   cfg::parse_activation(act ? *act : json::Value(), d.activation, d.act_params, a.where);
@@ -218,8 +232,8 @@ double Dense::forward(const float* x, float* y, std::int64_t batch, const Forwar
   ep.bias = b_;
   ep.act = fused_relu_ ? GemmAct::relu : GemmAct::none;
   z_valid_ = false;
-  const auto gemm = cfg_.bf16 ? &bgemm : &sgemm;
-  if (batch == 1 && !cfg_.bf16 && !(ctx.training && needs_.input) &&
+  const auto gemm = cfg_.bf16 ? &bgemm : cfg_.f16 ? &hgemm : &sgemm;
+  if (batch == 1 && !cfg_.bf16 && !cfg_.f16 && !(ctx.training && needs_.input) &&
       gemv_row(x, w_, b_, ep.act, in_, n, y)) {  // a single-sample predict
     if (!(cfg_.activation == ActKind::linear || fused_relu_))
       activation_forward(cfg_.activation, cfg_.act_params, y, y, batch, n);
@@ -227,12 +241,15 @@ double Dense::forward(const float* x, float* y, std::int64_t batch, const Forwar
     gemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep, 0);
   } else if (ctx.training && needs_.input) {
     gemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, z_.data(), n, ep, 0);
+    if (cfg_.f16) round_f16_inplace(z_.data(), batch * n);  // Keras's float16 pre-activation
     activation_forward(cfg_.activation, cfg_.act_params, z_.data(), y, batch, n);
     z_valid_ = true;
   } else {
     gemm(false, false, batch, n, in_, 1.0f, x, in_, w_, n, 0.0f, y, n, ep, 0);
+    if (cfg_.f16) round_f16_inplace(y, batch * n);
     activation_forward(cfg_.activation, cfg_.act_params, y, y, batch, n);
   }
+  if (cfg_.f16) round_f16_inplace(y, batch * n);  // float16 outputs, as Keras's
   if (cfg_.activity_regularizer.active())
     return activity_penalty(cfg_.activity_regularizer, y, nullptr, batch * n, 1.0f / static_cast<float>(batch));
   return 0.0;
@@ -248,7 +265,7 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
   if (needs_.input && has_act && !dy_is_preactivation && !z_valid_)
     throw std::logic_error("Dense.backward: no training forward to differentiate");
   const Penalty& act_reg = cfg_.activity_regularizer;
-  const float inv_b = 1.0f / static_cast<float>(batch);
+  const float inv_b = loss_scale_ / static_cast<float>(batch);  // 1/b, times the loss scale
 
   // d(activity penalty)/dy enters before the activation backward.
   if (act_reg.active() && (!has_act || !dy_is_preactivation))
@@ -279,13 +296,15 @@ void Dense::backward(const float* x, const float* y, float* dy, float* dx, std::
     for (std::int64_t i = 0; i < total; ++i) dy[i] += s[i];
   }
   const float* dz = dy;
-  const auto gemm = cfg_.bf16 ? &bgemm : &sgemm;
+  if (cfg_.f16) round_f16_inplace(dy, total);  // mixed_float16: Keras's float16 dz
+  const auto gemm = cfg_.bf16 ? &bgemm : cfg_.f16 ? &hgemm : &sgemm;
 
   if (trainable_) {
     if (db_) column_sums(dy, mask_in_colsum ? y : nullptr, batch, n, colsum_.data(), db_);
     if (dw_) gemm(true, false, in_, n, batch, 1.0f, x, in_, dz, n, 0.0f, dw_, n, GemmEpilogue{}, 0);
   }
   if (dx) gemm(false, true, batch, in_, n, 1.0f, dz, n, w_, n, 0.0f, dx, in_, GemmEpilogue{}, 0);
+  if (cfg_.f16) round_f16_grads(trainable_ ? dw_ : nullptr, trainable_ ? db_ : nullptr, dx, in_, n, batch);
 }
 
 double Dense::regularization(bool add_grad) {

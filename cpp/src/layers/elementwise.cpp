@@ -255,7 +255,7 @@ class ActivityRegularization final : public Layer {
     (void)x; (void)pre;
     if (!dx || batch <= 0) return;
     copy_rows(dy, dx, batch * n_);
-    penalty_apply(p_, y, dx, batch * n_, 1.0f / static_cast<float>(batch));
+    penalty_apply(p_, y, dx, batch * n_, loss_scale_ / static_cast<float>(batch));
   }
 
  private:

@@ -159,7 +159,7 @@ class Embedding final : public Layer {
     if (dx) std::memset(dx, 0, sizeof(float) * static_cast<std::size_t>(ids));
     if (!trainable_ || !dw_) return;
     if (c_.activity_regularizer.active())
-      penalty_apply(c_.activity_regularizer, y, dy, ids * dim, 1.0f / static_cast<float>(batch));
+      penalty_apply(c_.activity_regularizer, y, dy, ids * dim, loss_scale_ / static_cast<float>(batch));
     check_ids(x, batch, seq, c_.input_dim, who_);  // backward may be driven without forward's check
     float* dw = dw_;
     const float* g = dy;

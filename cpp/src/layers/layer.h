@@ -97,8 +97,14 @@ class Layer {
   void set_trainable(bool trainable) { trainable_ = trainable; }
   bool trainable() const { return trainable_; }
 
+  // The loss scale of the current training step (a LossScaleOptimizer's dynamic scale, set
+  // by the trainer around its backward pass; 1 otherwise): a gradient a layer adds in its
+  // own backward (an activity penalty's) is multiplied by it, like the loss gradient.
+  void set_loss_scale(float s) { loss_scale_ = s; }
+
  protected:
   bool trainable_ = true;
+  float loss_scale_ = 1.0f;
 };
 
 }  // namespace ranvier

@@ -38,7 +38,7 @@ std::shared_ptr<Layer> make_layer(const std::string& class_name, const Value& co
   const LayerRow* row = find_layer_row(class_name);
   if (!row)
     fail(where + ": layer class '" + class_name + "' cannot be loaded in C++ (known: " + layer_class_names() + ")");
-  args.bf16 = parse_dtype_policy(config, where);  // only Dense has GEMMs; the others check it
+  set_compute_dtype(args, config);  // only Dense has GEMMs; the others check it
   std::shared_ptr<Layer> layer;
   try {
     layer = row->from_config(config, args);
@@ -175,20 +175,28 @@ void check_layer_config(const std::string& class_name, const Value& config) {
 }
 
 // ---------------------------------------------------------------- config readers
-bool parse_dtype_policy(const Value& c, const std::string& where) {
+ComputeDtype parse_dtype_policy(const Value& c, const std::string& where) {
   const Value* v = c.find("dtype");
-  if (!v || v->is_null()) return false;
+  if (!v || v->is_null()) return ComputeDtype::float32;
   const Value* name = v;
   if (v->is_object()) {
     const Value* inner = v->find("config");
     name = (inner && inner->is_object()) ? inner->find("name") : v->find("name");
-    if (!name || name->is_null()) return false;
+    if (!name || name->is_null()) return ComputeDtype::float32;
   }
   if (!name->is_string()) fail(where + ": 'dtype' must be a policy name or a DTypePolicy");
   const std::string& s = name->as_string();
-  if (s == "float32") return false;
-  if (s == "mixed_bfloat16") return true;
-  fail(where + ": dtype policy '" + s + "' is not supported (ranvier computes 'float32' and 'mixed_bfloat16')");
+  if (s == "float32") return ComputeDtype::float32;
+  if (s == "mixed_bfloat16") return ComputeDtype::bfloat16;
+  if (s == "mixed_float16") return ComputeDtype::float16;
+  fail(where + ": dtype policy '" + s +
+       "' is not supported (ranvier computes 'float32', 'mixed_bfloat16' and 'mixed_float16')");
+}
+
+void set_compute_dtype(LayerArgs& args, const Value& config) {
+  const ComputeDtype d = parse_dtype_policy(config, args.where);
+  args.bf16 = d == ComputeDtype::bfloat16;
+  args.f16 = d == ComputeDtype::float16;
 }
 
 void check_last_axis(const Value& c, const std::string& where) {

@@ -27,6 +27,7 @@ struct LayerArgs {
   // the samples' dimensions when the layer is the first one (Flatten's channels_first), else null
   const std::vector<std::int64_t>* sample_shape = nullptr;
   bool bf16 = false;             // the config's dtype policy is mixed_bfloat16
+  bool f16 = false;              // the config's dtype policy is mixed_float16
   // Merge layers (a row with merge_shape): each input's per-sample shape (no batch axis), in
   // input order. make_layer builds such a layer with build_inputs for their widths and
   // refuses it without them. Null for a one-input layer (or when only checking a config).
@@ -99,9 +100,12 @@ void check_layer_config(const std::string& class_name, const json::Value& config
 
 // ---- config readers the rows share (messages start with `where`)
 // A layer's dtype policy (Keras: a string, or {"class_name": "DTypePolicy", "config":
-// {"name": ...}}): true for "mixed_bfloat16", false for "float32" or none; anything else
-// is refused with the list of what ranvier computes.
-bool parse_dtype_policy(const json::Value& config, const std::string& where);
+// {"name": ...}}): the compute dtype of "float32" (or none), "mixed_bfloat16" and
+// "mixed_float16"; anything else is refused with the list of what ranvier computes.
+enum class ComputeDtype : int { float32 = 0, bfloat16 = 1, float16 = 2 };
+ComputeDtype parse_dtype_policy(const json::Value& config, const std::string& where);
+// args.bf16 / args.f16 from the config's policy.
+void set_compute_dtype(LayerArgs& args, const json::Value& config);
 // Only the last axis (-1, or 1 for 2-D rows) for the normalization layers and Softmax.
 void check_last_axis(const json::Value& config, const std::string& where);
 Penalty parse_regularizer(const json::Value* v, const std::string& where);

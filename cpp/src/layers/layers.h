@@ -28,6 +28,11 @@ struct DenseConfig {
   // The mixed_bfloat16 policy: the inputs of the forward and backward GEMMs are rounded
   // to bfloat16 (bgemm); everything else (weights, sums, activations) stays float32.
   bool bf16 = false;
+  // The mixed_float16 policy: the GEMM inputs are rounded to IEEE half (hgemm), and so are
+  // the layer's output (and its pre-activation) and its gradients (dz, dW, db, dx), as
+  // Keras's float16 values: past 65504 is inf, below 2**-25 is 0. Weights, sums and the
+  // activation math stay float32.
+  bool f16 = false;
 };
 
 // y = act(x @ kernel + bias); kernel (in, units) row-major (Keras layout), bias (units).

@@ -7,6 +7,7 @@
 
 #include "layers/parallel.h"
 #include "model/trainer.h"
+#include "optimizers/loss_scale.h"
 #include "optimizers/optimizer.h"
 #include "runtime/alloc.h"
 #include "runtime/runtime.h"
@@ -406,12 +407,25 @@ void Trainer::empty_shard_step() {
   Network& net = *net_;
   std::memset(net.grads().data(), 0, sizeof(float) * static_cast<std::size_t>(net.grads().size()));
   if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());
-  net.regularization(true);
-  opt_->apply(net.params().data(), net.grads().data());
-  net.apply_constraints();
+  if (!skip_step()) {
+    net.regularization(true);
+    opt_->apply(net.params().data(), net.grads().data());
+    net.apply_constraints();
+  }
   ++net.train_steps;
 }
 // --- end of data-parallel training ---
+
+// --- dynamic loss scaling (optimizers/loss_scale.h) ---
+bool Trainer::skip_step() {
+  Network& net = *net_;
+  return scaler_ && !scaler_->pre_step(net.grads().data(), net.grads().size());
+}
+
+void Trainer::set_layers_loss_scale(float s) {
+  for (const auto& l : net_->layers()) l->set_loss_scale(s);
+}
+// --- end of dynamic loss scaling ---
 
 bool Trainer::last_loss_finite() const { return std::isfinite(last_loss_); }
 
@@ -427,9 +441,11 @@ void Trainer::update_step() {
   Network& net = *net_;
   if (net.has_shared()) net.sum_shared_grads();  // a shared layer's gradients, into its owner's
   if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());  // data-parallel (set_grad_hook)
-  net.regularization(true);
-  opt_->apply(net.params().data(), net.grads().data());
-  net.apply_constraints();
+  if (!skip_step()) {  // loss scaling: unscale, or skip a step with a non-finite gradient
+    net.regularization(true);
+    opt_->apply(net.params().data(), net.grads().data());
+    net.apply_constraints();
+  }
   ++net.train_steps;
 }
 
@@ -479,7 +495,7 @@ double Trainer::batch(std::int64_t b, bool training, std::int64_t grad_rows) {
     }
     const LossSpec& loss = losses_[j];
     const float* sw = sws_[j];
-    const float scale = loss.weight / rows;
+    const float scale = loss.weight * (dy && scaler_ ? scaler_->scale() : 1.0f) / rows;  // x the loss scale
     if (dy && fused_[j]) {
       const int p = net.producer(outs[j]);
       loss_forward_backward_fused(loss.kind, loss.params, nodes[static_cast<std::size_t>(p)].layer->output_activation(),
@@ -507,6 +523,7 @@ double Trainer::batch(std::int64_t b, bool training, std::int64_t grad_rows) {
   if (prof) prof_.metrics_s += seconds_since(t);
 
   if (training) {
+    if (scaler_) set_layers_loss_scale(scaler_->scale());
     for (std::size_t k = N; k-- > 0;) {
       if (!plan.run_backward[k]) continue;
       if (pf_next_ < pf_end_) prefetch_some(pf_per_site_);
@@ -534,6 +551,7 @@ double Trainer::batch(std::int64_t b, bool training, std::int64_t grad_rows) {
       if (prof) prof_.backward_s[k] += seconds_since(t);
     }
     prefetch_some(pf_end_ - pf_next_);  // what the layers left (a skipped backward)
+    if (scaler_) set_layers_loss_scale(1.0f);
     update_step();
     if (prof) prof_.update_s += seconds_since(t);
   }

@@ -15,6 +15,7 @@
 namespace ranvier {
 
 class Optimizer;
+class LossScaler;
 
 // Data for one pass: xs[i] (n x input_features(i)) per graph input, ys[j] (n x y_cols[j])
 // per output, sample_weights[j] (n values, or null: none) per output (empty: none at all).
@@ -122,6 +123,13 @@ class Trainer {
   void set_shard(int rank, int size);
   // --- end of data-parallel training ---
 
+  // Dynamic loss scaling (a LossScaleOptimizer; null: none): the loss gradient is
+  // multiplied by its scale, and its pre_step runs over the gradients after the gradient
+  // hook, before regularization and the optimizer step, skipping steps with a non-finite
+  // gradient (optimizers/loss_scale.h).
+  void set_loss_scaler(std::shared_ptr<LossScaler> s) { scaler_ = std::move(s); }
+  const std::shared_ptr<LossScaler>& loss_scaler() const { return scaler_; }
+
  private:
   void check_data(const DataView& d, const char* what) const;
   // One batch through forward (+ backward and update when training): xs_/ys_/sws_ hold the
@@ -143,6 +151,9 @@ class Trainer {
 
   std::shared_ptr<Network> net_;
   std::shared_ptr<Optimizer> opt_;
+  std::shared_ptr<LossScaler> scaler_;
+  bool skip_step();  // the loss scaler's pre-pass; true: this step is skipped
+  void set_layers_loss_scale(float s);
   std::vector<LossSpec> losses_;
   std::vector<bool> has_loss_;
   std::vector<std::vector<std::shared_ptr<Metric>>> metrics_, weighted_metrics_;

@@ -6,7 +6,8 @@ output "output" of shape (batch, units)):
 - Dense: ``Gemm(x, kernel, bias)`` (``MatMul`` without bias), then its activation; under
   the mixed_bfloat16 policy the kernel is stored rounded to bfloat16 (as float32 values)
   and x goes through ``Cast`` to bfloat16 and back first, so the graph computes what
-  ranvier computes (bfloat16 inputs, float32 sums);
+  ranvier computes (bfloat16 inputs, float32 sums); under mixed_float16 the same with
+  IEEE half (``Cast`` to float16 and back), also around the pre-activation and the output;
 - activations: Relu, LeakyRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid (Keras 3's
   ``x/6 + 0.5``), Tanh, Softplus, Softsign, Exp, Softmax / LogSoftmax (last axis), Clip
   (relu6, hard_tanh), Shrink (soft_shrink), and compositions for silu (x*Sigmoid),
@@ -240,6 +241,11 @@ def merge_node(g: _Graph, layer, xs: List[str], input_shapes) -> str:
     return out
 
 
+def _f16(g: _Graph, x: str, name: str) -> str:
+    """x rounded to IEEE half and back to float32 (two Casts): mixed_float16's rounding."""
+    return g.op("Cast", [g.op("Cast", [x], f"{name}_to_f16", to=10)], f"{name}_from_f16", to=1)
+
+
 def layer_node(g: _Graph, layer, x: str, layer_in: tuple, shape: tuple) -> str:
     """The ONNX nodes of one single-input layer on the tensor named ``x`` of the Keras shape
     ``layer_in`` (its output shape ``shape``); returns the output tensor's name (``x`` itself
@@ -256,12 +262,21 @@ def layer_node(g: _Graph, layer, x: str, layer_in: tuple, shape: tuple) -> str:
             from .. import _core
             w[0] = _core._round_bf16(np.ascontiguousarray(w[0], dtype=np.float32))
             x = g.op("Cast", [g.op("Cast", [x], f"{layer.name}_to_bf16", to=16)], f"{layer.name}_from_bf16", to=1)
+        f16 = layer.dtype_policy.name == "mixed_float16"
+        if f16:  # half inputs, float32 sums, half pre-activation and output (as ranvier's Dense)
+            from .. import _core
+            w[0] = _core._round_f16(np.ascontiguousarray(w[0], dtype=np.float32))
+            x = _f16(g, x, f"{layer.name}_in")
         kernel = g.param(layer, w[0], "kernel")
         if layer.use_bias:
             x = g.op("Gemm", [x, kernel, g.param(layer, w[1], "bias")], layer.name)
         else:
             x = g.op("MatMul", [x, kernel], layer.name)
+        if f16:
+            x = _f16(g, x, f"{layer.name}_z")
         x = _activation(g, x, layer._act_name, layer._act_params, where)
+        if f16:
+            x = _f16(g, x, f"{layer.name}_out")
     elif getattr(cls, "_identity_at_inference", False):  # Dropout, GaussianNoise
         return x
     elif cls is L.Flatten:

@@ -670,6 +670,7 @@ class Layer:
         finally:
             if locked:
                 net.unlock_inference()
+        out = _mixed_precision.to_float16(out) if self._dtype_policy.compute_dtype == "float16" else out
         return _tensor.eager(out.reshape(out_shape))
 
     # ---- config

@@ -81,7 +81,7 @@ class Dense(Layer):
             units=self.units, activation=self._act_kind, **core_act_args(self._act_name, self._act_params),
             use_bias=self.use_bias, kernel_regularizer=self._kreg, bias_regularizer=self._breg,
             activity_regularizer=self._areg, kernel_constraint=self._kcon, bias_constraint=self._bcon,
-            bf16=self._dtype_policy.name == "mixed_bfloat16")
+            bf16=self._dtype_policy.name == "mixed_bfloat16", f16=self._dtype_policy.name == "mixed_float16")
 
     def _initializer_for(self, name):
         return {"kernel": self.kernel_initializer, "bias": self.bias_initializer}[name]

@@ -112,7 +112,7 @@ class _IndexLookup(Layer):
             raise ValueError(f"`idf_weights` should only be set if `output_mode` is `'tf_idf'`. Received: "
                              f"idf_weights={_shown(idf_weights)} and output_mode={output_mode}")
         dtype = kwargs.pop("dtype", None)  # Keras drops it (a lookup computes on its key dtype)
-        if isinstance(dtype, dict) or (isinstance(dtype, str) and dtype in ("float32", "mixed_bfloat16")):
+        if isinstance(dtype, dict) or (isinstance(dtype, str) and dtype in ("float32", "mixed_bfloat16", "mixed_float16")):
             kwargs["dtype"] = dtype  # a float policy (what a saved config holds) is kept for the config
         frozen = kwargs.pop("vocabulary_size", None)
         has_input = kwargs.pop("has_input_vocabulary", vocabulary is not None)

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _checks, _core
+from .. import _checks, _core, mixed_precision
 from ._base import Layer, _is_symbolic, _shown, check_runnable_layer, normalize_shape, symbolic_hook
 
 _Shape = Tuple[Optional[int], ...]
@@ -209,6 +209,8 @@ class _Merge(Layer):
         finally:
             if locked:
                 net.unlock_inference()
+        if self._dtype_policy.compute_dtype == "float16":  # mixed_float16: Keras's float16 output
+            out = mixed_precision.to_float16(out)
         return out.reshape((n,) + out_shape[1:])
 
 

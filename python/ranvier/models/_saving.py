@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from .. import _model_io
+from .. import _model_io, mixed_precision
 
 MODEL_CLASSES: Dict[str, Any] = {}  # config class name -> model class (each class adds itself)
 
@@ -34,6 +34,7 @@ class SavingMixin:
         optimizer: Any
         compiled: bool
         _compile_config: Optional[dict]
+        dtype_policy: Any
 
         def get_config(self) -> Dict[str, Any]: ...
         def _build_optimizer(self) -> None: ...
@@ -61,13 +62,15 @@ class SavingMixin:
         _model_io.export(self, filepath, format=format, verbose=verbose, **kwargs)
 
     def __getstate__(self):
-        return {"ranvier_model_bytes": _model_io.model_to_bytes(self)}
+        return {"ranvier_model_bytes": _model_io.model_to_bytes(self), "dtype_policy": self.dtype_policy.name}
 
     def __setstate__(self, state):
         blob = state.get("ranvier_model_bytes") if isinstance(state, dict) else None
         if blob is None:
             raise ValueError("cannot unpickle: the state holds no ranvier model bytes")
         fresh = _model_io.model_from_bytes(blob, model_classes())
+        if isinstance(state.get("dtype_policy"), str):  # the model's policy (the global one when it was made)
+            fresh.__dict__["_model_policy"] = mixed_precision.DTypePolicy(state["dtype_policy"])
         self.__dict__.update(fresh.__dict__)
         self._claim_layers()  # the layers belong to this model now, not to `fresh`
 

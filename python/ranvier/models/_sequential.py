@@ -680,6 +680,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         if self.built:
             clone.build(self._input_shape)
             clone.set_weights(self.get_weights())
+        clone.__dict__["_model_policy"] = self.dtype_policy  # compile's loss-scale rule reads it
         if self._compile_config is not None:
             clone.compile(optimizer=optimizers_module.get(self._compile_config["optimizer"]),
                           loss=copy.deepcopy(self.loss), loss_weights=self._compile_config["loss_weights"],

@@ -34,7 +34,15 @@ def live_trainable(pairs, model_trainable: bool = True):
 
 class TrainableMixin:
     """``trainable``, ``trainable_weights`` / ``non_trainable_weights`` and the capture of the
-    layers' flags (the host model has ``_layers``, ``weights``, ``built`` and ``_build_layers``)."""
+    layers' flags (the host model has ``_layers``, ``weights``, ``built`` and ``_build_layers``);
+    the model's ``dtype_policy``."""
+
+    @property
+    def dtype_policy(self) -> Any:
+        """The model's ``DTypePolicy``: the global policy when it was constructed (Keras's
+        rule; ``compile`` wraps the optimizer for loss scaling when it is mixed_float16)."""
+        from .. import mixed_precision
+        return self.__dict__.get("_model_policy") or mixed_precision.DTypePolicy("float32")
 
     if TYPE_CHECKING:
         _layers: List[Any]

@@ -36,6 +36,7 @@ from .. import _checks, _core, _data, _profile, _random, _surface, _tensor
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
+from .. import mixed_precision as _mixed_precision
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
 from ._guards import registers
@@ -57,6 +58,8 @@ class TrainingMixin:
         def output_shape(self) -> tuple: ...
         @property
         def built(self) -> bool: ...
+        @property
+        def dtype_policy(self) -> Any: ...
 
         def _built_net(self) -> _core.Network: ...
         def _input_rows(self, x: Any, name: str, what: str) -> np.ndarray: ...
@@ -82,15 +85,19 @@ class TrainingMixin:
         self._resolved_metrics: List[metrics_module.ResolvedMetric] = []
         self.stop_training = False
         self.history = None
+        self._model_policy = _mixed_precision.global_policy()  # Keras's model dtype policy, at construction
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True) -> None:
         """Configures training (Keras defaults: RMSprop, no metrics). ``layer.trainable``
         changes take effect here (Keras captures the trainable state at compile time).
-        RuntimeError while a fit/evaluate/predict of this model runs (see ``add``)."""
+        RuntimeError while a fit/evaluate/predict of this model runs (see ``add``). With
+        ``auto_scale_loss``, a mixed_float16 model's optimizer gets a ``LossScaleOptimizer``."""
         with self._structural("compile"):
             self._compile(optimizer, loss, loss_weights, metrics, weighted_metrics)
+            self.optimizer = optimizers_module.loss_scale.wrap_for_policy(
+                self.optimizer, self.dtype_policy.name, bool(auto_scale_loss))
 
     def _compile(self, optimizer, loss, loss_weights, metrics, weighted_metrics) -> None:
         self.optimizer = optimizers_module.get(optimizer)
@@ -291,6 +298,7 @@ class TrainingMixin:
             self._loss_weight,
             [metrics_module.trainer_metric(m) for m in self._metric_objects],
             [metrics_module.trainer_metric(m) for m in self._weighted_metric_objects])
+        self._trainer.set_loss_scaler(opt._loss_scaler())  # a LossScaleOptimizer's, else None
         self._trainer_key = key
         return self._trainer
 
@@ -572,11 +580,12 @@ class TrainingMixin:
         return self._shaped_output(out)
 
     def _fast_info(self, net) -> tuple:
-        """``(net, sample_shape, general)`` for the built network ``net``, cached per network:
-        the model's per-sample output shape when it is N-D (else None) and whether its input
-        needs the general path: raw keys (a lookup layer encodes them first), or values held
-        to an Input's integer dtype (``_input_values_checked``). The predict paths read it
-        with one dictionary lookup."""
+        """``(net, sample_shape, general, float16)`` for the built network ``net``, cached per
+        network: the model's per-sample output shape when it is N-D (else None), whether its
+        input needs the general path: raw keys (a lookup layer encodes them first), or values
+        held to an Input's integer dtype (``_input_values_checked``), and whether its output
+        is float16 (the last layer computes under mixed_float16: predict returns float16, as
+        Keras). The predict paths read it with one dictionary lookup."""
         cached = self.__dict__.get("_fast_path_info")
         if cached is None or cached[0] is not net:
             try:
@@ -586,7 +595,9 @@ class TrainingMixin:
             ok = len(shape) > 1 and all(isinstance(d, (int, np.integer)) and d > 0 for d in shape)
             raw = (getattr(self, "_raw_input_encoder", lambda: None)() is not None
                    or bool(getattr(self, "_input_values_checked", False)))
-            cached = (net, tuple(int(d) for d in shape) if ok else None, raw)
+            layers = getattr(self, "layers", None) or []
+            f16 = bool(layers) and _mixed_precision.output_is_float16(layers[-1])
+            cached = (net, tuple(int(d) for d in shape) if ok else None, raw, f16)
             self.__dict__["_fast_path_info"] = cached
         return cached
 
@@ -594,7 +605,8 @@ class TrainingMixin:
         """``out`` (rows of the flattened per-sample output the network computes) in the
         model's output shape, as Keras returns it: ``(n, 2, 3)`` for a model ending in
         ``Reshape((2, 3))`` or ``RepeatVector``."""
-        shape = self._fast_info(self._net)[1]
+        info = self._fast_info(self._net)
+        out, shape = _mixed_precision.to_float16(out) if info[3] else out, info[1]
         if shape is None or out.ndim != 2:
             return out
         return out.reshape((out.shape[0],) + shape)
@@ -613,6 +625,8 @@ class TrainingMixin:
         if info[2]:  # raw keys: encoded first, on the general path
             return None
         out = net.predict_fast(x, batch_size)  # None unless all of the above holds (C++)
+        if out is not None and info[3]:
+            out = _mixed_precision.to_float16(out)  # mixed_float16: Keras's float16 output
         if out is None or info[1] is None:
             return out
         return out.reshape((out.shape[0],) + info[1])

@@ -25,6 +25,10 @@ import numpy as np
 from .. import _registry
 from . import schedules
 from .base import _TABLE, Optimizer, _is_real
+from . import loss_scale
+from .loss_scale import LossScaleOptimizer
+
+LossScaleOptimizer.__module__ = __name__  # public as ranvier.optimizers.LossScaleOptimizer
 
 Optimizer.__module__ = __name__  # public as ranvier.optimizers.Optimizer
 
@@ -41,6 +45,7 @@ __all__ = [
     "Lion",
     "Ftrl",
     "Lamb",
+    "LossScaleOptimizer",
     "get",
     "serialize",
     "deserialize",
@@ -325,8 +330,9 @@ class Lamb(Optimizer):
 # ---------------------------------------------------------------------------------------
 # The lookups derive from the C++ table: each row's Keras class name is a class here.
 _CLASSES = [globals()[row[0]] for row in _TABLE.values()]
-ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}
 assert all(c._kind in _TABLE for c in _CLASSES)
+_CLASSES.append(LossScaleOptimizer)  # a wrapper (loss_scale.py), not a rule of the table
+ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _CLASSES}
 
 
 def _valid_names() -> str:
@@ -359,3 +365,6 @@ def get(identifier) -> Optional[Optimizer]:
     return _registry.get(identifier, kind="optimizer", base=Optimizer, registry=ALL_OBJECTS_DICT,
                          valid_names=_valid_names, deserialize=deserialize, fold_case=True,
                          classes="none", functions=False)
+
+
+loss_scale.codec.update(serialize=serialize, deserialize=deserialize)

@@ -166,11 +166,19 @@ class Optimizer:
         self._w_flat = self._g_flat = None
         self._segments: List[tuple] = []
 
+        self._rebuild_core()
+
+    def _rebuild_core(self) -> None:
+        """(Re)creates the C++ optimizer from the Python arguments (before it is built)."""
         cfg = _C.OptimizerConfig()
-        cfg.kind = getattr(_C.OptimizerKind, self._kind)
+        cfg.kind = getattr(_C.OptimizerKind, str(self._kind))
         self._fill_common(cfg)
         self._fill(cfg)
         self._core = _C.Optimizer(cfg)  # validates once more in C++
+
+    def _loss_scaler(self) -> Any:
+        """The C++ loss scaler the model's trainer applies (a LossScaleOptimizer's), or None."""
+        return None
 
     def __getattr__(self, name):
         # hyperparameters read like Keras attributes: opt.beta_1, opt.momentum, ...
@@ -535,6 +543,11 @@ class Optimizer:
         for k, arr in given.items():
             slots[k][...] = np.asarray(arr, dtype=np.float32).reshape(-1)
         for k, v in dict(state.get("scalars", {})).items():
+            if k.startswith("loss_scale/"):  # a LossScaleOptimizer's state, restored into its inner optimizer
+                warnings.warn(f"{type(self).__name__}.set_state: the saved loss scale ({k}) is dropped: this "
+                              "optimizer is not a LossScaleOptimizer (the model was made under another policy "
+                              "than mixed_float16?)", stacklevel=2)
+                continue
             self._core.set_scalar(k, float(v))
         if "iterations" in state:
             self._core.raw_iterations = int(state["iterations"])
