@@ -478,7 +478,7 @@ def _layer_rows():
             r"use_bias must be True or False"),
         Row("layers.Dense/name-int", lambda c: layers.Dense(3, name=5), ValueError, r"name must be a non-empty string"),
         Row("layers.Dense/dtype-float16", lambda c: layers.Dense(3, dtype="float16"), ValueError,
-            r"float32; got dtype='float16'"),
+            r"mixed_float16; got dtype='float16' \(float16 weights are not supported"),
         Row("layers.Dense/unknown-kwarg", lambda c: layers.Dense(3, unitz=4), (TypeError, ValueError), r"unitz"),
         # ---- absurd sizes on a standalone layer: refused by the size check Sequential runs too,
         # naming the layer and its size, before anything is allocated
