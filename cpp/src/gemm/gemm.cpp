@@ -668,16 +668,30 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     return;
   }
 
-  // A small product on one thread with A and B read in place in one k-block (W2's 32x64x64
-  // forward and dW): the tiles called directly, as run() would call them for it, without
-  // the split and blocking arithmetic (about 100 ns a call, 4% of W2's step).
-  if (nt <= 1 && !P.pack_a && !P.pack_b && k <= g.kc && n % g.nr == 0 &&
+  // A small product on one thread with A read in place, in one k-block and one column
+  // block (W2's 32x64 products): B packed whole when it must be (dX = dZ @ W^T), then the
+  // tiles called directly, as run() would call them for it, without the split and blocking
+  // arithmetic (about 100 ns a call, 4% of W2's step).
+  if (nt <= 1 && !P.pack_a && k <= g.kc && (P.pack_b ? n <= g.nc : n % g.nr == 0) &&
       (!ta || m % g.mr == 0 || (g.a_col_exact_tails >> (m % g.mr) & 1u))) {
+    const int64_t nq = ceil_div(n, g.nr);
+    float* bpack = nullptr;
+    if (P.pack_b) {
+      bpack = tl_b_buffer.get(static_cast<std::size_t>(k * nq * g.nr));
+      if (!bpack) throw std::bad_alloc();
+      pack_b(P, g.nr, 0, k, 0, n, 0, nq, bpack);
+    }
     const int64_t a_row = ta ? 1 : lda, a_stride = ta ? -lda : lda;
-    for (int64_t j = 0; j < n; j += g.nr)
+    for (int64_t q = 0; q < nq; ++q) {
+      const int64_t j = q * g.nr;
+      const float* bpanel = bpack ? bpack + q * k * g.nr : b + j;
+      const int64_t b_stride = bpack ? g.nr : ldb;
+      const int nn = static_cast<int>(min64(g.nr, n - j));
       for (int64_t i = 0; i < m; i += g.mr)
-        g.ukernel(k, a + i * a_row, a_stride, b + j, ldb, c + i * ldc + j, ldc, static_cast<int>(min64(g.mr, m - i)),
-                  g.nr, beta, ep.bias ? ep.bias + j : nullptr, static_cast<int>(ep.act));
+        g.ukernel(k, a + i * a_row, a_stride, bpanel, b_stride, c + i * ldc + j, ldc,
+                  static_cast<int>(min64(g.mr, m - i)), nn, beta, ep.bias ? ep.bias + j : nullptr,
+                  static_cast<int>(ep.act));
+    }
     return;
   }
 
