@@ -219,38 +219,9 @@ double padded(const GemmKernels& g, std::int64_t m, std::int64_t n) {
 }
 }  // namespace
 
-namespace {
-GemmKernels choose_kernels(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, int forced);
-}  // namespace
-
-// The choice is a function of the shape, the forced tile and the active tier: the last few
-// are remembered per thread (the choice's divisions and table reads cost ~35 ns, a tenth of
-// a W2-sized product).
 GemmKernels gemm_kernels_for(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k) {
   (void)trans_b;
   const int forced = gemm_detail::gemm_tuning().ukernel;
-  const int isa = static_cast<int>(active_isa());
-  struct Entry {
-    std::int64_t m = -1, n = -1, k = -1;
-    int forced = 0, isa = -1;
-    bool ta = false;
-    GemmKernels g;
-  };
-  static thread_local Entry memo[8];
-  Entry& e = memo[static_cast<std::size_t>((m * 7 + n * 3 + k + (trans_a ? 5 : 0)) & 7)];
-  if (e.m == m && e.n == n && e.k == k && e.ta == trans_a && e.forced == forced && e.isa == isa) return e.g;
-  e.g = choose_kernels(trans_a, m, n, k, forced);
-  e.m = m;
-  e.n = n;
-  e.k = k;
-  e.ta = trans_a;
-  e.forced = forced;
-  e.isa = isa;
-  return e.g;
-}
-
-namespace {
-GemmKernels choose_kernels(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, int forced) {
   GemmTile tile = widest_available();
   if (forced >= 0) {
     if (gemm_tile_available(static_cast<GemmTile>(forced))) tile = static_cast<GemmTile>(forced);
@@ -283,6 +254,5 @@ GemmKernels choose_kernels(bool trans_a, std::int64_t m, std::int64_t n, std::in
   }
   return g;
 }
-}  // namespace
 
 }  // namespace ranvier
