@@ -93,7 +93,9 @@ class TrainableMixin:
         return out
 
     def _trainable_state(self):
-        return (self.trainable,) + tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
+        # a layer whose C++ layer was remade (`layer.activation = ...`) counts as a change too
+        return (self.trainable,) + tuple((bool(getattr(l, "trainable", True)), getattr(l, "_core_generation", 0))
+                                         for l in self._layers)
 
     def _capture_trainable(self) -> None:
         """Rebuilds the network when a layer's ``trainable`` changed since the last build

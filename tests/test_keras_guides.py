@@ -1,0 +1,201 @@
+"""Facts from running the official Keras guides (keras-io: functional API, training with
+the built-in methods, serialization and saving, callbacks, the structured-data examples)
+with ``import ranvier as keras``. The expected values are Keras 3's, written in."""
+import numpy as np
+import pytest
+
+import ranvier as keras
+from ranvier import activations
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- layer.activation
+@pytest.mark.parametrize("ident, name", [("relu", "relu"), ("softmax", "softmax"), (None, "linear"),
+                                         ("swish", "silu"), ("linear", "linear")])
+def test_layer_activation_is_the_function(ident, name):
+    # Keras: Dense / Activation store activations.get(identifier), a function (linear for None)
+    for layer in (keras.layers.Dense(3, activation=ident), keras.layers.Activation(ident or "linear")):
+        assert callable(layer.activation)
+        assert layer.activation.__name__ == name
+        assert layer.activation is activations.get(ident)
+    assert keras.layers.Dense(2, activation=activations.tanh).activation is activations.tanh
+
+
+def test_layer_activation_config_round_trip():
+    layer = keras.layers.Dense(3, activation="relu")
+    new = keras.layers.Dense.from_config(layer.get_config())
+    assert new.activation is activations.relu
+    assert new.get_config()["activation"] == "relu"
+
+
+def _models():
+    def seq():
+        m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+        return m, m.layers[-1]
+
+    def chain():
+        i = keras.Input((4,))
+        o = keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(5, activation="relu")(i))
+        m = keras.Model(i, o)
+        return m, m.layers[-1]
+
+    def graph():
+        i = keras.Input((4,))
+        h = keras.layers.add([keras.layers.Dense(5, activation="relu")(i), keras.layers.Dense(5)(i)])
+        m = keras.Model(i, keras.layers.Dense(3, activation="softmax")(h))
+        return m, m.layers[-1]
+
+    def nested():
+        inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"),
+                                  keras.layers.Dense(3, activation="softmax")])
+        return keras.Sequential([inner, keras.layers.Identity()]), inner.layers[-1]
+
+    return {"sequential": seq, "chain": chain, "graph": graph, "nested": nested}
+
+
+@pytest.mark.parametrize("kind", sorted(_models()))
+def test_setting_activation_changes_what_the_model_computes(kind):
+    # The Grad-CAM / logits idiom: model.layers[-1].activation = None (or "linear") after
+    # training; the weights stay, predict and __call__ return the logits from then on.
+    rng = np.random.default_rng(0)
+    x = rng.random((8, 4), dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[np.arange(8) % 3]
+    model, last = _models()[kind]()
+    model.compile("adam", "categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    probs = model.predict(x, verbose=0)
+    weights = [w.copy() for w in model.get_weights()]
+    last.activation = None
+    assert last.activation is activations.linear
+    logits = model.predict(x, verbose=0)
+    np.testing.assert_allclose(_softmax(logits.astype(np.float64)), probs, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(logits.sum(axis=1), 1.0, atol=1e-3)
+    np.testing.assert_allclose(np.asarray(model(x)), logits, rtol=1e-5, atol=1e-6)
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert last.get_config()["activation"] == "linear"
+    model.fit(x, y, epochs=1, verbose=0)  # trains with the new activation
+    last.activation = "softmax"
+    np.testing.assert_allclose(model.predict(x, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_setting_activation_on_a_nested_models_layer_reaches_both_models():
+    x = np.random.default_rng(1).random((6, 4), dtype=np.float32)
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    outer = keras.Sequential([inner, keras.layers.Identity()])
+    outer.predict(x, verbose=0)  # the layers are bound to the outer model's network now
+    inner.layers[-1].activation = "linear"
+    a, b = inner.predict(x, verbose=0), outer.predict(x, verbose=0)
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+    kernel, bias = inner.layers[-1].get_weights()
+    np.testing.assert_allclose(a, x @ kernel + bias, rtol=1e-5, atol=1e-6)
+
+
+def test_setting_activation_on_a_standalone_layer():
+    d = keras.layers.Dense(3, activation="softmax")
+    d.activation = "sigmoid"  # before build: built with the new one
+    np.testing.assert_allclose(np.asarray(d(np.zeros((1, 4), np.float32))), 0.5)
+    d.activation = "relu"  # after build: same weights, new activation
+    x = -np.ones((5, 4), np.float32)
+    kernel, bias = d.get_weights()
+    np.testing.assert_allclose(np.asarray(d(x)), np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
+
+
+def test_setting_an_unknown_activation_is_refused_and_changes_nothing():
+    d = keras.layers.Dense(3, activation="relu")
+    d.build((None, 2))
+    for bad in ("nope", 3, [1]):
+        with pytest.raises(ValueError, match="activation"):
+            d.activation = bad
+    assert d.activation is activations.relu
+    np.testing.assert_array_equal(np.asarray(d(-np.ones((2, 2), np.float32))) >= 0, True)
+
+
+def test_activation_change_survives_saving(tmp_path):
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    m.layers[-1].activation = None
+    x = np.random.default_rng(2).random((4, 4), dtype=np.float32)
+    names = ["m.safetensors"]
+    try:
+        import h5py  # noqa: F401 - the .keras archive needs it (an optional extra)
+        names.append("m.keras")
+    except ImportError:
+        pass
+    for name in names:
+        m.save(tmp_path / name)
+        back = keras.models.load_model(tmp_path / name)
+        assert back.layers[-1].activation is activations.linear
+        np.testing.assert_allclose(back.predict(x, verbose=0), m.predict(x, verbose=0), rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- compile / build configs
+COMPILE_CONFIG_KEYS = ["jit_compile", "loss", "loss_weights", "metrics", "optimizer", "run_eagerly",
+                       "steps_per_execution", "weighted_metrics"]  # Keras 3's get_compile_config()
+MODEL_DICT_KEYS = ["build_config", "class_name", "compile_config", "config", "module", "registered_name"]
+
+
+def _seq():
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+
+
+def test_get_compile_config_and_compile_from_config():
+    m = _seq()
+    assert m.get_compile_config() == {}  # Keras: {} before compile
+    m.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    cc = m.get_compile_config()
+    assert sorted(cc) == COMPILE_CONFIG_KEYS
+    assert cc["loss"] == "mse" and cc["metrics"] == ["mae"]
+    assert cc["optimizer"]["class_name"] == "Adam"
+    assert cc["run_eagerly"] is False and cc["steps_per_execution"] == 1 and cc["jit_compile"] is False
+    other = _seq()
+    other.compile_from_config(cc)
+    assert other.compiled and other.loss == "mse"
+    assert type(other.optimizer).__name__ == "Adam"
+    np.testing.assert_allclose(float(np.asarray(other.optimizer.learning_rate)), 0.01, rtol=1e-6)
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 1), np.float32)
+    assert sorted(other.fit(x, y, verbose=0).history) == ["loss", "mae"]
+
+
+@pytest.mark.parametrize("bad", [None, "mse", 3, ["adam"]])
+def test_compile_from_config_refuses_what_is_not_a_config(bad):
+    with pytest.raises((TypeError, ValueError), match="compile_from_config"):
+        _seq().compile_from_config(bad)
+
+
+def test_get_build_config_and_build_from_config():
+    assert _seq().get_build_config() == {"input_shape": (None, 3)}
+    unbuilt = keras.Sequential([keras.layers.Dense(2)])
+    assert unbuilt.get_build_config() is None
+    unbuilt.build_from_config({"input_shape": [None, 5]})
+    assert unbuilt.built and unbuilt.layers[0].get_weights()[0].shape == (5, 2)
+    i = keras.Input((3,))
+    f = keras.Model(i, keras.layers.Dense(1)(i))
+    assert f.get_build_config() == {"input_shape": None}  # a Functional's: its inputs define it
+    f.build_from_config({"input_shape": None})
+    with pytest.raises(TypeError, match="build_from_config"):
+        unbuilt.build_from_config([None, 5])
+
+
+def test_serialize_keras_object_of_a_model_is_kerass_dict():
+    import json
+    m = _seq()
+    m.compile("adam", "mse")
+    s = keras.saving.serialize_keras_object(m)
+    assert sorted(s) == MODEL_DICT_KEYS
+    assert s["class_name"] == "Sequential" and s["module"] == "keras"
+    assert s["compile_config"]["loss"] == "mse"
+    back = keras.saving.deserialize_keras_object(s)
+    assert type(back) is keras.Sequential and back.built and back.compiled and back.loss == "mse"
+    i = keras.Input((3,))
+    f = keras.Model(i, keras.layers.Dense(1)(i))
+    s = keras.saving.serialize_keras_object(f)
+    assert s["class_name"] == "Functional" and s["registered_name"] == "Functional"
+    assert s["compile_config"] == {}
+    back = keras.saving.deserialize_keras_object(s)
+    assert isinstance(back, keras.Model) and not back.compiled
+    assert sorted(json.loads(_seq().to_json())) == MODEL_DICT_KEYS  # to_json: compile_config {} too
