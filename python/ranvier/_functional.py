@@ -392,6 +392,8 @@ class Model(models_module.Sequential):
     same C++ network as the equivalent ``Sequential``, with everything it has. A
     subclassed Model with a Python ``call`` is refused (NotImplementedError)."""
 
+    _keras_functional = True  # Keras's Functional: its inputs define its build (get_build_config)
+
     def __new__(cls, *args, **kwargs):
         if _defines_call(cls):
             raise NotImplementedError(f"{cls.__name__}: {SUBCLASS_MESSAGE}")

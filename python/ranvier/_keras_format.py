@@ -166,6 +166,21 @@ def _compile_config(model) -> Optional[Dict[str, Any]]:
     return _kerasify(json.loads(common.to_json(out, "the compile configuration")))
 
 
+def compile_config(model) -> Dict[str, Any]:
+    """Keras's ``model.get_compile_config()``: the arguments of ``compile`` in Keras's
+    serialized form (optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly,
+    steps_per_execution, jit_compile); ``{}`` before compile."""
+    return _compile_config(model) or {}
+
+
+def compile_from_config(model, config, custom_objects=None) -> None:
+    """Keras's ``model.compile_from_config(config)``: ``compile`` with what
+    ``get_compile_config()`` gave (Keras's or ranvier's); ValueError when it cannot be."""
+    if not isinstance(config, dict):
+        raise TypeError(f"compile_from_config: config must be a dict (get_compile_config()'s), "
+                        f"got {type(config).__name__}")
+    _compile_from(model, _from_keras(dict(config), "compile_from_config"), "compile_from_config", custom_objects)
+
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""
     state = model._save_state(False)
