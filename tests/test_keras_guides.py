@@ -199,3 +199,12 @@ def test_serialize_keras_object_of_a_model_is_kerass_dict():
     back = keras.saving.deserialize_keras_object(s)
     assert isinstance(back, keras.Model) and not back.compiled
     assert sorted(json.loads(_seq().to_json())) == MODEL_DICT_KEYS  # to_json: compile_config {} too
+
+
+def test_dense_config_keys_are_keras_315s():
+    assert list(keras.layers.Dense(2).get_config()) == [
+        "name", "trainable", "dtype", "units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+        "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint", "quantization_config"]
+    cfg = keras.layers.Dense(2, activity_regularizer="l2").get_config()
+    assert list(cfg)[3] == "activity_regularizer" and cfg["quantization_config"] is None
+    assert keras.layers.Dense.from_config(cfg).get_config() == cfg

@@ -166,6 +166,7 @@ class Dense(_ActivationAttribute, Layer):
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": _constraints.serialize(self.kernel_constraint),
             "bias_constraint": _constraints.serialize(self.bias_constraint),
+            "quantization_config": None,  # Keras 3.15 writes it (ranvier does not quantize)
         })
         return config
 
