@@ -208,3 +208,91 @@ def test_dense_config_keys_are_keras_315s():
     cfg = keras.layers.Dense(2, activity_regularizer="l2").get_config()
     assert list(cfg)[3] == "activity_regularizer" and cfg["quantization_config"] is None
     assert keras.layers.Dense.from_config(cfg).get_config() == cfg
+
+
+# ----------------------------------------------------------------------------- BackupAndRestore
+def _backup_model():
+    m = keras.Sequential([keras.Input((20,)), keras.layers.Dense(1)])
+    m.compile(keras.optimizers.SGD(1e-4), loss="mse")
+    return m
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 4:
+            raise RuntimeError("Interrupting!")
+
+
+@pytest.mark.parametrize("data", ["arrays", "generator"])
+def test_backup_and_restore_resumes_where_fit_was_interrupted(tmp_path, data):
+    # Keras's docstring example: interrupted at (0-based) epoch 4, the second fit runs 4..9.
+    import json
+    import os
+    backup = tmp_path / "backup"
+    x, y = np.arange(100, dtype=np.float32).reshape(5, 20) / 100, np.zeros(5, np.float32)
+
+    def fit(model, callbacks):
+        if data == "arrays":
+            return model.fit(x, y, epochs=10, batch_size=1, callbacks=callbacks, verbose=0)
+
+        def gen():
+            while True:
+                for i in range(5):
+                    yield x[i:i + 1], y[i:i + 1]
+        return model.fit(gen(), steps_per_epoch=5, epochs=10, callbacks=callbacks, verbose=0)
+
+    callback = keras.callbacks.BackupAndRestore(backup_dir=str(backup))
+    model = _backup_model()
+    with pytest.raises(RuntimeError, match="Interrupting"):
+        fit(model, [callback, _Interrupt()])
+    files = sorted(os.listdir(backup))
+    assert files[1] == "training_metadata.json" and files[0].startswith("latest.weights.")
+    assert json.loads((backup / "training_metadata.json").read_text()) == {"epoch": 4, "batch": 0}
+    saved = _backup_model()
+    saved.load_weights(str(backup / files[0]))
+    seen = {}
+
+    class _Look(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["weights"] = self.model.get_weights()
+
+    model2 = _backup_model()
+    history = fit(model2, [callback, _Look()])
+    assert history.epoch == [4, 5, 6, 7, 8, 9] and len(history.history["loss"]) == 6
+    for a, b in zip(seen["weights"], saved.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not backup.exists()  # deleted once fit completes
+    assert model2.fit(x, y, epochs=2, verbose=0).epoch == [0, 1]  # the next fit starts afresh
+
+
+def test_backup_and_restore_save_freq_batches_and_keep(tmp_path):
+    import json
+    backup = tmp_path / "b"
+    cb = keras.callbacks.BackupAndRestore(str(backup), save_freq=2, delete_checkpoint=False)
+    m = _backup_model()
+    m.fit(np.ones((5, 20), np.float32), np.zeros(5, np.float32), epochs=1, batch_size=1, callbacks=[cb], verbose=0)
+    assert json.loads((backup / "training_metadata.json").read_text()) == {"epoch": 0, "batch": 3}
+
+
+def test_backup_and_restore_double_checkpoint_falls_back(tmp_path):
+    backup = tmp_path / "b"
+    x, y = np.ones((4, 20), np.float32), np.zeros(4, np.float32)
+    cb = keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True)
+    with pytest.raises(RuntimeError):
+        _backup_model().fit(x, y, epochs=10, batch_size=2, callbacks=[cb, _Interrupt()], verbose=0)
+    latest = next(p for p in backup.iterdir() if p.name.startswith("latest.weights.") and not p.name.endswith(".bkp"))
+    assert (backup / (latest.name + ".bkp")).exists()
+    latest.write_bytes(b"garbage")  # a backup cut short
+    history = _backup_model().fit(x, y, epochs=10, batch_size=2, callbacks=[cb], verbose=0)
+    assert history.epoch[0] == 3  # the previous backup: the end of epoch 2
+
+
+@pytest.mark.parametrize("kwargs, err", [({"backup_dir": ""}, ValueError), ({"backup_dir": None}, ValueError),
+                                         ({"backup_dir": 3}, TypeError),
+                                         ({"backup_dir": "d", "save_freq": "batch"}, ValueError),
+                                         ({"backup_dir": "d", "save_freq": 1.5}, ValueError),
+                                         ({"backup_dir": "d", "save_freq": 0}, ValueError),
+                                         ({"backup_dir": "d", "save_freq": True}, ValueError)])
+def test_backup_and_restore_refuses_bad_arguments(kwargs, err):
+    with pytest.raises(err, match="backup_dir|save_freq"):
+        keras.callbacks.BackupAndRestore(**kwargs)
