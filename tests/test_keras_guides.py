@@ -296,3 +296,47 @@ def test_backup_and_restore_double_checkpoint_falls_back(tmp_path):
 def test_backup_and_restore_refuses_bad_arguments(kwargs, err):
     with pytest.raises(err, match="backup_dir|save_freq"):
         keras.callbacks.BackupAndRestore(**kwargs)
+
+
+# ----------------------------------------------------------------------------- hostile inputs
+def test_activation_change_refused_during_fit_leaves_the_layer_as_it_was():
+    x, y = np.ones((16, 4), np.float32), np.zeros((16, 1), np.float32)
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1)])
+    m.compile("adam", "mse")
+    errors = []
+
+    class _Change(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            try:
+                self.model.layers[0].activation = "tanh"
+            except RuntimeError as e:
+                errors.append(str(e))
+
+    m.fit(x, y, epochs=1, verbose=0, callbacks=[_Change()])
+    assert errors and "activation" in errors[0] and "fit" in errors[0]
+    assert m.layers[0].activation is activations.relu
+    kernel, bias = m.layers[0].get_weights()
+    w2, b2 = m.layers[1].get_weights()
+    z = -np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(m.predict(z, verbose=0), np.maximum(z @ kernel + bias, 0) @ w2 + b2, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", ["abc", 5, (3,), (None, "a"), (None, 3.5), (None, True)])
+def test_sequential_build_names_a_bad_input_shape(shape):
+    m = keras.Sequential([keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="input_shape"):
+        m.build(shape)
+    with pytest.raises(ValueError, match="input_shape"):
+        m.build_from_config({"input_shape": shape})
+    assert not m.built
+    m.build((None, 4))  # the model is still usable
+    assert m.built
+
+
+@pytest.mark.parametrize("config", [{}, {"loss": "nope", "optimizer": "adam"},
+                                    {"loss": "mse", "optimizer": {"class_name": "Nope", "config": {}}}])
+def test_compile_from_config_refusal_says_what(config):
+    m = _seq()
+    with pytest.raises(ValueError, match="compile_from_config"):
+        m.compile_from_config(config)
+    assert not m.compiled

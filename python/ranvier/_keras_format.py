@@ -179,7 +179,12 @@ def compile_from_config(model, config, custom_objects=None) -> None:
     if not isinstance(config, dict):
         raise TypeError(f"compile_from_config: config must be a dict (get_compile_config()'s), "
                         f"got {type(config).__name__}")
-    _compile_from(model, _from_keras(dict(config), "compile_from_config"), "compile_from_config", custom_objects)
+    cc = _from_keras(dict(config), "compile_from_config")
+    try:
+        common.compile_saved(model, cc, cc.get("optimizer"), custom_objects)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        raise ValueError(f"compile_from_config: the model cannot be compiled with this configuration: "
+                         f"{type(e).__name__}: {e}") from None
 
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""

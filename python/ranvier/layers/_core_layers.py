@@ -81,10 +81,15 @@ class _ActivationAttribute:
     def activation(self, identifier) -> None:
         from .. import activations
         kind, params, name = resolve_activation(identifier, "activation")
+        saved = {k: self.__dict__.get(k) for k in ("_act_kind", "_act_params", "_act_name", "_activation_fn")}
         self._act_kind, self._act_params, self._act_name = kind, params, name
         self._activation_fn = activations.get(identifier)
         if getattr(self, "_core_layer", None) is not None:
-            _remake_core(self, f"{self._describe()}.activation")  # type: ignore[attr-defined]
+            try:
+                _remake_core(self, f"{self._describe()}.activation")  # type: ignore[attr-defined]
+            except BaseException:  # refused (the model is running): the layer stays as it was
+                self.__dict__.update(saved)
+                raise
 
 
 # ----------------------------------------------------------------------------- Dense

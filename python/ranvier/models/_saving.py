@@ -80,7 +80,7 @@ class SavingMixin:
                             f"got {type(config).__name__}")
         shape = config.get("input_shape")
         if shape is not None and not getattr(self, "built", False):
-            self.build(tuple(shape))
+            self.build(shape)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Writes the weights only (ranvier's safetensors format, atomically); see

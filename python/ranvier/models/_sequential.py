@@ -255,8 +255,12 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         """Builds every layer for inputs of ``input_shape`` (batch dimension first, may be None)."""
         with self._structural("Sequential.build"):
             saved = self._input_shape
-            if input_shape is not None:
-                self._input_shape = (None,) + tuple(input_shape)[1:]
+            if input_shape is not None:  # a tuple of ints (None allowed): ValueError naming it otherwise
+                shape = layers_base.normalize_shape(input_shape, "Sequential.build: input_shape")
+                if len(shape) < 2:
+                    raise ValueError(f"Sequential.build: input_shape must include the batch dimension "
+                                     f"(e.g. (None, features)), got {input_shape!r}")
+                self._input_shape = (None,) + shape[1:]
             if self._input_shape is None:
                 raise ValueError("Sequential.build: give input_shape, or start the model with ranvier.Input")
             try:
