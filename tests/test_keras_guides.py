@@ -340,3 +340,15 @@ def test_compile_from_config_refusal_says_what(config):
     with pytest.raises(ValueError, match="compile_from_config"):
         m.compile_from_config(config)
     assert not m.compiled
+
+
+def test_input_shape_argument_warns_as_keras():
+    # the sequential-model guide: Keras 3 warns and still builds the model from the hint
+    for kwargs in ({"input_shape": (4,)}, {"input_dim": 4}):
+        with pytest.warns(UserWarning, match="Do not pass an `input_shape`/`input_dim` argument"):
+            m = keras.Sequential([keras.layers.Dense(2, activation="relu", **kwargs)])
+        assert m.built and m.layers[0].get_weights()[0].shape == (4, 2)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
