@@ -352,3 +352,21 @@ def test_input_shape_argument_warns_as_keras():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+
+def test_model_repr_and_dtype_are_kerass():
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="seq")
+    assert repr(m) == "<Sequential name=seq, built=True>"
+    assert repr(keras.Sequential(name="empty")) == "<Sequential name=empty, built=False>"
+    i = keras.Input((3,))
+    assert repr(keras.Model(i, keras.layers.Dense(2)(i), name="mnist")) == "<Functional name=mnist, built=True>"
+    g = keras.Model(i, [keras.layers.Dense(2)(i), keras.layers.Dense(1)(i)], name="two")
+    assert repr(g) == "<Functional name=two, built=True>"
+    assert (m.dtype, m.compute_dtype, m.variable_dtype) == ("float32", "float32", "float32")
+    assert m.dtype_policy.name == "float32"
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        b = keras.Sequential()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert (b.dtype, b.compute_dtype, b.dtype_policy.name) == ("float32", "bfloat16", "mixed_bfloat16")

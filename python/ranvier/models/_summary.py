@@ -17,7 +17,39 @@ _POSITIONS = {3: [0.45, 0.80, 1.0], 4: [0.3, 0.6, 0.70, 1.0]}
 
 class SummaryMixin:
     """``summary()`` over the model's ``_summary_columns()`` (header cells and their
-    alignments, "l" or "r") and ``_summary_rows()`` (one list of cells per layer)."""
+    alignments, "l" or "r") and ``_summary_rows()`` (one list of cells per layer); and how
+    a model presents itself otherwise: its ``repr`` and its dtype policy (Keras's Layer
+    attributes)."""
+
+    def __repr__(self) -> str:
+        model: Any = self
+        cls = "Functional" if getattr(model, "_keras_functional", False) and type(self).__name__ in (
+            "Model", "Functional") else type(self).__name__
+        return f"<{cls} name={model.name}, built={model.built}>"
+
+    @property
+    def dtype_policy(self):
+        """The model's ``DTypePolicy``: the global policy when the model was made, as in Keras."""
+        policy = self.__dict__.get("_model_dtype_policy")
+        if policy is None:
+            from .. import mixed_precision
+            policy = self.__dict__["_model_dtype_policy"] = mixed_precision.global_policy()
+        return policy
+
+    @property
+    def dtype(self) -> str:
+        """The variable dtype of the model's policy (Keras's ``model.dtype``): ``"float32"``."""
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        """The compute dtype of the model's policy (``"bfloat16"`` under mixed_bfloat16)."""
+        return self.dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the model's weights: ``"float32"``."""
+        return self.dtype_policy.variable_dtype
 
     def _summary_default_length(self) -> int:
         """The table's length when ``line_length`` is not given (Keras: 88 for three columns)."""
