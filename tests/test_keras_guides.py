@@ -370,3 +370,9 @@ def test_model_repr_and_dtype_are_kerass():
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert (b.dtype, b.compute_dtype, b.dtype_policy.name) == ("float32", "bfloat16", "mixed_bfloat16")
+
+
+def test_keras_tensor_repr_and_flags():
+    i = keras.Input(shape=(784,), name="digits")
+    assert repr(i) == "<KerasTensor shape=(None, 784), dtype=float32, sparse=False, ragged=False, name=digits>"
+    assert i.sparse is False and i.ragged is False and i.ndim == 2
