@@ -376,3 +376,37 @@ def test_keras_tensor_repr_and_flags():
     i = keras.Input(shape=(784,), name="digits")
     assert repr(i) == "<KerasTensor shape=(None, 784), dtype=float32, sparse=False, ragged=False, name=digits>"
     assert i.sparse is False and i.ragged is False and i.ndim == 2
+
+
+def test_automatic_model_names_follow_kerass_counter():
+    # Keras's Sequential makes an inner Functional at each (re)build, which takes the next
+    # automatic "functional" name: the names a later keras.Model gets (Keras 3.15's, in order).
+    from ranvier import _naming
+    _naming.reset()
+
+    def name():
+        i = keras.Input((3,))
+        return keras.Model(i, keras.layers.Dense(1)(i)).name
+
+    seen = [name()]
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(2)])
+    seen.append(name())
+    m = keras.Sequential()
+    m.add(keras.Input((3,)))
+    seen.append(name())
+    m.add(keras.layers.Dense(2))
+    m.add(keras.layers.Dense(2))
+    seen.append(name())
+    m.pop()
+    seen.append(name())
+    m2 = keras.Sequential([keras.layers.Dense(2)])
+    m2.predict(np.ones((1, 3)), verbose=0)
+    m2.predict(np.ones((1, 3)), verbose=0)
+    seen.append(name())
+    m3 = keras.Sequential([keras.layers.Dense(2)])
+    m3.build((None, 3))
+    seen.append(name())
+    keras.Sequential.from_config(m.get_config())
+    seen.append(name())
+    assert seen == ["functional", "functional_2", "functional_3", "functional_6", "functional_8",
+                    "functional_10", "functional_12", "functional_14"]

@@ -73,7 +73,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         finally:
             self._defer_build = False
         if self._layers and self._input_shape is not None:
-            self._build_layers()
+            self._keras_build()
             for layer in self._layers:
                 if getattr(layer, "_graph_shared", False):
                     layer._owner_ref = weakref.ref(self)
@@ -119,7 +119,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 if len(self._layers) == 1 and self._input_shape is None and hint is not None:
                     self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
                 if self._input_shape is not None and not self._defer_build:
-                    self._build_layers()
+                    self._keras_build()
             except BaseException:  # refused: the model stays as it was (the other layers are
                 self._layers.pop()  # still bound to the saved network: _build_layers binds last)
                 (self._input_shape, self._net, self._trainer, self._trainer_key,
@@ -155,7 +155,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 self._nested_groups = [g for g in self._nested_groups if g[0] is not last]
             self._invalidate()
             if self._input_shape is not None and self._layers:
-                self._build_layers()
+                self._keras_build()
             for layer in removed:
                 if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
                     layer._owner_ref = None
@@ -266,7 +266,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
             if self._input_shape is None:
                 raise ValueError("Sequential.build: give input_shape, or start the model with ranvier.Input")
             try:
-                self._build_layers()
+                self._keras_build()
             except BaseException:
                 self._input_shape = saved
                 raise
@@ -450,7 +450,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
             if inferred:
                 self._input_shape = (None,) + tuple(x.shape[1:])
             try:
-                self._build_layers()
+                self._keras_build() if inferred else self._build_layers()
             except BaseException:
                 if inferred:  # the data's shape was refused: do not keep it
                     self._input_shape = None
@@ -674,6 +674,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                     model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
                 if dtype != "float32":  # the declared dtype (get_config, the input checks)
                     model._input_origin = layers_module.Input(shape=shape, dtype=dtype)
+                model._keras_rebuilt(len(model._entries()) - 1)  # Keras rebuilds at each add
         return model
 
     def to_json(self, **kwargs) -> str:
