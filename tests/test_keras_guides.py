@@ -410,3 +410,65 @@ def test_automatic_model_names_follow_kerass_counter():
     seen.append(name())
     assert seen == ["functional", "functional_2", "functional_3", "functional_6", "functional_8",
                     "functional_10", "functional_12", "functional_14"]
+
+
+# ----------------------------------------------------------------------------- summary
+def _summary_lines(model, **kw):
+    lines = []
+    model.summary(print_fn=lambda s: lines.extend(s.splitlines()), **kw)
+    return lines
+
+
+def test_summary_crops_long_words_with_an_ellipsis_as_keras():
+    # Keras 3.15's rows (rich: words broken at spaces, a word wider than its column cropped)
+    s = keras.Sequential([keras.Input((3,)), keras.layers.Dense(
+        2, name="an_extremely_long_layer_name_that_does_not_fit_at_all_in_the_column")])
+    assert _summary_lines(s)[4:6] == [
+        "│ an_extremely_long_layer_name_that_d… │ (None, 2)                   │               8 │",
+        "│ (Dense)                              │                             │                 │"]
+    t = keras.Input(shape=(10,), name="title")
+    g = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(100, 4)(t))
+    tags = keras.Input((2,), name="tags")
+    m = keras.Model([t, tags], [keras.layers.Dense(1)(g), keras.layers.Dense(1)(tags)])
+    linked = [l.split("│")[4] for l in _summary_lines(m) if l.startswith("│") and "(Dense)" in l]
+    assert " global_average_pooling1d[… " in linked  # "global_average_pooling1d[0][0]" cropped
+
+
+def test_summary_show_trainable_column():
+    # Keras 3.15 (line length 88 + 12, positions x 0.9 and a centred "Trainable" column)
+    inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)], name="inner")
+    m = keras.Sequential([keras.Input((3,)), inner, keras.layers.Dense(4), keras.layers.Dropout(0.1),
+                          keras.layers.BatchNormalization()])
+    m.layers[1].trainable = False
+    lines = _summary_lines(m, show_trainable=True)
+    assert lines[2] == "┃ Layer (type)                          ┃ Output Shape                  ┃        Param # ┃ Traina… ┃"
+    rows = [l for l in lines if l.startswith("│")]
+    assert [r[-11:] for r in rows[:4]] == ["│    Y    │", "│    N    │", "│    -    │", "│    Y    │"]
+    expanded = [l for l in _summary_lines(m, show_trainable=True, expand_nested=True) if l.startswith("│")]
+    assert expanded[1].startswith("│    └ dense") and expanded[1].endswith("│    Y    │")
+    i = keras.Input((3,))
+    g = keras.Model(i, keras.layers.add([keras.layers.Dense(2)(i), keras.layers.Dense(2)(i)]))
+    glines = _summary_lines(g, show_trainable=True)
+    assert glines[2].endswith("┃ Trainable ┃") and len(glines[2]) == 120
+    assert [l[-13:] for l in glines if l.startswith("│") and "(" in l.split("│")[1]] == [
+        "│     -     │", "│     Y     │", "│     Y     │", "│     -     │"]
+
+
+def test_trainable_false_on_a_model_reaches_nested_models():
+    # the transfer-learning guide: model.trainable = False freezes everything, recursively
+    inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="relu"),
+                              keras.layers.Dense(3, activation="relu")])
+    model = keras.Sequential([keras.Input((3,)), inner, keras.layers.Dense(3, activation="sigmoid")])
+    model.trainable = False
+    assert inner.trainable is False and inner.layers[0].trainable is False
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 6
+    model.trainable = True
+    assert inner.trainable is True and inner.layers[0].trainable is True
+    base = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    i = keras.Input((3,))
+    for m in (keras.Model(i, keras.layers.Dense(1)(base(i))),
+              keras.Model(i, keras.layers.add([base(i), keras.layers.Dense(4)(i)]))):
+        m.trainable = False
+        assert base.trainable is False and base.layers[0].trainable is False
+        m.trainable = True
+        assert base.trainable is True

@@ -73,8 +73,12 @@ class SummaryMixin:
         # the default length: 88, or 108 with "Connected to" (Keras also caps it at the
         # terminal's width - 4; here the table does not depend on where it is printed)
         width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or \
-            model._summary_default_length()
+            model._summary_default_length() + (12 if show_trainable else 0)
         positions = positions or _POSITIONS[len(headers)]
+        if show_trainable:  # Keras's "Trainable" column: Y / N for a layer with weights, else "-"
+            positions = [p * 0.90 for p in positions] + [1.0]
+            headers, aligns = list(headers) + ["Trainable"], aligns + "c"
+            rows = [r + [_trainable_cell(model, r[0])] for r in rows]
         widths = _column_widths(width, positions)
 
         def row(cells, left, sep, right):
@@ -85,7 +89,8 @@ class SummaryMixin:
                 parts = []
                 for lines, w, a in zip(lines_per_cell, widths, aligns):
                     text = lines[i] if i < len(lines) else ""
-                    parts.append(" " + (text.rjust(w) if a == "r" else text.ljust(w)) + " ")
+                    aligned = text.rjust(w) if a == "r" else text.center(w) if a == "c" else text.ljust(w)
+                    parts.append(" " + aligned + " ")
                 out.append(left + sep.join(parts) + right)
             return out
 
@@ -149,20 +154,52 @@ def shape_text(shape: Sequence[Any]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
+_WORDS = re.compile(r"\s*\S+\s*")
+
+
 def _wrap(text: str, width: int) -> List[str]:
+    """The lines of a cell as Keras's rich table draws them: broken at spaces (rich's
+    ``divide_line`` without folding), each line longer than the column cut to
+    ``width - 1`` characters and an ellipsis (a long layer name ends in "…", as in Keras)."""
+    width = max(int(width), 1)
     if len(text) <= width:
         return [text]
-    out, cur = [], ""
-    for word in re.split(r"(?<= )|(?=\()", text):
-        if len(cur) + len(word) > width and cur:
-            out.append(cur.rstrip())
-            cur = ""
-        cur += word
-    if cur:
-        out.append(cur.rstrip())
-    if width > 0:  # a word wider than the column is folded, so every row keeps the table's width
-        out = [line[i:i + width] for line in out for i in range(0, max(len(line), 1), width)]
-    return out
+    breaks, offset = [], 0
+    for m in _WORDS.finditer(text):
+        start, word = m.start(), m.group(0)
+        length = len(word.rstrip())
+        if width - offset >= length:
+            offset += len(word)
+        elif length > width:  # on a line of its own (cropped below)
+            if start:
+                breaks.append(start)
+            offset = len(word)
+        elif offset and start:
+            breaks.append(start)
+            offset = len(word)
+    bounds = [0] + breaks + [len(text)]
+    lines = [text[a:b].rstrip() for a, b in zip(bounds, bounds[1:])]
+    return [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
+
+
+def _trainable_cell(model: Any, label: str) -> str:
+    """The "Trainable" cell of the row labelled ``label`` ("name (Type)", maybe indented
+    under a nested model): "Y" or "N" for a layer (or model) with weights, else "-"."""
+    name = label.strip().lstrip("└").strip().rsplit(" (", 1)[0]
+    seen, stack = set(), list(getattr(model, "layers", [])) + list(getattr(model, "_layers", []))
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if getattr(obj, "name", None) == name:
+            try:
+                weights = obj.weights
+            except (AttributeError, ValueError):
+                weights = []
+            return ("Y" if obj.trainable else "N") if weights else "-"
+        stack.extend(getattr(obj, "_layers", []))
+    return "-"
 
 
 def _fmt_bytes(n: float) -> str:

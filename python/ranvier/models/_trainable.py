@@ -66,6 +66,11 @@ class TrainableMixin:
         value = layers_base.check_bool(value, "trainable")
         for layer in self.__dict__.get("_layers", ()):
             layer.trainable = value
+        if "_layers" in self.__dict__:  # the nested models' own flags too, as Keras's recursion
+            nested = [g[0] for g in self.__dict__.get("_nested_groups") or ()]
+            nested += [e for e in getattr(self, "layers", ()) if isinstance(e, TrainableMixin)]
+            for inner in {id(m): m for m in nested if m is not self}.values():
+                inner.trainable = value
         self.__dict__["_model_trainable"] = value
 
     def _trains(self, layer) -> bool:
