@@ -472,3 +472,22 @@ def test_trainable_false_on_a_model_reaches_nested_models():
         assert base.trainable is False and base.layers[0].trainable is False
         m.trainable = True
         assert base.trainable is True
+
+
+def test_summary_layer_range():
+    m = keras.Sequential([keras.Input((3,))] + [keras.layers.Dense(3, name=n) for n in "abcd"])
+    rows = [l for l in _summary_lines(m, layer_range=["b", "c"]) if l.startswith("│")]
+    assert [r.split("│")[1].strip() for r in rows] == ["b (Dense)", "c (Dense)"]
+    rows = [l for l in _summary_lines(m, layer_range=["c", "b"]) if l.startswith("│")]  # either order
+    assert [r.split("│")[1].strip() for r in rows] == ["b (Dense)", "c (Dense)"]
+    assert "Total params: 48" in "\n".join(_summary_lines(m, layer_range=["b", "c"]))  # the whole model's
+    with pytest.raises(ValueError, match="layer_range must be a list or tuple of length 2"):
+        m.summary(layer_range=["b"])
+    with pytest.raises(ValueError, match="Passed layer_names do not match"):
+        m.summary(layer_range=["zz", "c"])
+    with pytest.raises(ValueError, match="string type only"):
+        m.summary(layer_range=["b", 3])
+    i = keras.Input((3,), name="inp")
+    f = keras.Model(i, keras.layers.Dense(2, name="z1")(keras.layers.Dense(2, name="y1")(i)))
+    rows = [l for l in _summary_lines(f, layer_range=["inp", "y1"]) if l.startswith("│")]
+    assert [r.split("│")[1].strip() for r in rows] == ["inp (InputLayer)", "y1 (Dense)"]

@@ -75,6 +75,8 @@ class SummaryMixin:
         width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or \
             model._summary_default_length() + (12 if show_trainable else 0)
         positions = positions or _POSITIONS[len(headers)]
+        if layer_range is not None:
+            rows = _in_range(rows, layer_range)
         if show_trainable:  # Keras's "Trainable" column: Y / N for a layer with weights, else "-"
             positions = [p * 0.90 for p in positions] + [1.0]
             headers, aligns = list(headers) + ["Trainable"], aligns + "c"
@@ -180,6 +182,31 @@ def _wrap(text: str, width: int) -> List[str]:
     bounds = [0] + breaks + [len(text)]
     lines = [text[a:b].rstrip() for a, b in zip(bounds, bounds[1:])]
     return [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
+
+
+def _in_range(rows: List[List[str]], layer_range: Any) -> List[List[str]]:
+    """Keras's ``layer_range=[first, last]``: the rows from the first layer whose name
+    matches (``re.match``) ``first`` to the last whose name matches ``last`` (a nested
+    model's expanded rows go with it). ValueError as Keras for a bad range."""
+    if isinstance(layer_range, (str, bytes)) or not hasattr(layer_range, "__len__") or len(layer_range) != 2:
+        n = len(layer_range) if hasattr(layer_range, "__len__") else "?"
+        raise ValueError(f"layer_range must be a list or tuple of length 2. Received: layer_range = "
+                         f"{layer_range} of length {n}")
+    if not all(isinstance(p, str) for p in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    groups: List[List[List[str]]] = []
+    for r in rows:
+        if r[0].lstrip().startswith("└") and groups:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    names = [g[0][0].rsplit(" (", 1)[0] for g in groups]
+    lower = [i for i, n in enumerate(names) if re.match(layer_range[0], n)]
+    upper = [i for i, n in enumerate(names) if re.match(layer_range[1], n)]
+    if not lower or not upper:
+        raise ValueError(f"Passed layer_names do not match the layer names in the model. Received: {layer_range}")
+    lo, hi = (min(upper), max(lower)) if min(lower) > max(upper) else (min(lower), max(upper))
+    return [r for g in groups[lo:hi + 1] for r in g]
 
 
 def _trainable_cell(model: Any, label: str) -> str:
