@@ -491,3 +491,23 @@ def test_summary_layer_range():
     f = keras.Model(i, keras.layers.Dense(2, name="z1")(keras.layers.Dense(2, name="y1")(i)))
     rows = [l for l in _summary_lines(f, layer_range=["inp", "y1"]) if l.startswith("│")]
     assert [r.split("│")[1].strip() for r in rows] == ["inp (InputLayer)", "y1 (Dense)"]
+
+
+def test_history_keys_are_sorted_as_kerass_epoch_logs():
+    # Keras's CallbackList hands on_epoch_end a new dict with sorted keys: val_ keys
+    # interleave with the training ones ('val_weighted_accuracy' before 'weighted_accuracy')
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 4), dtype=np.float32), rng.integers(0, 3, 40)
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy"])
+    seen = []
+
+    class _Keys(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(list(logs))
+            logs["extra"] = 1.0  # reaches the History, as in Keras
+
+    h = m.fit(x, y, sample_weight=np.ones(40), validation_split=0.25, epochs=1, verbose=0, callbacks=[_Keys()])
+    expected = ["accuracy", "loss", "val_accuracy", "val_loss", "val_weighted_accuracy", "weighted_accuracy"]
+    assert seen == [expected]
+    assert list(h.history) == expected + ["extra"]

@@ -407,7 +407,9 @@ class CallbackList(Callback):
             cb.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = {} if logs is None else logs
+        # as Keras: one new dict, keys sorted (training and val_ keys interleaved, so the
+        # History's keys come in Keras's order), shared by the callbacks in turn
+        logs = _pythonify_logs(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)
 
