@@ -511,3 +511,12 @@ def test_history_keys_are_sorted_as_kerass_epoch_logs():
     expected = ["accuracy", "loss", "val_accuracy", "val_loss", "val_weighted_accuracy", "weighted_accuracy"]
     assert seen == [expected]
     assert list(h.history) == expected + ["extra"]
+
+
+def test_models_save_model_and_load_model_signatures(tmp_path):
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    keras.models.save_model(m, tmp_path / "m.safetensors")
+    back = keras.models.load_model(tmp_path / "m.safetensors", compile=False, safe_mode=True)
+    np.testing.assert_array_equal(back.get_weights()[0], m.get_weights()[0])
+    with pytest.raises(FileExistsError):
+        keras.models.save_model(m, tmp_path / "m.safetensors", overwrite=False)
