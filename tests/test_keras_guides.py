@@ -520,3 +520,26 @@ def test_models_save_model_and_load_model_signatures(tmp_path):
     np.testing.assert_array_equal(back.get_weights()[0], m.get_weights()[0])
     with pytest.raises(FileExistsError):
         keras.models.save_model(m, tmp_path / "m.safetensors", overwrite=False)
+
+
+def test_sequential_config_keeps_the_input_layers_name():
+    # Keras 3.15: the config's InputLayer is the model's: a named Input keeps its name; a
+    # model built without one makes its InputLayer once, at its build (the next automatic
+    # "input_layer" name); from_config keeps the name it reads
+    keras.backend.clear_session()
+
+    def first(m):
+        return m.get_config()["layers"][0]["config"]["name"]
+
+    assert first(keras.Sequential([keras.Input((3,), name="x"), keras.layers.Dense(2)])) == "x"
+    assert first(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])) == "input_layer"
+    m = keras.Sequential([keras.layers.Dense(2)])
+    assert [e["class_name"] for e in m.get_config()["layers"]] == ["Dense"]
+    m.build((None, 3))
+    assert first(m) == "input_layer_1"
+    m.build((None, 3))  # built again: the same InputLayer
+    assert first(m) == "input_layer_1"
+    assert first(keras.Sequential.from_config(m.get_config())) == "input_layer_1"
+    with pytest.warns(UserWarning):
+        assert first(keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])) == "input_layer_2"
+    assert m.inputs[0].name == "input_layer_1"

@@ -209,8 +209,8 @@ def sequential_graph(seq) -> Tuple[KerasTensor, KerasTensor]:
         inp = origin
     elif isinstance(origin, InputLayer) and tuple(origin.batch_shape) == tuple(seq._input_shape):
         inp = origin.output
-    else:
-        inp = InputLayer(batch_shape=tuple(seq._input_shape)).output
+    else:  # the InputLayer Keras's Sequential made when it was built (its name), else a new one
+        inp = InputLayer(batch_shape=tuple(seq._input_shape), name=seq.__dict__.get("_implicit_input_name")).output
     x = inp
     made = []
     for layer in seq._layers:

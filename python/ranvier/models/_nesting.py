@@ -17,6 +17,7 @@ class NestingMixin:
 
     _layers: List[Any]
     _input_shape: Any
+    _implicit_input_name: Optional[str] = None  # the InputLayer Keras's Sequential makes at its build
     if TYPE_CHECKING:
         def _build_layers(self) -> None: ...
 
@@ -26,6 +27,9 @@ class NestingMixin:
         the next ``keras.Model`` is named as in Keras (``functional_2`` after two builds)."""
         self._build_layers()
         self._keras_rebuilt()
+        if (not getattr(self, "_keras_functional", False) and self.__dict__.get("_input_origin") is None
+                and not self.__dict__.get("_implicit_input_name")):
+            self._implicit_input_name = _naming.uniquify("input_layer")  # Keras's InputLayer, made once
 
     def _keras_rebuilt(self, times: int = 1) -> None:
         if not getattr(self, "_keras_functional", False):  # a functional model is its own

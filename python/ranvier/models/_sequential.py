@@ -63,9 +63,8 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         self._net = None
         self._init_training()
         self._init_guard()
-        # The layers are appended without a network build each, then built once (as
-        # from_config does): one build per add made Sequential([...]) quadratic in its layers
-        # (a 1024-layer list took 11 s, the 2048 a model file holds about 40 s).
+        # The layers are appended without a network build each, then built once (as from_config
+        # does): one build per add made Sequential([...]) quadratic (1024 layers took 11 s).
         self._defer_build = True
         try:
             for layer in layers or []:
@@ -639,9 +638,10 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
             # the Input's declared dtype; raw keys (a lookup layer first): "string" / "int64"
             dtype = self._declared_input()[0] if self.__dict__.get("_input_origin") is not None else (
                 getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32")
+            name = self._declared_input()[1] if self.__dict__.get("_input_origin") is not None else (
+                self.__dict__.get("_implicit_input_name") or "input_layer")
             layers.append({"class_name": "InputLayer",
-                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype,
-                                      "name": "input_layer"}})
+                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype, "name": name}})
         for l in (self._entries() if nested else self._layers):
             layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
         return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
@@ -667,13 +667,16 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         if first_input:  # then one build (once per layer would be quadratic in the layer count)
             shape = tuple(config["layers"][0]["config"].get("batch_shape"))[1:]
             dtype = config["layers"][0]["config"].get("dtype") or "float32"
+            given = config["layers"][0]["config"].get("name")  # kept, as Keras's InputLayer.from_config
+            in_name = given if isinstance(given, str) and given else None
             if not model._layers:
-                model.add(layers_module.Input(shape=shape, dtype=dtype))
+                model.add(layers_module.Input(shape=shape, dtype=dtype, name=in_name))
             else:
+                model._implicit_input_name = in_name
                 if model._input_shape is None or tuple(model._input_shape[1:]) != shape:
                     model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
                 if dtype != "float32":  # the declared dtype (get_config, the input checks)
-                    model._input_origin = layers_module.Input(shape=shape, dtype=dtype)
+                    model._input_origin = layers_module.Input(shape=shape, dtype=dtype, name=in_name)
                 model._keras_rebuilt(len(model._entries()) - 1)  # Keras rebuilds at each add
         return model
 
