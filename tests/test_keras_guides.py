@@ -543,3 +543,35 @@ def test_sequential_config_keeps_the_input_layers_name():
     with pytest.warns(UserWarning):
         assert first(keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])) == "input_layer_2"
     assert m.inputs[0].name == "input_layer_1"
+
+
+def test_top_level_base_classes_and_version():
+    assert isinstance(keras.layers.Dense(2), keras.Layer)
+    assert isinstance(keras.losses.MeanSquaredError(), keras.Loss)
+    assert isinstance(keras.metrics.AUC(), keras.Metric)
+    assert isinstance(keras.optimizers.Adam(), keras.Optimizer)
+    assert isinstance(keras.initializers.GlorotUniform(), keras.Initializer)
+    assert isinstance(keras.regularizers.L2(), keras.Regularizer)
+    d = keras.layers.Dense(2)
+    d.build((None, 3))
+    assert isinstance(d.kernel, keras.Variable)
+    assert keras.version() == keras.__version__
+
+
+def test_utils_pack_unpack_and_source_inputs():
+    u = keras.utils
+    assert u.pack_x_y_sample_weight(1, 2) == (1, 2) and u.pack_x_y_sample_weight(1) == 1
+    assert u.pack_x_y_sample_weight((1, 2)) == ((1, 2),) and u.pack_x_y_sample_weight(1, 2, 3) == (1, 2, 3)
+    assert u.unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
+    assert u.unpack_x_y_sample_weight((1,)) == (1, None, None)
+    assert u.unpack_x_y_sample_weight([1, 2, 3]) == (1, 2, 3)
+    assert u.unpack_x_y_sample_weight(5) == (5, None, None)
+    with pytest.raises(ValueError, match="Data is expected to be in format"):
+        u.unpack_x_y_sample_weight((1, 2, 3, 4))
+    a, b = keras.Input((3,), name="src_a"), keras.Input((2,), name="src_b")
+    out = keras.layers.Dense(1)(keras.layers.concatenate([a, keras.layers.Dense(3)(b)]))
+    assert [t.name for t in u.get_source_inputs(out)] == ["src_a", "src_b"]
+    assert u.get_source_inputs(a)[0] is a
+    assert u.is_keras_tensor(out) and not u.is_keras_tensor(np.ones(2))
+    with pytest.raises(ValueError, match="get_source_inputs"):
+        u.get_source_inputs(np.ones(2))
