@@ -575,3 +575,25 @@ def test_utils_pack_unpack_and_source_inputs():
     assert u.is_keras_tensor(out) and not u.is_keras_tensor(np.ones(2))
     with pytest.raises(ValueError, match="get_source_inputs"):
         u.get_source_inputs(np.ones(2))
+
+
+def test_save_zipped_false_writes_kerass_folder(tmp_path):
+    pytest.importorskip("h5py")
+    import os
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1)])
+    m.compile("adam", "mse")
+    m.fit(np.ones((4, 3), np.float32), np.ones((4, 1), np.float32), verbose=0)
+    with pytest.raises(ValueError, match="should not end in `.keras`"):
+        m.save(tmp_path / "m.keras", zipped=False)
+    folder = tmp_path / "unzipped"
+    m.save(folder, zipped=False)
+    assert sorted(os.listdir(folder)) == ["config.json", "metadata.json", "model.weights.h5"]
+    back = keras.models.load_model(folder)
+    assert back.compiled
+    np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+    m.save(str(folder).encode(), zipped=False)  # again (overwrite), a bytes path
+    with pytest.raises(FileExistsError):
+        m.save(folder, zipped=False, overwrite=False)
+    with pytest.raises(TypeError, match="zipped"):
+        m.save(tmp_path / "z", zipped="no")

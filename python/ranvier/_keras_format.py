@@ -346,6 +346,42 @@ def _memory_budget() -> int:
         return 8 << 30
 
 
+def write_folder(path, blob: bytes, what: str) -> None:
+    """Keras's ``save(..., zipped=False)``: the archive's members as files of the folder
+    ``path`` (made if missing), each written atomically."""
+    path = os.fsdecode(path)
+    os.makedirs(path, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        for name in zf.namelist():
+            common.write_atomic(os.path.join(path, name), [zf.read(name)], what)
+
+
+def is_archive_folder(path) -> bool:
+    """Whether ``path`` is a folder written by ``save(..., zipped=False)`` (it holds
+    ``config.json``)."""
+    try:
+        path = os.fsdecode(os.fspath(path))
+        return os.path.isdir(path) and os.path.isfile(os.path.join(path, CONFIG))
+    except (TypeError, ValueError):
+        return False
+
+
+def folder_bytes(path, where: str) -> bytes:
+    """The members of an unzipped archive folder, zipped in memory (what ``read_archive``
+    reads), each checked against the same size limits first."""
+    path, out = os.fsdecode(os.fspath(path)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for name, limit in ((CONFIG, _MAX_JSON_BYTES), (METADATA, _MAX_JSON_BYTES), (WEIGHTS, _memory_budget() // 2)):
+            member = os.path.join(path, name)
+            if not os.path.isfile(member):
+                continue
+            if os.path.getsize(member) > limit:
+                raise ValueError(f"{where}: '{name}' is larger than the {limit} bytes it may hold")
+            with open(member, "rb") as f:
+                zf.writestr(name, f.read())
+    return out.getvalue()
+
+
 def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any]]:
     """(config.json, the weights file's bytes, metadata.json) of a ``.keras`` archive."""
     try:
