@@ -11,9 +11,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _checks, _core, _data, _naming, _surface
+from .. import _checks, _core, _data, _naming, _surface, mixed_precision
 from .. import _saving_common
-from .. import mixed_precision as _mixed_precision
 from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
@@ -56,7 +55,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
     def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
                  name: Optional[str] = None):
         self.name = name or _naming.auto_name("Sequential")
-        self._model_dtype_policy = _mixed_precision.global_policy()  # captured now, as in Keras
+        self._model_dtype_policy = mixed_precision.global_policy()  # captured now, as in Keras
         self._layers: List[Any] = []
         self.trainable = trainable
         self._input_shape: Optional[tuple] = None

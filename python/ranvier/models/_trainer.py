@@ -75,7 +75,6 @@ class TrainingMixin:
         self._trainer: Optional[_core.Trainer] = None
         self._trainer_key: Optional[tuple] = None
         self._trainer_owner: Optional[int] = None  # the thread inside _using_trainer
-        self._initial_epoch: Optional[int] = None  # where fit resumes (set by BackupAndRestore)
         self.optimizer: Optional[optimizers_module.Optimizer] = None
         self.loss: Any = None
         self.compiled = False
@@ -442,9 +441,7 @@ class TrainingMixin:
         python_lr = self.optimizer._needs_python_lr()
         progress = cbs.wants_batch_progress("train")
         self.stop_training = False
-        self._initial_epoch = None  # BackupAndRestore's resume point
-        cbs.on_train_begin()
-        initial_epoch = self._initial_epoch or initial_epoch
+        initial_epoch = cbs.begin_training(initial_epoch)  # on_train_begin; BackupAndRestore may resume
         logs: Dict[str, Any] = {}
         training_logs: Optional[Dict[str, Any]] = None
         for epoch in range(initial_epoch, epochs):
