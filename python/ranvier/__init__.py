@@ -40,12 +40,25 @@ _ATTRIBUTES = {
     "Input": ("layers", "Input"),
     "DTypePolicy": ("mixed_precision", "DTypePolicy"),
     "load_model": ("models", "load_model"),
+    # Keras 3's top-level names for the base classes (isinstance checks, subclassing)
+    "Layer": ("layers", "Layer"),
+    "Loss": ("losses", "Loss"),
+    "Metric": ("metrics", "Metric"),
+    "Optimizer": ("optimizers", "Optimizer"),
+    "Initializer": ("initializers", "Initializer"),
+    "Regularizer": ("regularizers", "Regularizer"),
+    "Variable": ("layers", "Variable"),
 }
 
 __all__ = [
-    "__version__", "build_info", "get_num_threads", "isa", "set_num_threads", "supported_isas",
+    "__version__", "version", "build_info", "get_num_threads", "isa", "set_num_threads", "supported_isas",
     *_SUBMODULES, *_ATTRIBUTES,
 ]
+
+
+def version() -> str:
+    """The package's version (Keras's ``keras.version()``)."""
+    return __version__
 
 
 def __getattr__(name: str) -> Any:

@@ -209,8 +209,8 @@ def sequential_graph(seq) -> Tuple[KerasTensor, KerasTensor]:
         inp = origin
     elif isinstance(origin, InputLayer) and tuple(origin.batch_shape) == tuple(seq._input_shape):
         inp = origin.output
-    else:
-        inp = InputLayer(batch_shape=tuple(seq._input_shape)).output
+    else:  # the InputLayer Keras's Sequential made when it was built (its name), else a new one
+        inp = InputLayer(batch_shape=tuple(seq._input_shape), name=seq.__dict__.get("_implicit_input_name")).output
     x = inp
     made = []
     for layer in seq._layers:
@@ -391,6 +391,8 @@ class Model(models_module.Sequential):
     The graph must be a chain (see ``ranvier._functional``); the model then runs on the
     same C++ network as the equivalent ``Sequential``, with everything it has. A
     subclassed Model with a Python ``call`` is refused (NotImplementedError)."""
+
+    _keras_functional = True  # Keras's Functional: its inputs define its build (get_build_config)
 
     def __new__(cls, *args, **kwargs):
         if _defines_call(cls):

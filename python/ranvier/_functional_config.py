@@ -283,6 +283,7 @@ def to_json(model, **kwargs) -> str:
                "registered_name": None}
     if model.built:
         out["build_config"] = {"input_shape": list(model.input_shape)}
+    out["compile_config"] = model.get_compile_config()  # Keras writes it, {} before compile
     return json.dumps(json.loads(_saving_common.to_json(out, "the model's config")), **kwargs)
 
 

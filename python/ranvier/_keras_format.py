@@ -166,6 +166,26 @@ def _compile_config(model) -> Optional[Dict[str, Any]]:
     return _kerasify(json.loads(common.to_json(out, "the compile configuration")))
 
 
+def compile_config(model) -> Dict[str, Any]:
+    """Keras's ``model.get_compile_config()``: the arguments of ``compile`` in Keras's
+    serialized form (optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly,
+    steps_per_execution, jit_compile); ``{}`` before compile."""
+    return _compile_config(model) or {}
+
+
+def compile_from_config(model, config, custom_objects=None) -> None:
+    """Keras's ``model.compile_from_config(config)``: ``compile`` with what
+    ``get_compile_config()`` gave (Keras's or ranvier's); ValueError when it cannot be."""
+    if not isinstance(config, dict):
+        raise TypeError(f"compile_from_config: config must be a dict (get_compile_config()'s), "
+                        f"got {type(config).__name__}")
+    cc = _from_keras(dict(config), "compile_from_config")
+    try:
+        common.compile_saved(model, cc, cc.get("optimizer"), custom_objects)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        raise ValueError(f"compile_from_config: the model cannot be compiled with this configuration: "
+                         f"{type(e).__name__}: {e}") from None
+
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""
     state = model._save_state(False)
@@ -324,6 +344,42 @@ def _memory_budget() -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
         return 8 << 30
+
+
+def write_folder(path, blob: bytes, what: str) -> None:
+    """Keras's ``save(..., zipped=False)``: the archive's members as files of the folder
+    ``path`` (made if missing), each written atomically."""
+    path = os.fsdecode(path)
+    os.makedirs(path, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        for name in zf.namelist():
+            common.write_atomic(os.path.join(path, name), [zf.read(name)], what)
+
+
+def is_archive_folder(path) -> bool:
+    """Whether ``path`` is a folder written by ``save(..., zipped=False)`` (it holds
+    ``config.json``)."""
+    try:
+        path = os.fsdecode(os.fspath(path))
+        return os.path.isdir(path) and os.path.isfile(os.path.join(path, CONFIG))
+    except (TypeError, ValueError):
+        return False
+
+
+def folder_bytes(path, where: str) -> bytes:
+    """The members of an unzipped archive folder, zipped in memory (what ``read_archive``
+    reads), each checked against the same size limits first."""
+    path, out = os.fsdecode(os.fspath(path)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for name, limit in ((CONFIG, _MAX_JSON_BYTES), (METADATA, _MAX_JSON_BYTES), (WEIGHTS, _memory_budget() // 2)):
+            member = os.path.join(path, name)
+            if not os.path.isfile(member):
+                continue
+            if os.path.getsize(member) > limit:
+                raise ValueError(f"{where}: '{name}' is larger than the {limit} bytes it may hold")
+            with open(member, "rb") as f:
+                zf.writestr(name, f.read())
+    return out.getvalue()
 
 
 def read_archive(path, where: str) -> Tuple[Dict[str, Any], bytes, Dict[str, Any]]:

@@ -323,6 +323,7 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     ``overwrite=False`` raises FileExistsError when the file exists."""
     _checks.check_bool(overwrite, "overwrite", "save")
     _checks.check_bool(include_optimizer, "include_optimizer", "save")
+    zipped = _checks.check_bool(kwargs.pop("zipped", True), "zipped", "save")
     if kwargs.pop("save_format", None) not in (None, "keras", "ranvier", "safetensors"):
         raise ValueError("save: ranvier writes its own safetensors format only")
     if kwargs:
@@ -334,6 +335,14 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
                          f"'.safetensors' for ranvier's own (which the C/C++ API loads)")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {common.where(path)} exists and overwrite=False")
+    if not zipped:  # Keras's unzipped archive: a folder of config.json, metadata.json, model.weights.h5
+        if _keras_format.is_archive_name(path):
+            raise ValueError(f"When using `zipped=False`, the `filepath` argument should not end in `.keras`. "
+                             f"Received: filepath={os.fsdecode(path)}")
+        with common.between_steps(model):
+            blob = _keras_format.archive_bytes(model, include_optimizer)
+        _keras_format.write_folder(path, blob, "save")
+        return
     if _keras_format.is_archive_name(path):
         with common.between_steps(model):
             blob = _keras_format.archive_bytes(model, include_optimizer)
@@ -357,6 +366,9 @@ def load_model(filepath, classes: Mapping[str, Any], custom_objects=None, compil
     _checks.check_bool(compile, "compile", "load_model")
     _checks.check_bool(safe_mode, "safe_mode", "load_model")
     where = common.where(filepath)
+    if _keras_format.is_archive_folder(filepath):  # saved with zipped=False
+        return _keras_format.load_archive(_keras_format.folder_bytes(filepath, where), where, classes,
+                                          custom_objects=custom_objects, compile=compile)
     kind = _sniff(filepath)
     if kind == "zip":
         return _keras_format.load_archive(filepath, where, classes, custom_objects=custom_objects,

@@ -10,6 +10,7 @@ and come back through ``from_config`` of the class found in ``custom_objects``, 
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -55,6 +56,8 @@ def serialize_keras_object(obj) -> Any:
         name = _custom_objects.get_registered_name(obj)
         return {"module": getattr(obj, "__module__", None), "class_name": "function",
                 "config": getattr(obj, "__name__", name), "registered_name": name}
+    if callable(getattr(obj, "to_json", None)) and callable(getattr(obj, "get_compile_config", None)):
+        return json.loads(obj.to_json())  # a model: Keras's dict (build and compile configs too)
     if hasattr(obj, "get_config"):
         cls = type(obj)
         return {"module": cls.__module__, "class_name": cls.__name__, "config": obj.get_config(),
@@ -98,6 +101,12 @@ def deserialize_keras_object(config, custom_objects: Optional[Mapping[str, Any]]
         if isinstance(key, str) and key in custom:
             cls = custom[key]
             return cls.from_config(inner or {}) if hasattr(cls, "from_config") else cls(**(inner or {}))
+    if class_name in ("Sequential", "Functional", "Model") and isinstance(inner, dict):
+        # a model (serialize_keras_object's / to_json's dict): built, and compiled when it was
+        model = _family("models").model_from_json(json.dumps(config), custom_objects=custom_objects)
+        if config.get("compile_config"):
+            model.compile_from_config(config["compile_config"])
+        return model
     module = str(config.get("module") or "")
     for fam_module, _, word in _FAMILIES:
         if word in module.split("."):

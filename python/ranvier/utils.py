@@ -18,7 +18,64 @@ from ._custom_objects import (CustomObjectScope, custom_object_scope, get_custom
 __all__ = ["set_random_seed", "clear_session", "to_categorical", "Progbar", "profile", "Profile", "PyDataset", "Sequence", "get_file",
            "plot_model", "model_to_dot", "pad_sequences", "normalize", "register_keras_serializable",
            "get_custom_objects", "custom_object_scope", "CustomObjectScope", "get_registered_name",
-           "get_registered_object", "serialize_keras_object", "deserialize_keras_object"]
+           "get_registered_object", "serialize_keras_object", "deserialize_keras_object",
+           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "is_keras_tensor", "get_source_inputs"]
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """Keras's ``pack_x_y_sample_weight``: the tuple a generator or ``PyDataset`` yields —
+    ``x`` alone when ``y`` is None (a tuple ``x`` is wrapped as ``(x,)``), ``(x, y)``
+    without a sample weight, else ``(x, y, sample_weight)``."""
+    if y is None:
+        return x if not isinstance(x, tuple) else (x,)
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """Keras's ``unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` of a batch (a tuple or
+    list of 1 to 3 elements; anything else is ``x``), missing parts None."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return (data, None, None)
+    if len(data) == 1:
+        return (data[0], None, None)
+    if len(data) == 2:
+        return (data[0], data[1], None)
+    if len(data) == 3:
+        return (data[0], data[1], data[2])
+    raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, "
+                     f"found: {data}")
+
+
+def is_keras_tensor(x) -> bool:
+    """Whether ``x`` is a symbolic tensor of the functional API (``ranvier.Input(...)`` or a
+    layer's output on one)."""
+    from .layers import KerasTensor
+    return isinstance(x, KerasTensor)
+
+
+def get_source_inputs(tensor):
+    """Keras's ``get_source_inputs``: the ``Input`` tensors a symbolic tensor derives from (in
+    the order the graph reaches them); a tensor made by ``Input`` is its own source."""
+    from .layers import KerasTensor
+    if not isinstance(tensor, KerasTensor):
+        raise ValueError(f"get_source_inputs: expected a symbolic tensor (ranvier.Input or a layer's output), "
+                         f"got {type(tensor).__name__}")
+    out, seen, stack = [], set(), [tensor]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        node = t.node
+        if t.input_layer is not None or node is None or not node.input_tensors:
+            out.append(t)
+            continue
+        stack.extend(reversed(list(node.input_tensors)))
+    return out
 
 
 def clear_session() -> None:

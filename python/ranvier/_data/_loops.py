@@ -205,7 +205,7 @@ def fit(model, x, y, sample_weight, batch_size, epochs, verbose, callbacks, vali
             model.history = history
             python_lr = model.optimizer._needs_python_lr()
             model.stop_training = False
-            cbs.on_train_begin()
+            initial_epoch = cbs.begin_training(initial_epoch)  # on_train_begin; BackupAndRestore may resume
             training_logs: Optional[Dict[str, float]] = None
             for epoch in range(initial_epoch, epochs):
                 trainer.reset_metrics()

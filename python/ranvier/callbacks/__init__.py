@@ -19,10 +19,11 @@ How the model drives a CallbackList (the training loop runs whole epochs in C++)
 The package: ``_base.py`` (the protocol, ``CallbackList``, ``History``, ``ProgbarLogger``),
 ``_monitors.py`` (``EarlyStopping``, ``ReduceLROnPlateau``, ``ModelCheckpoint``,
 ``LearningRateScheduler``), ``_loggers.py`` (``CSVLogger``, ``TerminateOnNaN``,
-``LambdaCallback``, ``TensorBoard``).
+``LambdaCallback``, ``TensorBoard``), ``_backup.py`` (``BackupAndRestore``).
 """
 from __future__ import annotations
 
+from ._backup import BackupAndRestore
 from ._base import Callback, CallbackList, History, ProgbarLogger
 from ._loggers import CSVLogger, LambdaCallback, TensorBoard, TerminateOnNaN
 from ._monitors import EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
@@ -30,7 +31,7 @@ from ._monitors import EarlyStopping, LearningRateScheduler, ModelCheckpoint, Re
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
-    "TensorBoard",
+    "TensorBoard", "BackupAndRestore",
 ]
 
 for _name in __all__:  # their public home, as before the split (reprs, pickles)

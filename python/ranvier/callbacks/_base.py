@@ -407,7 +407,9 @@ class CallbackList(Callback):
             cb.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = {} if logs is None else logs
+        # as Keras: one new dict, keys sorted (training and val_ keys interleaved, so the
+        # History's keys come in Keras's order), shared by the callbacks in turn
+        logs = _pythonify_logs(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)
 
@@ -415,6 +417,16 @@ class CallbackList(Callback):
         logs = {} if logs is None else logs
         for cb in self.callbacks:
             cb.on_train_begin(logs)
+
+    def begin_training(self, initial_epoch: int) -> int:
+        """``on_train_begin``, then the epoch fit starts from: ``initial_epoch``, unless a
+        callback set ``model._initial_epoch`` to resume from (Keras's protocol, which
+        ``BackupAndRestore`` follows; reset at every fit)."""
+        model = self.model
+        if model is not None:
+            model._initial_epoch = None
+        self.on_train_begin()
+        return getattr(model, "_initial_epoch", None) or initial_epoch
 
     def on_train_end(self, logs=None):
         logs = {} if logs is None else logs

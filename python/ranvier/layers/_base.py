@@ -5,6 +5,7 @@ import contextlib
 
 import functools
 import threading
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -224,6 +225,10 @@ class Layer:
             self._input_shape_hint = (batch_size, _checks.check_int(input_dim, "input_dim", type(self).__name__, 1))
         if batch_size is not None:
             _checks.check_int(batch_size, "batch_size", type(self).__name__, 1)
+        if input_shape is not None or input_dim is not None:  # Keras 3 warns the same
+            warnings.warn("Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+                          "models, prefer using an `Input(shape)` object as the first layer in the model instead.",
+                          UserWarning, stacklevel=3)
 
     # ---- subclass hooks
     def _make_core(self) -> _core.Layer:

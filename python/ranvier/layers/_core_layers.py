@@ -1,6 +1,7 @@
 """Dense, Dropout, GaussianNoise, Flatten and the activation layers."""
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from typing import Any, Dict
@@ -41,8 +42,58 @@ def _get_constraint(identifier, ndim: int, argument: str):
     return con, _constraints._core_spec(con, ndim, argument)
 
 
+# ----------------------------------------------------------------------------- activation attribute
+def _remake_core(layer, what: str) -> None:
+    """After a change of a built layer's own settings (``layer.activation = ...``): a new C++
+    layer with the same weights; the model whose network runs it builds a new network
+    (a model that shares the layer rebuilds its own when it takes the layer back)."""
+    owner = layer._owner()
+    with owner._structural(what) if owner is not None else contextlib.nullcontext():
+        old = layer._core_layer
+        core = layer._make_core()
+        core.trainable = True
+        core.build(int(old.in_features))
+        params = [np.array(p, dtype=np.float32, order="C") for p in layer._params]
+        grads = [None if g is None else np.zeros_like(p) for p, g in zip(params, layer._grads)]
+        core.trainable = bool(old.trainable)
+        core.bind(params, grads)
+        layer._core_layer, layer._params, layer._grads = core, params, grads
+        layer._capacity = 0  # the new C++ layer reserves its workspaces on its first call
+        layer._core_generation = getattr(layer, "_core_generation", 0) + 1
+        if owner is not None and owner._net_obj is not None:
+            owner._build_layers()  # a new network now (as at compile after `trainable` changed)
+
+
+class _ActivationAttribute:
+    """``layer.activation`` as Keras has it: the activation function
+    (``activations.get(identifier)``; ``linear`` for None). Setting it (a name, a function,
+    a config dict or None) changes what the layer computes from then on, as in Keras; the
+    new activation must be one the C++ layers run."""
+
+    _activation_fn: Any = None
+
+    @property
+    def activation(self):
+        """The activation function the layer applies (``ranvier.activations.linear`` for None)."""
+        return self._activation_fn
+
+    @activation.setter
+    def activation(self, identifier) -> None:
+        from .. import activations
+        kind, params, name = resolve_activation(identifier, "activation")
+        saved = {k: self.__dict__.get(k) for k in ("_act_kind", "_act_params", "_act_name", "_activation_fn")}
+        self._act_kind, self._act_params, self._act_name = kind, params, name
+        self._activation_fn = activations.get(identifier)
+        if getattr(self, "_core_layer", None) is not None:
+            try:
+                _remake_core(self, f"{self._describe()}.activation")  # type: ignore[attr-defined]
+            except BaseException:  # refused (the model is running): the layer stays as it was
+                self.__dict__.update(saved)
+                raise
+
+
 # ----------------------------------------------------------------------------- Dense
-class Dense(Layer):
+class Dense(_ActivationAttribute, Layer):
     """``y = activation(x @ kernel + bias)``, kernel of shape (input_dim, units) as Keras.
 
     Arguments and defaults as ``keras.layers.Dense``. Regularizers: L1/L2/L1L2;
@@ -62,8 +113,7 @@ class Dense(Layer):
             raise ValueError("Dense: lora_rank and quantization_config are not supported by ranvier")
         super().__init__(**kwargs)
         self.units = int(units)
-        self._act_kind, self._act_params, self._act_name = resolve_activation(activation, "activation")
-        self.activation = activation
+        self.activation = activation  # the function; the C++ kind with it (_ActivationAttribute)
         self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = get_initializer(kernel_initializer, "kernel_initializer")
         self.bias_initializer = get_initializer(bias_initializer, "bias_initializer")
@@ -121,6 +171,7 @@ class Dense(Layer):
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": _constraints.serialize(self.kernel_constraint),
             "bias_constraint": _constraints.serialize(self.bias_constraint),
+            "quantization_config": None,  # Keras 3.15 writes it (ranvier does not quantize)
         })
         return config
 
@@ -344,13 +395,12 @@ class _ActivationBase(Layer):
         return out.reshape(arr.shape)
 
 
-class Activation(_ActivationBase):
+class Activation(_ActivationAttribute, _ActivationBase):
     """Applies an activation function (any name ``ranvier.activations`` knows)."""
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self._set_activation(*resolve_activation(activation, "activation"))
-        self.activation = activation
+        self.activation = activation  # the function; the C++ kind with it (_ActivationAttribute)
 
     def get_config(self):
         config = super().get_config()

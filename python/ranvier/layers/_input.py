@@ -103,6 +103,8 @@ class KerasTensor:
         self.dtype = dtype
         self.name = name if name is not None else unique_name("keras_tensor")
         self.ndim = len(self.shape)
+        self.sparse = False  # Keras's KerasTensor attributes (ranvier's tensors are dense)
+        self.ragged = False
         if history is None and input_layer is not None:
             history = (input_layer, 0, 0)
         self._keras_history = history
@@ -133,7 +135,7 @@ class KerasTensor:
             f"ranvier.Model(inputs, outputs), then call model.predict(data)")
 
     def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, ragged=False, name={self.name}>"
 
     def _no_op(self, *args, **kwargs):
         raise TypeError(

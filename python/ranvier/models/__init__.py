@@ -17,7 +17,7 @@ from .. import _model_io
 from ._saving import MODEL_CLASSES, model_classes
 from ._sequential import _SHARED_BINDING_LOCK, Sequential  # noqa: F401
 
-__all__ = ["Sequential", "Model", "clone_model", "load_model", "model_from_json"]
+__all__ = ["Sequential", "Model", "clone_model", "load_model", "save_model", "model_from_json"]
 
 def __getattr__(name: str) -> Any:
     """``Model`` and ``model_from_json`` live in ``ranvier._functional`` (``Model``
@@ -30,9 +30,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'ranvier.models' has no attribute '{name}'")
 
 
-def load_model(path, custom_objects=None, compile=True):
+def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     """Loads a model saved with ``model.save(path)`` (see ``ranvier.saving.load_model``)."""
-    return _model_io.load_model(path, model_classes(), custom_objects=custom_objects, compile=compile)
+    return _model_io.load_model(path, model_classes(), custom_objects=custom_objects, compile=compile,
+                                safe_mode=safe_mode)
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """Keras's ``keras.models.save_model(model, filepath)``: ``model.save(filepath)`` (see
+    ``ranvier.saving.save_model``)."""
+    model.save(filepath, overwrite=overwrite, **kwargs)
 
 
 def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs):

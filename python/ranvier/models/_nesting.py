@@ -5,7 +5,7 @@ show each such model as one entry, as Keras does. ``_nested_groups`` (set by
 ``ranvier._functional.add_nested``) lists ``(model, its layers)``."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import _naming
 from ._summary import shape_text
@@ -17,6 +17,24 @@ class NestingMixin:
 
     _layers: List[Any]
     _input_shape: Any
+    _implicit_input_name: Optional[str] = None  # the InputLayer Keras's Sequential makes at its build
+    if TYPE_CHECKING:
+        def _build_layers(self) -> None: ...
+
+    def _keras_build(self) -> None:
+        """``_build_layers()`` where Keras's Sequential (re)builds itself: there it makes an
+        inner ``Functional`` each time, which takes the next automatic "functional" name, so
+        the next ``keras.Model`` is named as in Keras (``functional_2`` after two builds)."""
+        self._build_layers()
+        self._keras_rebuilt()
+        if (not getattr(self, "_keras_functional", False) and self.__dict__.get("_input_origin") is None
+                and not self.__dict__.get("_implicit_input_name")):
+            self._implicit_input_name = _naming.uniquify("input_layer")  # Keras's InputLayer, made once
+
+    def _keras_rebuilt(self, times: int = 1) -> None:
+        if not getattr(self, "_keras_functional", False):  # a functional model is its own
+            for _ in range(max(int(times), 0)):
+                _naming.uniquify("functional")
 
     def _entries(self) -> List[Any]:
         """Keras's ``layers``: each layer, and each model added as a layer as one entry (its

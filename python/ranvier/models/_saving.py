@@ -26,6 +26,7 @@ class SavingMixin:
     """save / save_weights / load_weights / export / pickling, and the saving protocol."""
 
     _config_class_name = "Model"  # the architecture's "class_name" in a model file
+    _keras_functional = False  # True for the functional models (ranvier.Model and its graphs)
 
     if TYPE_CHECKING:
         _net: Any
@@ -39,12 +40,47 @@ class SavingMixin:
         def get_config(self) -> Dict[str, Any]: ...
         def _build_optimizer(self) -> None: ...
         def _claim_layers(self) -> None: ...
+        def build(self, input_shape: Any) -> None: ...
         def _param_segments(self) -> List[Any]: ...
 
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Writes the whole model to one file, atomically: ranvier's safetensors format, or
         Keras's archive for a ``.keras`` name (see ranvier.saving)."""
         _model_io.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, **kwargs)
+
+    def get_compile_config(self) -> Dict[str, Any]:
+        """Keras's ``get_compile_config()``: what ``compile`` was given, serialized
+        (optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly,
+        steps_per_execution, jit_compile), as in a ``.keras`` file; ``{}`` before compile."""
+        from .. import _keras_format
+        return _keras_format.compile_config(self)
+
+    def compile_from_config(self, config) -> None:
+        """Keras's ``compile_from_config(config)``: compiles the model with a
+        ``get_compile_config()`` dict (this model's, another's, or Keras's)."""
+        from .. import _keras_format
+        _keras_format.compile_from_config(self, config)
+
+    def get_build_config(self) -> Optional[Dict[str, Any]]:
+        """Keras's ``get_build_config()``: ``{"input_shape": ...}`` of a built Sequential
+        (batch dimension None), None before it is built; a functional model's is
+        ``{"input_shape": None}`` (its inputs define it), as in Keras."""
+        if self._keras_functional:
+            return {"input_shape": None}
+        if self._input_shape is None or not self._layers:
+            return None
+        return {"input_shape": (None,) + tuple(self._input_shape[1:])}
+
+    def build_from_config(self, config) -> None:
+        """Keras's ``build_from_config(config)``: builds the model for
+        ``config["input_shape"]`` (``get_build_config()``'s dict); nothing to do when the
+        shape is None or the model is built already."""
+        if not isinstance(config, dict):
+            raise TypeError(f"build_from_config: config must be a dict ({{'input_shape': ...}}), "
+                            f"got {type(config).__name__}")
+        shape = config.get("input_shape")
+        if shape is not None and not getattr(self, "built", False):
+            self.build(shape)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Writes the weights only (ranvier's safetensors format, atomically); see

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import _checks, _core, _data, _naming, _surface
+from .. import _checks, _core, _data, _naming, _surface, mixed_precision
 from .. import _saving_common
 from .. import layers as layers_module
 from .. import optimizers as optimizers_module
@@ -55,15 +55,15 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
     def __init__(self, layers: Optional[Sequence[Any]] = None, trainable: bool = True,
                  name: Optional[str] = None):
         self.name = name or _naming.auto_name("Sequential")
+        self._model_dtype_policy = mixed_precision.global_policy()  # captured now, as in Keras
         self._layers: List[Any] = []
         self.trainable = trainable
         self._input_shape: Optional[tuple] = None
         self._net = None
         self._init_training()
         self._init_guard()
-        # The layers are appended without a network build each, then built once (as
-        # from_config does): one build per add made Sequential([...]) quadratic in its layers
-        # (a 1024-layer list took 11 s, the 2048 a model file holds about 40 s).
+        # The layers are appended without a network build each, then built once (as from_config
+        # does): one build per add made Sequential([...]) quadratic (1024 layers took 11 s).
         self._defer_build = True
         try:
             for layer in layers or []:
@@ -71,7 +71,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         finally:
             self._defer_build = False
         if self._layers and self._input_shape is not None:
-            self._build_layers()
+            self._keras_build()
             for layer in self._layers:
                 if getattr(layer, "_graph_shared", False):
                     layer._owner_ref = weakref.ref(self)
@@ -117,7 +117,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 if len(self._layers) == 1 and self._input_shape is None and hint is not None:
                     self._input_shape = (None,) + tuple(hint)[1:]  # Dense(..., input_shape=...) as Keras
                 if self._input_shape is not None and not self._defer_build:
-                    self._build_layers()
+                    self._keras_build()
             except BaseException:  # refused: the model stays as it was (the other layers are
                 self._layers.pop()  # still bound to the saved network: _build_layers binds last)
                 (self._input_shape, self._net, self._trainer, self._trainer_key,
@@ -153,7 +153,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 self._nested_groups = [g for g in self._nested_groups if g[0] is not last]
             self._invalidate()
             if self._input_shape is not None and self._layers:
-                self._build_layers()
+                self._keras_build()
             for layer in removed:
                 if getattr(layer, "_owner_ref", None) is not None and layer._owner_ref() is self:
                     layer._owner_ref = None
@@ -255,12 +255,16 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         """Builds every layer for inputs of ``input_shape`` (batch dimension first, may be None)."""
         with self._structural("Sequential.build"):
             saved = self._input_shape
-            if input_shape is not None:
-                self._input_shape = (None,) + tuple(input_shape)[1:]
+            if input_shape is not None:  # a tuple of ints (None allowed): ValueError naming it otherwise
+                shape = layers_base.normalize_shape(input_shape, "Sequential.build: input_shape")
+                if len(shape) < 2:
+                    raise ValueError(f"Sequential.build: input_shape must include the batch dimension "
+                                     f"(e.g. (None, features)), got {input_shape!r}")
+                self._input_shape = (None,) + shape[1:]
             if self._input_shape is None:
                 raise ValueError("Sequential.build: give input_shape, or start the model with ranvier.Input")
             try:
-                self._build_layers()
+                self._keras_build()
             except BaseException:
                 self._input_shape = saved
                 raise
@@ -444,7 +448,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
             if inferred:
                 self._input_shape = (None,) + tuple(x.shape[1:])
             try:
-                self._build_layers()
+                self._keras_build() if inferred else self._build_layers()
             except BaseException:
                 if inferred:  # the data's shape was refused: do not keep it
                     self._input_shape = None
@@ -633,9 +637,10 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
             # the Input's declared dtype; raw keys (a lookup layer first): "string" / "int64"
             dtype = self._declared_input()[0] if self.__dict__.get("_input_origin") is not None else (
                 getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32")
+            name = self._declared_input()[1] if self.__dict__.get("_input_origin") is not None else (
+                self.__dict__.get("_implicit_input_name") or "input_layer")
             layers.append({"class_name": "InputLayer",
-                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype,
-                                      "name": "input_layer"}})
+                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype, "name": name}})
         for l in (self._entries() if nested else self._layers):
             layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
         return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
@@ -661,13 +666,17 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         if first_input:  # then one build (once per layer would be quadratic in the layer count)
             shape = tuple(config["layers"][0]["config"].get("batch_shape"))[1:]
             dtype = config["layers"][0]["config"].get("dtype") or "float32"
+            given = config["layers"][0]["config"].get("name")  # kept, as Keras's InputLayer.from_config
+            in_name = given if isinstance(given, str) and given else None
             if not model._layers:
-                model.add(layers_module.Input(shape=shape, dtype=dtype))
+                model.add(layers_module.Input(shape=shape, dtype=dtype, name=in_name))
             else:
+                model._implicit_input_name = in_name
                 if model._input_shape is None or tuple(model._input_shape[1:]) != shape:
                     model.build((None,) + shape)  # the InputLayer's shape wins, as when it was added first
                 if dtype != "float32":  # the declared dtype (get_config, the input checks)
-                    model._input_origin = layers_module.Input(shape=shape, dtype=dtype)
+                    model._input_origin = layers_module.Input(shape=shape, dtype=dtype, name=in_name)
+                model._keras_rebuilt(len(model._entries()) - 1)  # Keras rebuilds at each add
         return model
 
     def to_json(self, **kwargs) -> str:

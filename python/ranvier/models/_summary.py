@@ -17,7 +17,39 @@ _POSITIONS = {3: [0.45, 0.80, 1.0], 4: [0.3, 0.6, 0.70, 1.0]}
 
 class SummaryMixin:
     """``summary()`` over the model's ``_summary_columns()`` (header cells and their
-    alignments, "l" or "r") and ``_summary_rows()`` (one list of cells per layer)."""
+    alignments, "l" or "r") and ``_summary_rows()`` (one list of cells per layer); and how
+    a model presents itself otherwise: its ``repr`` and its dtype policy (Keras's Layer
+    attributes)."""
+
+    def __repr__(self) -> str:
+        model: Any = self
+        cls = "Functional" if getattr(model, "_keras_functional", False) and type(self).__name__ in (
+            "Model", "Functional") else type(self).__name__
+        return f"<{cls} name={model.name}, built={model.built}>"
+
+    @property
+    def dtype_policy(self):
+        """The model's ``DTypePolicy``: the global policy when the model was made, as in Keras."""
+        policy = self.__dict__.get("_model_dtype_policy")
+        if policy is None:
+            from .. import mixed_precision
+            policy = self.__dict__["_model_dtype_policy"] = mixed_precision.global_policy()
+        return policy
+
+    @property
+    def dtype(self) -> str:
+        """The variable dtype of the model's policy (Keras's ``model.dtype``): ``"float32"``."""
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        """The compute dtype of the model's policy (``"bfloat16"`` under mixed_bfloat16)."""
+        return self.dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the model's weights: ``"float32"``."""
+        return self.dtype_policy.variable_dtype
 
     def _summary_default_length(self) -> int:
         """The table's length when ``line_length`` is not given (Keras: 88 for three columns)."""
@@ -41,8 +73,14 @@ class SummaryMixin:
         # the default length: 88, or 108 with "Connected to" (Keras also caps it at the
         # terminal's width - 4; here the table does not depend on where it is printed)
         width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or \
-            model._summary_default_length()
+            model._summary_default_length() + (12 if show_trainable else 0)
         positions = positions or _POSITIONS[len(headers)]
+        if layer_range is not None:
+            rows = _in_range(rows, layer_range)
+        if show_trainable:  # Keras's "Trainable" column: Y / N for a layer with weights, else "-"
+            positions = [p * 0.90 for p in positions] + [1.0]
+            headers, aligns = list(headers) + ["Trainable"], aligns + "c"
+            rows = [r + [_trainable_cell(model, r[0])] for r in rows]
         widths = _column_widths(width, positions)
 
         def row(cells, left, sep, right):
@@ -53,7 +91,8 @@ class SummaryMixin:
                 parts = []
                 for lines, w, a in zip(lines_per_cell, widths, aligns):
                     text = lines[i] if i < len(lines) else ""
-                    parts.append(" " + (text.rjust(w) if a == "r" else text.ljust(w)) + " ")
+                    aligned = text.rjust(w) if a == "r" else text.center(w) if a == "c" else text.ljust(w)
+                    parts.append(" " + aligned + " ")
                 out.append(left + sep.join(parts) + right)
             return out
 
@@ -117,20 +156,77 @@ def shape_text(shape: Sequence[Any]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
+_WORDS = re.compile(r"\s*\S+\s*")
+
+
 def _wrap(text: str, width: int) -> List[str]:
+    """The lines of a cell as Keras's rich table draws them: broken at spaces (rich's
+    ``divide_line`` without folding), each line longer than the column cut to
+    ``width - 1`` characters and an ellipsis (a long layer name ends in "…", as in Keras)."""
+    width = max(int(width), 1)
     if len(text) <= width:
         return [text]
-    out, cur = [], ""
-    for word in re.split(r"(?<= )|(?=\()", text):
-        if len(cur) + len(word) > width and cur:
-            out.append(cur.rstrip())
-            cur = ""
-        cur += word
-    if cur:
-        out.append(cur.rstrip())
-    if width > 0:  # a word wider than the column is folded, so every row keeps the table's width
-        out = [line[i:i + width] for line in out for i in range(0, max(len(line), 1), width)]
-    return out
+    breaks, offset = [], 0
+    for m in _WORDS.finditer(text):
+        start, word = m.start(), m.group(0)
+        length = len(word.rstrip())
+        if width - offset >= length:
+            offset += len(word)
+        elif length > width:  # on a line of its own (cropped below)
+            if start:
+                breaks.append(start)
+            offset = len(word)
+        elif offset and start:
+            breaks.append(start)
+            offset = len(word)
+    bounds = [0] + breaks + [len(text)]
+    lines = [text[a:b].rstrip() for a, b in zip(bounds, bounds[1:])]
+    return [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
+
+
+def _in_range(rows: List[List[str]], layer_range: Any) -> List[List[str]]:
+    """Keras's ``layer_range=[first, last]``: the rows from the first layer whose name
+    matches (``re.match``) ``first`` to the last whose name matches ``last`` (a nested
+    model's expanded rows go with it). ValueError as Keras for a bad range."""
+    if isinstance(layer_range, (str, bytes)) or not hasattr(layer_range, "__len__") or len(layer_range) != 2:
+        n = len(layer_range) if hasattr(layer_range, "__len__") else "?"
+        raise ValueError(f"layer_range must be a list or tuple of length 2. Received: layer_range = "
+                         f"{layer_range} of length {n}")
+    if not all(isinstance(p, str) for p in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    groups: List[List[List[str]]] = []
+    for r in rows:
+        if r[0].lstrip().startswith("└") and groups:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    names = [g[0][0].rsplit(" (", 1)[0] for g in groups]
+    lower = [i for i, n in enumerate(names) if re.match(layer_range[0], n)]
+    upper = [i for i, n in enumerate(names) if re.match(layer_range[1], n)]
+    if not lower or not upper:
+        raise ValueError(f"Passed layer_names do not match the layer names in the model. Received: {layer_range}")
+    lo, hi = (min(upper), max(lower)) if min(lower) > max(upper) else (min(lower), max(upper))
+    return [r for g in groups[lo:hi + 1] for r in g]
+
+
+def _trainable_cell(model: Any, label: str) -> str:
+    """The "Trainable" cell of the row labelled ``label`` ("name (Type)", maybe indented
+    under a nested model): "Y" or "N" for a layer (or model) with weights, else "-"."""
+    name = label.strip().lstrip("└").strip().rsplit(" (", 1)[0]
+    seen, stack = set(), list(getattr(model, "layers", [])) + list(getattr(model, "_layers", []))
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if getattr(obj, "name", None) == name:
+            try:
+                weights = obj.weights
+            except (AttributeError, ValueError):
+                weights = []
+            return ("Y" if obj.trainable else "N") if weights else "-"
+        stack.extend(getattr(obj, "_layers", []))
+    return "-"
 
 
 def _fmt_bytes(n: float) -> str:

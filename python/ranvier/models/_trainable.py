@@ -66,6 +66,11 @@ class TrainableMixin:
         value = layers_base.check_bool(value, "trainable")
         for layer in self.__dict__.get("_layers", ()):
             layer.trainable = value
+        if "_layers" in self.__dict__:  # the nested models' own flags too, as Keras's recursion
+            nested = [g[0] for g in self.__dict__.get("_nested_groups") or ()]
+            nested += [e for e in getattr(self, "layers", ()) if isinstance(e, TrainableMixin)]
+            for inner in {id(m): m for m in nested if m is not self}.values():
+                inner.trainable = value
         self.__dict__["_model_trainable"] = value
 
     def _trains(self, layer) -> bool:
@@ -93,7 +98,9 @@ class TrainableMixin:
         return out
 
     def _trainable_state(self):
-        return (self.trainable,) + tuple(bool(getattr(l, "trainable", True)) for l in self._layers)
+        # a layer whose C++ layer was remade (`layer.activation = ...`) counts as a change too
+        return (self.trainable,) + tuple((bool(getattr(l, "trainable", True)), getattr(l, "_core_generation", 0))
+                                         for l in self._layers)
 
     def _capture_trainable(self) -> None:
         """Rebuilds the network when a layer's ``trainable`` changed since the last build

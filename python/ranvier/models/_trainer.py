@@ -441,7 +441,7 @@ class TrainingMixin:
         python_lr = self.optimizer._needs_python_lr()
         progress = cbs.wants_batch_progress("train")
         self.stop_training = False
-        cbs.on_train_begin()
+        initial_epoch = cbs.begin_training(initial_epoch)  # on_train_begin; BackupAndRestore may resume
         logs: Dict[str, Any] = {}
         training_logs: Optional[Dict[str, Any]] = None
         for epoch in range(initial_epoch, epochs):
