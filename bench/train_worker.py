@@ -88,7 +88,7 @@ except ImportError:  # pragma: no cover
     _limits = None
 
 
-from train_runners import RUNNERS, _blas_info, _median, _status_kb  # noqa: E402,F401
+from train_runners import RUNNERS, NumpyRunner64, _blas_info, _median, _status_kb  # noqa: E402,F401
 
 
 
@@ -203,7 +203,8 @@ def handle(runner, state, msg):
         if not hasattr(runner, "step_on"):
             raise ValueError(f"{FRAMEWORK} has no same-batches control")
         x, y = state["xy"]
-        fresh = type(runner)()
+        # NumPy's side is its float64 twin: the reference, not another float32 rounding
+        fresh = NumpyRunner64() if FRAMEWORK == "numpy" else type(runner)()
         fresh.setup(state["name"], x, y, 1)
         B = TW.WORKLOADS[state["name"]]["batch"]
         perm = np.random.default_rng(int(msg["seed"])).permutation(x.shape[0])
