@@ -211,8 +211,8 @@ def resolve_accuracy(name: str, y_true_shape, y_pred_shape) -> Metric:
 def _object_name(obj) -> str:
     if isinstance(getattr(obj, "name", None), str) and obj.name:
         return obj.name
-    if hasattr(obj, "__name__"):
-        return _to_snake_case(obj.__name__) if inspect.isclass(obj) else obj.__name__
+    if hasattr(obj, "__name__"):  # Keras snake-cases function names too ("<lambda>" -> "lambda")
+        return _to_snake_case(obj.__name__)
     return _to_snake_case(type(obj).__name__)
 
 
