@@ -599,6 +599,16 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         return [(t["offset"], t["size"], f"{self._layers[t['layer']].name}/{t['name']}")
                 for t in net.tensors() if t["trainable"]]
 
+    def _keras_trainable_offsets(self) -> List[int]:
+        """The flat-buffer offsets of the trainable weights in Keras's
+        ``trainable_variables`` order (the network's order here)."""
+        return [int(t["offset"]) for t in self._built_net().tensors() if t["trainable"]]
+
+    def _weight_path(self, name: str) -> str:
+        """Keras's variable path of the trainable weight ``<layer>/<weight>``: a
+        Sequential builds its layers in its own scope (``sequential/dense/kernel``)."""
+        return f"{self.name}/{name}"
+
     def _forward_training(self, x: np.ndarray) -> np.ndarray:
         """The layers on ``x`` in training mode (``model(x, training=True)``; the caller
         holds the trainer and the inference lock)."""

@@ -1,0 +1,129 @@
+"""Keras 3 facts found by running the same programs under Keras 3.15.1 (TensorFlow
+backend) and ranvier, written down here as plain expected values (no Keras import)."""
+import numpy as np
+import pytest
+
+import ranvier as keras
+
+
+def _data(n=20, d=3, k=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d), dtype=np.float32), rng.random((n, k), dtype=np.float32)
+
+
+# ------------------------------------------------------------------ optimizer.variables
+def test_optimizer_variables_of_a_sequential_have_keras_names_shapes_and_order():
+    # Keras 3.15.1: Sequential([Input(3), Dense(4, "hid"), BatchNormalization, Dense(2, "out")])
+    # + Adam after one fit: 14 variables; slots are named after the variable's path
+    # ("sequential/hid/kernel" -> "sequential_hid_kernel_momentum"), interleaved per variable
+    x, y = _data()
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4, name="hid"),
+                              keras.layers.BatchNormalization(name="bn"), keras.layers.Dense(2, name="out")],
+                             name="seq")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0)
+    variables = model.optimizer.variables
+    paths = ["seq_hid_kernel", "seq_hid_bias", "seq_bn_gamma", "seq_bn_beta", "seq_out_kernel", "seq_out_bias"]
+    assert [v.name for v in variables] == ["iteration", "learning_rate"] + [
+        f"{p}_{s}" for p in paths for s in ("momentum", "velocity")]
+    assert [v.shape for v in variables] == [(), (), (3, 4), (3, 4), (4,), (4,), (4,), (4,), (4,), (4,),
+                                            (4, 2), (4, 2), (2,), (2,)]
+    assert int(variables[0]) == 2 and variables[0].dtype == np.int64
+    assert float(variables[1]) == pytest.approx(0.001) and variables[1].dtype == np.float32
+    # the slots are the optimizer's live state: after another step they hold the new values
+    before = variables[2].numpy()
+    model.fit(x, y, epochs=1, batch_size=20, verbose=0)
+    assert not np.array_equal(before, np.asarray(variables[2]))
+    assert len(model.optimizer.variables) == 14
+
+
+@pytest.mark.parametrize("opt, slots", [
+    ("sgd", []),
+    (lambda: keras.optimizers.SGD(momentum=0.9), [["momentum"]]),
+    (lambda: keras.optimizers.RMSprop(momentum=0.5, centered=True),
+     [["velocity"], ["momentum"], ["average_gradient"]]),
+    (lambda: keras.optimizers.Adam(amsgrad=True), [["momentum", "velocity"], ["velocity_hat"]]),
+    ("ftrl", [["accumulator", "linear"]]),
+])
+def test_optimizer_variables_group_slots_as_keras(opt, slots):
+    # Keras: one group per add_optimizer_variables call, each interleaved per variable
+    x, y = _data()
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4, name="a"),
+                              keras.layers.Dense(2, name="b")], name="s")
+    model.compile(optimizer=opt if isinstance(opt, str) else opt(), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    paths = [("s_a_kernel", (3, 4)), ("s_a_bias", (4,)), ("s_b_kernel", (4, 2)), ("s_b_bias", (2,))]
+    expected = [("iteration", ()), ("learning_rate", ())] + [
+        (f"{p}_{s}", shape) for group in slots for p, shape in paths for s in group]
+    assert [(v.name, v.shape) for v in model.optimizer.variables] == expected
+
+
+def test_optimizer_variables_nadam_scalar_and_schedule():
+    # Nadam adds its momentum product last (unnamed in Keras: "variable"); a schedule has
+    # no learning_rate variable
+    x, y = _data()
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="nadam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    names = [v.name for v in model.optimizer.variables]
+    assert len(names) == 2 + 4 + 1 and names[-1] == "variable" and model.optimizer.variables[-1].shape == ()
+    sched = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    model.compile(optimizer=keras.optimizers.Adam(sched), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert [v.name for v in model.optimizer.variables][:2] != ["iteration", "learning_rate"]
+    assert len(model.optimizer.variables) == 1 + 4
+
+
+def test_optimizer_variables_of_a_functional_follow_model_layers_order():
+    # Keras: a graph's trainable variables go by model.layers (topological: d2 before d1
+    # here, as d2's input comes first in the Concatenate); paths have no model scope
+    x, y = _data()
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    h = keras.layers.Dense(4, name="d1")(a)
+    g = keras.layers.Dense(4, name="d2")(b)
+    out = keras.layers.Dense(1, name="o")(keras.layers.Concatenate()([g, h]))
+    model = keras.Model([a, b], out)
+    model.compile("adam", "mse")
+    model.fit([x, y], y[:, :1], verbose=0)
+    got = [(v.name, v.shape) for v in model.optimizer.variables]
+    assert got == [("iteration", ()), ("learning_rate", ()),
+                   ("d2_kernel_momentum", (2, 4)), ("d2_kernel_velocity", (2, 4)),
+                   ("d2_bias_momentum", (4,)), ("d2_bias_velocity", (4,)),
+                   ("d1_kernel_momentum", (3, 4)), ("d1_kernel_velocity", (3, 4)),
+                   ("d1_bias_momentum", (4,)), ("d1_bias_velocity", (4,)),
+                   ("o_kernel_momentum", (8, 1)), ("o_kernel_velocity", (8, 1)),
+                   ("o_bias_momentum", (1,)), ("o_bias_velocity", (1,))]
+
+
+def test_optimizer_variables_survive_a_keras_archive_round_trip(tmp_path):
+    x, y = _data()
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    mine, theirs = model.optimizer.variables, loaded.optimizer.variables
+    assert [v.shape for v in mine] == [v.shape for v in theirs] and len(mine) == 6
+    for a, b in zip(mine, theirs):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+# ------------------------------------------------------------------ metric names and configs
+def test_function_metric_names_are_snake_cased_as_keras():
+    # Keras names a function metric to_snake_case(fn.__name__): a lambda logs as "lambda"
+    x, y = _data(k=1)
+
+    def meanPred(y_true, y_pred):  # noqa: N802 - the name is what is tested
+        return np.mean(y_pred, axis=-1)
+
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=[lambda yt, yp: np.mean(yp, axis=-1), meanPred])
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert list(history.history) == ["lambda", "loss", "mean_pred"]
+
+
+def test_sparse_top_k_config_has_no_from_sorted_ids_by_default():
+    # Keras 3.15.1 writes from_sorted_ids only when it is True
+    m = keras.metrics.SparseTopKCategoricalAccuracy(k=3)
+    assert m.get_config() == {"name": "sparse_top_k_categorical_accuracy", "dtype": "float32", "k": 3}
+    assert keras.metrics.SparseTopKCategoricalAccuracy.from_config(m.get_config()).k == 3
