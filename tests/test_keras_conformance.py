@@ -127,3 +127,13 @@ def test_sparse_top_k_config_has_no_from_sorted_ids_by_default():
     m = keras.metrics.SparseTopKCategoricalAccuracy(k=3)
     assert m.get_config() == {"name": "sparse_top_k_categorical_accuracy", "dtype": "float32", "k": 3}
     assert keras.metrics.SparseTopKCategoricalAccuracy.from_config(m.get_config()).k == 3
+
+
+def test_sequential_config_build_input_shape_is_a_tuple():
+    # Keras 3.15.1: Sequential.get_config()["build_input_shape"] == (None, 3) (a tuple;
+    # JSON turns it into a list)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    config = model.get_config()
+    assert config["build_input_shape"] == (None, 3)
+    assert keras.Sequential.from_config(config).get_config()["build_input_shape"] == (None, 3)
+    assert keras.Sequential([keras.layers.Dense(2)]).get_config()["build_input_shape"] is None

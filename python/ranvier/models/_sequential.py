@@ -654,7 +654,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         for l in (self._entries() if nested else self._layers):
             layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
         return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
-                "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
+                "build_input_shape": None if self._input_shape is None else tuple(self._input_shape)}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any], custom_objects=None) -> "Sequential":
