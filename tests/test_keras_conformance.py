@@ -137,3 +137,36 @@ def test_sequential_config_build_input_shape_is_a_tuple():
     assert config["build_input_shape"] == (None, 3)
     assert keras.Sequential.from_config(config).get_config()["build_input_shape"] == (None, 3)
     assert keras.Sequential([keras.layers.Dense(2)]).get_config()["build_input_shape"] is None
+
+
+# ------------------------------------------------------------------ when compile's errors surface
+@pytest.mark.parametrize("kwargs", [
+    dict(loss="bogus"),
+    dict(loss=["mse", "mse"]),
+    dict(loss="mse", loss_weights=[1.0, 2.0]),
+    dict(loss=None),
+])
+def test_compile_defers_loss_errors_to_the_first_fit_as_keras(kwargs):
+    # Keras 3.15.1: compile(...) returns; fit, evaluate, train_on_batch and test_on_batch
+    # raise the ValueError (the loss is checked against the model's outputs there)
+    x, y = _data(k=2)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", **kwargs)
+    assert model.optimizer is not None and model.optimizer.name.startswith("adam")
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y, verbose=0),
+                 lambda: model.train_on_batch(x, y), lambda: model.test_on_batch(x, y)):
+        with pytest.raises(ValueError):
+            call()
+    assert model.predict(x, verbose=0).shape == (20, 2)  # predict needs no loss
+    model.compile(optimizer="adam", loss="mse")
+    assert np.isfinite(model.evaluate(x, y, verbose=0))
+
+
+def test_compile_raises_at_once_for_a_bad_optimizer_or_metrics_type():
+    # Keras 3.15.1: an unknown optimizer and a metrics argument that is not a list fail in
+    # compile itself (both ValueError)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError):
+        model.compile(optimizer="bogus", loss="mse")
+    with pytest.raises(ValueError):
+        model.compile(optimizer="adam", loss="mse", metrics="mae")

@@ -243,7 +243,7 @@ class FunctionalRunMixin:
         seq: Any = models_module.Sequential
         for j, lo in enumerate(per):
             if lo is None and (mets[j] or wmets[j]):
-                raise ValueError(f"compile: output '{names[j]}' has metrics but no loss; ranvier reads an output's "
+                raise _checks.UnsupportedCompileError(f"compile: output '{names[j]}' has metrics but no loss; ranvier reads an output's "
                                  f"targets only for its loss: give it a loss (loss_weights=0 keeps it out of "
                                  f"training) to compute its metrics")
         seq._compile(self, optimizer, next(lo for lo in per if lo is not None), None, mets[0], wmets[0])
