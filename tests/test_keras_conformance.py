@@ -170,3 +170,17 @@ def test_compile_raises_at_once_for_a_bad_optimizer_or_metrics_type():
         model.compile(optimizer="bogus", loss="mse")
     with pytest.raises(ValueError):
         model.compile(optimizer="adam", loss="mse", metrics="mae")
+
+
+# ------------------------------------------------------------------ data Keras cannot read
+@pytest.mark.parametrize("bad", [{"a": np.zeros((4, 3))}, "data.csv", np.array([object()] * 4)])
+def test_unreadable_x_is_a_value_error_as_in_keras(bad):
+    # Keras 3.15.1 raises ValueError ("Unrecognized data type" / a structure mismatch);
+    # ranvier's message names the argument and is also a TypeError
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    for call in (lambda: model.fit(bad, np.zeros((4, 1)), verbose=0), lambda: model.predict(bad, verbose=0)):
+        with pytest.raises(ValueError):
+            call()
+        with pytest.raises(TypeError):
+            call()

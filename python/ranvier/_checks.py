@@ -189,9 +189,9 @@ def as_numeric_array(x: Any, name: str, what: str) -> np.ndarray:
     bad = [(c, k) for c, k in kinds if k not in ("ok", "nullable")]
     if bad:
         listed = ", ".join(f"{c!r} ({k})" for c, k in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise TypeError(f"{what}: {name} must hold real numbers (float or int), but these columns do not: "
-                        f"{listed}; convert them to numbers first (e.g. datetimes with .astype('int64'), "
-                        f"categories with pd.get_dummies or .cat.codes)")
+        raise NotNumericDataError(f"{what}: {name} must hold real numbers (float or int), but these columns do "
+                                  f"not: {listed}; convert them to numbers first (e.g. datetimes with "
+                                  f".astype('int64'), categories with pd.get_dummies or .cat.codes)")
     if any(k == "nullable" for _, k in kinds):
         return np.asarray(x.to_numpy(dtype=np.float64, na_value=np.nan))
     arr = np.asarray(x.to_numpy())

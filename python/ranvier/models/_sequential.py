@@ -495,7 +495,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         which inputs are supported. The values of an Input declared with an integer or bool
         dtype are held to it: integers in the dtype's range (Keras casts them)."""
         if isinstance(x, dict):
-            raise TypeError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
+            raise _checks.NotNumericDataError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
                             f"Supported inputs: {_data.SUPPORTED}")
         if self._input_values_checked:
             try:
@@ -514,7 +514,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
             arr = _checks.as_float_rows(x, name, what, getattr(first, "_check_input_values", None))
         except TypeError as e:
             if "dtype=object" in str(e) or "must be an array" in str(e):
-                raise TypeError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
+                raise _checks.NotNumericDataError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
                                 f"{self._batches_hint(x)}") from None
             raise
         except ValueError as e:
