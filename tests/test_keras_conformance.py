@@ -184,3 +184,44 @@ def test_unreadable_x_is_a_value_error_as_in_keras(bad):
             call()
         with pytest.raises(TypeError):
             call()
+
+
+def test_registered_name_is_not_taken_from_a_collected_object():
+    # the registry held names by id(): once a replaced registration was collected, a new
+    # function could reuse its id and be reported under the old name
+    import gc
+    for _ in range(200):
+        keras.saving.register_keras_serializable(package="spec4", name="tmp")(lambda a, b: a)
+    gc.collect()
+    fresh = [(lambda a, b: b) for _ in range(200)]
+    assert all(keras.saving.get_registered_name(f) == "<lambda>" for f in fresh)
+
+
+# ------------------------------------------------------------------ to_json / model_from_json
+def test_to_json_carries_the_compile_config_and_model_from_json_compiles():
+    # Keras 3.15.1: to_json() has "compile_config" ({} before compile);
+    # model_from_json of a compiled model's JSON returns a compiled model
+    import json
+    x, y = _data(k=1)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    assert json.loads(model.to_json())["compile_config"] == {}
+    assert not keras.models.model_from_json(model.to_json()).compiled
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    cc = json.loads(model.to_json())["compile_config"]
+    assert cc["loss"] == "mse" and cc["metrics"] == ["mae"] and cc["optimizer"]["class_name"] == "Adam"
+    assert cc["loss_weights"] is None and cc["weighted_metrics"] is None
+    again = keras.models.model_from_json(model.to_json())
+    assert again.compiled and type(again.optimizer).__name__ == "Adam"
+    assert sorted(again.evaluate(x, y, verbose=0, return_dict=True)) == ["loss", "mae"]
+    model.compile(optimizer="sgd", loss="mse")
+    assert json.loads(model.to_json())["compile_config"]["metrics"] is None
+
+
+def test_keras_archive_of_an_uncompiled_model_has_an_empty_compile_config(tmp_path):
+    import json
+    import zipfile
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as z:
+        assert json.loads(z.read("config.json"))["compile_config"] == {}
+    assert not keras.models.load_model(tmp_path / "m.keras").compiled
