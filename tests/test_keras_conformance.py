@@ -225,3 +225,50 @@ def test_keras_archive_of_an_uncompiled_model_has_an_empty_compile_config(tmp_pa
     with zipfile.ZipFile(tmp_path / "m.keras") as z:
         assert json.loads(z.read("config.json"))["compile_config"] == {}
     assert not keras.models.load_model(tmp_path / "m.keras").compiled
+
+
+# ------------------------------------------------------------------ model/layer surface
+def test_model_build_and_compile_config_protocol_and_repr():
+    # Keras 3.15.1 values
+    unbuilt = keras.Sequential([keras.layers.Dense(2)], name="u")
+    assert unbuilt.get_build_config() is None and repr(unbuilt) == "<Sequential name=u, built=False>"
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)], name="s")
+    assert model.get_build_config() == {"input_shape": (None, 3)}
+    assert repr(model) == "<Sequential name=s, built=True>"
+    assert model.get_compile_config() == {}
+    model.compile(optimizer="adam", loss="mse")
+    cc = model.get_compile_config()
+    assert cc["loss"] == "mse" and cc["metrics"] is None and cc["optimizer"]["class_name"] == "Adam"
+    other = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    other.compile_from_config(cc)
+    assert other.compiled and type(other.optimizer).__name__ == "Adam" and other.loss == "mse"
+    fresh = keras.Sequential([keras.layers.Dense(2)])
+    fresh.build_from_config({"input_shape": (None, 3)})
+    assert fresh.built and fresh.count_params() == 8
+    i = keras.Input((3,))
+    functional = keras.Model(i, keras.layers.Dense(2)(i), name="f")
+    assert functional.get_build_config() == {"input_shape": None}
+    assert repr(functional) == "<Functional name=f, built=True>"
+
+
+def test_model_compute_output_shape():
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    assert model.compute_output_shape((5, 3)) == (5, 2)
+    assert model.compute_output_shape((None, 3)) == (None, 2)
+    with pytest.raises(ValueError):
+        model.compute_output_shape((None, 4))
+    i = keras.Input((3,))
+    functional = keras.Model(i, keras.layers.Dense(2)(i))
+    assert functional.compute_output_shape((5, 3)) == (5, 2)
+
+
+def test_layer_activation_attribute_is_the_function_and_build_config_a_tuple():
+    # Keras: Dense(...).activation is activations.get(identifier): linear for None
+    assert keras.layers.Dense(2).activation.__name__ == "linear"
+    assert keras.layers.Dense(2, activation="swish").activation.__name__ == "silu"
+    assert keras.layers.Activation("relu").activation is keras.activations.relu
+    x = np.array([[-1.0, 2.0]], dtype=np.float32)
+    np.testing.assert_array_equal(keras.layers.Dense(2, activation="relu").activation(x), [[0.0, 2.0]])
+    dense = keras.layers.Dense(3)
+    dense.build((None, 4))
+    assert dense.get_build_config() == {"input_shape": (None, 4)}

@@ -417,10 +417,11 @@ class Layer:
             self.set_weights(w)
 
     def get_build_config(self) -> Optional[Dict[str, Any]]:
-        """``{"input_shape": [...]}`` once built (what saving stores), else None."""
+        """``{"input_shape": (None, ...)}`` once built (what saving stores; a tuple, as
+        Keras's), else None."""
         if self._build_input_shape is None:
             return None
-        return {"input_shape": list(self._build_input_shape)}
+        return {"input_shape": tuple(self._build_input_shape)}
 
     def build_from_config(self, config: Dict[str, Any]) -> None:
         """Builds the layer from ``get_build_config()``'s dict (no-op when already built)."""
