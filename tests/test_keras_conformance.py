@@ -272,3 +272,77 @@ def test_layer_activation_attribute_is_the_function_and_build_config_a_tuple():
     dense = keras.layers.Dense(3)
     dense.build((None, 4))
     assert dense.get_build_config() == {"input_shape": (None, 4)}
+
+
+# ------------------------------------------------------------------ BackupAndRestore
+def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path):
+    # Keras 3.15.1: latest.weights.h5 + training_metadata.json ({"epoch": 2, "batch": 0}
+    # after two epochs); a new fit with the same folder starts at epoch 2 with the saved
+    # weights and optimizer state; the folder is deleted when training ends
+    import json
+    import os
+    x, y = _data(n=40, k=1)
+    backup = str(tmp_path / "backup")
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    seen = {}
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen[epoch] = [w.copy() for w in self.model.get_weights()]
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(x, y, epochs=5, batch_size=20, verbose=0,
+                  callbacks=[keras.callbacks.BackupAndRestore(backup), Interrupt()])
+    assert sorted(os.listdir(backup)) == ["latest.weights.h5", "training_metadata.json"]
+    with open(os.path.join(backup, "training_metadata.json")) as f:
+        assert json.load(f) == {"epoch": 2, "batch": 0}
+    assert model.optimizer.iterations == 4
+
+    again = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    again.compile("adam", "mse")
+    start = {}
+
+    class Check(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if not start:
+                start["epoch"] = epoch
+                start["weights"] = [w.copy() for w in self.model.get_weights()]
+                start["iterations"] = self.model.optimizer.iterations
+
+    history = again.fit(x, y, epochs=5, batch_size=20, verbose=0,
+                        callbacks=[keras.callbacks.BackupAndRestore(backup), Check()])
+    assert history.epoch == [2, 3, 4] and start["epoch"] == 2 and start["iterations"] == 4
+    for a, b in zip(start["weights"], seen[1]):
+        np.testing.assert_array_equal(a, b)
+    assert not os.path.exists(backup)  # delete_checkpoint=True
+
+
+def test_backup_and_restore_arguments():
+    with pytest.raises(ValueError, match="Empty `backup_dir`"):
+        keras.callbacks.BackupAndRestore("")
+    with pytest.raises(ValueError, match="save_freq"):
+        keras.callbacks.BackupAndRestore("b", save_freq="batch")
+    cb = keras.callbacks.BackupAndRestore("b")
+    assert (cb.save_freq, cb.double_checkpoint, cb.delete_checkpoint) == ("epoch", False, True)
+
+
+def test_load_weights_restores_a_built_optimizer_state(tmp_path):
+    # Keras: load_weights of a .weights.h5 holding optimizer variables restores them into
+    # a built optimizer (iterations continue)
+    x, y = _data(k=1)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=3, verbose=0)
+    model.save_weights(tmp_path / "w.weights.h5")
+    other = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    other.compile("adam", "mse")
+    other.fit(x, y, epochs=1, verbose=0)
+    other.load_weights(tmp_path / "w.weights.h5")
+    assert other.optimizer.iterations == model.optimizer.iterations == 3
+    for a, b in zip(other.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -453,14 +453,19 @@ def load_archive(path, where: str, classes: Mapping[str, Any], custom_objects=No
         if compile and isinstance(cc, dict) and cc:  # Keras writes {} for a model never compiled
             cc = _from_keras(cc, where)
             _compile_from(model, cc, where, custom_objects)
-            opt_vars = _keras_h5.child(h5py, f, "optimizer/vars", where)
-            if isinstance(opt_vars, h5py.Group) and len(opt_vars.keys()) > 0:
-                # each variable is a scalar or one weight's shape: read none larger than that
-                cap = max([int(np.prod(v.shape)) for v in model.weights] + [1])
-                _restore_optimizer(model, [_keras_h5.read_capped(h5py, _keras_h5.child(h5py, opt_vars, k, where),
-                                                                 where, cap)
-                                           for k in sorted(opt_vars.keys(), key=_int_key)], where)
+            restore_optimizer_vars(h5py, f, model, where)
     return model
+
+
+def restore_optimizer_vars(h5py, f, model, where: str) -> None:
+    """The ``optimizer/vars`` of an open Keras weights file into the model's optimizer
+    (nothing when the file has none)."""
+    opt_vars = _keras_h5.child(h5py, f, "optimizer/vars", where)
+    if isinstance(opt_vars, h5py.Group) and len(opt_vars.keys()) > 0:
+        # each variable is a scalar or one weight's shape: read none larger than that
+        cap = max([int(np.prod(v.shape)) for v in model.weights] + [1])
+        _restore_optimizer(model, [_keras_h5.read_capped(h5py, _keras_h5.child(h5py, opt_vars, k, where), where, cap)
+                                   for k in sorted(opt_vars.keys(), key=_int_key)], where)
 
 
 def _finite(obj: Any) -> Any:
