@@ -346,3 +346,15 @@ def test_load_weights_restores_a_built_optimizer_state(tmp_path):
     assert other.optimizer.iterations == model.optimizer.iterations == 3
     for a, b in zip(other.optimizer.variables, model.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_sequential_add_and_pop_errors_are_keras_types():
+    # Keras 3.15.1: add(3) -> ValueError, pop() of an empty model -> IndexError
+    with pytest.raises(ValueError):
+        keras.Sequential().add(3)
+    with pytest.raises(TypeError):  # ranvier's own type as well
+        keras.Sequential().add(3)
+    with pytest.raises(IndexError):
+        keras.Sequential().pop()
+    with pytest.raises(ValueError):
+        keras.Sequential().pop()

@@ -50,6 +50,10 @@ class ArgumentTypeError(TypeError, ValueError):
     and ``except ValueError`` catch it."""
 
 
+class NoLayerError(IndexError, ValueError):
+    """``Sequential.pop()`` on a model without layers (Keras: IndexError from list.pop)."""
+
+
 class UnsupportedCompileError(ValueError):
     """A ``compile`` argument Keras accepts but ranvier cannot train with (a Python loss, an
     output with metrics and no loss): raised by ``compile`` itself, not deferred to fit."""

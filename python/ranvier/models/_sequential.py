@@ -102,7 +102,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 raise TypeError(f"Sequential.add: {layer!r} is the output of a layer, not an Input; build a "
                                 f"model from symbolic tensors with ranvier.Model(inputs, outputs)")
             if not isinstance(layer, layers_module.Layer):
-                raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
+                raise _checks.ArgumentTypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
             layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
             if any(l.name == layer.name for l in self._layers):
                 raise ValueError(f"Sequential.add: all layers must have unique names; "
@@ -145,7 +145,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         layer (all of its layers go, as in Keras)."""
         with self._structural("Sequential.pop"):
             if not self._layers:
-                raise ValueError("Sequential.pop: there are no layers to remove")
+                raise _checks.NoLayerError("Sequential.pop: there are no layers to remove")
             last = self._entries()[-1]
             removed = list(last._layers) if isinstance(last, Sequential) else [last]
             del self._layers[len(self._layers) - len(removed):]
