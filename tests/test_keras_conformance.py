@@ -358,3 +358,14 @@ def test_sequential_add_and_pop_errors_are_keras_types():
         keras.Sequential().pop()
     with pytest.raises(ValueError):
         keras.Sequential().pop()
+
+
+def test_model_loss_tracker_is_a_mean():
+    # Keras 3: model.metrics[0] is a Mean named "loss" (its running epoch loss)
+    x, y = _data(k=1)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    model.fit(x, y, verbose=0)
+    tracker = model.metrics[0]
+    assert isinstance(tracker, keras.metrics.Mean) and tracker.name == "loss"
+    assert tracker.result() == pytest.approx(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])

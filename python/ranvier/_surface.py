@@ -12,7 +12,7 @@ from . import metrics as metrics_module
 __all__ = ["LossTracker", "CompileMetrics", "model_metrics", "model_losses", "check_core_loss"]
 
 
-class LossTracker(metrics_module.Metric):
+class LossTracker(metrics_module.Mean):
     """Keras 3's loss tracker (a ``Mean`` named "loss"): the running loss of the current
     fit epoch / evaluate, read from the model's C++ trainer (0.0 before any)."""
 
@@ -38,7 +38,7 @@ class LossTracker(metrics_module.Metric):
             trainer.reset_metrics()
 
 
-class OutputLossTracker(metrics_module.Metric):
+class OutputLossTracker(metrics_module.Mean):
     """Keras 3's per-output loss tracker of a model with two or more losses (a ``Mean``
     named ``"<output>_loss"``): output ``index``'s running loss, read from the C++ trainer."""
 
