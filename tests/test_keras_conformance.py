@@ -368,4 +368,5 @@ def test_model_loss_tracker_is_a_mean():
     model.fit(x, y, verbose=0)
     tracker = model.metrics[0]
     assert isinstance(tracker, keras.metrics.Mean) and tracker.name == "loss"
-    assert tracker.result() == pytest.approx(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+    loss = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    assert tracker.result() == pytest.approx(loss)  # the last evaluate's running loss
