@@ -370,3 +370,38 @@ def test_model_loss_tracker_is_a_mean():
     assert isinstance(tracker, keras.metrics.Mean) and tracker.name == "loss"
     loss = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
     assert tracker.result() == pytest.approx(loss)  # the last evaluate's running loss
+
+
+# ------------------------------------------------------------------ top-level names, Variable
+def test_top_level_keras_names():
+    assert keras.Layer is keras.layers.Layer and keras.Metric is keras.metrics.Metric
+    assert keras.Loss is keras.losses.Loss and keras.Optimizer is keras.optimizers.Optimizer
+    assert keras.Initializer is keras.initializers.Initializer
+    assert keras.Regularizer is keras.regularizers.Regularizer
+    assert keras.version() == keras.__version__
+
+
+def test_variable_with_a_standalone_optimizer():
+    # Keras 3.15.1: Variable([1., 2.]) is float32 named "variable"; an int is int32; an
+    # array keeps its dtype; Adam's slots are named after the variable ("k_momentum")
+    v = keras.Variable([1.0, 2.0])
+    assert v.dtype == "float32" and v.shape == (2,) and v.trainable and v.name.startswith("variable")
+    assert keras.Variable(3).dtype == "int32" and keras.Variable(np.zeros(3)).dtype == "float64"
+    assert keras.Variable("zeros", shape=(2,)).numpy().tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="shape"):
+        keras.Variable("zeros")
+    sgd = keras.optimizers.SGD(0.1)
+    sgd.apply_gradients([(np.array([1.0, 1.0], dtype=np.float32), v)])
+    np.testing.assert_allclose(v.numpy(), [0.9, 1.9], rtol=1e-6)
+    k = keras.Variable(np.ones((2, 2), dtype=np.float32), name="k")
+    adam = keras.optimizers.Adam(0.1)
+    adam.apply_gradients([(np.ones((2, 2), dtype=np.float32), k)])
+    np.testing.assert_allclose(k.numpy(), np.full((2, 2), 0.9), rtol=1e-5)  # Adam's first step: lr * sign(g)
+    assert [x.name for x in adam.variables] == ["iteration", "learning_rate", "k_momentum", "k_velocity"]
+    v.assign([5.0, 6.0])
+    v.assign_add([1.0, 1.0])
+    v.assign_sub(np.array([0.5, 0.5]))
+    np.testing.assert_array_equal(v.numpy(), [5.5, 6.5])
+    np.testing.assert_array_equal(v + 1, [6.5, 7.5])
+    with pytest.raises(ValueError, match="shape"):
+        v.assign([1.0, 2.0, 3.0])
