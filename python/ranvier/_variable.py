@@ -67,62 +67,62 @@ class Variable:
 
     def numpy(self) -> np.ndarray:
         """A copy of the value."""
-        return np.array(self._value, copy=True)
+        return np.array(self.value, copy=True)
 
     @property
     def shape(self) -> tuple:
         """The value's shape."""
-        return tuple(self._value.shape)
+        return tuple(self.value.shape)
 
     @property
     def dtype(self) -> str:
         """The value's dtype name ("float32", ...)."""
-        return str(self._value.dtype)
+        return str(self.value.dtype)
 
     @property
     def ndim(self) -> int:
         """The value's rank."""
-        return self._value.ndim
+        return self.value.ndim
 
     def assign(self, value) -> "Variable":
         """Sets the value (same shape; cast to the variable's dtype)."""
         v = np.asarray(value)
-        if v.shape != self._value.shape:
+        if v.shape != self.value.shape:
             raise ValueError(f"The shape of the target variable and the shape of the target value in "
                              f"`variable.assign(value)` must match. variable.shape={self.shape}, "
                              f"Received: value.shape={v.shape}. Target variable: {self}")
-        self._value[...] = v.astype(self._value.dtype, copy=False)
+        self.value[...] = v.astype(self.value.dtype, copy=False)
         return self
 
     def assign_add(self, value) -> "Variable":
         """Adds ``value`` to the variable."""
-        return self.assign(self._value + np.asarray(value))
+        return self.assign(self.value + np.asarray(value))
 
     def assign_sub(self, value) -> "Variable":
         """Subtracts ``value`` from the variable."""
-        return self.assign(self._value - np.asarray(value))
+        return self.assign(self.value - np.asarray(value))
 
     # ---- NumPy / Python protocols
     def __array__(self, dtype=None, copy=None):
-        return self._value if dtype is None else self._value.astype(dtype)
+        return self.value if dtype is None else self.value.astype(dtype)
 
     def __len__(self) -> int:
-        return len(self._value)
+        return len(self.value)
 
     def __getitem__(self, idx) -> Any:
-        return self._value[idx]
+        return self.value[idx]
 
     def __float__(self) -> float:
-        return float(self._value)
+        return float(self.value)
 
     def __int__(self) -> int:
-        return int(self._value)
+        return int(self.value)
 
     def __bool__(self) -> bool:
-        return bool(self._value)
+        return bool(self.value)
 
     def __repr__(self) -> str:
-        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, value={self._value}>"
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, value={self.value}>"
 
     __add__ = _binary(np.add)
     __radd__ = _binary(np.add, True)
@@ -146,4 +146,3 @@ class Variable:
 
     def __abs__(self) -> np.ndarray:
         return np.abs(self.value)
-
