@@ -415,3 +415,31 @@ def test_model_weights_are_variables():
     kernel.assign(np.ones((3, 2)))
     kernel.assign_add(np.ones((3, 2)))
     np.testing.assert_array_equal(model.get_weights()[0], np.full((3, 2), 2.0))
+
+
+# ------------------------------------------------------------------ summary(show_trainable, layer_range)
+def _summary_lines(model, **kwargs):
+    out = []
+    model.summary(print_fn=out.append, **kwargs)
+    return out[0].splitlines()
+
+
+def test_summary_show_trainable_and_layer_range_as_keras():
+    # Keras 3.15.1 (rich), text without colours: a "Trainable" column (header cut to
+    # "Traina…"), Y/N for layers with weights, "-" without; line length 88 + 12
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="a"), keras.layers.Dropout(0.1, name="dr"),
+                              keras.layers.Dense(2, name="b")], name="s")
+    model.layers[0].trainable = False
+    lines = _summary_lines(model, show_trainable=True)
+    assert lines[1] == "┏" + "━" * 39 + "┳" + "━" * 31 + "┳" + "━" * 16 + "┳" + "━" * 9 + "┓"
+    assert lines[2] == "┃ Layer (type)" + " " * 26 + "┃ Output Shape" + " " * 18 + "┃        Param # ┃ Traina… ┃"
+    assert lines[4] == "│ a (Dense)" + " " * 29 + "│ (None, 4)" + " " * 21 + "│" + " " * 13 + "16 │    N    │"
+    assert lines[6].endswith("│    -    │") and lines[8].endswith("│    Y    │")
+    names = [l.split()[1] for l in _summary_lines(model, layer_range=["dr", "b"]) if l.startswith("│ ")]
+    assert names == ["dr", "b"]
+    names = [l.split()[1] for l in _summary_lines(model, layer_range=["b", "a"]) if l.startswith("│ ")]
+    assert names == ["a", "dr", "b"]  # reversed bounds: Keras takes the span between them
+    with pytest.raises(ValueError, match="do not match"):
+        model.summary(layer_range=["zz", "b"], print_fn=lambda s: None)
+    with pytest.raises(ValueError, match="length 2"):
+        model.summary(layer_range=["b"], print_fn=lambda s: None)
