@@ -29,7 +29,7 @@ from ._arguments import (  # noqa: E402,F401 - re-exported: the layer modules im
 # ----------------------------------------------------------------------------- Variable
 class Variable(_KerasVariable):
     """A view of one layer weight (``layer.weights[i]``), reading the layer's live storage
-    (a ``ranvier.Variable``, as Keras's weights are ``keras.Variable``s).
+    (a ``ranvier.Variable``, as Keras's weights are ``keras.Variable`` objects).
 
     ``numpy()`` returns a copy; ``assign(value)`` writes in place (shape-checked);
     NumPy functions accept it directly (``np.asarray(v)``).
