@@ -443,3 +443,15 @@ def test_summary_show_trainable_and_layer_range_as_keras():
         model.summary(layer_range=["zz", "b"], print_fn=lambda s: None)
     with pytest.raises(ValueError, match="length 2"):
         model.summary(layer_range=["b"], print_fn=lambda s: None)
+
+
+def test_sequential_config_layout_is_keras_3_15():
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, name="d")], name="s")
+    config = model.get_config()
+    assert config["dtype"] == {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                               "registered_name": None}
+    assert config["layers"][0] == {
+        "module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+        "config": {"batch_shape": [None, 3], "dtype": "float32", "sparse": False, "ragged": False,
+                   "name": "input_layer", "optional": False}}
+    assert keras.Sequential.from_config(config).get_config() == config

@@ -649,12 +649,13 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32")
             name = self._declared_input()[1] if self.__dict__.get("_input_origin") is not None else (
                 self.__dict__.get("_implicit_input_name") or "input_layer")
-            layers.append({"class_name": "InputLayer",
-                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype, "name": name}})
+            layers.append({"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype, "sparse": False,
+                                      "ragged": False, "name": name, "optional": False}})
         for l in (self._entries() if nested else self._layers):
             layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
-        return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
-                "build_input_shape": None if self._input_shape is None else tuple(self._input_shape)}
+        return {"name": self.name, "trainable": self.trainable, "dtype": dict(layers_base.DTYPE_POLICY),
+                "layers": layers, "build_input_shape": None if self._input_shape is None else tuple(self._input_shape)}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any], custom_objects=None) -> "Sequential":
