@@ -455,3 +455,13 @@ def test_sequential_config_layout_is_keras_3_15():
         "config": {"batch_shape": [None, 3], "dtype": "float32", "sparse": False, "ragged": False,
                    "name": "input_layer", "optional": False}}
     assert keras.Sequential.from_config(config).get_config() == config
+
+
+def test_serialize_modules_are_keras_modules():
+    # Keras 3.15.1 writes "keras.<kind>" for the built-in metrics, optimizers and schedules
+    assert keras.metrics.serialize(keras.metrics.AUC())["module"] == "keras.metrics"
+    assert keras.optimizers.serialize(keras.optimizers.SGD())["module"] == "keras.optimizers"
+    sched = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    assert keras.optimizers.schedules.serialize(sched)["module"] == "keras.optimizers.schedules"
+    assert type(keras.optimizers.deserialize(keras.optimizers.serialize(keras.optimizers.Adam(0.01)))).__name__ == "Adam"
+    assert keras.metrics.deserialize(keras.metrics.serialize(keras.metrics.AUC(name="a"))).name == "a"

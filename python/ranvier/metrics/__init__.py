@@ -160,7 +160,7 @@ def serialize(metric):
     functions serialize to their name, another library's metric object to its class and
     config."""
     return _registry.serialize(metric, kind="metric", base=Metric, builtin=_ALL_CLASSES,
-                               module="ranvier.metrics", other=_serialize_duck)
+                               module="keras.metrics", other=_serialize_duck)
 
 
 def deserialize(config, custom_objects=None):
