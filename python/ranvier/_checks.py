@@ -372,3 +372,19 @@ def class_weight_to_sample_weight(class_weight, y: np.ndarray) -> np.ndarray:
         check_float32(w, f"class_weight[{k!r}]", "fit")
         sw[labels == ki] = float(w)
     return sw
+
+
+def prepare_sample_weight(sw, n: int, what: str, name: str = "sample_weight") -> Optional[np.ndarray]:
+    """``sample_weight`` as float32 of shape (n,) ((n, 1) is taken too), finite; None stays None."""
+    if sw is None:
+        return None
+    sw = as_numeric_array(sw, name, what)
+    if sw.dtype.kind not in "fiub":
+        raise TypeError(f"{what}: {name} must be numeric, got dtype={sw.dtype}")
+    if sw.ndim == 2 and sw.shape[1] == 1:
+        sw = sw.reshape(-1)
+    if sw.ndim != 1 or sw.shape[0] != n:
+        raise ValueError(f"{what}: {name} must have shape ({n},), got {sw.shape}")
+    sw = to_float32(sw, name, what)
+    check_finite(sw, name, what)
+    return sw

@@ -605,8 +605,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         return [int(t["offset"]) for t in self._built_net().tensors() if t["trainable"]]
 
     def _weight_path(self, name: str) -> str:
-        """Keras's variable path of the trainable weight ``<layer>/<weight>``: a
-        Sequential builds its layers in its own scope (``sequential/dense/kernel``)."""
+        """Keras's path of the weight ``<layer>/<weight>``: ``sequential/dense/kernel`` (the model's scope)."""
         return f"{self.name}/{name}"
 
     def _forward_training(self, x: np.ndarray) -> np.ndarray:

@@ -258,18 +258,7 @@ class TrainingMixin:
         return y
 
     def _prepare_sample_weight(self, sw, n: int, what: str, name: str = "sample_weight") -> Optional[np.ndarray]:
-        if sw is None:
-            return None
-        sw = _checks.as_numeric_array(sw, name, what)
-        if sw.dtype.kind not in "fiub":
-            raise TypeError(f"{what}: {name} must be numeric, got dtype={sw.dtype}")
-        if sw.ndim == 2 and sw.shape[1] == 1:
-            sw = sw.reshape(-1)
-        if sw.ndim != 1 or sw.shape[0] != n:
-            raise ValueError(f"{what}: {name} must have shape ({n},), got {sw.shape}")
-        sw = _checks.to_float32(sw, name, what)
-        _checks.check_finite(sw, name, what)
-        return sw
+        return _checks.prepare_sample_weight(sw, n, what, name)
 
     def _class_weight_to_sample_weight(self, class_weight, y: np.ndarray) -> np.ndarray:
         return _checks.class_weight_to_sample_weight(class_weight, y)
