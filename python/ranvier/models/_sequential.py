@@ -16,6 +16,7 @@ from .. import _saving_common
 from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
+from ..layers import _input as layers_input
 from ._guards import StructureGuard
 from ._nesting import NestingMixin
 from ._saving import MODEL_CLASSES, SavingMixin
@@ -599,15 +600,6 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         return [(t["offset"], t["size"], f"{self._layers[t['layer']].name}/{t['name']}")
                 for t in net.tensors() if t["trainable"]]
 
-    def _keras_trainable_offsets(self) -> List[int]:
-        """The flat-buffer offsets of the trainable weights in Keras's
-        ``trainable_variables`` order (the network's order here)."""
-        return [int(t["offset"]) for t in self._built_net().tensors() if t["trainable"]]
-
-    def _weight_path(self, name: str) -> str:
-        """Keras's path of the weight ``<layer>/<weight>``: ``sequential/dense/kernel`` (the model's scope)."""
-        return f"{self.name}/{name}"
-
     def _forward_training(self, x: np.ndarray) -> np.ndarray:
         """The layers on ``x`` in training mode (``model(x, training=True)``; the caller
         holds the trainer and the inference lock)."""
@@ -648,9 +640,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32")
             name = self._declared_input()[1] if self.__dict__.get("_input_origin") is not None else (
                 self.__dict__.get("_implicit_input_name") or "input_layer")
-            layers.append({"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
-                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype, "sparse": False,
-                                      "ragged": False, "name": name, "optional": False}})
+            layers.append(layers_input.input_layer_entry(list(self._input_shape), dtype, name))
         for l in (self._entries() if nested else self._layers):
             layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
         return {"name": self.name, "trainable": self.trainable, "dtype": dict(layers_base.DTYPE_POLICY),
