@@ -450,10 +450,12 @@ def test_sequential_config_layout_is_keras_3_15():
     config = model.get_config()
     assert config["dtype"] == {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
                                "registered_name": None}
-    assert config["layers"][0] == {
+    entry = config["layers"][0]
+    assert entry["config"]["name"].startswith("input_layer")  # the Input's own (session-unique) name
+    assert entry == {
         "module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
         "config": {"batch_shape": [None, 3], "dtype": "float32", "sparse": False, "ragged": False,
-                   "name": "input_layer", "optional": False}}
+                   "name": entry["config"]["name"], "optional": False}}
     assert keras.Sequential.from_config(config).get_config() == config
 
 
