@@ -503,7 +503,8 @@ def test_loader_refuses_an_unsupported_policy_in_a_file(tmp_path):
     header = json.loads(raw[8:8 + n])
     meta = header["__metadata__"]
     key = next(k for k, v in meta.items() if "mixed" not in v and '"DTypePolicy"' in v)
-    meta[key] = meta[key].replace('"name": "float32"}', '"name": "float16"}', 1)
+    at = meta[key].index('"Dense"')  # a layer's policy (the model's own dtype entry comes first)
+    meta[key] = meta[key][:at] + meta[key][at:].replace('"name": "float32"}', '"name": "float16"}', 1)
     assert '"float16"' in meta[key]
     blob = json.dumps(header).encode()
     blob += b" " * (-len(blob) % 8)

@@ -191,7 +191,7 @@ def test_config_is_keras_functional_layout():
     assert {"module", "class_name", "config", "registered_name", "name", "inbound_nodes", "build_config"} \
         == set(dense)
     assert dense["class_name"] == "Dense" and dense["name"] == "dense" and dense["config"]["units"] == 64
-    assert dense["build_config"] == {"input_shape": [None, 784]}
+    assert dense["build_config"] == {"input_shape": (None, 784)}  # a tuple, as Keras 3.15
     assert dense["inbound_nodes"] == [{"args": [{"class_name": "__keras_tensor__", "config": {
         "shape": [None, 784], "dtype": "float32", "keras_history": ["input_layer", 0, 0]}}], "kwargs": {}}]
     assert cfg["layers"][2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["dense", 0, 0]

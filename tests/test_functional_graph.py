@@ -183,15 +183,27 @@ def test_a_single_loss_applies_to_every_output_and_sample_weight_is_per_output()
 
 
 def test_compile_structures_are_checked_per_output():
+    # Keras 3 checks these against the outputs when fit/evaluate/train_on_batch/
+    # test_on_batch first run (compile itself returns): the ValueError comes from there,
+    # every time until the next compile; predict still works
     model, _ = _shared_two_by_two()
-    with pytest.raises(ValueError, match=r"Expected keys \['a', 'b'\] in loss dict.*\['a'\]"):
-        model.compile(loss={"a": "mse"})
-    with pytest.raises(ValueError, match="loss is a list of 3.*2 outputs"):
-        model.compile(loss=["mse", "mse", "mse"])
-    with pytest.raises(ValueError, match="loss_weights` must match the number of losses"):
-        model.compile(loss="mse", loss_weights=[1.0])
-    with pytest.raises(ValueError, match="Invalid `metrics`.*a list of 3"):
-        model.compile(loss="mse", metrics=["mae", "mse", "mae"])
+    x1, x2, ya, yb = _data()
+    for kwargs, message in [
+            (dict(loss={"a": "mse"}), r"Expected keys \['a', 'b'\] in loss dict.*\['a'\]"),
+            (dict(loss=["mse", "mse", "mse"]), "loss is a list of 3.*2 outputs"),
+            (dict(loss="mse", loss_weights=[1.0]), "loss_weights` must match the number of losses"),
+            (dict(loss="mse", metrics=["mae", "mse", "mae"]), "Invalid `metrics`.*a list of 3")]:
+        model.compile(**kwargs)
+        with pytest.raises(ValueError, match=message):
+            model.fit([x1, x2], [ya, yb], verbose=0)
+        with pytest.raises(ValueError, match=message):
+            model.evaluate([x1, x2], [ya, yb], verbose=0)
+        for call in (model.train_on_batch, model.test_on_batch):
+            with pytest.raises(ValueError, match=message):
+                call([x1, x2], [ya, yb])
+        assert [p.shape for p in model.predict([x1, x2], verbose=0)] == [(6, 2), (6, 1)]
+    model.compile(loss="mse")  # a good compile clears it
+    assert np.isfinite(model.evaluate([x1, x2], [ya, yb], verbose=0)[0])
 
 
 def test_training_reduces_the_loss_of_both_outputs():
@@ -580,8 +592,9 @@ def test_an_output_without_a_loss_is_not_trained_and_needs_no_targets():
     np.testing.assert_allclose(d["loss"], np.mean((pa - ya) ** 2), rtol=1e-5)
     with pytest.raises(ValueError, match="output 'b' has metrics but no loss"):
         model.compile(loss=["mse", None], metrics=[["mae"], ["mae"]])
+    model.compile(loss=[None, None])  # Keras: "No loss to compute" when fit runs
     with pytest.raises(ValueError, match="loss is required for at least one output"):
-        model.compile(loss=[None, None])
+        model.fit([x1, x2], [ya, yb], verbose=0)
 
 
 # ------------------------------------------------------------------ tabular inputs (the example)

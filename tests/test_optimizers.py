@@ -539,7 +539,23 @@ def test_variables_and_state_layout():
     state = opt.get_state()
     assert list(state["slots"]) == ["momentum", "velocity", "velocity_hat", "average"]
     assert state["iterations"] == 1 and state["learning_rate"] == opt.learning_rate
-    assert len(opt.variables) == 2 + 4
+    # Keras 3.15's optimizer.variables: iteration, learning_rate, then per Keras
+    # add_variable call one slot per variable with its shape (EMA averages first, then
+    # momentum/velocity interleaved per variable, then velocity_hat), named <variable>_<slot>
+    variables = opt.variables
+    n = len(SIZES)
+    assert len(variables) == 2 + 4 * n
+    assert [v.name for v in variables[:2]] == ["iteration", "learning_rate"]
+    assert variables[0].dtype == np.int64 and variables[1].dtype == np.float32
+    expected = ([("average", s) for s in SIZES] + [(k, s) for s in SIZES for k in ("momentum", "velocity")]
+                + [("velocity_hat", s) for s in SIZES])
+    assert [(v.name.rsplit("_", 1)[-1] if not v.name.endswith("velocity_hat") else "velocity_hat", v.shape)
+            for v in variables[2:]] == [(k, s) for k, s in expected]
+    off = 0
+    for v, s in zip(variables[2:2 + n], SIZES):  # live views of the flat state buffers
+        size = int(np.prod(s))
+        np.testing.assert_array_equal(np.asarray(v).reshape(-1), state["slots"]["average"][off:off + size])
+        off += size
     assert O.Nadam().get_state()["scalars"] == {"u_product": 1.0}
 
 

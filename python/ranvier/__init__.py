@@ -47,7 +47,10 @@ _ATTRIBUTES = {
     "Optimizer": ("optimizers", "Optimizer"),
     "Initializer": ("initializers", "Initializer"),
     "Regularizer": ("regularizers", "Regularizer"),
-    "Variable": ("layers", "Variable"),
+    "FloatDTypePolicy": ("mixed_precision", "DTypePolicy"),
+    # keras.Variable: constructible (Variable([1., 2.]), for optimizers driven by hand); layer
+    # weights (layers.Variable views) are instances of it
+    "Variable": ("_variable", "Variable"),
 }
 
 __all__ = [

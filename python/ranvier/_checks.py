@@ -44,6 +44,21 @@ class NotNumericDataError(TypeError, ValueError):
     ``except TypeError`` and ``except ValueError`` catch it."""
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type where Keras raises ValueError (``compile(metrics="mae")``:
+    "Expected `metrics` argument to be a list, tuple, or dict"); both ``except TypeError``
+    and ``except ValueError`` catch it."""
+
+
+class NoLayerError(IndexError, ValueError):
+    """``Sequential.pop()`` on a model without layers (Keras: IndexError from list.pop)."""
+
+
+class UnsupportedCompileError(ValueError):
+    """A ``compile`` argument Keras accepts but ranvier cannot train with (a Python loss, an
+    output with metrics and no loss): raised by ``compile`` itself, not deferred to fit."""
+
+
 def _prefix(owner: Optional[str]) -> str:
     return f"{owner}: " if owner else ""
 
@@ -178,9 +193,9 @@ def as_numeric_array(x: Any, name: str, what: str) -> np.ndarray:
     bad = [(c, k) for c, k in kinds if k not in ("ok", "nullable")]
     if bad:
         listed = ", ".join(f"{c!r} ({k})" for c, k in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise TypeError(f"{what}: {name} must hold real numbers (float or int), but these columns do not: "
-                        f"{listed}; convert them to numbers first (e.g. datetimes with .astype('int64'), "
-                        f"categories with pd.get_dummies or .cat.codes)")
+        raise NotNumericDataError(f"{what}: {name} must hold real numbers (float or int), but these columns do "
+                                  f"not: {listed}; convert them to numbers first (e.g. datetimes with "
+                                  f".astype('int64'), categories with pd.get_dummies or .cat.codes)")
     if any(k == "nullable" for _, k in kinds):
         return np.asarray(x.to_numpy(dtype=np.float64, na_value=np.nan))
     arr = np.asarray(x.to_numpy())
@@ -335,3 +350,41 @@ def as_float_rows(x: Any, name: str, what: str, check_values: Any = None) -> np.
     if not (arr.dtype == np.float32 and arr.flags.c_contiguous and arr.flags.aligned):
         arr = to_float32(arr, name, what)  # finite values beyond float32: a clear error
     return arr
+
+
+def class_weight_to_sample_weight(class_weight, y: np.ndarray) -> np.ndarray:
+    """fit's ``class_weight`` as per-sample weights (Keras: argmax of one-hot rows, else the
+    rounded label; classes missing from the dict weigh 1.0)."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"fit: class_weight must be a dict {{class index: weight}}, "
+                        f"got {type(class_weight).__name__}")
+    if y.shape[1] > 1:
+        labels = np.argmax(y, axis=1)
+    else:
+        labels = np.round(y[:, 0]).astype(np.int64)
+    sw = np.ones(y.shape[0], dtype=np.float32)
+    for k, w in class_weight.items():
+        ki = class_index(k)  # -1 for 0.5 (int() would make it class 0), "a", -2, ...
+        if ki < 0:
+            raise ValueError(f"fit: class_weight keys must be class indices (integers >= 0), got {k!r}")
+        if not is_real(w) or not math.isfinite(w):
+            raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
+        check_float32(w, f"class_weight[{k!r}]", "fit")
+        sw[labels == ki] = float(w)
+    return sw
+
+
+def prepare_sample_weight(sw, n: int, what: str, name: str = "sample_weight") -> Optional[np.ndarray]:
+    """``sample_weight`` as float32 of shape (n,) ((n, 1) is taken too), finite; None stays None."""
+    if sw is None:
+        return None
+    sw = as_numeric_array(sw, name, what)
+    if sw.dtype.kind not in "fiub":
+        raise TypeError(f"{what}: {name} must be numeric, got dtype={sw.dtype}")
+    if sw.ndim == 2 and sw.shape[1] == 1:
+        sw = sw.reshape(-1)
+    if sw.ndim != 1 or sw.shape[0] != n:
+        raise ValueError(f"{what}: {name} must have shape ({n},), got {sw.shape}")
+    sw = to_float32(sw, name, what)
+    check_finite(sw, name, what)
+    return sw

@@ -9,13 +9,15 @@ stores it in ``registered_name``, and by the bare name), then among the built-in
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __all__ = ["register_keras_serializable", "get_custom_objects", "custom_object_scope", "CustomObjectScope",
            "get_registered_name", "get_registered_object"]
 
 _GLOBAL: Dict[str, Any] = {}          # "package>name" -> object (what Keras's registry holds)
-_NAMES: Dict[int, str] = {}           # id(object) -> "package>name"
+# id(object) -> (object, "package>name"); the object is held (as Keras's registry holds it)
+# and compared, so the id of a collected object reused by a new one does not name it
+_NAMES: Dict[int, Tuple[Any, str]] = {}
 _scopes = threading.local()
 
 
@@ -43,7 +45,7 @@ def register_keras_serializable(package: str = "Custom", name: Optional[str] = N
             raise ValueError("Cannot register a class that does not have a get_config() method.")
         registered = f"{package}>{class_name}"
         _GLOBAL[registered] = arg  # registering the name again replaces the object, as in Keras
-        _NAMES[id(arg)] = registered
+        _NAMES[id(arg)] = (arg, registered)
         return arg
 
     return decorator
@@ -77,7 +79,10 @@ custom_object_scope = CustomObjectScope
 
 def get_registered_name(obj) -> str:
     """``"package>name"`` for a registered object, else its ``__name__``."""
-    return _NAMES.get(id(obj), getattr(obj, "__name__", type(obj).__name__))
+    entry = _NAMES.get(id(obj))
+    if entry is not None and entry[0] is obj:
+        return entry[1]
+    return getattr(obj, "__name__", type(obj).__name__)
 
 
 def get_registered_object(name: str, custom_objects: Optional[Mapping[str, Any]] = None,

@@ -629,6 +629,9 @@ class Model(models_module.Sequential):
         return [[f"{self._input_layer.name} (InputLayer)", shape, "0"]] + super()._summary_rows()
 
     # ---- config
+    def _weight_path(self, name: str) -> str:  # layers built outside the model: no model scope
+        return name
+
     def get_config(self) -> Dict[str, Any]:
         """Keras's functional config: ``name``, ``trainable``, ``layers`` (each a layer dict
         with its ``name`` and ``inbound_nodes``, the InputLayer first), ``input_layers`` and

@@ -288,7 +288,7 @@ def to_json(model, **kwargs) -> str:
 
 
 def model_from_json(json_string, custom_objects=None):
-    """``keras.models.model_from_json``: the (uncompiled, newly initialized) model of
+    """``keras.models.model_from_json``: the (newly initialized) model of
     ``model.to_json()``'s string; a ``Functional`` config gives a ``Model``, a
     ``Sequential`` one a ``Sequential``."""
     try:
@@ -298,19 +298,25 @@ def model_from_json(json_string, custom_objects=None):
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise ValueError("model_from_json: expected {'class_name': ..., 'config': {...}}")
     cls = data.get("class_name")
+    model: Any = None
     try:
         if cls in ("Functional", "Model"):
-            return Model.from_config(data["config"], custom_objects=custom_objects)
-        if cls == "Sequential":
+            model = Model.from_config(data["config"], custom_objects=custom_objects)
+        elif cls == "Sequential":
             model = models_module.Sequential.from_config(data["config"], custom_objects=custom_objects)
             build = data.get("build_config") or {}
             if not model.built and build.get("input_shape") and model._layers:
                 model.build(tuple(build["input_shape"]))
-            return model
     except (TypeError, KeyError, AttributeError, IndexError) as e:  # a malformed description
         raise ValueError(f"model_from_json: the model cannot be built: {type(e).__name__}: {e}") from None
-    raise ValueError(f"model_from_json: cannot build a {cls!r} model; ranvier builds Sequential and "
-                     f"functional (chain) models")
+    if model is None:
+        raise ValueError(f"model_from_json: cannot build a {cls!r} model; ranvier builds Sequential and "
+                         f"functional (chain) models")
+    cc = data.get("compile_config")
+    if isinstance(cc, dict) and cc:  # as Keras: a compile_config compiles the new model
+        from . import _keras_format
+        _keras_format.compile_from_config(model, cc, custom_objects)
+    return model
 
 
 def model_from_sequential(seq, config: Dict[str, Any]) -> Model:

@@ -618,6 +618,17 @@ class Functional(FunctionalRunMixin, Model):
             state["trainable_segments"] = [(int(t["offset"]), int(t["size"]), tuple(t["shape"])) for t in tensors]
         return state
 
+    def _keras_trainable_offsets(self):
+        """Offsets of the trainable weights in Keras's order: by layer, in ``model.layers`` order."""
+        rank = {node: j for j, node in enumerate(self._node_of_layer)}
+        tensors = [t for t in self._built_net().tensors() if t["trainable"]]
+        tensors.sort(key=lambda t: (rank[t["layer"]], t["index"]))
+        return [int(t["offset"]) for t in tensors]
+
+    def _weight_path(self, name):
+        """Keras's variable path: the layers of a functional model are built outside it."""
+        return name
+
     def _param_segments(self):
         net = self._built_net()
         names = {node: layer.name for node, layer in zip(self._node_of_layer, self._layers)}

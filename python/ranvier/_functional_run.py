@@ -243,9 +243,10 @@ class FunctionalRunMixin:
         seq: Any = models_module.Sequential
         for j, lo in enumerate(per):
             if lo is None and (mets[j] or wmets[j]):
-                raise ValueError(f"compile: output '{names[j]}' has metrics but no loss; ranvier reads an output's "
-                                 f"targets only for its loss: give it a loss (loss_weights=0 keeps it out of "
-                                 f"training) to compute its metrics")
+                raise _checks.UnsupportedCompileError(
+                    f"compile: output '{names[j]}' has metrics but no loss; ranvier reads an output's targets "
+                    f"only for its loss: give it a loss (loss_weights=0 keeps it out of training) to compute "
+                    f"its metrics")
         seq._compile(self, optimizer, next(lo for lo in per if lo is not None), None, mets[0], wmets[0])
         m._has_compile_metrics = metrics is not None or weighted_metrics is not None  # Keras's compile_metrics
         self.loss = loss

@@ -161,6 +161,7 @@ def _compile_config(model) -> Optional[Dict[str, Any]]:
             opt = opt.inner_optimizer  # wrapped by compile (mixed_float16): Keras keeps what compile was given
         out["optimizer"] = optimizers_module.serialize(opt)
     out.setdefault("loss_weights", None)
+    out["metrics"] = out.get("metrics") or None  # Keras writes null when compile got none
     out["weighted_metrics"] = out.get("weighted_metrics") or None
     out.update({"run_eagerly": False, "steps_per_execution": 1, "jit_compile": False})
     return _kerasify(json.loads(common.to_json(out, "the compile configuration")))
@@ -186,6 +187,7 @@ def compile_from_config(model, config, custom_objects=None) -> None:
         raise ValueError(f"compile_from_config: the model cannot be compiled with this configuration: "
                          f"{type(e).__name__}: {e}") from None
 
+
 def model_config(model) -> Dict[str, Any]:
     """``config.json`` of a model, as Keras writes it."""
     state = model._save_state(False)
@@ -202,9 +204,7 @@ def model_config(model) -> Dict[str, Any]:
         if not functional:
             cfg["config"]["build_input_shape"] = shape
         cfg["build_config"] = {"input_shape": shape}
-    cc = _compile_config(model)
-    if cc is not None:
-        cfg["compile_config"] = cc
+    cfg["compile_config"] = compile_config(model)  # {} when not compiled, as Keras writes it
     return cfg
 
 
@@ -453,14 +453,19 @@ def load_archive(path, where: str, classes: Mapping[str, Any], custom_objects=No
         if compile and isinstance(cc, dict) and cc:  # Keras writes {} for a model never compiled
             cc = _from_keras(cc, where)
             _compile_from(model, cc, where, custom_objects)
-            opt_vars = _keras_h5.child(h5py, f, "optimizer/vars", where)
-            if isinstance(opt_vars, h5py.Group) and len(opt_vars.keys()) > 0:
-                # each variable is a scalar or one weight's shape: read none larger than that
-                cap = max([int(np.prod(v.shape)) for v in model.weights] + [1])
-                _restore_optimizer(model, [_keras_h5.read_capped(h5py, _keras_h5.child(h5py, opt_vars, k, where),
-                                                                 where, cap)
-                                           for k in sorted(opt_vars.keys(), key=_int_key)], where)
+            restore_optimizer_vars(h5py, f, model, where)
     return model
+
+
+def restore_optimizer_vars(h5py, f, model, where: str) -> None:
+    """The ``optimizer/vars`` of an open Keras weights file into the model's optimizer
+    (nothing when the file has none)."""
+    opt_vars = _keras_h5.child(h5py, f, "optimizer/vars", where)
+    if isinstance(opt_vars, h5py.Group) and len(opt_vars.keys()) > 0:
+        # each variable is a scalar or one weight's shape: read none larger than that
+        cap = max([int(np.prod(v.shape)) for v in model.weights] + [1])
+        _restore_optimizer(model, [_keras_h5.read_capped(h5py, _keras_h5.child(h5py, opt_vars, k, where), where, cap)
+                                   for k in sorted(opt_vars.keys(), key=_int_key)], where)
 
 
 def _finite(obj: Any) -> Any:

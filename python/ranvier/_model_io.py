@@ -453,6 +453,12 @@ def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None
     if magic == _HDF5_MAGIC:
         groups = _keras_h5.read_weights(filepath, model)
         common.assign_groups(model, groups, where, skip_mismatch)
+        opt = getattr(model, "optimizer", None)
+        if getattr(model, "compiled", False) and opt is not None and opt.built:
+            # Keras: a built optimizer takes the file's optimizer variables too
+            h5py = _keras_format.h5py_module("loading a Keras weights file")
+            with h5py.File(filepath, "r") as f:
+                _keras_format.restore_optimizer_vars(h5py, f, model, where)
         return
     if magic.startswith(_keras_format.ZIP_MAGIC):  # a .keras archive: its weights
         h5py = _keras_format.h5py_module("loading the weights of a Keras .keras file")

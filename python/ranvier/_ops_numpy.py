@@ -41,6 +41,32 @@ def _in(x) -> np.ndarray:
     return arr
 
 
+def _is_python_number(v) -> bool:
+    return isinstance(v, (bool, int, float)) and not isinstance(v, np.generic)
+
+
+def _pair(x1, x2):
+    """Two operands with Keras's dtype rules: a Python number is weak (it takes the other
+    operand's dtype: ``float32 array + 1`` is float32; a float with an integer array gives
+    float32), and an integer array with a float array gives the float array's dtype."""
+    p1, p2 = _is_python_number(x1), _is_python_number(x2)
+    if p1 == p2:
+        a, b = _in(x1), _in(x2)
+        # two arrays, or two numbers (float32 and int32 after conversion)
+        if a.dtype.kind == "f" and b.dtype.kind in "iub":
+            b = b.astype(a.dtype)
+        elif b.dtype.kind == "f" and a.dtype.kind in "iub":
+            a = a.astype(b.dtype)
+        return a, b
+    arr, num = (_in(x2), x1) if p1 else (_in(x1), x2)
+    if isinstance(num, float) and arr.dtype.kind in "iub":
+        arr = arr.astype(np.float32)
+    elif not isinstance(num, bool) and arr.dtype.kind == "b":
+        arr = arr.astype(np.int32)
+    weak = np.asarray(num, dtype=arr.dtype)
+    return (weak, arr) if p1 else (arr, weak)
+
+
 def _out(value) -> Any:
     return _tensor.eager(np.asarray(value))
 
@@ -265,7 +291,7 @@ def negative(x):
 
 def power(x1, x2):
     """``x1 ** x2``, element-wise."""
-    return _out(np.power(_in(x1), _in(x2)))
+    return _out(np.power(*_pair(x1, x2)))
 
 
 def clip(x, x_min, x_max):
@@ -275,27 +301,27 @@ def clip(x, x_min, x_max):
 
 def maximum(x1, x2):
     """The larger of ``x1`` and ``x2``, element-wise."""
-    return _out(np.maximum(_in(x1), _in(x2)))
+    return _out(np.maximum(*_pair(x1, x2)))
 
 
 def minimum(x1, x2):
     """The smaller of ``x1`` and ``x2``, element-wise."""
-    return _out(np.minimum(_in(x1), _in(x2)))
+    return _out(np.minimum(*_pair(x1, x2)))
 
 
 def add(x1, x2):
     """``x1 + x2``, element-wise."""
-    return _out(np.add(_in(x1), _in(x2)))
+    return _out(np.add(*_pair(x1, x2)))
 
 
 def subtract(x1, x2):
     """``x1 - x2``, element-wise."""
-    return _out(np.subtract(_in(x1), _in(x2)))
+    return _out(np.subtract(*_pair(x1, x2)))
 
 
 def multiply(x1, x2):
     """``x1 * x2``, element-wise."""
-    return _out(np.multiply(_in(x1), _in(x2)))
+    return _out(np.multiply(*_pair(x1, x2)))
 
 
 def divide(x1, x2):
@@ -316,32 +342,32 @@ def divide_no_nan(x1, x2):
 
 def equal(x1, x2):
     """``x1 == x2``, element-wise (bool)."""
-    return _out(np.equal(_in(x1), _in(x2)))
+    return _out(np.equal(*_pair(x1, x2)))
 
 
 def not_equal(x1, x2):
     """``x1 != x2``, element-wise (bool)."""
-    return _out(np.not_equal(_in(x1), _in(x2)))
+    return _out(np.not_equal(*_pair(x1, x2)))
 
 
 def greater(x1, x2):
     """``x1 > x2``, element-wise (bool)."""
-    return _out(np.greater(_in(x1), _in(x2)))
+    return _out(np.greater(*_pair(x1, x2)))
 
 
 def greater_equal(x1, x2):
     """``x1 >= x2``, element-wise (bool)."""
-    return _out(np.greater_equal(_in(x1), _in(x2)))
+    return _out(np.greater_equal(*_pair(x1, x2)))
 
 
 def less(x1, x2):
     """``x1 < x2``, element-wise (bool)."""
-    return _out(np.less(_in(x1), _in(x2)))
+    return _out(np.less(*_pair(x1, x2)))
 
 
 def less_equal(x1, x2):
     """``x1 <= x2``, element-wise (bool)."""
-    return _out(np.less_equal(_in(x1), _in(x2)))
+    return _out(np.less_equal(*_pair(x1, x2)))
 
 
 def logical_and(x1, x2):
@@ -366,7 +392,7 @@ def where(condition, x1=None, x2=None):
         return tuple(_out(i.astype(np.int32)) for i in np.nonzero(_in(condition)))
     if x1 is None or x2 is None:
         raise ValueError("where: x1 and x2 must be given together (or neither)")
-    return _out(np.where(_in(condition), _in(x1), _in(x2)))
+    return _out(np.where(_in(condition), *_pair(x1, x2)))
 
 
 def isnan(x):

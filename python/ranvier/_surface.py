@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from . import _checks
 from . import losses as losses_module
 from . import metrics as metrics_module
 
 __all__ = ["LossTracker", "CompileMetrics", "model_metrics", "model_losses", "check_core_loss"]
 
 
-class LossTracker(metrics_module.Metric):
+class LossTracker(metrics_module.Mean):
     """Keras 3's loss tracker (a ``Mean`` named "loss"): the running loss of the current
     fit epoch / evaluate, read from the model's C++ trainer (0.0 before any)."""
 
@@ -37,7 +38,7 @@ class LossTracker(metrics_module.Metric):
             trainer.reset_metrics()
 
 
-class OutputLossTracker(metrics_module.Metric):
+class OutputLossTracker(metrics_module.Mean):
     """Keras 3's per-output loss tracker of a model with two or more losses (a ``Mean``
     named ``"<output>_loss"``): output ``index``'s running loss, read from the C++ trainer."""
 
@@ -150,10 +151,12 @@ def check_core_loss(loss) -> None:
     try:
         losses_module.core_spec(loss)
     except ValueError as e:
+        if "Could not interpret" in str(e):  # not a loss at all: Keras's ValueError, at fit time
+            raise ValueError(f"compile: {e}") from None
         if "is a Python loss with no C++ kernel" not in str(e):  # a built-in loss with an option the
-            raise ValueError(f"compile: {e}") from None  # kernels lack (ignore_class): not "Python code"
+            raise _checks.UnsupportedCompileError(f"compile: {e}") from None  # kernels lack (ignore_class)
         name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
-        raise ValueError(
+        raise _checks.UnsupportedCompileError(
             f"compile: the loss {name!r} is Python code. ranvier computes the loss and its gradient in C++ "
             f"inside the training loop, so a Python loss function (or a Loss subclass with its own call()) "
             f"cannot train a model. Supported: the built-in losses by name, function or class, with their "

@@ -303,8 +303,10 @@ class VarianceScaling(_Seeded):
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("uniform", "truncated_normal", "untruncated_normal")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
         super().__init__(seed)
+        _no_axes(type(self).__name__, input_axes, output_axes)
         if not isinstance(scale, numbers.Real) or not scale > 0.0:
             raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
         _hyper(scale, "VarianceScaling", "scale")
@@ -339,18 +341,29 @@ class VarianceScaling(_Seeded):
         return v.astype(_dtype(dtype))
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        # Keras 3.15 writes input_axes/output_axes (its fans for einsum kernels; None here)
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed,
+                "input_axes": None, "output_axes": None}
+
+
+def _no_axes(cls: str, input_axes, output_axes) -> None:
+    """Keras's input_axes/output_axes (fans of einsum kernels): ranvier's kernels are 2-D,
+    their fans come from the shape; only None is taken."""
+    if input_axes is not None or output_axes is not None:
+        raise ValueError(f"{cls}: input_axes/output_axes are not supported by ranvier (the fans come from the "
+                         f"weight's shape); got input_axes={input_axes!r}, output_axes={output_axes!r}")
 
 
 class _Preset(VarianceScaling):
     _PRESET: tuple = ()
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
         scale, mode, dist = self._PRESET
-        super().__init__(scale=scale, mode=mode, distribution=dist, seed=seed)
+        super().__init__(scale=scale, mode=mode, distribution=dist, seed=seed, input_axes=input_axes,
+                         output_axes=output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": None, "output_axes": None}
 
 
 class GlorotUniform(_Preset):

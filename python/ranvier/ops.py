@@ -10,8 +10,10 @@ import numpy as np
 from . import _checks, _core
 from ._ops_numpy import *  # noqa: F401,F403 - the keras.ops functions
 from ._ops_numpy import __all__ as _numpy_ops
+from ._ops_numpy_nn import *  # noqa: F401,F403 - activations, cross-entropies, top_k, ...
+from ._ops_numpy_nn import __all__ as _numpy_nn_ops
 
-__all__ = ["matmul", *_numpy_ops]
+__all__ = ["matmul", *_numpy_ops, *_numpy_nn_ops]
 
 _core_matmul = _core.matmul
 

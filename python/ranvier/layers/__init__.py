@@ -7,7 +7,8 @@
 (``Embedding``, ``CategoryEncoding``, ``Reshape``, ``RepeatVector``), the global pooling layers
 (``GlobalAveragePooling1D``, ``GlobalMaxPooling1D`` and their aliases ``GlobalAvgPool1D``,
 ``GlobalMaxPool1D``), the lookup layers
-(``IntegerLookup``, ``StringLookup``: raw keys encoded before the network), the merge layers
+(``IntegerLookup``, ``StringLookup``: raw keys encoded before the network), ``Hashing`` (on raw
+data, before the network), the merge layers
 (``Concatenate``, ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``, ``Minimum``,
 ``Dot`` and their functional forms ``concatenate``, ``add``, ...: a list of inputs), ``InputLayer`` and
 ``Input(shape=...)``, with Keras's arguments, defaults, automatic names ("dense",
@@ -71,6 +72,7 @@ from ._base import (  # noqa: F401 (reset_uids: clear_session)
 )
 from ._core_layers import ELU, Activation, Dense, Dropout, Flatten, GaussianNoise, LeakyReLU, ReLU, Softmax
 from ._embedding import CategoryEncoding, Embedding, RepeatVector, Reshape
+from ._hashing import Hashing
 from ._input import Input, InputLayer, KerasTensor
 from ._lookup import IntegerLookup, StringLookup
 from ._merge import (
@@ -109,7 +111,7 @@ __all__ = [
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "InputLayer", "Input", "KerasTensor",
     "Normalization", "Discretization", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization", "GaussianDropout",
     "AlphaDropout", "Embedding", "CategoryEncoding", "Reshape", "RepeatVector", "IntegerLookup", "StringLookup",
-    "Concatenate", "Add", "Subtract", "Multiply", "Average",
+    "Hashing", "Concatenate", "Add", "Subtract", "Multiply", "Average",
     "Maximum", "Minimum", "Dot", "concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "dot", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
     "serialize", "deserialize",
@@ -119,6 +121,7 @@ __all__ = [
 _CLASSES = tuple(globals()[name] for name in BUILTIN_LAYER_NAMES) + (InputLayer,)
 _REGISTRY: Dict[str, Type[Layer]] = {cls.__name__: cls for cls in _CLASSES}
 _REGISTRY.update(GlobalAvgPool1D=GlobalAveragePooling1D, GlobalMaxPool1D=GlobalMaxPooling1D)  # Keras's aliases
+_REGISTRY["Hashing"] = Hashing  # runs on raw data, outside the C++ network
 
 
 def _valid_names() -> str:
@@ -127,7 +130,7 @@ def _valid_names() -> str:
 
 def serialize(layer: Layer) -> Dict[str, Any]:
     """Keras's layer dict: module, class_name, config, registered_name, build_config."""
-    out: Any = _registry.serialize(layer, kind="layer", base=Layer, builtin=_CLASSES, functions=False)
+    out: Any = _registry.serialize(layer, kind="layer", base=Layer, builtin=_CLASSES + (Hashing,), functions=False)
     build = layer.get_build_config() if not isinstance(layer, InputLayer) else None
     if build is not None:
         out["build_config"] = build

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _checks, _core, _tensor
 from .. import mixed_precision as _mixed_precision
+from .._variable import Variable as _KerasVariable
 
 # Keras 3 serializes a layer's dtype as its DTypePolicy.
 DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
@@ -26,8 +27,9 @@ from ._arguments import (  # noqa: E402,F401 - re-exported: the layer modules im
 
 
 # ----------------------------------------------------------------------------- Variable
-class Variable:
-    """A view of one layer weight (``layer.weights[i]``), reading the layer's live storage.
+class Variable(_KerasVariable):
+    """A view of one layer weight (``layer.weights[i]``), reading the layer's live storage
+    (a ``ranvier.Variable``, as Keras's weights are ``keras.Variable`` objects).
 
     ``numpy()`` returns a copy; ``assign(value)`` writes in place (shape-checked);
     NumPy functions accept it directly (``np.asarray(v)``).
@@ -73,13 +75,14 @@ class Variable:
         """A copy of the current value."""
         return self.value.copy()
 
-    def assign(self, value) -> None:
+    def assign(self, value) -> "Variable":
         """Writes ``value`` (converted to float32, same shape required) into the weight in place."""
         arr = _checks.to_float32(np.asarray(value), self.path, "Variable.assign")
         if arr.shape != self.value.shape:
             raise ValueError(f"Variable {self.path}: cannot assign a value of shape {arr.shape} "
                              f"to a variable of shape {self.value.shape}")
         np.copyto(self.value, arr)
+        return self
 
     def __array__(self, dtype=None, copy=None):
         v = self.value
@@ -417,10 +420,11 @@ class Layer:
             self.set_weights(w)
 
     def get_build_config(self) -> Optional[Dict[str, Any]]:
-        """``{"input_shape": [...]}`` once built (what saving stores), else None."""
+        """``{"input_shape": (None, ...)}`` once built (what saving stores; a tuple, as
+        Keras's), else None."""
         if self._build_input_shape is None:
             return None
-        return {"input_shape": list(self._build_input_shape)}
+        return {"input_shape": tuple(self._build_input_shape)}
 
     def build_from_config(self, config: Dict[str, Any]) -> None:
         """Builds the layer from ``get_build_config()``'s dict (no-op when already built)."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -218,3 +218,10 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse,
                        batch_shape=batch_shape, name=name, optional=optional, ragged=ragged)
     return layer.output
+
+
+def input_layer_entry(batch_shape: list, dtype: str, name: str) -> Dict[str, Any]:
+    """A Sequential config's InputLayer entry, as Keras 3.15 writes it."""
+    return {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+            "config": {"batch_shape": batch_shape, "dtype": dtype, "sparse": False, "ragged": False,
+                       "name": name, "optional": False}}

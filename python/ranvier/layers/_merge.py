@@ -150,10 +150,10 @@ class _Merge(Layer):
         return core, samples
 
     def get_build_config(self) -> Optional[Dict[str, Any]]:
-        """``{"input_shape": [[...], [...]]}`` once built (Keras's layout for merge layers)."""
+        """``{"input_shape": [(...), (...)]}`` once built (Keras's layout for merge layers)."""
         if self._build_input_shape is None:
             return None
-        return {"input_shape": [list(s) for s in self._build_input_shape]}
+        return {"input_shape": [tuple(s) for s in self._build_input_shape]}
 
     def build_from_config(self, config: Dict[str, Any]) -> None:
         """Builds the layer from ``get_build_config()``'s dict (no-op when already built)."""

@@ -160,7 +160,7 @@ def serialize(metric):
     functions serialize to their name, another library's metric object to its class and
     config."""
     return _registry.serialize(metric, kind="metric", base=Metric, builtin=_ALL_CLASSES,
-                               module="ranvier.metrics", other=_serialize_duck)
+                               module="keras.metrics", other=_serialize_duck)
 
 
 def deserialize(config, custom_objects=None):
@@ -211,8 +211,8 @@ def resolve_accuracy(name: str, y_true_shape, y_pred_shape) -> Metric:
 def _object_name(obj) -> str:
     if isinstance(getattr(obj, "name", None), str) and obj.name:
         return obj.name
-    if hasattr(obj, "__name__"):
-        return _to_snake_case(obj.__name__) if inspect.isclass(obj) else obj.__name__
+    if hasattr(obj, "__name__"):  # Keras snake-cases function names too ("<lambda>" -> "lambda")
+        return _to_snake_case(obj.__name__)
     return _to_snake_case(type(obj).__name__)
 
 

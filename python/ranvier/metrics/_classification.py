@@ -113,8 +113,8 @@ class SparseTopKCategoricalAccuracy(_CoreMetric):
         super().__init__(name=name, dtype=dtype, k=self.k)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k,
-                "from_sorted_ids": self.from_sorted_ids}
+        # Keras 3 writes from_sorted_ids only when it is True (never, here).
+        return {"name": self.name, "dtype": self.dtype, "k": self.k}
 
 
 # ----------------------------------------------------------------------------- regression

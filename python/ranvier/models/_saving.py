@@ -43,6 +43,23 @@ class SavingMixin:
         def build(self, input_shape: Any) -> None: ...
         def _param_segments(self) -> List[Any]: ...
 
+    def compute_output_shape(self, input_shape) -> Any:
+        """The output shape for ``input_shape`` (batch size carried over); ValueError when a
+        built Sequential's input has another shape."""
+        shape = tuple(input_shape)
+        if type(self).__name__ not in ("Model", "Functional") and self._config_class_name == "Sequential":
+            if self._input_shape is not None and tuple(shape[1:]) != tuple(self._input_shape[1:]):
+                raise ValueError(f"compute_output_shape: the model expects inputs of shape "
+                                 f"{(None,) + tuple(self._input_shape[1:])}, got input_shape={shape}")
+            for layer in self._layers:
+                shape = tuple(layer.compute_output_shape(shape))
+            return shape
+        out: Any = getattr(self, "output_shape")
+        batch = shape[0] if shape and not isinstance(shape[0], (tuple, list)) else None
+        if isinstance(out, list):
+            return [(batch,) + tuple(o[1:]) for o in out]
+        return (batch,) + tuple(out[1:])
+
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Writes the whole model to one file, atomically: ranvier's safetensors format, or
         Keras's archive for a ``.keras`` name (see ranvier.saving)."""

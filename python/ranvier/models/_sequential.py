@@ -16,6 +16,7 @@ from .. import _saving_common
 from .. import layers as layers_module
 from .. import optimizers as optimizers_module
 from ..layers import _base as layers_base
+from ..layers import _input as layers_input
 from ._guards import StructureGuard
 from ._nesting import NestingMixin
 from ._saving import MODEL_CLASSES, SavingMixin
@@ -102,7 +103,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 raise TypeError(f"Sequential.add: {layer!r} is the output of a layer, not an Input; build a "
                                 f"model from symbolic tensors with ranvier.Model(inputs, outputs)")
             if not isinstance(layer, layers_module.Layer):
-                raise TypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
+                raise _checks.ArgumentTypeError(f"Sequential.add: expected a ranvier layer, got {type(layer).__name__}")
             layers_base.check_runnable_layer(layer)  # a user's Layer subclass: what is supported
             if any(l.name == layer.name for l in self._layers):
                 raise ValueError(f"Sequential.add: all layers must have unique names; "
@@ -145,7 +146,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         layer (all of its layers go, as in Keras)."""
         with self._structural("Sequential.pop"):
             if not self._layers:
-                raise ValueError("Sequential.pop: there are no layers to remove")
+                raise _checks.NoLayerError("Sequential.pop: there are no layers to remove")
             last = self._entries()[-1]
             removed = list(last._layers) if isinstance(last, Sequential) else [last]
             del self._layers[len(self._layers) - len(removed):]
@@ -495,7 +496,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
         which inputs are supported. The values of an Input declared with an integer or bool
         dtype are held to it: integers in the dtype's range (Keras casts them)."""
         if isinstance(x, dict):
-            raise TypeError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
+            raise _checks.NotNumericDataError(f"{what}: {name} is a dict; a Sequential model takes one input array. "
                             f"Supported inputs: {_data.SUPPORTED}")
         if self._input_values_checked:
             try:
@@ -514,7 +515,7 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
             arr = _checks.as_float_rows(x, name, what, getattr(first, "_check_input_values", None))
         except TypeError as e:
             if "dtype=object" in str(e) or "must be an array" in str(e):
-                raise TypeError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
+                raise _checks.NotNumericDataError(f"{str(e).rstrip('.')}. Supported inputs: {_data.SUPPORTED}"
                                 f"{self._batches_hint(x)}") from None
             raise
         except ValueError as e:
@@ -639,12 +640,11 @@ class Sequential(NestingMixin, TrainableMixin, TrainingMixin, SavingMixin, Summa
                 getattr(self._layers[0], "_raw_input_dtype", "float32") if self._layers else "float32")
             name = self._declared_input()[1] if self.__dict__.get("_input_origin") is not None else (
                 self.__dict__.get("_implicit_input_name") or "input_layer")
-            layers.append({"class_name": "InputLayer",
-                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype, "name": name}})
+            layers.append(layers_input.input_layer_entry(list(self._input_shape), dtype, name))
         for l in (self._entries() if nested else self._layers):
             layers.append(_hook("model_entry")(l) if isinstance(l, Sequential) else layers_module.serialize(l))
-        return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
-                "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
+        return {"name": self.name, "trainable": self.trainable, "dtype": dict(layers_base.DTYPE_POLICY),
+                "layers": layers, "build_input_shape": None if self._input_shape is None else tuple(self._input_shape)}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any], custom_objects=None) -> "Sequential":

@@ -46,12 +46,24 @@ class TrainableMixin:
 
     if TYPE_CHECKING:
         _layers: List[Any]
+        name: str
 
+        def _built_net(self) -> Any: ...
         @property
         def built(self) -> bool: ...
         @property
         def weights(self) -> List[Any]: ...
         def _build_layers(self) -> None: ...
+
+    def _keras_trainable_offsets(self) -> List[int]:
+        """The flat-buffer offsets of the trainable weights in Keras's
+        ``trainable_variables`` order (the network's order; a graph model overrides it)."""
+        return [int(t["offset"]) for t in self._built_net().tensors() if t["trainable"]]
+
+    def _weight_path(self, name: str) -> str:
+        """Keras's path of the weight ``<layer>/<weight>``: ``sequential/dense/kernel`` (a
+        Sequential builds its layers in its scope; a functional model overrides it)."""
+        return f"{self.name}/{name}"
 
     @property
     def trainable(self) -> bool:

@@ -66,6 +66,8 @@ class TrainingMixin:
         def _ensure_built(self, x: np.ndarray) -> None: ...
         def _check_input(self, x: np.ndarray, name: str, what: str) -> np.ndarray: ...
         def _param_segments(self) -> List[Tuple[int, int, str]]: ...
+        def _keras_trainable_offsets(self) -> List[int]: ...
+        def _weight_path(self, name: str) -> str: ...
         def _forward_training(self, x: np.ndarray) -> np.ndarray: ...
         def _capture_trainable(self) -> None: ...
         def _structural(self, what: str) -> Any: ...
@@ -78,6 +80,7 @@ class TrainingMixin:
         self.optimizer: Optional[optimizers_module.Optimizer] = None
         self.loss: Any = None
         self.compiled = False
+        self._compile_error: Optional[ValueError] = None  # raised by fit/evaluate (see compile)
         self._compile_config: Optional[dict] = None
         self._metric_objects: List[Any] = []
         self._weighted_metric_objects: List[Any] = []
@@ -93,9 +96,23 @@ class TrainingMixin:
         """Configures training (Keras defaults: RMSprop, no metrics). ``layer.trainable``
         changes take effect here (Keras captures the trainable state at compile time).
         RuntimeError while a fit/evaluate/predict of this model runs (see ``add``). With
-        ``auto_scale_loss``, a mixed_float16 model's optimizer gets a ``LossScaleOptimizer``."""
+        ``auto_scale_loss``, a mixed_float16 model's optimizer gets a ``LossScaleOptimizer``.
+        As in Keras, an unknown optimizer or a ``metrics`` that is not a list fails here,
+        while a loss, loss weights or metrics that do not fit the model raise their
+        ValueError from the next fit/evaluate/train_on_batch/test_on_batch."""
         with self._structural("compile"):
-            self._compile(optimizer, loss, loss_weights, metrics, weighted_metrics)
+            optimizer = optimizers_module.get(optimizer)  # as Keras: a bad optimizer fails here
+            self._compile_error = None
+            try:
+                self._compile(optimizer, loss, loss_weights, metrics, weighted_metrics)
+            except ValueError as err:
+                if isinstance(err, (TypeError, _checks.UnsupportedCompileError)):
+                    raise  # a wrong type (metrics="mae", as Keras), or what ranvier cannot train
+                # Keras 3 checks the loss, its weights and the metrics against the model's
+                # outputs when fit/evaluate/train_on_batch/test_on_batch first run: the same
+                # ValueError, raised there (and every time until the next compile)
+                self.optimizer, self.compiled, self._compile_error = optimizer, False, err
+                self._trainer = self._trainer_key = None
             self.optimizer = optimizers_module.loss_scale.wrap_for_policy(
                 self.optimizer, self.dtype_policy.name, bool(auto_scale_loss))
 
@@ -121,7 +138,7 @@ class TrainingMixin:
                              f"got {loss_weights!r}")
         for arg, val in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if val is not None and not isinstance(val, (list, tuple)):
-                raise TypeError(f"compile: {arg} must be a list, got {type(val).__name__}")
+                raise _checks.ArgumentTypeError(f"compile: {arg} must be a list, got {type(val).__name__}")
         self._metrics_arg = list(metrics or [])
         self._weighted_metrics_arg = list(weighted_metrics or [])
         self._metrics_resolved = False
@@ -142,6 +159,9 @@ class TrainingMixin:
         self._trainer_key = None
 
     def _require_compiled(self, what: str) -> None:
+        err = self.__dict__.get("_compile_error")
+        if err is not None:
+            raise err.with_traceback(None)
         if not self.compiled:
             raise _checks.NotCompiledError(f"{what}: you must call `compile()` before using the model for "
                                            f"training or evaluation")
@@ -238,37 +258,10 @@ class TrainingMixin:
         return y
 
     def _prepare_sample_weight(self, sw, n: int, what: str, name: str = "sample_weight") -> Optional[np.ndarray]:
-        if sw is None:
-            return None
-        sw = _checks.as_numeric_array(sw, name, what)
-        if sw.dtype.kind not in "fiub":
-            raise TypeError(f"{what}: {name} must be numeric, got dtype={sw.dtype}")
-        if sw.ndim == 2 and sw.shape[1] == 1:
-            sw = sw.reshape(-1)
-        if sw.ndim != 1 or sw.shape[0] != n:
-            raise ValueError(f"{what}: {name} must have shape ({n},), got {sw.shape}")
-        sw = _checks.to_float32(sw, name, what)
-        _checks.check_finite(sw, name, what)
-        return sw
+        return _checks.prepare_sample_weight(sw, n, what, name)
 
     def _class_weight_to_sample_weight(self, class_weight, y: np.ndarray) -> np.ndarray:
-        if not isinstance(class_weight, dict):
-            raise TypeError(f"fit: class_weight must be a dict {{class index: weight}}, "
-                            f"got {type(class_weight).__name__}")
-        if y.shape[1] > 1:
-            labels = np.argmax(y, axis=1)
-        else:
-            labels = np.round(y[:, 0]).astype(np.int64)
-        sw = np.ones(y.shape[0], dtype=np.float32)
-        for k, w in class_weight.items():
-            ki = _checks.class_index(k)  # -1 for 0.5 (int() would make it class 0), "a", -2, ...
-            if ki < 0:
-                raise ValueError(f"fit: class_weight keys must be class indices (integers >= 0), got {k!r}")
-            if not _checks.is_real(w) or not math.isfinite(w):
-                raise ValueError(f"fit: class_weight values must be finite numbers, got {w!r} for class {k!r}")
-            _checks.check_float32(w, f"class_weight[{k!r}]", "fit")
-            sw[labels == ki] = float(w)
-        return sw
+        return _checks.class_weight_to_sample_weight(class_weight, y)
 
     def _prepare_xy(self, x, y, sample_weight, what: str):
         x = self._input_rows(x, "x", what)
@@ -308,7 +301,12 @@ class TrainingMixin:
         so fit keeps its state instead of building it again."""
         net = self._built_net()
         opt: Any = self.optimizer
-        opt.build(int(net.params().size), self._param_segments())
+        shapes = {int(t["offset"]): tuple(t["shape"]) for t in net.tensors() if t["trainable"]}
+        rank = {off: i for i, off in enumerate(self._keras_trainable_offsets())}
+        opt.build(int(net.params().size), [
+            {"offset": off, "size": size, "name": name, "shape": shapes.get(int(off)), "path": self._weight_path(name),
+             "order": rank.get(int(off), len(rank) + j)}  # the order of optimizer.variables
+            for j, (off, size, name) in enumerate(self._param_segments())])
         opt._ranvier_net = net
 
     def _logs(self, trainer, prefix: str = "") -> Dict[str, Any]:

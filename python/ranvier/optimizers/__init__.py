@@ -342,7 +342,7 @@ def _valid_names() -> str:
 def serialize(optimizer) -> Dict[str, Any]:
     """``{"module", "class_name", "config", "registered_name"}`` (Keras's layout)."""
     out: Any = _registry.serialize(optimizer, kind="optimizer", base=Optimizer, builtin=tuple(_CLASSES),
-                                   module="ranvier.optimizers", functions=False,
+                                   module="keras.optimizers", functions=False,
                                    expected="a ranvier optimizer")
     return out
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _checks
 from .. import _core as _C
-from . import schedules
+from . import _variables, schedules
 from .schedules import LearningRateSchedule
 
 # The C++ table of optimizers: kind name -> (Keras class name, [(hyperparameter, is_bool,
@@ -165,6 +165,7 @@ class Optimizer:
         self._var_shapes: Optional[List[tuple]] = None
         self._w_flat = self._g_flat = None
         self._segments: List[tuple] = []
+        self._layout: List[tuple] = []  # (Keras order, offset, size, name, shape) per trainable tensor
 
         self._rebuild_core()
 
@@ -377,22 +378,31 @@ class Optimizer:
             return
         if isinstance(n_params, bool) or not isinstance(n_params, (numbers.Integral, np.integer)) or n_params < 0:
             raise ValueError(f"build: n_params must be an integer >= 0 (or a list of variables), got {n_params!r}")
-        segs = []
+        segs, layout = [], []
         for i, s in enumerate(segments):
-            var = None
+            var, shape, order, path = None, None, i, None
             if isinstance(s, dict):
                 off, size, name, var = s.get("offset"), s.get("size"), s.get("name"), s.get("variable")
+                shape, order = s.get("shape", getattr(var, "shape", None)), s.get("order", i)
+                path = s.get("path", name)
             elif isinstance(s, (tuple, list)) and len(s) in (2, 3):
                 off, size = s[0], s[1]
-                name = s[2] if len(s) == 3 else None
+                name = path = s[2] if len(s) == 3 else None
             else:
                 raise ValueError(f"build: segments[{i}] must be (offset, size[, name]) or a dict, got {s!r}")
             if not isinstance(off, (numbers.Integral, np.integer)) or not isinstance(size, (numbers.Integral,
                                                                                             np.integer)):
                 raise ValueError(f"build: segments[{i}] needs integer offset and size, got {s!r}")
             segs.append((int(off), int(size), bool(self._use_weight_decay(name, var))))
+            if shape is None or int(np.prod(shape, dtype=np.int64)) != int(size):
+                shape = (int(size),)
+            if path is None and var is not None:
+                path = getattr(var, "path", None) or getattr(var, "name", None)
+            layout.append((int(order), int(off), int(size), path if isinstance(path, str) else None,
+                           tuple(int(d) for d in shape)))
         self._core.build(int(n_params), segs)
         self._segments = segs
+        self._layout = layout
 
     # ---- standalone use ----
     def apply_gradients(self, grads_and_vars):
@@ -474,12 +484,17 @@ class Optimizer:
     def _build_for(self, variables, arrays):
         segs, off = [], 0
         for v, a in zip(variables, arrays):
-            segs.append({"offset": off, "size": int(a.size), "name": getattr(v, "name", None), "variable": v})
+            segs.append({"offset": off, "size": int(a.size), "name": getattr(v, "name", None), "variable": v,
+                         "shape": tuple(a.shape)})
             off += int(a.size)
         same_layout = (self._core.built and self._core.size == off
                        and [(o, n) for o, n, _ in self._segments] == [(d["offset"], d["size"]) for d in segs])
         if not same_layout:  # already built for this layout (e.g. build + set_state): keep the state
             self.build(off, segs)
+        else:
+            paths = [getattr(v, "path", None) or getattr(v, "name", None) for v in variables]
+            self._layout = [(i, d["offset"], d["size"], p if isinstance(p, str) else None, d["shape"])
+                            for i, (d, p) in enumerate(zip(segs, paths))]
         self._vars = list(variables)
         self._var_ids = [id(v) for v in variables]
         self._var_shapes = [a.shape for a in arrays]
@@ -556,14 +571,18 @@ class Optimizer:
 
     @property
     def variables(self) -> List[np.ndarray]:
-        """Keras-like list: [iterations, learning_rate (constant only), slot buffers...]
-        (slots are live flat views; empty slots list until built)."""
-        out = [np.array(self.iterations, dtype=np.int64)]
-        if isinstance(self._learning_rate, float):
-            out.append(np.array(self._core.current_learning_rate(), dtype=np.float32))
-        if self._core.built:
-            out.extend(self._core.slots().values())
-        return out
+        """Keras's list: ``iteration``, ``learning_rate`` (a constant one only), then the
+        slots in Keras's order, each shaped as its variable and named
+        ``<variable>_<slot>`` (``kernel_momentum``, ...; live views of the state), then
+        scalar state (Nadam's ``u_product``). NumPy arrays with ``name``, ``path`` and
+        ``numpy()``; only the first two before the optimizer is built."""
+        lr = float(self._core.current_learning_rate()) if isinstance(self._learning_rate, float) else None
+        if not self._core.built:
+            return _variables.keras_variables(self.name, self.iterations, lr, {}, (), (), {})
+        scalars = {k: float(self._core.scalar(k)) for k in self._core.scalar_names()}
+        return _variables.keras_variables(self.name, self.iterations, lr, self._core.slots(),
+                                          _TABLE[self._kind][2] if self._kind in _TABLE else (),
+                                          getattr(self, "_layout", ()), scalars)
 
     # ---- config ----
     def get_config(self) -> Dict[str, Any]:

@@ -433,7 +433,7 @@ def serialize(learning_rate_schedule) -> Dict[str, Any]:
     """``{"module", "class_name", "config", "registered_name"}`` as Keras writes it."""
     out: Any = _registry.serialize(learning_rate_schedule, kind="learning rate schedule",
                                    base=LearningRateSchedule, builtin=tuple(_BUILTIN.values()),
-                                   module="ranvier.optimizers.schedules", functions=False)
+                                   module="keras.optimizers.schedules", functions=False)
     return out
 
 
