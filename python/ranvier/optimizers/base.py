@@ -181,6 +181,27 @@ class Optimizer:
         """The C++ loss scaler the model's trainer applies (a LossScaleOptimizer's), or None."""
         return None
 
+    # ---- copy.copy / copy.deepcopy / pickle (Keras's optimizers are picklable) ----
+    def __getstate__(self) -> Dict[str, Any]:
+        # the C++ optimizer is not picklable: its config is rebuilt from the Python
+        # arguments, its state (slots, scalars, iterations) travels as get_state()'s dict
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_core", "_scaler")}
+        if self._core.built:
+            state["_built_core_state"] = (int(self._core.size), list(self._segments), Optimizer.get_state(self))
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        built = state.pop("_built_core_state", None)
+        self.__dict__.update(state)
+        self._rebuild_core()
+        if built is not None:
+            n_params, segments, core_state = built
+            self._core.build(int(n_params), list(segments))
+            Optimizer.set_state(self, core_state)
+        if self.__dict__.get("_vars") is not None:  # a copy steps the copied variables
+            self._var_ids = [id(v) for v in self._vars]
+
     def __getattr__(self, name):
         # hyperparameters read like Keras attributes: opt.beta_1, opt.momentum, ...
         hyper = self.__dict__.get("_hyper", {})

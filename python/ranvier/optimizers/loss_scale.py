@@ -155,6 +155,20 @@ class LossScaleOptimizer(Optimizer):
         self._core = inner_optimizer._core  # the C++ optimizer the trainer steps is the inner one
         self._scaler = _C.LossScaler(float(initial_scale), int(dynamic_growth_steps))
 
+    def __getstate__(self) -> Dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_core", "_scaler")}
+        state["_scaler_state"] = (float(self._scaler.scale), int(self._scaler.step_counter))
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        scale, counter = state.pop("_scaler_state")
+        self.__dict__.update(state)
+        self._core = self.inner_optimizer._core  # the inner optimizer's (rebuilt by its own __setstate__)
+        self._scaler = _C.LossScaler(float(self.initial_scale), int(self.dynamic_growth_steps))
+        self._scaler.scale = scale
+        self._scaler.step_counter = counter
+
     # ---- what the model's C++ trainer uses ----
     def _loss_scaler(self) -> Any:
         return self._scaler

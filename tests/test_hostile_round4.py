@@ -1,0 +1,205 @@
+"""Round 4 attacks on the mixed-precision work (LossScaleOptimizer, mixed_float16) and
+the Keras-guide work (BackupAndRestore, save(zipped=False), the activation setter,
+summary, compile/build configs). The expected facts were read off Keras 3.15 and are
+written here (no test imports keras)."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import ranvier
+from ranvier import layers
+
+LSO = ranvier.optimizers.LossScaleOptimizer
+
+
+def _data(n=32):
+    x = np.random.RandomState(0).randn(n, 4).astype("float32")
+    return x, x.sum(1, keepdims=True)
+
+
+def _model(units=1, policy="float32", optimizer="sgd"):
+    ranvier.mixed_precision.set_global_policy(policy)
+    try:
+        m = ranvier.Sequential([ranvier.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(units)])
+    finally:
+        ranvier.mixed_precision.set_global_policy("float32")
+    m.compile(optimizer=optimizer, loss="mse")
+    return m
+
+
+# ---- optimizers: copy, deepcopy and pickle (Keras's optimizers, LossScaleOptimizer included, are) ----
+@pytest.mark.parametrize("copier", [copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_a_built_optimizer_copies_with_its_state(copier, name):
+    opt = getattr(ranvier.optimizers, name)(0.1)
+    w = [np.ones(3, np.float32), np.full((2, 2), 2.0, np.float32)]
+    grads = [np.full(3, 0.5, np.float32), np.full((2, 2), -1.0, np.float32)]
+    opt.apply(grads, w)
+    twin = copier(opt)
+    assert twin.iterations == opt.iterations == 1
+    assert twin.get_config() == opt.get_config()
+    for a, b in zip(opt.get_state()["slots"].values(), twin.get_state()["slots"].values()):
+        np.testing.assert_array_equal(a, b)
+    # the copy steps its own copies of the variables, exactly as the original steps its own
+    w_twin = [np.array(v, copy=True) for v in w]
+    twin_vars = twin.__dict__["_vars"]
+    for v, c in zip(twin_vars, w_twin):
+        v[...] = c
+    opt.apply(grads)
+    twin.apply(grads)
+    for a, b in zip(w, twin_vars):
+        np.testing.assert_array_equal(a, b)
+    assert twin_vars[0] is not w[0]
+
+
+@pytest.mark.parametrize("copier", [copy.deepcopy, copy.copy, lambda o: pickle.loads(pickle.dumps(o))])
+def test_a_loss_scale_optimizer_copies_with_its_scale(copier):
+    opt = LSO(ranvier.optimizers.SGD(0.1), initial_scale=8.0, dynamic_growth_steps=3)
+    opt.dynamic_scale.assign(64.0)
+    opt.step_counter.assign(2)
+    twin = copier(opt)
+    assert float(twin.dynamic_scale) == 64.0 and int(twin.step_counter) == 2
+    assert twin.get_config() == opt.get_config()
+    if copier is not copy.copy:
+        twin.dynamic_scale.assign(4.0)
+        assert float(opt.dynamic_scale) == 64.0  # the copy's scale is its own
+
+
+def test_a_model_with_a_loss_scale_optimizer_pickles_and_trains_on():
+    x, y = _data()
+    m = _model(optimizer=LSO(ranvier.optimizers.Adam(0.01)))
+    m.fit(x, y, epochs=1, verbose=0)
+    m.optimizer.dynamic_scale.assign(256.0)
+    m2 = pickle.loads(pickle.dumps(m))
+    assert isinstance(m2.optimizer, LSO) and float(m2.optimizer.dynamic_scale) == 256.0
+    np.testing.assert_array_equal(m2.predict(x, verbose=0), m.predict(x, verbose=0))
+    m2.fit(x, y, epochs=1, verbose=0)
+    assert m2.optimizer.iterations == m.optimizer.iterations + 1
+
+
+# ---- LossScaleOptimizer arguments ----
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 0, -1.0, 1e39, 1e-46, True,
+                                   False, "2", None, [2.0]])
+def test_initial_scale_must_be_a_positive_finite_float32(value):
+    with pytest.raises(ValueError, match="initial_scale"):
+        LSO(ranvier.optimizers.SGD(), initial_scale=value)
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, 2.0, True, "3", None, float("inf"), 2 ** 70])
+def test_dynamic_growth_steps_must_be_an_integer_of_one_or_more(value):
+    with pytest.raises(ValueError, match="dynamic_growth_steps"):
+        LSO(ranvier.optimizers.SGD(), dynamic_growth_steps=value)
+
+
+@pytest.mark.parametrize("inner", ["sgd", None, 0.1])
+def test_the_inner_optimizer_must_be_an_optimizer(inner):
+    with pytest.raises(TypeError, match="inner_optimizer"):
+        LSO(inner)
+
+
+def test_a_loss_scale_optimizer_does_not_wrap_another():
+    with pytest.raises(ValueError, match="inner_optimizer"):
+        LSO(LSO(ranvier.optimizers.SGD()))
+
+
+# ---- BackupAndRestore ----
+B = ranvier.callbacks.BackupAndRestore
+
+
+class _Stop(Exception):
+    pass
+
+
+class _StopAt(ranvier.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.at = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at:
+            raise _Stop("stopped")
+
+
+def test_save_freq_false_is_accepted_as_in_keras(tmp_path):
+    # Keras documents save_freq=False (no periodic backup, for preemption checkpointing)
+    cb = B(str(tmp_path / "b"), save_freq=False, delete_checkpoint=False)
+    x, y = _data()
+    hist = _model().fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    assert hist.epoch == [0, 1]
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "batch", True, None])
+def test_bad_save_freq_is_refused_with_keras_message(tmp_path, value):
+    with pytest.raises(ValueError, match="save_freq"):
+        B(str(tmp_path), save_freq=value)
+
+
+def test_a_backup_dir_that_is_a_file_is_refused_before_training(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    m = _model()
+    w0 = m.get_weights()
+    x, y = _data()
+    with pytest.raises(NotADirectoryError, match="backup_dir"):
+        m.fit(x, y, epochs=2, verbose=0, callbacks=[B(str(f))])
+    for a, b in zip(w0, m.get_weights()):  # refused before the first epoch
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(NotADirectoryError, match="backup_dir"):
+        m.fit(x, y, epochs=2, verbose=0, callbacks=[B(str(f / "sub"))])
+
+
+def test_an_interrupted_fit_resumes_from_the_backed_up_epoch(tmp_path):
+    x, y = _data()
+    d = str(tmp_path / "b")
+    with pytest.raises(_Stop):
+        _model().fit(x, y, epochs=4, verbose=0, callbacks=[B(d), _StopAt(1)])
+    with open(os.path.join(d, "training_metadata.json")) as f:
+        assert json.load(f) == {"epoch": 2, "batch": 0}
+    assert not [n for n in os.listdir(d) if ".tmp" in n]  # the atomic writer leaves nothing behind
+    assert _model().fit(x, y, epochs=4, verbose=0, callbacks=[B(d)]).epoch == [2, 3]
+    assert not os.path.exists(d)  # deleted when fit completes
+
+
+@pytest.mark.parametrize("content", ["", "{", "\xff\xfe", "[]", '{"epoch": "2"}', '{"epoch": -1}',
+                                     '{"epoch": 2.0}', '{"epoch": true}'])
+def test_a_corrupted_backup_metadata_file_is_a_clear_value_error(tmp_path, content):
+    x, y = _data()
+    d = str(tmp_path / "b")
+    with pytest.raises(_Stop):
+        _model().fit(x, y, epochs=4, verbose=0, callbacks=[B(d), _StopAt(0)])
+    with open(os.path.join(d, "training_metadata.json"), "w", encoding="latin-1") as f:
+        f.write(content)
+    with pytest.raises(ValueError, match="training_metadata.json"):
+        _model().fit(x, y, epochs=4, verbose=0, callbacks=[B(d)])
+
+
+def test_a_truncated_backup_is_an_os_error_naming_the_backup_dir(tmp_path):
+    x, y = _data()
+    d = str(tmp_path / "b")
+    with pytest.raises(_Stop):
+        _model().fit(x, y, epochs=4, verbose=0, callbacks=[B(d), _StopAt(0)])
+    wp = [os.path.join(d, n) for n in os.listdir(d) if "weights" in n][0]
+    data = open(wp, "rb").read()
+    with open(wp, "wb") as f:
+        f.write(data[: len(data) // 2])
+    with pytest.raises(OSError, match="backup_dir"):
+        _model().fit(x, y, epochs=4, verbose=0, callbacks=[B(d)])
+
+
+def test_a_backup_of_another_model_is_refused_and_changes_no_weight(tmp_path):
+    x, y = _data()
+    d = str(tmp_path / "b")
+    with pytest.raises(_Stop):
+        _model().fit(x, y, epochs=4, verbose=0, callbacks=[B(d), _StopAt(0)])
+    other = _model(units=2)
+    w0 = other.get_weights()
+    with pytest.raises(ValueError, match="backup_dir"):
+        other.fit(x, np.ones((32, 2), np.float32), epochs=4, verbose=0, callbacks=[B(d)])
+    for a, b in zip(w0, other.get_weights()):
+        np.testing.assert_array_equal(a, b)
