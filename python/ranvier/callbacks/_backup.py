@@ -8,6 +8,7 @@ import shutil
 from typing import Any
 
 from .. import _checks
+from .. import _saving_common
 from ._base import Callback
 
 
@@ -42,8 +43,9 @@ class BackupAndRestore(Callback):
         if not isinstance(backup_dir, (str, os.PathLike)):
             raise TypeError(f"BackupAndRestore: backup_dir must be a path (str or os.PathLike), "
                             f"got {type(backup_dir).__name__}")
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
-                                     or save_freq < 1):
+        # False: no periodic backup (Keras documents it for preemption checkpointing)
+        if save_freq is not False and save_freq != "epoch" and (
+                isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"Invalid value for argument `save_freq`. Received: save_freq={save_freq}. "
                              f"Expected either 'epoch' or an integer value.")
         self.save_freq = save_freq
@@ -59,16 +61,25 @@ class BackupAndRestore(Callback):
         self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
 
     def _requires_batch_hooks(self, kind: str) -> bool:
-        return kind == "train" and self.save_freq != "epoch"
+        return kind == "train" and self.save_freq not in ("epoch", False)
+
+    def _check_backup_dir(self) -> None:
+        if os.path.exists(self.backup_dir) and not os.path.isdir(self.backup_dir):
+            raise NotADirectoryError(f"BackupAndRestore: backup_dir={self.backup_dir!r} exists and is not a "
+                                     "directory; pass a directory path (created when missing)")
 
     def on_train_begin(self, logs=None):
+        self._check_backup_dir()  # before the first epoch runs, not at its end
         try:
             self._load_model()
-        except (OSError, ValueError):
+        except (OSError, ValueError) as e:
             # The latest backup cannot be read (an interruption while writing it): the
             # previous one, when double_checkpoint kept it.
             if not os.path.exists(self._prev_weights_path):
-                raise
+                kind = OSError if isinstance(e, OSError) else ValueError
+                raise kind(f"BackupAndRestore: the backup in backup_dir={self.backup_dir!r} cannot be restored "
+                           f"({e}); delete the directory to start afresh, or use double_checkpoint=True to keep "
+                           "a previous backup") from e
             shutil.copyfile(self._prev_weights_path, self._weights_path)
             if os.path.exists(self._prev_training_metadata_path):
                 shutil.copyfile(self._prev_training_metadata_path, self._training_metadata_path)
@@ -80,8 +91,12 @@ class BackupAndRestore(Callback):
         if os.path.exists(self._weights_path):
             self.model.load_weights(self._weights_path)
         if os.path.exists(self._training_metadata_path):
-            with open(self._training_metadata_path, "r", encoding="utf-8") as f:
-                metadata: Any = json.loads(f.read())
+            try:
+                with open(self._training_metadata_path, "r", encoding="utf-8") as f:
+                    metadata: Any = json.loads(f.read())
+            except ValueError as e:  # a truncated or corrupted file (JSONDecodeError, UnicodeDecodeError)
+                raise ValueError(f"BackupAndRestore: {self._training_metadata_path} is not valid JSON "
+                                 f"({e})") from e
             epoch = metadata.get("epoch") if isinstance(metadata, dict) else None
             if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
                 raise ValueError(f"BackupAndRestore: {self._training_metadata_path} holds no epoch "
@@ -114,14 +129,20 @@ class BackupAndRestore(Callback):
         return False
 
     def _save_model(self) -> None:
-        os.makedirs(self.backup_dir, exist_ok=True)
+        self._check_backup_dir()
+        try:
+            os.makedirs(self.backup_dir, exist_ok=True)
+        except OSError as e:
+            raise type(e)(e.errno, f"BackupAndRestore: cannot create backup_dir={self.backup_dir!r}: "
+                                   f"{e.strerror}") from e
         if self.double_checkpoint and os.path.exists(self._weights_path):
             shutil.copyfile(self._weights_path, self._prev_weights_path)
         if self.double_checkpoint and os.path.exists(self._training_metadata_path):
             shutil.copyfile(self._training_metadata_path, self._prev_training_metadata_path)
         self.model.save_weights(self._weights_path, overwrite=True)
-        with open(self._training_metadata_path, "w", encoding="utf-8") as f:
-            f.write(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+        # never half-written: a temporary file renamed over the old one
+        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}).encode("utf-8")
+        _saving_common.write_atomic(self._training_metadata_path, [metadata], "BackupAndRestore")
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self.backup_dir):
