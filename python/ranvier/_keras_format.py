@@ -350,9 +350,22 @@ def write_folder(path, blob: bytes, what: str) -> None:
     """Keras's ``save(..., zipped=False)``: the archive's members as files of the folder
     ``path`` (made if missing), each written atomically."""
     path = os.fsdecode(path)
-    os.makedirs(path, exist_ok=True)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise NotADirectoryError(f"{what}: {common.where(path)} is a file; with zipped=False the model is "
+                                 "written as a folder (pass a folder path, or zipped=True for one file)")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise type(e)(e.errno, f"{what}: cannot create the folder {common.where(path)}: {e.strerror}") from None
+    # config.json marks the folder as a saved model (is_archive_folder): it goes first and
+    # comes back last, so a save interrupted part-way never leaves a folder that loads a
+    # mix of two saves (each file is itself written atomically)
+    marker = os.path.join(path, CONFIG)
+    if os.path.exists(marker):
+        os.remove(marker)
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
-        for name in zf.namelist():
+        names = sorted(zf.namelist(), key=lambda n: n == CONFIG)
+        for name in names:
             common.write_atomic(os.path.join(path, name), [zf.read(name)], what)
 
 
