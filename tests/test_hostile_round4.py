@@ -203,3 +203,81 @@ def test_a_backup_of_another_model_is_refused_and_changes_no_weight(tmp_path):
         other.fit(x, np.ones((32, 2), np.float32), epochs=4, verbose=0, callbacks=[B(d)])
     for a, b in zip(w0, other.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- save(zipped=False) ----
+def test_zipped_false_to_a_path_that_is_a_file_is_refused_and_keeps_the_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("keep")
+    with pytest.raises(NotADirectoryError, match="zipped=False"):
+        _model().save(str(f), zipped=False)
+    assert f.read_text() == "keep"
+    with pytest.raises(NotADirectoryError, match="cannot create the folder"):
+        _model().save(str(f / "sub"), zipped=False)
+
+
+def test_zipped_false_into_an_existing_folder_keeps_other_files(tmp_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "notes.txt").write_text("mine")
+    m = _model()
+    m.save(str(d), zipped=False)
+    assert sorted(os.listdir(d)) == ["config.json", "metadata.json", "model.weights.h5", "notes.txt"]
+    x, _ = _data(4)
+    np.testing.assert_array_equal(ranvier.models.load_model(str(d)).predict(x, verbose=0), m.predict(x, verbose=0))
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        m.save(str(d), zipped=False, overwrite=False)
+
+
+def test_an_interrupted_unzipped_save_never_leaves_a_folder_that_loads(tmp_path, monkeypatch):
+    from ranvier import _saving_common
+    d = str(tmp_path / "m")
+    first = _model()
+    first.save(d, zipped=False)
+    real = _saving_common.write_atomic
+
+    def full_disk(path, chunks, what="save"):
+        if os.fspath(path).endswith(".h5"):
+            raise OSError(28, "No space left on device")
+        return real(path, chunks, what)
+
+    monkeypatch.setattr(_saving_common, "write_atomic", full_disk)
+    with pytest.raises(OSError):
+        _model().save(d, zipped=False)
+    monkeypatch.setattr(_saving_common, "write_atomic", real)
+    # the first save's config.json went first: what is left is no saved model (an error), never a mix
+    with pytest.raises((ValueError, OSError)):
+        ranvier.models.load_model(d)
+
+
+# ---- build_from_config / compile_from_config with hostile values ----
+@pytest.mark.parametrize("config", [None, {}, [], ""])
+def test_an_empty_build_config_is_a_no_op_as_in_keras(config):
+    m = ranvier.Sequential([layers.Dense(1)])
+    m.build_from_config(config)
+    assert not m.built
+    d = layers.Dense(1)
+    d.build_from_config(config)
+    assert not d.built
+
+
+@pytest.mark.parametrize("config", [{"input_shape": "x"}, {"input_shape": [None, -1]},
+                                    {"input_shape": [None, 1e9]}])
+def test_a_bad_build_config_shape_is_a_value_error(config):
+    with pytest.raises(ValueError, match="input_shape"):
+        ranvier.Sequential([layers.Dense(1)]).build_from_config(config)
+
+
+@pytest.mark.parametrize("config", [None, [], "adam"])
+def test_compile_from_config_needs_a_dict(config):
+    with pytest.raises(TypeError, match="config must be a dict"):
+        ranvier.Sequential([ranvier.Input((4,)), layers.Dense(1)]).compile_from_config(config)
+
+
+@pytest.mark.parametrize("config", [{"optimizer": 3, "loss": "mse"}, {"optimizer": "nope", "loss": "mse"},
+                                    {"optimizer": "sgd", "loss": "nope"}, {"optimizer": "sgd", "loss": "mse",
+                                                                           "metrics": 5}])
+def test_compile_from_config_refuses_what_compile_refuses(config):
+    m = ranvier.Sequential([ranvier.Input((4,)), layers.Dense(1)])
+    with pytest.raises(ValueError, match="compile_from_config"):
+        m.compile_from_config(config)

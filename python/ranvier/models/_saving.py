@@ -91,7 +91,10 @@ class SavingMixin:
     def build_from_config(self, config) -> None:
         """Keras's ``build_from_config(config)``: builds the model for
         ``config["input_shape"]`` (``get_build_config()``'s dict); nothing to do when the
-        shape is None or the model is built already."""
+        shape is None, the model is built already, or ``config`` is empty or None (as in
+        Keras)."""
+        if not config:
+            return
         if not isinstance(config, dict):
             raise TypeError(f"build_from_config: config must be a dict ({{'input_shape': ...}}), "
                             f"got {type(config).__name__}")
