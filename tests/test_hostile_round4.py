@@ -281,3 +281,58 @@ def test_compile_from_config_refuses_what_compile_refuses(config):
     m = ranvier.Sequential([ranvier.Input((4,)), layers.Dense(1)])
     with pytest.raises(ValueError, match="compile_from_config"):
         m.compile_from_config(config)
+
+
+# ---- the loss scale's variables: assign, set_state and the model file check what they get ----
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 1e39, "x", True, None, [1.0, 2.0]])
+def test_dynamic_scale_assign_refuses_what_is_no_scale(value):
+    opt = LSO(ranvier.optimizers.SGD())
+    with pytest.raises(ValueError, match="dynamic_scale"):
+        opt.dynamic_scale.assign(value)
+    assert float(opt.dynamic_scale) == 2.0 ** 15
+
+
+@pytest.mark.parametrize("value", [-3, 1.5, float("nan"), 1e30, "x", True, None])
+def test_step_counter_assign_refuses_what_is_no_count(value):
+    opt = LSO(ranvier.optimizers.SGD())
+    with pytest.raises(ValueError, match="step_counter"):
+        opt.step_counter.assign(value)
+    assert int(opt.step_counter) == 0
+
+
+@pytest.mark.parametrize("value", [np.float32(8.0), np.int64(4), np.array(16.0), 2])
+def test_dynamic_scale_assign_takes_real_scalars(value):
+    opt = LSO(ranvier.optimizers.SGD())
+    opt.dynamic_scale.assign(value)
+    assert float(opt.dynamic_scale) == float(value)
+
+
+def _tampered_model_file(tmp_path, key, value):
+    import struct
+    m = _model(optimizer=LSO(ranvier.optimizers.SGD(), dynamic_growth_steps=4))
+    x, y = _data(4)
+    m.fit(x, y, verbose=0)
+    p = str(tmp_path / "m.safetensors")
+    m.save(p)
+    blob = open(p, "rb").read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    state = json.loads(header["__metadata__"]["optimizer_state"])
+    state["scalars"][key] = value
+    header["__metadata__"]["optimizer_state"] = json.dumps(state)
+    hb = json.dumps(header).encode()
+    hb += b" " * ((8 - len(hb) % 8) % 8)
+    q = str(tmp_path / "tampered.safetensors")
+    with open(q, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb + blob[8 + n:])
+    return q
+
+
+@pytest.mark.parametrize("key,value", [("loss_scale/dynamic_scale", -1.0), ("loss_scale/dynamic_scale", 1e39),
+                                       ("loss_scale/dynamic_scale", "x"), ("loss_scale/dynamic_scale", True),
+                                       ("loss_scale/step_counter", -3.0), ("loss_scale/step_counter", 1.5),
+                                       ("loss_scale/step_counter", 1e30), ("loss_scale/step_counter", "x")])
+def test_a_model_file_with_a_bad_loss_scale_is_refused(tmp_path, key, value):
+    q = _tampered_model_file(tmp_path, key, value)
+    with pytest.raises(ValueError, match=key.split("/")[1]):
+        ranvier.models.load_model(q)

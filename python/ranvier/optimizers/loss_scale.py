@@ -198,10 +198,23 @@ class LossScaleOptimizer(Optimizer):
         return IntVariable(self._scaler.step_counter, self._set_counter)
 
     def _set_scale(self, value) -> None:
-        self._scaler.scale = float(np.float32(np.asarray(value, dtype=np.float64)))
+        # assign(), set_state() and the loaders come here: a clear error for what is no scale
+        v = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+        if v.shape != () or v.dtype.kind not in "iuf":
+            raise ValueError(f"LossScaleOptimizer: dynamic_scale must be a real number (a scalar), got {value!r}")
+        f = float(v)
+        if not (math.isfinite(f) and f >= 0.0 and f <= float(np.finfo(np.float32).max)):
+            raise ValueError(f"LossScaleOptimizer: dynamic_scale must be a finite float32 >= 0, got {value!r}")
+        self._scaler.scale = float(np.float32(f))
 
     def _set_counter(self, value) -> None:
-        self._scaler.step_counter = int(value)
+        v = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+        if v.shape != () or v.dtype.kind not in "iuf":
+            raise ValueError(f"LossScaleOptimizer: step_counter must be an integer >= 0, got {value!r}")
+        f = float(v)
+        if not (math.isfinite(f) and f == math.floor(f) and 0 <= f < 2.0 ** 63):
+            raise ValueError(f"LossScaleOptimizer: step_counter must be an integer >= 0 (below 2**63), got {value!r}")
+        self._scaler.step_counter = int(v)
 
     @property
     def learning_rate(self):
@@ -295,7 +308,7 @@ class LossScaleOptimizer(Optimizer):
         if scale is not None:
             self._set_scale(scale)
         if counter is not None:
-            self._set_counter(int(counter))
+            self._set_counter(counter)
 
     @property
     def variables(self) -> List[np.ndarray]:
