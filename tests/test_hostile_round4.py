@@ -336,3 +336,39 @@ def test_a_model_file_with_a_bad_loss_scale_is_refused(tmp_path, key, value):
     q = _tampered_model_file(tmp_path, key, value)
     with pytest.raises(ValueError, match=key.split("/")[1]):
         ranvier.models.load_model(q)
+
+
+# ---- summary with hostile values ----
+def _summary(model, **kw):
+    out = []
+    model.summary(print_fn=lambda s, **k: out.append(s), **kw)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("layer_range", [["(", "dense"], ["dense", "["], ["*", "dense"]])
+def test_a_layer_range_that_is_no_regular_expression_names_the_argument(layer_range):
+    import re
+    m = _model()
+    with pytest.raises(ValueError, match="layer_range") as info:
+        _summary(m, layer_range=layer_range)
+    assert isinstance(info.value, re.error)  # what Keras lets out, for code that catches it
+
+
+@pytest.mark.parametrize("positions", [[0.5], [0.3, 0.6, 0.8, 1.0], "x", [float("nan")] * 3, [0.4, True, 1.0],
+                                       [0.4, "a", 1.0]])
+def test_positions_must_give_one_finite_end_per_column(positions):
+    # Keras: a short list fails (IndexError), NaN fails in int(); never a table with columns dropped
+    with pytest.raises(ValueError, match="positions"):
+        _summary(_model(), positions=positions)
+
+
+@pytest.mark.parametrize("kw", [dict(line_length=-5), dict(line_length=10), dict(positions=[0.8, 0.45, 1.0])])
+def test_columns_narrower_than_four_are_keras_value_error(kw):
+    with pytest.raises(ValueError, match="Insufficient console width to print summary"):
+        _summary(_model(), **kw)
+
+
+def test_good_positions_and_line_length_still_print():
+    text = _summary(_model(), positions=[0.4, 0.7, 1.0], line_length=60)
+    table = [line for line in text.splitlines() if line[:1] in "┏┃┡│├└"]
+    assert len(table) == 7 and all(len(line) == 60 for line in table)

@@ -4,6 +4,8 @@ The table is drawn from the rows a model gives (``_summary_columns`` and
 ``_summary_rows``), so every kind of model prints through the same code."""
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from typing import Any, List, Sequence
 
@@ -74,13 +76,19 @@ class SummaryMixin:
         # terminal's width - 4; here the table does not depend on where it is printed)
         width = line_length and _checks.check_int(line_length, "line_length", "summary", -(2**16), 2**16) or \
             model._summary_default_length() + (12 if show_trainable else 0)
-        positions = positions or _POSITIONS[len(headers)]
+        positions = _check_positions(positions, len(headers)) if positions else _POSITIONS[len(headers)]
         if layer_range is not None:
             rows = _in_range(rows, layer_range)
         if show_trainable:  # Keras's "Trainable" column: Y / N for a layer with weights, else "-"
             positions = [p * 0.90 for p in positions] + [1.0]
             headers, aligns = list(headers) + ["Trainable"], aligns + "c"
             rows = [r + [_trainable_cell(model, r[0])] for r in rows]
+        current = 0
+        for p in positions:  # Keras's check (a negative line_length, positions out of order)
+            if int(p * width) - current < 4:
+                raise ValueError(f"Insufficient console width to print summary (line_length={width}, "
+                                 f"positions={positions})")
+            current = int(p * width)
         widths = _column_widths(width, positions)
 
         def row(cells, left, sep, right):
@@ -184,6 +192,21 @@ def _wrap(text: str, width: int) -> List[str]:
     return [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
 
 
+class _LayerRangeError(re.error, ValueError):
+    """A ``layer_range`` entry that is no regular expression (``re.error``, as Keras
+    raises, and ``ValueError``)."""
+
+
+def _check_positions(positions: Any, n_columns: int) -> List[float]:
+    if isinstance(positions, (str, bytes)) or not hasattr(positions, "__len__") or len(positions) != n_columns:
+        raise ValueError(f"summary: positions must be a list of {n_columns} column ends (fractions of the line, "
+                         f"as Keras's [0.45, 0.80, 1.0]), got positions={positions!r}")
+    for p in positions:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p):
+            raise ValueError(f"summary: positions must hold finite numbers, got positions={positions!r}")
+    return [float(p) for p in positions]
+
+
 def _in_range(rows: List[List[str]], layer_range: Any) -> List[List[str]]:
     """Keras's ``layer_range=[first, last]``: the rows from the first layer whose name
     matches (``re.match``) ``first`` to the last whose name matches ``last`` (a nested
@@ -201,8 +224,12 @@ def _in_range(rows: List[List[str]], layer_range: Any) -> List[List[str]]:
         else:
             groups.append([r])
     names = [g[0][0].rsplit(" (", 1)[0] for g in groups]
-    lower = [i for i, n in enumerate(names) if re.match(layer_range[0], n)]
-    upper = [i for i, n in enumerate(names) if re.match(layer_range[1], n)]
+    try:
+        first, last = re.compile(layer_range[0]), re.compile(layer_range[1])
+    except re.error as e:  # Keras lets re.error out; this one is also a ValueError naming the argument
+        raise _LayerRangeError(f"layer_range: {list(layer_range)!r} is not a pair of regular expressions: {e}") from None
+    lower = [i for i, n in enumerate(names) if first.match(n)]
+    upper = [i for i, n in enumerate(names) if last.match(n)]
     if not lower or not upper:
         raise ValueError(f"Passed layer_names do not match the layer names in the model. Received: {layer_range}")
     lo, hi = (min(upper), max(lower)) if min(lower) > max(upper) else (min(lower), max(upper))
