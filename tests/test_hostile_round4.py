@@ -372,3 +372,36 @@ def test_good_positions_and_line_length_still_print():
     text = _summary(_model(), positions=[0.4, 0.7, 1.0], line_length=60)
     table = [line for line in text.splitlines() if line[:1] in "┏┃┡│├└"]
     assert len(table) == 7 and all(len(line) == 60 for line in table)
+
+
+# ---- a scale halved down to 0 (or to a subnormal) never writes NaN or inf into the weights ----
+@pytest.mark.parametrize("scale", [0.0, 2.0 ** -140])
+def test_a_scale_whose_unscaling_is_not_finite_skips_the_step(scale):
+    # Keras tests the gradients before dividing by the scale: with a scale of 0 its step
+    # writes 0/0 = NaN into the weights (and -inf with 2**-140); here the step is skipped
+    opt = LSO(ranvier.optimizers.SGD(0.1))
+    opt.dynamic_scale.assign(scale)
+    w = [np.ones(2, np.float32)]
+    opt.apply([np.array([0.0, 1.0], np.float32)], w)
+    np.testing.assert_array_equal(w[0], np.ones(2, np.float32))
+    assert opt.iterations == 0
+
+
+def test_a_normal_scale_below_one_still_steps():
+    opt = LSO(ranvier.optimizers.SGD(0.5))
+    opt.dynamic_scale.assign(2.0 ** -10)
+    w = [np.ones(2, np.float32)]
+    opt.apply([np.full(2, 2.0 ** -10, np.float32)], w)  # unscaled: 1.0
+    np.testing.assert_array_equal(w[0], np.full(2, 0.5, np.float32))
+    assert opt.iterations == 1
+
+
+def test_fit_after_the_scale_underflowed_keeps_finite_weights():
+    # 150+ overflowing steps halve 1.0 down to 0; Keras's next steps then write NaN weights
+    x, y = _data(64)
+    m = _model(policy="mixed_float16", optimizer=LSO(ranvier.optimizers.SGD(), initial_scale=1.0))
+    m.fit(x * 1e5, y, epochs=40, batch_size=16, verbose=0)  # every step overflows half precision
+    assert float(m.optimizer.dynamic_scale) == 0.0 and m.optimizer.iterations == 0
+    m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+    assert m.optimizer.iterations == 0  # a zero scale can only skip: 0/0

@@ -54,13 +54,13 @@ bool LossScaler::pre_step(float* g, std::int64_t n) {
   if (pow2) {
     const float r = 1.0f / s;
     for (std::int64_t i = 0; i < n; ++i) {
-      nonfinite |= finite_bits(g[i]) ? 0 : 1;
       g[i] *= r;
+      nonfinite |= finite_bits(g[i]) ? 0 : 1;  // inf or NaN stays so through the unscaling
     }
   } else {
     for (std::int64_t i = 0; i < n; ++i) {
+      g[i] /= s;  // s == 0 (halved down to it): 0/0 and x/0 are NaN and inf, so skipped
       nonfinite |= finite_bits(g[i]) ? 0 : 1;
-      g[i] /= s;
     }
   }
   if (nonfinite) {

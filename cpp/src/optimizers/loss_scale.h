@@ -10,7 +10,11 @@
 //     else the counter counts this one;
 //   - any gradient inf or NaN: the step is skipped (weights, the inner optimizer's slots
 //     and iterations unchanged), the scale halves and the counter resets.
-// This is Keras 3's LossScaleOptimizer state machine (step_counter, dynamic_scale).
+// This is Keras 3's LossScaleOptimizer state machine (step_counter, dynamic_scale), with
+// one difference: the test is on the unscaled gradients, so a finite gradient that the
+// division makes inf or NaN (a scale halved down to 0, or a subnormal one whose inverse
+// overflows) skips the step too, where Keras's test before the division lets it write
+// NaN or inf into the weights. For a normal scale >= 1 the two tests agree.
 // pre_step is one pass on the calling thread (an unscaling and a finiteness test per
 // value), so its result does not depend on the thread count; it allocates nothing.
 #pragma once
