@@ -405,3 +405,16 @@ def test_fit_after_the_scale_underflowed_keeps_finite_weights():
     m.fit(x, y, epochs=1, batch_size=16, verbose=0)
     assert all(np.isfinite(w).all() for w in m.get_weights())
     assert m.optimizer.iterations == 0  # a zero scale can only skip: 0/0
+
+
+@pytest.mark.parametrize("copier", [copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))])
+def test_the_optimizer_of_a_fitted_model_copies(copier):
+    x, y = _data()
+    m = _model(optimizer=LSO(ranvier.optimizers.Adam(0.01)))
+    m.fit(x, y, epochs=1, verbose=0)
+    twin = copier(m.optimizer)
+    assert twin.iterations == m.optimizer.iterations and twin.built
+    assert float(twin.dynamic_scale) == float(m.optimizer.dynamic_scale)
+    other = _model(optimizer=twin)  # a model compiled with the copy trains with it
+    other.fit(x, y, epochs=1, verbose=0)
+    assert all(np.isfinite(w).all() for w in other.get_weights())

@@ -184,8 +184,9 @@ class Optimizer:
     # ---- copy.copy / copy.deepcopy / pickle (Keras's optimizers are picklable) ----
     def __getstate__(self) -> Dict[str, Any]:
         # the C++ optimizer is not picklable: its config is rebuilt from the Python
-        # arguments, its state (slots, scalars, iterations) travels as get_state()'s dict
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_core", "_scaler")}
+        # arguments, its state (slots, scalars, iterations) travels as get_state()'s dict;
+        # the copy is bound to no model's network (a model that compiles it builds it anew)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_core", "_scaler", "_ranvier_net")}
         if self._core.built:
             state["_built_core_state"] = (int(self._core.size), list(self._segments), Optimizer.get_state(self))
         return state

@@ -156,7 +156,7 @@ class LossScaleOptimizer(Optimizer):
         self._scaler = _C.LossScaler(float(initial_scale), int(dynamic_growth_steps))
 
     def __getstate__(self) -> Dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_core", "_scaler")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_core", "_scaler", "_ranvier_net")}
         state["_scaler_state"] = (float(self._scaler.scale), int(self._scaler.step_counter))
         return state
 
