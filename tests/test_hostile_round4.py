@@ -418,3 +418,26 @@ def test_the_optimizer_of_a_fitted_model_copies(copier):
     other = _model(optimizer=twin)  # a model compiled with the copy trains with it
     other.fit(x, y, epochs=1, verbose=0)
     assert all(np.isfinite(w).all() for w in other.get_weights())
+
+
+@pytest.mark.parametrize("key,value", [("loss_scale/step_counter", 2.5), ("loss_scale/step_counter", 1e30),
+                                       ("loss_scale/step_counter", -2.0), ("loss_scale/dynamic_scale", 1e39),
+                                       ("loss_scale/dynamic_scale", -1.0)])
+def test_the_cpp_api_does_not_restore_a_bad_loss_scale(tmp_path, key, value):
+    # the C++ Model loads such a file uncompiled (its documented answer to a training state
+    # it cannot restore), so what it saves back holds no compile state; 2.5 was truncated
+    # to 2 and 1e30 cast to int64 (undefined behaviour)
+    from ranvier import _core
+    src = _tampered_model_file(tmp_path, key, value)
+    dst = str(tmp_path / "resaved.safetensors")
+    _core.io_cpp_resave(src, dst)
+    assert ranvier.models.load_model(dst).optimizer is None
+
+
+def test_the_cpp_api_still_restores_a_good_loss_scale(tmp_path):
+    from ranvier import _core
+    src = _tampered_model_file(tmp_path, "loss_scale/step_counter", 3.0)
+    dst = str(tmp_path / "resaved.safetensors")
+    _core.io_cpp_resave(src, dst)
+    o = ranvier.models.load_model(dst).optimizer
+    assert isinstance(o, LSO) and int(o.step_counter) == 3

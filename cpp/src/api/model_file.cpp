@@ -2,7 +2,9 @@
 // functional models alike (the architecture JSON is io/model_io's; the weights are
 // "layers/<layer>/<weight>", the optimizer's slots "optimizer/<slot>").
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -294,11 +296,18 @@ Model Model::load(const std::string& path) {
         if (const Value* sc = st.find("scalars"); sc && sc->is_object())
           for (const auto& kv : sc->as_object()) {
             const double v = kv.second.as_double(kv.first.c_str());
-            if (kv.first == "loss_scale/dynamic_scale" && im.scaler)
+            // range-checked before the narrowing casts (out of range they are undefined behaviour)
+            if (kv.first == "loss_scale/dynamic_scale" && im.scaler) {
+              if (!(v >= 0.0 && v <= static_cast<double>(std::numeric_limits<float>::max())))
+                throw std::invalid_argument("loss_scale/dynamic_scale must be a finite float32 >= 0, got " +
+                                            std::to_string(v));
               im.scaler->set_scale(static_cast<float>(v));
-            else if (kv.first == "loss_scale/step_counter" && im.scaler)
+            } else if (kv.first == "loss_scale/step_counter" && im.scaler) {
+              if (!(v >= 0.0 && v < 9223372036854775808.0 && v == std::floor(v)))
+                throw std::invalid_argument("loss_scale/step_counter must be an integer >= 0, got " +
+                                            std::to_string(v));
               im.scaler->set_step_counter(static_cast<std::int64_t>(v));
-            else if (kv.first.rfind("loss_scale/", 0) != 0)  // a loss scale without a LossScaleOptimizer: dropped
+            } else if (kv.first.rfind("loss_scale/", 0) != 0)  // a loss scale without a LossScaleOptimizer: dropped
               im.opt->set_scalar(kv.first, v);
           }
         if (const Value* lr = st.find("learning_rate"); lr && lr->is_number() && !im.opt->uses_schedule())

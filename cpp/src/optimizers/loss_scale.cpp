@@ -3,17 +3,29 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
 
 namespace ranvier {
 
-LossScaler::LossScaler(double initial_scale, std::int64_t growth_steps)
-    : scale_(static_cast<float>(initial_scale)), growth_steps_(growth_steps) {
-  if (!(initial_scale > 0.0) || !std::isfinite(scale_))
+namespace {
+
+// A finite float32 > 0, checked before the narrowing (a double past FLT_MAX converted to
+// float is undefined behaviour; one below the smallest subnormal rounds to 0).
+float checked_initial_scale(double initial_scale) {
+  const bool in_range = initial_scale > 0.0 && initial_scale <= static_cast<double>(std::numeric_limits<float>::max());
+  if (!in_range || static_cast<float>(initial_scale) == 0.0f)
     throw std::invalid_argument("LossScaleOptimizer: `initial_scale` must be a finite number > 0 (a float32). "
                                 "Received: initial_scale=" + std::to_string(initial_scale));
+  return static_cast<float>(initial_scale);
+}
+
+}  // namespace
+
+LossScaler::LossScaler(double initial_scale, std::int64_t growth_steps)
+    : scale_(checked_initial_scale(initial_scale)), growth_steps_(growth_steps) {
   if (growth_steps < 1)
     throw std::invalid_argument("LossScaleOptimizer: `dynamic_growth_steps` must be an integer >= 1. "
                                 "Received: dynamic_growth_steps=" + std::to_string(growth_steps));
