@@ -55,6 +55,10 @@ def _require_regular(path: str) -> None:
         st = os.stat(path)
     except FileNotFoundError:
         raise MissingFileError(errno.ENOENT, "File not found (No such file or directory)", path) from None
+    if stat.S_ISDIR(st.st_mode):  # a zipped=False folder has config.json (written last by save)
+        raise ValueError(f"'{path}' is not a regular file but a directory with no config.json (a model saved "
+                         "with zipped=False is a directory holding one, written last: none there, or the save "
+                         "did not finish)")
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"'{path}' is not a regular file")
 
