@@ -275,12 +275,20 @@ def test_compile_from_config_needs_a_dict(config):
 
 
 @pytest.mark.parametrize("config", [{"optimizer": 3, "loss": "mse"}, {"optimizer": "nope", "loss": "mse"},
-                                    {"optimizer": "sgd", "loss": "nope"}, {"optimizer": "sgd", "loss": "mse",
-                                                                           "metrics": 5}])
+                                    {"optimizer": "sgd", "loss": "mse", "metrics": 5}])
 def test_compile_from_config_refuses_what_compile_refuses(config):
     m = ranvier.Sequential([ranvier.Input((4,)), layers.Dense(1)])
     with pytest.raises(ValueError, match="compile_from_config"):
         m.compile_from_config(config)
+
+
+def test_compile_from_config_with_an_unknown_loss_fails_at_fit_as_keras():
+    # Keras 3's compile defers a loss it cannot interpret to the first fit
+    m = ranvier.Sequential([ranvier.Input((4,)), layers.Dense(1)])
+    m.compile_from_config({"optimizer": "sgd", "loss": "nope"})
+    x, y = _data(4)
+    with pytest.raises(ValueError, match="nope"):
+        m.fit(x, y, verbose=0)
 
 
 # ---- the loss scale's variables: assign, set_state and the model file check what they get ----
