@@ -449,3 +449,22 @@ def test_the_cpp_api_still_restores_a_good_loss_scale(tmp_path):
     _core.io_cpp_resave(src, dst)
     o = ranvier.models.load_model(dst).optimizer
     assert isinstance(o, LSO) and int(o.step_counter) == 3
+
+
+@pytest.mark.parametrize("grads", [[np.ones(2, np.float32)], [np.ones(3, np.float32), np.ones(3, np.float32)],
+                                   [np.ones(2, np.int32), np.ones(3, np.int32)], [None, None],
+                                   [np.ones((1, 2), np.float32), np.ones(3, np.float32)]])
+def test_a_refused_loss_scale_apply_moves_no_scale_state(grads):
+    # the checks ran after the scale's step: a refused call counted a step (or halved the scale)
+    opt = LSO(ranvier.optimizers.SGD(0.1), initial_scale=4.0, dynamic_growth_steps=2)
+    w = [np.ones(2, np.float32), np.ones(3, np.float32)]
+    with pytest.raises((ValueError, TypeError)):
+        opt.apply(grads, w)
+    assert (float(opt.dynamic_scale), int(opt.step_counter), opt.iterations) == (4.0, 0, 0)
+    np.testing.assert_array_equal(w[0], np.ones(2, np.float32))
+    opt.apply([np.ones(2, np.float32), np.ones(3, np.float32)], w)  # a good call after it steps
+    assert (int(opt.step_counter), opt.iterations) == (1, 1)
+    other = [np.ones(2, np.float32), np.ones(3, np.float32)]
+    with pytest.raises(ValueError, match="Unknown variable"):
+        opt.apply([np.ones(2, np.float32), np.ones(3, np.float32)], other)
+    assert (int(opt.step_counter), opt.iterations) == (1, 1)

@@ -491,6 +491,32 @@ class Optimizer:
             self._core.apply(self._w_flat, self._g_flat)
         self._write_back(variables, arrays)
 
+    def _check_apply(self, grads: List[Any], trainable_variables) -> None:
+        """apply()'s argument checks alone, with nothing changed (a LossScaleOptimizer makes
+        them before its scale state moves)."""
+        if trainable_variables is None:
+            if self._var_ids is None:
+                raise ValueError("When passing `grads` without `variables`, the optimizer must already be built "
+                                 "on a list of variables (call apply(grads, variables) once first).")
+            variables = self._vars
+        else:
+            variables = list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"apply: got {len(grads)} gradients for {len(variables)} variables")
+        if self._var_ids is not None and [id(v) for v in variables] != self._var_ids:
+            raise ValueError("Unknown variable: this optimizer can only be called for the variables it was "
+                             "originally built with (same objects, same order).")
+        if all(g is None for g in grads):
+            raise ValueError("No gradients provided for any variable.")
+        for i, (g, v) in enumerate(zip(grads, variables)):
+            if g is None:
+                continue
+            a, g = self._as_array(v, i), np.asarray(g)
+            if g.shape != a.shape:
+                raise ValueError(f"apply: gradient {i} has shape {g.shape} but its variable has shape {a.shape}")
+            if g.dtype.kind != "f":
+                raise TypeError(f"apply: gradient {i} must be a floating-point array, got dtype={g.dtype}")
+
     def _as_array(self, v, i):
         if isinstance(v, np.ndarray):
             if v.dtype != np.float32:

@@ -274,6 +274,7 @@ class LossScaleOptimizer(Optimizer):
         grads = list(grads)
         if not grads:
             return
+        self.inner_optimizer._check_apply(grads, trainable_variables)  # a refused call moves no scale state
         present = [np.asarray(g, dtype=np.float32) for g in grads if g is not None]
         flat = np.concatenate([g.reshape(-1) for g in present]) if present else np.zeros(0, np.float32)
         if not self._scaler.pre_step(flat):
