@@ -130,8 +130,10 @@ def test_save_freq_false_is_accepted_as_in_keras(tmp_path):
     # Keras documents save_freq=False (no periodic backup, for preemption checkpointing)
     cb = B(str(tmp_path / "b"), save_freq=False, delete_checkpoint=False)
     x, y = _data()
-    hist = _model().fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    batches = ranvier.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: None)  # batch hooks run
+    hist = _model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[cb, batches])
     assert hist.epoch == [0, 1]
+    assert not (tmp_path / "b").exists()  # nothing backed up, at epoch or batch ends
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "batch", True, None])

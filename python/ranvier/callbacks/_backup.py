@@ -115,7 +115,7 @@ class BackupAndRestore(Callback):
             self._save_model()
 
     def _should_save_on_batch(self, batch) -> bool:
-        if self.save_freq == "epoch":
+        if self.save_freq == "epoch" or self.save_freq is False:
             return False
         if batch <= self._last_batch_seen:  # a new epoch
             add_batches = batch + 1
