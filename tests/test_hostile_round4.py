@@ -470,3 +470,17 @@ def test_a_refused_loss_scale_apply_moves_no_scale_state(grads):
     with pytest.raises(ValueError, match="Unknown variable"):
         opt.apply([np.ones(2, np.float32), np.ones(3, np.float32)], other)
     assert (int(opt.step_counter), opt.iterations) == (1, 1)
+
+
+def test_double_checkpoint_falls_back_to_the_previous_backup(tmp_path):
+    x, y = _data()
+    d = str(tmp_path / "b")
+    with pytest.raises(_Stop):
+        _model().fit(x, y, epochs=5, verbose=0, callbacks=[B(d, double_checkpoint=True), _StopAt(2)])
+    assert sorted(os.listdir(d)) == ["latest.weights.h5", "latest.weights.h5.bkp", "training_metadata.json",
+                                     "training_metadata.json.bkp"]
+    wp = os.path.join(d, "latest.weights.h5")
+    with open(wp, "r+b") as f:
+        f.truncate(100)  # the latest backup was cut short
+    hist = _model().fit(x, y, epochs=5, verbose=0, callbacks=[B(d, double_checkpoint=True)])
+    assert hist.epoch == [2, 3, 4]  # the previous backup: epoch 2 reached

@@ -22,6 +22,13 @@ def _weights_name() -> str:
     return "latest.weights.h5"
 
 
+def _copy_atomic(src: str, dst: str) -> None:
+    """A copy that is never half-written (a temporary file renamed over ``dst``)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    _saving_common.write_atomic(dst, [data], "BackupAndRestore")
+
+
 class BackupAndRestore(Callback):
     """Backs the training state up in ``backup_dir`` (the weights in
     ``latest.weights.h5``, and ``training_metadata.json`` holding ``{"epoch", "batch"}``)
@@ -80,9 +87,9 @@ class BackupAndRestore(Callback):
                 raise kind(f"BackupAndRestore: the backup in backup_dir={self.backup_dir!r} cannot be restored "
                            f"({e}); delete the directory to start afresh, or use double_checkpoint=True to keep "
                            "a previous backup") from e
-            shutil.copyfile(self._prev_weights_path, self._weights_path)
+            _copy_atomic(self._prev_weights_path, self._weights_path)
             if os.path.exists(self._prev_training_metadata_path):
-                shutil.copyfile(self._prev_training_metadata_path, self._training_metadata_path)
+                _copy_atomic(self._prev_training_metadata_path, self._training_metadata_path)
             elif os.path.exists(self._training_metadata_path):
                 os.remove(self._training_metadata_path)
             self._load_model()
@@ -136,9 +143,9 @@ class BackupAndRestore(Callback):
             raise type(e)(e.errno, f"BackupAndRestore: cannot create backup_dir={self.backup_dir!r}: "
                                    f"{e.strerror}") from e
         if self.double_checkpoint and os.path.exists(self._weights_path):
-            shutil.copyfile(self._weights_path, self._prev_weights_path)
+            _copy_atomic(self._weights_path, self._prev_weights_path)
         if self.double_checkpoint and os.path.exists(self._training_metadata_path):
-            shutil.copyfile(self._training_metadata_path, self._prev_training_metadata_path)
+            _copy_atomic(self._training_metadata_path, self._prev_training_metadata_path)
         self.model.save_weights(self._weights_path, overwrite=True)
         # never half-written: a temporary file renamed over the old one
         metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}).encode("utf-8")
