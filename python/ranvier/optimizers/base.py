@@ -447,15 +447,7 @@ class Optimizer:
         grads = list(grads)
         if len(grads) == 0:
             return
-        if trainable_variables is None:
-            if self._var_ids is None:
-                raise ValueError("When passing `grads` without `variables`, the optimizer must already be built "
-                                 "on a list of variables (call apply(grads, variables) once first).")
-            variables = self._vars
-        else:
-            variables = list(trainable_variables)
-        if len(grads) != len(variables):
-            raise ValueError(f"apply: got {len(grads)} gradients for {len(variables)} variables")
+        variables = self._variables_for(grads, trainable_variables)
         arrays = [self._as_array(v, i) for i, v in enumerate(variables)]
         if self._var_ids is None:
             self._build_for(variables, arrays)
@@ -491,9 +483,9 @@ class Optimizer:
             self._core.apply(self._w_flat, self._g_flat)
         self._write_back(variables, arrays)
 
-    def _check_apply(self, grads: List[Any], trainable_variables) -> None:
-        """apply()'s argument checks alone, with nothing changed (a LossScaleOptimizer makes
-        them before its scale state moves)."""
+    def _variables_for(self, grads: List[Any], trainable_variables) -> List[Any]:
+        """The variables an apply() call updates (the built ones when None), as many as
+        the gradients."""
         if trainable_variables is None:
             if self._var_ids is None:
                 raise ValueError("When passing `grads` without `variables`, the optimizer must already be built "
@@ -503,6 +495,12 @@ class Optimizer:
             variables = list(trainable_variables)
         if len(grads) != len(variables):
             raise ValueError(f"apply: got {len(grads)} gradients for {len(variables)} variables")
+        return variables
+
+    def _check_apply(self, grads: List[Any], trainable_variables) -> None:
+        """apply()'s argument checks alone, with nothing changed (a LossScaleOptimizer makes
+        them before its scale state moves)."""
+        variables = self._variables_for(grads, trainable_variables)
         if self._var_ids is not None and [id(v) for v in variables] != self._var_ids:
             raise ValueError("Unknown variable: this optimizer can only be called for the variables it was "
                              "originally built with (same objects, same order).")
