@@ -46,8 +46,8 @@ using gemm_detail::ceil_div;
 using gemm_detail::min64;
 using gemm_detail::split_point;
 
-thread_local AlignedBuffer tl_bf_a;  // packed pairs of A (native) / rounded op(A) (emulated)
-thread_local AlignedBuffer tl_bf_b;  // packed pairs of B (native) / rounded op(B) (emulated)
+thread_local AlignedBuffer tl_bf_a;  // packed pairs of A
+thread_local AlignedBuffer tl_bf_b;  // packed pairs of B
 
 inline std::uint32_t round_bits(std::uint32_t u) {
   const std::uint32_t exp = u & 0x7F800000u;
@@ -202,20 +202,12 @@ void bgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nthreads);
     return;
   }
-  FtzScope ftz;
   Bf16GemmKernels g = kernels().bf16gemm;  // a copy: tuning experiments may override the blocking
-  if (!g.ukernel) {
-    // Emulated: round op(A) and op(B) (in their stored layouts, packed tight), then sgemm.
-    const int64_t ar = ta ? k : m, ac = ta ? m : k;
-    const int64_t br = tb ? n : k, bc = tb ? k : n;
-    auto* ra = static_cast<float*>(tl_bf_a.words(static_cast<std::size_t>(ar * ac)));
-    auto* rb = static_cast<float*>(tl_bf_b.words(static_cast<std::size_t>(br * bc)));
-    if (!ra || !rb) throw std::bad_alloc();
-    round_block(a, lda, ar, ac, ra);
-    round_block(b, ldb, br, bc, rb);
-    sgemm(ta, tb, m, n, k, alpha, ra, ac, rb, bc, beta, c, ldc, ep, nthreads);
+  if (!g.ukernel) {  // emulated: the rounded copies through sgemm
+    sgemm_rounded(round_block, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nthreads);
     return;
   }
+  FtzScope ftz;
 
   const gemm_detail::GemmTuning& tune = gemm_detail::gemm_tuning();
   if (tune.kc > 0) g.kc = tune.kc + (tune.kc & 1);

@@ -2,21 +2,9 @@
 // their stored layouts and packed tight, then sgemm.
 #include "gemm/f16_gemm.h"
 
-#include <cstddef>
-#include <new>
-
 #include "dispatch/dispatch.h"
-#include "gemm/gemm_buffers.h"
-#include "runtime/runtime.h"
 
 namespace ranvier {
-
-namespace {
-
-thread_local gemm_detail::AlignedBuffer tl_h_a;  // f16(op(A)) (as stored)
-thread_local gemm_detail::AlignedBuffer tl_h_b;  // f16(op(B))
-
-}  // namespace
 
 float round_to_f16(float x) {
   float y;
@@ -36,16 +24,7 @@ void hgemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, flo
     sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nthreads);
     return;
   }
-  FtzScope ftz;
-  const F16RoundFn round = kernels().f16round.round;
-  const std::int64_t ar = ta ? k : m, ac = ta ? m : k;
-  const std::int64_t br = tb ? n : k, bc = tb ? k : n;
-  auto* ra = static_cast<float*>(tl_h_a.words(static_cast<std::size_t>(ar * ac)));
-  auto* rb = static_cast<float*>(tl_h_b.words(static_cast<std::size_t>(br * bc)));
-  if (!ra || !rb) throw std::bad_alloc();
-  round(a, lda, ar, ac, ra);
-  round(b, ldb, br, bc, rb);
-  sgemm(ta, tb, m, n, k, alpha, ra, ac, rb, bc, beta, c, ldc, ep, nthreads);
+  sgemm_rounded(kernels().f16round.round, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nthreads);
 }
 
 }  // namespace ranvier

@@ -643,4 +643,23 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   if (!run_parts(parts, nt, flops, [&](int t) { return run(P, g, sp, t); })) throw std::bad_alloc();
 }
 
+namespace {
+thread_local AlignedBuffer tl_round_a;  // round(op(A)), as stored
+thread_local AlignedBuffer tl_round_b;  // round(op(B))
+}  // namespace
+
+void sgemm_rounded(RoundBlockFn round, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                   const GemmEpilogue& ep, int nthreads) {
+  FtzScope ftz;
+  const int64_t ar = ta ? k : m, ac = ta ? m : k;
+  const int64_t br = tb ? n : k, bc = tb ? k : n;
+  auto* ra = static_cast<float*>(tl_round_a.words(static_cast<std::size_t>(ar * ac)));
+  auto* rb = static_cast<float*>(tl_round_b.words(static_cast<std::size_t>(br * bc)));
+  if (!ra || !rb) throw std::bad_alloc();
+  round(a, lda, ar, ac, ra);
+  round(b, ldb, br, bc, rb);
+  sgemm(ta, tb, m, n, k, alpha, ra, ac, rb, bc, beta, c, ldc, ep, nthreads);
+}
+
 }  // namespace ranvier

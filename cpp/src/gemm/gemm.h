@@ -26,4 +26,13 @@ void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int6
            const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
            std::int64_t ldc, const GemmEpilogue& epilogue = GemmEpilogue{}, int nthreads = 0);
 
+// The emulated reduced-precision GEMM (hgemm always, bgemm without AVX512_BF16): op(A)
+// and op(B) rounded by `round` (round(src, ld, rows, cols, dst): a rows x cols block, dst
+// packed tight) into this thread's grow-only scratch, in their stored layouts, then sgemm
+// on the copies. Callers handle k <= 0 and alpha == 0 (nothing to round) themselves.
+using RoundBlockFn = void (*)(const float* src, std::int64_t ld, std::int64_t rows, std::int64_t cols, float* dst);
+void sgemm_rounded(RoundBlockFn round, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                   float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
+                   float* c, std::int64_t ldc, const GemmEpilogue& epilogue, int nthreads);
+
 }  // namespace ranvier
