@@ -213,16 +213,8 @@ const GemmKernels& gemm_tile_kernels(GemmTile tile) {
 }
 
 namespace {
-// Elements of C the tile computes, padding included. The tiles' shapes as constants: the
-// divisions become multiplications (four 64-bit divisions were most of a small product's
-// ~35 ns tile choice).
-template <int MR, int NR>
-double padded_tile(std::int64_t m, std::int64_t n) {
-  return static_cast<double>((m + MR - 1) / MR * MR) * static_cast<double>((n + NR - 1) / NR * NR);
-}
+// Elements of C the tile computes, padding included.
 double padded(const GemmKernels& g, std::int64_t m, std::int64_t n) {
-  if (g.mr == 12 && g.nr == 32) return padded_tile<12, 32>(m, n);
-  if (g.mr == 6 && g.nr == 16) return padded_tile<6, 16>(m, n);
   return static_cast<double>((m + g.mr - 1) / g.mr * g.mr) * static_cast<double>((n + g.nr - 1) / g.nr * g.nr);
 }
 }  // namespace
