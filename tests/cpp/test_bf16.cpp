@@ -9,6 +9,7 @@
 
 #include "dispatch/dispatch.h"
 #include "gemm/bf16_gemm.h"
+#include "rounded_gemm_check.h"
 #include "testing.h"
 
 namespace {
@@ -50,7 +51,6 @@ RANVIER_TEST(bf16_rounding_matches_the_definition) {
 
 RANVIER_TEST(bgemm_every_tier_against_the_rounded_reference) {
   std::mt19937 rng(5);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
   const ranvier::Isa saved = ranvier::active_isa();
   struct Shape { int64_t m, n, k; bool ta, tb; };
   const Shape shapes[] = {{1, 1, 1, false, false}, {13, 37, 17, false, true}, {25, 65, 63, true, false},
@@ -60,31 +60,10 @@ RANVIER_TEST(bgemm_every_tier_against_the_rounded_reference) {
     RANVIER_CHECK(ranvier::bgemm_native() == (isa == ranvier::Isa::avx512bf16), "native flag on %s",
                   ranvier::isa_name(isa));
     for (const Shape& s : shapes) {
-      // strided operands (leading dimensions past the logical width, padding NaN: never read)
-      const int64_t lda = (s.ta ? s.m : s.k) + 3, ldb = (s.tb ? s.k : s.n) + 5, ldc = s.n + 2;
-      std::vector<float> a(static_cast<std::size_t>((s.ta ? s.k : s.m) * lda), NAN);
-      std::vector<float> b(static_cast<std::size_t>((s.tb ? s.n : s.k) * ldb), NAN);
-      for (int64_t r = 0; r < (s.ta ? s.k : s.m); ++r)
-        for (int64_t q = 0; q < (s.ta ? s.m : s.k); ++q) a[r * lda + q] = nd(rng);
-      for (int64_t r = 0; r < (s.tb ? s.n : s.k); ++r)
-        for (int64_t q = 0; q < (s.tb ? s.k : s.n); ++q) b[r * ldb + q] = nd(rng);
-      std::vector<float> c(static_cast<std::size_t>(s.m * ldc), -7.0f);
-      ranvier::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), ldc);
-      const double n3 = static_cast<double>(s.k + 3), u = std::ldexp(1.0, -24), gamma = n3 * u / (1 - n3 * u);
-      int bad = 0;
-      for (int64_t i = 0; i < s.m; ++i)
-        for (int64_t j = 0; j < s.n; ++j) {
-          double r = 0, mag = 0;
-          for (int64_t p = 0; p < s.k; ++p) {
-            const double x = ranvier::round_to_bf16(s.ta ? a[p * lda + i] : a[i * lda + p]);
-            const double y = ranvier::round_to_bf16(s.tb ? b[j * ldb + p] : b[p * ldb + j]);
-            r += x * y;
-            mag += std::fabs(x * y);
-          }
-          bad += !(std::fabs(c[i * ldc + j] - r) <= gamma * mag + 1e-30);
-        }
-      for (int64_t i = 0; i < s.m; ++i)
-        for (int64_t j = s.n; j < ldc; ++j) bad += c[i * ldc + j] != -7.0f;  // outside C: untouched
+      const int bad = rounded_gemm_errors(
+          [](bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+             int64_t ldb, float* c, int64_t ldc) { ranvier::bgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc); },
+          [](float x) { return ranvier::round_to_bf16(x); }, s.m, s.n, s.k, s.ta, s.tb, rng);
       RANVIER_CHECK(bad == 0, "%s %lldx%lldx%lld ta=%d tb=%d: %d elements past the bound", ranvier::isa_name(isa),
                     static_cast<long long>(s.m), static_cast<long long>(s.n), static_cast<long long>(s.k), s.ta,
                     s.tb, bad);
