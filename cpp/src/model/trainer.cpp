@@ -407,12 +407,7 @@ void Trainer::empty_shard_step() {
   Network& net = *net_;
   std::memset(net.grads().data(), 0, sizeof(float) * static_cast<std::size_t>(net.grads().size()));
   if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());
-  if (!skip_step()) {
-    net.regularization(true);
-    opt_->apply(net.params().data(), net.grads().data());
-    net.apply_constraints();
-  }
-  ++net.train_steps;
+  apply_update();
 }
 // --- end of data-parallel training ---
 
@@ -441,6 +436,11 @@ void Trainer::update_step() {
   Network& net = *net_;
   if (net.has_shared()) net.sum_shared_grads();  // a shared layer's gradients, into its owner's
   if (grad_hook_) grad_hook_(net.grads().data(), net.grads().size());  // data-parallel (set_grad_hook)
+  apply_update();
+}
+
+void Trainer::apply_update() {
+  Network& net = *net_;
   if (!skip_step()) {  // loss scaling: unscale, or skip a step with a non-finite gradient
     net.regularization(true);
     opt_->apply(net.params().data(), net.grads().data());

@@ -148,6 +148,7 @@ class Trainer {
     for (; pf_next_ < end; ++pf_next_) prefetch_row(pf_next_);
   }
   void update_step();  // shared grads, hook, regularization, optimizer step, constraints
+  void apply_update();  // loss-scale check, regularization, optimizer step, constraints, step count
 
   std::shared_ptr<Network> net_;
   std::shared_ptr<Optimizer> opt_;
